@@ -1,0 +1,71 @@
+"""callguard — may I call this number, from this caller ID, now?
+
+French outbound-calling compliance for dialers: Bloctel and consent regimes, D223-9 days, hours,
+4-per-30-days cap and 60-day cooldown, NPV caller IDs, over a local SQLite ledger.
+
+>>> guard = Guard("callguard.db", professional="acme")          # doctest: +SKIP
+>>> guard.may_call("06 12 34 56 78", caller_id="09 48 12 34 56")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from datetime import datetime
+
+from ._decision import Decision, Reason
+from ._exceptions import CallguardError, ConfigurationError, InvalidNumberError, LedgerError
+from ._guard import Guard, ImportReport, Rejected
+from ._policy import Policy
+from ._time import now_utc, require_aware
+from ._types import Outcome, Purpose, ReasonCode, Sector
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "CallguardError",
+    "ConfigurationError",
+    "Decision",
+    "Guard",
+    "ImportReport",
+    "InvalidNumberError",
+    "LedgerError",
+    "Outcome",
+    "Policy",
+    "Purpose",
+    "Reason",
+    "ReasonCode",
+    "Rejected",
+    "Sector",
+    "__version__",
+    "default_db_path",
+    "may_call",
+]
+
+_guards: dict[tuple[int, str], Guard] = {}
+_guards_lock = threading.Lock()
+
+
+def default_db_path() -> str:
+    """The ledger scripts use: ``$CALLGUARD_DB``, else ``./callguard.db``."""
+    return os.environ.get("CALLGUARD_DB") or "callguard.db"
+
+
+def may_call(number: object, caller_id: object, now: datetime | None = None) -> Decision:
+    """One-off check for scripts, on the default ledger and professional.
+
+    A ledger that cannot be opened refuses with ``LEDGER_UNAVAILABLE`` rather than raising.
+    """
+    t = now_utc() if now is None else require_aware(now)
+    path = os.path.abspath(default_db_path())
+    key = (os.getpid(), path)
+    try:
+        with _guards_lock:
+            guard = _guards.get(key)
+            if guard is None:
+                guard = _guards[key] = Guard(path)
+    except LedgerError as exc:
+        from ._guard import _unavailable
+
+        return _unavailable(str(exc), t, "Europe/Paris")
+    return guard.may_call(number, caller_id, t)

@@ -1,0 +1,113 @@
+"""Days and hours when a consumer may be called (D223-9, rules-fr.md §2).
+
+« du lundi au vendredi, sauf lorsque ces jours sont fériés en application de l'article L. 3133-1
+du code du travail, et … seulement de 10 heures à 13 heures et de 14 heures à 20 heures, ces
+heures correspondant à celles du fuseau horaire du consommateur. »
+
+Windows are half-open: a call may start at 10:00:00 up to 12:59:59 and 14:00:00 up to 19:59:59,
+local time in the consumer's zone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from datetime import date, datetime, time, timedelta, timezone
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+import holidays
+from dateutil.easter import easter
+
+__all__ = [
+    "ALSACE_MOSELLE",
+    "WINDOWS",
+    "holiday_name",
+    "in_hours",
+    "is_weekend",
+    "openings",
+    "zone",
+]
+
+ALSACE_MOSELLE = "ALSACE_MOSELLE"
+
+# D223-9: two windows a day, in the consumer's local time; the end is exclusive.
+WINDOWS: tuple[tuple[time, time], ...] = ((time(10), time(13)), (time(14), time(20)))
+
+# Local public holidays outside the decree's literal wording (rules-fr.md §2). They close the day
+# under Policy.strict_local_holidays, the safe reading. (area, month, day, first year, name)
+_LOCAL_FIXED: tuple[tuple[str, int, int, int, str], ...] = (
+    # Code du travail L3134-13 (Alsace-Moselle): 26 December, « Saint-Étienne ».
+    (ALSACE_MOSELLE, 12, 26, 1900, "Saint-Étienne (Alsace-Moselle)"),
+    # Loi n° 83-550 and décret n° 83-1003: commemoration of the abolition of slavery.
+    ("YT", 4, 27, 1900, "Abolition de l'esclavage (Mayotte)"),
+    ("MQ", 5, 22, 1900, "Abolition de l'esclavage (Martinique)"),
+    ("GP", 5, 27, 1900, "Abolition de l'esclavage (Guadeloupe)"),
+    ("MF", 5, 27, 1900, "Abolition de l'esclavage (Saint-Martin)"),
+    # Saint-Martin moved the day to 28 May in 2018 (low confidence): keep both, the safe reading.
+    ("MF", 5, 28, 2018, "Abolition de l'esclavage (Saint-Martin)"),
+    ("GF", 6, 10, 1900, "Abolition de l'esclavage (Guyane)"),
+    ("BL", 10, 9, 1900, "Abolition de l'esclavage (Saint-Barthélemy)"),
+    ("RE", 12, 20, 1900, "Abolition de l'esclavage (La Réunion)"),
+)
+
+
+@lru_cache(maxsize=64)
+def zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+@lru_cache(maxsize=256)
+def _national(year: int) -> dict[date, str]:
+    # Code du travail L3133-1: the eleven national public holidays, dated by `holidays`.
+    return dict(holidays.France(years=year).items())
+
+
+@lru_cache(maxsize=1024)
+def _local(year: int, area: str) -> dict[date, str]:
+    days = {
+        date(year, month, day): name
+        for a, month, day, since, name in _LOCAL_FIXED
+        if a == area and year >= since
+    }
+    if area == ALSACE_MOSELLE:
+        # Code du travail L3134-13: Good Friday is a public holiday in Alsace-Moselle.
+        days[easter(year) - timedelta(days=2)] = "Vendredi saint (Alsace-Moselle)"
+    return days
+
+
+def holiday_name(day: date, areas: Iterable[str], strict_local: bool) -> str | None:
+    """The public holiday closing ``day`` for a consumer in ``areas``, or None."""
+    name = _national(day.year).get(day)
+    if name is not None or not strict_local:
+        return name
+    for area in areas:
+        name = _local(day.year, area).get(day)
+        if name is not None:
+            return name
+    return None
+
+
+def is_weekend(day: date) -> bool:
+    return day.weekday() >= 5
+
+
+def in_hours(moment: time) -> bool:
+    return any(start <= moment < end for start, end in WINDOWS)
+
+
+def openings(
+    tz: ZoneInfo, after: datetime, areas: Iterable[str], strict_local: bool
+) -> Iterator[datetime]:
+    """UTC instants strictly after ``after`` at which a window opens in ``tz``, in order.
+
+    Weekends and holidays are skipped; the generator is infinite, callers bound it.
+    """
+    area_set = tuple(areas)
+    day = after.astimezone(tz).date()
+    while True:
+        if not is_weekend(day) and holiday_name(day, area_set, strict_local) is None:
+            for start, _ in WINDOWS:
+                instant = datetime.combine(day, start, tz).astimezone(timezone.utc)
+                if instant > after:
+                    yield instant
+        day += timedelta(days=1)

@@ -1,0 +1,72 @@
+"""The typed answer to « may I call? »: a `Decision` carrying every failing `Reason`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from ._types import ReasonCode
+
+__all__ = ["Decision", "Reason"]
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    """One rule that refuses the call."""
+
+    code: ReasonCode
+    message: str
+    """One English sentence a supervisor understands."""
+    legal_basis: str
+    """The article the rule comes from, e.g. « Code de la consommation, art. D223-9 »."""
+    message_fr: str = ""
+    """The same sentence in French, for French call centres."""
+
+    def to_dict(self) -> dict[str, str]:
+        return {
+            "code": self.code.value,
+            "message": self.message,
+            "message_fr": self.message_fr,
+            "legal_basis": self.legal_basis,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """Whether the call may be placed now, why not, and when it may be placed."""
+
+    allowed: bool
+    reasons: tuple[Reason, ...]
+    next_allowed_at: datetime | None
+    """Earliest instant the same call becomes allowed given today's ledger; None when time alone
+    will not help (no consent, opt-out, Bloctel listing, caller ID, sector, bad number)."""
+    number: str | None
+    """The destination in E.164, or None when it is not a valid number."""
+    regime: str
+    callee_tz: str
+    at: datetime
+    """The instant judged."""
+    attempt_id: int | None = None
+    codes: frozenset[ReasonCode] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "codes", frozenset(r.code for r in self.reasons))
+
+    def __bool__(self) -> bool:
+        return self.allowed
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict; instants are ISO 8601 strings with their offset."""
+        return {
+            "allowed": self.allowed,
+            "number": self.number,
+            "at": self.at.isoformat(),
+            "regime": self.regime,
+            "callee_tz": self.callee_tz,
+            "next_allowed_at": (
+                self.next_allowed_at.isoformat() if self.next_allowed_at is not None else None
+            ),
+            "attempt_id": self.attempt_id,
+            "reasons": [r.to_dict() for r in self.reasons],
+        }

@@ -1,0 +1,520 @@
+"""`Guard`: the long-lived gate a dialer opens once and asks before every dial."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from types import TracebackType
+from typing import Any
+
+from . import _calendar as cal
+from ._decision import Decision, Reason
+from ._exceptions import CallguardError, InvalidNumberError, LedgerError
+from ._files import Source, read_numbers
+from ._ledger import DEFAULT_BUSY_TIMEOUT, Facts, Ledger, SQLiteLedger
+from ._numbers import LineKind, PhoneNumber, parse_number
+from ._policy import Policy
+from ._rules import Call, evaluate
+from ._time import instant, now_utc, require_aware, to_us
+from ._types import Outcome, Purpose, ReasonCode, Sector
+
+__all__ = ["Guard", "ImportReport", "Rejected"]
+
+_HIDDEN = frozenset(
+    {"anonymous", "anonyme", "private", "prive", "privé", "hidden", "masque", "masqué",
+     "unknown", "inconnu", "restricted", "withheld", "unavailable", "blocked", "none", "null"}
+)
+
+# Zones a caller may pass as the consumer's known zone, and the holidays they bring.
+_ZONE_AREAS = {
+    "America/Guadeloupe": "GP", "America/Martinique": "MQ", "America/Cayenne": "GF",
+    "Indian/Reunion": "RE", "Indian/Mayotte": "YT", "America/Miquelon": "PM",
+    "America/St_Barthelemy": "BL", "America/Marigot": "MF",
+}
+
+_LEDGER_UNAVAILABLE_BASIS = "Code de la consommation, art. L242-16 (fail closed)"
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """A line an import could not use: where, what, why."""
+
+    line: int
+    value: str
+    reason: str
+
+
+@dataclass(slots=True)
+class ImportReport:
+    """What an import did: numbers recorded listed and clean, and every line it rejected."""
+
+    listed: int = 0
+    clean: int = 0
+    rejected: list[Rejected] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        lines = [f"listed: {self.listed}", f"clean: {self.clean}",
+                 f"rejected: {len(self.rejected)}"]
+        lines += [f"  line {r.line}: {r.value!r}: {r.reason}" for r in self.rejected]
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "listed": self.listed,
+            "clean": self.clean,
+            "rejected": [{"line": r.line, "value": r.value, "reason": r.reason}
+                         for r in self.rejected],
+        }
+
+
+def _unavailable(detail: str, at: datetime, callee_tz: str) -> Decision:
+    return Decision(
+        allowed=False,
+        reasons=(
+            Reason(
+                ReasonCode.LEDGER_UNAVAILABLE,
+                f"The ledger could not be read, so the call is refused: {detail}.",
+                _LEDGER_UNAVAILABLE_BASIS,
+                f"Le registre d'appels est illisible, l'appel est donc refusé : {detail}.",
+            ),
+        ),
+        next_allowed_at=None,
+        number=None,
+        regime="",
+        callee_tz=callee_tz,
+        at=at,
+    )
+
+
+def _destination_problem(raw: object, number: PhoneNumber | None, error: str | None) -> Reason | None:
+    if number is None:
+        shown = repr(raw) if not isinstance(raw, str) or len(raw) <= 40 else repr(raw[:37] + "...")
+        return Reason(
+            ReasonCode.INVALID_NUMBER,
+            f"{shown} is not a valid phone number ({error}).",
+            "ARCEP, plan national de numérotation",
+            f"{shown} n'est pas un numéro de téléphone valide ({error}).",
+        )
+    if number.consumer_line:
+        return None
+    if not number.french:
+        what, quoi = (f"a foreign number ({number.territory})",
+                      f"un numéro étranger ({number.territory})")
+    elif number.kind is LineKind.SPECIAL:
+        what, quoi = "a special or premium-rate number (08)", "un numéro spécial ou surtaxé (08)"
+    elif number.kind is LineKind.SHORT:
+        what, quoi = "a short code", "un numéro court"
+    else:
+        what, quoi = "not a consumer line", "pas une ligne de consommateur"
+    return Reason(
+        ReasonCode.UNSUPPORTED_DESTINATION,
+        f"{number.e164} is {what}: callguard judges calls to French consumer lines only.",
+        "Code de la consommation, art. L223-1 (French consumers)",
+        f"{number.e164} est {quoi} : callguard ne juge que les appels vers des lignes de "
+        "consommateurs français.",
+    )
+
+
+def _parse_caller(raw: object) -> tuple[PhoneNumber | None, str | None]:
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return None, "missing"
+    if isinstance(raw, str) and raw.strip().lower().strip("<>()[] ") in _HIDDEN:
+        return None, "hidden"
+    try:
+        return parse_number(raw), None
+    except InvalidNumberError as exc:
+        return None, f"invalid ({exc.reason})"
+
+
+class Guard:
+    """May I call this number, from this caller ID, now? Over one ledger, for one professional.
+
+    ``Guard("callguard.db", professional="acme")`` opens (creating and migrating) the ledger.
+    Several guards with different professionals may share one file: each sees its own attempts,
+    refusals, opt-outs, consents and contracts; Bloctel results are shared by all.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str] = "callguard.db",
+        *,
+        professional: str = "default",
+        policy: Policy | None = None,
+        busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
+    ) -> None:
+        if not isinstance(professional, str) or not professional.strip():
+            raise CallguardError(f"professional must be a non-empty name, not {professional!r}")
+        if policy is not None and not isinstance(policy, Policy):
+            raise CallguardError(f"policy must be a callguard.Policy, not {policy!r}")
+        if not isinstance(busy_timeout, (int, float)) or not 0 <= busy_timeout <= 600:
+            raise CallguardError(f"busy_timeout must be 0..600 seconds, not {busy_timeout!r}")
+        self.professional = professional
+        self.policy = policy if policy is not None else Policy()
+        self.path = os.fspath(path)
+        self._ledger: Ledger = SQLiteLedger(path, busy_timeout=busy_timeout)
+        try:
+            self._pid = self._ledger.professional_id(professional)
+        except sqlite3.Error as exc:
+            self._ledger.close()
+            raise LedgerError(f"cannot register professional in {self.path!r}: {exc}") from exc
+        self._lookback = timedelta(
+            days=max(self.policy.cap_days, self.policy.refusal_cooldown_days) + 2
+        )
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    def close(self) -> None:
+        self._ledger.close()
+
+    def __enter__(self) -> Guard:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Guard({self.path!r}, professional={self.professional!r})"
+
+    # -- decisions ----------------------------------------------------------------------------
+
+    def _call(
+        self, number: object, caller_id: object, purpose: object, sector: object,
+        callee_tz: object,
+    ) -> Call:
+        purpose_ = Purpose.coerce(purpose)
+        sector_ = None if sector is None else Sector.coerce(sector)
+        parsed: PhoneNumber | None
+        try:
+            parsed, error = parse_number(number), None
+        except InvalidNumberError as exc:
+            parsed, error = None, exc.reason
+        caller, caller_problem = _parse_caller(caller_id)
+        areas: list[str] = []
+        if parsed is not None:
+            areas.extend(parsed.territories)
+            if parsed.alsace_moselle:
+                areas.append(cal.ALSACE_MOSELLE)
+        if callee_tz is not None:
+            if not isinstance(callee_tz, str):
+                raise ValueError(f"callee_tz must be an IANA zone name, not {callee_tz!r}")
+            try:
+                zones = (cal.zone(callee_tz),)
+            except (KeyError, ValueError) as exc:
+                raise ValueError(f"unknown time zone {callee_tz!r}") from exc
+            if callee_tz in _ZONE_AREAS:
+                areas.append(_ZONE_AREAS[callee_tz])
+        elif parsed is not None and parsed.zones:
+            zones = tuple(cal.zone(z) for z in parsed.zones)
+        else:
+            zones = (cal.zone("Europe/Paris"),)
+        return Call(
+            number=parsed,
+            number_problem=_destination_problem(number, parsed, error),
+            caller=caller,
+            caller_problem=caller_problem,
+            purpose=purpose_,
+            sector=sector_,
+            zones=zones,
+            areas=tuple(dict.fromkeys(areas)),
+            policy=self.policy,
+        )
+
+    def _facts(self, call: Call, t: datetime) -> Facts:
+        if call.number_problem is not None or call.number is None:
+            return Facts()
+        return self._ledger.facts(
+            self._pid, call.number.key, to_us(t), to_us(t - self._lookback)
+        )
+
+    def _decision(
+        self, call: Call, t: datetime, reasons: list[Reason], nxt: datetime | None,
+        attempt_id: int | None = None,
+    ) -> Decision:
+        primary = call.zones[0]
+        from ._regimes import regime_on
+
+        return Decision(
+            allowed=not reasons,
+            reasons=tuple(reasons),
+            next_allowed_at=None if nxt is None else nxt.astimezone(primary),
+            number=None if call.number is None or call.number.kind is LineKind.SHORT
+            else call.number.e164,
+            regime=regime_on(t.astimezone(primary).date()).name,
+            callee_tz=primary.key,
+            at=t,
+            attempt_id=attempt_id,
+        )
+
+    def may_call(
+        self,
+        number: object,
+        caller_id: object,
+        now: datetime | None = None,
+        *,
+        purpose: Purpose | str = Purpose.PROSPECTION,
+        sector: Sector | str | None = None,
+        callee_tz: str | None = None,
+    ) -> Decision:
+        """Whether ``number`` may be called from ``caller_id`` at ``now``. Read-only.
+
+        Never raises for a bad number or caller ID (those are refusals); a naive ``now`` is a
+        ``ValueError``. A ledger that cannot be read refuses with ``LEDGER_UNAVAILABLE``.
+        """
+        t = now_utc() if now is None else require_aware(now)
+        call = self._call(number, caller_id, purpose, sector, callee_tz)
+        try:
+            facts = self._facts(call, t)
+        except (sqlite3.Error, CallguardError) as exc:
+            return _unavailable(str(exc), t, call.zones[0].key)
+        reasons, nxt = evaluate(call, facts, t)
+        return self._decision(call, t, reasons, nxt)
+
+    def attempt(
+        self,
+        number: object,
+        caller_id: object,
+        now: datetime | None = None,
+        *,
+        purpose: Purpose | str = Purpose.PROSPECTION,
+        sector: Sector | str | None = None,
+        callee_tz: str | None = None,
+        campaign: str | None = None,
+    ) -> Decision:
+        """Decide and, only when allowed, record the attempt in the same write transaction.
+
+        The write lock is taken before the ledger is read, so processes sharing the file can
+        never together exceed the cap. ``decision.attempt_id`` is set when recorded.
+        """
+        t = now_utc() if now is None else require_aware(now)
+        call = self._call(number, caller_id, purpose, sector, callee_tz)
+        if call.number_problem is not None or call.number is None:
+            reasons, _ = evaluate(call, Facts(), t)
+            return self._decision(call, t, reasons, None)
+        key = call.number.key
+        attempt_id: int | None = None
+        try:
+            with self._ledger.write():
+                facts = self._facts(call, t)
+                reasons, _ = evaluate(call, facts, t, search=False)
+                if not reasons:
+                    attempt_id = self._ledger.insert_attempt(
+                        self._pid, key, to_us(t),
+                        caller_id=call.caller.e164 if call.caller else None,
+                        outcome=None, campaign=campaign, purpose=call.purpose.value,
+                        recorded_at=to_us(now_utc()),
+                    )
+        except (sqlite3.Error, CallguardError) as exc:
+            return _unavailable(str(exc), t, call.zones[0].key)
+        if attempt_id is not None:
+            return self._decision(call, t, [], None, attempt_id)
+        # Refused: find when it frees up outside the write lock, from the facts already read.
+        reasons, nxt = evaluate(call, facts, t)
+        return self._decision(call, t, reasons, nxt)
+
+    # -- facts --------------------------------------------------------------------------------
+
+    def _key(self, number: object) -> int:
+        return parse_number(number).key
+
+    @contextmanager
+    def _write(self, what: str) -> Iterator[Ledger]:
+        """A write transaction; a storage failure becomes a LedgerError naming the file."""
+        try:
+            with self._ledger.write():
+                yield self._ledger
+        except sqlite3.Error as exc:
+            raise LedgerError(f"cannot {what} in {self.path!r}: {exc}") from exc
+
+    def record_call(
+        self,
+        number: object,
+        at: datetime,
+        *,
+        caller_id: str | None = None,
+        outcome: Outcome | str = Outcome.NO_ANSWER,
+        campaign: str | None = None,
+    ) -> int:
+        """Record a call already placed (any outcome counts toward the cap); returns its id.
+
+        ``REFUSED`` starts the refusal cooldown; ``OBJECTED`` adds a permanent opt-out.
+        """
+        key = self._key(number)
+        t = require_aware(at, "at")
+        outcome_ = Outcome.coerce(outcome)
+        caller, _ = _parse_caller(caller_id)
+        stored_caller = caller.e164 if caller else (caller_id or None)
+        with self._write("record the call") as ledger:
+            attempt_id = ledger.insert_attempt(
+                self._pid, key, to_us(t), caller_id=stored_caller, outcome=outcome_.value,
+                campaign=campaign, purpose=None, recorded_at=to_us(now_utc()),
+            )
+            self._apply_outcome(ledger, key, to_us(t), outcome_, attempt_id)
+        return attempt_id
+
+    def _apply_outcome(
+        self, ledger: Ledger, key: int, at: int, outcome: Outcome, attempt_id: int
+    ) -> None:
+        if outcome is Outcome.REFUSED:
+            ledger.insert_refusal(self._pid, key, at, attempt_id)
+        elif outcome is Outcome.OBJECTED:
+            ledger.insert_optout(self._pid, key, at, None, "objection")
+
+    def record_outcome(
+        self, attempt_id: int, outcome: Outcome | str, at: datetime | None = None
+    ) -> None:
+        """Set the outcome of an attempt recorded by :meth:`attempt` or :meth:`record_call`."""
+        outcome_ = Outcome.coerce(outcome)
+        if not isinstance(attempt_id, int) or isinstance(attempt_id, bool):
+            raise ValueError(f"attempt_id must be an int, not {attempt_id!r}")
+        with self._write("record the outcome") as ledger:
+            row = ledger.attempt_row(attempt_id)
+            if row is None or row[0] != self._pid:
+                raise ValueError(f"no attempt {attempt_id} for professional {self.professional!r}")
+            _, key, attempt_at = row
+            when = attempt_at if at is None else to_us(require_aware(at, "at"))
+            ledger.set_outcome(attempt_id, outcome_.value)
+            ledger.delete_refusal_of(attempt_id)
+            self._apply_outcome(ledger, key, when, outcome_, attempt_id)
+
+    def record_refusal(self, number: object, at: datetime) -> None:
+        """The consumer refused during the call: no call for 60 full days (D223-9)."""
+        key = self._key(number)
+        t = to_us(require_aware(at, "at"))
+        with self._write("record the refusal") as ledger:
+            ledger.insert_refusal(self._pid, key, t)
+
+    def add_optout(
+        self,
+        number: object,
+        at: datetime,
+        *,
+        source: str = "internal",
+        expires_at: datetime | None = None,
+    ) -> None:
+        """Put ``number`` on the professional's do-not-call list from ``at`` (until ``expires_at``)."""
+        key = self._key(number)
+        start = require_aware(at, "at")
+        end = None if expires_at is None else instant(expires_at, "expires_at", end_of_day=True)
+        if end is not None and end <= start:
+            raise ValueError(f"expires_at={end.isoformat()} is not after at={start.isoformat()}")
+        with self._write("add the opt-out") as ledger:
+            ledger.insert_optout(
+                self._pid, key, to_us(start), None if end is None else to_us(end), str(source)
+            )
+
+    def remove_optout(self, number: object, at: datetime) -> int:
+        """Lift the professional's opt-outs of ``number`` from ``at``; returns how many."""
+        key = self._key(number)
+        t = to_us(require_aware(at, "at"))
+        with self._write("remove the opt-out") as ledger:
+            return ledger.remove_optouts(self._pid, key, t)
+
+    def record_consent(
+        self,
+        number: object,
+        at: datetime,
+        *,
+        proof: str,
+        expires_at: datetime | None = None,
+    ) -> None:
+        """Record a prior consent to be canvassed, with the reference of its proof (L223-1)."""
+        key = self._key(number)
+        start = require_aware(at, "at")
+        _require_proof(proof)
+        end = None if expires_at is None else instant(expires_at, "expires_at", end_of_day=True)
+        if end is not None and end <= start:
+            raise ValueError(f"expires_at={end.isoformat()} is not after at={start.isoformat()}")
+        with self._write("record the consent") as ledger:
+            ledger.insert_consent(
+                self._pid, key, to_us(start), None if end is None else to_us(end), proof
+            )
+
+    def withdraw_consent(self, number: object, at: datetime) -> None:
+        """The consumer withdrew every consent given before ``at``."""
+        key = self._key(number)
+        t = to_us(require_aware(at, "at"))
+        with self._write("withdraw the consent") as ledger:
+            ledger.insert_withdrawal(self._pid, key, t)
+
+    def record_slot_consent(
+        self, number: object, start: datetime, end: datetime, *, proof: str
+    ) -> None:
+        """The consumer agreed to be called between ``start`` and ``end`` (any day or hour)."""
+        key = self._key(number)
+        s, e = require_aware(start, "start"), require_aware(end, "end")
+        _require_proof(proof)
+        if e <= s:
+            raise ValueError(f"end={e.isoformat()} is not after start={s.isoformat()}")
+        with self._write("record the slot consent") as ledger:
+            ledger.insert_slot(self._pid, key, to_us(s), to_us(e), proof)
+
+    def record_contract(
+        self,
+        number: object,
+        start: datetime,
+        end: datetime | None = None,
+        *,
+        subject: str | None = None,
+    ) -> None:
+        """An ongoing contract from ``start`` (until ``end``): contract calls become exempt."""
+        key = self._key(number)
+        s = instant(start, "start")
+        e = None if end is None else instant(end, "end", end_of_day=True)
+        if e is not None and e <= s:
+            raise ValueError(f"end={e.isoformat()} is not after start={s.isoformat()}")
+        with self._write("record the contract") as ledger:
+            ledger.insert_contract(self._pid, key, to_us(s), None if e is None else to_us(e),
+                                   subject)
+
+    def import_bloctel(
+        self,
+        listed: Source,
+        checked_at: datetime,
+        *,
+        submitted: Source | None = None,
+    ) -> ImportReport:
+        """Load a Bloctel return: ``listed`` numbers are flagged; ``submitted`` ones not flagged
+        are clean at ``checked_at``. All or nothing; bad lines are reported, never dropped."""
+        checked = to_us(instant(checked_at, "checked_at"))
+        report = ImportReport()
+        listed_keys = _collect(listed, report)
+        submitted_keys = _collect(submitted, report) if submitted is not None else set()
+        clean_keys = submitted_keys - listed_keys
+        rows: Iterable[tuple[int, int, int]] = [
+            *((k, checked, 1) for k in listed_keys),
+            *((k, checked, 0) for k in clean_keys),
+        ]
+        with self._write("import the Bloctel file") as ledger:
+            ledger.insert_bloctel(rows)
+        report.listed, report.clean = len(listed_keys), len(clean_keys)
+        return report
+
+
+def _require_proof(proof: object) -> None:
+    if not isinstance(proof, str) or not proof.strip():
+        raise ValueError(
+            f"proof must reference where the consent is kept (L223-1 requires it), not {proof!r}"
+        )
+
+
+def _collect(source: Source, report: ImportReport) -> set[int]:
+    keys: set[int] = set()
+    for line, value in read_numbers(source):
+        try:
+            number = parse_number(value)
+        except InvalidNumberError as exc:
+            report.rejected.append(Rejected(line, value, exc.reason))
+            continue
+        if not number.consumer_line:
+            report.rejected.append(Rejected(line, value, "not a French consumer line"))
+            continue
+        keys.add(number.key)
+    return keys
+

@@ -1,0 +1,571 @@
+"""Phone numbers: normalise what contact files contain, and say whose number it is.
+
+Every rule downstream keys on what this module decides: the E.164 form is the ledger key, the
+territory picks the consumer's time zone (rules-fr.md §2: the hours are « celles du fuseau horaire
+du consommateur »), the national form carries the ARCEP NPV and Alsace-Moselle prefixes
+(rules-fr.md §9 and §2), and the kind tells a consumer line from a special or short number.
+
+Validity and line types come from the ``phonenumbers`` metadata, but French numbers are classified
+with its ``national_number_pattern`` regexes compiled here at import: ``phonenumbers.parse`` costs
+tens of microseconds, and a dialer asks about ~20 000 numbers a second. ``phonenumbers.parse`` is
+only called for foreign numbers.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import Enum
+from typing import Final, NamedTuple
+
+import phonenumbers
+from phonenumbers import PhoneMetadata
+
+from callguard._exceptions import InvalidNumberError
+
+__all__ = ["LineKind", "PhoneNumber", "parse_number"]
+
+
+class LineKind(str, Enum):
+    """What sort of line a number is, as far as the numbering plan tells."""
+
+    MOBILE = "mobile"
+    GEOGRAPHIC = "geographic"
+    NON_GEOGRAPHIC = "non-geographic"  # 09 numbers (VoIP, « numéros polyvalents »)
+    SPECIAL = "special"  # 08: toll-free, shared-cost, premium, UAN
+    SHORT = "short"  # 3BPQ, 118XYZ, 1X/11X emergency and social numbers
+    OTHER = "other"  # pager, personal, M2M, voicemail, anything else
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+
+@dataclass(frozen=True, slots=True)
+class PhoneNumber:
+    """A normalised number. Equal numbers (whatever their written form) compare equal."""
+
+    e164: str
+    key: int
+    country_code: int
+    national: str
+    territory: str
+    territories: tuple[str, ...]
+    zones: tuple[str, ...]
+    kind: LineKind
+    french: bool
+    npv: bool
+    alsace_moselle: bool
+    consumer_line: bool
+
+
+# --- Tables -----------------------------------------------------------------------------------
+
+# The territories where the Code de la consommation (and so D223-9 and Bloctel) applies and that
+# the French numbering plan serves. New Caledonia (+687), French Polynesia (+689) and Wallis-et-
+# Futuna (+681) have their own plans and their own consumer law: they are foreign here.
+_FRENCH_TERRITORIES: Final = frozenset({"FR", "GP", "BL", "MF", "MQ", "GF", "RE", "YT", "PM"})
+
+_ZONE: Final[dict[str, str]] = {
+    "FR": "Europe/Paris",
+    "GP": "America/Guadeloupe",
+    "BL": "America/St_Barthelemy",
+    "MF": "America/Marigot",
+    "MQ": "America/Martinique",
+    "GF": "America/Cayenne",
+    "RE": "Indian/Reunion",
+    "YT": "Indian/Mayotte",
+    "PM": "America/Miquelon",
+}
+
+# Regions behind each French country code, in phonenumbers' order (the first region a number is
+# valid in is its primary territory, as in ``phonenumbers.region_code_for_number``).
+_REGIONS: Final[dict[int, tuple[str, ...]]] = {
+    33: ("FR",),
+    590: ("GP", "BL", "MF"),
+    596: ("MQ",),
+    594: ("GF",),
+    262: ("RE", "YT"),
+    508: ("PM",),
+}
+_OVERSEAS_CCS: Final = (590, 596, 594, 262, 508)
+
+# National prefixes (NSN digits, without the trunk 0) that ARCEP allocated to an overseas
+# territory. rules-fr.md §2: such a number « is that territory's number, even where a
+# metropolitan reading of the digits would also be valid » (0596, 0263, 0269, 02688/9, 05987/8/9
+# and 0508 are all valid +33 numbers in phonenumbers' FR metadata). The 4-digit entries are the
+# newer overseas blocks found in phonenumbers' metadata (05987/8/9 fixed, 07090-07093 mobile,
+# 07084/5 SPM mobile, 02688 Réunion, 02689 Mayotte). A number under one of these prefixes that
+# the territory's metadata does not know is refused, not read as metropolitan: guessing Paris
+# time for a Réunion line would open calls 2-3 hours too late there.
+_OVERSEAS_PREFIXES: Final[dict[str, tuple[int, ...]]] = {
+    "590": (590,),  # Guadeloupe, Saint-Barthélemy, Saint-Martin fixed
+    "690": (590,),
+    "691": (590,),
+    "5987": (590,),
+    "7090": (590,),
+    "596": (596,),  # Martinique
+    "696": (596,),
+    "697": (596,),
+    "5989": (596,),
+    "7091": (596,),
+    "594": (594,),  # Guyane
+    "694": (594,),
+    "5988": (594,),
+    "262": (262,),  # Réunion
+    "263": (262,),
+    "692": (262,),
+    "693": (262,),
+    "2688": (262,),
+    "7092": (262,),
+    "269": (262,),  # Mayotte
+    "639": (262,),
+    "2689": (262,),
+    "7093": (594, 262),  # 070930-3 Guyane, 070935-7 Mayotte
+    "7084": (508,),  # Saint-Pierre-et-Miquelon 9-digit mobiles
+    "7085": (508,),
+}
+# Saint-Pierre-et-Miquelon's numbers have 6 digits; the French plan dials them as 0508 + 6 digits.
+_SPM_PREFIX: Final = "508"
+
+# ARCEP décision n° 2022-1583 (rules-fr.md §9) reserves these 09 blocks for the overseas NPV.
+# Where phonenumbers' metadata attributes a part of a block to a territory, that territory wins
+# (E.164 under its country code). The rest of each block is a valid +33 number in phonenumbers;
+# it stays +33 (so the ledger key is what phonenumbers validates) but its overseas territories
+# are added as candidates, so the hours must hold there too (rules-fr.md §2, ambiguous zone).
+_NPV_OVERSEAS_BLOCKS: Final[dict[str, tuple[str, ...]]] = {
+    "9475": ("GP", "BL", "MF"),
+    "9476": ("GF",),
+    "9477": ("MQ",),
+    "9478": ("RE", "YT"),
+    "9479": ("RE", "YT"),
+}
+
+# ARCEP décision n° 2022-1583 (rules-fr.md §9): numéros polyvalents vérifiés, on the national form.
+_NPV_PREFIXES: Final = (
+    "0162", "0163", "0270", "0271", "0377", "0378", "0424", "0425", "0568", "0569",
+    "0948", "0949", "09475", "09476", "09477", "09478", "09479",
+)  # fmt: skip
+
+# Moselle (0387), Bas-Rhin (0388), Haut-Rhin (0389): local holidays (rules-fr.md §2).
+_ALSACE_MOSELLE_PREFIXES: Final = ("0387", "0388", "0389")
+
+_CONSUMER_KINDS: Final = frozenset({LineKind.MOBILE, LineKind.GEOGRAPHIC, LineKind.NON_GEOGRAPHIC})
+
+_MAX_CHARS: Final = 64
+_MAX_DIGITS: Final = 20
+
+
+# --- Metadata matchers ------------------------------------------------------------------------
+
+# phonenumbers' own order of precedence (``_number_type_helper``): the first type that matches
+# is the number's type, fixed line before mobile (fixed-or-mobile is geographic here).
+_TYPE_KINDS: Final[tuple[tuple[str, LineKind], ...]] = (
+    ("premium_rate", LineKind.SPECIAL),
+    ("toll_free", LineKind.SPECIAL),
+    ("shared_cost", LineKind.SPECIAL),
+    ("voip", LineKind.NON_GEOGRAPHIC),
+    ("personal_number", LineKind.OTHER),
+    ("pager", LineKind.OTHER),
+    ("uan", LineKind.SPECIAL),
+    ("voicemail", LineKind.OTHER),
+    ("fixed_line", LineKind.GEOGRAPHIC),
+    ("mobile", LineKind.MOBILE),
+)
+_KIND_OF_TYPE: Final = dict(_TYPE_KINDS)
+
+
+def _desc_regex(desc: object) -> str | None:
+    """One type's pattern with its possible lengths, or None when the region has no such type."""
+    pattern = getattr(desc, "national_number_pattern", None)
+    if not pattern:
+        return None
+    lengths = [n for n in getattr(desc, "possible_length", ()) or () if n > 0]
+    if not lengths:
+        return f"(?:{pattern})"
+    sizes = "|".join(f"[0-9]{{{n}}}" for n in sorted(set(lengths)))
+    return f"(?=(?:{sizes})\\Z)(?:{pattern})"
+
+
+def _compile_region(region: str) -> re.Pattern[str]:
+    """All of a region's types as one regex; ``lastgroup`` names the type phonenumbers would give.
+
+    ``fullmatch`` tries the alternatives in order, so the first type that matches the whole
+    number wins, exactly like ``phonenumbers.number_type``; the lookahead is the region's general
+    description, which ``phonenumbers.is_valid_number`` also requires.
+    """
+    metadata = PhoneMetadata.metadata_for_region(region)
+    if metadata is None:  # pragma: no cover - a phonenumbers without these regions
+        raise ImportError(f"phonenumbers has no metadata for region {region}")
+    general = _desc_regex(metadata.general_desc)
+    branches = []
+    for type_name, _kind in _TYPE_KINDS:
+        regex = _desc_regex(getattr(metadata, type_name, None))
+        if regex is not None:
+            branches.append(f"(?P<{type_name}>{regex})")
+    return re.compile(f"(?={general}\\Z)(?:{'|'.join(branches)})")
+
+
+_MATCHERS: Final[dict[str, re.Pattern[str]]] = {
+    region: _compile_region(region) for regions in _REGIONS.values() for region in regions
+}
+_CC_MATCHERS: Final[dict[int, tuple[tuple[str, re.Pattern[str]], ...]]] = {
+    cc: tuple((region, _MATCHERS[region]) for region in regions) for cc, regions in _REGIONS.items()
+}
+_FR_MATCH: Final = _MATCHERS["FR"].fullmatch
+# Overseas regions that may claim a number of the national 09 plan (their voip and, for
+# Martinique, fixed-line patterns include 0939…, 0947…, 0976… blocks).
+_OVERSEAS_09: Final = tuple((cc, _CC_MATCHERS[cc]) for cc in (590, 596, 594, 262))
+
+
+# --- Resolution -------------------------------------------------------------------------------
+
+
+class _Resolved(NamedTuple):
+    country_code: int
+    nsn: str  # national significant number under country_code
+    territories: tuple[str, ...]
+    kind: LineKind
+
+
+def _match_cc(cc: int, nsn: str) -> _Resolved | None:
+    """The regions of ``cc`` where ``nsn`` is valid, primary first; None when it is valid nowhere."""
+    territories: list[str] = []
+    kind: LineKind | None = None
+    for region, matcher in _CC_MATCHERS[cc]:
+        match = matcher.fullmatch(nsn)
+        if match is not None:
+            territories.append(region)
+            if kind is None:
+                kind = _KIND_OF_TYPE[match.lastgroup or ""]
+    if kind is None:
+        return None
+    return _Resolved(cc, nsn, tuple(territories), kind)
+
+
+def _claim_width(cc: int, nsn: str) -> int:
+    """How many neighbours of ``nsn`` (4th or 5th digit changed) ``cc`` also claims.
+
+    phonenumbers' metadata overlaps on a few 09 blocks: Guyane's voip pattern covers all of
+    0976x, Guadeloupe's all of 09395-09397, while Martinique, Réunion, Mayotte and Guadeloupe
+    claim narrow slices of them. The narrowest claim is the most specific allocation, so it
+    becomes the primary territory; the others stay candidates for the hours.
+    """
+    width = 0
+    for position in (3, 4):
+        for digit in "0123456789":
+            neighbour = nsn[:position] + digit + nsn[position + 1 :]
+            if _match_cc(cc, neighbour) is not None:
+                width += 1
+    return width
+
+
+def _merge(candidates: list[_Resolved]) -> _Resolved:
+    """Several country codes claim the number: keep the narrowest, add the others' territories."""
+    if len(candidates) == 1:
+        return candidates[0]
+    ranked = sorted(candidates, key=lambda r: _claim_width(r.country_code, r.nsn))
+    primary = ranked[0]
+    extra = tuple(t for r in ranked[1:] for t in r.territories if t not in primary.territories)
+    return primary._replace(territories=primary.territories + extra)
+
+
+def _territory_name(ccs: Iterable[int]) -> str:
+    names = {590: "Guadeloupe/Saint-Barthélemy/Saint-Martin", 596: "Martinique", 594: "Guyane",
+             262: "Réunion/Mayotte", 508: "Saint-Pierre-et-Miquelon"}  # fmt: skip
+    return " or ".join(names[cc] for cc in ccs)
+
+
+def _resolve_french_plan(nsn: str, value: object) -> _Resolved:
+    """Resolve a 9-digit NSN of the French national plan (what follows 0 or +33).
+
+    Overseas prefixes win over the metropolitan reading (rules-fr.md §2). That holds for numbers
+    written +33 too: CRMs prefix +33 to every number of a file, and a « +33 690… » consumer lives
+    in Guadeloupe, so the stricter reading (her own time zone) is the one that cannot open a call
+    the rule would refuse.
+    """
+    if nsn.startswith(_SPM_PREFIX):
+        resolved = _match_cc(508, nsn[3:])
+        if resolved is None:
+            raise InvalidNumberError(
+                value, "0508 is Saint-Pierre-et-Miquelon's prefix, but this number is not "
+                "allocated there"
+            )  # fmt: skip
+        return resolved
+    ccs = _OVERSEAS_PREFIXES.get(nsn[:4]) or _OVERSEAS_PREFIXES.get(nsn[:3])
+    if ccs is not None:
+        candidates = [r for cc in ccs if (r := _match_cc(cc, nsn)) is not None]
+        if not candidates:
+            raise InvalidNumberError(
+                value, f"0{nsn[:3]} is a prefix of {_territory_name(ccs)} (ARCEP), but this "
+                "number is not allocated there"
+            )  # fmt: skip
+        return _merge(candidates)
+    if nsn[0] == "9":
+        candidates = [r for cc, _ in _OVERSEAS_09 if (r := _match_cc(cc, nsn)) is not None]
+        if candidates:
+            return _merge(candidates)
+    match = _FR_MATCH(nsn)
+    if match is None:
+        raise InvalidNumberError(
+            value, f"0{nsn[:3]}… is not an allocated range of the French numbering plan"
+        )
+    resolved = _Resolved(33, nsn, ("FR",), _KIND_OF_TYPE[match.lastgroup or ""])
+    block = _NPV_OVERSEAS_BLOCKS.get(nsn[:4])
+    if block is not None:
+        resolved = resolved._replace(territories=("FR", *block))
+    return resolved
+
+
+@functools.lru_cache(maxsize=256)
+def _zones(territories: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(_ZONE[t] for t in territories))
+
+
+def _build(resolved: _Resolved) -> PhoneNumber:
+    cc, nsn, territories, kind = resolved
+    e164 = f"+{cc}{nsn}"
+    # The national form is the French plan's, for every French territory: 0 + NSN, and 0508 + the
+    # 6 digits for Saint-Pierre-et-Miquelon (its 9-digit numbers already start with their prefix).
+    national = f"0{_SPM_PREFIX}{nsn}" if cc == 508 and len(nsn) == 6 else f"0{nsn}"
+    return PhoneNumber(
+        e164=e164,
+        key=int(e164[1:]),
+        country_code=cc,
+        national=national,
+        territory=territories[0],
+        territories=territories,
+        zones=_zones(territories),
+        kind=kind,
+        french=True,
+        npv=national.startswith(_NPV_PREFIXES),
+        alsace_moselle=national.startswith(_ALSACE_MOSELLE_PREFIXES),
+        consumer_line=kind in _CONSUMER_KINDS,
+    )
+
+
+_FOREIGN_KINDS: Final[dict[int, LineKind]] = {
+    phonenumbers.PhoneNumberType.FIXED_LINE: LineKind.GEOGRAPHIC,
+    phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE: LineKind.GEOGRAPHIC,
+    phonenumbers.PhoneNumberType.MOBILE: LineKind.MOBILE,
+    phonenumbers.PhoneNumberType.VOIP: LineKind.NON_GEOGRAPHIC,
+    phonenumbers.PhoneNumberType.TOLL_FREE: LineKind.SPECIAL,
+    phonenumbers.PhoneNumberType.PREMIUM_RATE: LineKind.SPECIAL,
+    phonenumbers.PhoneNumberType.SHARED_COST: LineKind.SPECIAL,
+    phonenumbers.PhoneNumberType.UAN: LineKind.SPECIAL,
+}
+
+
+def _foreign(digits: str, value: object) -> PhoneNumber:
+    """A number outside the French plan: phonenumbers decides (never on the French fast path)."""
+    from phonenumbers import timezone  # its tables are large; only foreign numbers need them
+
+    try:
+        parsed = phonenumbers.parse("+" + digits, None)
+    except phonenumbers.NumberParseException:
+        raise InvalidNumberError(value, "unknown country code") from None
+    cc = int(parsed.country_code)
+    if not phonenumbers.is_valid_number(parsed):
+        raise InvalidNumberError(value, f"not a valid number for country code +{cc}")
+    nsn = str(phonenumbers.national_significant_number(parsed))
+    region = str(phonenumbers.region_code_for_number(parsed) or "001")
+    kind = _FOREIGN_KINDS.get(int(phonenumbers.number_type(parsed)), LineKind.OTHER)
+    zones = tuple(str(z) for z in timezone.time_zones_for_number(parsed) if z != "Etc/Unknown")
+    e164 = f"+{cc}{nsn}"
+    return PhoneNumber(
+        e164=e164,
+        key=int(e164[1:]),
+        country_code=cc,
+        national=nsn,
+        territory=region,
+        territories=(region,),
+        zones=zones,
+        kind=kind,
+        french=False,
+        npv=False,
+        alsace_moselle=False,
+        consumer_line=False,
+    )
+
+
+def _strip_trunk_zero(rest: str, size: int) -> str:
+    # « +33 (0)6… » and « +33 06… »: the trunk 0 belongs to the national form only.
+    if len(rest) == size + 1 and rest[0] == "0":
+        return rest[1:]
+    return rest
+
+
+def _international(digits: str, value: object) -> PhoneNumber:
+    """Digits after + or 00."""
+    if digits.startswith("33"):
+        rest = _strip_trunk_zero(digits[2:], 9)
+        if len(rest) != 9:
+            raise InvalidNumberError(
+                value, f"a +33 number has 9 digits after the country code, got {len(rest)}"
+            )
+        return _build(_resolve_french_plan(rest, value))
+    cc_text = digits[:3]
+    if cc_text in ("590", "596", "594", "262"):
+        cc = int(cc_text)
+        rest = _strip_trunk_zero(digits[3:], 9)
+        if len(rest) != 9:
+            raise InvalidNumberError(
+                value, f"a +{cc} number has 9 digits after the country code, got {len(rest)}"
+            )
+        # The same number written 0XXX… or +33… resolves through the French plan; reuse that
+        # reading whenever it lands on this country code, so every form gives one answer.
+        try:
+            via_plan: _Resolved | None = _resolve_french_plan(rest, value)
+        except InvalidNumberError:
+            via_plan = None
+        resolved = via_plan if via_plan and via_plan.country_code == cc else _match_cc(cc, rest)
+        if resolved is None:
+            raise InvalidNumberError(value, f"not a valid number for country code +{cc}")
+        return _build(resolved)
+    if cc_text == "508":
+        rest = digits[3:]
+        if len(rest) in (7, 10):
+            rest = _strip_trunk_zero(rest, len(rest) - 1)
+        resolved = _match_cc(508, rest) if len(rest) in (6, 9) else None
+        if resolved is None:
+            raise InvalidNumberError(value, "not a valid number for country code +508")
+        return _build(resolved)
+    return _foreign(digits, value)
+
+
+_SHORT_RULE: Final = (
+    "short numbers are 1X or 11X (emergency, social), 3BPQ (4 digits starting with 3) or 118XYZ"
+)
+_SHORT_ZONES: Final = ("Europe/Paris",)
+
+
+def _short(digits: str, value: object) -> PhoneNumber:
+    """Short numbers as typed (plan national de numérotation: 1X/11X, 3BPQ, 118XYZ)."""
+    size = len(digits)
+    valid = (
+        (size == 2 and digits[0] == "1")
+        or (size == 3 and digits.startswith("11"))
+        or (size == 4 and digits[0] == "3")
+        or (size == 6 and digits.startswith("118"))
+    )
+    if not valid:
+        raise InvalidNumberError(value, f"{size} digits: {_SHORT_RULE}")
+    return PhoneNumber(
+        e164=digits,
+        key=int(digits),
+        country_code=33,
+        national=digits,
+        territory="FR",
+        territories=("FR",),
+        zones=_SHORT_ZONES,
+        kind=LineKind.SHORT,
+        french=True,
+        npv=False,
+        alsace_moselle=False,
+        consumer_line=False,
+    )
+
+
+def _from_digits(digits: str, value: object) -> PhoneNumber:
+    """Digits written without + (national, 00-international, Excel-stripped, bare, short)."""
+    size = len(digits)
+    if size > _MAX_DIGITS:
+        raise InvalidNumberError(value, f"{size} digits, more than {_MAX_DIGITS}")
+    if digits.startswith("00"):
+        return _international(digits[2:], value)
+    if digits[0] == "0":
+        if size != 10:
+            raise InvalidNumberError(
+                value, f"a national number has 10 digits starting with 0, got {size}"
+            )
+        return _build(_resolve_french_plan(digits[1:], value))
+    if size == 9:
+        # A spreadsheet that stored the number as an integer dropped its leading 0.
+        return _build(_resolve_french_plan(digits, value))
+    if size == 11 and digits.startswith("33"):
+        return _international(digits, value)  # +33 with the + lost
+    if size == 12 and digits[:3] in ("590", "596", "594", "262", "508"):
+        return _international(digits, value)
+    if size <= 6:
+        return _short(digits, value)
+    raise InvalidNumberError(
+        value, f"{size} digits fit no form: expected 0 + 9 digits, +33 + 9 digits, or +CC…"
+    )
+
+
+# --- Text -------------------------------------------------------------------------------------
+
+_CANONICAL: Final = re.compile(r"\+[0-9]{8,15}").fullmatch
+# Separators seen in contact files. NFKC already turned non-breaking, thin and narrow spaces into
+# plain spaces and full-width digits into ASCII ones.
+_SEPARATORS: Final = str.maketrans("", "", " \t.-/()")
+
+
+def _clean(value: str) -> tuple[bool, str]:
+    """``(has_plus, digits)`` from the written form, or InvalidNumberError saying what is wrong."""
+    text = unicodedata.normalize("NFKC", value).strip()
+    if text[:4].lower() == "tel:":  # RFC 3966 URI, as exported by some CRMs
+        text = text[4:].strip()
+    if not text:
+        raise InvalidNumberError(value, "empty")
+    plus = text[0] == "+"
+    digits = (text[1:] if plus else text).translate(_SEPARATORS)
+    if not (digits.isascii() and digits.isdigit()):
+        for char in digits:
+            if char.isalpha():
+                raise InvalidNumberError(
+                    value, "contains letters; expected digits, spaces and . - / ( ) only"
+                )
+            if char == "+":
+                raise InvalidNumberError(value, "'+' is only allowed at the start")
+            if not ("0" <= char <= "9"):
+                raise InvalidNumberError(
+                    value, f"unexpected character {char!r}; expected digits, spaces, . - / ( )"
+                )
+        raise InvalidNumberError(value, "no digits")
+    return plus, digits
+
+
+@functools.lru_cache(maxsize=65536)
+def _parse(value: str) -> PhoneNumber:
+    if len(value) > _MAX_CHARS:
+        # Before any normalisation or regex: a pasted document is not a phone number.
+        raise InvalidNumberError(value, f"longer than {_MAX_CHARS} characters")
+    if _CANONICAL(value) is not None:
+        return _international(value[1:], value)
+    if value.isascii() and value.isdigit():  # 0612345678, as in Bloctel files (rules-fr.md §5)
+        return _from_digits(value, value)
+    plus, digits = _clean(value)
+    if plus:
+        return _international(digits, value)
+    return _from_digits(digits, value)
+
+
+def parse_number(value: object) -> PhoneNumber:
+    """Normalise a phone number as written in a contact file, or raise InvalidNumberError.
+
+    Accepts national (``06 12 34 56 78``), international (``+33 6…``, ``0033 6…``,
+    ``+33 (0)6…``), bare (``33612345678``), spreadsheet-stripped (``612345678``) and short
+    (``3010``, ``118712``, ``15``) forms, with any common separators, full-width digits and a
+    ``tel:`` prefix. An ``int`` is read as the digits it prints (a spreadsheet export).
+    """
+    if type(value) is str:
+        return _parse(value)
+    if isinstance(value, str):
+        return _parse(str.__str__(value))
+    if isinstance(value, bool):
+        raise InvalidNumberError(value, "expected a str, got bool")
+    if isinstance(value, int):
+        if value <= 0:
+            raise InvalidNumberError(value, "expected a str, or a positive int of digits")
+        try:
+            return _parse(str(value))
+        except InvalidNumberError as error:
+            raise InvalidNumberError(value, error.reason) from None
+    if isinstance(value, float):
+        raise InvalidNumberError(
+            value, "expected a str, got float (a float drops digits; pass the number as text)"
+        )
+    raise InvalidNumberError(value, f"expected a str, got {type(value).__name__}")

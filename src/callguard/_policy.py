@@ -1,0 +1,66 @@
+"""`Policy`: the readings a professional may choose where the rulebook leaves room.
+
+A policy can make callguard stricter than the rulebook, never looser than the law: a cap above
+D223-9's four attempts, a window shorter than its thirty days or a cooldown shorter than its sixty
+days is refused with a message naming the value. The one exception is
+``strict_local_holidays=False``, the literal reading of D223-9 (only the national holidays of
+L3133-1 close the day), which rules-fr.md §2 names as a legitimate, if riskier, reading.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+__all__ = ["Policy"]
+
+
+class Policy(BaseModel):
+    """How strictly callguard reads the rules. Every field is optional; defaults follow the law."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    automated: bool = True
+    """The calls are placed by an automated dialer: the caller ID must be a verified NPV number
+    (ARCEP décision n° 2022-1583)."""
+
+    own_caller_ids: frozenset[str] | None = None
+    """Caller IDs the professional owns (any input form); a call presenting another is refused."""
+
+    strict_local_holidays: bool = True
+    """Close the local public holidays of Alsace-Moselle and the overseas territories too."""
+
+    cap_calls: int = Field(default=4, ge=1, le=4)
+    """At most this many attempts per ``cap_days`` (D223-9: four)."""
+
+    cap_days: int = Field(default=30, ge=30, le=3660)
+    """Length of the sliding window, in the consumer's calendar days (D223-9: thirty)."""
+
+    refusal_cooldown_days: int = Field(default=60, ge=60, le=3660)
+    """Full calendar days without a call after a refusal (D223-9: sixty « révolus »)."""
+
+    consent_max_age_days: int = Field(default=365, ge=1, le=365)
+    """A consent older than this no longer counts (décret 2026-662: one year at most)."""
+
+    bloctel_max_age_days: int = Field(default=30, ge=0, le=30)
+    """A Bloctel check older than this no longer proves anything (one-month file validity)."""
+
+    @field_validator("own_caller_ids", mode="before")
+    @classmethod
+    def _normalise_caller_ids(cls, value: object) -> frozenset[str] | None:
+        if value is None:
+            return None
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, (list, tuple, set, frozenset)):
+            raise ValueError(f"own_caller_ids must be a list of phone numbers, not {value!r}")
+        from ._numbers import parse_number  # late import: _numbers pulls in phonenumbers
+
+        normalised: set[str] = set()
+        for item in value:
+            try:
+                normalised.add(parse_number(item).e164)
+            except ValueError as exc:
+                raise ValueError(f"own_caller_ids: {exc}") from None
+        if not normalised:
+            raise ValueError("own_caller_ids is empty: pass None to accept any caller ID")
+        return frozenset(normalised)

@@ -1,0 +1,616 @@
+"""The rules: one class each, with its legal basis and dates beside it (rules-fr.md).
+
+Each rule answers two questions about one call at one instant ``t`` (UTC):
+
+* ``check(ctx, t)`` — the reasons it refuses the call at ``t`` (empty when it passes);
+* ``starts(ctx, t)`` — the instants after ``t`` where it may start passing, in order.
+
+A rule's passing set is a union of left-closed intervals whose left ends are among ``starts``.
+The earliest instant every rule passes is then the fixpoint of moving ``t`` to each failing rule's
+next passing instant (see :func:`next_allowed`): exact, and only as long as the refusal lasts.
+"""
+
+from __future__ import annotations
+
+import heapq
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from . import _calendar as cal
+from ._decision import Reason
+from ._numbers import LineKind, PhoneNumber
+from ._policy import Policy
+from ._regimes import CALLER_ID_PLAN_FROM, CONSENT_REGIME_START, SECTOR_BANS, Regime, regime_on
+from ._time import UTC, from_us, to_us
+from ._types import Purpose, ReasonCode, Sector
+from ._ledger import Facts
+
+__all__ = ["RULES", "Call", "Context", "evaluate"]
+
+D223_9 = "Code de la consommation, art. D223-9"
+HORIZON = timedelta(days=2 * 366)
+"""How far ahead ``next_allowed_at`` looks; beyond it, time alone is taken not to help."""
+
+_CANVASSING = (Purpose.PROSPECTION, Purpose.CONTRACT, Purpose.PRESS)
+
+
+@dataclass(slots=True)
+class Call:
+    """The question asked: a normalised destination and caller ID, purpose, sector, zones."""
+
+    number: PhoneNumber | None
+    number_problem: Reason | None
+    caller: PhoneNumber | None
+    caller_problem: str | None
+    purpose: Purpose
+    sector: Sector | None
+    zones: tuple[ZoneInfo, ...]
+    areas: tuple[str, ...]
+    policy: Policy
+
+
+@dataclass(slots=True)
+class Context:
+    call: Call
+    facts: Facts
+    _regimes: dict[date, Regime] = field(default_factory=dict)
+    _attempt_days: dict[ZoneInfo, list[date]] = field(default_factory=dict)
+
+    @property
+    def primary(self) -> ZoneInfo:
+        return self.call.zones[0]
+
+    def regime(self, t: datetime) -> Regime:
+        day = t.astimezone(self.primary).date()
+        regime = self._regimes.get(day)
+        if regime is None:
+            regime = self._regimes[day] = regime_on(day)
+        return regime
+
+    def attempt_days(self, tz: ZoneInfo) -> list[date]:
+        days = self._attempt_days.get(tz)
+        if days is None:
+            days = self._attempt_days[tz] = sorted(
+                from_us(a).astimezone(tz).date() for a in self.facts.attempts
+            )
+        return days
+
+    def consent_valid(self, tu: int) -> bool:
+        max_age = self.call.policy.consent_max_age_days * 86_400_000_000
+        for given, expires in self.facts.consents:
+            if given <= tu < given + max_age and (expires is None or tu < expires):
+                if not any(given <= w <= tu for w in self.facts.withdrawals):
+                    return True
+        return False
+
+
+def _midnight(day: date, tz: ZoneInfo) -> datetime:
+    return datetime.combine(day, time(0), tz).astimezone(UTC)
+
+
+def _fmt_day(day: date) -> str:
+    return day.isoformat()
+
+
+class Rule:
+    """A rule of the rulebook. Subclasses set ``needs_number`` and override the three methods."""
+
+    needs_number = True
+
+    def applies(self, call: Call) -> bool:
+        return True
+
+    def check(self, ctx: Context, t: datetime) -> list[Reason]:
+        raise NotImplementedError
+
+    def starts(self, ctx: Context, t: datetime) -> Iterable[datetime]:
+        return ()
+
+
+class Destination(Rule):
+    """Only a valid French consumer line can be judged (rules-fr.md §2, §7)."""
+
+    needs_number = False
+
+    def check(self, ctx: Context, t: datetime) -> list[Reason]:
+        problem = ctx.call.number_problem
+        return [problem] if problem is not None else []
+
+
+class CallerId(Rule):
+    """Caller-ID rules (rules-fr.md §9).
+
+    Hidden or invalid caller IDs are banned since L221-17; from 2023-01-01 ARCEP décision
+    n° 2022-1583 requires automated systems to present an NPV number and forbids 06/07 mobiles.
+    """
+
+    needs_number = False
+
+    def check(self, ctx: Context, t: datetime) -> list[Reason]:
+        call = ctx.call
+        if call.caller is None:
+            problem = call.caller_problem or "missing"
+            return [
+                Reason(
+                    ReasonCode.CALLER_ID_INVALID,
+                    f"The caller ID is {problem}: a call must present a valid, visible number.",
+                    "Code de la consommation, art. L221-17",
+                    f"Le numéro présenté est invalide ou masqué ({problem}) : un appel doit "
+                    "présenter un numéro valide et visible.",
+                )
+            ]
+        caller = call.caller
+        reasons: list[Reason] = []
+        own = call.policy.own_caller_ids
+        if own is not None and caller.e164 not in own:
+            reasons.append(
+                Reason(
+                    ReasonCode.CALLER_ID_NOT_OWNED,
+                    f"The caller ID {caller.e164} is not one of the professional's own numbers.",
+                    "Policy.own_caller_ids (ARCEP décision n° 2022-1583)",
+                    f"Le numéro présenté {caller.e164} n'est pas un numéro du professionnel.",
+                )
+            )
+        if t.astimezone(ctx.primary).date() < CALLER_ID_PLAN_FROM:
+            return reasons
+        if caller.french and caller.kind is LineKind.MOBILE:
+            reasons.append(
+                Reason(
+                    ReasonCode.CALLER_ID_MOBILE,
+                    f"The caller ID {caller.e164} is a mobile number, which call centres may "
+                    "not present.",
+                    "ARCEP décision n° 2022-1583",
+                    f"Le numéro présenté {caller.e164} est un numéro mobile (06/07), interdit "
+                    "aux centres d'appels.",
+                )
+            )
+        if call.policy.automated and not _npv_acceptable(caller):
+            reasons.append(
+                Reason(
+                    ReasonCode.CALLER_ID_NOT_NPV,
+                    f"The caller ID {caller.e164} is outside the verified ranges (NPV) an "
+                    "automated dialer must present.",
+                    "ARCEP décision n° 2022-1583",
+                    f"Le numéro présenté {caller.e164} n'appartient pas aux tranches de numéros "
+                    "polyvalents vérifiés (NPV) imposées aux automates d'appel.",
+                )
+            )
+        return reasons
+
+
+def _npv_acceptable(caller: PhoneNumber) -> bool:
+    if not caller.french:
+        return False
+    if caller.npv:
+        return True
+    # Special numbers other than 089 and the 30/31 short numbers may be presented too (M).
+    if caller.kind is LineKind.SPECIAL:
+        return not caller.national.startswith("089")
+    if caller.kind is LineKind.SHORT:
+        return caller.national[:2] in ("30", "31")
+    return False
+
+
+class OptOut(Rule):
+    """The professional's internal do-not-call list: every purpose, every regime (api.md)."""
+
+    def check(self, ctx: Context, t: datetime) -> list[Reason]:
+        tu = to_us(t)
+        for start, end in ctx.facts.optouts:
+            if start <= tu and (end is None or tu < end):
+                until = "" if end is None else f" until {from_us(end).isoformat()}"
+                until_fr = "" if end is None else f" jusqu'au {from_us(end).isoformat()}"
+                return [
+                    Reason(
+                        ReasonCode.OPTED_OUT,
+                        f"The consumer is on the professional's do-not-call list{until}.",
+                        "Code de la consommation, art. L223-1; RGPD art. 21 (objection)",
+                        f"Le consommateur est inscrit sur la liste d'opposition interne"
+                        f"{until_fr}.",
+                    )
+                ]
+        return []
+
+    def starts(self, ctx: Context, t: datetime) -> Iterable[datetime]:
+        tu = to_us(t)
+        return [from_us(end) for end in sorted({e for _, e in ctx.facts.optouts if e}) if end > tu]
+
+
+def _contract_running(ctx: Context, tu: int) -> bool:
+    return any(s <= tu and (e is None or tu < e) for s, e in ctx.facts.contracts)
+
+
+def _contract_starts(ctx: Context, t: datetime) -> list[datetime]:
+    tu = to_us(t)
+    return [from_us(s) for s in sorted({s for s, _ in ctx.facts.contracts}) if s > tu]
+
+
+class SectorBan(Rule):
+    """Sectors that may not be canvassed by phone; consent does not lift them (rules-fr.md §8)."""
+
+    needs_number = False
+
+    def applies(self, call: Call) -> bool:
+        return call.sector is not None and call.purpose in _CANVASSING
+
+    def check(self, ctx: Context, t: datetime) -> list[Reason]:
+        sector = ctx.call.sector
+        assert sector is not None
+        since, basis = SECTOR_BANS[sector]
+        if t.astimezone(ctx.primary).date() < since:
+            return []
+        if ctx.call.purpose is Purpose.CONTRACT and _contract_running(ctx, to_us(t)):
+            return []  # only an ongoing contract lifts the ban
+        label = sector.value.lower().replace("_", " ")
+        return [
+            Reason(
+                ReasonCode.SECTOR_BANNED,
+                f"Telephone canvassing for {label} is banned since {since.isoformat()}.",
+                basis,
+                f"Le démarchage téléphonique est interdit dans ce secteur ({label}) depuis le "
+                f"{since.isoformat()}.",
+            )
+        ]
+
+    def starts(self, ctx: Context, t: datetime) -> Iterable[datetime]:
+        return _contract_starts(ctx, t) if ctx.call.purpose is Purpose.CONTRACT else ()
+
+
+class Contract(Rule):
+    """A CONTRACT call needs a contract running at ``now`` (loi n° 2020-901, L223-1 al. 4)."""
+
+    def applies(self, call: Call) -> bool:
+        return call.purpose is Purpose.CONTRACT
+
+    def check(self, ctx: Context, t: datetime) -> list[Reason]:
+        if _contract_running(ctx, to_us(t)):
+            return []
+        return [
+            Reason(
+                ReasonCode.NO_CONTRACT,
+                "No contract with this consumer is running, so the call is not exempt as a "
+                "contract call.",
+                "Code de la consommation, art. L223-1 (loi n° 2020-901)",
+                "Aucun contrat en cours avec ce consommateur : l'appel ne relève pas de "
+                "l'exception contractuelle.",
+            )
+        ]
+
+    def starts(self, ctx: Context, t: datetime) -> Iterable[datetime]:
+        return _contract_starts(ctx, t)
+
+
+class Bloctel(Rule):
+    """Opt-out regimes: no call to a Bloctel-registered consumer (old L223-1, rules-fr.md §5).
+
+    Each number needs a check no older than ``bloctel_max_age_days``: unchecked is not clean.
+    Contract and press calls are exempt (§7); after 2026-08-10 Bloctel proves nothing.
+    """
+
+    def applies(self, call: Call) -> bool:
+        return call.purpose is Purpose.PROSPECTION
+
+    def check(self, ctx: Context, t: datetime) -> list[Reason]:
+        if not ctx.regime(t).bloctel:
+            return []
+        tu = to_us(t)
+        latest: tuple[int, bool] | None = None
+        for checked_at, listed in ctx.facts.bloctel:
+            if checked_at <= tu:
+                latest = (checked_at, listed)
+        basis = "Code de la consommation, art. L223-1 (version before 2026-08-11)"
+        if latest is None:
+            return [
+                Reason(
+                    ReasonCode.BLOCTEL_UNCHECKED,
+                    "The number has never been checked against Bloctel.",
+                    basis,
+                    "Le numéro n'a jamais été vérifié auprès de Bloctel.",
+                )
+            ]
+        reasons = []
+        checked_day = from_us(latest[0]).astimezone(ctx.primary).date()
+        if latest[1]:
+            reasons.append(
+                Reason(
+                    ReasonCode.BLOCTEL_LISTED,
+                    f"The consumer is registered on Bloctel (check of {checked_day}).",
+                    basis,
+                    f"Le consommateur est inscrit sur Bloctel (vérification du {checked_day}).",
+                )
+            )
+        age = (t.astimezone(ctx.primary).date() - checked_day).days
+        max_age = ctx.call.policy.bloctel_max_age_days
+        if age > max_age:
+            reasons.append(
+                Reason(
+                    ReasonCode.BLOCTEL_UNCHECKED,
+                    f"The last Bloctel check ({checked_day}) is {age} days old; it must be at "
+                    f"most {max_age} days old.",
+                    basis,
+                    f"La dernière vérification Bloctel ({checked_day}) date de {age} jours ; "
+                    f"elle doit dater de {max_age} jours au plus.",
+                )
+            )
+        return reasons
+
+    def starts(self, ctx: Context, t: datetime) -> Iterable[datetime]:
+        tu = to_us(t)
+        points = [from_us(c) for c, _ in ctx.facts.bloctel if c > tu]
+        switch = _midnight(CONSENT_REGIME_START, ctx.primary)
+        if switch > t:
+            points.append(switch)
+        return sorted(points)
+
+
+class Consent(Rule):
+    """Opt-in regime: only consumers who gave prior consent (new L223-1, rules-fr.md §6)."""
+
+    def applies(self, call: Call) -> bool:
+        return call.purpose is Purpose.PROSPECTION
+
+    def check(self, ctx: Context, t: datetime) -> list[Reason]:
+        if not ctx.regime(t).opt_in:
+            return []
+        tu = to_us(t)
+        if ctx.consent_valid(tu):
+            return []
+        given = [g for g, _ in ctx.facts.consents if g <= tu]
+        basis = "Code de la consommation, art. L223-1 (loi n° 2025-594, art. 13)"
+        if not given:
+            return [
+                Reason(
+                    ReasonCode.NO_CONSENT,
+                    "The consumer has not given prior consent to be canvassed by phone.",
+                    basis,
+                    "Le consommateur n'a pas donné son consentement préalable au démarchage "
+                    "téléphonique.",
+                )
+            ]
+        latest = max(given)
+        if any(latest <= w <= tu for w in ctx.facts.withdrawals):
+            return [
+                Reason(
+                    ReasonCode.CONSENT_WITHDRAWN,
+                    "The consumer withdrew their consent to be canvassed by phone.",
+                    basis,
+                    "Le consommateur a retiré son consentement au démarchage téléphonique.",
+                )
+            ]
+        return [
+            Reason(
+                ReasonCode.CONSENT_EXPIRED,
+                f"The consumer's consent of {from_us(latest).date()} has expired (at most "
+                f"{ctx.call.policy.consent_max_age_days} days, or its own expiry date).",
+                basis + "; décret n° 2026-662",
+                f"Le consentement du {from_us(latest).date()} a expiré (durée maximale "
+                f"{ctx.call.policy.consent_max_age_days} jours, ou sa propre échéance).",
+            )
+        ]
+
+    def starts(self, ctx: Context, t: datetime) -> Iterable[datetime]:
+        tu = to_us(t)
+        return [from_us(g) for g in sorted({g for g, _ in ctx.facts.consents}) if g > tu]
+
+
+class Calendar(Rule):
+    """D223-9 days and hours in the consumer's zone (rules-fr.md §2), from 2023-03-01.
+
+    Lifted by a consent to a precise slot; before 2026-08-11 also by a general prior consent
+    (« sauf accord préalable exprès du consommateur »).
+    """
+
+    def applies(self, call: Call) -> bool:
+        return call.purpose in _CANVASSING
+
+    def check(self, ctx: Context, t: datetime) -> list[Reason]:
+        regime = ctx.regime(t)
+        if not regime.calendar:
+            return []
+        tu = to_us(t)
+        if any(start <= tu < end for start, end in ctx.facts.slots):
+            return []
+        if regime.hours_open_with_general_consent and ctx.consent_valid(tu):
+            return []
+        call = ctx.call
+        found: dict[ReasonCode, Reason] = {}
+        for tz in call.zones:
+            local = t.astimezone(tz)
+            day = local.date()
+            where = f"{local:%A %Y-%m-%d %H:%M} in {tz.key}"
+            if cal.is_weekend(day) and ReasonCode.WEEKEND not in found:
+                found[ReasonCode.WEEKEND] = Reason(
+                    ReasonCode.WEEKEND,
+                    f"It is {where}: consumers may only be called Monday to Friday.",
+                    D223_9,
+                    f"Nous sommes le {local:%Y-%m-%d %H:%M} ({tz.key}), un week-end : appels "
+                    "autorisés du lundi au vendredi seulement.",
+                )
+            holiday = cal.holiday_name(day, call.areas, call.policy.strict_local_holidays)
+            if holiday is not None and ReasonCode.HOLIDAY not in found:
+                found[ReasonCode.HOLIDAY] = Reason(
+                    ReasonCode.HOLIDAY,
+                    f"{day} is a public holiday where the consumer lives ({holiday}).",
+                    D223_9 + "; Code du travail, art. L3133-1",
+                    f"Le {day} est un jour férié là où vit le consommateur ({holiday}).",
+                )
+            if not cal.in_hours(local.time()) and ReasonCode.OUTSIDE_HOURS not in found:
+                found[ReasonCode.OUTSIDE_HOURS] = Reason(
+                    ReasonCode.OUTSIDE_HOURS,
+                    f"It is {local:%H:%M} in {tz.key}: consumers may only be called "
+                    "10:00-13:00 and 14:00-20:00 their time.",
+                    D223_9,
+                    f"Il est {local:%H:%M} ({tz.key}) : appels autorisés de 10 h à 13 h et de "
+                    "14 h à 20 h, heure du consommateur.",
+                )
+        return list(found.values())
+
+    def starts(self, ctx: Context, t: datetime) -> Iterator[datetime]:
+        call = ctx.call
+        tu = to_us(t)
+        streams: list[Iterable[datetime]] = [
+            cal.openings(tz, t, call.areas, call.policy.strict_local_holidays)
+            for tz in call.zones
+        ]
+        streams.append(from_us(s) for s in sorted(s for s, _ in ctx.facts.slots) if s > tu)
+        streams.append(from_us(g) for g in sorted(g for g, _ in ctx.facts.consents) if g > tu)
+        return heapq.merge(*streams)
+
+
+def _window_full(days: list[date], day: date, cap: int, span: int) -> tuple[date, date] | None:
+    """The first window of ``span`` days containing ``day`` that already holds ``cap`` attempts."""
+    lo = bisect_left(days, day - timedelta(days=span - 1))
+    hi = bisect_right(days, day + timedelta(days=span - 1))
+    if hi - lo < cap:
+        return None
+    for offset in range(span - 1, -1, -1):
+        first = day - timedelta(days=offset)
+        last = first + timedelta(days=span - 1)
+        if bisect_right(days, last) - bisect_left(days, first) >= cap:
+            return first, last
+    return None
+
+
+class Frequency(Rule):
+    """At most ``cap_calls`` attempts in any ``cap_days`` calendar days (D223-9, rules-fr.md §3).
+
+    A sliding window of the consumer's local dates; attempts on later dates count too.
+    """
+
+    def applies(self, call: Call) -> bool:
+        return call.purpose in _CANVASSING
+
+    def check(self, ctx: Context, t: datetime) -> list[Reason]:
+        if not ctx.regime(t).calendar:
+            return []
+        policy = ctx.call.policy
+        for tz in ctx.call.zones:
+            days = ctx.attempt_days(tz)
+            window = _window_full(days, t.astimezone(tz).date(), policy.cap_calls, policy.cap_days)
+            if window is not None:
+                first, last = window
+                return [
+                    Reason(
+                        ReasonCode.FREQUENCY_CAP,
+                        f"{policy.cap_calls} attempts already fall within the "
+                        f"{policy.cap_days} days from {first} to {last}; another call would "
+                        "exceed the cap.",
+                        D223_9,
+                        f"{policy.cap_calls} tentatives ont déjà eu lieu sur les "
+                        f"{policy.cap_days} jours du {first} au {last} : un appel de plus "
+                        "dépasserait le plafond.",
+                    )
+                ]
+        return []
+
+    def starts(self, ctx: Context, t: datetime) -> Iterator[datetime]:
+        def midnights(tz: ZoneInfo) -> Iterator[datetime]:
+            day = t.astimezone(tz).date()
+            while True:
+                day += timedelta(days=1)
+                yield _midnight(day, tz)
+
+        return heapq.merge(*(midnights(tz) for tz in ctx.call.zones))
+
+
+class Cooldown(Rule):
+    """Sixty full days without a call after a refusal (D223-9, rules-fr.md §4).
+
+    « soixante jours calendaires révolus »: refused on local date R, callable from R + 61.
+    """
+
+    def applies(self, call: Call) -> bool:
+        return call.purpose in _CANVASSING
+
+    def _ends(self, ctx: Context, refused: int) -> list[datetime]:
+        days = ctx.call.policy.refusal_cooldown_days + 1
+        return [
+            _midnight(from_us(refused).astimezone(tz).date() + timedelta(days=days), tz)
+            for tz in ctx.call.zones
+        ]
+
+    def check(self, ctx: Context, t: datetime) -> list[Reason]:
+        if not ctx.regime(t).calendar:
+            return []
+        tu = to_us(t)
+        past = [r for r in ctx.facts.refusals if r <= tu]
+        if not past:
+            return []
+        latest = max(past)
+        free_from = max(self._ends(ctx, latest))
+        if t >= free_from:
+            return []
+        refused_day = from_us(latest).astimezone(ctx.primary).date()
+        free_day = free_from.astimezone(ctx.primary).date()
+        days = ctx.call.policy.refusal_cooldown_days
+        return [
+            Reason(
+                ReasonCode.REFUSAL_COOLDOWN,
+                f"The consumer refused on {refused_day}; no call for {days} full days, until "
+                f"{free_day}.",
+                D223_9,
+                f"Le consommateur a refusé le {refused_day} : aucun appel pendant {days} jours "
+                f"révolus, soit jusqu'au {free_day}.",
+            )
+        ]
+
+    def starts(self, ctx: Context, t: datetime) -> Iterable[datetime]:
+        ends = {e for r in ctx.facts.refusals for e in self._ends(ctx, r)}
+        return sorted(e for e in ends if e > t)
+
+
+RULES: tuple[Rule, ...] = (
+    Destination(),
+    CallerId(),
+    OptOut(),
+    SectorBan(),
+    Contract(),
+    Bloctel(),
+    Consent(),
+    Calendar(),
+    Frequency(),
+    Cooldown(),
+)
+
+
+def _next_pass(rule: Rule, ctx: Context, t: datetime, horizon: datetime) -> datetime | None:
+    if not rule.check(ctx, t):
+        return t
+    for start in rule.starts(ctx, t):
+        if start > horizon:
+            return None
+        if not rule.check(ctx, start):
+            return start
+    return None
+
+
+def next_allowed(ctx: Context, rules: list[Rule], now: datetime) -> datetime | None:
+    """The earliest instant ≥ ``now`` at which every rule passes, or None within the horizon."""
+    horizon = now + HORIZON
+    t = now
+    while True:
+        moved = False
+        for rule in rules:
+            n = _next_pass(rule, ctx, t, horizon)
+            if n is None:
+                return None
+            if n != t:
+                t, moved = n, True
+        if not moved:
+            return t
+
+
+def evaluate(
+    call: Call, facts: Facts, now: datetime, *, search: bool = True
+) -> tuple[list[Reason], datetime | None]:
+    """Every reason refusing ``call`` at ``now`` (UTC), and when it becomes allowed."""
+    ctx = Context(call, facts)
+    usable = call.number_problem is None
+    rules = [r for r in RULES if (usable or not r.needs_number) and r.applies(call)]
+    reasons = [reason for rule in rules for reason in rule.check(ctx, now)]
+    if not reasons or not usable or not search:
+        return reasons, None
+    return reasons, next_allowed(ctx, rules, now)

@@ -1,0 +1,48 @@
+"""Instants: callguard works in aware datetimes and stores UTC microseconds."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+UTC = timezone.utc
+PARIS = ZoneInfo("Europe/Paris")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_US = timedelta(microseconds=1)
+
+
+def require_aware(value: object, name: str = "now") -> datetime:
+    """Return ``value`` in UTC; a naive or non-datetime value is a ``ValueError`` that says so."""
+    if not isinstance(value, datetime):
+        raise ValueError(f"{name} must be a datetime with a time zone, not {value!r}")
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(
+            f"{name}={value.isoformat()} is a naive datetime: pass a time zone, "
+            f"e.g. {name}=datetime(..., tzinfo=ZoneInfo('Europe/Paris'))"
+        )
+    return value.astimezone(UTC)
+
+
+def instant(value: object, name: str, *, end_of_day: bool = False) -> datetime:
+    """An aware datetime, or a ``date`` read as midnight in Paris (the next one with ``end_of_day``).
+
+    Dates are accepted for facts whose documents carry only a day (a contract's end, the date of
+    a Bloctel return file); the day is taken in metropolitan legal time.
+    """
+    if isinstance(value, date) and not isinstance(value, datetime):
+        day = value + timedelta(days=1) if end_of_day else value
+        return datetime.combine(day, time(0), PARIS).astimezone(UTC)
+    return require_aware(value, name)
+
+
+def to_us(moment: datetime) -> int:
+    return (moment - _EPOCH) // _US
+
+
+def from_us(us: int) -> datetime:
+    return _EPOCH + timedelta(microseconds=us)
+
+
+def now_utc() -> datetime:
+    """The wall clock: only entry points call this, to default ``now``."""
+    return datetime.now(UTC)
