@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -145,7 +145,9 @@ class Guard:
         professional: str = "default",
         policy: Policy | None = None,
         busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
+        """``clock`` replaces the wall clock where ``now`` is omitted (tests inject one)."""
         if not isinstance(professional, str) or not professional.strip():
             raise CallguardError(f"professional must be a non-empty name, not {professional!r}")
         if policy is not None and not isinstance(policy, Policy):
@@ -153,6 +155,7 @@ class Guard:
         if not isinstance(busy_timeout, (int, float)) or not 0 <= busy_timeout <= 600:
             raise CallguardError(f"busy_timeout must be 0..600 seconds, not {busy_timeout!r}")
         self.professional = professional
+        self._clock = clock if clock is not None else now_utc
         self.policy = policy if policy is not None else Policy()
         self.path = os.fspath(path)
         self._ledger: Ledger = SQLiteLedger(path, busy_timeout=busy_timeout)
@@ -181,6 +184,9 @@ class Guard:
 
     def __repr__(self) -> str:
         return f"Guard({self.path!r}, professional={self.professional!r})"
+
+    def _now(self, now: datetime | None, name: str = "now") -> datetime:
+        return require_aware(self._clock() if now is None else now, name)
 
     # -- decisions ----------------------------------------------------------------------------
 
@@ -267,7 +273,7 @@ class Guard:
         Never raises for a bad number or caller ID (those are refusals); a naive ``now`` is a
         ``ValueError``. A ledger that cannot be read refuses with ``LEDGER_UNAVAILABLE``.
         """
-        t = now_utc() if now is None else require_aware(now)
+        t = self._now(now)
         call = self._call(number, caller_id, purpose, sector, callee_tz)
         try:
             facts = self._facts(call, t)
@@ -292,7 +298,7 @@ class Guard:
         The write lock is taken before the ledger is read, so processes sharing the file can
         never together exceed the cap. ``decision.attempt_id`` is set when recorded.
         """
-        t = now_utc() if now is None else require_aware(now)
+        t = self._now(now)
         call = self._call(number, caller_id, purpose, sector, callee_tz)
         if call.number_problem is not None or call.number is None:
             reasons, _ = evaluate(call, Facts(), t)
