@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from callguard import Guard, Policy, ReasonCode
-from conftest import NPV, MOBILE, consented, paris
+from conftest import MOBILE, NPV, consented, paris
 
 CALENDAR = {ReasonCode.WEEKEND, ReasonCode.HOLIDAY, ReasonCode.OUTSIDE_HOURS}
 
@@ -20,8 +20,15 @@ def calendar_codes(guard: Guard, number: str, at: datetime, **kw: object) -> set
 @pytest.fixture
 def g(guard: Guard) -> Guard:
     # Consent regime; consent on record so only the calendar can refuse.
-    for number in (MOBILE, "0690 12 34 56", "0262 16 12 34", "0596 30 12 34", "03 88 12 34 56",
-                   "0269 60 12 34", "0594 10 12 34"):
+    for number in (
+        MOBILE,
+        "0690 12 34 56",
+        "0262 16 12 34",
+        "0596 30 12 34",
+        "03 88 12 34 56",
+        "0269 60 12 34",
+        "0594 10 12 34",
+    ):
         consented(guard, number, paris(2026, 9, 1))
     return guard
 
@@ -30,9 +37,16 @@ def g(guard: Guard) -> Guard:
 @pytest.mark.parametrize(
     ("h", "mi", "s", "ok"),
     [
-        (9, 59, 59, False), (10, 0, 0, True), (12, 59, 59, True), (13, 0, 0, False),
-        (13, 59, 59, False), (14, 0, 0, True), (19, 59, 59, True), (20, 0, 0, False),
-        (0, 0, 0, False), (23, 59, 59, False),
+        (9, 59, 59, False),
+        (10, 0, 0, True),
+        (12, 59, 59, True),
+        (13, 0, 0, False),
+        (13, 59, 59, False),
+        (14, 0, 0, True),
+        (19, 59, 59, True),
+        (20, 0, 0, False),
+        (0, 0, 0, False),
+        (23, 59, 59, False),
     ],
 )
 def test_hours_are_half_open_windows(g: Guard, h: int, mi: int, s: int, ok: bool) -> None:
@@ -51,8 +65,17 @@ def test_weekend_refused_and_reopens_monday(g: Guard) -> None:
 
 @pytest.mark.parametrize(
     "day",
-    ["2026-01-01", "2026-04-06", "2026-05-01", "2026-05-08", "2026-05-14", "2026-05-25",
-     "2026-07-14", "2026-11-11", "2026-12-25"],
+    [
+        "2026-01-01",
+        "2026-04-06",
+        "2026-05-01",
+        "2026-05-08",
+        "2026-05-14",
+        "2026-05-25",
+        "2026-07-14",
+        "2026-11-11",
+        "2026-12-25",
+    ],
 )
 def test_national_holidays_l3133_1(g: Guard, day: str) -> None:
     at = datetime.fromisoformat(day).replace(hour=11, tzinfo=ZoneInfo("Europe/Paris"))
@@ -144,9 +167,15 @@ def test_ambiguous_zone_must_fit_every_candidate() -> None:
 
     re, yt = ZoneInfo("Indian/Reunion"), ZoneInfo("Indian/Mayotte")
     call = Call(
-        number=parse_number("0692 12 34 56"), number_problem=None,
-        caller=parse_number(NPV), caller_problem=None, purpose=Purpose.NON_COMMERCIAL,
-        sector=None, zones=(re, yt), areas=("RE", "YT"), policy=Policy(),
+        number=parse_number("0692 12 34 56"),
+        number_problem=None,
+        caller=parse_number(NPV),
+        caller_problem=None,
+        purpose=Purpose.NON_COMMERCIAL,
+        sector=None,
+        zones=(re, yt),
+        areas=("RE", "YT"),
+        policy=Policy(),
     )
     call.purpose = Purpose.PROSPECTION
     facts = Facts(consents=[(0, None)])
@@ -165,10 +194,16 @@ def test_ambiguous_zone_must_fit_every_candidate() -> None:
 @pytest.mark.parametrize(
     ("local", "ok"),
     # Summer time starts Sunday 2027-03-28 and ends Sunday 2026-10-25 (Europe/Paris).
-    [((2027, 3, 30, 9, 59, 59), False), ((2027, 3, 30, 10, 0, 0), True),  # 29th: Easter Monday
-     ((2027, 3, 30, 19, 59, 59), True), ((2027, 3, 30, 20, 0, 0), False),
-     ((2026, 10, 26, 9, 59, 59), False), ((2026, 10, 26, 10, 0, 0), True),
-     ((2026, 10, 26, 19, 59, 59), True), ((2026, 10, 26, 20, 0, 0), False)],
+    [
+        ((2027, 3, 30, 9, 59, 59), False),
+        ((2027, 3, 30, 10, 0, 0), True),  # 29th: Easter Monday
+        ((2027, 3, 30, 19, 59, 59), True),
+        ((2027, 3, 30, 20, 0, 0), False),
+        ((2026, 10, 26, 9, 59, 59), False),
+        ((2026, 10, 26, 10, 0, 0), True),
+        ((2026, 10, 26, 19, 59, 59), True),
+        ((2026, 10, 26, 20, 0, 0), False),
+    ],
 )
 def test_dst_changes_keep_local_hours(g: Guard, local: tuple[int, ...], ok: bool) -> None:
     assert g.may_call(MOBILE, NPV, paris(*local)).allowed is ok

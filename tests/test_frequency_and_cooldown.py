@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
 
 from callguard import Guard, Outcome, Policy, ReasonCode
@@ -104,14 +102,17 @@ def test_stricter_cap_policy(guard: Guard) -> None:
     assert not strict.may_call(MOBILE, NPV, paris(2026, 11, 4, 11)).allowed
 
 
-@pytest.mark.parametrize(("value", "field"), [(5, "cap_calls"), (0, "cap_calls"), (29, "cap_days"),
-                                             (59, "refusal_cooldown_days")])
+@pytest.mark.parametrize(
+    ("value", "field"),
+    [(5, "cap_calls"), (0, "cap_calls"), (29, "cap_days"), (59, "refusal_cooldown_days")],
+)
 def test_policy_cannot_loosen_the_law(value: int, field: str) -> None:
     with pytest.raises(ValueError, match=field):
         Policy(**{field: value})
 
 
 # -- cooldown ---------------------------------------------------------------------------------
+
 
 def test_refused_2025_05_05_callable_from_2025_07_05(guard: Guard) -> None:
     # The rulebook's own example: refused 2025-05-05, refused through 2025-07-04.

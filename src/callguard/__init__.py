@@ -19,6 +19,7 @@ from ._guard import Guard, ImportReport, Rejected
 from ._policy import Policy
 from ._time import now_utc, require_aware
 from ._types import Outcome, Purpose, ReasonCode, Sector
+from ._windows import windows
 
 __version__ = "0.1.0"
 
@@ -40,6 +41,7 @@ __all__ = [
     "__version__",
     "default_db_path",
     "may_call",
+    "windows",
 ]
 
 _guards: dict[tuple[int, str], Guard] = {}

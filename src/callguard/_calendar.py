@@ -59,7 +59,7 @@ def zone(name: str) -> ZoneInfo:
 @lru_cache(maxsize=256)
 def _national(year: int) -> dict[date, str]:
     # Code du travail L3133-1: the eleven national public holidays, dated by `holidays`.
-    return dict(holidays.France(years=year).items())
+    return dict(holidays.country_holidays("FR", years=year).items())
 
 
 @lru_cache(maxsize=1024)
@@ -110,4 +110,23 @@ def openings(
                 instant = datetime.combine(day, start, tz).astimezone(timezone.utc)
                 if instant > after:
                     yield instant
+        day += timedelta(days=1)
+
+
+def calling_windows(
+    tz: ZoneInfo, after: datetime, areas: Iterable[str], strict_local: bool
+) -> Iterator[tuple[datetime, datetime]]:
+    """UTC ``(start, end)`` of the windows in ``tz`` that end strictly after ``after``, in order.
+
+    The end is exclusive. Weekends and holidays are skipped, as in :func:`openings`; the
+    generator is infinite, callers bound it.
+    """
+    area_set = tuple(areas)
+    day = after.astimezone(tz).date()
+    while True:
+        if not is_weekend(day) and holiday_name(day, area_set, strict_local) is None:
+            for start, end in WINDOWS:
+                closes = datetime.combine(day, end, tz).astimezone(timezone.utc)
+                if closes > after:
+                    yield datetime.combine(day, start, tz).astimezone(timezone.utc), closes
         day += timedelta(days=1)

@@ -23,8 +23,22 @@ Source = str | os.PathLike[str] | Iterable[str]
 
 # Header names of a phone column, compared without case, accents, spaces or punctuation.
 PHONE_HEADERS = (
-    "telephone", "tel", "phone", "phonenumber", "mobile", "portable", "numero", "numerotelephone",
-    "numtel", "number", "msisdn", "gsm", "cellulaire", "fixe", "contact", "ligne",
+    "telephone",
+    "tel",
+    "phone",
+    "phonenumber",
+    "mobile",
+    "portable",
+    "numero",
+    "numerotelephone",
+    "numtel",
+    "number",
+    "msisdn",
+    "gsm",
+    "cellulaire",
+    "fixe",
+    "contact",
+    "ligne",
 )
 
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from . import _calendar as cal
 from ._decision import Decision, Reason
@@ -25,15 +26,36 @@ from ._types import Outcome, Purpose, ReasonCode, Sector
 __all__ = ["Guard", "ImportReport", "Rejected"]
 
 _HIDDEN = frozenset(
-    {"anonymous", "anonyme", "private", "prive", "privé", "hidden", "masque", "masqué",
-     "unknown", "inconnu", "restricted", "withheld", "unavailable", "blocked", "none", "null"}
+    {
+        "anonymous",
+        "anonyme",
+        "private",
+        "prive",
+        "privé",
+        "hidden",
+        "masque",
+        "masqué",
+        "unknown",
+        "inconnu",
+        "restricted",
+        "withheld",
+        "unavailable",
+        "blocked",
+        "none",
+        "null",
+    }
 )
 
 # Zones a caller may pass as the consumer's known zone, and the holidays they bring.
 _ZONE_AREAS = {
-    "America/Guadeloupe": "GP", "America/Martinique": "MQ", "America/Cayenne": "GF",
-    "Indian/Reunion": "RE", "Indian/Mayotte": "YT", "America/Miquelon": "PM",
-    "America/St_Barthelemy": "BL", "America/Marigot": "MF",
+    "America/Guadeloupe": "GP",
+    "America/Martinique": "MQ",
+    "America/Cayenne": "GF",
+    "Indian/Reunion": "RE",
+    "Indian/Mayotte": "YT",
+    "America/Miquelon": "PM",
+    "America/St_Barthelemy": "BL",
+    "America/Marigot": "MF",
 }
 
 _LEDGER_UNAVAILABLE_BASIS = "Code de la consommation, art. L242-16 (fail closed)"
@@ -57,8 +79,11 @@ class ImportReport:
     rejected: list[Rejected] = field(default_factory=list)
 
     def __str__(self) -> str:
-        lines = [f"listed: {self.listed}", f"clean: {self.clean}",
-                 f"rejected: {len(self.rejected)}"]
+        lines = [
+            f"listed: {self.listed}",
+            f"clean: {self.clean}",
+            f"rejected: {len(self.rejected)}",
+        ]
         lines += [f"  line {r.line}: {r.value!r}: {r.reason}" for r in self.rejected]
         return "\n".join(lines)
 
@@ -66,8 +91,9 @@ class ImportReport:
         return {
             "listed": self.listed,
             "clean": self.clean,
-            "rejected": [{"line": r.line, "value": r.value, "reason": r.reason}
-                         for r in self.rejected],
+            "rejected": [
+                {"line": r.line, "value": r.value, "reason": r.reason} for r in self.rejected
+            ],
         }
 
 
@@ -90,7 +116,9 @@ def _unavailable(detail: str, at: datetime, callee_tz: str) -> Decision:
     )
 
 
-def _destination_problem(raw: object, number: PhoneNumber | None, error: str | None) -> Reason | None:
+def _destination_problem(
+    raw: object, number: PhoneNumber | None, error: str | None
+) -> Reason | None:
     if number is None:
         shown = repr(raw) if not isinstance(raw, str) or len(raw) <= 40 else repr(raw[:37] + "...")
         return Reason(
@@ -102,8 +130,10 @@ def _destination_problem(raw: object, number: PhoneNumber | None, error: str | N
     if number.consumer_line:
         return None
     if not number.french:
-        what, quoi = (f"a foreign number ({number.territory})",
-                      f"un numéro étranger ({number.territory})")
+        what, quoi = (
+            f"a foreign number ({number.territory})",
+            f"un numéro étranger ({number.territory})",
+        )
     elif number.kind is LineKind.SPECIAL:
         what, quoi = "a special or premium-rate number (08)", "un numéro spécial ou surtaxé (08)"
     elif number.kind is LineKind.SHORT:
@@ -177,7 +207,9 @@ class Guard:
         return self
 
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
         self.close()
@@ -191,7 +223,11 @@ class Guard:
     # -- decisions ----------------------------------------------------------------------------
 
     def _call(
-        self, number: object, caller_id: object, purpose: object, sector: object,
+        self,
+        number: object,
+        caller_id: object,
+        purpose: object,
+        sector: object,
         callee_tz: object,
     ) -> Call:
         purpose_ = Purpose.coerce(purpose)
@@ -203,6 +239,7 @@ class Guard:
             parsed, error = None, exc.reason
         caller, caller_problem = _parse_caller(caller_id)
         areas: list[str] = []
+        zones: tuple[ZoneInfo, ...]
         if parsed is not None:
             areas.extend(parsed.territories)
             if parsed.alsace_moselle:
@@ -235,12 +272,14 @@ class Guard:
     def _facts(self, call: Call, t: datetime) -> Facts:
         if call.number_problem is not None or call.number is None:
             return Facts()
-        return self._ledger.facts(
-            self._pid, call.number.key, to_us(t), to_us(t - self._lookback)
-        )
+        return self._ledger.facts(self._pid, call.number.key, to_us(t), to_us(t - self._lookback))
 
     def _decision(
-        self, call: Call, t: datetime, reasons: list[Reason], nxt: datetime | None,
+        self,
+        call: Call,
+        t: datetime,
+        reasons: list[Reason],
+        nxt: datetime | None,
         attempt_id: int | None = None,
     ) -> Decision:
         primary = call.zones[0]
@@ -250,7 +289,8 @@ class Guard:
             allowed=not reasons,
             reasons=tuple(reasons),
             next_allowed_at=None if nxt is None else nxt.astimezone(primary),
-            number=None if call.number is None or call.number.kind is LineKind.SHORT
+            number=None
+            if call.number is None or call.number.kind is LineKind.SHORT
             else call.number.e164,
             regime=regime_on(t.astimezone(primary).date()).name,
             callee_tz=primary.key,
@@ -311,9 +351,13 @@ class Guard:
                 reasons, _ = evaluate(call, facts, t, search=False)
                 if not reasons:
                     attempt_id = self._ledger.insert_attempt(
-                        self._pid, key, to_us(t),
+                        self._pid,
+                        key,
+                        to_us(t),
                         caller_id=call.caller.e164 if call.caller else None,
-                        outcome=None, campaign=campaign, purpose=call.purpose.value,
+                        outcome=None,
+                        campaign=campaign,
+                        purpose=call.purpose.value,
                         recorded_at=to_us(now_utc()),
                     )
         except (sqlite3.Error, CallguardError) as exc:
@@ -358,8 +402,14 @@ class Guard:
         stored_caller = caller.e164 if caller else (caller_id or None)
         with self._write("record the call") as ledger:
             attempt_id = ledger.insert_attempt(
-                self._pid, key, to_us(t), caller_id=stored_caller, outcome=outcome_.value,
-                campaign=campaign, purpose=None, recorded_at=to_us(now_utc()),
+                self._pid,
+                key,
+                to_us(t),
+                caller_id=stored_caller,
+                outcome=outcome_.value,
+                campaign=campaign,
+                purpose=None,
+                recorded_at=to_us(now_utc()),
             )
             self._apply_outcome(ledger, key, to_us(t), outcome_, attempt_id)
         return attempt_id
@@ -476,8 +526,9 @@ class Guard:
         if e is not None and e <= s:
             raise ValueError(f"end={e.isoformat()} is not after start={s.isoformat()}")
         with self._write("record the contract") as ledger:
-            ledger.insert_contract(self._pid, key, to_us(s), None if e is None else to_us(e),
-                                   subject)
+            ledger.insert_contract(
+                self._pid, key, to_us(s), None if e is None else to_us(e), subject
+            )
 
     def import_bloctel(
         self,
@@ -523,4 +574,3 @@ def _collect(source: Source, report: ImportReport) -> set[int]:
             continue
         keys.add(number.key)
     return keys
-

@@ -142,7 +142,7 @@ _SCHEMA_V1 = (
     """CREATE TABLE slot_consents (
         id INTEGER PRIMARY KEY, professional INTEGER NOT NULL, number INTEGER NOT NULL,
         start INTEGER NOT NULL, "end" INTEGER NOT NULL, proof TEXT NOT NULL)""",
-    "CREATE INDEX slot_consents_lookup ON slot_consents (professional, number, \"end\")",
+    'CREATE INDEX slot_consents_lookup ON slot_consents (professional, number, "end")',
     """CREATE TABLE contracts (
         id INTEGER PRIMARY KEY, professional INTEGER NOT NULL, number INTEGER NOT NULL,
         start INTEGER NOT NULL, "end" INTEGER, subject TEXT)""",
@@ -369,9 +369,7 @@ class SQLiteLedger:
             (professional, number, at),
         )
 
-    def insert_slot(
-        self, professional: int, number: int, start: int, end: int, proof: str
-    ) -> None:
+    def insert_slot(self, professional: int, number: int, start: int, end: int, proof: str) -> None:
         self.conn.execute(
             'INSERT INTO slot_consents (professional, number, start, "end", proof) '
             "VALUES (?, ?, ?, ?, ?)",

@@ -177,19 +177,27 @@ _TYPE_KINDS: Final[tuple[tuple[str, LineKind], ...]] = (
 _KIND_OF_TYPE: Final = dict(_TYPE_KINDS)
 
 
-def _desc_regex(desc: object) -> str | None:
-    """One type's pattern with its possible lengths, or None when the region has no such type."""
+def _lengths(desc: object) -> tuple[int, ...]:
+    return tuple(sorted({n for n in getattr(desc, "possible_length", ()) or () if n > 0}))
+
+
+def _desc_regex(desc: object, implied: tuple[int, ...] = ()) -> str | None:
+    """One type's pattern with its possible lengths, or None when the region has no such type.
+
+    phonenumbers checks ``possible_length`` before the pattern; the lookahead is left out when
+    the general description already imposes the same lengths.
+    """
     pattern = getattr(desc, "national_number_pattern", None)
     if not pattern:
         return None
-    lengths = [n for n in getattr(desc, "possible_length", ()) or () if n > 0]
-    if not lengths:
+    lengths = _lengths(desc)
+    if not lengths or lengths == implied:
         return f"(?:{pattern})"
-    sizes = "|".join(f"[0-9]{{{n}}}" for n in sorted(set(lengths)))
+    sizes = "|".join(f"[0-9]{{{n}}}" for n in lengths)
     return f"(?=(?:{sizes})\\Z)(?:{pattern})"
 
 
-def _compile_region(region: str) -> re.Pattern[str]:
+def _region_regex(region: str, *, named: bool = True) -> str:
     """All of a region's types as one regex; ``lastgroup`` names the type phonenumbers would give.
 
     ``fullmatch`` tries the alternatives in order, so the first type that matches the whole
@@ -200,24 +208,33 @@ def _compile_region(region: str) -> re.Pattern[str]:
     if metadata is None:  # pragma: no cover - a phonenumbers without these regions
         raise ImportError(f"phonenumbers has no metadata for region {region}")
     general = _desc_regex(metadata.general_desc)
+    implied = _lengths(metadata.general_desc)
     branches = []
     for type_name, _kind in _TYPE_KINDS:
-        regex = _desc_regex(getattr(metadata, type_name, None))
+        regex = _desc_regex(getattr(metadata, type_name, None), implied)
         if regex is not None:
-            branches.append(f"(?P<{type_name}>{regex})")
-    return re.compile(f"(?={general}\\Z)(?:{'|'.join(branches)})")
+            branches.append(f"(?P<{type_name}>{regex})" if named else regex)
+    return f"(?={general}\\Z)(?:{'|'.join(branches)})"
 
 
 _MATCHERS: Final[dict[str, re.Pattern[str]]] = {
-    region: _compile_region(region) for regions in _REGIONS.values() for region in regions
+    region: re.compile(_region_regex(region)) for regions in _REGIONS.values() for region in regions
 }
 _CC_MATCHERS: Final[dict[int, tuple[tuple[str, re.Pattern[str]], ...]]] = {
     cc: tuple((region, _MATCHERS[region]) for region in regions) for cc, regions in _REGIONS.items()
 }
 _FR_MATCH: Final = _MATCHERS["FR"].fullmatch
 # Overseas regions that may claim a number of the national 09 plan (their voip and, for
-# Martinique, fixed-line patterns include 0939…, 0947…, 0976… blocks).
-_OVERSEAS_09: Final = tuple((cc, _CC_MATCHERS[cc]) for cc in (590, 596, 594, 262))
+# Martinique, fixed-line patterns include 0939…, 0947…, 0976… blocks). One regex says whether
+# any of them does, so the common metropolitan 09 number costs a single match.
+_OVERSEAS_09_CCS: Final = (590, 596, 594, 262)
+_ANY_OVERSEAS_09: Final = re.compile(
+    "|".join(
+        f"(?:{_region_regex(region, named=False)})"
+        for cc in _OVERSEAS_09_CCS
+        for region in _REGIONS[cc]
+    )
+).fullmatch
 
 
 # --- Resolution -------------------------------------------------------------------------------
@@ -303,10 +320,9 @@ def _resolve_french_plan(nsn: str, value: object) -> _Resolved:
                 "number is not allocated there"
             )  # fmt: skip
         return _merge(candidates)
-    if nsn[0] == "9":
-        candidates = [r for cc, _ in _OVERSEAS_09 if (r := _match_cc(cc, nsn)) is not None]
-        if candidates:
-            return _merge(candidates)
+    if nsn[0] == "9" and _ANY_OVERSEAS_09(nsn) is not None:
+        candidates = [r for cc in _OVERSEAS_09_CCS if (r := _match_cc(cc, nsn)) is not None]
+        return _merge(candidates)
     match = _FR_MATCH(nsn)
     if match is None:
         raise InvalidNumberError(

@@ -40,20 +40,32 @@ class Regime:
 REGIMES: tuple[Regime, ...] = (
     # Loi n° 2014-344 (« loi Hamon »): Bloctel opened on 2016-06-01.
     Regime(
-        "bloctel", date(2016, 6, 1), opt_in=False, bloctel=True, calendar=False,
+        "bloctel",
+        date(2016, 6, 1),
+        opt_in=False,
+        bloctel=True,
+        calendar=False,
         hours_open_with_general_consent=True,
         legal_basis="Code de la consommation, art. L223-1 (loi n° 2014-344)",
     ),
     # Décret n° 2022-1313 du 13 octobre 2022, in force 2023-03-01: D223-9 days/hours/frequency.
     Regime(
-        "bloctel-hours", date(2023, 3, 1), opt_in=False, bloctel=True, calendar=True,
+        "bloctel-hours",
+        date(2023, 3, 1),
+        opt_in=False,
+        bloctel=True,
+        calendar=True,
         hours_open_with_general_consent=True,
         legal_basis="Code de la consommation, art. L223-1 and D223-9 (décret n° 2022-1313)",
     ),
     # Loi n° 2025-594 du 30 juin 2025, art. 13: opt-in from 2026-08-11, the day after the Bloctel
     # concession ended; D223-9 rewritten by décret n° 2026-662 du 23 juillet 2026.
     Regime(
-        "consent", date(2026, 8, 11), opt_in=True, bloctel=False, calendar=True,
+        "consent",
+        date(2026, 8, 11),
+        opt_in=True,
+        bloctel=False,
+        calendar=True,
         hours_open_with_general_consent=False,
         legal_basis="Code de la consommation, art. L223-1 (loi n° 2025-594, art. 13) and D223-9",
     ),

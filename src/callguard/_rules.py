@@ -21,12 +21,12 @@ from zoneinfo import ZoneInfo
 
 from . import _calendar as cal
 from ._decision import Reason
+from ._ledger import Facts
 from ._numbers import LineKind, PhoneNumber
 from ._policy import Policy
 from ._regimes import CALLER_ID_PLAN_FROM, CONSENT_REGIME_START, SECTOR_BANS, Regime, regime_on
 from ._time import UTC, from_us, to_us
 from ._types import Purpose, ReasonCode, Sector
-from ._ledger import Facts
 
 __all__ = ["RULES", "Call", "Context", "evaluate"]
 
@@ -81,9 +81,12 @@ class Context:
     def consent_valid(self, tu: int) -> bool:
         max_age = self.call.policy.consent_max_age_days * 86_400_000_000
         for given, expires in self.facts.consents:
-            if given <= tu < given + max_age and (expires is None or tu < expires):
-                if not any(given <= w <= tu for w in self.facts.withdrawals):
-                    return True
+            if (
+                given <= tu < given + max_age
+                and (expires is None or tu < expires)
+                and not any(given <= w <= tu for w in self.facts.withdrawals)
+            ):
+                return True
         return False
 
 
@@ -208,8 +211,7 @@ class OptOut(Rule):
                         ReasonCode.OPTED_OUT,
                         f"The consumer is on the professional's do-not-call list{until}.",
                         "Code de la consommation, art. L223-1; RGPD art. 21 (objection)",
-                        f"Le consommateur est inscrit sur la liste d'opposition interne"
-                        f"{until_fr}.",
+                        f"Le consommateur est inscrit sur la liste d'opposition interne{until_fr}.",
                     )
                 ]
         return []
@@ -452,8 +454,7 @@ class Calendar(Rule):
         call = ctx.call
         tu = to_us(t)
         streams: list[Iterable[datetime]] = [
-            cal.openings(tz, t, call.areas, call.policy.strict_local_holidays)
-            for tz in call.zones
+            cal.openings(tz, t, call.areas, call.policy.strict_local_holidays) for tz in call.zones
         ]
         streams.append(from_us(s) for s in sorted(s for s, _ in ctx.facts.slots) if s > tu)
         streams.append(from_us(g) for g in sorted(g for g, _ in ctx.facts.consents) if g > tu)

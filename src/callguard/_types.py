@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from enum import Enum
+from typing import TypeVar
+
+_E = TypeVar("_E", bound="_StrEnum")
 
 __all__ = ["Outcome", "Purpose", "ReasonCode", "Sector"]
 
@@ -14,7 +17,7 @@ class _StrEnum(str, Enum):
         return str(self.value)
 
     @classmethod
-    def coerce(cls, value: object) -> _StrEnum:
+    def coerce(cls: type[_E], value: object) -> _E:
         """Accept a member or its name/value in any case; name the valid choices otherwise."""
         if isinstance(value, cls):
             return value

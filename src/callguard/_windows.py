@@ -1,0 +1,143 @@
+"""When may this number be called? The D223-9 calendar laid out for schedulers (rules-fr.md §2).
+
+``windows(number, start, end)`` yields the instants at which the days-and-hours rule lets a
+canvassing call start, as half-open ``(start, end)`` windows: weekends, national holidays, the
+local holidays of the number's territory (under ``Policy.strict_local_holidays``), the lunch break
+and the consumer's zone applied. When the number's zone is ambiguous the call must be inside the
+window in every candidate zone, so the windows are the intersection of each zone's.
+
+It answers for the calendar only, from the number alone: the ledger (consents, caps, cooldowns,
+Bloctel, slot consents that open other hours) is ``Guard.may_call``'s business.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from datetime import datetime, time
+from zoneinfo import ZoneInfo
+
+from . import _calendar as cal
+from ._exceptions import InvalidNumberError
+from ._guard import _ZONE_AREAS
+from ._numbers import parse_number
+from ._policy import Policy
+from ._regimes import REGIMES, regime_on
+from ._time import require_aware
+
+__all__ = ["windows"]
+
+Window = tuple[datetime, datetime]
+
+
+def _zones_and_areas(number: object, callee_tz: str | None) -> tuple[tuple[ZoneInfo, ...], tuple[str, ...]]:
+    """The consumer's candidate zones and holiday areas, read exactly as ``Guard.may_call`` does."""
+    parsed = parse_number(number)
+    if not parsed.consumer_line:
+        raise InvalidNumberError(
+            number, f"{parsed.e164} is not a French consumer line; callguard lays out calling "
+            "windows for French consumer lines only"
+        )  # fmt: skip
+    areas = list(parsed.territories)
+    if parsed.alsace_moselle:
+        areas.append(cal.ALSACE_MOSELLE)
+    if callee_tz is not None:
+        if not isinstance(callee_tz, str):
+            raise ValueError(f"callee_tz must be an IANA zone name, not {callee_tz!r}")
+        try:
+            zones: tuple[ZoneInfo, ...] = (cal.zone(callee_tz),)
+        except (KeyError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {callee_tz!r}") from exc
+        if callee_tz in _ZONE_AREAS:
+            areas.append(_ZONE_AREAS[callee_tz])
+    elif parsed.zones:
+        zones = tuple(cal.zone(z) for z in parsed.zones)
+    else:  # pragma: no cover - every French consumer line has a zone
+        zones = (cal.zone("Europe/Paris"),)
+    return zones, tuple(dict.fromkeys(areas))
+
+
+def _intersect(streams: list[Iterator[Window]], end: datetime) -> Iterator[Window]:
+    """Intersection of sorted, disjoint interval streams, up to ``end``."""
+    current = [next(stream) for stream in streams]
+    while True:
+        lo = max(s for s, _ in current)
+        hi = min(e for _, e in current)
+        if lo < hi:
+            yield lo, hi
+        # The interval that closes first can meet nothing further: move that stream on. Once a
+        # stream starts at or after ``end`` no intersection can start before it.
+        i = min(range(len(current)), key=lambda k: current[k][1])
+        current[i] = next(streams[i])
+        if current[i][0] >= end:
+            return
+
+
+def _segments(
+    start: datetime, end: datetime, primary: ZoneInfo
+) -> Iterator[tuple[datetime, datetime, bool]]:
+    """``[start, end)`` cut where the regime changes (at midnight, primary zone): (from, to, calendar)."""
+    regime_on(start.astimezone(primary).date())  # before 2016-06-01: the same ValueError as may_call
+    cuts = [datetime.combine(r.start, time(0), primary) for r in REGIMES]
+    for i, regime in enumerate(REGIMES):
+        lo = max(start, cuts[i])
+        hi = min(end, cuts[i + 1]) if i + 1 < len(cuts) else end
+        if lo < hi:
+            yield lo, hi, regime.calendar
+
+
+def _windows(
+    zones: tuple[ZoneInfo, ...], areas: tuple[str, ...], strict: bool, start: datetime,
+    end: datetime,
+) -> Iterator[Window]:
+    primary = zones[0]
+    pending: Window | None = None
+    for lo, hi, calendar in _segments(start, end, primary):
+        found: Iterable[Window]
+        if calendar:
+            streams = [cal.calling_windows(tz, lo, areas, strict) for tz in zones]
+            found = ((max(s, lo), min(e, hi)) for s, e in _intersect(streams, hi) if s < hi)
+        else:
+            found = ((lo, hi),)  # D223-9 days and hours not yet in force: any time
+        for s, e in found:
+            if pending is not None and pending[1] == s:
+                pending = (pending[0], e)
+                continue
+            if pending is not None:
+                yield pending[0].astimezone(primary), pending[1].astimezone(primary)
+            pending = (s, e)
+    if pending is not None:
+        yield pending[0].astimezone(primary), pending[1].astimezone(primary)
+
+
+def windows(
+    number: object,
+    start: datetime,
+    end: datetime,
+    *,
+    callee_tz: str | None = None,
+    policy: Policy | None = None,
+) -> Iterator[tuple[datetime, datetime]]:
+    """The windows in ``[start, end)`` when a canvassing call to ``number`` may start, in order.
+
+    Each window is a half-open ``(start, end)`` pair of aware datetimes in the consumer's zone
+    (``callee_tz`` when given, else the number's, as ``Decision.callee_tz``): a call may start
+    at ``start`` and at any instant before ``end``. Windows are clipped to ``[start, end)``.
+    Weekends, national holidays, local holidays (``policy.strict_local_holidays``, default
+    True), the 13:00-14:00 break and the consumer's zone are applied; when the number's zone is
+    ambiguous, only the hours open in every candidate zone are. Before 2023-03-01 D223-9 set no
+    days or hours, so that stretch is one window.
+
+    The calendar only: the ledger (consent, Bloctel, the 4-per-30-days cap, the 60-day cooldown,
+    slot consents) is what ``Guard.may_call`` adds. Raises ``InvalidNumberError`` for a number
+    that is not a French consumer line and ``ValueError`` for a naive or reversed range.
+    """
+    lo, hi = require_aware(start, "start"), require_aware(end, "end")
+    if hi < lo:
+        raise ValueError(f"end={end.isoformat()} is before start={start.isoformat()}")
+    if policy is not None and not isinstance(policy, Policy):
+        raise ValueError(f"policy must be a callguard.Policy, not {policy!r}")
+    strict = (policy or Policy()).strict_local_holidays
+    zones, areas = _zones_and_areas(number, callee_tz)
+    if lo == hi:
+        return iter(())
+    return _windows(zones, areas, strict, lo, hi)

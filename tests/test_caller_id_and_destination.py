@@ -1,0 +1,155 @@
+"""Caller ID (rules-fr.md §9) and destination checks."""
+
+from __future__ import annotations
+
+import pytest
+
+from callguard import Guard, Policy, ReasonCode
+from conftest import MOBILE, NPV, consented, paris
+
+AT = paris(2026, 11, 23, 11)
+CALLER_CODES = {
+    ReasonCode.CALLER_ID_INVALID,
+    ReasonCode.CALLER_ID_MOBILE,
+    ReasonCode.CALLER_ID_NOT_NPV,
+    ReasonCode.CALLER_ID_NOT_OWNED,
+}
+
+
+@pytest.fixture
+def g(guard: Guard) -> Guard:
+    consented(guard, MOBILE, paris(2026, 9, 1))
+    return guard
+
+
+def caller_codes(guard: Guard, caller: object, **kw: object) -> set[ReasonCode]:
+    return set(guard.may_call(MOBILE, caller, AT, **kw).codes) & CALLER_CODES  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "caller",
+    [
+        "01 62 12 34 56",
+        "01 63 12 34 56",
+        "02 70 12 34 56",
+        "02 71 12 34 56",
+        "03 77 12 34 56",
+        "03 78 12 34 56",
+        "04 24 12 34 56",
+        "04 25 12 34 56",
+        "05 68 12 34 56",
+        "05 69 12 34 56",
+        "09 48 12 34 56",
+        "09 49 12 34 56",
+        "+33 9 48 12 34 56",
+        "0800 12 34 56",
+        "3010",
+    ],
+)
+def test_npv_and_special_caller_ids_pass(g: Guard, caller: str) -> None:
+    assert caller_codes(g, caller) == set()
+
+
+@pytest.mark.parametrize(
+    "caller", ["01 45 12 34 56", "09 72 12 34 56", "0899 12 34 56", "+44 20 7946 0958"]
+)
+def test_other_caller_ids_are_not_npv(g: Guard, caller: str) -> None:
+    assert caller_codes(g, caller) == {ReasonCode.CALLER_ID_NOT_NPV}
+
+
+@pytest.mark.parametrize("caller", ["06 12 34 56 78", "07 81 23 45 67"])
+def test_mobile_caller_ids(g: Guard, caller: str) -> None:
+    assert caller_codes(g, caller) == {ReasonCode.CALLER_ID_MOBILE, ReasonCode.CALLER_ID_NOT_NPV}
+    manual = Guard(":memory:", policy=Policy(automated=False))
+    assert caller_codes(manual, caller) == {ReasonCode.CALLER_ID_MOBILE}
+
+
+@pytest.mark.parametrize("caller", [None, "", "   ", "anonymous", "Masqué", "private", "abc", 42.0])
+def test_hidden_or_invalid_caller_ids(g: Guard, caller: object) -> None:
+    d = g.may_call(MOBILE, caller, AT)
+    assert ReasonCode.CALLER_ID_INVALID in d.codes
+    assert d.next_allowed_at is None
+
+
+def test_manual_calls_need_no_npv(g: Guard) -> None:
+    manual = Guard(":memory:", policy=Policy(automated=False))
+    assert caller_codes(manual, "01 45 12 34 56") == set()
+
+
+def test_caller_id_plan_starts_2023_01_01(guard: Guard) -> None:
+    guard.import_bloctel([], paris(2022, 12, 20), submitted=[MOBILE])
+    assert guard.may_call(MOBILE, "06 99 88 77 66", paris(2022, 12, 30, 11)).allowed
+    d = guard.may_call(MOBILE, "06 99 88 77 66", paris(2023, 1, 2, 11))
+    assert ReasonCode.CALLER_ID_MOBILE in d.codes
+    # Hidden numbers were banned before too.
+    assert (
+        ReasonCode.CALLER_ID_INVALID in guard.may_call(MOBILE, None, paris(2022, 12, 30, 11)).codes
+    )
+
+
+def test_own_caller_ids(g: Guard) -> None:
+    owned = Guard(":memory:", policy=Policy(own_caller_ids=["+33948123456"]))
+    consented(owned, MOBILE, paris(2026, 9, 1))
+    assert owned.may_call(MOBILE, "09.48.12.34.56", AT).allowed
+    assert caller_codes(owned, "09 49 12 34 56") == {ReasonCode.CALLER_ID_NOT_OWNED}
+
+
+def test_own_caller_ids_must_be_numbers() -> None:
+    with pytest.raises(ValueError, match="nope"):
+        Policy(own_caller_ids=["nope"])
+
+
+# -- destinations -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "number",
+    ["", "hello", "06 12", "+33 6 12 34 56 78 90 12", None, 3.14, "x" * 10_000, "٠٦١٢٣٤٥٦٧٨x"],
+)
+def test_invalid_numbers_are_refusals_not_errors(g: Guard, number: object) -> None:
+    d = g.may_call(number, NPV, AT)
+    assert not d.allowed
+    assert ReasonCode.INVALID_NUMBER in d.codes
+    assert d.number is None and d.next_allowed_at is None
+    assert len(d.reasons[0].message) < 300
+
+
+@pytest.mark.parametrize(
+    "number", ["+44 20 7946 0958", "0899 12 34 56", "0800 12 34 56", "3010", "+687 26 12 34"]
+)
+def test_unsupported_destinations(g: Guard, number: str) -> None:
+    d = g.may_call(number, NPV, AT)
+    assert d.codes == {ReasonCode.UNSUPPORTED_DESTINATION}
+
+
+@pytest.mark.parametrize(
+    "form",
+    [
+        "06 12 34 56 78",
+        "+33 6 12 34 56 78",
+        "0033612345678",
+        "+33 (0)6 12 34 56 78",
+        "06.12.34.56.78",
+        "06-12-34-56-78",
+        "+33612345678",
+    ],
+)
+def test_number_forms_reach_the_same_ledger_row(g: Guard, form: str) -> None:
+    for d in (2, 3, 4, 5):
+        g.record_call(MOBILE, paris(2026, 11, d, 11))
+    d = g.may_call(form, NPV, paris(2026, 11, 6, 11))
+    assert d.number == "+33612345678"
+    assert d.codes == {ReasonCode.FREQUENCY_CAP}
+
+
+def test_overseas_national_prefix_is_the_territory(g: Guard) -> None:
+    d = g.may_call("0690 00 12 34", NPV, AT)
+    assert d.number == "+590690001234"
+    assert d.callee_tz == "America/Guadeloupe"
+
+
+def test_writes_reject_invalid_numbers_by_name(g: Guard) -> None:
+    from callguard import InvalidNumberError
+
+    with pytest.raises(InvalidNumberError, match="'12ab'"):
+        g.record_refusal("12ab", AT)
