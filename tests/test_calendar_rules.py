@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -97,8 +98,8 @@ def test_alsace_moselle_good_friday_and_26_december(g: Guard) -> None:
     assert ReasonCode.HOLIDAY not in g.may_call(MOBILE, NPV, paris(2025, 12, 26, 11)).codes
 
 
-def test_local_holidays_follow_policy(guard: Guard) -> None:
-    literal = Guard(":memory:", professional="acme", policy=Policy(strict_local_holidays=False))
+def test_local_holidays_follow_policy(guard: Guard, make_guard: Callable[..., Guard]) -> None:
+    literal = make_guard("literal", Policy(strict_local_holidays=False))
     alsace = "03 88 12 34 56"
     for g in (guard, literal):
         consented(g, alsace, paris(2026, 9, 1))

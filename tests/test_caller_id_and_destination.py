@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from callguard import Guard, Policy, ReasonCode
@@ -58,9 +60,9 @@ def test_other_caller_ids_are_not_npv(g: Guard, caller: str) -> None:
 
 
 @pytest.mark.parametrize("caller", ["06 12 34 56 78", "07 81 23 45 67"])
-def test_mobile_caller_ids(g: Guard, caller: str) -> None:
+def test_mobile_caller_ids(g: Guard, caller: str, make_guard: Callable[..., Guard]) -> None:
     assert caller_codes(g, caller) == {ReasonCode.CALLER_ID_MOBILE, ReasonCode.CALLER_ID_NOT_NPV}
-    manual = Guard(":memory:", policy=Policy(automated=False))
+    manual = make_guard("manual", Policy(automated=False))
     assert caller_codes(manual, caller) == {ReasonCode.CALLER_ID_MOBILE}
 
 
@@ -71,8 +73,8 @@ def test_hidden_or_invalid_caller_ids(g: Guard, caller: object) -> None:
     assert d.next_allowed_at is None
 
 
-def test_manual_calls_need_no_npv(g: Guard) -> None:
-    manual = Guard(":memory:", policy=Policy(automated=False))
+def test_manual_calls_need_no_npv(g: Guard, make_guard: Callable[..., Guard]) -> None:
+    manual = make_guard("manual", Policy(automated=False))
     assert caller_codes(manual, "01 45 12 34 56") == set()
 
 
@@ -87,8 +89,8 @@ def test_caller_id_plan_starts_2023_01_01(guard: Guard) -> None:
     )
 
 
-def test_own_caller_ids(g: Guard) -> None:
-    owned = Guard(":memory:", policy=Policy(own_caller_ids=["+33948123456"]))
+def test_own_caller_ids(g: Guard, make_guard: Callable[..., Guard]) -> None:
+    owned = make_guard("owned", Policy(own_caller_ids=["+33948123456"]))
     consented(owned, MOBILE, paris(2026, 9, 1))
     assert owned.may_call(MOBILE, "09.48.12.34.56", AT).allowed
     assert caller_codes(owned, "09 49 12 34 56") == {ReasonCode.CALLER_ID_NOT_OWNED}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from callguard import Guard, Outcome, Policy, ReasonCode
@@ -62,26 +64,23 @@ def test_attempts_count_whatever_the_outcome(g: Guard) -> None:
     assert ReasonCode.FREQUENCY_CAP in g.may_call(MOBILE, NPV, paris(2026, 11, 6, 11)).codes
 
 
-def test_later_attempts_count_too(g: Guard) -> None:
+def test_later_attempts_count_too(g: Guard, make_guard: Callable[..., Guard]) -> None:
     # A replayed log or a host with a skewed clock: attempts dated after `now` still count.
     for d in (10, 11, 12, 13):
         g.record_call(MOBILE, paris(2026, 11, d, 11))
     d = g.may_call(MOBILE, NPV, paris(2026, 11, 9, 11))
     assert ReasonCode.FREQUENCY_CAP in d.codes
     # Same day, later hour: also counts.
-    g2 = Guard(":memory:", professional="acme")
+    g2 = make_guard("other")
     consented(g2, MOBILE, paris(2026, 9, 1))
     for h in (15, 16, 17, 18):
         g2.record_call(MOBILE, paris(2026, 11, 9, h))
     assert ReasonCode.FREQUENCY_CAP in g2.may_call(MOBILE, NPV, paris(2026, 11, 9, 11)).codes
 
 
-def test_counter_belongs_to_the_professional(tmp_path: object) -> None:
-    import pathlib
-
-    path = pathlib.Path(str(tmp_path)) / "shared.db"
-    acme = Guard(path, professional="acme")
-    other = Guard(path, professional="globex")
+def test_counter_belongs_to_the_professional(make_guard: Callable[..., Guard]) -> None:
+    acme = make_guard("acme")
+    other = make_guard("globex")
     for guard in (acme, other):
         consented(guard, MOBILE, paris(2026, 9, 1))
     for d in (2, 3, 4, 5):
@@ -89,12 +88,12 @@ def test_counter_belongs_to_the_professional(tmp_path: object) -> None:
     assert ReasonCode.FREQUENCY_CAP in acme.may_call(MOBILE, NPV, paris(2026, 11, 6, 11)).codes
     assert other.may_call(MOBILE, NPV, paris(2026, 11, 6, 11)).allowed
     # A subcontractor dialing for acme opens the same professional: it sees acme's attempts.
-    subcontractor = Guard(path, professional="acme")
+    subcontractor = make_guard("acme")
     assert not subcontractor.may_call(MOBILE, NPV, paris(2026, 11, 6, 11)).allowed
 
 
-def test_stricter_cap_policy(guard: Guard) -> None:
-    strict = Guard(":memory:", policy=Policy(cap_calls=2))
+def test_stricter_cap_policy(make_guard: Callable[..., Guard]) -> None:
+    strict = make_guard("strict", Policy(cap_calls=2))
     consented(strict, MOBILE, paris(2026, 9, 1))
     strict.record_call(MOBILE, paris(2026, 11, 2, 11))
     assert strict.may_call(MOBILE, NPV, paris(2026, 11, 3, 11)).allowed

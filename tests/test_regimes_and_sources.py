@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 
 import pytest
@@ -88,12 +89,9 @@ def test_bloctel_listed(guard: Guard) -> None:
     assert guard.may_call("01 45 12 34 56", NPV, paris(2025, 3, 3, 11)).allowed
 
 
-def test_bloctel_results_are_shared_by_professionals(tmp_path: object) -> None:
-    import pathlib
-
-    path = pathlib.Path(str(tmp_path)) / "l.db"
-    Guard(path, professional="a").import_bloctel([MOBILE], paris(2025, 3, 1))
-    d = Guard(path, professional="b").may_call(MOBILE, NPV, paris(2025, 3, 3, 11))
+def test_bloctel_results_are_shared_by_professionals(make_guard: Callable[..., Guard]) -> None:
+    make_guard("a").import_bloctel([MOBILE], paris(2025, 3, 1))
+    d = make_guard("b").may_call(MOBILE, NPV, paris(2025, 3, 3, 11))
     assert d.codes == {ReasonCode.BLOCTEL_LISTED}
 
 
@@ -172,13 +170,10 @@ def test_consent_expires_at_and_withdrawal(guard: Guard) -> None:
     assert guard.may_call(other, NPV, paris(2026, 10, 1, 11)).allowed
 
 
-def test_consent_is_per_professional(tmp_path: object) -> None:
-    import pathlib
-
-    path = pathlib.Path(str(tmp_path)) / "l.db"
-    consented(Guard(path, professional="a"), MOBILE, paris(2026, 9, 1))
-    assert Guard(path, professional="a").may_call(MOBILE, NPV, paris(2026, 11, 23, 11)).allowed
-    assert not Guard(path, professional="b").may_call(MOBILE, NPV, paris(2026, 11, 23, 11))
+def test_consent_is_per_professional(make_guard: Callable[..., Guard]) -> None:
+    consented(make_guard("a"), MOBILE, paris(2026, 9, 1))
+    assert make_guard("a").may_call(MOBILE, NPV, paris(2026, 11, 23, 11)).allowed
+    assert not make_guard("b").may_call(MOBILE, NPV, paris(2026, 11, 23, 11))
 
 
 def test_consent_requires_proof(guard: Guard) -> None:
@@ -289,8 +284,8 @@ def test_all_failing_rules_are_listed(guard: Guard) -> None:
     assert d.next_allowed_at is None
 
 
-def test_stricter_bloctel_age(guard: Guard) -> None:
-    g = Guard(":memory:", policy=Policy(bloctel_max_age_days=7))
+def test_stricter_bloctel_age(make_guard: Callable[..., Guard]) -> None:
+    g = make_guard("strict", Policy(bloctel_max_age_days=7))
     clean_on_bloctel(g, MOBILE, paris(2025, 3, 3))
     assert g.may_call(MOBILE, NPV, paris(2025, 3, 10, 11)).allowed
     assert not g.may_call(MOBILE, NPV, paris(2025, 3, 11, 11)).allowed
