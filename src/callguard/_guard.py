@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -16,7 +15,7 @@ from . import _calendar as cal
 from ._decision import Decision, Reason
 from ._exceptions import CallguardError, InvalidNumberError, LedgerError
 from ._files import Source, read_numbers
-from ._ledger import DEFAULT_BUSY_TIMEOUT, Facts, Ledger, SQLiteLedger
+from ._ledger import DEFAULT_BUSY_TIMEOUT, Facts, Ledger, open_ledger
 from ._numbers import LineKind, PhoneNumber, parse_number
 from ._policy import Policy
 from ._rules import Call, evaluate
@@ -188,10 +187,11 @@ class Guard:
         self._clock = clock if clock is not None else now_utc
         self.policy = policy if policy is not None else Policy()
         self.path = os.fspath(path)
-        self._ledger: Ledger = SQLiteLedger(path, busy_timeout=busy_timeout)
+        self._ledger: Ledger = open_ledger(path, busy_timeout=busy_timeout)
+        self._errors: tuple[type[Exception], ...] = (*self._ledger.errors, CallguardError)
         try:
             self._pid = self._ledger.professional_id(professional)
-        except sqlite3.Error as exc:
+        except self._ledger.errors as exc:
             self._ledger.close()
             raise LedgerError(f"cannot register professional in {self.path!r}: {exc}") from exc
         self._lookback = timedelta(
@@ -317,7 +317,7 @@ class Guard:
         call = self._call(number, caller_id, purpose, sector, callee_tz)
         try:
             facts = self._facts(call, t)
-        except (sqlite3.Error, CallguardError) as exc:
+        except self._errors as exc:
             return _unavailable(str(exc), t, call.zones[0].key)
         reasons, nxt = evaluate(call, facts, t)
         return self._decision(call, t, reasons, nxt)
@@ -360,7 +360,7 @@ class Guard:
                         purpose=call.purpose.value,
                         recorded_at=to_us(now_utc()),
                     )
-        except (sqlite3.Error, CallguardError) as exc:
+        except self._errors as exc:
             return _unavailable(str(exc), t, call.zones[0].key)
         if attempt_id is not None:
             return self._decision(call, t, [], None, attempt_id)
@@ -379,7 +379,7 @@ class Guard:
         try:
             with self._ledger.write():
                 yield self._ledger
-        except sqlite3.Error as exc:
+        except self._ledger.errors as exc:
             raise LedgerError(f"cannot {what} in {self.path!r}: {exc}") from exc
 
     def record_call(

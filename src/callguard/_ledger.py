@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+import urllib.parse
 from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
@@ -23,7 +24,14 @@ from sqlite_utils.migrations import Migrations
 
 from ._exceptions import LedgerError
 
-__all__ = ["DEFAULT_BUSY_TIMEOUT", "Facts", "Ledger", "SQLiteLedger", "migrations"]
+__all__ = [
+    "DEFAULT_BUSY_TIMEOUT",
+    "Facts",
+    "Ledger",
+    "SQLiteLedger",
+    "migrations",
+    "open_ledger",
+]
 
 DEFAULT_BUSY_TIMEOUT = 5.0
 """Seconds a write waits for another process's lock before the call is refused (fail closed)."""
@@ -52,6 +60,9 @@ class Ledger(Protocol):
     SQLite is the embedded implementation; a server-backed one only has to answer the same
     questions. ``write()`` must make a read-then-insert inside it atomic across processes.
     """
+
+    errors: tuple[type[Exception], ...]
+    """The driver's exception classes: any of them during a decision means LEDGER_UNAVAILABLE."""
 
     def professional_id(self, name: str) -> int: ...
 
@@ -105,6 +116,22 @@ class Ledger(Protocol):
     def insert_bloctel(self, rows: Iterable[tuple[int, int, int]]) -> None: ...
 
     def close(self) -> None: ...
+
+    # Bulk reads (scrub, audit, Bloctel export, opt-out listing): set-based, read-only.
+
+    def find_professional(self, name: str) -> int | None: ...
+
+    def facts_many(
+        self, professional: int, numbers: Iterable[int], now: int, since: int
+    ) -> dict[int, Facts]: ...
+
+    def latest_bloctel_checks(self, numbers: Iterable[int]) -> dict[int, int]: ...
+
+    def has_attempt(self, professional: int, number: int, at: int) -> bool: ...
+
+    def optout_rows(
+        self, professional: int
+    ) -> list[tuple[int, int, int | None, int | None, str]]: ...
 
 
 migrations = Migrations("callguard")
@@ -178,6 +205,36 @@ UNION ALL SELECT 7, checked_at, listed, NULL FROM bloctel_checks
 """
 
 
+# The bulk form of _FACTS_SQL: the numbers sit in a temporary table, and each fact table is joined
+# on it in one statement (CROSS JOIN keeps the key table as the outer loop, so every branch stays
+# an index range scan per number, as in _FACTS_SQL). Rows come grouped by number, in id order
+# within a number, the order _FACTS_SQL returns them in.
+_FACTS_MANY_SQL = (
+    (0, """SELECT a.number, a.at, NULL, NULL FROM temp.callguard_keys AS k
+         CROSS JOIN attempts AS a ON a.professional = :p AND a.number = k.n AND a.at >= :since"""),
+    (1, """SELECT r.number, r.at, NULL, NULL FROM temp.callguard_keys AS k
+         CROSS JOIN refusals AS r ON r.professional = :p AND r.number = k.n AND r.at >= :since"""),
+    (2, """SELECT o.number, o.at, o.expires_at, o.removed_at FROM temp.callguard_keys AS k
+         CROSS JOIN optouts AS o ON o.professional = :p AND o.number = k.n
+         ORDER BY k.n, o.id"""),
+    (3, """SELECT c.number, c.at, c.expires_at, NULL FROM temp.callguard_keys AS k
+         CROSS JOIN consents AS c ON c.professional = :p AND c.number = k.n"""),
+    (4, """SELECT w.number, w.at, NULL, NULL FROM temp.callguard_keys AS k
+         CROSS JOIN consent_withdrawals AS w ON w.professional = :p AND w.number = k.n"""),
+    (5, """SELECT s.number, s.start, s."end", NULL FROM temp.callguard_keys AS k
+         CROSS JOIN slot_consents AS s ON s.professional = :p AND s.number = k.n
+         AND s."end" > :now"""),
+    (6, """SELECT c.number, c.start, c."end", NULL FROM temp.callguard_keys AS k
+         CROSS JOIN contracts AS c ON c.professional = :p AND c.number = k.n"""),
+    (7, """SELECT b.number, b.checked_at, b.listed, NULL FROM temp.callguard_keys AS k
+         CROSS JOIN bloctel_checks AS b ON b.number = k.n AND b.checked_at >= coalesce(
+           (SELECT max(l.checked_at) FROM bloctel_checks AS l
+             WHERE l.number = k.n AND l.checked_at <= :now), 0)"""),
+)
+_LATEST_BLOCTEL_SQL = """SELECT k.n, max(b.checked_at) FROM temp.callguard_keys AS k
+  CROSS JOIN bloctel_checks AS b ON b.number = k.n GROUP BY k.n"""
+
+
 def _min_end(a: int | None, b: int | None) -> int | None:
     if a is None:
         return b
@@ -188,6 +245,8 @@ def _min_end(a: int | None, b: int | None) -> int | None:
 
 class SQLiteLedger:
     """The embedded ledger: one SQLite file in WAL mode, or ``:memory:``."""
+
+    errors: tuple[type[Exception], ...] = (sqlite3.Error,)
 
     def __init__(self, path: str | os.PathLike[str], *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT):
         self.path = os.fspath(path)
@@ -396,6 +455,165 @@ class SQLiteLedger:
     def close(self) -> None:
         with self.lock:
             self.conn.close()
+
+    # -- bulk reads ---------------------------------------------------------------------------
+
+    @classmethod
+    def open_read_only(
+        cls, path: str | os.PathLike[str], *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT
+    ) -> SQLiteLedger:
+        """Open an existing ledger so that nothing can be written to it (an audit reads only).
+
+        A missing file is a ``LedgerError`` rather than a new empty ledger, so a mistyped path
+        is not audited as a ledger without facts.
+        """
+        self = cls.__new__(cls)
+        self.path = os.fspath(path)
+        self.lock = threading.RLock()
+        if not os.path.isfile(self.path):
+            raise LedgerError(f"no ledger at {self.path!r}")
+        uri = "file:" + urllib.parse.quote(os.path.abspath(self.path)) + "?mode=ro"
+        try:
+            self.conn = sqlite3.connect(
+                uri, uri=True, timeout=busy_timeout, isolation_level=None, check_same_thread=False
+            )
+        except sqlite3.Error as exc:
+            raise LedgerError(f"cannot open ledger {self.path!r}: {exc}") from exc
+        try:
+            db = Database(self.conn, execute_plugins=False)
+            applied = {m.name for m in migrations.applied(db)}
+        except sqlite3.DatabaseError as exc:
+            self.conn.close()
+            raise LedgerError(f"{self.path!r} is not a usable callguard ledger: {exc}") from exc
+        if applied != set(KNOWN_MIGRATIONS):
+            self.conn.close()
+            raise LedgerError(
+                f"{self.path!r} is not a callguard ledger of this version (schema steps "
+                f"{', '.join(sorted(applied)) or 'none'}; expected "
+                f"{', '.join(KNOWN_MIGRATIONS)})"
+            )
+        return self
+
+    def find_professional(self, name: str) -> int | None:
+        """The id of professional ``name``, or None; unlike :meth:`professional_id`, never writes."""
+        with self.lock:
+            row = self.conn.execute(
+                "SELECT id FROM professionals WHERE name = ?", (name,)
+            ).fetchone()
+        return None if row is None else int(row[0])
+
+    @contextmanager
+    def _keys(self, numbers: Iterable[int]) -> Iterator[None]:
+        """Fill the temporary key table and hold one read snapshot while it is queried.
+
+        The temporary table lives in SQLite's temp database: filling it takes no lock on the
+        ledger, so bulk reads never block writers (nor need write access to the file).
+        """
+        with self.lock:
+            own = not self.conn.in_transaction
+            if own:
+                self.conn.execute("BEGIN")
+            try:
+                self.conn.execute(
+                    "CREATE TEMP TABLE IF NOT EXISTS callguard_keys (n INTEGER PRIMARY KEY)"
+                )
+                self.conn.execute("DELETE FROM temp.callguard_keys")
+                self.conn.executemany(
+                    "INSERT OR IGNORE INTO temp.callguard_keys (n) VALUES (?)",
+                    ((n,) for n in numbers),
+                )
+                yield
+                self.conn.execute("DELETE FROM temp.callguard_keys")
+            except BaseException:
+                if own and self.conn.in_transaction:
+                    self.conn.execute("ROLLBACK")
+                raise
+            if own:
+                self.conn.execute("COMMIT")
+
+    def facts_many(
+        self, professional: int, numbers: Iterable[int], now: int, since: int
+    ) -> dict[int, Facts]:
+        """:meth:`facts` for many numbers at once: one statement per fact table, one snapshot.
+
+        Returns a :class:`Facts` for every distinct number given (empty when the ledger knows
+        nothing about it), equal to what :meth:`facts` returns for that number.
+        """
+        result: dict[int, Facts] = {n: Facts() for n in numbers}
+        if not result:
+            return result
+        params = {"p": professional, "now": now, "since": since}
+        with self._keys(result):
+            for kind, sql in _FACTS_MANY_SQL:
+                rows = self.conn.execute(sql, params).fetchall()
+                for number, a, b, c in rows:
+                    facts = result[number]
+                    if kind == 0:
+                        facts.attempts.append(a)
+                    elif kind == 1:
+                        facts.refusals.append(a)
+                    elif kind == 2:
+                        facts.optouts.append((a, _min_end(b, c)))
+                    elif kind == 3:
+                        facts.consents.append((a, b))
+                    elif kind == 4:
+                        facts.withdrawals.append(a)
+                    elif kind == 5:
+                        facts.slots.append((a, b))
+                    elif kind == 6:
+                        facts.contracts.append((a, b))
+                    else:
+                        facts.bloctel.append((a, bool(b)))
+        for facts in result.values():
+            if len(facts.bloctel) > 1:
+                facts.bloctel.sort()
+        return result
+
+    def latest_bloctel_checks(self, numbers: Iterable[int]) -> dict[int, int]:
+        """The latest Bloctel check of each number that has one (listed or clean)."""
+        keys = set(numbers)
+        if not keys:
+            return {}
+        with self._keys(keys):
+            rows = self.conn.execute(_LATEST_BLOCTEL_SQL).fetchall()
+        return {int(n): int(at) for n, at in rows}
+
+    def has_attempt(self, professional: int, number: int, at: int) -> bool:
+        """Whether an attempt of ``professional`` to ``number`` at exactly ``at`` is recorded."""
+        with self.lock:
+            row = self.conn.execute(
+                "SELECT 1 FROM attempts WHERE professional = ? AND number = ? AND at = ? LIMIT 1",
+                (professional, number, at),
+            ).fetchone()
+        return row is not None
+
+    def optout_rows(
+        self, professional: int
+    ) -> list[tuple[int, int, int | None, int | None, str]]:
+        """Every opt-out of ``professional``: (number, at, expires_at, removed_at, source)."""
+        with self.lock:
+            rows = self.conn.execute(
+                "SELECT number, at, expires_at, removed_at, source FROM optouts "
+                "WHERE professional = ? ORDER BY at, id",
+                (professional,),
+            ).fetchall()
+        return [(int(n), int(a), e, r, str(s)) for n, a, e, r, s in rows]
+
+
+def open_ledger(location: str | os.PathLike[str], *, busy_timeout: float) -> Ledger:
+    """The ledger at ``location``: a ``postgresql://`` URL selects the server-backed ledger,
+    anything else is a SQLite file path (or ``:memory:``)."""
+    text = os.fspath(location)
+    if text.startswith(("postgresql://", "postgres://")):
+        try:
+            from ._postgres import PostgresLedger
+        except ImportError as exc:
+            raise LedgerError(
+                f"{text.split('@')[-1]!r} is a PostgreSQL ledger: install callguard[postgres] "
+                f"({exc})"
+            ) from exc
+        return PostgresLedger(text, busy_timeout=busy_timeout)
+    return SQLiteLedger(text, busy_timeout=busy_timeout)
 
 
 def _create_private(path: str) -> None:
