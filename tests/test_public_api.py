@@ -16,6 +16,7 @@ EXPECTED_ALL = {
     "Outcome",
     "Policy",
     "Purpose",
+    "PurgeReport",
     "Reason",
     "ReasonCode",
     "Rejected",
@@ -23,6 +24,7 @@ EXPECTED_ALL = {
     "__version__",
     "default_db_path",
     "may_call",
+    "windows",
 }
 
 

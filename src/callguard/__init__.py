@@ -15,7 +15,7 @@ from datetime import datetime
 
 from ._decision import Decision, Reason
 from ._exceptions import CallguardError, ConfigurationError, InvalidNumberError, LedgerError
-from ._guard import Guard, ImportReport, Rejected
+from ._guard import Guard, ImportReport, PurgeReport, Rejected
 from ._policy import Policy
 from ._time import now_utc, require_aware
 from ._types import Outcome, Purpose, ReasonCode, Sector
@@ -34,6 +34,7 @@ __all__ = [
     "Outcome",
     "Policy",
     "Purpose",
+    "PurgeReport",
     "Reason",
     "ReasonCode",
     "Rejected",

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from . import _calendar as cal
 from ._decision import Decision, Reason
-from ._exceptions import CallguardError, InvalidNumberError, LedgerError
+from ._exceptions import CallguardError, ConfigurationError, InvalidNumberError, LedgerError
 from ._files import Source, read_numbers
 from ._ledger import DEFAULT_BUSY_TIMEOUT, Facts, Ledger, open_ledger
 from ._numbers import LineKind, PhoneNumber, parse_number
@@ -22,7 +22,7 @@ from ._rules import Call, evaluate
 from ._time import instant, now_utc, require_aware, to_us
 from ._types import Outcome, Purpose, ReasonCode, Sector
 
-__all__ = ["Guard", "ImportReport", "Rejected"]
+__all__ = ["Guard", "ImportReport", "PurgeReport", "Rejected"]
 
 _HIDDEN = frozenset(
     {
@@ -56,6 +56,12 @@ _ZONE_AREAS = {
     "America/St_Barthelemy": "BL",
     "America/Marigot": "MF",
 }
+
+# The search for next_allowed_at looks two years ahead; keep its date arithmetic in range.
+_LAST_YEAR = 9000
+
+CONSENT_PROOF_RETENTION_DAYS = 3 * 365
+"""Consent proofs are kept three years (décret n° 2026-662, rules-fr.md §6)."""
 
 _LEDGER_UNAVAILABLE_BASIS = "Code de la consommation, art. L242-16 (fail closed)"
 
@@ -94,6 +100,25 @@ class ImportReport:
                 {"line": r.line, "value": r.value, "reason": r.reason} for r in self.rejected
             ],
         }
+
+
+@dataclass(frozen=True, slots=True)
+class PurgeReport:
+    """What :meth:`Guard.purge` removed, table by table."""
+
+    before: datetime
+    consents_before: datetime
+    removed: dict[str, int]
+
+    @property
+    def total(self) -> int:
+        return sum(self.removed.values())
+
+    def __str__(self) -> str:
+        lines = [f"removed records that ended before {self.before.isoformat()} "
+                 f"(consent proofs before {self.consents_before.isoformat()}):"]
+        lines += [f"  {table}: {count}" for table, count in self.removed.items()]
+        return "\n".join(lines)
 
 
 def _unavailable(detail: str, at: datetime, callee_tz: str) -> Decision:
@@ -218,7 +243,10 @@ class Guard:
         return f"Guard({self.path!r}, professional={self.professional!r})"
 
     def _now(self, now: datetime | None, name: str = "now") -> datetime:
-        return require_aware(self._clock() if now is None else now, name)
+        t = require_aware(self._clock() if now is None else now, name)
+        if t.year >= _LAST_YEAR:
+            raise ValueError(f"{name}={t.isoformat()} is too far in the future to judge a call")
+        return t
 
     # -- decisions ----------------------------------------------------------------------------
 
@@ -367,6 +395,25 @@ class Guard:
         # Refused: find when it frees up outside the write lock, from the facts already read.
         reasons, nxt = evaluate(call, facts, t)
         return self._decision(call, t, reasons, nxt)
+
+    def scrub(
+        self,
+        numbers: Iterable[object],
+        caller_id: object,
+        now: datetime | None = None,
+        *,
+        purpose: Purpose | str = Purpose.PROSPECTION,
+        sector: Sector | str | None = None,
+        callee_tz: str | None = None,
+    ) -> list[Decision]:
+        """One :class:`Decision` per number, in order: what :meth:`may_call` says of each at the
+        same ``now``, read from the ledger set-based (a temporary table joined against it, not
+        one query per number). Read-only; raises as :meth:`may_call` does."""
+        from ._bulk import scrub
+
+        return scrub(
+            self, numbers, caller_id, now, purpose=purpose, sector=sector, callee_tz=callee_tz
+        )
 
     # -- facts --------------------------------------------------------------------------------
 
@@ -529,6 +576,40 @@ class Guard:
             ledger.insert_contract(
                 self._pid, key, to_us(s), None if e is None else to_us(e), subject
             )
+
+    def purge(
+        self,
+        before: datetime,
+        *,
+        now: datetime | None = None,
+        proof_retention_days: int = CONSENT_PROOF_RETENTION_DAYS,
+    ) -> PurgeReport:
+        """Remove this professional's call records that ended before ``before``.
+
+        Attempts, refusals, ended opt-outs, slots and contracts go; consents and withdrawals are
+        kept ``proof_retention_days`` (three years by default, décret n° 2026-662) whatever
+        ``before`` says. A ``before`` recent enough to remove an attempt or a refusal that the
+        cap or the cooldown still counts is refused: purging must never open a call.
+        """
+        t = self._now(now)
+        cut = require_aware(before, "before")
+        needed = max(self.policy.cap_days, self.policy.refusal_cooldown_days + 1) + 2
+        latest = t - timedelta(days=needed)
+        if cut > latest:
+            raise ConfigurationError(
+                f"before={cut.isoformat()} would remove attempts or refusals that the "
+                f"{self.policy.cap_days}-day cap or the {self.policy.refusal_cooldown_days}-day "
+                f"cooldown still needs: use {latest.date().isoformat()} or earlier"
+            )
+        if not isinstance(proof_retention_days, int) or proof_retention_days < 3 * 365:
+            raise ConfigurationError(
+                f"proof_retention_days={proof_retention_days!r}: consent proofs are kept at "
+                "least three years (1095 days)"
+            )
+        consents_before = min(cut, t - timedelta(days=proof_retention_days))
+        with self._write("purge the ledger") as ledger:
+            removed = ledger.purge(self._pid, to_us(cut), to_us(consents_before), to_us(t))
+        return PurgeReport(cut, consents_before, removed)
 
     def import_bloctel(
         self,

@@ -10,6 +10,7 @@ integer of their E.164 digits, which keeps the Bloctel table (millions of rows) 
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import threading
@@ -115,6 +116,10 @@ class Ledger(Protocol):
 
     def insert_bloctel(self, rows: Iterable[tuple[int, int, int]]) -> None: ...
 
+    def purge(
+        self, professional: int, before: int, consents_before: int, now: int
+    ) -> dict[str, int]: ...
+
     def close(self) -> None: ...
 
     # Bulk reads (scrub, audit, Bloctel export, opt-out listing): set-based, read-only.
@@ -180,7 +185,30 @@ _SCHEMA_V1 = (
         PRIMARY KEY (number, checked_at)) WITHOUT ROWID""",
 )
 
-KNOWN_MIGRATIONS = ("m001_initial",)
+@migrations()
+def m002_purge_log(db: Database) -> None:
+    # What `purge` removed, when and for whom: the ledger keeps the trace of its own erasures.
+    db.execute(
+        """CREATE TABLE purge_log (
+            id INTEGER PRIMARY KEY, professional INTEGER NOT NULL, at INTEGER NOT NULL,
+            before INTEGER NOT NULL, removed TEXT NOT NULL)"""
+    )
+
+
+KNOWN_MIGRATIONS = ("m001_initial", "m002_purge_log")
+
+# Rows purge() removes for one professional: (table, condition). Consents and withdrawals older
+# than the proof retention are past any validity (a consent lasts a year at most).
+_PURGE_SQL = (
+    ("attempts", "at < :before"),
+    ("refusals", "at < :before"),
+    # An opt-out ends at its expiry or its removal, whichever comes first; a permanent one stays.
+    ("optouts", "min(coalesce(expires_at, removed_at), coalesce(removed_at, expires_at)) < :before"),
+    ("slot_consents", '"end" < :before'),
+    ("contracts", '"end" IS NOT NULL AND "end" < :before'),
+    ("consents", "at < :consents_before"),
+    ("consent_withdrawals", "at < :consents_before"),
+)
 
 # One statement, so one consistent snapshot and one round trip on the hot path. Every branch is
 # an index range scan on (professional, number, ...) or (number, checked_at).
@@ -452,6 +480,27 @@ class SQLiteLedger:
             rows,
         )
 
+    def purge(
+        self, professional: int, before: int, consents_before: int, now: int
+    ) -> dict[str, int]:
+        """Delete the professional's records that ended before ``before``; log and count them.
+
+        Call inside :meth:`write`. Table names come from ``_PURGE_SQL``, never from input.
+        """
+        params = {"p": professional, "before": before, "consents_before": consents_before}
+        removed: dict[str, int] = {}
+        for table, condition in _PURGE_SQL:
+            cur = self.conn.execute(
+                f"DELETE FROM {table} WHERE professional = :p AND {condition}",  # noqa: S608
+                params,
+            )
+            removed[table] = cur.rowcount
+        self.conn.execute(
+            "INSERT INTO purge_log (professional, at, before, removed) VALUES (?, ?, ?, ?)",
+            (professional, now, before, json.dumps(removed)),
+        )
+        return removed
+
     def close(self) -> None:
         with self.lock:
             self.conn.close()
@@ -485,13 +534,16 @@ class SQLiteLedger:
         except sqlite3.DatabaseError as exc:
             self.conn.close()
             raise LedgerError(f"{self.path!r} is not a usable callguard ledger: {exc}") from exc
-        if applied != set(KNOWN_MIGRATIONS):
+        # Reading needs the first schema only; a newer callguard's steps may mean new meanings.
+        unknown = applied - set(KNOWN_MIGRATIONS)
+        if KNOWN_MIGRATIONS[0] not in applied or unknown:
             self.conn.close()
-            raise LedgerError(
-                f"{self.path!r} is not a callguard ledger of this version (schema steps "
-                f"{', '.join(sorted(applied)) or 'none'}; expected "
-                f"{', '.join(KNOWN_MIGRATIONS)})"
+            why = (
+                f"it was written by a newer callguard (schema steps {', '.join(sorted(unknown))})"
+                if unknown
+                else "it has no callguard schema"
             )
+            raise LedgerError(f"cannot read {self.path!r} as a callguard ledger: {why}")
         return self
 
     def find_professional(self, name: str) -> int | None:
