@@ -16,6 +16,7 @@ import heapq
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -58,17 +59,32 @@ class Context:
     facts: Facts
     _regimes: dict[date, Regime] = field(default_factory=dict)
     _attempt_days: dict[ZoneInfo, list[date]] = field(default_factory=dict)
+    # Every rule asks about the same instant in turn: remember the last one's derived values.
+    _t: datetime | None = None
+    _tu: int = 0
+    _regime: Regime | None = None
+
+    def us(self, t: datetime) -> int:
+        if t is not self._t:
+            self._remember(t)
+        return self._tu
+
+    def _remember(self, t: datetime) -> None:
+        day = t.astimezone(self.primary).date()
+        regime = self._regimes.get(day)
+        if regime is None:
+            regime = self._regimes[day] = regime_on(day)
+        self._t, self._tu, self._regime = t, to_us(t), regime
 
     @property
     def primary(self) -> ZoneInfo:
         return self.call.zones[0]
 
     def regime(self, t: datetime) -> Regime:
-        day = t.astimezone(self.primary).date()
-        regime = self._regimes.get(day)
-        if regime is None:
-            regime = self._regimes[day] = regime_on(day)
-        return regime
+        if t is not self._t:
+            self._remember(t)
+        assert self._regime is not None
+        return self._regime
 
     def attempt_days(self, tz: ZoneInfo) -> list[date]:
         days = self._attempt_days.get(tz)
@@ -201,7 +217,7 @@ class OptOut(Rule):
     """The professional's internal do-not-call list: every purpose, every regime (api.md)."""
 
     def check(self, ctx: Context, t: datetime) -> list[Reason]:
-        tu = to_us(t)
+        tu = ctx.us(t)
         for start, end in ctx.facts.optouts:
             if start <= tu and (end is None or tu < end):
                 until = "" if end is None else f" until {from_us(end).isoformat()}"
@@ -217,7 +233,7 @@ class OptOut(Rule):
         return []
 
     def starts(self, ctx: Context, t: datetime) -> Iterable[datetime]:
-        tu = to_us(t)
+        tu = ctx.us(t)
         return [from_us(end) for end in sorted({e for _, e in ctx.facts.optouts if e}) if end > tu]
 
 
@@ -226,7 +242,7 @@ def _contract_running(ctx: Context, tu: int) -> bool:
 
 
 def _contract_starts(ctx: Context, t: datetime) -> list[datetime]:
-    tu = to_us(t)
+    tu = ctx.us(t)
     return [from_us(s) for s in sorted({s for s, _ in ctx.facts.contracts}) if s > tu]
 
 
@@ -244,7 +260,7 @@ class SectorBan(Rule):
         since, basis = SECTOR_BANS[sector]
         if t.astimezone(ctx.primary).date() < since:
             return []
-        if ctx.call.purpose is Purpose.CONTRACT and _contract_running(ctx, to_us(t)):
+        if ctx.call.purpose is Purpose.CONTRACT and _contract_running(ctx, ctx.us(t)):
             return []  # only an ongoing contract lifts the ban
         label = sector.value.lower().replace("_", " ")
         return [
@@ -268,7 +284,7 @@ class Contract(Rule):
         return call.purpose is Purpose.CONTRACT
 
     def check(self, ctx: Context, t: datetime) -> list[Reason]:
-        if _contract_running(ctx, to_us(t)):
+        if _contract_running(ctx, ctx.us(t)):
             return []
         return [
             Reason(
@@ -298,7 +314,7 @@ class Bloctel(Rule):
     def check(self, ctx: Context, t: datetime) -> list[Reason]:
         if not ctx.regime(t).bloctel:
             return []
-        tu = to_us(t)
+        tu = ctx.us(t)
         latest: tuple[int, bool] | None = None
         for checked_at, listed in ctx.facts.bloctel:
             if checked_at <= tu:
@@ -340,7 +356,7 @@ class Bloctel(Rule):
         return reasons
 
     def starts(self, ctx: Context, t: datetime) -> Iterable[datetime]:
-        tu = to_us(t)
+        tu = ctx.us(t)
         points = [from_us(c) for c, _ in ctx.facts.bloctel if c > tu]
         switch = _midnight(CONSENT_REGIME_START, ctx.primary)
         if switch > t:
@@ -357,7 +373,7 @@ class Consent(Rule):
     def check(self, ctx: Context, t: datetime) -> list[Reason]:
         if not ctx.regime(t).opt_in:
             return []
-        tu = to_us(t)
+        tu = ctx.us(t)
         if ctx.consent_valid(tu):
             return []
         given = [g for g, _ in ctx.facts.consents if g <= tu]
@@ -394,7 +410,7 @@ class Consent(Rule):
         ]
 
     def starts(self, ctx: Context, t: datetime) -> Iterable[datetime]:
-        tu = to_us(t)
+        tu = ctx.us(t)
         return [from_us(g) for g in sorted({g for g, _ in ctx.facts.consents}) if g > tu]
 
 
@@ -412,7 +428,7 @@ class Calendar(Rule):
         regime = ctx.regime(t)
         if not regime.calendar:
             return []
-        tu = to_us(t)
+        tu = ctx.us(t)
         if any(start <= tu < end for start, end in ctx.facts.slots):
             return []
         if regime.hours_open_with_general_consent and ctx.consent_valid(tu):
@@ -422,11 +438,11 @@ class Calendar(Rule):
         for tz in call.zones:
             local = t.astimezone(tz)
             day = local.date()
-            where = f"{local:%A %Y-%m-%d %H:%M} in {tz.key}"
             if cal.is_weekend(day) and ReasonCode.WEEKEND not in found:
                 found[ReasonCode.WEEKEND] = Reason(
                     ReasonCode.WEEKEND,
-                    f"It is {where}: consumers may only be called Monday to Friday.",
+                    f"It is {local:%A %Y-%m-%d %H:%M} in {tz.key}: consumers may only be called "
+                    "Monday to Friday.",
                     D223_9,
                     f"Nous sommes le {local:%Y-%m-%d %H:%M} ({tz.key}), un week-end : appels "
                     "autorisés du lundi au vendredi seulement.",
@@ -452,7 +468,7 @@ class Calendar(Rule):
 
     def starts(self, ctx: Context, t: datetime) -> Iterator[datetime]:
         call = ctx.call
-        tu = to_us(t)
+        tu = ctx.us(t)
         streams: list[Iterable[datetime]] = [
             cal.openings(tz, t, call.areas, call.policy.strict_local_holidays) for tz in call.zones
         ]
@@ -536,7 +552,7 @@ class Cooldown(Rule):
     def check(self, ctx: Context, t: datetime) -> list[Reason]:
         if not ctx.regime(t).calendar:
             return []
-        tu = to_us(t)
+        tu = ctx.us(t)
         past = [r for r in ctx.facts.refusals if r <= tu]
         if not past:
             return []
@@ -604,14 +620,29 @@ def next_allowed(ctx: Context, rules: list[Rule], now: datetime) -> datetime | N
             return t
 
 
+@lru_cache(maxsize=128)
+def _rules_for(usable: bool, purpose: Purpose, sector: Sector | None) -> list[Rule]:
+    """The rules that apply to a call: they depend only on its purpose, sector and number."""
+    probe = Call(None, None, None, None, purpose, sector, (), (), Policy())
+    return [r for r in RULES if (usable or not r.needs_number) and r.applies(probe)]
+
+
 def evaluate(
     call: Call, facts: Facts, now: datetime, *, search: bool = True
 ) -> tuple[list[Reason], datetime | None]:
     """Every reason refusing ``call`` at ``now`` (UTC), and when it becomes allowed."""
     ctx = Context(call, facts)
     usable = call.number_problem is None
-    rules = [r for r in RULES if (usable or not r.needs_number) and r.applies(call)]
-    reasons = [reason for rule in rules for reason in rule.check(ctx, now)]
+    rules = _rules_for(usable, call.purpose, call.sector)
+    reasons: list[Reason] = []
+    failing: list[Rule] = []
+    for rule in rules:
+        found = rule.check(ctx, now)
+        if found:
+            reasons.extend(found)
+            failing.append(rule)
     if not reasons or not usable or not search:
         return reasons, None
-    return reasons, next_allowed(ctx, rules, now)
+    # Failing rules first: one that time cannot lift ends the search at once.
+    ordered = failing + [r for r in rules if r not in failing]
+    return reasons, next_allowed(ctx, ordered, now)
