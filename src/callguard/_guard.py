@@ -622,16 +622,12 @@ class Guard:
         are clean at ``checked_at``. All or nothing; bad lines are reported, never dropped."""
         checked = to_us(instant(checked_at, "checked_at"))
         report = ImportReport()
-        listed_keys = _collect(listed, report)
-        submitted_keys = _collect(submitted, report) if submitted is not None else set()
-        clean_keys = submitted_keys - listed_keys
-        rows: Iterable[tuple[int, int, int]] = [
-            *((k, checked, 1) for k in listed_keys),
-            *((k, checked, 0) for k in clean_keys),
-        ]
         with self._write("import the Bloctel file") as ledger:
-            ledger.insert_bloctel(rows)
-        report.listed, report.clean = len(listed_keys), len(clean_keys)
+            report.listed, report.clean = ledger.import_bloctel(
+                _keys(listed, report),
+                _keys(submitted, report) if submitted is not None else (),
+                checked,
+            )
         return report
 
 
@@ -642,8 +638,8 @@ def _require_proof(proof: object) -> None:
         )
 
 
-def _collect(source: Source, report: ImportReport) -> set[int]:
-    keys: set[int] = set()
+def _keys(source: Source, report: ImportReport) -> Iterator[int]:
+    """The ledger keys of the consumer lines in ``source``; every other line goes to the report."""
     for line, value in read_numbers(source):
         try:
             number = parse_number(value)
@@ -653,5 +649,4 @@ def _collect(source: Source, report: ImportReport) -> set[int]:
         if not number.consumer_line:
             report.rejected.append(Rejected(line, value, "not a French consumer line"))
             continue
-        keys.add(number.key)
-    return keys
+        yield number.key

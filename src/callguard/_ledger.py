@@ -114,7 +114,9 @@ class Ledger(Protocol):
         self, professional: int, number: int, start: int, end: int | None, subject: str | None
     ) -> None: ...
 
-    def insert_bloctel(self, rows: Iterable[tuple[int, int, int]]) -> None: ...
+    def import_bloctel(
+        self, listed: Iterable[int], submitted: Iterable[int], checked_at: int
+    ) -> tuple[int, int]: ...
 
     def purge(
         self, professional: int, before: int, consents_before: int, now: int
@@ -472,13 +474,41 @@ class SQLiteLedger:
             (professional, number, start, end, subject),
         )
 
-    def insert_bloctel(self, rows: Iterable[tuple[int, int, int]]) -> None:
-        """(number, checked_at, listed) rows; a number both listed and clean stays listed."""
-        self.conn.executemany(
-            "INSERT INTO bloctel_checks (number, checked_at, listed) VALUES (?, ?, ?) "
-            "ON CONFLICT (number, checked_at) DO UPDATE SET listed = max(listed, excluded.listed)",
-            rows,
+    def import_bloctel(
+        self, listed: Iterable[int], submitted: Iterable[int], checked_at: int
+    ) -> tuple[int, int]:
+        """Record one Bloctel return at ``checked_at``; call inside :meth:`write`.
+
+        ``listed`` numbers are flagged; ``submitted`` numbers not flagged are clean. Both are
+        streamed into a temporary table keyed by number (so memory does not grow with the file
+        and duplicates collapse), then copied in key order into ``bloctel_checks``. A number both
+        listed and clean stays listed, here and against an earlier import of the same instant.
+        Returns the distinct (listed, clean) counts.
+        """
+        conn = self.conn
+        conn.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS callguard_import "
+            "(n INTEGER PRIMARY KEY, listed INTEGER NOT NULL)"
         )
+        conn.execute("DELETE FROM temp.callguard_import")
+        upsert = (
+            "INSERT INTO temp.callguard_import (n, listed) VALUES (?, {}) "
+            "ON CONFLICT (n) DO UPDATE SET listed = max(listed, excluded.listed)"
+        )
+        conn.executemany(upsert.format(1), ((n,) for n in listed))
+        conn.executemany(upsert.format(0), ((n,) for n in submitted))
+        row = conn.execute(
+            "SELECT coalesce(sum(listed), 0), count(*) - coalesce(sum(listed), 0) "
+            "FROM temp.callguard_import"
+        ).fetchone()
+        conn.execute(
+            "INSERT INTO bloctel_checks (number, checked_at, listed) "
+            "SELECT n, ?, listed FROM temp.callguard_import WHERE true ORDER BY n "
+            "ON CONFLICT (number, checked_at) DO UPDATE SET listed = max(listed, excluded.listed)",
+            (checked_at,),
+        )
+        conn.execute("DELETE FROM temp.callguard_import")
+        return int(row[0]), int(row[1])
 
     def purge(
         self, professional: int, before: int, consents_before: int, now: int
