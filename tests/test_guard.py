@@ -158,3 +158,20 @@ def test_check_command_exit_codes(tmp_path: Path) -> None:
     assert bad.returncode == 2 and "yesterday-ish" in bad.stderr
     broken = _check(MOBILE, "--caller-id", NPV, "--db", str(tmp_path / "no" / "x.db"), cwd=tmp_path)
     assert broken.returncode == 2
+
+
+def test_batch_is_all_or_nothing(guard: Guard) -> None:
+    from callguard import InvalidNumberError
+
+    with guard.batch():
+        for day in (2, 3, 4, 5):
+            guard.record_call(MOBILE, paris(2026, 11, day, 11))
+        consented(guard, MOBILE, paris(2026, 9, 1))
+    assert guard.may_call(MOBILE, NPV, paris(2026, 11, 6, 11)).codes == {
+        ReasonCode.FREQUENCY_CAP
+    }
+    other = "06 98 76 54 32"
+    with pytest.raises(InvalidNumberError), guard.batch():
+        consented(guard, other, paris(2026, 9, 1))
+        guard.record_refusal("not a number", paris(2026, 9, 1))
+    assert guard.may_call(other, NPV, AT).codes == {ReasonCode.NO_CONSENT}
