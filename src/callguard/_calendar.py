@@ -13,10 +13,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from datetime import date, datetime, time, timedelta, timezone
 from functools import lru_cache
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import holidays
 from dateutil.easter import easter
+
+if TYPE_CHECKING:
+    from ._numbers import PhoneNumber
 
 __all__ = [
     "ALSACE_MOSELLE",
@@ -130,3 +134,45 @@ def calling_windows(
                 if closes > after:
                     yield datetime.combine(day, start, tz).astimezone(timezone.utc), closes
         day += timedelta(days=1)
+
+
+# Zones a caller may pass as the consumer's known zone, and the local holidays they bring.
+ZONE_AREAS = {
+    "America/Guadeloupe": "GP",
+    "America/Martinique": "MQ",
+    "America/Cayenne": "GF",
+    "Indian/Reunion": "RE",
+    "Indian/Mayotte": "YT",
+    "America/Miquelon": "PM",
+    "America/St_Barthelemy": "BL",
+    "America/Marigot": "MF",
+}
+
+
+def consumer_zones(
+    number: PhoneNumber | None, callee_tz: object
+) -> tuple[tuple[ZoneInfo, ...], tuple[str, ...]]:
+    """The consumer's candidate zones and holiday areas (rules-fr.md §2).
+
+    A zone the caller knows (``callee_tz``) wins over the number's; the holidays of the number's
+    territories (and Alsace-Moselle for 03 87/88/89) apply together with those of that zone.
+    """
+    areas: list[str] = []
+    if number is not None:
+        areas.extend(number.territories)
+        if number.alsace_moselle:
+            areas.append(ALSACE_MOSELLE)
+    if callee_tz is not None:
+        if not isinstance(callee_tz, str):
+            raise ValueError(f"callee_tz must be an IANA zone name, not {callee_tz!r}")
+        try:
+            zones: tuple[ZoneInfo, ...] = (zone(callee_tz),)
+        except (KeyError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {callee_tz!r}") from exc
+        if callee_tz in ZONE_AREAS:
+            areas.append(ZONE_AREAS[callee_tz])
+    elif number is not None and number.zones:
+        zones = tuple(zone(z) for z in number.zones)
+    else:
+        zones = (zone("Europe/Paris"),)
+    return zones, tuple(dict.fromkeys(areas))

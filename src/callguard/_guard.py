@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from . import _calendar as cal
 from ._decision import Decision, Reason
@@ -44,18 +43,6 @@ _HIDDEN = frozenset(
         "null",
     }
 )
-
-# Zones a caller may pass as the consumer's known zone, and the holidays they bring.
-_ZONE_AREAS = {
-    "America/Guadeloupe": "GP",
-    "America/Martinique": "MQ",
-    "America/Cayenne": "GF",
-    "Indian/Reunion": "RE",
-    "Indian/Mayotte": "YT",
-    "America/Miquelon": "PM",
-    "America/St_Barthelemy": "BL",
-    "America/Marigot": "MF",
-}
 
 # The search for next_allowed_at looks two years ahead; keep its date arithmetic in range.
 _LAST_YEAR = 9000
@@ -267,25 +254,7 @@ class Guard:
         except InvalidNumberError as exc:
             parsed, error = None, exc.reason
         caller, caller_problem = _parse_caller(caller_id)
-        areas: list[str] = []
-        zones: tuple[ZoneInfo, ...]
-        if parsed is not None:
-            areas.extend(parsed.territories)
-            if parsed.alsace_moselle:
-                areas.append(cal.ALSACE_MOSELLE)
-        if callee_tz is not None:
-            if not isinstance(callee_tz, str):
-                raise ValueError(f"callee_tz must be an IANA zone name, not {callee_tz!r}")
-            try:
-                zones = (cal.zone(callee_tz),)
-            except (KeyError, ValueError) as exc:
-                raise ValueError(f"unknown time zone {callee_tz!r}") from exc
-            if callee_tz in _ZONE_AREAS:
-                areas.append(_ZONE_AREAS[callee_tz])
-        elif parsed is not None and parsed.zones:
-            zones = tuple(cal.zone(z) for z in parsed.zones)
-        else:
-            zones = (cal.zone("Europe/Paris"),)
+        zones, areas = cal.consumer_zones(parsed, callee_tz)
         return Call(
             number=parsed,
             number_problem=_destination_problem(number, parsed, error),
@@ -294,7 +263,7 @@ class Guard:
             purpose=purpose_,
             sector=sector_,
             zones=zones,
-            areas=tuple(dict.fromkeys(areas)),
+            areas=areas,
             policy=self.policy,
         )
 

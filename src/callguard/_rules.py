@@ -509,16 +509,16 @@ class Frequency(Rule):
             window = _window_full(days, t.astimezone(tz).date(), policy.cap_calls, policy.cap_days)
             if window is not None:
                 first, last = window
+                inside = days[bisect_left(days, first) : bisect_right(days, last)]
+                shown = ", ".join(d.isoformat() for d in inside)
                 return [
                     Reason(
                         ReasonCode.FREQUENCY_CAP,
-                        f"{policy.cap_calls} attempts already fall within the "
-                        f"{policy.cap_days} days from {first} to {last}; another call would "
-                        "exceed the cap.",
+                        f"{len(inside)} attempts already fall within {policy.cap_days} days "
+                        f"({shown}); the cap is {policy.cap_calls}.",
                         D223_9,
-                        f"{policy.cap_calls} tentatives ont déjà eu lieu sur les "
-                        f"{policy.cap_days} jours du {first} au {last} : un appel de plus "
-                        "dépasserait le plafond.",
+                        f"{len(inside)} tentatives ont déjà eu lieu en {policy.cap_days} jours "
+                        f"({shown}) ; le plafond est de {policy.cap_calls}.",
                     )
                 ]
         return []
@@ -566,11 +566,11 @@ class Cooldown(Rule):
         return [
             Reason(
                 ReasonCode.REFUSAL_COOLDOWN,
-                f"The consumer refused on {refused_day}; no call for {days} full days, until "
-                f"{free_day}.",
+                f"The consumer refused on {refused_day}: no call for {days} full days, so not "
+                f"before {free_day}.",
                 D223_9,
                 f"Le consommateur a refusé le {refused_day} : aucun appel pendant {days} jours "
-                f"révolus, soit jusqu'au {free_day}.",
+                f"révolus, donc pas avant le {free_day}.",
             )
         ]
 

@@ -18,7 +18,6 @@ from zoneinfo import ZoneInfo
 
 from . import _calendar as cal
 from ._exceptions import InvalidNumberError
-from ._guard import _ZONE_AREAS
 from ._numbers import parse_number
 from ._policy import Policy
 from ._regimes import REGIMES, regime_on
@@ -29,7 +28,9 @@ __all__ = ["windows"]
 Window = tuple[datetime, datetime]
 
 
-def _zones_and_areas(number: object, callee_tz: str | None) -> tuple[tuple[ZoneInfo, ...], tuple[str, ...]]:
+def _zones_and_areas(
+    number: object, callee_tz: str | None
+) -> tuple[tuple[ZoneInfo, ...], tuple[str, ...]]:
     """The consumer's candidate zones and holiday areas, read exactly as ``Guard.may_call`` does."""
     parsed = parse_number(number)
     if not parsed.consumer_line:
@@ -37,23 +38,7 @@ def _zones_and_areas(number: object, callee_tz: str | None) -> tuple[tuple[ZoneI
             number, f"{parsed.e164} is not a French consumer line; callguard lays out calling "
             "windows for French consumer lines only"
         )  # fmt: skip
-    areas = list(parsed.territories)
-    if parsed.alsace_moselle:
-        areas.append(cal.ALSACE_MOSELLE)
-    if callee_tz is not None:
-        if not isinstance(callee_tz, str):
-            raise ValueError(f"callee_tz must be an IANA zone name, not {callee_tz!r}")
-        try:
-            zones: tuple[ZoneInfo, ...] = (cal.zone(callee_tz),)
-        except (KeyError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {callee_tz!r}") from exc
-        if callee_tz in _ZONE_AREAS:
-            areas.append(_ZONE_AREAS[callee_tz])
-    elif parsed.zones:
-        zones = tuple(cal.zone(z) for z in parsed.zones)
-    else:  # pragma: no cover - every French consumer line has a zone
-        zones = (cal.zone("Europe/Paris"),)
-    return zones, tuple(dict.fromkeys(areas))
+    return cal.consumer_zones(parsed, callee_tz)
 
 
 def _intersect(streams: list[Iterator[Window]], end: datetime) -> Iterator[Window]:
@@ -75,8 +60,7 @@ def _intersect(streams: list[Iterator[Window]], end: datetime) -> Iterator[Windo
 def _segments(
     start: datetime, end: datetime, primary: ZoneInfo
 ) -> Iterator[tuple[datetime, datetime, bool]]:
-    """``[start, end)`` cut where the regime changes (at midnight, primary zone): (from, to, calendar)."""
-    regime_on(start.astimezone(primary).date())  # before 2016-06-01: the same ValueError as may_call
+    """``[start, end)`` cut at each regime change (midnight, primary zone): (from, to, calendar)."""
     cuts = [datetime.combine(r.start, time(0), primary) for r in REGIMES]
     for i, regime in enumerate(REGIMES):
         lo = max(start, cuts[i])
@@ -138,6 +122,7 @@ def windows(
         raise ValueError(f"policy must be a callguard.Policy, not {policy!r}")
     strict = (policy or Policy()).strict_local_holidays
     zones, areas = _zones_and_areas(number, callee_tz)
+    regime_on(lo.astimezone(zones[0]).date())  # before 2016-06-01: may_call's ValueError too
     if lo == hi:
         return iter(())
     return _windows(zones, areas, strict, lo, hi)

@@ -13,20 +13,17 @@ Installing callguard gives every pytest suite these fixtures, with no import:
     a :class:`callguard.testing.History` writing into ``callguard_guard``, dating omitted
     instants with ``callguard_clock``.
 
-Each test gets its own. callguard is imported only when a test asks for one of them, so suites
-that never do pay nothing for the plugin.
+Each test gets its own: a fresh ledger, a clock back at its start.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
 
 import pytest
 
-if TYPE_CHECKING:
-    from callguard import Guard, Policy
-    from callguard.testing import Clock, History
+from callguard import Guard, Policy
+from callguard.testing import Clock, History, fresh_guard
 
 __all__ = ["callguard_clock", "callguard_guard", "callguard_history", "callguard_policy"]
 
@@ -35,24 +32,18 @@ __all__ = ["callguard_clock", "callguard_guard", "callguard_history", "callguard
 def callguard_clock() -> Clock:
     """A test clock at Monday 2026-11-23 10:00 Europe/Paris; ``advance()``, ``move_to()`` and
     ``to_next_window()`` move it. ``callguard_guard`` reads it when ``now`` is omitted."""
-    from callguard.testing import Clock
-
     return Clock()
 
 
 @pytest.fixture
 def callguard_policy() -> Policy:
     """The ``Policy`` of ``callguard_guard`` (the law's defaults); override to change it."""
-    from callguard import Policy
-
     return Policy()
 
 
 @pytest.fixture
 def callguard_guard(callguard_clock: Clock, callguard_policy: Policy) -> Iterator[Guard]:
     """A ``Guard`` on a fresh in-memory ledger, reading ``callguard_clock`` for ``now``."""
-    from callguard.testing import fresh_guard
-
     with fresh_guard(callguard_clock, policy=callguard_policy) as guard:
         yield guard
 
@@ -61,6 +52,4 @@ def callguard_guard(callguard_clock: Clock, callguard_policy: Policy) -> Iterato
 def callguard_history(callguard_guard: Guard, callguard_clock: Clock) -> History:
     """Builders stating what ``callguard_guard``'s ledger holds: ``calls``, ``refused``,
     ``consented``, ``bloctel``, ``reachable``… (omitted dates are ``callguard_clock.now()``)."""
-    from callguard.testing import History
-
     return History(callguard_guard, callguard_clock)
