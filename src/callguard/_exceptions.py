@@ -27,7 +27,10 @@ class InvalidNumberError(CallguardError, ValueError):
     def __init__(self, value: object, reason: str) -> None:
         self.value = value
         self.reason = reason
-        shown = repr(value)
+        try:
+            shown = repr(value)
+        except ValueError:  # an int too long for repr(): say what it is instead
+            shown = f"<{type(value).__name__} of {value.bit_length() if isinstance(value, int) else '?'} bits>"
         if len(shown) > 60:
             shown = shown[:57] + "..."
         super().__init__(f"invalid phone number {shown}: {reason}")

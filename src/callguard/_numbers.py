@@ -14,12 +14,13 @@ only called for foreign numbers.
 from __future__ import annotations
 
 import functools
+import numbers
 import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import Enum
-from typing import Final, NamedTuple
+from typing import Final
 
 import phonenumbers
 from phonenumbers import PhoneMetadata
@@ -142,6 +143,7 @@ _NPV_OVERSEAS_BLOCKS: Final[dict[str, tuple[str, ...]]] = {
     "9478": ("RE", "YT"),
     "9479": ("RE", "YT"),
 }
+_FR_TERRITORIES: Final = {block: ("FR", *t) for block, t in _NPV_OVERSEAS_BLOCKS.items()}
 
 # ARCEP décision n° 2022-1583 (rules-fr.md §9): numéros polyvalents vérifiés, on the national form.
 _NPV_PREFIXES: Final = (
@@ -240,11 +242,9 @@ _ANY_OVERSEAS_09: Final = re.compile(
 # --- Resolution -------------------------------------------------------------------------------
 
 
-class _Resolved(NamedTuple):
-    country_code: int
-    nsn: str  # national significant number under country_code
-    territories: tuple[str, ...]
-    kind: LineKind
+# (country code, national significant number under it, territories primary first, kind). A plain
+# tuple: a NamedTuple costs half a microsecond more on the hot path.
+_Resolved = tuple[int, str, tuple[str, ...], LineKind]
 
 
 def _match_cc(cc: int, nsn: str) -> _Resolved | None:
@@ -259,7 +259,7 @@ def _match_cc(cc: int, nsn: str) -> _Resolved | None:
                 kind = _KIND_OF_TYPE[match.lastgroup or ""]
     if kind is None:
         return None
-    return _Resolved(cc, nsn, tuple(territories), kind)
+    return (cc, nsn, tuple(territories), kind)
 
 
 def _claim_width(cc: int, nsn: str) -> int:
@@ -283,16 +283,23 @@ def _merge(candidates: list[_Resolved]) -> _Resolved:
     """Several country codes claim the number: keep the narrowest, add the others' territories."""
     if len(candidates) == 1:
         return candidates[0]
-    ranked = sorted(candidates, key=lambda r: _claim_width(r.country_code, r.nsn))
-    primary = ranked[0]
-    extra = tuple(t for r in ranked[1:] for t in r.territories if t not in primary.territories)
-    return primary._replace(territories=primary.territories + extra)
+    ranked = sorted(candidates, key=lambda r: _claim_width(r[0], r[1]))
+    cc, nsn, territories, kind = ranked[0]
+    extra = tuple(t for r in ranked[1:] for t in r[2] if t not in territories)
+    return (cc, nsn, territories + extra, kind)
+
+
+_CC_NAMES: Final = {
+    590: "Guadeloupe/Saint-Barthélemy/Saint-Martin",
+    596: "Martinique",
+    594: "Guyane",
+    262: "Réunion/Mayotte",
+    508: "Saint-Pierre-et-Miquelon",
+}
 
 
 def _territory_name(ccs: Iterable[int]) -> str:
-    names = {590: "Guadeloupe/Saint-Barthélemy/Saint-Martin", 596: "Martinique", 594: "Guyane",
-             262: "Réunion/Mayotte", 508: "Saint-Pierre-et-Miquelon"}  # fmt: skip
-    return " or ".join(names[cc] for cc in ccs)
+    return " or ".join(_CC_NAMES[cc] for cc in ccs)
 
 
 def _resolve_french_plan(nsn: str, value: object) -> _Resolved:
@@ -307,18 +314,18 @@ def _resolve_french_plan(nsn: str, value: object) -> _Resolved:
         resolved = _match_cc(508, nsn[3:])
         if resolved is None:
             raise InvalidNumberError(
-                value, "0508 is Saint-Pierre-et-Miquelon's prefix, but this number is not "
-                "allocated there"
-            )  # fmt: skip
+                value, "0508 is Saint-Pierre-et-Miquelon's prefix, but not with these digits"
+            )
         return resolved
-    ccs = _OVERSEAS_PREFIXES.get(nsn[:4]) or _OVERSEAS_PREFIXES.get(nsn[:3])
+    prefix = nsn[:4] if nsn[:4] in _OVERSEAS_PREFIXES else nsn[:3]
+    ccs = _OVERSEAS_PREFIXES.get(prefix)
     if ccs is not None:
         candidates = [r for cc in ccs if (r := _match_cc(cc, nsn)) is not None]
         if not candidates:
+            where = _territory_name(ccs)
             raise InvalidNumberError(
-                value, f"0{nsn[:3]} is a prefix of {_territory_name(ccs)} (ARCEP), but this "
-                "number is not allocated there"
-            )  # fmt: skip
+                value, f"0{prefix} is an ARCEP prefix of {where}, but this range is not allocated"
+            )
         return _merge(candidates)
     if nsn[0] == "9" and _ANY_OVERSEAS_09(nsn) is not None:
         candidates = [r for cc in _OVERSEAS_09_CCS if (r := _match_cc(cc, nsn)) is not None]
@@ -328,16 +335,17 @@ def _resolve_french_plan(nsn: str, value: object) -> _Resolved:
         raise InvalidNumberError(
             value, f"0{nsn[:3]}… is not an allocated range of the French numbering plan"
         )
-    resolved = _Resolved(33, nsn, ("FR",), _KIND_OF_TYPE[match.lastgroup or ""])
-    block = _NPV_OVERSEAS_BLOCKS.get(nsn[:4])
-    if block is not None:
-        resolved = resolved._replace(territories=("FR", *block))
-    return resolved
+    return (33, nsn, _FR_TERRITORIES.get(nsn[:4], ("FR",)), _KIND_OF_TYPE[match.lastgroup or ""])
 
 
-@functools.lru_cache(maxsize=256)
+_ZONES: Final[dict[tuple[str, ...], tuple[str, ...]]] = {}
+
+
 def _zones(territories: tuple[str, ...]) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(_ZONE[t] for t in territories))
+    zones = _ZONES.get(territories)
+    if zones is None:  # a handful of combinations exist; racing threads compute the same value
+        zones = _ZONES[territories] = tuple(dict.fromkeys(_ZONE[t] for t in territories))
+    return zones
 
 
 def _build(resolved: _Resolved) -> PhoneNumber:
@@ -382,7 +390,7 @@ def _foreign(digits: str, value: object) -> PhoneNumber:
         parsed = phonenumbers.parse("+" + digits, None)
     except phonenumbers.NumberParseException:
         raise InvalidNumberError(value, "unknown country code") from None
-    cc = int(parsed.country_code)
+    cc = int(parsed.country_code or 0)
     if not phonenumbers.is_valid_number(parsed):
         raise InvalidNumberError(value, f"not a valid number for country code +{cc}")
     nsn = str(phonenumbers.national_significant_number(parsed))
@@ -436,7 +444,7 @@ def _international(digits: str, value: object) -> PhoneNumber:
             via_plan: _Resolved | None = _resolve_french_plan(rest, value)
         except InvalidNumberError:
             via_plan = None
-        resolved = via_plan if via_plan and via_plan.country_code == cc else _match_cc(cc, rest)
+        resolved = via_plan if via_plan and via_plan[0] == cc else _match_cc(cc, rest)
         if resolved is None:
             raise InvalidNumberError(value, f"not a valid number for country code +{cc}")
         return _build(resolved)
@@ -521,7 +529,7 @@ _SEPARATORS: Final = str.maketrans("", "", " \t.-/()")
 
 def _clean(value: str) -> tuple[bool, str]:
     """``(has_plus, digits)`` from the written form, or InvalidNumberError saying what is wrong."""
-    text = unicodedata.normalize("NFKC", value).strip()
+    text = (value if value.isascii() else unicodedata.normalize("NFKC", value)).strip()
     if text[:4].lower() == "tel:":  # RFC 3966 URI, as exported by some CRMs
         text = text[4:].strip()
     if not text:
@@ -573,11 +581,18 @@ def parse_number(value: object) -> PhoneNumber:
         return _parse(str.__str__(value))
     if isinstance(value, bool):
         raise InvalidNumberError(value, "expected a str, got bool")
-    if isinstance(value, int):
-        if value <= 0:
-            raise InvalidNumberError(value, "expected a str, or a positive int of digits")
+    if isinstance(value, numbers.Integral):  # int, and numpy's integers from a pandas export
+        as_int = int(value)
+        if not 0 < as_int < 10**_MAX_DIGITS:
+            # repr() of an int past ~4300 digits raises ValueError, and the error message needs it.
+            shown = (
+                value if as_int.bit_length() < 10_000 else f"<int of {as_int.bit_length()} bits>"
+            )
+            raise InvalidNumberError(
+                shown, "expected a str, or a positive int of at most 20 digits"
+            )
         try:
-            return _parse(str(value))
+            return _parse(str(as_int))
         except InvalidNumberError as error:
             raise InvalidNumberError(value, error.reason) from None
     if isinstance(value, float):
