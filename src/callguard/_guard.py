@@ -17,7 +17,8 @@ from ._files import Source, read_numbers
 from ._ledger import DEFAULT_BUSY_TIMEOUT, Facts, Ledger, open_ledger
 from ._numbers import LineKind, PhoneNumber, parse_number
 from ._policy import Policy
-from ._rules import Call, evaluate
+from ._regimes import regime_on
+from ._rules import Call, evaluate, judge
 from ._time import instant, now_utc, require_aware, to_us
 from ._types import Outcome, Purpose, ReasonCode, Sector
 
@@ -102,8 +103,10 @@ class PurgeReport:
         return sum(self.removed.values())
 
     def __str__(self) -> str:
-        lines = [f"removed records that ended before {self.before.isoformat()} "
-                 f"(consent proofs before {self.consents_before.isoformat()}):"]
+        lines = [
+            f"removed records that ended before {self.before.isoformat()} "
+            f"(consent proofs before {self.consents_before.isoformat()}):"
+        ]
         lines += [f"  {table}: {count}" for table, count in self.removed.items()]
         return "\n".join(lines)
 
@@ -279,10 +282,11 @@ class Guard:
         reasons: list[Reason],
         nxt: datetime | None,
         attempt_id: int | None = None,
+        regime: str | None = None,
     ) -> Decision:
         primary = call.zones[0]
-        from ._regimes import regime_on
-
+        if regime is None:
+            regime = regime_on(t.astimezone(primary).date()).name
         return Decision(
             allowed=not reasons,
             reasons=tuple(reasons),
@@ -290,7 +294,7 @@ class Guard:
             number=None
             if call.number is None or call.number.kind is LineKind.SHORT
             else call.number.e164,
-            regime=regime_on(t.astimezone(primary).date()).name,
+            regime=regime,
             callee_tz=primary.key,
             at=t,
             attempt_id=attempt_id,
@@ -317,8 +321,10 @@ class Guard:
             facts = self._facts(call, t)
         except self._errors as exc:
             return _unavailable(str(exc), t, call.zones[0].key)
-        reasons, nxt = evaluate(call, facts, t)
-        return self._decision(call, t, reasons, nxt)
+        verdict = judge(call, facts, t)
+        return self._decision(
+            call, t, verdict.reasons, verdict.next_allowed, None, verdict.regime.name
+        )
 
     def attempt(
         self,
@@ -363,8 +369,10 @@ class Guard:
         if attempt_id is not None:
             return self._decision(call, t, [], None, attempt_id)
         # Refused: find when it frees up outside the write lock, from the facts already read.
-        reasons, nxt = evaluate(call, facts, t)
-        return self._decision(call, t, reasons, nxt)
+        verdict = judge(call, facts, t)
+        return self._decision(
+            call, t, verdict.reasons, verdict.next_allowed, None, verdict.regime.name
+        )
 
     def scrub(
         self,

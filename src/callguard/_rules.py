@@ -29,7 +29,7 @@ from ._regimes import CALLER_ID_PLAN_FROM, CONSENT_REGIME_START, SECTOR_BANS, Re
 from ._time import UTC, from_us, to_us
 from ._types import Purpose, ReasonCode, Sector
 
-__all__ = ["RULES", "Call", "Context", "evaluate"]
+__all__ = ["RULES", "Call", "Context", "Verdict", "evaluate", "judge"]
 
 D223_9 = "Code de la consommation, art. D223-9"
 HORIZON = timedelta(days=2 * 366)
@@ -63,6 +63,8 @@ class Context:
     _t: datetime | None = None
     _tu: int = 0
     _regime: Regime | None = None
+    _day: date | None = None
+    _locals: dict[ZoneInfo, datetime] = field(default_factory=dict)
 
     def us(self, t: datetime) -> int:
         if t is not self._t:
@@ -70,11 +72,29 @@ class Context:
         return self._tu
 
     def _remember(self, t: datetime) -> None:
-        day = t.astimezone(self.primary).date()
+        local = t.astimezone(self.primary)
+        day = local.date()
         regime = self._regimes.get(day)
         if regime is None:
             regime = self._regimes[day] = regime_on(day)
-        self._t, self._tu, self._regime = t, to_us(t), regime
+        self._t, self._tu, self._regime, self._day = t, to_us(t), regime, day
+        self._locals = {self.primary: local}
+
+    def local(self, t: datetime, tz: ZoneInfo) -> datetime:
+        """``t`` in zone ``tz`` (remembered for the current instant)."""
+        if t is not self._t:
+            self._remember(t)
+        local = self._locals.get(tz)
+        if local is None:
+            local = self._locals[tz] = t.astimezone(tz)
+        return local
+
+    def day(self, t: datetime) -> date:
+        """The consumer's local date of ``t`` in the primary zone."""
+        if t is not self._t:
+            self._remember(t)
+        assert self._day is not None
+        return self._day
 
     @property
     def primary(self) -> ZoneInfo:
@@ -173,7 +193,7 @@ class CallerId(Rule):
                     f"Le numéro présenté {caller.e164} n'est pas un numéro du professionnel.",
                 )
             )
-        if t.astimezone(ctx.primary).date() < CALLER_ID_PLAN_FROM:
+        if ctx.day(t) < CALLER_ID_PLAN_FROM:
             return reasons
         if caller.french and caller.kind is LineKind.MOBILE:
             reasons.append(
@@ -258,7 +278,7 @@ class SectorBan(Rule):
         sector = ctx.call.sector
         assert sector is not None
         since, basis = SECTOR_BANS[sector]
-        if t.astimezone(ctx.primary).date() < since:
+        if ctx.day(t) < since:
             return []
         if ctx.call.purpose is Purpose.CONTRACT and _contract_running(ctx, ctx.us(t)):
             return []  # only an ongoing contract lifts the ban
@@ -340,7 +360,7 @@ class Bloctel(Rule):
                     f"Le consommateur est inscrit sur Bloctel (vérification du {checked_day}).",
                 )
             )
-        age = (t.astimezone(ctx.primary).date() - checked_day).days
+        age = (ctx.day(t) - checked_day).days
         max_age = ctx.call.policy.bloctel_max_age_days
         if age > max_age:
             reasons.append(
@@ -436,7 +456,7 @@ class Calendar(Rule):
         call = ctx.call
         found: dict[ReasonCode, Reason] = {}
         for tz in call.zones:
-            local = t.astimezone(tz)
+            local = ctx.local(t, tz)
             day = local.date()
             if cal.is_weekend(day) and ReasonCode.WEEKEND not in found:
                 found[ReasonCode.WEEKEND] = Reason(
@@ -506,7 +526,7 @@ class Frequency(Rule):
         policy = ctx.call.policy
         for tz in ctx.call.zones:
             days = ctx.attempt_days(tz)
-            window = _window_full(days, t.astimezone(tz).date(), policy.cap_calls, policy.cap_days)
+            window = _window_full(days, ctx.local(t, tz).date(), policy.cap_calls, policy.cap_days)
             if window is not None:
                 first, last = window
                 inside = days[bisect_left(days, first) : bisect_right(days, last)]
@@ -593,8 +613,10 @@ RULES: tuple[Rule, ...] = (
 )
 
 
-def _next_pass(rule: Rule, ctx: Context, t: datetime, horizon: datetime) -> datetime | None:
-    if not rule.check(ctx, t):
+def _next_pass(
+    rule: Rule, ctx: Context, t: datetime, horizon: datetime, failing: bool = False
+) -> datetime | None:
+    if not failing and not rule.check(ctx, t):
         return t
     for start in rule.starts(ctx, t):
         if start > horizon:
@@ -604,14 +626,20 @@ def _next_pass(rule: Rule, ctx: Context, t: datetime, horizon: datetime) -> date
     return None
 
 
-def next_allowed(ctx: Context, rules: list[Rule], now: datetime) -> datetime | None:
-    """The earliest instant ≥ ``now`` at which every rule passes, or None within the horizon."""
+def next_allowed(
+    ctx: Context, rules: list[Rule], now: datetime, failing: Iterable[Rule] = ()
+) -> datetime | None:
+    """The earliest instant ≥ ``now`` at which every rule passes, or None within the horizon.
+
+    ``failing`` are rules already known to fail at ``now`` (they are not checked there again).
+    """
     horizon = now + HORIZON
     t = now
+    known = set(map(id, failing))
     while True:
         moved = False
         for rule in rules:
-            n = _next_pass(rule, ctx, t, horizon)
+            n = _next_pass(rule, ctx, t, horizon, t is now and id(rule) in known)
             if n is None:
                 return None
             if n != t:
@@ -627,10 +655,17 @@ def _rules_for(usable: bool, purpose: Purpose, sector: Sector | None) -> list[Ru
     return [r for r in RULES if (usable or not r.needs_number) and r.applies(probe)]
 
 
-def evaluate(
-    call: Call, facts: Facts, now: datetime, *, search: bool = True
-) -> tuple[list[Reason], datetime | None]:
-    """Every reason refusing ``call`` at ``now`` (UTC), and when it becomes allowed."""
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """What the rules say of one call at one instant."""
+
+    reasons: list[Reason]
+    next_allowed: datetime | None
+    regime: Regime
+
+
+def judge(call: Call, facts: Facts, now: datetime, *, search: bool = True) -> Verdict:
+    """Every reason refusing ``call`` at ``now`` (UTC), when it becomes allowed, and the regime."""
     ctx = Context(call, facts)
     usable = call.number_problem is None
     rules = _rules_for(usable, call.purpose, call.sector)
@@ -641,8 +676,17 @@ def evaluate(
         if found:
             reasons.extend(found)
             failing.append(rule)
+    regime = ctx.regime(now)
     if not reasons or not usable or not search:
-        return reasons, None
+        return Verdict(reasons, None, regime)
     # Failing rules first: one that time cannot lift ends the search at once.
     ordered = failing + [r for r in rules if r not in failing]
-    return reasons, next_allowed(ctx, ordered, now)
+    return Verdict(reasons, next_allowed(ctx, ordered, now, failing), regime)
+
+
+def evaluate(
+    call: Call, facts: Facts, now: datetime, *, search: bool = True
+) -> tuple[list[Reason], datetime | None]:
+    """Every reason refusing ``call`` at ``now`` (UTC), and when it becomes allowed."""
+    verdict = judge(call, facts, now, search=search)
+    return verdict.reasons, verdict.next_allowed
