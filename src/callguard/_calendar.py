@@ -152,6 +152,15 @@ ZONE_AREAS = {
 def consumer_zones(
     number: PhoneNumber | None, callee_tz: object
 ) -> tuple[tuple[ZoneInfo, ...], tuple[str, ...]]:
+    if callee_tz is None or isinstance(callee_tz, str):
+        return _consumer_zones(number, callee_tz)
+    raise ValueError(f"callee_tz must be an IANA zone name, not {callee_tz!r}")
+
+
+@lru_cache(maxsize=65536)
+def _consumer_zones(
+    number: PhoneNumber | None, callee_tz: str | None
+) -> tuple[tuple[ZoneInfo, ...], tuple[str, ...]]:
     """The consumer's candidate zones and holiday areas (rules-fr.md §2).
 
     A zone the caller knows (``callee_tz``) wins over the number's; the holidays of the number's

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -48,10 +48,11 @@ class Decision:
     at: datetime
     """The instant judged."""
     attempt_id: int | None = None
-    codes: frozenset[ReasonCode] = field(init=False, repr=False, compare=False)
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "codes", frozenset(r.code for r in self.reasons))
+    @property
+    def codes(self) -> frozenset[ReasonCode]:
+        """The reason codes, for ``ReasonCode.FREQUENCY_CAP in decision.codes``."""
+        return frozenset(r.code for r in self.reasons)
 
     def __bool__(self) -> bool:
         return self.allowed

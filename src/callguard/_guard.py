@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import lru_cache
 from types import TracebackType
 from typing import Any
 
@@ -164,6 +165,18 @@ def _destination_problem(
 
 
 def _parse_caller(raw: object) -> tuple[PhoneNumber | None, str | None]:
+    if isinstance(raw, str):
+        return _parse_caller_text(raw)
+    return _parse_caller_any(raw)
+
+
+@lru_cache(maxsize=1024)
+def _parse_caller_text(raw: str) -> tuple[PhoneNumber | None, str | None]:
+    """Dialers present a handful of caller IDs: remember what each one is."""
+    return _parse_caller_any(raw)
+
+
+def _parse_caller_any(raw: object) -> tuple[PhoneNumber | None, str | None]:
     if raw is None or (isinstance(raw, str) and not raw.strip()):
         return None, "missing"
     if isinstance(raw, str) and raw.strip().lower().strip("<>()[] ") in _HIDDEN:
