@@ -22,6 +22,7 @@ EXPECTED_ALL = {
     "Rejected",
     "Sector",
     "__version__",
+    "audit",
     "default_db_path",
     "may_call",
     "windows",

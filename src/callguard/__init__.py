@@ -13,6 +13,7 @@ import os
 import threading
 from datetime import datetime
 
+from ._audit import audit
 from ._decision import Decision, Reason
 from ._exceptions import CallguardError, ConfigurationError, InvalidNumberError, LedgerError
 from ._guard import Guard, ImportReport, PurgeReport, Rejected
@@ -33,13 +34,14 @@ __all__ = [
     "LedgerError",
     "Outcome",
     "Policy",
-    "Purpose",
     "PurgeReport",
+    "Purpose",
     "Reason",
     "ReasonCode",
     "Rejected",
     "Sector",
     "__version__",
+    "audit",
     "default_db_path",
     "may_call",
     "windows",

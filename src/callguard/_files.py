@@ -1,23 +1,53 @@
 """Reading the number files people actually have: Bloctel returns, CRM and Excel exports.
 
-A file is either one number a line, or a CSV (``;``, ``,`` or tab) whose phone column is found by
-its header. Encodings: UTF-8 (with or without BOM), else Windows-1252 — what French Excel writes.
-Every line is yielded with its 1-based line number, so a bad line can be reported, never dropped.
+A file is either one number a line, or a CSV (``;``, ``,`` or tab, or the delimiter an Excel
+``sep=`` first line names) whose phone column is found by its header or named by the caller.
+Encodings: UTF-8 (with or without BOM), UTF-16 with a BOM (Excel's « Texte Unicode »), else
+Windows-1252 — what French Excel writes — else Latin-1, which decodes any byte.
+
+Files are streamed: the encoding is detected in one pass over the bytes, then the rows are read
+one record at a time, so a million-line export needs no more memory than a ten-line one.
+
+Every record comes with the number of the physical line it starts on, so a bad line is reported,
+never dropped: a line the CSV parser cannot read, or one with more or fewer fields than the
+header, is still yielded, with the problem stated in :attr:`Row.problem`. Only lines with nothing
+in them (blank, or only empty cells, as Excel writes below a table) are skipped, and counted.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
+import itertools
 import os
+import re
 import unicodedata
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from types import TracebackType
+from typing import IO
 
-from ._exceptions import ConfigurationError
+from ._exceptions import ConfigurationError, InvalidNumberError
 
-__all__ = ["PHONE_HEADERS", "Source", "detect_encoding", "open_numbers", "read_numbers"]
+__all__ = [
+    "PHONE_HEADERS",
+    "ContactFile",
+    "Row",
+    "Source",
+    "Table",
+    "detect_encoding",
+    "header_key",
+    "neutralise",
+    "open_contacts",
+    "open_numbers",
+    "parse_table",
+    "read_numbers",
+    "sniff_delimiter",
+    "sniff_encoding",
+    "text_writer",
+]
 
 Source = str | os.PathLike[str] | Iterable[str]
 
@@ -40,15 +70,46 @@ PHONE_HEADERS = (
     "contact",
     "ligne",
 )
+# The unambiguous ones win over the generic ones (« Numéro » is often a customer number,
+# « Contact » a person's name): a header « Contact;Numéro;Téléphone » takes « Téléphone ».
+_STRONG = frozenset(PHONE_HEADERS) - {"numero", "number", "contact", "ligne", "fixe"}
+_STEMS = ("telephone", "phone", "mobile", "portable", "msisdn", "gsm", "cellulaire", "numtel")
+_NOT_PHONE = ("fax", "telecopie", "telex")
+
+_CHUNK = 1 << 20
 
 
-def _key(header: str) -> str:
+def header_key(header: str) -> str:
+    """A header compared without case, accents, spaces or punctuation: « Téléphone » → telephone."""
     folded = unicodedata.normalize("NFKD", header).encode("ascii", "ignore").decode().lower()
     return "".join(ch for ch in folded if ch.isalnum())
 
 
+_key = header_key
+
+
+def _phone_score(key: str) -> int:
+    """How surely a header names a phone column: 0 not at all … 4 certainly."""
+    if not key or any(bad in key for bad in _NOT_PHONE):
+        return 0
+    if key in _STRONG:
+        return 4
+    if key.startswith(_STEMS) or (key.startswith("tel") and not key.startswith("tele")):
+        return 3  # telephone1, tel_domicile, mobile_pro, phone_number_2 …
+    if any(stem in key for stem in _STEMS):
+        return 2  # contact_phone, numero_de_telephone, num_mobile …
+    if key in PHONE_HEADERS:
+        return 1
+    return 0
+
+
+# -- encodings -----------------------------------------------------------------------------------
+
+
 def detect_encoding(raw: bytes) -> str:
-    """``utf-8-sig`` when the bytes decode as UTF-8, else ``cp1252`` (French Excel), else latin-1."""
+    """The codec that reads ``raw``: UTF-16 (BOM), ``utf-8-sig``, ``cp1252``, else ``latin-1``."""
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
     try:
         raw.decode("utf-8")
         return "utf-8-sig"
@@ -61,10 +122,334 @@ def detect_encoding(raw: bytes) -> str:
         return "latin-1"
 
 
+def sniff_encoding(path: str | os.PathLike[str]) -> str:
+    """The codec of a file, read in chunks: ``utf-16``, ``utf-8-sig`` (BOM), ``utf-8``,
+    ``cp1252`` or ``latin-1``. The name is also the one to write a copy of the file with."""
+    with open(path, "rb") as f:
+        head = f.read(4)
+        if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            return "utf-16"
+        bom = head.startswith(codecs.BOM_UTF8)
+        for codec in ("utf-8", "cp1252"):
+            f.seek(0)
+            decoder = codecs.getincrementaldecoder(codec)()
+            try:
+                while chunk := f.read(_CHUNK):
+                    decoder.decode(chunk)
+                decoder.decode(b"", final=True)
+            except UnicodeDecodeError:
+                continue
+            return "utf-8-sig" if codec == "utf-8" and bom else codec
+    return "latin-1"
+
+
 def sniff_delimiter(line: str) -> str | None:
+    """The delimiter of a CSV line: the most frequent of ``;``, tab, ``,`` (in that order on a
+    tie), or None for a plain list."""
     counts = {d: line.count(d) for d in (";", "\t", ",")}
     best = max(counts, key=lambda d: counts[d])
     return best if counts[best] else None
+
+
+_SEP_LINE = re.compile(r'^"?sep=(.)"?\s*$', re.IGNORECASE)
+
+
+# -- reading -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One record of a contact file."""
+
+    line: int
+    """The 1-based physical line the record starts on."""
+    cells: list[str]
+    """Its fields (a line the CSV parser could not read is one cell holding the raw text)."""
+    value: str
+    """The phone cell ("" when the row has no such cell or could not be read)."""
+    problem: str | None = None
+    """Why the line is suspect (unreadable, wrong number of fields), or None."""
+    unreadable: bool = False
+    """The CSV parser could not read the line: ``cells`` holds its raw text."""
+
+
+class _Lines:
+    """The physical lines of a text stream, counted, keeping the lines of the current record."""
+
+    __slots__ = ("_it", "chars", "count", "record")
+
+    def __init__(self, stream: Iterable[str]) -> None:
+        self._it = iter(stream)
+        self.count = 0
+        self.chars = 0
+        self.record: list[str] = []
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        line = next(self._it)
+        self.count += 1
+        self.chars += len(line)
+        self.record.append(line)
+        return line
+
+
+def _unquote(text: str) -> str:
+    text = text.strip()
+    if len(text) >= 2 and text[0] == text[-1] == '"':
+        return text[1:-1].replace('""', '"').strip()
+    return text
+
+
+def _is_number(value: str) -> bool:
+    from ._numbers import parse_number  # late import: _numbers pulls in phonenumbers
+
+    try:
+        parse_number(value)
+    except InvalidNumberError:
+        return False
+    return True
+
+
+@dataclass(eq=False)
+class ContactFile:
+    """A contact file opened for reading: its format, detected once, and its rows, streamed.
+
+    Use :func:`open_contacts`; iterate it for the :class:`Row` of each record after the header.
+    """
+
+    name: str
+    encoding: str
+    delimiter: str | None
+    """The CSV delimiter, or None for a plain list (one number a line)."""
+    header: list[str] | None
+    column: int
+    """Index of the phone column in each row."""
+    newline: str
+    """The line ending the file uses (``\\r\\n`` when it has none), to write a copy alike."""
+    sep_line: str | None
+    """An Excel ``sep=;`` first line, kept to be written back."""
+    blank_lines: list[int] = field(default_factory=list)
+    """Lines skipped because there was nothing in them (filled while iterating)."""
+    _lines: _Lines | None = field(default=None, repr=False)
+    _pending: list[str] | None = field(default=None, repr=False)
+    _pending_line: int = field(default=0, repr=False)
+    _width: int | None = field(default=None, repr=False)
+    _stream: IO[str] | None = field(default=None, repr=False)
+
+    @property
+    def empty(self) -> bool:
+        """Nothing but blank lines (or an Excel ``sep=`` line) in the file."""
+        return self._lines is None
+
+    @property
+    def chars_read(self) -> int:
+        """Characters read so far (for a progress bar)."""
+        return 0 if self._lines is None else self._lines.chars
+
+    @property
+    def width(self) -> int:
+        """How many fields a row should have: the header's, else the first row's."""
+        if self._width is not None:
+            return self._width
+        return len(self.header) if self.header is not None else 1
+
+    def close(self) -> None:
+        if self._stream is not None:
+            self._stream.close()
+
+    def __enter__(self) -> ContactFile:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def _row(self, line: int, cells: list[str], extra: str = "") -> Row:
+        value = cells[self.column].strip() if self.column < len(cells) else ""
+        problem = None
+        width = self.width
+        if self.delimiter is not None and len(cells) != width:
+            what = "the header has" if self.header is not None else "the first row has"
+            fields = "1 field" if len(cells) == 1 else f"{len(cells)} fields"
+            problem = f"{fields} where {what} {width}{extra}"
+        return Row(line, cells, value, problem)
+
+    def __iter__(self) -> Iterator[Row]:
+        lines = self._lines
+        if lines is None:
+            return
+        if self._pending is not None:
+            pending, self._pending = self._pending, None
+            yield self._row(self._pending_line, pending)
+        if self.delimiter is None:
+            for text in lines:
+                lines.record = []
+                value = _unquote(text)
+                if not value:
+                    self.blank_lines.append(lines.count)
+                    continue
+                yield Row(lines.count, [value], value)
+            return
+        reader = csv.reader(lines, delimiter=self.delimiter)
+        while True:
+            lines.record = []
+            try:
+                cells = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                start = lines.count - len(lines.record) + 1
+                raw = "".join(lines.record).rstrip("\r\n")
+                yield Row(start, [raw], "", f"unreadable CSV line ({exc})", unreadable=True)
+                continue
+            start = lines.count - len(lines.record) + 1
+            if not any(c.strip() for c in cells):
+                self.blank_lines.append(start)
+                continue
+            extra = ""
+            if lines.count > start and len(cells) != self.width:
+                extra = f" (the record runs from line {start} to {lines.count}: an unclosed quote?)"
+            yield self._row(start, cells, extra)
+
+
+def open_contacts(
+    path: str | os.PathLike[str], *, column: str | int | None = None
+) -> ContactFile:
+    """Open a contact file: detect its encoding, delimiter, header and phone column.
+
+    ``column`` names the phone column by its header (compared without case or accents) or by
+    its 1-based position (an int, or a string of digits: for files without a header). Without
+    it the column is found by its header (téléphone, tel, phone, mobile, numéro, msisdn…); a
+    file without a header takes the first cell of its first row that is a phone number.
+    Raises ``ConfigurationError`` when the column cannot be found, ``OSError`` when the file
+    cannot be read.
+    """
+    encoding = sniff_encoding(path)
+    stream = open(path, encoding=encoding, errors="replace", newline="")  # noqa: SIM115
+    try:
+        return _open(stream, os.fspath(path), encoding, column)
+    except BaseException:
+        stream.close()
+        raise
+
+
+def _open(stream: IO[str], name: str, encoding: str, column: str | int | None) -> ContactFile:
+    lines = _Lines(stream)
+    blank: list[int] = []
+    sep_line: str | None = None
+    forced: str | None = None
+    first: str | None = None
+    for text in lines:
+        if not text.strip():
+            blank.append(lines.count)
+            continue
+        if sep_line is None and forced is None and lines.count - len(blank) == 1:
+            match = _SEP_LINE.match(text)
+            if match is not None:
+                sep_line, forced = text.rstrip("\r\n"), match.group(1)
+                continue
+        first = text
+        break
+    newline = "\r\n"
+    if first is not None and first.endswith("\n") and not first.endswith("\r\n"):
+        newline = "\n"
+    if first is None:
+        return ContactFile(name, encoding, forced, None, 0, newline, sep_line, blank, None,
+                           _stream=stream)  # fmt: skip
+    first_line = lines.count
+    delimiter = forced if forced is not None else sniff_delimiter(first)
+    if delimiter is None:
+        cells = [_unquote(first)]
+    else:
+        lines.record = [first]
+        try:
+            cells = next(csv.reader(itertools.chain([first], lines), delimiter=delimiter))
+        except csv.Error as exc:
+            raise ConfigurationError(f"{name}: line {first_line} cannot be read: {exc}") from exc
+    header, col = _locate(cells, column, name, first_line)
+    lines.record = []
+    cf = ContactFile(name, encoding, delimiter, header, col, newline, sep_line, blank, lines,
+                     _stream=stream)  # fmt: skip
+    if header is None:
+        cf._pending, cf._pending_line, cf._width = cells, first_line, len(cells)
+    return cf
+
+
+def _locate(
+    cells: list[str], column: str | int | None, name: str, line: int
+) -> tuple[list[str] | None, int]:
+    """(header or None, phone column index) from the first record."""
+    keys = [header_key(c) for c in cells]
+    scores = [_phone_score(k) for k in keys]
+    shown = ", ".join(repr(c) for c in cells)
+    has_digit = any(ch.isdigit() for c in cells for ch in c)
+    looks_like_header = max(scores) > 0 or not has_digit
+    position: int | None = None
+    if isinstance(column, int) or (isinstance(column, str) and column.strip().isdigit()):
+        position = int(column) - 1
+        if position < 0:
+            raise ConfigurationError(f"column positions start at 1, not {column!r}")
+    elif column is not None:
+        wanted = header_key(column)
+        if wanted not in keys:
+            raise ConfigurationError(
+                f"{name}: no column named {column!r}; line {line} has: {shown}"
+            )
+        return cells, keys.index(wanted)
+    if position is not None:
+        header = cells if looks_like_header else None
+        if position >= len(cells):
+            raise ConfigurationError(
+                f"{name}: column {position + 1} does not exist; line {line} has "
+                f"{len(cells)} field(s): {shown}"
+            )
+        return header, position
+    best = max(scores)
+    if best > 0:
+        return cells, scores.index(best)
+    if not has_digit:
+        if len(cells) == 1:
+            return cells, 0  # a one-column list under a title
+        raise ConfigurationError(
+            f"{name}: cannot find the phone column in the header {shown}; "
+            "name it with --column (a header name, or a position from 1)"
+        )
+    if len(cells) == 1:
+        return None, 0
+    for i, cell in enumerate(cells):
+        if _is_number(cell):
+            return None, i
+    raise ConfigurationError(
+        f"{name}: line {line} is neither a header naming a phone column nor a row with a phone "
+        f"number ({shown}); name the column with --column (a header name, or a position from 1)"
+    )
+
+
+# -- writing -------------------------------------------------------------------------------------
+
+_HARMLESS = re.compile(r"[+\-]?[0-9 .()/\-]*")
+
+
+def neutralise(cell: str) -> str:
+    """Quote a cell a spreadsheet would run as a formula (OWASP « CSV injection »).
+
+    A cell starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return gets a leading
+    ``'``, except when it holds only digits, spaces and ``+ - . / ( )``: such a cell cannot call
+    a function, open a link or start a program, and ``+33 6 12 34 56 78`` is a phone number that
+    must reach the dialer as written.
+    """
+    if cell and cell[0] in "=+-@\t\r" and _HARMLESS.fullmatch(cell) is None:
+        return "'" + cell
+    return cell
+
+
+# -- compatibility and simple forms ---------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -77,69 +462,42 @@ class Table:
     rows: Iterator[tuple[int, list[str]]]
 
 
-def open_numbers(path: str | os.PathLike[str], *, column: str | None = None) -> Table:
-    """Decode ``path`` and locate its phone column (by header, or ``column`` by name)."""
-    raw = Path(path).read_bytes()
-    text = raw.decode(detect_encoding(raw))
-    return parse_table(text, column=column, name=os.fspath(path))
-
-
 def parse_table(text: str, *, column: str | None = None, name: str = "<input>") -> Table:
-    lines = text.splitlines()
-    first_index = next((i for i, line in enumerate(lines) if line.strip()), None)
-    if first_index is None:
-        return Table(None, None, 0, iter(()))
-    delimiter = sniff_delimiter(lines[first_index])
-    if delimiter is None:
-        cells_first = [lines[first_index].strip()]
-    else:
-        cells_first = next(csv.reader([lines[first_index]], delimiter=delimiter))
-    keys = [_key(c) for c in cells_first]
-    header: list[str] | None = None
-    col = 0
-    if column is not None:
-        wanted = _key(column)
-        if wanted not in keys:
-            raise ConfigurationError(
-                f"{name}: no column named {column!r}; the header has: "
-                + ", ".join(repr(c) for c in cells_first)
-            )
-        header, col = cells_first, keys.index(wanted)
-    else:
-        for i, k in enumerate(keys):
-            if k in PHONE_HEADERS or any(k.startswith(h) for h in ("telephone", "phone", "tel")):
-                header, col = cells_first, i
-                break
-        else:
-            if not any(ch.isdigit() for ch in lines[first_index]):
-                # A header with no phone-like column: refuse rather than guess.
-                raise ConfigurationError(
-                    f"{name}: cannot find the phone column in the header "
-                    + ", ".join(repr(c) for c in cells_first)
-                    + "; name it with --column"
-                )
-    start = first_index + 1 if header is not None else first_index
+    """:func:`open_contacts` for text already in memory."""
+    cf = _open(io.StringIO(text, newline=""), name, "utf-8", column)
+    return Table(cf.header, cf.delimiter, cf.column, ((r.line, r.cells) for r in cf))
 
-    def rows() -> Iterator[tuple[int, list[str]]]:
-        for number, line in enumerate(lines[start:], start=start + 1):
-            if not line.strip():
-                continue
-            if delimiter is None:
-                yield number, [line.strip()]
-            else:
-                yield number, next(csv.reader([line], delimiter=delimiter))
 
-    return Table(header, delimiter, col, rows())
+def open_numbers(path: str | os.PathLike[str], *, column: str | None = None) -> Table:
+    """Decode ``path`` and locate its phone column (by header, or ``column`` by name).
+
+    Reads the whole file (prefer :func:`open_contacts`, which streams)."""
+    with open_contacts(path, column=column) as cf:
+        rows = [(r.line, r.cells) for r in cf]
+    return Table(cf.header, cf.delimiter, cf.column, iter(rows))
 
 
 def read_numbers(source: Source, *, column: str | None = None) -> Iterator[tuple[int, str]]:
-    """(line number, raw value) for each number in a file path or an iterable of strings."""
+    """(line number, raw value) for each number in a file path or an iterable of strings.
+
+    A row without a readable phone cell yields "" (which no number parser accepts), so the
+    caller reports it with its line number rather than losing it.
+    """
     if isinstance(source, (str, os.PathLike)):
-        table = open_numbers(source, column=column)
-        for number, cells in table.rows:
-            yield number, cells[table.column] if table.column < len(cells) else ""
+        with open_contacts(source, column=column) as cf:
+            for row in cf:
+                yield row.line, row.value
         return
     if isinstance(source, (bytes, io.IOBase)):
         raise ConfigurationError("pass a file path or an iterable of strings, not a file object")
     for number, value in enumerate(source, start=1):
         yield number, value if isinstance(value, str) else repr(value)
+
+
+def text_writer(binary: IO[bytes], encoding: str) -> io.TextIOWrapper:
+    """A text stream writing ``encoding`` to ``binary``, line endings untouched (for csv)."""
+    return io.TextIOWrapper(binary, encoding=encoding, newline="", write_through=False)
+
+
+def file_size(path: str | os.PathLike[str]) -> int:
+    return Path(path).stat().st_size
