@@ -368,3 +368,27 @@ def test_help_for_every_command() -> None:
     for path in walk(cli, []):
         assert ok(*path, "--help").stdout.startswith("Usage: ")
 
+
+
+# -- purge ----------------------------------------------------------------------------------------
+
+
+def test_purge_says_what_it_removed_and_refuses_recent_dates(db: str) -> None:
+    ok("record", NUMBER, "--at", "2025-03-03T11:00", "--db", db)
+    ok("refuse", NUMBER, "--at", "2025-03-03T11:05", "--db", db)
+    ok("record", NUMBER, "--at", "2026-11-20T11:00", "--db", db)
+    result = ok("purge", "--before", "2026-01-01", "--at", "2026-11-23T12:00", "--db", db,
+                "--json")
+    data = json.loads(result.stdout)
+    assert data["removed"]["attempts"] == 1 and data["removed"]["refusals"] == 1
+    assert data["total"] == 2
+    refused = run("purge", "--before", "2026-11-01", "--at", "2026-11-23T12:00", "--db", db)
+    assert refused.exit_code == 2
+    assert "use 2026-09-21 or earlier" in refused.output
+    # The recent attempt is still counted.
+    assert Guard(db).may_call(NUMBER, NPV, paris(2026, 11, 23, 11)).codes >= {
+        ReasonCode.NO_CONSENT
+    }
+    with Guard(db) as g:
+        rows = g._ledger.conn.execute("SELECT count(*) FROM attempts").fetchone()  # type: ignore[attr-defined]
+    assert rows[0] == 1

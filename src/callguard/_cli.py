@@ -502,6 +502,37 @@ def refuse(number: str, at: datetime | None, db: str | None, professional: str) 
     click.echo(f"recorded refusal: {e164} at {_show(when)}")
 
 
+@cli.command()
+@click.option("--before", "before", type=DAY_OR_TIME, required=True,
+              help="Remove records that ended before this date (a date: its midnight, Paris).")
+@click.option("--keep-proofs-days", type=click.IntRange(min=1095), default=1095,
+              show_default=True, help="Keep consent proofs at least this many days.")
+@click.option("--at", type=AT, default=None, help="Judge from this time (default: now).")
+@db_option
+@professional_option
+@click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
+def purge(
+    before: date | datetime, keep_proofs_days: int, at: datetime | None, db: str | None,
+    professional: str, as_json: bool,
+) -> None:
+    """Remove the professional's call records that ended before --before, and say what went.
+
+    Attempts, refusals and ended opt-outs, slot consents and contracts are removed; consent proofs
+    are kept three years. A date recent enough to remove what the 30-day cap or the 60-day
+    cooldown still counts is refused.
+    """
+    cut = _begin(before, "--before")
+    assert cut is not None
+    with guarded(db, professional) as guard:
+        report = guard.purge(cut, now=at, proof_retention_days=keep_proofs_days)
+    if as_json:
+        _echo_json({"before": report.before.isoformat(),
+                    "consents_before": report.consents_before.isoformat(),
+                    "removed": report.removed, "total": report.total})
+    else:
+        click.echo(str(report))
+
+
 @cli.group()
 def optout() -> None:
     """The professional's internal do-not-call list."""

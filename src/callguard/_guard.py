@@ -20,7 +20,7 @@ from ._numbers import LineKind, PhoneNumber, parse_number
 from ._policy import Policy
 from ._regimes import regime_on
 from ._rules import Call, evaluate, judge
-from ._time import instant, now_utc, require_aware, to_us
+from ._time import PARIS, instant, now_utc, require_aware, to_us
 from ._types import Outcome, Purpose, ReasonCode, Sector
 
 __all__ = ["Guard", "ImportReport", "PurgeReport", "Rejected"]
@@ -104,10 +104,9 @@ class PurgeReport:
         return sum(self.removed.values())
 
     def __str__(self) -> str:
-        lines = [
-            f"removed records that ended before {self.before.isoformat()} "
-            f"(consent proofs before {self.consents_before.isoformat()}):"
-        ]
+        before = self.before.astimezone(PARIS).isoformat(timespec="seconds")
+        proofs = self.consents_before.astimezone(PARIS).isoformat(timespec="seconds")
+        lines = [f"removed records that ended before {before} (consent proofs before {proofs}):"]
         lines += [f"  {table}: {count}" for table, count in self.removed.items()]
         return "\n".join(lines)
 
