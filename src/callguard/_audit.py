@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 from ._decision import Reason
 from ._exceptions import ConfigurationError, LedgerError
 from ._files import header_key, open_contacts
+from ._guard import build_call, lookback
 from ._ledger import Facts, Ledger, SQLiteLedger
 from ._policy import Policy
 from ._rules import Call, evaluate
@@ -82,9 +83,7 @@ class LoggedCall:
     campaign: str | None
 
 
-_FRENCH_TIME = re.compile(
-    r"(\d{1,2})/(\d{1,2})/(\d{4})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?"
-)
+_FRENCH_TIME = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?")
 
 
 def _parse_text_time(text: str) -> datetime:
@@ -225,8 +224,7 @@ def read_call_log(
         return log, rejected
     if isinstance(calls, (bytes, Mapping)):
         raise ConfigurationError(
-            "calls must be a CSV path or an iterable of mappings, not "
-            f"{type(calls).__name__}"
+            f"calls must be a CSV path or an iterable of mappings, not {type(calls).__name__}"
         )
     for line, item in enumerate(calls, start=1):
         if not isinstance(item, Mapping):
@@ -396,9 +394,7 @@ def audit(
         default_professional = professional or "default"
     try:
         log, rejected = read_call_log(calls, professional=default_professional)
-        # A scratch guard builds each Call exactly as may_call does (same parsing, zones, areas).
-        with Guard(":memory:", policy=policy) as judge:
-            report = _replay(judge, ledger, log, rejected, Rejected)
+        report = _replay(policy or Policy(), ledger, log, rejected, Rejected)
     except ledger.errors as exc:
         raise LedgerError(f"cannot read the ledger: {exc}") from exc
     finally:
@@ -410,7 +406,7 @@ def audit(
 
 
 def _replay(
-    judge: Guard,
+    policy: Policy,
     ledger: Ledger,
     log: list[LoggedCall],
     rejected: list[Rejected],
@@ -418,14 +414,19 @@ def _replay(
 ) -> AuditReport:
     report = AuditReport(rejected=rejected)
     judged: list[tuple[LoggedCall, Call]] = [
-        (c, judge._call(c.number, c.caller_id, c.purpose or Purpose.PROSPECTION, c.sector, None))
+        (
+            c,
+            build_call(
+                c.number, c.caller_id, c.purpose or Purpose.PROSPECTION, c.sector, None, policy
+            ),
+        )
         for c in log
     ]
     if not judged:
         return report
     start = min(c.started_at for c, _ in judged)
     start_us = to_us(start)
-    since_us = to_us(start - judge._lookback)
+    since_us = to_us(start - lookback(policy))
     wanted: dict[str, set[int]] = {}
     for c, call in judged:
         if call.number_problem is None and call.number is not None:
@@ -469,9 +470,7 @@ def _replay(
         if reasons:
             number = call.number.e164 if call.number is not None else c.number
             report.violations.append(
-                Violation(
-                    c.line, number, c.started_at, c.caller_id, c.professional, tuple(reasons)
-                )
+                Violation(c.line, number, c.started_at, c.caller_id, c.professional, tuple(reasons))
             )
         if pair is not None:
             pair.facts.attempts.append(tu)

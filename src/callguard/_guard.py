@@ -186,6 +186,45 @@ def _parse_caller_any(raw: object) -> tuple[PhoneNumber | None, str | None]:
         return None, f"invalid ({exc.reason})"
 
 
+def build_call(
+    number: object,
+    caller_id: object,
+    purpose: object,
+    sector: object,
+    callee_tz: object,
+    policy: Policy,
+) -> Call:
+    """The question a decision answers: the number and caller ID normalised, the purpose and
+    sector checked, the consumer's zones and holiday areas found. Bad numbers and caller IDs
+    become problems to report; a bad purpose, sector or zone is a ``ValueError``."""
+    purpose_ = Purpose.coerce(purpose)
+    sector_ = None if sector is None else Sector.coerce(sector)
+    parsed: PhoneNumber | None
+    try:
+        parsed, error = parse_number(number), None
+    except InvalidNumberError as exc:
+        parsed, error = None, exc.reason
+    caller, caller_problem = _parse_caller(caller_id)
+    zones, areas = cal.consumer_zones(parsed, callee_tz)
+    return Call(
+        number=parsed,
+        number_problem=_destination_problem(number, parsed, error),
+        caller=caller,
+        caller_problem=caller_problem,
+        purpose=purpose_,
+        sector=sector_,
+        zones=zones,
+        areas=areas,
+        policy=policy,
+    )
+
+
+def lookback(policy: Policy) -> timedelta:
+    """How far back a decision reads attempts and refusals: the cap window or the cooldown, and
+    two days for the widest gap between the consumer's local date and UTC."""
+    return timedelta(days=max(policy.cap_days, policy.refusal_cooldown_days) + 2)
+
+
 class Guard:
     """May I call this number, from this caller ID, now? Over one ledger, for one professional.
 
@@ -222,9 +261,7 @@ class Guard:
             self._ledger.close()
             raise LedgerError(f"cannot register professional in {self.path!r}: {exc}") from exc
         self._batch_depth = 0
-        self._lookback = timedelta(
-            days=max(self.policy.cap_days, self.policy.refusal_cooldown_days) + 2
-        )
+        self._lookback = lookback(self.policy)
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -261,26 +298,7 @@ class Guard:
         sector: object,
         callee_tz: object,
     ) -> Call:
-        purpose_ = Purpose.coerce(purpose)
-        sector_ = None if sector is None else Sector.coerce(sector)
-        parsed: PhoneNumber | None
-        try:
-            parsed, error = parse_number(number), None
-        except InvalidNumberError as exc:
-            parsed, error = None, exc.reason
-        caller, caller_problem = _parse_caller(caller_id)
-        zones, areas = cal.consumer_zones(parsed, callee_tz)
-        return Call(
-            number=parsed,
-            number_problem=_destination_problem(number, parsed, error),
-            caller=caller,
-            caller_problem=caller_problem,
-            purpose=purpose_,
-            sector=sector_,
-            zones=zones,
-            areas=areas,
-            policy=self.policy,
-        )
+        return build_call(number, caller_id, purpose, sector, callee_tz, self.policy)
 
     def _facts(self, call: Call, t: datetime) -> Facts:
         if call.number_problem is not None or call.number is None:
