@@ -250,3 +250,29 @@ def test_import_bloctel_reads_the_return_file_with_its_line_numbers() -> None:
 )
 def test_neutralise(cell: str, written: str) -> None:
     assert neutralise(cell) == written
+
+
+# -- the fast path for bulk imports -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        "Telephone;Identifiant\r\n0612345678;A\r\n\r\n;;\r\n0698765432\r\n 0145 ;B;extra\r\n",
+        "0612345678\n\n 0698765432 \n0145\n",
+        "nom,tel\nDupont,06 12 34 56 78\nMartin,\n,\nDurand,+33698765432\n",
+        "sep=;\nTéléphone;Nom\n06.12.34.56.78;Zoé\n",
+        'Telephone;Nom\n"0612345678";"A ; B"\n0698765432;C\n',
+    ],
+    ids=["bloctel-crlf", "plain", "comma", "sep-line", "quoted"],
+)
+def test_values_match_the_rows(tmp_path: Path, content: str) -> None:
+    path = tmp_path / "f.csv"
+    path.write_bytes(content.encode("utf-8"))
+    with open_contacts(path) as cf:
+        rows = [(r.line, r.value) for r in cf]
+        blank = cf.blank_lines
+    with open_contacts(path) as cf:
+        values = list(cf.values())
+        assert cf.blank_lines == blank
+    assert values == rows

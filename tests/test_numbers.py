@@ -570,3 +570,45 @@ def test_every_overseas_range_in_the_metadata_resolves_overseas() -> None:
 def test_region_order_matches_phonenumbers() -> None:
     assert phonenumbers.COUNTRY_CODE_TO_REGION_CODE[590] == ("GP", "BL", "MF")
     assert phonenumbers.COUNTRY_CODE_TO_REGION_CODE[262] == ("RE", "YT")
+
+
+# -- the import fast path ---------------------------------------------------------------------
+
+
+@given(st.integers(min_value=0, max_value=999_999_999))
+def test_national_key_agrees_with_parse_number(n: int) -> None:
+    from callguard._numbers import national_key
+
+    text = f"0{n:09d}"
+    key = national_key(text)
+    try:
+        parsed = parse_number(text)
+    except InvalidNumberError:
+        assert key is None
+        return
+    if key is not None:
+        assert key == parsed.key
+        assert parsed.consumer_line and parsed.territory == "FR"
+    elif parsed.territory == "FR" and parsed.territories == ("FR",) and parsed.consumer_line:
+        raise AssertionError(f"{text}: a metropolitan consumer line the fast path missed")
+
+
+@pytest.mark.parametrize("text", ["+33612345678", "06 12 34 56 78", "0690001234", "0800123456",
+                                  "0612", "06123456789", "O612345678", "０６１２３４５６７８"])
+def test_national_key_leaves_other_forms_to_the_parser(text: str) -> None:
+    from callguard._numbers import national_key
+
+    assert national_key(text) is None
+
+
+def test_national_key_sweep_of_every_prefix() -> None:
+    from callguard._numbers import national_key
+
+    for prefix in range(1000):
+        for tail in ("000000", "123456", "999999", "501234"):
+            text = f"0{prefix:03d}{tail}"
+            key = national_key(text)
+            if key is None:
+                continue
+            parsed = parse_number(text)
+            assert (key, parsed.consumer_line, parsed.territory) == (parsed.key, True, "FR"), text

@@ -29,7 +29,7 @@ from ._exceptions import ConfigurationError, InvalidNumberError, LedgerError
 from ._files import ContactFile, header_key, neutralise, open_contacts, text_writer
 from ._ledger import Facts
 from ._numbers import parse_number
-from ._rules import evaluate
+from ._rules import Verdict, judge
 from ._time import from_us, now_utc, to_us
 from ._types import Outcome, Purpose, ReasonCode, Sector
 
@@ -49,6 +49,9 @@ __all__ = [
     "scrub",
     "scrub_file",
 ]
+
+_VERDICTS_KEPT = 100_000
+"""Distinct verdicts remembered during one scrub (a bound on memory, not on correctness)."""
 
 BATCH = 5_000
 """Numbers read from the ledger per set-based query (bounds memory on huge files)."""
@@ -98,8 +101,11 @@ def scrub(
     if sector is not None:
         Sector.coerce(sector)
     decisions: list[Decision] = []
+    verdicts: dict[object, Verdict] = {}
     for batch in _batched(numbers, BATCH):
-        decisions.extend(_scrub_batch(guard, batch, caller_id, t, purpose, sector, callee_tz))
+        decisions.extend(
+            _scrub_batch(guard, batch, caller_id, t, purpose, sector, callee_tz, verdicts)
+        )
     return decisions
 
 
@@ -111,6 +117,7 @@ def _scrub_batch(
     purpose: Purpose | str,
     sector: Sector | str | None,
     callee_tz: str | None,
+    verdicts: dict[object, Verdict],
 ) -> list[Decision]:
     from ._guard import _unavailable
 
@@ -119,22 +126,33 @@ def _scrub_batch(
     error: str | None = None
     facts: dict[int, Facts] = {}
     try:
-        facts = guard._ledger.facts_many(
-            guard._pid, keys, to_us(t), to_us(t - guard._lookback)
-        )
+        facts = guard._ledger.facts_many(guard._pid, keys, to_us(t), to_us(t - guard._lookback))
     except guard._errors as exc:
         error = str(exc)
     none = Facts()
     decisions: list[Decision] = []
     for call in calls:
         if call.number_problem is not None or call.number is None:
-            reasons, nxt = evaluate(call, none, t)
+            verdict = judge(call, none, t)
         elif error is not None:
             decisions.append(_unavailable(error, t, call.zones[0].key))
             continue
         else:
-            reasons, nxt = evaluate(call, facts[call.number.key], t)
-        decisions.append(guard._decision(call, t, reasons, nxt))
+            # The caller ID, purpose, sector, policy and instant are the same for the whole list:
+            # numbers in the same zones with the same facts get the same verdict, computed once.
+            these = facts[call.number.key]
+            signature = (call.zones, call.areas, these.signature())
+            cached = verdicts.get(signature)
+            if cached is None:
+                if len(verdicts) >= _VERDICTS_KEPT:
+                    verdicts.clear()
+                cached = verdicts[signature] = judge(call, these, t)
+            verdict = cached
+        decisions.append(
+            guard._decision(
+                call, t, verdict.reasons, verdict.next_allowed, None, verdict.regime.name
+            )
+        )
     return decisions
 
 
@@ -403,9 +421,7 @@ def bloctel_submission(
                 report.rejected.append(Rejected(row.line, row.value, reason))
                 continue
             if not number.consumer_line:
-                report.rejected.append(
-                    Rejected(row.line, row.value, "not a French consumer line")
-                )
+                report.rejected.append(Rejected(row.line, row.value, "not a French consumer line"))
                 continue
             if number.key in wanted:
                 report.duplicates += 1

@@ -16,7 +16,7 @@ from ._decision import Decision, Reason
 from ._exceptions import CallguardError, ConfigurationError, InvalidNumberError, LedgerError
 from ._files import Source, read_numbers
 from ._ledger import DEFAULT_BUSY_TIMEOUT, Facts, Ledger, open_ledger
-from ._numbers import LineKind, PhoneNumber, parse_number
+from ._numbers import LineKind, PhoneNumber, national_key, parse_number
 from ._policy import Policy
 from ._regimes import regime_on
 from ._rules import Call, evaluate, judge
@@ -680,6 +680,10 @@ def _require_proof(proof: object) -> None:
 def _keys(source: Source, report: ImportReport) -> Iterator[int]:
     """The ledger keys of the consumer lines in ``source``; every other line goes to the report."""
     for line, value in read_numbers(source):
+        key = national_key(value)
+        if key is not None:
+            yield key
+            continue
         try:
             number = parse_number(value)
         except InvalidNumberError as exc:

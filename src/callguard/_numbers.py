@@ -552,6 +552,32 @@ def _clean(value: str) -> tuple[bool, str]:
     return plus, digits
 
 
+
+
+def national_key(value: str) -> int | None:
+    """The ledger key of a metropolitan consumer line written as ten national digits.
+
+    The Bloctel format (rules-fr.md §5), read millions of times by an import: no PhoneNumber is
+    built. None for anything else — overseas prefixes, other forms, other kinds, invalid ranges —
+    which the caller then gives to :func:`parse_number`. Where it answers, it answers exactly
+    ``parse_number(value).key`` of a consumer line.
+    """
+    if len(value) != 10 or value[0] != "0" or not (value.isdigit() and value.isascii()):
+        return None
+    nsn = value[1:]
+    if (
+        nsn.startswith(_SPM_PREFIX)
+        or nsn[:4] in _OVERSEAS_PREFIXES
+        or nsn[:3] in _OVERSEAS_PREFIXES
+        or (nsn[0] == "9" and _ANY_OVERSEAS_09(nsn) is not None)
+    ):
+        return None
+    match = _FR_MATCH(nsn)
+    if match is None or _KIND_OF_TYPE[match.lastgroup or ""] not in _CONSUMER_KINDS:
+        return None
+    return 33_000_000_000 + int(nsn)
+
+
 @functools.lru_cache(maxsize=65536)
 def _parse(value: str) -> PhoneNumber:
     if len(value) > _MAX_CHARS:
