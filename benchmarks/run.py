@@ -480,10 +480,19 @@ def measure_audit(db: Path, work: Path, counts: dict[str, int], repeat: int) -> 
     path = work / "calls.csv"
     n = counts["audit"]
     start = NOW - timedelta(days=90)
+    business = [d for d in range(90) if (start + timedelta(days=d)).weekday() < 5]
     with path.open("w") as f:
         f.write("number,caller_id,started_at,outcome\n")
         for _ in range(n):
-            at = start + timedelta(seconds=rng.randrange(90 * 86400))
+            # A dialer's log: weekday business hours, with a few calls outside them.
+            if rng.random() < 0.05:
+                at = start + timedelta(seconds=rng.randrange(90 * 86400))
+            else:
+                day = start.replace(hour=0, minute=0) + timedelta(days=rng.choice(business))
+                at = day + timedelta(
+                    hours=rng.choice([10, 11, 12, 14, 15, 16, 17, 18, 19]),
+                    seconds=rng.randrange(3600),
+                )
             outcome = "REFUSED" if rng.random() < 0.02 else "NO_ANSWER"
             f.write(f"{national(rng.randrange(n // 3))},{CALLER_ID},{at.isoformat()},{outcome}\n")
     guard = Guard(db, professional="acme")

@@ -95,8 +95,12 @@ def is_weekend(day: date) -> bool:
     return day.weekday() >= 5
 
 
+_MORNING, _AFTERNOON = WINDOWS
+
+
 def in_hours(moment: time) -> bool:
-    return any(start <= moment < end for start, end in WINDOWS)
+    # Unrolled over the two windows: asked for every decision.
+    return _MORNING[0] <= moment < _MORNING[1] or _AFTERNOON[0] <= moment < _AFTERNOON[1]
 
 
 def openings(
