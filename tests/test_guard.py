@@ -175,3 +175,11 @@ def test_batch_is_all_or_nothing(guard: Guard) -> None:
         consented(guard, other, paris(2026, 9, 1))
         guard.record_refusal("not a number", paris(2026, 9, 1))
     assert guard.may_call(other, NPV, AT).codes == {ReasonCode.NO_CONSENT}
+
+
+def test_server_passwords_stay_out_of_messages() -> None:
+    from callguard._ledger import display_location
+
+    shown = display_location("postgresql://dialer:s3cret@db.internal:5432/calls?password=x")
+    assert shown == "postgresql://dialer@db.internal:5432/calls"
+    assert display_location("/var/lib/callguard.db") == "/var/lib/callguard.db"

@@ -15,7 +15,7 @@ from . import _calendar as cal
 from ._decision import Decision, Reason
 from ._exceptions import CallguardError, ConfigurationError, InvalidNumberError, LedgerError
 from ._files import Source, read_numbers
-from ._ledger import DEFAULT_BUSY_TIMEOUT, Facts, Ledger, open_ledger
+from ._ledger import DEFAULT_BUSY_TIMEOUT, Facts, Ledger, display_location, open_ledger
 from ._numbers import LineKind, PhoneNumber, national_key, parse_number
 from ._policy import Policy
 from ._regimes import regime_on
@@ -252,7 +252,8 @@ class Guard:
         self.professional = professional
         self._clock = clock if clock is not None else now_utc
         self.policy = policy if policy is not None else Policy()
-        self.path = os.fspath(path)
+        self.path = display_location(path)
+        """Where the ledger is, as messages show it (a server URL without its password)."""
         self._ledger: Ledger = open_ledger(path, busy_timeout=busy_timeout)
         self._errors: tuple[type[Exception], ...] = (*self._ledger.errors, CallguardError)
         try:

@@ -696,6 +696,18 @@ class SQLiteLedger:
         return [(int(n), int(a), e, r, str(s)) for n, a, e, r, s in rows]
 
 
+def display_location(location: str | os.PathLike[str]) -> str:
+    """The ledger's location as messages show it: a server URL loses its password and query."""
+    text = os.fspath(location)
+    if not text.startswith(("postgresql://", "postgres://")):
+        return text
+    parts = urllib.parse.urlsplit(text)
+    user = f"{parts.username}@" if parts.username else ""
+    host = parts.hostname or "localhost"
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{user}{host}{port}{parts.path}"
+
+
 def open_ledger(location: str | os.PathLike[str], *, busy_timeout: float) -> Ledger:
     """The ledger at ``location``: a ``postgresql://`` URL selects the server-backed ledger,
     anything else is a SQLite file path (or ``:memory:``)."""
