@@ -1,8 +1,4 @@
-"""Every command is documented in the CLI reference, with every option it takes.
-
-The reference is the README's when the README has a « CLI reference » heading, else
-``docs/cli.md`` (the text the README pastes in).
-"""
+"""Every command is documented in the README's CLI reference, with every option it takes."""
 
 from __future__ import annotations
 
@@ -18,12 +14,7 @@ ROOT = Path(__file__).parent.parent
 
 
 def reference() -> str:
-    readme = ROOT / "README.md"
-    if readme.exists():
-        text = readme.read_text(encoding="utf-8")
-        if re.search(r"^#+ .*CLI reference", text, re.MULTILINE | re.IGNORECASE):
-            return text
-    return (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
+    return (ROOT / "README.md").read_text(encoding="utf-8")
 
 
 def commands(group: click.Group = cli, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
