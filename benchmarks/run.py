@@ -527,6 +527,119 @@ def measure_flatness(
     )
 
 
+# -- PostgreSQL ----------------------------------------------------------------------------
+
+
+def postgres_server(requested: str | None) -> str | None:
+    """The server to measure: ``--postgres``, else ``$CALLGUARD_TEST_POSTGRES``, else a local one."""
+    try:
+        import psycopg
+    except ImportError:
+        return None
+    dsn = (
+        requested
+        or os.environ.get("CALLGUARD_TEST_POSTGRES")
+        or ("postgresql://postgres@127.0.0.1:5432/test")
+    )
+    try:
+        psycopg.connect(dsn, connect_timeout=1).close()
+    except psycopg.Error:
+        return None
+    return dsn
+
+
+def with_schema(server: str, schema: str) -> str:
+    import urllib.parse
+
+    parts = urllib.parse.urlsplit(server)
+    query = [*urllib.parse.parse_qsl(parts.query), ("options", f"-csearch_path={schema}")]
+    return urllib.parse.urlunsplit(
+        parts._replace(query=urllib.parse.urlencode(query, quote_via=urllib.parse.quote))
+    )
+
+
+def measure_postgres(
+    server: str, work: Path, counts: dict[str, int], repeat: int, log: Callable[[str], None]
+) -> list[Row]:
+    """may_call and attempt() on a PostgreSQL ledger of 1 % scale, built through the public API."""
+    import psycopg
+
+    schema = f"callguard_bench_{os.getpid()}"
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+        conn.execute(f"CREATE SCHEMA {schema}")
+    dsn = with_schema(server, schema)
+    small = {k: max(10, v // 100) for k, v in counts.items()}
+    try:
+        log(f"building a PostgreSQL ledger at 1 % of this scale ({small['bloctel']:,} numbers)")
+        rng = random.Random(42)
+        submitted, listed, _ = write_bloctel_files(work, small["bloctel"])
+        guard = Guard(dsn, professional="acme")
+        guard.import_bloctel(listed, CHECKED, submitted=submitted)
+        start = NOW - timedelta(days=120)
+        with guard.batch():
+            for _ in range(small["attempts"]):
+                at = start + timedelta(minutes=rng.randrange(120 * 24 * 60))
+                guard.record_call(national(rng.randrange(small["attempt_numbers"])), at)
+            for i in range(small["consents"]):
+                guard.record_consent(national(i), NOW - timedelta(days=30), proof=f"form-{i}")
+        rng = random.Random(7)
+        inputs: list[object] = [
+            written(rng.randrange(small["bloctel"]), rng)
+            for _ in range(min(5_000, counts["lookups"]))
+        ]
+        for item in inputs[:500]:
+            guard.may_call(item, CALLER_ID, NOW)
+        rate, p50, p99 = latencies(lambda n: guard.may_call(n, CALLER_ID, NOW), inputs, repeat)
+        guard.close()
+        rows = [
+            Row(
+                "may_call on PostgreSQL (1 % ledger)",
+                "decisions/s",
+                rate,
+                None,
+                {"p50 µs": f"{p50:.0f}", "p99 µs": f"{p99:.0f}"},
+            )
+        ]
+        n = max(200, min(2_000, counts["lookups"] // 10))
+        for procs in (1, 2):
+            runs = []
+            for r in range(repeat):
+                children = [
+                    subprocess.Popen(
+                        [
+                            sys.executable,
+                            "-c",
+                            _ATTEMPT_CHILD,
+                            dsn,
+                            str(60_000_000 + (r * 4 + procs) * 100_000 + p * n),
+                            str(n),
+                        ],
+                        stdout=subprocess.PIPE,
+                        text=True,
+                    )
+                    for p in range(procs)
+                ]
+                total, longest = 0, 0.0
+                for c in children:
+                    out, _ = c.communicate()
+                    done, seconds = out.split()
+                    total, longest = total + int(done), max(longest, float(seconds))
+                runs.append(total / longest)
+            rows.append(
+                Row(
+                    f"attempt() on PostgreSQL × {procs} process{'es' if procs > 1 else ''}",
+                    "records/s",
+                    statistics.median(runs),
+                    None,
+                )
+            )
+        return rows
+    finally:
+        with psycopg.connect(server, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+
+
 # -- report ----------------------------------------------------------------------------------
 
 
@@ -556,6 +669,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--workdir", type=Path, default=None, help="where to build (default tmp)")
     parser.add_argument("--json", type=Path, default=None, help="also write the rows as JSON")
     parser.add_argument("--skip-flatness", action="store_true", help="skip the 1 %% ledger")
+    parser.add_argument(
+        "--postgres",
+        default=None,
+        metavar="DSN",
+        help="PostgreSQL server for the PostgreSQL column (default: "
+        "$CALLGUARD_TEST_POSTGRES, else a local server if one answers)",
+    )
+    parser.add_argument("--no-postgres", action="store_true", help="skip the PostgreSQL column")
     args = parser.parse_args(argv)
     if not 0 < args.scale <= 1:
         parser.error(f"--scale must be in (0, 1], not {args.scale}")
@@ -584,6 +705,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         rows.append(
             measure_flatness(work, counts, args.repeat, float(rows[0].extra["p50 µs"]), log)
         )
+    server = None if args.no_postgres else postgres_server(args.postgres)
+    if server is not None:
+        log("PostgreSQL")
+        rows += measure_postgres(server, work, counts, args.repeat, log)
+    else:
+        log("no PostgreSQL server answers: no PostgreSQL column")
     table = render(rows, args.scale, time.perf_counter() - began)
     print(table)
     if args.json:
