@@ -404,26 +404,31 @@ print(count, time.perf_counter() - start)
 """
 
 
+def run_attempt_children(code: str, location: str, firsts: list[int], n: int) -> float:
+    """Start one process per entry of ``firsts``, each recording ``n`` attempts on its own
+    numbers from that index; records per second of them all (over the slowest one's time)."""
+    children = [
+        subprocess.Popen(
+            [sys.executable, "-c", code, location, str(first), str(n)],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for first in firsts
+    ]
+    total, longest = 0, 0.0
+    for child in children:
+        out, _ = child.communicate()
+        done, seconds = out.split()
+        total, longest = total + int(done), max(longest, float(seconds))
+    return total / longest
+
+
 def measure_attempts(db: Path, counts: dict[str, int], repeat: int) -> list[Row]:
     n = max(500, counts["lookups"] // 4)
     base = 50_000_000  # numbers outside the built population: fresh counters
 
     def run(code: str, procs: int, offset: int) -> float:
-        children = [
-            subprocess.Popen(
-                [sys.executable, "-c", code, str(db), str(base + offset + p * n), str(n)],
-                stdout=subprocess.PIPE,
-                text=True,
-            )
-            for p in range(procs)
-        ]
-        total, longest = 0, 0.0
-        for c in children:
-            out, _ = c.communicate()
-            done, seconds = out.split()
-            total += int(done)
-            longest = max(longest, float(seconds))
-        return total / longest
+        return run_attempt_children(code, str(db), [base + offset + p * n for p in range(procs)], n)
 
     rows = []
     for procs in (1, 2):
@@ -605,27 +610,9 @@ def measure_postgres(
         for procs in (1, 2):
             runs = []
             for r in range(repeat):
-                children = [
-                    subprocess.Popen(
-                        [
-                            sys.executable,
-                            "-c",
-                            _ATTEMPT_CHILD,
-                            dsn,
-                            str(60_000_000 + (r * 4 + procs) * 100_000 + p * n),
-                            str(n),
-                        ],
-                        stdout=subprocess.PIPE,
-                        text=True,
-                    )
-                    for p in range(procs)
-                ]
-                total, longest = 0, 0.0
-                for c in children:
-                    out, _ = c.communicate()
-                    done, seconds = out.split()
-                    total, longest = total + int(done), max(longest, float(seconds))
-                runs.append(total / longest)
+                first = 60_000_000 + (r * 4 + procs) * 100_000
+                firsts = [first + p * n for p in range(procs)]
+                runs.append(run_attempt_children(_ATTEMPT_CHILD, dsn, firsts, n))
             rows.append(
                 Row(
                     f"attempt() on PostgreSQL × {procs} process{'es' if procs > 1 else ''}",

@@ -54,6 +54,27 @@ class Facts:
     bloctel: list[tuple[int, bool]] = field(default_factory=list)
     """The latest check at or before ``now`` and every later one: (checked_at, listed)."""
 
+    def add(self, kind: int, a: int, b: int | None, c: int | None) -> None:
+        """File one row of the facts query: ``kind`` says which table it came from (see
+        ``_FACTS_SQL``); ``a`` is the instant, ``b`` and ``c`` what that table adds to it."""
+        if kind == 0:
+            self.attempts.append(a)
+        elif kind == 1:
+            self.refusals.append(a)
+        elif kind == 2:
+            self.optouts.append((a, _min_end(b, c)))
+        elif kind == 3:
+            self.consents.append((a, b))
+        elif kind == 4:
+            self.withdrawals.append(a)
+        elif kind == 5:
+            assert b is not None
+            self.slots.append((a, b))
+        elif kind == 6:
+            self.contracts.append((a, b))
+        else:
+            self.bloctel.append((a, bool(b)))
+
     def signature(self) -> tuple[tuple[object, ...], ...]:
         """A hashable summary: two numbers with equal signatures get equal verdicts."""
         return (
@@ -195,6 +216,7 @@ _SCHEMA_V1 = (
         PRIMARY KEY (number, checked_at)) WITHOUT ROWID""",
 )
 
+
 @migrations()
 def m002_purge_log(db: Database) -> None:
     # What `purge` removed, when and for whom: the ledger keeps the trace of its own erasures.
@@ -213,7 +235,10 @@ _PURGE_SQL = (
     ("attempts", "at < :before"),
     ("refusals", "at < :before"),
     # An opt-out ends at its expiry or its removal, whichever comes first; a permanent one stays.
-    ("optouts", "min(coalesce(expires_at, removed_at), coalesce(removed_at, expires_at)) < :before"),
+    (
+        "optouts",
+        "min(coalesce(expires_at, removed_at), coalesce(removed_at, expires_at)) < :before",
+    ),
     ("slot_consents", '"end" < :before'),
     ("contracts", '"end" IS NOT NULL AND "end" < :before'),
     ("consents", "at < :consents_before"),
@@ -248,26 +273,50 @@ UNION ALL SELECT 7, checked_at, listed, NULL FROM bloctel_checks
 # an index range scan per number, as in _FACTS_SQL). Rows come grouped by number, in id order
 # within a number, the order _FACTS_SQL returns them in.
 _FACTS_MANY_SQL = (
-    (0, """SELECT a.number, a.at, NULL, NULL FROM temp.callguard_keys AS k
-         CROSS JOIN attempts AS a ON a.professional = :p AND a.number = k.n AND a.at >= :since"""),
-    (1, """SELECT r.number, r.at, NULL, NULL FROM temp.callguard_keys AS k
-         CROSS JOIN refusals AS r ON r.professional = :p AND r.number = k.n AND r.at >= :since"""),
-    (2, """SELECT o.number, o.at, o.expires_at, o.removed_at FROM temp.callguard_keys AS k
+    (
+        0,
+        """SELECT a.number, a.at, NULL, NULL FROM temp.callguard_keys AS k
+         CROSS JOIN attempts AS a ON a.professional = :p AND a.number = k.n AND a.at >= :since""",
+    ),
+    (
+        1,
+        """SELECT r.number, r.at, NULL, NULL FROM temp.callguard_keys AS k
+         CROSS JOIN refusals AS r ON r.professional = :p AND r.number = k.n AND r.at >= :since""",
+    ),
+    (
+        2,
+        """SELECT o.number, o.at, o.expires_at, o.removed_at FROM temp.callguard_keys AS k
          CROSS JOIN optouts AS o ON o.professional = :p AND o.number = k.n
-         ORDER BY k.n, o.id"""),
-    (3, """SELECT c.number, c.at, c.expires_at, NULL FROM temp.callguard_keys AS k
-         CROSS JOIN consents AS c ON c.professional = :p AND c.number = k.n"""),
-    (4, """SELECT w.number, w.at, NULL, NULL FROM temp.callguard_keys AS k
-         CROSS JOIN consent_withdrawals AS w ON w.professional = :p AND w.number = k.n"""),
-    (5, """SELECT s.number, s.start, s."end", NULL FROM temp.callguard_keys AS k
+         ORDER BY k.n, o.id""",
+    ),
+    (
+        3,
+        """SELECT c.number, c.at, c.expires_at, NULL FROM temp.callguard_keys AS k
+         CROSS JOIN consents AS c ON c.professional = :p AND c.number = k.n""",
+    ),
+    (
+        4,
+        """SELECT w.number, w.at, NULL, NULL FROM temp.callguard_keys AS k
+         CROSS JOIN consent_withdrawals AS w ON w.professional = :p AND w.number = k.n""",
+    ),
+    (
+        5,
+        """SELECT s.number, s.start, s."end", NULL FROM temp.callguard_keys AS k
          CROSS JOIN slot_consents AS s ON s.professional = :p AND s.number = k.n
-         AND s."end" > :now"""),
-    (6, """SELECT c.number, c.start, c."end", NULL FROM temp.callguard_keys AS k
-         CROSS JOIN contracts AS c ON c.professional = :p AND c.number = k.n"""),
-    (7, """SELECT b.number, b.checked_at, b.listed, NULL FROM temp.callguard_keys AS k
+         AND s."end" > :now""",
+    ),
+    (
+        6,
+        """SELECT c.number, c.start, c."end", NULL FROM temp.callguard_keys AS k
+         CROSS JOIN contracts AS c ON c.professional = :p AND c.number = k.n""",
+    ),
+    (
+        7,
+        """SELECT b.number, b.checked_at, b.listed, NULL FROM temp.callguard_keys AS k
          CROSS JOIN bloctel_checks AS b ON b.number = k.n AND b.checked_at >= coalesce(
            (SELECT max(l.checked_at) FROM bloctel_checks AS l
-             WHERE l.number = k.n AND l.checked_at <= :now), 0)"""),
+             WHERE l.number = k.n AND l.checked_at <= :now), 0)""",
+    ),
 )
 _LATEST_BLOCTEL_SQL = """SELECT k.n, max(b.checked_at) FROM temp.callguard_keys AS k
   CROSS JOIN bloctel_checks AS b ON b.number = k.n GROUP BY k.n"""
@@ -355,23 +404,8 @@ class SQLiteLedger:
             rows = self.conn.execute(
                 _FACTS_SQL, {"p": professional, "n": number, "now": now, "since": since}
             ).fetchall()
-        for kind, a, b, c in rows:
-            if kind == 0:
-                facts.attempts.append(a)
-            elif kind == 1:
-                facts.refusals.append(a)
-            elif kind == 2:
-                facts.optouts.append((a, _min_end(b, c)))
-            elif kind == 3:
-                facts.consents.append((a, b))
-            elif kind == 4:
-                facts.withdrawals.append(a)
-            elif kind == 5:
-                facts.slots.append((a, b))
-            elif kind == 6:
-                facts.contracts.append((a, b))
-            else:
-                facts.bloctel.append((a, bool(b)))
+        for row in rows:
+            facts.add(*row)
         facts.bloctel.sort()
         return facts
 
@@ -643,23 +677,7 @@ class SQLiteLedger:
             for kind, sql in _FACTS_MANY_SQL:
                 rows = self.conn.execute(sql, params).fetchall()
                 for number, a, b, c in rows:
-                    facts = result[number]
-                    if kind == 0:
-                        facts.attempts.append(a)
-                    elif kind == 1:
-                        facts.refusals.append(a)
-                    elif kind == 2:
-                        facts.optouts.append((a, _min_end(b, c)))
-                    elif kind == 3:
-                        facts.consents.append((a, b))
-                    elif kind == 4:
-                        facts.withdrawals.append(a)
-                    elif kind == 5:
-                        facts.slots.append((a, b))
-                    elif kind == 6:
-                        facts.contracts.append((a, b))
-                    else:
-                        facts.bloctel.append((a, bool(b)))
+                    result[number].add(kind, a, b, c)
         for facts in result.values():
             if len(facts.bloctel) > 1:
                 facts.bloctel.sort()
@@ -683,9 +701,7 @@ class SQLiteLedger:
             ).fetchone()
         return row is not None
 
-    def optout_rows(
-        self, professional: int
-    ) -> list[tuple[int, int, int | None, int | None, str]]:
+    def optout_rows(self, professional: int) -> list[tuple[int, int, int | None, int | None, str]]:
         """Every opt-out of ``professional``: (number, at, expires_at, removed_at, source)."""
         with self.lock:
             rows = self.conn.execute(

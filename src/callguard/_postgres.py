@@ -207,34 +207,6 @@ _MIGRATION_LOCK = int.from_bytes(
 )
 
 
-def _min_end(a: int | None, b: int | None) -> int | None:
-    if a is None:
-        return b
-    if b is None:
-        return a
-    return min(a, b)
-
-
-def _add(facts: Facts, kind: int, a: int, b: int | None, c: int | None) -> None:
-    if kind == 0:
-        facts.attempts.append(a)
-    elif kind == 1:
-        facts.refusals.append(a)
-    elif kind == 2:
-        facts.optouts.append((a, _min_end(b, c)))
-    elif kind == 3:
-        facts.consents.append((a, b))
-    elif kind == 4:
-        facts.withdrawals.append(a)
-    elif kind == 5:
-        assert b is not None
-        facts.slots.append((a, b))
-    elif kind == 6:
-        facts.contracts.append((a, b))
-    else:
-        facts.bloctel.append((a, bool(b)))
-
-
 def describe(dsn: str) -> str:
     """``user@host:port/dbname`` of a DSN, without its password (for error messages)."""
     try:
@@ -504,7 +476,7 @@ class PostgresLedger:
                 rows = conn.execute(_FACTS_SQL, params, prepare=True).fetchall()
         facts = Facts()
         for kind, a, b, c, _, _ in rows:
-            _add(facts, kind, a, b, c)
+            facts.add(kind, a, b, c)
         return facts
 
     @contextmanager
@@ -737,7 +709,7 @@ class PostgresLedger:
         with self._bulk() as conn:
             cur = conn.execute(_FACTS_MANY_SQL, params)
             for kind, number, a, b, c, _, _ in cur:
-                _add(result[number], kind, a, b, c)
+                result[number].add(kind, a, b, c)
         return result
 
     def latest_bloctel_checks(self, numbers: Iterable[int]) -> dict[int, int]:
