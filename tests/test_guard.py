@@ -107,6 +107,7 @@ def test_ledger_lost_after_open_fails_closed(tmp_path: Path) -> None:
         d = decide(MOBILE, NPV, AT)
         assert d.codes == {ReasonCode.LEDGER_UNAVAILABLE}
         assert not d.allowed and d.next_allowed_at is None
+        assert (d.regime, d.number) == ("consent", "+33612345678")
 
 
 def test_missing_directory_is_a_ledger_error(tmp_path: Path) -> None:

@@ -119,7 +119,7 @@ def _scrub_batch(
     callee_tz: str | None,
     verdicts: dict[object, Verdict],
 ) -> list[Decision]:
-    from ._guard import _unavailable
+    from ._guard import _e164_of, _unavailable
 
     calls = [guard._call(n, caller_id, purpose, sector, callee_tz) for n in numbers]
     keys = {c.number.key for c in calls if c.number_problem is None and c.number is not None}
@@ -135,7 +135,7 @@ def _scrub_batch(
         if call.number_problem is not None or call.number is None:
             verdict = judge(call, none, t)
         elif error is not None:
-            decisions.append(_unavailable(error, t, call.zones[0].key))
+            decisions.append(_unavailable(error, t, call.zones[0].key, _e164_of(call)))
             continue
         else:
             # The caller ID, purpose, sector, policy and instant are the same for the whole list:

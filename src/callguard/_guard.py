@@ -111,7 +111,10 @@ class PurgeReport:
         return "\n".join(lines)
 
 
-def _unavailable(detail: str, at: datetime, callee_tz: str) -> Decision:
+def _unavailable(
+    detail: str, at: datetime, callee_tz: str, number: str | None = None
+) -> Decision:
+    """A refusal because the ledger could not be read (fail closed, L242-16)."""
     return Decision(
         allowed=False,
         reasons=(
@@ -123,8 +126,8 @@ def _unavailable(detail: str, at: datetime, callee_tz: str) -> Decision:
             ),
         ),
         next_allowed_at=None,
-        number=None,
-        regime="",
+        number=number,
+        regime=regime_on(at.astimezone(cal.zone(callee_tz)).date()).name,
         callee_tz=callee_tz,
         at=at,
     )
@@ -225,6 +228,11 @@ def lookback(policy: Policy) -> timedelta:
     return timedelta(days=max(policy.cap_days, policy.refusal_cooldown_days) + 2)
 
 
+def _e164_of(call: Call) -> str | None:
+    number = call.number
+    return None if number is None or number.kind is LineKind.SHORT else number.e164
+
+
 class Guard:
     """May I call this number, from this caller ID, now? Over one ledger, for one professional.
 
@@ -322,9 +330,7 @@ class Guard:
             allowed=not reasons,
             reasons=tuple(reasons),
             next_allowed_at=None if nxt is None else nxt.astimezone(primary),
-            number=None
-            if call.number is None or call.number.kind is LineKind.SHORT
-            else call.number.e164,
+            number=_e164_of(call),
             regime=regime,
             callee_tz=primary.key,
             at=t,
@@ -351,7 +357,7 @@ class Guard:
         try:
             facts = self._facts(call, t)
         except self._errors as exc:
-            return _unavailable(str(exc), t, call.zones[0].key)
+            return _unavailable(str(exc), t, call.zones[0].key, _e164_of(call))
         verdict = judge(call, facts, t)
         return self._decision(
             call, t, verdict.reasons, verdict.next_allowed, None, verdict.regime.name
@@ -396,7 +402,7 @@ class Guard:
                         recorded_at=to_us(now_utc()),
                     )
         except self._errors as exc:
-            return _unavailable(str(exc), t, call.zones[0].key)
+            return _unavailable(str(exc), t, call.zones[0].key, _e164_of(call))
         if attempt_id is not None:
             return self._decision(call, t, [], None, attempt_id)
         # Refused: find when it frees up outside the write lock, from the facts already read.
