@@ -353,6 +353,9 @@ class SQLiteLedger:
             # WAL + NORMAL: a committed attempt survives a crash of the process (the WAL is in the
             # OS's hands at COMMIT); a power cut may lose the last transactions. See README.
             self.conn.execute("PRAGMA synchronous = NORMAL")
+            # 32 MB of page cache (SQLite's default is 2 MB): at Bloctel scale the index pages a
+            # decision walks stay in memory, which keeps p99 down as the ledger grows.
+            self.conn.execute("PRAGMA cache_size = -32768")
             self.conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
             self._migrate()
         except sqlite3.DatabaseError as exc:
