@@ -156,36 +156,38 @@ ZONE_AREAS = {
 def consumer_zones(
     number: PhoneNumber | None, callee_tz: object
 ) -> tuple[tuple[ZoneInfo, ...], tuple[str, ...]]:
-    if callee_tz is None or isinstance(callee_tz, str):
-        return _consumer_zones(number, callee_tz)
-    raise ValueError(f"callee_tz must be an IANA zone name, not {callee_tz!r}")
-
-
-@lru_cache(maxsize=65536)
-def _consumer_zones(
-    number: PhoneNumber | None, callee_tz: str | None
-) -> tuple[tuple[ZoneInfo, ...], tuple[str, ...]]:
     """The consumer's candidate zones and holiday areas (rules-fr.md §2).
 
     A zone the caller knows (``callee_tz``) wins over the number's; the holidays of the number's
     territories (and Alsace-Moselle for 03 87/88/89) apply together with those of that zone.
     """
-    areas: list[str] = []
-    if number is not None:
-        areas.extend(number.territories)
-        if number.alsace_moselle:
-            areas.append(ALSACE_MOSELLE)
+    if callee_tz is not None and not isinstance(callee_tz, str):
+        raise ValueError(f"callee_tz must be an IANA zone name, not {callee_tz!r}")
+    if number is None:
+        return _consumer_zones((), (), False, callee_tz)
+    return _consumer_zones(number.zones, number.territories, number.alsace_moselle, callee_tz)
+
+
+@lru_cache(maxsize=1024)
+def _consumer_zones(
+    number_zones: tuple[str, ...],
+    territories: tuple[str, ...],
+    alsace_moselle: bool,
+    callee_tz: str | None,
+) -> tuple[tuple[ZoneInfo, ...], tuple[str, ...]]:
+    # Keyed on the few fields that matter: a handful of combinations exist.
+    areas: list[str] = list(territories)
+    if alsace_moselle:
+        areas.append(ALSACE_MOSELLE)
     if callee_tz is not None:
-        if not isinstance(callee_tz, str):
-            raise ValueError(f"callee_tz must be an IANA zone name, not {callee_tz!r}")
         try:
             zones: tuple[ZoneInfo, ...] = (zone(callee_tz),)
         except (KeyError, ValueError) as exc:
             raise ValueError(f"unknown time zone {callee_tz!r}") from exc
         if callee_tz in ZONE_AREAS:
             areas.append(ZONE_AREAS[callee_tz])
-    elif number is not None and number.zones:
-        zones = tuple(zone(z) for z in number.zones)
+    elif number_zones:
+        zones = tuple(zone(z) for z in number_zones)
     else:
         zones = (zone("Europe/Paris"),)
     return zones, tuple(dict.fromkeys(areas))

@@ -15,7 +15,7 @@ from __future__ import annotations
 import heapq
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
@@ -53,18 +53,28 @@ class Call:
     policy: Policy
 
 
-@dataclass(slots=True)
 class Context:
-    call: Call
-    facts: Facts
-    _regimes: dict[date, Regime] = field(default_factory=dict)
-    _attempt_days: dict[ZoneInfo, list[date]] = field(default_factory=dict)
-    # Every rule asks about the same instant in turn: remember the last one's derived values.
-    _t: datetime | None = None
-    _tu: int = 0
-    _regime: Regime | None = None
-    _day: date | None = None
-    _locals: dict[ZoneInfo, datetime] = field(default_factory=dict)
+    """One call and its facts, and what the rules derived about the instant they last asked of."""
+
+    __slots__ = (
+        "_attempt_days", "_day", "_locals", "_regime", "_regimes", "_t", "_tu", "call", "facts",
+    )  # fmt: skip
+
+    def __init__(self, call: Call, facts: Facts) -> None:
+        self.call = call
+        self.facts = facts
+        self._regimes: dict[date, Regime] = {}
+        self._attempt_days: dict[ZoneInfo, list[date]] = {}
+        # Every rule asks about the same instant in turn: remember the last one's derived values.
+        self._t: datetime | None = None
+        self._tu = 0
+        self._regime: Regime | None = None
+        self._day: date | None = None
+        self._locals: dict[ZoneInfo, datetime] = {}
+
+    @property
+    def primary(self) -> ZoneInfo:
+        return self.call.zones[0]
 
     def us(self, t: datetime) -> int:
         if t is not self._t:
@@ -95,10 +105,6 @@ class Context:
             self._remember(t)
         assert self._day is not None
         return self._day
-
-    @property
-    def primary(self) -> ZoneInfo:
-        return self.call.zones[0]
 
     def regime(self, t: datetime) -> Regime:
         if t is not self._t:
@@ -297,6 +303,15 @@ class SectorBan(Rule):
         return _contract_starts(ctx, t) if ctx.call.purpose is Purpose.CONTRACT else ()
 
 
+_NO_CONTRACT = Reason(
+    ReasonCode.NO_CONTRACT,
+    "No contract with this consumer is running, so the call is not exempt as a contract call.",
+    "Code de la consommation, art. L223-1 (loi n° 2020-901)",
+    "Aucun contrat en cours avec ce consommateur : l'appel ne relève pas de l'exception "
+    "contractuelle.",
+)
+
+
 class Contract(Rule):
     """A CONTRACT call needs a contract running at ``now`` (loi n° 2020-901, L223-1 al. 4)."""
 
@@ -304,21 +319,19 @@ class Contract(Rule):
         return call.purpose is Purpose.CONTRACT
 
     def check(self, ctx: Context, t: datetime) -> list[Reason]:
-        if _contract_running(ctx, ctx.us(t)):
-            return []
-        return [
-            Reason(
-                ReasonCode.NO_CONTRACT,
-                "No contract with this consumer is running, so the call is not exempt as a "
-                "contract call.",
-                "Code de la consommation, art. L223-1 (loi n° 2020-901)",
-                "Aucun contrat en cours avec ce consommateur : l'appel ne relève pas de "
-                "l'exception contractuelle.",
-            )
-        ]
+        return [] if _contract_running(ctx, ctx.us(t)) else [_NO_CONTRACT]
 
     def starts(self, ctx: Context, t: datetime) -> Iterable[datetime]:
         return _contract_starts(ctx, t)
+
+
+_BLOCTEL_BASIS = "Code de la consommation, art. L223-1 (version before 2026-08-11)"
+_NEVER_CHECKED = Reason(
+    ReasonCode.BLOCTEL_UNCHECKED,
+    "The number has never been checked against Bloctel.",
+    _BLOCTEL_BASIS,
+    "Le numéro n'a jamais été vérifié auprès de Bloctel.",
+)
 
 
 class Bloctel(Rule):
@@ -339,16 +352,9 @@ class Bloctel(Rule):
         for checked_at, listed in ctx.facts.bloctel:
             if checked_at <= tu:
                 latest = (checked_at, listed)
-        basis = "Code de la consommation, art. L223-1 (version before 2026-08-11)"
+        basis = _BLOCTEL_BASIS
         if latest is None:
-            return [
-                Reason(
-                    ReasonCode.BLOCTEL_UNCHECKED,
-                    "The number has never been checked against Bloctel.",
-                    basis,
-                    "Le numéro n'a jamais été vérifié auprès de Bloctel.",
-                )
-            ]
+            return [_NEVER_CHECKED]
         reasons = []
         checked_day = from_us(latest[0]).astimezone(ctx.primary).date()
         if latest[1]:
@@ -384,6 +390,21 @@ class Bloctel(Rule):
         return sorted(points)
 
 
+_CONSENT_BASIS = "Code de la consommation, art. L223-1 (loi n° 2025-594, art. 13)"
+_NO_CONSENT = Reason(
+    ReasonCode.NO_CONSENT,
+    "The consumer has not given prior consent to be canvassed by phone.",
+    _CONSENT_BASIS,
+    "Le consommateur n'a pas donné son consentement préalable au démarchage téléphonique.",
+)
+_CONSENT_WITHDRAWN = Reason(
+    ReasonCode.CONSENT_WITHDRAWN,
+    "The consumer withdrew their consent to be canvassed by phone.",
+    _CONSENT_BASIS,
+    "Le consommateur a retiré son consentement au démarchage téléphonique.",
+)
+
+
 class Consent(Rule):
     """Opt-in regime: only consumers who gave prior consent (new L223-1, rules-fr.md §6)."""
 
@@ -397,27 +418,12 @@ class Consent(Rule):
         if ctx.consent_valid(tu):
             return []
         given = [g for g, _ in ctx.facts.consents if g <= tu]
-        basis = "Code de la consommation, art. L223-1 (loi n° 2025-594, art. 13)"
         if not given:
-            return [
-                Reason(
-                    ReasonCode.NO_CONSENT,
-                    "The consumer has not given prior consent to be canvassed by phone.",
-                    basis,
-                    "Le consommateur n'a pas donné son consentement préalable au démarchage "
-                    "téléphonique.",
-                )
-            ]
+            return [_NO_CONSENT]
         latest = max(given)
         if any(latest <= w <= tu for w in ctx.facts.withdrawals):
-            return [
-                Reason(
-                    ReasonCode.CONSENT_WITHDRAWN,
-                    "The consumer withdrew their consent to be canvassed by phone.",
-                    basis,
-                    "Le consommateur a retiré son consentement au démarchage téléphonique.",
-                )
-            ]
+            return [_CONSENT_WITHDRAWN]
+        basis = _CONSENT_BASIS
         return [
             Reason(
                 ReasonCode.CONSENT_EXPIRED,
@@ -454,37 +460,8 @@ class Calendar(Rule):
         if regime.hours_open_with_general_consent and ctx.consent_valid(tu):
             return []
         call = ctx.call
-        found: dict[ReasonCode, Reason] = {}
-        for tz in call.zones:
-            local = ctx.local(t, tz)
-            day = local.date()
-            if cal.is_weekend(day) and ReasonCode.WEEKEND not in found:
-                found[ReasonCode.WEEKEND] = Reason(
-                    ReasonCode.WEEKEND,
-                    f"It is {local:%A %Y-%m-%d %H:%M} in {tz.key}: consumers may only be called "
-                    "Monday to Friday.",
-                    D223_9,
-                    f"Nous sommes le {local:%Y-%m-%d %H:%M} ({tz.key}), un week-end : appels "
-                    "autorisés du lundi au vendredi seulement.",
-                )
-            holiday = cal.holiday_name(day, call.areas, call.policy.strict_local_holidays)
-            if holiday is not None and ReasonCode.HOLIDAY not in found:
-                found[ReasonCode.HOLIDAY] = Reason(
-                    ReasonCode.HOLIDAY,
-                    f"{day} is a public holiday where the consumer lives ({holiday}).",
-                    D223_9 + "; Code du travail, art. L3133-1",
-                    f"Le {day} est un jour férié là où vit le consommateur ({holiday}).",
-                )
-            if not cal.in_hours(local.time()) and ReasonCode.OUTSIDE_HOURS not in found:
-                found[ReasonCode.OUTSIDE_HOURS] = Reason(
-                    ReasonCode.OUTSIDE_HOURS,
-                    f"It is {local:%H:%M} in {tz.key}: consumers may only be called "
-                    "10:00-13:00 and 14:00-20:00 their time.",
-                    D223_9,
-                    f"Il est {local:%H:%M} ({tz.key}) : appels autorisés de 10 h à 13 h et de "
-                    "14 h à 20 h, heure du consommateur.",
-                )
-        return list(found.values())
+        minute = tu // 60_000_000
+        return list(_calendar(call.zones, call.areas, call.policy.strict_local_holidays, minute))
 
     def starts(self, ctx: Context, t: datetime) -> Iterator[datetime]:
         call = ctx.call
@@ -495,6 +472,49 @@ class Calendar(Rule):
         streams.append(from_us(s) for s in sorted(s for s, _ in ctx.facts.slots) if s > tu)
         streams.append(from_us(g) for g in sorted(g for g, _ in ctx.facts.consents) if g > tu)
         return heapq.merge(*streams)
+
+
+@lru_cache(maxsize=4096)
+def _calendar(
+    zones: tuple[ZoneInfo, ...], areas: tuple[str, ...], strict: bool, minute: int
+) -> tuple[Reason, ...]:
+    """The calendar's reasons for a call in ``zones`` during one UTC minute.
+
+    Windows open and close on the minute, so the answer holds for all of it: a dialer asking
+    many times a minute about consumers of the same zone computes it once.
+    """
+    t = from_us(minute * 60_000_000)
+    found: dict[ReasonCode, Reason] = {}
+    for tz in zones:
+        local = t.astimezone(tz)
+        day = local.date()
+        if cal.is_weekend(day) and ReasonCode.WEEKEND not in found:
+            found[ReasonCode.WEEKEND] = Reason(
+                ReasonCode.WEEKEND,
+                f"It is {local:%A %Y-%m-%d %H:%M} in {tz.key}: consumers may only be called "
+                "Monday to Friday.",
+                D223_9,
+                f"Nous sommes le {local:%Y-%m-%d %H:%M} ({tz.key}), un week-end : appels "
+                "autorisés du lundi au vendredi seulement.",
+            )
+        holiday = cal.holiday_name(day, areas, strict)
+        if holiday is not None and ReasonCode.HOLIDAY not in found:
+            found[ReasonCode.HOLIDAY] = Reason(
+                ReasonCode.HOLIDAY,
+                f"{day} is a public holiday where the consumer lives ({holiday}).",
+                D223_9 + "; Code du travail, art. L3133-1",
+                f"Le {day} est un jour férié là où vit le consommateur ({holiday}).",
+            )
+        if not cal.in_hours(local.time()) and ReasonCode.OUTSIDE_HOURS not in found:
+            found[ReasonCode.OUTSIDE_HOURS] = Reason(
+                ReasonCode.OUTSIDE_HOURS,
+                f"It is {local:%H:%M} in {tz.key}: consumers may only be called "
+                "10:00-13:00 and 14:00-20:00 their time.",
+                D223_9,
+                f"Il est {local:%H:%M} ({tz.key}) : appels autorisés de 10 h à 13 h et de "
+                "14 h à 20 h, heure du consommateur.",
+            )
+    return tuple(found.values())
 
 
 def _window_full(days: list[date], day: date, cap: int, span: int) -> tuple[date, date] | None:
@@ -524,6 +544,8 @@ class Frequency(Rule):
         if not ctx.regime(t).calendar:
             return []
         policy = ctx.call.policy
+        if len(ctx.facts.attempts) < policy.cap_calls:
+            return []  # no window can be full
         for tz in ctx.call.zones:
             days = ctx.attempt_days(tz)
             window = _window_full(days, ctx.local(t, tz).date(), policy.cap_calls, policy.cap_days)
