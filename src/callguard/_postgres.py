@@ -538,13 +538,13 @@ class PostgresLedger:
         recorded_at: int,
     ) -> int:
         params = (professional, number, at, caller_id, outcome, campaign, purpose, recorded_at)
-        tx = self._tx()
-        if tx is not None:
-            # An attempt never slips between another transaction's check and its insert.
-            row = self._locked(tx, professional, number, _INSERT_ATTEMPT_SQL, params).fetchone()
-        else:
-            with self._pool.connection() as conn:
-                row = conn.execute(_INSERT_ATTEMPT_SQL, params, prepare=True).fetchone()
+        # No lock of its own: attempt() took the (professional, number) lock when it read the
+        # facts, and a call recorded after the fact (record_call, import-calls, a batch) gates
+        # nothing — as on SQLite, another transaction's check made before it commits does not
+        # see it. Locking here would take one lock per number of a whole import, more than the
+        # server's lock table holds (max_locks_per_transaction).
+        with self.connection() as conn:
+            row = conn.execute(_INSERT_ATTEMPT_SQL, params, prepare=True).fetchone()
         assert row is not None
         return int(row[0])
 
