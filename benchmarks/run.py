@@ -679,23 +679,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     def log(message: str) -> None:
         print(f"[{time.perf_counter() - began:7.1f}s] {message}", file=sys.stderr, flush=True)
 
-    rows = build(db, work, counts, log)
+    def done(new: list[Row]) -> list[Row]:
+        for row in new:  # as soon as measured: a long run that fails later keeps its figures
+            log(f"  {render([row], args.scale, 0).splitlines()[-1]}")
+        return new
+
+    rows = done(build(db, work, counts, log))
     log("may_call")
-    rows.insert(0, measure_may_call(db, counts, args.repeat))
+    rows[0:0] = done([measure_may_call(db, counts, args.repeat)])
     log("attempt()")
-    rows[1:1] = measure_attempts(db, counts, args.repeat)
+    rows[1:1] = done(measure_attempts(db, counts, args.repeat))
     log("scrub")
-    rows.append(measure_scrub(db, work, counts, args.repeat))
+    rows += done([measure_scrub(db, work, counts, args.repeat)])
     log("audit")
-    rows.append(measure_audit(db, work, counts, args.repeat))
+    rows += done([measure_audit(db, work, counts, args.repeat)])
     if not args.skip_flatness and args.scale >= 0.5:
-        rows.append(
-            measure_flatness(work, counts, args.repeat, float(rows[0].extra["p50 µs"]), log)
+        rows += done(
+            [measure_flatness(work, counts, args.repeat, float(rows[0].extra["p50 µs"]), log)]
         )
     server = None if args.no_postgres else postgres_server(args.postgres)
     if server is not None:
         log("PostgreSQL")
-        rows += measure_postgres(server, work, counts, args.repeat, log)
+        rows += done(measure_postgres(server, work, counts, args.repeat, log))
     else:
         log("no PostgreSQL server answers: no PostgreSQL column")
     table = render(rows, args.scale, time.perf_counter() - began)
