@@ -111,9 +111,7 @@ class PurgeReport:
         return "\n".join(lines)
 
 
-def _unavailable(
-    detail: str, at: datetime, callee_tz: str, number: str | None = None
-) -> Decision:
+def _unavailable(detail: str, at: datetime, callee_tz: str, number: str | None = None) -> Decision:
     """A refusal because the ledger could not be read (fail closed, L242-16)."""
     return Decision(
         allowed=False,
@@ -549,14 +547,9 @@ class Guard:
     ) -> None:
         """Put ``number`` on the professional's do-not-call list from ``at`` (until ``expires_at``)."""
         key = self._key(number)
-        start = require_aware(at, "at")
-        end = None if expires_at is None else instant(expires_at, "expires_at", end_of_day=True)
-        if end is not None and end <= start:
-            raise ValueError(f"expires_at={end.isoformat()} is not after at={start.isoformat()}")
+        start, end = _span(require_aware(at, "at"), "at", expires_at, "expires_at")
         with self._write("add the opt-out") as ledger:
-            ledger.insert_optout(
-                self._pid, key, to_us(start), None if end is None else to_us(end), str(source)
-            )
+            ledger.insert_optout(self._pid, key, start, end, str(source))
 
     def remove_optout(self, number: object, at: datetime) -> int:
         """Lift the professional's opt-outs of ``number`` from ``at``; returns how many."""
@@ -575,15 +568,10 @@ class Guard:
     ) -> None:
         """Record a prior consent to be canvassed, with the reference of its proof (L223-1)."""
         key = self._key(number)
-        start = require_aware(at, "at")
         _require_proof(proof)
-        end = None if expires_at is None else instant(expires_at, "expires_at", end_of_day=True)
-        if end is not None and end <= start:
-            raise ValueError(f"expires_at={end.isoformat()} is not after at={start.isoformat()}")
+        start, end = _span(require_aware(at, "at"), "at", expires_at, "expires_at")
         with self._write("record the consent") as ledger:
-            ledger.insert_consent(
-                self._pid, key, to_us(start), None if end is None else to_us(end), proof
-            )
+            ledger.insert_consent(self._pid, key, start, end, proof)
 
     def withdraw_consent(self, number: object, at: datetime) -> None:
         """The consumer withdrew every consent given before ``at``."""
@@ -597,12 +585,11 @@ class Guard:
     ) -> None:
         """The consumer agreed to be called between ``start`` and ``end`` (any day or hour)."""
         key = self._key(number)
-        s, e = require_aware(start, "start"), require_aware(end, "end")
         _require_proof(proof)
-        if e <= s:
-            raise ValueError(f"end={e.isoformat()} is not after start={s.isoformat()}")
+        s, e = _span(require_aware(start, "start"), "start", require_aware(end, "end"), "end")
+        assert e is not None
         with self._write("record the slot consent") as ledger:
-            ledger.insert_slot(self._pid, key, to_us(s), to_us(e), proof)
+            ledger.insert_slot(self._pid, key, s, e, proof)
 
     def record_contract(
         self,
@@ -614,14 +601,9 @@ class Guard:
     ) -> None:
         """An ongoing contract from ``start`` (until ``end``): contract calls become exempt."""
         key = self._key(number)
-        s = instant(start, "start")
-        e = None if end is None else instant(end, "end", end_of_day=True)
-        if e is not None and e <= s:
-            raise ValueError(f"end={e.isoformat()} is not after start={s.isoformat()}")
+        s, e = _span(instant(start, "start"), "start", end, "end")
         with self._write("record the contract") as ledger:
-            ledger.insert_contract(
-                self._pid, key, to_us(s), None if e is None else to_us(e), subject
-            )
+            ledger.insert_contract(self._pid, key, s, e, subject)
 
     def purge(
         self,
@@ -675,6 +657,17 @@ class Guard:
                 checked,
             )
         return report
+
+
+def _span(start: datetime, start_name: str, end: object, end_name: str) -> tuple[int, int | None]:
+    """A fact's (start, end) in UTC microseconds. ``end`` may be None (open-ended) or a date
+    (through that day); an end that is not after the start is a ValueError naming both."""
+    until = None if end is None else instant(end, end_name, end_of_day=True)
+    if until is not None and until <= start:
+        raise ValueError(
+            f"{end_name}={until.isoformat()} is not after {start_name}={start.isoformat()}"
+        )
+    return to_us(start), None if until is None else to_us(until)
 
 
 def _require_proof(proof: object) -> None:
