@@ -148,11 +148,7 @@ def _scrub_batch(
                     verdicts.clear()
                 cached = verdicts[signature] = judge(call, these, t)
             verdict = cached
-        decisions.append(
-            guard._decision(
-                call, t, verdict.reasons, verdict.next_allowed, None, verdict.regime.name
-            )
-        )
+        decisions.append(guard._decision(call, t, verdict))
     return decisions
 
 

@@ -19,7 +19,7 @@ from ._ledger import DEFAULT_BUSY_TIMEOUT, Facts, Ledger, display_location, open
 from ._numbers import LineKind, PhoneNumber, national_key, parse_number
 from ._policy import Policy
 from ._regimes import regime_on
-from ._rules import Call, evaluate, judge
+from ._rules import Call, Verdict, judge
 from ._time import PARIS, instant, now_utc, require_aware, to_us
 from ._types import Outcome, Purpose, ReasonCode, Sector
 
@@ -313,23 +313,16 @@ class Guard:
         return self._ledger.facts(self._pid, call.number.key, to_us(t), to_us(t - self._lookback))
 
     def _decision(
-        self,
-        call: Call,
-        t: datetime,
-        reasons: list[Reason],
-        nxt: datetime | None,
-        attempt_id: int | None = None,
-        regime: str | None = None,
+        self, call: Call, t: datetime, verdict: Verdict, attempt_id: int | None = None
     ) -> Decision:
         primary = call.zones[0]
-        if regime is None:
-            regime = regime_on(t.astimezone(primary).date()).name
+        nxt = verdict.next_allowed
         return Decision(
-            allowed=not reasons,
-            reasons=tuple(reasons),
+            allowed=not verdict.reasons,
+            reasons=tuple(verdict.reasons),
             next_allowed_at=None if nxt is None else nxt.astimezone(primary),
             number=_e164_of(call),
-            regime=regime,
+            regime=verdict.regime.name,
             callee_tz=primary.key,
             at=t,
             attempt_id=attempt_id,
@@ -356,10 +349,7 @@ class Guard:
             facts = self._facts(call, t)
         except self._errors as exc:
             return _unavailable(str(exc), t, call.zones[0].key, _e164_of(call))
-        verdict = judge(call, facts, t)
-        return self._decision(
-            call, t, verdict.reasons, verdict.next_allowed, None, verdict.regime.name
-        )
+        return self._decision(call, t, judge(call, facts, t))
 
     def attempt(
         self,
@@ -380,15 +370,14 @@ class Guard:
         t = self._now(now)
         call = self._call(number, caller_id, purpose, sector, callee_tz)
         if call.number_problem is not None or call.number is None:
-            reasons, _ = evaluate(call, Facts(), t)
-            return self._decision(call, t, reasons, None)
+            return self._decision(call, t, judge(call, Facts(), t))
         key = call.number.key
         attempt_id: int | None = None
         try:
             with self._ledger.write():
                 facts = self._facts(call, t)
-                reasons, _ = evaluate(call, facts, t, search=False)
-                if not reasons:
+                verdict = judge(call, facts, t, search=False)
+                if not verdict.reasons:
                     attempt_id = self._ledger.insert_attempt(
                         self._pid,
                         key,
@@ -402,12 +391,9 @@ class Guard:
         except self._errors as exc:
             return _unavailable(str(exc), t, call.zones[0].key, _e164_of(call))
         if attempt_id is not None:
-            return self._decision(call, t, [], None, attempt_id)
+            return self._decision(call, t, verdict, attempt_id)
         # Refused: find when it frees up outside the write lock, from the facts already read.
-        verdict = judge(call, facts, t)
-        return self._decision(
-            call, t, verdict.reasons, verdict.next_allowed, None, verdict.regime.name
-        )
+        return self._decision(call, t, judge(call, facts, t))
 
     def scrub(
         self,
