@@ -145,7 +145,7 @@ class Rule:
 
     needs_number = True
 
-    def applies(self, call: Call) -> bool:
+    def applies(self, purpose: Purpose, sector: Sector | None) -> bool:
         return True
 
     def check(self, ctx: Context, t: datetime) -> list[Reason]:
@@ -277,8 +277,8 @@ class SectorBan(Rule):
 
     needs_number = False
 
-    def applies(self, call: Call) -> bool:
-        return call.sector is not None and call.purpose in _CANVASSING
+    def applies(self, purpose: Purpose, sector: Sector | None) -> bool:
+        return sector is not None and purpose in _CANVASSING
 
     def check(self, ctx: Context, t: datetime) -> list[Reason]:
         sector = ctx.call.sector
@@ -315,8 +315,8 @@ _NO_CONTRACT = Reason(
 class Contract(Rule):
     """A CONTRACT call needs a contract running at ``now`` (loi n° 2020-901, L223-1 al. 4)."""
 
-    def applies(self, call: Call) -> bool:
-        return call.purpose is Purpose.CONTRACT
+    def applies(self, purpose: Purpose, sector: Sector | None) -> bool:
+        return purpose is Purpose.CONTRACT
 
     def check(self, ctx: Context, t: datetime) -> list[Reason]:
         return [] if _contract_running(ctx, ctx.us(t)) else [_NO_CONTRACT]
@@ -341,8 +341,8 @@ class Bloctel(Rule):
     Contract and press calls are exempt (§7); after 2026-08-10 Bloctel proves nothing.
     """
 
-    def applies(self, call: Call) -> bool:
-        return call.purpose is Purpose.PROSPECTION
+    def applies(self, purpose: Purpose, sector: Sector | None) -> bool:
+        return purpose is Purpose.PROSPECTION
 
     def check(self, ctx: Context, t: datetime) -> list[Reason]:
         if not ctx.regime(t).bloctel:
@@ -408,8 +408,8 @@ _CONSENT_WITHDRAWN = Reason(
 class Consent(Rule):
     """Opt-in regime: only consumers who gave prior consent (new L223-1, rules-fr.md §6)."""
 
-    def applies(self, call: Call) -> bool:
-        return call.purpose is Purpose.PROSPECTION
+    def applies(self, purpose: Purpose, sector: Sector | None) -> bool:
+        return purpose is Purpose.PROSPECTION
 
     def check(self, ctx: Context, t: datetime) -> list[Reason]:
         if not ctx.regime(t).opt_in:
@@ -447,8 +447,8 @@ class Calendar(Rule):
     (« sauf accord préalable exprès du consommateur »).
     """
 
-    def applies(self, call: Call) -> bool:
-        return call.purpose in _CANVASSING
+    def applies(self, purpose: Purpose, sector: Sector | None) -> bool:
+        return purpose in _CANVASSING
 
     def check(self, ctx: Context, t: datetime) -> list[Reason]:
         regime = ctx.regime(t)
@@ -537,8 +537,8 @@ class Frequency(Rule):
     A sliding window of the consumer's local dates; attempts on later dates count too.
     """
 
-    def applies(self, call: Call) -> bool:
-        return call.purpose in _CANVASSING
+    def applies(self, purpose: Purpose, sector: Sector | None) -> bool:
+        return purpose in _CANVASSING
 
     def check(self, ctx: Context, t: datetime) -> list[Reason]:
         if not ctx.regime(t).calendar:
@@ -581,8 +581,8 @@ class Cooldown(Rule):
     « soixante jours calendaires révolus »: refused on local date R, callable from R + 61.
     """
 
-    def applies(self, call: Call) -> bool:
-        return call.purpose in _CANVASSING
+    def applies(self, purpose: Purpose, sector: Sector | None) -> bool:
+        return purpose in _CANVASSING
 
     def _ends(self, ctx: Context, refused: int) -> list[datetime]:
         days = ctx.call.policy.refusal_cooldown_days + 1
@@ -673,8 +673,7 @@ def next_allowed(
 @lru_cache(maxsize=128)
 def _rules_for(usable: bool, purpose: Purpose, sector: Sector | None) -> list[Rule]:
     """The rules that apply to a call: they depend only on its purpose, sector and number."""
-    probe = Call(None, None, None, None, purpose, sector, (), (), Policy())
-    return [r for r in RULES if (usable or not r.needs_number) and r.applies(probe)]
+    return [r for r in RULES if (usable or not r.needs_number) and r.applies(purpose, sector)]
 
 
 @dataclass(frozen=True, slots=True)
