@@ -1,4 +1,4 @@
-"""The README's « Testing your dialer » section cannot rot: its example test file runs, and its
+"""The testing guide (docs/testing.md) cannot rot: its example test file runs, and its
 failure output is real."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import pytest
 
 pytest_plugins = ["pytester"]
 
-DOC = Path(__file__).resolve().parent.parent / "README.md"
+DOC = Path(__file__).resolve().parent.parent / "docs" / "testing.md"
 EXAMPLE_NAME = "test_retry_logic.py"
 # The lines the doc tells readers to drop from the example to see a failure.
 FIX = """    if decision.next_allowed_at is not None:
@@ -24,7 +24,7 @@ def blocks(language: str) -> list[str]:
 
 def example() -> str:
     found = [b for b in blocks("python") if b.startswith(f"# {EXAMPLE_NAME}\n")]
-    assert len(found) == 1, f"README.md must hold one python block starting # {EXAMPLE_NAME}"
+    assert len(found) == 1, f"docs/testing.md must hold one python block starting # {EXAMPLE_NAME}"
     return found[0]
 
 
