@@ -676,6 +676,8 @@ numbers = [f"0{730_000_000 + (i * 7919 + 1234567) % 70_000_000}"
 with g.batch():
     for n in numbers:
         g.record_consent(n, now - timedelta(days=3), proof="bench")
+# One-time costs (imports, holiday tables, statement cache) stay out of the timing.
+g.may_call("07 99 99 99 99", "09 48 12 34 56", now, purpose="PRESS")
 c0, w0 = time.process_time(), time.perf_counter()
 done = 0
 for k, n in enumerate(numbers):
@@ -695,6 +697,7 @@ conn.execute("PRAGMA cache_size = -32768")
 keys = [33_730_000_000 + (i * 7919 + 1234567) % 70_000_000 for i in range(first, first + count)]
 now = 1_795_512_600_000_000
 ex = conn.execute
+ex("SELECT count(*) FROM attempts WHERE professional = 99 AND number = 0 AND at >= 0").fetchone()
 c0, w0 = time.process_time(), time.perf_counter()
 for k, key in enumerate(keys):
     ex("BEGIN IMMEDIATE")
