@@ -886,6 +886,10 @@ def measure_audit(db: Path, work: Path, counts: dict[str, int], repeat: int, fre
     guard = Guard(db, professional=PROFESSIONAL)
     mine: list[Sample] = []
     floors: list[Sample] = []
+    warm = work / "calls-warm.csv"  # one-time costs (imports, CSV set-up) stay out of the timing
+    write_call_log(warm, 30, fresh.beyond(10), rng)
+    audit(warm, db=guard), audit_floor(warm)
+    warm.unlink()
     for r in range(repeat):
         path = work / f"calls-{r}.csv"  # a new log each repeat: no number seen before
         write_call_log(path, n, fresh.take(max(1, n // 3)), rng)
@@ -941,6 +945,110 @@ def measure_flatness(
             "cell": cell,
         },
     )
+
+
+# -- PostgreSQL ----------------------------------------------------------------------------
+
+
+def postgres_server(requested: str | None) -> str | None:
+    """The server to measure: ``--postgres``, else ``$CALLGUARD_TEST_POSTGRES``, else a local one."""
+    try:
+        import psycopg
+    except ImportError:
+        return None
+    dsn = (
+        requested
+        or os.environ.get("CALLGUARD_TEST_POSTGRES")
+        or "postgresql://postgres@127.0.0.1:5432/test"
+    )
+    try:
+        psycopg.connect(dsn, connect_timeout=1).close()
+    except psycopg.Error:
+        return None
+    return dsn
+
+
+def with_schema(server: str, schema: str) -> str:
+    import urllib.parse
+
+    parts = urllib.parse.urlsplit(server)
+    query = [*urllib.parse.parse_qsl(parts.query), ("options", f"-csearch_path={schema}")]
+    return urllib.parse.urlunsplit(
+        parts._replace(query=urllib.parse.urlencode(query, quote_via=urllib.parse.quote))
+    )
+
+
+def measure_postgres(
+    server: str, work: Path, counts: dict[str, int], repeat: int, log: Callable[[str], None]
+) -> list[Row]:
+    """may_call and attempt() on a PostgreSQL ledger at 1 % of this scale, built through the
+    public API. The server does much of the work in its own processes, so these rows are wall
+    clock rates (no floor); the client's CPU rate is a detail."""
+    import psycopg
+
+    schema = f"callguard_bench_{os.getpid()}"
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+        conn.execute(f"CREATE SCHEMA {schema}")
+    dsn = with_schema(server, schema)
+    small = {k: max(10, v // 100) for k, v in counts.items()}
+    try:
+        log(f"building a PostgreSQL ledger at 1 % of this scale ({small['bloctel']:,} numbers)")
+        rng = random.Random(42)
+        submitted, listed, _ = write_bloctel_files(work, small["bloctel"], "postgres")
+        guard = Guard(dsn, professional=PROFESSIONAL)
+        _, day, checked = REGIMES[1]
+        assert checked is not None
+        guard.import_bloctel(listed, checked, submitted=submitted)
+        submitted.unlink()
+        listed.unlink()
+        t = moment(day, 10, 30)
+        with guard.batch():
+            for _ in range(small["attempts"]):
+                at = t - timedelta(minutes=rng.randrange(120 * 24 * 60))
+                guard.record_call(national(rng.randrange(small["attempt_numbers"])), at)
+        fresh = Fresh(small["bloctel"], 3)
+        n = max(100, min(2_000, small["bloctel"] // (repeat + 1)))
+        for i in fresh.beyond(50):
+            guard.may_call(national(i), CALLER_ID, t)
+        runs = []
+        for _ in range(repeat):
+            inputs = [written(i, rng) for i in fresh.take(n)]
+            runs.append(per_call(lambda x: guard.may_call(x, CALLER_ID, t), inputs)[0])
+        guard.close()
+        rows = [
+            Row(
+                "may_call on PostgreSQL, bloctel-hours, in hours (1 % ledger)",
+                "decisions/s wall",
+                med([s.wall_rate for s in runs]),
+                None,
+                {
+                    "p50/p99 µs": f"{med([s.pct(0.5) for s in runs]):.0f}/"
+                    f"{med([s.pct(0.99) for s in runs]):.0f}",
+                    "client CPU/s": f"{med([s.rate for s in runs]):,.0f}",
+                    "inputs": f"{n:,} × {repeat}",
+                },
+            )
+        ]
+        calls = max(MINIMUM["attempt_calls"], min(1_000, counts["attempt_calls"]))
+        for procs in (1, 2):
+            samples = []
+            for _ in range(repeat):
+                firsts = [fresh.beyond(calls)[0] for _ in range(procs)]
+                samples.append(run_attempt_children(_ATTEMPT_CHILD, dsn, firsts, calls))
+            rows.append(
+                Row(
+                    f"attempt() on PostgreSQL × {procs} process{'es' if procs > 1 else ''}",
+                    "records/s wall",
+                    med([s.wall_rate for s in samples]),
+                    None,
+                    {"client CPU/s": f"{med([s.rate for s in samples]):,.0f}"},
+                )
+            )
+        return rows
+    finally:
+        with psycopg.connect(server, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
 
 
 # -- report ---------------------------------------------------------------------------------
@@ -1015,6 +1123,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         default="import,may_call,attempt,scrub,audit",
         help="comma-separated measures to run after the build (default: all)",
     )
+    parser.add_argument(
+        "--postgres",
+        default=None,
+        metavar="DSN",
+        help="PostgreSQL server for the PostgreSQL rows (default: $CALLGUARD_TEST_POSTGRES, "
+        "else a local server if one answers)",
+    )
+    parser.add_argument("--no-postgres", action="store_true", help="skip the PostgreSQL rows")
     args = parser.parse_args(argv)
     if not 0 < args.scale <= 1:
         parser.error(f"--scale must be in (0, 1], not {args.scale}")
@@ -1059,6 +1175,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     flat = args.flatness == "yes" or (args.flatness == "auto" and args.scale >= 0.05)
     if flat and p50s:
         rows += done([measure_flatness(work, counts, args.repeat, p50s, log)])
+    server = None if args.no_postgres else postgres_server(args.postgres)
+    if server is not None:
+        log("PostgreSQL")
+        rows += done(measure_postgres(server, work, counts, args.repeat, log))
+    else:
+        log("no PostgreSQL server answers: no PostgreSQL rows")
     table = render(rows, args.scale, args.repeat, time.perf_counter() - began)
     print(table)
     if args.json:
