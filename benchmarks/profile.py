@@ -114,7 +114,7 @@ def main() -> int:
         numbers = [bench.national(i) for i in fresh.beyond(args.calls)]
         with guard.batch():
             for n in numbers:
-                guard.record_consent(n, t - timedelta(days=3), proof="profile")
+                guard.record_consent("+33" + n[1:], t - timedelta(days=3), proof="profile")
 
         for i in fresh.beyond(20):
             guard.may_call(bench.national(i), bench.CALLER_ID, t)
