@@ -1,26 +1,41 @@
 """callguard benchmarks: build a ledger at scale through the public API, then measure it.
 
-    python benchmarks/run.py                 # full scale (about 10 minutes on 2 cores)
+    python benchmarks/run.py                 # full scale (15+ minutes on 2 cores)
     python benchmarks/run.py --scale 0.01    # 1 %: 100 000 Bloctel numbers, 50 000 attempts...
-    python benchmarks/run.py --scale 0.0005 --repeat 1     # the CI smoke run
+    python benchmarks/run.py --scale 0.0005 --repeat 1     # the CI smoke run (well under a minute)
 
 Full scale is 10 million Bloctel-checked numbers (30 % listed), 5 million attempts over 2 million
 numbers, 1 million consents, 100 000 refusals and 100 000 opt-outs; ``--scale`` multiplies every
-count. Each figure is printed beside a *floor* measured in the same run on the same ledger: the
-same questions asked with the plainest possible code (raw ``sqlite3`` prepared statements on
-pre-normalised integer keys, or reading the input file without parsing it), and the ratio of
-callguard to its floor. The machine is shared and noisy, so every timing is the median of
-``--repeat`` runs, and the ratios matter more than the absolute rates.
+count. The ledger's facts are spread over the three legal regimes, and every decision measure is
+taken in each regime (``bloctel`` on 2022-05-10, ``bloctel-hours`` on 2025-05-13, ``consent`` on
+2026-11-24, all Tuesdays), in hours (10:30) and out of hours (21:30, Paris).
+
+Each figure is printed beside a *floor* measured in the same run, on the same ledger and the same
+connection type: the same questions asked with the fewest prepared statements on pre-normalised
+integer keys (for ``may_call``: one combined statement, and four plain selects), a set-based
+statement with the key table as the outer loop (``scrub``), or reading and parsing a file without
+judging it (``audit``, Bloctel import). Rules of the game:
+
+* every timed call gets an input never seen before in the run (callguard caches parsed numbers;
+  only a row that says "repeated" measures repeats);
+* callguard and its floors alternate within each repeat, each on its own fresh inputs, and the
+  order rotates between repeats;
+* rates are per second of *CPU time* (``time.process_time``) of the measuring process, the median
+  over ``--repeat`` runs; wall-clock rates and per-call wall latencies (p50/p99) are printed
+  beside them. The ratio column is callguard's CPU time per item over the floor's.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import gc
 import json
+import math
 import os
 import platform
 import random
+import re
 import shutil
 import sqlite3
 import statistics
@@ -30,16 +45,29 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import callguard
 from callguard import Guard, Outcome, audit
 
 PARIS = ZoneInfo("Europe/Paris")
-NOW = datetime(2026, 11, 24, 11, 0, tzinfo=PARIS)  # a Tuesday, in the consent regime
-CHECKED = datetime(2026, 7, 20, 9, 0, tzinfo=PARIS)  # Bloctel return of the opt-out regime
 CALLER_ID = "09 48 12 34 56"
+PROFESSIONAL = "acme"
+
+# (regime, the Tuesday decisions are taken on, the Bloctel return valid on that day or None)
+REGIMES: tuple[tuple[str, date, datetime | None], ...] = (
+    ("bloctel", date(2022, 5, 10), datetime(2022, 4, 30, 9, 0, tzinfo=PARIS)),
+    ("bloctel-hours", date(2025, 5, 13), datetime(2025, 5, 3, 9, 0, tzinfo=PARIS)),
+    ("consent", date(2026, 11, 24), None),
+)
+HOURS = (("in hours", 10, 30), ("out of hours", 21, 30))
+
+
+def moment(day: date, hour: int, minute: int) -> datetime:
+    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=PARIS)
+
 
 FULL = {
     "bloctel": 10_000_000,
@@ -48,26 +76,40 @@ FULL = {
     "consents": 1_000_000,
     "refusals": 100_000,
     "optouts": 100_000,
-    "scrub": 1_000_000,
+    "scrub": 100_000,
     "audit": 1_000_000,
     "lookups": 20_000,
+    "attempt_calls": 1_000,
 }
+MINIMUM = {"scrub": 2_000, "audit": 3_000, "lookups": 200, "attempt_calls": 200}
+
+
+def scaled(scale: float, divide: int = 1) -> dict[str, int]:
+    counts = {k: max(MINIMUM.get(k, 10), int(v * scale / divide)) for k, v in FULL.items()}
+    # Per-call measures do not grow with the ledger: as many calls as the population can give
+    # fresh numbers to (may_call caps each batch by it), fewer for the smoke run.
+    counts["lookups"] = FULL["lookups"]
+    counts["attempt_calls"] = FULL["attempt_calls"] if scale >= 0.001 else MINIMUM["attempt_calls"]
+    return counts
 
 
 # -- the population: distinct, valid numbers without storing them -----------------------------
 
+SPACE = 70_000_000
+
 
 def national(i: int) -> str:
-    """The i-th number of the population (i < 7·10^7): a 073–079 mobile, distinct for distinct i.
+    """The i-th number (i < 7·10^7): a 073–079 mobile, distinct for distinct i.
 
     The 07 3–9 block holds no overseas prefix, and 7919 is prime to its 7·10^7 numbers, so
     ``i -> i * 7919 mod 7·10^7`` is a permutation of it.
     """
-    return f"0{730_000_000 + (i * 7919 + 1234567) % 70_000_000}"
+    return f"0{730_000_000 + (i * 7919 + 1234567) % SPACE}"
 
 
 def key_of(i: int) -> int:
-    return 33_000_000_000 + int(national(i)[1:])
+    """The ledger key of ``national(i)``: its E.164 digits as an integer."""
+    return 33_000_000_000 + 730_000_000 + (i * 7919 + 1234567) % SPACE
 
 
 def written(i: int, rng: random.Random) -> str:
@@ -85,7 +127,38 @@ def written(i: int, rng: random.Random) -> str:
     return "0033" + n[1:]
 
 
-OVERSEAS = ["0690 00 12 34", "0696 20 12 34", "0694 20 12 34", "0692 12 34 56", "0639 01 23 45"]
+class Fresh:
+    """Hands out population indices never handed out before, in a scattered order.
+
+    The population is the ``size`` Bloctel-checked numbers; once they are all used, indices come
+    from beyond it (never checked), and ``overflow`` counts them so a row can say so.
+    """
+
+    def __init__(self, size: int, seed: int) -> None:
+        self.size = size
+        rng = random.Random(seed)
+        step = rng.randrange(size // 3 + 1, size) if size > 3 else 1
+        while math.gcd(step, size) != 1:
+            step += 1
+        self.step, self.offset, self.used, self.overflow = step, rng.randrange(size), 0, 0
+        self.outside = 0
+
+    def take(self, n: int) -> list[int]:
+        out = []
+        for _ in range(n):
+            if self.used < self.size:
+                out.append((self.offset + self.used * self.step) % self.size)
+                self.used += 1
+            else:
+                out.append(self.beyond(1)[0])
+                self.overflow += 1
+        return out
+
+    def beyond(self, n: int) -> list[int]:
+        """Indices outside the population (numbers the ledger has never seen)."""
+        first = self.size + self.outside
+        self.outside += n
+        return list(range(first, first + n))
 
 
 # -- measuring ------------------------------------------------------------------------------
@@ -101,72 +174,109 @@ class Row:
 
     @property
     def ratio(self) -> float | None:
-        if self.floor in (None, 0):
+        """callguard's cost over the floor's: how many times slower than the floor."""
+        if not self.floor or not self.value:
             return None
-        return self.value / self.floor if self.floor else None
+        return self.floor / self.value
 
 
-def median_rate(runs: Sequence[float]) -> float:
-    return statistics.median(runs)
+@dataclass
+class Sample:
+    """One timed batch: items, CPU and wall seconds, sorted per-item wall latencies (s)."""
+
+    items: int
+    cpu: float
+    wall: float
+    lat: list[float] = field(default_factory=list)
+
+    @property
+    def rate(self) -> float:
+        return self.items / self.cpu if self.cpu > 0 else float("inf")
+
+    @property
+    def wall_rate(self) -> float:
+        return self.items / self.wall if self.wall > 0 else float("inf")
+
+    def pct(self, q: float) -> float:
+        return self.lat[min(len(self.lat) - 1, int(len(self.lat) * q))] * 1e6
 
 
-def timed(fn: Callable[[], int], repeat: int) -> float:
-    """Median items per second of ``fn`` (which returns how many items it handled)."""
-    rates = []
-    for _ in range(repeat):
-        gc.collect()
-        start = time.perf_counter()
-        n = fn()
-        rates.append(n / (time.perf_counter() - start))
-    return statistics.median(rates)
+def per_call(fn: Callable[[object], object], items: Sequence[object]) -> tuple[Sample, list]:
+    """Call ``fn`` on each item: CPU and wall time of the batch, and each call's wall latency."""
+    gc.collect()
+    clock, cpu = time.perf_counter, time.process_time
+    lat, out = [], []
+    c0, w0 = cpu(), clock()
+    for item in items:
+        t0 = clock()
+        out.append(fn(item))
+        lat.append(clock() - t0)
+    w1, c1 = clock(), cpu()
+    lat.sort()
+    return Sample(len(items), c1 - c0, w1 - w0, lat), out
 
 
-def latencies(
-    fn: Callable[[object], object], items: Sequence[object], repeat: int
-) -> tuple[float, float, float]:
-    """(rate/s, p50 µs, p99 µs): medians over ``repeat`` passes of per-call latencies."""
-    rates, p50s, p99s = [], [], []
-    clock = time.perf_counter
-    for _ in range(repeat):
-        gc.collect()
-        lat = []
-        start = clock()
-        for item in items:
-            t0 = clock()
-            fn(item)
-            lat.append(clock() - t0)
-        total = clock() - start
-        lat.sort()
-        rates.append(len(items) / total)
-        p50s.append(lat[len(lat) // 2] * 1e6)
-        p99s.append(lat[int(len(lat) * 0.99)] * 1e6)
-    return statistics.median(rates), statistics.median(p50s), statistics.median(p99s)
+def whole(fn: Callable[[], int]) -> Sample:
+    """One call of ``fn`` (which returns how many items it handled), timed."""
+    gc.collect()
+    c0, w0 = time.process_time(), time.perf_counter()
+    n = fn()
+    return Sample(n, time.process_time() - c0, time.perf_counter() - w0)
 
 
-def child_peak_rss(code: str, *args: str) -> tuple[float, float, str]:
-    """Run ``code`` in a fresh interpreter: (seconds, peak RSS in MB, its stdout)."""
-    start = time.perf_counter()
-    proc = subprocess.run(
-        [sys.executable, "-c", code, *args], capture_output=True, text=True, check=True
-    )
-    seconds = time.perf_counter() - start
-    peak = float(proc.stderr.strip().splitlines()[-1])
-    return seconds, peak, proc.stdout
+def med(values: Sequence[float]) -> float:
+    return statistics.median(values)
 
 
-_REPORT_RSS = (
+def rotate(items: list, r: int) -> list:
+    """The order callguard and its floors run in, repeat ``r``: rotated so none always leads."""
+    k = r % len(items)
+    return items[k:] + items[:k]
+
+
+def us(t: datetime) -> int:
+    return (t - datetime(1970, 1, 1, tzinfo=timezone.utc)) // timedelta(microseconds=1)
+
+
+_REPORT = (
     "import resource, sys; "
     "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, file=sys.stderr)"
 )
 
 
+def child(code: str, *args: str) -> tuple[list[str], float]:
+    """Run ``code`` in a fresh interpreter: (its stdout words, its peak RSS in MB)."""
+    proc = subprocess.run(
+        [sys.executable, "-c", code + "\n" + _REPORT, *args],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"benchmark child failed:\n{proc.stderr}")
+    return proc.stdout.split(), float(proc.stderr.strip().splitlines()[-1])
+
+
+def connect(db: Path) -> sqlite3.Connection:
+    """The floor's connection: the same settings callguard's SQLite ledger opens with."""
+    conn = sqlite3.connect(db, isolation_level=None, check_same_thread=False)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    conn.execute("PRAGMA cache_size = -32768")
+    return conn
+
+
+def professional_id(conn: sqlite3.Connection, name: str = PROFESSIONAL) -> int:
+    return int(conn.execute("SELECT id FROM professionals WHERE name = ?", (name,)).fetchone()[0])
+
+
 # -- building the ledger through the public API ---------------------------------------------
 
 
-def write_bloctel_files(work: Path, n: int) -> tuple[Path, Path, int]:
+def write_bloctel_files(work: Path, n: int, tag: str) -> tuple[Path, Path, int]:
     """The submission (every number) and the return file (30 % listed), Bloctel's format."""
-    submitted = work / "bloctel-submitted.csv"
-    listed = work / "bloctel-listed.csv"
+    submitted = work / f"bloctel-submitted-{tag}.csv"
+    listed = work / f"bloctel-listed-{tag}.csv"
     listed_count = 0
     with submitted.open("w") as sub, listed.open("w") as ret:
         sub.write("Telephone;Identifiant\n")
@@ -180,93 +290,145 @@ def write_bloctel_files(work: Path, n: int) -> tuple[Path, Path, int]:
     return submitted, listed, listed_count
 
 
-_IMPORT_CHILD = (
-    """
-import sys
+_IMPORT_CHILD = """
+import sys, time
 from datetime import datetime
-from zoneinfo import ZoneInfo
 from callguard import Guard
 g = Guard(sys.argv[1], professional="acme")
-r = g.import_bloctel(sys.argv[2], datetime(2026, 7, 20, 9, tzinfo=ZoneInfo("Europe/Paris")),
-                     submitted=sys.argv[3])
-print(r.listed, r.clean, len(r.rejected))
+checked = datetime.fromisoformat(sys.argv[4])
+c0, w0 = time.process_time(), time.perf_counter()
+r = g.import_bloctel(sys.argv[2], checked, submitted=sys.argv[3])
+print(r.listed, r.clean, len(r.rejected), time.process_time() - c0, time.perf_counter() - w0)
 g.close()
 """
-    + _REPORT_RSS
-)
 
-_READ_CHILD = (
-    """
-import sys
-n = 0
-for path in sys.argv[1:]:
-    with open(path, "rb") as f:
+# The floor of an import: read the two files, parse each line to an integer key without judging
+# it, and store them as callguard does (a keyed temporary table, then one ordered copy), in one
+# transaction on a connection set up as callguard's.
+_IMPORT_FLOOR_CHILD = """
+import sqlite3, sys, time
+db, listed, submitted, checked = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+conn = sqlite3.connect(db, isolation_level=None)
+conn.execute("PRAGMA journal_mode = WAL")
+conn.execute("PRAGMA synchronous = NORMAL")
+conn.execute("CREATE TABLE IF NOT EXISTS checks (number INTEGER NOT NULL, "
+             "checked_at INTEGER NOT NULL, listed INTEGER NOT NULL, "
+             "PRIMARY KEY (number, checked_at)) WITHOUT ROWID")
+def keys(path):
+    with open(path, encoding="utf-8") as f:
+        next(f)
         for line in f:
-            n += 1
-print(n)
+            yield (33_000_000_000 + int(line[1:10]),)
+c0, w0 = time.process_time(), time.perf_counter()
+conn.execute("BEGIN IMMEDIATE")
+conn.execute("CREATE TEMP TABLE t (n INTEGER PRIMARY KEY, listed INTEGER NOT NULL)")
+conn.execute("PRAGMA temp.cache_size = -65536")
+up = ("INSERT INTO temp.t (n, listed) VALUES (?, {}) "
+      "ON CONFLICT (n) DO UPDATE SET listed = max(listed, excluded.listed)")
+conn.executemany(up.format(1), keys(listed))
+conn.executemany(up.format(0), keys(submitted))
+conn.execute("INSERT INTO checks SELECT n, ?, listed FROM temp.t WHERE true ORDER BY n "
+             "ON CONFLICT (number, checked_at) DO UPDATE SET listed = max(listed, excluded.listed)", (checked,))
+conn.execute("COMMIT")
+print(time.process_time() - c0, time.perf_counter() - w0)
 """
-    + _REPORT_RSS
-)
 
 
-def build(db: Path, work: Path, counts: dict[str, int], log: Callable[[str], None]) -> list[Row]:
-    rows: list[Row] = []
-    rng = random.Random(42)
+def import_runs(
+    db: Path, work: Path, counts: dict[str, int], log: Callable[[str], None]
+) -> list[Row]:
+    """Both Bloctel returns of the ledger (2022 and 2025), each interleaved with its floor."""
+    n = counts["bloctel"]
+    submitted, listed, listed_count = write_bloctel_files(work, n, "run")
+    lines = n + listed_count
+    mine: list[Sample] = []
+    floors: list[Sample] = []
+    peaks, floor_peaks = [], []
+    for r, (_, _, checked) in enumerate(reversed([x for x in REGIMES if x[2] is not None])):
+        assert checked is not None
+        log(f"importing the Bloctel return of {checked.date()} ({lines:,} lines, child process)")
+        floor_db = work / "import-floor.db"
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(floor_db) + suffix).unlink(missing_ok=True)
 
-    log(f"writing Bloctel files ({counts['bloctel']:,} numbers)")
-    submitted, listed, listed_count = write_bloctel_files(work, counts["bloctel"])
-    lines = counts["bloctel"] + listed_count
-    Guard(db, professional="acme").close()  # create and migrate outside the timing
+        def run_mine(checked: datetime = checked) -> None:
+            out, peak = child(
+                _IMPORT_CHILD, str(db), str(listed), str(submitted), checked.isoformat()
+            )
+            assert [int(x) for x in out[:3]] == [listed_count, n - listed_count, 0], out
+            mine.append(Sample(lines, float(out[3]), float(out[4])))
+            peaks.append(peak)
 
-    log("importing the Bloctel return (child process, peak RSS)")
-    seconds, peak, out = child_peak_rss(_IMPORT_CHILD, str(db), str(listed), str(submitted))
-    floor_s, floor_peak, _ = child_peak_rss(_READ_CHILD, str(listed), str(submitted))
-    got = [int(x) for x in out.split()]
-    assert got == [listed_count, counts["bloctel"] - listed_count, 0], got
-    rows.append(
+        def run_floor(checked: datetime = checked, floor_db: Path = floor_db) -> None:
+            out, peak = child(
+                _IMPORT_FLOOR_CHILD, str(floor_db), str(listed), str(submitted), str(us(checked))
+            )
+            floors.append(Sample(lines, float(out[0]), float(out[1])))
+            floor_peaks.append(peak)
+
+        for step in rotate([run_mine, run_floor], r):
+            step()
+    submitted.unlink()
+    listed.unlink()
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(work / "import-floor.db") + suffix).unlink(missing_ok=True)
+    return [
         Row(
             "Bloctel import",
             "lines/s",
-            lines / seconds,
-            lines / floor_s,
+            med([s.rate for s in mine]),
+            med([s.rate for s in floors]),
             {
-                "seconds": f"{seconds:.1f}",
-                "peak RSS MB": f"{peak:.0f}",
-                "floor RSS MB": f"{floor_peak:.0f}",
+                "lines": f"{lines:,}",
+                "wall lines/s": f"{med([s.wall_rate for s in mine]):,.0f}",
+                "floor wall": f"{med([s.wall_rate for s in floors]):,.0f}",
+                "peak RSS MB": f"{max(peaks):.0f}",
+                "floor peak RSS MB": f"{max(floor_peaks):.0f}",
+                "runs": f"{len(mine)} (the 2022 and 2025 returns)",
             },
         )
-    )
-    submitted.unlink()
-    listed.unlink()
+    ]
 
-    guard = Guard(db, professional="acme")
+
+def build(db: Path, work: Path, counts: dict[str, int], log: Callable[[str], None]) -> list[Row]:
+    """The ledger, through the public API; returns the import and on-disk rows."""
+    Guard(db, professional=PROFESSIONAL).close()  # create and migrate outside the timings
+    rows = import_runs(db, work, counts, log)
+    rng = random.Random(42)
+    guard = Guard(db, professional=PROFESSIONAL)
     n_numbers = counts["attempt_numbers"]
+    nows = [moment(day, 10, 30) for _, day, _ in REGIMES]
     log(f"recording {counts['attempts']:,} attempts over {n_numbers:,} numbers (batch)")
-    start = NOW - timedelta(days=120)
     with guard.batch():
         for j in range(counts["attempts"]):
-            i = rng.randrange(n_numbers)
-            at = start + timedelta(minutes=rng.randrange(120 * 24 * 60))
-            guard.record_call(national(i), at, caller_id=CALLER_ID, outcome=Outcome.NO_ANSWER)
+            at = rng.choice(nows) - timedelta(minutes=rng.randrange(120 * 24 * 60))
+            guard.record_call(
+                national(rng.randrange(n_numbers)),
+                at,
+                caller_id=CALLER_ID,
+                outcome=Outcome.NO_ANSWER,
+            )
             if j % 1_000_000 == 999_999:
                 log(f"  {j + 1:,}")
     log(
         f"recording {counts['consents']:,} consents, {counts['refusals']:,} refusals, "
         f"{counts['optouts']:,} opt-outs (batch)"
     )
+    consent_now = nows[-1]
     with guard.batch():
         for i in range(counts["consents"]):
             guard.record_consent(
-                national(i), NOW - timedelta(days=rng.randrange(1, 300)), proof=f"form-{i}"
+                national(i), consent_now - timedelta(days=rng.randrange(1, 300)), proof=f"f{i}"
             )
         for _ in range(counts["refusals"]):
             guard.record_refusal(
-                national(rng.randrange(n_numbers)), NOW - timedelta(days=rng.randrange(1, 120))
+                national(rng.randrange(n_numbers)),
+                rng.choice(nows) - timedelta(days=rng.randrange(1, 120)),
             )
         for _ in range(counts["optouts"]):
             guard.add_optout(
                 national(rng.randrange(counts["bloctel"])),
-                NOW - timedelta(days=rng.randrange(1, 400)),
+                rng.choice(nows) - timedelta(days=rng.randrange(1, 400)),
             )
     guard.close()
     conn = sqlite3.connect(db)
@@ -288,83 +450,218 @@ def build(db: Path, work: Path, counts: dict[str, int], log: Callable[[str], Non
     return rows
 
 
-# -- the measurements ------------------------------------------------------------------------
+# -- may_call -------------------------------------------------------------------------------
 
-_FLOOR_QUESTIONS = (
-    "SELECT at FROM attempts WHERE professional = ? AND number = ? AND at >= ?",
-    "SELECT at FROM refusals WHERE professional = ? AND number = ? AND at >= ?",
-    "SELECT at, expires_at, removed_at FROM optouts WHERE professional = ? AND number = ?",
-    "SELECT at, expires_at FROM consents WHERE professional = ? AND number = ?",
-    "SELECT at FROM consent_withdrawals WHERE professional = ? AND number = ?",
-    'SELECT start, "end" FROM slot_consents WHERE professional = ? AND number = ? AND "end" > ?',
-    'SELECT start, "end" FROM contracts WHERE professional = ? AND number = ?',
-    "SELECT checked_at, listed FROM bloctel_checks WHERE number = ? AND checked_at <= ? "
-    "ORDER BY checked_at DESC LIMIT 1",
+# The questions a decision needs, on integer keys: :n the number, :now, :p the professional,
+# :s30 thirty days ago (the cap), :s60 sixty days ago (the refusal cooldown), :s365 a year ago.
+_BLOCTEL_Q = (
+    "SELECT listed FROM bloctel_checks WHERE number = :n AND checked_at <= :now "
+    "ORDER BY checked_at DESC LIMIT 1"
+)
+_CONSENT_Q = (
+    "SELECT count(*) FROM consents WHERE professional = :p AND number = :n AND at <= :now "
+    "AND at > :s365 AND (expires_at IS NULL OR expires_at > :now)"
+)
+_ATTEMPTS_Q = "SELECT count(*) FROM attempts WHERE professional = :p AND number = :n AND at >= :s30"
+_REFUSAL_Q = "SELECT count(*) FROM refusals WHERE professional = :p AND number = :n AND at >= :s60"
+_OPTOUT_Q = (
+    "SELECT count(*) FROM optouts WHERE professional = :p AND number = :n AND at <= :now "
+    "AND (expires_at IS NULL OR expires_at > :now) AND (removed_at IS NULL OR removed_at > :now)"
 )
 
 
-def floor_lookup(
-    conn: sqlite3.Connection, now_us: int, since_us: int
-) -> Callable[[object], object]:
-    """The plainest code asking a decision's questions: one prepared SELECT per fact."""
-    q = _FLOOR_QUESTIONS
+def floor_questions(regime: str) -> tuple[str, ...]:
+    """The four questions: Bloctel (consent, in the consent regime), attempts, refusal, opt-out."""
+    first = _CONSENT_Q if regime == "consent" else _BLOCTEL_Q
+    return (first, _ATTEMPTS_Q, _REFUSAL_Q, _OPTOUT_Q)
+
+
+def positional(sql: str, values: dict[str, int]) -> tuple[str, tuple[int, ...], int]:
+    """``sql`` with ``?`` placeholders; the constant parameters in order, with the number's
+    place among them left as -1 (for the caller to fill in); the number of parameters."""
+    names = re.findall(r":(\w+)", sql)
+    return (
+        re.sub(r":\w+", "?", sql),
+        tuple(-1 if m == "n" else values[m] for m in names),
+        len(names),
+    )
+
+
+def binder(template: tuple[int, ...]) -> Callable[[int], tuple[int, ...]]:
+    """The cheapest way to put the number into its places of ``template``."""
+    places = [i for i, v in enumerate(template) if v == -1]
+    if places == [0]:
+        rest = template[1:]
+        return lambda key: (key, *rest)
+    if len(places) == 1:
+        head, tail = template[: places[0]], template[places[0] + 1 :]
+        return lambda key: (*head, key, *tail)
+    return lambda key: tuple(key if v == -1 else v for v in template)
+
+
+def floor_combined(conn: sqlite3.Connection, regime: str, values: dict[str, int]) -> Callable:
+    """One prepared statement asking the four questions."""
+    sql, template, _ = positional(
+        "SELECT " + ", ".join(f"({q})" for q in floor_questions(regime)), values
+    )
+    bind = binder(template)
     ex = conn.execute
 
-    def ask(key: object) -> object:
+    def ask(key: int) -> object:
+        return ex(sql, bind(key)).fetchone()
+
+    return ask
+
+
+def floor_plain(conn: sqlite3.Connection, regime: str, values: dict[str, int]) -> Callable:
+    """Four prepared statements, one per question."""
+    (s0, t0, _), (s1, t1, _), (s2, t2, _), (s3, t3, _) = (
+        positional(q, values) for q in floor_questions(regime)
+    )
+    b0, b1, b2, b3 = binder(t0), binder(t1), binder(t2), binder(t3)
+    ex = conn.execute
+
+    def ask(key: int) -> object:
         return (
-            ex(q[0], (1, key, since_us)).fetchall(),
-            ex(q[1], (1, key, since_us)).fetchall(),
-            ex(q[2], (1, key)).fetchall(),
-            ex(q[3], (1, key)).fetchall(),
-            ex(q[4], (1, key)).fetchall(),
-            ex(q[5], (1, key, now_us)).fetchall(),
-            ex(q[6], (1, key)).fetchall(),
-            ex(q[7], (key, now_us)).fetchall(),
+            ex(s0, b0(key)).fetchone(),
+            ex(s1, b1(key)).fetchone(),
+            ex(s2, b2(key)).fetchone(),
+            ex(s3, b3(key)).fetchone(),
         )
 
     return ask
 
 
-def us(moment: datetime) -> int:
-    epoch = datetime(1970, 1, 1, tzinfo=timezone.utc)
-    return (moment - epoch) // timedelta(microseconds=1)
+def floor_params(conn: sqlite3.Connection, t: datetime) -> dict[str, int]:
+    return {
+        "now": us(t),
+        "p": professional_id(conn),
+        "s30": us(t - timedelta(days=30)),
+        "s60": us(t - timedelta(days=60)),
+        "s365": us(t - timedelta(days=365)),
+    }
 
 
-def measure_may_call(db: Path, counts: dict[str, int], repeat: int) -> Row:
-    rng = random.Random(7)
-    population = counts["bloctel"]
-    picks = [rng.randrange(population) for _ in range(counts["lookups"])]
-    inputs: list[object] = [
-        written(i, rng) if k % 50 else OVERSEAS[k % len(OVERSEAS)] for k, i in enumerate(picks)
+@dataclass
+class Cell:
+    regime: str
+    hours: str
+    t: datetime
+    runs: dict[str, list[Sample]] = field(default_factory=dict)
+    allowed: list[float] = field(default_factory=list)
+
+
+def measure_may_call(
+    db: Path,
+    counts: dict[str, int],
+    repeat: int,
+    fresh: Fresh,
+    log: Callable[[str], None],
+    only: str | None = None,
+) -> tuple[list[Row], dict[str, float]]:
+    """Every regime in and out of hours (or the ``only`` one, "regime hours"), against both
+    floors: rows, and the p50s by cell (the one-statement floor's as "<cell> floor")."""
+    cells = [
+        Cell(name, label, moment(day, h, m))
+        for name, day, _ in REGIMES
+        for label, h, m in HOURS
+        if only in (None, f"{name} {label}")
     ]
-    keys: list[object] = [key_of(i) for i in picks]
-    guard = Guard(db, professional="acme")
-    for item in inputs[:2000]:  # warm: caches, statement cache, OS page cache
-        guard.may_call(item, CALLER_ID, NOW)
-    rate, p50, p99 = latencies(lambda n: guard.may_call(n, CALLER_ID, NOW), inputs, repeat)
-    allowed = sum(guard.may_call(n, CALLER_ID, NOW).allowed for n in inputs[:2000])
+    sides = ("callguard", "one statement", "four selects")
+    # Inputs per batch: never more than the population can give fresh to every batch.
+    n = max(MINIMUM["lookups"], min(counts["lookups"], fresh.size // (len(cells) * repeat * 3)))
+    rng = random.Random(7)
+    guard = Guard(db, professional=PROFESSIONAL)
+    conn = connect(db)
+    warm = fresh.beyond(500)
+    for c in cells:  # warm every code path and statement once, on numbers nobody measures
+        for i in warm[:50]:
+            guard.may_call(written(i, rng), CALLER_ID, c.t)
+        p = floor_params(conn, c.t)
+        for i in warm[50:100]:
+            floor_combined(conn, c.regime, p)(key_of(i))
+            floor_plain(conn, c.regime, p)(key_of(i))
+    for r in range(repeat):
+        for c in cells:
+            params = floor_params(conn, c.t)
+
+            def mine(c: Cell = c) -> tuple[Sample, list]:
+                inputs = [written(i, rng) for i in fresh.take(n)]
+                t = c.t
+                return per_call(lambda x: guard.may_call(x, CALLER_ID, t), inputs)
+
+            def one(c: Cell = c, params: dict = params) -> tuple[Sample, list]:
+                return per_call(
+                    floor_combined(conn, c.regime, params), [key_of(i) for i in fresh.take(n)]
+                )
+
+            def four(c: Cell = c, params: dict = params) -> tuple[Sample, list]:
+                return per_call(
+                    floor_plain(conn, c.regime, params), [key_of(i) for i in fresh.take(n)]
+                )
+
+            for side, fn in rotate(list(zip(sides, (mine, one, four), strict=True)), r):
+                sample, out = fn()
+                c.runs.setdefault(side, []).append(sample)
+                if side == "callguard":
+                    c.allowed.append(100 * sum(d.allowed for d in out) / len(out))
+        log(f"  may_call repeat {r + 1}/{repeat} done")
     guard.close()
-    conn = sqlite3.connect(db)
-    ask = floor_lookup(conn, us(NOW), us(NOW - timedelta(days=62)))
-    for k in keys[:2000]:
-        ask(k)
-    f_rate, f_p50, f_p99 = latencies(ask, keys, repeat)
     conn.close()
+    rows = []
+    p50s: dict[str, float] = {}
+    for c in cells:
+        mine_s, one_s, four_s = (c.runs[s] for s in sides)
+        rate = med([s.rate for s in mine_s])
+        one_rate = med([s.rate for s in one_s])
+        four_rate = med([s.rate for s in four_s])
+        p50 = med([s.pct(0.5) for s in mine_s])
+        p50s[f"{c.regime} {c.hours}"] = p50
+        p50s[f"{c.regime} {c.hours} floor"] = med([s.pct(0.5) for s in one_s])
+        rows.append(
+            Row(
+                f"may_call, {c.regime}, {c.hours}",
+                "decisions/s",
+                rate,
+                one_rate,
+                {
+                    "p50/p99 µs": f"{p50:.0f}/{med([s.pct(0.99) for s in mine_s]):.0f}",
+                    "floor p50/p99 µs": f"{med([s.pct(0.5) for s in one_s]):.0f}/"
+                    f"{med([s.pct(0.99) for s in one_s]):.0f}",
+                    "wall/s": f"{med([s.wall_rate for s in mine_s]):,.0f}",
+                    "4-select floor/s": f"{four_rate:,.0f} (ratio {four_rate / rate:.1f})",
+                    "allowed": f"{med(c.allowed):.0f} %",
+                    "inputs": f"{n:,} × {repeat}",
+                },
+            )
+        )
+    if fresh.overflow:
+        rows[-1].extra["beyond the population"] = f"{fresh.overflow:,} inputs"
+    return rows, p50s
+
+
+def measure_repeated(db: Path, repeat: int) -> Row:
+    """may_call on the same 1 000 numbers again and again: what the parse cache is worth."""
+    rng = random.Random(9)
+    t = moment(REGIMES[2][1], 10, 30)
+    inputs = [written(i, rng) for i in range(1000)]
+    guard = Guard(db, professional=PROFESSIONAL)
+    for x in inputs:
+        guard.may_call(x, CALLER_ID, t)
+    runs = [per_call(lambda x: guard.may_call(x, CALLER_ID, t), inputs)[0] for _ in range(repeat)]
+    guard.close()
     return Row(
-        "may_call",
+        "may_call, consent, in hours, repeated numbers",
         "decisions/s",
-        rate,
-        f_rate,
-        {
-            "p50 µs": f"{p50:.1f}",
-            "p99 µs": f"{p99:.1f}",
-            "floor p50 µs": f"{f_p50:.1f}",
-            "floor p99 µs": f"{f_p99:.1f}",
-            "p50 ratio": f"{p50 / f_p50:.2f}",
-            "allowed": f"{allowed / 20:.0f} %",
+        med([s.rate for s in runs]),
+        extra={
+            "p50 µs": f"{med([s.pct(0.5) for s in runs]):.0f}",
+            "note": "1 000 numbers asked again: parse cache hits, page cache warm",
         },
     )
 
+
+# -- attempt() ------------------------------------------------------------------------------
 
 _ATTEMPT_CHILD = """
 import sys, time
@@ -373,41 +670,50 @@ from zoneinfo import ZoneInfo
 from callguard import Guard
 db, first, count = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 g = Guard(db, professional="bench", busy_timeout=60)
-now = datetime(2026, 11, 24, 11, tzinfo=ZoneInfo("Europe/Paris"))
-numbers = [f"0{730_000_000 + (i * 7919 + 1234567) % 70_000_000}" for i in range(first, first + count)]
-for n in numbers[:200]:
-    g.record_consent(n, now - timedelta(days=3), proof="bench")
-start = time.perf_counter()
+now = datetime(2026, 11, 24, 10, 30, tzinfo=ZoneInfo("Europe/Paris"))
+numbers = [f"0{730_000_000 + (i * 7919 + 1234567) % 70_000_000}"
+           for i in range(first, first + count)]
+with g.batch():  # written +33...: attempt() below parses each national form for the first time
+    for n in numbers:
+        g.record_consent("+33" + n[1:], now - timedelta(days=3), proof="bench")
+# One-time costs (imports, holiday tables, statement cache) stay out of the timing.
+g.may_call("07 99 99 99 99", "09 48 12 34 56", now, purpose="PRESS")
+c0, w0 = time.process_time(), time.perf_counter()
 done = 0
 for k, n in enumerate(numbers):
     d = g.attempt(n, "09 48 12 34 56", now + timedelta(seconds=k % 3600), purpose="PRESS")
     done += d.attempt_id is not None
-print(done, time.perf_counter() - start)
+print(done, time.process_time() - c0, time.perf_counter() - w0)
 """
 
+# The floor of attempt(): in one write transaction, count the number's attempts of the last 30
+# days and insert the new one.
 _ATTEMPT_FLOOR_CHILD = """
 import sqlite3, sys, time
 db, first, count = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 conn = sqlite3.connect(db, isolation_level=None, timeout=60)
 conn.execute("PRAGMA synchronous = NORMAL")
+conn.execute("PRAGMA cache_size = -32768")
 keys = [33_730_000_000 + (i * 7919 + 1234567) % 70_000_000 for i in range(first, first + count)]
-now = 1_795_000_000_000_000
-start = time.perf_counter()
+now = 1_795_512_600_000_000
+ex = conn.execute
+ex("SELECT count(*) FROM attempts WHERE professional = 99 AND number = 0 AND at >= 0").fetchone()
+c0, w0 = time.process_time(), time.perf_counter()
 for k, key in enumerate(keys):
-    conn.execute("BEGIN IMMEDIATE")
-    conn.execute("SELECT at FROM attempts WHERE professional = 99 AND number = ? AND at >= ?",
-                 (key, now - 2_678_400_000_000)).fetchall()
-    conn.execute("INSERT INTO attempts (professional, number, at, recorded_at) "
-                 "VALUES (99, ?, ?, ?)", (key, now + k, now))
-    conn.execute("COMMIT")
-print(count, time.perf_counter() - start)
+    ex("BEGIN IMMEDIATE")
+    ex("SELECT count(*) FROM attempts WHERE professional = 99 AND number = ? AND at >= ?",
+       (key, now - 2_592_000_000_000)).fetchone()
+    ex("INSERT INTO attempts (professional, number, at, recorded_at) VALUES (99, ?, ?, ?)",
+       (key, now + k, now))
+    ex("COMMIT")
+print(count, time.process_time() - c0, time.perf_counter() - w0)
 """
 
 
-def run_attempt_children(code: str, location: str, firsts: list[int], n: int) -> float:
-    """Start one process per entry of ``firsts``, each recording ``n`` attempts on its own
-    numbers from that index; records per second of them all (over the slowest one's time)."""
-    children = [
+def run_attempt_children(code: str, location: str, firsts: list[int], n: int) -> Sample:
+    """One process per entry of ``firsts``, each recording ``n`` attempts on its own numbers:
+    records over the summed CPU time, and over the slowest process's wall time."""
+    procs = [
         subprocess.Popen(
             [sys.executable, "-c", code, location, str(first), str(n)],
             stdout=subprocess.PIPE,
@@ -415,120 +721,229 @@ def run_attempt_children(code: str, location: str, firsts: list[int], n: int) ->
         )
         for first in firsts
     ]
-    total, longest = 0, 0.0
-    for child in children:
-        out, _ = child.communicate()
-        done, seconds = out.split()
-        total, longest = total + int(done), max(longest, float(seconds))
-    return total / longest
+    total, cpu, wall = 0, 0.0, 0.0
+    for p in procs:
+        out, _ = p.communicate()
+        if p.returncode != 0:
+            raise RuntimeError("attempt benchmark child failed")
+        done, c, w = out.split()
+        total, cpu, wall = total + int(done), cpu + float(c), max(wall, float(w))
+    if total != n * len(firsts):
+        raise RuntimeError(f"only {total} of {n * len(firsts)} attempts were recorded")
+    return Sample(total, cpu, wall)
 
 
-def measure_attempts(db: Path, counts: dict[str, int], repeat: int) -> list[Row]:
-    n = max(500, counts["lookups"] // 4)
-    base = 50_000_000  # numbers outside the built population: fresh counters
-
-    def run(code: str, procs: int, offset: int) -> float:
-        return run_attempt_children(code, str(db), [base + offset + p * n for p in range(procs)], n)
-
+def measure_attempts(db: Path, counts: dict[str, int], repeat: int, fresh: Fresh) -> list[Row]:
+    n = counts["attempt_calls"]
     rows = []
     for procs in (1, 2):
-        mine = statistics.median(
-            run(_ATTEMPT_CHILD, procs, 100_000 * (r * 4 + procs)) for r in range(repeat)
-        )
-        floor = statistics.median(
-            run(_ATTEMPT_FLOOR_CHILD, procs, 100_000 * (r * 4 + procs + 40)) for r in range(repeat)
-        )
+        mine: list[Sample] = []
+        floors: list[Sample] = []
+        for r in range(repeat):
+            for code, into in rotate([(_ATTEMPT_CHILD, mine), (_ATTEMPT_FLOOR_CHILD, floors)], r):
+                firsts = [fresh.beyond(n)[0] for _ in range(procs)]
+                into.append(run_attempt_children(code, str(db), firsts, n))
+        label = f"attempt() × {procs} process{'es' if procs > 1 else ''}"
         rows.append(
-            Row(f"attempt() × {procs} process{'es' if procs > 1 else ''}", "records/s", mine, floor)
+            Row(
+                label,
+                "records/CPU-s",
+                med([s.rate for s in mine]),
+                med([s.rate for s in floors]),
+                {
+                    "wall records/s": f"{med([s.wall_rate for s in mine]):,.0f}",
+                    "floor wall": f"{med([s.wall_rate for s in floors]):,.0f}",
+                    "per process": f"{n:,}",
+                },
+            )
         )
     return rows
 
 
-def measure_scrub(db: Path, work: Path, counts: dict[str, int], repeat: int) -> Row:
-    rng = random.Random(11)
+# -- scrub ----------------------------------------------------------------------------------
+
+
+# Set-based floor: the key table is the outer loop, each fact table an index probe per key.
+def scrub_floor_sql(regime: str) -> str:
+    questions = (re.sub(r":n\b", "k.n", q) for q in floor_questions(regime))
+    columns = ", ".join(f"({q})" for q in questions)
+    return f"SELECT k.n, {columns} FROM temp.floor_keys AS k"  # noqa: S608 - fixed text
+
+
+def measure_scrub(db: Path, counts: dict[str, int], repeat: int, fresh: Fresh) -> list[Row]:
     n = counts["scrub"]
-    picks = [rng.randrange(counts["bloctel"] * 2) for _ in range(n)]  # half never checked
-    numbers = [written(i, rng) for i in picks]
-    guard = Guard(db, professional="acme")
+    rng = random.Random(11)
+    guard = Guard(db, professional=PROFESSIONAL)
+    conn = connect(db)
 
-    def mine() -> int:
-        return len(guard.scrub(numbers, CALLER_ID, NOW))
+    def picks() -> list[int]:
+        # A prospect list: half numbers the ledger knows (Bloctel-checked), half it never saw.
+        mixed = fresh.take(n // 2) + fresh.beyond(n - n // 2)
+        rng.shuffle(mixed)
+        return mixed
 
-    rate = timed(mine, repeat)
+    rows = []
+    for name, day, _ in REGIMES:
+        t = moment(day, 10, 30)
+        sql = scrub_floor_sql(name)
+        params = floor_params(conn, t)
+
+        def mine(t: datetime = t) -> Sample:
+            numbers = [written(i, rng) for i in picks()]
+            return whole(lambda: len(guard.scrub(numbers, CALLER_ID, t)))
+
+        def floor(sql: str = sql, params: dict = params) -> Sample:
+            keys = [(key_of(i),) for i in picks()]
+
+            def run() -> int:
+                conn.execute("BEGIN")
+                conn.execute("CREATE TEMP TABLE IF NOT EXISTS floor_keys (n INTEGER PRIMARY KEY)")
+                conn.execute("DELETE FROM temp.floor_keys")
+                conn.executemany("INSERT OR IGNORE INTO temp.floor_keys (n) VALUES (?)", keys)
+                got = len(conn.execute(sql, params).fetchall())
+                conn.execute("COMMIT")
+                return got
+
+            return whole(run)
+
+        mine(), floor()  # warm both paths once
+        runs: dict[str, list[Sample]] = {"mine": [], "floor": []}
+        for r in range(repeat):
+            for side, fn in rotate([("mine", mine), ("floor", floor)], r):
+                runs[side].append(fn())
+        rows.append(
+            Row(
+                f"Guard.scrub, {name}",
+                "numbers/s",
+                med([s.rate for s in runs["mine"]]),
+                med([s.rate for s in runs["floor"]]),
+                {
+                    "list": f"{n:,} (half never checked)",
+                    "wall/s": f"{med([s.wall_rate for s in runs['mine']]):,.0f}",
+                },
+            )
+        )
     guard.close()
-    keys = [key_of(i) for i in picks]
-    conn = sqlite3.connect(db, isolation_level=None)
-
-    def floor() -> int:
-        conn.execute("CREATE TEMP TABLE IF NOT EXISTS k (n INTEGER PRIMARY KEY)")
-        conn.execute("DELETE FROM temp.k")
-        conn.executemany("INSERT OR IGNORE INTO temp.k VALUES (?)", ((k,) for k in keys))
-        since = us(NOW - timedelta(days=62))
-        for sql in (
-            "SELECT a.number, a.at FROM temp.k JOIN attempts a ON a.professional = 1 "
-            "AND a.number = k.n AND a.at >= ?",
-            "SELECT c.number, c.at FROM temp.k JOIN consents c ON c.professional = 1 "
-            "AND c.number = k.n WHERE ? > 0",
-            "SELECT b.number, max(b.checked_at) FROM temp.k JOIN bloctel_checks b "
-            "ON b.number = k.n WHERE ? > 0 GROUP BY b.number",
-        ):
-            conn.execute(sql, (since,)).fetchall()
-        return len(keys)
-
-    f_rate = timed(floor, repeat)
     conn.close()
-    return Row("Guard.scrub", "numbers/s", rate, f_rate, {"list": f"{n:,}"})
+    return rows
 
 
-def measure_audit(db: Path, work: Path, counts: dict[str, int], repeat: int) -> Row:
-    rng = random.Random(13)
-    path = work / "calls.csv"
-    n = counts["audit"]
-    start = NOW - timedelta(days=90)
-    business = [d for d in range(90) if (start + timedelta(days=d)).weekday() < 5]
+# -- audit ----------------------------------------------------------------------------------
+
+
+def write_call_log(path: Path, n: int, numbers: list[int], rng: random.Random) -> None:
+    """A dialer's log over the three regimes: weekday business hours, a few calls outside them,
+    about three calls per number, in time order."""
+    calls = []
+    for _ in range(n):
+        _, day, _ = rng.choice(REGIMES)
+        if rng.random() < 0.05:
+            at = moment(day, 0, 0) - timedelta(seconds=rng.randrange(60 * 86400))
+        else:
+            d = moment(day, 0, 0) - timedelta(days=rng.randrange(60))
+            while d.weekday() >= 5:
+                d -= timedelta(days=1)
+            at = d + timedelta(
+                hours=rng.choice([10, 11, 12, 14, 15, 16, 17, 18, 19]),
+                seconds=rng.randrange(3600),
+            )
+        outcome = "REFUSED" if rng.random() < 0.02 else "NO_ANSWER"
+        calls.append((at, national(rng.choice(numbers)), outcome))
+    calls.sort()
     with path.open("w") as f:
         f.write("number,caller_id,started_at,outcome\n")
-        for _ in range(n):
-            # A dialer's log: weekday business hours, with a few calls outside them.
-            if rng.random() < 0.05:
-                at = start + timedelta(seconds=rng.randrange(90 * 86400))
-            else:
-                day = start.replace(hour=0, minute=0) + timedelta(days=rng.choice(business))
-                at = day + timedelta(
-                    hours=rng.choice([10, 11, 12, 14, 15, 16, 17, 18, 19]),
-                    seconds=rng.randrange(3600),
-                )
-            outcome = "REFUSED" if rng.random() < 0.02 else "NO_ANSWER"
-            f.write(f"{national(rng.randrange(n // 3))},{CALLER_ID},{at.isoformat()},{outcome}\n")
-    guard = Guard(db, professional="acme")
-    rate = timed(lambda: audit(path, db=guard).calls, repeat)
+        for at, number, outcome in calls:
+            f.write(f"{number},{CALLER_ID},{at.isoformat()},{outcome}\n")
+
+
+def audit_floor(path: Path) -> int:
+    """Read and parse the log (number to key, time to µs), sort it by number and time, and count
+    each call's earlier calls to the number within 30 days: no judging."""
+    epoch = datetime(1970, 1, 1, tzinfo=timezone.utc)
+    one = timedelta(microseconds=1)
+    rows = []
+    with path.open(newline="", encoding="utf-8") as f:
+        reader = csv.reader(f)
+        next(reader)
+        for number, _caller, started, outcome in reader:
+            digits = "".join(ch for ch in number if ch.isdigit())
+            key = 33_000_000_000 + int(digits[1:])
+            rows.append((key, (datetime.fromisoformat(started) - epoch) // one, outcome))
+    rows.sort()
+    window = 30 * 86_400_000_000
+    lo = 0
+    over = 0
+    for hi, (key, at, _) in enumerate(rows):
+        while rows[lo][0] != key or rows[lo][1] < at - window:
+            lo += 1
+        over += hi - lo >= 4
+    return len(rows)
+
+
+def measure_audit(db: Path, work: Path, counts: dict[str, int], repeat: int, fresh: Fresh) -> Row:
+    n = counts["audit"]
+    rng = random.Random(13)
+    guard = Guard(db, professional=PROFESSIONAL)
+    mine: list[Sample] = []
+    floors: list[Sample] = []
+    warm = work / "calls-warm.csv"  # one-time costs (imports, CSV set-up) stay out of the timing
+    write_call_log(warm, 30, fresh.beyond(10), rng)
+    audit(warm, db=guard), audit_floor(warm)
+    warm.unlink()
+    for r in range(repeat):
+        path = work / f"calls-{r}.csv"  # a new log each repeat: no number seen before
+        write_call_log(path, n, fresh.take(max(1, n // 3)), rng)
+        steps = [
+            (lambda p=path: whole(lambda: audit(p, db=guard).calls), mine),
+            (lambda p=path: whole(lambda: audit_floor(p)), floors),
+        ]
+        for fn, into in rotate(steps, r):
+            into.append(fn())
+        path.unlink()
     guard.close()
+    return Row(
+        "audit",
+        "calls/s",
+        med([s.rate for s in mine]),
+        med([s.rate for s in floors]),
+        {
+            "log": f"{n:,} calls, ~3 per number, all three regimes",
+            "wall/s": f"{med([s.wall_rate for s in mine]):,.0f}",
+        },
+    )
 
-    def floor() -> int:
-        with path.open("rb") as f:
-            return sum(1 for _ in f) - 1
 
-    f_rate = timed(floor, repeat)
-    path.unlink()
-    return Row("audit", "calls/s", rate, f_rate, {"log": f"{n:,} calls"})
+# -- flatness -------------------------------------------------------------------------------
 
 
 def measure_flatness(
-    work: Path, counts: dict[str, int], repeat: int, full_p50: float, log: Callable[[str], None]
+    work: Path,
+    counts: dict[str, int],
+    repeat: int,
+    p50s: dict[str, float],
+    log: Callable[[str], None],
 ) -> Row:
-    """may_call p50 on a 1 % ledger, to show latency does not grow with the ledger."""
-    small = {k: max(1, v // 100) for k, v in counts.items()}
-    small["lookups"] = counts["lookups"]
+    """may_call p50 on a ledger 100 times smaller, beside the floor's own growth."""
+    small = {k: max(10, v // 100) for k, v in counts.items()}
     db = work / "small.db"
-    log("building the 1 % ledger for the flatness check")
+    log(f"building the 1 % ledger for the flatness check ({small['bloctel']:,} numbers)")
     build(db, work, small, lambda _: None)
-    row = measure_may_call(db, small, repeat)
-    p50_small = float(row.extra["p50 µs"])
+    cell = "bloctel-hours in hours"
+    _, small_p50 = measure_may_call(
+        db, small, repeat, Fresh(small["bloctel"], 5), lambda _: None, only=cell
+    )
+    growth = p50s[cell] / small_p50[cell]
+    floor_growth = p50s[cell + " floor"] / small_p50[cell + " floor"]
     return Row(
-        "may_call p50, full / 1 % ledger",
-        "ratio",
-        full_p50 / p50_small,
-        extra={"p50 µs at 1 %": f"{p50_small:.1f}", "p50 µs at full": f"{full_p50:.1f}"},
+        "may_call p50 growth, 1 % → this ledger",
+        "×",
+        growth,
+        extra={
+            "callguard p50 µs": f"{small_p50[cell]:.0f} → {p50s[cell]:.0f}",
+            "floor p50 µs": f"{small_p50[cell + ' floor']:.0f} → {p50s[cell + ' floor']:.0f}",
+            "floor growth": f"{floor_growth:.2f} ×",
+            "cell": cell,
+        },
     )
 
 
@@ -544,7 +959,7 @@ def postgres_server(requested: str | None) -> str | None:
     dsn = (
         requested
         or os.environ.get("CALLGUARD_TEST_POSTGRES")
-        or ("postgresql://postgres@127.0.0.1:5432/test")
+        or "postgresql://postgres@127.0.0.1:5432/test"
     )
     try:
         psycopg.connect(dsn, connect_timeout=1).close()
@@ -566,7 +981,9 @@ def with_schema(server: str, schema: str) -> str:
 def measure_postgres(
     server: str, work: Path, counts: dict[str, int], repeat: int, log: Callable[[str], None]
 ) -> list[Row]:
-    """may_call and attempt() on a PostgreSQL ledger of 1 % scale, built through the public API."""
+    """may_call and attempt() on a PostgreSQL ledger at 1 % of this scale, built through the
+    public API. The server does much of the work in its own processes, so these rows are wall
+    clock rates (no floor); the client's CPU rate is a detail."""
     import psycopg
 
     schema = f"callguard_bench_{os.getpid()}"
@@ -578,47 +995,54 @@ def measure_postgres(
     try:
         log(f"building a PostgreSQL ledger at 1 % of this scale ({small['bloctel']:,} numbers)")
         rng = random.Random(42)
-        submitted, listed, _ = write_bloctel_files(work, small["bloctel"])
-        guard = Guard(dsn, professional="acme")
-        guard.import_bloctel(listed, CHECKED, submitted=submitted)
-        start = NOW - timedelta(days=120)
+        submitted, listed, _ = write_bloctel_files(work, small["bloctel"], "postgres")
+        guard = Guard(dsn, professional=PROFESSIONAL)
+        _, day, checked = REGIMES[1]
+        assert checked is not None
+        guard.import_bloctel(listed, checked, submitted=submitted)
+        submitted.unlink()
+        listed.unlink()
+        t = moment(day, 10, 30)
         with guard.batch():
             for _ in range(small["attempts"]):
-                at = start + timedelta(minutes=rng.randrange(120 * 24 * 60))
+                at = t - timedelta(minutes=rng.randrange(120 * 24 * 60))
                 guard.record_call(national(rng.randrange(small["attempt_numbers"])), at)
-            for i in range(small["consents"]):
-                guard.record_consent(national(i), NOW - timedelta(days=30), proof=f"form-{i}")
-        rng = random.Random(7)
-        inputs: list[object] = [
-            written(rng.randrange(small["bloctel"]), rng)
-            for _ in range(min(5_000, counts["lookups"]))
-        ]
-        for item in inputs[:500]:
-            guard.may_call(item, CALLER_ID, NOW)
-        rate, p50, p99 = latencies(lambda n: guard.may_call(n, CALLER_ID, NOW), inputs, repeat)
+        fresh = Fresh(small["bloctel"], 3)
+        n = max(100, min(2_000, small["bloctel"] // (repeat + 1)))
+        for i in fresh.beyond(50):
+            guard.may_call(national(i), CALLER_ID, t)
+        runs = []
+        for _ in range(repeat):
+            inputs = [written(i, rng) for i in fresh.take(n)]
+            runs.append(per_call(lambda x: guard.may_call(x, CALLER_ID, t), inputs)[0])
         guard.close()
         rows = [
             Row(
-                "may_call on PostgreSQL (1 % ledger)",
-                "decisions/s",
-                rate,
+                "may_call on PostgreSQL, bloctel-hours, in hours (1 % ledger)",
+                "decisions/s wall",
+                med([s.wall_rate for s in runs]),
                 None,
-                {"p50 µs": f"{p50:.0f}", "p99 µs": f"{p99:.0f}"},
+                {
+                    "p50/p99 µs": f"{med([s.pct(0.5) for s in runs]):.0f}/"
+                    f"{med([s.pct(0.99) for s in runs]):.0f}",
+                    "client CPU/s": f"{med([s.rate for s in runs]):,.0f}",
+                    "inputs": f"{n:,} × {repeat}",
+                },
             )
         ]
-        n = max(200, min(2_000, counts["lookups"] // 10))
+        calls = max(MINIMUM["attempt_calls"], min(1_000, counts["attempt_calls"]))
         for procs in (1, 2):
-            runs = []
-            for r in range(repeat):
-                first = 60_000_000 + (r * 4 + procs) * 100_000
-                firsts = [first + p * n for p in range(procs)]
-                runs.append(run_attempt_children(_ATTEMPT_CHILD, dsn, firsts, n))
+            samples = []
+            for _ in range(repeat):
+                firsts = [fresh.beyond(calls)[0] for _ in range(procs)]
+                samples.append(run_attempt_children(_ATTEMPT_CHILD, dsn, firsts, calls))
             rows.append(
                 Row(
                     f"attempt() on PostgreSQL × {procs} process{'es' if procs > 1 else ''}",
-                    "records/s",
-                    statistics.median(runs),
+                    "records/s wall",
+                    med([s.wall_rate for s in samples]),
                     None,
+                    {"client CPU/s": f"{med([s.rate for s in samples]):,.0f}"},
                 )
             )
         return rows
@@ -627,26 +1051,59 @@ def measure_postgres(
             conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
 
 
-# -- report ----------------------------------------------------------------------------------
+# -- report ---------------------------------------------------------------------------------
 
 
-def render(rows: list[Row], scale: float, seconds: float) -> str:
-    cpu = platform.processor() or platform.machine()
+def machine() -> str:
+    cpu = platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=False,
+            cwd=Path(__file__).parent,
+        ).stdout.strip()
+    except OSError:
+        commit = ""
+    return (
+        f"callguard {callguard.__version__}{f' ({commit})' if commit else ''}, "
+        f"{os.cpu_count()} CPUs ({cpu}), {platform.system()} {platform.release()}, "
+        f"Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}"
+    )
+
+
+def fmt(value: float, unit: str) -> str:
+    return f"{value:,.0f} {unit}" if value >= 100 else f"{value:.2f} {unit}"
+
+
+def render(rows: list[Row], scale: float, repeat: int, seconds: float) -> str:
     out = [
-        f"callguard benchmark — scale {scale:g}, {os.cpu_count()} CPUs ({cpu}), "
-        f"Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}, "
-        f"{seconds / 60:.1f} min",
+        f"callguard benchmark — scale {scale:g}, median of {repeat}, {seconds / 60:.1f} min; "
+        + machine(),
         "",
-        "| measure | callguard | floor | callguard / floor | details |",
+        "Rates are per CPU-second of the measuring process; ratio = how many times the floor's "
+        "rate callguard's is (callguard CPU time per item / floor's).",
+        "",
+        "| measure | callguard | floor | ratio | details |",
         "|---|---|---|---|---|",
     ]
-    for r in rows:
-        value = f"{r.value:,.0f} {r.unit}" if r.value >= 100 else f"{r.value:.2f} {r.unit}"
-        floor = "" if r.floor is None else f"{r.floor:,.0f}"
-        ratio = "" if r.ratio is None else f"{r.ratio:.2f}"
-        details = ", ".join(f"{k} {v}" for k, v in r.extra.items())
-        out.append(f"| {r.name} | {value} | {floor} | {ratio} | {details} |")
+    out += [line(r) for r in rows]
     return "\n".join(out)
+
+
+def line(r: Row) -> str:
+    floor = "" if r.floor is None else f"{r.floor:,.0f}"
+    ratio = "" if r.ratio is None else f"{r.ratio:.1f}"
+    details = ", ".join(f"{k} {v}" for k, v in r.extra.items())
+    return f"| {r.name} | {fmt(r.value, r.unit)} | {floor} | {ratio} | {details} |"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -655,20 +1112,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=5, help="runs per timing (median)")
     parser.add_argument("--workdir", type=Path, default=None, help="where to build (default tmp)")
     parser.add_argument("--json", type=Path, default=None, help="also write the rows as JSON")
-    parser.add_argument("--skip-flatness", action="store_true", help="skip the 1 %% ledger")
+    parser.add_argument(
+        "--flatness",
+        choices=("auto", "yes", "no"),
+        default="auto",
+        help="build a 100 times smaller ledger to compare may_call p50 (auto: from scale 0.05)",
+    )
+    parser.add_argument(
+        "--only",
+        default="import,may_call,attempt,scrub,audit",
+        help="comma-separated measures to run after the build (default: all)",
+    )
     parser.add_argument(
         "--postgres",
         default=None,
         metavar="DSN",
-        help="PostgreSQL server for the PostgreSQL column (default: "
-        "$CALLGUARD_TEST_POSTGRES, else a local server if one answers)",
+        help="PostgreSQL server for the PostgreSQL rows (default: $CALLGUARD_TEST_POSTGRES, "
+        "else a local server if one answers)",
     )
-    parser.add_argument("--no-postgres", action="store_true", help="skip the PostgreSQL column")
+    parser.add_argument("--no-postgres", action="store_true", help="skip the PostgreSQL rows")
     args = parser.parse_args(argv)
     if not 0 < args.scale <= 1:
         parser.error(f"--scale must be in (0, 1], not {args.scale}")
-    counts = {k: max(10, int(v * args.scale)) for k, v in FULL.items()}
-    counts["lookups"] = max(500, min(FULL["lookups"], counts["bloctel"]))
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
+    only = set(args.only.split(","))
+    counts = scaled(args.scale)
     work = args.workdir or Path(tempfile.mkdtemp(prefix="callguard-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     db = work / "ledger.db"
@@ -681,32 +1150,51 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     def done(new: list[Row]) -> list[Row]:
         for row in new:  # as soon as measured: a long run that fails later keeps its figures
-            log(f"  {render([row], args.scale, 0).splitlines()[-1]}")
+            log(f"  {line(row)}")
         return new
 
+    fresh = Fresh(counts["bloctel"], 1)
     rows = done(build(db, work, counts, log))
-    log("may_call")
-    rows[0:0] = done([measure_may_call(db, counts, args.repeat)])
-    log("attempt()")
-    rows[1:1] = done(measure_attempts(db, counts, args.repeat))
-    log("scrub")
-    rows += done([measure_scrub(db, work, counts, args.repeat)])
-    log("audit")
-    rows += done([measure_audit(db, work, counts, args.repeat)])
-    if not args.skip_flatness and args.scale >= 0.5:
-        rows += done(
-            [measure_flatness(work, counts, args.repeat, float(rows[0].extra["p50 µs"]), log)]
-        )
+    if "import" not in only:
+        rows = rows[1:]
+    p50s: dict[str, float] = {}
+    if "may_call" in only:
+        log("may_call, every regime, in and out of hours")
+        found, p50s = measure_may_call(db, counts, args.repeat, fresh, log)
+        rows += done(found)
+        rows += done([measure_repeated(db, args.repeat)])
+    if "attempt" in only:
+        log("attempt()")
+        rows += done(measure_attempts(db, counts, args.repeat, fresh))
+    if "scrub" in only:
+        log("scrub")
+        rows += done(measure_scrub(db, counts, args.repeat, fresh))
+    if "audit" in only:
+        log("audit")
+        rows += done([measure_audit(db, work, counts, args.repeat, fresh)])
+    flat = args.flatness == "yes" or (args.flatness == "auto" and args.scale >= 0.05)
+    if flat and p50s:
+        rows += done([measure_flatness(work, counts, args.repeat, p50s, log)])
     server = None if args.no_postgres else postgres_server(args.postgres)
     if server is not None:
         log("PostgreSQL")
         rows += done(measure_postgres(server, work, counts, args.repeat, log))
     else:
-        log("no PostgreSQL server answers: no PostgreSQL column")
-    table = render(rows, args.scale, time.perf_counter() - began)
+        log("no PostgreSQL server answers: no PostgreSQL rows")
+    table = render(rows, args.scale, args.repeat, time.perf_counter() - began)
     print(table)
     if args.json:
-        args.json.write_text(json.dumps([r.__dict__ | {"ratio": r.ratio} for r in rows], indent=2))
+        args.json.write_text(
+            json.dumps(
+                {
+                    "scale": args.scale,
+                    "repeat": args.repeat,
+                    "machine": machine(),
+                    "rows": [r.__dict__ | {"ratio": r.ratio} for r in rows],
+                },
+                indent=2,
+            )
+        )
     if args.workdir is None:
         shutil.rmtree(work, ignore_errors=True)
     return 0
