@@ -749,7 +749,7 @@ def _legend(fig: Figure, handles: list[Patch] | None = None) -> None:
 _ID = re.compile(r'\bid="([^"]+)"')
 
 
-def _svg(fig: Figure, prefix: str) -> str:
+def _svg(fig: Figure, prefix: str, label: str) -> str:
     """The figure as an inline ``<svg>`` element.
 
     The XML prolog, doctype, metadata and text comments go (an inline SVG needs none of them),
@@ -772,7 +772,16 @@ def _svg(fig: Figure, prefix: str) -> str:
             text,
         )
     text = re.sub(r"\n\s*", "\n", text)
-    return text.replace("<svg", f'<svg role="img" class="chart" id="{prefix}"', 1)
+    # The text of the chart is drawn as glyph outlines (no font needed to print it), so its
+    # title, and "no calls in the period" when it is empty, are also given as text.
+    opening = text.index(">", text.index("<svg")) + 1
+    return (
+        text[:opening].replace(
+            "<svg", f'<svg role="img" class="chart" id="{prefix}" aria-label="{_e(label)}"', 1
+        )
+        + f"<title>{_e(label)}</title>"
+        + text[opening:]
+    )
 
 
 def _local_calls(calls: Sequence[CallRow]) -> list[tuple[datetime, CallRow]]:
@@ -957,14 +966,17 @@ def _charts(data: ReportData, calls: Sequence[CallRow]) -> list[str]:
     }
     out: list[str] = []
     with matplotlib.rc_context(style):
-        drawers: tuple[Callable[[], Figure], ...] = (
-            partial(_chart_hours, local, t),
-            partial(_chart_weekdays, local, t),
-            partial(_chart_attempts, local, t),
-            partial(_chart_refusals, data, t),
+        no_calls = f" — {t['c_no_calls']}" if not calls else ""
+        no_refusals = f" — {t['c_no_refusals']}" if not data.refusals else ""
+        refusals = t["c_refusals_week"] if len(data.refusals) > TIMELINE_MAX else t["c_refusals"]
+        drawers: tuple[tuple[Callable[[], Figure], str], ...] = (
+            (partial(_chart_hours, local, t), t["c_hours"] + no_calls),
+            (partial(_chart_weekdays, local, t), t["c_week"] + no_calls),
+            (partial(_chart_attempts, local, t), t["c_attempts"] + no_calls),
+            (partial(_chart_refusals, data, t), refusals + no_refusals),
         )
-        for n, draw in enumerate(drawers, 1):
-            out.append(_svg(draw(), f"chart{n}"))
+        for n, (draw, label) in enumerate(drawers, 1):
+            out.append(_svg(draw(), f"chart{n}", label))
     return out
 
 
