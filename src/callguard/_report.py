@@ -432,7 +432,9 @@ figure svg { display: block; width: 100%; height: auto; }
 footer { margin-top: 30px; border-top: 1px solid #c9d0dc; padding-top: 8px; color: #4a5468;
   font-size: 11px; }
 @media print { body { padding: 0; max-width: none; font-size: 10.5px; }
-  table { font-size: 10px; } h2 { margin-top: 18px; } }
+  table { font-size: 10px; } h2 { margin-top: 18px; }
+  .charts { grid-template-columns: 1fr; justify-items: center; }
+  figure { width: 150mm; border: none; padding: 0; } }
 """
 
 _CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
@@ -933,7 +935,8 @@ def _chart_refusals(data: ReportData, t: Mapping[str, str]) -> Figure:
         ax.barh(i, end - start, left=start, height=0.6, color=color, zorder=2)
         ax.plot([start], [i], marker="|", color=_RED, markersize=9, zorder=3)
     ax.set_yticks(range(len(refusals)), [r.number for r in refusals], fontsize=7)
-    ax.invert_yaxis()
+    # first refusal on top; at least eight rows of room, so two refusals are not two slabs
+    ax.set_ylim(max(len(refusals), 8) - 0.5, -0.5)
     _date_ticks(ax, first, last, lang)
     ax.grid(axis="x", color="#e3e7ee", zorder=0)
     handles = [Patch(color=_BLUE, label=t["c_cooldown"])]
