@@ -1,4 +1,4 @@
-"""Caller ID (rules-fr.md §9) and destination checks."""
+"""Caller ID (docs/rules.md §9) and destination checks."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""D223-9 frequency cap (rules-fr.md §3) and 60-day cooldown (§4)."""
+"""D223-9 frequency cap (docs/rules.md §3) and 60-day cooldown (§4)."""
 
 from __future__ import annotations
 

@@ -179,7 +179,7 @@ def test_batch_is_all_or_nothing(guard: Guard) -> None:
 
 
 def test_server_passwords_stay_out_of_messages() -> None:
-    from callguard._ledger import display_location
+    from callguard.storage import describe as display_location
 
     shown = display_location("postgresql://dialer:s3cret@db.internal:5432/calls?password=x")
     assert shown == "postgresql://dialer@db.internal:5432/calls"

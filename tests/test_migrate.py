@@ -17,7 +17,7 @@ from click.testing import CliRunner
 
 from callguard import ConfigurationError, Guard, LedgerError, Outcome, ReasonCode
 from callguard._cli_migrate import migrate_ledger_command
-from callguard._migrate import TABLES, migrate_ledger
+from callguard.storage.copy import TABLES, migrate_ledger
 from conftest import NPV, paris, postgres_schema
 
 NUMBERS = ["06 12 34 56 78", "06 98 76 54 32", "0690 00 12 34", "03 88 12 34 56"]

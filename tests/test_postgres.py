@@ -27,7 +27,7 @@ from conftest import NPV, paris, postgres_schema
 psycopg = pytest.importorskip("psycopg")
 
 from callguard._numbers import parse_number  # noqa: E402
-from callguard._postgres import PostgresLedger, lock_key  # noqa: E402
+from callguard.storage.postgres import PostgresLedger, lock_key  # noqa: E402
 
 NUMBERS = ["06 12 34 56 78", "06 98 76 54 32", "0690 00 12 34"]
 CONSENT_AT = paris(2026, 9, 1)
@@ -310,14 +310,14 @@ def test_an_older_schema_is_migrated_in_place(dsn: str) -> None:
     with _admin(dsn) as conn:
         names = [r[0] for r in conn.execute("SELECT name FROM callguard_migrations ORDER BY 1")]
         assert conn.execute("SELECT to_regclass('purge_log') IS NOT NULL").fetchone()[0]
-    from callguard._ledger import KNOWN_MIGRATIONS
+    from callguard.storage.base import KNOWN_MIGRATIONS
 
     assert tuple(names) == KNOWN_MIGRATIONS
 
 
 def test_the_schema_steps_are_sqlites() -> None:
-    from callguard._ledger import KNOWN_MIGRATIONS
-    from callguard._postgres import STEPS
+    from callguard.storage.base import KNOWN_MIGRATIONS
+    from callguard.storage.postgres import STEPS
 
     assert tuple(STEPS) == KNOWN_MIGRATIONS
 
@@ -416,7 +416,8 @@ def test_postgres_ledger_answers_every_question_sqlite_does() -> None:
     """Same methods, same parameters: the Ledger protocol, as SQLiteLedger implements it."""
     import inspect
 
-    from callguard._ledger import Ledger, SQLiteLedger
+    from callguard.storage.base import Ledger
+    from callguard.storage.sqlite import SQLiteLedger
 
     members = [
         name for name, value in vars(Ledger).items() if callable(value) and not name.startswith("_")

@@ -1,4 +1,4 @@
-"""Regimes (rules-fr.md §1), Bloctel (§5), consent (§6), exceptions (§7), sectors (§8)."""
+"""Regimes (docs/rules.md §1), Bloctel (§5), consent (§6), exceptions (§7), sectors (§8)."""
 
 from __future__ import annotations
 

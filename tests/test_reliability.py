@@ -322,7 +322,7 @@ def test_an_import_killed_halfway_leaves_the_ledger_as_it_was(tmp_path: Path) ->
 def test_an_older_ledger_is_migrated_in_place(tmp_path: Path) -> None:
     from sqlite_utils import Database
 
-    from callguard._ledger import migrations
+    from callguard.storage.sqlite import migrations
 
     path = tmp_path / "old.db"
     conn = sqlite3.connect(path, isolation_level=None)
@@ -347,7 +347,7 @@ def test_a_failing_migration_changes_nothing(
 ) -> None:
     from sqlite_utils import Database
 
-    from callguard import _ledger
+    from callguard.storage import sqlite as _ledger
 
     path = tmp_path / "old.db"
     conn = sqlite3.connect(path, isolation_level=None)

@@ -36,13 +36,14 @@ from typing import TYPE_CHECKING, Any
 
 from ._decision import Reason
 from ._exceptions import ConfigurationError, LedgerError
+from ._facts import Facts
 from ._files import header_key, open_contacts
 from ._guard import build_call, lookback
-from ._ledger import Facts, Ledger, SQLiteLedger
 from ._policy import Policy
 from ._rules import Call, evaluate
 from ._time import PARIS, UTC, to_us
 from ._types import Outcome, Purpose, ReasonCode, Sector
+from .storage import Ledger, is_server_url, open_ledger
 
 if TYPE_CHECKING:
     from ._guard import Guard, Rejected
@@ -343,19 +344,11 @@ class _Pair:
 
 def _open(db: str | os.PathLike[str]) -> Ledger:
     text = os.fspath(db)
-    if text == ":memory:":
-        return SQLiteLedger(text)  # an empty ledger: no consent, opt-out or Bloctel check
-    if text.startswith(("postgresql://", "postgres://")):
-        try:
-            from ._postgres import PostgresLedger
-        except ImportError as exc:
-            raise LedgerError(f"a PostgreSQL ledger needs callguard[postgres] ({exc})") from exc
-        return PostgresLedger.open_read_only(text)
-    if not os.path.isfile(text):
+    if text != ":memory:" and not is_server_url(text) and not os.path.isfile(text):
         raise LedgerError(
             f"no ledger at {text!r} (pass --db PATH, or ':memory:' to audit against no facts)"
         )
-    return SQLiteLedger.open_read_only(text)
+    return open_ledger(text, read_only=True)
 
 
 def audit(

@@ -26,8 +26,8 @@ from typing import IO, TYPE_CHECKING, Any, TextIO, TypeVar
 from . import _calendar as cal
 from ._decision import Decision
 from ._exceptions import ConfigurationError, InvalidNumberError, LedgerError
+from ._facts import Facts
 from ._files import ContactFile, header_key, neutralise, open_contacts, text_writer
-from ._ledger import Facts
 from ._numbers import parse_number
 from ._rules import Verdict, judge
 from ._time import from_us, now_utc, to_us
@@ -383,7 +383,7 @@ def bloctel_submission(
     column: str | int | None = None,
     id_column: str | None = None,
 ) -> SubmissionReport:
-    """Write the Bloctel submission file for ``contacts`` (rules-fr.md §5).
+    """Write the Bloctel submission file for ``contacts`` (docs/rules.md §5).
 
     One line per distinct French consumer number that needs a check at ``now``: never checked,
     or last checked more than ``max_age_days`` days before (in the consumer's calendar days, as
@@ -516,7 +516,7 @@ def import_calls(guard: Guard, calls: CallSource) -> CallImportReport:
                 purpose=None if call.purpose is None else call.purpose.value,
                 recorded_at=recorded_at,
             )
-            # As Guard.record_call does (api.md: Outcome).
+            # As Guard.record_call does (see Outcome).
             if call.outcome is Outcome.REFUSED:
                 ledger.insert_refusal(pid, key, at, attempt_id)
             elif call.outcome is Outcome.OBJECTED:

@@ -1,4 +1,4 @@
-"""Days and hours when a consumer may be called (D223-9, rules-fr.md §2).
+"""Days and hours when a consumer may be called (D223-9, docs/rules.md §2).
 
 « du lundi au vendredi, sauf lorsque ces jours sont fériés en application de l'article L. 3133-1
 du code du travail, et … seulement de 10 heures à 13 heures et de 14 heures à 20 heures, ces
@@ -37,7 +37,7 @@ ALSACE_MOSELLE = "ALSACE_MOSELLE"
 # D223-9: two windows a day, in the consumer's local time; the end is exclusive.
 WINDOWS: tuple[tuple[time, time], ...] = ((time(10), time(13)), (time(14), time(20)))
 
-# Local public holidays outside the decree's literal wording (rules-fr.md §2). They close the day
+# Local public holidays outside the decree's literal wording (docs/rules.md §2). They close the day
 # under Policy.strict_local_holidays, the safe reading. (area, month, day, first year, name)
 _LOCAL_FIXED: tuple[tuple[str, int, int, int, str], ...] = (
     # Code du travail L3134-13 (Alsace-Moselle): 26 December, « Saint-Étienne ».
@@ -156,7 +156,7 @@ ZONE_AREAS = {
 def consumer_zones(
     number: PhoneNumber | None, callee_tz: object
 ) -> tuple[tuple[ZoneInfo, ...], tuple[str, ...]]:
-    """The consumer's candidate zones and holiday areas (rules-fr.md §2).
+    """The consumer's candidate zones and holiday areas (docs/rules.md §2).
 
     A zone the caller knows (``callee_tz``) wins over the number's; the holidays of the number's
     territories (and Alsace-Moselle for 03 87/88/89) apply together with those of that zone.

@@ -1,6 +1,6 @@
 """The ``callguard`` command: a thin layer over the library (parsing, formatting, exit codes).
 
-Exit codes (api.md): 0 success, 2 usage or ledger error. ``check`` exits 1 when the call is
+Exit codes: 0 success, 2 usage or ledger error. ``check`` exits 1 when the call is
 refused (a ``LEDGER_UNAVAILABLE`` refusal exits 2); ``audit`` exits 1 when a call broke the rules
 or a row could not be judged; the imports (``bloctel import``, ``import-calls``) exit 1 when
 some lines were rejected (the others are imported). User errors print one line naming the bad
@@ -45,7 +45,7 @@ PROGRESS_MIN_BYTES = 512 * 1024
 
 
 def parse_at(value: str | None) -> datetime | None:
-    """ISO 8601; a naive time is Europe/Paris (api.md). None or "now" means the current time."""
+    """ISO 8601; a naive time is Europe/Paris. None or "now" means the current time."""
     if value is None or value.strip().lower() == "now":
         return None
     try:

@@ -1,4 +1,4 @@
-"""``callguard migrate-ledger FROM TO``: a thin layer over :func:`callguard._migrate.migrate_ledger`.
+"""``callguard migrate-ledger FROM TO``: a thin layer over :func:`callguard.storage.copy.migrate_ledger`.
 
 Registered on the ``callguard`` group in ``_cli.py`` (``cli.add_command(migrate_ledger_command)``).
 """
@@ -10,7 +10,7 @@ import json
 import click
 
 from ._exceptions import CallguardError
-from ._migrate import migrate_ledger
+from .storage.copy import migrate_ledger
 
 __all__ = ["migrate_ledger_command"]
 

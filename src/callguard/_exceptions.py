@@ -8,7 +8,7 @@ Every exception callguard raises on purpose derives from :class:`CallguardError`
     └── LedgerError          the ledger file cannot be opened, read, written or migrated
 
 A naive ``datetime`` (or a date outside the rulebook's range) is a programming error and raises
-the built-in :class:`ValueError`, as ``../shared/api.md`` requires. Decisions never raise for a bad
+the built-in :class:`ValueError`, as the public contract requires. Decisions never raise for a bad
 destination or caller ID: those are refusals with a reason.
 """
 

@@ -14,14 +14,15 @@ from typing import Any
 from . import _calendar as cal
 from ._decision import Decision, Reason
 from ._exceptions import CallguardError, ConfigurationError, InvalidNumberError, LedgerError
+from ._facts import Facts
 from ._files import Source, read_numbers
-from ._ledger import DEFAULT_BUSY_TIMEOUT, Facts, Ledger, display_location, open_ledger
 from ._numbers import LineKind, PhoneNumber, national_key, parse_number
 from ._policy import Policy
 from ._regimes import regime_on
 from ._rules import Call, Verdict, judge
 from ._time import PARIS, instant, now_utc, require_aware, to_us
 from ._types import Outcome, Purpose, ReasonCode, Sector
+from .storage import DEFAULT_BUSY_TIMEOUT, Ledger, describe, open_ledger
 
 __all__ = ["Guard", "ImportReport", "PurgeReport", "Rejected"]
 
@@ -50,7 +51,7 @@ _HIDDEN = frozenset(
 _LAST_YEAR = 9000
 
 CONSENT_PROOF_RETENTION_DAYS = 3 * 365
-"""Consent proofs are kept three years (décret n° 2026-662, rules-fr.md §6)."""
+"""Consent proofs are kept three years (décret n° 2026-662, docs/rules.md §6)."""
 
 _LEDGER_UNAVAILABLE_BASIS = "Code de la consommation, art. L242-16 (fail closed)"
 
@@ -258,7 +259,7 @@ class Guard:
         self.professional = professional
         self._clock = clock if clock is not None else now_utc
         self.policy = policy if policy is not None else Policy()
-        self.path = display_location(path)
+        self.path = describe(path)
         """Where the ledger is, as messages show it (a server URL without its password)."""
         self._ledger: Ledger = open_ledger(path, busy_timeout=busy_timeout)
         self._errors: tuple[type[Exception], ...] = (*self._ledger.errors, CallguardError)

@@ -4,7 +4,7 @@ A policy can make callguard stricter than the rulebook, never looser than the la
 D223-9's four attempts, a window shorter than its thirty days or a cooldown shorter than its sixty
 days is refused with a message naming the value. The one exception is
 ``strict_local_holidays=False``, the literal reading of D223-9 (only the national holidays of
-L3133-1 close the day), which rules-fr.md §2 names as a legitimate, if riskier, reading.
+L3133-1 close the day), which the rulebook (docs/rules.md §2) names as a legitimate, if riskier, reading.
 """
 
 from __future__ import annotations

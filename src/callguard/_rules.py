@@ -1,4 +1,4 @@
-"""The rules: one class each, with its legal basis and dates beside it (rules-fr.md).
+"""The rules: one class each, with its legal basis and dates beside it (the rulebook, docs/rules.md).
 
 Each rule answers two questions about one call at one instant ``t`` (UTC):
 
@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 
 from . import _calendar as cal
 from ._decision import Reason
-from ._ledger import Facts
+from ._facts import Facts
 from ._numbers import LineKind, PhoneNumber
 from ._policy import Policy
 from ._regimes import CALLER_ID_PLAN_FROM, CONSENT_REGIME_START, SECTOR_BANS, Regime, regime_on
@@ -156,7 +156,7 @@ class Rule:
 
 
 class Destination(Rule):
-    """Only a valid French consumer line can be judged (rules-fr.md §2, §7)."""
+    """Only a valid French consumer line can be judged (docs/rules.md §2, §7)."""
 
     needs_number = False
 
@@ -166,7 +166,7 @@ class Destination(Rule):
 
 
 class CallerId(Rule):
-    """Caller-ID rules (rules-fr.md §9).
+    """Caller-ID rules (docs/rules.md §9).
 
     Hidden or invalid caller IDs are banned since L221-17; from 2023-01-01 ARCEP décision
     n° 2022-1583 requires automated systems to present an NPV number and forbids 06/07 mobiles.
@@ -240,7 +240,7 @@ def _npv_acceptable(caller: PhoneNumber) -> bool:
 
 
 class OptOut(Rule):
-    """The professional's internal do-not-call list: every purpose, every regime (api.md)."""
+    """The professional's internal do-not-call list: every purpose, every regime."""
 
     def check(self, ctx: Context, t: datetime) -> list[Reason]:
         tu = ctx.us(t)
@@ -273,7 +273,7 @@ def _contract_starts(ctx: Context, t: datetime) -> list[datetime]:
 
 
 class SectorBan(Rule):
-    """Sectors that may not be canvassed by phone; consent does not lift them (rules-fr.md §8)."""
+    """Sectors that may not be canvassed by phone; consent does not lift them (docs/rules.md §8)."""
 
     needs_number = False
 
@@ -335,7 +335,7 @@ _NEVER_CHECKED = Reason(
 
 
 class Bloctel(Rule):
-    """Opt-out regimes: no call to a Bloctel-registered consumer (old L223-1, rules-fr.md §5).
+    """Opt-out regimes: no call to a Bloctel-registered consumer (old L223-1, docs/rules.md §5).
 
     Each number needs a check no older than ``bloctel_max_age_days``: unchecked is not clean.
     Contract and press calls are exempt (§7); after 2026-08-10 Bloctel proves nothing.
@@ -406,7 +406,7 @@ _CONSENT_WITHDRAWN = Reason(
 
 
 class Consent(Rule):
-    """Opt-in regime: only consumers who gave prior consent (new L223-1, rules-fr.md §6)."""
+    """Opt-in regime: only consumers who gave prior consent (new L223-1, docs/rules.md §6)."""
 
     def applies(self, purpose: Purpose, sector: Sector | None) -> bool:
         return purpose is Purpose.PROSPECTION
@@ -441,7 +441,7 @@ class Consent(Rule):
 
 
 class Calendar(Rule):
-    """D223-9 days and hours in the consumer's zone (rules-fr.md §2), from 2023-03-01.
+    """D223-9 days and hours in the consumer's zone (docs/rules.md §2), from 2023-03-01.
 
     Lifted by a consent to a precise slot; before 2026-08-11 also by a general prior consent
     (« sauf accord préalable exprès du consommateur »).
@@ -532,7 +532,7 @@ def _window_full(days: list[date], day: date, cap: int, span: int) -> tuple[date
 
 
 class Frequency(Rule):
-    """At most ``cap_calls`` attempts in any ``cap_days`` calendar days (D223-9, rules-fr.md §3).
+    """At most ``cap_calls`` attempts in any ``cap_days`` calendar days (D223-9, docs/rules.md §3).
 
     A sliding window of the consumer's local dates; attempts on later dates count too.
     """
@@ -576,7 +576,7 @@ class Frequency(Rule):
 
 
 class Cooldown(Rule):
-    """Sixty full days without a call after a refusal (D223-9, rules-fr.md §4).
+    """Sixty full days without a call after a refusal (D223-9, docs/rules.md §4).
 
     « soixante jours calendaires révolus »: refused on local date R, callable from R + 61.
     """

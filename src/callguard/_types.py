@@ -32,7 +32,7 @@ class _StrEnum(str, Enum):
 
 
 class ReasonCode(_StrEnum):
-    """Why a call is refused. The values are the names; they are public API (see api.md)."""
+    """Why a call is refused. The values are the names; they are public API ."""
 
     INVALID_NUMBER = "INVALID_NUMBER"
     UNSUPPORTED_DESTINATION = "UNSUPPORTED_DESTINATION"
@@ -57,7 +57,7 @@ class ReasonCode(_StrEnum):
 
 
 class Purpose(_StrEnum):
-    """Why the call is made (rules-fr.md §7 decides which rules apply to each)."""
+    """Why the call is made (docs/rules.md §7 decides which rules apply to each)."""
 
     PROSPECTION = "PROSPECTION"
     CONTRACT = "CONTRACT"
@@ -67,7 +67,7 @@ class Purpose(_StrEnum):
 
 
 class Sector(_StrEnum):
-    """Sectors that may not be canvassed by phone at all (rules-fr.md §8)."""
+    """Sectors that may not be canvassed by phone at all (docs/rules.md §8)."""
 
     ENERGY_RENOVATION = "ENERGY_RENOVATION"
     HOME_ADAPTATION = "HOME_ADAPTATION"

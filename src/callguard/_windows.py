@@ -1,4 +1,4 @@
-"""When may this number be called? The D223-9 calendar laid out for schedulers (rules-fr.md §2).
+"""When may this number be called? The D223-9 calendar laid out for schedulers (docs/rules.md §2).
 
 ``windows(number, start, end)`` yields the instants at which the days-and-hours rule lets a
 canvassing call start, as half-open ``(start, end)`` windows: weekends, national holidays, the
