@@ -12,8 +12,8 @@ import pytest
 
 import callguard
 from callguard import ConfigurationError, Guard, LedgerError, Outcome
-from callguard._audit import AuditReport
 from callguard._bulk import import_calls
+from callguard._reports import AuditReport
 from conftest import NPV, clean_on_bloctel, consented, paris
 
 DATA = Path(__file__).parent / "data"

@@ -164,7 +164,11 @@ def test_ambiguous_zone_must_fit_every_candidate() -> None:
     from callguard import Policy, Purpose
     from callguard._facts import Facts
     from callguard._numbers import parse_number
-    from callguard._rules import Call, evaluate
+    from callguard.rules import Call, judge
+
+    def evaluate(call: Call, facts: Facts, at: datetime) -> tuple[list[object], object]:
+        verdict = judge(call, facts, at)
+        return verdict.reasons, verdict.next_allowed
 
     re, yt = ZoneInfo("Indian/Reunion"), ZoneInfo("Indian/Mayotte")
     call = Call(

@@ -390,5 +390,5 @@ def test_purge_says_what_it_removed_and_refuses_recent_dates(db: str) -> None:
         ReasonCode.NO_CONSENT
     }
     with Guard(db) as g:
-        rows = g._ledger.conn.execute("SELECT count(*) FROM attempts").fetchone()  # type: ignore[attr-defined]
+        rows = g.engine.ledger.conn.execute("SELECT count(*) FROM attempts").fetchone()  # type: ignore[attr-defined]
     assert rows[0] == 1

@@ -102,7 +102,7 @@ def test_newer_schema_is_refused(tmp_path: Path) -> None:
 def test_ledger_lost_after_open_fails_closed(tmp_path: Path) -> None:
     guard = Guard(tmp_path / "l.db")
     consented(guard, MOBILE, paris(2026, 9, 1))
-    guard._ledger.conn.close()  # type: ignore[attr-defined]
+    guard.engine.ledger.conn.close()  # type: ignore[attr-defined]
     for decide in (guard.may_call, guard.attempt):
         d = decide(MOBILE, NPV, AT)
         assert d.codes == {ReasonCode.LEDGER_UNAVAILABLE}

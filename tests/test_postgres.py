@@ -142,11 +142,11 @@ def test_the_facts_read_after_the_lock_include_the_previous_holders_attempt(
                 "repeatable read"
             )
             holder.execute("BEGIN")
-            holder.execute("SELECT pg_advisory_xact_lock(%s)", (lock_key(guard._pid, key),))
+            holder.execute("SELECT pg_advisory_xact_lock(%s)", (lock_key(guard.engine.pid, key),))
             holder.execute(
                 "INSERT INTO attempts (professional, number, at, recorded_at) "
                 "VALUES (%s, %s, %s, 0)",
-                (guard._pid, key, int(paris(2026, 11, 19, 11).timestamp() * 1_000_000)),
+                (guard.engine.pid, key, int(paris(2026, 11, 19, 11).timestamp() * 1_000_000)),
             )
             decisions = []
             thread = threading.Thread(
@@ -225,7 +225,7 @@ def test_a_lock_held_past_the_timeout_refuses_instead_of_waiting(dsn: str) -> No
     key = parse_number(NUMBERS[0]).key
     with _admin(dsn) as holder:
         holder.execute("BEGIN")
-        holder.execute("SELECT pg_advisory_xact_lock(%s)", (lock_key(guard._pid, key),))
+        holder.execute("SELECT pg_advisory_xact_lock(%s)", (lock_key(guard.engine.pid, key),))
         started = time.monotonic()
         d = guard.attempt(NUMBERS[0], NPV, AT)
         assert d.codes == {ReasonCode.LEDGER_UNAVAILABLE} and d.attempt_id is None
@@ -272,7 +272,7 @@ _HOLD_LOCK = textwrap.dedent(
 def test_a_killed_dialer_does_not_leave_the_number_locked(dsn: str) -> None:
     _prepare(dsn)
     guard = Guard(dsn, professional="acme", busy_timeout=10)
-    key = lock_key(guard._pid, parse_number(NUMBERS[0]).key)
+    key = lock_key(guard.engine.pid, parse_number(NUMBERS[0]).key)
     proc = subprocess.Popen(
         [sys.executable, "-c", _HOLD_LOCK, dsn, str(key)], stdout=subprocess.PIPE, text=True
     )
@@ -376,13 +376,13 @@ def test_facts_many_equals_facts_per_number(make_guard: Any, ledger_location: st
         guard.record_refusal(n, paris(2026, 10, 5 + i))
         guard.import_bloctel([n] if i else [], start, submitted=[n])
         guard.import_bloctel([], start + timedelta(days=60), submitted=[n])
-    ledger = guard._ledger
+    ledger = guard.engine.ledger
     keys = [parse_number(n).key for n in NUMBERS] + [33100000000]
     now, since = int(AT.timestamp() * 1e6), int((AT - timedelta(days=62)).timestamp() * 1e6)
-    many = ledger.facts_many(guard._pid, keys + keys[:1], now, since)
+    many = ledger.facts_many(guard.engine.pid, keys + keys[:1], now, since)
     assert set(many) == set(keys)
     for k in keys:
-        assert many[k] == ledger.facts(guard._pid, k, now, since), k
+        assert many[k] == ledger.facts(guard.engine.pid, k, now, since), k
     assert ledger.latest_bloctel_checks(keys) == {
         k: int((start + timedelta(days=60)).timestamp() * 1e6) for k in keys[:3]
     }
@@ -433,7 +433,7 @@ def test_postgres_ledger_answers_every_question_sqlite_does() -> None:
 def test_the_hot_path_is_one_prepared_statement(dsn: str) -> None:
     _prepare(dsn)
     guard = Guard(dsn, professional="acme")
-    ledger: Any = guard._ledger
+    ledger: Any = guard.engine.ledger
     assert guard.may_call(NUMBERS[0], NPV, AT).allowed
     assert guard.attempt(NUMBERS[0], NPV, AT).allowed
     with ledger._pool.connection() as conn:

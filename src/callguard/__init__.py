@@ -15,9 +15,11 @@ from datetime import datetime
 
 from ._audit import audit
 from ._decision import Decision, Reason
+from ._engine import unavailable
 from ._exceptions import CallguardError, ConfigurationError, InvalidNumberError, LedgerError
-from ._guard import Guard, ImportReport, PurgeReport, Rejected
+from ._guard import Guard
 from ._policy import Policy
+from ._reports import ImportReport, PurgeReport, Rejected
 from ._time import now_utc, require_aware
 from ._types import Outcome, Purpose, ReasonCode, Sector
 from ._windows import windows
@@ -70,7 +72,5 @@ def may_call(number: object, caller_id: object, now: datetime | None = None) -> 
             if guard is None:
                 guard = _guards[key] = Guard(path)
     except LedgerError as exc:
-        from ._guard import _unavailable
-
-        return _unavailable(str(exc), t, "Europe/Paris")
+        return unavailable(str(exc), t, "Europe/Paris")
     return guard.may_call(number, caller_id, t)

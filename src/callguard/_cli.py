@@ -19,7 +19,6 @@ from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 import click
-from dateutil.parser import isoparse
 
 from . import default_db_path
 from ._audit import audit as run_audit
@@ -30,7 +29,7 @@ from ._exceptions import CallguardError
 from ._files import file_size
 from ._guard import Guard
 from ._numbers import parse_number
-from ._time import PARIS, instant, now_utc
+from ._time import PARIS, instant, now_utc, parse_instant
 from ._types import Outcome, Purpose, ReasonCode, Sector
 
 if TYPE_CHECKING:
@@ -45,18 +44,16 @@ PROGRESS_MIN_BYTES = 512 * 1024
 
 
 def parse_at(value: str | None) -> datetime | None:
-    """ISO 8601; a naive time is Europe/Paris. None or "now" means the current time."""
+    """ISO 8601 or ``23/11/2026 10:30``; a naive time is Europe/Paris. None or "now" means the
+    current time."""
     if value is None or value.strip().lower() == "now":
         return None
     try:
-        moment = isoparse(value.strip())
-    except (ValueError, OverflowError) as exc:
+        return parse_instant(value)
+    except ValueError as exc:
         raise click.BadParameter(
             f"{value!r} is not an ISO 8601 time, e.g. 2026-11-23T10:30 or 2026-11-23T10:30+01:00"
         ) from exc
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=PARIS)
-    return moment
 
 
 class _At(_ParamType):

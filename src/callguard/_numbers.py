@@ -27,7 +27,7 @@ from phonenumbers import PhoneMetadata
 
 from callguard._exceptions import InvalidNumberError
 
-__all__ = ["LineKind", "PhoneNumber", "parse_number"]
+__all__ = ["LineKind", "PhoneNumber", "parse_caller", "parse_number"]
 
 
 class LineKind(str, Enum):
@@ -626,3 +626,51 @@ def parse_number(value: object) -> PhoneNumber:
             value, "expected a str, got float (a float drops digits; pass the number as text)"
         )
     raise InvalidNumberError(value, f"expected a str, got {type(value).__name__}")
+
+
+# -- caller IDs ------------------------------------------------------------------------------------
+
+_HIDDEN = frozenset(
+    {
+        "anonymous",
+        "anonyme",
+        "private",
+        "prive",
+        "privé",
+        "hidden",
+        "masque",
+        "masqué",
+        "unknown",
+        "inconnu",
+        "restricted",
+        "withheld",
+        "unavailable",
+        "blocked",
+        "none",
+        "null",
+    }
+)
+
+
+def parse_caller(raw: object) -> tuple[PhoneNumber | None, str | None]:
+    """A caller ID as presented: (the number, None), or (None, "missing"/"hidden"/"invalid (…)")."""
+    if isinstance(raw, str):
+        return _parse_caller_text(raw)
+    return _parse_caller_any(raw)
+
+
+@functools.lru_cache(maxsize=1024)
+def _parse_caller_text(raw: str) -> tuple[PhoneNumber | None, str | None]:
+    """Dialers present a handful of caller IDs: remember what each one is."""
+    return _parse_caller_any(raw)
+
+
+def _parse_caller_any(raw: object) -> tuple[PhoneNumber | None, str | None]:
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return None, "missing"
+    if isinstance(raw, str) and raw.strip().lower().strip("<>()[] ") in _HIDDEN:
+        return None, "hidden"
+    try:
+        return parse_number(raw), None
+    except InvalidNumberError as exc:
+        return None, f"invalid ({exc.reason})"

@@ -20,14 +20,14 @@ from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from . import _calendar as cal
-from ._decision import Reason
-from ._facts import Facts
-from ._numbers import LineKind, PhoneNumber
-from ._policy import Policy
-from ._regimes import CALLER_ID_PLAN_FROM, CONSENT_REGIME_START, SECTOR_BANS, Regime, regime_on
-from ._time import UTC, from_us, to_us
-from ._types import Purpose, ReasonCode, Sector
+from .. import _calendar as cal
+from .._decision import Reason
+from .._facts import Facts
+from .._numbers import LineKind, PhoneNumber
+from .._policy import Policy
+from .._regimes import CALLER_ID_PLAN_FROM, CONSENT_REGIME_START, SECTOR_BANS, Regime, regime_on
+from .._time import UTC, from_us, to_us
+from .._types import Purpose, ReasonCode, Sector
 
 __all__ = ["RULES", "Call", "Context", "Verdict", "evaluate", "judge"]
 
