@@ -96,7 +96,7 @@ def audit(
     See the module docstring for what counts as an earlier attempt. The ledger is not modified.
     """
     if policy is not None and not isinstance(policy, Policy):
-        raise ConfigurationError(f"policy must be a callguard.Policy, not {policy!r}")
+        raise ConfigurationError(f"policy must be a callguard.Policy or None, not {policy!r}")
     if isinstance(db, Guard):
         ledger, owned = db.engine.ledger, False
         default_professional = professional or db.professional

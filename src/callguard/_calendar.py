@@ -19,6 +19,8 @@ from zoneinfo import ZoneInfo
 import holidays
 from dateutil.easter import easter
 
+from ._exceptions import ConfigurationError
+
 if TYPE_CHECKING:
     from ._numbers import PhoneNumber
 
@@ -162,7 +164,9 @@ def consumer_zones(
     territories (and Alsace-Moselle for 03 87/88/89) apply together with those of that zone.
     """
     if callee_tz is not None and not isinstance(callee_tz, str):
-        raise ValueError(f"callee_tz must be an IANA zone name, not {callee_tz!r}")
+        raise ConfigurationError(
+            f"callee_tz must be an IANA zone name (e.g. 'Europe/Paris'), not {callee_tz!r}"
+        )
     if number is None:
         return _consumer_zones((), (), False, callee_tz)
     return _consumer_zones(number.zones, number.territories, number.alsace_moselle, callee_tz)
@@ -183,7 +187,10 @@ def _consumer_zones(
         try:
             zones: tuple[ZoneInfo, ...] = (zone(callee_tz),)
         except (KeyError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {callee_tz!r}") from exc
+            raise ConfigurationError(
+                f"unknown time zone {callee_tz!r}: callee_tz must be an IANA zone name, "
+                "e.g. 'Europe/Paris' or 'America/Cayenne'"
+            ) from exc
         if callee_tz in ZONE_AREAS:
             areas.append(ZONE_AREAS[callee_tz])
     elif number_zones:

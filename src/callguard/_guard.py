@@ -10,7 +10,7 @@ from types import TracebackType
 
 from ._decision import Decision
 from ._engine import Engine, apply_outcome, e164_of, unavailable
-from ._exceptions import CallguardError, ConfigurationError, InvalidNumberError, LedgerError
+from ._exceptions import ConfigurationError, InvalidNumberError, LedgerError
 from ._facts import Facts
 from ._files import Source, read_numbers
 from ._numbers import national_key, parse_caller, parse_number
@@ -45,11 +45,15 @@ class Guard:
     ) -> None:
         """``clock`` replaces the wall clock where ``now`` is omitted (tests inject one)."""
         if not isinstance(professional, str) or not professional.strip():
-            raise CallguardError(f"professional must be a non-empty name, not {professional!r}")
+            raise ConfigurationError(
+                f"professional must be a non-empty name, not {professional!r}"
+            )
         if policy is not None and not isinstance(policy, Policy):
-            raise CallguardError(f"policy must be a callguard.Policy, not {policy!r}")
+            raise ConfigurationError(f"policy must be a callguard.Policy or None, not {policy!r}")
         if not isinstance(busy_timeout, (int, float)) or not 0 <= busy_timeout <= 600:
-            raise CallguardError(f"busy_timeout must be 0..600 seconds, not {busy_timeout!r}")
+            raise ConfigurationError(
+                f"busy_timeout must be a number of seconds from 0 to 600, not {busy_timeout!r}"
+            )
         self.professional = professional
         self.policy = policy if policy is not None else Policy()
         self.path = describe(path)
@@ -223,7 +227,7 @@ class Guard:
         """Set the outcome of an attempt recorded by :meth:`attempt` or :meth:`record_call`."""
         outcome_ = Outcome.coerce(outcome)
         if not isinstance(attempt_id, int) or isinstance(attempt_id, bool):
-            raise ValueError(f"attempt_id must be an int, not {attempt_id!r}")
+            raise ConfigurationError(f"attempt_id must be an int, not {attempt_id!r}")
         with self.engine.write("record the outcome") as ledger:
             row = ledger.attempt_row(attempt_id)
             if row is None or row[0] != self.engine.pid:
@@ -365,10 +369,10 @@ class Guard:
 
 def _span(start: datetime, start_name: str, end: object, end_name: str) -> tuple[int, int | None]:
     """A fact's (start, end) in UTC microseconds. ``end`` may be None (open-ended) or a date
-    (through that day); an end that is not after the start is a ValueError naming both."""
+    (through that day); an end that is not after the start is a ConfigurationError naming both."""
     until = None if end is None else instant(end, end_name, end_of_day=True)
     if until is not None and until <= start:
-        raise ValueError(
+        raise ConfigurationError(
             f"{end_name}={until.isoformat()} is not after {start_name}={start.isoformat()}"
         )
     return to_us(start), None if until is None else to_us(until)
@@ -376,7 +380,7 @@ def _span(start: datetime, start_name: str, end: object, end_name: str) -> tuple
 
 def _require_proof(proof: object) -> None:
     if not isinstance(proof, str) or not proof.strip():
-        raise ValueError(
+        raise ConfigurationError(
             f"proof must reference where the consent is kept (L223-1 requires it), not {proof!r}"
         )
 

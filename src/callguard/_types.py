@@ -5,6 +5,8 @@ from __future__ import annotations
 from enum import Enum
 from typing import TypeVar
 
+from ._exceptions import ConfigurationError
+
 _E = TypeVar("_E", bound="_StrEnum")
 
 __all__ = ["Outcome", "Purpose", "ReasonCode", "Sector"]
@@ -18,7 +20,8 @@ class _StrEnum(str, Enum):
 
     @classmethod
     def coerce(cls: type[_E], value: object) -> _E:
-        """Accept a member or its name/value in any case; name the valid choices otherwise."""
+        """Accept a member or its name/value in any case; otherwise a ConfigurationError names
+        the valid choices."""
         if isinstance(value, cls):
             return value
         if isinstance(value, str):
@@ -28,7 +31,7 @@ class _StrEnum(str, Enum):
             except KeyError:
                 pass
         choices = ", ".join(m.name for m in cls)
-        raise ValueError(f"invalid {cls.__name__} {value!r}: expected one of {choices}")
+        raise ConfigurationError(f"invalid {cls.__name__} {value!r}: expected one of {choices}")
 
 
 class ReasonCode(_StrEnum):
