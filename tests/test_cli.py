@@ -9,8 +9,8 @@ import pytest
 from click.testing import CliRunner, Result
 
 from callguard import Guard, ReasonCode
-from callguard import _cli as cli_module
-from callguard._cli import cli
+from callguard.cli import cli
+from callguard.cli import decisions as cli_module
 from conftest import NPV, paris
 
 DATA = Path(__file__).parent / "data"

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 import pytest
 
-from callguard._cli import cli
+from callguard.cli import cli
 
 ROOT = Path(__file__).parent.parent
 

@@ -16,7 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from callguard import ConfigurationError, Guard, LedgerError, Outcome, ReasonCode
-from callguard._cli_migrate import migrate_ledger_command
+from callguard.cli.migrate import migrate_ledger_command
 from callguard.storage.copy import TABLES, migrate_ledger
 from conftest import NPV, paris, postgres_schema
 
@@ -213,7 +213,7 @@ def test_tables_cover_the_whole_schema(tmp_path: Path, postgres: str) -> None:
 
 
 def _group() -> Any:
-    from callguard._cli import _Group
+    from callguard.cli import Group as _Group
 
     @__import__("click").group(cls=_Group)
     def cli() -> None:
@@ -257,8 +257,8 @@ def test_command_error_exits_2_and_hides_the_password(tmp_path: Path) -> None:
 
 
 def test_command_is_registered() -> None:
-    from callguard._cli import cli
+    from callguard.cli import cli
 
     if "migrate-ledger" not in cli.commands:
-        pytest.skip("register migrate_ledger_command in _cli.py (cli.add_command)")
+        pytest.skip("register migrate_ledger_command in callguard.cli (cli.add_command)")
     assert cli.commands["migrate-ledger"] is migrate_ledger_command

@@ -23,6 +23,7 @@ from ._reports import ImportReport, PurgeReport, Rejected
 from ._time import now_utc, require_aware
 from ._types import Outcome, Purpose, ReasonCode, Sector
 from ._windows import windows
+from .storage import default_db_path
 
 __version__ = "0.1.0"
 
@@ -51,11 +52,6 @@ __all__ = [
 
 _guards: dict[tuple[int, str], Guard] = {}
 _guards_lock = threading.Lock()
-
-
-def default_db_path() -> str:
-    """The ledger scripts use: ``$CALLGUARD_DB``, else ``./callguard.db``."""
-    return os.environ.get("CALLGUARD_DB") or "callguard.db"
 
 
 def may_call(number: object, caller_id: object, now: datetime | None = None) -> Decision:

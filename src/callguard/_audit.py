@@ -39,7 +39,7 @@ from ._reports import AuditReport, Rejected, Violation
 from ._time import UTC, to_us
 from ._types import Purpose
 from .rules import Call, judge
-from .storage import Ledger, is_server_url, open_ledger
+from .storage import Ledger, default_db_path, is_server_url, open_ledger
 
 __all__ = ["AuditReport", "Violation", "audit"]
 
@@ -103,8 +103,6 @@ def audit(
         policy = policy if policy is not None else db.policy
     else:
         if db is None:
-            from . import default_db_path
-
             db = default_db_path()
         ledger, owned = _open(db), True
         default_professional = professional or "default"

@@ -8,6 +8,13 @@ open a ledger and :func:`describe` the one way to show where it is.
 from __future__ import annotations
 
 from .base import DEFAULT_BUSY_TIMEOUT, Ledger, describe, is_server_url
-from .open import open_ledger
+from .open import default_db_path, open_ledger
 
-__all__ = ["DEFAULT_BUSY_TIMEOUT", "Ledger", "describe", "is_server_url", "open_ledger"]
+__all__ = [
+    "DEFAULT_BUSY_TIMEOUT",
+    "Ledger",
+    "default_db_path",
+    "describe",
+    "is_server_url",
+    "open_ledger",
+]

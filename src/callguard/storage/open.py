@@ -8,7 +8,12 @@ from .._exceptions import LedgerError
 from .base import DEFAULT_BUSY_TIMEOUT, Ledger, describe, is_server_url
 from .sqlite import SQLiteLedger
 
-__all__ = ["open_ledger"]
+__all__ = ["default_db_path", "open_ledger"]
+
+
+def default_db_path() -> str:
+    """The ledger scripts use: ``$CALLGUARD_DB``, else ``./callguard.db``."""
+    return os.environ.get("CALLGUARD_DB") or "callguard.db"
 
 
 def open_ledger(
