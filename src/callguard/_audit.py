@@ -30,7 +30,7 @@ import os
 from dataclasses import dataclass, field
 
 from ._calllog import CallSource, LoggedCall, read_call_log
-from ._engine import apply_outcome, build_call, lookback
+from ._engine import apply_outcome, build_call, judge, lookback
 from ._exceptions import ConfigurationError, LedgerError
 from ._facts import Facts
 from ._guard import Guard
@@ -38,7 +38,7 @@ from ._policy import Policy
 from ._reports import AuditReport, Rejected, Violation
 from ._time import UTC, to_us
 from ._types import Purpose
-from .rules import Call, judge
+from .rules import Call
 from .storage import Ledger, default_db_path, is_server_url, open_ledger
 
 __all__ = ["AuditReport", "Violation", "audit"]

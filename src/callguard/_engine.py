@@ -12,7 +12,9 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Protocol
 
 from . import _calendar as cal
@@ -21,19 +23,22 @@ from ._exceptions import CallguardError, ConfigurationError, InvalidNumberError,
 from ._facts import Facts
 from ._numbers import LineKind, PhoneNumber, parse_caller, parse_number
 from ._policy import Policy
-from ._regimes import regime_on
+from ._regimes import Regime, regime_on
 from ._time import require_aware, to_us
 from ._types import Outcome, Purpose, ReasonCode, Sector
-from .rules import Call, Verdict, judge
+from .rules import RULES, Call, Context, Rule
 from .storage import Ledger
 
 __all__ = [
     "Engine",
+    "Verdict",
     "apply_outcome",
     "build_call",
     "destination_problem",
     "e164_of",
+    "judge",
     "lookback",
+    "next_allowed",
     "unavailable",
 ]
 
@@ -138,6 +143,82 @@ def lookback(policy: Policy) -> timedelta:
 def e164_of(call: Call) -> str | None:
     number = call.number
     return None if number is None or number.kind is LineKind.SHORT else number.e164
+
+
+# -- the rules applied ---------------------------------------------------------------------------
+
+HORIZON = timedelta(days=2 * 366)
+"""How far ahead ``next_allowed_at`` looks; beyond it, time alone is taken not to help."""
+
+
+def _next_pass(
+    rule: Rule, ctx: Context, t: datetime, horizon: datetime, failing: bool = False
+) -> datetime | None:
+    if not failing and not rule.check(ctx, t):
+        return t
+    for start in rule.starts(ctx, t):
+        if start > horizon:
+            return None
+        if not rule.check(ctx, start):
+            return start
+    return None
+
+
+def next_allowed(
+    ctx: Context, rules: list[Rule], now: datetime, failing: Iterable[Rule] = ()
+) -> datetime | None:
+    """The earliest instant ≥ ``now`` at which every rule passes, or None within the horizon.
+
+    ``failing`` are rules already known to fail at ``now`` (they are not checked there again).
+    """
+    horizon = now + HORIZON
+    t = now
+    known = set(map(id, failing))
+    while True:
+        moved = False
+        for rule in rules:
+            n = _next_pass(rule, ctx, t, horizon, t is now and id(rule) in known)
+            if n is None:
+                return None
+            if n != t:
+                t, moved = n, True
+        if not moved:
+            return t
+
+
+@lru_cache(maxsize=128)
+def _rules_for(usable: bool, purpose: Purpose, sector: Sector | None) -> list[Rule]:
+    """The rules that apply to a call: they depend only on its purpose, sector and number."""
+    return [r for r in RULES if (usable or not r.needs_number) and r.applies(purpose, sector)]
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """What the rules say of one call at one instant."""
+
+    reasons: list[Reason]
+    next_allowed: datetime | None
+    regime: Regime
+
+
+def judge(call: Call, facts: Facts, now: datetime, *, search: bool = True) -> Verdict:
+    """Every reason refusing ``call`` at ``now`` (UTC), when it becomes allowed, and the regime."""
+    ctx = Context(call, facts)
+    usable = call.number_problem is None
+    rules = _rules_for(usable, call.purpose, call.sector)
+    reasons: list[Reason] = []
+    failing: list[Rule] = []
+    for rule in rules:
+        found = rule.check(ctx, now)
+        if found:
+            reasons.extend(found)
+            failing.append(rule)
+    regime = ctx.regime(now)
+    if not reasons or not usable or not search:
+        return Verdict(reasons, None, regime)
+    # Failing rules first: one that time cannot lift ends the search at once.
+    ordered = failing + [r for r in rules if r not in failing]
+    return Verdict(reasons, next_allowed(ctx, ordered, now, failing), regime)
 
 
 class OutcomeSink(Protocol):

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from types import TracebackType
 
 from ._decision import Decision
-from ._engine import Engine, apply_outcome, e164_of, unavailable
+from ._engine import Engine, apply_outcome, e164_of, judge, unavailable
 from ._exceptions import ConfigurationError, InvalidNumberError, LedgerError
 from ._facts import Facts
 from ._files import Source, read_numbers
@@ -18,7 +18,6 @@ from ._policy import Policy
 from ._reports import ImportReport, PurgeReport, Rejected
 from ._time import instant, now_utc, require_aware, to_us
 from ._types import Outcome, Purpose, Sector
-from .rules import judge
 from .storage import DEFAULT_BUSY_TIMEOUT, describe, open_ledger
 
 __all__ = ["CONSENT_PROOF_RETENTION_DAYS", "Guard"]

@@ -71,8 +71,10 @@ REGIMES: tuple[Regime, ...] = (
     ),
 )
 
-EARLIEST = REGIMES[0].start
-CONSENT_REGIME_START = REGIMES[2].start
+EARLIEST = min(r.start for r in REGIMES)
+"""Before it no regime is known: a call on an earlier date cannot be judged."""
+CONSENT_REGIME_START = min(r.start for r in REGIMES if r.opt_in)
+"""The first day of the opt-in regime (consent needed; Bloctel proves nothing any more)."""
 
 # ARCEP décision n° 2022-1583, in force 2023-01-01: NPV caller IDs for automated systems, no
 # 06/07 mobiles. Before it only the hidden/invalid caller-ID ban (L221-17) applies.

@@ -27,7 +27,6 @@ else:
     _ParamType = click.ParamType
 
 EXIT_OK, EXIT_REFUSED, EXIT_ERROR = 0, 1, 2
-EXIT_ALLOWED = EXIT_OK
 
 
 def parse_at(value: str | None) -> datetime | None:

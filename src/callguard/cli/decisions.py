@@ -19,8 +19,8 @@ if TYPE_CHECKING:
 else:
     _ParamType = click.ParamType
 from ._common import (
-    EXIT_ALLOWED,
     EXIT_ERROR,
+    EXIT_OK,
     EXIT_REFUSED,
     at_option,
     choice,
@@ -78,7 +78,7 @@ def check(
 
 def exit_code(decision: Decision) -> int:
     if decision.allowed:
-        return EXIT_ALLOWED
+        return EXIT_OK
     if ReasonCode.LEDGER_UNAVAILABLE in decision.codes:
         return EXIT_ERROR
     return EXIT_REFUSED

@@ -162,9 +162,10 @@ def test_ambiguous_zone_must_fit_every_candidate() -> None:
     # the window in both, so the common window is 10:00-13:00 Reunion = 09:00-12:00 Mayotte
     # intersected with 10:00-13:00 Mayotte = 11:00-13:00 Reunion.
     from callguard import Policy, Purpose
+    from callguard._engine import judge
     from callguard._facts import Facts
     from callguard._numbers import parse_number
-    from callguard.rules import Call, judge
+    from callguard.rules import Call
 
     def evaluate(call: Call, facts: Facts, at: datetime) -> tuple[list[object], object]:
         verdict = judge(call, facts, at)
