@@ -15,8 +15,8 @@ LAYERS: list[tuple[str, ...]] = [
     # 0. vocabulary: errors, enums, instants, the facts and the answer
     ("_exceptions", "_types", "_time", "_facts", "_decision"),
     # 1. the question's parts: numbers, policy, regimes, calendar, contact files
-    ("_numbers", "_policy", "_regimes", "_calendar", "_files"),
-    # 2. the rules
+    ("_numbers", "_policy", "_files"),
+    # 2. the rules, with the dated regimes and the calendar they read
     ("rules",),
     # 3. storage answers the engine's questions
     ("storage",),

@@ -1,9 +1,9 @@
 """Working with lists: bulk scrub, Bloctel submission files, call-history imports, opt-out lists.
 
-**Set-based reads.** A scrub does not ask the ledger about each number in turn: the numbers'
-keys go into a temporary table that one statement per fact table joins against
-(:meth:`SQLiteLedger.facts_many`), and the rules — pure Python over :class:`Facts` — then run
-per number. The decisions are exactly those :meth:`Guard.may_call` gives for each number at the
+**Set-based reads.** A scrub does not ask the ledger about each number in turn: the engine
+(:meth:`~callguard._engine.Engine.decide_many`) reads the facts of a batch of numbers in one
+statement per fact table (``Ledger.facts_many``), and the rules — pure Python over ``Facts`` —
+then run per number. The decisions are exactly those :meth:`Guard.may_call` gives for each number at the
 same instant; a test holds the two paths equal.
 
 The CLI commands ``scrub``, ``bloctel export``, ``import-calls`` and ``optout list`` are thin
@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import IO, Any, TextIO, TypeVar
 
-from . import _calendar as cal
 from ._calllog import CallSource, read_call_log
 from ._decision import Decision
 from ._engine import BATCH, apply_outcome
@@ -33,6 +32,7 @@ from ._numbers import parse_caller, parse_number
 from ._reports import CallImportReport, Rejected, ScrubSummary, SubmissionReport
 from ._time import from_us, now_utc, to_us
 from ._types import Purpose, ReasonCode, Sector
+from .rules import calendar as cal
 
 __all__ = [
     "OUTPUT_COLUMNS",

@@ -17,16 +17,16 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Protocol
 
-from . import _calendar as cal
 from ._decision import Decision, Reason
 from ._exceptions import CallguardError, ConfigurationError, InvalidNumberError, LedgerError
 from ._facts import Facts
 from ._numbers import LineKind, PhoneNumber, parse_caller, parse_number
 from ._policy import Policy
-from ._regimes import Regime, regime_on
 from ._time import require_aware, to_us
 from ._types import Outcome, Purpose, ReasonCode, Sector
 from .rules import RULES, Call, Context, Rule
+from .rules import calendar as cal
+from .rules.regimes import Regime, regime_on
 from .storage import Ledger
 
 __all__ = [

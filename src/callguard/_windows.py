@@ -16,12 +16,12 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
-from . import _calendar as cal
 from ._exceptions import ConfigurationError, InvalidNumberError
 from ._numbers import parse_number
 from ._policy import Policy
-from ._regimes import REGIMES, regime_on
 from ._time import require_aware
+from .rules import calendar as cal
+from .rules.regimes import REGIMES, regime_on
 
 __all__ = ["windows"]
 

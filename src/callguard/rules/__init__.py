@@ -1,4 +1,5 @@
-"""The rules, one module each, with its legal basis and dates in its docstring.
+"""The rules, one module each, with its legal basis and dates in its docstring, over the dated
+table of regimes (``regimes``) and the D223-9 calendar (``calendar``).
 
 :data:`RULES` lists them in the order a refusal lists its reasons; the engine evaluates every
 rule that applies (``callguard._engine.judge``), so a refusal gives all its reasons.

@@ -20,9 +20,9 @@ from .._decision import Reason
 from .._facts import Facts
 from .._numbers import PhoneNumber
 from .._policy import Policy
-from .._regimes import Regime, regime_on
 from .._time import UTC, from_us, to_us
 from .._types import Purpose, Sector
+from .regimes import Regime, regime_on
 
 __all__ = ["CANVASSING", "D223_9", "Call", "Context", "Rule", "contract_running", "contract_starts", "midnight"]
 

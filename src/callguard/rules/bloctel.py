@@ -10,10 +10,10 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from .._decision import Reason
-from .._regimes import CONSENT_REGIME_START
 from .._time import from_us
 from .._types import Purpose, ReasonCode, Sector
 from .base import Context, Rule, midnight
+from .regimes import CONSENT_REGIME_START
 
 __all__ = ["Bloctel"]
 

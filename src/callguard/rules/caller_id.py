@@ -11,9 +11,9 @@ from datetime import datetime
 
 from .._decision import Reason
 from .._numbers import LineKind, PhoneNumber
-from .._regimes import CALLER_ID_PLAN_FROM
 from .._types import ReasonCode
 from .base import Context, Rule
+from .regimes import CALLER_ID_PLAN_FROM
 
 __all__ = ["CallerId"]
 

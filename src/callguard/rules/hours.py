@@ -13,10 +13,10 @@ from datetime import datetime
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from .. import _calendar as cal
 from .._decision import Reason
 from .._time import from_us
 from .._types import Purpose, ReasonCode, Sector
+from . import calendar as cal
 from .base import CANVASSING, D223_9, Context, Rule
 
 __all__ = ["Calendar"]

@@ -10,9 +10,9 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from .._decision import Reason
-from .._regimes import SECTOR_BANS
 from .._types import Purpose, ReasonCode, Sector
 from .base import CANVASSING, Context, Rule, contract_running, contract_starts
+from .regimes import SECTOR_BANS
 
 __all__ = ["SectorBan"]
 

@@ -18,10 +18,10 @@ from zoneinfo import ZoneInfo
 
 import holidays
 
-from ._exceptions import ConfigurationError
+from .._exceptions import ConfigurationError
 
 if TYPE_CHECKING:
-    from ._numbers import PhoneNumber
+    from .._numbers import PhoneNumber
 
 __all__ = [
     "ALSACE_MOSELLE",

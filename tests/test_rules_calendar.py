@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from callguard._calendar import ALSACE_MOSELLE, holiday_name
+from callguard.rules.calendar import ALSACE_MOSELLE, holiday_name
 
 
 @pytest.mark.parametrize(

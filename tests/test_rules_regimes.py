@@ -1,4 +1,4 @@
-"""The dated table of regimes (docs/rules.md §1): _regimes.py."""
+"""The dated table of regimes (docs/rules.md §1): rules/regimes.py."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import date, datetime
 import pytest
 
 from callguard import Guard, ReasonCode
-from callguard._regimes import regime_on
+from callguard.rules.regimes import regime_on
 from conftest import MOBILE, NPV, clean_on_bloctel, consented, paris
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from ._types import Sector
+from .._types import Sector
 
 __all__ = [
     "CALLER_ID_PLAN_FROM",
