@@ -12,8 +12,8 @@ import pytest
 
 import callguard
 from callguard import ConfigurationError, Guard, LedgerError, Outcome
-from callguard._audit import AuditReport
 from callguard._bulk import import_calls
+from callguard._reports import AuditReport
 from conftest import NPV, clean_on_bloctel, consented, paris
 
 DATA = Path(__file__).parent / "data"
@@ -81,7 +81,7 @@ def test_refused_starts_the_cooldown_objected_opts_out(g: Guard, tmp_path: Path)
 
 
 def test_cooldown_ends_after_sixty_full_days(g: Guard, tmp_path: Path) -> None:
-    # Refused 2026-11-16: refused through 2027-01-15, callable from 2027-01-16 (rules-fr.md §4).
+    # Refused 2026-11-16: refused through 2027-01-15, callable from 2027-01-16 (docs/rules.md §4).
     rows = [
         (A, NPV, at(16), "REFUSED"),
         (A, NPV, datetime(2027, 1, 15, 11).isoformat(), ""),

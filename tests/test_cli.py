@@ -9,8 +9,8 @@ import pytest
 from click.testing import CliRunner, Result
 
 from callguard import Guard, ReasonCode
-from callguard import _cli as cli_module
-from callguard._cli import cli
+from callguard.cli import cli
+from callguard.cli import decisions as cli_module
 from conftest import NPV, paris
 
 DATA = Path(__file__).parent / "data"
@@ -390,5 +390,10 @@ def test_purge_says_what_it_removed_and_refuses_recent_dates(db: str) -> None:
         ReasonCode.NO_CONSENT
     }
     with Guard(db) as g:
-        rows = g._ledger.conn.execute("SELECT count(*) FROM attempts").fetchone()  # type: ignore[attr-defined]
+        rows = g.engine.ledger.conn.execute("SELECT count(*) FROM attempts").fetchone()  # type: ignore[attr-defined]
     assert rows[0] == 1
+
+
+def test_version_names_the_distribution() -> None:
+    result = ok("--version")
+    assert result.output.startswith("callguard, version ")

@@ -2,32 +2,15 @@
 
 from __future__ import annotations
 
-import importlib
 import re
-from importlib.metadata import entry_points
 from pathlib import Path
 
 import click
 import pytest
 
+from callguard.cli import cli
+
 ROOT = Path(__file__).parent.parent
-
-
-def _command_group() -> click.Group:
-    """The click group behind the installed ``callguard`` command, wherever its module lives."""
-    modules = [ep.module for ep in entry_points(group="console_scripts", name="callguard")]
-    assert modules, "no callguard command is installed"
-    for name in (*modules, "callguard.cli", "callguard._cli"):
-        try:
-            group = getattr(importlib.import_module(name), "cli", None)
-        except ImportError:
-            continue
-        if isinstance(group, click.Group):
-            return group
-    raise AssertionError(f"no click group named cli beside the command's entry point {modules}")
-
-
-cli = _command_group()
 
 
 def reference() -> str:

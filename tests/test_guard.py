@@ -102,7 +102,7 @@ def test_newer_schema_is_refused(tmp_path: Path) -> None:
 def test_ledger_lost_after_open_fails_closed(tmp_path: Path) -> None:
     guard = Guard(tmp_path / "l.db")
     consented(guard, MOBILE, paris(2026, 9, 1))
-    guard._ledger.conn.close()  # type: ignore[attr-defined]
+    guard.engine.ledger.conn.close()  # type: ignore[attr-defined]
     for decide in (guard.may_call, guard.attempt):
         d = decide(MOBILE, NPV, AT)
         assert d.codes == {ReasonCode.LEDGER_UNAVAILABLE}
@@ -179,7 +179,7 @@ def test_batch_is_all_or_nothing(guard: Guard) -> None:
 
 
 def test_server_passwords_stay_out_of_messages() -> None:
-    from callguard._ledger import display_location
+    from callguard.storage import describe as display_location
 
     shown = display_location("postgresql://dialer:s3cret@db.internal:5432/calls?password=x")
     assert shown == "postgresql://dialer@db.internal:5432/calls"

@@ -1,4 +1,4 @@
-"""Number normalisation: forms, territories (rules-fr.md §2), NPV (§9), kinds, errors."""
+"""Number normalisation: forms, territories (docs/rules.md §2), NPV (§9), kinds, errors."""
 
 from __future__ import annotations
 
@@ -90,7 +90,7 @@ def test_line_kind_is_a_str_enum() -> None:
     assert str(LineKind.MOBILE) == "mobile"
 
 
-# --- Territories (rules-fr.md §2) -------------------------------------------------------------
+# --- Territories (docs/rules.md §2) -------------------------------------------------------------
 
 GP_ZONES = ("America/Guadeloupe", "America/St_Barthelemy", "America/Marigot")
 
@@ -243,7 +243,7 @@ def test_metropolitan_numbers_are_paris() -> None:
         )
 
 
-# --- Alsace-Moselle and NPV (rules-fr.md §2, §9) ------------------------------------------------
+# --- Alsace-Moselle and NPV (docs/rules.md §2, §9) ------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -495,7 +495,7 @@ _KIND_OF_TYPE = {
     PhoneNumberType.UAN: LineKind.SPECIAL,
 }
 
-# The overseas prefixes of rules-fr.md §2, and the newer blocks phonenumbers' metadata holds.
+# The overseas prefixes of the rulebook (docs/rules.md §2), and the newer blocks phonenumbers' metadata holds.
 _OVERSEAS_CC = {"590": 590, "690": 590, "691": 590, "5987": 590, "7090": 590}
 _OVERSEAS_CC |= {"596": 596, "696": 596, "697": 596, "5989": 596, "7091": 596}
 _OVERSEAS_CC |= {"594": 594, "694": 594, "5988": 594, "7093": 594}

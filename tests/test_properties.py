@@ -47,7 +47,7 @@ def _local_days(guard: Guard, number: str) -> list[int]:
 
     parsed = parse_number(number)
     tz = ZoneInfo(parsed.zones[0])
-    rows = guard._ledger.conn.execute(  # type: ignore[attr-defined]
+    rows = guard.engine.ledger.conn.execute(  # type: ignore[attr-defined]
         "SELECT at FROM attempts WHERE number = ?", (parsed.key,)
     ).fetchall()
     epoch = datetime(1970, 1, 1, tzinfo=timezone.utc)

@@ -1,4 +1,4 @@
-"""The public surface is a contract (../shared/api.md): lock it."""
+"""The public surface is a contract : lock it."""
 
 from __future__ import annotations
 

@@ -216,7 +216,7 @@ def test_full_disk_refuses_and_keeps_what_was_there(tmp_path: Path) -> None:
     guard = Guard(path, professional="acme")
     first = guard.attempt(NUMBERS[0], NPV, paris(2026, 11, 23, 11))
     assert first.allowed
-    conn = guard._ledger.conn  # type: ignore[attr-defined]
+    conn = guard.engine.ledger.conn  # type: ignore[attr-defined]
     pages = conn.execute("PRAGMA page_count").fetchone()[0]
     conn.execute(f"PRAGMA max_page_count = {pages}")
     for i in range(50):  # fill what is left of the last pages, then the next write fails
@@ -247,7 +247,7 @@ def test_read_only_ledger_refuses_writes_but_answers(tmp_path: Path) -> None:
     path = tmp_path / "ro.db"
     _prepare(path)
     guard = Guard(path, professional="acme")
-    guard._ledger.conn.execute("PRAGMA query_only = 1")  # type: ignore[attr-defined]
+    guard.engine.ledger.conn.execute("PRAGMA query_only = 1")  # type: ignore[attr-defined]
     assert guard.may_call(NUMBERS[0], NPV, paris(2026, 11, 23, 11)).allowed
     d = guard.attempt(NUMBERS[0], NPV, paris(2026, 11, 23, 11))
     assert d.codes == {ReasonCode.LEDGER_UNAVAILABLE}
@@ -322,7 +322,7 @@ def test_an_import_killed_halfway_leaves_the_ledger_as_it_was(tmp_path: Path) ->
 def test_an_older_ledger_is_migrated_in_place(tmp_path: Path) -> None:
     from sqlite_utils import Database
 
-    from callguard._ledger import migrations
+    from callguard.storage.sqlite import migrations
 
     path = tmp_path / "old.db"
     conn = sqlite3.connect(path, isolation_level=None)
@@ -347,7 +347,7 @@ def test_a_failing_migration_changes_nothing(
 ) -> None:
     from sqlite_utils import Database
 
-    from callguard import _ledger
+    from callguard.storage import sqlite as _ledger
 
     path = tmp_path / "old.db"
     conn = sqlite3.connect(path, isolation_level=None)
@@ -415,7 +415,7 @@ def test_writes_reject_bad_numbers_and_lose_nothing(number: object) -> None:
         ):
             with pytest.raises(InvalidNumberError):
                 write()
-        conn = g._ledger.conn  # type: ignore[attr-defined]
+        conn = g.engine.ledger.conn  # type: ignore[attr-defined]
         assert conn.execute("SELECT count(*) FROM attempts").fetchone()[0] == 1
 
 

@@ -147,9 +147,9 @@ def test_scrub_is_set_based() -> None:
         numbers = [f"06 13 00 {i // 100:02d} {i % 100:02d}" for i in range(1000)]
         g.import_bloctel([], paris(2025, 11, 20), submitted=numbers[:500])
         statements: list[str] = []
-        g._ledger.conn.set_trace_callback(statements.append)  # type: ignore[attr-defined]
+        g.engine.ledger.conn.set_trace_callback(statements.append)  # type: ignore[attr-defined]
         decisions = g.scrub(numbers, NPV, paris(2025, 11, 24, 11))
-        g._ledger.conn.set_trace_callback(None)  # type: ignore[attr-defined]
+        g.engine.ledger.conn.set_trace_callback(None)  # type: ignore[attr-defined]
     assert sum(d.allowed for d in decisions) == 500
     selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
     assert len(selects) == 8  # the eight fact tables, each joined on the key table
@@ -185,7 +185,7 @@ def test_scrub_raises_like_may_call(guard: Guard) -> None:
 
 def test_unreadable_ledger_refuses_valid_numbers_only() -> None:
     g = Guard(":memory:")
-    g._ledger.conn.close()  # type: ignore[attr-defined]
+    g.engine.ledger.conn.close()  # type: ignore[attr-defined]
     numbers = [ALLOWED, "abc"]
     got = g.scrub(numbers, NPV, MOMENTS[0])
     assert got[0].codes == {ReasonCode.LEDGER_UNAVAILABLE}
@@ -199,10 +199,10 @@ def test_facts_many_equals_facts(facts: Guard) -> None:
 
     keys = [parse_number(n).key for n in VARIED[:13]]
     now, since = to_us(MOMENTS[0]), to_us(MOMENTS[0] - timedelta(days=62))
-    many = facts._ledger.facts_many(facts._pid, keys + keys[:3], now, since)
+    many = facts.engine.ledger.facts_many(facts.engine.pid, keys + keys[:3], now, since)
     assert set(many) == set(keys)
     for key in keys:
-        assert many[key] == facts._ledger.facts(facts._pid, key, now, since), key
+        assert many[key] == facts.engine.ledger.facts(facts.engine.pid, key, now, since), key
 
 
 # -- scrub_file ------------------------------------------------------------------------------------
@@ -317,7 +317,7 @@ def test_scrub_file_refuses_to_overwrite_its_input(guard: Guard, tmp_path: Path)
 
 def test_scrub_file_writes_nothing_when_the_ledger_fails(tmp_path: Path) -> None:
     g = Guard(":memory:")
-    g._ledger.conn.close()  # type: ignore[attr-defined]
+    g.engine.ledger.conn.close()  # type: ignore[attr-defined]
     out = tmp_path / "out.csv"
     with pytest.raises(LedgerError):
         scrub_file(g, DATA / "numbers_plain.txt", out, NPV, MOMENTS[0])

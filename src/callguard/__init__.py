@@ -15,12 +15,15 @@ from datetime import datetime
 
 from ._audit import audit
 from ._decision import Decision, Reason
+from ._engine import unavailable
 from ._exceptions import CallguardError, ConfigurationError, InvalidNumberError, LedgerError
-from ._guard import Guard, ImportReport, PurgeReport, Rejected
+from ._guard import Guard
 from ._policy import Policy
+from ._reports import ImportReport, PurgeReport, Rejected
 from ._time import now_utc, require_aware
 from ._types import Outcome, Purpose, ReasonCode, Sector
 from ._windows import windows
+from .storage import default_db_path
 
 __version__ = "0.1.0"
 
@@ -51,11 +54,6 @@ _guards: dict[tuple[int, str], Guard] = {}
 _guards_lock = threading.Lock()
 
 
-def default_db_path() -> str:
-    """The ledger scripts use: ``$CALLGUARD_DB``, else ``./callguard.db``."""
-    return os.environ.get("CALLGUARD_DB") or "callguard.db"
-
-
 def may_call(number: object, caller_id: object, now: datetime | None = None) -> Decision:
     """One-off check for scripts, on the default ledger and professional.
 
@@ -70,7 +68,5 @@ def may_call(number: object, caller_id: object, now: datetime | None = None) -> 
             if guard is None:
                 guard = _guards[key] = Guard(path)
     except LedgerError as exc:
-        from ._guard import _unavailable
-
-        return _unavailable(str(exc), t, "Europe/Paris")
+        return unavailable(str(exc), t, "Europe/Paris")
     return guard.may_call(number, caller_id, t)

@@ -1,9 +1,9 @@
 """Working with lists: bulk scrub, Bloctel submission files, call-history imports, opt-out lists.
 
-**Set-based reads.** A scrub does not ask the ledger about each number in turn: the numbers'
-keys go into a temporary table that one statement per fact table joins against
-(:meth:`SQLiteLedger.facts_many`), and the rules — pure Python over :class:`Facts` — then run
-per number. The decisions are exactly those :meth:`Guard.may_call` gives for each number at the
+**Set-based reads.** A scrub does not ask the ledger about each number in turn: the engine
+(:meth:`~callguard._engine.Engine.decide_many`) reads the facts of a batch of numbers in one
+statement per fact table (``Ledger.facts_many``), and the rules — pure Python over ``Facts`` —
+then run per number. The decisions are exactly those :meth:`Guard.may_call` gives for each number at the
 same instant; a test holds the two paths equal.
 
 The CLI commands ``scrub``, ``bloctel export``, ``import-calls`` and ``optout list`` are thin
@@ -16,26 +16,23 @@ import csv
 import itertools
 import os
 import tempfile
-from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from typing import IO, TYPE_CHECKING, Any, TextIO, TypeVar
+from typing import IO, Any, TextIO, TypeVar
 
-from . import _calendar as cal
+from ._calllog import CallSource, read_call_log
 from ._decision import Decision
+from ._engine import BATCH, apply_outcome
 from ._exceptions import ConfigurationError, InvalidNumberError, LedgerError
 from ._files import ContactFile, header_key, neutralise, open_contacts, text_writer
-from ._ledger import Facts
-from ._numbers import parse_number
-from ._rules import Verdict, judge
+from ._guard import Guard
+from ._numbers import parse_caller, parse_number
+from ._reports import CallImportReport, Rejected, ScrubSummary, SubmissionReport
 from ._time import from_us, now_utc, to_us
-from ._types import Outcome, Purpose, ReasonCode, Sector
-
-if TYPE_CHECKING:
-    from ._audit import CallSource
-    from ._guard import Guard, Rejected
+from ._types import Purpose, ReasonCode, Sector
+from .rules import calendar as cal
 
 __all__ = [
     "OUTPUT_COLUMNS",
@@ -49,12 +46,6 @@ __all__ = [
     "scrub",
     "scrub_file",
 ]
-
-_VERDICTS_KEPT = 100_000
-"""Distinct verdicts remembered during one scrub (a bound on memory, not on correctness)."""
-
-BATCH = 5_000
-"""Numbers read from the ledger per set-based query (bounds memory on huge files)."""
 
 OUTPUT_COLUMNS = (
     "callguard_number",
@@ -92,113 +83,9 @@ def scrub(
     is a refusal, and a ledger that cannot be read refuses the valid numbers with
     ``LEDGER_UNAVAILABLE``.
     """
-    if isinstance(numbers, (str, bytes)):
-        raise ValueError(
-            f"numbers must be an iterable of phone numbers, not one string ({numbers[:40]!r})"
-        )
-    t = guard._now(now)
-    Purpose.coerce(purpose)  # raise before any work, even on an empty list
-    if sector is not None:
-        Sector.coerce(sector)
-    decisions: list[Decision] = []
-    verdicts: dict[object, Verdict] = {}
-    for batch in _batched(numbers, BATCH):
-        decisions.extend(
-            _scrub_batch(guard, batch, caller_id, t, purpose, sector, callee_tz, verdicts)
-        )
-    return decisions
-
-
-def _scrub_batch(
-    guard: Guard,
-    numbers: list[object],
-    caller_id: object,
-    t: datetime,
-    purpose: Purpose | str,
-    sector: Sector | str | None,
-    callee_tz: str | None,
-    verdicts: dict[object, Verdict],
-) -> list[Decision]:
-    from ._guard import _e164_of, _unavailable
-
-    calls = [guard._call(n, caller_id, purpose, sector, callee_tz) for n in numbers]
-    keys = {c.number.key for c in calls if c.number_problem is None and c.number is not None}
-    error: str | None = None
-    facts: dict[int, Facts] = {}
-    try:
-        facts = guard._ledger.facts_many(guard._pid, keys, to_us(t), to_us(t - guard._lookback))
-    except guard._errors as exc:
-        error = str(exc)
-    none = Facts()
-    decisions: list[Decision] = []
-    for call in calls:
-        if call.number_problem is not None or call.number is None:
-            verdict = judge(call, none, t)
-        elif error is not None:
-            decisions.append(_unavailable(error, t, call.zones[0].key, _e164_of(call)))
-            continue
-        else:
-            # The caller ID, purpose, sector, policy and instant are the same for the whole list:
-            # numbers in the same zones with the same facts get the same verdict, computed once.
-            these = facts[call.number.key]
-            signature = (call.zones, call.areas, these.signature())
-            cached = verdicts.get(signature)
-            if cached is None:
-                if len(verdicts) >= _VERDICTS_KEPT:
-                    verdicts.clear()
-                cached = verdicts[signature] = judge(call, these, t)
-            verdict = cached
-        decisions.append(guard._decision(call, t, verdict))
-    return decisions
-
-
-@dataclass
-class ScrubSummary:
-    """What a file scrub did: rows judged, by verdict and by reason, and the lines to look at."""
-
-    rows: int = 0
-    allowed: int = 0
-    by_code: Counter[str] = field(default_factory=Counter)
-    """How many rows each reason code refused (a row refused for two reasons counts in both)."""
-    bad_lines: list[Rejected] = field(default_factory=list)
-    """Rows whose line could not be read, had the wrong number of fields, or held no valid
-    phone number: still in the output (refused when there was no number), listed here."""
-    blank_lines: list[int] = field(default_factory=list)
-    """Lines with nothing in them, left out of the output."""
-    encoding: str = ""
-    delimiter: str | None = None
-
-    @property
-    def refused(self) -> int:
-        return self.rows - self.allowed
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "rows": self.rows,
-            "allowed": self.allowed,
-            "refused": self.refused,
-            "summary": dict(sorted(self.by_code.items())),
-            "bad_lines": [
-                {"line": r.line, "value": r.value, "reason": r.reason} for r in self.bad_lines
-            ],
-            "blank_lines": self.blank_lines,
-        }
-
-    def render(self, limit: int = 20) -> str:
-        lines = [f"{self.rows} rows: {self.allowed} allowed, {self.refused} refused"]
-        width = max((len(code) for code in self.by_code), default=0)
-        for code, count in sorted(self.by_code.items(), key=lambda kv: (-kv[1], kv[0])):
-            lines.append(f"  {code:<{width}}  {count}")
-        if self.bad_lines:
-            lines.append(f"lines to check: {len(self.bad_lines)}")
-            lines += [f"  line {r.line}: {r.reason}" for r in self.bad_lines[:limit]]
-            if len(self.bad_lines) > limit:
-                lines.append(f"  … and {len(self.bad_lines) - limit} more")
-        if self.blank_lines:
-            shown = ", ".join(map(str, self.blank_lines[:limit]))
-            more = " …" if len(self.blank_lines) > limit else ""
-            lines.append(f"blank lines left out: {len(self.blank_lines)} (line {shown}{more})")
-        return "\n".join(lines)
+    return guard.engine.decide_numbers(
+        numbers, caller_id, now, purpose=purpose, sector=sector, callee_tz=callee_tz
+    )
 
 
 Output = str | os.PathLike[str] | IO[bytes]
@@ -260,9 +147,7 @@ def scrub_file(
     added columns are named. ``progress`` is called with about how many bytes were read since
     its last call. A ledger that cannot be read raises ``LedgerError`` and writes nothing.
     """
-    from ._guard import Rejected
-
-    t = guard._now(now)
+    t = guard.engine.now(now)
     Purpose.coerce(purpose)  # bad options fail before any output, even for a header-only file
     if sector is not None:
         Sector.coerce(sector)
@@ -333,43 +218,6 @@ def _count(
 # -- Bloctel submission -----------------------------------------------------------------------------
 
 
-@dataclass
-class SubmissionReport:
-    """What ``bloctel export`` wrote: numbers to check, and why the others were left out."""
-
-    numbers: int = 0
-    """Distinct numbers written to the submission file."""
-    rows: int = 0
-    """Contact rows read."""
-    fresh: int = 0
-    """Distinct numbers left out because their last check is recent enough."""
-    duplicates: int = 0
-    """Rows left out because their number was already written."""
-    rejected: list[Rejected] = field(default_factory=list)
-    """Rows without a French consumer number (Bloctel checks nothing else)."""
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "numbers": self.numbers,
-            "rows": self.rows,
-            "fresh": self.fresh,
-            "duplicates": self.duplicates,
-            "rejected": [
-                {"line": r.line, "value": r.value, "reason": r.reason} for r in self.rejected
-            ],
-        }
-
-    def __str__(self) -> str:
-        lines = [
-            f"numbers to check: {self.numbers}",
-            f"checked recently enough: {self.fresh}",
-            f"duplicate rows: {self.duplicates}",
-            f"rejected: {len(self.rejected)}",
-        ]
-        lines += [f"  line {r.line}: {r.value!r}: {r.reason}" for r in self.rejected]
-        return "\n".join(lines)
-
-
 BLOCTEL_HEADER = ("Telephone", "Identifiant")
 
 
@@ -383,7 +231,7 @@ def bloctel_submission(
     column: str | int | None = None,
     id_column: str | None = None,
 ) -> SubmissionReport:
-    """Write the Bloctel submission file for ``contacts`` (rules-fr.md §5).
+    """Write the Bloctel submission file for ``contacts`` (docs/rules.md §5).
 
     One line per distinct French consumer number that needs a check at ``now``: never checked,
     or last checked more than ``max_age_days`` days before (in the consumer's calendar days, as
@@ -391,11 +239,9 @@ def bloctel_submission(
     national numbers, CRLF line endings; ``Identifiant`` copies ``id_column`` when given, else
     is empty. Bloctel results are shared by every professional, so the guard's does not matter.
     """
-    from ._guard import Rejected
-
     if not isinstance(max_age_days, int) or isinstance(max_age_days, bool) or max_age_days < 0:
         raise ConfigurationError(f"max_age_days must be a whole number ≥ 0, not {max_age_days!r}")
-    t = guard._now(now)
+    t = guard.engine.now(now)
     report = SubmissionReport()
     wanted: dict[int, tuple[str, str, str]] = {}  # key -> (national, identifier, zone)
     with open_contacts(contacts, column=column) as cf:
@@ -426,7 +272,7 @@ def bloctel_submission(
             if id_index is not None and id_index < len(row.cells):
                 ident = row.cells[id_index].strip()
             wanted[number.key] = (number.national, ident, number.zones[0])
-    latest = guard._ledger.latest_bloctel_checks(wanted)
+    latest = guard.engine.ledger.latest_bloctel_checks(wanted)
     with _output(output, "utf-8", [os.fspath(contacts)]) as stream:
         writer = csv.writer(stream, delimiter=";", lineterminator="\r\n")
         writer.writerow(BLOCTEL_HEADER)
@@ -446,35 +292,6 @@ def bloctel_submission(
 # -- call history import ----------------------------------------------------------------------------
 
 
-@dataclass
-class CallImportReport:
-    """What ``import-calls`` did: calls recorded, calls already in the ledger, rows rejected."""
-
-    imported: int = 0
-    duplicates: int = 0
-    """Calls already recorded (same professional, number and instant): importing a log twice
-    adds nothing."""
-    rejected: list[Rejected] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "imported": self.imported,
-            "duplicates": self.duplicates,
-            "rejected": [
-                {"line": r.line, "value": r.value, "reason": r.reason} for r in self.rejected
-            ],
-        }
-
-    def __str__(self) -> str:
-        lines = [
-            f"imported: {self.imported}",
-            f"already in the ledger: {self.duplicates}",
-            f"rejected: {len(self.rejected)}",
-        ]
-        lines += [f"  line {r.line}: {r.value!r}: {r.reason}" for r in self.rejected]
-        return "\n".join(lines)
-
-
 def import_calls(guard: Guard, calls: CallSource) -> CallImportReport:
     """Record a call history (a call log, as :func:`callguard.audit` reads it) in the ledger.
 
@@ -484,13 +301,10 @@ def import_calls(guard: Guard, calls: CallSource) -> CallImportReport:
     for the same professional and number is skipped. All or nothing: the good rows are written
     in one transaction; bad rows are reported, never dropped silently.
     """
-    from ._audit import read_call_log
-    from ._guard import Rejected, _parse_caller
-
     log, rejected = read_call_log(calls, professional=guard.professional)
     report = CallImportReport(rejected=rejected)
     recorded_at = to_us(now_utc())
-    with guard._write("import the calls") as ledger:
+    with guard.engine.write("import the calls") as ledger:
         pids: dict[str, int] = {}
         for call in log:
             try:
@@ -505,7 +319,7 @@ def import_calls(guard: Guard, calls: CallSource) -> CallImportReport:
             if ledger.has_attempt(pid, key, at):
                 report.duplicates += 1
                 continue
-            caller, _ = _parse_caller(call.caller_id)
+            caller, _ = parse_caller(call.caller_id)
             attempt_id = ledger.insert_attempt(
                 pid,
                 key,
@@ -516,11 +330,7 @@ def import_calls(guard: Guard, calls: CallSource) -> CallImportReport:
                 purpose=None if call.purpose is None else call.purpose.value,
                 recorded_at=recorded_at,
             )
-            # As Guard.record_call does (api.md: Outcome).
-            if call.outcome is Outcome.REFUSED:
-                ledger.insert_refusal(pid, key, at, attempt_id)
-            elif call.outcome is Outcome.OBJECTED:
-                ledger.insert_optout(pid, key, at, None, "objection")
+            apply_outcome(ledger, pid, key, at, call.outcome, attempt_id)
             report.imported += 1
     report.rejected.sort(key=lambda r: r.line)
     return report
@@ -570,14 +380,14 @@ def list_optouts(
 ) -> list[OptOutEntry]:
     """The guard's professional's opt-outs in force at ``at`` (all of them with
     ``include_ended``), oldest first. Instants are in Europe/Paris."""
-    t = guard._now(at)
+    t = guard.engine.now(at)
     paris = cal.zone("Europe/Paris")
 
     def when(us: int | None) -> datetime | None:
         return None if us is None else from_us(us).astimezone(paris)
 
     entries = []
-    for key, start, expires, removed, source in guard._ledger.optout_rows(guard._pid):
+    for key, start, expires, removed, source in guard.engine.ledger.optout_rows(guard.engine.pid):
         entry = OptOutEntry(
             _e164(key), from_us(start).astimezone(paris), when(expires), when(removed), source
         )

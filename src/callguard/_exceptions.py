@@ -3,13 +3,21 @@
 Every exception callguard raises on purpose derives from :class:`CallguardError`::
 
     CallguardError
-    ├── InvalidNumberError   a phone number that cannot be written to the ledger
-    ├── ConfigurationError   a Guard, Policy or CLI option that makes no sense
-    └── LedgerError          the ledger file cannot be opened, read, written or migrated
+    ├── InvalidNumberError   a phone number that cannot be written to the ledger  (also ValueError)
+    ├── ConfigurationError   a bad argument or setting                            (also ValueError)
+    │                        Policy(...) fields, Guard(professional=, policy=, busy_timeout=),
+    │                        purpose, sector, outcome, callee_tz, audit(policy=), windows(policy=),
+    │                        purge(before=), CLI options: the message names the field, the value
+    │                        given and the values allowed
+    └── LedgerError          the ledger cannot be opened, read, written or migrated
+
+One mistake, one exception: a wrong ``policy=`` or ``Policy`` field is a ``ConfigurationError``
+wherever it is given (pydantic's own ``ValidationError`` never escapes ``Policy(...)``).
+``ConfigurationError`` is also a :class:`ValueError`, so ``except ValueError`` still catches it.
 
 A naive ``datetime`` (or a date outside the rulebook's range) is a programming error and raises
-the built-in :class:`ValueError`, as ``../shared/api.md`` requires. Decisions never raise for a bad
-destination or caller ID: those are refusals with a reason.
+the built-in :class:`ValueError`. Decisions never raise for a bad destination or caller ID: those
+are refusals with a reason.
 """
 
 from __future__ import annotations

@@ -41,7 +41,6 @@ __all__ = [
     "header_key",
     "neutralise",
     "open_contacts",
-    "open_numbers",
     "parse_table",
     "read_numbers",
     "sniff_delimiter",
@@ -498,7 +497,7 @@ def neutralise(cell: str) -> str:
     return cell
 
 
-# -- compatibility and simple forms ---------------------------------------------------------------
+# -- in-memory text and simple forms ---------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -515,15 +514,6 @@ def parse_table(text: str, *, column: str | None = None, name: str = "<input>") 
     """:func:`open_contacts` for text already in memory."""
     cf = _open(io.StringIO(text, newline=""), name, "utf-8", column)
     return Table(cf.header, cf.delimiter, cf.column, ((r.line, r.cells) for r in cf))
-
-
-def open_numbers(path: str | os.PathLike[str], *, column: str | None = None) -> Table:
-    """Decode ``path`` and locate its phone column (by header, or ``column`` by name).
-
-    Reads the whole file (prefer :func:`open_contacts`, which streams)."""
-    with open_contacts(path, column=column) as cf:
-        rows = [(r.line, r.cells) for r in cf]
-    return Table(cf.header, cf.delimiter, cf.column, iter(rows))
 
 
 def read_numbers(source: Source, *, column: str | None = None) -> Iterator[tuple[int, str]]:

@@ -1,9 +1,9 @@
 """Phone numbers: normalise what contact files contain, and say whose number it is.
 
 Every rule downstream keys on what this module decides: the E.164 form is the ledger key, the
-territory picks the consumer's time zone (rules-fr.md §2: the hours are « celles du fuseau horaire
+territory picks the consumer's time zone (docs/rules.md §2: the hours are « celles du fuseau horaire
 du consommateur »), the national form carries the ARCEP NPV and Alsace-Moselle prefixes
-(rules-fr.md §9 and §2), and the kind tells a consumer line from a special or short number.
+(docs/rules.md §9 and §2), and the kind tells a consumer line from a special or short number.
 
 Validity and line types come from the ``phonenumbers`` metadata, but French numbers are classified
 with its ``national_number_pattern`` regexes compiled here at import: ``phonenumbers.parse`` costs
@@ -27,7 +27,7 @@ from phonenumbers import PhoneMetadata
 
 from callguard._exceptions import InvalidNumberError
 
-__all__ = ["LineKind", "PhoneNumber", "parse_number"]
+__all__ = ["LineKind", "PhoneNumber", "parse_caller", "parse_number"]
 
 
 class LineKind(str, Enum):
@@ -94,7 +94,7 @@ _REGIONS: Final[dict[int, tuple[str, ...]]] = {
 _OVERSEAS_CCS: Final = (590, 596, 594, 262, 508)
 
 # National prefixes (NSN digits, without the trunk 0) that ARCEP allocated to an overseas
-# territory. rules-fr.md §2: such a number « is that territory's number, even where a
+# territory. The rulebook (docs/rules.md §2): such a number « is that territory's number, even where a
 # metropolitan reading of the digits would also be valid » (0596, 0263, 0269, 02688/9, 05987/8/9
 # and 0508 are all valid +33 numbers in phonenumbers' FR metadata). The 4-digit entries are the
 # newer overseas blocks found in phonenumbers' metadata (05987/8/9 fixed, 07090-07093 mobile,
@@ -131,11 +131,11 @@ _OVERSEAS_PREFIXES: Final[dict[str, tuple[int, ...]]] = {
 # Saint-Pierre-et-Miquelon's numbers have 6 digits; the French plan dials them as 0508 + 6 digits.
 _SPM_PREFIX: Final = "508"
 
-# ARCEP décision n° 2022-1583 (rules-fr.md §9) reserves these 09 blocks for the overseas NPV.
+# ARCEP décision n° 2022-1583 (docs/rules.md §9) reserves these 09 blocks for the overseas NPV.
 # Where phonenumbers' metadata attributes a part of a block to a territory, that territory wins
 # (E.164 under its country code). The rest of each block is a valid +33 number in phonenumbers;
 # it stays +33 (so the ledger key is what phonenumbers validates) but its overseas territories
-# are added as candidates, so the hours must hold there too (rules-fr.md §2, ambiguous zone).
+# are added as candidates, so the hours must hold there too (docs/rules.md §2, ambiguous zone).
 _NPV_OVERSEAS_BLOCKS: Final[dict[str, tuple[str, ...]]] = {
     "9475": ("GP", "BL", "MF"),
     "9476": ("GF",),
@@ -145,13 +145,13 @@ _NPV_OVERSEAS_BLOCKS: Final[dict[str, tuple[str, ...]]] = {
 }
 _FR_TERRITORIES: Final = {block: ("FR", *t) for block, t in _NPV_OVERSEAS_BLOCKS.items()}
 
-# ARCEP décision n° 2022-1583 (rules-fr.md §9): numéros polyvalents vérifiés, on the national form.
+# ARCEP décision n° 2022-1583 (docs/rules.md §9): numéros polyvalents vérifiés, on the national form.
 _NPV_PREFIXES: Final = (
     "0162", "0163", "0270", "0271", "0377", "0378", "0424", "0425", "0568", "0569",
     "0948", "0949", "09475", "09476", "09477", "09478", "09479",
 )  # fmt: skip
 
-# Moselle (0387), Bas-Rhin (0388), Haut-Rhin (0389): local holidays (rules-fr.md §2).
+# Moselle (0387), Bas-Rhin (0388), Haut-Rhin (0389): local holidays (docs/rules.md §2).
 _ALSACE_MOSELLE_PREFIXES: Final = ("0387", "0388", "0389")
 
 _CONSUMER_KINDS: Final = frozenset({LineKind.MOBILE, LineKind.GEOGRAPHIC, LineKind.NON_GEOGRAPHIC})
@@ -305,7 +305,7 @@ def _territory_name(ccs: Iterable[int]) -> str:
 def _resolve_french_plan(nsn: str, value: object) -> _Resolved:
     """Resolve a 9-digit NSN of the French national plan (what follows 0 or +33).
 
-    Overseas prefixes win over the metropolitan reading (rules-fr.md §2). That holds for numbers
+    Overseas prefixes win over the metropolitan reading (docs/rules.md §2). That holds for numbers
     written +33 too: CRMs prefix +33 to every number of a file, and a « +33 690… » consumer lives
     in Guadeloupe, so the stricter reading (her own time zone) is the one that cannot open a call
     the rule would refuse.
@@ -557,7 +557,7 @@ def _clean(value: str) -> tuple[bool, str]:
 def national_key(value: str) -> int | None:
     """The ledger key of a metropolitan consumer line written as ten national digits.
 
-    The Bloctel format (rules-fr.md §5), read millions of times by an import: no PhoneNumber is
+    The Bloctel format (docs/rules.md §5), read millions of times by an import: no PhoneNumber is
     built. None for anything else — overseas prefixes, other forms, other kinds, invalid ranges —
     which the caller then gives to :func:`parse_number`. Where it answers, it answers exactly
     ``parse_number(value).key`` of a consumer line.
@@ -585,7 +585,7 @@ def _parse(value: str) -> PhoneNumber:
         raise InvalidNumberError(value, f"longer than {_MAX_CHARS} characters")
     if _CANONICAL(value) is not None:
         return _international(value[1:], value)
-    if value.isascii() and value.isdigit():  # 0612345678, as in Bloctel files (rules-fr.md §5)
+    if value.isascii() and value.isdigit():  # 0612345678, as in Bloctel files (docs/rules.md §5)
         return _from_digits(value, value)
     plus, digits = _clean(value)
     if plus:
@@ -626,3 +626,51 @@ def parse_number(value: object) -> PhoneNumber:
             value, "expected a str, got float (a float drops digits; pass the number as text)"
         )
     raise InvalidNumberError(value, f"expected a str, got {type(value).__name__}")
+
+
+# -- caller IDs ------------------------------------------------------------------------------------
+
+_HIDDEN = frozenset(
+    {
+        "anonymous",
+        "anonyme",
+        "private",
+        "prive",
+        "privé",
+        "hidden",
+        "masque",
+        "masqué",
+        "unknown",
+        "inconnu",
+        "restricted",
+        "withheld",
+        "unavailable",
+        "blocked",
+        "none",
+        "null",
+    }
+)
+
+
+def parse_caller(raw: object) -> tuple[PhoneNumber | None, str | None]:
+    """A caller ID as presented: (the number, None), or (None, "missing"/"hidden"/"invalid (…)")."""
+    if isinstance(raw, str):
+        return _parse_caller_text(raw)
+    return _parse_caller_any(raw)
+
+
+@functools.lru_cache(maxsize=1024)
+def _parse_caller_text(raw: str) -> tuple[PhoneNumber | None, str | None]:
+    """Dialers present a handful of caller IDs: remember what each one is."""
+    return _parse_caller_any(raw)
+
+
+def _parse_caller_any(raw: object) -> tuple[PhoneNumber | None, str | None]:
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return None, "missing"
+    if isinstance(raw, str) and raw.strip().lower().strip("<>()[] ") in _HIDDEN:
+        return None, "hidden"
+    try:
+        return parse_number(raw), None
+    except InvalidNumberError as exc:
+        return None, f"invalid ({exc.reason})"

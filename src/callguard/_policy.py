@@ -4,12 +4,16 @@ A policy can make callguard stricter than the rulebook, never looser than the la
 D223-9's four attempts, a window shorter than its thirty days or a cooldown shorter than its sixty
 days is refused with a message naming the value. The one exception is
 ``strict_local_holidays=False``, the literal reading of D223-9 (only the national holidays of
-L3133-1 close the day), which rules-fr.md §2 names as a legitimate, if riskier, reading.
+L3133-1 close the day), which the rulebook (docs/rules.md §2) names as a legitimate, if riskier, reading.
 """
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from ._exceptions import ConfigurationError
 
 __all__ = ["Policy"]
 
@@ -18,6 +22,13 @@ class Policy(BaseModel):
     """How strictly callguard reads the rules. Every field is optional; defaults follow the law."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+    def __init__(self, **data: Any) -> None:
+        """A bad field is a :class:`ConfigurationError` naming it and its allowed values."""
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            raise _configuration_error(exc) from None
 
     automated: bool = True
     """The calls are placed by an automated dialer: the caller ID must be a verified NPV number
@@ -64,3 +75,31 @@ class Policy(BaseModel):
         if not normalised:
             raise ValueError("own_caller_ids is empty: pass None to accept any caller ID")
         return frozenset(normalised)
+
+
+def _allowed(name: str) -> str:
+    """The values field ``name`` accepts, in words."""
+    field = Policy.model_fields.get(name)
+    if field is None:
+        return "the fields are " + ", ".join(Policy.model_fields)
+    if field.annotation is bool:
+        return "True or False"
+    if name == "own_caller_ids":
+        return "a list of phone numbers, or None for any caller ID"
+    low = high = None
+    for meta in field.metadata:
+        low = getattr(meta, "ge", low)
+        high = getattr(meta, "le", high)
+    return f"a whole number from {low} to {high}"
+
+
+def _configuration_error(exc: ValidationError) -> ConfigurationError:
+    problems = []
+    for error in exc.errors():
+        name = ".".join(str(part) for part in error["loc"]) or "Policy"
+        field = str(error["loc"][0]) if error["loc"] else ""
+        message = str(error["msg"]).removeprefix("Value error, ")
+        problems.append(
+            f"Policy {name}={error.get('input')!r}: {message} (allowed: {_allowed(field)})"
+        )
+    return ConfigurationError("; ".join(problems))

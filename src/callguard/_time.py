@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
@@ -46,3 +47,41 @@ def from_us(us: int) -> datetime:
 def now_utc() -> datetime:
     """The wall clock: only entry points call this, to default ``now``."""
     return datetime.now(UTC)
+
+
+_FRENCH_TIME = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?")
+
+
+def _parse_text(text: str) -> datetime:
+    try:
+        return datetime.fromisoformat(text)  # the C fast path (most ISO forms on Python 3.11)
+    except ValueError:
+        pass
+    french = _FRENCH_TIME.fullmatch(text)
+    if french is not None:
+        d, m, y, hh, mm, ss = (int(g or 0) for g in french.groups())
+        return datetime(y, m, d, hh, mm, ss)
+    from dateutil.parser import isoparse
+
+    return isoparse(text)
+
+
+def parse_instant(value: object) -> datetime:
+    """An instant written by a person or a spreadsheet: a datetime as is, else ISO 8601 text or
+    the ``23/11/2026 10:30`` French Excel writes. A naive time is Europe/Paris.
+
+    Raises ``ValueError`` for empty or unreadable text (callers name the field in their message).
+    """
+    if isinstance(value, datetime):
+        moment = value
+    else:
+        text = str(value).strip()
+        if not text:
+            raise ValueError("empty time")
+        try:
+            moment = _parse_text(text)
+        except (ValueError, OverflowError) as exc:
+            raise ValueError(f"{text!r} is not an ISO 8601 time") from exc
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        moment = moment.replace(tzinfo=PARIS)
+    return moment

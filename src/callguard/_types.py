@@ -5,6 +5,8 @@ from __future__ import annotations
 from enum import Enum
 from typing import TypeVar
 
+from ._exceptions import ConfigurationError
+
 _E = TypeVar("_E", bound="_StrEnum")
 
 __all__ = ["Outcome", "Purpose", "ReasonCode", "Sector"]
@@ -18,7 +20,8 @@ class _StrEnum(str, Enum):
 
     @classmethod
     def coerce(cls: type[_E], value: object) -> _E:
-        """Accept a member or its name/value in any case; name the valid choices otherwise."""
+        """Accept a member or its name/value in any case; otherwise a ConfigurationError names
+        the valid choices."""
         if isinstance(value, cls):
             return value
         if isinstance(value, str):
@@ -28,11 +31,11 @@ class _StrEnum(str, Enum):
             except KeyError:
                 pass
         choices = ", ".join(m.name for m in cls)
-        raise ValueError(f"invalid {cls.__name__} {value!r}: expected one of {choices}")
+        raise ConfigurationError(f"invalid {cls.__name__} {value!r}: expected one of {choices}")
 
 
 class ReasonCode(_StrEnum):
-    """Why a call is refused. The values are the names; they are public API (see api.md)."""
+    """Why a call is refused. The values are the names; they are public API ."""
 
     INVALID_NUMBER = "INVALID_NUMBER"
     UNSUPPORTED_DESTINATION = "UNSUPPORTED_DESTINATION"
@@ -57,7 +60,7 @@ class ReasonCode(_StrEnum):
 
 
 class Purpose(_StrEnum):
-    """Why the call is made (rules-fr.md §7 decides which rules apply to each)."""
+    """Why the call is made (docs/rules.md §7 decides which rules apply to each)."""
 
     PROSPECTION = "PROSPECTION"
     CONTRACT = "CONTRACT"
@@ -67,7 +70,7 @@ class Purpose(_StrEnum):
 
 
 class Sector(_StrEnum):
-    """Sectors that may not be canvassed by phone at all (rules-fr.md §8)."""
+    """Sectors that may not be canvassed by phone at all (docs/rules.md §8)."""
 
     ENERGY_RENOVATION = "ENERGY_RENOVATION"
     HOME_ADAPTATION = "HOME_ADAPTATION"

@@ -1,4 +1,4 @@
-"""When may this number be called? The D223-9 calendar laid out for schedulers (rules-fr.md §2).
+"""When may this number be called? The D223-9 calendar laid out for schedulers (docs/rules.md §2).
 
 ``windows(number, start, end)`` yields the instants at which the days-and-hours rule lets a
 canvassing call start, as half-open ``(start, end)`` windows: weekends, national holidays, the
@@ -16,12 +16,12 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
-from . import _calendar as cal
-from ._exceptions import InvalidNumberError
+from ._exceptions import ConfigurationError, InvalidNumberError
 from ._numbers import parse_number
 from ._policy import Policy
-from ._regimes import REGIMES, regime_on
 from ._time import require_aware
+from .rules import calendar as cal
+from .rules.regimes import REGIMES, regime_on
 
 __all__ = ["windows"]
 
@@ -113,13 +113,14 @@ def windows(
 
     The calendar only: the ledger (consent, Bloctel, the 4-per-30-days cap, the 60-day cooldown,
     slot consents) is what ``Guard.may_call`` adds. Raises ``InvalidNumberError`` for a number
-    that is not a French consumer line and ``ValueError`` for a naive or reversed range.
+    that is not a French consumer line and ``ValueError`` for a naive bound, ``ConfigurationError`` for a reversed range or a bad
+    ``policy``.
     """
     lo, hi = require_aware(start, "start"), require_aware(end, "end")
     if hi < lo:
-        raise ValueError(f"end={end.isoformat()} is before start={start.isoformat()}")
+        raise ConfigurationError(f"end={end.isoformat()} is before start={start.isoformat()}")
     if policy is not None and not isinstance(policy, Policy):
-        raise ValueError(f"policy must be a callguard.Policy, not {policy!r}")
+        raise ConfigurationError(f"policy must be a callguard.Policy or None, not {policy!r}")
     strict = (policy or Policy()).strict_local_holidays
     zones, areas = _zones_and_areas(number, callee_tz)
     regime_on(lo.astimezone(zones[0]).date())  # before 2016-06-01: may_call's ValueError too

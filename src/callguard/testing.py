@@ -32,10 +32,10 @@ from ._decision import Decision
 from ._guard import Guard
 from ._numbers import parse_number
 from ._policy import Policy
-from ._regimes import regime_on
 from ._time import require_aware
 from ._types import Outcome, ReasonCode
 from ._windows import windows
+from .rules.regimes import regime_on
 
 __all__ = [
     "Clock",

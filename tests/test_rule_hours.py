@@ -1,4 +1,4 @@
-"""D223-9 days and hours (rules-fr.md §2): boundaries to the second, zones, holidays."""
+"""D223-9 days and hours (docs/rules.md §2): boundaries to the second, zones, holidays."""
 
 from __future__ import annotations
 
@@ -162,9 +162,14 @@ def test_ambiguous_zone_must_fit_every_candidate() -> None:
     # the window in both, so the common window is 10:00-13:00 Reunion = 09:00-12:00 Mayotte
     # intersected with 10:00-13:00 Mayotte = 11:00-13:00 Reunion.
     from callguard import Policy, Purpose
-    from callguard._ledger import Facts
+    from callguard._engine import judge
+    from callguard._facts import Facts
     from callguard._numbers import parse_number
-    from callguard._rules import Call, evaluate
+    from callguard.rules import Call
+
+    def evaluate(call: Call, facts: Facts, at: datetime) -> tuple[list[object], object]:
+        verdict = judge(call, facts, at)
+        return verdict.reasons, verdict.next_allowed
 
     re, yt = ZoneInfo("Indian/Reunion"), ZoneInfo("Indian/Mayotte")
     call = Call(

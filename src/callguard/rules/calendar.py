@@ -1,4 +1,4 @@
-"""Days and hours when a consumer may be called (D223-9, rules-fr.md §2).
+"""Days and hours when a consumer may be called (D223-9, docs/rules.md §2).
 
 « du lundi au vendredi, sauf lorsque ces jours sont fériés en application de l'article L. 3133-1
 du code du travail, et … seulement de 10 heures à 13 heures et de 14 heures à 20 heures, ces
@@ -17,10 +17,11 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import holidays
-from dateutil.easter import easter
+
+from .._exceptions import ConfigurationError
 
 if TYPE_CHECKING:
-    from ._numbers import PhoneNumber
+    from .._numbers import PhoneNumber
 
 __all__ = [
     "ALSACE_MOSELLE",
@@ -37,22 +38,27 @@ ALSACE_MOSELLE = "ALSACE_MOSELLE"
 # D223-9: two windows a day, in the consumer's local time; the end is exclusive.
 WINDOWS: tuple[tuple[time, time], ...] = ((time(10), time(13)), (time(14), time(20)))
 
-# Local public holidays outside the decree's literal wording (rules-fr.md §2). They close the day
-# under Policy.strict_local_holidays, the safe reading. (area, month, day, first year, name)
-_LOCAL_FIXED: tuple[tuple[str, int, int, int, str], ...] = (
-    # Code du travail L3134-13 (Alsace-Moselle): 26 December, « Saint-Étienne ».
-    (ALSACE_MOSELLE, 12, 26, 1900, "Saint-Étienne (Alsace-Moselle)"),
+# Local public holidays outside the decree's literal wording (docs/rules.md §2). They close the day
+# under Policy.strict_local_holidays, the safe reading. The dates come from the `holidays`
+# package's French subdivisions, with the years it gives them; only the days the rulebook names
+# are taken, not the customary days the package also lists there (Mi-Carême, Victor Schœlcher…).
+# (area, holidays' subdivision, the holiday names taken, the territory named in messages)
+_SLAVERY = "Abolition de l'esclavage"
+_LOCAL: tuple[tuple[str, str, frozenset[str], str], ...] = (
+    # Code du travail L3134-13 (Alsace-Moselle): Good Friday and 26 December, since 1892-1893.
+    (ALSACE_MOSELLE, "57", frozenset({"Vendredi saint", "Saint-Étienne"}), "Alsace-Moselle"),
     # Loi n° 83-550 and décret n° 83-1003: commemoration of the abolition of slavery.
-    ("YT", 4, 27, 1900, "Abolition de l'esclavage (Mayotte)"),
-    ("MQ", 5, 22, 1900, "Abolition de l'esclavage (Martinique)"),
-    ("GP", 5, 27, 1900, "Abolition de l'esclavage (Guadeloupe)"),
-    ("MF", 5, 27, 1900, "Abolition de l'esclavage (Saint-Martin)"),
-    # Saint-Martin moved the day to 28 May in 2018 (low confidence): keep both, the safe reading.
-    ("MF", 5, 28, 2018, "Abolition de l'esclavage (Saint-Martin)"),
-    ("GF", 6, 10, 1900, "Abolition de l'esclavage (Guyane)"),
-    ("BL", 10, 9, 1900, "Abolition de l'esclavage (Saint-Barthélemy)"),
-    ("RE", 12, 20, 1900, "Abolition de l'esclavage (La Réunion)"),
+    ("YT", "976", frozenset({_SLAVERY}), "Mayotte"),  # 27 April
+    ("MQ", "972", frozenset({_SLAVERY}), "Martinique"),  # 22 May
+    ("GP", "971", frozenset({_SLAVERY}), "Guadeloupe"),  # 27 May
+    # Saint-Martin keeps Guadeloupe's 27 May, of which it was a commune until 2007 ...
+    ("MF", "971", frozenset({_SLAVERY}), "Saint-Martin"),
+    ("GF", "973", frozenset({_SLAVERY}), "Guyane"),  # 10 June
+    ("BL", "BL", frozenset({_SLAVERY}), "Saint-Barthélemy"),  # 9 October
+    ("RE", "974", frozenset({_SLAVERY}), "La Réunion"),  # 20 December
 )
+# ... and 28 May, the day it moved to in 2018 (low confidence): both close, the safe reading.
+_SAINT_MARTIN_MAY_28_FROM = 2018
 
 
 @lru_cache(maxsize=64)
@@ -66,16 +72,24 @@ def _national(year: int) -> dict[date, str]:
     return dict(holidays.country_holidays("FR", years=year).items())
 
 
+@lru_cache(maxsize=256)
+def _subdivision(year: int, subdivision: str) -> dict[date, str]:
+    return dict(
+        holidays.country_holidays("FR", subdiv=subdivision, years=year, language="fr").items()
+    )
+
+
 @lru_cache(maxsize=1024)
 def _local(year: int, area: str) -> dict[date, str]:
     days = {
-        date(year, month, day): name
-        for a, month, day, since, name in _LOCAL_FIXED
-        if a == area and year >= since
+        day: f"{name} ({territory})"
+        for a, subdivision, names, territory in _LOCAL
+        if a == area
+        for day, name in _subdivision(year, subdivision).items()
+        if name in names
     }
-    if area == ALSACE_MOSELLE:
-        # Code du travail L3134-13: Good Friday is a public holiday in Alsace-Moselle.
-        days[easter(year) - timedelta(days=2)] = "Vendredi saint (Alsace-Moselle)"
+    if area == "MF" and year >= _SAINT_MARTIN_MAY_28_FROM:
+        days[date(year, 5, 28)] = f"{_SLAVERY} (Saint-Martin)"
     return days
 
 
@@ -156,13 +170,15 @@ ZONE_AREAS = {
 def consumer_zones(
     number: PhoneNumber | None, callee_tz: object
 ) -> tuple[tuple[ZoneInfo, ...], tuple[str, ...]]:
-    """The consumer's candidate zones and holiday areas (rules-fr.md §2).
+    """The consumer's candidate zones and holiday areas (docs/rules.md §2).
 
     A zone the caller knows (``callee_tz``) wins over the number's; the holidays of the number's
     territories (and Alsace-Moselle for 03 87/88/89) apply together with those of that zone.
     """
     if callee_tz is not None and not isinstance(callee_tz, str):
-        raise ValueError(f"callee_tz must be an IANA zone name, not {callee_tz!r}")
+        raise ConfigurationError(
+            f"callee_tz must be an IANA zone name (e.g. 'Europe/Paris'), not {callee_tz!r}"
+        )
     if number is None:
         return _consumer_zones((), (), False, callee_tz)
     return _consumer_zones(number.zones, number.territories, number.alsace_moselle, callee_tz)
@@ -183,7 +199,10 @@ def _consumer_zones(
         try:
             zones: tuple[ZoneInfo, ...] = (zone(callee_tz),)
         except (KeyError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {callee_tz!r}") from exc
+            raise ConfigurationError(
+                f"unknown time zone {callee_tz!r}: callee_tz must be an IANA zone name, "
+                "e.g. 'Europe/Paris' or 'America/Cayenne'"
+            ) from exc
         if callee_tz in ZONE_AREAS:
             areas.append(ZONE_AREAS[callee_tz])
     elif number_zones:

@@ -1,11 +1,8 @@
-"""The ledger: the facts a decision needs, behind a small interface.
+"""The embedded ledger: one SQLite file in WAL mode (or ``:memory:``).
 
-The rules never see SQL: they receive the :class:`Facts` about one (professional, number) pair,
-read in one statement. :class:`SQLiteLedger` is the embedded implementation; its hot-path read is
-one prepared ``UNION ALL`` statement over indexed lookups, on one connection.
-
-Instants are stored as integer microseconds since the Unix epoch, UTC. Numbers are stored as the
-integer of their E.164 digits, which keeps the Bloctel table (millions of rows) compact.
+The rules never see SQL: they receive the :class:`~callguard._facts.Facts` about one
+(professional, number) pair, read in one statement. The hot-path read is one prepared
+``UNION ALL`` statement over indexed lookups, on one connection.
 """
 
 from __future__ import annotations
@@ -15,319 +12,99 @@ import os
 import sqlite3
 import threading
 import urllib.parse
-from collections.abc import Iterable, Iterator
-from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass, field
-from typing import Protocol
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
-from ._exceptions import LedgerError
+from .._exceptions import LedgerError
+from .._facts import FactKind, Facts
+from .base import DEFAULT_BUSY_TIMEOUT, KNOWN_MIGRATIONS, PURGE, ColumnType, steps
 
-__all__ = [
-    "DEFAULT_BUSY_TIMEOUT",
-    "Facts",
-    "Ledger",
-    "SQLiteLedger",
-    "migrations",
-    "open_ledger",
-]
+__all__ = ["SQLiteLedger", "migrations"]
 
-DEFAULT_BUSY_TIMEOUT = 5.0
-"""Seconds a write waits for another process's lock before the call is refused (fail closed)."""
+TYPES = {
+    ColumnType.ID: "INTEGER PRIMARY KEY",
+    ColumnType.INT: "INTEGER",
+    ColumnType.TEXT: "TEXT",
+    ColumnType.FLAG: "INTEGER",
+}
+"""The schema's column types in SQLite."""
 
-
-@dataclass(slots=True)
-class Facts:
-    """What the ledger knows about one number for one professional (instants in UTC µs)."""
-
-    attempts: list[int] = field(default_factory=list)
-    refusals: list[int] = field(default_factory=list)
-    optouts: list[tuple[int, int | None]] = field(default_factory=list)
-    """(from, until) — until is the expiry or removal, None when permanent."""
-    consents: list[tuple[int, int | None]] = field(default_factory=list)
-    """(given at, expires_at)."""
-    withdrawals: list[int] = field(default_factory=list)
-    slots: list[tuple[int, int]] = field(default_factory=list)
-    contracts: list[tuple[int, int | None]] = field(default_factory=list)
-    bloctel: list[tuple[int, bool]] = field(default_factory=list)
-    """The latest check at or before ``now`` and every later one: (checked_at, listed)."""
-
-    def add(self, kind: int, a: int, b: int | None, c: int | None) -> None:
-        """File one row of the facts query: ``kind`` says which table it came from (see
-        ``_FACTS_SQL``); ``a`` is the instant, ``b`` and ``c`` what that table adds to it."""
-        if kind == 0:
-            self.attempts.append(a)
-        elif kind == 1:
-            self.refusals.append(a)
-        elif kind == 2:
-            self.optouts.append((a, _min_end(b, c)))
-        elif kind == 3:
-            self.consents.append((a, b))
-        elif kind == 4:
-            self.withdrawals.append(a)
-        elif kind == 5:
-            assert b is not None
-            self.slots.append((a, b))
-        elif kind == 6:
-            self.contracts.append((a, b))
-        else:
-            self.bloctel.append((a, bool(b)))
-
-    def signature(self) -> tuple[tuple[object, ...], ...]:
-        """A hashable summary: two numbers with equal signatures get equal verdicts."""
-        return (
-            tuple(self.attempts), tuple(self.refusals), tuple(self.optouts),
-            tuple(self.consents), tuple(self.withdrawals), tuple(self.slots),
-            tuple(self.contracts), tuple(self.bloctel),
-        )  # fmt: skip
-
-
-class Ledger(Protocol):
-    """What the decision and the ``record_*`` calls ask of storage.
-
-    SQLite is the embedded implementation; a server-backed one only has to answer the same
-    questions. ``write()`` must make a read-then-insert inside it atomic across processes.
-    """
-
-    errors: tuple[type[Exception], ...]
-    """The driver's exception classes: any of them during a decision means LEDGER_UNAVAILABLE."""
-
-    def professional_id(self, name: str) -> int: ...
-
-    def facts(self, professional: int, number: int, now: int, since: int) -> Facts: ...
-
-    def write(self) -> AbstractContextManager[None]: ...
-
-    def insert_attempt(
-        self,
-        professional: int,
-        number: int,
-        at: int,
-        *,
-        caller_id: str | None,
-        outcome: str | None,
-        campaign: str | None,
-        purpose: str | None,
-        recorded_at: int,
-    ) -> int: ...
-
-    def attempt_row(self, attempt_id: int) -> tuple[int, int, int] | None: ...
-
-    def set_outcome(self, attempt_id: int, outcome: str) -> None: ...
-
-    def insert_refusal(
-        self, professional: int, number: int, at: int, attempt_id: int | None = None
-    ) -> None: ...
-
-    def delete_refusal_of(self, attempt_id: int) -> None: ...
-
-    def insert_optout(
-        self, professional: int, number: int, at: int, expires_at: int | None, source: str
-    ) -> None: ...
-
-    def remove_optouts(self, professional: int, number: int, at: int) -> int: ...
-
-    def insert_consent(
-        self, professional: int, number: int, at: int, expires_at: int | None, proof: str
-    ) -> None: ...
-
-    def insert_withdrawal(self, professional: int, number: int, at: int) -> None: ...
-
-    def insert_slot(
-        self, professional: int, number: int, start: int, end: int, proof: str
-    ) -> None: ...
-
-    def insert_contract(
-        self, professional: int, number: int, start: int, end: int | None, subject: str | None
-    ) -> None: ...
-
-    def import_bloctel(
-        self, listed: Iterable[int], submitted: Iterable[int], checked_at: int
-    ) -> tuple[int, int]: ...
-
-    def purge(
-        self, professional: int, before: int, consents_before: int, now: int
-    ) -> dict[str, int]: ...
-
-    def close(self) -> None: ...
-
-    # Bulk reads (scrub, audit, Bloctel export, opt-out listing): set-based, read-only.
-
-    def find_professional(self, name: str) -> int | None: ...
-
-    def facts_many(
-        self, professional: int, numbers: Iterable[int], now: int, since: int
-    ) -> dict[int, Facts]: ...
-
-    def latest_bloctel_checks(self, numbers: Iterable[int]) -> dict[int, int]: ...
-
-    def has_attempt(self, professional: int, number: int, at: int) -> bool: ...
-
-    def optout_rows(
-        self, professional: int
-    ) -> list[tuple[int, int, int | None, int | None, str]]: ...
-
+STEPS = steps(TYPES, suffix={"bloctel_checks": " WITHOUT ROWID"})
+"""Each schema step's statements, derived from the one declaration (``storage.base.SCHEMA``)."""
 
 migrations = Migrations("callguard")
 
 
-@migrations()
-def m001_initial(db: Database) -> None:
-    for sql in _SCHEMA_V1:
-        db.execute(sql)
+def _step(statements: list[str]) -> Callable[[Database], None]:
+    def apply(db: Database) -> None:
+        for sql in statements:
+            db.execute(sql)
+
+    return apply
 
 
-_SCHEMA_V1 = (
-    "CREATE TABLE professionals (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE)",
-    """CREATE TABLE attempts (
-        id INTEGER PRIMARY KEY, professional INTEGER NOT NULL, number INTEGER NOT NULL,
-        at INTEGER NOT NULL, caller_id TEXT, outcome TEXT, campaign TEXT, purpose TEXT,
-        recorded_at INTEGER NOT NULL)""",
-    "CREATE INDEX attempts_lookup ON attempts (professional, number, at)",
-    """CREATE TABLE refusals (
-        id INTEGER PRIMARY KEY, professional INTEGER NOT NULL, number INTEGER NOT NULL,
-        at INTEGER NOT NULL, attempt_id INTEGER)""",
-    "CREATE INDEX refusals_lookup ON refusals (professional, number, at)",
-    """CREATE TABLE optouts (
-        id INTEGER PRIMARY KEY, professional INTEGER NOT NULL, number INTEGER NOT NULL,
-        at INTEGER NOT NULL, expires_at INTEGER, removed_at INTEGER, source TEXT NOT NULL)""",
-    "CREATE INDEX optouts_lookup ON optouts (professional, number)",
-    """CREATE TABLE consents (
-        id INTEGER PRIMARY KEY, professional INTEGER NOT NULL, number INTEGER NOT NULL,
-        at INTEGER NOT NULL, expires_at INTEGER, proof TEXT NOT NULL)""",
-    "CREATE INDEX consents_lookup ON consents (professional, number)",
-    """CREATE TABLE consent_withdrawals (
-        id INTEGER PRIMARY KEY, professional INTEGER NOT NULL, number INTEGER NOT NULL,
-        at INTEGER NOT NULL)""",
-    "CREATE INDEX consent_withdrawals_lookup ON consent_withdrawals (professional, number)",
-    """CREATE TABLE slot_consents (
-        id INTEGER PRIMARY KEY, professional INTEGER NOT NULL, number INTEGER NOT NULL,
-        start INTEGER NOT NULL, "end" INTEGER NOT NULL, proof TEXT NOT NULL)""",
-    'CREATE INDEX slot_consents_lookup ON slot_consents (professional, number, "end")',
-    """CREATE TABLE contracts (
-        id INTEGER PRIMARY KEY, professional INTEGER NOT NULL, number INTEGER NOT NULL,
-        start INTEGER NOT NULL, "end" INTEGER, subject TEXT)""",
-    "CREATE INDEX contracts_lookup ON contracts (professional, number)",
-    # Bloctel results are shared by every professional (one national list).
-    """CREATE TABLE bloctel_checks (
-        number INTEGER NOT NULL, checked_at INTEGER NOT NULL, listed INTEGER NOT NULL,
-        PRIMARY KEY (number, checked_at)) WITHOUT ROWID""",
-)
+for _name, _statements in STEPS.items():
+    migrations(name=_name)(_step(_statements))
 
+# Rows purge() removes for one professional, from the one declaration.
+_PURGE_SQL = tuple((p.table, p.condition(":{}")) for p in PURGE)
 
-@migrations()
-def m002_purge_log(db: Database) -> None:
-    # What `purge` removed, when and for whom: the ledger keeps the trace of its own erasures.
-    db.execute(
-        """CREATE TABLE purge_log (
-            id INTEGER PRIMARY KEY, professional INTEGER NOT NULL, at INTEGER NOT NULL,
-            before INTEGER NOT NULL, removed TEXT NOT NULL)"""
-    )
-
-
-KNOWN_MIGRATIONS = ("m001_initial", "m002_purge_log")
-
-# Rows purge() removes for one professional: (table, condition). Consents and withdrawals older
-# than the proof retention are past any validity (a consent lasts a year at most).
-_PURGE_SQL = (
-    ("attempts", "at < :before"),
-    ("refusals", "at < :before"),
-    # An opt-out ends at its expiry or its removal, whichever comes first; a permanent one stays.
-    (
-        "optouts",
-        "min(coalesce(expires_at, removed_at), coalesce(removed_at, expires_at)) < :before",
-    ),
-    ("slot_consents", '"end" < :before'),
-    ("contracts", '"end" IS NOT NULL AND "end" < :before'),
-    ("consents", "at < :consents_before"),
-    ("consent_withdrawals", "at < :consents_before"),
-)
-
-# One statement, so one consistent snapshot and one round trip on the hot path. Every branch is
-# an index range scan on (professional, number, ...) or (number, checked_at).
-_FACTS_SQL = """
-SELECT 0, at, NULL, NULL FROM attempts
- WHERE professional = :p AND number = :n AND at >= :since
-UNION ALL SELECT 1, at, NULL, NULL FROM refusals
- WHERE professional = :p AND number = :n AND at >= :since
-UNION ALL SELECT 2, at, expires_at, removed_at FROM optouts
- WHERE professional = :p AND number = :n
-UNION ALL SELECT 3, at, expires_at, NULL FROM consents
- WHERE professional = :p AND number = :n
-UNION ALL SELECT 4, at, NULL, NULL FROM consent_withdrawals
- WHERE professional = :p AND number = :n
-UNION ALL SELECT 5, start, "end", NULL FROM slot_consents
- WHERE professional = :p AND number = :n AND "end" > :now
-UNION ALL SELECT 6, start, "end", NULL FROM contracts
- WHERE professional = :p AND number = :n
-UNION ALL SELECT 7, checked_at, listed, NULL FROM bloctel_checks
+# The branch of the facts query for each kind: (instant, b, c, table and condition). One
+# statement, so one consistent snapshot and one round trip on the hot path. Every branch is an
+# index range scan on (professional, number, ...) or (number, checked_at).
+_BRANCHES: dict[FactKind, str] = {
+    FactKind.ATTEMPT: """at, NULL, NULL FROM attempts
+ WHERE professional = :p AND number = :n AND at >= :since""",
+    FactKind.REFUSAL: """at, NULL, NULL FROM refusals
+ WHERE professional = :p AND number = :n AND at >= :since""",
+    FactKind.OPTOUT: """at, expires_at, removed_at FROM optouts
+ WHERE professional = :p AND number = :n""",
+    FactKind.CONSENT: """at, expires_at, NULL FROM consents
+ WHERE professional = :p AND number = :n""",
+    FactKind.WITHDRAWAL: """at, NULL, NULL FROM consent_withdrawals
+ WHERE professional = :p AND number = :n""",
+    FactKind.SLOT: """start, "end", NULL FROM slot_consents
+ WHERE professional = :p AND number = :n AND "end" > :now""",
+    FactKind.CONTRACT: """start, "end", NULL FROM contracts
+ WHERE professional = :p AND number = :n""",
+    FactKind.BLOCTEL: """checked_at, listed, NULL FROM bloctel_checks
  WHERE number = :n AND checked_at >= coalesce(
-   (SELECT max(checked_at) FROM bloctel_checks WHERE number = :n AND checked_at <= :now), 0)
-"""
-
+   (SELECT max(checked_at) FROM bloctel_checks WHERE number = :n AND checked_at <= :now), 0)""",
+}
+_FACTS_SQL = "\nUNION ALL ".join(f"SELECT {int(kind)}, {_BRANCHES[kind]}" for kind in FactKind)
 
 # The bulk form of _FACTS_SQL: the numbers sit in a temporary table, and each fact table is joined
 # on it in one statement (CROSS JOIN keeps the key table as the outer loop, so every branch stays
 # an index range scan per number, as in _FACTS_SQL). Rows come grouped by number, in id order
 # within a number, the order _FACTS_SQL returns them in.
-_FACTS_MANY_SQL = (
-    (
-        0,
-        """SELECT a.number, a.at, NULL, NULL FROM temp.callguard_keys AS k
+_MANY_BRANCHES: dict[FactKind, str] = {
+    FactKind.ATTEMPT: """SELECT a.number, a.at, NULL, NULL FROM temp.callguard_keys AS k
          CROSS JOIN attempts AS a ON a.professional = :p AND a.number = k.n AND a.at >= :since""",
-    ),
-    (
-        1,
-        """SELECT r.number, r.at, NULL, NULL FROM temp.callguard_keys AS k
+    FactKind.REFUSAL: """SELECT r.number, r.at, NULL, NULL FROM temp.callguard_keys AS k
          CROSS JOIN refusals AS r ON r.professional = :p AND r.number = k.n AND r.at >= :since""",
-    ),
-    (
-        2,
-        """SELECT o.number, o.at, o.expires_at, o.removed_at FROM temp.callguard_keys AS k
+    FactKind.OPTOUT: """SELECT o.number, o.at, o.expires_at, o.removed_at FROM temp.callguard_keys AS k
          CROSS JOIN optouts AS o ON o.professional = :p AND o.number = k.n
          ORDER BY k.n, o.id""",
-    ),
-    (
-        3,
-        """SELECT c.number, c.at, c.expires_at, NULL FROM temp.callguard_keys AS k
+    FactKind.CONSENT: """SELECT c.number, c.at, c.expires_at, NULL FROM temp.callguard_keys AS k
          CROSS JOIN consents AS c ON c.professional = :p AND c.number = k.n""",
-    ),
-    (
-        4,
-        """SELECT w.number, w.at, NULL, NULL FROM temp.callguard_keys AS k
+    FactKind.WITHDRAWAL: """SELECT w.number, w.at, NULL, NULL FROM temp.callguard_keys AS k
          CROSS JOIN consent_withdrawals AS w ON w.professional = :p AND w.number = k.n""",
-    ),
-    (
-        5,
-        """SELECT s.number, s.start, s."end", NULL FROM temp.callguard_keys AS k
+    FactKind.SLOT: """SELECT s.number, s.start, s."end", NULL FROM temp.callguard_keys AS k
          CROSS JOIN slot_consents AS s ON s.professional = :p AND s.number = k.n
          AND s."end" > :now""",
-    ),
-    (
-        6,
-        """SELECT c.number, c.start, c."end", NULL FROM temp.callguard_keys AS k
+    FactKind.CONTRACT: """SELECT c.number, c.start, c."end", NULL FROM temp.callguard_keys AS k
          CROSS JOIN contracts AS c ON c.professional = :p AND c.number = k.n""",
-    ),
-    (
-        7,
-        """SELECT b.number, b.checked_at, b.listed, NULL FROM temp.callguard_keys AS k
+    FactKind.BLOCTEL: """SELECT b.number, b.checked_at, b.listed, NULL FROM temp.callguard_keys AS k
          CROSS JOIN bloctel_checks AS b ON b.number = k.n AND b.checked_at >= coalesce(
            (SELECT max(l.checked_at) FROM bloctel_checks AS l
              WHERE l.number = k.n AND l.checked_at <= :now), 0)""",
-    ),
-)
+}
+_FACTS_MANY_SQL = tuple((int(kind), _MANY_BRANCHES[kind]) for kind in FactKind)
 _LATEST_BLOCTEL_SQL = """SELECT k.n, max(b.checked_at) FROM temp.callguard_keys AS k
   CROSS JOIN bloctel_checks AS b ON b.number = k.n GROUP BY k.n"""
-
-
-def _min_end(a: int | None, b: int | None) -> int | None:
-    if a is None:
-        return b
-    if b is None:
-        return a
-    return min(a, b)
 
 
 class SQLiteLedger:
@@ -713,34 +490,6 @@ class SQLiteLedger:
                 (professional,),
             ).fetchall()
         return [(int(n), int(a), e, r, str(s)) for n, a, e, r, s in rows]
-
-
-def display_location(location: str | os.PathLike[str]) -> str:
-    """The ledger's location as messages show it: a server URL loses its password and query."""
-    text = os.fspath(location)
-    if not text.startswith(("postgresql://", "postgres://")):
-        return text
-    parts = urllib.parse.urlsplit(text)
-    user = f"{parts.username}@" if parts.username else ""
-    host = parts.hostname or "localhost"
-    port = f":{parts.port}" if parts.port else ""
-    return f"{parts.scheme}://{user}{host}{port}{parts.path}"
-
-
-def open_ledger(location: str | os.PathLike[str], *, busy_timeout: float) -> Ledger:
-    """The ledger at ``location``: a ``postgresql://`` URL selects the server-backed ledger,
-    anything else is a SQLite file path (or ``:memory:``)."""
-    text = os.fspath(location)
-    if text.startswith(("postgresql://", "postgres://")):
-        try:
-            from ._postgres import PostgresLedger
-        except ImportError as exc:
-            raise LedgerError(
-                f"{text.split('@')[-1]!r} is a PostgreSQL ledger: install callguard[postgres] "
-                f"({exc})"
-            ) from exc
-        return PostgresLedger(text, busy_timeout=busy_timeout)
-    return SQLiteLedger(text, busy_timeout=busy_timeout)
 
 
 def _create_private(path: str) -> None:

@@ -18,15 +18,25 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from ._exceptions import ConfigurationError, LedgerError
-from ._ledger import DEFAULT_BUSY_TIMEOUT, Ledger, SQLiteLedger, open_ledger
+from .._exceptions import ConfigurationError, LedgerError
+from .base import DEFAULT_BUSY_TIMEOUT, SCHEMA, ColumnType, Ledger, describe, is_server_url
+from .open import open_ledger
+from .sqlite import SQLiteLedger
 
 __all__ = ["TABLES", "migrate_ledger"]
+
+_COPY_TYPES = {
+    ColumnType.ID: "int8",
+    ColumnType.INT: "int8",
+    ColumnType.TEXT: "text",
+    ColumnType.FLAG: "int2",
+}
+"""The schema's column types in PostgreSQL's binary COPY."""
 
 
 @dataclass(frozen=True, slots=True)
 class Table:
-    """A fact table: its columns in order, their PostgreSQL types, and its natural order."""
+    """A table as the copy reads it: its columns in order, their COPY types, its natural order."""
 
     name: str
     columns: tuple[str, ...]
@@ -39,55 +49,13 @@ class Table:
         return self.columns.index("professional") if "professional" in self.columns else None
 
 
-_I, _T = "int8", "text"
-
-TABLES: tuple[Table, ...] = (
-    Table(
-        "attempts",
-        (
-            "id",
-            "professional",
-            "number",
-            "at",
-            "caller_id",
-            "outcome",
-            "campaign",
-            "purpose",
-            "recorded_at",
-        ),
-        (_I, _I, _I, _I, _T, _T, _T, _T, _I),
-    ),
-    Table("refusals", ("id", "professional", "number", "at", "attempt_id"), (_I,) * 5),
-    Table(
-        "optouts",
-        ("id", "professional", "number", "at", "expires_at", "removed_at", "source"),
-        (_I, _I, _I, _I, _I, _I, _T),
-    ),
-    Table(
-        "consents",
-        ("id", "professional", "number", "at", "expires_at", "proof"),
-        (_I, _I, _I, _I, _I, _T),
-    ),
-    Table("consent_withdrawals", ("id", "professional", "number", "at"), (_I,) * 4),
-    Table(
-        "slot_consents",
-        ("id", "professional", "number", "start", "end", "proof"),
-        (_I, _I, _I, _I, _I, _T),
-    ),
-    Table(
-        "contracts",
-        ("id", "professional", "number", "start", "end", "subject"),
-        (_I, _I, _I, _I, _I, _T),
-    ),
-    Table(
-        "bloctel_checks",
-        ("number", "checked_at", "listed"),
-        (_I, _I, "int2"),
-        order="number, checked_at",
-    ),
-    Table("purge_log", ("id", "professional", "at", "before", "removed"), (_I, _I, _I, _I, _T)),
+TABLES: tuple[Table, ...] = tuple(
+    Table(t.name, t.column_names, tuple(_COPY_TYPES[c.type] for c in t.columns), t.order)
+    for t in SCHEMA
+    if t.name != "professionals"
 )
-"""Every table but ``professionals`` (copied first, by name), in copy order."""
+"""Every table but ``professionals`` (copied first, by name), in copy order: derived from the
+one schema declaration (``storage.base.SCHEMA``)."""
 
 _BATCH = 10_000
 
@@ -96,17 +64,9 @@ def _quoted(columns: Iterable[str]) -> str:
     return ", ".join(f'"{c}"' for c in columns)
 
 
-def _is_postgres(location: str) -> bool:
-    return location.startswith(("postgresql://", "postgres://"))
-
-
 def _where(location: str) -> str:
     """A location fit for a message: a PostgreSQL URL loses its password."""
-    if _is_postgres(location):
-        from ._postgres import describe
-
-        return describe(location)
-    return repr(location)
+    return repr(describe(location))
 
 
 class _Reader(Protocol):
@@ -284,21 +244,6 @@ def _postgres_writer(ledger: Any) -> Iterator[_Writer]:
 # -- the copy -------------------------------------------------------------------------------------
 
 
-def _open_source(location: str, busy_timeout: float) -> Ledger:
-    if _is_postgres(location):
-        try:
-            from ._postgres import PostgresLedger
-        except ImportError as exc:
-            raise LedgerError(
-                f"{_where(location)} is a PostgreSQL ledger: install callguard[postgres] ({exc})"
-            ) from exc
-        return PostgresLedger.open_read_only(location, busy_timeout=busy_timeout)
-    if location == ":memory:":
-        raise ConfigurationError("cannot migrate from ':memory:': it holds nothing once closed")
-    # Read-only, and a missing file is an error rather than an empty ledger copied with success.
-    return SQLiteLedger.open_read_only(location, busy_timeout=busy_timeout)
-
-
 def _reader(ledger: Ledger) -> AbstractContextManager[_Reader]:
     if isinstance(ledger, SQLiteLedger):
         return _sqlite_reader(ledger)
@@ -326,12 +271,15 @@ def migrate_ledger(
     """
     src_text, dst_text = os.fspath(source), os.fspath(target)
     if src_text == dst_text or (
-        not _is_postgres(src_text)
-        and not _is_postgres(dst_text)
+        not is_server_url(src_text)
+        and not is_server_url(dst_text)
         and os.path.abspath(src_text) == os.path.abspath(dst_text)
     ):
         raise ConfigurationError(f"source and target are the same ledger: {_where(src_text)}")
-    src = _open_source(src_text, busy_timeout)
+    if src_text == ":memory:":
+        raise ConfigurationError("cannot migrate from ':memory:': it holds nothing once closed")
+    # Read-only, and a missing file is an error rather than an empty ledger copied with success.
+    src = open_ledger(src_text, read_only=True, busy_timeout=busy_timeout)
     try:
         dst = open_ledger(dst_text, busy_timeout=busy_timeout)
         try:

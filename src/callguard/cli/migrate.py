@@ -1,6 +1,6 @@
-"""``callguard migrate-ledger FROM TO``: a thin layer over :func:`callguard._migrate.migrate_ledger`.
+"""``callguard migrate-ledger FROM TO``: a thin layer over :func:`callguard.storage.copy.migrate_ledger`.
 
-Registered on the ``callguard`` group in ``_cli.py`` (``cli.add_command(migrate_ledger_command)``).
+Registered on the ``callguard`` group by ``callguard.cli``.
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ import json
 
 import click
 
-from ._exceptions import CallguardError
-from ._migrate import migrate_ledger
+from .._exceptions import CallguardError
+from ..storage.copy import migrate_ledger
 
 __all__ = ["migrate_ledger_command"]
 

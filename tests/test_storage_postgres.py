@@ -27,7 +27,7 @@ from conftest import NPV, paris, postgres_schema
 psycopg = pytest.importorskip("psycopg")
 
 from callguard._numbers import parse_number  # noqa: E402
-from callguard._postgres import PostgresLedger, lock_key  # noqa: E402
+from callguard.storage.postgres import PostgresLedger, lock_key  # noqa: E402
 
 NUMBERS = ["06 12 34 56 78", "06 98 76 54 32", "0690 00 12 34"]
 CONSENT_AT = paris(2026, 9, 1)
@@ -142,11 +142,11 @@ def test_the_facts_read_after_the_lock_include_the_previous_holders_attempt(
                 "repeatable read"
             )
             holder.execute("BEGIN")
-            holder.execute("SELECT pg_advisory_xact_lock(%s)", (lock_key(guard._pid, key),))
+            holder.execute("SELECT pg_advisory_xact_lock(%s)", (lock_key(guard.engine.pid, key),))
             holder.execute(
                 "INSERT INTO attempts (professional, number, at, recorded_at) "
                 "VALUES (%s, %s, %s, 0)",
-                (guard._pid, key, int(paris(2026, 11, 19, 11).timestamp() * 1_000_000)),
+                (guard.engine.pid, key, int(paris(2026, 11, 19, 11).timestamp() * 1_000_000)),
             )
             decisions = []
             thread = threading.Thread(
@@ -225,7 +225,7 @@ def test_a_lock_held_past_the_timeout_refuses_instead_of_waiting(dsn: str) -> No
     key = parse_number(NUMBERS[0]).key
     with _admin(dsn) as holder:
         holder.execute("BEGIN")
-        holder.execute("SELECT pg_advisory_xact_lock(%s)", (lock_key(guard._pid, key),))
+        holder.execute("SELECT pg_advisory_xact_lock(%s)", (lock_key(guard.engine.pid, key),))
         started = time.monotonic()
         d = guard.attempt(NUMBERS[0], NPV, AT)
         assert d.codes == {ReasonCode.LEDGER_UNAVAILABLE} and d.attempt_id is None
@@ -272,7 +272,7 @@ _HOLD_LOCK = textwrap.dedent(
 def test_a_killed_dialer_does_not_leave_the_number_locked(dsn: str) -> None:
     _prepare(dsn)
     guard = Guard(dsn, professional="acme", busy_timeout=10)
-    key = lock_key(guard._pid, parse_number(NUMBERS[0]).key)
+    key = lock_key(guard.engine.pid, parse_number(NUMBERS[0]).key)
     proc = subprocess.Popen(
         [sys.executable, "-c", _HOLD_LOCK, dsn, str(key)], stdout=subprocess.PIPE, text=True
     )
@@ -310,14 +310,14 @@ def test_an_older_schema_is_migrated_in_place(dsn: str) -> None:
     with _admin(dsn) as conn:
         names = [r[0] for r in conn.execute("SELECT name FROM callguard_migrations ORDER BY 1")]
         assert conn.execute("SELECT to_regclass('purge_log') IS NOT NULL").fetchone()[0]
-    from callguard._ledger import KNOWN_MIGRATIONS
+    from callguard.storage.base import KNOWN_MIGRATIONS
 
     assert tuple(names) == KNOWN_MIGRATIONS
 
 
 def test_the_schema_steps_are_sqlites() -> None:
-    from callguard._ledger import KNOWN_MIGRATIONS
-    from callguard._postgres import STEPS
+    from callguard.storage.base import KNOWN_MIGRATIONS
+    from callguard.storage.postgres import STEPS
 
     assert tuple(STEPS) == KNOWN_MIGRATIONS
 
@@ -376,13 +376,13 @@ def test_facts_many_equals_facts_per_number(make_guard: Any, ledger_location: st
         guard.record_refusal(n, paris(2026, 10, 5 + i))
         guard.import_bloctel([n] if i else [], start, submitted=[n])
         guard.import_bloctel([], start + timedelta(days=60), submitted=[n])
-    ledger = guard._ledger
+    ledger = guard.engine.ledger
     keys = [parse_number(n).key for n in NUMBERS] + [33100000000]
     now, since = int(AT.timestamp() * 1e6), int((AT - timedelta(days=62)).timestamp() * 1e6)
-    many = ledger.facts_many(guard._pid, keys + keys[:1], now, since)
+    many = ledger.facts_many(guard.engine.pid, keys + keys[:1], now, since)
     assert set(many) == set(keys)
     for k in keys:
-        assert many[k] == ledger.facts(guard._pid, k, now, since), k
+        assert many[k] == ledger.facts(guard.engine.pid, k, now, since), k
     assert ledger.latest_bloctel_checks(keys) == {
         k: int((start + timedelta(days=60)).timestamp() * 1e6) for k in keys[:3]
     }
@@ -416,7 +416,8 @@ def test_postgres_ledger_answers_every_question_sqlite_does() -> None:
     """Same methods, same parameters: the Ledger protocol, as SQLiteLedger implements it."""
     import inspect
 
-    from callguard._ledger import Ledger, SQLiteLedger
+    from callguard.storage.base import Ledger
+    from callguard.storage.sqlite import SQLiteLedger
 
     members = [
         name for name, value in vars(Ledger).items() if callable(value) and not name.startswith("_")
@@ -432,7 +433,7 @@ def test_postgres_ledger_answers_every_question_sqlite_does() -> None:
 def test_the_hot_path_is_one_prepared_statement(dsn: str) -> None:
     _prepare(dsn)
     guard = Guard(dsn, professional="acme")
-    ledger: Any = guard._ledger
+    ledger: Any = guard.engine.ledger
     assert guard.may_call(NUMBERS[0], NPV, AT).allowed
     assert guard.attempt(NUMBERS[0], NPV, AT).allowed
     with ledger._pool.connection() as conn:

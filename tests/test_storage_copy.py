@@ -16,8 +16,8 @@ import pytest
 from click.testing import CliRunner
 
 from callguard import ConfigurationError, Guard, LedgerError, Outcome, ReasonCode
-from callguard._cli_migrate import migrate_ledger_command
-from callguard._migrate import TABLES, migrate_ledger
+from callguard.cli.migrate import migrate_ledger_command
+from callguard.storage.copy import TABLES, migrate_ledger
 from conftest import NPV, paris, postgres_schema
 
 NUMBERS = ["06 12 34 56 78", "06 98 76 54 32", "0690 00 12 34", "03 88 12 34 56"]
@@ -213,7 +213,7 @@ def test_tables_cover_the_whole_schema(tmp_path: Path, postgres: str) -> None:
 
 
 def _group() -> Any:
-    from callguard._cli import _Group
+    from callguard.cli import Group as _Group
 
     @__import__("click").group(cls=_Group)
     def cli() -> None:
@@ -257,8 +257,8 @@ def test_command_error_exits_2_and_hides_the_password(tmp_path: Path) -> None:
 
 
 def test_command_is_registered() -> None:
-    from callguard._cli import cli
+    from callguard.cli import cli
 
     if "migrate-ledger" not in cli.commands:
-        pytest.skip("register migrate_ledger_command in _cli.py (cli.add_command)")
+        pytest.skip("register migrate_ledger_command in callguard.cli (cli.add_command)")
     assert cli.commands["migrate-ledger"] is migrate_ledger_command

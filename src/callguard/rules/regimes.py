@@ -1,4 +1,4 @@
-"""The dated table of legal regimes (rules-fr.md §1) and of the rules with dates of their own.
+"""The dated table of legal regimes (docs/rules.md §1) and of the rules with dates of their own.
 
 A decision always uses the regime in force on the consumer's local date of the call, so a replayed
 call log judges each call by the rules of its own day.
@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from ._types import Sector
+from .._types import Sector
 
 __all__ = [
     "CALLER_ID_PLAN_FROM",
@@ -71,14 +71,16 @@ REGIMES: tuple[Regime, ...] = (
     ),
 )
 
-EARLIEST = REGIMES[0].start
-CONSENT_REGIME_START = REGIMES[2].start
+EARLIEST = min(r.start for r in REGIMES)
+"""Before it no regime is known: a call on an earlier date cannot be judged."""
+CONSENT_REGIME_START = min(r.start for r in REGIMES if r.opt_in)
+"""The first day of the opt-in regime (consent needed; Bloctel proves nothing any more)."""
 
 # ARCEP décision n° 2022-1583, in force 2023-01-01: NPV caller IDs for automated systems, no
 # 06/07 mobiles. Before it only the hidden/invalid caller-ID ban (L221-17) applies.
 CALLER_ID_PLAN_FROM = date(2023, 1, 1)
 
-# rules-fr.md §8: sectors that may not be canvassed by phone, and since when.
+# The rulebook (docs/rules.md §8): sectors that may not be canvassed by phone, and since when.
 SECTOR_BANS: dict[Sector, tuple[date, str]] = {
     # Loi n° 2020-901 du 24 juillet 2020, in force 2020-07-26.
     Sector.ENERGY_RENOVATION: (

@@ -1,0 +1,429 @@
+"""The engine: a question becomes a call, the ledger gives its facts, the rules a decision.
+
+:func:`build_call` normalises the question (number, caller ID, purpose, sector, zones);
+:func:`~callguard.rules.judge` applies every rule to it; an :class:`Engine` binds both to one
+ledger and one professional, and gives :class:`Decision` objects one at a time (:meth:`decide`)
+or for a list read set-based (:meth:`decide_many`). The Guard, the scrub and the audit all decide
+through here; :func:`apply_outcome` is what a call's outcome does to the ledger, for all of them.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import lru_cache
+from typing import Protocol
+
+from ._decision import Decision, Reason
+from ._exceptions import CallguardError, ConfigurationError, InvalidNumberError, LedgerError
+from ._facts import Facts
+from ._numbers import LineKind, PhoneNumber, parse_caller, parse_number
+from ._policy import Policy
+from ._time import require_aware, to_us
+from ._types import Outcome, Purpose, ReasonCode, Sector
+from .rules import RULES, Call, Context, Rule
+from .rules import calendar as cal
+from .rules.regimes import Regime, regime_on
+from .storage import Ledger
+
+__all__ = [
+    "Engine",
+    "Verdict",
+    "apply_outcome",
+    "build_call",
+    "destination_problem",
+    "e164_of",
+    "judge",
+    "lookback",
+    "next_allowed",
+    "unavailable",
+]
+
+# The search for next_allowed_at looks two years ahead; keep its date arithmetic in range.
+_LAST_YEAR = 9000
+
+_LEDGER_UNAVAILABLE_BASIS = "Code de la consommation, art. L242-16 (fail closed)"
+
+
+def unavailable(detail: str, at: datetime, callee_tz: str, number: str | None = None) -> Decision:
+    """A refusal because the ledger could not be read (fail closed, L242-16)."""
+    return Decision(
+        allowed=False,
+        reasons=(
+            Reason(
+                ReasonCode.LEDGER_UNAVAILABLE,
+                f"The ledger could not be read, so the call is refused: {detail}.",
+                _LEDGER_UNAVAILABLE_BASIS,
+                f"Le registre d'appels est illisible, l'appel est donc refusé : {detail}.",
+            ),
+        ),
+        next_allowed_at=None,
+        number=number,
+        regime=regime_on(at.astimezone(cal.zone(callee_tz)).date()).name,
+        callee_tz=callee_tz,
+        at=at,
+    )
+
+
+def destination_problem(
+    raw: object, number: PhoneNumber | None, error: str | None
+) -> Reason | None:
+    if number is None:
+        shown = repr(raw) if not isinstance(raw, str) or len(raw) <= 40 else repr(raw[:37] + "...")
+        return Reason(
+            ReasonCode.INVALID_NUMBER,
+            f"{shown} is not a valid phone number ({error}).",
+            "ARCEP, plan national de numérotation",
+            f"{shown} n'est pas un numéro de téléphone valide ({error}).",
+        )
+    if number.consumer_line:
+        return None
+    if not number.french:
+        what, quoi = (
+            f"a foreign number ({number.territory})",
+            f"un numéro étranger ({number.territory})",
+        )
+    elif number.kind is LineKind.SPECIAL:
+        what, quoi = "a special or premium-rate number (08)", "un numéro spécial ou surtaxé (08)"
+    elif number.kind is LineKind.SHORT:
+        what, quoi = "a short code", "un numéro court"
+    else:
+        what, quoi = "not a consumer line", "pas une ligne de consommateur"
+    return Reason(
+        ReasonCode.UNSUPPORTED_DESTINATION,
+        f"{number.e164} is {what}: callguard judges calls to French consumer lines only.",
+        "Code de la consommation, art. L223-1 (French consumers)",
+        f"{number.e164} est {quoi} : callguard ne juge que les appels vers des lignes de "
+        "consommateurs français.",
+    )
+
+
+def build_call(
+    number: object,
+    caller_id: object,
+    purpose: object,
+    sector: object,
+    callee_tz: object,
+    policy: Policy,
+) -> Call:
+    """The question a decision answers: the number and caller ID normalised, the purpose and
+    sector checked, the consumer's zones and holiday areas found. Bad numbers and caller IDs
+    become problems to report; a bad purpose, sector or zone is a ``ConfigurationError``."""
+    purpose_ = Purpose.coerce(purpose)
+    sector_ = None if sector is None else Sector.coerce(sector)
+    parsed: PhoneNumber | None
+    try:
+        parsed, error = parse_number(number), None
+    except InvalidNumberError as exc:
+        parsed, error = None, exc.reason
+    caller, caller_problem = parse_caller(caller_id)
+    zones, areas = cal.consumer_zones(parsed, callee_tz)
+    return Call(
+        number=parsed,
+        number_problem=destination_problem(number, parsed, error),
+        caller=caller,
+        caller_problem=caller_problem,
+        purpose=purpose_,
+        sector=sector_,
+        zones=zones,
+        areas=areas,
+        policy=policy,
+    )
+
+
+def lookback(policy: Policy) -> timedelta:
+    """How far back a decision reads attempts and refusals: the cap window or the cooldown, and
+    two days for the widest gap between the consumer's local date and UTC."""
+    return timedelta(days=max(policy.cap_days, policy.refusal_cooldown_days) + 2)
+
+
+def e164_of(call: Call) -> str | None:
+    number = call.number
+    return None if number is None or number.kind is LineKind.SHORT else number.e164
+
+
+# -- the rules applied ---------------------------------------------------------------------------
+
+HORIZON = timedelta(days=2 * 366)
+"""How far ahead ``next_allowed_at`` looks; beyond it, time alone is taken not to help."""
+
+
+def _next_pass(
+    rule: Rule, ctx: Context, t: datetime, horizon: datetime, failing: bool = False
+) -> datetime | None:
+    if not failing and not rule.check(ctx, t):
+        return t
+    for start in rule.starts(ctx, t):
+        if start > horizon:
+            return None
+        if not rule.check(ctx, start):
+            return start
+    return None
+
+
+def next_allowed(
+    ctx: Context, rules: list[Rule], now: datetime, failing: Iterable[Rule] = ()
+) -> datetime | None:
+    """The earliest instant ≥ ``now`` at which every rule passes, or None within the horizon.
+
+    ``failing`` are rules already known to fail at ``now`` (they are not checked there again).
+    """
+    horizon = now + HORIZON
+    t = now
+    known = set(map(id, failing))
+    while True:
+        moved = False
+        for rule in rules:
+            n = _next_pass(rule, ctx, t, horizon, t is now and id(rule) in known)
+            if n is None:
+                return None
+            if n != t:
+                t, moved = n, True
+        if not moved:
+            return t
+
+
+@lru_cache(maxsize=128)
+def _rules_for(usable: bool, purpose: Purpose, sector: Sector | None) -> list[Rule]:
+    """The rules that apply to a call: they depend only on its purpose, sector and number."""
+    return [r for r in RULES if (usable or not r.needs_number) and r.applies(purpose, sector)]
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """What the rules say of one call at one instant."""
+
+    reasons: list[Reason]
+    next_allowed: datetime | None
+    regime: Regime
+
+
+def judge(call: Call, facts: Facts, now: datetime, *, search: bool = True) -> Verdict:
+    """Every reason refusing ``call`` at ``now`` (UTC), when it becomes allowed, and the regime."""
+    ctx = Context(call, facts)
+    usable = call.number_problem is None
+    rules = _rules_for(usable, call.purpose, call.sector)
+    reasons: list[Reason] = []
+    failing: list[Rule] = []
+    for rule in rules:
+        found = rule.check(ctx, now)
+        if found:
+            reasons.extend(found)
+            failing.append(rule)
+    regime = ctx.regime(now)
+    if not reasons or not usable or not search:
+        return Verdict(reasons, None, regime)
+    # Failing rules first: one that time cannot lift ends the search at once.
+    ordered = failing + [r for r in rules if r not in failing]
+    return Verdict(reasons, next_allowed(ctx, ordered, now, failing), regime)
+
+
+class OutcomeSink(Protocol):
+    """Where an outcome's consequences go: a ledger, or an audit's replay of a call log."""
+
+    def insert_refusal(
+        self, professional: int, number: int, at: int, attempt_id: int | None = None
+    ) -> None: ...
+
+    def insert_optout(
+        self, professional: int, number: int, at: int, expires_at: int | None, source: str
+    ) -> None: ...
+
+
+def apply_outcome(
+    sink: OutcomeSink,
+    professional: int,
+    number: int,
+    at: int,
+    outcome: Outcome | None,
+    attempt_id: int | None = None,
+) -> None:
+    """What a call's outcome does: ``REFUSED`` starts the refusal cooldown (D223-9), ``OBJECTED``
+    puts the number on the professional's do-not-call list for good; other outcomes only count
+    toward the cap, as every attempt does."""
+    if outcome is Outcome.REFUSED:
+        sink.insert_refusal(professional, number, at, attempt_id)
+    elif outcome is Outcome.OBJECTED:
+        sink.insert_optout(professional, number, at, None, "objection")
+
+
+BATCH = 5_000
+"""Numbers read from the ledger per set-based query (bounds memory on huge lists)."""
+
+_VERDICTS_KEPT = 100_000
+"""Distinct verdicts remembered during one list's decisions (a bound on memory, not on
+correctness)."""
+
+
+class Engine:
+    """Decisions for one professional over one ledger, under one policy.
+
+    ``where`` is the ledger's location as messages show it; ``clock`` gives ``now`` when a caller
+    omits it.
+    """
+
+    __slots__ = (
+        "_batch_depth", "clock", "errors", "ledger", "lookback", "pid", "policy", "where",
+    )  # fmt: skip
+
+    def __init__(
+        self,
+        ledger: Ledger,
+        pid: int,
+        policy: Policy,
+        clock: Callable[[], datetime],
+        where: str,
+    ) -> None:
+        self.ledger = ledger
+        self.pid = pid
+        self.policy = policy
+        self.clock = clock
+        self.where = where
+        self.errors: tuple[type[Exception], ...] = (*ledger.errors, CallguardError)
+        """Failures that make a decision LEDGER_UNAVAILABLE rather than raise."""
+        self.lookback = lookback(policy)
+        self._batch_depth = 0
+
+    def now(self, now: datetime | None, name: str = "now") -> datetime:
+        """``now`` in UTC (the clock's when None); naive or too far ahead is a ValueError."""
+        t = require_aware(self.clock() if now is None else now, name)
+        if t.year >= _LAST_YEAR:
+            raise ValueError(f"{name}={t.isoformat()} is too far in the future to judge a call")
+        return t
+
+    def call(
+        self,
+        number: object,
+        caller_id: object,
+        purpose: object,
+        sector: object,
+        callee_tz: object,
+    ) -> Call:
+        return build_call(number, caller_id, purpose, sector, callee_tz, self.policy)
+
+    def facts(self, call: Call, t: datetime) -> Facts:
+        if call.number_problem is not None or call.number is None:
+            return Facts()
+        return self.ledger.facts(self.pid, call.number.key, to_us(t), to_us(t - self.lookback))
+
+    def decision(
+        self, call: Call, t: datetime, verdict: Verdict, attempt_id: int | None = None
+    ) -> Decision:
+        primary = call.zones[0]
+        nxt = verdict.next_allowed
+        return Decision(
+            allowed=not verdict.reasons,
+            reasons=tuple(verdict.reasons),
+            next_allowed_at=None if nxt is None else nxt.astimezone(primary),
+            number=e164_of(call),
+            regime=verdict.regime.name,
+            callee_tz=primary.key,
+            at=t,
+            attempt_id=attempt_id,
+        )
+
+    def decide(self, call: Call, t: datetime) -> Decision:
+        """The decision on ``call`` at ``t``, read from the ledger (LEDGER_UNAVAILABLE when it
+        cannot be read)."""
+        try:
+            facts = self.facts(call, t)
+        except self.errors as exc:
+            return unavailable(str(exc), t, call.zones[0].key, e164_of(call))
+        return self.decision(call, t, judge(call, facts, t))
+
+    def decide_many(
+        self, calls: list[Call], t: datetime, verdicts: dict[object, Verdict]
+    ) -> list[Decision]:
+        """:meth:`decide` for each call, the ledger read set-based (one statement per fact
+        table, not one query per number). ``verdicts`` is shared between the batches of one list:
+        calls that differ only by number (same caller ID, purpose, sector, policy and instant),
+        in the same zones and with the same facts, get the same verdict, computed once."""
+        keys = {c.number.key for c in calls if c.number_problem is None and c.number is not None}
+        error: str | None = None
+        facts: dict[int, Facts] = {}
+        try:
+            facts = self.ledger.facts_many(self.pid, keys, to_us(t), to_us(t - self.lookback))
+        except self.errors as exc:
+            error = str(exc)
+        none = Facts()
+        decisions: list[Decision] = []
+        for call in calls:
+            if call.number_problem is not None or call.number is None:
+                verdict = judge(call, none, t)
+            elif error is not None:
+                decisions.append(unavailable(error, t, call.zones[0].key, e164_of(call)))
+                continue
+            else:
+                these = facts[call.number.key]
+                signature = (call.zones, call.areas, these.signature())
+                cached = verdicts.get(signature)
+                if cached is None:
+                    if len(verdicts) >= _VERDICTS_KEPT:
+                        verdicts.clear()
+                    cached = verdicts[signature] = judge(call, these, t)
+                verdict = cached
+            decisions.append(self.decision(call, t, verdict))
+        return decisions
+
+    def decide_numbers(
+        self,
+        numbers: Iterable[object],
+        caller_id: object,
+        now: datetime | None,
+        *,
+        purpose: Purpose | str,
+        sector: Sector | str | None,
+        callee_tz: str | None,
+    ) -> list[Decision]:
+        """One :class:`Decision` per number, in order, as :meth:`decide` gives each at the same
+        instant (taken once); the ledger is read :data:`BATCH` numbers at a time."""
+        if isinstance(numbers, (str, bytes)):
+            raise ConfigurationError(
+                f"numbers must be an iterable of phone numbers, not one string ({numbers[:40]!r})"
+            )
+        t = self.now(now)
+        Purpose.coerce(purpose)  # raise before any work, even on an empty list
+        if sector is not None:
+            Sector.coerce(sector)
+        decisions: list[Decision] = []
+        verdicts: dict[object, Verdict] = {}
+        it = iter(numbers)
+        while batch := list(itertools.islice(it, BATCH)):
+            calls = [self.call(n, caller_id, purpose, sector, callee_tz) for n in batch]
+            decisions.extend(self.decide_many(calls, t, verdicts))
+        return decisions
+
+    @contextmanager
+    def write(self, what: str) -> Iterator[Ledger]:
+        """A write transaction; a storage failure becomes a LedgerError naming the ledger.
+
+        Inside :meth:`batch` the batch's transaction is used, so a batch is all or nothing.
+        """
+        if self._batch_depth:
+            yield self.ledger
+            return
+        try:
+            with self.ledger.write():
+                yield self.ledger
+        except self.ledger.errors as exc:
+            raise LedgerError(f"cannot {what} in {self.where!r}: {exc}") from exc
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Every write inside is one transaction: all of them, or none on error."""
+        if self._batch_depth:
+            self._batch_depth += 1
+            try:
+                yield
+            finally:
+                self._batch_depth -= 1
+            return
+        with self.write("apply the batch"):
+            self._batch_depth = 1
+            try:
+                yield
+            finally:
+                self._batch_depth = 0

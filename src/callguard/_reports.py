@@ -1,0 +1,274 @@
+"""What callguard's bulk and ledger operations report: every report type, in one place.
+
+Each says what was done and lists the lines it could not use (:class:`Rejected`), never dropping
+one silently; ``to_dict()`` gives the JSON the CLI prints.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from ._decision import Reason
+from ._time import PARIS
+from ._types import ReasonCode
+
+__all__ = [
+    "AuditReport",
+    "CallImportReport",
+    "ImportReport",
+    "PurgeReport",
+    "Rejected",
+    "ScrubSummary",
+    "SubmissionReport",
+    "Violation",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """A line an import could not use: where, what, why."""
+
+    line: int
+    value: str
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"line": self.line, "value": self.value, "reason": self.reason}
+
+
+@dataclass(slots=True)
+class ImportReport:
+    """What an import did: numbers recorded listed and clean, and every line it rejected."""
+
+    listed: int = 0
+    clean: int = 0
+    rejected: list[Rejected] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        lines = [
+            f"listed: {self.listed}",
+            f"clean: {self.clean}",
+            f"rejected: {len(self.rejected)}",
+        ]
+        lines += [f"  line {r.line}: {r.value!r}: {r.reason}" for r in self.rejected]
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "listed": self.listed,
+            "clean": self.clean,
+            "rejected": [r.to_dict() for r in self.rejected],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class PurgeReport:
+    """What :meth:`Guard.purge` removed, table by table."""
+
+    before: datetime
+    consents_before: datetime
+    removed: dict[str, int]
+
+    @property
+    def total(self) -> int:
+        return sum(self.removed.values())
+
+    def __str__(self) -> str:
+        before = self.before.astimezone(PARIS).isoformat(timespec="seconds")
+        proofs = self.consents_before.astimezone(PARIS).isoformat(timespec="seconds")
+        lines = [f"removed records that ended before {before} (consent proofs before {proofs}):"]
+        lines += [f"  {table}: {count}" for table, count in self.removed.items()]
+        return "\n".join(lines)
+
+
+@dataclass
+class ScrubSummary:
+    """What a file scrub did: rows judged, by verdict and by reason, and the lines to look at."""
+
+    rows: int = 0
+    allowed: int = 0
+    by_code: Counter[str] = field(default_factory=Counter)
+    """How many rows each reason code refused (a row refused for two reasons counts in both)."""
+    bad_lines: list[Rejected] = field(default_factory=list)
+    """Rows whose line could not be read, had the wrong number of fields, or held no valid
+    phone number: still in the output (refused when there was no number), listed here."""
+    blank_lines: list[int] = field(default_factory=list)
+    """Lines with nothing in them, left out of the output."""
+    encoding: str = ""
+    delimiter: str | None = None
+
+    @property
+    def refused(self) -> int:
+        return self.rows - self.allowed
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "rows": self.rows,
+            "allowed": self.allowed,
+            "refused": self.refused,
+            "summary": dict(sorted(self.by_code.items())),
+            "bad_lines": [r.to_dict() for r in self.bad_lines],
+            "blank_lines": self.blank_lines,
+        }
+
+    def render(self, limit: int = 20) -> str:
+        lines = [f"{self.rows} rows: {self.allowed} allowed, {self.refused} refused"]
+        width = max((len(code) for code in self.by_code), default=0)
+        for code, count in sorted(self.by_code.items(), key=lambda kv: (-kv[1], kv[0])):
+            lines.append(f"  {code:<{width}}  {count}")
+        if self.bad_lines:
+            lines.append(f"lines to check: {len(self.bad_lines)}")
+            lines += [f"  line {r.line}: {r.reason}" for r in self.bad_lines[:limit]]
+            if len(self.bad_lines) > limit:
+                lines.append(f"  … and {len(self.bad_lines) - limit} more")
+        if self.blank_lines:
+            shown = ", ".join(map(str, self.blank_lines[:limit]))
+            more = " …" if len(self.blank_lines) > limit else ""
+            lines.append(f"blank lines left out: {len(self.blank_lines)} (line {shown}{more})")
+        return "\n".join(lines)
+
+
+@dataclass
+class SubmissionReport:
+    """What ``bloctel export`` wrote: numbers to check, and why the others were left out."""
+
+    numbers: int = 0
+    """Distinct numbers written to the submission file."""
+    rows: int = 0
+    """Contact rows read."""
+    fresh: int = 0
+    """Distinct numbers left out because their last check is recent enough."""
+    duplicates: int = 0
+    """Rows left out because their number was already written."""
+    rejected: list[Rejected] = field(default_factory=list)
+    """Rows without a French consumer number (Bloctel checks nothing else)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "numbers": self.numbers,
+            "rows": self.rows,
+            "fresh": self.fresh,
+            "duplicates": self.duplicates,
+            "rejected": [r.to_dict() for r in self.rejected],
+        }
+
+    def __str__(self) -> str:
+        lines = [
+            f"numbers to check: {self.numbers}",
+            f"checked recently enough: {self.fresh}",
+            f"duplicate rows: {self.duplicates}",
+            f"rejected: {len(self.rejected)}",
+        ]
+        lines += [f"  line {r.line}: {r.value!r}: {r.reason}" for r in self.rejected]
+        return "\n".join(lines)
+
+
+@dataclass
+class CallImportReport:
+    """What ``import-calls`` did: calls recorded, calls already in the ledger, rows rejected."""
+
+    imported: int = 0
+    duplicates: int = 0
+    """Calls already recorded (same professional, number and instant): importing a log twice
+    adds nothing."""
+    rejected: list[Rejected] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "imported": self.imported,
+            "duplicates": self.duplicates,
+            "rejected": [r.to_dict() for r in self.rejected],
+        }
+
+    def __str__(self) -> str:
+        lines = [
+            f"imported: {self.imported}",
+            f"already in the ledger: {self.duplicates}",
+            f"rejected: {len(self.rejected)}",
+        ]
+        lines += [f"  line {r.line}: {r.value!r}: {r.reason}" for r in self.rejected]
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True, slots=True)
+class Violation:
+    """A call of the log that the rules in force at its time refused."""
+
+    line: int
+    number: str
+    """E.164 when the number is valid, else as written in the log."""
+    started_at: datetime
+    caller_id: str
+    professional: str
+    reasons: tuple[Reason, ...]
+
+    @property
+    def codes(self) -> tuple[str, ...]:
+        return tuple(r.code.value for r in self.reasons)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "line": self.line,
+            "number": self.number,
+            "started_at": self.started_at.isoformat(),
+            "codes": list(self.codes),
+        }
+
+
+@dataclass
+class AuditReport:
+    """The result of :func:`audit`."""
+
+    calls: int = 0
+    """Calls judged (rows rejected are not among them)."""
+    violations: list[Violation] = field(default_factory=list)
+    """The violating calls, in the log's line order."""
+    rejected: list[Rejected] = field(default_factory=list)
+    """Rows that could not be judged, in line order."""
+
+    @property
+    def summary(self) -> dict[str, int]:
+        """Violating calls per reason code (a call with two codes counts in both)."""
+        counts = Counter(code for v in self.violations for code in v.codes)
+        return {c.value: counts[c.value] for c in ReasonCode if counts[c.value]}
+
+    @property
+    def compliant(self) -> bool:
+        """No violation, and every row could be judged."""
+        return not self.violations and not self.rejected
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "calls": self.calls,
+            "violations": [v.to_dict() for v in self.violations],
+            "summary": self.summary,
+            "rejected": [r.to_dict() for r in self.rejected],
+        }
+
+    def render(self) -> str:
+        """The report as text: one row per violating call, then the count per code."""
+        out: list[str] = []
+        if self.violations:
+            rows = [("line", "number", "started_at", "codes")] + [
+                (str(v.line), v.number, v.started_at.isoformat(), "|".join(v.codes))
+                for v in self.violations
+            ]
+            widths = [max(len(r[i]) for r in rows) for i in range(3)]
+            for r in rows:
+                out.append("  ".join(r[i].ljust(widths[i]) for i in range(3)) + "  " + r[3])
+            out.append("")
+            width = max(len(code) for code in self.summary)
+            out += [f"{code:<{width}}  {count}" for code, count in self.summary.items()]
+            out.append("")
+        if self.rejected:
+            out.append(f"rows not judged: {len(self.rejected)}")
+            out += [f"  line {r.line}: {r.value!r}: {r.reason}" for r in self.rejected]
+            out.append("")
+        out.append(
+            f"{self.calls} calls judged, {len(self.violations)} in violation, "
+            f"{len(self.rejected)} rows not judged"
+        )
+        return "\n".join(out)

@@ -1,0 +1,145 @@
+"""``callguard check`` and ``callguard scrub``: decisions, one number or a whole file."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from .._bulk import scrub_file
+from .._decision import Decision
+from .._files import file_size
+from .._types import Purpose, ReasonCode, Sector
+
+if TYPE_CHECKING:
+    _ParamType = click.ParamType[Any]
+else:
+    _ParamType = click.ParamType
+from ._common import (
+    EXIT_ERROR,
+    EXIT_OK,
+    EXIT_REFUSED,
+    at_option,
+    choice,
+    cli,
+    column_option,
+    db_option,
+    echo_json,
+    guarded,
+    json_option,
+    professional_option,
+    render_decision,
+)
+
+# -- decisions ------------------------------------------------------------------------------------
+
+PROGRESS_MIN_BYTES = 512 * 1024
+"""Files at least this large get a progress bar (when stderr is a terminal)."""
+
+
+@cli.command()
+@click.argument("number")
+@click.option("--caller-id", required=True, help="The number the call will present.")
+@at_option
+@db_option
+@professional_option
+@click.option("--purpose", type=choice(Purpose), default="PROSPECTION", show_default=True)
+@click.option("--sector", type=choice(Sector), default=None)
+@click.option("--tz", "callee_tz", default=None, help="The consumer's known IANA zone.")
+@json_option
+def check(
+    number: str,
+    caller_id: str,
+    at: datetime | None,
+    db: str | None,
+    professional: str,
+    purpose: str,
+    sector: str | None,
+    callee_tz: str | None,
+    as_json: bool,
+) -> None:
+    """May NUMBER be called now (or --at TIME) from --caller-id? Exit 0 yes, 1 no, 2 error."""
+    with guarded(db, professional) as guard:
+        try:
+            decision = guard.may_call(
+                number, caller_id, at, purpose=purpose, sector=sector, callee_tz=callee_tz
+            )
+        except ValueError as exc:
+            raise click.UsageError(str(exc)) from exc
+    if as_json:
+        echo_json(decision.to_dict())
+    else:
+        click.echo(render_decision(decision))
+    sys.exit(exit_code(decision))
+
+
+def exit_code(decision: Decision) -> int:
+    if decision.allowed:
+        return EXIT_OK
+    if ReasonCode.LEDGER_UNAVAILABLE in decision.codes:
+        return EXIT_ERROR
+    return EXIT_REFUSED
+
+
+def _stderr_is_tty() -> bool:
+    return sys.stderr.isatty()
+
+
+@cli.command()
+@click.argument("input_path", metavar="INPUT", type=click.Path(exists=True, dir_okay=False))
+@click.option("--caller-id", required=True, help="The number the calls will present.")
+@at_option
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Where to write the scrubbed file (default: standard output).",
+)
+@click.option("--purpose", type=choice(Purpose), default="PROSPECTION", show_default=True)
+@click.option("--sector", type=choice(Sector), default=None)
+@db_option
+@professional_option
+@column_option
+def scrub(
+    input_path: str,
+    caller_id: str,
+    at: datetime | None,
+    output: str | None,
+    purpose: str,
+    sector: str | None,
+    db: str | None,
+    professional: str,
+    column: str | None,
+) -> None:
+    """Judge every number of a contact file; write it back with four callguard_ columns.
+
+    Every row and column of INPUT is kept, in order, with its delimiter and encoding, plus
+    callguard_number (E.164), callguard_allowed (true/false), callguard_reasons (codes joined
+    by |) and callguard_next_allowed_at (ISO 8601). A summary by reason goes to stderr.
+    """
+    with guarded(db, professional) as guard, contextlib.ExitStack() as stack:
+        size = file_size(input_path)
+        update = None
+        if size >= PROGRESS_MIN_BYTES and _stderr_is_tty():
+            bar = stack.enter_context(
+                click.progressbar(length=size, label="scrubbing", file=sys.stderr)
+            )
+            update = bar.update
+        summary = scrub_file(
+            guard,
+            input_path,
+            output if output is not None else sys.stdout.buffer,
+            caller_id,
+            at,
+            purpose=purpose,
+            sector=sector,
+            column=column,
+            progress=update,
+        )
+    delimiter = {None: "none", "\t": "tab"}.get(summary.delimiter, summary.delimiter)
+    click.echo(f"{input_path}: {summary.encoding}, delimiter {delimiter}", err=True)
+    click.echo(summary.render(), err=True)

@@ -1,0 +1,277 @@
+"""``callguard record``, ``refuse``, ``purge``, ``optout``, ``consent``, ``contract``: facts in the ledger."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from .._bulk import list_optouts
+from .._time import PARIS, instant, now_utc
+from .._types import Outcome
+
+if TYPE_CHECKING:
+    _ParamType = click.ParamType[Any]
+else:
+    _ParamType = click.ParamType
+from ._common import (
+    AT,
+    DAY_OR_TIME,
+    choice,
+    cli,
+    db_option,
+    e164_text,
+    echo_json,
+    guarded,
+    json_option,
+    professional_option,
+)
+
+# -- facts ----------------------------------------------------------------------------------------
+
+
+def _when(at: datetime | None) -> datetime:
+    return at if at is not None else now_utc()
+
+
+def _show(moment: datetime) -> str:
+    return moment.astimezone(PARIS).isoformat(timespec="seconds")
+
+
+def _begin(value: date | datetime | None, name: str) -> datetime | None:
+    """A DATE|TIME option as an instant: a date is its midnight in Paris."""
+    return None if value is None else instant(value, name)
+
+
+def _until(value: date | datetime | None, name: str) -> datetime | None:
+    """A DATE|TIME option as an end: a date runs through that day (the next midnight, Paris)."""
+    return None if value is None else instant(value, name, end_of_day=True)
+
+
+@cli.command()
+@click.argument("number")
+@click.option("--at", type=AT, default=None, help="When the call started (default: now).")
+@click.option("--caller-id", default=None, help="The number the call presented.")
+@click.option("--outcome", type=choice(Outcome), default="NO_ANSWER", show_default=True)
+@click.option("--campaign", default=None)
+@db_option
+@professional_option
+@json_option
+def record(
+    number: str,
+    at: datetime | None,
+    caller_id: str | None,
+    outcome: str,
+    campaign: str | None,
+    db: str | None,
+    professional: str,
+    as_json: bool,
+) -> None:
+    """Record a call already placed to NUMBER (it counts toward the cap whatever its outcome).
+
+    REFUSED starts the 60-day cooldown; OBJECTED adds a permanent opt-out.
+    """
+    when = _when(at)
+    with guarded(db, professional) as guard:
+        attempt_id = guard.record_call(
+            number, when, caller_id=caller_id, outcome=outcome, campaign=campaign
+        )
+        e164 = e164_text(number)
+    if as_json:
+        echo_json(
+            {"attempt_id": attempt_id, "number": e164, "at": _show(when), "outcome": outcome}
+        )
+    else:
+        click.echo(f"recorded call {attempt_id}: {e164} at {_show(when)}, {outcome}")
+
+
+@cli.command()
+@click.argument("number")
+@click.option("--at", type=AT, default=None, help="When the consumer refused (default: now).")
+@db_option
+@professional_option
+def refuse(number: str, at: datetime | None, db: str | None, professional: str) -> None:
+    """The consumer refused during the call: no call to NUMBER for 60 full days (D223-9)."""
+    when = _when(at)
+    with guarded(db, professional) as guard:
+        guard.record_refusal(number, when)
+        e164 = e164_text(number)
+    click.echo(f"recorded refusal: {e164} at {_show(when)}")
+
+
+@cli.command()
+@click.option("--before", "before", type=DAY_OR_TIME, required=True,
+              help="Remove records that ended before this date (a date: its midnight, Paris).")
+@click.option("--keep-proofs-days", type=click.IntRange(min=1095), default=1095,
+              show_default=True, help="Keep consent proofs at least this many days.")
+@click.option("--at", type=AT, default=None, help="Judge from this time (default: now).")
+@db_option
+@professional_option
+@click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
+def purge(
+    before: date | datetime, keep_proofs_days: int, at: datetime | None, db: str | None,
+    professional: str, as_json: bool,
+) -> None:
+    """Remove the professional's call records that ended before --before, and say what went.
+
+    Attempts, refusals and ended opt-outs, slot consents and contracts are removed; consent proofs
+    are kept three years. A date recent enough to remove what the 30-day cap or the 60-day
+    cooldown still counts is refused.
+    """
+    cut = _begin(before, "--before")
+    assert cut is not None
+    with guarded(db, professional) as guard:
+        report = guard.purge(cut, now=at, proof_retention_days=keep_proofs_days)
+    if as_json:
+        echo_json({"before": report.before.isoformat(),
+                    "consents_before": report.consents_before.isoformat(),
+                    "removed": report.removed, "total": report.total})
+    else:
+        click.echo(str(report))
+
+
+@cli.group()
+def optout() -> None:
+    """The professional's internal do-not-call list."""
+
+
+@optout.command("add")
+@click.argument("number")
+@click.option("--at", type=AT, default=None, help="From when (default: now).")
+@click.option(
+    "--expires", type=DAY_OR_TIME, default=None, help="Until when (a date: through that day)."
+)
+@click.option("--source", default="internal", show_default=True, help="Where the request came from.")
+@db_option
+@professional_option
+def optout_add(
+    number: str,
+    at: datetime | None,
+    expires: date | datetime | None,
+    source: str,
+    db: str | None,
+    professional: str,
+) -> None:
+    """Put NUMBER on the do-not-call list."""
+    when = _when(at)
+    with guarded(db, professional) as guard:
+        guard.add_optout(number, when, source=source, expires_at=_until(expires, "--expires"))
+        e164 = e164_text(number)
+    click.echo(f"opted out: {e164} from {_show(when)}")
+
+
+@optout.command("remove")
+@click.argument("number")
+@click.option("--at", type=AT, default=None, help="From when the number may be called (default: now).")
+@db_option
+@professional_option
+@json_option
+def optout_remove(
+    number: str, at: datetime | None, db: str | None, professional: str, as_json: bool
+) -> None:
+    """Take NUMBER off the do-not-call list."""
+    when = _when(at)
+    with guarded(db, professional) as guard:
+        removed = guard.remove_optout(number, when)
+        e164 = e164_text(number)
+    if as_json:
+        echo_json({"number": e164, "removed": removed})
+    else:
+        click.echo(f"removed {removed} opt-out(s) of {e164}")
+
+
+@optout.command("list")
+@click.option("--at", type=AT, default=None, help="List the opt-outs in force then (default: now).")
+@click.option("--all", "include_ended", is_flag=True, help="Include expired and removed ones.")
+@db_option
+@professional_option
+@json_option
+def optout_list(
+    at: datetime | None, include_ended: bool, db: str | None, professional: str, as_json: bool
+) -> None:
+    """List the do-not-call list."""
+    with guarded(db, professional) as guard:
+        entries = list_optouts(guard, at, include_ended=include_ended)
+    if as_json:
+        echo_json([e.to_dict() for e in entries])
+        return
+    for e in entries:
+        ends = e.ends_at.isoformat() if e.ends_at is not None else "-"
+        click.echo(f"{e.number}\t{e.at.isoformat()}\t{ends}\t{e.source}")
+
+
+@cli.group()
+def consent() -> None:
+    """Prior consents to be canvassed (the opt-in regime, from 2026-08-11)."""
+
+
+@consent.command("add")
+@click.argument("number")
+@click.option("--proof", required=True, help="Where the proof of the consent is kept (L223-1).")
+@click.option("--at", type=AT, default=None, help="When the consent was given (default: now).")
+@click.option(
+    "--expires", type=DAY_OR_TIME, default=None, help="Its own end (a date: through that day)."
+)
+@db_option
+@professional_option
+def consent_add(
+    number: str,
+    proof: str,
+    at: datetime | None,
+    expires: date | datetime | None,
+    db: str | None,
+    professional: str,
+) -> None:
+    """Record NUMBER's prior consent, with the reference of its proof."""
+    when = _when(at)
+    with guarded(db, professional) as guard:
+        guard.record_consent(number, when, proof=proof, expires_at=_until(expires, "--expires"))
+        e164 = e164_text(number)
+    click.echo(f"recorded consent: {e164} at {_show(when)} (proof {proof})")
+
+
+@consent.command("withdraw")
+@click.argument("number")
+@click.option("--at", type=AT, default=None, help="When it was withdrawn (default: now).")
+@db_option
+@professional_option
+def consent_withdraw(number: str, at: datetime | None, db: str | None, professional: str) -> None:
+    """NUMBER withdrew every consent given before --at."""
+    when = _when(at)
+    with guarded(db, professional) as guard:
+        guard.withdraw_consent(number, when)
+        e164 = e164_text(number)
+    click.echo(f"recorded withdrawal: {e164} at {_show(when)}")
+
+
+@cli.group()
+def contract() -> None:
+    """Ongoing contracts (calls about them are exempt from Bloctel and consent)."""
+
+
+@contract.command("add")
+@click.argument("number")
+@click.option(
+    "--start", type=DAY_OR_TIME, default=None, help="When it began (a date: midnight; default: now)."
+)
+@click.option("--end", type=DAY_OR_TIME, default=None, help="When it ends (a date: through that day).")
+@click.option("--subject", default=None, help="What the contract is about.")
+@db_option
+@professional_option
+def contract_add(
+    number: str,
+    start: date | datetime | None,
+    end: date | datetime | None,
+    subject: str | None,
+    db: str | None,
+    professional: str,
+) -> None:
+    """Record a contract with NUMBER: CONTRACT calls become exempt while it runs."""
+    with guarded(db, professional) as guard:
+        begin = _begin(start, "--start") or now_utc()
+        finish = _until(end, "--end")
+        guard.record_contract(number, begin, finish, subject=subject)
+        e164 = e164_text(number)
+    until = f" until {_show(finish)}" if finish is not None else ""
+    click.echo(f"recorded contract: {e164} from {_show(begin)}{until}")

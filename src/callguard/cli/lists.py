@@ -1,0 +1,167 @@
+"""``callguard bloctel``, ``audit`` and ``import-calls``: the commands over files of numbers and calls."""
+
+from __future__ import annotations
+
+import sys
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from .._audit import audit as run_audit
+from .._bulk import bloctel_submission, import_calls
+from .._time import instant
+from ..storage import default_db_path
+
+if TYPE_CHECKING:
+    _ParamType = click.ParamType[Any]
+else:
+    _ParamType = click.ParamType
+from ._common import (
+    DAY_OR_TIME,
+    EXIT_OK,
+    EXIT_REFUSED,
+    at_option,
+    cli,
+    column_option,
+    db_option,
+    echo_json,
+    guarded,
+    json_option,
+    professional_option,
+    user_errors,
+)
+
+# -- Bloctel --------------------------------------------------------------------------------------
+
+
+@cli.group()
+def bloctel() -> None:
+    """Bloctel files: the submission file to send, the return file to load."""
+
+
+@bloctel.command("export")
+@click.argument("contacts", type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="The submission file to write (default: standard output).",
+)
+@click.option(
+    "--max-age",
+    type=click.IntRange(min=0),
+    default=30,
+    show_default=True,
+    help="Include numbers last checked more than this many days ago.",
+)
+@at_option
+@column_option
+@click.option("--id-column", default=None, metavar="NAME", help="Column copied to Identifiant.")
+@db_option
+def bloctel_export(
+    contacts: str,
+    output: str | None,
+    max_age: int,
+    at: datetime | None,
+    column: str | None,
+    id_column: str | None,
+    db: str | None,
+) -> None:
+    """Write the Bloctel submission file for the numbers of CONTACTS that need a check.
+
+    Telephone;Identifiant, 10-digit national numbers, one line per distinct French consumer
+    number never checked or last checked more than --max-age days ago.
+    """
+    with guarded(db, "default") as guard:
+        report = bloctel_submission(
+            guard,
+            contacts,
+            output if output is not None else sys.stdout.buffer,
+            at,
+            max_age_days=max_age,
+            column=column,
+            id_column=id_column,
+        )
+    click.echo(str(report), err=True)
+
+
+@bloctel.command("import")
+@click.argument("listed", type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--checked-at",
+    type=DAY_OR_TIME,
+    required=True,
+    help="When Bloctel checked the file (a date is midnight, Paris).",
+)
+@click.option(
+    "--submitted",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="The file sent to Bloctel: its numbers not in LISTED are recorded clean.",
+)
+@db_option
+@json_option
+def bloctel_import(
+    listed: str, checked_at: date | datetime, submitted: str | None, db: str | None, as_json: bool
+) -> None:
+    """Load a Bloctel return file: LISTED numbers are flagged, the others submitted are clean.
+
+    Exit 0 when every line was used, 1 when some were rejected (the others are imported).
+    """
+    with guarded(db, "default") as guard:
+        checked = instant(checked_at, "--checked-at")
+        report = guard.import_bloctel(listed, checked, submitted=submitted)
+    if as_json:
+        echo_json(report.to_dict())
+    else:
+        click.echo(str(report))
+    sys.exit(EXIT_REFUSED if report.rejected else EXIT_OK)
+
+
+# -- audit ----------------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("calls", type=click.Path(exists=True, dir_okay=False))
+@db_option
+@professional_option
+@json_option
+def audit(calls: str, db: str | None, professional: str, as_json: bool) -> None:
+    """Replay a call log and list every call that broke the rules in force at its time.
+
+    CALLS is a CSV with number, caller_id, started_at (ISO 8601; naive = Europe/Paris) and
+    optional outcome, purpose, sector, professional, campaign columns. The ledger is read,
+    never modified. Exit 0 when every call was compliant, 1 when some were not (or a row could
+    not be judged), 2 on an error.
+    """
+    with user_errors():
+        report = run_audit(calls, db=db or default_db_path(), professional=professional)
+    if as_json:
+        echo_json(report.to_dict())
+    else:
+        click.echo(report.render())
+    sys.exit(EXIT_OK if report.compliant else EXIT_REFUSED)
+
+
+
+@cli.command("import-calls")
+@click.argument("calls", type=click.Path(exists=True, dir_okay=False))
+@db_option
+@professional_option
+@json_option
+def import_calls_command(calls: str, db: str | None, professional: str, as_json: bool) -> None:
+    """Load a call history (the CSV audit reads) into the ledger.
+
+    Each call counts toward the cap; REFUSED starts the cooldown; OBJECTED adds an opt-out. A
+    call already in the ledger (same professional, number and instant) is skipped. Exit 0 when
+    every row was used, 1 when some were rejected (the others are imported).
+    """
+    with guarded(db, professional) as guard:
+        report = import_calls(guard, calls)
+    if as_json:
+        echo_json(report.to_dict())
+    else:
+        click.echo(str(report))
+    sys.exit(EXIT_REFUSED if report.rejected else EXIT_OK)

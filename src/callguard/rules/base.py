@@ -1,0 +1,153 @@
+"""What every rule shares: the call asked about, its context at an instant, the Rule interface.
+
+Each rule answers two questions about one call at one instant ``t`` (UTC):
+
+* ``check(ctx, t)`` — the reasons it refuses the call at ``t`` (empty when it passes);
+* ``starts(ctx, t)`` — the instants after ``t`` where it may start passing, in order.
+
+A rule's passing set is a union of left-closed intervals whose left ends are among ``starts``;
+the engine's ``next_allowed`` finds the earliest instant every rule passes from them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
+
+from .._decision import Reason
+from .._facts import Facts
+from .._numbers import PhoneNumber
+from .._policy import Policy
+from .._time import UTC, from_us, to_us
+from .._types import Purpose, Sector
+from .regimes import Regime, regime_on
+
+__all__ = ["CANVASSING", "D223_9", "Call", "Context", "Rule", "contract_running", "contract_starts", "midnight"]
+
+D223_9 = "Code de la consommation, art. D223-9"
+
+CANVASSING = (Purpose.PROSPECTION, Purpose.CONTRACT, Purpose.PRESS)
+
+
+@dataclass(slots=True)
+class Call:
+    """The question asked: a normalised destination and caller ID, purpose, sector, zones."""
+
+    number: PhoneNumber | None
+    number_problem: Reason | None
+    caller: PhoneNumber | None
+    caller_problem: str | None
+    purpose: Purpose
+    sector: Sector | None
+    zones: tuple[ZoneInfo, ...]
+    areas: tuple[str, ...]
+    policy: Policy
+
+
+class Context:
+    """One call and its facts, and what the rules derived about the instant they last asked of."""
+
+    __slots__ = (
+        "_attempt_days", "_day", "_locals", "_regime", "_regimes", "_t", "_tu", "call", "facts",
+    )  # fmt: skip
+
+    def __init__(self, call: Call, facts: Facts) -> None:
+        self.call = call
+        self.facts = facts
+        self._regimes: dict[date, Regime] = {}
+        self._attempt_days: dict[ZoneInfo, list[date]] = {}
+        # Every rule asks about the same instant in turn: remember the last one's derived values.
+        self._t: datetime | None = None
+        self._tu = 0
+        self._regime: Regime | None = None
+        self._day: date | None = None
+        self._locals: dict[ZoneInfo, datetime] = {}
+
+    @property
+    def primary(self) -> ZoneInfo:
+        return self.call.zones[0]
+
+    def us(self, t: datetime) -> int:
+        if t is not self._t:
+            self._remember(t)
+        return self._tu
+
+    def _remember(self, t: datetime) -> None:
+        local = t.astimezone(self.primary)
+        day = local.date()
+        regime = self._regimes.get(day)
+        if regime is None:
+            regime = self._regimes[day] = regime_on(day)
+        self._t, self._tu, self._regime, self._day = t, to_us(t), regime, day
+        self._locals = {self.primary: local}
+
+    def local(self, t: datetime, tz: ZoneInfo) -> datetime:
+        """``t`` in zone ``tz`` (remembered for the current instant)."""
+        if t is not self._t:
+            self._remember(t)
+        local = self._locals.get(tz)
+        if local is None:
+            local = self._locals[tz] = t.astimezone(tz)
+        return local
+
+    def day(self, t: datetime) -> date:
+        """The consumer's local date of ``t`` in the primary zone."""
+        if t is not self._t:
+            self._remember(t)
+        assert self._day is not None
+        return self._day
+
+    def regime(self, t: datetime) -> Regime:
+        if t is not self._t:
+            self._remember(t)
+        assert self._regime is not None
+        return self._regime
+
+    def attempt_days(self, tz: ZoneInfo) -> list[date]:
+        days = self._attempt_days.get(tz)
+        if days is None:
+            days = self._attempt_days[tz] = sorted(
+                from_us(a).astimezone(tz).date() for a in self.facts.attempts
+            )
+        return days
+
+    def consent_valid(self, tu: int) -> bool:
+        max_age = self.call.policy.consent_max_age_days * 86_400_000_000
+        for given, expires in self.facts.consents:
+            if (
+                given <= tu < given + max_age
+                and (expires is None or tu < expires)
+                and not any(given <= w <= tu for w in self.facts.withdrawals)
+            ):
+                return True
+        return False
+
+
+def midnight(day: date, tz: ZoneInfo) -> datetime:
+    return datetime.combine(day, time(0), tz).astimezone(UTC)
+
+
+class Rule:
+    """A rule of the rulebook. Subclasses set ``needs_number`` and override the three methods."""
+
+    needs_number = True
+
+    def applies(self, purpose: Purpose, sector: Sector | None) -> bool:
+        return True
+
+    def check(self, ctx: Context, t: datetime) -> list[Reason]:
+        raise NotImplementedError
+
+    def starts(self, ctx: Context, t: datetime) -> Iterable[datetime]:
+        return ()
+
+
+def contract_running(ctx: Context, tu: int) -> bool:
+    return any(s <= tu and (e is None or tu < e) for s, e in ctx.facts.contracts)
+
+
+def contract_starts(ctx: Context, t: datetime) -> list[datetime]:
+    tu = ctx.us(t)
+    return [from_us(s) for s in sorted({s for s, _ in ctx.facts.contracts}) if s > tu]

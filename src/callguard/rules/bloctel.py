@@ -1,0 +1,83 @@
+"""Opt-out regimes: no call to a consumer registered on Bloctel, and no call without a recent check.
+
+Code de la consommation, art. L223-1 in its version before 2026-08-11 (loi n° 2014-344),
+from 2016-06-01 to 2026-08-10 (docs/rules.md §5).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from .._decision import Reason
+from .._time import from_us
+from .._types import Purpose, ReasonCode, Sector
+from .base import Context, Rule, midnight
+from .regimes import CONSENT_REGIME_START
+
+__all__ = ["Bloctel"]
+
+
+_BLOCTEL_BASIS = "Code de la consommation, art. L223-1 (version before 2026-08-11)"
+_NEVER_CHECKED = Reason(
+    ReasonCode.BLOCTEL_UNCHECKED,
+    "The number has never been checked against Bloctel.",
+    _BLOCTEL_BASIS,
+    "Le numéro n'a jamais été vérifié auprès de Bloctel.",
+)
+
+
+class Bloctel(Rule):
+    """Opt-out regimes: no call to a Bloctel-registered consumer (old L223-1, docs/rules.md §5).
+
+    Each number needs a check no older than ``bloctel_max_age_days``: unchecked is not clean.
+    Contract and press calls are exempt (§7); after 2026-08-10 Bloctel proves nothing.
+    """
+
+    def applies(self, purpose: Purpose, sector: Sector | None) -> bool:
+        return purpose is Purpose.PROSPECTION
+
+    def check(self, ctx: Context, t: datetime) -> list[Reason]:
+        if not ctx.regime(t).bloctel:
+            return []
+        tu = ctx.us(t)
+        latest: tuple[int, bool] | None = None
+        for checked_at, listed in ctx.facts.bloctel:
+            if checked_at <= tu:
+                latest = (checked_at, listed)
+        basis = _BLOCTEL_BASIS
+        if latest is None:
+            return [_NEVER_CHECKED]
+        reasons = []
+        checked_day = from_us(latest[0]).astimezone(ctx.primary).date()
+        if latest[1]:
+            reasons.append(
+                Reason(
+                    ReasonCode.BLOCTEL_LISTED,
+                    f"The consumer is registered on Bloctel (check of {checked_day}).",
+                    basis,
+                    f"Le consommateur est inscrit sur Bloctel (vérification du {checked_day}).",
+                )
+            )
+        age = (ctx.day(t) - checked_day).days
+        max_age = ctx.call.policy.bloctel_max_age_days
+        if age > max_age:
+            reasons.append(
+                Reason(
+                    ReasonCode.BLOCTEL_UNCHECKED,
+                    f"The last Bloctel check ({checked_day}) is {age} days old; it must be at "
+                    f"most {max_age} days old.",
+                    basis,
+                    f"La dernière vérification Bloctel ({checked_day}) date de {age} jours ; "
+                    f"elle doit dater de {max_age} jours au plus.",
+                )
+            )
+        return reasons
+
+    def starts(self, ctx: Context, t: datetime) -> Iterable[datetime]:
+        tu = ctx.us(t)
+        points = [from_us(c) for c, _ in ctx.facts.bloctel if c > tu]
+        switch = midnight(CONSENT_REGIME_START, ctx.primary)
+        if switch > t:
+            points.append(switch)
+        return sorted(points)

@@ -1,0 +1,92 @@
+"""Caller ID: a visible, valid number; from 2023-01-01 an NPV number for automated dialers and
+no 06/07 mobile.
+
+Code de la consommation, art. L221-17 (hidden or invalid caller IDs); ARCEP décision
+n° 2022-1583, in force 2023-01-01 (docs/rules.md §9).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from .._decision import Reason
+from .._numbers import LineKind, PhoneNumber
+from .._types import ReasonCode
+from .base import Context, Rule
+from .regimes import CALLER_ID_PLAN_FROM
+
+__all__ = ["CallerId"]
+
+
+class CallerId(Rule):
+    """Caller-ID rules (docs/rules.md §9).
+
+    Hidden or invalid caller IDs are banned since L221-17; from 2023-01-01 ARCEP décision
+    n° 2022-1583 requires automated systems to present an NPV number and forbids 06/07 mobiles.
+    """
+
+    needs_number = False
+
+    def check(self, ctx: Context, t: datetime) -> list[Reason]:
+        call = ctx.call
+        if call.caller is None:
+            problem = call.caller_problem or "missing"
+            return [
+                Reason(
+                    ReasonCode.CALLER_ID_INVALID,
+                    f"The caller ID is {problem}: a call must present a valid, visible number.",
+                    "Code de la consommation, art. L221-17",
+                    f"Le numéro présenté est invalide ou masqué ({problem}) : un appel doit "
+                    "présenter un numéro valide et visible.",
+                )
+            ]
+        caller = call.caller
+        reasons: list[Reason] = []
+        own = call.policy.own_caller_ids
+        if own is not None and caller.e164 not in own:
+            reasons.append(
+                Reason(
+                    ReasonCode.CALLER_ID_NOT_OWNED,
+                    f"The caller ID {caller.e164} is not one of the professional's own numbers.",
+                    "Policy.own_caller_ids (ARCEP décision n° 2022-1583)",
+                    f"Le numéro présenté {caller.e164} n'est pas un numéro du professionnel.",
+                )
+            )
+        if ctx.day(t) < CALLER_ID_PLAN_FROM:
+            return reasons
+        if caller.french and caller.kind is LineKind.MOBILE:
+            reasons.append(
+                Reason(
+                    ReasonCode.CALLER_ID_MOBILE,
+                    f"The caller ID {caller.e164} is a mobile number, which call centres may "
+                    "not present.",
+                    "ARCEP décision n° 2022-1583",
+                    f"Le numéro présenté {caller.e164} est un numéro mobile (06/07), interdit "
+                    "aux centres d'appels.",
+                )
+            )
+        if call.policy.automated and not _npv_acceptable(caller):
+            reasons.append(
+                Reason(
+                    ReasonCode.CALLER_ID_NOT_NPV,
+                    f"The caller ID {caller.e164} is outside the verified ranges (NPV) an "
+                    "automated dialer must present.",
+                    "ARCEP décision n° 2022-1583",
+                    f"Le numéro présenté {caller.e164} n'appartient pas aux tranches de numéros "
+                    "polyvalents vérifiés (NPV) imposées aux automates d'appel.",
+                )
+            )
+        return reasons
+
+
+def _npv_acceptable(caller: PhoneNumber) -> bool:
+    if not caller.french:
+        return False
+    if caller.npv:
+        return True
+    # Special numbers other than 089 and the 30/31 short numbers may be presented too (M).
+    if caller.kind is LineKind.SPECIAL:
+        return not caller.national.startswith("089")
+    if caller.kind is LineKind.SHORT:
+        return caller.national[:2] in ("30", "31")
+    return False

@@ -1,0 +1,62 @@
+"""Sixty full calendar days without a call after a refusal.
+
+Code de la consommation, art. D223-9 (décret n° 2022-1313), from 2023-03-01 (docs/rules.md §4).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from .._decision import Reason
+from .._time import from_us
+from .._types import Purpose, ReasonCode, Sector
+from .base import CANVASSING, D223_9, Context, Rule, midnight
+
+__all__ = ["Cooldown"]
+
+
+class Cooldown(Rule):
+    """Sixty full days without a call after a refusal (D223-9, docs/rules.md §4).
+
+    « soixante jours calendaires révolus »: refused on local date R, callable from R + 61.
+    """
+
+    def applies(self, purpose: Purpose, sector: Sector | None) -> bool:
+        return purpose in CANVASSING
+
+    def _ends(self, ctx: Context, refused: int) -> list[datetime]:
+        days = ctx.call.policy.refusal_cooldown_days + 1
+        return [
+            midnight(from_us(refused).astimezone(tz).date() + timedelta(days=days), tz)
+            for tz in ctx.call.zones
+        ]
+
+    def check(self, ctx: Context, t: datetime) -> list[Reason]:
+        if not ctx.regime(t).calendar:
+            return []
+        tu = ctx.us(t)
+        past = [r for r in ctx.facts.refusals if r <= tu]
+        if not past:
+            return []
+        latest = max(past)
+        free_from = max(self._ends(ctx, latest))
+        if t >= free_from:
+            return []
+        refused_day = from_us(latest).astimezone(ctx.primary).date()
+        free_day = free_from.astimezone(ctx.primary).date()
+        days = ctx.call.policy.refusal_cooldown_days
+        return [
+            Reason(
+                ReasonCode.REFUSAL_COOLDOWN,
+                f"The consumer refused on {refused_day}: no call for {days} full days, so not "
+                f"before {free_day}.",
+                D223_9,
+                f"Le consommateur a refusé le {refused_day} : aucun appel pendant {days} jours "
+                f"révolus, donc pas avant le {free_day}.",
+            )
+        ]
+
+    def starts(self, ctx: Context, t: datetime) -> Iterable[datetime]:
+        ends = {e for r in ctx.facts.refusals for e in self._ends(ctx, r)}
+        return sorted(e for e in ends if e > t)

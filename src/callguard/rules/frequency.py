@@ -1,0 +1,76 @@
+"""At most four attempts in any thirty calendar days of the consumer.
+
+Code de la consommation, art. D223-9 (décret n° 2022-1313), from 2023-03-01 (docs/rules.md §3).
+"""
+
+from __future__ import annotations
+
+import heapq
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterator
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from .._decision import Reason
+from .._types import Purpose, ReasonCode, Sector
+from .base import CANVASSING, D223_9, Context, Rule, midnight
+
+__all__ = ["Frequency"]
+
+
+def _window_full(days: list[date], day: date, cap: int, span: int) -> tuple[date, date] | None:
+    """The first window of ``span`` days containing ``day`` that already holds ``cap`` attempts."""
+    lo = bisect_left(days, day - timedelta(days=span - 1))
+    hi = bisect_right(days, day + timedelta(days=span - 1))
+    if hi - lo < cap:
+        return None
+    for offset in range(span - 1, -1, -1):
+        first = day - timedelta(days=offset)
+        last = first + timedelta(days=span - 1)
+        if bisect_right(days, last) - bisect_left(days, first) >= cap:
+            return first, last
+    return None
+
+
+class Frequency(Rule):
+    """At most ``cap_calls`` attempts in any ``cap_days`` calendar days (D223-9, docs/rules.md §3).
+
+    A sliding window of the consumer's local dates; attempts on later dates count too.
+    """
+
+    def applies(self, purpose: Purpose, sector: Sector | None) -> bool:
+        return purpose in CANVASSING
+
+    def check(self, ctx: Context, t: datetime) -> list[Reason]:
+        if not ctx.regime(t).calendar:
+            return []
+        policy = ctx.call.policy
+        if len(ctx.facts.attempts) < policy.cap_calls:
+            return []  # no window can be full
+        for tz in ctx.call.zones:
+            days = ctx.attempt_days(tz)
+            window = _window_full(days, ctx.local(t, tz).date(), policy.cap_calls, policy.cap_days)
+            if window is not None:
+                first, last = window
+                inside = days[bisect_left(days, first) : bisect_right(days, last)]
+                shown = ", ".join(d.isoformat() for d in inside)
+                return [
+                    Reason(
+                        ReasonCode.FREQUENCY_CAP,
+                        f"{len(inside)} attempts already fall within {policy.cap_days} days "
+                        f"({shown}); the cap is {policy.cap_calls}.",
+                        D223_9,
+                        f"{len(inside)} tentatives ont déjà eu lieu en {policy.cap_days} jours "
+                        f"({shown}) ; le plafond est de {policy.cap_calls}.",
+                    )
+                ]
+        return []
+
+    def starts(self, ctx: Context, t: datetime) -> Iterator[datetime]:
+        def midnights(tz: ZoneInfo) -> Iterator[datetime]:
+            day = t.astimezone(tz).date()
+            while True:
+                day += timedelta(days=1)
+                yield midnight(day, tz)
+
+        return heapq.merge(*(midnights(tz) for tz in ctx.call.zones))

@@ -1,0 +1,99 @@
+"""D223-9 days and hours: Monday to Friday except public holidays, 10:00-13:00 and
+14:00-20:00 in the consumer's zone.
+
+Code de la consommation, art. D223-9 (décret n° 2022-1313), from 2023-03-01; rewritten by
+décret n° 2026-662 from 2026-08-11 (only a slot consent lifts it) (docs/rules.md §2).
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+from .._decision import Reason
+from .._time import from_us
+from .._types import Purpose, ReasonCode, Sector
+from . import calendar as cal
+from .base import CANVASSING, D223_9, Context, Rule
+
+__all__ = ["Calendar"]
+
+
+class Calendar(Rule):
+    """D223-9 days and hours in the consumer's zone (docs/rules.md §2), from 2023-03-01.
+
+    Lifted by a consent to a precise slot; before 2026-08-11 also by a general prior consent
+    (« sauf accord préalable exprès du consommateur »).
+    """
+
+    def applies(self, purpose: Purpose, sector: Sector | None) -> bool:
+        return purpose in CANVASSING
+
+    def check(self, ctx: Context, t: datetime) -> list[Reason]:
+        regime = ctx.regime(t)
+        if not regime.calendar:
+            return []
+        tu = ctx.us(t)
+        if any(start <= tu < end for start, end in ctx.facts.slots):
+            return []
+        if regime.hours_open_with_general_consent and ctx.consent_valid(tu):
+            return []
+        call = ctx.call
+        minute = tu // 60_000_000
+        return list(_calendar(call.zones, call.areas, call.policy.strict_local_holidays, minute))
+
+    def starts(self, ctx: Context, t: datetime) -> Iterator[datetime]:
+        call = ctx.call
+        tu = ctx.us(t)
+        streams: list[Iterable[datetime]] = [
+            cal.openings(tz, t, call.areas, call.policy.strict_local_holidays) for tz in call.zones
+        ]
+        streams.append(from_us(s) for s in sorted(s for s, _ in ctx.facts.slots) if s > tu)
+        streams.append(from_us(g) for g in sorted(g for g, _ in ctx.facts.consents) if g > tu)
+        return heapq.merge(*streams)
+
+
+@lru_cache(maxsize=4096)
+def _calendar(
+    zones: tuple[ZoneInfo, ...], areas: tuple[str, ...], strict: bool, minute: int
+) -> tuple[Reason, ...]:
+    """The calendar's reasons for a call in ``zones`` during one UTC minute.
+
+    Windows open and close on the minute, so the answer holds for all of it: a dialer asking
+    many times a minute about consumers of the same zone computes it once.
+    """
+    t = from_us(minute * 60_000_000)
+    found: dict[ReasonCode, Reason] = {}
+    for tz in zones:
+        local = t.astimezone(tz)
+        day = local.date()
+        if cal.is_weekend(day) and ReasonCode.WEEKEND not in found:
+            found[ReasonCode.WEEKEND] = Reason(
+                ReasonCode.WEEKEND,
+                f"It is {local:%A %Y-%m-%d %H:%M} in {tz.key}: consumers may only be called "
+                "Monday to Friday.",
+                D223_9,
+                f"Nous sommes le {local:%Y-%m-%d %H:%M} ({tz.key}), un week-end : appels "
+                "autorisés du lundi au vendredi seulement.",
+            )
+        holiday = cal.holiday_name(day, areas, strict)
+        if holiday is not None and ReasonCode.HOLIDAY not in found:
+            found[ReasonCode.HOLIDAY] = Reason(
+                ReasonCode.HOLIDAY,
+                f"{day} is a public holiday where the consumer lives ({holiday}).",
+                D223_9 + "; Code du travail, art. L3133-1",
+                f"Le {day} est un jour férié là où vit le consommateur ({holiday}).",
+            )
+        if not cal.in_hours(local.time()) and ReasonCode.OUTSIDE_HOURS not in found:
+            found[ReasonCode.OUTSIDE_HOURS] = Reason(
+                ReasonCode.OUTSIDE_HOURS,
+                f"It is {local:%H:%M} in {tz.key}: consumers may only be called "
+                "10:00-13:00 and 14:00-20:00 their time.",
+                D223_9,
+                f"Il est {local:%H:%M} ({tz.key}) : appels autorisés de 10 h à 13 h et de "
+                "14 h à 20 h, heure du consommateur.",
+            )
+    return tuple(found.values())

@@ -1,0 +1,40 @@
+"""The professional's internal do-not-call list, for every purpose under every regime.
+
+Code de la consommation, art. L223-1; RGPD art. 21 (objection). In force throughout.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from .._decision import Reason
+from .._time import from_us
+from .._types import ReasonCode
+from .base import Context, Rule
+
+__all__ = ["OptOut"]
+
+
+class OptOut(Rule):
+    """The professional's internal do-not-call list: every purpose, every regime."""
+
+    def check(self, ctx: Context, t: datetime) -> list[Reason]:
+        tu = ctx.us(t)
+        for start, end in ctx.facts.optouts:
+            if start <= tu and (end is None or tu < end):
+                until = "" if end is None else f" until {from_us(end).isoformat()}"
+                until_fr = "" if end is None else f" jusqu'au {from_us(end).isoformat()}"
+                return [
+                    Reason(
+                        ReasonCode.OPTED_OUT,
+                        f"The consumer is on the professional's do-not-call list{until}.",
+                        "Code de la consommation, art. L223-1; RGPD art. 21 (objection)",
+                        f"Le consommateur est inscrit sur la liste d'opposition interne{until_fr}.",
+                    )
+                ]
+        return []
+
+    def starts(self, ctx: Context, t: datetime) -> Iterable[datetime]:
+        tu = ctx.us(t)
+        return [from_us(end) for end in sorted({e for _, e in ctx.facts.optouts if e}) if end > tu]

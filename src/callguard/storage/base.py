@@ -1,0 +1,357 @@
+"""What storage answers, and the one declaration of the ledger's tables.
+
+The decision and the ``record_*`` calls talk to a :class:`Ledger`; the SQLite and PostgreSQL
+ledgers implement it. The tables are declared once here, as data (:data:`SCHEMA`): each
+backend's DDL, the ledger-to-ledger copy's table list and the purge's conditions are derived
+from it.
+
+Instants are stored as integer microseconds since the Unix epoch, UTC. Numbers are stored as the
+integer of their E.164 digits, which keeps the Bloctel table (millions of rows) compact.
+"""
+
+from __future__ import annotations
+
+import os
+import urllib.parse
+from collections.abc import Iterable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from enum import Enum
+from typing import Protocol
+
+from .._facts import Facts
+
+__all__ = [
+    "DEFAULT_BUSY_TIMEOUT",
+    "KNOWN_MIGRATIONS",
+    "PURGE",
+    "SCHEMA",
+    "Column",
+    "ColumnType",
+    "Ledger",
+    "Purge",
+    "Table",
+    "describe",
+    "is_server_url",
+]
+
+DEFAULT_BUSY_TIMEOUT = 5.0
+"""Seconds a write waits for another process's lock before the call is refused (fail closed)."""
+
+
+class Ledger(Protocol):
+    """What the decision and the ``record_*`` calls ask of storage.
+
+    SQLite is the embedded implementation; a server-backed one only has to answer the same
+    questions. ``write()`` must make a read-then-insert inside it atomic across processes.
+    """
+
+    errors: tuple[type[Exception], ...]
+    """The driver's exception classes: any of them during a decision means LEDGER_UNAVAILABLE."""
+
+    def professional_id(self, name: str) -> int: ...
+
+    def facts(self, professional: int, number: int, now: int, since: int) -> Facts: ...
+
+    def write(self) -> AbstractContextManager[None]: ...
+
+    def insert_attempt(
+        self,
+        professional: int,
+        number: int,
+        at: int,
+        *,
+        caller_id: str | None,
+        outcome: str | None,
+        campaign: str | None,
+        purpose: str | None,
+        recorded_at: int,
+    ) -> int: ...
+
+    def attempt_row(self, attempt_id: int) -> tuple[int, int, int] | None: ...
+
+    def set_outcome(self, attempt_id: int, outcome: str) -> None: ...
+
+    def insert_refusal(
+        self, professional: int, number: int, at: int, attempt_id: int | None = None
+    ) -> None: ...
+
+    def delete_refusal_of(self, attempt_id: int) -> None: ...
+
+    def insert_optout(
+        self, professional: int, number: int, at: int, expires_at: int | None, source: str
+    ) -> None: ...
+
+    def remove_optouts(self, professional: int, number: int, at: int) -> int: ...
+
+    def insert_consent(
+        self, professional: int, number: int, at: int, expires_at: int | None, proof: str
+    ) -> None: ...
+
+    def insert_withdrawal(self, professional: int, number: int, at: int) -> None: ...
+
+    def insert_slot(
+        self, professional: int, number: int, start: int, end: int, proof: str
+    ) -> None: ...
+
+    def insert_contract(
+        self, professional: int, number: int, start: int, end: int | None, subject: str | None
+    ) -> None: ...
+
+    def import_bloctel(
+        self, listed: Iterable[int], submitted: Iterable[int], checked_at: int
+    ) -> tuple[int, int]: ...
+
+    def purge(
+        self, professional: int, before: int, consents_before: int, now: int
+    ) -> dict[str, int]: ...
+
+    def close(self) -> None: ...
+
+    # Bulk reads (scrub, audit, Bloctel export, opt-out listing): set-based, read-only.
+
+    def find_professional(self, name: str) -> int | None: ...
+
+    def facts_many(
+        self, professional: int, numbers: Iterable[int], now: int, since: int
+    ) -> dict[int, Facts]: ...
+
+    def latest_bloctel_checks(self, numbers: Iterable[int]) -> dict[int, int]: ...
+
+    def has_attempt(self, professional: int, number: int, at: int) -> bool: ...
+
+    def optout_rows(
+        self, professional: int
+    ) -> list[tuple[int, int, int | None, int | None, str]]: ...
+
+
+# -- the schema, declared once ----------------------------------------------------------------
+
+
+class ColumnType(Enum):
+    """A column's type; each backend maps it to its own (see the ``*_TYPES`` tables)."""
+
+    ID = "id"
+    """The row id: SQLite's INTEGER PRIMARY KEY, PostgreSQL's identity column."""
+    INT = "int"
+    """A 64-bit integer: a number key, an instant in µs, a foreign id."""
+    TEXT = "text"
+    FLAG = "flag"
+    """0 or 1 (SMALLINT on PostgreSQL, so that a round trip through a copy is exact)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    name: str
+    type: ColumnType
+    not_null: bool = False
+    unique: bool = False
+
+
+def _id() -> Column:
+    return Column("id", ColumnType.ID)
+
+
+def _int(name: str, *, null: bool = False) -> Column:
+    return Column(name, ColumnType.INT, not_null=not null)
+
+
+def _text(name: str, *, null: bool = False, unique: bool = False) -> Column:
+    return Column(name, ColumnType.TEXT, not_null=not null, unique=unique)
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    """A table: its columns in order, its indexes, the schema step that creates it, and the
+    order a copy reads it in."""
+
+    name: str
+    columns: tuple[Column, ...]
+    step: str
+    indexes: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    primary_key: tuple[str, ...] = ()
+    """A composite primary key (SQLite stores the table WITHOUT ROWID); empty when ``id`` is."""
+    order: str = "id"
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns)
+
+    @property
+    def professional(self) -> int | None:
+        """Index of the professional column (remapped by name in a copy), if any."""
+        names = self.column_names
+        return names.index("professional") if "professional" in names else None
+
+
+_M001, _M002 = "m001_initial", "m002_purge_log"
+_OWNED = (_id(), _int("professional"), _int("number"))
+"""The first columns of every per-professional fact table."""
+
+SCHEMA: tuple[Table, ...] = (
+    Table("professionals", (_id(), _text("name", unique=True)), _M001),
+    Table(
+        "attempts",
+        (
+            *_OWNED,
+            _int("at"),
+            _text("caller_id", null=True),
+            _text("outcome", null=True),
+            _text("campaign", null=True),
+            _text("purpose", null=True),
+            _int("recorded_at"),
+        ),
+        _M001,
+        indexes=(("attempts_lookup", ("professional", "number", "at")),),
+    ),
+    Table(
+        "refusals",
+        (*_OWNED, _int("at"), _int("attempt_id", null=True)),
+        _M001,
+        indexes=(("refusals_lookup", ("professional", "number", "at")),),
+    ),
+    Table(
+        "optouts",
+        (
+            *_OWNED,
+            _int("at"),
+            _int("expires_at", null=True),
+            _int("removed_at", null=True),
+            _text("source"),
+        ),
+        _M001,
+        indexes=(("optouts_lookup", ("professional", "number")),),
+    ),
+    Table(
+        "consents",
+        (*_OWNED, _int("at"), _int("expires_at", null=True), _text("proof")),
+        _M001,
+        indexes=(("consents_lookup", ("professional", "number")),),
+    ),
+    Table(
+        "consent_withdrawals",
+        (*_OWNED, _int("at")),
+        _M001,
+        indexes=(("consent_withdrawals_lookup", ("professional", "number")),),
+    ),
+    Table(
+        "slot_consents",
+        (*_OWNED, _int("start"), _int("end"), _text("proof")),
+        _M001,
+        indexes=(("slot_consents_lookup", ("professional", "number", "end")),),
+    ),
+    Table(
+        "contracts",
+        (*_OWNED, _int("start"), _int("end", null=True), _text("subject", null=True)),
+        _M001,
+        indexes=(("contracts_lookup", ("professional", "number")),),
+    ),
+    # Bloctel results are shared by every professional (one national list).
+    Table(
+        "bloctel_checks",
+        (_int("number"), _int("checked_at"), Column("listed", ColumnType.FLAG, not_null=True)),
+        _M001,
+        primary_key=("number", "checked_at"),
+        order="number, checked_at",
+    ),
+    # What `purge` removed, when and for whom: the ledger keeps the trace of its own erasures.
+    Table(
+        "purge_log",
+        (_id(), _int("professional"), _int("at"), _int("before"), _text("removed")),
+        _M002,
+    ),
+)
+"""Every table of the ledger, in creation order."""
+
+KNOWN_MIGRATIONS: tuple[str, ...] = tuple(dict.fromkeys(t.step for t in SCHEMA))
+"""The schema steps, in order; both backends record them under these names."""
+
+
+def quote(name: str) -> str:
+    """An identifier as SQL text: quoted where it is a keyword of either dialect."""
+    return f'"{name}"' if name in {"end"} else name
+
+
+def ddl(table: Table, types: dict[ColumnType, str]) -> list[str]:
+    """``CREATE TABLE`` and ``CREATE INDEX`` statements for ``table`` in a dialect's types."""
+    cols = []
+    for c in table.columns:
+        text = f"{quote(c.name)} {types[c.type]}"
+        if c.not_null and c.type is not ColumnType.ID:
+            text += " NOT NULL"
+        if c.unique:
+            text += " UNIQUE"
+        cols.append(text)
+    if table.primary_key:
+        cols.append(f"PRIMARY KEY ({', '.join(map(quote, table.primary_key))})")
+    statements = [f"CREATE TABLE {table.name} ({', '.join(cols)})"]
+    statements += [
+        f"CREATE INDEX {name} ON {table.name} ({', '.join(map(quote, columns))})"
+        for name, columns in table.indexes
+    ]
+    return statements
+
+
+def steps(types: dict[ColumnType, str], suffix: dict[str, str] | None = None) -> dict[str, list[str]]:
+    """Each schema step's statements in a dialect (``suffix`` ends a table's CREATE, by name)."""
+    out: dict[str, list[str]] = {name: [] for name in KNOWN_MIGRATIONS}
+    for table in SCHEMA:
+        statements = ddl(table, types)
+        if suffix and table.name in suffix:
+            statements[0] += suffix[table.name]
+        out[table.step] += statements
+    return out
+
+
+# -- purge -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Purge:
+    """Rows of ``table`` that ``purge`` removes for one professional: those where any of
+    ``ends`` is before the cut named ``cut`` (NULL never is)."""
+
+    table: str
+    ends: tuple[str, ...]
+    cut: str = "before"
+
+    def condition(self, param: str) -> str:
+        """The WHERE condition, with ``param`` formatting a parameter name (``:{}``, ``%({})s``)."""
+        mark = param.format(self.cut)
+        return "(" + " OR ".join(f"{quote(col)} < {mark}" for col in self.ends) + ")"
+
+
+PURGE: tuple[Purge, ...] = (
+    Purge("attempts", ("at",)),
+    Purge("refusals", ("at",)),
+    # An opt-out ends at its expiry or its removal, whichever comes first; a permanent one stays.
+    Purge("optouts", ("expires_at", "removed_at")),
+    Purge("slot_consents", ("end",)),
+    Purge("contracts", ("end",)),
+    # Consents and withdrawals are kept as proofs (three years by default), past any validity.
+    Purge("consents", ("at",), "consents_before"),
+    Purge("consent_withdrawals", ("at",), "consents_before"),
+)
+
+
+# -- locations ---------------------------------------------------------------------------------
+
+
+def is_server_url(location: str | os.PathLike[str]) -> bool:
+    """Whether ``location`` names a PostgreSQL ledger rather than a SQLite file."""
+    return os.fspath(location).startswith(("postgresql://", "postgres://"))
+
+
+def describe(location: str | os.PathLike[str]) -> str:
+    """The ledger's location as messages show it: a server URL loses its password and query."""
+    text = os.fspath(location)
+    if not is_server_url(text):
+        return text
+    parts = urllib.parse.urlsplit(text)
+    try:
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        port = ""
+    user = f"{parts.username}@" if parts.username else ""
+    host = parts.hostname or "localhost"
+    return f"{parts.scheme}://{user}{host}{port}{parts.path}"

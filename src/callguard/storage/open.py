@@ -1,0 +1,45 @@
+"""The one way to open a ledger, whatever the backend and whatever the use."""
+
+from __future__ import annotations
+
+import os
+
+from .._exceptions import LedgerError
+from .base import DEFAULT_BUSY_TIMEOUT, Ledger, describe, is_server_url
+from .sqlite import SQLiteLedger
+
+__all__ = ["default_db_path", "open_ledger"]
+
+
+def default_db_path() -> str:
+    """The ledger scripts use: ``$CALLGUARD_DB``, else ``./callguard.db``."""
+    return os.environ.get("CALLGUARD_DB") or "callguard.db"
+
+
+def open_ledger(
+    location: str | os.PathLike[str],
+    *,
+    read_only: bool = False,
+    busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
+) -> Ledger:
+    """The ledger at ``location``: a ``postgresql://`` URL selects the server-backed ledger,
+    anything else is a SQLite file path (or ``:memory:``).
+
+    A writable ledger is created and migrated if need be. ``read_only=True`` writes nothing
+    (an audit, the source of a copy): a missing file or a database without the callguard schema
+    is a ``LedgerError`` rather than a new empty ledger; ``:memory:`` is an empty ledger.
+    """
+    text = os.fspath(location)
+    if is_server_url(text):
+        try:
+            from .postgres import PostgresLedger
+        except ImportError as exc:
+            raise LedgerError(
+                f"{describe(text)!r} is a PostgreSQL ledger: install callguard[postgres] ({exc})"
+            ) from exc
+        if read_only:
+            return PostgresLedger.open_read_only(text, busy_timeout=busy_timeout)
+        return PostgresLedger(text, busy_timeout=busy_timeout)
+    if read_only and text != ":memory:":
+        return SQLiteLedger.open_read_only(text, busy_timeout=busy_timeout)
+    return SQLiteLedger(text, busy_timeout=busy_timeout)

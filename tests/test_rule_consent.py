@@ -1,0 +1,65 @@
+"""Prior consent in the opt-in regime (docs/rules.md §6): rules/consent.py."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+import pytest
+
+from callguard import Guard, ReasonCode
+from conftest import MOBILE, NPV, consented, paris
+
+
+def test_consent_needed_from_2026_08_11(guard: Guard) -> None:
+    at = paris(2026, 11, 23, 11)
+    assert guard.may_call(MOBILE, NPV, at).codes == {ReasonCode.NO_CONSENT}
+    consented(guard, MOBILE, paris(2026, 11, 20))
+    assert guard.may_call(MOBILE, NPV, at).allowed
+
+
+def test_consent_recorded_tomorrow_does_not_open_today(guard: Guard) -> None:
+    consented(guard, MOBILE, paris(2026, 11, 24, 12, 30))
+    d = guard.may_call(MOBILE, NPV, paris(2026, 11, 23, 11))
+    assert d.codes == {ReasonCode.NO_CONSENT}
+    assert d.next_allowed_at == paris(2026, 11, 24, 12, 30)
+
+
+@pytest.mark.parametrize(
+    ("at", "ok"),
+    [(paris(2027, 9, 1, 10, 59, 59), True), (paris(2027, 9, 1, 11, 0, 0), False)],
+)
+def test_consent_valid_one_year(guard: Guard, at: datetime, ok: bool) -> None:
+    # Given Tuesday 2026-09-01 11:00; 365 days later is Wednesday 2027-09-01 11:00.
+    consented(guard, MOBILE, paris(2026, 9, 1, 11))
+    d = guard.may_call(MOBILE, NPV, at)
+    assert d.allowed is ok
+    if not ok:
+        assert d.codes == {ReasonCode.CONSENT_EXPIRED}
+        assert d.next_allowed_at is None
+
+
+def test_consent_expires_at_and_withdrawal(guard: Guard) -> None:
+    guard.record_consent(MOBILE, paris(2026, 9, 1), proof="p", expires_at=paris(2026, 10, 1))
+    assert guard.may_call(MOBILE, NPV, paris(2026, 9, 30, 11)).allowed
+    assert guard.may_call(MOBILE, NPV, paris(2026, 10, 1, 11)).codes == {ReasonCode.CONSENT_EXPIRED}
+    other = "06 11 22 33 44"
+    consented(guard, other, paris(2026, 9, 1))
+    guard.withdraw_consent(other, paris(2026, 9, 15, 12))
+    assert guard.may_call(other, NPV, paris(2026, 9, 15, 11)).allowed
+    d = guard.may_call(other, NPV, paris(2026, 9, 15, 14))
+    assert d.codes == {ReasonCode.CONSENT_WITHDRAWN}
+    assert d.next_allowed_at is None
+    consented(guard, other, paris(2026, 10, 1))  # a new consent after the withdrawal counts
+    assert guard.may_call(other, NPV, paris(2026, 10, 1, 11)).allowed
+
+
+def test_consent_is_per_professional(make_guard: Callable[..., Guard]) -> None:
+    consented(make_guard("a"), MOBILE, paris(2026, 9, 1))
+    assert make_guard("a").may_call(MOBILE, NPV, paris(2026, 11, 23, 11)).allowed
+    assert not make_guard("b").may_call(MOBILE, NPV, paris(2026, 11, 23, 11))
+
+
+def test_consent_requires_proof(guard: Guard) -> None:
+    with pytest.raises(ValueError, match="proof"):
+        guard.record_consent(MOBILE, paris(2026, 9, 1), proof="  ")

@@ -1,0 +1,25 @@
+"""Contract calls (docs/rules.md §7): rules/contract.py."""
+
+from __future__ import annotations
+
+from callguard import Guard, Purpose, ReasonCode
+from conftest import MOBILE, NPV, paris
+
+
+def test_contract_calls_exempt_from_consent_but_not_hours(guard: Guard) -> None:
+    at = paris(2026, 11, 23, 11)
+    d = guard.may_call(MOBILE, NPV, at, purpose=Purpose.CONTRACT)
+    assert d.codes == {ReasonCode.NO_CONTRACT}
+    guard.record_contract(MOBILE, paris(2025, 1, 1), subject="énergie")
+    assert guard.may_call(MOBILE, NPV, at, purpose=Purpose.CONTRACT).allowed
+    night = guard.may_call(MOBILE, NPV, paris(2026, 11, 23, 21), purpose="CONTRACT")
+    assert night.codes == {ReasonCode.OUTSIDE_HOURS}
+
+
+def test_contract_must_be_running(guard: Guard) -> None:
+    guard.record_contract(MOBILE, paris(2025, 1, 1), paris(2026, 6, 30))
+    d = guard.may_call(MOBILE, NPV, paris(2026, 11, 23, 11), purpose=Purpose.CONTRACT)
+    assert d.codes == {ReasonCode.NO_CONTRACT}
+    guard.record_contract(MOBILE, paris(2026, 12, 1))
+    d = guard.may_call(MOBILE, NPV, paris(2026, 11, 23, 11), purpose=Purpose.CONTRACT)
+    assert d.next_allowed_at == paris(2026, 12, 1, 10)

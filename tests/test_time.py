@@ -1,0 +1,41 @@
+"""Instants: one parser for the times people and spreadsheets write (the CLI's --at and the call
+log's started_at)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from click.testing import CliRunner
+
+from callguard._calllog import parse_time
+from callguard._time import parse_instant
+from callguard.cli import cli
+from callguard.cli._common import parse_at
+
+PARIS = ZoneInfo("Europe/Paris")
+EXPECTED = datetime(2026, 11, 23, 10, 30, tzinfo=PARIS)
+
+
+@pytest.mark.parametrize(
+    "text", ["2026-11-23T10:30", "2026-11-23 10:30:00", "23/11/2026 10:30", "2026-11-23T10:30+01:00"]
+)
+def test_iso_and_french_forms_are_one_instant(text: str) -> None:
+    assert parse_instant(text) == EXPECTED
+    assert parse_at(text) == EXPECTED
+    assert parse_time(text) == EXPECTED
+
+
+def test_unreadable_times_name_the_value() -> None:
+    with pytest.raises(ValueError, match="tomorrow"):
+        parse_instant("tomorrow")
+
+
+def test_the_cli_reads_the_french_form() -> None:
+    result = CliRunner().invoke(
+        cli,
+        ["check", "06 12 34 56 78", "--caller-id", "09 48 00 00 01", "--at", "23/11/2026 10:30",
+         "--db", ":memory:", "--json"],
+    )  # fmt: skip
+    assert '"at": "2026-11-23T09:30:00+00:00"' in result.output, result.output
