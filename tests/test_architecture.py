@@ -20,8 +20,8 @@ LAYERS: list[tuple[str, ...]] = [
     ("rules",),
     # 3. storage answers the engine's questions
     ("storage",),
-    # 4. the engine, and what operations report and read
-    ("_engine", "_reports", "_calllog"),
+    # 4. the engine, what operations report and read, and the control pack's HTML page
+    ("_engine", "_reports", "_calllog", "_report"),
     # 5. the Guard = engine + writes
     ("_guard",),
     # 6. bulk work, audit and schedules over the engine
