@@ -227,7 +227,27 @@ def m002_purge_log(db: Database) -> None:
     )
 
 
-KNOWN_MIGRATIONS = ("m001_initial", "m002_purge_log")
+@migrations()
+def m003_service(db: Database) -> None:
+    for sql in _SCHEMA_SERVICE:
+        db.execute(sql)
+
+
+# The pre-dial service's API keys (a SHA-256 of the key, never the key) and the answers it keeps
+# for Idempotency-Key retries (at least 24 hours).
+_SCHEMA_SERVICE = (
+    """CREATE TABLE api_keys (
+        id INTEGER PRIMARY KEY, professional INTEGER NOT NULL, name TEXT NOT NULL UNIQUE,
+        prefix TEXT NOT NULL, hash TEXT NOT NULL UNIQUE, created_at INTEGER NOT NULL,
+        revoked_at INTEGER)""",
+    """CREATE TABLE idempotency (
+        api_key INTEGER NOT NULL, key TEXT NOT NULL, request TEXT NOT NULL,
+        status INTEGER NOT NULL, response TEXT NOT NULL, created_at INTEGER NOT NULL,
+        PRIMARY KEY (api_key, key))""",
+    "CREATE INDEX idempotency_created ON idempotency (created_at)",
+)
+
+KNOWN_MIGRATIONS = ("m001_initial", "m002_purge_log", "m003_service")
 
 # Rows purge() removes for one professional: (table, condition). Consents and withdrawals older
 # than the proof retention are past any validity (a consent lasts a year at most).
@@ -422,6 +442,9 @@ class SQLiteLedger:
         inside it cannot interleave with another process's.
         """
         with self.lock:
+            if self.conn.in_transaction:
+                yield  # joined: this thread's outer write commits (the service's idempotent attempt)
+                return
             self.conn.execute("BEGIN IMMEDIATE")
             try:
                 yield
@@ -585,6 +608,18 @@ class SQLiteLedger:
     def close(self) -> None:
         with self.lock:
             self.conn.close()
+
+    # -- the pre-dial service's own tables (callguard.server) ----------------------------------
+
+    def service_rows(self, query: str, params: tuple[object, ...]) -> list[tuple[object, ...]]:
+        """Rows of one statement over the service's tables (``?`` placeholders)."""
+        with self.lock:
+            return [tuple(r) for r in self.conn.execute(query, params).fetchall()]
+
+    def service_exec(self, query: str, params: tuple[object, ...]) -> int:
+        """Run one writing statement (in this thread's write, else on its own); its row count."""
+        with self.lock:
+            return int(self.conn.execute(query, params).rowcount)
 
     # -- bulk reads ---------------------------------------------------------------------------
 

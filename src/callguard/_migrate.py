@@ -86,6 +86,17 @@ TABLES: tuple[Table, ...] = (
         order="number, checked_at",
     ),
     Table("purge_log", ("id", "professional", "at", "before", "removed"), (_I, _I, _I, _I, _T)),
+    Table(
+        "api_keys",
+        ("id", "professional", "name", "prefix", "hash", "created_at", "revoked_at"),
+        (_I, _I, _T, _T, _T, _I, _I),
+    ),
+    Table(
+        "idempotency",
+        ("api_key", "key", "request", "status", "response", "created_at"),
+        (_I, _T, _T, _I, _T, _I),
+        order="api_key, key",
+    ),
 )
 """Every table but ``professionals`` (copied first, by name), in copy order."""
 
