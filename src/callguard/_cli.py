@@ -700,5 +700,11 @@ def import_calls_command(calls: str, db: str | None, professional: str, as_json:
     sys.exit(EXIT_REFUSED if report.rejected else EXIT_OK)
 
 
+from ._cli_service import service_commands  # noqa: E402  (it uses the helpers above)
+
+for _command in service_commands:
+    cli.add_command(_command)
+
+
 def main() -> None:
     cli()
