@@ -562,3 +562,17 @@ def test_keys_and_stored_answers_move_with_migrate_ledger(tmp_path: Path,
             assert again.status_code == 200 and again.json() == first
             assert c.post("/v1/attempts", json=body()).json()["attempt_id"] > first["attempt_id"]
         assert attempts_in(dsn) == 2
+
+
+def test_a_stalled_body_is_408_and_blocks_no_one(
+    running: Running, client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from callguard.server import app as app_module
+
+    monkeypatch.setattr(app_module, "BODY_TIMEOUT", 0.5)
+    host, port = running.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as s:
+        s.sendall(b"POST /v1/check HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n"
+                  b"Content-Type: application/json\r\n\r\n{\"num")
+        assert client.post("/v1/check", json=body()).json()["allowed"] is True
+        assert s.recv(1024).startswith(b"HTTP/1.1 408")

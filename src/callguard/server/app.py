@@ -7,6 +7,7 @@ per request (route, professional, result, codes, latency; never the key).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -29,6 +30,8 @@ __all__ = ["MAX_BODY", "ROUTES", "create_app"]
 
 MAX_BODY = 64 * 1024
 """Bodies larger than this are refused with a 413 before they are read in full."""
+BODY_TIMEOUT = 10.0
+"""Seconds a client may take to send its body (a slow or stalled client gets a 408)."""
 
 log = logging.getLogger("callguard.server")
 
@@ -111,7 +114,11 @@ def create_app(service: Service, *, agi_port: int | None = None, agi_host: str =
             key_text = _bearer(request)
             strict = False
             try:
-                body = await _read_body(request) if kind is not None else b""
+                body = (
+                    await asyncio.wait_for(_read_body(request), BODY_TIMEOUT)
+                    if kind is not None
+                    else b""
+                )
 
                 def blocking() -> Answer:
                     nonlocal strict
@@ -124,6 +131,8 @@ def create_app(service: Service, *, agi_port: int | None = None, agi_host: str =
                     return work(request, key, args, body)()
 
                 answer = await service.run(blocking)
+            except asyncio.TimeoutError:
+                return _error(408, "timeout", f"the body took more than {BODY_TIMEOUT:g} s")
             except _TooLarge:
                 return _error(413, "too_large", f"the body is larger than {MAX_BODY} bytes")
             except Unauthorized as exc:
