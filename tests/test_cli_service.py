@@ -172,6 +172,30 @@ def test_serve_answers_then_stops_gracefully_on_sigterm(db: str) -> None:
         assert r.status_code == 200 and r.json()["allowed"] is True
         with socket.create_connection(("127.0.0.1", agi_port), timeout=5):
             pass
+        # A request in flight when SIGTERM arrives is finished before the process exits: it
+        # waits for a write lock that is released only after the signal was sent.
+        import sqlite3
+        import threading
+
+        blocker = sqlite3.connect(db, isolation_level=None)
+        blocker.execute("BEGIN IMMEDIATE")
+        answers: list[int] = []
+
+        def in_flight() -> None:
+            r = httpx.post(f"http://127.0.0.1:{port}/v1/attempts", timeout=30,
+                           headers={"Authorization": f"Bearer {key}"},
+                           json={"number": NUMBER, "caller_id": NPV, "at": AT})
+            answers.append(r.status_code)
+
+        thread = threading.Thread(target=in_flight)
+        thread.start()
+        time.sleep(0.5)
+        proc.send_signal(signal.SIGTERM)
+        time.sleep(0.5)
+        blocker.execute("ROLLBACK")
+        blocker.close()
+        thread.join(30)
+        assert answers == [200]
     finally:
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=30)
