@@ -27,7 +27,7 @@ LAYERS: list[tuple[str, ...]] = [
     # 6. bulk work, audit and schedules over the engine
     ("_bulk", "_audit", "_windows"),
     # 7. entry points
-    ("testing", "pytest_plugin", "cli", "__init__"),
+    ("testing", "pytest_plugin", "server", "cli", "__init__"),
 ]
 
 

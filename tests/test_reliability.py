@@ -339,7 +339,7 @@ def test_an_older_ledger_is_migrated_in_place(tmp_path: Path) -> None:
         r[0]
         for r in sqlite3.connect(path).execute("SELECT name FROM _sqlite_migrations ORDER BY id")
     ]
-    assert names == ["m001_initial", "m002_purge_log"]
+    assert names == ["m001_initial", "m002_purge_log", "m003_service"]
 
 
 def test_a_failing_migration_changes_nothing(

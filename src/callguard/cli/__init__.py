@@ -14,6 +14,7 @@ from .decisions import check, scrub
 from .facts import consent, contract, optout, purge, record, refuse
 from .lists import audit, bloctel, import_calls_command
 from .migrate import migrate_ledger_command
+from .service import service_commands
 
 __all__ = ["EXIT_ERROR", "EXIT_OK", "EXIT_REFUSED", "Group", "cli", "main"]
 
@@ -21,6 +22,8 @@ __all__ = ["EXIT_ERROR", "EXIT_OK", "EXIT_REFUSED", "Group", "cli", "main"]
 _COMMANDS: tuple[object, ...] = (check, scrub, record, refuse, purge, optout, consent, contract)
 _COMMANDS += (audit, bloctel, import_calls_command)
 cli.add_command(migrate_ledger_command)  # defined beside the library code it wraps
+for _command in service_commands:
+    cli.add_command(_command)
 
 
 def main() -> None:

@@ -184,7 +184,7 @@ class Table:
         return names.index("professional") if "professional" in names else None
 
 
-_M001, _M002 = "m001_initial", "m002_purge_log"
+_M001, _M002, _M003 = "m001_initial", "m002_purge_log", "m003_service"
 _OWNED = (_id(), _int("professional"), _int("number"))
 """The first columns of every per-professional fact table."""
 
@@ -259,6 +259,36 @@ SCHEMA: tuple[Table, ...] = (
         "purge_log",
         (_id(), _int("professional"), _int("at"), _int("before"), _text("removed")),
         _M002,
+    ),
+    # The pre-dial service's API keys (a SHA-256 of the key, never the key) and the answers it
+    # keeps for Idempotency-Key retries (at least 24 hours).
+    Table(
+        "api_keys",
+        (
+            _id(),
+            _int("professional"),
+            _text("name", unique=True),
+            _text("prefix"),
+            _text("hash", unique=True),
+            _int("created_at"),
+            _int("revoked_at", null=True),
+        ),
+        _M003,
+    ),
+    Table(
+        "idempotency",
+        (
+            _int("api_key"),
+            _text("key"),
+            _text("request"),
+            _int("status"),
+            _text("response"),
+            _int("created_at"),
+        ),
+        _M003,
+        indexes=(("idempotency_created", ("created_at",)),),
+        primary_key=("api_key", "key"),
+        order="api_key, key",
     ),
 )
 """Every table of the ledger, in creation order."""

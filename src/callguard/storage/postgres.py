@@ -629,6 +629,18 @@ class PostgresLedger:
             )
         return removed
 
+    # -- the pre-dial service's own tables (callguard.server) ----------------------------------
+
+    def service_rows(self, query: str, params: tuple[object, ...]) -> list[tuple[object, ...]]:
+        """Rows of one statement over the service's tables (``?`` placeholders, as SQLite's)."""
+        with self.connection() as conn:
+            return [tuple(r) for r in conn.execute(query.replace("?", "%s"), params).fetchall()]
+
+    def service_exec(self, query: str, params: tuple[object, ...]) -> int:
+        """Run one writing statement (in this thread's write, else on its own); its row count."""
+        with self.connection() as conn:
+            return int(conn.execute(query.replace("?", "%s"), params).rowcount)
+
     def close(self) -> None:
         self._pool.close()
 

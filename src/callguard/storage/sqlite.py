@@ -199,6 +199,9 @@ class SQLiteLedger:
         inside it cannot interleave with another process's.
         """
         with self.lock:
+            if self.conn.in_transaction:
+                yield  # joined: this thread's outer write commits (the service's idempotent attempt)
+                return
             self.conn.execute("BEGIN IMMEDIATE")
             try:
                 yield
@@ -358,6 +361,18 @@ class SQLiteLedger:
             (professional, now, before, json.dumps(removed)),
         )
         return removed
+
+    # -- the pre-dial service's own tables (callguard.server) ----------------------------------
+
+    def service_rows(self, query: str, params: tuple[object, ...]) -> list[tuple[object, ...]]:
+        """Rows of one statement over the service's tables (``?`` placeholders)."""
+        with self.lock:
+            return [tuple(r) for r in self.conn.execute(query, params).fetchall()]
+
+    def service_exec(self, query: str, params: tuple[object, ...]) -> int:
+        """Run one writing statement (in this thread's write, else on its own); its row count."""
+        with self.lock:
+            return int(self.conn.execute(query, params).rowcount)
 
     def close(self) -> None:
         with self.lock:

@@ -1,0 +1,296 @@
+"""The pre-dial service under load: decisions and attempts per second over loopback HTTP.
+
+    python benchmarks/service.py                          # about 2 minutes on 2 cores
+    python benchmarks/service.py --scale 0.01 --seconds 0.5   # the smoke run
+
+A ledger of consented numbers is built through the public API (200 000 at full scale; ``--scale``
+multiplies it), then ``callguard serve`` runs in its own process and a load generator in another
+(asyncio, raw HTTP/1.1 keep-alive connections, so the client costs little) drives it with 1, 8
+and 32 concurrent clients for ``--seconds`` each:
+
+* ``check``: ``POST /v1/check`` on ever-different numbers (allowed decisions, read-only);
+* ``attempt``: ``POST /v1/attempts`` on ever-different numbers (allowed, each one recorded);
+* ``floor``: the same server answering an authenticated request with no ledger work (the key is
+  looked up, the empty body is refused with a 422): what HTTP, JSON and the thread hop cost.
+
+Beside them, in the benchmark's own process and on the same ledger, ``Guard.may_call`` and
+``Guard.attempt`` are timed in a loop: the in-process cost the service adds to. Each server
+configuration is run with both ways of keeping blocking ledger calls off the event loop (the
+dedicated worker thread the service uses, and Starlette's thread pool) to show why it uses the
+first. The server's CPU time (user + system, from /proc) is quoted per 1 000 requests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from callguard import Guard
+from callguard.server.keys import create_key, lookup_key
+from callguard.storage import open_ledger
+
+PARIS = ZoneInfo("Europe/Paris")
+NOW = datetime(2026, 11, 24, 11, 0, tzinfo=PARIS)  # a Tuesday, in the consent regime
+CONSENTED = datetime(2026, 9, 1, tzinfo=PARIS)
+CALLER_ID = "09 48 12 34 56"
+FULL_NUMBERS = 200_000
+CLIENTS = (1, 8, 32)
+
+
+def national(i: int) -> str:
+    """The i-th number of the population: distinct 073–079 mobiles (as benchmarks/run.py)."""
+    return f"0{730_000_000 + (i * 7919 + 1234567) % 70_000_000}"
+
+
+def log(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+# -- the ledger -----------------------------------------------------------------------------------
+
+
+def build(path: str, numbers: int) -> str:
+    with Guard(path, professional="acme") as guard, guard.batch():
+        for i in range(numbers):
+            guard.record_consent(national(i), CONSENTED, proof=f"form-{i}")
+    ledger = open_ledger(path, busy_timeout=5.0)
+    try:
+        return create_key(ledger, ledger.professional_id("acme"), "acme", "bench")
+    finally:
+        ledger.close()
+
+
+def in_process(
+    path: str, key: str, numbers: int, seconds: float, first: int
+) -> dict[str, dict[str, float]]:
+    """may_call and attempt() timed in this process, one call after the other."""
+    out: dict[str, dict[str, float]] = {}
+    with Guard(path, professional="acme") as guard:
+        for name in ("may_call", "attempt"):
+            fn = guard.may_call if name == "may_call" else guard.attempt
+            lat: list[float] = []
+            i = first
+            cpu0 = time.process_time()
+            deadline = time.perf_counter() + seconds
+            while time.perf_counter() < deadline:
+                t = time.perf_counter()
+                d = fn(national(i % numbers), CALLER_ID, NOW)
+                lat.append(time.perf_counter() - t)
+                assert d.allowed, d.reasons
+                i += 1
+            cpu = time.process_time() - cpu0
+            out[name] = _stats(lat, sum(lat), cpu)
+            if name == "attempt":
+                out["_next"] = {"i": float(i)}
+    # What authenticating every request costs: the key looked up by its SHA-256 in the ledger.
+    ledger = open_ledger(path, busy_timeout=5.0)
+    try:
+        lat = []
+        cpu0 = time.process_time()
+        deadline = time.perf_counter() + seconds
+        while time.perf_counter() < deadline:
+            t = time.perf_counter()
+            assert lookup_key(ledger, key) is not None
+            lat.append(time.perf_counter() - t)
+        out["key lookup"] = _stats(lat, sum(lat), time.process_time() - cpu0)
+    finally:
+        ledger.close()
+    return out
+
+
+def _stats(lat: list[float], wall: float, cpu: float) -> dict[str, float]:
+    lat = sorted(lat)
+    return {
+        "n": len(lat),
+        "rate": len(lat) / wall if wall else 0.0,
+        "p50_us": statistics.median(lat) * 1e6,
+        "p99_us": lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1e6,
+        "cpu_ms_per_1000": cpu * 1e6 / max(1, len(lat)),
+    }
+
+
+# -- the server -----------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_server(path: str, executor: str) -> tuple[subprocess.Popen[bytes], int]:
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "from callguard.cli import main; main()", "serve", "--db", path,
+         "--port", str(port), "--executor", executor],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
+                s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                if s.recv(100).startswith(b"HTTP/1.1 200"):
+                    return proc, port
+        except OSError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError("the server did not start")
+        time.sleep(0.1)
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+# -- the load generator (its own process) --------------------------------------------------------
+
+
+def _request(route: str, key: str, i: int, numbers: int) -> bytes:
+    if route == "floor":
+        body, path = b"{}", "/v1/check"
+    else:
+        path = "/v1/check" if route == "check" else "/v1/attempts"
+        body = json.dumps({"number": national(i % numbers), "caller_id": CALLER_ID,
+                           "at": NOW.isoformat()}).encode()
+    return (
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {key}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+    ).encode() + body
+
+
+async def _load(port: int, key: str, route: str, clients: int, seconds: float, first: int,
+                numbers: int) -> dict[str, Any]:
+    counter = [first]
+    lat: list[float] = []
+    statuses: dict[int, int] = {}
+    deadline = time.perf_counter() + seconds
+
+    async def one() -> None:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        while time.perf_counter() < deadline:
+            i = counter[0]
+            counter[0] += 1
+            request = _request(route, key, i, numbers)
+            t = time.perf_counter()
+            writer.write(request)
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = 0
+            for line in head.split(b"\r\n"):
+                if line.lower().startswith(b"content-length:"):
+                    length = int(line.split(b":")[1])
+            await reader.readexactly(length)
+            lat.append(time.perf_counter() - t)
+            status = int(head[9:12])
+            statuses[status] = statuses.get(status, 0) + 1
+        writer.close()
+
+    began = time.perf_counter()
+    await asyncio.gather(*(one() for _ in range(clients)))
+    wall = time.perf_counter() - began
+    return {"lat": lat, "wall": wall, "statuses": statuses, "next": counter[0]}
+
+
+def _loadgen(args: tuple[Any, ...], queue: Any) -> None:
+    queue.put(asyncio.run(_load(*args)))
+
+
+def drive(port: int, key: str, route: str, clients: int, seconds: float, first: int,
+          numbers: int, server_pid: int) -> tuple[dict[str, float], int, dict[int, int]]:
+    ctx = multiprocessing.get_context("spawn")
+    queue = ctx.Queue()
+    cpu0 = cpu_seconds(server_pid)
+    p = ctx.Process(target=_loadgen,
+                    args=((port, key, route, clients, seconds, first, numbers), queue))
+    p.start()
+    result = queue.get()
+    p.join()
+    cpu = cpu_seconds(server_pid) - cpu0
+    stats = _stats(result["lat"], result["wall"], cpu)
+    return stats, int(result["next"]), result["statuses"]
+
+
+# -- report ---------------------------------------------------------------------------------------
+
+
+def render(rows: list[tuple[str, str, str, dict[str, float]]]) -> str:
+    lines = [
+        "| where | route | clients | req/s | p50 µs | p99 µs | server CPU ms / 1000 req |",
+        "|---|---|---:|---:|---:|---:|---:|",
+    ]
+    for where, route, clients, s in rows:
+        lines.append(
+            f"| {where} | {route} | {clients} | {s['rate']:,.0f} | {s['p50_us']:,.0f} | "
+            f"{s['p99_us']:,.0f} | {s['cpu_ms_per_1000']:,.0f} |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", type=float, default=1.0, help="multiply the ledger size")
+    parser.add_argument("--seconds", type=float, default=3.0, help="per measurement")
+    parser.add_argument("--executor", choices=["dedicated", "pool", "both"], default="both")
+    parser.add_argument("--json", dest="json_out", default=None, help="also write rows as JSON")
+    args = parser.parse_args(argv)
+    if not 0 < args.scale <= 1:
+        parser.error(f"--scale must be in (0, 1], not {args.scale}")
+    numbers = max(1000, int(FULL_NUMBERS * args.scale))
+    rows: list[tuple[str, str, str, dict[str, float]]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        path = str(Path(tmp) / "bench.db")
+        log(f"building a ledger of {numbers:,} consented numbers")
+        key = build(path, numbers)
+        # Each number takes 4 attempts before the cap: spread them so every attempt is allowed.
+        mine = in_process(path, key, numbers, args.seconds, 0)
+        nxt = int(mine.pop("_next")["i"])
+        for name, s in mine.items():
+            rows.append(("in-process", name, "1", s))
+            log(f"  in-process {name}: {s['rate']:,.0f}/s p50 {s['p50_us']:.0f} µs")
+        executors = ("dedicated", "pool") if args.executor == "both" else (args.executor,)
+        for executor in executors:
+            proc, port = start_server(path, executor)
+            try:
+                for route in ("floor", "check", "attempt"):
+                    for clients in CLIENTS:
+                        s, used, statuses = drive(port, key, route, clients, args.seconds, nxt,
+                                                  numbers, proc.pid)
+                        if route == "attempt":  # reads leave the numbers' attempts untouched
+                            nxt = used
+                        want = 422 if route == "floor" else 200
+                        assert set(statuses) == {want}, statuses
+                        rows.append((f"HTTP ({executor})", route, str(clients), s))
+                        log(f"  {executor} {route} x{clients}: {s['rate']:,.0f}/s "
+                            f"p50 {s['p50_us']:.0f} µs p99 {s['p99_us']:.0f} µs")
+            finally:
+                proc.terminate()
+                proc.wait(30)
+        if nxt > 4 * numbers:
+            log("note: more attempts than 4 per number: the last ones were refused at the cap")
+    table = render(rows)
+    print(f"callguard service benchmark — {numbers:,} consented numbers, {os.cpu_count()} CPUs, "
+          f"{args.seconds:g} s per row, Python {sys.version.split()[0]}\n")
+    print(table)
+    if args.json_out:
+        Path(args.json_out).write_text(json.dumps(
+            [{"where": w, "route": r, "clients": c, **s} for w, r, c, s in rows], indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

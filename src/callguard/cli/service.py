@@ -1,0 +1,258 @@
+"""CLI commands around the pre-dial service: ``init``, ``attempt``, ``outcome``, ``keys`` and
+``serve``. Same conventions as ``check``: ``--db``, ``--professional``, ``--json``; exit 0 on
+success (allowed), 1 refused, 2 on a usage or ledger error (a LEDGER_UNAVAILABLE refusal too).
+
+Every command but ``init`` refuses a SQLite ledger file that does not exist, so a typo in
+``--db`` never judges calls against an empty ledger.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sys
+from collections.abc import Iterator
+from datetime import datetime
+
+import click
+
+from .._exceptions import CallguardError
+from .._types import Outcome, Purpose, Sector
+from ..storage import DEFAULT_BUSY_TIMEOUT, Ledger, default_db_path, is_server_url, open_ledger
+from ._common import (
+    at_option,
+    choice,
+    db_option,
+    guarded,
+    json_option,
+    professional_option,
+    render_decision,
+    user_errors,
+)
+from .decisions import exit_code
+
+__all__ = ["service_commands"]
+
+def _is_server(location: str) -> bool:
+    return is_server_url(location)
+
+
+def ledger_location(db: str | None) -> str:
+    """The ``--db`` ledger, which must exist (a server URL is checked when it is opened)."""
+    location = db or default_db_path()
+    if not _is_server(location) and location != ":memory:" and not os.path.isfile(location):
+        raise click.ClickException(
+            f"no ledger at {location!r}: run `callguard init --db {location}` to create one"
+        )
+    return location
+
+
+@contextlib.contextmanager
+def _ledger(db: str | None) -> Iterator[Ledger]:
+    location = ledger_location(db)
+    try:
+        ledger = open_ledger(location, busy_timeout=DEFAULT_BUSY_TIMEOUT)
+    except CallguardError as exc:
+        raise click.ClickException(str(exc)) from exc
+    try:
+        with user_errors():
+            yield ledger
+    finally:
+        ledger.close()
+
+
+
+
+@click.command("init")
+@db_option
+def init_command(db: str | None) -> None:
+    """Create a ledger (a SQLite file readable by its owner only, or a PostgreSQL schema)."""
+    location = db or default_db_path()
+    existed = _is_server(location) or os.path.isfile(location)
+    try:
+        ledger = open_ledger(location, busy_timeout=DEFAULT_BUSY_TIMEOUT)
+    except CallguardError as exc:
+        raise click.ClickException(str(exc)) from exc
+    ledger.close()
+    click.echo(f"{'ledger ready' if existed else 'created ledger'}: {location.split('@')[-1]}")
+
+
+@click.command("attempt")
+@click.argument("number")
+@click.option("--caller-id", required=True, help="The number the call will present.")
+@at_option
+@db_option
+@professional_option
+@click.option("--purpose", type=choice(Purpose), default="PROSPECTION",
+              show_default=True)
+@click.option("--sector", type=choice(Sector), default=None)
+@click.option("--tz", "callee_tz", default=None, help="The consumer's known IANA zone.")
+@click.option("--campaign", default=None, help="The campaign the attempt belongs to.")
+@json_option
+def attempt_command(
+    number: str, caller_id: str, at: datetime | None, db: str | None, professional: str,
+    purpose: str, sector: str | None, callee_tz: str | None, campaign: str | None, as_json: bool,
+) -> None:
+    """Decide and, when allowed, record the attempt atomically (the cap holds across dialers).
+
+    Exit 0 when allowed (the attempt id is printed), 1 when refused, 2 on an error
+    (LEDGER_UNAVAILABLE included).
+    """
+    with guarded(ledger_location(db), professional) as guard:
+        try:
+            decision = guard.attempt(number, caller_id, at, purpose=purpose, sector=sector,
+                                     callee_tz=callee_tz, campaign=campaign)
+        except ValueError as exc:
+            raise click.UsageError(str(exc)) from exc
+    if as_json:
+        click.echo(json.dumps(decision.to_dict(), ensure_ascii=False, indent=2))
+    elif decision.allowed:
+        click.echo(str(decision.attempt_id))
+    else:
+        click.echo(render_decision(decision))
+    sys.exit(exit_code(decision))
+
+
+@click.command("outcome")
+@click.argument("attempt_id", type=int)
+@click.argument("outcome", type=choice(Outcome))
+@at_option
+@db_option
+@professional_option
+@json_option
+def outcome_command(
+    attempt_id: int, outcome: str, at: datetime | None, db: str | None, professional: str,
+    as_json: bool,
+) -> None:
+    """Record the OUTCOME of attempt ATTEMPT_ID (REFUSED starts the 60-day cooldown, OBJECTED
+    adds a permanent opt-out). --at defaults to the attempt's own time."""
+    with guarded(ledger_location(db), professional) as guard:
+        guard.record_outcome(attempt_id, outcome.upper(), at)
+    if as_json:
+        click.echo(json.dumps({"attempt_id": attempt_id, "outcome": outcome.upper()}))
+    else:
+        click.echo(f"recorded outcome of attempt {attempt_id}: {outcome.upper()}")
+
+
+# -- API keys -------------------------------------------------------------------------------------
+
+
+@click.group("keys")
+def keys_group() -> None:
+    """API keys of the pre-dial service: one professional each, stored hashed, shown once."""
+
+
+@keys_group.command("create")
+@professional_option
+@click.option("--name", default=None, metavar="LABEL", help="A unique label (default: derived).")
+@db_option
+def keys_create(professional: str, name: str | None, db: str | None) -> None:
+    """Create a key for --professional and print it, alone on one line (it is not kept)."""
+    from ..server.keys import create_key
+
+    with _ledger(db) as ledger:
+        pid = ledger.professional_id(professional)
+        key = create_key(ledger, pid, professional, name)
+    click.echo(key)
+
+
+@keys_group.command("list")
+@db_option
+@json_option
+def keys_list(db: str | None, as_json: bool) -> None:
+    """Every key: name, professional, prefix, created, revoked (never the key)."""
+    from ..server.keys import list_keys
+
+    with _ledger(db) as ledger:
+        found = [k.to_dict() for k in list_keys(ledger)]
+    if as_json:
+        click.echo(json.dumps(found, indent=2))
+        return
+    for k in found:
+        click.echo(
+            f"{k['name']}\t{k['professional']}\t{k['prefix']}\t{k['created_at']}\t"
+            f"{k['revoked_at'] or '-'}"
+        )
+
+
+@keys_group.command("revoke")
+@click.argument("name_or_prefix")
+@db_option
+def keys_revoke(name_or_prefix: str, db: str | None) -> None:
+    """Revoke the key with this name or prefix: it stops working at once."""
+    from ..server.keys import revoke_key
+
+    with _ledger(db) as ledger:
+        key = revoke_key(ledger, name_or_prefix)
+    click.echo(f"revoked {key.name} ({key.prefix}..., {key.professional})")
+
+
+# -- the service ----------------------------------------------------------------------------------
+
+
+@click.command("serve")
+@click.option("--db", "db", default=None, metavar="PATH|URL",
+              help="Ledger file or postgresql:// URL (default: $CALLGUARD_DB, else ./callguard.db).")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--agi-port", default=None, type=click.IntRange(0, 65535),
+              help="Also serve FastAGI (Asterisk, VICIdial) on this port.")
+@click.option("--busy-timeout", default=DEFAULT_BUSY_TIMEOUT, show_default=True,
+              type=click.FloatRange(0, 600), help="Seconds a write waits for a lock (then 503).")
+@click.option("--ssl-keyfile", default=None, type=click.Path(exists=True, dir_okay=False))
+@click.option("--ssl-certfile", default=None, type=click.Path(exists=True, dir_okay=False))
+@click.option("--executor", type=click.Choice(["dedicated", "pool"]), default="dedicated",
+              hidden=True)
+def serve_command(
+    db: str | None, host: str, port: int, agi_port: int | None, busy_timeout: float,
+    ssl_keyfile: str | None, ssl_certfile: str | None, executor: str,
+) -> None:
+    """Serve the ledger to every dialer: HTTP (JSON, Bearer keys) and optionally FastAGI.
+
+    SIGTERM or Ctrl-C stops accepting, finishes the requests in flight, then exits.
+    """
+    try:
+        import uvicorn
+
+        from ..server import Service, create_app
+    except ImportError as exc:
+        raise click.ClickException(
+            f"the service needs its extra: pip install 'callguard-fr[server]' ({exc})"
+        ) from exc
+    location = ledger_location(db)
+    try:
+        service = Service(location, busy_timeout=busy_timeout, executor=executor)
+    except CallguardError as exc:
+        raise click.ClickException(str(exc)) from exc
+    _configure_logging()
+    app = create_app(service, agi_port=agi_port, agi_host=host)
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        access_log=False,  # one JSON line per request comes from callguard.server instead
+        log_config=None,
+        timeout_keep_alive=5,
+        timeout_graceful_shutdown=10,
+        limit_concurrency=2000,
+        ssl_keyfile=ssl_keyfile,
+        ssl_certfile=ssl_certfile,
+        server_header=False,
+    )
+    uvicorn.Server(config).run()
+
+
+def _configure_logging() -> None:
+    import logging
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    for name in ("callguard.server", "uvicorn.error"):
+        logger = logging.getLogger(name)
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
+
+
+service_commands = (init_command, attempt_command, outcome_command, keys_group, serve_command)

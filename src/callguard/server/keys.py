@@ -1,0 +1,121 @@
+"""API keys of the pre-dial service: one professional each, stored as a SHA-256, shown once.
+
+A key is ``cg_`` followed by 43 URL-safe characters (32 random bytes): high-entropy, so a plain
+SHA-256 is enough to store it (no salt or slow hash is needed against guessing). The ledger keeps
+the hash, a display prefix (the first 11 characters), a name and the professional's id; the key
+itself is printed once by ``callguard keys create`` and never stored, logged or listed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from .._time import now_utc, to_us
+
+__all__ = ["ApiKey", "KeyInfo", "create_key", "hash_key", "list_keys", "lookup_key", "revoke_key"]
+
+_PREFIX_LEN = 11
+_MAX_KEY_LEN = 200
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKey:
+    """An authenticated caller: the key's row id and the professional it acts for."""
+
+    id: int
+    professional: str
+
+
+@dataclass(frozen=True, slots=True)
+class KeyInfo:
+    """What ``keys list`` shows of a key (never the key)."""
+
+    name: str
+    professional: str
+    prefix: str
+    created_at: int
+    revoked_at: int | None
+
+    def to_dict(self) -> dict[str, Any]:
+        from .._time import from_us
+
+        return {
+            "name": self.name,
+            "professional": self.professional,
+            "prefix": self.prefix,
+            "created_at": from_us(self.created_at).isoformat(),
+            "revoked_at": None if self.revoked_at is None else from_us(self.revoked_at).isoformat(),
+        }
+
+
+def hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def create_key(ledger: Any, professional_id: int, professional: str, name: str | None) -> str:
+    """Store a new key for ``professional``; returns the key (the only time it exists)."""
+    key = "cg_" + secrets.token_urlsafe(32)
+    prefix = key[:_PREFIX_LEN]
+    label = name if name is not None else f"{professional}-{prefix[3:]}"
+    if not label.strip():
+        raise ValueError("--name must not be empty")
+    if ledger.service_rows("SELECT 1 FROM api_keys WHERE name = ?", (label,)):
+        raise ValueError(f"a key named {label!r} already exists")
+    ledger.service_exec(
+        "INSERT INTO api_keys (professional, name, prefix, hash, created_at) "
+        "VALUES (?, ?, ?, ?, ?)",
+        (professional_id, label, prefix, hash_key(key), to_us(now_utc())),
+    )
+    return key
+
+
+def lookup_key(ledger: Any, key: str) -> ApiKey | None:
+    """The live key ``key`` is, or None (unknown, revoked, or not a key at all)."""
+    if not key or len(key) > _MAX_KEY_LEN:
+        return None
+    digest = hash_key(key)
+    rows = ledger.service_rows(
+        "SELECT k.id, p.name, k.hash, k.revoked_at FROM api_keys AS k "
+        "JOIN professionals AS p ON p.id = k.professional WHERE k.hash = ?",
+        (digest,),
+    )
+    if not rows:
+        return None
+    key_id, professional, stored, revoked = rows[0]
+    if revoked is not None or not hmac.compare_digest(str(stored), digest):
+        return None
+    return ApiKey(int(key_id), str(professional))
+
+
+def list_keys(ledger: Any) -> list[KeyInfo]:
+    rows = ledger.service_rows(
+        "SELECT k.name, p.name, k.prefix, k.created_at, k.revoked_at FROM api_keys AS k "
+        "JOIN professionals AS p ON p.id = k.professional ORDER BY k.created_at, k.id",
+        (),
+    )
+    return [
+        KeyInfo(str(n), str(p), str(x), int(c), None if r is None else int(r))
+        for n, p, x, c, r in rows
+    ]
+
+
+def revoke_key(ledger: Any, name_or_prefix: str) -> KeyInfo:
+    """Revoke the one key named ``name_or_prefix`` or whose prefix it is; ValueError otherwise."""
+    matches = [
+        k for k in list_keys(ledger) if name_or_prefix in (k.name, k.prefix)
+    ]
+    if not matches:
+        raise ValueError(f"no key named {name_or_prefix!r} or with that prefix")
+    if len(matches) > 1:
+        raise ValueError(f"{name_or_prefix!r} names {len(matches)} keys: give the key's name")
+    (key,) = matches
+    if key.revoked_at is None:
+        ledger.service_exec(
+            "UPDATE api_keys SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL",
+            (to_us(now_utc()), key.name),
+        )
+    return next(k for k in list_keys(ledger) if k.name == key.name)
