@@ -366,6 +366,10 @@ def run_tests(tests: list[str], pytest_args: list[str], timeout: float) -> tuple
         os.killpg(proc.pid, signal.SIGKILL)
         proc.communicate()
         return "timeout", time.monotonic() - began, ""
+    except BaseException:  # interrupted: no test run may outlive the mutant it was given
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        raise
     seconds = time.monotonic() - began
     text = out.decode(errors="replace")
     if proc.returncode == 0:
@@ -393,6 +397,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("targets", nargs="*", help="files or globs (default: the rule modules)")
     parser.add_argument("--tests", default=DEFAULT_TESTS, help="pytest paths/globs, one string")
+    parser.add_argument(
+        "--tests-for",
+        action="append",
+        default=[],
+        metavar="PATTERN=TESTS",
+        help="run TESTS instead of --tests for mutants of files whose path contains PATTERN "
+        "(repeatable; the first match wins)",
+    )
     parser.add_argument("--pytest-args", default=DEFAULT_PYTEST_ARGS, help="extra pytest args")
     parser.add_argument("--list", action="store_true", help="list the mutants and stop")
     parser.add_argument("--sample", type=int, help="run N mutants drawn at random")
@@ -420,12 +432,27 @@ def main(argv: list[str] | None = None) -> int:
     tests = expand(shlex.split(args.tests))
     if not tests:
         parser.error("no test file found")
+    special: list[tuple[str, list[str]]] = []
+    for item in args.tests_for:
+        pattern, sep, files = item.partition("=")
+        if not sep or not expand(shlex.split(files)):
+            parser.error(f"--tests-for {item!r}: expected PATTERN=TESTS naming test files")
+        special.append((pattern, expand(shlex.split(files))))
+
+    def tests_of(mutant: Mutant) -> list[str]:
+        return next((t for p, t in special if p in mutant.path), tests)
+
     pytest_args = shlex.split(args.pytest_args)
     print(f"targets: {' '.join(targets)}\ntests: {' '.join(tests)} {args.pytest_args}")
-    status, baseline, detail = run_tests(tests, pytest_args, timeout=600)
-    if status != "survived":
-        print(f"the tests fail without any mutant ({status}): {detail}", file=sys.stderr)
-        return 2
+    for pattern, files in special:
+        print(f"tests for *{pattern}*: {' '.join(files)}")
+    baseline = 0.0
+    for subset in [tests, *(t for _, t in special)]:
+        status, seconds, detail = run_tests(subset, pytest_args, timeout=600)
+        if status != "survived":
+            print(f"the tests fail without any mutant ({status}): {detail}", file=sys.stderr)
+            return 2
+        baseline = max(baseline, seconds)
     timeout = args.timeout or max(10.0, 3 * baseline)
     print(f"baseline {baseline:.1f}s, timeout {timeout:.0f}s, {len(mutants)} mutants")
 
@@ -446,7 +473,7 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 restorer.write(mutant)
                 try:
-                    status, seconds, detail = run_tests(tests, pytest_args, timeout)
+                    status, seconds, detail = run_tests(tests_of(mutant), pytest_args, timeout)
                 finally:
                     restorer.restore(mutant.path)
                 result = Result(mutant, status, seconds, detail)
