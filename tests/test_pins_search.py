@@ -139,10 +139,43 @@ def test_consent_withdrawn_the_instant_it_was_given_is_withdrawn(g: Guard) -> No
 def test_consent_withdrawn_the_instant_asked_is_withdrawn(g: Guard) -> None:
     g.record_consent(MOBILE, paris(2026, 11, 1), proof="form-1")
     g.withdraw_consent(MOBILE, MONDAY)
-    assert g.may_call(MOBILE, NPV, MONDAY - timedelta(seconds=1)).allowed
     d = g.may_call(MOBILE, NPV, MONDAY)
     assert d.codes == {ReasonCode.CONSENT_WITHDRAWN}
     assert d.next_allowed_at is None
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="api.md: a fact that closes a call (refusal, opt-out, consent withdrawal, Bloctel "
+    "listing) stamped after now is already in force for may_call; the engine applies it only "
+    "from its own instant",
+)
+@pytest.mark.parametrize("fact", ["withdrawal", "optout", "refusal", "bloctel"])
+def test_closing_fact_stamped_after_now_is_already_in_force(g: Guard, fact: str) -> None:
+    later = MONDAY + timedelta(hours=1)
+    now = MONDAY
+    if fact == "bloctel":  # bloctel-hours regime: clean a week ago, listed an hour from now
+        now, later = paris(2025, 11, 24, 11), paris(2025, 11, 24, 12)
+        clean_on_bloctel(g, MOBILE, now - timedelta(days=7))
+        g.import_bloctel([MOBILE], later, submitted=[MOBILE])
+    else:
+        consented(g, MOBILE, paris(2026, 11, 1))
+    if fact == "withdrawal":
+        g.withdraw_consent(MOBILE, later)
+    elif fact == "optout":
+        g.add_optout(MOBILE, later)
+    elif fact == "refusal":
+        g.record_refusal(MOBILE, later)
+    assert not g.may_call(MOBILE, NPV, now).allowed
+
+
+def test_consent_counts_from_its_own_instant(g: Guard) -> None:
+    given = MONDAY
+    g.record_consent(MOBILE, given, proof="form-1")
+    d = g.may_call(MOBILE, NPV, given - timedelta(hours=1))
+    assert d.codes == {ReasonCode.NO_CONSENT}
+    assert d.next_allowed_at == given
+    assert g.may_call(MOBILE, NPV, given).allowed
 
 
 # -- the two-year horizon of the search ---------------------------------------------------------
