@@ -50,3 +50,12 @@ def test_spm_malformed_forms_are_invalid(g: Guard, written: str) -> None:
     d = g.may_call(written, NPV, paris(2026, 11, 23, 15))
     assert d.number is None
     assert [r.code.value for r in d.reasons] == ["INVALID_NUMBER"]
+
+
+@pytest.mark.parametrize("written", ["+800 1234 5678", "+882 16 12345678", "+979 123456789"])
+def test_non_geographic_foreign_number_is_refused_not_an_error(g: Guard, written: str) -> None:
+    # International numbers with no time zone: a refusal judged in Paris time, never an error.
+    d = g.may_call(written, NPV, paris(2026, 11, 23, 15))
+    assert [r.code.value for r in d.reasons] == ["UNSUPPORTED_DESTINATION"]
+    assert d.callee_tz == "Europe/Paris"
+    assert d.next_allowed_at is None
