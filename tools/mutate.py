@@ -129,9 +129,9 @@ def _skipped_nodes(tree: ast.AST) -> set[int]:
             drop(node.returns)
             for a in [*node.args.args, *node.args.kwonlyargs, *node.args.posonlyargs]:
                 drop(a.annotation)
-            for a in (node.args.vararg, node.args.kwarg):
-                if a is not None:
-                    drop(a.annotation)
+            for star in (node.args.vararg, node.args.kwarg):
+                if star is not None:
+                    drop(star.annotation)
         elif isinstance(node, ast.AnnAssign):
             drop(node.annotation)
         elif isinstance(node, ast.JoinedStr):
@@ -243,30 +243,30 @@ def find_mutants(path: str) -> list[Mutant]:
                 if new_op is None:
                     continue
 
-                def change(n: ast.AST, i: int = i, new_op: type[ast.cmpop] = new_op) -> None:
+                def swap_cmp(n: ast.AST, i: int = i, new_op: type[ast.cmpop] = new_op) -> None:
                     n.ops[i] = new_op()  # type: ignore[attr-defined]
 
-                add(node, f"{_CMP_TEXT[type(op)]} -> {_CMP_TEXT[new_op]}", replaced(node, change))
+                add(node, f"{_CMP_TEXT[type(op)]} -> {_CMP_TEXT[new_op]}", replaced(node, swap_cmp))
         elif isinstance(node, ast.BoolOp):
-            new = ast.Or if isinstance(node.op, ast.And) else ast.And
-            label = "and -> or" if new is ast.Or else "or -> and"
+            new_bool: type[ast.boolop] = ast.Or if isinstance(node.op, ast.And) else ast.And
+            label = "and -> or" if new_bool is ast.Or else "or -> and"
 
-            def change(n: ast.AST, new: type[ast.boolop] = new) -> None:
+            def swap_bool(n: ast.AST, new: type[ast.boolop] = new_bool) -> None:
                 n.op = new()  # type: ignore[attr-defined]
 
-            add(node, label, replaced(node, change))
+            add(node, label, replaced(node, swap_bool))
         elif isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
             add(node, "not x -> x", ast.unparse(node.operand))
         elif isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub)):
             if isinstance(node.left, ast.Constant) and isinstance(node.left.value, str):
                 continue  # string concatenation
-            new = ast.Sub if isinstance(node.op, ast.Add) else ast.Add
-            label = "+ -> -" if new is ast.Sub else "- -> +"
+            new_arith: type[ast.operator] = ast.Sub if isinstance(node.op, ast.Add) else ast.Add
+            label = "+ -> -" if new_arith is ast.Sub else "- -> +"
 
-            def change(n: ast.AST, new: type[ast.operator] = new) -> None:
+            def swap_arith(n: ast.AST, new: type[ast.operator] = new_arith) -> None:
                 n.op = new()  # type: ignore[attr-defined]
 
-            add(node, label, replaced(node, change))
+            add(node, label, replaced(node, swap_arith))
         elif isinstance(node, ast.Call) and ast.unparse(node.func) in ("date", "dt.date"):
             variants = _date_variants(node)
             if variants:
@@ -274,11 +274,11 @@ def find_mutants(path: str) -> list[Mutant]:
             for label, text in variants:
                 add(node, f"date {label}", text)
         elif isinstance(node, ast.Return) and node.value is not None:
-            value = node.value
-            if isinstance(value, ast.Constant) and value.value is None:
+            returned = node.value
+            if isinstance(returned, ast.Constant) and returned.value is None:
                 continue
             if _returns_optional(func_of.get(id(node))):
-                add(value, "return x -> return None", "None")
+                add(returned, "return x -> return None", "None")
         elif isinstance(node, ast.Constant) and id(node) not in date_args:
             value = node.value
             parent = parents.get(id(node))
