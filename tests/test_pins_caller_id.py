@@ -1,4 +1,4 @@
-"""Caller-ID rules (rules-fr.md §9): the NPV plan's start date, the ranges and short numbers an
+"""Caller-ID rules (docs/rules.md §9): the NPV plan's start date, the ranges and short numbers an
 automated dialer may present, and what a CALLER_ID_INVALID refusal says."""
 
 from __future__ import annotations
@@ -160,7 +160,7 @@ def test_invalid_caller_id_message_distinguishes_unparsable_from_invalid(g: Guar
 
 @pytest.mark.xfail(
     strict=True,
-    reason="rules-fr.md §9: ARCEP décision n° 2019-0954 bars 06/07 caller IDs on automated "
+    reason="docs/rules.md §9: ARCEP décision n° 2019-0954 bars 06/07 caller IDs on automated "
     "systems from 2019-08-01; the engine applies the mobile ban only from 2023-01-01",
 )
 def test_mobile_caller_id_on_a_dialer_is_refused_from_2019_08_01(g: Guard) -> None:

@@ -1,4 +1,4 @@
-"""The 4-per-30-days cap (rules-fr.md §3) scans backwards and forwards: a call on local date D is
+"""The 4-per-30-days cap (docs/rules.md §3) scans backwards and forwards: a call on local date D is
 refused when it would put a fifth attempt into any 30-day window, including windows made of
 attempts recorded on later dates."""
 

@@ -1,4 +1,4 @@
-"""Local holidays of the overseas territories (rules-fr.md §2), reached through the number and
+"""Local holidays of the overseas territories (docs/rules.md §2), reached through the number and
 through the consumer's known zone: each closes its own day, and only that day."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Saint-Pierre-et-Miquelon numbers written with the French trunk 0 (rules-fr.md §2)."""
+"""Saint-Pierre-et-Miquelon numbers written with the French trunk 0 (docs/rules.md §2)."""
 
 from __future__ import annotations
 

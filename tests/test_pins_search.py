@@ -21,7 +21,7 @@ def g() -> Iterator[Guard]:
     guard.close()
 
 
-# -- a contract that starts later, in a banned sector (rules-fr.md §7, §8) ----------------------
+# -- a contract that starts later, in a banned sector (docs/rules.md §7, §8) ----------------------
 
 MONDAY = paris(2026, 11, 23, 11)
 
@@ -80,7 +80,7 @@ def test_consent_does_not_lift_a_sector_ban_only_a_contract_call_does(g: Guard) 
     ).allowed
 
 
-# -- a slot consent's end is exclusive (rules-fr.md §2) ----------------------------------------
+# -- a slot consent's end is exclusive (docs/rules.md §2) ----------------------------------------
 
 SATURDAY = (2026, 12, 5)
 SLOT_START = paris(*SATURDAY, 15)
@@ -122,7 +122,7 @@ def test_search_lands_inside_the_slot(slot: Guard) -> None:
     assert d.next_allowed_at == inside
 
 
-# -- consent given and withdrawn at the same instant (rules-fr.md §6) --------------------------
+# -- consent given and withdrawn at the same instant (docs/rules.md §6) --------------------------
 
 
 def test_consent_withdrawn_the_instant_it_was_given_is_withdrawn(g: Guard) -> None:
@@ -146,7 +146,7 @@ def test_consent_withdrawn_the_instant_asked_is_withdrawn(g: Guard) -> None:
 
 @pytest.mark.xfail(
     strict=True,
-    reason="api.md: a fact that closes a call (refusal, opt-out, consent withdrawal, Bloctel "
+    reason="the public API: a fact that closes a call (refusal, opt-out, consent withdrawal, Bloctel "
     "listing) stamped after now is already in force for may_call; the engine applies it only "
     "from its own instant",
 )
@@ -215,12 +215,12 @@ def test_search_within_the_horizon_for_a_canvassing_call(g: Guard) -> None:
     assert d.next_allowed_at == paris(2026, 6, 1, 10)
 
 
-# -- days and hours before 2026-08-11: only an express consent opens them (rules-fr.md §2) -------
+# -- days and hours before 2026-08-11: only an express consent opens them (docs/rules.md §2) -------
 
 
 @pytest.mark.xfail(
     strict=True,
-    reason="rules-fr.md §2 (corrected 2026-11-26): a general marketing consent does not open "
+    reason="docs/rules.md §2 (corrected 2026-11-26): a general marketing consent does not open "
     "evenings before 2026-08-11, only one recorded off_hours=True or a slot consent; the engine "
     "opens them for any valid consent",
 )

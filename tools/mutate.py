@@ -11,7 +11,7 @@ behaviour no test pins down, or an equivalent mutant (mark its line ``# pragma: 
 
     python tools/mutate.py --list
     python tools/mutate.py --sample 150 --seed 1
-    python tools/mutate.py src/callguard/_calendar.py --tests "tests/test_calendar_rules.py"
+    python tools/mutate.py src/callguard/rules/calendar.py --tests "tests/test_rules_calendar.py"
 
 See tools/README.md.
 """
@@ -40,16 +40,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 DEFAULT_TARGETS = (
     "src/callguard/rules/**/*.py",
-    "src/callguard/_rules.py",
-    "src/callguard/_calendar.py",
-    "src/callguard/_regimes.py",
     "src/callguard/_numbers.py",
 )
-DEFAULT_TESTS = (
-    "tests/test_calendar_rules.py tests/test_caller_id_and_destination.py "
-    "tests/test_frequency_and_cooldown.py tests/test_regimes_and_sources.py "
-    "tests/test_numbers.py tests/test_pins_*.py"
-)
+DEFAULT_TESTS = "tests/test_rule_*.py tests/test_rules*.py tests/test_numbers.py tests/test_pins_*.py"
 # The rules do not depend on the ledger backend: the SQLite runs of the tests are enough.
 DEFAULT_PYTEST_ARGS = "-k 'not postgres'"
 PRAGMA = "pragma: no mutate"
