@@ -18,7 +18,7 @@ import numbers
 import re
 import unicodedata
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from enum import Enum
 from typing import Final
 
@@ -370,6 +370,113 @@ def _build(resolved: _Resolved) -> PhoneNumber:
     )
 
 
+# -- the metropolitan fast path -------------------------------------------------------------------
+#
+# Most numbers a dialer asks about are metropolitan lines written as ten national digits or +33.
+# Everything _resolve_french_plan and _build derive from such a number, except its line kind
+# (one regex), depends only on the first four digits of its NSN: this table holds it, for every
+# prefix that is not an overseas or Saint-Pierre-et-Miquelon one (those take the full path, so
+# overseas prefixes still win). tests/test_fast_paths.py holds the two paths equal.
+
+# (territories, zones, npv, alsace_moselle, may be claimed by an overseas 09 pattern)
+_PrefixInfo = tuple[tuple[str, ...], tuple[str, ...], bool, bool, bool]
+
+
+def _prefix_table() -> dict[str, _PrefixInfo]:
+    table: dict[str, _PrefixInfo] = {}
+    for i in range(10_000):
+        prefix = f"{i:04d}"
+        if (
+            prefix.startswith(_SPM_PREFIX)
+            or prefix in _OVERSEAS_PREFIXES
+            or prefix[:3] in _OVERSEAS_PREFIXES
+        ):
+            continue
+        territories = _FR_TERRITORIES.get(prefix, ("FR",))
+        national = "0" + prefix
+        table[prefix] = (
+            territories,
+            _zones(territories),
+            national.startswith(_NPV_PREFIXES),
+            national.startswith(_ALSACE_MOSELLE_PREFIXES),
+            prefix[0] == "9",
+        )
+    return table
+
+
+_PREFIXES: Final = _prefix_table()
+
+# A frozen dataclass sets each of its twelve fields through object.__setattr__; the slots'
+# descriptors do the same in half the time. Same object, same equality and hash.
+(
+    _set_e164, _set_key, _set_cc, _set_national, _set_territory, _set_territories, _set_zones,
+    _set_kind, _set_french, _set_npv, _set_alsace, _set_consumer,
+) = (PhoneNumber.__dict__[f.name].__set__ for f in fields(PhoneNumber))  # fmt: skip
+_new = object.__new__
+
+
+def _metropolitan(nsn: str) -> PhoneNumber | None:
+    """``_build(_resolve_french_plan(nsn, …))`` for a 9-digit NSN under a metropolitan prefix;
+    None for anything else (an overseas prefix, an overseas 09 block, an invalid range), which
+    the full path then resolves or refuses with its reason."""
+    info = _PREFIXES.get(nsn[:4])
+    if info is None:
+        return None
+    territories, zones, npv, alsace, maybe_overseas = info
+    if maybe_overseas and _ANY_OVERSEAS_09(nsn) is not None:
+        return None
+    match = _FR_MATCH(nsn)
+    if match is None:
+        return None
+    kind = _KIND_OF_TYPE[match.lastgroup or ""]
+    number = _new(PhoneNumber)
+    _set_e164(number, "+33" + nsn)
+    _set_key(number, 33_000_000_000 + int(nsn))
+    _set_cc(number, 33)
+    _set_national(number, "0" + nsn)
+    _set_territory(number, territories[0])
+    _set_territories(number, territories)
+    _set_zones(number, zones)
+    _set_kind(number, kind)
+    _set_french(number, True)
+    _set_npv(number, npv)
+    _set_alsace(number, alsace)
+    _set_consumer(number, kind in _CONSUMER_KINDS)
+    return number
+
+
+def _fast(value: str) -> PhoneNumber | None:
+    """The common written forms of a metropolitan number, or None for the full parser:
+    ``0612345678``, ``06 12 34 56 78`` (any of the separators), ``+33612345678``,
+    ``+33 (0)6…``, ``0033 6…``, ``33612345678``. ASCII only; anything else takes the full path."""
+    if not value.isascii():
+        return None
+    text = value.strip()
+    if not text:
+        return None
+    if text[0] == "+":
+        digits = text[1:].translate(_SEPARATORS)
+        if not digits.isdigit() or digits[:2] != "33":
+            return None
+        rest = digits[2:]
+    else:
+        digits = text.translate(_SEPARATORS)
+        if not digits.isdigit():
+            return None
+        size = len(digits)
+        if size == 10 and digits[0] == "0" and digits[1] != "0":
+            return _metropolitan(digits[1:])
+        if digits[:4] == "0033":
+            rest = digits[4:]
+        elif size == 11 and digits[:2] == "33":
+            rest = digits[2:]
+        else:
+            return None
+    if len(rest) == 10 and rest[0] == "0":  # the trunk 0 of « +33 (0)6… »
+        rest = rest[1:]
+    return _metropolitan(rest) if len(rest) == 9 else None
+
+
 _FOREIGN_KINDS: Final[dict[int, LineKind]] = {
     phonenumbers.PhoneNumberType.FIXED_LINE: LineKind.GEOGRAPHIC,
     phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE: LineKind.GEOGRAPHIC,
@@ -565,12 +672,8 @@ def national_key(value: str) -> int | None:
     if len(value) != 10 or value[0] != "0" or not (value.isdigit() and value.isascii()):
         return None
     nsn = value[1:]
-    if (
-        nsn.startswith(_SPM_PREFIX)
-        or nsn[:4] in _OVERSEAS_PREFIXES
-        or nsn[:3] in _OVERSEAS_PREFIXES
-        or (nsn[0] == "9" and _ANY_OVERSEAS_09(nsn) is not None)
-    ):
+    info = _PREFIXES.get(nsn[:4])
+    if info is None or (info[4] and _ANY_OVERSEAS_09(nsn) is not None):
         return None
     match = _FR_MATCH(nsn)
     if match is None or _KIND_OF_TYPE[match.lastgroup or ""] not in _CONSUMER_KINDS:
@@ -583,6 +686,13 @@ def _parse(value: str) -> PhoneNumber:
     if len(value) > _MAX_CHARS:
         # Before any normalisation or regex: a pasted document is not a phone number.
         raise InvalidNumberError(value, f"longer than {_MAX_CHARS} characters")
+    fast = _fast(value)
+    return _general(value) if fast is None else fast
+
+
+def _general(value: str) -> PhoneNumber:
+    """Every written form, overseas, foreign and short numbers, and the reason a value is not a
+    number (the full path: :func:`_fast` answers the common metropolitan forms first)."""
     if _CANONICAL(value) is not None:
         return _international(value[1:], value)
     if value.isascii() and value.isdigit():  # 0612345678, as in Bloctel files (docs/rules.md §5)
