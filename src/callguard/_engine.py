@@ -174,16 +174,26 @@ def next_allowed(
     horizon = now + HORIZON
     t = now
     known = set(map(id, failing))
+    count = len(rules)
+    if not count:
+        return t
+    # Round-robin until every rule has passed at the same instant: a rule that moves ``t`` passes
+    # at its new ``t`` (``_next_pass`` checked it there), so only the others are asked again,
+    # once each, instead of a whole second round.
+    passed = 0
+    i = 0
     while True:
-        moved = False
-        for rule in rules:
-            n = _next_pass(rule, ctx, t, horizon, t is now and id(rule) in known)
-            if n is None:
-                return None
-            if n != t:
-                t, moved = n, True
-        if not moved:
+        rule = rules[i]
+        n = _next_pass(rule, ctx, t, horizon, t is now and id(rule) in known)
+        if n is None:
+            return None
+        if n != t:
+            t, passed = n, 1
+        else:
+            passed += 1
+        if passed >= count:
             return t
+        i = i + 1 if i + 1 < count else 0
 
 
 @lru_cache(maxsize=128)

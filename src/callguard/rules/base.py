@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from .._decision import Reason
@@ -79,7 +80,7 @@ class Context:
         day = local.date()
         regime = self._regimes.get(day)
         if regime is None:
-            regime = self._regimes[day] = regime_on(day)
+            regime = self._regimes[day] = _regime_on(day)
         self._t, self._tu, self._regime, self._day = t, to_us(t), regime, day
         self._locals = {self.primary: local}
 
@@ -123,6 +124,10 @@ class Context:
             ):
                 return True
         return False
+
+
+# Every decision asks the regime of its day: the dated table is read once per day.
+_regime_on = lru_cache(maxsize=4096)(regime_on)
 
 
 def midnight(day: date, tz: ZoneInfo) -> datetime:

@@ -127,11 +127,9 @@ def openings(
     area_set = tuple(areas)
     day = after.astimezone(tz).date()
     while True:
-        if not is_weekend(day) and holiday_name(day, area_set, strict_local) is None:
-            for start, _ in WINDOWS:
-                instant = datetime.combine(day, start, tz).astimezone(timezone.utc)
-                if instant > after:
-                    yield instant
+        for instant, _ in _day_windows(tz, day, area_set, strict_local):
+            if instant > after:
+                yield instant
         day += timedelta(days=1)
 
 
@@ -146,12 +144,30 @@ def calling_windows(
     area_set = tuple(areas)
     day = after.astimezone(tz).date()
     while True:
-        if not is_weekend(day) and holiday_name(day, area_set, strict_local) is None:
-            for start, end in WINDOWS:
-                closes = datetime.combine(day, end, tz).astimezone(timezone.utc)
-                if closes > after:
-                    yield datetime.combine(day, start, tz).astimezone(timezone.utc), closes
+        for start, closes in _day_windows(tz, day, area_set, strict_local):
+            if closes > after:
+                yield start, closes
         day += timedelta(days=1)
+
+
+@lru_cache(maxsize=8192)
+def _day_windows(
+    tz: ZoneInfo, day: date, areas: tuple[str, ...], strict_local: bool
+) -> tuple[tuple[datetime, datetime], ...]:
+    """The UTC ``(start, end)`` of ``day``'s windows in ``tz``; none on a weekend or holiday.
+
+    The searches for ``next_allowed_at`` walk the same few days for every consumer of a zone:
+    each day is worked out once.
+    """
+    if is_weekend(day) or holiday_name(day, areas, strict_local) is not None:
+        return ()
+    return tuple(
+        (
+            datetime.combine(day, start, tz).astimezone(timezone.utc),
+            datetime.combine(day, end, tz).astimezone(timezone.utc),
+        )
+        for start, end in WINDOWS
+    )
 
 
 # Zones a caller may pass as the consumer's known zone, and the local holidays they bring.
