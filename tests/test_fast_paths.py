@@ -2,20 +2,25 @@
 
 The metropolitan number parser (``_numbers._fast``) and the Bloctel key (``national_key``) are
 held equal to the full parser on every written form of tests/test_numbers.py, on every 4-digit
-prefix of the national plan, and on random digit strings in every form.
+prefix of the national plan, and on random digit strings in every form. The scrub's pipeline
+(verdicts shared by numbers in the same situation) is held equal to ``may_call`` number by number
+over random ledgers, in every regime, for every purpose, in and out of hours.
 """
 
 from __future__ import annotations
 
 import ast
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from callguard import Guard, Purpose
 from callguard._exceptions import InvalidNumberError
 from callguard._numbers import _fast, _general, national_key, parse_number
+from conftest import NPV, PARIS
 
 
 def _general_or_error(value: str) -> object:
@@ -107,3 +112,66 @@ def test_parse_number_takes_the_fast_path_for_metropolitan_forms() -> None:
     assert _fast("06 12 34 56 78") == parse_number("+33612345678")
     assert _fast("0696 12 34 56") is None  # Martinique: the full path, the overseas reading wins
     assert parse_number("0696 12 34 56").territory == "MQ"
+
+
+# -- scrub == may_call --------------------------------------------------------------------------
+
+# Two numbers per situation (so verdicts are shared), overseas and ambiguous zones, Alsace-Moselle,
+# an NPV line, a special number, a foreign one, a short code and invalid text.
+SCRUB_NUMBERS = [
+    "06 12 34 56 78", "+33 6 12 34 56 79", "0690 00 12 34", "0690 00 12 35", "03 88 12 34 56",
+    "0262 16 12 34", "09 47 50 12 34", "0948123457", "0800 12 34 56", "+44 20 7946 0958", "3010",
+    "not a number", "07 80 12 34 56", "0033 7 80 12 34 57",
+]  # fmt: skip
+# Decisions are taken in each regime, in and out of hours (Paris).
+MOMENTS = [
+    datetime(2022, 5, 10, 10, 30, tzinfo=PARIS), datetime(2022, 5, 10, 21, 30, tzinfo=PARIS),
+    datetime(2025, 5, 13, 10, 30, tzinfo=PARIS), datetime(2025, 5, 13, 21, 30, tzinfo=PARIS),
+    datetime(2026, 11, 24, 10, 30, tzinfo=PARIS), datetime(2026, 11, 28, 11, 0, tzinfo=PARIS),
+]  # fmt: skip
+_numbers = st.sampled_from(SCRUB_NUMBERS[:3] + SCRUB_NUMBERS[4:7] + SCRUB_NUMBERS[12:13])
+_days_before = st.integers(min_value=0, max_value=400).map(lambda d: timedelta(days=d, hours=3))
+_facts = st.lists(
+    st.tuples(
+        st.sampled_from(["attempt", "refusal", "optout", "consent", "withdrawal", "slot",
+                         "contract", "listed", "clean"]),
+        _numbers,
+        _days_before,
+    ),
+    max_size=12,
+)  # fmt: skip
+
+
+def _record(guard: Guard, kind: str, number: str, at: datetime) -> None:
+    if kind == "attempt":
+        guard.record_call(number, at, caller_id=NPV)
+    elif kind == "refusal":
+        guard.record_refusal(number, at)
+    elif kind == "optout":
+        guard.add_optout(number, at)
+    elif kind == "consent":
+        guard.record_consent(number, at, proof="form")
+    elif kind == "withdrawal":
+        guard.withdraw_consent(number, at)
+    elif kind == "slot":
+        guard.record_slot_consent(number, at, at + timedelta(days=3), proof="call")
+    elif kind == "contract":
+        guard.record_contract(number, at)
+    else:
+        guard.import_bloctel([number] if kind == "listed" else [], at, submitted=[number])
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(facts=_facts, moment=st.sampled_from(MOMENTS), purpose=st.sampled_from(list(Purpose)))
+def test_scrub_equals_may_call(
+    facts: list[tuple[str, str, timedelta]], moment: datetime, purpose: Purpose
+) -> None:
+    with Guard(":memory:") as guard:
+        for kind, number, before in facts:
+            _record(guard, kind, number, moment - before)
+        for caller_id in (NPV, "06 11 22 33 44"):
+            scrubbed = guard.scrub(SCRUB_NUMBERS * 2, caller_id, moment, purpose=purpose)
+            one_by_one = [
+                guard.may_call(n, caller_id, moment, purpose=purpose) for n in SCRUB_NUMBERS * 2
+            ]
+            assert scrubbed == one_by_one

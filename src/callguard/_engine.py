@@ -12,7 +12,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Protocol
@@ -231,6 +231,42 @@ def judge(call: Call, facts: Facts, now: datetime, *, search: bool = True) -> Ve
     return Verdict(reasons, next_allowed(ctx, ordered, now, failing), regime)
 
 
+# A frozen dataclass sets each field through object.__setattr__; its slots' descriptors do the same
+# in half the time. Every decision is built here: same object, same equality and hash.
+_DECISION_FIELDS = (
+    "allowed", "reasons", "next_allowed_at", "number", "regime", "callee_tz", "at", "attempt_id",
+)  # fmt: skip
+if tuple(f.name for f in fields(Decision)) != _DECISION_FIELDS:  # pragma: no cover - a new field
+    raise ImportError("Decision's fields changed: update _engine._decision to set every one")
+(
+    _set_allowed, _set_reasons, _set_next, _set_number, _set_regime, _set_tz, _set_at,
+    _set_attempt,
+) = (Decision.__dict__[name].__set__ for name in _DECISION_FIELDS)  # fmt: skip
+_new = object.__new__
+
+
+def _decision(
+    allowed: bool,
+    reasons: tuple[Reason, ...],
+    next_allowed_at: datetime | None,
+    number: str | None,
+    regime: str,
+    callee_tz: str,
+    at: datetime,
+    attempt_id: int | None = None,
+) -> Decision:
+    decision = _new(Decision)
+    _set_allowed(decision, allowed)
+    _set_reasons(decision, reasons)
+    _set_next(decision, next_allowed_at)
+    _set_number(decision, number)
+    _set_regime(decision, regime)
+    _set_tz(decision, callee_tz)
+    _set_at(decision, at)
+    _set_attempt(decision, attempt_id)
+    return decision
+
+
 class OutcomeSink(Protocol):
     """Where an outcome's consequences go: a ledger, or an audit's replay of a call log."""
 
@@ -262,6 +298,10 @@ def apply_outcome(
 
 BATCH = 5_000
 """Numbers read from the ledger per set-based query (bounds memory on huge lists)."""
+
+# A verdict as every decision sharing it shows it: allowed, reasons, next_allowed_at in the
+# consumer's zone, regime name, zone name.
+_Shared = tuple[bool, tuple[Reason, ...], datetime | None, str, str]
 
 _VERDICTS_KEPT = 100_000
 """Distinct verdicts remembered during one list's decisions (a bound on memory, not on
@@ -324,15 +364,15 @@ class Engine:
     ) -> Decision:
         primary = call.zones[0]
         nxt = verdict.next_allowed
-        return Decision(
-            allowed=not verdict.reasons,
-            reasons=tuple(verdict.reasons),
-            next_allowed_at=None if nxt is None else nxt.astimezone(primary),
-            number=e164_of(call),
-            regime=verdict.regime.name,
-            callee_tz=primary.key,
-            at=t,
-            attempt_id=attempt_id,
+        return _decision(
+            not verdict.reasons,
+            tuple(verdict.reasons),
+            None if nxt is None else nxt.astimezone(primary),
+            e164_of(call),
+            verdict.regime.name,
+            primary.key,
+            t,
+            attempt_id,
         )
 
     def decide(self, call: Call, t: datetime) -> Decision:
@@ -399,12 +439,72 @@ class Engine:
         if sector is not None:
             Sector.coerce(sector)
         decisions: list[Decision] = []
-        verdicts: dict[object, Verdict] = {}
+        shared: dict[object, _Shared] = {}
         it = iter(numbers)
         while batch := list(itertools.islice(it, BATCH)):
-            calls = [self.call(n, caller_id, purpose, sector, callee_tz) for n in batch]
-            decisions.extend(self.decide_many(calls, t, verdicts))
+            self._decide_batch(batch, caller_id, purpose, sector, callee_tz, t, shared, decisions)
         return decisions
+
+    def _decide_batch(
+        self,
+        batch: list[object],
+        caller_id: object,
+        purpose: object,
+        sector: object,
+        callee_tz: object,
+        t: datetime,
+        shared: dict[object, _Shared],
+        out: list[Decision],
+    ) -> None:
+        """:meth:`decide_many` for the numbers of a list, as a pipeline: the numbers parsed, the
+        ledger read once for the batch, and a verdict per situation — consumer lines in the same
+        zones and areas with the same facts get the same verdict, so the rules run once for them
+        and their decisions differ only by number. Only a number whose situation is new (or that
+        is not a consumer line) is built into a full :class:`Call`."""
+        parsed: list[PhoneNumber | None] = []
+        for raw in batch:
+            try:
+                number: PhoneNumber | None = parse_number(raw)
+            except InvalidNumberError:
+                number = None
+            parsed.append(number if number is not None and number.consumer_line else None)
+        keys = {n.key for n in parsed if n is not None}
+        error: str | None = None
+        facts: dict[int, Facts] = {}
+        try:
+            facts = self.ledger.facts_many(self.pid, keys, to_us(t), to_us(t - self.lookback))
+        except self.errors as exc:
+            error = str(exc)
+        none = Facts()
+        zones_of = cal.consumer_zones
+        for raw, number in zip(batch, parsed, strict=True):
+            if number is None:  # invalid, or not a consumer line: the general path
+                call = self.call(raw, caller_id, purpose, sector, callee_tz)
+                out.append(self.decision(call, t, judge(call, none, t)))
+                continue
+            zones, areas = zones_of(number, callee_tz)
+            if error is not None:
+                out.append(unavailable(error, t, zones[0].key, number.e164))
+                continue
+            these = facts[number.key]
+            signature = (zones, areas, these.signature())
+            verdict = shared.get(signature)
+            if verdict is None:
+                if len(shared) >= _VERDICTS_KEPT:
+                    shared.clear()
+                call = self.call(raw, caller_id, purpose, sector, callee_tz)
+                judged = judge(call, these, t)
+                primary = zones[0]
+                nxt = judged.next_allowed
+                verdict = shared[signature] = (
+                    not judged.reasons,
+                    tuple(judged.reasons),
+                    None if nxt is None else nxt.astimezone(primary),
+                    judged.regime.name,
+                    primary.key,
+                )
+            allowed, reasons, nxt_local, regime, tz = verdict
+            out.append(_decision(allowed, reasons, nxt_local, number.e164, regime, tz, t))
 
     @contextmanager
     def write(self, what: str) -> Iterator[Ledger]:

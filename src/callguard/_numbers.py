@@ -408,10 +408,16 @@ _PREFIXES: Final = _prefix_table()
 
 # A frozen dataclass sets each of its twelve fields through object.__setattr__; the slots'
 # descriptors do the same in half the time. Same object, same equality and hash.
+_NUMBER_FIELDS: Final = (
+    "e164", "key", "country_code", "national", "territory", "territories", "zones", "kind",
+    "french", "npv", "alsace_moselle", "consumer_line",
+)  # fmt: skip
+if tuple(f.name for f in fields(PhoneNumber)) != _NUMBER_FIELDS:  # pragma: no cover
+    raise ImportError("PhoneNumber's fields changed: update _numbers._metropolitan to set them")
 (
     _set_e164, _set_key, _set_cc, _set_national, _set_territory, _set_territories, _set_zones,
     _set_kind, _set_french, _set_npv, _set_alsace, _set_consumer,
-) = (PhoneNumber.__dict__[f.name].__set__ for f in fields(PhoneNumber))  # fmt: skip
+) = (PhoneNumber.__dict__[name].__set__ for name in _NUMBER_FIELDS)  # fmt: skip
 _new = object.__new__
 
 
