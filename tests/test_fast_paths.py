@@ -4,7 +4,8 @@ The metropolitan number parser (``_numbers._fast``) and the Bloctel key (``natio
 held equal to the full parser on every written form of tests/test_numbers.py, on every 4-digit
 prefix of the national plan, and on random digit strings in every form. The scrub's pipeline
 (verdicts shared by numbers in the same situation) is held equal to ``may_call`` number by number
-over random ledgers, in every regime, for every purpose, in and out of hours.
+over random ledgers, in every regime, for every purpose, in and out of hours; so is a decision
+read with only the fact kinds its regime can use to the same decision judged on every fact.
 """
 
 from __future__ import annotations
@@ -18,8 +19,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from callguard import Guard, Purpose
+from callguard._engine import judge
 from callguard._exceptions import InvalidNumberError
 from callguard._numbers import _fast, _general, national_key, parse_number
+from callguard._time import to_us
 from conftest import NPV, PARIS
 
 
@@ -175,3 +178,27 @@ def test_scrub_equals_may_call(
                 guard.may_call(n, caller_id, moment, purpose=purpose) for n in SCRUB_NUMBERS * 2
             ]
             assert scrubbed == one_by_one
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(facts=_facts, moment=st.sampled_from(MOMENTS), purpose=st.sampled_from(list(Purpose)))
+def test_facts_read_by_regime_equal_every_fact(
+    facts: list[tuple[str, str, timedelta]], moment: datetime, purpose: Purpose
+) -> None:
+    # may_call reads only the fact kinds its regime can use (facts_read); judged on every fact,
+    # the decision is the same.
+    with Guard(":memory:") as guard:
+        for kind, number, before in facts:
+            _record(guard, kind, number, moment - before)
+        engine = guard.engine
+        t = engine.now(moment)
+        for number in SCRUB_NUMBERS:
+            call = engine.call(number, NPV, purpose, None, None)
+            everything = (
+                engine.ledger.facts(
+                    engine.pid, call.number.key, to_us(t), to_us(t - engine.lookback)
+                )
+                if call.number is not None and call.number_problem is None
+                else engine.facts(call, t)
+            )
+            assert engine.decide(call, t) == engine.decision(call, t, judge(call, everything, t))

@@ -19,14 +19,14 @@ from typing import Protocol
 
 from ._decision import Decision, Reason
 from ._exceptions import CallguardError, ConfigurationError, InvalidNumberError, LedgerError
-from ._facts import Facts
+from ._facts import FactKind, Facts
 from ._numbers import LineKind, PhoneNumber, parse_caller, parse_number
 from ._policy import Policy
 from ._time import require_aware, to_us
 from ._types import Outcome, Purpose, ReasonCode, Sector
 from .rules import RULES, Call, Context, Rule
 from .rules import calendar as cal
-from .rules.regimes import Regime, regime_on
+from .rules.regimes import REGIMES, Regime, regime_on
 from .storage import Ledger
 
 __all__ = [
@@ -196,6 +196,25 @@ def next_allowed(
         i = i + 1 if i + 1 < count else 0
 
 
+@lru_cache(maxsize=64)
+def facts_read(regime: Regime) -> frozenset[FactKind]:
+    """The fact kinds a decision taken under ``regime`` can read — the one place that says so.
+
+    Bloctel checks are read only by the Bloctel rule, which passes under a regime where Bloctel
+    proves nothing; the search for ``next_allowed_at`` only looks forward, so they are left
+    unread when no regime from this one on uses Bloctel (the consent regime, from 2026-08-11).
+    A rule that starts reading a fact kind in a new situation must be reflected here.
+    """
+    kinds = set(FactKind)
+    if not any(r.bloctel for r in REGIMES if r.start >= regime.start):
+        kinds.discard(FactKind.BLOCTEL)
+    return frozenset(kinds)
+
+
+regime_of_day = lru_cache(maxsize=4096)(regime_on)
+"""The regime on a local date (the dated table read once per day)."""
+
+
 @lru_cache(maxsize=128)
 def _rules_for(usable: bool, purpose: Purpose, sector: Sector | None) -> list[Rule]:
     """The rules that apply to a call: they depend only on its purpose, sector and number."""
@@ -357,7 +376,10 @@ class Engine:
     def facts(self, call: Call, t: datetime) -> Facts:
         if call.number_problem is not None or call.number is None:
             return Facts()
-        return self.ledger.facts(self.pid, call.number.key, to_us(t), to_us(t - self.lookback))
+        kinds = facts_read(regime_of_day(t.astimezone(call.zones[0]).date()))
+        return self.ledger.facts(
+            self.pid, call.number.key, to_us(t), to_us(t - self.lookback), kinds
+        )
 
     def decision(
         self, call: Call, t: datetime, verdict: Verdict, attempt_id: int | None = None

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Protocol
 
-from .._facts import Facts
+from .._facts import FactKind, Facts
 
 __all__ = [
     "DEFAULT_BUSY_TIMEOUT",
@@ -51,7 +51,17 @@ class Ledger(Protocol):
 
     def professional_id(self, name: str) -> int: ...
 
-    def facts(self, professional: int, number: int, now: int, since: int) -> Facts: ...
+    def facts(
+        self,
+        professional: int,
+        number: int,
+        now: int,
+        since: int,
+        kinds: frozenset[FactKind] | None = None,
+    ) -> Facts:
+        """Every fact about ``number``; ``kinds``, when given, are the only kinds the caller
+        will read (an implementation may leave the others out, or read everything)."""
+        ...
 
     def write(self) -> AbstractContextManager[None]: ...
 

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sqlite3
 import threading
 import urllib.parse
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from functools import lru_cache
 
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
@@ -75,6 +77,24 @@ _BRANCHES: dict[FactKind, str] = {
    (SELECT max(checked_at) FROM bloctel_checks WHERE number = :n AND checked_at <= :now), 0)""",
 }
 _FACTS_SQL = "\nUNION ALL ".join(f"SELECT {int(kind)}, {_BRANCHES[kind]}" for kind in FactKind)
+
+# The hot path binds a tuple to numbered parameters (a dict costs ~2 µs more per decision), and
+# asks only the kinds the decision can read: one statement per set of kinds, prepared once each
+# in the connection's statement cache.
+_NUMBERED = {"p": "?1", "n": "?2", "now": "?3", "since": "?4"}
+
+
+@lru_cache(maxsize=64)
+def _facts_sql(kinds: frozenset[FactKind] | None) -> str:
+    chosen = [k for k in FactKind if kinds is None or k in kinds]
+    sql = "\nUNION ALL ".join(f"SELECT {int(k)}, {_BRANCHES[k]}" for k in chosen or FactKind)
+    sql = re.sub(r":(p|n|now|since)\b", lambda m: _NUMBERED[m.group(1)], sql)
+    # A 4-tuple binds only if ?4 appears (every branch ends with its WHERE clause): an always
+    # true condition names the parameters the chosen branches do not use.
+    missing = [v for v in _NUMBERED.values() if v not in sql]
+    if missing:
+        sql += f" AND ({' OR '.join(f'{v} IS NULL' for v in missing)} OR 1)"
+    return sql
 
 # The bulk form of _FACTS_SQL: the numbers sit in a temporary table, and each fact table is joined
 # on it in one statement (CROSS JOIN keeps the key table as the outer loop, so every branch stays
@@ -177,13 +197,20 @@ class SQLiteLedger:
 
     # -- reads --------------------------------------------------------------------------------
 
-    def facts(self, professional: int, number: int, now: int, since: int) -> Facts:
-        """Every fact about ``number`` for ``professional``; attempts and refusals from ``since``."""
+    def facts(
+        self,
+        professional: int,
+        number: int,
+        now: int,
+        since: int,
+        kinds: frozenset[FactKind] | None = None,
+    ) -> Facts:
+        """Every fact about ``number`` for ``professional``; attempts and refusals from ``since``;
+        only ``kinds`` when given."""
         facts = Facts()
+        sql = _facts_sql(kinds)
         with self.lock:
-            rows = self.conn.execute(
-                _FACTS_SQL, {"p": professional, "n": number, "now": now, "since": since}
-            ).fetchall()
+            rows = self.conn.execute(sql, (professional, number, now, since)).fetchall()
         for row in rows:
             facts.add(*row)
         facts.bloctel.sort()
