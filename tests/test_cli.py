@@ -124,7 +124,7 @@ def test_scrub_user_errors_exit_2_without_traceback(db: str, tmp_path: Path) -> 
 def test_scrub_empty_and_header_only(db: str, tmp_path: Path) -> None:
     out = tmp_path / "out.csv"
     result = ok("scrub", str(DATA / "empty.csv"), "--caller-id", NPV, "--db", db, "-o", str(out))
-    assert out.read_bytes() == b"" and "0 rows" in result.stderr
+    assert out.read_bytes().startswith(b"callguard_number;") and "0 rows" in result.stderr
     ok("scrub", str(DATA / "header_only.csv"), "--caller-id", NPV, "--db", db, "-o", str(out))
     assert out.read_bytes().decode("cp1252") == (
         "Nom;Téléphone;callguard_number;callguard_allowed;callguard_reasons;"
@@ -397,3 +397,18 @@ def test_purge_says_what_it_removed_and_refuses_recent_dates(db: str) -> None:
 def test_version_names_the_distribution() -> None:
     result = ok("--version")
     assert result.output.startswith("callguard, version ")
+
+
+def test_scrub_every_phone_column_and_repeated_column(db: str, tmp_path: Path) -> None:
+    src = DATA / "contacts_three_phones.csv"
+    result = ok("scrub", str(src), "--caller-id", NPV, "--db", db)
+    header = result.stdout_bytes.decode("cp1252").splitlines()[0].split(";")
+    assert header[-1] == "callguard_allowed_columns" and len(header) == 4 + 3 * 4 + 1
+    assert "phone columns: Tél. domicile (3 numbers), Tél. portable (3 numbers), Tél. bureau" \
+        in result.stderr  # fmt: skip
+    result = ok("scrub", str(src), "--caller-id", NPV, "--db", db,
+                "--column", "Tél. bureau", "--column", "2")  # fmt: skip
+    header = result.stdout_bytes.decode("cp1252").splitlines()[0].split(";")
+    assert header[4] == "callguard_number (Tél. bureau)"
+    assert header[8] == "callguard_number (Tél. domicile)"
+    assert "phone columns: Tél. bureau (2 numbers), Tél. domicile (2 numbers)" in result.stderr

@@ -26,7 +26,17 @@ from ._calllog import CallSource, read_call_log
 from ._decision import Decision
 from ._engine import BATCH, apply_outcome
 from ._exceptions import ConfigurationError, InvalidNumberError, LedgerError
-from ._files import ContactFile, header_key, neutralise, open_contacts, text_writer
+from ._files import (
+    Columns,
+    ContactFile,
+    Row,
+    header_key,
+    invalid_reason,
+    is_output_column,
+    neutralise,
+    open_contacts,
+    text_writer,
+)
 from ._guard import Guard
 from ._numbers import parse_caller, parse_number
 from ._reports import CallImportReport, Rejected, ScrubSummary, SubmissionReport
@@ -136,11 +146,19 @@ def scrub_file(
     *,
     purpose: Purpose | str = Purpose.PROSPECTION,
     sector: Sector | str | None = None,
-    column: str | int | None = None,
+    column: Columns = None,
     progress: Callable[[int], None] | None = None,
 ) -> ScrubSummary:
     """Scrub a contact file into ``output``: every input row and column, in order, plus
     :data:`OUTPUT_COLUMNS`, with the input's delimiter, encoding and line endings.
+
+    Every phone column is judged (those found by header, or those ``column`` names). With one,
+    the four :data:`OUTPUT_COLUMNS` are added; with several, one group of four per column,
+    named after it (``callguard_allowed (Tél. portable)``), then ``callguard_allowed_columns``,
+    the columns that may be called, joined by ``|``. An empty cell is "no number" (nothing to
+    judge) unless every phone cell of the row is empty: then the row is refused as
+    ``INVALID_NUMBER`` on its first phone column, and listed. The ``callguard_*`` columns of a
+    file scrubbed before are replaced, not repeated.
 
     Cells a spreadsheet would run as a formula are neutralised (:func:`neutralise`). A file
     without a header gets one (``number`` for a plain list, ``column_1``… otherwise) so that the
@@ -154,10 +172,16 @@ def scrub_file(
     with open_contacts(source, column=column) as cf:
         summary = ScrubSummary(encoding=cf.encoding, delimiter=cf.delimiter)
         if cf.empty:
-            with _output(output, cf.encoding, [os.fspath(source)]):
-                pass  # an empty file scrubs to an empty file
+            with _output(output, cf.encoding, [os.fspath(source)]) as stream:
+                # An empty file still gets a header, so that whatever reads the output finds
+                # the columns it expects.
+                stream.write(";".join(OUTPUT_COLUMNS) + cf.newline)
             summary.blank_lines = list(cf.blank_lines)
             return summary
+        names = cf.column_names
+        summary.columns = list(names)
+        summary.by_column = dict.fromkeys(names, 0)
+        multi = len(cf.columns) > 1
         with _output(output, cf.encoding, [os.fspath(source)]) as stream:
             writer = _csv_writer(stream, cf)
             if cf.sep_line is not None:
@@ -169,18 +193,62 @@ def scrub_file(
                 header = ["number"]
             else:
                 header = [f"column_{i + 1}" for i in range(width)]
-            writer.writerow([neutralise(c) for c in header] + list(OUTPUT_COLUMNS))
+            # The columns a previous scrub added are replaced by this one's.
+            keep = [i for i, h in enumerate(header) if not is_output_column(h)]
+            added: list[str] = []
+            if multi:
+                for name in names:
+                    added += [f"{c} ({name})" for c in OUTPUT_COLUMNS]
+                added.append("callguard_allowed_columns")
+            else:
+                added = list(OUTPUT_COLUMNS)
+            writer.writerow([neutralise(header[i]) for i in keep] + [neutralise(c) for c in added])
             seen = 0
             per_char = 2 if cf.encoding == "utf-16" else 1
             for batch in _batched(cf, BATCH):
-                values = [row.value for row in batch]
-                decisions = scrub(guard, values, caller_id, t, purpose=purpose, sector=sector)
-                for row, decision in zip(batch, decisions, strict=True):
-                    if ReasonCode.LEDGER_UNAVAILABLE in decision.codes:
-                        raise LedgerError(decision.reasons[0].message)
+                # Every number of the batch, all columns together, in one set-based read.
+                wanted: list[str] = []
+                where: list[list[int | None]] = []
+                for row in batch:
+                    values = [
+                        "" if row.unreadable else _cell_at(row.cells, i) for i in cf.columns
+                    ]
+                    if not any(values):
+                        values[0] = row.value  # nothing at all: judged, refused, listed
+                        slots: list[int | None] = [len(wanted)] + [None] * (len(values) - 1)
+                        wanted.append(values[0])
+                    else:
+                        slots = []
+                        for v in values:
+                            slots.append(len(wanted) if v else None)
+                            if v:
+                                wanted.append(v)
+                    where.append(slots)
+                decisions = scrub(guard, wanted, caller_id, t, purpose=purpose, sector=sector)
+                for row, slots in zip(batch, where, strict=True):
                     cells = row.cells + [""] * (width - len(row.cells))
-                    writer.writerow([neutralise(c) for c in cells] + _decision_cells(decision))
-                    _count(summary, row.line, row.value, row.problem, decision, Rejected)
+                    out = [neutralise(cells[i]) for i in keep if i < len(cells)]
+                    out += [neutralise(c) for c in cells[width:]]
+                    allowed_in: list[str] = []
+                    row_decisions: list[Decision] = []
+                    notes: list[tuple[str, str]] = []
+                    for name, slot in zip(names, slots, strict=True):
+                        if slot is None:
+                            out += ["", "false", "", ""]  # no number in this column
+                            continue
+                        decision = decisions[slot]
+                        if ReasonCode.LEDGER_UNAVAILABLE in decision.codes:
+                            raise LedgerError(decision.reasons[0].message)
+                        out += _decision_cells(decision)
+                        summary.by_column[name] += 1
+                        row_decisions.append(decision)
+                        if decision.allowed:
+                            allowed_in.append(name)
+                        notes += _notes(wanted[slot], decision, name if multi else None)
+                    if multi:
+                        out.append(neutralise("|".join(allowed_in)))
+                    writer.writerow(out)
+                    _count_row(summary, row, notes, row_decisions, bool(allowed_in))
                 if progress is not None:
                     done = cf.chars_read * per_char  # ≈ bytes read, for a bar sized in bytes
                     progress(done - seen)
@@ -189,30 +257,43 @@ def scrub_file(
     return summary
 
 
+def _cell_at(cells: list[str], index: int) -> str:
+    return cells[index].strip() if index < len(cells) else ""
+
+
 def _csv_writer(stream: TextIO, cf: ContactFile) -> Any:
     # A plain list has no delimiter of its own: the output takes French Excel's.
     return csv.writer(stream, delimiter=cf.delimiter or ";", lineterminator=cf.newline)
 
 
-def _count(
-    summary: ScrubSummary,
-    line: int,
-    value: str,
-    problem: str | None,
-    decision: Decision,
-    rejected: type[Rejected],
-) -> None:
-    summary.rows += 1
-    if decision.allowed:
-        summary.allowed += 1
-    for code in decision.codes:
-        summary.by_code[code.value] += 1
-    notes = [problem] if problem else []
+def _notes(value: str, decision: Decision, column: str | None) -> list[tuple[str, str]]:
+    """(value, why) for a number that is not one (naming its column when there are several)."""
+    notes = []
     for reason in decision.reasons:
         if reason.code is ReasonCode.INVALID_NUMBER:
-            notes.append(reason.message)
-    if notes:
-        summary.bad_lines.append(rejected(line, value, "; ".join(notes)))
+            message = invalid_reason(value, reason.message)
+            notes.append((value, message if column is None else f"{column}: {message}"))
+    return notes
+
+
+def _count_row(
+    summary: ScrubSummary,
+    row: Row,
+    notes: list[tuple[str, str]],
+    decisions: list[Decision],
+    allowed: bool,
+) -> None:
+    summary.rows += 1
+    if allowed:
+        summary.allowed += 1
+    for decision in decisions:
+        for code in decision.codes:
+            summary.by_code[code.value] += 1
+    reasons = [row.problem] if row.problem else []
+    reasons += [why for _, why in notes]
+    if reasons:
+        value = notes[0][0] if notes else row.value
+        summary.bad_lines.append(Rejected(row.line, value, "; ".join(reasons)))
 
 
 # -- Bloctel submission -----------------------------------------------------------------------------

@@ -23,7 +23,7 @@ import itertools
 import os
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -38,7 +38,10 @@ __all__ = [
     "Source",
     "Table",
     "detect_encoding",
+    "excel_damage",
     "header_key",
+    "invalid_reason",
+    "is_output_column",
     "neutralise",
     "open_contacts",
     "parse_table",
@@ -224,7 +227,7 @@ class ContactFile:
     """The CSV delimiter, or None for a plain list (one number a line)."""
     header: list[str] | None
     column: int
-    """Index of the phone column in each row."""
+    """Index of the (first) phone column in each row."""
     newline: str
     """The line ending the file uses (``\\r\\n`` when it has none), to write a copy alike."""
     sep_line: str | None
@@ -236,6 +239,19 @@ class ContactFile:
     _pending_line: int = field(default=0, repr=False)
     _width: int | None = field(default=None, repr=False)
     _stream: IO[str] | None = field(default=None, repr=False)
+    columns: list[int] = field(default_factory=list)
+    """Indexes of every phone column (found by header, or named), ``column`` first."""
+
+    def __post_init__(self) -> None:
+        if not self.columns:
+            self.columns = [self.column]
+
+    @property
+    def column_names(self) -> list[str]:
+        """The phone columns' headers (``column_N`` for a file without a header)."""
+        if self.header is None:
+            return ["number" if self.delimiter is None else f"column_{i + 1}" for i in self.columns]
+        return [self.header[i] for i in self.columns]
 
     @property
     def empty(self) -> bool:
@@ -368,13 +384,20 @@ class ContactFile:
             yield self._row(start, cells, extra)
 
 
-def open_contacts(path: str | os.PathLike[str], *, column: str | int | None = None) -> ContactFile:
-    """Open a contact file: detect its encoding, delimiter, header and phone column.
+Columns = str | int | Sequence[str | int] | None
+"""One phone column (a header name or a 1-based position), several, or None to find them."""
+
+
+def open_contacts(path: str | os.PathLike[str], *, column: Columns = None) -> ContactFile:
+    """Open a contact file: detect its encoding, delimiter, header and phone columns.
 
     ``column`` names the phone column by its header (compared without case or accents) or by
-    its 1-based position (an int, or a string of digits: for files without a header). Without
-    it the column is found by its header (téléphone, tel, phone, mobile, numéro, msisdn…); a
-    file without a header takes the first cell of its first row that is a phone number.
+    its 1-based position (an int, or a string of digits: for files without a header), or names
+    several in a list. Without it the columns are found by their headers (téléphone, tel,
+    phone, mobile, numéro, msisdn…: every column whose header surely names a phone, as
+    « Tél. domicile;Tél. portable », else the one generic name such as « Numéro »), never a
+    ``callguard_*`` column a previous scrub added; a file without a header takes the first
+    cell of its first row that is a phone number.
     Raises ``ConfigurationError`` when the column cannot be found, ``OSError`` when the file
     cannot be read.
     """
@@ -387,7 +410,7 @@ def open_contacts(path: str | os.PathLike[str], *, column: str | int | None = No
         raise
 
 
-def _open(stream: IO[str], name: str, encoding: str, column: str | int | None) -> ContactFile:
+def _open(stream: IO[str], name: str, encoding: str, column: Columns) -> ContactFile:
     lines = _Lines(stream)
     blank: list[int] = []
     sep_line: str | None = None
@@ -420,13 +443,46 @@ def _open(stream: IO[str], name: str, encoding: str, column: str | int | None) -
             cells = next(csv.reader(itertools.chain([first], lines), delimiter=delimiter))
         except csv.Error as exc:
             raise ConfigurationError(f"{name}: line {first_line} cannot be read: {exc}") from exc
-    header, col = _locate(cells, column, name, first_line)
+    header, cols = _locate_all(cells, column, name, first_line)
     lines.record = []
-    cf = ContactFile(name, encoding, delimiter, header, col, newline, sep_line, blank, lines,
-                     _stream=stream)  # fmt: skip
+    cf = ContactFile(name, encoding, delimiter, header, cols[0], newline, sep_line, blank, lines,
+                     _stream=stream, columns=cols)  # fmt: skip
     if header is None:
         cf._pending, cf._pending_line, cf._width = cells, first_line, len(cells)
     return cf
+
+
+def is_output_column(header: str) -> bool:
+    """A column a scrub added (``callguard_allowed``, ``callguard_number (Tél. portable)``…)."""
+    return header.strip().lower().startswith("callguard_")
+
+
+def _locate_all(
+    cells: list[str], column: Columns, name: str, line: int
+) -> tuple[list[str] | None, list[int]]:
+    """(header or None, phone column indexes) from the first record."""
+    if isinstance(column, (list, tuple)):
+        if not column:
+            column = None
+        else:
+            header: list[str] | None = None
+            found: list[int] = []
+            for one in column:
+                h, i = _locate(cells, one, name, line)
+                header = header if header is not None else h
+                if i not in found:
+                    found.append(i)
+            return header, found
+    if column is not None:
+        h, i = _locate(cells, column, name, line)  # type: ignore[arg-type]
+        return h, [i]
+    h, i = _locate(cells, None, name, line)
+    if h is None:
+        return h, [i]
+    scores = [0 if is_output_column(c) else _phone_score(header_key(c)) for c in cells]
+    if scores[i] < 2:
+        return h, [i]
+    return h, [j for j, score in enumerate(scores) if score >= 2]
 
 
 def _locate(
@@ -434,7 +490,7 @@ def _locate(
 ) -> tuple[list[str] | None, int]:
     """(header or None, phone column index) from the first record."""
     keys = [header_key(c) for c in cells]
-    scores = [_phone_score(k) for k in keys]
+    scores = [0 if is_output_column(c) else _phone_score(k) for c, k in zip(cells, keys, strict=True)]
     shown = ", ".join(repr(c) for c in cells)
     has_digit = any(ch.isdigit() for c in cells for ch in c)
     looks_like_header = max(scores) > 0 or not has_digit
@@ -477,6 +533,27 @@ def _locate(
         f"{name}: line {line} is neither a header naming a phone column nor a row with a phone "
         f"number ({shown}); name the column with --column (a header name, or a position from 1)"
     )
+
+
+# Excel shows a long number it stores as a number in scientific notation, and a CSV saved from
+# it keeps that text: « 3.36123E+10 », or « 6,12346E+08 » in French. The digits past the sixth
+# are gone for good.
+_SCIENTIFIC = re.compile(r"[+-]?\d+(?:[.,]\d+)?[eE]\+?\d+")
+
+
+def excel_damage(value: str) -> str | None:
+    """Why ``value`` cannot be recovered when Excel turned it into scientific notation, else None."""
+    if _SCIENTIFIC.fullmatch(value.strip()) is None:
+        return None
+    return (
+        f"{value.strip()!r} is Excel's scientific notation: the number lost its last digits and "
+        "cannot be recovered (format the column as Text in Excel before saving the CSV)"
+    )
+
+
+def invalid_reason(value: str, reason: str) -> str:
+    """The reason a value is not a number, naming Excel's scientific notation when it is that."""
+    return excel_damage(value) or reason
 
 
 # -- writing -------------------------------------------------------------------------------------

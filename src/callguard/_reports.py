@@ -99,6 +99,10 @@ class ScrubSummary:
     """Lines with nothing in them, left out of the output."""
     encoding: str = ""
     delimiter: str | None = None
+    columns: list[str] = field(default_factory=list)
+    """The phone columns judged, in order."""
+    by_column: dict[str, int] = field(default_factory=dict)
+    """How many numbers each phone column held (and were judged); empty cells are not counted."""
 
     @property
     def refused(self) -> int:
@@ -112,10 +116,16 @@ class ScrubSummary:
             "summary": dict(sorted(self.by_code.items())),
             "bad_lines": [r.to_dict() for r in self.bad_lines],
             "blank_lines": self.blank_lines,
+            "columns": dict(self.by_column),
         }
 
     def render(self, limit: int = 20) -> str:
-        lines = [f"{self.rows} rows: {self.allowed} allowed, {self.refused} refused"]
+        lines = []
+        if self.columns:
+            counts = [(c, self.by_column.get(c, 0)) for c in self.columns]
+            shown = ", ".join(f"{c} ({n} number{'' if n == 1 else 's'})" for c, n in counts)
+            lines.append(f"phone columns: {shown}")
+        lines.append(f"{self.rows} rows: {self.allowed} allowed, {self.refused} refused")
         width = max((len(code) for code in self.by_code), default=0)
         for code, count in sorted(self.by_code.items(), key=lambda kv: (-kv[1], kv[0])):
             lines.append(f"  {code:<{width}}  {count}")
