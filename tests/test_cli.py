@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -412,3 +413,29 @@ def test_scrub_every_phone_column_and_repeated_column(db: str, tmp_path: Path) -
     assert header[4] == "callguard_number (Tél. bureau)"
     assert header[8] == "callguard_number (Tél. domicile)"
     assert "phone columns: Tél. bureau (2 numbers), Tél. domicile (2 numbers)" in result.stderr
+
+
+def test_scrub_reads_standard_input_only_when_asked(db: str, tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        cli, ["scrub", "-", "--caller-id", NPV, "--db", db], input=b"Tel\n06 12 34 56 78\n"
+    )
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[1].startswith("06 12 34 56 78;+33612345678;false;")
+    assert run("scrub", "/dev/zero", "--caller-id", NPV, "--db", db).exit_code == 2
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    result = run("scrub", str(fifo), "--caller-id", NPV, "--db", db)
+    assert result.exit_code == 2 and "not a regular file" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_scrub_refuses_a_symlink_output_in_one_line(db: str, tmp_path: Path) -> None:
+    (tmp_path / "target.csv").write_text("keep\n")
+    (tmp_path / "link.csv").symlink_to(tmp_path / "target.csv")
+    result = run("scrub", str(DATA / "numbers_plain.txt"), "--caller-id", NPV, "--db", db,
+                 "-o", str(tmp_path / "link.csv"))  # fmt: skip
+    assert result.exit_code == 2 and result.stderr.count("\n") == 1
+    assert "symbolic link" in result.stderr and (tmp_path / "target.csv").read_text() == "keep\n"
+    result = run("scrub", str(DATA / "numbers_plain.txt"), "--caller-id", NPV, "--db", db,
+                 "-o", "/dev/null")  # fmt: skip
+    assert result.exit_code == 2 and "not a regular file" in result.stderr

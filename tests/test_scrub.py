@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from callguard import Guard, LedgerError, Outcome, Policy, Purpose, ReasonCode
+from callguard import ConfigurationError, Guard, LedgerError, Outcome, Policy, Purpose, ReasonCode
 from callguard._bulk import OUTPUT_COLUMNS, scrub_file
 from callguard._files import sniff_encoding
 from conftest import NPV, clean_on_bloctel, consented, paris
@@ -397,3 +397,27 @@ def test_a_callguard_column_is_never_a_phone_column(guard: Guard, tmp_path: Path
     assert summary.columns == ["Mobile"]
     assert read_back(out, ";")[1] == ["A", "0698765432", "+33698765432", "false",
                                       "BLOCTEL_UNCHECKED", ""]  # fmt: skip
+
+
+# -- outputs: atomic, never through a link, never over a device ------------------------------------
+
+
+def test_scrub_file_refuses_a_symlink_or_a_device_as_output(guard: Guard, tmp_path: Path) -> None:
+    victim = tmp_path / "victim.csv"
+    victim.write_text("precious\n")
+    link = tmp_path / "out.csv"
+    link.symlink_to(victim)
+    with pytest.raises(ConfigurationError, match="is a symbolic link"):
+        scrub_file(guard, DATA / "numbers_plain.txt", link, NPV, MOMENTS[0])
+    assert victim.read_text() == "precious\n" and link.is_symlink()
+    with pytest.raises(ConfigurationError, match="not a regular file"):
+        scrub_file(guard, DATA / "numbers_plain.txt", "/dev/null", NPV, MOMENTS[0])
+    assert not any(p.name.startswith(".callguard-") for p in tmp_path.iterdir())
+
+
+def test_scrub_file_keeps_the_mode_of_the_file_it_replaces(guard: Guard, tmp_path: Path) -> None:
+    out = tmp_path / "out.csv"
+    out.write_text("old\n")
+    out.chmod(0o640)
+    scrub_file(guard, DATA / "numbers_plain.txt", out, NPV, MOMENTS[0])
+    assert out.read_text().startswith("number;") and out.stat().st_mode & 0o777 == 0o640

@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import itertools
 import os
+import stat
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -104,7 +105,8 @@ Output = str | os.PathLike[str] | IO[bytes]
 @contextmanager
 def _output(output: Output, encoding: str, inputs: Iterable[str]) -> Iterator[TextIO]:
     """A text stream on ``output``. A path is written to a temporary file renamed into place on
-    success only, so a failed run never leaves half a file (nor truncates the input)."""
+    success only, so a failed run never leaves half a file (nor truncates the input); a file
+    replaced keeps its mode; a symbolic link or a non-regular file is refused."""
     if not isinstance(output, (str, os.PathLike)):
         stream = text_writer(output, encoding)
         try:
@@ -114,17 +116,43 @@ def _output(output: Output, encoding: str, inputs: Iterable[str]) -> Iterator[Te
             stream.detach()
         return
     target = os.path.abspath(os.fspath(output))
+    existing = _writable_target(os.fspath(output))
     for path in inputs:
-        if os.path.exists(target) and os.path.samefile(path, target):
+        if existing is not None and os.path.samefile(path, target):
             raise ConfigurationError(f"the output {os.fspath(output)!r} is an input file")
     fd, tmp = tempfile.mkstemp(dir=os.path.dirname(target), prefix=".callguard-", suffix=".tmp")
     try:
+        if existing is not None:
+            os.chmod(tmp, stat.S_IMODE(existing.st_mode))  # the file replaced keeps its mode
         with os.fdopen(fd, "wb") as binary, text_writer(binary, encoding) as stream:
             yield stream
         os.replace(tmp, target)
     except BaseException:
         os.unlink(tmp)
         raise
+
+
+def _writable_target(name: str) -> os.stat_result | None:
+    """The status of the regular file an output replaces (None when there is none yet).
+
+    A symbolic link is refused, not followed: the file it points to could be anyone's. So is a
+    device, FIFO or directory (``/dev/null``): renaming over it would replace it.
+    """
+    try:
+        st = os.lstat(name)
+    except FileNotFoundError:
+        return None
+    if stat.S_ISLNK(st.st_mode):
+        raise ConfigurationError(
+            f"{name}: is a symbolic link; callguard does not write through links, name the "
+            "file itself"
+        )
+    if not stat.S_ISREG(st.st_mode):
+        raise ConfigurationError(
+            f"{name}: is not a regular file (a device, FIFO or directory); refusing to write "
+            "over it"
+        )
+    return st
 
 
 def _decision_cells(decision: Decision) -> list[str]:
@@ -210,9 +238,8 @@ def scrub_file(
                 wanted: list[str] = []
                 where: list[list[int | None]] = []
                 for row in batch:
-                    values = [
-                        "" if row.unreadable else _cell_at(row.cells, i) for i in cf.columns
-                    ]
+                    cols = cf.columns
+                    values = ["" if row.unreadable else _cell_at(row.cells, i) for i in cols]
                     if not any(values):
                         values[0] = row.value  # nothing at all: judged, refused, listed
                         slots: list[int | None] = [len(wanted)] + [None] * (len(values) - 1)

@@ -22,6 +22,7 @@ import io
 import itertools
 import os
 import re
+import stat
 import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -32,11 +33,14 @@ from typing import IO
 from ._exceptions import ConfigurationError, InvalidNumberError
 
 __all__ = [
+    "MAX_COLUMNS",
+    "MAX_LINE",
     "PHONE_HEADERS",
     "ContactFile",
     "Row",
     "Source",
     "Table",
+    "check_input",
     "detect_encoding",
     "excel_damage",
     "header_key",
@@ -79,6 +83,12 @@ _STEMS = ("telephone", "phone", "mobile", "portable", "msisdn", "gsm", "cellulai
 _NOT_PHONE = ("fax", "telecopie", "telex")
 
 _CHUNK = 1 << 20
+
+MAX_LINE = 1 << 20
+"""The longest line read, in characters (1 MiB): a longer one is no contact list, and reading
+it whole would let one file take all the memory."""
+MAX_COLUMNS = 1000
+"""The most fields a record may have."""
 
 
 def header_key(header: str) -> str:
@@ -180,8 +190,8 @@ class _Lines:
 
     __slots__ = ("_it", "chars", "count", "record")
 
-    def __init__(self, stream: Iterable[str]) -> None:
-        self._it = iter(stream)
+    def __init__(self, stream: Iterable[str], name: str = "<input>") -> None:
+        self._it = _bounded(stream, name) if isinstance(stream, io.TextIOBase) else iter(stream)
         self.count = 0
         self.chars = 0
         self.record: list[str] = []
@@ -195,6 +205,25 @@ class _Lines:
         self.chars += len(line)
         self.record.append(line)
         return line
+
+
+def _bounded(stream: io.TextIOBase, name: str) -> Iterator[str]:
+    """The lines of ``stream``, refusing one longer than :data:`MAX_LINE` without reading it all."""
+    count = 0
+    while line := stream.readline(MAX_LINE + 1):
+        count += 1
+        if len(line) > MAX_LINE:
+            raise ConfigurationError(
+                f"{name}: line {count} is longer than {MAX_LINE} characters (1 MiB), the limit: "
+                "not a contact file, or one whose lines lost their line breaks"
+            )
+        yield line
+
+
+def _too_wide(name: str, line: int, fields: int) -> ConfigurationError:
+    return ConfigurationError(
+        f"{name}: line {line} has {fields} fields, more than the limit of {MAX_COLUMNS}"
+    )
 
 
 def _unquote(text: str) -> str:
@@ -324,6 +353,8 @@ class ContactFile:
                         self.blank_lines.append(count)
                     continue
                 cells = text.rstrip("\r\n").split(delimiter)
+                if len(cells) > MAX_COLUMNS:
+                    raise _too_wide(self.name, count, len(cells))
                 value = cells[col].strip() if col < len(cells) else ""
                 if value or any(c.strip() for c in cells):
                     yield count, value
@@ -375,6 +406,8 @@ class ContactFile:
                 yield Row(start, [raw], "", f"unreadable CSV line ({exc})", unreadable=True)
                 continue
             start = lines.count - len(lines.record) + 1
+            if len(cells) > MAX_COLUMNS:
+                raise _too_wide(self.name, start, len(cells))
             if not any(c.strip() for c in cells):
                 self.blank_lines.append(start)
                 continue
@@ -386,6 +419,36 @@ class ContactFile:
 
 Columns = str | int | Sequence[str | int] | None
 """One phone column (a header name or a 1-based position), several, or None to find them."""
+
+
+_MAGIC = (
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an Excel 97-2003 workbook (.xls)"),
+    (b"%PDF", "a PDF document"),
+    (b"\x1f\x8b", "a gzip archive"),
+    (b"PK\x03\x04", "a ZIP archive (an .xlsx, .ods or .zip file)"),
+)
+
+
+def check_input(path: str | os.PathLike[str]) -> None:
+    """Refuse what cannot be read as a contact file: a directory, a device, a FIFO, a socket (a
+    stream that may never end, or never start), or a binary file (a workbook, a PDF, an
+    archive, NUL bytes). Raises ``ConfigurationError`` saying what it is."""
+    name = os.fspath(path)
+    mode = os.stat(path).st_mode  # follows a link: reading through one is harmless
+    if stat.S_ISDIR(mode):
+        raise ConfigurationError(f"{name}: is a directory, not a file")
+    if not stat.S_ISREG(mode):
+        raise ConfigurationError(
+            f"{name}: not a regular file (a device, FIFO or socket); to read standard input, "
+            "give - as the file name"
+        )
+    with open(path, "rb") as f:
+        head = f.read(8192)
+    for magic, what in _MAGIC:
+        if head.startswith(magic):
+            raise ConfigurationError(f"{name}: is {what}, not a CSV or text file")
+    if b"\0" in head and not head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise ConfigurationError(f"{name}: holds NUL bytes: binary data, not a CSV or text file")
 
 
 def open_contacts(path: str | os.PathLike[str], *, column: Columns = None) -> ContactFile:
@@ -401,6 +464,7 @@ def open_contacts(path: str | os.PathLike[str], *, column: Columns = None) -> Co
     Raises ``ConfigurationError`` when the column cannot be found, ``OSError`` when the file
     cannot be read.
     """
+    check_input(path)
     encoding = sniff_encoding(path)
     stream = open(path, encoding=encoding, errors="replace", newline="")  # noqa: SIM115
     try:
@@ -411,7 +475,7 @@ def open_contacts(path: str | os.PathLike[str], *, column: Columns = None) -> Co
 
 
 def _open(stream: IO[str], name: str, encoding: str, column: Columns) -> ContactFile:
-    lines = _Lines(stream)
+    lines = _Lines(stream, name)
     blank: list[int] = []
     sep_line: str | None = None
     forced: str | None = None
@@ -443,6 +507,8 @@ def _open(stream: IO[str], name: str, encoding: str, column: Columns) -> Contact
             cells = next(csv.reader(itertools.chain([first], lines), delimiter=delimiter))
         except csv.Error as exc:
             raise ConfigurationError(f"{name}: line {first_line} cannot be read: {exc}") from exc
+    if len(cells) > MAX_COLUMNS:
+        raise _too_wide(name, first_line, len(cells))
     header, cols = _locate_all(cells, column, name, first_line)
     lines.record = []
     cf = ContactFile(name, encoding, delimiter, header, cols[0], newline, sep_line, blank, lines,
@@ -490,7 +556,9 @@ def _locate(
 ) -> tuple[list[str] | None, int]:
     """(header or None, phone column index) from the first record."""
     keys = [header_key(c) for c in cells]
-    scores = [0 if is_output_column(c) else _phone_score(k) for c, k in zip(cells, keys, strict=True)]
+    scores = [
+        0 if is_output_column(c) else _phone_score(k) for c, k in zip(cells, keys, strict=True)
+    ]
     shown = ", ".join(repr(c) for c in cells)
     has_digit = any(ch.isdigit() for c in cells for ch in c)
     looks_like_header = max(scores) > 0 or not has_digit

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import re
+import shutil
 import sys
-from collections.abc import Iterator, Sequence
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
 from datetime import date, datetime
 from enum import Enum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -102,6 +105,32 @@ column_option = click.option(
     metavar="NAME",
     help="The phone column: its header, or its position from 1 (default: found by its header).",
 )
+
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def input_argument(name: str, metavar: str | None = None) -> Callable[[_F], _F]:
+    """A file argument: a path, or ``-`` for standard input (refused: a directory)."""
+    return click.argument(
+        name,
+        metavar=metavar,
+        type=click.Path(exists=True, dir_okay=False, allow_dash=True),
+    )
+
+
+@contextlib.contextmanager
+def input_file(path: str) -> Iterator[str]:
+    """The path to read: ``path`` itself, or for ``-`` a temporary copy of standard input
+    (the encoding is found in one pass over the bytes, the rows read in a second)."""
+    if path != "-":
+        yield path
+        return
+    with tempfile.TemporaryDirectory(prefix="callguard-") as tmp:
+        spooled = os.path.join(tmp, "stdin")
+        with open(spooled, "wb") as f:
+            shutil.copyfileobj(sys.stdin.buffer, f, 1 << 20)
+        yield spooled
 
 
 def open_guard(db: str | None, professional: str) -> Guard:

@@ -28,6 +28,8 @@ from ._common import (
     db_option,
     echo_json,
     guarded,
+    input_argument,
+    input_file,
     json_option,
     professional_option,
     render_decision,
@@ -88,7 +90,7 @@ def _stderr_is_tty() -> bool:
 
 
 @cli.command()
-@click.argument("input_path", metavar="INPUT", type=click.Path(exists=True, dir_okay=False))
+@input_argument("input_path", metavar="INPUT")
 @click.option("--caller-id", required=True, help="The number the calls will present.")
 @at_option
 @click.option(
@@ -129,8 +131,12 @@ def scrub(
     four per column, named after it, and callguard_allowed_columns. A summary by reason goes
     to stderr.
     """
-    with guarded(db, professional) as guard, contextlib.ExitStack() as stack:
-        size = file_size(input_path)
+    with (
+        guarded(db, professional) as guard,
+        contextlib.ExitStack() as stack,
+        input_file(input_path) as path,
+    ):
+        size = file_size(path)
         update = None
         if size >= PROGRESS_MIN_BYTES and _stderr_is_tty():
             bar = stack.enter_context(
@@ -139,7 +145,7 @@ def scrub(
             update = bar.update
         summary = scrub_file(
             guard,
-            input_path,
+            path,
             output if output is not None else sys.stdout.buffer,
             caller_id,
             at,

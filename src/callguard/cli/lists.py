@@ -27,6 +27,8 @@ from ._common import (
     db_option,
     echo_json,
     guarded,
+    input_argument,
+    input_file,
     json_option,
     professional_option,
     user_errors,
@@ -41,7 +43,7 @@ def bloctel() -> None:
 
 
 @bloctel.command("export")
-@click.argument("contacts", type=click.Path(exists=True, dir_okay=False))
+@input_argument("contacts")
 @click.option(
     "-o",
     "--output",
@@ -74,10 +76,10 @@ def bloctel_export(
     Telephone;Identifiant, 10-digit national numbers, one line per distinct French consumer
     number never checked or last checked more than --max-age days ago.
     """
-    with guarded(db, "default") as guard:
+    with guarded(db, "default") as guard, input_file(contacts) as path:
         report = bloctel_submission(
             guard,
-            contacts,
+            path,
             output if output is not None else sys.stdout.buffer,
             at,
             max_age_days=max_age,
@@ -88,7 +90,7 @@ def bloctel_export(
 
 
 @bloctel.command("import")
-@click.argument("listed", type=click.Path(exists=True, dir_okay=False))
+@input_argument("listed")
 @click.option(
     "--checked-at",
     type=DAY_OR_TIME,
@@ -110,9 +112,9 @@ def bloctel_import(
 
     Exit 0 when every line was used, 1 when some were rejected (the others are imported).
     """
-    with guarded(db, "default") as guard:
+    with guarded(db, "default") as guard, input_file(listed) as path:
         checked = instant(checked_at, "--checked-at")
-        report = guard.import_bloctel(listed, checked, submitted=submitted)
+        report = guard.import_bloctel(path, checked, submitted=submitted)
     if as_json:
         echo_json(report.to_dict())
     else:
@@ -124,7 +126,7 @@ def bloctel_import(
 
 
 @cli.command()
-@click.argument("calls", type=click.Path(exists=True, dir_okay=False))
+@input_argument("calls")
 @db_option
 @professional_option
 @json_option
@@ -136,8 +138,8 @@ def audit(calls: str, db: str | None, professional: str, as_json: bool) -> None:
     never modified. Exit 0 when every call was compliant, 1 when some were not (or a row could
     not be judged), 2 on an error.
     """
-    with user_errors():
-        report = run_audit(calls, db=db or default_db_path(), professional=professional)
+    with user_errors(), input_file(calls) as path:
+        report = run_audit(path, db=db or default_db_path(), professional=professional)
     if as_json:
         echo_json(report.to_dict())
     else:
@@ -147,7 +149,7 @@ def audit(calls: str, db: str | None, professional: str, as_json: bool) -> None:
 
 
 @cli.command("import-calls")
-@click.argument("calls", type=click.Path(exists=True, dir_okay=False))
+@input_argument("calls")
 @db_option
 @professional_option
 @json_option
@@ -158,8 +160,8 @@ def import_calls_command(calls: str, db: str | None, professional: str, as_json:
     call already in the ledger (same professional, number and instant) is skipped. Exit 0 when
     every row was used, 1 when some were rejected (the others are imported).
     """
-    with guarded(db, professional) as guard:
-        report = import_calls(guard, calls)
+    with guarded(db, professional) as guard, input_file(calls) as path:
+        report = import_calls(guard, path)
     if as_json:
         echo_json(report.to_dict())
     else:
