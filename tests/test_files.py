@@ -6,7 +6,9 @@ import codecs
 import csv
 import io
 import os
+import sys
 import tracemalloc
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -299,7 +301,7 @@ def test_non_regular_inputs_are_refused(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("content", "what"),
     [
-        (b"PK\x03\x04\x14\x00\x06\x00", "a ZIP archive"),
+        (b"PK\x03\x04\x14\x00\x06\x00", "a damaged ZIP archive"),
         (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1\x00\x00", "Excel 97-2003 workbook"),
         (b"%PDF-1.7\n", "a PDF document"),
         (b"Tel\n06\x0012\n", "NUL bytes"),
@@ -348,3 +350,36 @@ def test_a_long_line_later_in_the_file_names_its_line(tmp_path: Path) -> None:
     path.write_text("Tel\n0612345678\n" + "0" * (MAX_LINE + 10) + "\n")
     with open_contacts(path) as cf, pytest.raises(ConfigurationError, match="line 3 is longer"):
         list(cf.values())
+
+
+# -- spreadsheets ----------------------------------------------------------------------------------
+
+
+def test_xlsx_first_sheet_as_text(tmp_path: Path) -> None:
+    with open_contacts(DATA / "contacts.xlsx") as cf:
+        assert cf.header == ["Nom", "Téléphone", "Mobile", "Inscrit le"]
+        assert cf.column_names == ["Téléphone", "Mobile"]
+        got = [r.cells for r in cf]
+        spool = cf._path
+        assert spool is not None and os.path.exists(spool)
+    assert not os.path.exists(spool)  # the temporary copy goes with the file
+    assert got == [
+        ["Dupré", "612345678", "06 98 76 54 32", "2025-03-01T09:30:00"],  # digits kept
+        ["Martin", "33781234567", "", "2025-04-02T00:00:00"],
+        ["Abîmé", "33612300000"],  # stored as a number: no scientific notation from the reader
+    ]
+
+
+def test_xlsx_needs_openpyxl(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "openpyxl", None)
+    with pytest.raises(ConfigurationError, match=r'pip install "callguard-fr\[xlsx\]"'):
+        open_contacts(DATA / "contacts.xlsx")
+
+
+def test_ods_is_refused_naming_it(tmp_path: Path) -> None:
+    path = tmp_path / "contacts.csv"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet")
+        archive.writestr("content.xml", "<x/>")
+    with pytest.raises(ConfigurationError, match=r"OpenDocument spreadsheet \(\.ods\)"):
+        open_contacts(path)

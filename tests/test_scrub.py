@@ -421,3 +421,13 @@ def test_scrub_file_keeps_the_mode_of_the_file_it_replaces(guard: Guard, tmp_pat
     out.chmod(0o640)
     scrub_file(guard, DATA / "numbers_plain.txt", out, NPV, MOMENTS[0])
     assert out.read_text().startswith("number;") and out.stat().st_mode & 0o777 == 0o640
+
+
+def test_scrub_file_reads_an_xlsx_workbook(guard: Guard, tmp_path: Path) -> None:
+    out, summary = scrub_to(guard, "contacts.xlsx", tmp_path)
+    raw = out.read_bytes()
+    assert raw.startswith(codecs.BOM_UTF8)  # a CSV Excel opens with its accents
+    table = read_back(out, ";")
+    assert table[0][:4] == ["Nom", "Téléphone", "Mobile", "Inscrit le"]
+    assert table[1][4] == "+33612345678" and table[2][4] == "+33781234567"
+    assert summary.columns == ["Téléphone", "Mobile"]  # type: ignore[attr-defined]

@@ -17,15 +17,19 @@ in them (blank, or only empty cells, as Excel writes below a table) are skipped,
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import io
 import itertools
 import os
 import re
 import stat
+import tempfile
 import unicodedata
+import zipfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import date, datetime, time
 from pathlib import Path
 from types import TracebackType
 from typing import IO
@@ -53,6 +57,7 @@ __all__ = [
     "sniff_delimiter",
     "sniff_encoding",
     "text_writer",
+    "xlsx_to_csv",
 ]
 
 Source = str | os.PathLike[str] | Iterable[str]
@@ -268,6 +273,8 @@ class ContactFile:
     _pending_line: int = field(default=0, repr=False)
     _width: int | None = field(default=None, repr=False)
     _stream: IO[str] | None = field(default=None, repr=False)
+    _path: str | None = field(default=None, repr=False)
+    _spool: str | None = field(default=None, repr=False)
     columns: list[int] = field(default_factory=list)
     """Indexes of every phone column (found by header, or named), ``column`` first."""
 
@@ -302,6 +309,10 @@ class ContactFile:
     def close(self) -> None:
         if self._stream is not None:
             self._stream.close()
+        if self._spool is not None:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self._spool)
+            self._spool = None
 
     def __enter__(self) -> ContactFile:
         return self
@@ -369,7 +380,7 @@ class ContactFile:
         if self._stream is None:
             return True
         try:
-            with open(self.name, "rb") as raw:
+            with open(self._path or self.name, "rb") as raw:
                 while chunk := raw.read(1 << 20):
                     if b'"' in chunk:
                         return True
@@ -429,10 +440,11 @@ _MAGIC = (
 )
 
 
-def check_input(path: str | os.PathLike[str]) -> None:
+def check_input(path: str | os.PathLike[str]) -> str:
     """Refuse what cannot be read as a contact file: a directory, a device, a FIFO, a socket (a
-    stream that may never end, or never start), or a binary file (a workbook, a PDF, an
-    archive, NUL bytes). Raises ``ConfigurationError`` saying what it is."""
+    stream that may never end, or never start), or a binary file (a workbook other than .xlsx,
+    a PDF, an archive, NUL bytes). Raises ``ConfigurationError`` saying what it is; returns
+    ``"xlsx"`` for an Excel workbook, ``"text"`` otherwise."""
     name = os.fspath(path)
     mode = os.stat(path).st_mode  # follows a link: reading through one is harmless
     if stat.S_ISDIR(mode):
@@ -444,11 +456,71 @@ def check_input(path: str | os.PathLike[str]) -> None:
         )
     with open(path, "rb") as f:
         head = f.read(8192)
+    if head.startswith(b"PK\x03\x04"):
+        return _zip_kind(path, name)
     for magic, what in _MAGIC:
         if head.startswith(magic):
             raise ConfigurationError(f"{name}: is {what}, not a CSV or text file")
     if b"\0" in head and not head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         raise ConfigurationError(f"{name}: holds NUL bytes: binary data, not a CSV or text file")
+    return "text"
+
+
+def _zip_kind(path: str | os.PathLike[str], name: str) -> str:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = set(archive.namelist())
+            mimetype = archive.read("mimetype")[:100] if "mimetype" in names else b""
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise ConfigurationError(f"{name}: is a damaged ZIP archive, not a CSV file") from exc
+    if "xl/workbook.xml" in names:
+        return "xlsx"
+    if b"opendocument.spreadsheet" in mimetype:
+        what = "an OpenDocument spreadsheet (.ods): save it as .xlsx or CSV"
+    else:
+        what = "a ZIP archive"
+    raise ConfigurationError(f"{name}: is {what}, not a CSV or text file")
+
+
+def _xlsx_text(value: object) -> str:
+    """A cell as text. A number stored as a number keeps all its digits (612345678.0 is
+    « 612345678 »); a date or time is ISO 8601."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, (datetime, date, time)):
+        return value.isoformat()
+    return str(value)
+
+
+def xlsx_to_csv(path: str | os.PathLike[str], target: str) -> None:
+    """Write the first sheet of an Excel workbook to ``target``: UTF-8 with BOM, ``;``, CRLF."""
+    try:
+        import openpyxl
+    except ImportError:
+        raise ConfigurationError(
+            f'{os.fspath(path)}: reading .xlsx files needs openpyxl: pip install "callguard-fr[xlsx]"'
+        ) from None
+    try:
+        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many kinds on a damaged workbook
+        raise ConfigurationError(f"{os.fspath(path)}: cannot be read as a workbook: {exc}") from exc
+    try:
+        sheet = workbook.worksheets[0]
+        with open(target, "w", encoding="utf-8-sig", newline="") as out:
+            writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+            for number, row in enumerate(sheet.iter_rows(values_only=True), start=1):
+                cells = [_xlsx_text(v) for v in row]
+                while cells and not cells[-1]:
+                    cells.pop()
+                if len(cells) > MAX_COLUMNS:
+                    raise _too_wide(os.fspath(path), number, len(cells))
+                writer.writerow(cells)
+    finally:
+        workbook.close()
 
 
 def open_contacts(path: str | os.PathLike[str], *, column: Columns = None) -> ContactFile:
@@ -464,14 +536,33 @@ def open_contacts(path: str | os.PathLike[str], *, column: Columns = None) -> Co
     Raises ``ConfigurationError`` when the column cannot be found, ``OSError`` when the file
     cannot be read.
     """
-    check_input(path)
-    encoding = sniff_encoding(path)
-    stream = open(path, encoding=encoding, errors="replace", newline="")  # noqa: SIM115
+    spool: str | None = None
+    if check_input(path) == "xlsx":
+        # The first sheet, as text, in a temporary CSV read like any other.
+        fd, spool = tempfile.mkstemp(prefix="callguard-", suffix=".csv")
+        os.close(fd)
+        try:
+            xlsx_to_csv(path, spool)
+        except BaseException:
+            os.unlink(spool)
+            raise
+    readable = spool if spool is not None else path
     try:
-        return _open(stream, os.fspath(path), encoding, column)
+        encoding = sniff_encoding(readable)
+        stream = open(readable, encoding=encoding, errors="replace", newline="")  # noqa: SIM115
+    except BaseException:
+        if spool is not None:
+            os.unlink(spool)
+        raise
+    try:
+        cf = _open(stream, os.fspath(path), encoding, column)
     except BaseException:
         stream.close()
+        if spool is not None:
+            os.unlink(spool)
         raise
+    cf._path, cf._spool = os.fspath(readable), spool
+    return cf
 
 
 def _open(stream: IO[str], name: str, encoding: str, column: Columns) -> ContactFile:
