@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import IO, Any, TextIO, TypeVar
 
-from ._calllog import CallSource, read_call_log
+from ._calllog import CallLogFormat, CallSource, read_call_log
 from ._decision import Decision
 from ._engine import BATCH, apply_outcome
 from ._exceptions import ConfigurationError, InvalidNumberError, LedgerError
@@ -400,16 +400,26 @@ def bloctel_submission(
 # -- call history import ----------------------------------------------------------------------------
 
 
-def import_calls(guard: Guard, calls: CallSource) -> CallImportReport:
+def import_calls(
+    guard: Guard,
+    calls: CallSource,
+    *,
+    log_format: CallLogFormat | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> CallImportReport:
     """Record a call history (a call log, as :func:`callguard.audit` reads it) in the ledger.
 
     Each call is recorded as :meth:`Guard.record_call` would: it counts toward the cap whatever
     its outcome, ``REFUSED`` starts the cooldown, ``OBJECTED`` adds a permanent opt-out. A row's
     ``professional`` column overrides the guard's. A call already recorded at the same instant
     for the same professional and number is skipped. All or nothing: the good rows are written
-    in one transaction; bad rows are reported, never dropped silently.
+    in one transaction; bad rows are reported, never dropped silently. ``log_format`` reads a
+    dialer's own log (:func:`call_log_format`); ``progress`` is called with about how many
+    bytes of the file were read since its last call.
     """
-    log, rejected = read_call_log(calls, professional=guard.professional)
+    log, rejected = read_call_log(
+        calls, professional=guard.professional, log_format=log_format, progress=progress
+    )
     report = CallImportReport(rejected=rejected)
     recorded_at = to_us(now_utc())
     with guard.engine.write("import the calls") as ledger:

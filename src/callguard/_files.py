@@ -523,7 +523,9 @@ def xlsx_to_csv(path: str | os.PathLike[str], target: str) -> None:
         workbook.close()
 
 
-def open_contacts(path: str | os.PathLike[str], *, column: Columns = None) -> ContactFile:
+def open_contacts(
+    path: str | os.PathLike[str], *, column: Columns = None, headerless: bool = False
+) -> ContactFile:
     """Open a contact file: detect its encoding, delimiter, header and phone columns.
 
     ``column`` names the phone column by its header (compared without case or accents) or by
@@ -532,7 +534,8 @@ def open_contacts(path: str | os.PathLike[str], *, column: Columns = None) -> Co
     phone, mobile, numéro, msisdn…: every column whose header surely names a phone, as
     « Tél. domicile;Tél. portable », else the one generic name such as « Numéro »), never a
     ``callguard_*`` column a previous scrub added; a file without a header takes the first
-    cell of its first row that is a phone number.
+    cell of its first row that is a phone number. ``headerless`` says the first line is a row
+    (a file with a fixed column order, such as Asterisk's ``Master.csv``).
     Raises ``ConfigurationError`` when the column cannot be found, ``OSError`` when the file
     cannot be read.
     """
@@ -555,7 +558,7 @@ def open_contacts(path: str | os.PathLike[str], *, column: Columns = None) -> Co
             os.unlink(spool)
         raise
     try:
-        cf = _open(stream, os.fspath(path), encoding, column)
+        cf = _open(stream, os.fspath(path), encoding, column, headerless)
     except BaseException:
         stream.close()
         if spool is not None:
@@ -565,7 +568,9 @@ def open_contacts(path: str | os.PathLike[str], *, column: Columns = None) -> Co
     return cf
 
 
-def _open(stream: IO[str], name: str, encoding: str, column: Columns) -> ContactFile:
+def _open(
+    stream: IO[str], name: str, encoding: str, column: Columns, headerless: bool = False
+) -> ContactFile:
     lines = _Lines(stream, name)
     blank: list[int] = []
     sep_line: str | None = None
@@ -600,7 +605,10 @@ def _open(stream: IO[str], name: str, encoding: str, column: Columns) -> Contact
             raise ConfigurationError(f"{name}: line {first_line} cannot be read: {exc}") from exc
     if len(cells) > MAX_COLUMNS:
         raise _too_wide(name, first_line, len(cells))
-    header, cols = _locate_all(cells, column, name, first_line)
+    if headerless:
+        header, cols = None, [0]
+    else:
+        header, cols = _locate_all(cells, column, name, first_line)
     lines.record = []
     cf = ContactFile(name, encoding, delimiter, header, cols[0], newline, sep_line, blank, lines,
                      _stream=stream, columns=cols)  # fmt: skip

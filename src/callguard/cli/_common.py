@@ -133,6 +133,70 @@ def input_file(path: str) -> Iterator[str]:
         yield spooled
 
 
+PROGRESS_MIN_BYTES = 512 * 1024
+"""Files at least this large get a progress bar (when stderr is a terminal)."""
+
+
+def stderr_is_tty() -> bool:
+    return sys.stderr.isatty()
+
+
+def progress_bar(
+    stack: contextlib.ExitStack, path: str, label: str
+) -> Callable[[int], None] | None:
+    """A progress bar on standard error, sized in bytes of ``path``, for a long file read while
+    standard error is a terminal; None otherwise."""
+    try:
+        size = os.path.getsize(path)
+    except OSError:
+        return None
+    if size < PROGRESS_MIN_BYTES or not stderr_is_tty():
+        return None
+    bar = stack.enter_context(click.progressbar(length=size, label=label, file=sys.stderr))
+    update: Callable[[int], None] = bar.update
+    return update
+
+
+def call_log_options(f: _F) -> _F:
+    """--preset, --map, --outcome-map, --caller-id and --tz: how to read a dialer's call log."""
+    options = [
+        click.option(
+            "--preset",
+            type=click.Choice(["vicidial", "asterisk"], case_sensitive=False),
+            default=None,
+            help="The dialer whose log this is: vicidial (vicidial_log export) or asterisk "
+            "(cdr_csv Master.csv, no header).",
+        ),
+        click.option(
+            "--map",
+            "mapping",
+            default=None,
+            metavar="FIELD=COLUMN,...",
+            help="Which column holds each field, e.g. number=phone_number,started_at=call_date.",
+        ),
+        click.option(
+            "--outcome-map",
+            default=None,
+            metavar="STATUS=OUTCOME,...",
+            help="What the log's statuses mean, e.g. NI=REFUSED,DNC=OBJECTED.",
+        ),
+        click.option(
+            "--caller-id",
+            default=None,
+            help="The number every call presented, for a log without a caller ID column.",
+        ),
+        click.option(
+            "--tz",
+            default=None,
+            metavar="ZONE",
+            help="The zone of the log's times written without an offset (default Europe/Paris).",
+        ),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
 def open_guard(db: str | None, professional: str) -> Guard:
     try:
         return Guard(db or default_db_path(), professional=professional)
