@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import itertools
 import os
+import re
 import stat
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
@@ -23,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import IO, Any, TextIO, TypeVar
 
-from ._calllog import CallLogFormat, CallSource, read_call_log
+from ._calllog import CallLogFormat, CallSource, parse_pairs, read_call_log
 from ._decision import Decision
 from ._engine import BATCH, apply_outcome
 from ._exceptions import ConfigurationError, InvalidNumberError, LedgerError
@@ -40,22 +41,34 @@ from ._files import (
 )
 from ._guard import Guard
 from ._numbers import parse_caller, parse_number
-from ._reports import CallImportReport, Rejected, ScrubSummary, SubmissionReport
-from ._time import from_us, now_utc, to_us
+from ._reports import (
+    CallImportReport,
+    FactImportReport,
+    Rejected,
+    ScrubSummary,
+    SubmissionReport,
+)
+from ._time import from_us, instant, now_utc, parse_instant, require_aware, to_us
 from ._types import Purpose, ReasonCode, Sector
 from .rules import calendar as cal
 
 __all__ = [
+    "CONSENT_COLUMNS",
     "OUTPUT_COLUMNS",
+    "WITHDRAWAL_COLUMNS",
     "CallImportReport",
+    "ConsentRow",
+    "FactImportReport",
     "OptOutEntry",
     "ScrubSummary",
     "SubmissionReport",
     "bloctel_submission",
     "import_calls",
+    "import_consents",
     "list_optouts",
     "scrub",
     "scrub_file",
+    "withdraw_consents",
 ]
 
 OUTPUT_COLUMNS = (
@@ -451,6 +464,292 @@ def import_calls(
             apply_outcome(ledger, pid, key, at, call.outcome, attempt_id)
             report.imported += 1
     report.rejected.sort(key=lambda r: r.line)
+    return report
+
+
+# -- consents and withdrawals from files ------------------------------------------------------------
+
+# Header names of a lead vendor's consent export, French or English, compared without case,
+# accents, spaces or punctuation.
+CONSENT_COLUMNS: dict[str, tuple[str, ...]] = {
+    "number": ("number", "telephone", "tel", "phone", "phonenumber", "numero", "mobile",
+               "portable", "msisdn", "numerotelephone"),
+    "consented_at": ("consentedat", "consentat", "consentdate", "consentementle",
+                     "dateconsentement", "dateduconsentement", "dateoptin", "optindate",
+                     "optinat", "collectedat", "datecollecte", "datedecollecte", "date"),
+    "proof": ("proof", "proofref", "proofreference", "proofurl", "preuve", "referencepreuve",
+              "refpreuve", "preuveduconsentement", "reference"),
+    "expires_at": ("expiresat", "expires", "expiration", "expiry", "dateexpiration",
+                   "datedexpiration", "expirele", "finconsentement"),
+    "channel": ("channel", "canal"),
+    "source": ("source", "origine", "site", "formulaire"),
+    "wording": ("wording", "consenttext", "texte", "texteduconsentement", "libelle", "mention"),
+    "proof_sha256": ("proofsha256", "sha256", "empreinte", "empreintesha256", "hashpreuve"),
+    "off_hours": ("offhours", "horsheures", "horsplages", "soirees", "soiree"),
+}  # fmt: skip
+"""The columns ``consent import`` reads; number, consented_at and proof are required."""
+
+WITHDRAWAL_COLUMNS: dict[str, tuple[str, ...]] = {
+    "number": CONSENT_COLUMNS["number"] + ("from", "expediteur", "emetteur", "sender"),
+    "at": ("at", "withdrawnat", "receivedat", "recule", "dateheure", "horodatage", "timestamp",
+           "datetime", "date", "stopat", "dateretrait", "reception"),
+}  # fmt: skip
+"""The columns ``consent withdraw --file`` reads: the number, and the time of the STOP."""
+
+_TRUE = frozenset({"1", "true", "yes", "oui", "vrai", "y", "o", "x"})
+_FALSE = frozenset({"0", "false", "no", "non", "faux", "n", ""})
+_SHA256 = frozenset("0123456789abcdef")
+
+
+@dataclass(frozen=True, slots=True)
+class ConsentRow:
+    """One consent read from a file, checked."""
+
+    line: int
+    number: str
+    consented_at: datetime
+    proof: str
+    expires_at: datetime | None = None
+    channel: str | None = None
+    source: str | None = None
+    wording: str | None = None
+    proof_sha256: str | None = None
+    off_hours: bool | None = None
+
+
+def _fact_columns(
+    header: list[str] | None,
+    name: str,
+    aliases: dict[str, tuple[str, ...]],
+    mapping: str | dict[str, str] | None,
+    required: tuple[str, ...],
+) -> dict[str, int]:
+    """Field → column index, from ``mapping`` (field=header) then the known header names."""
+    if header is None:
+        raise ConfigurationError(
+            f"{name}: the file needs a header line naming its columns "
+            f"({', '.join(required)}…)"
+        )
+    keys = [header_key(h) for h in header]
+    found: dict[str, int] = {}
+    for fieldname, column in parse_pairs("--map", mapping).items():
+        wanted = fieldname.strip().lower()
+        if wanted not in aliases:
+            raise ConfigurationError(
+                f"--map: {fieldname!r} is not a field; the fields are: {', '.join(aliases)}"
+            )
+        if header_key(column) not in keys:
+            raise ConfigurationError(
+                f"{name}: no column {column!r} for {wanted}; the header has: "
+                f"{', '.join(repr(h) for h in header)}"
+            )
+        found[wanted] = keys.index(header_key(column))
+    for fieldname, names in aliases.items():
+        if fieldname in found:
+            continue
+        for alias in names:
+            if alias in keys and keys.index(alias) not in found.values():
+                found[fieldname] = keys.index(alias)
+                break
+    missing = [f for f in required if f not in found]
+    if missing:
+        raise ConfigurationError(
+            f"{name}: no {', '.join(repr(m) for m in missing)} column (name it with --map "
+            f"{missing[0]}=COLUMN); the header has: {', '.join(repr(h) for h in header)}"
+        )
+    return found
+
+
+def _fact_rows(
+    cf: ContactFile, progress: Callable[[int], None] | None
+) -> Iterator[Row]:
+    seen, per_char = 0, 2 if cf.encoding == "utf-16" else 1
+    for count, row in enumerate(cf, start=1):
+        yield row
+        if progress is not None and count % 4096 == 0:
+            done = cf.chars_read * per_char
+            progress(done - seen)
+            seen = done
+    if progress is not None:
+        progress(cf.chars_read * per_char - seen)
+
+
+def _consent_row(line: int, cells: dict[str, str]) -> ConsentRow:
+    """A checked consent, or ValueError naming the bad value."""
+    number = cells.get("number", "")
+    parse_number(number)  # InvalidNumberError is a ValueError
+    raw_at = cells.get("consented_at", "")
+    try:
+        at = parse_instant(raw_at)
+    except ValueError:
+        raise ValueError(f"consented_at {raw_at!r} is not a date or an ISO 8601 time") from None
+    proof = cells.get("proof", "")
+    if not proof:
+        raise ValueError("no proof: L223-1 requires the reference of where the consent is kept")
+    expires: datetime | None = None
+    raw_exp = cells.get("expires_at", "")
+    if raw_exp:
+        try:
+            expires = _end_of(raw_exp)
+        except ValueError:
+            raise ValueError(f"expires_at {raw_exp!r} is not a date or an ISO 8601 time") from None
+        if expires <= at:
+            raise ValueError(f"expires_at {raw_exp!r} is not after consented_at {raw_at!r}")
+    digest = cells.get("proof_sha256", "").lower() or None
+    if digest is not None and (len(digest) != 64 or not set(digest) <= _SHA256):
+        raise ValueError(f"proof_sha256 {digest!r} is not 64 hexadecimal digits")
+    off_hours: bool | None = None
+    raw_off = cells.get("off_hours", "").lower()
+    if "off_hours" in cells:
+        if raw_off in _TRUE:
+            off_hours = True
+        elif raw_off in _FALSE:
+            off_hours = False if raw_off else None
+        else:
+            raise ValueError(f"off_hours {raw_off!r} is not yes/no (oui/non, true/false, 1/0)")
+    return ConsentRow(
+        line=line,
+        number=number,
+        consented_at=at,
+        proof=proof,
+        expires_at=expires,
+        channel=cells.get("channel") or None,
+        source=cells.get("source") or None,
+        wording=cells.get("wording") or None,
+        proof_sha256=digest,
+        off_hours=off_hours,
+    )
+
+
+_DAY_ONLY = re.compile(r"\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2}/\d{4}")
+
+
+def _end_of(text: str) -> datetime:
+    """An expiry: a date alone runs through that day (the next midnight, Paris)."""
+    moment = parse_instant(text)
+    if _DAY_ONLY.fullmatch(text.strip()):
+        moment = instant(moment.date(), "expires_at", end_of_day=True)
+    return moment
+
+
+def _record_consent(guard: Guard, row: ConsentRow) -> None:
+    """Record one consent read from a file. ``Guard.record_consent`` takes the proof and the
+    expiry; the other columns (channel, source, wording, proof_sha256, off_hours) are read and
+    checked, and go to it when it takes them."""
+    guard.record_consent(row.number, row.consented_at, proof=row.proof, expires_at=row.expires_at)
+
+
+def import_consents(
+    guard: Guard,
+    source: str | os.PathLike[str],
+    *,
+    mapping: str | dict[str, str] | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> FactImportReport:
+    """Record the consents of a lead vendor's export (CSV or .xlsx).
+
+    Columns are found by their headers, French or English (:data:`CONSENT_COLUMNS`), or named
+    with ``mapping`` (``number=tel,consented_at=date_optin``): ``number``, ``consented_at`` and
+    ``proof`` are required; ``expires_at``, ``channel``, ``source``, ``wording``,
+    ``proof_sha256`` and ``off_hours`` are read when present. A naive time is Europe/Paris; an
+    expiry given as a date runs through that day. Every bad row is reported with its line;
+    the good ones are recorded together, in one transaction.
+    """
+    name = os.fspath(source)
+    report = FactImportReport()
+    good: list[ConsentRow] = []
+    with open_contacts(source, column=1) as cf:
+        if cf.empty:
+            return report
+        columns = _fact_columns(cf.header, name, CONSENT_COLUMNS, mapping,
+                                ("number", "consented_at", "proof"))  # fmt: skip
+        assert cf.header is not None
+        report.columns = {f: cf.header[i] for f, i in columns.items()}
+        for row in _fact_rows(cf, progress):
+            if row.unreadable or len(row.cells) > cf.width:
+                # More fields than the header: the values may sit in the wrong columns.
+                report.rejected.append(Rejected(row.line, _raw(cf, row), row.problem or ""))
+                continue
+            cells = {f: row.cells[i].strip() for f, i in columns.items() if i < len(row.cells)}
+            try:
+                good.append(_consent_row(row.line, cells))
+            except ValueError as exc:
+                reason = getattr(exc, "reason", None) or str(exc)
+                report.rejected.append(Rejected(row.line, cells.get("number", ""), reason))
+    with guard.batch():
+        for consent in good:
+            _record_consent(guard, consent)
+            report.recorded += 1
+    return report
+
+
+def _raw(cf: ContactFile, row: Row) -> str:
+    return (cf.delimiter or ";").join(row.cells)
+
+
+def withdraw_consents(
+    guard: Guard,
+    source: str | os.PathLike[str],
+    *,
+    at: datetime | None = None,
+    mapping: str | dict[str, str] | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> FactImportReport:
+    """Record the consent withdrawals of a file of STOP replies (CSV or .xlsx).
+
+    Either a number and a time column (by header, French or English:
+    :data:`WITHDRAWAL_COLUMNS`, or named with ``mapping``), or numbers alone with ``at``, the
+    time every withdrawal takes effect (a time column, when there is one, wins over it). Every
+    bad row is reported with its line; the good ones are recorded together, in one transaction.
+    """
+    name = os.fspath(source)
+    report = FactImportReport()
+    good: list[tuple[str, datetime]] = []
+    if at is not None:
+        require_aware(at, "at")
+    with open_contacts(source, column=1) as cf:
+        if cf.empty:
+            return report
+        if cf.header is None or (at is not None and mapping is None and len(cf.header) == 1):
+            columns = {"number": cf.column}
+        else:
+            required = ("number",) if at is not None else ("number", "at")
+            try:
+                columns = _fact_columns(cf.header, name, WITHDRAWAL_COLUMNS, mapping, required)
+            except ConfigurationError as exc:
+                if "'at'" not in str(exc):
+                    raise
+                raise ConfigurationError(f"{exc}; or give the time of every STOP with --at") from None
+        header = cf.header or ["number"]
+        report.columns = {f: header[i] if i < len(header) else "" for f, i in columns.items()}
+        for row in _fact_rows(cf, progress):
+            if row.unreadable or len(row.cells) > cf.width:
+                # More fields than the header: the values may sit in the wrong columns.
+                report.rejected.append(Rejected(row.line, _raw(cf, row), row.problem or ""))
+                continue
+            cells = {f: row.cells[i].strip() for f, i in columns.items() if i < len(row.cells)}
+            number = cells.get("number", "")
+            try:
+                parse_number(number)
+                raw = cells.get("at", "")
+                if raw:
+                    try:
+                        when = parse_instant(raw)
+                    except ValueError:
+                        raise ValueError(f"at {raw!r} is not an ISO 8601 time") from None
+                elif at is not None:
+                    when = at
+                else:
+                    raise ValueError("no time: fill the column, or give --at")
+            except ValueError as exc:
+                reason = getattr(exc, "reason", None) or str(exc)
+                report.rejected.append(Rejected(row.line, number, reason))
+                continue
+            good.append((number, when))
+    with guard.batch():
+        for number, when in good:
+            guard.withdraw_consent(number, when)
+            report.recorded += 1
     return report
 
 

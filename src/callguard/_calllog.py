@@ -25,6 +25,7 @@ __all__ = [
     "CallSource",
     "LoggedCall",
     "call_log_format",
+    "parse_pairs",
     "parse_time",
     "read_call_log",
 ]
@@ -128,7 +129,7 @@ PRESETS: dict[str, CallLogFormat] = {
 """The call-log formats of common dialers, for ``--preset``."""
 
 
-def _pairs(option: str, spec: str | Mapping[str, str] | None) -> dict[str, str]:
+def parse_pairs(option: str, spec: str | Mapping[str, str] | None) -> dict[str, str]:
     """``a=b,c=d`` (or a mapping) as a dict, refusing a pair without ``=``."""
     if spec is None:
         return {}
@@ -166,7 +167,7 @@ def call_log_format(
                 f"unknown call-log preset {preset!r}; the presets are: {', '.join(PRESETS)}"
             )
     columns = dict(base.columns)
-    for name, header in _pairs("--map", mapping).items():
+    for name, header in parse_pairs("--map", mapping).items():
         key = header_key(name).replace("callerid", "caller_id").replace("startedat", "started_at")
         if key not in _COLUMNS:
             raise ConfigurationError(
@@ -174,7 +175,7 @@ def call_log_format(
             )
         columns[key] = header
     outcomes = dict(base.outcomes)
-    for status, outcome in _pairs("--outcome-map", outcome_map).items():
+    for status, outcome in parse_pairs("--outcome-map", outcome_map).items():
         try:
             outcomes[status.upper()] = Outcome.coerce(outcome)
         except ValueError as exc:

@@ -512,13 +512,16 @@ def xlsx_to_csv(path: str | os.PathLike[str], target: str) -> None:
         sheet = workbook.worksheets[0]
         with open(target, "w", encoding="utf-8-sig", newline="") as out:
             writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+            width = 0  # the first row's: the cells Excel leaves empty at the end are padded
             for number, row in enumerate(sheet.iter_rows(values_only=True), start=1):
                 cells = [_xlsx_text(v) for v in row]
-                while cells and not cells[-1]:
+                while len(cells) > width and not cells[-1]:
                     cells.pop()
                 if len(cells) > MAX_COLUMNS:
                     raise _too_wide(os.fspath(path), number, len(cells))
-                writer.writerow(cells)
+                if not width and cells:
+                    width = len(cells)
+                writer.writerow(cells + [""] * (width - len(cells)) if any(cells) else [])
     finally:
         workbook.close()
 

@@ -18,6 +18,7 @@ from ._types import ReasonCode
 __all__ = [
     "AuditReport",
     "CallImportReport",
+    "FactImportReport",
     "ImportReport",
     "PurgeReport",
     "Rejected",
@@ -170,6 +171,33 @@ class SubmissionReport:
             f"numbers to check: {self.numbers}",
             f"checked recently enough: {self.fresh}",
             f"duplicate rows: {self.duplicates}",
+            f"rejected: {len(self.rejected)}",
+        ]
+        lines += [f"  line {r.line}: {r.value!r}: {r.reason}" for r in self.rejected]
+        return "\n".join(lines)
+
+
+@dataclass
+class FactImportReport:
+    """What a consent or withdrawal import did: facts recorded, the columns read, rows rejected."""
+
+    recorded: int = 0
+    columns: dict[str, str] = field(default_factory=dict)
+    """Field (number, consented_at, proof, …) → the header of the column it was read from."""
+    rejected: list[Rejected] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "recorded": self.recorded,
+            "columns": dict(self.columns),
+            "rejected": [r.to_dict() for r in self.rejected],
+        }
+
+    def __str__(self) -> str:
+        shown = ", ".join(f"{k} ← {v!r}" for k, v in self.columns.items())
+        lines = [
+            f"columns: {shown or '-'}",
+            f"recorded: {self.recorded}",
             f"rejected: {len(self.rejected)}",
         ]
         lines += [f"  line {r.line}: {r.value!r}: {r.reason}" for r in self.rejected]
