@@ -439,3 +439,27 @@ def test_scrub_refuses_a_symlink_output_in_one_line(db: str, tmp_path: Path) -> 
     result = run("scrub", str(DATA / "numbers_plain.txt"), "--caller-id", NPV, "--db", db,
                  "-o", "/dev/null")  # fmt: skip
     assert result.exit_code == 2 and "not a regular file" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "label"),
+    [
+        (["audit", "{src}", "--caller-id", NPV], "auditing"),
+        (["import-calls", "{src}", "--caller-id", NPV], "importing"),
+        (["bloctel", "export", "{src}", "-o", "{out}"], "reading"),
+        (["consent", "withdraw", "--file", "{src}", "--at", "2026-10-01T12:00"], "withdrawals"),
+    ],
+)
+def test_progress_bars_on_a_terminal(
+    db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str], label: str
+) -> None:
+    from callguard.cli import _common
+
+    src = tmp_path / "log.csv"
+    src.write_text("number;started_at\n" + "06 12 34 56 78;2025-11-24T10:00\n" * 2000)
+    ok("init", "--db", db)
+    argv = [a.format(src=src, out=tmp_path / "out.csv") for a in args] + ["--db", db]
+    monkeypatch.setattr(_common, "PROGRESS_MIN_BYTES", 1000)
+    assert label not in run(*argv).stderr  # stderr is not a terminal
+    monkeypatch.setattr(_common, "stderr_is_tty", lambda: True)
+    assert label in run(*argv).stderr

@@ -351,6 +351,7 @@ def bloctel_submission(
     max_age_days: int = 30,
     column: str | int | None = None,
     id_column: str | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> SubmissionReport:
     """Write the Bloctel submission file for ``contacts`` (docs/rules.md §5).
 
@@ -359,6 +360,7 @@ def bloctel_submission(
     the ``BLOCTEL_UNCHECKED`` rule counts them). Format ``Telephone;Identifiant``, 10-digit
     national numbers, CRLF line endings; ``Identifiant`` copies ``id_column`` when given, else
     is empty. Bloctel results are shared by every professional, so the guard's does not matter.
+    ``progress`` is called with about how many bytes were read since its last call.
     """
     if not isinstance(max_age_days, int) or isinstance(max_age_days, bool) or max_age_days < 0:
         raise ConfigurationError(f"max_age_days must be a whole number ≥ 0, not {max_age_days!r}")
@@ -375,12 +377,13 @@ def bloctel_submission(
                     f"{os.fspath(contacts)}: no column named {id_column!r} ({shown})"
                 )
             id_index = keys.index(header_key(id_column))
-        for row in cf:
+        for row in _fact_rows(cf, progress):
             report.rows += 1
             try:
                 number = parse_number(row.value)
             except InvalidNumberError as exc:
-                reason = exc.reason if row.problem is None else f"{row.problem}; {exc.reason}"
+                why = invalid_reason(row.value, exc.reason)
+                reason = why if row.problem is None else f"{row.problem}; {why}"
                 report.rejected.append(Rejected(row.line, row.value, reason))
                 continue
             if not number.consumer_line:

@@ -80,7 +80,11 @@ def bloctel_export(
     Telephone;Identifiant, 10-digit national numbers, one line per distinct French consumer
     number never checked or last checked more than --max-age days ago.
     """
-    with guarded(db, "default") as guard, input_file(contacts) as path:
+    with (
+        guarded(db, "default") as guard,
+        contextlib.ExitStack() as stack,
+        input_file(contacts) as path,
+    ):
         report = bloctel_submission(
             guard,
             path,
@@ -89,6 +93,7 @@ def bloctel_export(
             max_age_days=max_age,
             column=column,
             id_column=id_column,
+            progress=progress_bar(stack, path, "reading"),
         )
     click.echo(str(report), err=True)
 
