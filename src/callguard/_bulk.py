@@ -444,7 +444,8 @@ def import_calls(
             try:
                 key = parse_number(call.number).key
             except InvalidNumberError as exc:
-                report.rejected.append(Rejected(call.line, call.number, exc.reason))
+                reason = invalid_reason(call.number, exc.reason)
+                report.rejected.append(Rejected(call.line, call.number, reason))
                 continue
             pid = pids.get(call.professional)
             if pid is None:
