@@ -101,3 +101,10 @@ def test_cli_consent_import_and_withdraw_file(tmp_path: Path) -> None:
         assert "CONSENT_WITHDRAWN" in codes(guard, "06 12 34 56 78")
     finally:
         guard.close()
+
+
+def test_import_consents_from_an_xlsx_workbook(guard: Guard) -> None:
+    report = import_consents(guard, DATA / "consents_vendor.xlsx")
+    assert report.recorded == 2 and report.rejected == []
+    assert report.columns["off_hours"] == "Off hours"
+    assert "NO_CONSENT" not in codes(guard, "06 12 34 56 78")  # 33612345678 stored as a number
