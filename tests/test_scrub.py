@@ -431,3 +431,13 @@ def test_scrub_file_reads_an_xlsx_workbook(guard: Guard, tmp_path: Path) -> None
     assert table[0][:4] == ["Nom", "Téléphone", "Mobile", "Inscrit le"]
     assert table[1][4] == "+33612345678" and table[2][4] == "+33781234567"
     assert summary.columns == ["Téléphone", "Mobile"]  # type: ignore[attr-defined]
+
+
+def test_two_phone_columns_under_one_header_are_told_apart(guard: Guard, tmp_path: Path) -> None:
+    src = tmp_path / "c.csv"
+    src.write_text("Nom;Tél;Tél\nA;0612345678;\n")
+    summary = scrub_file(guard, src, tmp_path / "out.csv", NPV, MOMENTS[0])
+    assert summary.columns == ["Tél (column 2)", "Tél (column 3)"]
+    assert summary.by_column == {"Tél (column 2)": 1, "Tél (column 3)": 0}
+    header = read_back(tmp_path / "out.csv", ";")[0]
+    assert header[3] == "callguard_number (Tél (column 2))"

@@ -287,7 +287,12 @@ class ContactFile:
         """The phone columns' headers (``column_N`` for a file without a header)."""
         if self.header is None:
             return ["number" if self.delimiter is None else f"column_{i + 1}" for i in self.columns]
-        return [self.header[i] for i in self.columns]
+        names = [self.header[i].strip() for i in self.columns]
+        # Two columns under one header (« Tél;Tél ») are told apart by their positions.
+        return [
+            f"{name} (column {i + 1})" if names.count(name) > 1 else name
+            for name, i in zip(names, self.columns, strict=True)
+        ]
 
     @property
     def empty(self) -> bool:
