@@ -113,3 +113,9 @@ def test_cli_audit_and_import_calls_with_presets(tmp_path: Path) -> None:
     result = runner.invoke(cli, ["audit", str(DATA / "vicidial_log.csv"), "--db", db,
                                  "--map", "numéro=x"])  # fmt: skip
     assert result.exit_code == 2 and "not a call-log field" in result.stderr
+
+
+def test_a_mapped_column_must_exist_even_over_a_preset() -> None:
+    fmt = call_log_format("vicidial", caller_id=NPV, mapping="campaign=campagne")
+    with pytest.raises(ConfigurationError, match="no column 'campagne' for campaign"):
+        read_call_log(DATA / "vicidial_log.csv", log_format=fmt)

@@ -65,6 +65,8 @@ class CallLogFormat:
     """The number presented, for a log without a caller ID column (VICIdial's ``vicidial_log``)."""
     tz: str | None = None
     """The zone of the log's times written without an offset (default Europe/Paris)."""
+    named: frozenset[str] = frozenset()
+    """The fields the caller mapped: their columns must exist (a preset's optional ones may not)."""
     strict_outcomes: bool = False
     """A status outside ``outcomes`` is rejected rather than read as an outcome name: a dialer's
     status callguard does not know could be a consumer's objection."""
@@ -167,6 +169,7 @@ def call_log_format(
                 f"unknown call-log preset {preset!r}; the presets are: {', '.join(PRESETS)}"
             )
     columns = dict(base.columns)
+    named: set[str] = set()
     for name, header in parse_pairs("--map", mapping).items():
         key = header_key(name).replace("callerid", "caller_id").replace("startedat", "started_at")
         if key not in _COLUMNS:
@@ -174,6 +177,7 @@ def call_log_format(
                 f"--map: {name!r} is not a call-log field; the fields are: {', '.join(_COLUMNS)}"
             )
         columns[key] = header
+        named.add(key)
     outcomes = dict(base.outcomes)
     for status, outcome in parse_pairs("--outcome-map", outcome_map).items():
         try:
@@ -194,6 +198,7 @@ def call_log_format(
         fixed_header=base.fixed_header,
         caller_id=caller_id,
         tz=tz,
+        named=frozenset(named),
         strict_outcomes=base.strict_outcomes,
     )
 
@@ -303,7 +308,7 @@ def _columns(header: list[str], name: str, fmt: CallLogFormat) -> dict[str, int]
     for column, mapped in fmt.columns.items():
         if header_key(mapped) in keys:
             found[column] = keys.index(header_key(mapped))
-        elif fmt.name == "callguard" or column in _REQUIRED:
+        elif column in fmt.named or column in _REQUIRED:
             raise ConfigurationError(
                 f"{name}: no column {mapped!r} for {column}; the header has: "
                 f"{', '.join(repr(h) for h in header)}"
