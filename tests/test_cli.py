@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -124,7 +125,7 @@ def test_scrub_user_errors_exit_2_without_traceback(db: str, tmp_path: Path) -> 
 def test_scrub_empty_and_header_only(db: str, tmp_path: Path) -> None:
     out = tmp_path / "out.csv"
     result = ok("scrub", str(DATA / "empty.csv"), "--caller-id", NPV, "--db", db, "-o", str(out))
-    assert out.read_bytes() == b"" and "0 rows" in result.stderr
+    assert out.read_bytes().startswith(b"callguard_number;") and "0 rows" in result.stderr
     ok("scrub", str(DATA / "header_only.csv"), "--caller-id", NPV, "--db", db, "-o", str(out))
     assert out.read_bytes().decode("cp1252") == (
         "Nom;Téléphone;callguard_number;callguard_allowed;callguard_reasons;"
@@ -397,3 +398,68 @@ def test_purge_says_what_it_removed_and_refuses_recent_dates(db: str) -> None:
 def test_version_names_the_distribution() -> None:
     result = ok("--version")
     assert result.output.startswith("callguard, version ")
+
+
+def test_scrub_every_phone_column_and_repeated_column(db: str, tmp_path: Path) -> None:
+    src = DATA / "contacts_three_phones.csv"
+    result = ok("scrub", str(src), "--caller-id", NPV, "--db", db)
+    header = result.stdout_bytes.decode("cp1252").splitlines()[0].split(";")
+    assert header[-1] == "callguard_allowed_columns" and len(header) == 4 + 3 * 4 + 1
+    assert "phone columns: Tél. domicile (3 numbers), Tél. portable (3 numbers), Tél. bureau" \
+        in result.stderr  # fmt: skip
+    result = ok("scrub", str(src), "--caller-id", NPV, "--db", db,
+                "--column", "Tél. bureau", "--column", "2")  # fmt: skip
+    header = result.stdout_bytes.decode("cp1252").splitlines()[0].split(";")
+    assert header[4] == "callguard_number (Tél. bureau)"
+    assert header[8] == "callguard_number (Tél. domicile)"
+    assert "phone columns: Tél. bureau (2 numbers), Tél. domicile (2 numbers)" in result.stderr
+
+
+def test_scrub_reads_standard_input_only_when_asked(db: str, tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        cli, ["scrub", "-", "--caller-id", NPV, "--db", db], input=b"Tel\n06 12 34 56 78\n"
+    )
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[1].startswith("06 12 34 56 78;+33612345678;false;")
+    assert run("scrub", "/dev/zero", "--caller-id", NPV, "--db", db).exit_code == 2
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    result = run("scrub", str(fifo), "--caller-id", NPV, "--db", db)
+    assert result.exit_code == 2 and "not a regular file" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_scrub_refuses_a_symlink_output_in_one_line(db: str, tmp_path: Path) -> None:
+    (tmp_path / "target.csv").write_text("keep\n")
+    (tmp_path / "link.csv").symlink_to(tmp_path / "target.csv")
+    result = run("scrub", str(DATA / "numbers_plain.txt"), "--caller-id", NPV, "--db", db,
+                 "-o", str(tmp_path / "link.csv"))  # fmt: skip
+    assert result.exit_code == 2 and result.stderr.count("\n") == 1
+    assert "symbolic link" in result.stderr and (tmp_path / "target.csv").read_text() == "keep\n"
+    result = run("scrub", str(DATA / "numbers_plain.txt"), "--caller-id", NPV, "--db", db,
+                 "-o", "/dev/null")  # fmt: skip
+    assert result.exit_code == 2 and "not a regular file" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "label"),
+    [
+        (["audit", "{src}", "--caller-id", NPV], "auditing"),
+        (["import-calls", "{src}", "--caller-id", NPV], "importing"),
+        (["bloctel", "export", "{src}", "-o", "{out}"], "reading"),
+        (["consent", "withdraw", "--file", "{src}", "--at", "2026-10-01T12:00"], "withdrawals"),
+    ],
+)
+def test_progress_bars_on_a_terminal(
+    db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str], label: str
+) -> None:
+    from callguard.cli import _common
+
+    src = tmp_path / "log.csv"
+    src.write_text("number;started_at\n" + "06 12 34 56 78;2025-11-24T10:00\n" * 2000)
+    ok("init", "--db", db)
+    argv = [a.format(src=src, out=tmp_path / "out.csv") for a in args] + ["--db", db]
+    monkeypatch.setattr(_common, "PROGRESS_MIN_BYTES", 1000)
+    assert label not in run(*argv).stderr  # stderr is not a terminal
+    monkeypatch.setattr(_common, "stderr_is_tty", lambda: True)
+    assert label in run(*argv).stderr

@@ -5,12 +5,18 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import os
+import sys
+import tracemalloc
+import zipfile
 from pathlib import Path
 
 import pytest
 
 from callguard import ConfigurationError
 from callguard._files import (
+    MAX_COLUMNS,
+    MAX_LINE,
     _open,
     detect_encoding,
     neutralise,
@@ -276,3 +282,104 @@ def test_values_match_the_rows(tmp_path: Path, content: str) -> None:
         values = list(cf.values())
         assert cf.blank_lines == blank
     assert values == rows
+
+
+# -- inputs refused or bounded ----------------------------------------------------------------------
+
+
+def test_non_regular_inputs_are_refused(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe.csv"
+    os.mkfifo(fifo)  # opening it would block until a writer comes: it must not be opened
+    with pytest.raises(ConfigurationError, match=r"not a regular file .*give - "):
+        open_contacts(fifo)
+    with pytest.raises(ConfigurationError, match="not a regular file"):
+        open_contacts("/dev/zero")
+    with pytest.raises(ConfigurationError, match="is a directory"):
+        open_contacts(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("content", "what"),
+    [
+        (b"PK\x03\x04\x14\x00\x06\x00", "a damaged ZIP archive"),
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1\x00\x00", "Excel 97-2003 workbook"),
+        (b"%PDF-1.7\n", "a PDF document"),
+        (b"Tel\n06\x0012\n", "NUL bytes"),
+    ],
+)
+def test_binary_files_are_refused_saying_what_they_are(
+    tmp_path: Path, content: bytes, what: str
+) -> None:
+    path = tmp_path / "contacts.csv"
+    path.write_bytes(content)
+    with pytest.raises(ConfigurationError, match=what):
+        open_contacts(path)
+
+
+def test_a_header_of_five_million_columns_fails_fast(tmp_path: Path) -> None:
+    path = tmp_path / "wide.csv"
+    path.write_text("Tel" + ";x" * 5_000_000 + "\n0612345678\n")
+    tracemalloc.start()
+    try:
+        with pytest.raises(ConfigurationError, match=r"line 1 is longer than 1048576 characters"):
+            open_contacts(path)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 16 * MAX_LINE  # never the whole 10 MB line, let alone its 5 million cells
+
+
+def test_columns_per_row_are_bounded(tmp_path: Path) -> None:
+    path = tmp_path / "wide.csv"
+    path.write_text("Tel;" + ";".join(f"c{i}" for i in range(MAX_COLUMNS)) + "\n0612345678\n")
+    with pytest.raises(ConfigurationError, match=f"line 1 has {MAX_COLUMNS + 1} fields, more "
+                       f"than the limit of {MAX_COLUMNS}"):  # fmt: skip
+        open_contacts(path)
+    path.write_text("Tel;Nom\n0612345678;a\n0612345679" + ";" * MAX_COLUMNS + "\n")
+    for quoted in (False, True):
+        if quoted:
+            path.write_text('Tel;Nom\n0612345678;"a"\n0612345679' + ";" * MAX_COLUMNS + "\n")
+        with open_contacts(path) as cf, pytest.raises(ConfigurationError, match="line 3 has"):
+            list(cf.values())
+    with open_contacts(path) as cf, pytest.raises(ConfigurationError, match="line 3 has"):
+        list(cf)
+
+
+def test_a_long_line_later_in_the_file_names_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "long.csv"
+    path.write_text("Tel\n0612345678\n" + "0" * (MAX_LINE + 10) + "\n")
+    with open_contacts(path) as cf, pytest.raises(ConfigurationError, match="line 3 is longer"):
+        list(cf.values())
+
+
+# -- spreadsheets ----------------------------------------------------------------------------------
+
+
+def test_xlsx_first_sheet_as_text(tmp_path: Path) -> None:
+    with open_contacts(DATA / "contacts.xlsx") as cf:
+        assert cf.header == ["Nom", "Téléphone", "Mobile", "Inscrit le"]
+        assert cf.column_names == ["Téléphone", "Mobile"]
+        got = [r.cells for r in cf]
+        spool = cf._path
+        assert spool is not None and os.path.exists(spool)
+    assert not os.path.exists(spool)  # the temporary copy goes with the file
+    assert got == [
+        ["Dupré", "612345678", "06 98 76 54 32", "2025-03-01T09:30:00"],  # digits kept
+        ["Martin", "33781234567", "", "2025-04-02T00:00:00"],
+        ["Abîmé", "33612300000", "", ""],  # a number: no scientific notation; padded to the header
+    ]
+
+
+def test_xlsx_needs_openpyxl(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "openpyxl", None)
+    with pytest.raises(ConfigurationError, match=r'pip install "callguard-fr\[xlsx\]"'):
+        open_contacts(DATA / "contacts.xlsx")
+
+
+def test_ods_is_refused_naming_it(tmp_path: Path) -> None:
+    path = tmp_path / "contacts.csv"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet")
+        archive.writestr("content.xml", "<x/>")
+    with pytest.raises(ConfigurationError, match=r"OpenDocument spreadsheet \(\.ods\)"):
+        open_contacts(path)

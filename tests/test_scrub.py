@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from callguard import Guard, LedgerError, Outcome, Policy, Purpose, ReasonCode
+from callguard import ConfigurationError, Guard, LedgerError, Outcome, Policy, Purpose, ReasonCode
 from callguard._bulk import OUTPUT_COLUMNS, scrub_file
 from callguard._files import sniff_encoding
 from conftest import NPV, clean_on_bloctel, consented, paris
@@ -279,7 +279,9 @@ def test_scrub_file_headerless_and_plain(guard: Guard, tmp_path: Path) -> None:
 
 def test_scrub_file_empty_and_header_only(guard: Guard, tmp_path: Path) -> None:
     out, summary = scrub_to(guard, "empty.csv", tmp_path)
-    assert out.read_bytes() == b"" and summary.rows == 0  # type: ignore[attr-defined]
+    # An empty file still gets the added columns' header.
+    assert out.read_bytes() == (";".join(OUTPUT_COLUMNS) + "\r\n").encode()
+    assert summary.rows == 0  # type: ignore[attr-defined]
     out, summary = scrub_to(guard, "header_only.csv", tmp_path)
     expected = "Nom;Téléphone;" + ";".join(OUTPUT_COLUMNS) + "\r\n"
     assert out.read_bytes() == expected.encode("cp1252")
@@ -322,3 +324,120 @@ def test_scrub_file_writes_nothing_when_the_ledger_fails(tmp_path: Path) -> None
     with pytest.raises(LedgerError):
         scrub_file(g, DATA / "numbers_plain.txt", out, NPV, MOMENTS[0])
     assert not out.exists() and list(tmp_path.iterdir()) == []
+
+
+# -- every phone column ----------------------------------------------------------------------------
+
+THREE = ["Tél. domicile", "Tél. portable", "Tél. bureau"]
+
+
+def test_scrub_file_judges_every_phone_column(guard: Guard, tmp_path: Path) -> None:
+    clean_on_bloctel(guard, "06 12 34 56 78", paris(2025, 11, 20))
+    out, summary = scrub_to(guard, "contacts_three_phones.csv", tmp_path)
+    table = read_back(out, ";")
+    groups = [f"{c} ({name})" for name in THREE for c in OUTPUT_COLUMNS]
+    assert table[0] == ["Nom", *THREE, *groups, "callguard_allowed_columns"]
+    dupre, martin, vide, abime = (dict(zip(table[0], r, strict=True)) for r in table[1:])
+    assert dupre["callguard_number (Tél. portable)"] == "+33612345678"
+    assert dupre["callguard_allowed (Tél. portable)"] == "true"
+    assert dupre["callguard_reasons (Tél. domicile)"] == "BLOCTEL_UNCHECKED"
+    assert dupre["callguard_allowed_columns"] == "Tél. portable"
+    # An empty cell beside a number is "no number", not an invalid one.
+    assert [dupre[f"{c} (Tél. bureau)"] for c in OUTPUT_COLUMNS] == ["", "false", "", ""]
+    assert martin["callguard_reasons (Tél. domicile)"] == ""
+    assert martin["callguard_allowed_columns"] == ""
+    # A row with no number at all is refused, on its first phone column, and listed.
+    assert vide["callguard_reasons (Tél. domicile)"] == "INVALID_NUMBER"
+    assert vide["callguard_reasons (Tél. portable)"] == ""
+    assert abime["callguard_reasons (Tél. portable)"] == "INVALID_NUMBER"
+    assert summary.columns == THREE  # type: ignore[attr-defined]
+    assert summary.by_column == {"Tél. domicile": 3, "Tél. portable": 3, "Tél. bureau": 1}  # type: ignore[attr-defined]
+    assert summary.rows == 4 and summary.allowed == 1  # type: ignore[attr-defined]
+    bad = {r.line: r.reason for r in summary.bad_lines}  # type: ignore[attr-defined]
+    assert sorted(bad) == [4, 5]
+    assert bad[5].startswith("Tél. domicile: ")
+    assert "Tél. portable: '3,36123E+10' is Excel's scientific notation" in bad[5]
+    assert "cannot be recovered" in bad[5]
+    rendered = summary.render()  # type: ignore[attr-defined]
+    assert rendered.startswith(
+        "phone columns: Tél. domicile (3 numbers), Tél. portable (3 numbers), "
+        "Tél. bureau (1 number)"
+    )
+
+
+def test_scrub_file_named_columns(guard: Guard, tmp_path: Path) -> None:
+    out, summary = scrub_to(
+        guard, "contacts_three_phones.csv", tmp_path, column=["tel portable", "4"]
+    )
+    table = read_back(out, ";")
+    assert table[0][4:8] == [f"{c} (Tél. portable)" for c in OUTPUT_COLUMNS]
+    assert table[0][-1] == "callguard_allowed_columns" and len(table[0]) == 13
+    assert summary.columns == ["Tél. portable", "Tél. bureau"]  # type: ignore[attr-defined]
+    out, _ = scrub_to(guard, "contacts_three_phones.csv", tmp_path, column="Tél. portable")
+    assert read_back(out, ";")[0] == ["Nom", *THREE, *OUTPUT_COLUMNS]  # one column: as before
+
+
+def test_rescrubbing_replaces_the_callguard_columns(guard: Guard, tmp_path: Path) -> None:
+    first, _ = scrub_to(guard, "contacts_three_phones.csv", tmp_path)
+    again = tmp_path / "again.csv"
+    summary = scrub_file(guard, first, again, NPV, MOMENTS[0])
+    assert read_back(again, ";") == read_back(first, ";")
+    assert summary.columns == THREE
+    single, _ = scrub_to(guard, "contacts_excel_cp1252.csv", tmp_path)
+    again = tmp_path / "again-single.csv"
+    scrub_file(guard, single, again, NPV, MOMENTS[0])
+    assert again.read_bytes() == single.read_bytes()
+
+
+def test_a_callguard_column_is_never_a_phone_column(guard: Guard, tmp_path: Path) -> None:
+    src = tmp_path / "c.csv"
+    src.write_text("Nom;callguard_number (Mobile);Mobile\nA;+33612345678;0698765432\n")
+    out = tmp_path / "out.csv"
+    summary = scrub_file(guard, src, out, NPV, MOMENTS[0])
+    assert summary.columns == ["Mobile"]
+    assert read_back(out, ";")[1] == ["A", "0698765432", "+33698765432", "false",
+                                      "BLOCTEL_UNCHECKED", ""]  # fmt: skip
+
+
+# -- outputs: atomic, never through a link, never over a device ------------------------------------
+
+
+def test_scrub_file_refuses_a_symlink_or_a_device_as_output(guard: Guard, tmp_path: Path) -> None:
+    victim = tmp_path / "victim.csv"
+    victim.write_text("precious\n")
+    link = tmp_path / "out.csv"
+    link.symlink_to(victim)
+    with pytest.raises(ConfigurationError, match="is a symbolic link"):
+        scrub_file(guard, DATA / "numbers_plain.txt", link, NPV, MOMENTS[0])
+    assert victim.read_text() == "precious\n" and link.is_symlink()
+    with pytest.raises(ConfigurationError, match="not a regular file"):
+        scrub_file(guard, DATA / "numbers_plain.txt", "/dev/null", NPV, MOMENTS[0])
+    assert not any(p.name.startswith(".callguard-") for p in tmp_path.iterdir())
+
+
+def test_scrub_file_keeps_the_mode_of_the_file_it_replaces(guard: Guard, tmp_path: Path) -> None:
+    out = tmp_path / "out.csv"
+    out.write_text("old\n")
+    out.chmod(0o640)
+    scrub_file(guard, DATA / "numbers_plain.txt", out, NPV, MOMENTS[0])
+    assert out.read_text().startswith("number;") and out.stat().st_mode & 0o777 == 0o640
+
+
+def test_scrub_file_reads_an_xlsx_workbook(guard: Guard, tmp_path: Path) -> None:
+    out, summary = scrub_to(guard, "contacts.xlsx", tmp_path)
+    raw = out.read_bytes()
+    assert raw.startswith(codecs.BOM_UTF8)  # a CSV Excel opens with its accents
+    table = read_back(out, ";")
+    assert table[0][:4] == ["Nom", "Téléphone", "Mobile", "Inscrit le"]
+    assert table[1][4] == "+33612345678" and table[2][4] == "+33781234567"
+    assert summary.columns == ["Téléphone", "Mobile"]  # type: ignore[attr-defined]
+
+
+def test_two_phone_columns_under_one_header_are_told_apart(guard: Guard, tmp_path: Path) -> None:
+    src = tmp_path / "c.csv"
+    src.write_text("Nom;Tél;Tél\nA;0612345678;\n")
+    summary = scrub_file(guard, src, tmp_path / "out.csv", NPV, MOMENTS[0])
+    assert summary.columns == ["Tél (column 2)", "Tél (column 3)"]
+    assert summary.by_column == {"Tél (column 2)": 1, "Tél (column 3)": 0}
+    header = read_back(tmp_path / "out.csv", ";")[0]
+    assert header[3] == "callguard_number (Tél (column 2))"

@@ -27,9 +27,10 @@ or sector, a date before 2016-06-01) is rejected and reported with its line, nev
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from ._calllog import CallSource, LoggedCall, read_call_log
+from ._calllog import CallLogFormat, CallSource, LoggedCall, read_call_log
 from ._engine import apply_outcome, build_call, judge, lookback
 from ._exceptions import ConfigurationError, LedgerError
 from ._facts import Facts
@@ -82,6 +83,8 @@ def audit(
     db: str | os.PathLike[str] | Guard | None = None,
     professional: str | None = None,
     policy: Policy | None = None,
+    log_format: CallLogFormat | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> AuditReport:
     """Replay a call log and report every call that broke the rules in force at its time.
 
@@ -91,7 +94,9 @@ def audit(
     (default ``$CALLGUARD_DB``, else ``./callguard.db``; it must exist, and is opened read-only),
     ``":memory:"`` for none, or an open :class:`Guard`. ``professional`` applies to rows that do
     not name one (default: the guard's, else ``"default"``); ``policy`` defaults to the guard's,
-    else ``Policy()``.
+    else ``Policy()``. ``log_format`` reads a dialer's own log (:func:`call_log_format`:
+    VICIdial, Asterisk, or a column and outcome mapping); ``progress`` is called with about how
+    many bytes of the file were read since its last call.
 
     See the module docstring for what counts as an earlier attempt. The ledger is not modified.
     """
@@ -107,7 +112,9 @@ def audit(
         ledger, owned = _open(db), True
         default_professional = professional or "default"
     try:
-        log, rejected = read_call_log(calls, professional=default_professional)
+        log, rejected = read_call_log(
+            calls, professional=default_professional, log_format=log_format, progress=progress
+        )
         report = _replay(policy or Policy(), ledger, log, rejected)
     except ledger.errors as exc:
         raise LedgerError(f"cannot read the ledger: {exc}") from exc

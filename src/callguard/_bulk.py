@@ -15,6 +15,8 @@ from __future__ import annotations
 import csv
 import itertools
 import os
+import re
+import stat
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -22,29 +24,51 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import IO, Any, TextIO, TypeVar
 
-from ._calllog import CallSource, read_call_log
+from ._calllog import CallLogFormat, CallSource, parse_pairs, read_call_log
 from ._decision import Decision
 from ._engine import BATCH, apply_outcome
 from ._exceptions import ConfigurationError, InvalidNumberError, LedgerError
-from ._files import ContactFile, header_key, neutralise, open_contacts, text_writer
+from ._files import (
+    Columns,
+    ContactFile,
+    Row,
+    header_key,
+    invalid_reason,
+    is_output_column,
+    neutralise,
+    open_contacts,
+    text_writer,
+)
 from ._guard import Guard
 from ._numbers import parse_caller, parse_number
-from ._reports import CallImportReport, Rejected, ScrubSummary, SubmissionReport
-from ._time import from_us, now_utc, to_us
+from ._reports import (
+    CallImportReport,
+    FactImportReport,
+    Rejected,
+    ScrubSummary,
+    SubmissionReport,
+)
+from ._time import from_us, instant, now_utc, parse_instant, require_aware, to_us
 from ._types import Purpose, ReasonCode, Sector
 from .rules import calendar as cal
 
 __all__ = [
+    "CONSENT_COLUMNS",
     "OUTPUT_COLUMNS",
+    "WITHDRAWAL_COLUMNS",
     "CallImportReport",
+    "ConsentRow",
+    "FactImportReport",
     "OptOutEntry",
     "ScrubSummary",
     "SubmissionReport",
     "bloctel_submission",
     "import_calls",
+    "import_consents",
     "list_optouts",
     "scrub",
     "scrub_file",
+    "withdraw_consents",
 ]
 
 OUTPUT_COLUMNS = (
@@ -94,7 +118,8 @@ Output = str | os.PathLike[str] | IO[bytes]
 @contextmanager
 def _output(output: Output, encoding: str, inputs: Iterable[str]) -> Iterator[TextIO]:
     """A text stream on ``output``. A path is written to a temporary file renamed into place on
-    success only, so a failed run never leaves half a file (nor truncates the input)."""
+    success only, so a failed run never leaves half a file (nor truncates the input); a file
+    replaced keeps its mode; a symbolic link or a non-regular file is refused."""
     if not isinstance(output, (str, os.PathLike)):
         stream = text_writer(output, encoding)
         try:
@@ -104,17 +129,43 @@ def _output(output: Output, encoding: str, inputs: Iterable[str]) -> Iterator[Te
             stream.detach()
         return
     target = os.path.abspath(os.fspath(output))
+    existing = _writable_target(os.fspath(output))
     for path in inputs:
-        if os.path.exists(target) and os.path.samefile(path, target):
+        if existing is not None and os.path.samefile(path, target):
             raise ConfigurationError(f"the output {os.fspath(output)!r} is an input file")
     fd, tmp = tempfile.mkstemp(dir=os.path.dirname(target), prefix=".callguard-", suffix=".tmp")
     try:
+        if existing is not None:
+            os.chmod(tmp, stat.S_IMODE(existing.st_mode))  # the file replaced keeps its mode
         with os.fdopen(fd, "wb") as binary, text_writer(binary, encoding) as stream:
             yield stream
         os.replace(tmp, target)
     except BaseException:
         os.unlink(tmp)
         raise
+
+
+def _writable_target(name: str) -> os.stat_result | None:
+    """The status of the regular file an output replaces (None when there is none yet).
+
+    A symbolic link is refused, not followed: the file it points to could be anyone's. So is a
+    device, FIFO or directory (``/dev/null``): renaming over it would replace it.
+    """
+    try:
+        st = os.lstat(name)
+    except FileNotFoundError:
+        return None
+    if stat.S_ISLNK(st.st_mode):
+        raise ConfigurationError(
+            f"{name}: is a symbolic link; callguard does not write through links, name the "
+            "file itself"
+        )
+    if not stat.S_ISREG(st.st_mode):
+        raise ConfigurationError(
+            f"{name}: is not a regular file (a device, FIFO or directory); refusing to write "
+            "over it"
+        )
+    return st
 
 
 def _decision_cells(decision: Decision) -> list[str]:
@@ -136,11 +187,19 @@ def scrub_file(
     *,
     purpose: Purpose | str = Purpose.PROSPECTION,
     sector: Sector | str | None = None,
-    column: str | int | None = None,
+    column: Columns = None,
     progress: Callable[[int], None] | None = None,
 ) -> ScrubSummary:
     """Scrub a contact file into ``output``: every input row and column, in order, plus
     :data:`OUTPUT_COLUMNS`, with the input's delimiter, encoding and line endings.
+
+    Every phone column is judged (those found by header, or those ``column`` names). With one,
+    the four :data:`OUTPUT_COLUMNS` are added; with several, one group of four per column,
+    named after it (``callguard_allowed (Tél. portable)``), then ``callguard_allowed_columns``,
+    the columns that may be called, joined by ``|``. An empty cell is "no number" (nothing to
+    judge) unless every phone cell of the row is empty: then the row is refused as
+    ``INVALID_NUMBER`` on its first phone column, and listed. The ``callguard_*`` columns of a
+    file scrubbed before are replaced, not repeated.
 
     Cells a spreadsheet would run as a formula are neutralised (:func:`neutralise`). A file
     without a header gets one (``number`` for a plain list, ``column_1``… otherwise) so that the
@@ -154,10 +213,16 @@ def scrub_file(
     with open_contacts(source, column=column) as cf:
         summary = ScrubSummary(encoding=cf.encoding, delimiter=cf.delimiter)
         if cf.empty:
-            with _output(output, cf.encoding, [os.fspath(source)]):
-                pass  # an empty file scrubs to an empty file
+            with _output(output, cf.encoding, [os.fspath(source)]) as stream:
+                # An empty file still gets a header, so that whatever reads the output finds
+                # the columns it expects.
+                stream.write(";".join(OUTPUT_COLUMNS) + cf.newline)
             summary.blank_lines = list(cf.blank_lines)
             return summary
+        names = cf.column_names
+        summary.columns = list(names)
+        summary.by_column = dict.fromkeys(names, 0)
+        multi = len(cf.columns) > 1
         with _output(output, cf.encoding, [os.fspath(source)]) as stream:
             writer = _csv_writer(stream, cf)
             if cf.sep_line is not None:
@@ -169,18 +234,61 @@ def scrub_file(
                 header = ["number"]
             else:
                 header = [f"column_{i + 1}" for i in range(width)]
-            writer.writerow([neutralise(c) for c in header] + list(OUTPUT_COLUMNS))
+            # The columns a previous scrub added are replaced by this one's.
+            keep = [i for i, h in enumerate(header) if not is_output_column(h)]
+            added: list[str] = []
+            if multi:
+                for name in names:
+                    added += [f"{c} ({name})" for c in OUTPUT_COLUMNS]
+                added.append("callguard_allowed_columns")
+            else:
+                added = list(OUTPUT_COLUMNS)
+            writer.writerow([neutralise(header[i]) for i in keep] + [neutralise(c) for c in added])
             seen = 0
             per_char = 2 if cf.encoding == "utf-16" else 1
             for batch in _batched(cf, BATCH):
-                values = [row.value for row in batch]
-                decisions = scrub(guard, values, caller_id, t, purpose=purpose, sector=sector)
-                for row, decision in zip(batch, decisions, strict=True):
-                    if ReasonCode.LEDGER_UNAVAILABLE in decision.codes:
-                        raise LedgerError(decision.reasons[0].message)
+                # Every number of the batch, all columns together, in one set-based read.
+                wanted: list[str] = []
+                where: list[list[int | None]] = []
+                for row in batch:
+                    cols = cf.columns
+                    values = ["" if row.unreadable else _cell_at(row.cells, i) for i in cols]
+                    if not any(values):
+                        values[0] = row.value  # nothing at all: judged, refused, listed
+                        slots: list[int | None] = [len(wanted)] + [None] * (len(values) - 1)
+                        wanted.append(values[0])
+                    else:
+                        slots = []
+                        for v in values:
+                            slots.append(len(wanted) if v else None)
+                            if v:
+                                wanted.append(v)
+                    where.append(slots)
+                decisions = scrub(guard, wanted, caller_id, t, purpose=purpose, sector=sector)
+                for row, slots in zip(batch, where, strict=True):
                     cells = row.cells + [""] * (width - len(row.cells))
-                    writer.writerow([neutralise(c) for c in cells] + _decision_cells(decision))
-                    _count(summary, row.line, row.value, row.problem, decision, Rejected)
+                    out = [neutralise(cells[i]) for i in keep if i < len(cells)]
+                    out += [neutralise(c) for c in cells[width:]]
+                    allowed_in: list[str] = []
+                    row_decisions: list[Decision] = []
+                    notes: list[tuple[str, str]] = []
+                    for name, slot in zip(names, slots, strict=True):
+                        if slot is None:
+                            out += ["", "false", "", ""]  # no number in this column
+                            continue
+                        decision = decisions[slot]
+                        if ReasonCode.LEDGER_UNAVAILABLE in decision.codes:
+                            raise LedgerError(decision.reasons[0].message)
+                        out += _decision_cells(decision)
+                        summary.by_column[name] += 1
+                        row_decisions.append(decision)
+                        if decision.allowed:
+                            allowed_in.append(name)
+                        notes += _notes(wanted[slot], decision, name if multi else None)
+                    if multi:
+                        out.append(neutralise("|".join(allowed_in)))
+                    writer.writerow(out)
+                    _count_row(summary, row, notes, row_decisions, bool(allowed_in))
                 if progress is not None:
                     done = cf.chars_read * per_char  # ≈ bytes read, for a bar sized in bytes
                     progress(done - seen)
@@ -189,30 +297,43 @@ def scrub_file(
     return summary
 
 
+def _cell_at(cells: list[str], index: int) -> str:
+    return cells[index].strip() if index < len(cells) else ""
+
+
 def _csv_writer(stream: TextIO, cf: ContactFile) -> Any:
     # A plain list has no delimiter of its own: the output takes French Excel's.
     return csv.writer(stream, delimiter=cf.delimiter or ";", lineterminator=cf.newline)
 
 
-def _count(
-    summary: ScrubSummary,
-    line: int,
-    value: str,
-    problem: str | None,
-    decision: Decision,
-    rejected: type[Rejected],
-) -> None:
-    summary.rows += 1
-    if decision.allowed:
-        summary.allowed += 1
-    for code in decision.codes:
-        summary.by_code[code.value] += 1
-    notes = [problem] if problem else []
+def _notes(value: str, decision: Decision, column: str | None) -> list[tuple[str, str]]:
+    """(value, why) for a number that is not one (naming its column when there are several)."""
+    notes = []
     for reason in decision.reasons:
         if reason.code is ReasonCode.INVALID_NUMBER:
-            notes.append(reason.message)
-    if notes:
-        summary.bad_lines.append(rejected(line, value, "; ".join(notes)))
+            message = invalid_reason(value, reason.message)
+            notes.append((value, message if column is None else f"{column}: {message}"))
+    return notes
+
+
+def _count_row(
+    summary: ScrubSummary,
+    row: Row,
+    notes: list[tuple[str, str]],
+    decisions: list[Decision],
+    allowed: bool,
+) -> None:
+    summary.rows += 1
+    if allowed:
+        summary.allowed += 1
+    for decision in decisions:
+        for code in decision.codes:
+            summary.by_code[code.value] += 1
+    reasons = [row.problem] if row.problem else []
+    reasons += [why for _, why in notes]
+    if reasons:
+        value = notes[0][0] if notes else row.value
+        summary.bad_lines.append(Rejected(row.line, value, "; ".join(reasons)))
 
 
 # -- Bloctel submission -----------------------------------------------------------------------------
@@ -230,6 +351,7 @@ def bloctel_submission(
     max_age_days: int = 30,
     column: str | int | None = None,
     id_column: str | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> SubmissionReport:
     """Write the Bloctel submission file for ``contacts`` (docs/rules.md §5).
 
@@ -238,6 +360,7 @@ def bloctel_submission(
     the ``BLOCTEL_UNCHECKED`` rule counts them). Format ``Telephone;Identifiant``, 10-digit
     national numbers, CRLF line endings; ``Identifiant`` copies ``id_column`` when given, else
     is empty. Bloctel results are shared by every professional, so the guard's does not matter.
+    ``progress`` is called with about how many bytes were read since its last call.
     """
     if not isinstance(max_age_days, int) or isinstance(max_age_days, bool) or max_age_days < 0:
         raise ConfigurationError(f"max_age_days must be a whole number ≥ 0, not {max_age_days!r}")
@@ -254,12 +377,13 @@ def bloctel_submission(
                     f"{os.fspath(contacts)}: no column named {id_column!r} ({shown})"
                 )
             id_index = keys.index(header_key(id_column))
-        for row in cf:
+        for row in _fact_rows(cf, progress):
             report.rows += 1
             try:
                 number = parse_number(row.value)
             except InvalidNumberError as exc:
-                reason = exc.reason if row.problem is None else f"{row.problem}; {exc.reason}"
+                why = invalid_reason(row.value, exc.reason)
+                reason = why if row.problem is None else f"{row.problem}; {why}"
                 report.rejected.append(Rejected(row.line, row.value, reason))
                 continue
             if not number.consumer_line:
@@ -292,16 +416,26 @@ def bloctel_submission(
 # -- call history import ----------------------------------------------------------------------------
 
 
-def import_calls(guard: Guard, calls: CallSource) -> CallImportReport:
+def import_calls(
+    guard: Guard,
+    calls: CallSource,
+    *,
+    log_format: CallLogFormat | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> CallImportReport:
     """Record a call history (a call log, as :func:`callguard.audit` reads it) in the ledger.
 
     Each call is recorded as :meth:`Guard.record_call` would: it counts toward the cap whatever
     its outcome, ``REFUSED`` starts the cooldown, ``OBJECTED`` adds a permanent opt-out. A row's
     ``professional`` column overrides the guard's. A call already recorded at the same instant
     for the same professional and number is skipped. All or nothing: the good rows are written
-    in one transaction; bad rows are reported, never dropped silently.
+    in one transaction; bad rows are reported, never dropped silently. ``log_format`` reads a
+    dialer's own log (:func:`call_log_format`); ``progress`` is called with about how many
+    bytes of the file were read since its last call.
     """
-    log, rejected = read_call_log(calls, professional=guard.professional)
+    log, rejected = read_call_log(
+        calls, professional=guard.professional, log_format=log_format, progress=progress
+    )
     report = CallImportReport(rejected=rejected)
     recorded_at = to_us(now_utc())
     with guard.engine.write("import the calls") as ledger:
@@ -310,7 +444,8 @@ def import_calls(guard: Guard, calls: CallSource) -> CallImportReport:
             try:
                 key = parse_number(call.number).key
             except InvalidNumberError as exc:
-                report.rejected.append(Rejected(call.line, call.number, exc.reason))
+                reason = invalid_reason(call.number, exc.reason)
+                report.rejected.append(Rejected(call.line, call.number, reason))
                 continue
             pid = pids.get(call.professional)
             if pid is None:
@@ -333,6 +468,292 @@ def import_calls(guard: Guard, calls: CallSource) -> CallImportReport:
             apply_outcome(ledger, pid, key, at, call.outcome, attempt_id)
             report.imported += 1
     report.rejected.sort(key=lambda r: r.line)
+    return report
+
+
+# -- consents and withdrawals from files ------------------------------------------------------------
+
+# Header names of a lead vendor's consent export, French or English, compared without case,
+# accents, spaces or punctuation.
+CONSENT_COLUMNS: dict[str, tuple[str, ...]] = {
+    "number": ("number", "telephone", "tel", "phone", "phonenumber", "numero", "mobile",
+               "portable", "msisdn", "numerotelephone"),
+    "consented_at": ("consentedat", "consentat", "consentdate", "consentementle",
+                     "dateconsentement", "dateduconsentement", "dateoptin", "optindate",
+                     "optinat", "collectedat", "datecollecte", "datedecollecte", "date"),
+    "proof": ("proof", "proofref", "proofreference", "proofurl", "preuve", "referencepreuve",
+              "refpreuve", "preuveduconsentement", "reference"),
+    "expires_at": ("expiresat", "expires", "expiration", "expiry", "dateexpiration",
+                   "datedexpiration", "expirele", "finconsentement"),
+    "channel": ("channel", "canal"),
+    "source": ("source", "origine", "site", "formulaire"),
+    "wording": ("wording", "consenttext", "texte", "texteduconsentement", "libelle", "mention"),
+    "proof_sha256": ("proofsha256", "sha256", "empreinte", "empreintesha256", "hashpreuve"),
+    "off_hours": ("offhours", "horsheures", "horsplages", "soirees", "soiree"),
+}  # fmt: skip
+"""The columns ``consent import`` reads; number, consented_at and proof are required."""
+
+WITHDRAWAL_COLUMNS: dict[str, tuple[str, ...]] = {
+    "number": CONSENT_COLUMNS["number"] + ("from", "expediteur", "emetteur", "sender"),
+    "at": ("at", "withdrawnat", "receivedat", "recule", "dateheure", "horodatage", "timestamp",
+           "datetime", "date", "stopat", "dateretrait", "reception"),
+}  # fmt: skip
+"""The columns ``consent withdraw --file`` reads: the number, and the time of the STOP."""
+
+_TRUE = frozenset({"1", "true", "yes", "oui", "vrai", "y", "o", "x"})
+_FALSE = frozenset({"0", "false", "no", "non", "faux", "n", ""})
+_SHA256 = frozenset("0123456789abcdef")
+
+
+@dataclass(frozen=True, slots=True)
+class ConsentRow:
+    """One consent read from a file, checked."""
+
+    line: int
+    number: str
+    consented_at: datetime
+    proof: str
+    expires_at: datetime | None = None
+    channel: str | None = None
+    source: str | None = None
+    wording: str | None = None
+    proof_sha256: str | None = None
+    off_hours: bool | None = None
+
+
+def _fact_columns(
+    header: list[str] | None,
+    name: str,
+    aliases: dict[str, tuple[str, ...]],
+    mapping: str | dict[str, str] | None,
+    required: tuple[str, ...],
+) -> dict[str, int]:
+    """Field → column index, from ``mapping`` (field=header) then the known header names."""
+    if header is None:
+        raise ConfigurationError(
+            f"{name}: the file needs a header line naming its columns "
+            f"({', '.join(required)}…)"
+        )
+    keys = [header_key(h) for h in header]
+    found: dict[str, int] = {}
+    for fieldname, column in parse_pairs("--map", mapping).items():
+        wanted = fieldname.strip().lower()
+        if wanted not in aliases:
+            raise ConfigurationError(
+                f"--map: {fieldname!r} is not a field; the fields are: {', '.join(aliases)}"
+            )
+        if header_key(column) not in keys:
+            raise ConfigurationError(
+                f"{name}: no column {column!r} for {wanted}; the header has: "
+                f"{', '.join(repr(h) for h in header)}"
+            )
+        found[wanted] = keys.index(header_key(column))
+    for fieldname, names in aliases.items():
+        if fieldname in found:
+            continue
+        for alias in names:
+            if alias in keys and keys.index(alias) not in found.values():
+                found[fieldname] = keys.index(alias)
+                break
+    missing = [f for f in required if f not in found]
+    if missing:
+        raise ConfigurationError(
+            f"{name}: no {', '.join(repr(m) for m in missing)} column (name it with --map "
+            f"{missing[0]}=COLUMN); the header has: {', '.join(repr(h) for h in header)}"
+        )
+    return found
+
+
+def _fact_rows(
+    cf: ContactFile, progress: Callable[[int], None] | None
+) -> Iterator[Row]:
+    seen, per_char = 0, 2 if cf.encoding == "utf-16" else 1
+    for count, row in enumerate(cf, start=1):
+        yield row
+        if progress is not None and count % 4096 == 0:
+            done = cf.chars_read * per_char
+            progress(done - seen)
+            seen = done
+    if progress is not None:
+        progress(cf.chars_read * per_char - seen)
+
+
+def _consent_row(line: int, cells: dict[str, str]) -> ConsentRow:
+    """A checked consent, or ValueError naming the bad value."""
+    number = cells.get("number", "")
+    parse_number(number)  # InvalidNumberError is a ValueError
+    raw_at = cells.get("consented_at", "")
+    try:
+        at = parse_instant(raw_at)
+    except ValueError:
+        raise ValueError(f"consented_at {raw_at!r} is not a date or an ISO 8601 time") from None
+    proof = cells.get("proof", "")
+    if not proof:
+        raise ValueError("no proof: L223-1 requires the reference of where the consent is kept")
+    expires: datetime | None = None
+    raw_exp = cells.get("expires_at", "")
+    if raw_exp:
+        try:
+            expires = _end_of(raw_exp)
+        except ValueError:
+            raise ValueError(f"expires_at {raw_exp!r} is not a date or an ISO 8601 time") from None
+        if expires <= at:
+            raise ValueError(f"expires_at {raw_exp!r} is not after consented_at {raw_at!r}")
+    digest = cells.get("proof_sha256", "").lower() or None
+    if digest is not None and (len(digest) != 64 or not set(digest) <= _SHA256):
+        raise ValueError(f"proof_sha256 {digest!r} is not 64 hexadecimal digits")
+    off_hours: bool | None = None
+    raw_off = cells.get("off_hours", "").lower()
+    if "off_hours" in cells:
+        if raw_off in _TRUE:
+            off_hours = True
+        elif raw_off in _FALSE:
+            off_hours = False if raw_off else None
+        else:
+            raise ValueError(f"off_hours {raw_off!r} is not yes/no (oui/non, true/false, 1/0)")
+    return ConsentRow(
+        line=line,
+        number=number,
+        consented_at=at,
+        proof=proof,
+        expires_at=expires,
+        channel=cells.get("channel") or None,
+        source=cells.get("source") or None,
+        wording=cells.get("wording") or None,
+        proof_sha256=digest,
+        off_hours=off_hours,
+    )
+
+
+_DAY_ONLY = re.compile(r"\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2}/\d{4}")
+
+
+def _end_of(text: str) -> datetime:
+    """An expiry: a date alone runs through that day (the next midnight, Paris)."""
+    moment = parse_instant(text)
+    if _DAY_ONLY.fullmatch(text.strip()):
+        moment = instant(moment.date(), "expires_at", end_of_day=True)
+    return moment
+
+
+def _record_consent(guard: Guard, row: ConsentRow) -> None:
+    """Record one consent read from a file. ``Guard.record_consent`` takes the proof and the
+    expiry; the other columns (channel, source, wording, proof_sha256, off_hours) are read and
+    checked, and go to it when it takes them."""
+    guard.record_consent(row.number, row.consented_at, proof=row.proof, expires_at=row.expires_at)
+
+
+def import_consents(
+    guard: Guard,
+    source: str | os.PathLike[str],
+    *,
+    mapping: str | dict[str, str] | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> FactImportReport:
+    """Record the consents of a lead vendor's export (CSV or .xlsx).
+
+    Columns are found by their headers, French or English (:data:`CONSENT_COLUMNS`), or named
+    with ``mapping`` (``number=tel,consented_at=date_optin``): ``number``, ``consented_at`` and
+    ``proof`` are required; ``expires_at``, ``channel``, ``source``, ``wording``,
+    ``proof_sha256`` and ``off_hours`` are read when present. A naive time is Europe/Paris; an
+    expiry given as a date runs through that day. Every bad row is reported with its line;
+    the good ones are recorded together, in one transaction.
+    """
+    name = os.fspath(source)
+    report = FactImportReport()
+    good: list[ConsentRow] = []
+    with open_contacts(source, column=1) as cf:
+        if cf.empty:
+            return report
+        columns = _fact_columns(cf.header, name, CONSENT_COLUMNS, mapping,
+                                ("number", "consented_at", "proof"))  # fmt: skip
+        assert cf.header is not None
+        report.columns = {f: cf.header[i] for f, i in columns.items()}
+        for row in _fact_rows(cf, progress):
+            if row.unreadable or len(row.cells) > cf.width:
+                # More fields than the header: the values may sit in the wrong columns.
+                report.rejected.append(Rejected(row.line, _raw(cf, row), row.problem or ""))
+                continue
+            cells = {f: row.cells[i].strip() for f, i in columns.items() if i < len(row.cells)}
+            try:
+                good.append(_consent_row(row.line, cells))
+            except ValueError as exc:
+                reason = getattr(exc, "reason", None) or str(exc)
+                report.rejected.append(Rejected(row.line, cells.get("number", ""), reason))
+    with guard.batch():
+        for consent in good:
+            _record_consent(guard, consent)
+            report.recorded += 1
+    return report
+
+
+def _raw(cf: ContactFile, row: Row) -> str:
+    return (cf.delimiter or ";").join(row.cells)
+
+
+def withdraw_consents(
+    guard: Guard,
+    source: str | os.PathLike[str],
+    *,
+    at: datetime | None = None,
+    mapping: str | dict[str, str] | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> FactImportReport:
+    """Record the consent withdrawals of a file of STOP replies (CSV or .xlsx).
+
+    Either a number and a time column (by header, French or English:
+    :data:`WITHDRAWAL_COLUMNS`, or named with ``mapping``), or numbers alone with ``at``, the
+    time every withdrawal takes effect (a time column, when there is one, wins over it). Every
+    bad row is reported with its line; the good ones are recorded together, in one transaction.
+    """
+    name = os.fspath(source)
+    report = FactImportReport()
+    good: list[tuple[str, datetime]] = []
+    if at is not None:
+        require_aware(at, "at")
+    with open_contacts(source, column=1) as cf:
+        if cf.empty:
+            return report
+        if cf.header is None or (at is not None and mapping is None and len(cf.header) == 1):
+            columns = {"number": cf.column}
+        else:
+            required = ("number",) if at is not None else ("number", "at")
+            try:
+                columns = _fact_columns(cf.header, name, WITHDRAWAL_COLUMNS, mapping, required)
+            except ConfigurationError as exc:
+                if "'at'" not in str(exc):
+                    raise
+                raise ConfigurationError(f"{exc}; or give the time of every STOP with --at") from None
+        header = cf.header or ["number"]
+        report.columns = {f: header[i] if i < len(header) else "" for f, i in columns.items()}
+        for row in _fact_rows(cf, progress):
+            if row.unreadable or len(row.cells) > cf.width:
+                # More fields than the header: the values may sit in the wrong columns.
+                report.rejected.append(Rejected(row.line, _raw(cf, row), row.problem or ""))
+                continue
+            cells = {f: row.cells[i].strip() for f, i in columns.items() if i < len(row.cells)}
+            number = cells.get("number", "")
+            try:
+                parse_number(number)
+                raw = cells.get("at", "")
+                if raw:
+                    try:
+                        when = parse_instant(raw)
+                    except ValueError:
+                        raise ValueError(f"at {raw!r} is not an ISO 8601 time") from None
+                elif at is not None:
+                    when = at
+                else:
+                    raise ValueError("no time: fill the column, or give --at")
+            except ValueError as exc:
+                reason = getattr(exc, "reason", None) or str(exc)
+                report.rejected.append(Rejected(row.line, number, reason))
+                continue
+            good.append((number, when))
+    with guard.batch():
+        for number, when in good:
+            guard.withdraw_consent(number, when)
+            report.recorded += 1
     return report
 
 

@@ -7,10 +7,11 @@ ledger. Both read them here, with one parser for their times (:func:`parse_time`
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ._exceptions import ConfigurationError
 from ._files import header_key, open_contacts
@@ -18,7 +19,16 @@ from ._reports import Rejected
 from ._time import parse_instant
 from ._types import Outcome, Purpose, Sector
 
-__all__ = ["CallSource", "LoggedCall", "parse_time", "read_call_log"]
+__all__ = [
+    "PRESETS",
+    "CallLogFormat",
+    "CallSource",
+    "LoggedCall",
+    "call_log_format",
+    "parse_pairs",
+    "parse_time",
+    "read_call_log",
+]
 
 CallSource = str | os.PathLike[str] | Iterable[Mapping[str, object]]
 """A call log: a CSV file path, or rows as mappings (``{"number": ..., "started_at": ...}``)."""
@@ -35,6 +45,162 @@ _COLUMNS: dict[str, tuple[str, ...]] = {
     "campaign": ("campaign", "campagne"),
 }
 _REQUIRED = ("number", "caller_id", "started_at")
+
+
+@dataclass(frozen=True)
+class CallLogFormat:
+    """How to read a dialer's call log: which column holds each field, what its statuses mean.
+
+    Build one with :func:`call_log_format` (a preset, a column mapping, an outcome mapping).
+    """
+
+    name: str = "callguard"
+    columns: Mapping[str, str] = field(default_factory=dict)
+    """Field (number, caller_id, started_at, outcome, …) → the header of its column."""
+    outcomes: Mapping[str, Outcome] = field(default_factory=dict)
+    """A status as the dialer writes it (upper case) → its outcome."""
+    fixed_header: tuple[str, ...] | None = None
+    """The column names of a log without a header line (Asterisk's ``Master.csv``)."""
+    caller_id: str | None = None
+    """The number presented, for a log without a caller ID column (VICIdial's ``vicidial_log``)."""
+    tz: str | None = None
+    """The zone of the log's times written without an offset (default Europe/Paris)."""
+    named: frozenset[str] = frozenset()
+    """The fields the caller mapped: their columns must exist (a preset's optional ones may not)."""
+    strict_outcomes: bool = False
+    """A status outside ``outcomes`` is rejected rather than read as an outcome name: a dialer's
+    status callguard does not know could be a consumer's objection."""
+
+
+# VICIdial's system statuses (docs/VICIDIAL_statuses.txt). « A » is the agent's « Answering
+# Machine », not « answered »; DNC is the agent's « Do Not Call »: the consumer objected.
+_VICIDIAL_ANSWERED = (
+    "SALE", "PU", "PM", "XFER", "NP", "CALLBK", "CBHOLD", "DROP", "XDROP", "PDROP", "INCALL",
+    "ERI", "IVRXFR", "TIMEOT",
+)  # fmt: skip
+_VICIDIAL_OUTCOMES: dict[str, Outcome] = {
+    **dict.fromkeys(_VICIDIAL_ANSWERED, Outcome.ANSWERED),
+    **dict.fromkeys(("NI", "DEC"), Outcome.REFUSED),
+    **dict.fromkeys(("DNC", "DNCC"), Outcome.OBJECTED),
+    **dict.fromkeys(("NA", "N"), Outcome.NO_ANSWER),
+    **dict.fromkeys(("A", "AA", "AM", "AL"), Outcome.VOICEMAIL),
+    **dict.fromkeys(("B", "AB"), Outcome.BUSY),
+    **dict.fromkeys(("DC", "ADC", "AFAX"), Outcome.FAILED),
+}
+
+# Asterisk cdr_csv's Master.csv: no header, this order (uniqueid and userfield when
+# loguniqueid / loguserfield are set); disposition is ANSWERED, NO ANSWER, BUSY, FAILED or
+# CONGESTION. src is the presented caller ID number, dst the number dialled.
+_ASTERISK_COLUMNS = (
+    "accountcode", "src", "dst", "dcontext", "clid", "channel", "dstchannel", "lastapp",
+    "lastdata", "start", "answer", "end", "duration", "billsec", "disposition", "amaflags",
+    "uniqueid", "userfield",
+)  # fmt: skip
+
+PRESETS: dict[str, CallLogFormat] = {
+    "vicidial": CallLogFormat(
+        name="vicidial",
+        columns={
+            "number": "phone_number",
+            "started_at": "call_date",
+            "outcome": "status",
+            "campaign": "campaign_id",
+        },
+        outcomes=_VICIDIAL_OUTCOMES,
+        strict_outcomes=True,
+    ),
+    "asterisk": CallLogFormat(
+        name="asterisk",
+        columns={
+            "number": "dst",
+            "caller_id": "src",
+            "started_at": "start",
+            "outcome": "disposition",
+        },
+        outcomes={
+            "ANSWERED": Outcome.ANSWERED,
+            "NO ANSWER": Outcome.NO_ANSWER,
+            "BUSY": Outcome.BUSY,
+            "FAILED": Outcome.FAILED,
+            "CONGESTION": Outcome.FAILED,
+        },
+        fixed_header=_ASTERISK_COLUMNS,
+        strict_outcomes=True,
+    ),
+}
+"""The call-log formats of common dialers, for ``--preset``."""
+
+
+def parse_pairs(option: str, spec: str | Mapping[str, str] | None) -> dict[str, str]:
+    """``a=b,c=d`` (or a mapping) as a dict, refusing a pair without ``=``."""
+    if spec is None:
+        return {}
+    if isinstance(spec, Mapping):
+        return {str(k).strip(): str(v).strip() for k, v in spec.items()}
+    pairs: dict[str, str] = {}
+    for item in spec.split(","):
+        if not item.strip():
+            continue
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise ConfigurationError(f"{option}: {item.strip()!r} is not NAME=VALUE")
+        pairs[key.strip()] = value.strip()
+    return pairs
+
+
+def call_log_format(
+    preset: str | None = None,
+    *,
+    mapping: str | Mapping[str, str] | None = None,
+    outcome_map: str | Mapping[str, str] | None = None,
+    caller_id: str | None = None,
+    tz: str | None = None,
+) -> CallLogFormat:
+    """A call-log format: ``preset`` (``vicidial``, ``asterisk``) or callguard's own columns,
+    with ``mapping`` (``number=phone_number,started_at=call_date``: field=header) and
+    ``outcome_map`` (``NI=REFUSED,DNC=OBJECTED``: status=outcome) over it. ``caller_id`` is the
+    number presented by every call of a log without a caller ID column; ``tz`` the zone of its
+    times written without an offset. Raises ``ConfigurationError`` naming a bad value."""
+    base = CallLogFormat()
+    if preset is not None:
+        base = PRESETS.get(preset.strip().lower(), base)
+        if base.name != preset.strip().lower():
+            raise ConfigurationError(
+                f"unknown call-log preset {preset!r}; the presets are: {', '.join(PRESETS)}"
+            )
+    columns = dict(base.columns)
+    named: set[str] = set()
+    for name, header in parse_pairs("--map", mapping).items():
+        key = header_key(name).replace("callerid", "caller_id").replace("startedat", "started_at")
+        if key not in _COLUMNS:
+            raise ConfigurationError(
+                f"--map: {name!r} is not a call-log field; the fields are: {', '.join(_COLUMNS)}"
+            )
+        columns[key] = header
+        named.add(key)
+    outcomes = dict(base.outcomes)
+    for status, outcome in parse_pairs("--outcome-map", outcome_map).items():
+        try:
+            outcomes[status.upper()] = Outcome.coerce(outcome)
+        except ValueError as exc:
+            raise ConfigurationError(f"--outcome-map: {status}={outcome}: {exc}") from None
+    if tz is not None:
+        try:
+            ZoneInfo(tz)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ConfigurationError(
+                f"--tz: {tz!r} is not an IANA time zone (e.g. Europe/Paris, UTC)"
+            ) from None
+    return CallLogFormat(
+        name=base.name,
+        columns=columns,
+        outcomes=outcomes,
+        fixed_header=base.fixed_header,
+        caller_id=caller_id,
+        tz=tz,
+        named=frozenset(named),
+        strict_outcomes=base.strict_outcomes,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,14 +220,19 @@ class LoggedCall:
     campaign: str | None
 
 
-def parse_time(value: object) -> datetime:
-    """A call's start: ISO 8601 (or the ``23/11/2026 10:30`` French Excel writes), naive = Paris.
+def parse_time(value: object, tz: str | None = None) -> datetime:
+    """A call's start: ISO 8601 (or the ``23/11/2026 10:30`` French Excel writes), naive = Paris
+    (or ``tz``).
 
     Raises ``ValueError`` naming the value.
     """
     if not isinstance(value, datetime) and not str(value).strip():
         raise ValueError("no started_at")
     try:
+        if tz is not None:
+            moment = value if isinstance(value, datetime) else _naive(str(value))
+            if moment is not None and moment.tzinfo is None:
+                return moment.replace(tzinfo=ZoneInfo(tz))
         return parse_instant(value)
     except ValueError:
         raise ValueError(
@@ -70,13 +241,20 @@ def parse_time(value: object) -> datetime:
         ) from None
 
 
+def _naive(text: str) -> datetime | None:
+    try:
+        return datetime.fromisoformat(text.strip())
+    except ValueError:
+        return None
+
+
 def _cell(row: Mapping[str, object], name: str) -> str:
     value = row.get(name)
     return "" if value is None else str(value).strip()
 
 
 def _logged(
-    line: int, row: Mapping[str, object], professional: str
+    line: int, row: Mapping[str, object], professional: str, fmt: CallLogFormat
 ) -> tuple[LoggedCall | None, str, str]:
     """The call of a normalised row, or (None, bad value, reason)."""
     number = _cell(row, "number")
@@ -84,11 +262,24 @@ def _logged(
         return None, "", "no number"
     raw_time = row.get("started_at")
     try:
-        started = parse_time("" if raw_time is None else raw_time)
+        started = parse_time("" if raw_time is None else raw_time, fmt.tz)
     except ValueError as exc:
         return None, _cell(row, "started_at"), str(exc)
     enums: dict[str, Any] = {}
+    status = _cell(row, "outcome")
+    if status:
+        mapped = fmt.outcomes.get(status.upper())
+        if mapped is not None:
+            enums["outcome"] = mapped
+        elif fmt.strict_outcomes:
+            return None, status, (
+                f"status {status!r} is not a {fmt.name} status callguard knows; say what it "
+                f"means with --outcome-map {status}=OUTCOME (one of "
+                f"{', '.join(o.value for o in Outcome)})"
+            )
     for name, enum in (("outcome", Outcome), ("purpose", Purpose), ("sector", Sector)):
+        if name in enums:
+            continue
         text = _cell(row, name)
         try:
             enums[name] = enum.coerce(text) if text else None
@@ -98,7 +289,7 @@ def _logged(
         LoggedCall(
             line=line,
             number=number,
-            caller_id=_cell(row, "caller_id"),
+            caller_id=_cell(row, "caller_id") or (fmt.caller_id or ""),
             started_at=started,
             outcome=enums["outcome"],
             purpose=enums["purpose"],
@@ -111,38 +302,58 @@ def _logged(
     )
 
 
-def _columns(header: list[str], name: str) -> dict[str, int]:
+def _columns(header: list[str], name: str, fmt: CallLogFormat) -> dict[str, int]:
     keys = [header_key(h) for h in header]
     found: dict[str, int] = {}
+    for column, mapped in fmt.columns.items():
+        if header_key(mapped) in keys:
+            found[column] = keys.index(header_key(mapped))
+        elif column in fmt.named or column in _REQUIRED:
+            raise ConfigurationError(
+                f"{name}: no column {mapped!r} for {column}; the header has: "
+                f"{', '.join(repr(h) for h in header)}"
+            )
     for column, aliases in _COLUMNS.items():
+        if column in found or column in fmt.columns:
+            continue
         for alias in aliases:
             if alias in keys:
                 found[column] = keys.index(alias)
                 break
     missing = [c for c in _REQUIRED if c not in found]
+    if "caller_id" in missing and fmt.caller_id is not None:
+        missing.remove("caller_id")
     if missing:
         raise ConfigurationError(
             f"{name}: no {', '.join(repr(m) for m in missing)} column; a call log needs "
             f"number, caller_id and started_at (outcome, purpose, sector, professional and "
-            f"campaign are optional); the header has: {', '.join(repr(h) for h in header)}"
+            f"campaign are optional; --map names a column, --caller-id gives the number every "
+            f"call presented); the header has: {', '.join(repr(h) for h in header)}"
         )
     return found
 
 
 def read_call_log(
-    calls: CallSource, *, professional: str = "default"
+    calls: CallSource,
+    *,
+    professional: str = "default",
+    log_format: CallLogFormat | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> tuple[list[LoggedCall], list[Rejected]]:
     """The calls of a log, and the rows that could not be read (with their line numbers).
 
-    ``professional`` applies to rows without a ``professional`` column or value. Rows given as
-    mappings are numbered from 1. Raises ``ConfigurationError`` when a required column is
-    missing, ``OSError`` when the file cannot be read.
+    ``professional`` applies to rows without a ``professional`` column or value. ``log_format``
+    says how to read a dialer's own log (:func:`call_log_format`). Rows given as mappings are
+    numbered from 1. ``progress`` is called with about how many bytes were read since its last
+    call. Raises ``ConfigurationError`` when a required column is missing, ``OSError`` when the
+    file cannot be read.
     """
+    fmt = log_format if log_format is not None else CallLogFormat()
     log: list[LoggedCall] = []
     rejected: list[Rejected] = []
 
     def add(line: int, row: Mapping[str, object]) -> None:
-        call, value, reason = _logged(line, row, professional)
+        call, value, reason = _logged(line, row, professional, fmt)
         if call is None:
             rejected.append(Rejected(line, value, reason))
         else:
@@ -150,23 +361,33 @@ def read_call_log(
 
     if isinstance(calls, (str, os.PathLike)):
         name = os.fspath(calls)
-        with open_contacts(calls, column=1) as cf:
+        fixed = fmt.fixed_header
+        with open_contacts(calls, column=1, headerless=fixed is not None) as cf:
             if cf.empty:
                 return log, rejected
-            if cf.header is None:
+            header = list(fixed) if fixed is not None else cf.header
+            if header is None:
                 raise ConfigurationError(
                     f"{name}: a call log needs a header line naming its columns (number, "
-                    "caller_id, started_at…)"
+                    "caller_id, started_at…), or a --preset for a dialer's log without one"
                 )
-            columns = _columns(cf.header, name)
-            width = len(cf.header)
-            for r in cf:
+            columns = _columns(header, name, fmt)
+            width = len(header)
+            seen, per_char = 0, 2 if cf.encoding == "utf-16" else 1
+            for count, r in enumerate(cf, start=1):
                 if r.unreadable or len(r.cells) > width:
                     # More fields than the header: the values may sit in the wrong columns.
                     raw = (cf.delimiter or ";").join(r.cells)
-                    rejected.append(Rejected(r.line, raw, r.problem or "unreadable line"))
+                    problem = r.problem or f"{len(r.cells)} fields where the log has {width}"
+                    rejected.append(Rejected(r.line, raw, problem))
                     continue
                 add(r.line, {c: r.cells[i] for c, i in columns.items() if i < len(r.cells)})
+                if progress is not None and count % 4096 == 0:
+                    done = cf.chars_read * per_char
+                    progress(done - seen)
+                    seen = done
+            if progress is not None:
+                progress(cf.chars_read * per_char - seen)
         return log, rejected
     if isinstance(calls, (bytes, Mapping)):
         raise ConfigurationError(
@@ -178,7 +399,12 @@ def read_call_log(
             continue
         keys: dict[str, object] = {header_key(str(k)): v for k, v in item.items()}
         row: dict[str, object] = {}
+        for column, mapped in fmt.columns.items():
+            if header_key(mapped) in keys:
+                row[column] = keys[header_key(mapped)]
         for column, aliases in _COLUMNS.items():
+            if column in row:
+                continue
             for alias in aliases:
                 if alias in keys:
                     row[column] = keys[alias]

@@ -17,14 +17,19 @@ in them (blank, or only empty cells, as Excel writes below a table) are skipped,
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import io
 import itertools
 import os
 import re
+import stat
+import tempfile
 import unicodedata
-from collections.abc import Iterable, Iterator
+import zipfile
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import date, datetime, time
 from pathlib import Path
 from types import TracebackType
 from typing import IO
@@ -32,13 +37,19 @@ from typing import IO
 from ._exceptions import ConfigurationError, InvalidNumberError
 
 __all__ = [
+    "MAX_COLUMNS",
+    "MAX_LINE",
     "PHONE_HEADERS",
     "ContactFile",
     "Row",
     "Source",
     "Table",
+    "check_input",
     "detect_encoding",
+    "excel_damage",
     "header_key",
+    "invalid_reason",
+    "is_output_column",
     "neutralise",
     "open_contacts",
     "parse_table",
@@ -46,6 +57,7 @@ __all__ = [
     "sniff_delimiter",
     "sniff_encoding",
     "text_writer",
+    "xlsx_to_csv",
 ]
 
 Source = str | os.PathLike[str] | Iterable[str]
@@ -76,6 +88,12 @@ _STEMS = ("telephone", "phone", "mobile", "portable", "msisdn", "gsm", "cellulai
 _NOT_PHONE = ("fax", "telecopie", "telex")
 
 _CHUNK = 1 << 20
+
+MAX_LINE = 1 << 20
+"""The longest line read, in characters (1 MiB): a longer one is no contact list, and reading
+it whole would let one file take all the memory."""
+MAX_COLUMNS = 1000
+"""The most fields a record may have."""
 
 
 def header_key(header: str) -> str:
@@ -177,8 +195,8 @@ class _Lines:
 
     __slots__ = ("_it", "chars", "count", "record")
 
-    def __init__(self, stream: Iterable[str]) -> None:
-        self._it = iter(stream)
+    def __init__(self, stream: Iterable[str], name: str = "<input>") -> None:
+        self._it = _bounded(stream, name) if isinstance(stream, io.TextIOBase) else iter(stream)
         self.count = 0
         self.chars = 0
         self.record: list[str] = []
@@ -192,6 +210,25 @@ class _Lines:
         self.chars += len(line)
         self.record.append(line)
         return line
+
+
+def _bounded(stream: io.TextIOBase, name: str) -> Iterator[str]:
+    """The lines of ``stream``, refusing one longer than :data:`MAX_LINE` without reading it all."""
+    count = 0
+    while line := stream.readline(MAX_LINE + 1):
+        count += 1
+        if len(line) > MAX_LINE:
+            raise ConfigurationError(
+                f"{name}: line {count} is longer than {MAX_LINE} characters (1 MiB), the limit: "
+                "not a contact file, or one whose lines lost their line breaks"
+            )
+        yield line
+
+
+def _too_wide(name: str, line: int, fields: int) -> ConfigurationError:
+    return ConfigurationError(
+        f"{name}: line {line} has {fields} fields, more than the limit of {MAX_COLUMNS}"
+    )
 
 
 def _unquote(text: str) -> str:
@@ -224,7 +261,7 @@ class ContactFile:
     """The CSV delimiter, or None for a plain list (one number a line)."""
     header: list[str] | None
     column: int
-    """Index of the phone column in each row."""
+    """Index of the (first) phone column in each row."""
     newline: str
     """The line ending the file uses (``\\r\\n`` when it has none), to write a copy alike."""
     sep_line: str | None
@@ -236,6 +273,26 @@ class ContactFile:
     _pending_line: int = field(default=0, repr=False)
     _width: int | None = field(default=None, repr=False)
     _stream: IO[str] | None = field(default=None, repr=False)
+    _path: str | None = field(default=None, repr=False)
+    _spool: str | None = field(default=None, repr=False)
+    columns: list[int] = field(default_factory=list)
+    """Indexes of every phone column (found by header, or named), ``column`` first."""
+
+    def __post_init__(self) -> None:
+        if not self.columns:
+            self.columns = [self.column]
+
+    @property
+    def column_names(self) -> list[str]:
+        """The phone columns' headers (``column_N`` for a file without a header)."""
+        if self.header is None:
+            return ["number" if self.delimiter is None else f"column_{i + 1}" for i in self.columns]
+        names = [self.header[i].strip() for i in self.columns]
+        # Two columns under one header (« Tél;Tél ») are told apart by their positions.
+        return [
+            f"{name} (column {i + 1})" if names.count(name) > 1 else name
+            for name, i in zip(names, self.columns, strict=True)
+        ]
 
     @property
     def empty(self) -> bool:
@@ -257,6 +314,10 @@ class ContactFile:
     def close(self) -> None:
         if self._stream is not None:
             self._stream.close()
+        if self._spool is not None:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self._spool)
+            self._spool = None
 
     def __enter__(self) -> ContactFile:
         return self
@@ -308,6 +369,8 @@ class ContactFile:
                         self.blank_lines.append(count)
                     continue
                 cells = text.rstrip("\r\n").split(delimiter)
+                if len(cells) > MAX_COLUMNS:
+                    raise _too_wide(self.name, count, len(cells))
                 value = cells[col].strip() if col < len(cells) else ""
                 if value or any(c.strip() for c in cells):
                     yield count, value
@@ -322,7 +385,7 @@ class ContactFile:
         if self._stream is None:
             return True
         try:
-            with open(self.name, "rb") as raw:
+            with open(self._path or self.name, "rb") as raw:
                 while chunk := raw.read(1 << 20):
                     if b'"' in chunk:
                         return True
@@ -359,6 +422,8 @@ class ContactFile:
                 yield Row(start, [raw], "", f"unreadable CSV line ({exc})", unreadable=True)
                 continue
             start = lines.count - len(lines.record) + 1
+            if len(cells) > MAX_COLUMNS:
+                raise _too_wide(self.name, start, len(cells))
             if not any(c.strip() for c in cells):
                 self.blank_lines.append(start)
                 continue
@@ -368,27 +433,153 @@ class ContactFile:
             yield self._row(start, cells, extra)
 
 
-def open_contacts(path: str | os.PathLike[str], *, column: str | int | None = None) -> ContactFile:
-    """Open a contact file: detect its encoding, delimiter, header and phone column.
+Columns = str | int | Sequence[str | int] | None
+"""One phone column (a header name or a 1-based position), several, or None to find them."""
+
+
+_MAGIC = (
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an Excel 97-2003 workbook (.xls)"),
+    (b"%PDF", "a PDF document"),
+    (b"\x1f\x8b", "a gzip archive"),
+    (b"PK\x03\x04", "a ZIP archive (an .xlsx, .ods or .zip file)"),
+)
+
+
+def check_input(path: str | os.PathLike[str]) -> str:
+    """Refuse what cannot be read as a contact file: a directory, a device, a FIFO, a socket (a
+    stream that may never end, or never start), or a binary file (a workbook other than .xlsx,
+    a PDF, an archive, NUL bytes). Raises ``ConfigurationError`` saying what it is; returns
+    ``"xlsx"`` for an Excel workbook, ``"text"`` otherwise."""
+    name = os.fspath(path)
+    mode = os.stat(path).st_mode  # follows a link: reading through one is harmless
+    if stat.S_ISDIR(mode):
+        raise ConfigurationError(f"{name}: is a directory, not a file")
+    if not stat.S_ISREG(mode):
+        raise ConfigurationError(
+            f"{name}: not a regular file (a device, FIFO or socket); to read standard input, "
+            "give - as the file name"
+        )
+    with open(path, "rb") as f:
+        head = f.read(8192)
+    if head.startswith(b"PK\x03\x04"):
+        return _zip_kind(path, name)
+    for magic, what in _MAGIC:
+        if head.startswith(magic):
+            raise ConfigurationError(f"{name}: is {what}, not a CSV or text file")
+    if b"\0" in head and not head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise ConfigurationError(f"{name}: holds NUL bytes: binary data, not a CSV or text file")
+    return "text"
+
+
+def _zip_kind(path: str | os.PathLike[str], name: str) -> str:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = set(archive.namelist())
+            mimetype = archive.read("mimetype")[:100] if "mimetype" in names else b""
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise ConfigurationError(f"{name}: is a damaged ZIP archive, not a CSV file") from exc
+    if "xl/workbook.xml" in names:
+        return "xlsx"
+    if b"opendocument.spreadsheet" in mimetype:
+        what = "an OpenDocument spreadsheet (.ods): save it as .xlsx or CSV"
+    else:
+        what = "a ZIP archive"
+    raise ConfigurationError(f"{name}: is {what}, not a CSV or text file")
+
+
+def _xlsx_text(value: object) -> str:
+    """A cell as text. A number stored as a number keeps all its digits (612345678.0 is
+    « 612345678 »); a date or time is ISO 8601."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, (datetime, date, time)):
+        return value.isoformat()
+    return str(value)
+
+
+def xlsx_to_csv(path: str | os.PathLike[str], target: str) -> None:
+    """Write the first sheet of an Excel workbook to ``target``: UTF-8 with BOM, ``;``, CRLF."""
+    try:
+        import openpyxl
+    except ImportError:
+        raise ConfigurationError(
+            f'{os.fspath(path)}: reading .xlsx files needs openpyxl: pip install "callguard-fr[xlsx]"'
+        ) from None
+    try:
+        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many kinds on a damaged workbook
+        raise ConfigurationError(f"{os.fspath(path)}: cannot be read as a workbook: {exc}") from exc
+    try:
+        sheet = workbook.worksheets[0]
+        with open(target, "w", encoding="utf-8-sig", newline="") as out:
+            writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+            width = 0  # the first row's: the cells Excel leaves empty at the end are padded
+            for number, row in enumerate(sheet.iter_rows(values_only=True), start=1):
+                cells = [_xlsx_text(v) for v in row]
+                while len(cells) > width and not cells[-1]:
+                    cells.pop()
+                if len(cells) > MAX_COLUMNS:
+                    raise _too_wide(os.fspath(path), number, len(cells))
+                if not width and cells:
+                    width = len(cells)
+                writer.writerow(cells + [""] * (width - len(cells)) if any(cells) else [])
+    finally:
+        workbook.close()
+
+
+def open_contacts(
+    path: str | os.PathLike[str], *, column: Columns = None, headerless: bool = False
+) -> ContactFile:
+    """Open a contact file: detect its encoding, delimiter, header and phone columns.
 
     ``column`` names the phone column by its header (compared without case or accents) or by
-    its 1-based position (an int, or a string of digits: for files without a header). Without
-    it the column is found by its header (téléphone, tel, phone, mobile, numéro, msisdn…); a
-    file without a header takes the first cell of its first row that is a phone number.
+    its 1-based position (an int, or a string of digits: for files without a header), or names
+    several in a list. Without it the columns are found by their headers (téléphone, tel,
+    phone, mobile, numéro, msisdn…: every column whose header surely names a phone, as
+    « Tél. domicile;Tél. portable », else the one generic name such as « Numéro »), never a
+    ``callguard_*`` column a previous scrub added; a file without a header takes the first
+    cell of its first row that is a phone number. ``headerless`` says the first line is a row
+    (a file with a fixed column order, such as Asterisk's ``Master.csv``).
     Raises ``ConfigurationError`` when the column cannot be found, ``OSError`` when the file
     cannot be read.
     """
-    encoding = sniff_encoding(path)
-    stream = open(path, encoding=encoding, errors="replace", newline="")  # noqa: SIM115
+    spool: str | None = None
+    if check_input(path) == "xlsx":
+        # The first sheet, as text, in a temporary CSV read like any other.
+        fd, spool = tempfile.mkstemp(prefix="callguard-", suffix=".csv")
+        os.close(fd)
+        try:
+            xlsx_to_csv(path, spool)
+        except BaseException:
+            os.unlink(spool)
+            raise
+    readable = spool if spool is not None else path
     try:
-        return _open(stream, os.fspath(path), encoding, column)
+        encoding = sniff_encoding(readable)
+        stream = open(readable, encoding=encoding, errors="replace", newline="")  # noqa: SIM115
+    except BaseException:
+        if spool is not None:
+            os.unlink(spool)
+        raise
+    try:
+        cf = _open(stream, os.fspath(path), encoding, column, headerless)
     except BaseException:
         stream.close()
+        if spool is not None:
+            os.unlink(spool)
         raise
+    cf._path, cf._spool = os.fspath(readable), spool
+    return cf
 
 
-def _open(stream: IO[str], name: str, encoding: str, column: str | int | None) -> ContactFile:
-    lines = _Lines(stream)
+def _open(
+    stream: IO[str], name: str, encoding: str, column: Columns, headerless: bool = False
+) -> ContactFile:
+    lines = _Lines(stream, name)
     blank: list[int] = []
     sep_line: str | None = None
     forced: str | None = None
@@ -420,13 +611,51 @@ def _open(stream: IO[str], name: str, encoding: str, column: str | int | None) -
             cells = next(csv.reader(itertools.chain([first], lines), delimiter=delimiter))
         except csv.Error as exc:
             raise ConfigurationError(f"{name}: line {first_line} cannot be read: {exc}") from exc
-    header, col = _locate(cells, column, name, first_line)
+    if len(cells) > MAX_COLUMNS:
+        raise _too_wide(name, first_line, len(cells))
+    if headerless:
+        header, cols = None, [0]
+    else:
+        header, cols = _locate_all(cells, column, name, first_line)
     lines.record = []
-    cf = ContactFile(name, encoding, delimiter, header, col, newline, sep_line, blank, lines,
-                     _stream=stream)  # fmt: skip
+    cf = ContactFile(name, encoding, delimiter, header, cols[0], newline, sep_line, blank, lines,
+                     _stream=stream, columns=cols)  # fmt: skip
     if header is None:
         cf._pending, cf._pending_line, cf._width = cells, first_line, len(cells)
     return cf
+
+
+def is_output_column(header: str) -> bool:
+    """A column a scrub added (``callguard_allowed``, ``callguard_number (Tél. portable)``…)."""
+    return header.strip().lower().startswith("callguard_")
+
+
+def _locate_all(
+    cells: list[str], column: Columns, name: str, line: int
+) -> tuple[list[str] | None, list[int]]:
+    """(header or None, phone column indexes) from the first record."""
+    if isinstance(column, (list, tuple)):
+        if not column:
+            column = None
+        else:
+            header: list[str] | None = None
+            found: list[int] = []
+            for one in column:
+                h, i = _locate(cells, one, name, line)
+                header = header if header is not None else h
+                if i not in found:
+                    found.append(i)
+            return header, found
+    if column is not None:
+        h, i = _locate(cells, column, name, line)  # type: ignore[arg-type]
+        return h, [i]
+    h, i = _locate(cells, None, name, line)
+    if h is None:
+        return h, [i]
+    scores = [0 if is_output_column(c) else _phone_score(header_key(c)) for c in cells]
+    if scores[i] < 2:
+        return h, [i]
+    return h, [j for j, score in enumerate(scores) if score >= 2]
 
 
 def _locate(
@@ -434,7 +663,9 @@ def _locate(
 ) -> tuple[list[str] | None, int]:
     """(header or None, phone column index) from the first record."""
     keys = [header_key(c) for c in cells]
-    scores = [_phone_score(k) for k in keys]
+    scores = [
+        0 if is_output_column(c) else _phone_score(k) for c, k in zip(cells, keys, strict=True)
+    ]
     shown = ", ".join(repr(c) for c in cells)
     has_digit = any(ch.isdigit() for c in cells for ch in c)
     looks_like_header = max(scores) > 0 or not has_digit
@@ -477,6 +708,27 @@ def _locate(
         f"{name}: line {line} is neither a header naming a phone column nor a row with a phone "
         f"number ({shown}); name the column with --column (a header name, or a position from 1)"
     )
+
+
+# Excel shows a long number it stores as a number in scientific notation, and a CSV saved from
+# it keeps that text: « 3.36123E+10 », or « 6,12346E+08 » in French. The digits past the sixth
+# are gone for good.
+_SCIENTIFIC = re.compile(r"[+-]?\d+(?:[.,]\d+)?[eE]\+?\d+")
+
+
+def excel_damage(value: str) -> str | None:
+    """Why ``value`` cannot be recovered when Excel turned it into scientific notation, else None."""
+    if _SCIENTIFIC.fullmatch(value.strip()) is None:
+        return None
+    return (
+        f"{value.strip()!r} is Excel's scientific notation: the number lost its last digits and "
+        "cannot be recovered (format the column as Text in Excel before saving the CSV)"
+    )
+
+
+def invalid_reason(value: str, reason: str) -> str:
+    """The reason a value is not a number, naming Excel's scientific notation when it is that."""
+    return excel_damage(value) or reason
 
 
 # -- writing -------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from ._types import ReasonCode
 __all__ = [
     "AuditReport",
     "CallImportReport",
+    "FactImportReport",
     "ImportReport",
     "PurgeReport",
     "Rejected",
@@ -99,6 +100,10 @@ class ScrubSummary:
     """Lines with nothing in them, left out of the output."""
     encoding: str = ""
     delimiter: str | None = None
+    columns: list[str] = field(default_factory=list)
+    """The phone columns judged, in order."""
+    by_column: dict[str, int] = field(default_factory=dict)
+    """How many numbers each phone column held (and were judged); empty cells are not counted."""
 
     @property
     def refused(self) -> int:
@@ -112,10 +117,16 @@ class ScrubSummary:
             "summary": dict(sorted(self.by_code.items())),
             "bad_lines": [r.to_dict() for r in self.bad_lines],
             "blank_lines": self.blank_lines,
+            "columns": dict(self.by_column),
         }
 
     def render(self, limit: int = 20) -> str:
-        lines = [f"{self.rows} rows: {self.allowed} allowed, {self.refused} refused"]
+        lines = []
+        if self.columns:
+            counts = [(c, self.by_column.get(c, 0)) for c in self.columns]
+            shown = ", ".join(f"{c} ({n} number{'' if n == 1 else 's'})" for c, n in counts)
+            lines.append(f"phone columns: {shown}")
+        lines.append(f"{self.rows} rows: {self.allowed} allowed, {self.refused} refused")
         width = max((len(code) for code in self.by_code), default=0)
         for code, count in sorted(self.by_code.items(), key=lambda kv: (-kv[1], kv[0])):
             lines.append(f"  {code:<{width}}  {count}")
@@ -160,6 +171,33 @@ class SubmissionReport:
             f"numbers to check: {self.numbers}",
             f"checked recently enough: {self.fresh}",
             f"duplicate rows: {self.duplicates}",
+            f"rejected: {len(self.rejected)}",
+        ]
+        lines += [f"  line {r.line}: {r.value!r}: {r.reason}" for r in self.rejected]
+        return "\n".join(lines)
+
+
+@dataclass
+class FactImportReport:
+    """What a consent or withdrawal import did: facts recorded, the columns read, rows rejected."""
+
+    recorded: int = 0
+    columns: dict[str, str] = field(default_factory=dict)
+    """Field (number, consented_at, proof, …) → the header of the column it was read from."""
+    rejected: list[Rejected] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "recorded": self.recorded,
+            "columns": dict(self.columns),
+            "rejected": [r.to_dict() for r in self.rejected],
+        }
+
+    def __str__(self) -> str:
+        shown = ", ".join(f"{k} ← {v!r}" for k, v in self.columns.items())
+        lines = [
+            f"columns: {shown or '-'}",
+            f"recorded: {self.recorded}",
             f"rejected: {len(self.rejected)}",
         ]
         lines += [f"  line {r.line}: {r.value!r}: {r.reason}" for r in self.rejected]

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import re
+import shutil
 import sys
-from collections.abc import Iterator, Sequence
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
 from datetime import date, datetime
 from enum import Enum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -102,6 +105,96 @@ column_option = click.option(
     metavar="NAME",
     help="The phone column: its header, or its position from 1 (default: found by its header).",
 )
+
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def input_argument(name: str, metavar: str | None = None) -> Callable[[_F], _F]:
+    """A file argument: a path, or ``-`` for standard input (refused: a directory)."""
+    return click.argument(
+        name,
+        metavar=metavar,
+        type=click.Path(exists=True, dir_okay=False, allow_dash=True),
+    )
+
+
+@contextlib.contextmanager
+def input_file(path: str) -> Iterator[str]:
+    """The path to read: ``path`` itself, or for ``-`` a temporary copy of standard input
+    (the encoding is found in one pass over the bytes, the rows read in a second)."""
+    if path != "-":
+        yield path
+        return
+    with tempfile.TemporaryDirectory(prefix="callguard-") as tmp:
+        spooled = os.path.join(tmp, "stdin")
+        with open(spooled, "wb") as f:
+            shutil.copyfileobj(sys.stdin.buffer, f, 1 << 20)
+        yield spooled
+
+
+PROGRESS_MIN_BYTES = 512 * 1024
+"""Files at least this large get a progress bar (when stderr is a terminal)."""
+
+
+def stderr_is_tty() -> bool:
+    return sys.stderr.isatty()
+
+
+def progress_bar(
+    stack: contextlib.ExitStack, path: str, label: str
+) -> Callable[[int], None] | None:
+    """A progress bar on standard error, sized in bytes of ``path``, for a long file read while
+    standard error is a terminal; None otherwise."""
+    try:
+        size = os.path.getsize(path)
+    except OSError:
+        return None
+    if size < PROGRESS_MIN_BYTES or not stderr_is_tty():
+        return None
+    bar = stack.enter_context(click.progressbar(length=size, label=label, file=sys.stderr))
+    update: Callable[[int], None] = bar.update
+    return update
+
+
+def call_log_options(f: _F) -> _F:
+    """--preset, --map, --outcome-map, --caller-id and --tz: how to read a dialer's call log."""
+    options = [
+        click.option(
+            "--preset",
+            type=click.Choice(["vicidial", "asterisk"], case_sensitive=False),
+            default=None,
+            help="The dialer whose log this is: vicidial (vicidial_log export) or asterisk "
+            "(cdr_csv Master.csv, no header).",
+        ),
+        click.option(
+            "--map",
+            "mapping",
+            default=None,
+            metavar="FIELD=COLUMN,...",
+            help="Which column holds each field, e.g. number=phone_number,started_at=call_date.",
+        ),
+        click.option(
+            "--outcome-map",
+            default=None,
+            metavar="STATUS=OUTCOME,...",
+            help="What the log's statuses mean, e.g. NI=REFUSED,DNC=OBJECTED.",
+        ),
+        click.option(
+            "--caller-id",
+            default=None,
+            help="The number every call presented, for a log without a caller ID column.",
+        ),
+        click.option(
+            "--tz",
+            default=None,
+            metavar="ZONE",
+            help="The zone of the log's times written without an offset (default Europe/Paris).",
+        ),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
 
 
 def open_guard(db: str | None, professional: str) -> Guard:

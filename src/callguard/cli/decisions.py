@@ -25,10 +25,11 @@ from ._common import (
     at_option,
     choice,
     cli,
-    column_option,
     db_option,
     echo_json,
     guarded,
+    input_argument,
+    input_file,
     json_option,
     professional_option,
     render_decision,
@@ -89,7 +90,7 @@ def _stderr_is_tty() -> bool:
 
 
 @cli.command()
-@click.argument("input_path", metavar="INPUT", type=click.Path(exists=True, dir_okay=False))
+@input_argument("input_path", metavar="INPUT")
 @click.option("--caller-id", required=True, help="The number the calls will present.")
 @at_option
 @click.option(
@@ -103,7 +104,14 @@ def _stderr_is_tty() -> bool:
 @click.option("--sector", type=choice(Sector), default=None)
 @db_option
 @professional_option
-@column_option
+@click.option(
+    "--column",
+    "columns",
+    multiple=True,
+    metavar="NAME",
+    help="A phone column: its header, or its position from 1; repeat it for several "
+    "(default: every phone column, found by its header).",
+)
 def scrub(
     input_path: str,
     caller_id: str,
@@ -113,16 +121,22 @@ def scrub(
     sector: str | None,
     db: str | None,
     professional: str,
-    column: str | None,
+    columns: tuple[str, ...],
 ) -> None:
     """Judge every number of a contact file; write it back with four callguard_ columns.
 
     Every row and column of INPUT is kept, in order, with its delimiter and encoding, plus
     callguard_number (E.164), callguard_allowed (true/false), callguard_reasons (codes joined
-    by |) and callguard_next_allowed_at (ISO 8601). A summary by reason goes to stderr.
+    by |) and callguard_next_allowed_at (ISO 8601). With several phone columns, one group of
+    four per column, named after it, and callguard_allowed_columns. A summary by reason goes
+    to stderr.
     """
-    with guarded(db, professional) as guard, contextlib.ExitStack() as stack:
-        size = file_size(input_path)
+    with (
+        guarded(db, professional) as guard,
+        contextlib.ExitStack() as stack,
+        input_file(input_path) as path,
+    ):
+        size = file_size(path)
         update = None
         if size >= PROGRESS_MIN_BYTES and _stderr_is_tty():
             bar = stack.enter_context(
@@ -131,13 +145,13 @@ def scrub(
             update = bar.update
         summary = scrub_file(
             guard,
-            input_path,
+            path,
             output if output is not None else sys.stdout.buffer,
             caller_id,
             at,
             purpose=purpose,
             sector=sector,
-            column=column,
+            column=list(columns) or None,
             progress=update,
         )
     delimiter = {None: "none", "\t": "tab"}.get(summary.delimiter, summary.delimiter)

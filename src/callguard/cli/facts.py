@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import sys
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from .._bulk import list_optouts
+from .._bulk import import_consents, list_optouts, withdraw_consents
+from .._reports import FactImportReport
 from .._time import PARIS, instant, now_utc
 from .._types import Outcome
 
@@ -18,14 +21,19 @@ else:
 from ._common import (
     AT,
     DAY_OR_TIME,
+    EXIT_OK,
+    EXIT_REFUSED,
     choice,
     cli,
     db_option,
     e164_text,
     echo_json,
     guarded,
+    input_argument,
+    input_file,
     json_option,
     professional_option,
+    progress_bar,
 )
 
 # -- facts ----------------------------------------------------------------------------------------
@@ -232,17 +240,103 @@ def consent_add(
 
 
 @consent.command("withdraw")
-@click.argument("number")
+@click.argument("number", required=False)
 @click.option("--at", type=AT, default=None, help="When it was withdrawn (default: now).")
+@click.option(
+    "--file",
+    "file",
+    type=click.Path(exists=True, dir_okay=False, allow_dash=True),
+    default=None,
+    help="A file of STOP replies: number and time columns, or numbers alone with --at.",
+)
+@click.option(
+    "--map",
+    "mapping",
+    default=None,
+    metavar="FIELD=COLUMN,...",
+    help="With --file: which column holds the number and the time, e.g. number=from,at=received.",
+)
 @db_option
 @professional_option
-def consent_withdraw(number: str, at: datetime | None, db: str | None, professional: str) -> None:
-    """NUMBER withdrew every consent given before --at."""
+@json_option
+def consent_withdraw(
+    number: str | None,
+    at: datetime | None,
+    file: str | None,
+    mapping: str | None,
+    db: str | None,
+    professional: str,
+    as_json: bool,
+) -> None:
+    """NUMBER (or every number of --file) withdrew every consent given before --at.
+
+    With --file, exit 0 when every row was used, 1 when some were rejected (the others are
+    recorded).
+    """
+    if (number is None) == (file is None):
+        raise click.UsageError("give a NUMBER or --file FILE (one of them)")
+    if file is not None:
+        with (
+            guarded(db, professional) as guard,
+            contextlib.ExitStack() as stack,
+            input_file(file) as path,
+        ):
+            report = withdraw_consents(
+                guard,
+                path,
+                at=at,
+                mapping=mapping,
+                progress=progress_bar(stack, path, "withdrawals"),
+            )
+        _print_report(report, as_json)
+        sys.exit(EXIT_REFUSED if report.rejected else EXIT_OK)
+    assert number is not None
     when = _when(at)
     with guarded(db, professional) as guard:
         guard.withdraw_consent(number, when)
         e164 = e164_text(number)
     click.echo(f"recorded withdrawal: {e164} at {_show(when)}")
+
+
+@consent.command("import")
+@input_argument("file")
+@click.option(
+    "--map",
+    "mapping",
+    default=None,
+    metavar="FIELD=COLUMN,...",
+    help="Which column holds each field, e.g. number=tel,consented_at=date_optin,proof=ref.",
+)
+@db_option
+@professional_option
+@json_option
+def consent_import(
+    file: str, mapping: str | None, db: str | None, professional: str, as_json: bool
+) -> None:
+    """Load the consents of a lead vendor's export (CSV or .xlsx).
+
+    Columns number, consented_at and proof, and optionally expires_at, channel, source,
+    wording, proof_sha256 and off_hours, found by their headers (French or English) or named
+    with --map. Exit 0 when every row was used, 1 when some were rejected (the others are
+    recorded).
+    """
+    with (
+        guarded(db, professional) as guard,
+        contextlib.ExitStack() as stack,
+        input_file(file) as path,
+    ):
+        report = import_consents(
+            guard, path, mapping=mapping, progress=progress_bar(stack, path, "consents")
+        )
+    _print_report(report, as_json)
+    sys.exit(EXIT_REFUSED if report.rejected else EXIT_OK)
+
+
+def _print_report(report: FactImportReport, as_json: bool) -> None:
+    if as_json:
+        echo_json(report.to_dict())
+    else:
+        click.echo(str(report))
 
 
 @cli.group()

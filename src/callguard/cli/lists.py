@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
@@ -10,6 +11,7 @@ import click
 
 from .._audit import audit as run_audit
 from .._bulk import bloctel_submission, import_calls
+from .._calllog import call_log_format
 from .._time import instant
 from ..storage import default_db_path
 
@@ -22,13 +24,17 @@ from ._common import (
     EXIT_OK,
     EXIT_REFUSED,
     at_option,
+    call_log_options,
     cli,
     column_option,
     db_option,
     echo_json,
     guarded,
+    input_argument,
+    input_file,
     json_option,
     professional_option,
+    progress_bar,
     user_errors,
 )
 
@@ -41,7 +47,7 @@ def bloctel() -> None:
 
 
 @bloctel.command("export")
-@click.argument("contacts", type=click.Path(exists=True, dir_okay=False))
+@input_argument("contacts")
 @click.option(
     "-o",
     "--output",
@@ -74,21 +80,26 @@ def bloctel_export(
     Telephone;Identifiant, 10-digit national numbers, one line per distinct French consumer
     number never checked or last checked more than --max-age days ago.
     """
-    with guarded(db, "default") as guard:
+    with (
+        guarded(db, "default") as guard,
+        contextlib.ExitStack() as stack,
+        input_file(contacts) as path,
+    ):
         report = bloctel_submission(
             guard,
-            contacts,
+            path,
             output if output is not None else sys.stdout.buffer,
             at,
             max_age_days=max_age,
             column=column,
             id_column=id_column,
+            progress=progress_bar(stack, path, "reading"),
         )
     click.echo(str(report), err=True)
 
 
 @bloctel.command("import")
-@click.argument("listed", type=click.Path(exists=True, dir_okay=False))
+@input_argument("listed")
 @click.option(
     "--checked-at",
     type=DAY_OR_TIME,
@@ -110,9 +121,9 @@ def bloctel_import(
 
     Exit 0 when every line was used, 1 when some were rejected (the others are imported).
     """
-    with guarded(db, "default") as guard:
+    with guarded(db, "default") as guard, input_file(listed) as path:
         checked = instant(checked_at, "--checked-at")
-        report = guard.import_bloctel(listed, checked, submitted=submitted)
+        report = guard.import_bloctel(path, checked, submitted=submitted)
     if as_json:
         echo_json(report.to_dict())
     else:
@@ -124,20 +135,41 @@ def bloctel_import(
 
 
 @cli.command()
-@click.argument("calls", type=click.Path(exists=True, dir_okay=False))
+@input_argument("calls")
 @db_option
 @professional_option
+@call_log_options
 @json_option
-def audit(calls: str, db: str | None, professional: str, as_json: bool) -> None:
+def audit(
+    calls: str,
+    db: str | None,
+    professional: str,
+    preset: str | None,
+    mapping: str | None,
+    outcome_map: str | None,
+    caller_id: str | None,
+    tz: str | None,
+    as_json: bool,
+) -> None:
     """Replay a call log and list every call that broke the rules in force at its time.
 
-    CALLS is a CSV with number, caller_id, started_at (ISO 8601; naive = Europe/Paris) and
-    optional outcome, purpose, sector, professional, campaign columns. The ledger is read,
-    never modified. Exit 0 when every call was compliant, 1 when some were not (or a row could
-    not be judged), 2 on an error.
+    CALLS is a CSV or .xlsx with number, caller_id, started_at (ISO 8601; naive = Europe/Paris)
+    and optional outcome, purpose, sector, professional, campaign columns, or a dialer's own
+    log read with --preset / --map / --outcome-map. The ledger is read, never modified. Exit 0
+    when every call was compliant, 1 when some were not (or a row could not be judged), 2 on an
+    error.
     """
-    with user_errors():
-        report = run_audit(calls, db=db or default_db_path(), professional=professional)
+    with user_errors(), contextlib.ExitStack() as stack, input_file(calls) as path:
+        fmt = call_log_format(
+            preset, mapping=mapping, outcome_map=outcome_map, caller_id=caller_id, tz=tz
+        )
+        report = run_audit(
+            path,
+            db=db or default_db_path(),
+            professional=professional,
+            log_format=fmt,
+            progress=progress_bar(stack, path, "auditing"),
+        )
     if as_json:
         echo_json(report.to_dict())
     else:
@@ -145,21 +177,40 @@ def audit(calls: str, db: str | None, professional: str, as_json: bool) -> None:
     sys.exit(EXIT_OK if report.compliant else EXIT_REFUSED)
 
 
-
 @cli.command("import-calls")
-@click.argument("calls", type=click.Path(exists=True, dir_okay=False))
+@input_argument("calls")
 @db_option
 @professional_option
+@call_log_options
 @json_option
-def import_calls_command(calls: str, db: str | None, professional: str, as_json: bool) -> None:
-    """Load a call history (the CSV audit reads) into the ledger.
+def import_calls_command(
+    calls: str,
+    db: str | None,
+    professional: str,
+    preset: str | None,
+    mapping: str | None,
+    outcome_map: str | None,
+    caller_id: str | None,
+    tz: str | None,
+    as_json: bool,
+) -> None:
+    """Load a call history (the log audit reads) into the ledger.
 
     Each call counts toward the cap; REFUSED starts the cooldown; OBJECTED adds an opt-out. A
     call already in the ledger (same professional, number and instant) is skipped. Exit 0 when
     every row was used, 1 when some were rejected (the others are imported).
     """
-    with guarded(db, professional) as guard:
-        report = import_calls(guard, calls)
+    with (
+        guarded(db, professional) as guard,
+        contextlib.ExitStack() as stack,
+        input_file(calls) as path,
+    ):
+        fmt = call_log_format(
+            preset, mapping=mapping, outcome_map=outcome_map, caller_id=caller_id, tz=tz
+        )
+        report = import_calls(
+            guard, path, log_format=fmt, progress=progress_bar(stack, path, "importing")
+        )
     if as_json:
         echo_json(report.to_dict())
     else:
