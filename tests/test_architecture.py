@@ -25,7 +25,7 @@ LAYERS: list[tuple[str, ...]] = [
     # 5. the Guard = engine + writes
     ("_guard",),
     # 6. bulk work, audit and schedules over the engine
-    ("_bulk", "_audit", "_windows"),
+    ("_bulk", "_audit", "_windows", "_evidence"),
     # 7. entry points
     ("testing", "pytest_plugin", "server", "cli", "__init__"),
 ]

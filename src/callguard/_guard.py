@@ -19,6 +19,7 @@ from ._reports import ImportReport, PurgeReport, Rejected
 from ._time import instant, now_utc, require_aware, to_us
 from ._types import Outcome, Purpose, Sector
 from .storage import DEFAULT_BUSY_TIMEOUT, describe, open_ledger
+from .storage.journal import VerifyReport
 
 __all__ = ["CONSENT_PROOF_RETENTION_DAYS", "Guard"]
 
@@ -345,6 +346,14 @@ class Guard:
         with self.engine.write("purge the ledger") as ledger:
             removed = ledger.purge(self.engine.pid, to_us(cut), to_us(consents_before), to_us(t))
         return PurgeReport(cut, consents_before, removed)
+
+    def verify(self) -> VerifyReport:
+        """Check the ledger's journal and every fact against it (read-only); see
+        :func:`callguard.verify`."""
+        try:
+            return self.engine.ledger.verify()
+        except self.engine.ledger.errors as exc:
+            raise LedgerError(f"cannot verify {self.path!r}: {exc}") from exc
 
     def import_bloctel(
         self,
