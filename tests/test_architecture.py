@@ -26,7 +26,9 @@ LAYERS: list[tuple[str, ...]] = [
     ("_guard",),
     # 6. bulk work, audit and schedules over the engine
     ("_bulk", "_audit", "_windows", "_evidence"),
-    # 7. entry points
+    # 7. the control pack gathers the audit and the evidence
+    ("_control",),
+    # 8. entry points
     ("testing", "pytest_plugin", "server", "cli", "__init__"),
 ]
 
