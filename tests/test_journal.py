@@ -230,3 +230,29 @@ def test_cli_verify_refuses_a_missing_ledger(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["verify", "--db", str(tmp_path / "nope.db")])
     assert result.exit_code == 2
     assert "nope.db" in result.output
+
+
+def test_postgres_chains_serialise_one_professional_not_the_others(postgres_server: str) -> None:
+    """Appends to a professional's chain wait for each other; another professional's do not."""
+    import psycopg
+
+    from callguard.storage.journal import chain_lock_key
+    from conftest import postgres_schema
+
+    with postgres_schema(postgres_server) as dsn:
+        acme = Guard(dsn, professional="acme", busy_timeout=0.5)
+        rival = Guard(dsn, professional="rival", busy_timeout=0.5)
+        try:
+            for g in (acme, rival):
+                g.record_consent(A, AT - timedelta(days=1), proof="form")
+            chain = f"p{acme.engine.pid}"
+            with psycopg.connect(dsn) as holder:  # a transaction holding acme's chain
+                holder.execute("SELECT pg_advisory_xact_lock(%s)", (chain_lock_key(chain),))
+                assert rival.attempt(A, NPV, AT).attempt_id is not None
+                blocked = acme.attempt(A, NPV, AT)
+                assert [r.code.value for r in blocked.reasons] == ["LEDGER_UNAVAILABLE"]
+            assert acme.attempt(A, NPV, AT).attempt_id is not None
+            assert acme.verify().ok
+        finally:
+            acme.close()
+            rival.close()
