@@ -16,7 +16,7 @@ from ._files import Source, read_numbers
 from ._numbers import national_key, parse_caller, parse_number
 from ._policy import Policy
 from ._reports import ImportReport, PurgeReport, Rejected
-from ._time import instant, now_utc, require_aware, to_us
+from ._time import instant, now_utc, paris_text, require_aware, to_us
 from ._types import Outcome, Purpose, Sector
 from .storage import DEFAULT_BUSY_TIMEOUT, describe, open_ledger
 from .storage.journal import VerifyReport
@@ -333,7 +333,7 @@ class Guard:
         latest = t - timedelta(days=needed)
         if cut > latest:
             raise ConfigurationError(
-                f"before={cut.isoformat()} would remove attempts or refusals that the "
+                f"before={paris_text(cut)} would remove attempts or refusals that the "
                 f"{self.policy.cap_days}-day cap or the {self.policy.refusal_cooldown_days}-day "
                 f"cooldown still needs: use {latest.date().isoformat()} or earlier"
             )
@@ -381,7 +381,7 @@ def _span(start: datetime, start_name: str, end: object, end_name: str) -> tuple
     until = None if end is None else instant(end, end_name, end_of_day=True)
     if until is not None and until <= start:
         raise ConfigurationError(
-            f"{end_name}={until.isoformat()} is not after {start_name}={start.isoformat()}"
+            f"{end_name}={paris_text(until)} is not after {start_name}={paris_text(start)}"
         )
     return to_us(start), None if until is None else to_us(until)
 
