@@ -25,8 +25,10 @@ LAYERS: list[tuple[str, ...]] = [
     # 5. the Guard = engine + writes
     ("_guard",),
     # 6. bulk work, audit and schedules over the engine
-    ("_bulk", "_audit", "_windows"),
-    # 7. entry points
+    ("_bulk", "_audit", "_windows", "_evidence"),
+    # 7. the control pack gathers the audit and the evidence
+    ("_control",),
+    # 8. entry points
     ("testing", "pytest_plugin", "server", "cli", "__init__"),
 ]
 

@@ -277,12 +277,15 @@ def test_optout_add_list_remove(db: str) -> None:
     assert listed == [{"number": "+33612345678", "at": "2025-11-01T00:00:00+01:00",
                        "expires_at": None, "removed_at": None, "source": "email"}]  # fmt: skip
     everything = ok("optout", "list", "--all", "--db", db).stdout.splitlines()
-    assert len(everything) == 2 and everything[1].startswith("+33698765432\t")
-    assert "2025-11-11T00:00:00+01:00" in everything[1]  # a date expires at the end of that day
+    assert everything[0] == "number\tat\tends_at\tsource"
+    assert len(everything) == 3 and everything[2].startswith("+33698765432\t")
+    assert "2025-11-11T00:00:00+01:00" in everything[2]
+    only = ok("optout", "list", "--all", "--number", "06 98 76 54 32", "--db", db, "--json")
+    assert [e["number"] for e in json.loads(only.stdout)] == ["+33698765432"]  # a date expires at the end of that day
     removed = ok("optout", "remove", NUMBER, "--at", "2025-11-23T00:00", "--db", db, "--json")
     assert json.loads(removed.stdout) == {"number": "+33612345678", "removed": 1}
     assert may_call(db) == set()
-    assert ok("optout", "list", "--db", db).stdout == ""
+    assert ok("optout", "list", "--db", db).stdout == "number\tat\tends_at\tsource\n"
 
 
 def test_consent_add_and_withdraw(db: str) -> None:

@@ -25,6 +25,8 @@ EXPECTED_ALL = {
     "audit",
     "default_db_path",
     "may_call",
+    "verify",
+    "VerifyReport",
     "windows",
 }
 

@@ -339,7 +339,8 @@ def test_an_older_ledger_is_migrated_in_place(tmp_path: Path) -> None:
         r[0]
         for r in sqlite3.connect(path).execute("SELECT name FROM _sqlite_migrations ORDER BY id")
     ]
-    assert names == ["m001_initial", "m002_purge_log", "m003_service"]
+    assert names == ["m001_initial", "m002_purge_log", "m003_service", "m004_journal"]
+    assert guard.verify().ok  # the genesis sealed the rows written before the journal
 
 
 def test_a_failing_migration_changes_nothing(

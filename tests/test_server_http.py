@@ -351,6 +351,7 @@ def test_facts_are_recorded_201_and_shown_back(client: Any) -> None:
     assert h["number"] == "+33611223344"
     assert len(h["attempts"]) == 1
     assert datetime.fromisoformat(h["attempts"][0].pop("at")) == AT
+    assert h["attempts"][0].pop("recorded_at").endswith("+01:00")  # the consumer's zone
     assert h["attempts"] == [{
         "attempt_id": attempt["attempt_id"], "outcome": None, "campaign": "c1",
         "caller_id": "+33948123456", "purpose": "PROSPECTION", "outcomes": [],
@@ -583,3 +584,22 @@ def test_a_stalled_body_is_408_and_blocks_no_one(
                   b"Content-Type: application/json\r\n\r\n{\"num")
         assert client.post("/v1/check", json=body()).json()["allowed"] is True
         assert s.recv(1024).startswith(b"HTTP/1.1 408")
+
+
+def test_accept_language_fr_answers_each_reason_in_french(client: Any) -> None:
+    english = client.post("/v1/check", json=body(OTHER)).json()["reasons"][0]
+    assert english["code"] == "NO_CONSENT"
+    french = client.post(
+        "/v1/check", json=body(OTHER), headers={"Accept-Language": "fr-FR,fr;q=0.9,en;q=0.5"}
+    ).json()["reasons"][0]
+    assert french["code"] == english["code"] == "NO_CONSENT"
+    assert french["message"] == french["message_fr"] == english["message_fr"]
+    assert french["message"] != english["message"]
+    preferred_en = client.post(
+        "/v1/check", json=body(OTHER), headers={"Accept-Language": "fr;q=0.1, en"}
+    ).json()["reasons"][0]
+    assert preferred_en["message"] == english["message"]
+    history = client.get(
+        f"/v1/numbers/{OTHER}", params={"caller_id": NPV}, headers={"Accept-Language": "fr"}
+    ).json()
+    assert history["decision"]["reasons"][0]["message"] == english["message_fr"]

@@ -30,9 +30,10 @@ def test_every_table_and_column_is_declared_once() -> None:
         assert table.step in KNOWN_MIGRATIONS
 
 
-def test_the_copy_copies_every_declared_table_but_professionals() -> None:
+def test_the_copy_copies_every_declared_table_but_professionals_and_the_journal() -> None:
     declared = {t.name: t for t in SCHEMA}
-    assert [t.name for t in TABLES] == [t.name for t in SCHEMA if t.name != "professionals"]
+    skipped = ("professionals", "journal")  # matched by name; sealed anew on the target
+    assert [t.name for t in TABLES] == [t.name for t in SCHEMA if t.name not in skipped]
     for table in TABLES:
         assert table.columns == declared[table.name].column_names
 

@@ -16,6 +16,7 @@ from datetime import datetime
 from ._audit import audit
 from ._decision import Decision, Reason
 from ._engine import unavailable
+from ._evidence import VerifyReport, verify
 from ._exceptions import CallguardError, ConfigurationError, InvalidNumberError, LedgerError
 from ._guard import Guard
 from ._policy import Policy
@@ -43,10 +44,12 @@ __all__ = [
     "ReasonCode",
     "Rejected",
     "Sector",
+    "VerifyReport",
     "__version__",
     "audit",
     "default_db_path",
     "may_call",
+    "verify",
     "windows",
 ]
 

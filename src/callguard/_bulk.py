@@ -23,6 +23,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import IO, Any, TextIO, TypeVar
+from zoneinfo import ZoneInfo
 
 from ._calllog import CallLogFormat, CallSource, parse_pairs, read_call_log
 from ._decision import Decision
@@ -168,13 +169,21 @@ def _writable_target(name: str) -> os.stat_result | None:
     return st
 
 
+def _local(moment: datetime, zone: str) -> str:
+    """``moment`` in the consumer's zone (Paris when the zone is unknown), never bare UTC."""
+    try:
+        return moment.astimezone(ZoneInfo(zone)).isoformat()
+    except (ValueError, KeyError):
+        return moment.astimezone(ZoneInfo("Europe/Paris")).isoformat()
+
+
 def _decision_cells(decision: Decision) -> list[str]:
     nxt = decision.next_allowed_at
     return [
         decision.number or "",
         "true" if decision.allowed else "false",
         "|".join(r.code.value for r in decision.reasons),
-        "" if nxt is None else nxt.isoformat(),
+        "" if nxt is None else _local(nxt, decision.callee_tz),
     ]
 
 

@@ -22,7 +22,7 @@ from ._exceptions import CallguardError, ConfigurationError, InvalidNumberError,
 from ._facts import FactKind, Facts
 from ._numbers import LineKind, PhoneNumber, parse_caller, parse_number
 from ._policy import Policy
-from ._time import require_aware, to_us
+from ._time import paris_text, require_aware, to_us
 from ._types import Outcome, Purpose, ReasonCode, Sector
 from .rules import RULES, Call, Context, Rule
 from .rules import calendar as cal
@@ -360,7 +360,7 @@ class Engine:
         """``now`` in UTC (the clock's when None); naive or too far ahead is a ValueError."""
         t = require_aware(self.clock() if now is None else now, name)
         if t.year >= _LAST_YEAR:
-            raise ValueError(f"{name}={t.isoformat()} is too far in the future to judge a call")
+            raise ValueError(f"{name}={paris_text(t)} is too far in the future to judge a call")
         return t
 
     def call(

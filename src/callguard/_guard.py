@@ -16,9 +16,10 @@ from ._files import Source, read_numbers
 from ._numbers import national_key, parse_caller, parse_number
 from ._policy import Policy
 from ._reports import ImportReport, PurgeReport, Rejected
-from ._time import instant, now_utc, require_aware, to_us
+from ._time import instant, now_utc, paris_text, require_aware, to_us
 from ._types import Outcome, Purpose, Sector
 from .storage import DEFAULT_BUSY_TIMEOUT, describe, open_ledger
+from .storage.journal import VerifyReport
 
 __all__ = ["CONSENT_PROOF_RETENTION_DAYS", "Guard"]
 
@@ -332,7 +333,7 @@ class Guard:
         latest = t - timedelta(days=needed)
         if cut > latest:
             raise ConfigurationError(
-                f"before={cut.isoformat()} would remove attempts or refusals that the "
+                f"before={paris_text(cut)} would remove attempts or refusals that the "
                 f"{self.policy.cap_days}-day cap or the {self.policy.refusal_cooldown_days}-day "
                 f"cooldown still needs: use {latest.date().isoformat()} or earlier"
             )
@@ -345,6 +346,14 @@ class Guard:
         with self.engine.write("purge the ledger") as ledger:
             removed = ledger.purge(self.engine.pid, to_us(cut), to_us(consents_before), to_us(t))
         return PurgeReport(cut, consents_before, removed)
+
+    def verify(self) -> VerifyReport:
+        """Check the ledger's journal and every fact against it (read-only); see
+        :func:`callguard.verify`."""
+        try:
+            return self.engine.ledger.verify()
+        except self.engine.ledger.errors as exc:
+            raise LedgerError(f"cannot verify {self.path!r}: {exc}") from exc
 
     def import_bloctel(
         self,
@@ -372,7 +381,7 @@ def _span(start: datetime, start_name: str, end: object, end_name: str) -> tuple
     until = None if end is None else instant(end, end_name, end_of_day=True)
     if until is not None and until <= start:
         raise ConfigurationError(
-            f"{end_name}={until.isoformat()} is not after {start_name}={start.isoformat()}"
+            f"{end_name}={paris_text(until)} is not after {start_name}={paris_text(start)}"
         )
     return to_us(start), None if until is None else to_us(until)
 

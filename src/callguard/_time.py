@@ -36,12 +36,20 @@ def instant(value: object, name: str, *, end_of_day: bool = False) -> datetime:
     return require_aware(value, name)
 
 
+_PARIS = ZoneInfo("Europe/Paris")
+
+
 def to_us(moment: datetime) -> int:
     return (moment - _EPOCH) // _US
 
 
 def from_us(us: int) -> datetime:
     return _EPOCH + timedelta(microseconds=us)
+
+
+def paris_text(moment: datetime) -> str:
+    """An instant for a message: ISO 8601 in Paris time with its offset, never bare UTC."""
+    return moment.astimezone(_PARIS).isoformat()
 
 
 def now_utc() -> datetime:

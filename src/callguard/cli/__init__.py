@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from ._common import EXIT_ERROR, EXIT_OK, EXIT_REFUSED, Group, cli
 from .decisions import check, scrub
+from .evidence import consent_list, contract_list, control_pack_command, show, verify_command
 from .facts import consent, contract, optout, purge, record, refuse
 from .lists import audit, bloctel, import_calls_command
 from .migrate import migrate_ledger_command
@@ -20,7 +21,8 @@ __all__ = ["EXIT_ERROR", "EXIT_OK", "EXIT_REFUSED", "Group", "cli", "main"]
 
 # The commands register themselves on the group when their modules are imported above.
 _COMMANDS: tuple[object, ...] = (check, scrub, record, refuse, purge, optout, consent, contract)
-_COMMANDS += (audit, bloctel, import_calls_command)
+_COMMANDS += (audit, bloctel, import_calls_command, verify_command, show, consent_list)
+_COMMANDS += (contract_list, control_pack_command)
 cli.add_command(migrate_ledger_command)  # defined beside the library code it wraps
 for _command in service_commands:
     cli.add_command(_command)

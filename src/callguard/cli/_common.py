@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import date, datetime
 from enum import Enum
 from typing import TYPE_CHECKING, Any, TypeVar
+from zoneinfo import ZoneInfo
 
 import click
 
@@ -238,20 +239,83 @@ def e164_text(number: str) -> str:
     return parse_number(number).e164
 
 
-def render_decision(decision: Decision) -> str:
-    verdict = "ALLOWED" if decision.allowed else "REFUSED"
+LANGS = ("en", "fr")
+
+
+def current_lang() -> str:
+    """The language of this invocation: ``--lang``, else ``$CALLGUARD_LANG``, else English."""
+    ctx = click.get_current_context(silent=True)
+    if ctx is None:
+        return "en"
+    return str(ctx.find_root().meta.get("callguard.lang", "en"))
+
+
+_WORDS = {
+    "en": {
+        "ALLOWED": "ALLOWED", "REFUSED": "REFUSED", "invalid": "(invalid number)",
+        "next": "next allowed at", "never": "never by waiting alone", "error": "Error",
+    },
+    "fr": {
+        "ALLOWED": "AUTORISÉ", "REFUSED": "REFUSÉ", "invalid": "(numéro invalide)",
+        "next": "prochain appel possible le ", "never": "jamais, attendre ne suffit pas",
+        "error": "Erreur",
+    },
+}  # fmt: skip
+
+
+def word(key: str, lang: str | None = None) -> str:
+    """One label of the command output in the current language."""
+    return _WORDS["fr" if (lang or current_lang()) == "fr" else "en"][key]
+
+
+def local_time(moment: datetime, zone: str) -> str:
+    """An instant as ISO 8601 in ``zone`` (the consumer's), never bare UTC."""
+    try:
+        return moment.astimezone(ZoneInfo(zone)).isoformat()
+    except (ValueError, KeyError):
+        return moment.astimezone(ZoneInfo("Europe/Paris")).isoformat()
+
+
+def render_decision(decision: Decision, lang: str | None = None) -> str:
+    lang = lang or current_lang()
+    verdict = word("ALLOWED" if decision.allowed else "REFUSED", lang)
     lines = [
-        f"{verdict}  {decision.number or '(invalid number)'}  "
+        f"{verdict}  {decision.number or word('invalid', lang)}  "
         f"[{decision.regime or '-'}, {decision.callee_tz}]"
     ]
     for reason in decision.reasons:
-        lines.append(f"  {reason.code.value}: {reason.message}")
+        message = reason.message_fr if lang == "fr" and reason.message_fr else reason.message
+        lines.append(f"  {reason.code.value}: {message}")
         lines.append(f"      {reason.legal_basis}")
     if decision.next_allowed_at is not None:
-        lines.append(f"  next allowed at: {decision.next_allowed_at.isoformat()}")
+        when = local_time(decision.next_allowed_at, decision.callee_tz)
+        lines.append(f"  {word('next', lang)}: {when}")
     elif not decision.allowed:
-        lines.append("  next allowed at: never by waiting alone")
+        lines.append(f"  {word('next', lang)}: {word('never', lang)}")
     return "\n".join(lines)
+
+
+def _hoist_lang(args: list[str]) -> list[str]:
+    """``--lang`` may follow the subcommand (``callguard check … --lang fr``): it belongs to the
+    group, so it is moved in front of the subcommand."""
+    front: list[str] = []
+    rest: list[str] = []
+    i = 0
+    while i < len(args):
+        a = args[i]
+        if a == "--":
+            rest += args[i:]
+            break
+        if a == "--lang" and i + 1 < len(args):
+            front += [a, args[i + 1]]
+            i += 2
+            continue
+        if a.startswith("--lang="):
+            front.append(a)
+        else:
+            rest.append(a)
+        i += 1
+    return front + rest
 
 
 class Group(click.Group):
@@ -264,19 +328,61 @@ class Group(click.Group):
         **extra: Any,
     ) -> Any:
         # click exits 1 on ClickException; the contract wants 2 for every usage or ledger error.
+        given = list(sys.argv[1:] if args is None else args)
         try:
-            return super().main(args, prog_name, complete_var, False, **extra)
+            return super().main(_hoist_lang(given), prog_name, complete_var, False, **extra)
         except click.exceptions.Exit as exc:
             sys.exit(exc.exit_code)
         except click.ClickException as exc:
-            exc.show()
+            if _lang_of(given) == "fr" and not isinstance(exc, click.UsageError):
+                message = french_error(exc.format_message())
+                click.echo(f"{word('error', 'fr')} : {message}", err=True)
+            else:
+                exc.show()
             sys.exit(EXIT_ERROR)
         except click.Abort:
             click.echo("Aborted!", err=True)
             sys.exit(EXIT_ERROR)
 
 
+_FRENCH_ERRORS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"^no ledger at (.+)$"), r"aucun registre à \1 : créez-le avec callguard init"),
+    (re.compile(r"^(.+?) does not exist: run callguard init.*$"),
+     r"\1 n'existe pas : créez-le avec callguard init"),
+    (re.compile(r"^cannot open ledger (.+?): (.+)$"), r"impossible d'ouvrir le registre \1 : \2"),
+    (re.compile(r"^invalid phone number (.+?): (.+)$"), r"numéro invalide \1 : \2"),
+)  # fmt: skip
+
+
+def french_error(message: str) -> str:
+    """The French of the errors a supervisor meets most; others stay as the library wrote them."""
+    for pattern, french in _FRENCH_ERRORS:
+        if pattern.match(message):
+            return pattern.sub(french, message)
+    return message
+
+
+def _lang_of(args: list[str]) -> str:
+    front = _hoist_lang(args)
+    for i, a in enumerate(front):
+        if a == "--lang" and i + 1 < len(front):
+            return front[i + 1].lower()
+        if a.startswith("--lang="):
+            return a.split("=", 1)[1].lower()
+    return os.environ.get("CALLGUARD_LANG", "en").lower()
+
+
 @click.group(cls=Group)
 @click.version_option(package_name="callguard-fr", prog_name="callguard")
-def cli() -> None:
+@click.option(
+    "--lang",
+    type=click.Choice(LANGS, case_sensitive=False),
+    envvar="CALLGUARD_LANG",
+    default="en",
+    show_default=True,
+    help="Language of decisions, labels and messages (also $CALLGUARD_LANG).",
+)
+@click.pass_context
+def cli(ctx: click.Context, lang: str) -> None:
     """callguard: may I call this number, from this caller ID, now? (French rules)"""
+    ctx.meta["callguard.lang"] = lang.lower()

@@ -192,18 +192,28 @@ def optout_remove(
 @optout.command("list")
 @click.option("--at", type=AT, default=None, help="List the opt-outs in force then (default: now).")
 @click.option("--all", "include_ended", is_flag=True, help="Include expired and removed ones.")
+@click.option("--number", default=None, help="Only this number.")
 @db_option
 @professional_option
 @json_option
 def optout_list(
-    at: datetime | None, include_ended: bool, db: str | None, professional: str, as_json: bool
+    at: datetime | None,
+    include_ended: bool,
+    number: str | None,
+    db: str | None,
+    professional: str,
+    as_json: bool,
 ) -> None:
-    """List the do-not-call list."""
+    """List the do-not-call list (times in Paris)."""
     with guarded(db, professional) as guard:
         entries = list_optouts(guard, at, include_ended=include_ended)
+        if number is not None:
+            wanted = e164_text(number)
+            entries = [e for e in entries if e.number == wanted]
     if as_json:
         echo_json([e.to_dict() for e in entries])
         return
+    click.echo("number\tat\tends_at\tsource")
     for e in entries:
         ends = e.ends_at.isoformat() if e.ends_at is not None else "-"
         click.echo(f"{e.number}\t{e.at.isoformat()}\t{ends}\t{e.source}")

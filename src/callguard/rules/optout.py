@@ -23,8 +23,10 @@ class OptOut(Rule):
         tu = ctx.us(t)
         for start, end in ctx.facts.optouts:
             if start <= tu and (end is None or tu < end):
-                until = "" if end is None else f" until {from_us(end).isoformat()}"
-                until_fr = "" if end is None else f" jusqu'au {from_us(end).isoformat()}"
+                # In the consumer's zone: a supervisor reads the end as she lives it.
+                ends = None if end is None else from_us(end).astimezone(ctx.primary).isoformat()
+                until = "" if ends is None else f" until {ends}"
+                until_fr = "" if ends is None else f" jusqu'au {ends}"
                 return [
                     Reason(
                         ReasonCode.OPTED_OUT,

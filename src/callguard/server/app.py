@@ -87,6 +87,42 @@ def _strict(request: Request) -> bool:
     raise _schemas.Invalid("strict", "strict must be true or false")
 
 
+def wants_french(request: Request) -> bool:
+    """Whether ``Accept-Language`` prefers French over English (``fr``, ``fr-FR``, weighted)."""
+    best, best_q = "en", -1.0
+    for part in request.headers.get("accept-language", "").split(","):
+        tag, _, params = part.strip().partition(";")
+        q = 1.0
+        if params.strip().startswith("q="):
+            try:
+                q = float(params.strip()[2:])
+            except ValueError:
+                q = 0.0
+        lang = tag.strip().lower().split("-")[0]
+        if lang in ("fr", "en") and q > best_q:
+            best, best_q = lang, q
+    return best == "fr"
+
+
+def localized(body: Any, request: Request) -> Any:
+    """The answer with each reason's ``message`` in French when the client asks for it
+    (``message_fr`` is kept as well)."""
+    if not wants_french(request):
+        return body
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, dict):
+            out = {k: walk(v) for k, v in node.items()}
+            if "code" in out and out.get("message_fr"):
+                out["message"] = out["message_fr"]
+            return out
+        if isinstance(node, list):
+            return [walk(v) for v in node]
+        return node
+
+    return walk(body)
+
+
 def _error(status: int, code: str, message: str, **extra: Any) -> JSONResponse:
     return JSONResponse({"error": code, "message": message, **extra}, status_code=status)
 
@@ -148,7 +184,9 @@ def create_app(service: Service, *, agi_port: int | None = None, agi_host: str =
                 if exc.decision is not None:
                     _note(info, exc.decision)
                     metrics.decision(route, exc.decision)
-                    return JSONResponse(exc.decision.to_dict(), status_code=503)
+                    return JSONResponse(
+                        localized(exc.decision.to_dict(), request), status_code=503
+                    )
                 return _error(503, "ledger_unavailable", "the ledger cannot be read or written")
             decision = answer.decision
             status = status_ok
@@ -159,7 +197,7 @@ def create_app(service: Service, *, agi_port: int | None = None, agi_host: str =
                 metrics.decision(route, decision)
                 if strict and not decision.allowed:
                     status = 409
-            return JSONResponse(answer.body, status_code=status)
+            return JSONResponse(localized(answer.body, request), status_code=status)
 
         return endpoint
 

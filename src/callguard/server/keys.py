@@ -65,11 +65,17 @@ def create_key(ledger: Any, professional_id: int, professional: str, name: str |
         raise ValueError("--name must not be empty")
     if ledger.service_rows("SELECT 1 FROM api_keys WHERE name = ?", (label,)):
         raise ValueError(f"a key named {label!r} already exists")
-    ledger.service_exec(
-        "INSERT INTO api_keys (professional, name, prefix, hash, created_at) "
-        "VALUES (?, ?, ?, ?, ?)",
-        (professional_id, label, prefix, hash_key(key), to_us(now_utc())),
-    )
+    with ledger.write():
+        ledger.insert_row(
+            "api_keys",
+            {
+                "professional": professional_id,
+                "name": label,
+                "prefix": prefix,
+                "hash": hash_key(key),
+                "created_at": to_us(now_utc()),
+            },
+        )
     return key
 
 
@@ -114,8 +120,10 @@ def revoke_key(ledger: Any, name_or_prefix: str) -> KeyInfo:
         raise ValueError(f"{name_or_prefix!r} names {len(matches)} keys: give the key's name")
     (key,) = matches
     if key.revoked_at is None:
-        ledger.service_exec(
-            "UPDATE api_keys SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL",
-            (to_us(now_utc()), key.name),
-        )
+        with ledger.write():
+            rows = ledger.service_rows(
+                "SELECT id FROM api_keys WHERE name = ? AND revoked_at IS NULL", (key.name,)
+            )
+            for (key_id,) in rows:
+                ledger.update_row("api_keys", int(key_id), {"revoked_at": to_us(now_utc())})
     return next(k for k in list_keys(ledger) if k.name == key.name)

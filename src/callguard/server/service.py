@@ -38,6 +38,7 @@ from typing import Any, TypeVar
 
 from .._decision import Decision
 from .._engine import unavailable as _unavailable
+from .._evidence import number_history
 from .._exceptions import CallguardError, InvalidNumberError, LedgerError
 from .._guard import Guard
 from .._numbers import parse_number
@@ -182,7 +183,7 @@ class Service:
     def healthy(self) -> str | None:
         """None when the ledger answers, else what went wrong."""
         try:
-            self._ledger.service_rows("SELECT count(*) FROM api_keys", ())  # type: ignore[attr-defined]
+            self._ledger.service_rows("SELECT count(*) FROM api_keys", ())
         except self._errors as exc:
             return str(exc)
         return None
@@ -369,7 +370,7 @@ class Service:
         body: dict[str, Any] = {
             "number": decision.number,
             "attempts": [], "refusals": [], "optouts": [], "consents": [],
-            "withdrawals": [], "contracts": [], "bloctel": [],
+            "withdrawals": [], "slots": [], "contracts": [], "bloctel": [],
         }  # fmt: skip
         try:
             parsed = parse_number(number)
@@ -377,61 +378,14 @@ class Service:
             parsed = None
         if parsed is not None:
             try:
-                body.update(_history(guard.engine.ledger, guard.engine.pid, parsed.key))
+                body.update(number_history(
+                    guard.engine.ledger, guard.engine.pid, parsed.key, decision.callee_tz
+                ))
             except self._errors as exc:
                 raise Unavailable(str(exc), self._unavailable({"number": number}, self.clock(),
                                                               str(exc))) from exc
         body["decision"] = decision.to_dict()
         return Answer(body, decision)
-
-
-def _iso(us: object) -> str | None:
-    return None if us is None else from_us(int(us)).isoformat()  # type: ignore[call-overload]
-
-
-def _history(ledger: Any, pid: int, key: int) -> dict[str, list[dict[str, Any]]]:
-    q = ledger.service_rows
-    p = (pid, key)
-    attempts = [
-        {"attempt_id": int(i), "at": _iso(at), "outcome": o, "campaign": c, "caller_id": cid,
-         "purpose": pu, "outcomes": [o] if o is not None else []}
-        for i, at, o, c, cid, pu in q(
-            "SELECT id, at, outcome, campaign, caller_id, purpose FROM attempts "
-            "WHERE professional = ? AND number = ? ORDER BY at, id", p)
-    ]  # fmt: skip
-    return {
-        "attempts": attempts,
-        "refusals": [
-            {"at": _iso(at), "attempt_id": a}
-            for at, a in q("SELECT at, attempt_id FROM refusals WHERE professional = ? "
-                           "AND number = ? ORDER BY at, id", p)
-        ],
-        "optouts": [
-            {"at": _iso(at), "expires_at": _iso(e), "removed_at": _iso(r), "source": s}
-            for at, e, r, s in q("SELECT at, expires_at, removed_at, source FROM optouts "
-                                 "WHERE professional = ? AND number = ? ORDER BY at, id", p)
-        ],
-        "consents": [
-            {"at": _iso(at), "expires_at": _iso(e), "proof": pr}
-            for at, e, pr in q("SELECT at, expires_at, proof FROM consents "
-                               "WHERE professional = ? AND number = ? ORDER BY at, id", p)
-        ],
-        "withdrawals": [
-            {"at": _iso(at)}
-            for (at,) in q("SELECT at FROM consent_withdrawals WHERE professional = ? "
-                           "AND number = ? ORDER BY at, id", p)
-        ],
-        "contracts": [
-            {"start": _iso(s), "end": _iso(e), "subject": su}
-            for s, e, su in q('SELECT start, "end", subject FROM contracts '
-                              "WHERE professional = ? AND number = ? ORDER BY start, id", p)
-        ],
-        "bloctel": [
-            {"checked_at": _iso(c), "listed": bool(li)}
-            for c, li in q("SELECT checked_at, listed FROM bloctel_checks WHERE number = ? "
-                           "ORDER BY checked_at", (key,))
-        ],
-    }  # fmt: skip
 
 
 def _request_digest(args: dict[str, Any], body: bytes) -> str:

@@ -17,9 +17,10 @@ from collections.abc import Iterable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from enum import Enum
-from typing import Protocol
+from typing import Any, Protocol
 
 from .._facts import FactKind, Facts
+from .verdict import VerifyReport
 
 __all__ = [
     "DEFAULT_BUSY_TIMEOUT",
@@ -118,6 +119,20 @@ class Ledger(Protocol):
 
     def close(self) -> None: ...
 
+    # The journal (storage.journal): every write of a fact goes through these, inside write().
+
+    def insert_row(self, table: str, values: dict[str, Any]) -> int: ...
+
+    def update_row(self, table: str, row_id: int, changes: dict[str, Any]) -> None: ...
+
+    def delete_row(self, table: str, row_id: int) -> None: ...
+
+    def verify(self) -> VerifyReport: ...
+
+    def service_rows(self, query: str, params: tuple[object, ...]) -> list[tuple[object, ...]]:
+        """Rows of one read statement (``?`` placeholders), e.g. reading the ledger back."""
+        ...
+
     # Bulk reads (scrub, audit, Bloctel export, opt-out listing): set-based, read-only.
 
     def find_professional(self, name: str) -> int | None: ...
@@ -182,6 +197,9 @@ class Table:
     primary_key: tuple[str, ...] = ()
     """A composite primary key (SQLite stores the table WITHOUT ROWID); empty when ``id`` is."""
     order: str = "id"
+    journaled: bool = True
+    """Whether its writes are chained in the journal and checked by ``verify`` (see
+    ``storage.journal``); false for the journal itself and for caches."""
 
     @property
     def column_names(self) -> tuple[str, ...]:
@@ -195,6 +213,7 @@ class Table:
 
 
 _M001, _M002, _M003 = "m001_initial", "m002_purge_log", "m003_service"
+_M004 = "m004_journal"
 _OWNED = (_id(), _int("professional"), _int("number"))
 """The first columns of every per-professional fact table."""
 
@@ -299,9 +318,44 @@ SCHEMA: tuple[Table, ...] = (
         indexes=(("idempotency_created", ("created_at",)),),
         primary_key=("api_key", "key"),
         order="api_key, key",
+        journaled=False,
+    ),
+    # The tamper-evident journal (storage.journal): one hash-chained entry per fact written, in
+    # the fact's own transaction. Its step seals the rows written before it (a "genesis" entry).
+    Table(
+        "journal",
+        (
+            _id(),
+            _text("chain"),
+            _int("seq"),
+            _int("at"),
+            _text("tbl"),
+            _text("op"),
+            _int("row_id", null=True),
+            _text("body"),
+            _text("prev"),
+            _text("hash"),
+        ),
+        _M004,
+        indexes=(("journal_chain", ("chain", "seq")),),
+        journaled=False,
     ),
 )
-"""Every table of the ledger, in creation order."""
+"""Every table of the ledger, in creation order.
+
+How to add a table, a column or a write so that it is journaled (``callguard verify``):
+
+* a new table or column: declare it here with a new schema step (``m005_…``); a table is
+  journaled unless ``journaled=False`` (caches only). A new column needs nothing more: values
+  are journaled by name, and NULLs are left out of the hashes, so older entries still verify.
+* a new write: never run ``INSERT``/``UPDATE``/``DELETE`` on a journaled table directly. Inside
+  ``ledger.write()``, call ``ledger.insert_row(table, values)``, ``ledger.update_row(table,
+  row_id, changes)`` or ``ledger.delete_row(table, row_id)`` (``storage.journal.JournaledWrites``):
+  each runs the statement and appends the journal entry in the same transaction, on the row's
+  chain (its professional's, or the shared one). Bulk writes append one entry of their own
+  (``ledger.journal(...)``, as ``import_bloctel`` and ``purge`` do) whose body lets ``verify``
+  replay them.
+"""
 
 KNOWN_MIGRATIONS: tuple[str, ...] = tuple(dict.fromkeys(t.step for t in SCHEMA))
 """The schema steps, in order; both backends record them under these names."""

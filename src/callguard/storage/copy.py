@@ -13,6 +13,7 @@ attempt ids would collide, and the ids a dialer already holds would then name ot
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from typing import Any, Protocol
 
 from .._exceptions import ConfigurationError, LedgerError
 from .base import DEFAULT_BUSY_TIMEOUT, SCHEMA, ColumnType, Ledger, describe, is_server_url
+from .journal import chain_lock_key, seal
 from .open import open_ledger
 from .sqlite import SQLiteLedger
 
@@ -52,10 +54,12 @@ class Table:
 TABLES: tuple[Table, ...] = tuple(
     Table(t.name, t.column_names, tuple(_COPY_TYPES[c.type] for c in t.columns), t.order)
     for t in SCHEMA
-    if t.name != "professionals"
+    if t.name not in ("professionals", "journal")
 )
-"""Every table but ``professionals`` (copied first, by name), in copy order: derived from the
-one schema declaration (``storage.base.SCHEMA``)."""
+"""Every table but ``professionals`` (copied first, by name) and the journal, in copy order:
+derived from the one schema declaration (``storage.base.SCHEMA``). The target's journal seals
+the copied rows instead (a ``seal`` entry): professionals may be renumbered, which the source's
+chains would not survive, and ``callguard verify`` on the source vouches for what was copied."""
 
 _BATCH = 10_000
 
@@ -128,7 +132,9 @@ class _SQLite:
         )
 
     def finish(self) -> None:
-        """SQLite's INTEGER PRIMARY KEY continues after the largest id: nothing to do."""
+        """SQLite's INTEGER PRIMARY KEY continues after the largest id; the journal seals
+        what was copied."""
+        seal(self.conn.execute, time.time_ns() // 1000, "seal")
 
 
 @contextmanager
@@ -216,6 +222,12 @@ class _Postgres:
                     "HAVING max(id) IS NOT NULL"
                 ).format(sql.Literal(name), sql.Identifier(name))
             )
+        self.conn.execute("SELECT pg_advisory_xact_lock(%s)", (chain_lock_key("shared"),))
+        seal(
+            lambda q, p: self.conn.execute(q.replace("?", "%s"), p),
+            time.time_ns() // 1000,
+            "seal",
+        )
 
 
 @contextmanager

@@ -32,6 +32,7 @@ import hashlib
 import json
 import math
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
@@ -46,6 +47,7 @@ from psycopg_pool import ConnectionPool
 from .._exceptions import LedgerError
 from .._facts import FactKind, Facts
 from .base import DEFAULT_BUSY_TIMEOUT, KNOWN_MIGRATIONS, PURGE, ColumnType, describe, steps
+from .journal import JournaledWrites, Problem, VerifyReport, chain_lock_key, seal, verify_with
 
 __all__ = ["STEPS", "PostgresLedger", "lock_key"]
 
@@ -175,7 +177,7 @@ class _Tx:
     locked: set[int] = field(default_factory=set)
 
 
-class PostgresLedger:
+class PostgresLedger(JournaledWrites):
     """The server-backed ledger: ``PostgresLedger("postgresql://user@host:5432/db")``.
 
     The schema is created, or migrated, on first use, inside one transaction. The tables live in
@@ -335,6 +337,10 @@ class PostgresLedger:
                     continue
                 # One round trip per step (no parameters: the simple query protocol).
                 conn.execute(";\n".join(statements))
+                if name == "m004_journal":
+                    # The genesis: seal the rows written before the journal existed.
+                    conn.execute("SET LOCAL statement_timeout = 0")
+                    seal(_runner(conn), time.time_ns() // 1000)
                 conn.execute("INSERT INTO callguard_migrations (name) VALUES (%s)", (name,))
 
     # -- connections --------------------------------------------------------------------------
@@ -396,17 +402,19 @@ class PostgresLedger:
     def professional_id(self, name: str) -> int:
         with self.connection() as conn:
             row = conn.execute("SELECT id FROM professionals WHERE name = %s", (name,)).fetchone()
-            if row is None:
-                conn.execute(
-                    "INSERT INTO professionals (name) VALUES (%s) ON CONFLICT (name) DO NOTHING",
-                    (name,),
-                )
-                # A new statement, so a new snapshot: it sees a concurrent insert of the name.
+        if row is not None:
+            return int(row[0])
+        with self.write():
+            # The shared chain's lock serialises registrations; the next statement sees a
+            # concurrent registration committed before the lock was granted.
+            self._lock_chain("shared")
+            with self.connection() as conn:
                 row = conn.execute(
                     "SELECT id FROM professionals WHERE name = %s", (name,)
                 ).fetchone()
-        assert row is not None
-        return int(row[0])
+            if row is not None:
+                return int(row[0])
+            return self.insert_row("professionals", {"name": name})
 
     def facts(
         self,
@@ -479,6 +487,27 @@ class PostgresLedger:
             finally:
                 self._local.tx = None
 
+    def _run(self, query: str, params: tuple[Any, ...]) -> Any:
+        tx = self._tx()
+        if tx is None:
+            raise RuntimeError("a journaled write runs inside write()")
+        # The fixed statements (each table's insert, the journal's head and append) are prepared
+        # once per connection; a purge's id lists vary and are not.
+        with self.connection() as conn:
+            return conn.execute(query.replace("?", "%s"), params, prepare=" IN (" not in query)
+
+    def _lock_chain(self, chain: str) -> None:
+        tx = self._tx()
+        assert tx is not None
+        key = chain_lock_key(chain)
+        if key not in tx.locked:
+            with self.connection() as conn:
+                conn.execute(_LOCK_SQL, (key,), prepare=True)
+            tx.locked.add(key)
+
+    def _now(self) -> int:
+        return time.time_ns() // 1000
+
     def insert_attempt(
         self,
         professional: int,
@@ -491,21 +520,19 @@ class PostgresLedger:
         purpose: str | None,
         recorded_at: int,
     ) -> int:
-        params = (professional, number, at, caller_id, outcome, campaign, purpose, recorded_at)
-        # No lock of its own: attempt() took the (professional, number) lock when it read the
-        # facts, and a call recorded after the fact (record_call, import-calls, a batch) gates
-        # nothing — as on SQLite, another transaction's check made before it commits does not
-        # see it. Locking here would take one lock per number of a whole import, more than the
-        # server's lock table holds (max_locks_per_transaction).
-        with self.connection() as conn:
-            row = conn.execute(_INSERT_ATTEMPT_SQL, params, prepare=True).fetchone()
-        assert row is not None
-        return int(row[0])
-
-    def _exec(self, query: str, params: tuple[Any, ...]) -> int:
-        with self.connection() as conn:
-            cur = conn.execute(query, params)
-            return cur.rowcount
+        return self.insert_row(
+            "attempts",
+            {
+                "professional": professional,
+                "number": number,
+                "at": at,
+                "caller_id": caller_id,
+                "outcome": outcome,
+                "campaign": campaign,
+                "purpose": purpose,
+                "recorded_at": recorded_at,
+            },
+        )
 
     def attempt_row(self, attempt_id: int) -> tuple[int, int, int] | None:
         """(professional, number, at) of an attempt, or None."""
@@ -516,64 +543,77 @@ class PostgresLedger:
         return None if row is None else (int(row[0]), int(row[1]), int(row[2]))
 
     def set_outcome(self, attempt_id: int, outcome: str) -> None:
-        self._exec("UPDATE attempts SET outcome = %s WHERE id = %s", (outcome, attempt_id))
+        self.update_row("attempts", attempt_id, {"outcome": outcome})
 
     def insert_refusal(
         self, professional: int, number: int, at: int, attempt_id: int | None = None
     ) -> None:
-        self._exec(
-            "INSERT INTO refusals (professional, number, at, attempt_id) VALUES (%s, %s, %s, %s)",
-            (professional, number, at, attempt_id),
+        self.insert_row(
+            "refusals",
+            {"professional": professional, "number": number, "at": at, "attempt_id": attempt_id},
         )
 
     def delete_refusal_of(self, attempt_id: int) -> None:
-        self._exec("DELETE FROM refusals WHERE attempt_id = %s", (attempt_id,))
+        for rid in self.ids_where("refusals", "attempt_id = ?", (attempt_id,)):
+            self.delete_row("refusals", rid)
 
     def insert_optout(
         self, professional: int, number: int, at: int, expires_at: int | None, source: str
     ) -> None:
-        self._exec(
-            "INSERT INTO optouts (professional, number, at, expires_at, source) "
-            "VALUES (%s, %s, %s, %s, %s)",
-            (professional, number, at, expires_at, source),
+        self.insert_row(
+            "optouts",
+            {
+                "professional": professional,
+                "number": number,
+                "at": at,
+                "expires_at": expires_at,
+                "source": source,
+            },
         )
 
     def remove_optouts(self, professional: int, number: int, at: int) -> int:
-        return self._exec(
-            "UPDATE optouts SET removed_at = %s WHERE professional = %s AND number = %s "
-            "AND removed_at IS NULL AND at <= %s",
-            (at, professional, number, at),
+        ids = self.ids_where(
+            "optouts",
+            "professional = ? AND number = ? AND removed_at IS NULL AND at <= ?",
+            (professional, number, at),
         )
+        for rid in ids:
+            self.update_row("optouts", rid, {"removed_at": at})
+        return len(ids)
 
     def insert_consent(
         self, professional: int, number: int, at: int, expires_at: int | None, proof: str
     ) -> None:
-        self._exec(
-            "INSERT INTO consents (professional, number, at, expires_at, proof) "
-            "VALUES (%s, %s, %s, %s, %s)",
-            (professional, number, at, expires_at, proof),
+        self.insert_row(
+            "consents",
+            {
+                "professional": professional,
+                "number": number,
+                "at": at,
+                "expires_at": expires_at,
+                "proof": proof,
+            },
         )
 
     def insert_withdrawal(self, professional: int, number: int, at: int) -> None:
-        self._exec(
-            "INSERT INTO consent_withdrawals (professional, number, at) VALUES (%s, %s, %s)",
-            (professional, number, at),
+        self.insert_row(
+            "consent_withdrawals", {"professional": professional, "number": number, "at": at}
         )
 
     def insert_slot(self, professional: int, number: int, start: int, end: int, proof: str) -> None:
-        self._exec(
-            'INSERT INTO slot_consents (professional, number, start, "end", proof) '
-            "VALUES (%s, %s, %s, %s, %s)",
-            (professional, number, start, end, proof),
+        self.insert_row(
+            "slot_consents",
+            {"professional": professional, "number": number, "start": start, "end": end,
+             "proof": proof},
         )
 
     def insert_contract(
         self, professional: int, number: int, start: int, end: int | None, subject: str | None
     ) -> None:
-        self._exec(
-            'INSERT INTO contracts (professional, number, start, "end", subject) '
-            "VALUES (%s, %s, %s, %s, %s)",
-            (professional, number, start, end, subject),
+        self.insert_row(
+            "contracts",
+            {"professional": professional, "number": number, "start": start, "end": end,
+             "subject": subject},
         )
 
     def import_bloctel(
@@ -616,25 +656,30 @@ class PostgresLedger:
                 {"at": checked_at},
             ).fetchone()
             conn.execute("TRUNCATE pg_temp.callguard_import")
-        assert row is not None
+            assert row is not None
+            self.journal_bloctel(checked_at, int(row[0]), int(row[1]))
         return int(row[0]), int(row[1])
 
     def purge(
         self, professional: int, before: int, consents_before: int, now: int
     ) -> dict[str, int]:
-        """Delete the professional's records that ended before ``before``; log and count them."""
-        params = {"p": professional, "before": before, "consents_before": consents_before}
-        removed: dict[str, int] = {}
-        with self._bulk() as conn:
-            for table, condition in _PURGE:
-                query = sql.SQL("DELETE FROM {} WHERE professional = %(p)s AND {}").format(
-                    sql.Identifier(table), sql.SQL(condition)
-                )
-                removed[table] = conn.execute(query, params).rowcount
-            conn.execute(
-                "INSERT INTO purge_log (professional, at, before, removed) VALUES (%s, %s, %s, %s)",
-                (professional, now, before, json.dumps(removed)),
-            )
+        """Delete the professional's records that ended before ``before``; log and count them.
+
+        Call inside :meth:`write`; the statement timeout is lifted. Table names come from ``PURGE``, never from input.
+        """
+        with self.connection() as conn:
+            conn.execute("SET LOCAL statement_timeout = 0")
+        cuts = {"before": before, "consents_before": consents_before}
+        removed = self.purge_rows(
+            professional,
+            ((p.table, p.condition("?"), cuts[p.cut]) for p in PURGE),
+            {"before": before, "consents_before": consents_before},
+        )
+        self.insert_row(
+            "purge_log",
+            {"professional": professional, "at": now, "before": before,
+             "removed": json.dumps(removed)},
+        )
         return removed
 
     # -- the pre-dial service's own tables (callguard.server) ----------------------------------
@@ -706,6 +751,28 @@ class PostgresLedger:
                 (professional,),
             ).fetchall()
         return [(int(n), int(a), e, r, str(s)) for n, a, e, r, s in rows]
+
+
+    def verify(self) -> VerifyReport:
+        """Check the journal and the facts against it, in one read snapshot."""
+        with self._pool.connection() as conn, conn.transaction():
+            conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            conn.execute("SET LOCAL statement_timeout = 0")
+            row = conn.execute("SELECT to_regclass('journal') IS NOT NULL").fetchone()
+            if row is None or not row[0]:
+                report = VerifyReport()
+                report.problems.append(Problem(
+                    "journal", "journal", None, "this ledger has no journal: open it once with "
+                    "this version of callguard (not read-only) to seal it"))
+                return report
+            return verify_with(_runner(conn))
+
+
+def _runner(conn: psycopg.Connection[Any]) -> Any:
+    def run(query: str, params: tuple[Any, ...]) -> Any:
+        return conn.execute(query.replace("?", "%s"), params)
+
+    return run
 
 
 def _rollback(conn: psycopg.Connection[Any]) -> None:

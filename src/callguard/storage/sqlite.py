@@ -12,10 +12,12 @@ import os
 import re
 import sqlite3
 import threading
+import time
 import urllib.parse
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
+from typing import Any
 
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
@@ -23,6 +25,8 @@ from sqlite_utils.migrations import Migrations
 from .._exceptions import LedgerError
 from .._facts import FactKind, Facts
 from .base import DEFAULT_BUSY_TIMEOUT, KNOWN_MIGRATIONS, PURGE, ColumnType, steps
+from .journal import JournaledWrites, Problem, seal, verify_with
+from .journal import VerifyReport as VerifyReport
 
 __all__ = ["SQLiteLedger", "migrations"]
 
@@ -48,8 +52,19 @@ def _step(statements: list[str]) -> Callable[[Database], None]:
     return apply
 
 
+def _journal_step(statements: list[str]) -> Callable[[Database], None]:
+    def apply(db: Database) -> None:
+        for sql in statements:
+            db.execute(sql)
+        # The genesis: seal the rows written before the journal existed.
+        seal(db.conn.execute, time.time_ns() // 1000)
+
+    return apply
+
+
 for _name, _statements in STEPS.items():
-    migrations(name=_name)(_step(_statements))
+    factory = _journal_step if _name == "m004_journal" else _step
+    migrations(name=_name)(factory(_statements))
 
 # Rows purge() removes for one professional, from the one declaration.
 _PURGE_SQL = tuple((p.table, p.condition(":{}")) for p in PURGE)
@@ -127,7 +142,7 @@ _LATEST_BLOCTEL_SQL = """SELECT k.n, max(b.checked_at) FROM temp.callguard_keys 
   CROSS JOIN bloctel_checks AS b ON b.number = k.n GROUP BY k.n"""
 
 
-class SQLiteLedger:
+class SQLiteLedger(JournaledWrites):
     """The embedded ledger: one SQLite file in WAL mode, or ``:memory:``."""
 
     errors: tuple[type[Exception], ...] = (sqlite3.Error,)
@@ -188,12 +203,15 @@ class SQLiteLedger:
             row = self.conn.execute(
                 "SELECT id FROM professionals WHERE name = ?", (name,)
             ).fetchone()
-            if row is None:
-                self.conn.execute("INSERT OR IGNORE INTO professionals (name) VALUES (?)", (name,))
+            if row is not None:
+                return int(row[0])
+            with self.write():
                 row = self.conn.execute(
                     "SELECT id FROM professionals WHERE name = ?", (name,)
                 ).fetchone()
-            return int(row[0])
+                if row is not None:
+                    return int(row[0])
+                return self.insert_row("professionals", {"name": name})
 
     # -- reads --------------------------------------------------------------------------------
 
@@ -238,6 +256,12 @@ class SQLiteLedger:
                 raise
             self.conn.execute("COMMIT")
 
+    def _run(self, query: str, params: tuple[Any, ...]) -> Any:
+        return self.conn.execute(query, params)
+
+    def _now(self) -> int:
+        return time.time_ns() // 1000
+
     def insert_attempt(
         self,
         professional: int,
@@ -250,12 +274,19 @@ class SQLiteLedger:
         purpose: str | None,
         recorded_at: int,
     ) -> int:
-        cur = self.conn.execute(
-            "INSERT INTO attempts (professional, number, at, caller_id, outcome, campaign, "
-            "purpose, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (professional, number, at, caller_id, outcome, campaign, purpose, recorded_at),
+        return self.insert_row(
+            "attempts",
+            {
+                "professional": professional,
+                "number": number,
+                "at": at,
+                "caller_id": caller_id,
+                "outcome": outcome,
+                "campaign": campaign,
+                "purpose": purpose,
+                "recorded_at": recorded_at,
+            },
         )
-        return int(cur.lastrowid or 0)
 
     def attempt_row(self, attempt_id: int) -> tuple[int, int, int] | None:
         """(professional, number, at) of an attempt, or None."""
@@ -265,65 +296,77 @@ class SQLiteLedger:
         return None if row is None else (int(row[0]), int(row[1]), int(row[2]))
 
     def set_outcome(self, attempt_id: int, outcome: str) -> None:
-        self.conn.execute("UPDATE attempts SET outcome = ? WHERE id = ?", (outcome, attempt_id))
+        self.update_row("attempts", attempt_id, {"outcome": outcome})
 
     def insert_refusal(
         self, professional: int, number: int, at: int, attempt_id: int | None = None
     ) -> None:
-        self.conn.execute(
-            "INSERT INTO refusals (professional, number, at, attempt_id) VALUES (?, ?, ?, ?)",
-            (professional, number, at, attempt_id),
+        self.insert_row(
+            "refusals",
+            {"professional": professional, "number": number, "at": at, "attempt_id": attempt_id},
         )
 
     def delete_refusal_of(self, attempt_id: int) -> None:
-        self.conn.execute("DELETE FROM refusals WHERE attempt_id = ?", (attempt_id,))
+        for rid in self.ids_where("refusals", "attempt_id = ?", (attempt_id,)):
+            self.delete_row("refusals", rid)
 
     def insert_optout(
         self, professional: int, number: int, at: int, expires_at: int | None, source: str
     ) -> None:
-        self.conn.execute(
-            "INSERT INTO optouts (professional, number, at, expires_at, source) "
-            "VALUES (?, ?, ?, ?, ?)",
-            (professional, number, at, expires_at, source),
+        self.insert_row(
+            "optouts",
+            {
+                "professional": professional,
+                "number": number,
+                "at": at,
+                "expires_at": expires_at,
+                "source": source,
+            },
         )
 
     def remove_optouts(self, professional: int, number: int, at: int) -> int:
-        cur = self.conn.execute(
-            "UPDATE optouts SET removed_at = ? WHERE professional = ? AND number = ? "
-            "AND removed_at IS NULL AND at <= ?",
-            (at, professional, number, at),
+        ids = self.ids_where(
+            "optouts",
+            "professional = ? AND number = ? AND removed_at IS NULL AND at <= ?",
+            (professional, number, at),
         )
-        return cur.rowcount
+        for rid in ids:
+            self.update_row("optouts", rid, {"removed_at": at})
+        return len(ids)
 
     def insert_consent(
         self, professional: int, number: int, at: int, expires_at: int | None, proof: str
     ) -> None:
-        self.conn.execute(
-            "INSERT INTO consents (professional, number, at, expires_at, proof) "
-            "VALUES (?, ?, ?, ?, ?)",
-            (professional, number, at, expires_at, proof),
+        self.insert_row(
+            "consents",
+            {
+                "professional": professional,
+                "number": number,
+                "at": at,
+                "expires_at": expires_at,
+                "proof": proof,
+            },
         )
 
     def insert_withdrawal(self, professional: int, number: int, at: int) -> None:
-        self.conn.execute(
-            "INSERT INTO consent_withdrawals (professional, number, at) VALUES (?, ?, ?)",
-            (professional, number, at),
+        self.insert_row(
+            "consent_withdrawals", {"professional": professional, "number": number, "at": at}
         )
 
     def insert_slot(self, professional: int, number: int, start: int, end: int, proof: str) -> None:
-        self.conn.execute(
-            'INSERT INTO slot_consents (professional, number, start, "end", proof) '
-            "VALUES (?, ?, ?, ?, ?)",
-            (professional, number, start, end, proof),
+        self.insert_row(
+            "slot_consents",
+            {"professional": professional, "number": number, "start": start, "end": end,
+             "proof": proof},
         )
 
     def insert_contract(
         self, professional: int, number: int, start: int, end: int | None, subject: str | None
     ) -> None:
-        self.conn.execute(
-            'INSERT INTO contracts (professional, number, start, "end", subject) '
-            "VALUES (?, ?, ?, ?, ?)",
-            (professional, number, start, end, subject),
+        self.insert_row(
+            "contracts",
+            {"professional": professional, "number": number, "start": start, "end": end,
+             "subject": subject},
         )
 
     def import_bloctel(
@@ -366,6 +409,7 @@ class SQLiteLedger:
             (checked_at,),
         )
         conn.execute("DELETE FROM temp.callguard_import")
+        self.journal_bloctel(checked_at, int(row[0]), int(row[1]))
         return int(row[0]), int(row[1])
 
     def purge(
@@ -373,19 +417,18 @@ class SQLiteLedger:
     ) -> dict[str, int]:
         """Delete the professional's records that ended before ``before``; log and count them.
 
-        Call inside :meth:`write`. Table names come from ``_PURGE_SQL``, never from input.
+        Call inside :meth:`write`. Table names come from ``PURGE``, never from input.
         """
-        params = {"p": professional, "before": before, "consents_before": consents_before}
-        removed: dict[str, int] = {}
-        for table, condition in _PURGE_SQL:
-            cur = self.conn.execute(
-                f"DELETE FROM {table} WHERE professional = :p AND {condition}",  # noqa: S608
-                params,
-            )
-            removed[table] = cur.rowcount
-        self.conn.execute(
-            "INSERT INTO purge_log (professional, at, before, removed) VALUES (?, ?, ?, ?)",
-            (professional, now, before, json.dumps(removed)),
+        cuts = {"before": before, "consents_before": consents_before}
+        removed = self.purge_rows(
+            professional,
+            ((p.table, p.condition("?"), cuts[p.cut]) for p in PURGE),
+            {"before": before, "consents_before": consents_before},
+        )
+        self.insert_row(
+            "purge_log",
+            {"professional": professional, "at": now, "before": before,
+             "removed": json.dumps(removed)},
         )
         return removed
 
@@ -532,6 +575,33 @@ class SQLiteLedger:
                 (professional,),
             ).fetchall()
         return [(int(n), int(a), e, r, str(s)) for n, a, e, r, s in rows]
+
+
+    def verify(self) -> VerifyReport:
+        """Check the journal and the facts against it, in one read snapshot."""
+        with self.lock:
+            has = self.conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'journal'"
+            ).fetchone()
+            if has is None:
+                return _no_journal()
+            own = not self.conn.in_transaction
+            if own:
+                self.conn.execute("BEGIN")
+            try:
+                return verify_with(self._run)
+            finally:
+                if own:
+                    self.conn.execute("COMMIT")
+
+
+def _no_journal() -> VerifyReport:
+    report = VerifyReport()
+    report.problems.append(
+        Problem("journal", "journal", None, "this ledger has no journal: open it once with "
+                "this version of callguard (not read-only) to seal it")
+    )
+    return report
 
 
 def _create_private(path: str) -> None:

@@ -1,0 +1,171 @@
+"""Evidence for a control: the journal's verification and what the ledger holds on a number.
+
+Since 2026-08-11 the professional must prove each consumer's prior consent (L223-1); a DGCCRF or
+CNIL control asks for the proofs, the calls and their compliance. These functions read the
+ledger back; they never write.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from ._exceptions import InvalidNumberError, LedgerError
+from ._guard import Guard
+from ._numbers import parse_number
+from ._time import from_us
+from .storage import describe, open_ledger
+from .storage.base import SCHEMA, Table
+from .storage.journal import VerifyReport
+
+__all__ = [
+    "VerifyReport",
+    "consent_evidence",
+    "list_table",
+    "local_iso",
+    "number_history",
+    "verify",
+    "zone_of",
+]
+
+PARIS = "Europe/Paris"
+TABLES: dict[str, Table] = {t.name: t for t in SCHEMA}
+
+
+def verify(location: str | os.PathLike[str]) -> VerifyReport:
+    """Check the ledger's journal, and every fact against it, without writing anything.
+
+    ``report.ok`` when intact; otherwise ``report.first`` names the first fact changed, removed
+    or inserted outside callguard (its table, row id and what differs), or the first journal
+    entry altered or removed. A missing ledger is a :class:`LedgerError`.
+    """
+    ledger = open_ledger(location, read_only=True)
+    try:
+        try:
+            return ledger.verify()
+        except ledger.errors as exc:
+            raise LedgerError(f"cannot verify {describe(location)!r}: {exc}") from exc
+    finally:
+        ledger.close()
+
+
+# -- reading the ledger back ----------------------------------------------------------------------
+
+_HISTORY: tuple[tuple[str, str, str], ...] = (
+    # (key in the answer, table, order)
+    ("attempts", "attempts", "at, id"),
+    ("refusals", "refusals", "at, id"),
+    ("optouts", "optouts", "at, id"),
+    ("consents", "consents", "at, id"),
+    ("withdrawals", "consent_withdrawals", "at, id"),
+    ("slots", "slot_consents", 'start, id'),
+    ("contracts", "contracts", "start, id"),
+)
+
+
+def is_instant(column: str) -> bool:
+    """Whether a column holds an instant (µs UTC): shown in the consumer's zone."""
+    return column in ("at", "start", "end") or column.endswith("_at")
+
+
+def zone_of(e164: str) -> str:
+    """The IANA zone a number's times are shown in: its territory's, else Paris."""
+    try:
+        zones = parse_number(e164).zones
+    except InvalidNumberError:
+        return PARIS
+    return zones[0] if zones else PARIS
+
+
+def local_iso(us: int | None, zone: str) -> str | None:
+    """An instant as ISO 8601 in ``zone``, with its offset (never bare UTC)."""
+    return None if us is None else from_us(int(us)).astimezone(ZoneInfo(zone)).isoformat()
+
+
+def _select(table: str) -> tuple[Table, list[str]]:
+    t = TABLES[table]
+    return t, [c for c in t.column_names if c not in ("professional", "number")]
+
+
+def _rows_of(
+    ledger: Any, table: str, where: str, params: tuple[object, ...], order: str, zone: str | None
+) -> list[dict[str, Any]]:
+    """Rows of ``table`` as dicts (every column the schema declares, so evidence columns added
+    by a later schema step appear without code here); instants in ``zone`` (else the number's)."""
+    _, cols = _select(table)
+    names = ", ".join(f'"{c}"' for c in cols)
+    extra = ", number" if zone is None else ""
+    rows = ledger.service_rows(
+        f"SELECT {names}{extra} FROM {table} WHERE {where} ORDER BY {order}", params  # noqa: S608
+    )
+    out = []
+    for row in rows:
+        z = zone if zone is not None else zone_of(e164_of_key(int(row[-1])))
+        item: dict[str, Any] = {}
+        if zone is None:
+            item["number"] = e164_of_key(int(row[-1]))
+        for c, v in zip(cols, row, strict=False):
+            item[c] = local_iso(v, z) if is_instant(c) else v
+        out.append(item)
+    return out
+
+
+def e164_of_key(key: int) -> str:
+    return f"+{key}"
+
+
+def number_history(ledger: Any, pid: int, key: int, zone: str) -> dict[str, list[dict[str, Any]]]:
+    """Everything the ledger holds on one number for one professional, oldest first, each
+    instant in ``zone`` (the consumer's). The service's ``GET /v1/numbers/{number}`` and
+    ``callguard show`` both answer with it."""
+    p = (pid, key)
+    out: dict[str, list[dict[str, Any]]] = {}
+    for name, table, order in _HISTORY:
+        rows = _rows_of(ledger, table, "professional = ? AND number = ?", p, order, zone)
+        if name == "attempts":
+            rows = [
+                {"attempt_id": r.pop("id"), **r,
+                 "outcomes": [r["outcome"]] if r.get("outcome") is not None else []}
+                for r in rows
+            ]
+        out[name] = rows
+    out["bloctel"] = [
+        {"checked_at": local_iso(int(c), zone), "listed": bool(li)}
+        for c, li in ledger.service_rows(
+            "SELECT checked_at, listed FROM bloctel_checks WHERE number = ? ORDER BY checked_at",
+            (key,),
+        )
+    ]
+    return out
+
+
+def list_table(guard: Guard, table: str, number: object | None = None) -> list[dict[str, Any]]:
+    """Every row of ``table`` for the guard's professional (``consents``, ``contracts``…), or
+    those of one number; instants in each number's zone."""
+    ledger, pid = guard.engine.ledger, guard.engine.pid
+    order = "start, id" if "start" in TABLES[table].column_names else "at, id"
+    if number is None:
+        return _rows_of(ledger, table, "professional = ?", (pid,), order, None)
+    key = parse_number(number).key
+    rows = _rows_of(ledger, table, "professional = ? AND number = ?", (pid, key), order, None)
+    return rows
+
+
+def consent_evidence(guard: Guard, number: object | None = None) -> list[dict[str, Any]]:
+    """The professional's consents with their evidence, each with the withdrawal that ended it
+    (the first withdrawal after it), oldest first."""
+    consents = list_table(guard, "consents", number)
+    withdrawals = list_table(guard, "consent_withdrawals", number)
+    for c in consents:
+        later = [
+            w["at"] for w in withdrawals
+            if w["number"] == c["number"] and _us(w["at"]) >= _us(c["at"])
+        ]
+        c["withdrawn_at"] = min(later, key=_us) if later else None
+    return consents
+
+
+def _us(text: str) -> float:
+    return datetime.fromisoformat(text).timestamp()

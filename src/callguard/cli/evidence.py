@@ -1,0 +1,215 @@
+"""``callguard verify``, ``show`` and ``control-pack``: evidence for a control."""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime
+from typing import Any
+
+import click
+
+from .._control import STEPS, control_pack
+from .._evidence import consent_evidence, list_table, number_history
+from .._evidence import verify as run_verify
+from .._exceptions import CallguardError
+from .._numbers import parse_number
+from ..storage import default_db_path
+from ._common import (
+    DAY_OR_TIME,
+    EXIT_OK,
+    EXIT_REFUSED,
+    at_option,
+    cli,
+    current_lang,
+    db_option,
+    echo_json,
+    guarded,
+    json_option,
+    professional_option,
+    render_decision,
+)
+from .facts import consent, contract
+
+
+@cli.command("verify")
+@db_option
+@json_option
+def verify_command(db: str | None, as_json: bool) -> None:
+    """Check the tamper-evident journal and every fact against it.
+
+    Exits 0 when intact, 1 naming the first fact changed, removed or inserted outside
+    callguard (or the first journal entry altered or removed).
+    """
+    try:
+        report = run_verify(db or default_db_path())
+    except CallguardError as exc:
+        raise click.ClickException(str(exc)) from exc
+    fr = current_lang() == "fr"
+    if as_json:
+        echo_json(report.to_dict())
+    elif report.ok:
+        chains = ", ".join(f"{c}: {n}" for c, n in sorted(report.chains.items()))
+        if fr:
+            click.echo(f"OK  journal intact : {report.entries} entrées ({chains})")
+        else:
+            click.echo(f"OK  journal intact: {report.entries} entries ({chains})")
+    else:
+        assert report.first is not None
+        click.echo(f"{'ALTÉRÉ' if fr else 'TAMPERED'}  {report.first}")
+        for problem in report.problems[1:]:
+            click.echo(f"  {'aussi' if fr else 'also'}: {problem}")
+    sys.exit(EXIT_OK if report.ok else EXIT_REFUSED)
+
+
+def table_text(rows: list[dict[str, Any]], columns: list[str] | None = None) -> str:
+    """Rows as tab-separated lines under a header row (``-`` for an empty cell)."""
+    cols = columns or (list(rows[0]) if rows else [])
+    lines = ["\t".join(cols)] if cols else []
+    for row in rows:
+        cells = []
+        for c in cols:
+            v = row.get(c)
+            cells.append("-" if v is None or v == "" else str(v))
+        lines.append("\t".join(cells))
+    return "\n".join(lines)
+
+
+_SHOWN = (
+    ("attempts", "Attempts", "Appels"),
+    ("refusals", "Refusals", "Refus"),
+    ("optouts", "Opt-outs", "Oppositions"),
+    ("consents", "Consents", "Consentements"),
+    ("withdrawals", "Consent withdrawals", "Retraits de consentement"),
+    ("slots", "Slot consents", "Consentements à un créneau"),
+    ("contracts", "Contracts", "Contrats"),
+    ("bloctel", "Bloctel checks", "Vérifications Bloctel"),
+)
+
+
+@cli.command("show")
+@click.argument("number")
+@click.option(
+    "--caller-id", default=None, metavar="ID", help="Caller ID for the decision now (optional)."
+)
+@at_option
+@db_option
+@professional_option
+@json_option
+def show(
+    number: str,
+    caller_id: str | None,
+    at: datetime | None,
+    db: str | None,
+    professional: str,
+    as_json: bool,
+) -> None:
+    """Everything the ledger holds on NUMBER for the professional, and the decision now."""
+    with guarded(db, professional) as guard:
+        decision = guard.may_call(number, caller_id, at)
+        key = parse_number(number).key
+        history = number_history(guard.engine.ledger, guard.engine.pid, key, decision.callee_tz)
+    if as_json:
+        echo_json({"number": decision.number, **history, "decision": decision.to_dict()})
+        return
+    fr = current_lang() == "fr"
+    zone_label = "heures en" if fr else "times in"
+    click.echo(f"{decision.number}  ({zone_label} {decision.callee_tz})")
+    for name, title, titre in _SHOWN:
+        rows = history[name]
+        click.echo(f"\n{titre if fr else title} ({len(rows)})")
+        if rows:
+            shown = [{k: v for k, v in r.items() if k != "outcomes"} for r in rows]
+            click.echo(table_text(shown))
+    click.echo("\nDécision maintenant" if fr else "\nDecision now")
+    click.echo(render_decision(decision))
+
+
+def _listing(rows: list[dict[str, Any]], as_json: bool, columns: list[str]) -> None:
+    if as_json:
+        echo_json(rows)
+        return
+    click.echo(table_text(rows, columns))
+
+
+@consent.command("list")
+@click.option("--number", default=None, help="Only this number.")
+@db_option
+@professional_option
+@json_option
+def consent_list(number: str | None, db: str | None, professional: str, as_json: bool) -> None:
+    """List the professional's consents with their evidence (times in each number's zone)."""
+    with guarded(db, professional) as guard:
+        rows = consent_evidence(guard, number)
+    columns = ["number", "at", "expires_at", "proof"]
+    extra = [c for c in (rows[0] if rows else {}) if c not in (*columns, "id", "withdrawn_at")]
+    _listing(rows, as_json, ["id", *columns, *extra, "withdrawn_at"])
+
+
+@contract.command("list")
+@click.option("--number", default=None, help="Only this number.")
+@db_option
+@professional_option
+@json_option
+def contract_list(number: str | None, db: str | None, professional: str, as_json: bool) -> None:
+    """List the professional's contracts (times in each number's zone)."""
+    with guarded(db, professional) as guard:
+        rows = list_table(guard, "contracts", number)
+    _listing(rows, as_json, ["id", "number", "start", "end", "subject"])
+
+
+@cli.command("control-pack")
+@click.option("--out", "out", required=True, metavar="DIR", help="The folder to write.")
+@click.option(
+    "--number", "numbers", multiple=True, metavar="N", help="Only this number (repeatable)."
+)
+@click.option("--from", "start", type=DAY_OR_TIME, default=None, help="First day (Paris), inclusive.")
+@click.option("--to", "end", type=DAY_OR_TIME, default=None, help="Last day (Paris), inclusive.")
+@db_option
+@professional_option
+@json_option
+def control_pack_command(
+    out: str,
+    numbers: tuple[str, ...],
+    start: datetime | None,
+    end: datetime | None,
+    db: str | None,
+    professional: str,
+    as_json: bool,
+) -> None:
+    """Write into DIR what a DGCCRF or CNIL control asks for: the period's facts and decisions
+    (CSV and JSON), the consent evidence, the audit, the journal's verification, report.html."""
+    lang = current_lang()
+    with guarded(db, professional) as guard:
+        if sys.stderr.isatty() and not as_json:
+            with click.progressbar(
+                length=len(STEPS), label="control pack", file=sys.stderr
+            ) as bar:
+                pack = control_pack(
+                    guard, out, numbers=numbers, start=_day(start), end=_day(end), lang=lang,
+                    progress=lambda _: bar.update(1),
+                )
+        else:
+            pack = control_pack(
+                guard, out, numbers=numbers, start=_day(start), end=_day(end), lang=lang
+            )
+    if as_json:
+        echo_json(pack.to_dict())
+        return
+    if lang == "fr":
+        click.echo(
+            f"{pack.out} : {pack.calls} appels du {pack.period_from:%d/%m/%Y} au "
+            f"{pack.period_to:%d/%m/%Y}, {pack.violations} en infraction ; journal "
+            + ("intact" if pack.verified else "ALTÉRÉ (voir verification.json)")
+        )
+    else:
+        click.echo(
+            f"{pack.out}: {pack.calls} calls from {pack.period_from} to {pack.period_to}, "
+            f"{pack.violations} in violation; journal "
+            + ("intact" if pack.verified else "ALTERED (see verification.json)")
+        )
+    for name in sorted(pack.files):
+        click.echo(f"  {name}  sha256 {pack.files[name]}")
+
+
+def _day(value: Any) -> Any:
+    return value.date() if isinstance(value, datetime) else value

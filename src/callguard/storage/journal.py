@@ -1,0 +1,506 @@
+"""The tamper-evident journal: every fact written is chained, and :func:`verify` checks it.
+
+Each write of a fact appends one entry to the ``journal`` table **in the same transaction**:
+
+* ``chain``: ``"p<id>"`` for a professional's facts (the table has a ``professional`` column),
+  ``"shared"`` for the rest (professionals, Bloctel imports, the genesis). Entries of one chain
+  are numbered ``seq`` = 1, 2, 3… and each names the hash of the previous one (``prev``).
+* ``hash`` = SHA-256 of the canonical JSON ``[chain, seq, at, table, op, row_id, body, prev]``.
+* ``op``: ``insert`` (body: the row's values), ``update`` (body: ``before`` and ``after``),
+  ``delete`` (body: ``before``), ``import`` (a Bloctel return: its counts and the digest of the
+  rows of its ``checked_at``), ``purge`` (per table: the ids removed, their count and the sum of
+  their row hashes) and ``genesis``/``seal`` (per table: row count, largest id and the sum of the
+  row hashes of the rows that existed before the journal, or after a ledger copy).
+
+A row's values are canonical JSON of its columns, id left out, NULLs left out (so a column added
+by a later schema step does not change the hash of older rows).
+
+:func:`verify` checks each chain (numbering, links, hashes), replays the entries into the
+expected content of every journaled table and compares it with the rows: the first fact changed,
+removed or inserted outside callguard is named with its table, row id and the columns that differ.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .base import SCHEMA, Table
+from .verdict import Problem, VerifyReport
+
+__all__ = [
+    "BLOCTEL",
+    "JOURNALED",
+    "Entry",
+    "Problem",
+    "VerifyReport",
+    "bloctel_digest",
+    "canonical",
+    "chain_lock_key",
+    "chain_of",
+    "entry_hash",
+    "row_hash",
+    "row_values",
+    "seal_body",
+    "verify",
+]
+
+BLOCTEL = "bloctel_checks"
+"""Bloctel results are journaled one entry per import (counts and a digest), not per number."""
+
+JOURNALED: tuple[Table, ...] = tuple(t for t in SCHEMA if t.journaled)
+"""The tables whose writes are journaled and checked, in schema order."""
+
+_MOD = 1 << 256
+GENESIS_OPS = ("genesis", "seal")
+
+
+def canonical(value: object) -> str:
+    """The one JSON text of ``value``: sorted keys, no spaces, UTF-8 kept."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def row_values(table: Table, row: Iterable[Any]) -> dict[str, Any]:
+    """A row (in ``table.columns`` order, id first when it has one) as its journaled values."""
+    return {
+        c.name: v for c, v in zip(table.columns, row, strict=True) if c.name != "id" and v is not None
+    }
+
+
+def chain_of(table: str, values: Mapping[str, Any]) -> str:
+    """The chain a write belongs to: its professional's, or the shared one."""
+    p = values.get("professional")
+    return "shared" if p is None or table == "professionals" else f"p{int(p)}"
+
+
+def row_hash(table: str, row_id: int, values: Mapping[str, Any]) -> int:
+    """A row's hash as an integer, summed (mod 2**256) into the seals of sets of rows."""
+    digest = hashlib.sha256(canonical([table, row_id, values]).encode()).digest()
+    return int.from_bytes(digest, "big")
+
+
+def entry_hash(
+    chain: str, seq: int, at: int, table: str, op: str, row_id: int | None, body: str, prev: str
+) -> str:
+    text = canonical([chain, seq, at, table, op, row_id, body, prev])
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def bloctel_digest(rows: Iterable[tuple[int, int]]) -> tuple[int, str]:
+    """(count, SHA-256) of the (number, listed) rows of one ``checked_at``, in number order."""
+    h = hashlib.sha256()
+    n = 0
+    for number, listed in rows:
+        h.update(f"{int(number)},{int(listed)}\n".encode())
+        n += 1
+    return n, h.hexdigest()
+
+
+Rows = Callable[[Table], Iterator[tuple[Any, ...]]]
+"""Every row of a table, in ``table.columns`` order (id first), sorted by id."""
+BloctelRows = Callable[[], Iterator[tuple[int, int, int]]]
+"""Every Bloctel row as (checked_at, number, listed), sorted by checked_at then number."""
+
+
+def seal_body(rows: Rows, bloctel: BloctelRows) -> str:
+    """The body of a genesis or seal entry: what every journaled table holds now."""
+    body: dict[str, Any] = {}
+    for table in JOURNALED:
+        if table.name == BLOCTEL:
+            continue
+        count, top, total = 0, 0, 0
+        for row in rows(table):
+            count += 1
+            top = max(top, int(row[0]))
+            total = (total + row_hash(table.name, int(row[0]), row_values(table, row))) % _MOD
+        body[table.name] = {"rows": count, "max_id": top, "sum": f"{total:064x}"}
+    body[BLOCTEL] = {str(at): list(d) for at, d in _bloctel_groups(bloctel())}
+    return canonical(body)
+
+
+def _bloctel_groups(rows: Iterator[tuple[int, int, int]]) -> Iterator[tuple[int, tuple[int, str]]]:
+    current: int | None = None
+    group: list[tuple[int, int]] = []
+    for at, number, listed in rows:
+        if at != current:
+            if current is not None:
+                yield current, bloctel_digest(group)
+            current, group = at, []
+        group.append((number, listed))
+    if current is not None:
+        yield current, bloctel_digest(group)
+
+
+def chain_lock_key(chain: str) -> int:
+    """The advisory-lock key of one journal chain: appends to a chain are serialised, those of
+    different professionals run in parallel."""
+    digest = hashlib.blake2b(chain.encode(), digest_size=8, person=b"callguard.jrn").digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+# -- verification -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    id: int
+    chain: str
+    seq: int
+    at: int
+    table: str
+    op: str
+    row_id: int | None
+    body: str
+    prev: str
+    hash: str
+
+
+@dataclass(slots=True)
+class _Sealed:
+    max_id: int = 0
+    rows: int = 0
+    sum: int = 0
+
+
+@dataclass(slots=True)
+class _Expected:
+    tracked: dict[int, dict[str, Any]] = field(default_factory=dict)
+    sealed: _Sealed = field(default_factory=_Sealed)
+
+
+def _diff(expected: Mapping[str, Any], actual: Mapping[str, Any]) -> str:
+    cols = sorted(set(expected) | set(actual))
+    parts = [
+        f"{c} is {actual.get(c)!r}, journal says {expected.get(c)!r}"
+        for c in cols
+        if expected.get(c) != actual.get(c)
+    ]
+    return "; ".join(parts)
+
+
+def verify(entries: Iterable[Entry], rows: Rows, bloctel: BloctelRows) -> VerifyReport:
+    """Check the chains, then the facts against what the entries say they should be."""
+    report = VerifyReport()
+    heads: dict[str, tuple[int, str]] = {}
+    state = {t.name: _Expected() for t in JOURNALED if t.name != BLOCTEL}
+    blocs: dict[int, tuple[int, str]] = {}
+    for e in entries:
+        report.entries += 1
+        report.chains[e.chain] = report.chains.get(e.chain, 0) + 1
+        seq, prev = heads.get(e.chain, (0, ""))
+        if e.seq != seq + 1:
+            report.problems.append(Problem(
+                "journal", "journal", e.id,
+                f"entry {e.seq} of chain {e.chain} follows entry {seq}: entries were removed",
+            ))
+            return report
+        if e.prev != prev:
+            report.problems.append(Problem(
+                "journal", "journal", e.id,
+                f"entry {e.seq} of chain {e.chain} does not follow the previous entry's hash",
+            ))
+            return report
+        if entry_hash(e.chain, e.seq, e.at, e.table, e.op, e.row_id, e.body, e.prev) != e.hash:
+            report.problems.append(Problem(
+                "journal", "journal", e.id,
+                f"entry {e.seq} of chain {e.chain} ({e.op} {e.table}) was altered: "
+                "its hash does not match its content",
+            ))
+            return report
+        heads[e.chain] = (e.seq, e.hash)
+        _apply(e, state, blocs)
+    _compare(report, state, blocs, rows, bloctel)
+    return report
+
+
+def _apply(e: Entry, state: dict[str, _Expected], blocs: dict[int, tuple[int, str]]) -> None:
+    body = json.loads(e.body)
+    if e.op in GENESIS_OPS:
+        for name, exp in state.items():
+            seal = body.get(name, {"rows": 0, "max_id": 0, "sum": "0"})
+            exp.tracked = {}
+            exp.sealed = _Sealed(int(seal["max_id"]), int(seal["rows"]), int(seal["sum"], 16))
+        blocs.clear()
+        for at, (n, digest) in body.get(BLOCTEL, {}).items():
+            blocs[int(at)] = (int(n), str(digest))
+        return
+    if e.op == "import":
+        blocs[int(body["checked_at"])] = (int(body["rows"]), str(body["digest"]))
+        return
+    if e.op == "purge":
+        for name, gone in body["removed"].items():
+            purged = state.get(name)
+            if purged is None:
+                continue
+            tracked_sum, tracked_n = 0, 0
+            for rid in gone["ids"]:
+                values = purged.tracked.pop(int(rid), None)
+                if values is not None:
+                    tracked_sum += row_hash(name, int(rid), values)
+                    tracked_n += 1
+            purged.sealed.sum = (purged.sealed.sum - (int(gone["sum"], 16) - tracked_sum)) % _MOD
+            purged.sealed.rows -= int(gone["rows"]) - tracked_n
+        return
+    target = state.get(e.table)
+    if target is None or e.row_id is None:
+        return
+    rid = e.row_id
+    if e.op == "insert":
+        target.tracked[rid] = body
+        return
+    if rid not in target.tracked and rid <= target.sealed.max_id:
+        # A row sealed at the genesis: it leaves the seal and is tracked from now on.
+        target.sealed.sum = (target.sealed.sum - row_hash(e.table, rid, body["before"])) % _MOD
+        target.sealed.rows -= 1
+    if e.op == "update":
+        target.tracked[rid] = body["after"]
+    elif e.op == "delete":
+        target.tracked.pop(rid, None)
+
+
+def _compare(
+    report: VerifyReport,
+    state: dict[str, _Expected],
+    blocs: dict[int, tuple[int, str]],
+    rows: Rows,
+    bloctel: BloctelRows,
+) -> None:
+    for table in JOURNALED:
+        if table.name == BLOCTEL:
+            actual_blocs = dict(_bloctel_groups(bloctel()))
+            for at in sorted(set(blocs) | set(actual_blocs)):
+                want, got = blocs.get(at), actual_blocs.get(at)
+                if want == got:
+                    continue
+                if want is None:
+                    kind, detail = "inserted", f"a Bloctel check at {at} was not imported by callguard"
+                elif got is None:
+                    kind, detail = "removed", f"the Bloctel import at {at} ({want[0]} rows) is gone"
+                else:
+                    kind = "changed"
+                    detail = (
+                        f"the Bloctel import at {at} holds {got[0]} rows whose digest differs "
+                        f"from the {want[0]} rows journaled"
+                    )
+                report.problems.append(Problem(kind, BLOCTEL, None, detail))
+            continue
+        exp = state[table.name]
+        seen: set[int] = set()
+        sealed_n, sealed_sum = 0, 0
+        found: list[Problem] = []
+        for row in rows(table):
+            rid = int(row[0])
+            values = row_values(table, row)
+            seen.add(rid)
+            kept = exp.tracked.get(rid)
+            if kept is not None:
+                if kept != values:
+                    found.append(Problem("changed", table.name, rid, _diff(kept, values)))
+            elif rid <= exp.sealed.max_id:
+                sealed_n += 1
+                sealed_sum = (sealed_sum + row_hash(table.name, rid, values)) % _MOD
+            else:
+                found.append(Problem(
+                    "inserted", table.name, rid, f"written outside callguard: {canonical(values)}"
+                ))
+        for rid, gone in exp.tracked.items():
+            if rid not in seen:
+                found.append(Problem("removed", table.name, rid, f"removed: was {canonical(gone)}"))
+        if (sealed_n, sealed_sum) != (exp.sealed.rows, exp.sealed.sum % _MOD):
+            found.append(Problem(
+                "changed" if sealed_n == exp.sealed.rows else "removed",
+                table.name,
+                None,
+                f"the rows sealed when the journal began (ids up to {exp.sealed.max_id}) were "
+                f"changed or removed: {sealed_n} rows now, {exp.sealed.rows} sealed",
+            ))
+        found.sort(key=lambda p: -1 if p.row_id is None else p.row_id)
+        report.problems.extend(found)
+
+
+# -- writing --------------------------------------------------------------------------------------
+
+TABLES: dict[str, Table] = {t.name: t for t in SCHEMA}
+
+Run = Callable[[str, tuple[Any, ...]], Any]
+"""Run one statement (``?`` placeholders) in the current write transaction; returns a cursor."""
+
+
+def _cols(table: Table) -> str:
+    return ", ".join(f'"{c}"' for c in table.column_names)
+
+
+def _clean(values: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: (int(v) if isinstance(v, bool) else v) for k, v in values.items() if v is not None}
+
+
+def append(
+    run: Run, chain: str, at: int, table: str, op: str, row_id: int | None, body: str
+) -> None:
+    """Append one entry to ``chain`` (whose lock the caller holds) after its current head."""
+    head = run("SELECT seq, hash FROM journal WHERE chain = ? ORDER BY seq DESC LIMIT 1", (chain,))
+    last = head.fetchone()
+    seq, prev = (int(last[0]) + 1, str(last[1])) if last else (1, "")
+    digest = entry_hash(chain, seq, at, table, op, row_id, body, prev)
+    run(
+        "INSERT INTO journal (chain, seq, at, tbl, op, row_id, body, prev, hash) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (chain, seq, at, table, op, row_id, body, prev, digest),
+    )
+
+
+def table_rows(run: Run, table: Table) -> Iterator[tuple[Any, ...]]:
+    cur = run(f"SELECT {_cols(table)} FROM {table.name} ORDER BY id", ())  # noqa: S608
+    yield from cur
+
+
+def bloctel_rows(run: Run) -> Iterator[tuple[int, int, int]]:
+    cur = run("SELECT checked_at, number, listed FROM bloctel_checks ORDER BY checked_at, number", ())
+    for at, number, listed in cur:
+        yield int(at), int(number), int(listed)
+
+
+def seal(run: Run, at: int, op: str = "genesis") -> None:
+    """Seal every journaled table as it is now: the genesis of a ledger made before the journal
+    (its schema step), or the seal after a ledger copy."""
+    body = seal_body(lambda t: table_rows(run, t), lambda: bloctel_rows(run))
+    append(run, "shared", at, "*", op, None, body)
+
+
+def read_entries(run: Run) -> Iterator[Entry]:
+    cur = run(
+        "SELECT id, chain, seq, at, tbl, op, row_id, body, prev, hash FROM journal ORDER BY id", ()
+    )
+    for r in cur:
+        yield Entry(
+            int(r[0]), str(r[1]), int(r[2]), int(r[3]), str(r[4]), str(r[5]),
+            None if r[6] is None else int(r[6]), str(r[7]), str(r[8]), str(r[9]),
+        )
+
+
+def verify_with(run: Run) -> VerifyReport:
+    """:func:`verify` over a ledger read through ``run`` (one read snapshot, the caller's)."""
+    return verify(read_entries(run), lambda t: table_rows(run, t), lambda: bloctel_rows(run))
+
+
+class JournaledWrites:
+    """The one way a backend writes a fact: the statement and its journal entry, in one
+    transaction. A backend provides :meth:`_run` (in its current write transaction),
+    :meth:`_lock_chain` and :meth:`_now`."""
+
+    def _run(self, query: str, params: tuple[Any, ...]) -> Any:
+        raise NotImplementedError
+
+    def _lock_chain(self, chain: str) -> None:
+        """Serialise appends to ``chain`` until the transaction ends (SQLite's write lock
+        already does)."""
+
+    def _now(self) -> int:
+        raise NotImplementedError
+
+    def journal(
+        self, chain: str, table: str, op: str, row_id: int | None, body: Mapping[str, Any]
+    ) -> None:
+        """Append an entry to ``chain``; call inside ``write()``, after the write it records."""
+        self._lock_chain(chain)
+        append(self._run, chain, self._now(), table, op, row_id, canonical(body))
+
+    def insert_row(self, table: str, values: Mapping[str, Any]) -> int:
+        """``INSERT`` one row of ``table`` and journal it; returns its id."""
+        t = TABLES[table]
+        names = [k for k in values if k != "id"]
+        cols = ", ".join(f'"{k}"' for k in names)
+        marks = ", ".join("?" for _ in names)
+        cur = self._run(
+            f"INSERT INTO {t.name} ({cols}) VALUES ({marks}) RETURNING id",  # noqa: S608
+            tuple(values[k] for k in names),
+        )
+        row_id = int(cur.fetchone()[0])
+        if t.journaled:
+            clean = _clean(values)
+            self.journal(chain_of(table, clean), table, "insert", row_id, clean)
+        return row_id
+
+    def _row(self, t: Table, row_id: int) -> dict[str, Any] | None:
+        cur = self._run(f"SELECT {_cols(t)} FROM {t.name} WHERE id = ?", (row_id,))  # noqa: S608
+        row = cur.fetchone()
+        return None if row is None else row_values(t, row)
+
+    def update_row(self, table: str, row_id: int, changes: Mapping[str, Any]) -> None:
+        """``UPDATE`` one row of ``table`` and journal its values before and after."""
+        t = TABLES[table]
+        before = self._row(t, row_id)
+        if before is None:
+            return
+        sets = ", ".join(f'"{k}" = ?' for k in changes)
+        self._run(
+            f"UPDATE {t.name} SET {sets} WHERE id = ?",  # noqa: S608
+            (*changes.values(), row_id),
+        )
+        after = _clean({**before, **changes})
+        self.journal(
+            chain_of(table, before), table, "update", row_id, {"before": before, "after": after}
+        )
+
+    def delete_row(self, table: str, row_id: int) -> None:
+        """``DELETE`` one row of ``table`` and journal what it held."""
+        t = TABLES[table]
+        before = self._row(t, row_id)
+        if before is None:
+            return
+        self._run(f"DELETE FROM {t.name} WHERE id = ?", (row_id,))  # noqa: S608
+        self.journal(chain_of(table, before), table, "delete", row_id, {"before": before})
+
+    def ids_where(self, table: str, condition: str, params: tuple[Any, ...]) -> list[int]:
+        cur = self._run(f"SELECT id FROM {table} WHERE {condition} ORDER BY id", params)  # noqa: S608
+        return [int(r[0]) for r in cur.fetchall()]
+
+    def purge_rows(
+        self, professional: int, conditions: Iterable[tuple[str, str, int]], extra: Mapping[str, Any]
+    ) -> dict[str, int]:
+        """Delete the professional's rows matching each ``(table, condition, cut)`` (a condition
+        with ``?`` for the cut) and journal one ``purge`` entry naming what went."""
+        removed: dict[str, dict[str, Any]] = {}
+        counts: dict[str, int] = {}
+        for table, condition, cut in conditions:
+            t = TABLES[table]
+            marks = condition.count("?")
+            cur = self._run(
+                f"SELECT {_cols(t)} FROM {table} WHERE professional = ? AND {condition} "  # noqa: S608
+                "ORDER BY id",
+                (professional, *([cut] * marks)),
+            )
+            ids, total = [], 0
+            for row in cur.fetchall():
+                rid = int(row[0])
+                ids.append(rid)
+                total = (total + row_hash(table, rid, row_values(t, row))) % _MOD
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                self._run(
+                    f"DELETE FROM {table} WHERE id IN ({', '.join('?' for _ in chunk)})",  # noqa: S608
+                    tuple(chunk),
+                )
+            counts[table] = len(ids)
+            removed[table] = {"rows": len(ids), "ids": ids, "sum": f"{total:064x}"}
+        self.journal(f"p{professional}", "*", "purge", None, {**extra, "removed": removed})
+        return counts
+
+    def journal_bloctel(self, checked_at: int, listed: int, clean: int) -> None:
+        """Journal one Bloctel import: its counts and the digest of every row of its instant."""
+        cur = self._run(
+            "SELECT number, listed FROM bloctel_checks WHERE checked_at = ? ORDER BY number",
+            (checked_at,),
+        )
+        rows, digest = bloctel_digest((int(n), int(x)) for n, x in cur)
+        self.journal(
+            "shared",
+            BLOCTEL,
+            "import",
+            None,
+            {"checked_at": checked_at, "listed": listed, "clean": clean, "rows": rows,
+             "digest": digest},
+        )

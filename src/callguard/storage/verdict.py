@@ -1,0 +1,57 @@
+"""What ``verify`` answers: the journal intact, or the first fact that disagrees with it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["Problem", "VerifyReport"]
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One thing the journal and the facts disagree on."""
+
+    kind: str
+    """``journal`` (an entry altered, removed or out of order), ``changed``, ``removed``,
+    ``inserted`` (a fact written outside callguard)."""
+    table: str
+    row_id: int | None
+    detail: str
+
+    def __str__(self) -> str:
+        where = self.table if self.row_id is None else f"{self.table} row {self.row_id}"
+        return f"{where}: {self.detail}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "table": self.table, "row_id": self.row_id, "detail": self.detail}
+
+
+@dataclass(slots=True)
+class VerifyReport:
+    """What :func:`verify` found: ``ok`` when the journal is intact and the facts match it."""
+
+    entries: int = 0
+    chains: dict[str, int] = field(default_factory=dict)
+    """Entries per chain."""
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    @property
+    def first(self) -> Problem | None:
+        return self.problems[0] if self.problems else None
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "entries": self.entries,
+            "chains": dict(self.chains),
+            "first": None if self.first is None else self.first.to_dict(),
+            "problems": [p.to_dict() for p in self.problems],
+        }
