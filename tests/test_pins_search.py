@@ -218,12 +218,6 @@ def test_search_within_the_horizon_for_a_canvassing_call(g: Guard) -> None:
 # -- days and hours before 2026-08-11: only an express consent opens them (docs/rules.md §2) -------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="docs/rules.md §2 (corrected 2026-11-26): a general marketing consent does not open "
-    "evenings before 2026-08-11, only one recorded off_hours=True or a slot consent; the engine "
-    "opens them for any valid consent",
-)
 def test_general_consent_does_not_open_evenings_before_2026_08_11(g: Guard) -> None:
     evening = paris(2025, 11, 24, 21)  # Monday 21:00, bloctel-hours regime
     clean_on_bloctel(g, MOBILE, paris(2025, 11, 20))

@@ -130,7 +130,14 @@ def _replay(
         (
             c,
             build_call(
-                c.number, c.caller_id, c.purpose or Purpose.PROSPECTION, c.sector, None, policy
+                c.number,
+                c.caller_id,
+                c.purpose or Purpose.PROSPECTION,
+                c.sector,
+                None,
+                policy,
+                c.department,
+                c.recorded_message,
             ),
         )
         for c in log
@@ -154,6 +161,7 @@ def _replay(
                 facts=Facts(
                     attempts=[a for a in f.attempts if a < start_us],
                     consents=f.consents,
+                    off_hours=f.off_hours,
                     withdrawals=f.withdrawals,
                     slots=f.slots,
                     contracts=f.contracts,

@@ -75,6 +75,8 @@ def scrub(
     purpose: Purpose | str = Purpose.PROSPECTION,
     sector: Sector | str | None = None,
     callee_tz: str | None = None,
+    department: str | None = None,
+    recorded_message: bool = False,
 ) -> list[Decision]:
     """One :class:`Decision` per number, in order, as :meth:`Guard.may_call` would give each.
 
@@ -84,8 +86,9 @@ def scrub(
     ``LEDGER_UNAVAILABLE``.
     """
     return guard.engine.decide_numbers(
-        numbers, caller_id, now, purpose=purpose, sector=sector, callee_tz=callee_tz
-    )
+        numbers, caller_id, now, purpose=purpose, sector=sector, callee_tz=callee_tz,
+        department=department, recorded_message=recorded_message,
+    )  # fmt: skip
 
 
 Output = str | os.PathLike[str] | IO[bytes]
@@ -136,6 +139,8 @@ def scrub_file(
     *,
     purpose: Purpose | str = Purpose.PROSPECTION,
     sector: Sector | str | None = None,
+    department: str | None = None,
+    recorded_message: bool = False,
     column: str | int | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> ScrubSummary:
@@ -174,7 +179,10 @@ def scrub_file(
             per_char = 2 if cf.encoding == "utf-16" else 1
             for batch in _batched(cf, BATCH):
                 values = [row.value for row in batch]
-                decisions = scrub(guard, values, caller_id, t, purpose=purpose, sector=sector)
+                decisions = scrub(
+                    guard, values, caller_id, t, purpose=purpose, sector=sector,
+                    department=department, recorded_message=recorded_message,
+                )  # fmt: skip
                 for row, decision in zip(batch, decisions, strict=True):
                     if ReasonCode.LEDGER_UNAVAILABLE in decision.codes:
                         raise LedgerError(decision.reasons[0].message)

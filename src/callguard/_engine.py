@@ -108,10 +108,17 @@ def build_call(
     sector: object,
     callee_tz: object,
     policy: Policy,
+    department: object = None,
+    recorded_message: object = False,
 ) -> Call:
     """The question a decision answers: the number and caller ID normalised, the purpose and
-    sector checked, the consumer's zones and holiday areas found. Bad numbers and caller IDs
-    become problems to report; a bad purpose, sector or zone is a ``ConfigurationError``."""
+    sector checked, the consumer's zones and holiday areas found (from ``department`` when the
+    address is known, else the number). Bad numbers and caller IDs become problems to report; a
+    bad purpose, sector, zone or département is a ``ConfigurationError``."""
+    if not isinstance(recorded_message, bool):
+        raise ConfigurationError(
+            f"recorded_message must be True or False, not {recorded_message!r}"
+        )
     purpose_ = Purpose.coerce(purpose)
     sector_ = None if sector is None else Sector.coerce(sector)
     parsed: PhoneNumber | None
@@ -120,7 +127,7 @@ def build_call(
     except InvalidNumberError as exc:
         parsed, error = None, exc.reason
     caller, caller_problem = parse_caller(caller_id)
-    zones, areas = cal.consumer_zones(parsed, callee_tz)
+    zones, areas = cal.consumer_zones(parsed, callee_tz, department)
     return Call(
         number=parsed,
         number_problem=destination_problem(number, parsed, error),
@@ -131,6 +138,7 @@ def build_call(
         zones=zones,
         areas=areas,
         policy=policy,
+        recorded_message=recorded_message,
     )
 
 
@@ -301,8 +309,13 @@ class Engine:
         purpose: object,
         sector: object,
         callee_tz: object,
+        department: object = None,
+        recorded_message: object = False,
     ) -> Call:
-        return build_call(number, caller_id, purpose, sector, callee_tz, self.policy)
+        return build_call(
+            number, caller_id, purpose, sector, callee_tz, self.policy, department,
+            recorded_message,
+        )  # fmt: skip
 
     def facts(self, call: Call, t: datetime) -> Facts:
         if call.number_problem is not None or call.number is None:
@@ -377,6 +390,8 @@ class Engine:
         purpose: Purpose | str,
         sector: Sector | str | None,
         callee_tz: str | None,
+        department: str | None = None,
+        recorded_message: bool = False,
     ) -> list[Decision]:
         """One :class:`Decision` per number, in order, as :meth:`decide` gives each at the same
         instant (taken once); the ledger is read :data:`BATCH` numbers at a time."""
@@ -388,11 +403,15 @@ class Engine:
         Purpose.coerce(purpose)  # raise before any work, even on an empty list
         if sector is not None:
             Sector.coerce(sector)
+        cal.department_of(department)
         decisions: list[Decision] = []
         verdicts: dict[object, Verdict] = {}
         it = iter(numbers)
         while batch := list(itertools.islice(it, BATCH)):
-            calls = [self.call(n, caller_id, purpose, sector, callee_tz) for n in batch]
+            calls = [
+                self.call(n, caller_id, purpose, sector, callee_tz, department, recorded_message)
+                for n in batch
+            ]
             decisions.extend(self.decide_many(calls, t, verdicts))
         return decisions
 

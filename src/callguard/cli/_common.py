@@ -104,6 +104,17 @@ column_option = click.option(
 )
 
 
+department_option = click.option(
+    "--department", default=None,
+    help="The INSEE code of the consumer's département (e.g. 57, 2A, 974): decides the zone and "
+    "local holidays instead of the number's prefix.",
+)  # fmt: skip
+recorded_message_option = click.option(
+    "--recorded-message", is_flag=True, default=False,
+    help="The call plays a recorded message without a human (needs consent, CPCE L34-5).",
+)  # fmt: skip
+
+
 def open_guard(db: str | None, professional: str) -> Guard:
     try:
         return Guard(db or default_db_path(), professional=professional)

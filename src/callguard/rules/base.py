@@ -44,6 +44,8 @@ class Call:
     zones: tuple[ZoneInfo, ...]
     areas: tuple[str, ...]
     policy: Policy
+    recorded_message: bool = False
+    """The call plays a recorded message without a human (CPCE L34-5, docs/rules.md §10)."""
 
 
 class Context:
@@ -113,9 +115,12 @@ class Context:
             )
         return days
 
-    def consent_valid(self, tu: int) -> bool:
+    def consent_valid(self, tu: int, *, off_hours: bool = False) -> bool:
+        """Whether a consent is valid at ``tu``: given, not expired, not withdrawn since;
+        with ``off_hours`` only a consent that expressly covers calls outside the D223-9 days
+        and hours counts."""
         max_age = self.call.policy.consent_max_age_days * 86_400_000_000
-        for given, expires in self.facts.consents:
+        for given, expires in self.facts.off_hours if off_hours else self.facts.consents:
             if (
                 given <= tu < given + max_age
                 and (expires is None or tu < expires)

@@ -463,7 +463,10 @@ def _is_conflict(exc: BaseException) -> bool:
 def _field_of(exc: BaseException, args: dict[str, Any], default: str = "body") -> str:
     """The body field a library ValueError is about (it names the parameter first)."""
     text = str(exc)
-    for name in ("callee_tz", "department", "expires_at", "proof", "purpose", "sector", "at"):
+    for name in (
+        "callee_tz", "department", "expires_at", "proof_sha256", "proof", "purpose", "sector",
+        "off_hours", "channel", "source", "wording", "reason", "at",
+    ):  # fmt: skip
         if text.startswith(name) or f" {name}" in text.split(":")[0]:
             return name
     if "zone" in text.lower():

@@ -45,7 +45,16 @@ from psycopg_pool import ConnectionPool
 
 from .._exceptions import LedgerError
 from .._facts import FactKind, Facts
-from .base import DEFAULT_BUSY_TIMEOUT, KNOWN_MIGRATIONS, PURGE, ColumnType, describe, steps
+from .base import (
+    DEFAULT_BUSY_TIMEOUT,
+    KNOWN_MIGRATIONS,
+    NO_EVIDENCE,
+    PURGE,
+    ColumnType,
+    ConsentEvidence,
+    describe,
+    steps,
+)
 
 __all__ = ["STEPS", "PostgresLedger", "lock_key"]
 
@@ -78,10 +87,10 @@ _BRANCHES: dict[FactKind, str] = {
     FactKind.ATTEMPT: """at, NULL::bigint, NULL::bigint, at, id FROM attempts
  WHERE professional = %(p)s AND number = %(n)s AND at >= %(since)s""",
     FactKind.REFUSAL: """at, NULL, NULL, at, id FROM refusals
- WHERE professional = %(p)s AND number = %(n)s AND at >= %(since)s""",
+ WHERE professional = %(p)s AND number = %(n)s AND at >= %(since)s AND lifted_at IS NULL""",
     FactKind.OPTOUT: """at, expires_at, removed_at, 0, id FROM optouts
  WHERE professional = %(p)s AND number = %(n)s""",
-    FactKind.CONSENT: """at, expires_at, NULL, 0, id FROM consents
+    FactKind.CONSENT: """at, expires_at, off_hours::bigint, 0, id FROM consents
  WHERE professional = %(p)s AND number = %(n)s""",
     FactKind.WITHDRAWAL: """at, NULL, NULL, 0, id FROM consent_withdrawals
  WHERE professional = %(p)s AND number = %(n)s""",
@@ -104,10 +113,11 @@ _MANY_BRANCHES: dict[FactKind, str] = {
     FactKind.ATTEMPT: """a.number, a.at, NULL::bigint, NULL::bigint, a.at, a.id
   FROM k JOIN attempts a ON a.professional = %(p)s AND a.number = k.n AND a.at >= %(since)s""",
     FactKind.REFUSAL: """r.number, r.at, NULL, NULL, r.at, r.id
-  FROM k JOIN refusals r ON r.professional = %(p)s AND r.number = k.n AND r.at >= %(since)s""",
+  FROM k JOIN refusals r ON r.professional = %(p)s AND r.number = k.n AND r.at >= %(since)s
+   AND r.lifted_at IS NULL""",
     FactKind.OPTOUT: """o.number, o.at, o.expires_at, o.removed_at, 0, o.id
   FROM k JOIN optouts o ON o.professional = %(p)s AND o.number = k.n""",
-    FactKind.CONSENT: """c.number, c.at, c.expires_at, NULL, 0, c.id
+    FactKind.CONSENT: """c.number, c.at, c.expires_at, c.off_hours::bigint, 0, c.id
   FROM k JOIN consents c ON c.professional = %(p)s AND c.number = k.n""",
     FactKind.WITHDRAWAL: """w.number, w.at, NULL, NULL, 0, w.id
   FROM k JOIN consent_withdrawals w ON w.professional = %(p)s AND w.number = k.n""",
@@ -518,8 +528,45 @@ class PostgresLedger:
             (professional, number, at, attempt_id),
         )
 
-    def delete_refusal_of(self, attempt_id: int) -> None:
-        self._exec("DELETE FROM refusals WHERE attempt_id = %s", (attempt_id,))
+    def insert_outcome(
+        self, professional: int, attempt_id: int, outcome: str, at: int, recorded_at: int
+    ) -> None:
+        self._exec(
+            "INSERT INTO attempt_outcomes (professional, attempt_id, outcome, at, recorded_at) "
+            "VALUES (%s, %s, %s, %s, %s)",
+            (professional, attempt_id, outcome, at, recorded_at),
+        )
+
+    def lift(
+        self,
+        kind: str,
+        professional: int,
+        number: int,
+        at: int,
+        reason: str,
+        by: str | None,
+        recorded_at: int,
+    ) -> int:
+        """Lift the refusals (``kind="refusal"``) or objections (``"objection"``) of ``number``
+        recorded at or before ``at``; the rows stay, marked, and the act is logged in ``lifts``."""
+        if kind == "refusal":
+            lifted = self._exec(
+                "UPDATE refusals SET lifted_at = %s, lift_reason = %s, lifted_by = %s "
+                "WHERE professional = %s AND number = %s AND lifted_at IS NULL AND at <= %s",
+                (at, reason, by, professional, number, at),
+            )
+        else:
+            lifted = self._exec(
+                "UPDATE optouts SET removed_at = %s WHERE professional = %s AND number = %s "
+                "AND source = 'objection' AND removed_at IS NULL AND at <= %s",
+                (at, professional, number, at),
+            )
+        self._exec(
+            "INSERT INTO lifts (professional, number, kind, at, reason, by, lifted, recorded_at) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+            (professional, number, kind, at, reason, by, lifted, recorded_at),
+        )
+        return lifted
 
     def insert_optout(
         self, professional: int, number: int, at: int, expires_at: int | None, source: str
@@ -538,12 +585,19 @@ class PostgresLedger:
         )
 
     def insert_consent(
-        self, professional: int, number: int, at: int, expires_at: int | None, proof: str
+        self,
+        professional: int,
+        number: int,
+        at: int,
+        expires_at: int | None,
+        proof: str,
+        evidence: ConsentEvidence = NO_EVIDENCE,
     ) -> None:
         self._exec(
-            "INSERT INTO consents (professional, number, at, expires_at, proof) "
-            "VALUES (%s, %s, %s, %s, %s)",
-            (professional, number, at, expires_at, proof),
+            "INSERT INTO consents (professional, number, at, expires_at, proof, off_hours, "
+            "channel, source, wording, proof_sha256) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            (professional, number, at, expires_at, proof, *evidence),
         )
 
     def insert_withdrawal(self, professional: int, number: int, at: int) -> None:

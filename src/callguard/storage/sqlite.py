@@ -20,7 +20,15 @@ from sqlite_utils.migrations import Migrations
 
 from .._exceptions import LedgerError
 from .._facts import FactKind, Facts
-from .base import DEFAULT_BUSY_TIMEOUT, KNOWN_MIGRATIONS, PURGE, ColumnType, steps
+from .base import (
+    DEFAULT_BUSY_TIMEOUT,
+    KNOWN_MIGRATIONS,
+    NO_EVIDENCE,
+    PURGE,
+    ColumnType,
+    ConsentEvidence,
+    steps,
+)
 
 __all__ = ["SQLiteLedger", "migrations"]
 
@@ -59,10 +67,10 @@ _BRANCHES: dict[FactKind, str] = {
     FactKind.ATTEMPT: """at, NULL, NULL FROM attempts
  WHERE professional = :p AND number = :n AND at >= :since""",
     FactKind.REFUSAL: """at, NULL, NULL FROM refusals
- WHERE professional = :p AND number = :n AND at >= :since""",
+ WHERE professional = :p AND number = :n AND at >= :since AND lifted_at IS NULL""",
     FactKind.OPTOUT: """at, expires_at, removed_at FROM optouts
  WHERE professional = :p AND number = :n""",
-    FactKind.CONSENT: """at, expires_at, NULL FROM consents
+    FactKind.CONSENT: """at, expires_at, off_hours FROM consents
  WHERE professional = :p AND number = :n""",
     FactKind.WITHDRAWAL: """at, NULL, NULL FROM consent_withdrawals
  WHERE professional = :p AND number = :n""",
@@ -84,11 +92,12 @@ _MANY_BRANCHES: dict[FactKind, str] = {
     FactKind.ATTEMPT: """SELECT a.number, a.at, NULL, NULL FROM temp.callguard_keys AS k
          CROSS JOIN attempts AS a ON a.professional = :p AND a.number = k.n AND a.at >= :since""",
     FactKind.REFUSAL: """SELECT r.number, r.at, NULL, NULL FROM temp.callguard_keys AS k
-         CROSS JOIN refusals AS r ON r.professional = :p AND r.number = k.n AND r.at >= :since""",
+         CROSS JOIN refusals AS r ON r.professional = :p AND r.number = k.n AND r.at >= :since
+         AND r.lifted_at IS NULL""",
     FactKind.OPTOUT: """SELECT o.number, o.at, o.expires_at, o.removed_at FROM temp.callguard_keys AS k
          CROSS JOIN optouts AS o ON o.professional = :p AND o.number = k.n
          ORDER BY k.n, o.id""",
-    FactKind.CONSENT: """SELECT c.number, c.at, c.expires_at, NULL FROM temp.callguard_keys AS k
+    FactKind.CONSENT: """SELECT c.number, c.at, c.expires_at, c.off_hours FROM temp.callguard_keys AS k
          CROSS JOIN consents AS c ON c.professional = :p AND c.number = k.n""",
     FactKind.WITHDRAWAL: """SELECT w.number, w.at, NULL, NULL FROM temp.callguard_keys AS k
          CROSS JOIN consent_withdrawals AS w ON w.professional = :p AND w.number = k.n""",
@@ -248,8 +257,46 @@ class SQLiteLedger:
             (professional, number, at, attempt_id),
         )
 
-    def delete_refusal_of(self, attempt_id: int) -> None:
-        self.conn.execute("DELETE FROM refusals WHERE attempt_id = ?", (attempt_id,))
+    def insert_outcome(
+        self, professional: int, attempt_id: int, outcome: str, at: int, recorded_at: int
+    ) -> None:
+        self.conn.execute(
+            "INSERT INTO attempt_outcomes (professional, attempt_id, outcome, at, recorded_at) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (professional, attempt_id, outcome, at, recorded_at),
+        )
+
+    def lift(
+        self,
+        kind: str,
+        professional: int,
+        number: int,
+        at: int,
+        reason: str,
+        by: str | None,
+        recorded_at: int,
+    ) -> int:
+        """Lift the refusals (``kind="refusal"``) or objections (``"objection"``) of ``number``
+        recorded at or before ``at``; the rows stay, marked, and the act is logged in ``lifts``."""
+        if kind == "refusal":
+            cur = self.conn.execute(
+                "UPDATE refusals SET lifted_at = ?, lift_reason = ?, lifted_by = ? "
+                "WHERE professional = ? AND number = ? AND lifted_at IS NULL AND at <= ?",
+                (at, reason, by, professional, number, at),
+            )
+        else:
+            cur = self.conn.execute(
+                "UPDATE optouts SET removed_at = ? WHERE professional = ? AND number = ? "
+                "AND source = 'objection' AND removed_at IS NULL AND at <= ?",
+                (at, professional, number, at),
+            )
+        lifted = cur.rowcount
+        self.conn.execute(
+            "INSERT INTO lifts (professional, number, kind, at, reason, by, lifted, recorded_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (professional, number, kind, at, reason, by, lifted, recorded_at),
+        )
+        return lifted
 
     def insert_optout(
         self, professional: int, number: int, at: int, expires_at: int | None, source: str
@@ -269,12 +316,18 @@ class SQLiteLedger:
         return cur.rowcount
 
     def insert_consent(
-        self, professional: int, number: int, at: int, expires_at: int | None, proof: str
+        self,
+        professional: int,
+        number: int,
+        at: int,
+        expires_at: int | None,
+        proof: str,
+        evidence: ConsentEvidence = NO_EVIDENCE,
     ) -> None:
         self.conn.execute(
-            "INSERT INTO consents (professional, number, at, expires_at, proof) "
-            "VALUES (?, ?, ?, ?, ?)",
-            (professional, number, at, expires_at, proof),
+            "INSERT INTO consents (professional, number, at, expires_at, proof, off_hours, "
+            "channel, source, wording, proof_sha256) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (professional, number, at, expires_at, proof, *evidence),
         )
 
     def insert_withdrawal(self, professional: int, number: int, at: int) -> None:
