@@ -19,7 +19,9 @@ NUMBER = "06 12 34 56 78"
 
 @pytest.fixture
 def db(tmp_path: Path) -> str:
-    return str(tmp_path / "ledger.db")
+    path = str(tmp_path / "ledger.db")
+    Guard(path).close()  # every command but init refuses a ledger that does not exist
+    return path
 
 
 def run(*args: str) -> Result:

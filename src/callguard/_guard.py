@@ -42,8 +42,14 @@ class Guard:
         policy: Policy | None = None,
         busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
         clock: Callable[[], datetime] | None = None,
+        create: bool = True,
     ) -> None:
-        """``clock`` replaces the wall clock where ``now`` is omitted (tests inject one)."""
+        """``clock`` replaces the wall clock where ``now`` is omitted (tests inject one).
+
+        ``create=False`` refuses a SQLite file that does not exist with a ``LedgerError`` naming
+        it, and creates nothing: what a dialer in production should use, so that a typo in the
+        path never judges calls against a new, empty ledger.
+        """
         if not isinstance(professional, str) or not professional.strip():
             raise ConfigurationError(
                 f"professional must be a non-empty name, not {professional!r}"
@@ -58,7 +64,7 @@ class Guard:
         self.policy = policy if policy is not None else Policy()
         self.path = describe(path)
         """Where the ledger is, as messages show it (a server URL without its password)."""
-        ledger = open_ledger(path, busy_timeout=busy_timeout)
+        ledger = open_ledger(path, busy_timeout=busy_timeout, create=bool(create))
         try:
             pid = ledger.professional_id(professional)
         except ledger.errors as exc:

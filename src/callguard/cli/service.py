@@ -27,6 +27,7 @@ from ._common import (
     department_option,
     guarded,
     json_option,
+    ledger_location,
     professional_option,
     recorded_message_option,
     render_decision,
@@ -38,16 +39,6 @@ __all__ = ["service_commands"]
 
 def _is_server(location: str) -> bool:
     return is_server_url(location)
-
-
-def ledger_location(db: str | None) -> str:
-    """The ``--db`` ledger, which must exist (a server URL is checked when it is opened)."""
-    location = db or default_db_path()
-    if not _is_server(location) and location != ":memory:" and not os.path.isfile(location):
-        raise click.ClickException(
-            f"no ledger at {location!r}: run `callguard init --db {location}` to create one"
-        )
-    return location
 
 
 @contextlib.contextmanager

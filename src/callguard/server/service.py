@@ -163,6 +163,7 @@ class Service:
                     policy=self.policy,
                     busy_timeout=self.busy_timeout,
                     clock=self.clock,
+                    create=False,
                 )
                 self._guards[professional] = guard
             return guard
@@ -360,6 +361,26 @@ class Service:
         self._write(lambda: guard.record_refusal(args["number"], at))
         return Answer(self._fact({"number": args["number"], "at": at}, "refusal"))
 
+    def lift_refusal(self, key: _keys.ApiKey, args: dict[str, Any]) -> Answer:
+        return self._lift(key, args, "refusal")
+
+    def lift_objection(self, key: _keys.ApiKey, args: dict[str, Any]) -> Answer:
+        return self._lift(key, args, "objection")
+
+    def _lift(self, key: _keys.ApiKey, args: dict[str, Any], kind: str) -> Answer:
+        """Lift refusals or objections entered by mistake: an explicit act, logged with its
+        reason (docs/rules.md §11); answers how many were lifted."""
+        guard = self.guard(key.professional)
+        at = args.get("at") or self.clock()
+        lift = guard.lift_refusal if kind == "refusal" else guard.lift_objection
+        lifted: list[int] = []
+        try:
+            self._write(lambda: lifted.append(
+                lift(args["number"], at, reason=args["reason"], by=args.get("by"))))
+        except ValueError as exc:
+            raise Invalid(_field_of(exc, args, "reason"), str(exc)) from exc
+        return Answer({"lifted": lifted[0]})
+
     def number(self, key: _keys.ApiKey, number: str, caller_id: str | None) -> Answer:
         """The number's facts and history for this key's professional, and the decision now."""
         guard = self.guard(key.professional)
@@ -392,9 +413,15 @@ def _iso(us: object) -> str | None:
 def _history(ledger: Any, pid: int, key: int) -> dict[str, list[dict[str, Any]]]:
     q = ledger.service_rows
     p = (pid, key)
+    # Every outcome reported for each attempt, in order (attempts.outcome is the latest).
+    history: dict[int, list[str]] = {}
+    for i, o in q("SELECT h.attempt_id, h.outcome FROM attempt_outcomes h JOIN attempts a "
+                  "ON a.id = h.attempt_id WHERE a.professional = ? AND a.number = ? "
+                  "ORDER BY h.id", p):  # fmt: skip
+        history.setdefault(int(i), []).append(str(o))
     attempts = [
         {"attempt_id": int(i), "at": _iso(at), "outcome": o, "campaign": c, "caller_id": cid,
-         "purpose": pu, "outcomes": [o] if o is not None else []}
+         "purpose": pu, "outcomes": history.get(int(i)) or ([o] if o is not None else [])}
         for i, at, o, c, cid, pu in q(
             "SELECT id, at, outcome, campaign, caller_id, purpose FROM attempts "
             "WHERE professional = ? AND number = ? ORDER BY at, id", p)
@@ -402,9 +429,11 @@ def _history(ledger: Any, pid: int, key: int) -> dict[str, list[dict[str, Any]]]
     return {
         "attempts": attempts,
         "refusals": [
-            {"at": _iso(at), "attempt_id": a}
-            for at, a in q("SELECT at, attempt_id FROM refusals WHERE professional = ? "
-                           "AND number = ? ORDER BY at, id", p)
+            {"at": _iso(at), "attempt_id": a, "lifted_at": _iso(la), "lift_reason": lr,
+             "lifted_by": lb}
+            for at, a, la, lr, lb in q(
+                "SELECT at, attempt_id, lifted_at, lift_reason, lifted_by FROM refusals "
+                "WHERE professional = ? AND number = ? ORDER BY at, id", p)
         ],
         "optouts": [
             {"at": _iso(at), "expires_at": _iso(e), "removed_at": _iso(r), "source": s}
@@ -412,9 +441,11 @@ def _history(ledger: Any, pid: int, key: int) -> dict[str, list[dict[str, Any]]]
                                  "WHERE professional = ? AND number = ? ORDER BY at, id", p)
         ],
         "consents": [
-            {"at": _iso(at), "expires_at": _iso(e), "proof": pr}
-            for at, e, pr in q("SELECT at, expires_at, proof FROM consents "
-                               "WHERE professional = ? AND number = ? ORDER BY at, id", p)
+            {"at": _iso(at), "expires_at": _iso(e), "proof": pr, "off_hours": bool(oh),
+             "channel": ch, "source": so, "wording": w, "proof_sha256": sha}
+            for at, e, pr, oh, ch, so, w, sha in q(
+                "SELECT at, expires_at, proof, off_hours, channel, source, wording, proof_sha256 "
+                "FROM consents WHERE professional = ? AND number = ? ORDER BY at, id", p)
         ],
         "withdrawals": [
             {"at": _iso(at)}
