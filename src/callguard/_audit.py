@@ -183,7 +183,7 @@ def _replay(
             facts.refusals = [r for r in pair.ledger_refusals if r < tu] + pair.log_refusals
             facts.optouts = [o for o in pair.ledger_optouts if o[0] < tu] + pair.log_optouts
         try:
-            reasons = judge(call, facts, t, search=False).reasons
+            reasons = judge(call, facts, t, search=False, live=False).reasons
         except ValueError as exc:  # a date outside the rulebook's range
             report.rejected.append(Rejected(c.line, c.started_at.isoformat(), str(exc)))
             continue

@@ -209,9 +209,16 @@ class Verdict:
     regime: Regime
 
 
-def judge(call: Call, facts: Facts, now: datetime, *, search: bool = True) -> Verdict:
-    """Every reason refusing ``call`` at ``now`` (UTC), when it becomes allowed, and the regime."""
-    ctx = Context(call, facts)
+def judge(
+    call: Call, facts: Facts, now: datetime, *, search: bool = True, live: bool = True
+) -> Verdict:
+    """Every reason refusing ``call`` at ``now`` (UTC), when it becomes allowed, and the regime.
+
+    ``live`` (``may_call``, ``attempt``, scrubs): a fact that closes a call stamped after ``now``
+    is already in force, since hosts' clocks differ. An audit's replay passes ``live=False`` to
+    judge each past call by what was known at its time.
+    """
+    ctx = Context(call, facts, to_us(now) if live else None)
     usable = call.number_problem is None
     rules = _rules_for(usable, call.purpose, call.sector)
     reasons: list[Reason] = []

@@ -69,7 +69,7 @@ class Consent(Rule):
         if not given:
             return [_NO_CONSENT[which]]
         latest = max(given)
-        if any(latest <= w <= tu for w in ctx.facts.withdrawals):
+        if any(latest <= w and ctx.in_force(w) <= tu for w in ctx.facts.withdrawals):
             return [_CONSENT_WITHDRAWN[which]]
         basis = _BASES[which]
         return [

@@ -22,7 +22,7 @@ class OptOut(Rule):
     def check(self, ctx: Context, t: datetime) -> list[Reason]:
         tu = ctx.us(t)
         for start, end in ctx.facts.optouts:
-            if start <= tu and (end is None or tu < end):
+            if ctx.in_force(start) <= tu and (end is None or tu < end):
                 until = "" if end is None else f" until {from_us(end).isoformat()}"
                 until_fr = "" if end is None else f" jusqu'au {from_us(end).isoformat()}"
                 return [
