@@ -65,3 +65,22 @@ def test_consent_is_per_professional(make_guard: Callable[..., Guard]) -> None:
 def test_consent_requires_proof(guard: Guard) -> None:
     with pytest.raises(ValueError, match="proof"):
         guard.record_consent(MOBILE, paris(2026, 9, 1), proof="  ")
+
+
+def test_consent_evidence_is_checked_and_kept(guard: Guard) -> None:
+    with pytest.raises(ValueError, match="proof_sha256"):
+        guard.record_consent(MOBILE, paris(2026, 9, 1), proof="p", proof_sha256="abc")
+    with pytest.raises(ValueError, match="proof_sha256"):
+        guard.record_consent(MOBILE, paris(2026, 9, 1), proof="p", proof_sha256="g" * 64)
+    with pytest.raises(ValueError, match="channel"):
+        guard.record_consent(MOBILE, paris(2026, 9, 1), proof="p", channel=" ")
+    with pytest.raises(ValueError, match="off_hours"):
+        guard.record_consent(MOBILE, paris(2026, 9, 1), proof="p", off_hours="yes")  # type: ignore[arg-type]
+    guard.record_consent(
+        MOBILE, paris(2026, 9, 1), proof="form 12", off_hours=True, channel="web",
+        source="vendor-7", wording="v3", proof_sha256="AB" * 32,
+    )  # fmt: skip
+    rows = guard.engine.ledger.service_rows(  # type: ignore[attr-defined]
+        "SELECT off_hours, channel, source, wording, proof_sha256 FROM consents", ()
+    )
+    assert rows == [(1, "web", "vendor-7", "v3", "ab" * 32)]
