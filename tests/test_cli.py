@@ -20,7 +20,9 @@ NUMBER = "06 12 34 56 78"
 
 @pytest.fixture
 def db(tmp_path: Path) -> str:
-    return str(tmp_path / "ledger.db")
+    path = str(tmp_path / "ledger.db")
+    Guard(path).close()  # every command but init refuses a ledger that does not exist
+    return path
 
 
 def run(*args: str) -> Result:
@@ -466,3 +468,25 @@ def test_progress_bars_on_a_terminal(
     assert label not in run(*argv).stderr  # stderr is not a terminal
     monkeypatch.setattr(_common, "stderr_is_tty", lambda: True)
     assert label in run(*argv).stderr
+
+
+def test_consent_add_off_hours_and_evidence_then_department(db: str) -> None:
+    ok("consent", "add", NUMBER, "--proof", "form 12", "--at", "2025-11-01T10:00",
+       "--off-hours", "--channel", "web", "--source", "vendor", "--wording", "v3",
+       "--proof-sha256", "ab" * 32, "--db", db)  # fmt: skip
+    with Guard(db) as guard:
+        guard.import_bloctel([], paris(2025, 11, 20, 9), submitted=[NUMBER])
+    # Sunday evening, bloctel-hours regime: the express off-hours consent opens it.
+    assert may_call(db, at="2025-11-30T21:30") == set()
+    bad = run("consent", "add", NUMBER, "--proof", "p", "--proof-sha256", "xyz", "--db", db)
+    assert bad.exit_code == 2 and "proof_sha256" in bad.output
+    # Good Friday 2025: a Paris number of a consumer living in Moselle.
+    args = ["check", "01 23 45 67 89", "--caller-id", NPV, "--at", "2025-04-18T11:00",
+            "--db", db, "--json"]  # fmt: skip
+    assert run(*args, "--department", "75").exit_code == 1  # Bloctel: never checked
+    codes = {r["code"] for r in json.loads(run(*args, "--department", "57").output)["reasons"]}
+    assert "HOLIDAY" in codes
+    assert run(*args, "--department", "99").exit_code == 2
+    rec = run("check", NUMBER, "--caller-id", NPV, "--at", "2025-11-24T11:00", "--db", db,
+              "--recorded-message", "--json")  # fmt: skip
+    assert rec.exit_code == 0, rec.output  # the consent covers a recorded message too

@@ -31,6 +31,7 @@ def callguard(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 
 def test_from_excel_export_to_scrubbed_file_and_audit(tmp_path: Path) -> None:
+    assert callguard("init", cwd=tmp_path).returncode == 0  # the ledger must exist
     contacts = str(DATA / "contacts_excel_cp1252.csv")
 
     sent = callguard("bloctel", "export", contacts, "-o", "submission.csv", "--at",
@@ -69,6 +70,7 @@ def test_from_excel_export_to_scrubbed_file_and_audit(tmp_path: Path) -> None:
 
 
 def test_errors_are_one_line_and_exit_2(tmp_path: Path) -> None:
+    assert callguard("init", cwd=tmp_path).returncode == 0  # the ledger must exist
     result = callguard("record", "not a number", cwd=tmp_path)
     assert result.returncode == 2
     assert result.stderr.startswith("Error: invalid phone number 'not a number'")
@@ -78,6 +80,7 @@ def test_errors_are_one_line_and_exit_2(tmp_path: Path) -> None:
 
 
 def test_check_and_facts(tmp_path: Path) -> None:
+    assert callguard("init", cwd=tmp_path).returncode == 0  # the ledger must exist
     assert callguard("consent", "add", "0612345678", "--proof", "f1", "--at", "2026-11-01T10:00",
                      cwd=tmp_path).returncode == 0  # fmt: skip
     allowed = callguard("check", "0612345678", "--caller-id", NPV, "--at", "2026-11-23T11:00",

@@ -167,6 +167,11 @@ def test_lang_fr_errors_in_french(tmp_path: Path) -> None:
 
 
 def test_next_allowed_at_is_shown_in_the_consumers_zone(db: str) -> None:
-    out = run("check", REUNION, "--caller-id", NPV, "--db", db, "--professional", "acme",
+    # Another Réunion consumer, with a consent and no withdrawal (the fixture's withdrew later,
+    # and a withdrawal stamped after now is already in force).
+    other = "06 92 65 43 21"
+    with Guard(db, professional="acme") as g:
+        g.record_consent(other, AT - timedelta(days=10), proof="paper #8")
+    out = run("check", other, "--caller-id", NPV, "--db", db, "--professional", "acme",
               "--at", "2026-11-20T18:00")  # fmt: skip
     assert "next allowed at: 2026-11-23T10:00:00+04:00" in out.output, out.output

@@ -43,7 +43,9 @@ def test_record_outcome_refused_starts_cooldown(guard: Guard) -> None:
     d = guard.may_call(MOBILE, NPV, paris(2026, 11, 24, 11))
     assert d.codes == {ReasonCode.REFUSAL_COOLDOWN}
     assert d.next_allowed_at == paris(2027, 1, 25, 10)  # 23 Nov + 61 days = 23 Jan (Saturday)
-    guard.record_outcome(attempt_id, Outcome.ANSWERED)  # corrected: no refusal after all
+    guard.record_outcome(attempt_id, Outcome.ANSWERED)  # a late, weaker outcome: refusal stays
+    assert guard.may_call(MOBILE, NPV, paris(2026, 11, 24, 11)).codes == d.codes
+    assert guard.lift_refusal(MOBILE, paris(2026, 11, 23, 12), reason="agent misclick") == 1
     assert guard.may_call(MOBILE, NPV, paris(2026, 11, 24, 11)).allowed
     with pytest.raises(ValueError, match="no attempt 999"):
         guard.record_outcome(999, Outcome.ANSWERED)

@@ -71,6 +71,10 @@ def every_kind_of_fact(g: Guard) -> int:
     g.record_outcome(attempt.attempt_id, "ANSWERED")
     g.record_refusal(B, AT)
     g.record_call(C, AT - timedelta(days=40), outcome="OBJECTED")
+    g.record_consent(C, AT - timedelta(days=4), proof="form-3", off_hours=True, channel="web",
+                     source="vendor", wording="v2", proof_sha256="ab" * 32)  # fmt: skip
+    g.lift_refusal(B, AT + timedelta(minutes=1), reason="agent misclick", by="supervisor")
+    g.lift_objection(C, AT + timedelta(minutes=1), reason="wrong key")
     return attempt.attempt_id
 
 
@@ -95,6 +99,17 @@ def test_an_untouched_ledger_verifies(ledger: str) -> None:
     assert report.ok, report.problems
     assert report.entries >= 15
     assert set(report.chains) == {"shared", "p1", "p2"}
+
+
+def test_a_lift_changed_outside_callguard_is_named(ledger: str) -> None:
+    tamper(ledger, "UPDATE refusals SET lift_reason = 'other' WHERE lift_reason IS NOT NULL")
+    problem = first(ledger)
+    assert problem.table == "refusals"
+
+
+def test_an_outcome_history_row_removed_is_named(ledger: str) -> None:
+    tamper(ledger, "DELETE FROM attempt_outcomes WHERE outcome = 'REFUSED'")
+    assert first(ledger).table == "attempt_outcomes"
 
 
 def test_a_consents_proof_changed_is_named(ledger: str) -> None:
@@ -174,7 +189,7 @@ def test_an_old_ledger_is_sealed_by_a_genesis_and_verifies(ledger_location: str)
     # As a ledger made before the journal: no journal table, no journal step.
     tamper(ledger_location, "DROP TABLE journal")
     migrations = "callguard_migrations" if is_server_url(ledger_location) else "_sqlite_migrations"
-    tamper(ledger_location, f"DELETE FROM {migrations} WHERE name = 'm004_journal'")  # noqa: S608
+    tamper(ledger_location, f"DELETE FROM {migrations} WHERE name = 'm005_journal'")  # noqa: S608
     assert not callguard.verify(ledger_location).ok  # no journal yet
     with Guard(ledger_location, professional="acme") as g:
         g.record_consent(C, AT, proof="after-genesis")

@@ -158,11 +158,6 @@ def test_invalid_caller_id_message_distinguishes_unparsable_from_invalid(g: Guar
     assert "invalid" not in messages[""].split(":")[0]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="docs/rules.md §9: ARCEP décision n° 2019-0954 bars 06/07 caller IDs on automated "
-    "systems from 2019-08-01; the engine applies the mobile ban only from 2023-01-01",
-)
 def test_mobile_caller_id_on_a_dialer_is_refused_from_2019_08_01(g: Guard) -> None:
     clean_on_bloctel(g, CONSUMER, paris(2020, 6, 1))
     d = g.may_call(CONSUMER, MOBILE, paris(2020, 6, 10, 12))

@@ -144,12 +144,6 @@ def test_consent_withdrawn_the_instant_asked_is_withdrawn(g: Guard) -> None:
     assert d.next_allowed_at is None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the public API: a fact that closes a call (refusal, opt-out, consent withdrawal, Bloctel "
-    "listing) stamped after now is already in force for may_call; the engine applies it only "
-    "from its own instant",
-)
 @pytest.mark.parametrize("fact", ["withdrawal", "optout", "refusal", "bloctel"])
 def test_closing_fact_stamped_after_now_is_already_in_force(g: Guard, fact: str) -> None:
     later = MONDAY + timedelta(hours=1)
@@ -167,6 +161,31 @@ def test_closing_fact_stamped_after_now_is_already_in_force(g: Guard, fact: str)
     elif fact == "refusal":
         g.record_refusal(MOBILE, later)
     assert not g.may_call(MOBILE, NPV, now).allowed
+    # The same for the other live decisions: a scrub and an attempt (which records nothing).
+    [scrubbed] = g.scrub([MOBILE], NPV, now)
+    assert not scrubbed.allowed
+    tried = g.attempt(MOBILE, NPV, now)
+    assert not tried.allowed and tried.attempt_id is None
+
+
+def test_a_refusal_stamped_after_now_runs_60_days_from_its_own_date(g: Guard) -> None:
+    # Refused at 00:30 on Tuesday by a host whose clock is ahead; asked at 23:00 on Monday.
+    now = paris(2026, 11, 23, 23)
+    consented(g, MOBILE, paris(2026, 11, 1))
+    g.record_refusal(MOBILE, paris(2026, 11, 24, 0, 30))
+    d = g.may_call(MOBILE, NPV, now)
+    assert ReasonCode.REFUSAL_COOLDOWN in d.codes
+    # Refused on 24 Nov: callable from 24 Nov + 61 days = 24 Jan 2027 (a Sunday): Monday 25.
+    assert d.next_allowed_at == paris(2027, 1, 25, 10)
+
+
+def test_an_audit_judges_by_what_was_known_then(g: Guard) -> None:
+    from callguard import audit
+
+    consented(g, MOBILE, paris(2026, 11, 1))
+    g.add_optout(MOBILE, MONDAY + timedelta(hours=1))
+    report = audit([{"number": MOBILE, "caller_id": NPV, "started_at": MONDAY.isoformat()}], db=g)
+    assert report.violations == []
 
 
 def test_consent_counts_from_its_own_instant(g: Guard) -> None:
@@ -218,12 +237,6 @@ def test_search_within_the_horizon_for_a_canvassing_call(g: Guard) -> None:
 # -- days and hours before 2026-08-11: only an express consent opens them (docs/rules.md §2) -------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="docs/rules.md §2 (corrected 2026-11-26): a general marketing consent does not open "
-    "evenings before 2026-08-11, only one recorded off_hours=True or a slot consent; the engine "
-    "opens them for any valid consent",
-)
 def test_general_consent_does_not_open_evenings_before_2026_08_11(g: Guard) -> None:
     evening = paris(2025, 11, 24, 21)  # Monday 21:00, bloctel-hours regime
     clean_on_bloctel(g, MOBILE, paris(2025, 11, 20))

@@ -339,7 +339,11 @@ def test_an_older_ledger_is_migrated_in_place(tmp_path: Path) -> None:
         r[0]
         for r in sqlite3.connect(path).execute("SELECT name FROM _sqlite_migrations ORDER BY id")
     ]
-    assert names == ["m001_initial", "m002_purge_log", "m003_service", "m004_journal"]
+    assert names == [
+        "m001_initial", "m002_purge_log", "m003_service", "m004_evidence", "m005_journal"
+    ]
+    row = sqlite3.connect(path).execute("SELECT off_hours, channel FROM consents").fetchone()
+    assert row == (0, None)  # the rows already there get the new columns' defaults
     assert guard.verify().ok  # the genesis sealed the rows written before the journal
 
 

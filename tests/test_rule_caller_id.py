@@ -78,10 +78,17 @@ def test_manual_calls_need_no_npv(g: Guard, make_guard: Callable[..., Guard]) ->
     assert caller_codes(manual, "01 45 12 34 56") == set()
 
 
-def test_caller_id_plan_starts_2023_01_01(guard: Guard) -> None:
+def test_caller_id_plan_starts_2023_01_01(
+    guard: Guard, make_guard: Callable[..., Guard]
+) -> None:
+    # An automated dialer may not present a mobile from 2019-08-01 (ARCEP n° 2019-0954); from
+    # 2023-01-01 no call centre may (n° 2022-1583).
+    manual = make_guard("manual", Policy(automated=False))
     guard.import_bloctel([], paris(2022, 12, 20), submitted=[MOBILE])
-    assert guard.may_call(MOBILE, "06 99 88 77 66", paris(2022, 12, 30, 11)).allowed
-    d = guard.may_call(MOBILE, "06 99 88 77 66", paris(2023, 1, 2, 11))
+    d = guard.may_call(MOBILE, "06 99 88 77 66", paris(2022, 12, 30, 11))
+    assert d.codes == {ReasonCode.CALLER_ID_MOBILE}
+    assert manual.may_call(MOBILE, "06 99 88 77 66", paris(2022, 12, 30, 11)).allowed
+    d = manual.may_call(MOBILE, "06 99 88 77 66", paris(2023, 1, 2, 11))
     assert ReasonCode.CALLER_ID_MOBILE in d.codes
     # Hidden numbers were banned before too.
     assert (

@@ -46,7 +46,9 @@ def test_consent_expires_at_and_withdrawal(guard: Guard) -> None:
     other = "06 11 22 33 44"
     consented(guard, other, paris(2026, 9, 1))
     guard.withdraw_consent(other, paris(2026, 9, 15, 12))
-    assert guard.may_call(other, NPV, paris(2026, 9, 15, 11)).allowed
+    # A withdrawal stamped after now is already in force for a live decision (clock skew).
+    early = guard.may_call(other, NPV, paris(2026, 9, 15, 11))
+    assert early.codes == {ReasonCode.CONSENT_WITHDRAWN}
     d = guard.may_call(other, NPV, paris(2026, 9, 15, 14))
     assert d.codes == {ReasonCode.CONSENT_WITHDRAWN}
     assert d.next_allowed_at is None
@@ -63,3 +65,22 @@ def test_consent_is_per_professional(make_guard: Callable[..., Guard]) -> None:
 def test_consent_requires_proof(guard: Guard) -> None:
     with pytest.raises(ValueError, match="proof"):
         guard.record_consent(MOBILE, paris(2026, 9, 1), proof="  ")
+
+
+def test_consent_evidence_is_checked_and_kept(guard: Guard) -> None:
+    with pytest.raises(ValueError, match="proof_sha256"):
+        guard.record_consent(MOBILE, paris(2026, 9, 1), proof="p", proof_sha256="abc")
+    with pytest.raises(ValueError, match="proof_sha256"):
+        guard.record_consent(MOBILE, paris(2026, 9, 1), proof="p", proof_sha256="g" * 64)
+    with pytest.raises(ValueError, match="channel"):
+        guard.record_consent(MOBILE, paris(2026, 9, 1), proof="p", channel=" ")
+    with pytest.raises(ValueError, match="off_hours"):
+        guard.record_consent(MOBILE, paris(2026, 9, 1), proof="p", off_hours="yes")  # type: ignore[arg-type]
+    guard.record_consent(
+        MOBILE, paris(2026, 9, 1), proof="form 12", off_hours=True, channel="web",
+        source="vendor-7", wording="v3", proof_sha256="AB" * 32,
+    )  # fmt: skip
+    rows = guard.engine.ledger.service_rows(  # type: ignore[attr-defined]
+        "SELECT off_hours, channel, source, wording, proof_sha256 FROM consents", ()
+    )
+    assert rows == [(1, "web", "vendor-7", "v3", "ab" * 32)]

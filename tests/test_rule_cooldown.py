@@ -61,9 +61,19 @@ def test_refused_outcome_starts_cooldown_and_objection_opts_out(g: Guard) -> Non
     assert d.next_allowed_at is None
 
 
-def test_refusal_recorded_later_does_not_reach_back(g: Guard) -> None:
+def test_refusal_stamped_later_is_in_force_live_but_does_not_reach_back_in_an_audit(
+    g: Guard,
+) -> None:
+    # The public contract: a closing fact stamped after now is already in force for may_call
+    # (hosts' clocks differ), while an audit judges the past call by what was known then.
+    from callguard import audit
+
     g.record_refusal(MOBILE, paris(2026, 11, 10, 11))
-    assert g.may_call(MOBILE, NPV, paris(2026, 11, 9, 11)).allowed
+    d = g.may_call(MOBILE, NPV, paris(2026, 11, 9, 11))
+    assert ReasonCode.REFUSAL_COOLDOWN in d.codes
+    at = paris(2026, 11, 9, 11).isoformat()
+    report = audit([{"number": MOBILE, "caller_id": NPV, "started_at": at}], db=g)
+    assert not any("REFUSAL_COOLDOWN" in v.codes for v in report.violations)
 
 
 def test_no_cooldown_before_2023_03_01(guard: Guard) -> None:

@@ -239,12 +239,17 @@ def test_slot_consent_opens_a_precise_slot(g: Guard) -> None:
     assert d.next_allowed_at == paris(2026, 11, 24, 20, 30)
 
 
-def test_general_consent_opens_hours_only_before_consent_regime(guard: Guard) -> None:
+def test_off_hours_consent_opens_hours_only_before_consent_regime(guard: Guard) -> None:
+    # D223-9 al. 2 (docs/rules.md §2): only an express off-hours consent opens them, and only
+    # before 2026-08-11; a general consent never did.
     n = MOBILE
     guard.import_bloctel([], paris(2025, 3, 1), submitted=[n])
     consented(guard, n, paris(2025, 3, 1))
-    assert guard.may_call(n, NPV, paris(2025, 3, 8, 22)).allowed  # Saturday night, 2025
+    d = guard.may_call(n, NPV, paris(2025, 3, 8, 22))  # Saturday night, 2025
+    assert {ReasonCode.WEEKEND, ReasonCode.OUTSIDE_HOURS} == d.codes
+    guard.record_consent(n, paris(2025, 3, 2), proof="form", off_hours=True)
+    assert guard.may_call(n, NPV, paris(2025, 3, 8, 22)).allowed
     guard.import_bloctel([], paris(2026, 9, 1), submitted=[n])
-    consented(guard, n, paris(2026, 9, 1))
+    guard.record_consent(n, paris(2026, 9, 1), proof="form", off_hours=True)
     d = guard.may_call(n, NPV, paris(2026, 11, 28, 22))  # Saturday night, consent regime
     assert {ReasonCode.WEEKEND, ReasonCode.OUTSIDE_HOURS} == d.codes

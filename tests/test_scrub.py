@@ -135,10 +135,25 @@ def test_scrub_equals_may_call_on_random_ledgers(guard: Guard, seed: int) -> Non
         if rng.random() < 0.1:
             guard.add_optout(n, base + timedelta(days=rng.randrange(120)),
                              expires_at=base + timedelta(days=130 + rng.randrange(400)))  # fmt: skip
+        # Express off-hours consents, withdrawals, refusals and lifted refusals.
+        if rng.random() < 0.3:
+            guard.record_consent(n, base + timedelta(days=rng.randrange(400)), proof="oh",
+                                 off_hours=True)  # fmt: skip
+        if rng.random() < 0.1:
+            guard.withdraw_consent(n, base + timedelta(days=rng.randrange(400)))
+        if rng.random() < 0.3:
+            refused = base + timedelta(hours=rng.randrange(24 * 400))
+            guard.record_refusal(n, refused)
+            if rng.random() < 0.5:
+                guard.lift_refusal(n, refused + timedelta(minutes=5), reason="misclick")
     for _ in range(4):
         at = base + timedelta(minutes=rng.randrange(60 * 24 * 500))
         picked = [rng.choice(numbers) for _ in range(25)]
         assert guard.scrub(picked, NPV, at) == [guard.may_call(n, NPV, at) for n in picked]
+        kw = {"department": rng.choice([None, "57", "974", "75"]), "recorded_message": True}
+        assert guard.scrub(picked, NPV, at, **kw) == [
+            guard.may_call(n, NPV, at, **kw) for n in picked  # type: ignore[arg-type]
+        ]
 
 
 def test_scrub_is_set_based() -> None:

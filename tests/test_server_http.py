@@ -361,6 +361,36 @@ def test_facts_are_recorded_201_and_shown_back(client: Any) -> None:
     assert {x["code"] for x in h["decision"]["reasons"]} >= {"OPTED_OUT", "CONSENT_WITHDRAWN"}
 
 
+def test_consent_evidence_outcome_history_and_lifts(client: Any) -> None:
+    n = "06 11 22 33 45"
+    r = client.post("/v1/consents", json={
+        "number": n, "at": paris(2026, 10, 1).isoformat(), "proof": "form 12", "off_hours": True,
+        "channel": "web", "source": "vendor-7", "wording": "v3", "proof_sha256": "AB" * 32,
+    })  # fmt: skip
+    assert r.status_code == 201, r.json()
+    bad = client.post("/v1/consents", json={"number": n, "proof": "p", "proof_sha256": "xyz"})
+    assert bad.status_code == 422 and bad.json()["field"] == "proof_sha256"
+    attempt = client.post("/v1/attempts", json=body(n)).json()
+    outcome = f"/v1/attempts/{attempt['attempt_id']}/outcome"
+    assert client.post(outcome, json={"outcome": "REFUSED"}).status_code == 200
+    assert client.post(outcome, json={"outcome": "ANSWERED"}).status_code == 200
+    assert client.post("/v1/check", json=body(n)).json()["allowed"] is False
+    blank = client.post("/v1/refusals/lift", json={"number": n, "reason": " "})
+    assert blank.status_code == 422 and blank.json()["field"] == "reason"
+    lifted = client.post("/v1/refusals/lift", json={"number": n, "reason": "misclick",
+                                                    "at": AT_ISO, "by": "sup-3"})  # fmt: skip
+    assert lifted.status_code == 200 and lifted.json() == {"lifted": 1}
+    assert client.post("/v1/objections/lift", json={"number": n, "reason": "none"}).json() == {
+        "lifted": 0
+    }
+    h = client.get(f"/v1/numbers/{n}", params={"caller_id": NPV}).json()
+    assert h["attempts"][0]["outcomes"] == ["REFUSED", "ANSWERED"]
+    assert h["refusals"][0]["lift_reason"] == "misclick" and h["refusals"][0]["lifted_by"] == "sup-3"
+    consent = h["consents"][0]
+    assert consent["off_hours"] is True and consent["proof_sha256"] == "ab" * 32
+    assert (consent["channel"], consent["source"], consent["wording"]) == ("web", "vendor-7", "v3")
+
+
 def test_writes_refuse_bad_input_by_field(client: Any) -> None:
     r = client.post("/v1/consents", json={"number": NUMBER})
     assert r.status_code == 422 and r.json()["field"] == "proof"

@@ -28,7 +28,7 @@ EXPECTED = {
     "attempts": 10,
     "refusals": 2,
     "optouts": 3,
-    "consents": 5,
+    "consents": 6,
     "consent_withdrawals": 1,
     "slot_consents": 1,
     "contracts": 1,
@@ -36,6 +36,8 @@ EXPECTED = {
     "purge_log": 1,
     "api_keys": 0,  # the service's tables: tests/test_server_http.py migrates them
     "idempotency": 0,
+    "attempt_outcomes": 1,
+    "lifts": 1,
 }
 
 
@@ -72,6 +74,11 @@ def populate(location: str) -> None:
         assert refused.attempt_id is not None
         g.record_outcome(refused.attempt_id, Outcome.REFUSED)
         g.record_call(NUMBERS[2], paris(2026, 11, 3, 15), outcome=Outcome.OBJECTED)
+        g.lift_objection(NUMBERS[2], paris(2026, 11, 4), reason="wrong key", by="ops")
+        g.record_consent(
+            NUMBERS[2], paris(2026, 9, 3), proof="ivr", off_hours=True, channel="phone",
+            source="vendor", wording="v2", proof_sha256="AB" * 32,
+        )  # fmt: skip
         g.record_refusal(NUMBERS[3], paris(2026, 10, 1, 12))
         g.add_optout(NUMBERS[3], paris(2026, 10, 2), source="crm", expires_at=paris(2027, 1, 1))
         g.add_optout(NUMBERS[1], paris(2026, 10, 2))

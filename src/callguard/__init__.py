@@ -60,7 +60,8 @@ _guards_lock = threading.Lock()
 def may_call(number: object, caller_id: object, now: datetime | None = None) -> Decision:
     """One-off check for scripts, on the default ledger and professional.
 
-    A ledger that cannot be opened refuses with ``LEDGER_UNAVAILABLE`` rather than raising.
+    A ledger that cannot be opened refuses with ``LEDGER_UNAVAILABLE`` rather than raising; it
+    is never created (a missing file is ``LEDGER_UNAVAILABLE``: create it with ``callguard init``).
     """
     t = now_utc() if now is None else require_aware(now)
     path = os.path.abspath(default_db_path())
@@ -69,7 +70,7 @@ def may_call(number: object, caller_id: object, now: datetime | None = None) -> 
         with _guards_lock:
             guard = _guards.get(key)
             if guard is None:
-                guard = _guards[key] = Guard(path)
+                guard = _guards[key] = Guard(path, create=False)
     except LedgerError as exc:
         return unavailable(str(exc), t, "Europe/Paris")
     return guard.may_call(number, caller_id, t)

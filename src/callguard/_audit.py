@@ -137,7 +137,14 @@ def _replay(
         (
             c,
             build_call(
-                c.number, c.caller_id, c.purpose or Purpose.PROSPECTION, c.sector, None, policy
+                c.number,
+                c.caller_id,
+                c.purpose or Purpose.PROSPECTION,
+                c.sector,
+                None,
+                policy,
+                c.department,
+                c.recorded_message,
             ),
         )
         for c in log
@@ -161,6 +168,7 @@ def _replay(
                 facts=Facts(
                     attempts=[a for a in f.attempts if a < start_us],
                     consents=f.consents,
+                    off_hours=f.off_hours,
                     withdrawals=f.withdrawals,
                     slots=f.slots,
                     contracts=f.contracts,
@@ -182,7 +190,7 @@ def _replay(
             facts.refusals = [r for r in pair.ledger_refusals if r < tu] + pair.log_refusals
             facts.optouts = [o for o in pair.ledger_optouts if o[0] < tu] + pair.log_optouts
         try:
-            reasons = judge(call, facts, t, search=False).reasons
+            reasons = judge(call, facts, t, search=False, live=False).reasons
         except ValueError as exc:  # a date outside the rulebook's range
             report.rejected.append(Rejected(c.line, c.started_at.isoformat(), str(exc)))
             continue

@@ -100,6 +100,8 @@ def scrub(
     purpose: Purpose | str = Purpose.PROSPECTION,
     sector: Sector | str | None = None,
     callee_tz: str | None = None,
+    department: str | None = None,
+    recorded_message: bool = False,
 ) -> list[Decision]:
     """One :class:`Decision` per number, in order, as :meth:`Guard.may_call` would give each.
 
@@ -109,8 +111,9 @@ def scrub(
     ``LEDGER_UNAVAILABLE``.
     """
     return guard.engine.decide_numbers(
-        numbers, caller_id, now, purpose=purpose, sector=sector, callee_tz=callee_tz
-    )
+        numbers, caller_id, now, purpose=purpose, sector=sector, callee_tz=callee_tz,
+        department=department, recorded_message=recorded_message,
+    )  # fmt: skip
 
 
 Output = str | os.PathLike[str] | IO[bytes]
@@ -196,6 +199,8 @@ def scrub_file(
     *,
     purpose: Purpose | str = Purpose.PROSPECTION,
     sector: Sector | str | None = None,
+    department: str | None = None,
+    recorded_message: bool = False,
     column: Columns = None,
     progress: Callable[[int], None] | None = None,
 ) -> ScrubSummary:
@@ -273,7 +278,10 @@ def scrub_file(
                             if v:
                                 wanted.append(v)
                     where.append(slots)
-                decisions = scrub(guard, wanted, caller_id, t, purpose=purpose, sector=sector)
+                decisions = scrub(
+                    guard, wanted, caller_id, t, purpose=purpose, sector=sector,
+                    department=department, recorded_message=recorded_message,
+                )  # fmt: skip
                 for row, slots in zip(batch, where, strict=True):
                     cells = row.cells + [""] * (width - len(row.cells))
                     out = [neutralise(cells[i]) for i in keep if i < len(cells)]

@@ -18,6 +18,7 @@ from ._files import header_key, open_contacts
 from ._reports import Rejected
 from ._time import parse_instant
 from ._types import Outcome, Purpose, Sector
+from .rules.calendar import DEPARTMENTS
 
 __all__ = [
     "PRESETS",
@@ -43,8 +44,14 @@ _COLUMNS: dict[str, tuple[str, ...]] = {
     "sector": ("sector",),
     "professional": ("professional",),
     "campaign": ("campaign", "campagne"),
+    "department": ("department", "departement"),
+    "recorded_message": ("recordedmessage",),
 }
 _REQUIRED = ("number", "caller_id", "started_at")
+_FLAGS = {
+    "": False, "0": False, "false": False, "no": False, "non": False, "n": False,
+    "1": True, "true": True, "yes": True, "oui": True, "y": True, "o": True,
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -218,6 +225,10 @@ class LoggedCall:
     sector: Sector | None
     professional: str
     campaign: str | None
+    department: str | None = None
+    """The INSEE code of the consumer's département, when the log gives it."""
+    recorded_message: bool = False
+    """The call played a recorded message without a human (CPCE L34-5)."""
 
 
 def parse_time(value: object, tz: str | None = None) -> datetime:
@@ -285,6 +296,12 @@ def _logged(
             enums[name] = enum.coerce(text) if text else None
         except ValueError as exc:
             return None, text, str(exc)
+    department = _cell(row, "department") or None
+    if department is not None and department.upper() not in DEPARTMENTS:
+        return None, department, f"department {department!r} is not a French département code"
+    flag = _cell(row, "recorded_message").lower()
+    if flag not in _FLAGS:
+        return None, flag, "recorded_message must be true or false (1/0, yes/no, oui/non)"
     return (
         LoggedCall(
             line=line,
@@ -296,6 +313,8 @@ def _logged(
             sector=enums["sector"],
             professional=_cell(row, "professional") or professional,
             campaign=_cell(row, "campaign") or None,
+            department=department,
+            recorded_message=_FLAGS[flag],
         ),
         "",
         "",

@@ -108,10 +108,17 @@ def build_call(
     sector: object,
     callee_tz: object,
     policy: Policy,
+    department: object = None,
+    recorded_message: object = False,
 ) -> Call:
     """The question a decision answers: the number and caller ID normalised, the purpose and
-    sector checked, the consumer's zones and holiday areas found. Bad numbers and caller IDs
-    become problems to report; a bad purpose, sector or zone is a ``ConfigurationError``."""
+    sector checked, the consumer's zones and holiday areas found (from ``department`` when the
+    address is known, else the number). Bad numbers and caller IDs become problems to report; a
+    bad purpose, sector, zone or département is a ``ConfigurationError``."""
+    if not isinstance(recorded_message, bool):
+        raise ConfigurationError(
+            f"recorded_message must be True or False, not {recorded_message!r}"
+        )
     purpose_ = Purpose.coerce(purpose)
     sector_ = None if sector is None else Sector.coerce(sector)
     parsed: PhoneNumber | None
@@ -120,7 +127,7 @@ def build_call(
     except InvalidNumberError as exc:
         parsed, error = None, exc.reason
     caller, caller_problem = parse_caller(caller_id)
-    zones, areas = cal.consumer_zones(parsed, callee_tz)
+    zones, areas = cal.consumer_zones(parsed, callee_tz, department)
     return Call(
         number=parsed,
         number_problem=destination_problem(number, parsed, error),
@@ -131,6 +138,7 @@ def build_call(
         zones=zones,
         areas=areas,
         policy=policy,
+        recorded_message=recorded_message,
     )
 
 
@@ -230,9 +238,16 @@ class Verdict:
     regime: Regime
 
 
-def judge(call: Call, facts: Facts, now: datetime, *, search: bool = True) -> Verdict:
-    """Every reason refusing ``call`` at ``now`` (UTC), when it becomes allowed, and the regime."""
-    ctx = Context(call, facts)
+def judge(
+    call: Call, facts: Facts, now: datetime, *, search: bool = True, live: bool = True
+) -> Verdict:
+    """Every reason refusing ``call`` at ``now`` (UTC), when it becomes allowed, and the regime.
+
+    ``live`` (``may_call``, ``attempt``, scrubs): a fact that closes a call stamped after ``now``
+    is already in force, since hosts' clocks differ. An audit's replay passes ``live=False`` to
+    judge each past call by what was known at its time.
+    """
+    ctx = Context(call, facts, to_us(now) if live else None)
     usable = call.number_problem is None
     rules = _rules_for(usable, call.purpose, call.sector)
     reasons: list[Reason] = []
@@ -370,8 +385,13 @@ class Engine:
         purpose: object,
         sector: object,
         callee_tz: object,
+        department: object = None,
+        recorded_message: object = False,
     ) -> Call:
-        return build_call(number, caller_id, purpose, sector, callee_tz, self.policy)
+        return build_call(
+            number, caller_id, purpose, sector, callee_tz, self.policy, department,
+            recorded_message,
+        )  # fmt: skip
 
     def facts(self, call: Call, t: datetime) -> Facts:
         if call.number_problem is not None or call.number is None:
@@ -449,6 +469,8 @@ class Engine:
         purpose: Purpose | str,
         sector: Sector | str | None,
         callee_tz: str | None,
+        department: str | None = None,
+        recorded_message: bool = False,
     ) -> list[Decision]:
         """One :class:`Decision` per number, in order, as :meth:`decide` gives each at the same
         instant (taken once); the ledger is read :data:`BATCH` numbers at a time."""
@@ -460,11 +482,15 @@ class Engine:
         Purpose.coerce(purpose)  # raise before any work, even on an empty list
         if sector is not None:
             Sector.coerce(sector)
+        cal.department_of(department)
         decisions: list[Decision] = []
         shared: dict[object, _Shared] = {}
         it = iter(numbers)
         while batch := list(itertools.islice(it, BATCH)):
-            self._decide_batch(batch, caller_id, purpose, sector, callee_tz, t, shared, decisions)
+            self._decide_batch(
+                batch, caller_id, purpose, sector, callee_tz, department, recorded_message, t,
+                shared, decisions,
+            )  # fmt: skip
         return decisions
 
     def _decide_batch(
@@ -474,6 +500,8 @@ class Engine:
         purpose: object,
         sector: object,
         callee_tz: object,
+        department: object,
+        recorded_message: object,
         t: datetime,
         shared: dict[object, _Shared],
         out: list[Decision],
@@ -501,10 +529,12 @@ class Engine:
         zones_of = cal.consumer_zones
         for raw, number in zip(batch, parsed, strict=True):
             if number is None:  # invalid, or not a consumer line: the general path
-                call = self.call(raw, caller_id, purpose, sector, callee_tz)
+                call = self.call(
+                    raw, caller_id, purpose, sector, callee_tz, department, recorded_message
+                )
                 out.append(self.decision(call, t, judge(call, none, t)))
                 continue
-            zones, areas = zones_of(number, callee_tz)
+            zones, areas = zones_of(number, callee_tz, department)
             if error is not None:
                 out.append(unavailable(error, t, zones[0].key, number.e164))
                 continue
@@ -514,7 +544,9 @@ class Engine:
             if verdict is None:
                 if len(shared) >= _VERDICTS_KEPT:
                     shared.clear()
-                call = self.call(raw, caller_id, purpose, sector, callee_tz)
+                call = self.call(
+                    raw, caller_id, purpose, sector, callee_tz, department, recorded_message
+                )
                 judged = judge(call, these, t)
                 primary = zones[0]
                 nxt = judged.next_allowed

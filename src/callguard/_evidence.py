@@ -17,7 +17,7 @@ from ._guard import Guard
 from ._numbers import parse_number
 from ._time import from_us
 from .storage import describe, open_ledger
-from .storage.base import SCHEMA, Table
+from .storage.base import SCHEMA, ColumnType, Table
 from .storage.journal import VerifyReport
 
 __all__ = [
@@ -94,7 +94,8 @@ def _rows_of(
 ) -> list[dict[str, Any]]:
     """Rows of ``table`` as dicts (every column the schema declares, so evidence columns added
     by a later schema step appear without code here); instants in ``zone`` (else the number's)."""
-    _, cols = _select(table)
+    t, cols = _select(table)
+    flags = {c.name for c in t.columns if c.type is ColumnType.FLAG}
     names = ", ".join(f'"{c}"' for c in cols)
     extra = ", number" if zone is None else ""
     rows = ledger.service_rows(
@@ -107,7 +108,10 @@ def _rows_of(
         if zone is None:
             item["number"] = e164_of_key(int(row[-1]))
         for c, v in zip(cols, row, strict=False):
-            item[c] = local_iso(v, z) if is_instant(c) else v
+            if c in flags:
+                item[c] = None if v is None else bool(v)
+            else:
+                item[c] = local_iso(v, z) if is_instant(c) else v
         out.append(item)
     return out
 
@@ -125,11 +129,23 @@ def number_history(ledger: Any, pid: int, key: int, zone: str) -> dict[str, list
     for name, table, order in _HISTORY:
         rows = _rows_of(ledger, table, "professional = ? AND number = ?", p, order, zone)
         if name == "attempts":
-            rows = [
-                {"attempt_id": r.pop("id"), **r,
-                 "outcomes": [r["outcome"]] if r.get("outcome") is not None else []}
-                for r in rows
-            ]
+            # Every outcome reported for each attempt, in order (attempts.outcome is the latest;
+            # an outcome given when the call was recorded has no history row).
+            reported: dict[int, list[str]] = {}
+            for attempt_id, outcome in ledger.service_rows(
+                "SELECT h.attempt_id, h.outcome FROM attempt_outcomes h JOIN attempts a "
+                "ON a.id = h.attempt_id WHERE a.professional = ? AND a.number = ? ORDER BY h.id",
+                p,
+            ):
+                reported.setdefault(int(attempt_id), []).append(str(outcome))
+            shown = []
+            for r in rows:
+                attempt_id = int(r.pop("id"))
+                latest = [r["outcome"]] if r.get("outcome") is not None else []
+                shown.append(
+                    {"attempt_id": attempt_id, **r, "outcomes": reported.get(attempt_id, latest)}
+                )
+            rows = shown
         out[name] = rows
     out["bloctel"] = [
         {"checked_at": local_iso(int(c), zone), "listed": bool(li)}

@@ -41,6 +41,9 @@ class Facts:
     """(from, until) — until is the expiry or removal, None when permanent."""
     consents: list[tuple[int, int | None]] = field(default_factory=list)
     """(given at, expires_at)."""
+    off_hours: list[tuple[int, int | None]] = field(default_factory=list)
+    """The consents that expressly cover calls outside the D223-9 days and hours (a subset of
+    ``consents``)."""
     withdrawals: list[int] = field(default_factory=list)
     slots: list[tuple[int, int]] = field(default_factory=list)
     contracts: list[tuple[int, int | None]] = field(default_factory=list)
@@ -58,6 +61,8 @@ class Facts:
             self.optouts.append((a, _min_end(b, c)))
         elif kind == _CONSENT:
             self.consents.append((a, b))
+            if c:
+                self.off_hours.append((a, b))
         elif kind == _WITHDRAWAL:
             self.withdrawals.append(a)
         elif kind == _SLOT:
@@ -72,7 +77,7 @@ class Facts:
         """A hashable summary: two numbers with equal signatures get equal verdicts."""
         return (
             tuple(self.attempts), tuple(self.refusals), tuple(self.optouts),
-            tuple(self.consents), tuple(self.withdrawals), tuple(self.slots),
+            tuple(self.consents), tuple(self.off_hours), tuple(self.withdrawals), tuple(self.slots),
             tuple(self.contracts), tuple(self.bloctel),
         )  # fmt: skip
 

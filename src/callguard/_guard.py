@@ -19,6 +19,7 @@ from ._reports import ImportReport, PurgeReport, Rejected
 from ._time import instant, now_utc, paris_text, require_aware, to_us
 from ._types import Outcome, Purpose, Sector
 from .storage import DEFAULT_BUSY_TIMEOUT, describe, open_ledger
+from .storage.base import ConsentEvidence
 from .storage.journal import VerifyReport
 
 __all__ = ["CONSENT_PROOF_RETENTION_DAYS", "Guard"]
@@ -42,8 +43,14 @@ class Guard:
         policy: Policy | None = None,
         busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
         clock: Callable[[], datetime] | None = None,
+        create: bool = True,
     ) -> None:
-        """``clock`` replaces the wall clock where ``now`` is omitted (tests inject one)."""
+        """``clock`` replaces the wall clock where ``now`` is omitted (tests inject one).
+
+        ``create=False`` refuses a SQLite file that does not exist with a ``LedgerError`` naming
+        it, and creates nothing: what a dialer in production should use, so that a typo in the
+        path never judges calls against a new, empty ledger.
+        """
         if not isinstance(professional, str) or not professional.strip():
             raise ConfigurationError(
                 f"professional must be a non-empty name, not {professional!r}"
@@ -58,7 +65,7 @@ class Guard:
         self.policy = policy if policy is not None else Policy()
         self.path = describe(path)
         """Where the ledger is, as messages show it (a server URL without its password)."""
-        ledger = open_ledger(path, busy_timeout=busy_timeout)
+        ledger = open_ledger(path, busy_timeout=busy_timeout, create=bool(create))
         try:
             pid = ledger.professional_id(professional)
         except ledger.errors as exc:
@@ -97,15 +104,26 @@ class Guard:
         purpose: Purpose | str = Purpose.PROSPECTION,
         sector: Sector | str | None = None,
         callee_tz: str | None = None,
+        department: str | None = None,
+        recorded_message: bool = False,
     ) -> Decision:
         """Whether ``number`` may be called from ``caller_id`` at ``now``. Read-only.
 
-        Never raises for a bad number or caller ID (those are refusals); a naive ``now`` is a
-        ``ValueError``. A ledger that cannot be read refuses with ``LEDGER_UNAVAILABLE``.
+        ``department`` (the INSEE code of the consumer's address, e.g. ``"57"`` or ``"974"``)
+        decides the zone and the local holidays instead of the number's prefix;
+        ``recorded_message=True`` for a call that plays a recorded message without a human
+        (it needs a valid consent in every regime, CPCE L34-5).
+
+        Never raises for a bad number or caller ID (those are refusals); a naive ``now`` or an
+        unknown ``department`` is a ``ValueError``. A ledger that cannot be read refuses with
+        ``LEDGER_UNAVAILABLE``.
         """
         engine = self.engine
         t = engine.now(now)
-        return engine.decide(engine.call(number, caller_id, purpose, sector, callee_tz), t)
+        call = engine.call(
+            number, caller_id, purpose, sector, callee_tz, department, recorded_message
+        )
+        return engine.decide(call, t)
 
     def attempt(
         self,
@@ -116,6 +134,8 @@ class Guard:
         purpose: Purpose | str = Purpose.PROSPECTION,
         sector: Sector | str | None = None,
         callee_tz: str | None = None,
+        department: str | None = None,
+        recorded_message: bool = False,
         campaign: str | None = None,
     ) -> Decision:
         """Decide and, only when allowed, record the attempt in the same write transaction.
@@ -125,7 +145,9 @@ class Guard:
         """
         engine = self.engine
         t = engine.now(now)
-        call = engine.call(number, caller_id, purpose, sector, callee_tz)
+        call = engine.call(
+            number, caller_id, purpose, sector, callee_tz, department, recorded_message
+        )
         if call.number_problem is not None or call.number is None:
             return engine.decision(call, t, judge(call, Facts(), t))
         key = call.number.key
@@ -162,13 +184,16 @@ class Guard:
         purpose: Purpose | str = Purpose.PROSPECTION,
         sector: Sector | str | None = None,
         callee_tz: str | None = None,
+        department: str | None = None,
+        recorded_message: bool = False,
     ) -> list[Decision]:
         """One :class:`Decision` per number, in order: what :meth:`may_call` says of each at the
         same ``now``, read from the ledger set-based (a temporary table joined against it, not
         one query per number). Read-only; raises as :meth:`may_call` does."""
         return self.engine.decide_numbers(
-            numbers, caller_id, now, purpose=purpose, sector=sector, callee_tz=callee_tz
-        )
+            numbers, caller_id, now, purpose=purpose, sector=sector, callee_tz=callee_tz,
+            department=department, recorded_message=recorded_message,
+        )  # fmt: skip
 
     # -- facts --------------------------------------------------------------------------------
 
@@ -234,9 +259,44 @@ class Guard:
                 raise ValueError(f"no attempt {attempt_id} for professional {self.professional!r}")
             _, key, attempt_at = row
             when = attempt_at if at is None else to_us(require_aware(at, "at"))
+            # Every outcome joins the attempt's history and attempts.outcome keeps the latest; a
+            # refusal or an objection already recorded stays (docs/rules.md §11): PBXs and CRMs
+            # send late, weaker outcomes that must never reopen the number.
             ledger.set_outcome(attempt_id, outcome_.value)
-            ledger.delete_refusal_of(attempt_id)
+            ledger.insert_outcome(
+                self.engine.pid, attempt_id, outcome_.value, when, to_us(now_utc())
+            )
             apply_outcome(ledger, self.engine.pid, key, when, outcome_, attempt_id)
+
+    def lift_refusal(
+        self, number: object, at: datetime, *, reason: str, by: str | None = None
+    ) -> int:
+        """Lift the refusals of ``number`` recorded at or before ``at`` that were entered by
+        mistake; returns how many. The refusals stay in the ledger, marked lifted with ``reason``
+        and ``by``, and the act is logged (docs/rules.md §11)."""
+        return self._lift("refusal", number, at, reason, by)
+
+    def lift_objection(
+        self, number: object, at: datetime, *, reason: str, by: str | None = None
+    ) -> int:
+        """Lift the objections (``Outcome.OBJECTED`` opt-outs) of ``number`` recorded at or
+        before ``at`` that were entered by mistake; returns how many. The opt-outs stay, ended at
+        ``at``, and the act is logged with ``reason`` and ``by`` (docs/rules.md §11)."""
+        return self._lift("objection", number, at, reason, by)
+
+    def _lift(self, kind: str, number: object, at: datetime, reason: object, by: object) -> int:
+        key = self._key(number)
+        t = to_us(require_aware(at, "at"))
+        if not isinstance(reason, str) or not reason.strip():
+            raise ValueError(
+                f"reason must say why the {kind} is lifted (it is logged), not {reason!r}"
+            )
+        if by is not None and not isinstance(by, str):
+            raise ValueError(f"by must name who lifts the {kind}, not {by!r}")
+        with self.engine.write(f"lift the {kind}") as ledger:
+            return ledger.lift(
+                kind, self.engine.pid, key, t, reason.strip(), by, to_us(now_utc())
+            )
 
     def record_refusal(self, number: object, at: datetime) -> None:
         """The consumer refused during the call: no call for 60 full days (D223-9)."""
@@ -273,13 +333,33 @@ class Guard:
         *,
         proof: str,
         expires_at: datetime | None = None,
+        off_hours: bool = False,
+        channel: str | None = None,
+        source: str | None = None,
+        wording: str | None = None,
+        proof_sha256: str | None = None,
     ) -> None:
-        """Record a prior consent to be canvassed, with the reference of its proof (L223-1)."""
+        """Record a prior consent to be canvassed, with the reference of its proof (L223-1).
+
+        ``off_hours=True`` when the consumer expressly agreed to be called outside the D223-9
+        days and hours (it opens them before 2026-08-11 only); ``channel``, ``source``,
+        ``wording`` and ``proof_sha256`` (hex SHA-256 of the proof document) are kept as
+        evidence.
+        """
         key = self._key(number)
         _require_proof(proof)
         start, end = _span(require_aware(at, "at"), "at", expires_at, "expires_at")
+        if not isinstance(off_hours, bool):
+            raise ValueError(f"off_hours must be True or False, not {off_hours!r}")
+        evidence = ConsentEvidence(
+            int(off_hours),
+            _optional_text(channel, "channel"),
+            _optional_text(source, "source"),
+            _optional_text(wording, "wording"),
+            _sha256(proof_sha256),
+        )
         with self.engine.write("record the consent") as ledger:
-            ledger.insert_consent(self.engine.pid, key, start, end, proof)
+            ledger.insert_consent(self.engine.pid, key, start, end, proof, evidence)
 
     def withdraw_consent(self, number: object, at: datetime) -> None:
         """The consumer withdrew every consent given before ``at``."""
@@ -384,6 +464,25 @@ def _span(start: datetime, start_name: str, end: object, end_name: str) -> tuple
             f"{end_name}={paris_text(until)} is not after {start_name}={paris_text(start)}"
         )
     return to_us(start), None if until is None else to_us(until)
+
+
+def _optional_text(value: object, name: str) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"{name} must be a non-empty text or None, not {value!r}")
+    return value.strip()
+
+
+def _sha256(value: object) -> str | None:
+    if value is None:
+        return None
+    text = value.strip().lower() if isinstance(value, str) else ""
+    if len(text) != 64 or any(ch not in "0123456789abcdef" for ch in text):
+        raise ValueError(
+            f"proof_sha256 must be a SHA-256 digest of 64 hexadecimal characters, not {value!r}"
+        )
+    return text
 
 
 def _require_proof(proof: object) -> None:

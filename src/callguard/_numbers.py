@@ -151,8 +151,9 @@ _NPV_PREFIXES: Final = (
     "0948", "0949", "09475", "09476", "09477", "09478", "09479",
 )  # fmt: skip
 
-# Moselle (0387), Bas-Rhin (0388), Haut-Rhin (0389): local holidays (docs/rules.md §2).
-_ALSACE_MOSELLE_PREFIXES: Final = ("0387", "0388", "0389")
+# Moselle (0387), Bas-Rhin (0388), Haut-Rhin (0389): local holidays (docs/rules.md §2); 0382
+# covers Thionville (Moselle) and Meurthe-et-Moselle: ambiguous, so a candidate (strict reading).
+_ALSACE_MOSELLE_PREFIXES: Final = ("0382", "0387", "0388", "0389")
 
 _CONSUMER_KINDS: Final = frozenset({LineKind.MOBILE, LineKind.GEOGRAPHIC, LineKind.NON_GEOGRAPHIC})
 

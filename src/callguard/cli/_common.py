@@ -23,7 +23,7 @@ from .._exceptions import CallguardError
 from .._guard import Guard
 from .._numbers import parse_number
 from .._time import now_utc, parse_instant
-from ..storage import default_db_path
+from ..storage import default_db_path, is_server_url
 
 if TYPE_CHECKING:
     _ParamType = click.ParamType[Any]
@@ -198,9 +198,32 @@ def call_log_options(f: _F) -> _F:
     return f
 
 
+department_option = click.option(
+    "--department", default=None,
+    help="The INSEE code of the consumer's département (e.g. 57, 2A, 974): decides the zone and "
+    "local holidays instead of the number's prefix.",
+)  # fmt: skip
+recorded_message_option = click.option(
+    "--recorded-message", is_flag=True, default=False,
+    help="The call plays a recorded message without a human (needs consent, CPCE L34-5).",
+)  # fmt: skip
+
+
+def ledger_location(db: str | None) -> str:
+    """The ``--db`` ledger, which must exist (a server URL is checked when it is opened): only
+    ``callguard init`` creates one, so a typo never judges calls against an empty ledger."""
+    location = db or default_db_path()
+    if not is_server_url(location) and location != ":memory:" and not os.path.isfile(location):
+        raise click.ClickException(
+            f"no ledger at {location!r}: run `callguard init --db {location}` to create one"
+        )
+    return location
+
+
 def open_guard(db: str | None, professional: str) -> Guard:
+    location = ledger_location(db)
     try:
-        return Guard(db or default_db_path(), professional=professional)
+        return Guard(location, professional=professional, create=False)
     except CallguardError as exc:
         raise click.ClickException(str(exc)) from exc
 

@@ -26,12 +26,14 @@ from ._common import (
     choice,
     cli,
     db_option,
+    department_option,
     echo_json,
     guarded,
     input_argument,
     input_file,
     json_option,
     professional_option,
+    recorded_message_option,
     render_decision,
 )
 
@@ -50,6 +52,8 @@ PROGRESS_MIN_BYTES = 512 * 1024
 @click.option("--purpose", type=choice(Purpose), default="PROSPECTION", show_default=True)
 @click.option("--sector", type=choice(Sector), default=None)
 @click.option("--tz", "callee_tz", default=None, help="The consumer's known IANA zone.")
+@department_option
+@recorded_message_option
 @json_option
 def check(
     number: str,
@@ -60,14 +64,17 @@ def check(
     purpose: str,
     sector: str | None,
     callee_tz: str | None,
+    department: str | None,
+    recorded_message: bool,
     as_json: bool,
 ) -> None:
     """May NUMBER be called now (or --at TIME) from --caller-id? Exit 0 yes, 1 no, 2 error."""
     with guarded(db, professional) as guard:
         try:
             decision = guard.may_call(
-                number, caller_id, at, purpose=purpose, sector=sector, callee_tz=callee_tz
-            )
+                number, caller_id, at, purpose=purpose, sector=sector, callee_tz=callee_tz,
+                department=department, recorded_message=recorded_message,
+            )  # fmt: skip
         except ValueError as exc:
             raise click.UsageError(str(exc)) from exc
     if as_json:
@@ -102,6 +109,8 @@ def _stderr_is_tty() -> bool:
 )
 @click.option("--purpose", type=choice(Purpose), default="PROSPECTION", show_default=True)
 @click.option("--sector", type=choice(Sector), default=None)
+@department_option
+@recorded_message_option
 @db_option
 @professional_option
 @click.option(
@@ -119,6 +128,8 @@ def scrub(
     output: str | None,
     purpose: str,
     sector: str | None,
+    department: str | None,
+    recorded_message: bool,
     db: str | None,
     professional: str,
     columns: tuple[str, ...],
@@ -151,6 +162,8 @@ def scrub(
             at,
             purpose=purpose,
             sector=sector,
+            department=department,
+            recorded_message=recorded_message,
             column=list(columns) or None,
             progress=update,
         )

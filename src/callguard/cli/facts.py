@@ -1,4 +1,5 @@
-"""``callguard record``, ``refuse``, ``purge``, ``optout``, ``consent``, ``contract``: facts in the ledger."""
+"""``callguard record``, ``refuse``, ``purge``, ``optout``, ``consent``, ``contract``, ``lift``:
+facts in the ledger."""
 
 from __future__ import annotations
 
@@ -231,6 +232,15 @@ def consent() -> None:
 @click.option(
     "--expires", type=DAY_OR_TIME, default=None, help="Its own end (a date: through that day)."
 )
+@click.option(
+    "--off-hours", is_flag=True, default=False,
+    help="The consumer expressly agreed to be called outside the D223-9 days and hours "
+    "(opens them before 2026-08-11 only).",
+)  # fmt: skip
+@click.option("--channel", default=None, help="Where it was given: web, phone, paper, sms, email…")
+@click.option("--source", default=None, help="The collecting party (e.g. a lead vendor).")
+@click.option("--wording", default=None, help="The text agreed to, or its version id.")
+@click.option("--proof-sha256", default=None, help="SHA-256 (hex) of the proof document.")
 @db_option
 @professional_option
 def consent_add(
@@ -238,13 +248,22 @@ def consent_add(
     proof: str,
     at: datetime | None,
     expires: date | datetime | None,
+    off_hours: bool,
+    channel: str | None,
+    source: str | None,
+    wording: str | None,
+    proof_sha256: str | None,
     db: str | None,
     professional: str,
 ) -> None:
-    """Record NUMBER's prior consent, with the reference of its proof."""
+    """Record NUMBER's prior consent, with the reference of its proof and its evidence."""
     when = _when(at)
     with guarded(db, professional) as guard:
-        guard.record_consent(number, when, proof=proof, expires_at=_until(expires, "--expires"))
+        guard.record_consent(
+            number, when, proof=proof, expires_at=_until(expires, "--expires"),
+            off_hours=off_hours, channel=channel, source=source, wording=wording,
+            proof_sha256=proof_sha256,
+        )  # fmt: skip
         e164 = e164_text(number)
     click.echo(f"recorded consent: {e164} at {_show(when)} (proof {proof})")
 
@@ -379,3 +398,46 @@ def contract_add(
         e164 = e164_text(number)
     until = f" until {_show(finish)}" if finish is not None else ""
     click.echo(f"recorded contract: {e164} from {_show(begin)}{until}")
+
+
+@cli.group()
+def lift() -> None:
+    """Lift a refusal or an objection entered by mistake: an explicit, logged act."""
+
+
+def _lift_command(kind: str) -> None:
+    @lift.command(kind)
+    @click.argument("number")
+    @click.option("--reason", required=True, help="Why it is lifted (logged with it).")
+    @click.option("--at", type=AT, default=None, help="When it is lifted (default: now).")
+    @click.option("--by", default=None, help="Who lifts it (logged with it).")
+    @db_option
+    @professional_option
+    @json_option
+    def command(
+        number: str,
+        reason: str,
+        at: datetime | None,
+        by: str | None,
+        db: str | None,
+        professional: str,
+        as_json: bool,
+    ) -> None:
+        when = _when(at)
+        with guarded(db, professional) as guard:
+            do = guard.lift_refusal if kind == "refusal" else guard.lift_objection
+            lifted = do(number, when, reason=reason, by=by)
+            e164 = e164_text(number)
+        if as_json:
+            echo_json({"number": e164, "lifted": lifted})
+        else:
+            click.echo(f"lifted {lifted} {kind}(s) of {e164}")
+
+    command.__doc__ = (
+        f"Lift NUMBER's {kind}s recorded at or before --at, entered by mistake; they stay in the "
+        "ledger, marked lifted with the reason."
+    )
+
+
+_lift_command("refusal")
+_lift_command("objection")

@@ -24,9 +24,12 @@ from ._common import (
     at_option,
     choice,
     db_option,
+    department_option,
     guarded,
     json_option,
+    ledger_location,
     professional_option,
+    recorded_message_option,
     render_decision,
     user_errors,
 )
@@ -36,16 +39,6 @@ __all__ = ["service_commands"]
 
 def _is_server(location: str) -> bool:
     return is_server_url(location)
-
-
-def ledger_location(db: str | None) -> str:
-    """The ``--db`` ledger, which must exist (a server URL is checked when it is opened)."""
-    location = db or default_db_path()
-    if not _is_server(location) and location != ":memory:" and not os.path.isfile(location):
-        raise click.ClickException(
-            f"no ledger at {location!r}: run `callguard init --db {location}` to create one"
-        )
-    return location
 
 
 @contextlib.contextmanager
@@ -88,11 +81,14 @@ def init_command(db: str | None) -> None:
               show_default=True)
 @click.option("--sector", type=choice(Sector), default=None)
 @click.option("--tz", "callee_tz", default=None, help="The consumer's known IANA zone.")
+@department_option
+@recorded_message_option
 @click.option("--campaign", default=None, help="The campaign the attempt belongs to.")
 @json_option
 def attempt_command(
     number: str, caller_id: str, at: datetime | None, db: str | None, professional: str,
-    purpose: str, sector: str | None, callee_tz: str | None, campaign: str | None, as_json: bool,
+    purpose: str, sector: str | None, callee_tz: str | None, department: str | None,
+    recorded_message: bool, campaign: str | None, as_json: bool,
 ) -> None:
     """Decide and, when allowed, record the attempt atomically (the cap holds across dialers).
 
@@ -102,7 +98,8 @@ def attempt_command(
     with guarded(ledger_location(db), professional) as guard:
         try:
             decision = guard.attempt(number, caller_id, at, purpose=purpose, sector=sector,
-                                     callee_tz=callee_tz, campaign=campaign)
+                                     callee_tz=callee_tz, department=department,
+                                     recorded_message=recorded_message, campaign=campaign)
         except ValueError as exc:
             raise click.UsageError(str(exc)) from exc
     if as_json:

@@ -45,6 +45,8 @@ class Call:
     zones: tuple[ZoneInfo, ...]
     areas: tuple[str, ...]
     policy: Policy
+    recorded_message: bool = False
+    """The call plays a recorded message without a human (CPCE L34-5, docs/rules.md §10)."""
 
 
 class Context:
@@ -52,11 +54,17 @@ class Context:
 
     __slots__ = (
         "_attempt_days", "_day", "_locals", "_regime", "_regimes", "_t", "_tu", "call", "facts",
+        "live",
     )  # fmt: skip
 
-    def __init__(self, call: Call, facts: Facts) -> None:
+    def __init__(self, call: Call, facts: Facts, live: int | None = None) -> None:
         self.call = call
         self.facts = facts
+        self.live = live
+        """The instant (µs) of a live decision (``may_call``, ``attempt``, a scrub), or None for
+        an audit's replay. In a live decision a fact that closes a call — a refusal, an opt-out,
+        a consent withdrawal, a Bloctel listing — stamped after it is already in force: hosts'
+        clocks differ, and a skew must never reopen a number (see :meth:`in_force`)."""
         self._regimes: dict[date, Regime] = {}
         self._attempt_days: dict[ZoneInfo, list[date]] = {}
         # Every rule asks about the same instant in turn: remember the last one's derived values.
@@ -114,13 +122,25 @@ class Context:
             )
         return days
 
-    def consent_valid(self, tu: int) -> bool:
+    def in_force(self, at: int) -> int:
+        """From when a closing fact stamped ``at`` counts: its own instant, or in a live
+        decision the decision's instant when it is stamped later. Durations (the cooldown's 60
+        days) still run from the fact's own date; facts that open a call never use this."""
+        live = self.live
+        return at if live is None or at <= live else live
+
+    def consent_valid(self, tu: int, *, off_hours: bool = False) -> bool:
+        """Whether a consent is valid at ``tu``: given, not expired, not withdrawn since;
+        with ``off_hours`` only a consent that expressly covers calls outside the D223-9 days
+        and hours counts."""
         max_age = self.call.policy.consent_max_age_days * 86_400_000_000
-        for given, expires in self.facts.consents:
+        for given, expires in self.facts.off_hours if off_hours else self.facts.consents:
             if (
                 given <= tu < given + max_age
                 and (expires is None or tu < expires)
-                and not any(given <= w <= tu for w in self.facts.withdrawals)
+                and not any(
+                    given <= w and self.in_force(w) <= tu for w in self.facts.withdrawals
+                )
             ):
                 return True
         return False

@@ -42,23 +42,30 @@ class Bloctel(Rule):
             return []
         tu = ctx.us(t)
         latest: tuple[int, bool] | None = None
+        listed_at: int | None = None
         for checked_at, listed in ctx.facts.bloctel:
             if checked_at <= tu:
                 latest = (checked_at, listed)
+                listed_at = checked_at if listed else None
+            elif listed and listed_at is None and ctx.in_force(checked_at) <= tu:
+                # A listing stamped after a live decision's instant is already in force (a
+                # clean check counts only from its own instant).
+                listed_at = checked_at
         basis = _BLOCTEL_BASIS
-        if latest is None:
-            return [_NEVER_CHECKED]
         reasons = []
-        checked_day = from_us(latest[0]).astimezone(ctx.primary).date()
-        if latest[1]:
+        if listed_at is not None:
+            listed_day = from_us(listed_at).astimezone(ctx.primary).date()
             reasons.append(
                 Reason(
                     ReasonCode.BLOCTEL_LISTED,
-                    f"The consumer is registered on Bloctel (check of {checked_day}).",
+                    f"The consumer is registered on Bloctel (check of {listed_day}).",
                     basis,
-                    f"Le consommateur est inscrit sur Bloctel (vérification du {checked_day}).",
+                    f"Le consommateur est inscrit sur Bloctel (vérification du {listed_day}).",
                 )
             )
+        if latest is None:
+            return [*reasons, _NEVER_CHECKED]
+        checked_day = from_us(latest[0]).astimezone(ctx.primary).date()
         age = (ctx.day(t) - checked_day).days
         max_age = ctx.call.policy.bloctel_max_age_days
         if age > max_age:

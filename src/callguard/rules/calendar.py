@@ -183,18 +183,61 @@ ZONE_AREAS = {
 }
 
 
+# Where the consumer lives (docs/rules.md §2): the INSEE code of the département or collectivité
+# decides the zone and the local holidays instead of the number's prefix. Metropolitan
+# départements are Europe/Paris with no local day but Alsace-Moselle's (57, 67, 68; Code du
+# travail L3134-13); the overseas ones have their own zone and abolition-of-slavery day.
+_PARIS = "Europe/Paris"
+DEPARTMENTS: dict[str, tuple[str, tuple[str, ...]]] = {
+    **{f"{n:02d}": (_PARIS, ()) for n in range(1, 96) if n != 20},
+    "2A": (_PARIS, ()),
+    "2B": (_PARIS, ()),
+    "57": (_PARIS, (ALSACE_MOSELLE,)),
+    "67": (_PARIS, (ALSACE_MOSELLE,)),
+    "68": (_PARIS, (ALSACE_MOSELLE,)),
+    "971": ("America/Guadeloupe", ("GP",)),
+    "972": ("America/Martinique", ("MQ",)),
+    "973": ("America/Cayenne", ("GF",)),
+    "974": ("Indian/Reunion", ("RE",)),
+    "975": ("America/Miquelon", ("PM",)),  # Saint-Pierre-et-Miquelon (COM)
+    "976": ("Indian/Mayotte", ("YT",)),
+    "977": ("America/St_Barthelemy", ("BL",)),  # Saint-Barthélemy (COM)
+    "978": ("America/Marigot", ("MF",)),  # Saint-Martin (COM)
+}
+
+
+def department_of(department: object) -> str | None:
+    """``department`` checked against the INSEE codes; an unknown one is a ValueError naming it."""
+    if department is None:
+        return None
+    code = department.strip().upper() if isinstance(department, str) else None
+    if code is None or code not in DEPARTMENTS:
+        raise ConfigurationError(
+            f"department {department!r} is not a French département code (INSEE): use "
+            "'01'…'95', '2A', '2B', or '971'…'978'"
+        )
+    return code
+
+
 def consumer_zones(
-    number: PhoneNumber | None, callee_tz: object
+    number: PhoneNumber | None, callee_tz: object, department: object = None
 ) -> tuple[tuple[ZoneInfo, ...], tuple[str, ...]]:
     """The consumer's candidate zones and holiday areas (docs/rules.md §2).
 
-    A zone the caller knows (``callee_tz``) wins over the number's; the holidays of the number's
-    territories (and Alsace-Moselle for 03 87/88/89) apply together with those of that zone.
+    A département the caller knows (``department``, from the consumer's address) decides the
+    zone and the local holidays instead of the number; without it every candidate of the
+    number's prefix counts. A zone the caller knows (``callee_tz``) wins over both for the
+    hours; the holidays of the number's territories (and Alsace-Moselle for 03 82/87/88/89)
+    apply together with those of that zone.
     """
     if callee_tz is not None and not isinstance(callee_tz, str):
         raise ConfigurationError(
             f"callee_tz must be an IANA zone name (e.g. 'Europe/Paris'), not {callee_tz!r}"
         )
+    code = department_of(department)
+    if code is not None:
+        tz, areas = DEPARTMENTS[code]
+        return _consumer_zones((tz,), areas, False, callee_tz)
     if number is None:
         return _consumer_zones((), (), False, callee_tz)
     return _consumer_zones(number.zones, number.territories, number.alsace_moselle, callee_tz)

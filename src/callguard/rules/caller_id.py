@@ -1,8 +1,9 @@
-"""Caller ID: a visible, valid number; from 2023-01-01 an NPV number for automated dialers and
-no 06/07 mobile.
+"""Caller ID: a visible, valid number; from 2019-08-01 no 06/07 mobile on an automated dialer;
+from 2023-01-01 an NPV number for automated dialers and no 06/07 mobile for any call centre.
 
 Code de la consommation, art. L221-17 (hidden or invalid caller IDs); ARCEP décision
-n° 2022-1583, in force 2023-01-01 (docs/rules.md §9).
+n° 2019-0954, in force 2019-08-01; ARCEP décision n° 2022-1583, in force 2023-01-01
+(docs/rules.md §9).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from .._decision import Reason
 from .._numbers import LineKind, PhoneNumber
 from .._types import ReasonCode
 from .base import Context, Rule
-from .regimes import CALLER_ID_PLAN_FROM
+from .regimes import CALLER_ID_MOBILE_BAN_FROM, CALLER_ID_PLAN_FROM
 
 __all__ = ["CallerId"]
 
@@ -21,8 +22,10 @@ __all__ = ["CallerId"]
 class CallerId(Rule):
     """Caller-ID rules (docs/rules.md §9).
 
-    Hidden or invalid caller IDs are banned since L221-17; from 2023-01-01 ARCEP décision
-    n° 2022-1583 requires automated systems to present an NPV number and forbids 06/07 mobiles.
+    Hidden or invalid caller IDs are banned since L221-17; from 2019-08-01 ARCEP décision
+    n° 2019-0954 forbids automated systems to present 06/07 mobiles; from 2023-01-01 ARCEP
+    décision n° 2022-1583 requires them to present an NPV number and forbids 06/07 mobiles to
+    every call centre.
     """
 
     needs_number = False
@@ -52,9 +55,12 @@ class CallerId(Rule):
                     f"Le numéro présenté {caller.e164} n'est pas un numéro du professionnel.",
                 )
             )
-        if ctx.day(t) < CALLER_ID_PLAN_FROM:
+        day = ctx.day(t)
+        if day < CALLER_ID_MOBILE_BAN_FROM:
             return reasons
-        if caller.french and caller.kind is LineKind.MOBILE:
+        plan = day >= CALLER_ID_PLAN_FROM
+        mobile = caller.french and caller.kind is LineKind.MOBILE
+        if mobile and plan:
             reasons.append(
                 Reason(
                     ReasonCode.CALLER_ID_MOBILE,
@@ -65,6 +71,19 @@ class CallerId(Rule):
                     "aux centres d'appels.",
                 )
             )
+        elif mobile and call.policy.automated:
+            reasons.append(
+                Reason(
+                    ReasonCode.CALLER_ID_MOBILE,
+                    f"The caller ID {caller.e164} is a mobile number, which an automated dialer "
+                    "may not present.",
+                    "ARCEP décision n° 2019-0954",
+                    f"Le numéro présenté {caller.e164} est un numéro mobile (06/07), interdit "
+                    "aux automates d'appel.",
+                )
+            )
+        if not plan:
+            return reasons
         if call.policy.automated and not _npv_acceptable(caller):
             reasons.append(
                 Reason(

@@ -1,7 +1,10 @@
-"""Opt-in regime: only consumers who gave a prior, unexpired, unwithdrawn consent.
+"""Prior consent: in the opt-in regime, and for recorded-message calls in every regime.
 
 Code de la consommation, art. L223-1 (loi n° 2025-594, art. 13) from 2026-08-11; consents last
-one year at most (décret n° 2026-662) (docs/rules.md §6).
+one year at most (décret n° 2026-662) (docs/rules.md §6). A call by an automated system that
+plays a recorded message without a human needs the consumer's prior consent whatever the date
+and purpose: Code des postes et des communications électroniques, art. L34-5 (loi n° 2004-575,
+LCEN, 21 June 2004) (docs/rules.md §10).
 """
 
 from __future__ import annotations
@@ -11,52 +14,70 @@ from datetime import datetime
 
 from .._decision import Reason
 from .._time import from_us
-from .._types import Purpose, ReasonCode, Sector
+from .._types import Purpose, ReasonCode
 from .base import Context, Rule
 
 __all__ = ["Consent"]
 
 
 _CONSENT_BASIS = "Code de la consommation, art. L223-1 (loi n° 2025-594, art. 13)"
-_NO_CONSENT = Reason(
-    ReasonCode.NO_CONSENT,
-    "The consumer has not given prior consent to be canvassed by phone.",
-    _CONSENT_BASIS,
-    "Le consommateur n'a pas donné son consentement préalable au démarchage téléphonique.",
-)
-_CONSENT_WITHDRAWN = Reason(
-    ReasonCode.CONSENT_WITHDRAWN,
-    "The consumer withdrew their consent to be canvassed by phone.",
-    _CONSENT_BASIS,
-    "Le consommateur a retiré son consentement au démarchage téléphonique.",
-)
+_RECORDED_BASIS = "Code des postes et des communications électroniques, art. L34-5"
+
+
+def _no_consent(basis: str) -> Reason:
+    return Reason(
+        ReasonCode.NO_CONSENT,
+        "The consumer has not given prior consent to be canvassed by phone.",
+        basis,
+        "Le consommateur n'a pas donné son consentement préalable au démarchage téléphonique.",
+    )
+
+
+def _withdrawn(basis: str) -> Reason:
+    return Reason(
+        ReasonCode.CONSENT_WITHDRAWN,
+        "The consumer withdrew their consent to be canvassed by phone.",
+        basis,
+        "Le consommateur a retiré son consentement au démarchage téléphonique.",
+    )
+
+
+_BASES = {
+    (True, False): _CONSENT_BASIS,
+    (False, True): _RECORDED_BASIS,
+    (True, True): f"{_CONSENT_BASIS}; {_RECORDED_BASIS}",
+}
+_NO_CONSENT = {k: _no_consent(b) for k, b in _BASES.items()}
+_CONSENT_WITHDRAWN = {k: _withdrawn(b) for k, b in _BASES.items()}
 
 
 class Consent(Rule):
-    """Opt-in regime: only consumers who gave prior consent (new L223-1, docs/rules.md §6)."""
-
-    def applies(self, purpose: Purpose, sector: Sector | None) -> bool:
-        return purpose is Purpose.PROSPECTION
+    """Prior consent: canvassing in the opt-in regime (new L223-1, docs/rules.md §6), and a
+    recorded-message call in every regime and for every purpose (CPCE L34-5, §10)."""
 
     def check(self, ctx: Context, t: datetime) -> list[Reason]:
-        if not ctx.regime(t).opt_in:
+        call = ctx.call
+        opt_in = call.purpose is Purpose.PROSPECTION and ctx.regime(t).opt_in
+        recorded = call.recorded_message
+        if not (opt_in or recorded):
             return []
         tu = ctx.us(t)
         if ctx.consent_valid(tu):
             return []
+        which = (opt_in, recorded)
         given = [g for g, _ in ctx.facts.consents if g <= tu]
         if not given:
-            return [_NO_CONSENT]
+            return [_NO_CONSENT[which]]
         latest = max(given)
-        if any(latest <= w <= tu for w in ctx.facts.withdrawals):
-            return [_CONSENT_WITHDRAWN]
-        basis = _CONSENT_BASIS
+        if any(latest <= w and ctx.in_force(w) <= tu for w in ctx.facts.withdrawals):
+            return [_CONSENT_WITHDRAWN[which]]
+        basis = _BASES[which]
         return [
             Reason(
                 ReasonCode.CONSENT_EXPIRED,
                 f"The consumer's consent of {from_us(latest).date()} has expired (at most "
                 f"{ctx.call.policy.consent_max_age_days} days, or its own expiry date).",
-                basis + "; décret n° 2026-662",
+                basis + ("; décret n° 2026-662" if opt_in else ""),
                 f"Le consentement du {from_us(latest).date()} a expiré (durée maximale "
                 f"{ctx.call.policy.consent_max_age_days} jours, ou sa propre échéance).",
             )

@@ -36,7 +36,9 @@ class Cooldown(Rule):
         if not ctx.regime(t).calendar:
             return []
         tu = ctx.us(t)
-        past = [r for r in ctx.facts.refusals if r <= tu]
+        # A refusal stamped after a live decision's instant is already in force; the 60 days
+        # still run from its own local date.
+        past = [r for r in ctx.facts.refusals if ctx.in_force(r) <= tu]
         if not past:
             return []
         latest = max(past)

@@ -1,8 +1,10 @@
 """D223-9 days and hours: Monday to Friday except public holidays, 10:00-13:00 and
 14:00-20:00 in the consumer's zone.
 
-Code de la consommation, art. D223-9 (décret n° 2022-1313), from 2023-03-01; rewritten by
-décret n° 2026-662 from 2026-08-11 (only a slot consent lifts it) (docs/rules.md §2).
+Code de la consommation, art. D223-9 (décret n° 2022-1313), from 2023-03-01: al. 2 lifts it
+only with the consumer's express prior consent to be called then (an off-hours consent or a slot
+consent, never a general marketing consent); from 2026-08-11 (loi n° 2025-594) only a slot
+consent lifts it (docs/rules.md §2).
 """
 
 from __future__ import annotations
@@ -25,8 +27,9 @@ __all__ = ["Calendar"]
 class Calendar(Rule):
     """D223-9 days and hours in the consumer's zone (docs/rules.md §2), from 2023-03-01.
 
-    Lifted by a consent to a precise slot; before 2026-08-11 also by a general prior consent
-    (« sauf accord préalable exprès du consommateur »).
+    Lifted by a consent to a precise slot; before 2026-08-11 also by a consent recorded as
+    expressly covering calls outside the days and hours (« consentement exprès et préalable »,
+    D223-9 al. 2) — a general marketing consent does not.
     """
 
     def applies(self, purpose: Purpose, sector: Sector | None) -> bool:
@@ -39,7 +42,7 @@ class Calendar(Rule):
         tu = ctx.us(t)
         if any(start <= tu < end for start, end in ctx.facts.slots):
             return []
-        if regime.hours_open_with_general_consent and ctx.consent_valid(tu):
+        if regime.hours_open_with_express_consent and ctx.consent_valid(tu, off_hours=True):
             return []
         call = ctx.call
         minute = tu // 60_000_000
@@ -52,7 +55,7 @@ class Calendar(Rule):
             cal.openings(tz, t, call.areas, call.policy.strict_local_holidays) for tz in call.zones
         ]
         streams.append(from_us(s) for s in sorted(s for s, _ in ctx.facts.slots) if s > tu)
-        streams.append(from_us(g) for g in sorted(g for g, _ in ctx.facts.consents) if g > tu)
+        streams.append(from_us(g) for g in sorted(g for g, _ in ctx.facts.off_hours) if g > tu)
         return heapq.merge(*streams)
 
 

@@ -22,7 +22,7 @@ class OptOut(Rule):
     def check(self, ctx: Context, t: datetime) -> list[Reason]:
         tu = ctx.us(t)
         for start, end in ctx.facts.optouts:
-            if start <= tu and (end is None or tu < end):
+            if ctx.in_force(start) <= tu and (end is None or tu < end):
                 # In the consumer's zone: a supervisor reads the end as she lives it.
                 ends = None if end is None else from_us(end).astimezone(ctx.primary).isoformat()
                 until = "" if ends is None else f" until {ends}"

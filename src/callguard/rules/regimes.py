@@ -12,6 +12,7 @@ from datetime import date
 from .._types import Sector
 
 __all__ = [
+    "CALLER_ID_MOBILE_BAN_FROM",
     "CALLER_ID_PLAN_FROM",
     "EARLIEST",
     "REGIMES",
@@ -31,9 +32,11 @@ class Regime:
     """Consumers registered on Bloctel may not be canvassed (old L223-1)."""
     calendar: bool
     """D223-9 days, hours, 4-per-30-days and 60-day cooldown apply."""
-    hours_open_with_general_consent: bool
-    """Old D223-9: « sauf accord préalable exprès du consommateur » opens any day and hour.
-    From 2026-08-11 only a consent to a precise date and time does (slot consent)."""
+    hours_open_with_express_consent: bool
+    """Old D223-9 al. 2: the consumer's « consentement exprès et préalable » to be called then
+    opens any day and hour — a consent recorded ``off_hours=True`` (or a slot consent), never a
+    general marketing consent. From 2026-08-11 only a consent to a precise date and time does
+    (slot consent)."""
     legal_basis: str
 
 
@@ -45,7 +48,7 @@ REGIMES: tuple[Regime, ...] = (
         opt_in=False,
         bloctel=True,
         calendar=False,
-        hours_open_with_general_consent=True,
+        hours_open_with_express_consent=True,
         legal_basis="Code de la consommation, art. L223-1 (loi n° 2014-344)",
     ),
     # Décret n° 2022-1313 du 13 octobre 2022, in force 2023-03-01: D223-9 days/hours/frequency.
@@ -55,7 +58,7 @@ REGIMES: tuple[Regime, ...] = (
         opt_in=False,
         bloctel=True,
         calendar=True,
-        hours_open_with_general_consent=True,
+        hours_open_with_express_consent=True,
         legal_basis="Code de la consommation, art. L223-1 and D223-9 (décret n° 2022-1313)",
     ),
     # Loi n° 2025-594 du 30 juin 2025, art. 13: opt-in from 2026-08-11, the day after the Bloctel
@@ -66,7 +69,7 @@ REGIMES: tuple[Regime, ...] = (
         opt_in=True,
         bloctel=False,
         calendar=True,
-        hours_open_with_general_consent=False,
+        hours_open_with_express_consent=False,
         legal_basis="Code de la consommation, art. L223-1 (loi n° 2025-594, art. 13) and D223-9",
     ),
 )
@@ -79,6 +82,12 @@ CONSENT_REGIME_START = min(r.start for r in REGIMES if r.opt_in)
 # ARCEP décision n° 2022-1583, in force 2023-01-01: NPV caller IDs for automated systems, no
 # 06/07 mobiles. Before it only the hidden/invalid caller-ID ban (L221-17) applies.
 CALLER_ID_PLAN_FROM = date(2023, 1, 1)
+
+# ARCEP décision n° 2019-0954 du 11 juillet 2019 (amending décision n° 2018-0881): automated
+# calling systems may not present 06/07 mobile numbers from 2019-08-01 (Conseil d'État n° 434538,
+# 12 February 2021, records the ban). Its announced 2021 ban on geographic and polyvalent numbers
+# is unconfirmed (L) and not applied.
+CALLER_ID_MOBILE_BAN_FROM = date(2019, 8, 1)
 
 # The rulebook (docs/rules.md §8): sectors that may not be canvassed by phone, and since when.
 SECTOR_BANS: dict[Sector, tuple[date, str]] = {

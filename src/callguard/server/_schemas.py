@@ -75,6 +75,12 @@ BODIES: dict[str, dict[str, Field]] = {
         "expires_at": Field("time"),
     },
     "refusal": {"number": Field("str", True, max_len=64), "at": Field("time")},
+    "lift": {
+        "number": Field("str", True, max_len=64),
+        "reason": Field("str", True, max_len=2000),
+        "at": Field("time"),
+        "by": Field("str", max_len=200),
+    },
 }
 
 

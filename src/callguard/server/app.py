@@ -45,6 +45,8 @@ ROUTES: tuple[tuple[str, str, str, str | None, int], ...] = (
     ("POST", "/v1/consents/withdraw", "Record a consent withdrawal", "withdrawal", 201),
     ("POST", "/v1/optouts", "Put a number on the do-not-call list", "optout", 201),
     ("POST", "/v1/refusals", "The consumer refused during the call", "refusal", 201),
+    ("POST", "/v1/refusals/lift", "Lift refusals entered by mistake (logged)", "lift", 200),
+    ("POST", "/v1/objections/lift", "Lift objections entered by mistake (logged)", "lift", 200),
     ("GET", "/v1/numbers/{number}", "The number's facts, history and decision now", None, 200),
     ("GET", "/healthz", "200 when the ledger answers, else 503", None, 200),
     ("GET", "/metrics", "Prometheus metrics", None, 200),
@@ -249,6 +251,8 @@ def create_app(service: Service, *, agi_port: int | None = None, agi_host: str =
         "/v1/consents/withdraw": (fact("withdrawal"), False),
         "/v1/optouts": (fact("optout"), False),
         "/v1/refusals": (fact("refusal"), False),
+        "/v1/refusals/lift": (fact("lift_refusal"), False),
+        "/v1/objections/lift": (fact("lift_objection"), False),
         "/v1/numbers/{number}": (number, True),
     }
     plain = {"/healthz": healthz, "/metrics": metrics_route, "/openapi.json": openapi}

@@ -164,6 +164,7 @@ class Service:
                     policy=self.policy,
                     busy_timeout=self.busy_timeout,
                     clock=self.clock,
+                    create=False,
                 )
                 self._guards[professional] = guard
             return guard
@@ -361,6 +362,26 @@ class Service:
         self._write(lambda: guard.record_refusal(args["number"], at))
         return Answer(self._fact({"number": args["number"], "at": at}, "refusal"))
 
+    def lift_refusal(self, key: _keys.ApiKey, args: dict[str, Any]) -> Answer:
+        return self._lift(key, args, "refusal")
+
+    def lift_objection(self, key: _keys.ApiKey, args: dict[str, Any]) -> Answer:
+        return self._lift(key, args, "objection")
+
+    def _lift(self, key: _keys.ApiKey, args: dict[str, Any], kind: str) -> Answer:
+        """Lift refusals or objections entered by mistake: an explicit act, logged with its
+        reason (docs/rules.md §11); answers how many were lifted."""
+        guard = self.guard(key.professional)
+        at = args.get("at") or self.clock()
+        lift = guard.lift_refusal if kind == "refusal" else guard.lift_objection
+        lifted: list[int] = []
+        try:
+            self._write(lambda: lifted.append(
+                lift(args["number"], at, reason=args["reason"], by=args.get("by"))))
+        except ValueError as exc:
+            raise Invalid(_field_of(exc, args, "reason"), str(exc)) from exc
+        return Answer({"lifted": lifted[0]})
+
     def number(self, key: _keys.ApiKey, number: str, caller_id: str | None) -> Answer:
         """The number's facts and history for this key's professional, and the decision now."""
         guard = self.guard(key.professional)
@@ -417,7 +438,10 @@ def _is_conflict(exc: BaseException) -> bool:
 def _field_of(exc: BaseException, args: dict[str, Any], default: str = "body") -> str:
     """The body field a library ValueError is about (it names the parameter first)."""
     text = str(exc)
-    for name in ("callee_tz", "department", "expires_at", "proof", "purpose", "sector", "at"):
+    for name in (
+        "callee_tz", "department", "expires_at", "proof_sha256", "proof", "purpose", "sector",
+        "off_hours", "channel", "source", "wording", "reason", "at",
+    ):  # fmt: skip
         if text.startswith(name) or f" {name}" in text.split(":")[0]:
             return name
     if "zone" in text.lower():

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from .._facts import FactKind, Facts
 from .verdict import VerifyReport
@@ -25,10 +25,12 @@ from .verdict import VerifyReport
 __all__ = [
     "DEFAULT_BUSY_TIMEOUT",
     "KNOWN_MIGRATIONS",
+    "NO_EVIDENCE",
     "PURGE",
     "SCHEMA",
     "Column",
     "ColumnType",
+    "ConsentEvidence",
     "Ledger",
     "Purge",
     "Table",
@@ -38,6 +40,20 @@ __all__ = [
 
 DEFAULT_BUSY_TIMEOUT = 5.0
 """Seconds a write waits for another process's lock before the call is refused (fail closed)."""
+
+
+class ConsentEvidence(NamedTuple):
+    """What a consent's record keeps beside its proof reference (docs/rules.md §2, §6)."""
+
+    off_hours: int = 0
+    """1 when the consumer expressly agreed to be called outside the D223-9 days and hours."""
+    channel: str | None = None
+    source: str | None = None
+    wording: str | None = None
+    proof_sha256: str | None = None
+
+
+NO_EVIDENCE = ConsentEvidence()
 
 
 class Ledger(Protocol):
@@ -87,7 +103,20 @@ class Ledger(Protocol):
         self, professional: int, number: int, at: int, attempt_id: int | None = None
     ) -> None: ...
 
-    def delete_refusal_of(self, attempt_id: int) -> None: ...
+    def insert_outcome(
+        self, professional: int, attempt_id: int, outcome: str, at: int, recorded_at: int
+    ) -> None: ...
+
+    def lift(
+        self,
+        kind: str,
+        professional: int,
+        number: int,
+        at: int,
+        reason: str,
+        by: str | None,
+        recorded_at: int,
+    ) -> int: ...
 
     def insert_optout(
         self, professional: int, number: int, at: int, expires_at: int | None, source: str
@@ -96,7 +125,13 @@ class Ledger(Protocol):
     def remove_optouts(self, professional: int, number: int, at: int) -> int: ...
 
     def insert_consent(
-        self, professional: int, number: int, at: int, expires_at: int | None, proof: str
+        self,
+        professional: int,
+        number: int,
+        at: int,
+        expires_at: int | None,
+        proof: str,
+        evidence: ConsentEvidence = NO_EVIDENCE,
     ) -> None: ...
 
     def insert_withdrawal(self, professional: int, number: int, at: int) -> None: ...
@@ -171,6 +206,11 @@ class Column:
     type: ColumnType
     not_null: bool = False
     unique: bool = False
+    step: str | None = None
+    """The schema step that adds this column to an existing table (``ALTER TABLE … ADD
+    COLUMN``); None when the table's own step creates it."""
+    default: str | None = None
+    """An SQL literal for the rows already there when a later step adds a NOT NULL column."""
 
 
 def _id() -> Column:
@@ -183,6 +223,11 @@ def _int(name: str, *, null: bool = False) -> Column:
 
 def _text(name: str, *, null: bool = False, unique: bool = False) -> Column:
     return Column(name, ColumnType.TEXT, not_null=not null, unique=unique)
+
+
+def _added(column: Column, step: str, default: str | None = None) -> Column:
+    """``column`` added to its table by the later schema step ``step``."""
+    return Column(column.name, column.type, column.not_null, column.unique, step, default)
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,7 +258,12 @@ class Table:
 
 
 _M001, _M002, _M003 = "m001_initial", "m002_purge_log", "m003_service"
-_M004 = "m004_journal"
+_M004 = "m004_evidence"
+"""Consent evidence (off-hours consent, channel, source, wording, proof digest), the history of
+every outcome of an attempt, and lifted refusals (docs/rules.md §2, §6, §11)."""
+_M005 = "m005_journal"
+"""The tamper-evident journal. It comes after every step that adds a column with a default, so
+that the genesis entry seals rows in their final shape."""
 _OWNED = (_id(), _int("professional"), _int("number"))
 """The first columns of every per-professional fact table."""
 
@@ -235,9 +285,47 @@ SCHEMA: tuple[Table, ...] = (
     ),
     Table(
         "refusals",
-        (*_OWNED, _int("at"), _int("attempt_id", null=True)),
+        (
+            *_OWNED,
+            _int("at"),
+            _int("attempt_id", null=True),
+            # A refusal is never erased (docs/rules.md §11): lifting one entered by mistake sets
+            # these, with who and why; the facts read only the refusals not lifted.
+            _added(_int("lifted_at", null=True), _M004),
+            _added(_text("lift_reason", null=True), _M004),
+            _added(_text("lifted_by", null=True), _M004),
+        ),
         _M001,
         indexes=(("refusals_lookup", ("professional", "number", "at")),),
+    ),
+    # Every outcome reported for an attempt, in order; attempts.outcome keeps the latest.
+    Table(
+        "attempt_outcomes",
+        (
+            _id(),
+            _int("professional"),
+            _int("attempt_id"),
+            _text("outcome"),
+            _int("at"),
+            _int("recorded_at"),
+        ),
+        _M004,
+        indexes=(("attempt_outcomes_attempt", ("attempt_id",)),),
+    ),
+    # Lifted refusals and objections: the explicit, logged act (who, when, why).
+    Table(
+        "lifts",
+        (
+            *_OWNED,
+            _text("kind"),
+            _int("at"),
+            _text("reason"),
+            _text("by", null=True),
+            _int("lifted"),
+            _int("recorded_at"),
+        ),
+        _M004,
+        indexes=(("lifts_lookup", ("professional", "number")),),
     ),
     Table(
         "optouts",
@@ -253,7 +341,18 @@ SCHEMA: tuple[Table, ...] = (
     ),
     Table(
         "consents",
-        (*_OWNED, _int("at"), _int("expires_at", null=True), _text("proof")),
+        (
+            *_OWNED,
+            _int("at"),
+            _int("expires_at", null=True),
+            _text("proof"),
+            # The consumer expressly agreed to be called outside the D223-9 days and hours.
+            _added(Column("off_hours", ColumnType.FLAG, not_null=True), _M004, "0"),
+            _added(_text("channel", null=True), _M004),
+            _added(_text("source", null=True), _M004),
+            _added(_text("wording", null=True), _M004),
+            _added(_text("proof_sha256", null=True), _M004),
+        ),
         _M001,
         indexes=(("consents_lookup", ("professional", "number")),),
     ),
@@ -336,7 +435,7 @@ SCHEMA: tuple[Table, ...] = (
             _text("prev"),
             _text("hash"),
         ),
-        _M004,
+        _M005,
         indexes=(("journal_chain", ("chain", "seq")),),
         journaled=False,
     ),
@@ -345,9 +444,11 @@ SCHEMA: tuple[Table, ...] = (
 
 How to add a table, a column or a write so that it is journaled (``callguard verify``):
 
-* a new table or column: declare it here with a new schema step (``m005_…``); a table is
-  journaled unless ``journaled=False`` (caches only). A new column needs nothing more: values
-  are journaled by name, and NULLs are left out of the hashes, so older entries still verify.
+* a new table or column: declare it here with a new schema step (``m006_…``); a table is
+  journaled unless ``journaled=False`` (caches only). A new nullable column needs nothing more:
+  values are journaled by name, and NULLs are left out of the hashes, so older entries still
+  verify. A new column with a non-NULL default would change the content of rows already
+  journaled: give it NULL for old rows and the value for new ones instead.
 * a new write: never run ``INSERT``/``UPDATE``/``DELETE`` on a journaled table directly. Inside
   ``ledger.write()``, call ``ledger.insert_row(table, values)``, ``ledger.update_row(table,
   row_id, changes)`` or ``ledger.delete_row(table, row_id)`` (``storage.journal.JournaledWrites``):
@@ -357,7 +458,9 @@ How to add a table, a column or a write so that it is journaled (``callguard ver
   replay them.
 """
 
-KNOWN_MIGRATIONS: tuple[str, ...] = tuple(dict.fromkeys(t.step for t in SCHEMA))
+KNOWN_MIGRATIONS: tuple[str, ...] = tuple(
+    sorted({t.step for t in SCHEMA} | {c.step for t in SCHEMA for c in t.columns if c.step})
+)
 """The schema steps, in order; both backends record them under these names."""
 
 
@@ -366,16 +469,22 @@ def quote(name: str) -> str:
     return f'"{name}"' if name in {"end"} else name
 
 
+def column_ddl(c: Column, types: dict[ColumnType, str]) -> str:
+    """A column's definition in a dialect's types."""
+    text = f"{quote(c.name)} {types[c.type]}"
+    if c.not_null and c.type is not ColumnType.ID:
+        text += " NOT NULL"
+    if c.default is not None:
+        text += f" DEFAULT {c.default}"
+    if c.unique:
+        text += " UNIQUE"
+    return text
+
+
 def ddl(table: Table, types: dict[ColumnType, str]) -> list[str]:
-    """``CREATE TABLE`` and ``CREATE INDEX`` statements for ``table`` in a dialect's types."""
-    cols = []
-    for c in table.columns:
-        text = f"{quote(c.name)} {types[c.type]}"
-        if c.not_null and c.type is not ColumnType.ID:
-            text += " NOT NULL"
-        if c.unique:
-            text += " UNIQUE"
-        cols.append(text)
+    """``CREATE TABLE`` and ``CREATE INDEX`` statements for ``table`` in a dialect's types
+    (the columns its own step creates; later steps add theirs, see :func:`steps`)."""
+    cols = [column_ddl(c, types) for c in table.columns if c.step in (None, table.step)]
     if table.primary_key:
         cols.append(f"PRIMARY KEY ({', '.join(map(quote, table.primary_key))})")
     statements = [f"CREATE TABLE {table.name} ({', '.join(cols)})"]
@@ -394,6 +503,9 @@ def steps(types: dict[ColumnType, str], suffix: dict[str, str] | None = None) ->
         if suffix and table.name in suffix:
             statements[0] += suffix[table.name]
         out[table.step] += statements
+        for c in table.columns:
+            if c.step not in (None, table.step):
+                out[c.step].append(f"ALTER TABLE {table.name} ADD COLUMN {column_ddl(c, types)}")
     return out
 
 
@@ -418,6 +530,7 @@ class Purge:
 PURGE: tuple[Purge, ...] = (
     Purge("attempts", ("at",)),
     Purge("refusals", ("at",)),
+    Purge("attempt_outcomes", ("at",)),
     # An opt-out ends at its expiry or its removal, whichever comes first; a permanent one stays.
     Purge("optouts", ("expires_at", "removed_at")),
     Purge("slot_consents", ("end",)),

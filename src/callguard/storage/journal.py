@@ -445,6 +445,66 @@ class JournaledWrites:
             chain_of(table, before), table, "update", row_id, {"before": before, "after": after}
         )
 
+    def insert_outcome(
+        self, professional: int, attempt_id: int, outcome: str, at: int, recorded_at: int
+    ) -> None:
+        """One more outcome in an attempt's history (``attempts.outcome`` keeps the latest)."""
+        self.insert_row(
+            "attempt_outcomes",
+            {
+                "professional": professional,
+                "attempt_id": attempt_id,
+                "outcome": outcome,
+                "at": at,
+                "recorded_at": recorded_at,
+            },
+        )
+
+    def lift(
+        self,
+        kind: str,
+        professional: int,
+        number: int,
+        at: int,
+        reason: str,
+        by: str | None,
+        recorded_at: int,
+    ) -> int:
+        """Lift the refusals (``kind="refusal"``) or objections (``"objection"``) of ``number``
+        recorded at or before ``at``; the rows stay, marked, and the act is logged in ``lifts``."""
+        if kind == "refusal":
+            ids = self.ids_where(
+                "refusals",
+                "professional = ? AND number = ? AND lifted_at IS NULL AND at <= ?",
+                (professional, number, at),
+            )
+            changes: dict[str, Any] = {"lifted_at": at, "lift_reason": reason, "lifted_by": by}
+            table = "refusals"
+        else:
+            ids = self.ids_where(
+                "optouts",
+                "professional = ? AND number = ? AND source = 'objection' "
+                "AND removed_at IS NULL AND at <= ?",
+                (professional, number, at),
+            )
+            changes, table = {"removed_at": at}, "optouts"
+        for row_id in ids:
+            self.update_row(table, row_id, changes)
+        self.insert_row(
+            "lifts",
+            {
+                "professional": professional,
+                "number": number,
+                "kind": kind,
+                "at": at,
+                "reason": reason,
+                "by": by,
+                "lifted": len(ids),
+                "recorded_at": recorded_at,
+            },
+        )
+        return len(ids)
+
     def delete_row(self, table: str, row_id: int) -> None:
         """``DELETE`` one row of ``table`` and journal what it held."""
         t = TABLES[table]

@@ -21,6 +21,7 @@ def open_ledger(
     *,
     read_only: bool = False,
     busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
+    create: bool = True,
 ) -> Ledger:
     """The ledger at ``location``: a ``postgresql://`` URL selects the server-backed ledger,
     anything else is a SQLite file path (or ``:memory:``).
@@ -28,6 +29,8 @@ def open_ledger(
     A writable ledger is created and migrated if need be. ``read_only=True`` writes nothing
     (an audit, the source of a copy): a missing file or a database without the callguard schema
     is a ``LedgerError`` rather than a new empty ledger; ``:memory:`` is an empty ledger.
+    ``create=False`` refuses a SQLite file that does not exist (a typo must never judge calls
+    against an empty ledger) and creates nothing.
     """
     text = os.fspath(location)
     if is_server_url(text):
@@ -42,4 +45,9 @@ def open_ledger(
         return PostgresLedger(text, busy_timeout=busy_timeout)
     if read_only and text != ":memory:":
         return SQLiteLedger.open_read_only(text, busy_timeout=busy_timeout)
+    if not create and text != ":memory:" and not os.path.isfile(text):
+        raise LedgerError(
+            f"no ledger at {text!r}: create it first (`callguard init --db {text}`, or "
+            "Guard(path) with create=True)"
+        )
     return SQLiteLedger(text, busy_timeout=busy_timeout)

@@ -46,7 +46,16 @@ from psycopg_pool import ConnectionPool
 
 from .._exceptions import LedgerError
 from .._facts import FactKind, Facts
-from .base import DEFAULT_BUSY_TIMEOUT, KNOWN_MIGRATIONS, PURGE, ColumnType, describe, steps
+from .base import (
+    DEFAULT_BUSY_TIMEOUT,
+    KNOWN_MIGRATIONS,
+    NO_EVIDENCE,
+    PURGE,
+    ColumnType,
+    ConsentEvidence,
+    describe,
+    steps,
+)
 from .journal import JournaledWrites, Problem, VerifyReport, chain_lock_key, seal, verify_with
 
 __all__ = ["STEPS", "PostgresLedger", "lock_key"]
@@ -80,10 +89,10 @@ _BRANCHES: dict[FactKind, str] = {
     FactKind.ATTEMPT: """at, NULL::bigint, NULL::bigint, at, id FROM attempts
  WHERE professional = %(p)s AND number = %(n)s AND at >= %(since)s""",
     FactKind.REFUSAL: """at, NULL, NULL, at, id FROM refusals
- WHERE professional = %(p)s AND number = %(n)s AND at >= %(since)s""",
+ WHERE professional = %(p)s AND number = %(n)s AND at >= %(since)s AND lifted_at IS NULL""",
     FactKind.OPTOUT: """at, expires_at, removed_at, 0, id FROM optouts
  WHERE professional = %(p)s AND number = %(n)s""",
-    FactKind.CONSENT: """at, expires_at, NULL, 0, id FROM consents
+    FactKind.CONSENT: """at, expires_at, off_hours::bigint, 0, id FROM consents
  WHERE professional = %(p)s AND number = %(n)s""",
     FactKind.WITHDRAWAL: """at, NULL, NULL, 0, id FROM consent_withdrawals
  WHERE professional = %(p)s AND number = %(n)s""",
@@ -106,10 +115,11 @@ _MANY_BRANCHES: dict[FactKind, str] = {
     FactKind.ATTEMPT: """a.number, a.at, NULL::bigint, NULL::bigint, a.at, a.id
   FROM k JOIN attempts a ON a.professional = %(p)s AND a.number = k.n AND a.at >= %(since)s""",
     FactKind.REFUSAL: """r.number, r.at, NULL, NULL, r.at, r.id
-  FROM k JOIN refusals r ON r.professional = %(p)s AND r.number = k.n AND r.at >= %(since)s""",
+  FROM k JOIN refusals r ON r.professional = %(p)s AND r.number = k.n AND r.at >= %(since)s
+   AND r.lifted_at IS NULL""",
     FactKind.OPTOUT: """o.number, o.at, o.expires_at, o.removed_at, 0, o.id
   FROM k JOIN optouts o ON o.professional = %(p)s AND o.number = k.n""",
-    FactKind.CONSENT: """c.number, c.at, c.expires_at, NULL, 0, c.id
+    FactKind.CONSENT: """c.number, c.at, c.expires_at, c.off_hours::bigint, 0, c.id
   FROM k JOIN consents c ON c.professional = %(p)s AND c.number = k.n""",
     FactKind.WITHDRAWAL: """w.number, w.at, NULL, NULL, 0, w.id
   FROM k JOIN consent_withdrawals w ON w.professional = %(p)s AND w.number = k.n""",
@@ -337,7 +347,7 @@ class PostgresLedger(JournaledWrites):
                     continue
                 # One round trip per step (no parameters: the simple query protocol).
                 conn.execute(";\n".join(statements))
-                if name == "m004_journal":
+                if name == "m005_journal":
                     # The genesis: seal the rows written before the journal existed.
                     conn.execute("SET LOCAL statement_timeout = 0")
                     seal(_runner(conn), time.time_ns() // 1000)
@@ -553,9 +563,6 @@ class PostgresLedger(JournaledWrites):
             {"professional": professional, "number": number, "at": at, "attempt_id": attempt_id},
         )
 
-    def delete_refusal_of(self, attempt_id: int) -> None:
-        for rid in self.ids_where("refusals", "attempt_id = ?", (attempt_id,)):
-            self.delete_row("refusals", rid)
 
     def insert_optout(
         self, professional: int, number: int, at: int, expires_at: int | None, source: str
@@ -582,7 +589,13 @@ class PostgresLedger(JournaledWrites):
         return len(ids)
 
     def insert_consent(
-        self, professional: int, number: int, at: int, expires_at: int | None, proof: str
+        self,
+        professional: int,
+        number: int,
+        at: int,
+        expires_at: int | None,
+        proof: str,
+        evidence: ConsentEvidence = NO_EVIDENCE,
     ) -> None:
         self.insert_row(
             "consents",
@@ -592,6 +605,7 @@ class PostgresLedger(JournaledWrites):
                 "at": at,
                 "expires_at": expires_at,
                 "proof": proof,
+                **evidence._asdict(),
             },
         )
 

@@ -24,7 +24,15 @@ from sqlite_utils.migrations import Migrations
 
 from .._exceptions import LedgerError
 from .._facts import FactKind, Facts
-from .base import DEFAULT_BUSY_TIMEOUT, KNOWN_MIGRATIONS, PURGE, ColumnType, steps
+from .base import (
+    DEFAULT_BUSY_TIMEOUT,
+    KNOWN_MIGRATIONS,
+    NO_EVIDENCE,
+    PURGE,
+    ColumnType,
+    ConsentEvidence,
+    steps,
+)
 from .journal import JournaledWrites, Problem, seal, verify_with
 from .journal import VerifyReport as VerifyReport
 
@@ -63,7 +71,7 @@ def _journal_step(statements: list[str]) -> Callable[[Database], None]:
 
 
 for _name, _statements in STEPS.items():
-    factory = _journal_step if _name == "m004_journal" else _step
+    factory = _journal_step if _name == "m005_journal" else _step
     migrations(name=_name)(factory(_statements))
 
 # Rows purge() removes for one professional, from the one declaration.
@@ -76,10 +84,10 @@ _BRANCHES: dict[FactKind, str] = {
     FactKind.ATTEMPT: """at, NULL, NULL FROM attempts
  WHERE professional = :p AND number = :n AND at >= :since""",
     FactKind.REFUSAL: """at, NULL, NULL FROM refusals
- WHERE professional = :p AND number = :n AND at >= :since""",
+ WHERE professional = :p AND number = :n AND at >= :since AND lifted_at IS NULL""",
     FactKind.OPTOUT: """at, expires_at, removed_at FROM optouts
  WHERE professional = :p AND number = :n""",
-    FactKind.CONSENT: """at, expires_at, NULL FROM consents
+    FactKind.CONSENT: """at, expires_at, off_hours FROM consents
  WHERE professional = :p AND number = :n""",
     FactKind.WITHDRAWAL: """at, NULL, NULL FROM consent_withdrawals
  WHERE professional = :p AND number = :n""",
@@ -119,11 +127,12 @@ _MANY_BRANCHES: dict[FactKind, str] = {
     FactKind.ATTEMPT: """SELECT a.number, a.at, NULL, NULL FROM temp.callguard_keys AS k
          CROSS JOIN attempts AS a ON a.professional = :p AND a.number = k.n AND a.at >= :since""",
     FactKind.REFUSAL: """SELECT r.number, r.at, NULL, NULL FROM temp.callguard_keys AS k
-         CROSS JOIN refusals AS r ON r.professional = :p AND r.number = k.n AND r.at >= :since""",
+         CROSS JOIN refusals AS r ON r.professional = :p AND r.number = k.n AND r.at >= :since
+         AND r.lifted_at IS NULL""",
     FactKind.OPTOUT: """SELECT o.number, o.at, o.expires_at, o.removed_at FROM temp.callguard_keys AS k
          CROSS JOIN optouts AS o ON o.professional = :p AND o.number = k.n
          ORDER BY k.n, o.id""",
-    FactKind.CONSENT: """SELECT c.number, c.at, c.expires_at, NULL FROM temp.callguard_keys AS k
+    FactKind.CONSENT: """SELECT c.number, c.at, c.expires_at, c.off_hours FROM temp.callguard_keys AS k
          CROSS JOIN consents AS c ON c.professional = :p AND c.number = k.n""",
     FactKind.WITHDRAWAL: """SELECT w.number, w.at, NULL, NULL FROM temp.callguard_keys AS k
          CROSS JOIN consent_withdrawals AS w ON w.professional = :p AND w.number = k.n""",
@@ -306,9 +315,6 @@ class SQLiteLedger(JournaledWrites):
             {"professional": professional, "number": number, "at": at, "attempt_id": attempt_id},
         )
 
-    def delete_refusal_of(self, attempt_id: int) -> None:
-        for rid in self.ids_where("refusals", "attempt_id = ?", (attempt_id,)):
-            self.delete_row("refusals", rid)
 
     def insert_optout(
         self, professional: int, number: int, at: int, expires_at: int | None, source: str
@@ -335,7 +341,13 @@ class SQLiteLedger(JournaledWrites):
         return len(ids)
 
     def insert_consent(
-        self, professional: int, number: int, at: int, expires_at: int | None, proof: str
+        self,
+        professional: int,
+        number: int,
+        at: int,
+        expires_at: int | None,
+        proof: str,
+        evidence: ConsentEvidence = NO_EVIDENCE,
     ) -> None:
         self.insert_row(
             "consents",
@@ -345,6 +357,7 @@ class SQLiteLedger(JournaledWrites):
                 "at": at,
                 "expires_at": expires_at,
                 "proof": proof,
+                **evidence._asdict(),
             },
         )
 
