@@ -29,11 +29,11 @@ transaction: a ten-million-line import is not a dial decision.
 from __future__ import annotations
 
 import hashlib
-import json
 import math
+import os
 import threading
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import AbstractContextManager, contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,7 +45,16 @@ from psycopg_pool import ConnectionPool
 
 from .._exceptions import LedgerError
 from .._facts import FactKind, Facts
-from .base import DEFAULT_BUSY_TIMEOUT, KNOWN_MIGRATIONS, PURGE, ColumnType, describe, steps
+from .base import (
+    DEFAULT_BUSY_TIMEOUT,
+    KNOWN_MIGRATIONS,
+    PURGE,
+    ColumnType,
+    Location,
+    parse_location,
+    steps,
+)
+from .base import purge_record as _purge_record
 
 __all__ = ["STEPS", "PostgresLedger", "lock_key"]
 
@@ -182,7 +191,9 @@ class PostgresLedger:
     the first schema of the connection's ``search_path`` (``?options=-csearch_path%3Dcallguard``
     in the URL puts them in a schema of their own).
 
-    Not fork-safe, as no pool is: open the ledger in each process, after forking.
+    Not fork-safe, as no pool is: open the ledger in each process, after forking. A ledger used
+    in a forked child is refused (a ``LedgerError``; decisions are ``LEDGER_UNAVAILABLE``), never
+    allowed to talk on the parent's connections.
     """
 
     errors: tuple[type[Exception], ...] = (psycopg.Error,)
@@ -197,8 +208,11 @@ class PostgresLedger:
         max_connections: int = 4,
         _read_only: bool = False,
     ) -> None:
+        self._pid = os.getpid()
+        location = parse_location(dsn)
         self.dsn = dsn
-        self.where = describe(dsn)
+        self.where = location.shown
+        self._scrub = location.scrub
         self._local = threading.local()
         self._read_only = _read_only
         lock_ms = max(1, round(busy_timeout * 1000))
@@ -210,7 +224,7 @@ class PostgresLedger:
         }
         if _read_only:
             self._settings["default_transaction_read_only"] = "on"
-        self._kwargs = self._connect_kwargs(dsn, busy_timeout, statement_ms)
+        self._kwargs = self._connect_kwargs(location, busy_timeout, statement_ms)
         # Migrate on a connection of its own first: a wrong DSN or a newer schema is reported
         # with the server's own words, before any pool thread starts.
         try:
@@ -221,7 +235,9 @@ class PostgresLedger:
                 else:
                     self._migrate(conn)
         except psycopg.Error as exc:
-            raise LedgerError(f"cannot open ledger {self.where}: {_first_line(exc)}") from exc
+            raise LedgerError(
+                f"cannot open ledger {self.where}: {self._scrub(_first_line(exc))}"
+            ) from None
         self._pool: ConnectionPool[psycopg.Connection[Any]] = ConnectionPool(
             dsn,
             kwargs=self._kwargs,
@@ -240,7 +256,9 @@ class PostgresLedger:
             self._pool.open(wait=True, timeout=max(1.0, busy_timeout) + 5.0)
         except psycopg.Error as exc:
             self._pool.close()
-            raise LedgerError(f"cannot open ledger {self.where}: {_first_line(exc)}") from exc
+            raise LedgerError(
+                f"cannot open ledger {self.where}: {self._scrub(_first_line(exc))}"
+            ) from None
 
     @classmethod
     def open_read_only(
@@ -252,11 +270,17 @@ class PostgresLedger:
         return cls(dsn, busy_timeout=busy_timeout, _read_only=True)
 
     @staticmethod
-    def _connect_kwargs(dsn: str, busy_timeout: float, statement_ms: int) -> dict[str, Any]:
+    def _connect_kwargs(
+        location: Location, busy_timeout: float, statement_ms: int
+    ) -> dict[str, Any]:
         try:
-            given = conninfo_to_dict(dsn)
+            given = conninfo_to_dict(location.text)
         except psycopg.Error as exc:
-            raise LedgerError(f"{describe(dsn)!r} is not a PostgreSQL URL: {exc}") from exc
+            # The driver's message may quote the location, password included: scrubbed, and
+            # the exception not chained (a traceback would print it).
+            raise LedgerError(
+                f"{location.shown!r} is not a PostgreSQL location: {location.scrub(str(exc))}"
+            ) from None
         defaults: dict[str, Any] = {
             "application_name": "callguard",
             "connect_timeout": max(1, math.ceil(busy_timeout)),
@@ -339,6 +363,20 @@ class PostgresLedger:
 
     # -- connections --------------------------------------------------------------------------
 
+    def _pooled(self) -> AbstractContextManager[psycopg.Connection[Any]]:
+        """A connection from the pool, in the process that opened it.
+
+        After ``fork()`` the child shares the parent's sockets and has none of the pool's threads:
+        a statement from it would interleave with the parent's on the same connection. The child
+        is refused (a LedgerError, so decisions are LEDGER_UNAVAILABLE) and told to open its own.
+        """
+        if os.getpid() != self._pid:
+            raise LedgerError(
+                f"ledger {self.where} was opened in process {self._pid} and used in process "
+                f"{os.getpid()} after a fork: open the ledger (a new Guard) in each process"
+            )
+        return self._pool.connection()
+
     def _tx(self) -> _Tx | None:
         tx: _Tx | None = getattr(self._local, "tx", None)
         return tx
@@ -354,7 +392,7 @@ class PostgresLedger:
                 tx.begun = True
             yield tx.conn
             return
-        with self._pool.connection() as conn:
+        with self._pooled() as conn:
             yield conn
 
     def _locked(
@@ -387,7 +425,7 @@ class PostgresLedger:
                 conn.execute("SET LOCAL statement_timeout = 0")
                 yield conn
             return
-        with self._pool.connection() as conn, conn.transaction():
+        with self._pooled() as conn, conn.transaction():
             conn.execute("SET LOCAL statement_timeout = 0")
             yield conn
 
@@ -418,7 +456,7 @@ class PostgresLedger:
         if tx is not None:
             rows = self._locked(tx, professional, number, _FACTS_SQL, params).fetchall()
         else:
-            with self._pool.connection() as conn:
+            with self._pooled() as conn:
                 rows = conn.execute(_FACTS_SQL, params, prepare=True).fetchall()
         facts = Facts()
         for kind, a, b, c, _, _ in rows:
@@ -457,7 +495,7 @@ class PostgresLedger:
         if self._tx() is not None:
             yield  # joined: the outer write commits
             return
-        with self._pool.connection() as conn:
+        with self._pooled() as conn:
             tx = self._local.tx = _Tx(conn)
             try:
                 yield
@@ -612,7 +650,7 @@ class PostgresLedger:
         return int(row[0]), int(row[1])
 
     def purge(
-        self, professional: int, before: int, consents_before: int, now: int
+        self, professional: int, before: int, consents_before: int, now: int, by: str | None = None
     ) -> dict[str, int]:
         """Delete the professional's records that ended before ``before``; log and count them."""
         params = {"p": professional, "before": before, "consents_before": consents_before}
@@ -625,7 +663,7 @@ class PostgresLedger:
                 removed[table] = conn.execute(query, params).rowcount
             conn.execute(
                 "INSERT INTO purge_log (professional, at, before, removed) VALUES (%s, %s, %s, %s)",
-                (professional, now, before, json.dumps(removed)),
+                (professional, now, before, _purge_record(removed, consents_before, by)),
             )
         return removed
 
@@ -642,6 +680,8 @@ class PostgresLedger:
             return int(conn.execute(query.replace("?", "%s"), params).rowcount)
 
     def close(self) -> None:
+        if os.getpid() != self._pid:
+            return  # a forked child: the connections are the parent's, left to it
         self._pool.close()
 
     # -- bulk reads ---------------------------------------------------------------------------
