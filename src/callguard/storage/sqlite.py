@@ -7,7 +7,6 @@ The rules never see SQL: they receive the :class:`~callguard._facts.Facts` about
 
 from __future__ import annotations
 
-import json
 import os
 import sqlite3
 import threading
@@ -21,6 +20,7 @@ from sqlite_utils.migrations import Migrations
 from .._exceptions import LedgerError
 from .._facts import FactKind, Facts
 from .base import DEFAULT_BUSY_TIMEOUT, KNOWN_MIGRATIONS, PURGE, ColumnType, steps
+from .base import purge_record as _purge_record
 
 __all__ = ["SQLiteLedger", "migrations"]
 
@@ -138,6 +138,37 @@ class SQLiteLedger:
         except sqlite3.DatabaseError as exc:
             self.conn.close()
             raise LedgerError(f"{self.path!r} is not a usable callguard ledger: {exc}") from exc
+        self._identity = None if memory else self._file_identity()
+
+    # -- the file under the connection -----------------------------------------------------------
+
+    def _file_identity(self) -> tuple[str, int, int]:
+        """(absolute path, st_dev, st_ino) of the ledger file, taken while the connection holds it
+        open: as long as it does, no other file can get that inode."""
+        where = os.path.abspath(self.path)
+        st = os.stat(where)
+        return where, st.st_dev, st.st_ino
+
+    def _check_file(self) -> None:
+        """Fail closed when the file at the ledger's path is no longer the one this connection
+        has open (deleted, or replaced by a copy or another ledger): every decision would read, and
+        every write go to, a file no other process sees. One ``stat`` (about a microsecond)."""
+        identity = self._identity
+        if identity is None:
+            return
+        where, dev, ino = identity
+        try:
+            st = os.stat(where)
+        except OSError:
+            raise LedgerError(
+                f"ledger {self.path!r} was deleted while open: refusing to decide or write "
+                "on a file no other process sees"
+            ) from None
+        if st.st_ino != ino or st.st_dev != dev:
+            raise LedgerError(
+                f"ledger {self.path!r} was replaced by another file while open: refusing to "
+                "decide or write until it is opened again"
+            )
 
     # -- schema -------------------------------------------------------------------------------
 
@@ -181,6 +212,7 @@ class SQLiteLedger:
         """Every fact about ``number`` for ``professional``; attempts and refusals from ``since``."""
         facts = Facts()
         with self.lock:
+            self._check_file()
             rows = self.conn.execute(
                 _FACTS_SQL, {"p": professional, "n": number, "now": now, "since": since}
             ).fetchall()
@@ -204,6 +236,7 @@ class SQLiteLedger:
                 return
             self.conn.execute("BEGIN IMMEDIATE")
             try:
+                self._check_file()
                 yield
             except BaseException:
                 if self.conn.in_transaction:
@@ -342,7 +375,7 @@ class SQLiteLedger:
         return int(row[0]), int(row[1])
 
     def purge(
-        self, professional: int, before: int, consents_before: int, now: int
+        self, professional: int, before: int, consents_before: int, now: int, by: str | None = None
     ) -> dict[str, int]:
         """Delete the professional's records that ended before ``before``; log and count them.
 
@@ -358,7 +391,7 @@ class SQLiteLedger:
             removed[table] = cur.rowcount
         self.conn.execute(
             "INSERT INTO purge_log (professional, at, before, removed) VALUES (?, ?, ?, ?)",
-            (professional, now, before, json.dumps(removed)),
+            (professional, now, before, _purge_record(removed, consents_before, by)),
         )
         return removed
 
@@ -392,6 +425,7 @@ class SQLiteLedger:
         self = cls.__new__(cls)
         self.path = os.fspath(path)
         self.lock = threading.RLock()
+        self._identity = None
         if not os.path.isfile(self.path):
             raise LedgerError(f"no ledger at {self.path!r}")
         uri = "file:" + urllib.parse.quote(os.path.abspath(self.path)) + "?mode=ro"
@@ -439,6 +473,7 @@ class SQLiteLedger:
             if own:
                 self.conn.execute("BEGIN")
             try:
+                self._check_file()
                 self.conn.execute(
                     "CREATE TEMP TABLE IF NOT EXISTS callguard_keys (n INTEGER PRIMARY KEY)"
                 )
