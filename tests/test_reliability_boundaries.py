@@ -186,3 +186,15 @@ def test_a_forked_child_is_refused_on_its_parents_connections(postgres_server: s
         assert got == "['LEDGER_UNAVAILABLE']|refused"
         # The parent's connections were not disturbed.
         assert g.attempt(DEST, NPV, paris(2026, 11, 23, 11)).allowed
+
+
+def test_a_call_log_time_out_of_range_is_a_rejected_line(tmp_path: Path) -> None:
+    log = tmp_path / "calls.csv"
+    log.write_text(
+        "number;caller_id;started_at\n"
+        f"{DEST};{NPV};9999-12-31T23:30-05:00\n"
+        f"{DEST};{NPV};1900-01-01T10:00\n"
+    )
+    with Guard(tmp_path / "l.db") as g:
+        report = callguard.audit(log, db=g)
+    assert [(r.line, "out of range" in r.reason) for r in report.rejected] == [(2, True), (3, True)]

@@ -15,7 +15,7 @@ from typing import Any
 from ._exceptions import ConfigurationError
 from ._files import header_key, open_contacts
 from ._reports import Rejected
-from ._time import parse_instant
+from ._time import in_range, parse_instant
 from ._types import Outcome, Purpose, Sector
 
 __all__ = ["CallSource", "LoggedCall", "parse_time", "read_call_log"]
@@ -62,12 +62,14 @@ def parse_time(value: object) -> datetime:
     if not isinstance(value, datetime) and not str(value).strip():
         raise ValueError("no started_at")
     try:
-        return parse_instant(value)
+        moment = parse_instant(value)
     except ValueError:
         raise ValueError(
             f"started_at {str(value).strip()!r} is not an ISO 8601 time "
             "(e.g. 2026-11-23T10:30:00+01:00)"
         ) from None
+    in_range(moment, "started_at")  # a ValueError naming it, never an OverflowError later
+    return moment
 
 
 def _cell(row: Mapping[str, object], name: str) -> str:
