@@ -147,14 +147,23 @@ def test_a_location_that_is_no_text_is_a_configuration_error(bad: object) -> Non
 
 
 def test_a_keyword_string_reaches_postgresql(postgres_server: str) -> None:
-    from urllib.parse import urlsplit
+    from urllib.parse import parse_qsl, urlsplit
 
-    parts = urlsplit(postgres_server)
-    dsn = f"host={parts.hostname} port={parts.port or 5432} dbname={parts.path.lstrip('/')} " \
-        f"user={parts.username}"
-    with Guard(dsn) as g:
-        assert g.path == dsn
-        assert g.may_call(DEST, NPV, paris(2026, 11, 23, 11)).codes == {ReasonCode.NO_CONSENT}
+    from conftest import postgres_schema
+
+    with postgres_schema(postgres_server) as url:
+        parts = urlsplit(url)
+        options = dict(parse_qsl(parts.query))["options"].replace("\\", "\\\\")
+        dsn = (
+            f"host={parts.hostname} port={parts.port or 5432} dbname={parts.path.lstrip('/')} "
+            f"user={parts.username} options='{options}'"
+        )
+        with Guard(dsn) as g:
+            assert g.path.startswith("host=")
+            assert g.may_call(DEST, NPV, paris(2026, 11, 23, 11)).codes == {ReasonCode.NO_CONSENT}
+            g.record_consent(DEST, paris(2026, 11, 1), proof="p")
+        with Guard(url) as same:  # the same schema, through the URL
+            assert same.may_call(DEST, NPV, paris(2026, 11, 23, 11)).allowed
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="fork is POSIX")
