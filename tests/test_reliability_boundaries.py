@@ -167,10 +167,8 @@ def test_a_keyword_string_reaches_postgresql(postgres_server: str) -> None:
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="fork is POSIX")
-def test_a_forked_child_is_refused_on_its_parents_connections(postgres_server: str) -> None:
-    from conftest import postgres_schema
-
-    with postgres_schema(postgres_server) as dsn, Guard(dsn) as g:
+def test_a_forked_child_is_refused_on_its_parents_connections(ledger_location: str) -> None:
+    with Guard(ledger_location) as g:
         g.record_consent(DEST, paris(2026, 11, 1), proof="p")
         read, write = os.pipe()
         pid = os.fork()

@@ -139,6 +139,7 @@ class SQLiteLedger:
             self.conn.close()
             raise LedgerError(f"{self.path!r} is not a usable callguard ledger: {exc}") from exc
         self._identity = None if memory else self._file_identity()
+        self._pid = os.getpid()
 
     # -- the file under the connection -----------------------------------------------------------
 
@@ -156,6 +157,13 @@ class SQLiteLedger:
         identity = self._identity
         if identity is None:
             return
+        if os.getpid() != self._pid:
+            # SQLite's locks belong to the process that took them: a forked child using its
+            # parent's connection would write without holding them.
+            raise LedgerError(
+                f"ledger {self.path!r} was opened in process {self._pid} and used in process "
+                f"{os.getpid()} after a fork: open the ledger (a new Guard) in each process"
+            )
         where, dev, ino = identity
         try:
             st = os.stat(where)
@@ -408,6 +416,8 @@ class SQLiteLedger:
             return int(self.conn.execute(query, params).rowcount)
 
     def close(self) -> None:
+        if self._identity is not None and os.getpid() != self._pid:
+            return  # a forked child: the connection is its parent's, left to it
         with self.lock:
             self.conn.close()
 
@@ -426,6 +436,7 @@ class SQLiteLedger:
         self.path = os.fspath(path)
         self.lock = threading.RLock()
         self._identity = None
+        self._pid = os.getpid()
         if not os.path.isfile(self.path):
             raise LedgerError(f"no ledger at {self.path!r}")
         uri = "file:" + urllib.parse.quote(os.path.abspath(self.path)) + "?mode=ro"
