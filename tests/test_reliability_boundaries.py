@@ -205,3 +205,76 @@ def test_a_call_log_time_out_of_range_is_a_rejected_line(tmp_path: Path) -> None
     with Guard(tmp_path / "l.db") as g:
         report = callguard.audit(log, db=g)
     assert [(r.line, "out of range" in r.reason) for r in report.rejected] == [(2, True), (3, True)]
+
+
+class _Proxy:
+    """A TCP proxy to the test server that can freeze: it then keeps the connections open, lets
+    the kernel acknowledge what the client sends, and forwards nothing either way."""
+
+    def __init__(self, host: str, port: int) -> None:
+        import socket
+        import threading
+
+        self.target = (host, port)
+        self.frozen = threading.Event()
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(16)
+        self.port = self.listener.getsockname()[1]
+        self.sockets: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        import socket
+        import threading
+
+        while True:
+            try:
+                client = self.listener.accept()[0]
+            except OSError:
+                return
+            server = socket.create_connection(self.target)
+            self.sockets += [client, server]
+            for a, b in ((client, server), (server, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    def _pipe(self, a: object, b: object) -> None:
+        import socket
+
+        assert isinstance(a, socket.socket) and isinstance(b, socket.socket)
+        try:
+            while data := a.recv(65536):
+                while self.frozen.is_set():
+                    self.frozen.wait(3600)  # hold the bytes: never forward them
+                b.sendall(data)
+        except OSError:
+            return
+
+    def close(self) -> None:
+        self.listener.close()
+        for s in self.sockets:
+            s.close()
+
+
+def test_a_server_that_stops_answering_mid_session_is_bounded(postgres_server: str) -> None:
+    import time
+    from urllib.parse import urlsplit
+
+    from conftest import postgres_schema
+
+    with postgres_schema(postgres_server) as url:
+        parts = urlsplit(url)
+        proxy = _Proxy(parts.hostname or "127.0.0.1", parts.port or 5432)
+        try:
+            through = url.replace(parts.netloc, f"{parts.username}@127.0.0.1:{proxy.port}")
+            with Guard(through, busy_timeout=1) as g:
+                g.record_consent(DEST, paris(2026, 11, 1), proof="p")
+                assert g.may_call(DEST, NPV, paris(2026, 11, 23, 11)).allowed
+                proxy.frozen.set()
+                for call in (g.may_call, g.attempt):
+                    started = time.monotonic()
+                    d = call(DEST, NPV, paris(2026, 11, 23, 11))
+                    assert d.codes == {ReasonCode.LEDGER_UNAVAILABLE}
+                    assert time.monotonic() - started < 8  # 2 × busy_timeout + 2 s, and a tick
+        finally:
+            proxy.close()

@@ -29,9 +29,12 @@ transaction: a ten-million-line import is not a dial decision.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import math
 import os
+import socket
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager, suppress
 from dataclasses import dataclass, field
@@ -184,6 +187,58 @@ class _Tx:
     locked: set[int] = field(default_factory=set)
 
 
+class _Watchdog:
+    """A client-side deadline for the statements of a decision.
+
+    ``statement_timeout`` is the server's: a server process that is stuck (stopped, swapped out)
+    while its host still acknowledges data and answers keepalives never sends the cancellation,
+    and ``tcp_user_timeout`` and keepalives see a healthy connection. Past its deadline, a watched
+    statement's socket is shut down: psycopg raises at once, the decision is LEDGER_UNAVAILABLE
+    and the pool drops the connection. One thread per ledger, started on first use, checks
+    ten times a second; shutting down happens under the lock the watched block releases on exit,
+    so a connection already handed back is never touched.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._watched: dict[int, tuple[float, int]] = {}
+        self._ids = itertools.count()
+        self._thread: threading.Thread | None = None
+        self._pid = os.getpid()
+
+    @contextmanager
+    def watch(self, conn: psycopg.Connection[Any], seconds: float) -> Iterator[None]:
+        token = next(self._ids)
+        with self._lock:
+            self._watched[token] = (time.monotonic() + seconds, conn.pgconn.socket)
+            if self._thread is None or self._pid != os.getpid():
+                self._pid = os.getpid()
+                self._thread = threading.Thread(
+                    target=self._run, name="callguard statement deadline", daemon=True
+                )
+                self._thread.start()
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._watched.pop(token, None)
+
+    def _run(self) -> None:
+        while True:
+            time.sleep(0.1)
+            now = time.monotonic()
+            with self._lock:
+                for token, (deadline, fd) in list(self._watched.items()):
+                    if deadline <= now:
+                        del self._watched[token]
+                        with suppress(OSError):
+                            sock = socket.socket(fileno=os.dup(fd))
+                            try:
+                                sock.shutdown(socket.SHUT_RDWR)
+                            finally:
+                                sock.close()
+
+
 class PostgresLedger:
     """The server-backed ledger: ``PostgresLedger("postgresql://user@host:5432/db")``.
 
@@ -224,6 +279,9 @@ class PostgresLedger:
         }
         if _read_only:
             self._settings["default_transaction_read_only"] = "on"
+        # The client-side bound of a decision's statement: past the server's own timeout.
+        self._deadline = statement_ms / 1000 + 2.0
+        self._watchdog = _Watchdog()
         self._kwargs = self._connect_kwargs(location, busy_timeout, statement_ms)
         # Migrate on a connection of its own first: a wrong DSN or a newer schema is reported
         # with the server's own words, before any pool thread starts.
@@ -454,9 +512,10 @@ class PostgresLedger:
         params = {"p": professional, "n": number, "now": now, "since": since}
         tx = self._tx()
         if tx is not None:
-            rows = self._locked(tx, professional, number, _FACTS_SQL, params).fetchall()
+            with self._watchdog.watch(tx.conn, self._deadline):
+                rows = self._locked(tx, professional, number, _FACTS_SQL, params).fetchall()
         else:
-            with self._pooled() as conn:
+            with self._pooled() as conn, self._watchdog.watch(conn, self._deadline):
                 rows = conn.execute(_FACTS_SQL, params, prepare=True).fetchall()
         facts = Facts()
         for kind, a, b, c, _, _ in rows:
@@ -501,11 +560,13 @@ class PostgresLedger:
                 yield
             except BaseException:
                 if tx.begun:
-                    _rollback(conn)
+                    with self._watchdog.watch(conn, self._deadline):
+                        _rollback(conn)
                 raise
             else:
                 if tx.begun:
-                    conn.execute("COMMIT")
+                    with self._watchdog.watch(conn, self._deadline):
+                        conn.execute("COMMIT")
             finally:
                 self._local.tx = None
 
@@ -527,7 +588,7 @@ class PostgresLedger:
         # nothing — as on SQLite, another transaction's check made before it commits does not
         # see it. Locking here would take one lock per number of a whole import, more than the
         # server's lock table holds (max_locks_per_transaction).
-        with self.connection() as conn:
+        with self.connection() as conn, self._watchdog.watch(conn, self._deadline):
             row = conn.execute(_INSERT_ATTEMPT_SQL, params, prepare=True).fetchone()
         assert row is not None
         return int(row[0])
