@@ -195,7 +195,7 @@ class _Watchdog:
     and ``tcp_user_timeout`` and keepalives see a healthy connection. Past its deadline, a watched
     statement's socket is shut down: psycopg raises at once, the decision is LEDGER_UNAVAILABLE
     and the pool drops the connection. One thread per ledger, started on first use, checks
-    ten times a second; shutting down happens under the lock the watched block releases on exit,
+    ten times a second and ends after 5 s with nothing to watch; shutting down happens under the lock the watched block releases on exit,
     so a connection already handed back is never touched.
     """
 
@@ -224,10 +224,16 @@ class _Watchdog:
                 self._watched.pop(token, None)
 
     def _run(self) -> None:
+        idle_since = time.monotonic()
         while True:
             time.sleep(0.1)
             now = time.monotonic()
             with self._lock:
+                if self._watched:
+                    idle_since = now
+                elif now - idle_since > 5.0:
+                    self._thread = None  # idle: the next watch() starts another
+                    return
                 for token, (deadline, fd) in list(self._watched.items()):
                     if deadline <= now:
                         del self._watched[token]
