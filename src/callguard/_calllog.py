@@ -15,7 +15,7 @@ from typing import Any
 from ._exceptions import ConfigurationError
 from ._files import header_key, open_contacts
 from ._reports import Rejected
-from ._time import in_range, parse_instant
+from ._time import EARLIEST, UTC, in_range, parse_instant
 from ._types import Outcome, Purpose, Sector
 
 __all__ = ["CallSource", "LoggedCall", "parse_time", "read_call_log"]
@@ -68,7 +68,17 @@ def parse_time(value: object) -> datetime:
             f"started_at {str(value).strip()!r} is not an ISO 8601 time "
             "(e.g. 2026-11-23T10:30:00+01:00)"
         ) from None
-    in_range(moment, "started_at")  # a ValueError naming it, never an OverflowError later
+    try:
+        in_range(moment, "started_at")
+    except ValueError:
+        # Too early is the rulebook's to say (« before 2016-06-01 »), once the row is judged; too
+        # late, or out of what a datetime holds, is refused here, never an OverflowError later.
+        try:
+            early = moment.astimezone(UTC) < EARLIEST
+        except OverflowError:
+            early = False
+        if not early:
+            raise
     return moment
 
 
