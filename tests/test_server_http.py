@@ -190,6 +190,10 @@ def test_at_defaults_to_the_servers_clock(client: Any) -> None:
         (json.dumps({**body(), "at": "yesterday-ish"}).encode(), "at"),
         (json.dumps({**body(), "recorded_message": "yes"}).encode(), "recorded_message"),
         (json.dumps({**body(), "callee_tz": "Mars/Olympus"}).encode(), "callee_tz"),
+        (json.dumps({**body(), "callee_tz": "Etc/GMT-1"}).encode(), "callee_tz"),
+        (json.dumps({**body(), "callee_tz": "UTC"}).encode(), "callee_tz"),
+        (json.dumps({**body(), "at": "9999-12-31T23:00:00+00:00"}).encode(), "at"),
+        (json.dumps({**body(), "at": "2015-01-05T10:00:00+01:00"}).encode(), "at"),
     ],
 )
 def test_bad_requests_are_422_naming_the_field(client: Any, content: bytes, field: str) -> None:

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from ._exceptions import ConfigurationError
 from ._files import header_key, open_contacts
 from ._reports import Rejected
-from ._time import parse_instant
+from ._time import EARLIEST, UTC, in_range, parse_instant
 from ._types import Outcome, Purpose, Sector
 from .rules.calendar import DEPARTMENTS
 
@@ -240,16 +240,30 @@ def parse_time(value: object, tz: str | None = None) -> datetime:
     if not isinstance(value, datetime) and not str(value).strip():
         raise ValueError("no started_at")
     try:
+        moment = None
         if tz is not None:
-            moment = value if isinstance(value, datetime) else _naive(str(value))
-            if moment is not None and moment.tzinfo is None:
-                return moment.replace(tzinfo=ZoneInfo(tz))
-        return parse_instant(value)
+            naive = value if isinstance(value, datetime) else _naive(str(value))
+            if naive is not None and naive.tzinfo is None:
+                moment = naive.replace(tzinfo=ZoneInfo(tz))
+        if moment is None:
+            moment = parse_instant(value)
     except ValueError:
         raise ValueError(
             f"started_at {str(value).strip()!r} is not an ISO 8601 time "
             "(e.g. 2026-11-23T10:30:00+01:00)"
         ) from None
+    try:
+        in_range(moment, "started_at")
+    except ValueError:
+        # Too early is the rulebook's to say (« before 2016-06-01 »), once the row is judged; too
+        # late, or out of what a datetime holds, is refused here, never an OverflowError later.
+        try:
+            early = moment.astimezone(UTC) < EARLIEST
+        except OverflowError:
+            early = False
+        if not early:
+            raise
+    return moment
 
 
 def _naive(text: str) -> datetime | None:

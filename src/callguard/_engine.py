@@ -22,7 +22,7 @@ from ._exceptions import CallguardError, ConfigurationError, InvalidNumberError,
 from ._facts import FactKind, Facts
 from ._numbers import LineKind, PhoneNumber, parse_caller, parse_number
 from ._policy import Policy
-from ._time import paris_text, require_aware, to_us
+from ._time import require_aware, to_us
 from ._types import Outcome, Purpose, ReasonCode, Sector
 from .rules import RULES, Call, Context, Rule
 from .rules import calendar as cal
@@ -41,9 +41,6 @@ __all__ = [
     "next_allowed",
     "unavailable",
 ]
-
-# The search for next_allowed_at looks two years ahead; keep its date arithmetic in range.
-_LAST_YEAR = 9000
 
 _LEDGER_UNAVAILABLE_BASIS = "Code de la consommation, art. L242-16 (fail closed)"
 
@@ -372,11 +369,8 @@ class Engine:
         self._batch_depth = 0
 
     def now(self, now: datetime | None, name: str = "now") -> datetime:
-        """``now`` in UTC (the clock's when None); naive or too far ahead is a ValueError."""
-        t = require_aware(self.clock() if now is None else now, name)
-        if t.year >= _LAST_YEAR:
-            raise ValueError(f"{name}={paris_text(t)} is too far in the future to judge a call")
-        return t
+        """``now`` in UTC (the clock's when None); naive or out of range is a ValueError."""
+        return require_aware(self.clock() if now is None else now, name)
 
     def call(
         self,
@@ -559,6 +553,11 @@ class Engine:
                 )
             allowed, reasons, nxt_local, regime, tz = verdict
             out.append(_decision(allowed, reasons, nxt_local, number.e164, regime, tz, t))
+
+    @property
+    def in_batch(self) -> bool:
+        """Whether a :meth:`batch` is open (its writes commit when it ends)."""
+        return self._batch_depth > 0
 
     @contextmanager
     def write(self, what: str) -> Iterator[Ledger]:

@@ -27,6 +27,14 @@ __all__ = ["CONSENT_PROOF_RETENTION_DAYS", "Guard"]
 CONSENT_PROOF_RETENTION_DAYS = 3 * 365
 """Consent proofs are kept three years (décret n° 2026-662, docs/rules.md §6)."""
 
+PURGE_CLOCK_SKEW = timedelta(minutes=5)
+"""How far ahead of the guard's clock a purge's ``now`` or ``before`` may be (hosts' clocks
+differ a little). Further is refused: a purge judged from a future present would remove what the
+cap, the cooldown or the proof keeping still needs today."""
+
+_MAX_ID = 2**63 - 1
+"""The largest row id either backend stores (a signed 64-bit integer)."""
+
 class Guard:
     """May I call this number, from this caller ID, now? Over one ledger, for one professional.
 
@@ -51,6 +59,11 @@ class Guard:
         it, and creates nothing: what a dialer in production should use, so that a typo in the
         path never judges calls against a new, empty ledger.
         """
+        if not isinstance(path, (str, os.PathLike)):
+            raise ConfigurationError(
+                f"path must be a SQLite file path, ':memory:' or a PostgreSQL location, "
+                f"not {path!r:.60}"
+            )
         if not isinstance(professional, str) or not professional.strip():
             raise ConfigurationError(
                 f"professional must be a non-empty name, not {professional!r}"
@@ -144,6 +157,13 @@ class Guard:
         never together exceed the cap. ``decision.attempt_id`` is set when recorded.
         """
         engine = self.engine
+        if engine.in_batch:
+            # The attempt's answer must be committed when it is returned: a batch commits later
+            # (or rolls back), so a dialer could call on an attempt that is never recorded.
+            raise ConfigurationError(
+                "attempt() inside guard.batch() is refused: an attempt is recorded in its own "
+                "transaction, committed before its decision is returned"
+            )
         t = engine.now(now)
         call = engine.call(
             number, caller_id, purpose, sector, callee_tz, department, recorded_message
@@ -230,6 +250,10 @@ class Guard:
         key = self._key(number)
         t = require_aware(at, "at")
         outcome_ = Outcome.coerce(outcome)
+        if caller_id is not None and not isinstance(caller_id, str):
+            raise ConfigurationError(
+                f"caller_id must be a str or None, not {type(caller_id).__name__} {caller_id!r:.40}"
+            )
         caller, _ = parse_caller(caller_id)
         stored_caller = caller.e164 if caller else (caller_id or None)
         with self.engine.write("record the call") as ledger:
@@ -252,7 +276,10 @@ class Guard:
         """Set the outcome of an attempt recorded by :meth:`attempt` or :meth:`record_call`."""
         outcome_ = Outcome.coerce(outcome)
         if not isinstance(attempt_id, int) or isinstance(attempt_id, bool):
-            raise ConfigurationError(f"attempt_id must be an int, not {attempt_id!r}")
+            raise ConfigurationError(f"attempt_id must be an int, not {attempt_id!r:.40}")
+        if not 0 < attempt_id <= _MAX_ID:
+            shown = attempt_id if attempt_id.bit_length() < 128 else "<a huge int>"
+            raise ConfigurationError(f"attempt_id={shown} is not an attempt id (1 to 2**63-1)")
         with self.engine.write("record the outcome") as ledger:
             row = ledger.attempt_row(attempt_id)
             if row is None or row[0] != self.engine.pid:
@@ -399,16 +426,29 @@ class Guard:
         *,
         now: datetime | None = None,
         proof_retention_days: int = CONSENT_PROOF_RETENTION_DAYS,
+        by: str | None = None,
     ) -> PurgeReport:
         """Remove this professional's call records that ended before ``before``.
 
         Attempts, refusals, ended opt-outs, slots and contracts go; consents and withdrawals are
         kept ``proof_retention_days`` (three years by default, décret n° 2026-662) whatever
         ``before`` says. A ``before`` recent enough to remove an attempt or a refusal that the
-        cap or the cooldown still counts is refused: purging must never open a call.
+        cap or the cooldown still counts is refused: purging must never open a call. ``now`` or
+        ``before`` ahead of the guard's clock (beyond a few minutes of skew) is refused too: what
+        the cap needs is judged from the real present. ``by`` names who asked; the purge log keeps
+        it with the professional, the time and the counts per table.
         """
+        present = self.engine.now(None)
         t = self.engine.now(now)
         cut = require_aware(before, "before")
+        for name, value in (("now", t), ("before", cut)):
+            if value > present + PURGE_CLOCK_SKEW:
+                raise ConfigurationError(
+                    f"purge {name}={value.isoformat()} is in the future of the clock "
+                    f"({present.isoformat()}): a purge is judged from the real present"
+                )
+        if by is not None and (not isinstance(by, str) or not by.strip()):
+            raise ConfigurationError(f"by must name who purges, not {by!r:.40}")
         needed = max(self.policy.cap_days, self.policy.refusal_cooldown_days + 1) + 2
         latest = t - timedelta(days=needed)
         if cut > latest:
@@ -424,8 +464,10 @@ class Guard:
             )
         consents_before = min(cut, t - timedelta(days=proof_retention_days))
         with self.engine.write("purge the ledger") as ledger:
-            removed = ledger.purge(self.engine.pid, to_us(cut), to_us(consents_before), to_us(t))
-        return PurgeReport(cut, consents_before, removed)
+            removed = ledger.purge(
+                self.engine.pid, to_us(cut), to_us(consents_before), to_us(present), by
+            )
+        return PurgeReport(cut, consents_before, removed, self.professional, by, present)
 
     def verify(self) -> VerifyReport:
         """Check the ledger's journal and every fact against it (read-only); see
@@ -444,6 +486,8 @@ class Guard:
     ) -> ImportReport:
         """Load a Bloctel return: ``listed`` numbers are flagged; ``submitted`` ones not flagged
         are clean at ``checked_at``. All or nothing; bad lines are reported, never dropped."""
+        if listed is None:
+            raise ConfigurationError("listed must be a file or an iterable of numbers, not None")
         checked = to_us(instant(checked_at, "checked_at"))
         report = ImportReport()
         with self.engine.write("import the Bloctel file") as ledger:

@@ -72,6 +72,12 @@ class PurgeReport:
     before: datetime
     consents_before: datetime
     removed: dict[str, int]
+    professional: str | None = None
+    """Whose records were removed."""
+    by: str | None = None
+    """Who asked for the purge, when the caller said."""
+    at: datetime | None = None
+    """When the purge ran (the guard's clock)."""
 
     @property
     def total(self) -> int:
@@ -80,7 +86,13 @@ class PurgeReport:
     def __str__(self) -> str:
         before = self.before.astimezone(PARIS).isoformat(timespec="seconds")
         proofs = self.consents_before.astimezone(PARIS).isoformat(timespec="seconds")
-        lines = [f"removed records that ended before {before} (consent proofs before {proofs}):"]
+        who = f"purge for professional {self.professional!r}" if self.professional else "purge"
+        if self.by:
+            who += f" by {self.by!r}"
+        if self.at is not None:
+            who += f" at {self.at.astimezone(PARIS).isoformat(timespec='seconds')}"
+        lines = [who + ":"]
+        lines += [f"removed records that ended before {before} (consent proofs before {proofs}):"]
         lines += [f"  {table}: {count}" for table, count in self.removed.items()]
         return "\n".join(lines)
 

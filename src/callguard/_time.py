@@ -11,6 +11,12 @@ PARIS = ZoneInfo("Europe/Paris")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _US = timedelta(microseconds=1)
 
+EARLIEST = datetime(2016, 6, 1, tzinfo=UTC)
+"""The first instant callguard judges or records: Bloctel opened on 1 June 2016."""
+LATEST = datetime(2101, 1, 1, tzinfo=UTC)
+"""The end of the range (exclusive): 2100-12-31 is the last day. Beyond it, date arithmetic
+(a window, the next-allowed search two years ahead) would leave what ``datetime`` holds."""
+
 
 def require_aware(value: object, name: str = "now") -> datetime:
     """Return ``value`` in UTC; a naive or non-datetime value is a ``ValueError`` that says so."""
@@ -21,7 +27,21 @@ def require_aware(value: object, name: str = "now") -> datetime:
             f"{name}={value.isoformat()} is a naive datetime: pass a time zone, "
             f"e.g. {name}=datetime(..., tzinfo=ZoneInfo('Europe/Paris'))"
         )
-    return value.astimezone(UTC)
+    return in_range(value, name)
+
+
+def in_range(value: datetime, name: str) -> datetime:
+    """An aware ``value`` in UTC, if it lies in 2016-06-01 … 2100-12-31 (UTC); else a
+    ``ValueError`` naming it. Never an ``OverflowError``, even at ``datetime.min``/``max``."""
+    try:
+        if EARLIEST <= value < LATEST:
+            return value.astimezone(UTC)
+    except OverflowError:
+        pass
+    raise ValueError(
+        f"{name}={value.isoformat()} is out of range: callguard judges and records instants "
+        f"from {EARLIEST.date().isoformat()} to 2100-12-31 (UTC)"
+    )
 
 
 def instant(value: object, name: str, *, end_of_day: bool = False) -> datetime:
@@ -31,6 +51,11 @@ def instant(value: object, name: str, *, end_of_day: bool = False) -> datetime:
     a Bloctel return file); the day is taken in metropolitan legal time.
     """
     if isinstance(value, date) and not isinstance(value, datetime):
+        if not EARLIEST.date() <= value < LATEST.date():
+            raise ValueError(
+                f"{name}={value.isoformat()} is out of range: callguard records days from "
+                f"{EARLIEST.date().isoformat()} to 2100-12-31"
+            )
         day = value + timedelta(days=1) if end_of_day else value
         return datetime.combine(day, time(0), PARIS).astimezone(UTC)
     return require_aware(value, name)

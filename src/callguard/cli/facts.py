@@ -114,13 +114,15 @@ def refuse(number: str, at: datetime | None, db: str | None, professional: str) 
               help="Remove records that ended before this date (a date: its midnight, Paris).")
 @click.option("--keep-proofs-days", type=click.IntRange(min=1095), default=1095,
               show_default=True, help="Keep consent proofs at least this many days.")
-@click.option("--at", type=AT, default=None, help="Judge from this time (default: now).")
+@click.option("--at", type=AT, default=None,
+              help="Judge from this time (default: now; never ahead of the clock).")
+@click.option("--by", default=None, help="Who asks for the purge (kept in the purge log).")
 @db_option
 @professional_option
 @click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
 def purge(
-    before: date | datetime, keep_proofs_days: int, at: datetime | None, db: str | None,
-    professional: str, as_json: bool,
+    before: date | datetime, keep_proofs_days: int, at: datetime | None, by: str | None,
+    db: str | None, professional: str, as_json: bool,
 ) -> None:
     """Remove the professional's call records that ended before --before, and say what went.
 
@@ -131,9 +133,11 @@ def purge(
     cut = _begin(before, "--before")
     assert cut is not None
     with guarded(db, professional) as guard:
-        report = guard.purge(cut, now=at, proof_retention_days=keep_proofs_days)
+        report = guard.purge(cut, now=at, proof_retention_days=keep_proofs_days, by=by)
     if as_json:
-        echo_json({"before": report.before.isoformat(),
+        echo_json({"professional": report.professional, "by": report.by,
+                    "at": None if report.at is None else report.at.isoformat(),
+                    "before": report.before.isoformat(),
                     "consents_before": report.consents_before.isoformat(),
                     "removed": report.removed, "total": report.total})
     else:

@@ -219,6 +219,14 @@ def department_of(department: object) -> str | None:
     return code
 
 
+_GEOGRAPHIC_AREAS = frozenset(
+    {"Africa", "America", "Antarctica", "Asia", "Atlantic", "Australia", "Europe", "Indian",
+     "Pacific"}
+)
+"""The areas of the IANA names that are places (``Area/Location``); ``Etc/*``, ``UTC``, ``GMT``,
+``Factory`` and the legacy aliases are not."""
+
+
 def consumer_zones(
     number: PhoneNumber | None, callee_tz: object, department: object = None
 ) -> tuple[tuple[ZoneInfo, ...], tuple[str, ...]]:
@@ -255,6 +263,14 @@ def _consumer_zones(
     if alsace_moselle:
         areas.append(ALSACE_MOSELLE)
     if callee_tz is not None:
+        if callee_tz.partition("/")[0] not in _GEOGRAPHIC_AREAS:
+            # UTC, GMT, Etc/GMT+3 or Factory have no legal time: the D223-9 hours and the
+            # holidays are those of a place, and no place keeps those clocks.
+            raise ConfigurationError(
+                f"unknown time zone {callee_tz!r} for a consumer: it is not the zone of a "
+                "place; give the consumer's "
+                "geographic IANA zone (Area/City), e.g. 'Europe/Paris' or 'America/Cayenne'"
+            )
         try:
             zones: tuple[ZoneInfo, ...] = (zone(callee_tz),)
         except (KeyError, ValueError) as exc:

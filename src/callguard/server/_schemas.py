@@ -15,6 +15,7 @@ from typing import Any
 
 from dateutil.parser import isoparse
 
+from .._time import in_range
 from .._types import Outcome, Purpose, Sector
 
 __all__ = ["BODIES", "Invalid", "parse_body", "parse_time"]
@@ -97,6 +98,10 @@ def parse_time(value: object, name: str) -> datetime:
         raise Invalid(
             name, f"{name}={value[:60]!r} has no offset: add one, e.g. 2026-11-23T10:30:00+01:00"
         )
+    try:
+        in_range(moment, name)
+    except ValueError as exc:
+        raise Invalid(name, str(exc)) from None
     return moment
 
 

@@ -11,7 +11,9 @@ integer of their E.164 digits, which keeps the Bloctel table (millions of rows) 
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import urllib.parse
 from collections.abc import Iterable
 from contextlib import AbstractContextManager
@@ -19,6 +21,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any, NamedTuple, Protocol
 
+from .._exceptions import ConfigurationError
 from .._facts import FactKind, Facts
 from .verdict import VerifyReport
 
@@ -32,10 +35,13 @@ __all__ = [
     "ColumnType",
     "ConsentEvidence",
     "Ledger",
+    "Location",
     "Purge",
     "Table",
     "describe",
     "is_server_url",
+    "parse_location",
+    "purge_record",
 ]
 
 DEFAULT_BUSY_TIMEOUT = 5.0
@@ -149,7 +155,7 @@ class Ledger(Protocol):
     ) -> tuple[int, int]: ...
 
     def purge(
-        self, professional: int, before: int, consents_before: int, now: int
+        self, professional: int, before: int, consents_before: int, now: int, by: str | None = None
     ) -> dict[str, int]: ...
 
     def close(self) -> None: ...
@@ -541,24 +547,120 @@ PURGE: tuple[Purge, ...] = (
 )
 
 
+def purge_record(removed: dict[str, int], consents_before: int, by: str | None) -> str:
+    """What the purge log's ``removed`` column keeps: who asked (``by``), the proofs' cut, and the
+    rows removed per table (the row itself holds the professional, the time and ``before``)."""
+    return json.dumps({"by": by, "consents_before": consents_before, "removed": removed})
+
+
 # -- locations ---------------------------------------------------------------------------------
+
+
+_LIBPQ_KEYWORDS = frozenset(
+    ["host", "hostaddr", "port", "dbname", "user", "password", "passfile", "channel_binding", "connect_timeout", "client_encoding", "options", "application_name", "fallback_application_name", "keepalives", "keepalives_idle", "keepalives_interval", "keepalives_count", "tcp_user_timeout", "replication", "gssencmode", "sslmode", "requiressl", "sslcompression", "sslcert", "sslkey", "sslpassword", "sslrootcert", "sslcrl", "sslcrldir", "sslsni", "requirepeer", "ssl_min_protocol_version", "ssl_max_protocol_version", "krbsrvname", "gsslib", "service", "target_session_attrs", "load_balance_hosts"]
+)
+_KEYWORD_PAIR = re.compile(r"\s*([A-Za-z_]+)\s*=\s*('(?:[^'\\]|\\.)*'|[^\s']*)")
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """Where a ledger is, read once from what the caller gave (:func:`parse_location`)."""
+
+    text: str
+    """The location as given (with its secrets: only ever handed to the driver)."""
+    server: bool
+    """A PostgreSQL server (a URL or a libpq keyword string), else a SQLite file or ``:memory:``."""
+    shown: str
+    """The location as messages, logs and ``repr`` show it: never a password nor a query."""
+    secrets: tuple[str, ...] = ()
+    """The password as written and as decoded, to scrub from a driver's messages."""
+
+    def scrub(self, message: str) -> str:
+        """``message`` with every form of the password replaced by ``***``."""
+        for secret in self.secrets:
+            if secret:
+                message = message.replace(secret, "***")
+        return message
+
+
+def parse_location(location: object) -> Location:
+    """The one reading of a ledger location.
+
+    - ``postgresql://`` and ``postgres://`` URLs (several hosts ``h1:5439,h2:5432``, ports,
+      percent-encoding, ``?options=…``, ``connect_timeout``…) and libpq keyword strings
+      (``host=… dbname=… password=…``) are PostgreSQL ledgers, never file names;
+    - anything else is a SQLite file path, or ``:memory:``.
+
+    A location that is neither a ``str`` nor a path is a ``ConfigurationError``. The password never
+    reaches :attr:`Location.shown`, even written with a raw ``%``.
+    """
+    if not isinstance(location, (str, os.PathLike)):
+        raise ConfigurationError(
+            "a ledger location is a SQLite file path, ':memory:' or a PostgreSQL URL or "
+            f"keyword string, not {type(location).__name__}"
+        )
+    text = os.fspath(location)
+    if not isinstance(text, str):
+        raise ConfigurationError("a ledger location must be text, not bytes")
+    if text.startswith(("postgresql://", "postgres://")):
+        return _parse_url(text)
+    pairs = _keyword_pairs(text)
+    if pairs is not None:
+        secrets = [v for k, v in pairs if k == "password"]
+        shown = " ".join(f"{k}={v}" for k, v in pairs if k != "password")
+        return Location(text, True, shown, _forms(secrets))
+    return Location(text, False, text)
+
+
+def _parse_url(text: str) -> Location:
+    scheme, _, rest = text.partition("://")
+    authority = re.split(r"[/?#]", rest, maxsplit=1)[0]
+    tail = rest[len(authority):]
+    path = re.split(r"[?#]", tail, maxsplit=1)[0]
+    userinfo, at, hosts = authority.rpartition("@")
+    secrets: list[str] = []
+    user = ""
+    if at:
+        name, colon, password = userinfo.partition(":")
+        user = f"{name}@"
+        if colon:
+            secrets.append(password)
+    query = urllib.parse.parse_qsl(text.partition("?")[2].partition("#")[0])
+    secrets += [v for k, v in query if k == "password"]
+    return Location(text, True, f"{scheme}://{user}{hosts or 'localhost'}{path}", _forms(secrets))
+
+
+def _keyword_pairs(text: str) -> list[tuple[str, str]] | None:
+    """``key=value`` pairs of a libpq keyword string, or None when ``text`` is not one (its
+    first key must be a libpq keyword: a file named ``a=b.db`` stays a file)."""
+    pairs: list[tuple[str, str]] = []
+    pos = 0
+    while pos < len(text):
+        if not text[pos:].strip():
+            break
+        match = _KEYWORD_PAIR.match(text, pos)
+        if match is None or match.group(1) not in _LIBPQ_KEYWORDS:
+            return None
+        value = match.group(2)
+        if value.startswith("'"):
+            value = re.sub(r"\\(.)", r"\1", value[1:-1])
+        pairs.append((match.group(1), value))
+        pos = match.end()
+    return pairs or None
+
+
+def _forms(secrets: list[str]) -> tuple[str, ...]:
+    """Each secret as written and percent-decoded (longest first, so no part is left showing)."""
+    forms = {s for s in secrets if s} | {urllib.parse.unquote(s) for s in secrets if s}
+    return tuple(sorted(forms, key=len, reverse=True))
 
 
 def is_server_url(location: str | os.PathLike[str]) -> bool:
     """Whether ``location`` names a PostgreSQL ledger rather than a SQLite file."""
-    return os.fspath(location).startswith(("postgresql://", "postgres://"))
+    return parse_location(location).server
 
 
 def describe(location: str | os.PathLike[str]) -> str:
-    """The ledger's location as messages show it: a server URL loses its password and query."""
-    text = os.fspath(location)
-    if not is_server_url(text):
-        return text
-    parts = urllib.parse.urlsplit(text)
-    try:
-        port = f":{parts.port}" if parts.port else ""
-    except ValueError:
-        port = ""
-    user = f"{parts.username}@" if parts.username else ""
-    host = parts.hostname or "localhost"
-    return f"{parts.scheme}://{user}{host}{port}{parts.path}"
+    """The ledger's location as messages show it: a server location loses its password and
+    query."""
+    return parse_location(location).shown

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from .._exceptions import LedgerError
-from .base import DEFAULT_BUSY_TIMEOUT, Ledger, describe, is_server_url
+from .base import DEFAULT_BUSY_TIMEOUT, Ledger, parse_location
 from .sqlite import SQLiteLedger
 
 __all__ = ["default_db_path", "open_ledger"]
@@ -23,8 +23,9 @@ def open_ledger(
     busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
     create: bool = True,
 ) -> Ledger:
-    """The ledger at ``location``: a ``postgresql://`` URL selects the server-backed ledger,
-    anything else is a SQLite file path (or ``:memory:``).
+    """The ledger at ``location``: a ``postgresql://`` URL or a libpq keyword string selects the
+    server-backed ledger, anything else is a SQLite file path (or ``:memory:``); see
+    :func:`~callguard.storage.base.parse_location`.
 
     A writable ledger is created and migrated if need be. ``read_only=True`` writes nothing
     (an audit, the source of a copy): a missing file or a database without the callguard schema
@@ -32,13 +33,14 @@ def open_ledger(
     ``create=False`` refuses a SQLite file that does not exist (a typo must never judge calls
     against an empty ledger) and creates nothing.
     """
-    text = os.fspath(location)
-    if is_server_url(text):
+    where = parse_location(location)
+    text = where.text
+    if where.server:
         try:
             from .postgres import PostgresLedger
         except ImportError as exc:
             raise LedgerError(
-                f"{describe(text)!r} is a PostgreSQL ledger: install callguard[postgres] ({exc})"
+                f"{where.shown!r} is a PostgreSQL ledger: install callguard-fr[postgres] ({exc})"
             ) from exc
         if read_only:
             return PostgresLedger.open_read_only(text, busy_timeout=busy_timeout)

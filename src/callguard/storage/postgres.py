@@ -29,12 +29,14 @@ transaction: a ten-million-line import is not a dial decision.
 from __future__ import annotations
 
 import hashlib
-import json
+import itertools
 import math
+import os
+import socket
 import threading
 import time
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import AbstractContextManager, contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,9 +55,11 @@ from .base import (
     PURGE,
     ColumnType,
     ConsentEvidence,
-    describe,
+    Location,
+    parse_location,
     steps,
 )
+from .base import purge_record as _purge_record
 from .journal import JournaledWrites, Problem, VerifyReport, chain_lock_key, seal, verify_with
 
 __all__ = ["STEPS", "PostgresLedger", "lock_key"]
@@ -155,8 +159,6 @@ _INSERT_ATTEMPT_SQL = (
     "recorded_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) RETURNING id"
 )
 
-# Rows purge() removes for one professional, from the one declaration.
-_PURGE = tuple((p.table, p.condition("%({})s")) for p in PURGE)
 
 
 def lock_key(professional: int, number: int) -> int:
@@ -187,6 +189,64 @@ class _Tx:
     locked: set[int] = field(default_factory=set)
 
 
+class _Watchdog:
+    """A client-side deadline for the statements of a decision.
+
+    ``statement_timeout`` is the server's: a server process that is stuck (stopped, swapped out)
+    while its host still acknowledges data and answers keepalives never sends the cancellation,
+    and ``tcp_user_timeout`` and keepalives see a healthy connection. Past its deadline, a watched
+    statement's socket is shut down: psycopg raises at once, the decision is LEDGER_UNAVAILABLE
+    and the pool drops the connection. One thread per ledger, started on first use, checks
+    ten times a second and ends after 5 s with nothing to watch; shutting down happens under the lock the watched block releases on exit,
+    so a connection already handed back is never touched.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._watched: dict[int, tuple[float, int]] = {}
+        self._ids = itertools.count()
+        self._thread: threading.Thread | None = None
+        self._pid = os.getpid()
+
+    @contextmanager
+    def watch(self, conn: psycopg.Connection[Any], seconds: float) -> Iterator[None]:
+        token = next(self._ids)
+        with self._lock:
+            self._watched[token] = (time.monotonic() + seconds, conn.pgconn.socket)
+            if self._thread is None or self._pid != os.getpid():
+                self._pid = os.getpid()
+                self._thread = threading.Thread(
+                    target=self._run, name="callguard statement deadline", daemon=True
+                )
+                self._thread.start()
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._watched.pop(token, None)
+
+    def _run(self) -> None:
+        idle_since = time.monotonic()
+        while True:
+            time.sleep(0.1)
+            now = time.monotonic()
+            with self._lock:
+                if self._watched:
+                    idle_since = now
+                elif now - idle_since > 5.0:
+                    self._thread = None  # idle: the next watch() starts another
+                    return
+                for token, (deadline, fd) in list(self._watched.items()):
+                    if deadline <= now:
+                        del self._watched[token]
+                        with suppress(OSError):
+                            sock = socket.socket(fileno=os.dup(fd))
+                            try:
+                                sock.shutdown(socket.SHUT_RDWR)
+                            finally:
+                                sock.close()
+
+
 class PostgresLedger(JournaledWrites):
     """The server-backed ledger: ``PostgresLedger("postgresql://user@host:5432/db")``.
 
@@ -194,7 +254,9 @@ class PostgresLedger(JournaledWrites):
     the first schema of the connection's ``search_path`` (``?options=-csearch_path%3Dcallguard``
     in the URL puts them in a schema of their own).
 
-    Not fork-safe, as no pool is: open the ledger in each process, after forking.
+    Not fork-safe, as no pool is: open the ledger in each process, after forking. A ledger used
+    in a forked child is refused (a ``LedgerError``; decisions are ``LEDGER_UNAVAILABLE``), never
+    allowed to talk on the parent's connections.
     """
 
     errors: tuple[type[Exception], ...] = (psycopg.Error,)
@@ -209,8 +271,11 @@ class PostgresLedger(JournaledWrites):
         max_connections: int = 4,
         _read_only: bool = False,
     ) -> None:
+        self._pid = os.getpid()
+        location = parse_location(dsn)
         self.dsn = dsn
-        self.where = describe(dsn)
+        self.where = location.shown
+        self._scrub = location.scrub
         self._local = threading.local()
         self._read_only = _read_only
         lock_ms = max(1, round(busy_timeout * 1000))
@@ -222,7 +287,10 @@ class PostgresLedger(JournaledWrites):
         }
         if _read_only:
             self._settings["default_transaction_read_only"] = "on"
-        self._kwargs = self._connect_kwargs(dsn, busy_timeout, statement_ms)
+        # The client-side bound of a decision's statement: past the server's own timeout.
+        self._deadline = statement_ms / 1000 + 2.0
+        self._watchdog = _Watchdog()
+        self._kwargs = self._connect_kwargs(location, busy_timeout, statement_ms)
         # Migrate on a connection of its own first: a wrong DSN or a newer schema is reported
         # with the server's own words, before any pool thread starts.
         try:
@@ -233,7 +301,9 @@ class PostgresLedger(JournaledWrites):
                 else:
                     self._migrate(conn)
         except psycopg.Error as exc:
-            raise LedgerError(f"cannot open ledger {self.where}: {_first_line(exc)}") from exc
+            raise LedgerError(
+                f"cannot open ledger {self.where}: {self._scrub(_first_line(exc))}"
+            ) from None
         self._pool: ConnectionPool[psycopg.Connection[Any]] = ConnectionPool(
             dsn,
             kwargs=self._kwargs,
@@ -252,7 +322,9 @@ class PostgresLedger(JournaledWrites):
             self._pool.open(wait=True, timeout=max(1.0, busy_timeout) + 5.0)
         except psycopg.Error as exc:
             self._pool.close()
-            raise LedgerError(f"cannot open ledger {self.where}: {_first_line(exc)}") from exc
+            raise LedgerError(
+                f"cannot open ledger {self.where}: {self._scrub(_first_line(exc))}"
+            ) from None
 
     @classmethod
     def open_read_only(
@@ -264,11 +336,17 @@ class PostgresLedger(JournaledWrites):
         return cls(dsn, busy_timeout=busy_timeout, _read_only=True)
 
     @staticmethod
-    def _connect_kwargs(dsn: str, busy_timeout: float, statement_ms: int) -> dict[str, Any]:
+    def _connect_kwargs(
+        location: Location, busy_timeout: float, statement_ms: int
+    ) -> dict[str, Any]:
         try:
-            given = conninfo_to_dict(dsn)
+            given = conninfo_to_dict(location.text)
         except psycopg.Error as exc:
-            raise LedgerError(f"{describe(dsn)!r} is not a PostgreSQL URL: {exc}") from exc
+            # The driver's message may quote the location, password included: scrubbed, and
+            # the exception not chained (a traceback would print it).
+            raise LedgerError(
+                f"{location.shown!r} is not a PostgreSQL location: {location.scrub(str(exc))}"
+            ) from None
         defaults: dict[str, Any] = {
             "application_name": "callguard",
             "connect_timeout": max(1, math.ceil(busy_timeout)),
@@ -355,6 +433,20 @@ class PostgresLedger(JournaledWrites):
 
     # -- connections --------------------------------------------------------------------------
 
+    def _pooled(self) -> AbstractContextManager[psycopg.Connection[Any]]:
+        """A connection from the pool, in the process that opened it.
+
+        After ``fork()`` the child shares the parent's sockets and has none of the pool's threads:
+        a statement from it would interleave with the parent's on the same connection. The child
+        is refused (a LedgerError, so decisions are LEDGER_UNAVAILABLE) and told to open its own.
+        """
+        if os.getpid() != self._pid:
+            raise LedgerError(
+                f"ledger {self.where} was opened in process {self._pid} and used in process "
+                f"{os.getpid()} after a fork: open the ledger (a new Guard) in each process"
+            )
+        return self._pool.connection()
+
     def _tx(self) -> _Tx | None:
         tx: _Tx | None = getattr(self._local, "tx", None)
         return tx
@@ -370,7 +462,7 @@ class PostgresLedger(JournaledWrites):
                 tx.begun = True
             yield tx.conn
             return
-        with self._pool.connection() as conn:
+        with self._pooled() as conn:
             yield conn
 
     def _locked(
@@ -403,7 +495,7 @@ class PostgresLedger(JournaledWrites):
                 conn.execute("SET LOCAL statement_timeout = 0")
                 yield conn
             return
-        with self._pool.connection() as conn, conn.transaction():
+        with self._pooled() as conn, conn.transaction():
             conn.execute("SET LOCAL statement_timeout = 0")
             yield conn
 
@@ -442,9 +534,10 @@ class PostgresLedger(JournaledWrites):
         params = {"p": professional, "n": number, "now": now, "since": since}
         tx = self._tx()
         if tx is not None:
-            rows = self._locked(tx, professional, number, _FACTS_SQL, params).fetchall()
+            with self._watchdog.watch(tx.conn, self._deadline):
+                rows = self._locked(tx, professional, number, _FACTS_SQL, params).fetchall()
         else:
-            with self._pool.connection() as conn:
+            with self._pooled() as conn, self._watchdog.watch(conn, self._deadline):
                 rows = conn.execute(_FACTS_SQL, params, prepare=True).fetchall()
         facts = Facts()
         for kind, a, b, c, _, _ in rows:
@@ -483,17 +576,19 @@ class PostgresLedger(JournaledWrites):
         if self._tx() is not None:
             yield  # joined: the outer write commits
             return
-        with self._pool.connection() as conn:
+        with self._pooled() as conn:
             tx = self._local.tx = _Tx(conn)
             try:
                 yield
             except BaseException:
                 if tx.begun:
-                    _rollback(conn)
+                    with self._watchdog.watch(conn, self._deadline):
+                        _rollback(conn)
                 raise
             else:
                 if tx.begun:
-                    conn.execute("COMMIT")
+                    with self._watchdog.watch(conn, self._deadline):
+                        conn.execute("COMMIT")
             finally:
                 self._local.tx = None
 
@@ -530,19 +625,25 @@ class PostgresLedger(JournaledWrites):
         purpose: str | None,
         recorded_at: int,
     ) -> int:
-        return self.insert_row(
-            "attempts",
-            {
-                "professional": professional,
-                "number": number,
-                "at": at,
-                "caller_id": caller_id,
-                "outcome": outcome,
-                "campaign": campaign,
-                "purpose": purpose,
-                "recorded_at": recorded_at,
-            },
-        )
+        # No lock of its own: attempt() took the (professional, number) lock when it read the
+        # facts, and a call recorded after the fact (record_call, import-calls, a batch) gates
+        # nothing — as on SQLite, another transaction's check made before it commits does not
+        # see it. Locking here would take one lock per number of a whole import, more than the
+        # server's lock table holds (max_locks_per_transaction).
+        with self.connection() as conn, self._watchdog.watch(conn, self._deadline):
+            return self.insert_row(
+                "attempts",
+                {
+                    "professional": professional,
+                    "number": number,
+                    "at": at,
+                    "caller_id": caller_id,
+                    "outcome": outcome,
+                    "campaign": campaign,
+                    "purpose": purpose,
+                    "recorded_at": recorded_at,
+                },
+            )
 
     def attempt_row(self, attempt_id: int) -> tuple[int, int, int] | None:
         """(professional, number, at) of an attempt, or None."""
@@ -675,7 +776,7 @@ class PostgresLedger(JournaledWrites):
         return int(row[0]), int(row[1])
 
     def purge(
-        self, professional: int, before: int, consents_before: int, now: int
+        self, professional: int, before: int, consents_before: int, now: int, by: str | None = None
     ) -> dict[str, int]:
         """Delete the professional's records that ended before ``before``; log and count them.
 
@@ -692,7 +793,7 @@ class PostgresLedger(JournaledWrites):
         self.insert_row(
             "purge_log",
             {"professional": professional, "at": now, "before": before,
-             "removed": json.dumps(removed)},
+             "removed": _purge_record(removed, consents_before, by)},
         )
         return removed
 
@@ -709,6 +810,8 @@ class PostgresLedger(JournaledWrites):
             return int(conn.execute(query.replace("?", "%s"), params).rowcount)
 
     def close(self) -> None:
+        if os.getpid() != self._pid:
+            return  # a forked child: the connections are the parent's, left to it
         self._pool.close()
 
     # -- bulk reads ---------------------------------------------------------------------------

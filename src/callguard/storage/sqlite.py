@@ -7,7 +7,6 @@ The rules never see SQL: they receive the :class:`~callguard._facts.Facts` about
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import sqlite3
@@ -33,6 +32,7 @@ from .base import (
     ConsentEvidence,
     steps,
 )
+from .base import purge_record as _purge_record
 from .journal import JournaledWrites, Problem, seal, verify_with
 from .journal import VerifyReport as VerifyReport
 
@@ -74,8 +74,6 @@ for _name, _statements in STEPS.items():
     factory = _journal_step if _name == "m005_journal" else _step
     migrations(name=_name)(factory(_statements))
 
-# Rows purge() removes for one professional, from the one declaration.
-_PURGE_SQL = tuple((p.table, p.condition(":{}")) for p in PURGE)
 
 # The branch of the facts query for each kind: (instant, b, c, table and condition). One
 # statement, so one consistent snapshot and one round trip on the hot path. Every branch is an
@@ -182,6 +180,45 @@ class SQLiteLedger(JournaledWrites):
         except sqlite3.DatabaseError as exc:
             self.conn.close()
             raise LedgerError(f"{self.path!r} is not a usable callguard ledger: {exc}") from exc
+        self._identity = None if memory else self._file_identity()
+        self._pid = os.getpid()
+
+    # -- the file under the connection -----------------------------------------------------------
+
+    def _file_identity(self) -> tuple[str, int, int]:
+        """(absolute path, st_dev, st_ino) of the ledger file, taken while the connection holds it
+        open: as long as it does, no other file can get that inode."""
+        where = os.path.abspath(self.path)
+        st = os.stat(where)
+        return where, st.st_dev, st.st_ino
+
+    def _check_file(self) -> None:
+        """Fail closed when the file at the ledger's path is no longer the one this connection
+        has open (deleted, or replaced by a copy or another ledger): every decision would read, and
+        every write go to, a file no other process sees. One ``stat`` (about a microsecond)."""
+        identity = self._identity
+        if identity is None:
+            return
+        if os.getpid() != self._pid:
+            # SQLite's locks belong to the process that took them: a forked child using its
+            # parent's connection would write without holding them.
+            raise LedgerError(
+                f"ledger {self.path!r} was opened in process {self._pid} and used in process "
+                f"{os.getpid()} after a fork: open the ledger (a new Guard) in each process"
+            )
+        where, dev, ino = identity
+        try:
+            st = os.stat(where)
+        except OSError:
+            raise LedgerError(
+                f"ledger {self.path!r} was deleted while open: refusing to decide or write "
+                "on a file no other process sees"
+            ) from None
+        if st.st_ino != ino or st.st_dev != dev:
+            raise LedgerError(
+                f"ledger {self.path!r} was replaced by another file while open: refusing to "
+                "decide or write until it is opened again"
+            )
 
     # -- schema -------------------------------------------------------------------------------
 
@@ -237,6 +274,7 @@ class SQLiteLedger(JournaledWrites):
         facts = Facts()
         sql = _facts_sql(kinds)
         with self.lock:
+            self._check_file()
             rows = self.conn.execute(sql, (professional, number, now, since)).fetchall()
         for row in rows:
             facts.add(*row)
@@ -258,6 +296,7 @@ class SQLiteLedger(JournaledWrites):
                 return
             self.conn.execute("BEGIN IMMEDIATE")
             try:
+                self._check_file()
                 yield
             except BaseException:
                 if self.conn.in_transaction:
@@ -426,7 +465,7 @@ class SQLiteLedger(JournaledWrites):
         return int(row[0]), int(row[1])
 
     def purge(
-        self, professional: int, before: int, consents_before: int, now: int
+        self, professional: int, before: int, consents_before: int, now: int, by: str | None = None
     ) -> dict[str, int]:
         """Delete the professional's records that ended before ``before``; log and count them.
 
@@ -441,7 +480,7 @@ class SQLiteLedger(JournaledWrites):
         self.insert_row(
             "purge_log",
             {"professional": professional, "at": now, "before": before,
-             "removed": json.dumps(removed)},
+             "removed": _purge_record(removed, consents_before, by)},
         )
         return removed
 
@@ -458,6 +497,8 @@ class SQLiteLedger(JournaledWrites):
             return int(self.conn.execute(query, params).rowcount)
 
     def close(self) -> None:
+        if self._identity is not None and os.getpid() != self._pid:
+            return  # a forked child: the connection is its parent's, left to it
         with self.lock:
             self.conn.close()
 
@@ -475,6 +516,8 @@ class SQLiteLedger(JournaledWrites):
         self = cls.__new__(cls)
         self.path = os.fspath(path)
         self.lock = threading.RLock()
+        self._identity = None
+        self._pid = os.getpid()
         if not os.path.isfile(self.path):
             raise LedgerError(f"no ledger at {self.path!r}")
         uri = "file:" + urllib.parse.quote(os.path.abspath(self.path)) + "?mode=ro"
@@ -522,6 +565,7 @@ class SQLiteLedger(JournaledWrites):
             if own:
                 self.conn.execute("BEGIN")
             try:
+                self._check_file()
                 self.conn.execute(
                     "CREATE TEMP TABLE IF NOT EXISTS callguard_keys (n INTEGER PRIMARY KEY)"
                 )
