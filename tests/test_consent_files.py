@@ -10,6 +10,7 @@ from click.testing import CliRunner
 
 from callguard import ConfigurationError, Guard
 from callguard._bulk import import_consents, withdraw_consents
+from callguard._evidence import list_table
 from callguard.cli import cli
 from conftest import NPV, clean_on_bloctel, paris
 
@@ -46,6 +47,17 @@ def test_import_consents_from_a_french_vendor_export(guard: Guard) -> None:
     for number in ("06 12 34 56 78", "06 98 76 54 32"):
         assert "NO_CONSENT" not in codes(guard, number)
     assert "NO_CONSENT" in codes(guard, "06 12 00 00 01")  # nothing recorded for bad rows
+    # The evidence of each row reaches the ledger, as a controller will ask to see it.
+    rows = {c["number"]: c for c in list_table(guard, "consents")}
+    first, second = rows["+33612345678"], rows["+33698765432"]
+    assert (first["channel"], first["source"], first["off_hours"]) == (
+        "web", "formulaire-isolation", False
+    )
+    assert first["proof_sha256"] == (
+        "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+    )
+    assert first["wording"] == "J'accepte d'être appelé"
+    assert (second["channel"], second["off_hours"]) == ("téléphone", True)
 
 
 def test_import_consents_with_a_mapping_and_missing_columns(guard: Guard, tmp_path: Path) -> None:

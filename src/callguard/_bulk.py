@@ -654,10 +654,12 @@ def _end_of(text: str) -> datetime:
 
 
 def _record_consent(guard: Guard, row: ConsentRow) -> None:
-    """Record one consent read from a file. ``Guard.record_consent`` takes the proof and the
-    expiry; the other columns (channel, source, wording, proof_sha256, off_hours) are read and
-    checked, and go to it when it takes them."""
-    guard.record_consent(row.number, row.consented_at, proof=row.proof, expires_at=row.expires_at)
+    """Record one consent read from a file, with all the evidence its row gives."""
+    guard.record_consent(
+        row.number, row.consented_at, proof=row.proof, expires_at=row.expires_at,
+        off_hours=bool(row.off_hours), channel=row.channel, source=row.source,
+        wording=row.wording, proof_sha256=row.proof_sha256,
+    )  # fmt: skip
 
 
 def import_consents(
