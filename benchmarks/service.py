@@ -132,11 +132,14 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(path: str, executor: str) -> tuple[subprocess.Popen[bytes], int]:
+def start_server(
+    path: str, executor: str, agi_port: int | None = None
+) -> tuple[subprocess.Popen[bytes], int]:
     port = free_port()
+    agi = ["--agi-port", str(agi_port)] if agi_port is not None else []
     proc = subprocess.Popen(
         [sys.executable, "-c", "from callguard.cli import main; main()", "serve", "--db", path,
-         "--port", str(port), "--executor", executor],
+         "--port", str(port), "--executor", executor, *agi],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     deadline = time.monotonic() + 30
@@ -151,6 +154,38 @@ def start_server(path: str, executor: str) -> tuple[subprocess.Popen[bytes], int
         if proc.poll() is not None or time.monotonic() > deadline:
             raise RuntimeError("the server did not start")
         time.sleep(0.1)
+
+
+def agi_session(port: int, key: str, number: str) -> int:
+    """One FastAGI session as Asterisk runs it: the environment block, then ``200 result=1`` to
+    each ``SET VARIABLE`` until the server ends the session; returns how many were set."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        script = f"check?key={key}"
+        env = [
+            "agi_network: yes", f"agi_network_script: {script}",
+            f"agi_request: agi://127.0.0.1:{port}/{script}", "agi_channel: SIP/trunk-00000001",
+            f"agi_arg_1: {number}", "agi_arg_2: 0948123456", "", "",
+        ]  # fmt: skip
+        s.sendall("\n".join(env).encode())
+        f = s.makefile("rb")
+        count = 0
+        while f.readline():
+            count += 1
+            s.sendall(b"200 result=1\n")
+        return count
+
+
+def drive_agi(port: int, key: str, seconds: float, numbers: int, pid: int) -> dict[str, float]:
+    """Sequential FastAGI sessions on distinct numbers for ``seconds``: per-session latency."""
+    lat: list[float] = []
+    cpu0, start = cpu_seconds(pid), time.perf_counter()
+    i = 0
+    while time.perf_counter() - start < seconds:
+        t0 = time.perf_counter()
+        assert agi_session(port, key, national(i % numbers)) >= 4
+        lat.append(time.perf_counter() - t0)
+        i += 1
+    return _stats(lat, time.perf_counter() - start, cpu_seconds(pid) - cpu0)
 
 
 def cpu_seconds(pid: int) -> float:
@@ -264,8 +299,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             log(f"  in-process {name}: {s['rate']:,.0f}/s p50 {s['p50_us']:.0f} µs")
         executors = ("dedicated", "pool") if args.executor == "both" else (args.executor,)
         for executor in executors:
-            proc, port = start_server(path, executor)
+            agi_port = free_port()
+            proc, port = start_server(path, executor, agi_port)
             try:
+                s = drive_agi(agi_port, key, args.seconds, numbers, proc.pid)
+                rows.append((f"FastAGI ({executor})", "check session", "1", s))
+                log(f"  {executor} FastAGI check: {s['rate']:,.0f} sessions/s "
+                    f"p50 {s['p50_us']:.0f} µs p99 {s['p99_us']:.0f} µs")
                 for route in ("floor", "check", "attempt"):
                     for clients in CLIENTS:
                         s, used, statuses = drive(port, key, route, clients, args.seconds, nxt,
