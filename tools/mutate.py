@@ -42,7 +42,10 @@ DEFAULT_TARGETS = (
     "src/callguard/rules/**/*.py",
     "src/callguard/_numbers.py",
 )
-DEFAULT_TESTS = "tests/test_rule_*.py tests/test_rules*.py tests/test_numbers.py tests/test_pins_*.py"
+DEFAULT_TESTS = (
+    "tests/test_rule_*.py tests/test_rules*.py tests/test_numbers.py tests/test_pins_*.py "
+    "tests/test_legal_corrections.py tests/test_fast_paths.py"
+)
 # The rules do not depend on the ledger backend: the SQLite runs of the tests are enough.
 DEFAULT_PYTEST_ARGS = "-k 'not postgres'"
 PRAGMA = "pragma: no mutate"
