@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .base import SCHEMA, Table
+from .base import NO_EVIDENCE, SCHEMA, ConsentEvidence, Table
 from .verdict import Problem, VerifyReport
 
 __all__ = [
@@ -443,6 +443,86 @@ class JournaledWrites:
         after = _clean({**before, **changes})
         self.journal(
             chain_of(table, before), table, "update", row_id, {"before": before, "after": after}
+        )
+
+    # -- the facts' writes, the same on every backend -------------------------------------------
+
+    def set_outcome(self, attempt_id: int, outcome: str) -> None:
+        self.update_row("attempts", attempt_id, {"outcome": outcome})
+
+    def insert_refusal(
+        self, professional: int, number: int, at: int, attempt_id: int | None = None
+    ) -> None:
+        self.insert_row(
+            "refusals",
+            {"professional": professional, "number": number, "at": at, "attempt_id": attempt_id},
+        )
+
+
+    def insert_optout(
+        self, professional: int, number: int, at: int, expires_at: int | None, source: str
+    ) -> None:
+        self.insert_row(
+            "optouts",
+            {
+                "professional": professional,
+                "number": number,
+                "at": at,
+                "expires_at": expires_at,
+                "source": source,
+            },
+        )
+
+    def remove_optouts(self, professional: int, number: int, at: int) -> int:
+        ids = self.ids_where(
+            "optouts",
+            "professional = ? AND number = ? AND removed_at IS NULL AND at <= ?",
+            (professional, number, at),
+        )
+        for rid in ids:
+            self.update_row("optouts", rid, {"removed_at": at})
+        return len(ids)
+
+    def insert_consent(
+        self,
+        professional: int,
+        number: int,
+        at: int,
+        expires_at: int | None,
+        proof: str,
+        evidence: ConsentEvidence = NO_EVIDENCE,
+    ) -> None:
+        self.insert_row(
+            "consents",
+            {
+                "professional": professional,
+                "number": number,
+                "at": at,
+                "expires_at": expires_at,
+                "proof": proof,
+                **evidence._asdict(),
+            },
+        )
+
+    def insert_withdrawal(self, professional: int, number: int, at: int) -> None:
+        self.insert_row(
+            "consent_withdrawals", {"professional": professional, "number": number, "at": at}
+        )
+
+    def insert_slot(self, professional: int, number: int, start: int, end: int, proof: str) -> None:
+        self.insert_row(
+            "slot_consents",
+            {"professional": professional, "number": number, "start": start, "end": end,
+             "proof": proof},
+        )
+
+    def insert_contract(
+        self, professional: int, number: int, start: int, end: int | None, subject: str | None
+    ) -> None:
+        self.insert_row(
+            "contracts",
+            {"professional": professional, "number": number, "start": start, "end": end,
+             "subject": subject},
         )
 
     def insert_outcome(

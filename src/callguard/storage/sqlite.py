@@ -26,10 +26,8 @@ from .._facts import FactKind, Facts
 from .base import (
     DEFAULT_BUSY_TIMEOUT,
     KNOWN_MIGRATIONS,
-    NO_EVIDENCE,
     PURGE,
     ColumnType,
-    ConsentEvidence,
     steps,
 )
 from .base import purge_record as _purge_record
@@ -342,84 +340,6 @@ class SQLiteLedger(JournaledWrites):
             "SELECT professional, number, at FROM attempts WHERE id = ?", (attempt_id,)
         ).fetchone()
         return None if row is None else (int(row[0]), int(row[1]), int(row[2]))
-
-    def set_outcome(self, attempt_id: int, outcome: str) -> None:
-        self.update_row("attempts", attempt_id, {"outcome": outcome})
-
-    def insert_refusal(
-        self, professional: int, number: int, at: int, attempt_id: int | None = None
-    ) -> None:
-        self.insert_row(
-            "refusals",
-            {"professional": professional, "number": number, "at": at, "attempt_id": attempt_id},
-        )
-
-
-    def insert_optout(
-        self, professional: int, number: int, at: int, expires_at: int | None, source: str
-    ) -> None:
-        self.insert_row(
-            "optouts",
-            {
-                "professional": professional,
-                "number": number,
-                "at": at,
-                "expires_at": expires_at,
-                "source": source,
-            },
-        )
-
-    def remove_optouts(self, professional: int, number: int, at: int) -> int:
-        ids = self.ids_where(
-            "optouts",
-            "professional = ? AND number = ? AND removed_at IS NULL AND at <= ?",
-            (professional, number, at),
-        )
-        for rid in ids:
-            self.update_row("optouts", rid, {"removed_at": at})
-        return len(ids)
-
-    def insert_consent(
-        self,
-        professional: int,
-        number: int,
-        at: int,
-        expires_at: int | None,
-        proof: str,
-        evidence: ConsentEvidence = NO_EVIDENCE,
-    ) -> None:
-        self.insert_row(
-            "consents",
-            {
-                "professional": professional,
-                "number": number,
-                "at": at,
-                "expires_at": expires_at,
-                "proof": proof,
-                **evidence._asdict(),
-            },
-        )
-
-    def insert_withdrawal(self, professional: int, number: int, at: int) -> None:
-        self.insert_row(
-            "consent_withdrawals", {"professional": professional, "number": number, "at": at}
-        )
-
-    def insert_slot(self, professional: int, number: int, start: int, end: int, proof: str) -> None:
-        self.insert_row(
-            "slot_consents",
-            {"professional": professional, "number": number, "start": start, "end": end,
-             "proof": proof},
-        )
-
-    def insert_contract(
-        self, professional: int, number: int, start: int, end: int | None, subject: str | None
-    ) -> None:
-        self.insert_row(
-            "contracts",
-            {"professional": professional, "number": number, "start": start, "end": end,
-             "subject": subject},
-        )
 
     def import_bloctel(
         self, listed: Iterable[int], submitted: Iterable[int], checked_at: int
