@@ -28,7 +28,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .base import NO_EVIDENCE, SCHEMA, ConsentEvidence, Table
+from .base import NO_EVIDENCE, PURGE, SCHEMA, ConsentEvidence, Table
+from .base import purge_record as _purge_record
 from .verdict import Problem, VerifyReport
 
 __all__ = [
@@ -524,6 +525,26 @@ class JournaledWrites:
             {"professional": professional, "number": number, "start": start, "end": end,
              "subject": subject},
         )
+
+    def purge(
+        self, professional: int, before: int, consents_before: int, now: int, by: str | None = None
+    ) -> dict[str, int]:
+        """Delete the professional's records that ended before ``before``; log and count them.
+
+        Call inside :meth:`write`. Table names come from ``PURGE``, never from input.
+        """
+        cuts = {"before": before, "consents_before": consents_before}
+        removed = self.purge_rows(
+            professional,
+            ((p.table, p.condition("?"), cuts[p.cut]) for p in PURGE),
+            {"before": before, "consents_before": consents_before},
+        )
+        self.insert_row(
+            "purge_log",
+            {"professional": professional, "at": now, "before": before,
+             "removed": _purge_record(removed, consents_before, by)},
+        )
+        return removed
 
     def insert_outcome(
         self, professional: int, attempt_id: int, outcome: str, at: int, recorded_at: int

@@ -51,13 +51,11 @@ from .._facts import FactKind, Facts
 from .base import (
     DEFAULT_BUSY_TIMEOUT,
     KNOWN_MIGRATIONS,
-    PURGE,
     ColumnType,
     Location,
     parse_location,
     steps,
 )
-from .base import purge_record as _purge_record
 from .journal import JournaledWrites, Problem, VerifyReport, chain_lock_key, seal, verify_with
 
 __all__ = ["STEPS", "PostgresLedger", "lock_key"]
@@ -700,22 +698,11 @@ class PostgresLedger(JournaledWrites):
     ) -> dict[str, int]:
         """Delete the professional's records that ended before ``before``; log and count them.
 
-        Call inside :meth:`write`; the statement timeout is lifted. Table names come from ``PURGE``, never from input.
+        Call inside :meth:`write`; the statement timeout is lifted for it.
         """
         with self.connection() as conn:
             conn.execute("SET LOCAL statement_timeout = 0")
-        cuts = {"before": before, "consents_before": consents_before}
-        removed = self.purge_rows(
-            professional,
-            ((p.table, p.condition("?"), cuts[p.cut]) for p in PURGE),
-            {"before": before, "consents_before": consents_before},
-        )
-        self.insert_row(
-            "purge_log",
-            {"professional": professional, "at": now, "before": before,
-             "removed": _purge_record(removed, consents_before, by)},
-        )
-        return removed
+        return super().purge(professional, before, consents_before, now, by)
 
     # -- the pre-dial service's own tables (callguard.server) ----------------------------------
 

@@ -26,11 +26,9 @@ from .._facts import FactKind, Facts
 from .base import (
     DEFAULT_BUSY_TIMEOUT,
     KNOWN_MIGRATIONS,
-    PURGE,
     ColumnType,
     steps,
 )
-from .base import purge_record as _purge_record
 from .journal import JournaledWrites, Problem, seal, verify_with
 from .journal import VerifyReport as VerifyReport
 
@@ -383,26 +381,6 @@ class SQLiteLedger(JournaledWrites):
         conn.execute("DELETE FROM temp.callguard_import")
         self.journal_bloctel(checked_at, int(row[0]), int(row[1]))
         return int(row[0]), int(row[1])
-
-    def purge(
-        self, professional: int, before: int, consents_before: int, now: int, by: str | None = None
-    ) -> dict[str, int]:
-        """Delete the professional's records that ended before ``before``; log and count them.
-
-        Call inside :meth:`write`. Table names come from ``PURGE``, never from input.
-        """
-        cuts = {"before": before, "consents_before": consents_before}
-        removed = self.purge_rows(
-            professional,
-            ((p.table, p.condition("?"), cuts[p.cut]) for p in PURGE),
-            {"before": before, "consents_before": consents_before},
-        )
-        self.insert_row(
-            "purge_log",
-            {"professional": professional, "at": now, "before": before,
-             "removed": _purge_record(removed, consents_before, by)},
-        )
-        return removed
 
     # -- the pre-dial service's own tables (callguard.server) ----------------------------------
 
