@@ -16,16 +16,18 @@ from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Protocol
+from zoneinfo import ZoneInfo
 
 from ._decision import Decision, Reason
 from ._exceptions import CallguardError, ConfigurationError, InvalidNumberError, LedgerError
 from ._facts import FactKind, Facts
-from ._numbers import LineKind, PhoneNumber, parse_caller, parse_number
+from ._numbers import LineKind, PhoneNumber, consumer_line, parse_caller, parse_number
 from ._policy import Policy
-from ._time import require_aware, to_us
+from ._time import now_utc, require_aware, to_us
 from ._types import Outcome, Purpose, ReasonCode, Sector
 from .rules import RULES, Call, Context, Rule
 from .rules import calendar as cal
+from .rules.base import consent_valid
 from .rules.regimes import REGIMES, Regime, regime_on
 from .storage import Ledger
 
@@ -154,6 +156,7 @@ def e164_of(call: Call) -> str | None:
 
 HORIZON = timedelta(days=2 * 366)
 """How far ahead ``next_allowed_at`` looks; beyond it, time alone is taken not to help."""
+_HORIZON_US = HORIZON // timedelta(microseconds=1)
 
 
 def _next_pass(
@@ -335,8 +338,24 @@ BATCH = 5_000
 _Shared = tuple[bool, tuple[Reason, ...], datetime | None, str, str]
 
 _VERDICTS_KEPT = 100_000
-"""Distinct verdicts remembered during one list's decisions (a bound on memory, not on
-correctness)."""
+"""Distinct verdicts remembered during one list's decisions, or by the lean path (a bound on
+memory, not on correctness)."""
+
+_QUESTIONS_KEPT = 1_000
+"""Distinct accepted questions and (zone, minute) fact-kind answers the lean path remembers."""
+
+
+def _share(call: Call, verdict: Verdict) -> _Shared:
+    """A verdict as every decision sharing it shows it."""
+    primary = call.zones[0]
+    nxt = verdict.next_allowed
+    return (
+        not verdict.reasons,
+        tuple(verdict.reasons),
+        None if nxt is None else nxt.astimezone(primary),
+        verdict.regime.name,
+        primary.key,
+    )
 
 
 class Engine:
@@ -347,7 +366,8 @@ class Engine:
     """
 
     __slots__ = (
-        "_batch_depth", "clock", "errors", "ledger", "lookback", "pid", "policy", "where",
+        "_asked", "_batch_depth", "_kinds", "_lean", "_lookback_us", "clock", "errors", "ledger",
+        "lookback", "pid", "policy", "where",
     )  # fmt: skip
 
     def __init__(
@@ -366,7 +386,13 @@ class Engine:
         self.errors: tuple[type[Exception], ...] = (*ledger.errors, CallguardError)
         """Failures that make a decision LEDGER_UNAVAILABLE rather than raise."""
         self.lookback = lookback(policy)
+        self._lookback_us = self.lookback // timedelta(microseconds=1)
         self._batch_depth = 0
+        # The lean path's memory (see :meth:`ask`): the questions already checked, the fact kinds
+        # by (zone, minute), and the verdicts by situation.
+        self._asked: set[tuple[object, ...]] = set()
+        self._kinds: dict[tuple[object, int], frozenset[FactKind]] = {}
+        self._lean: dict[tuple[object, ...], _Shared] = {}
 
     def now(self, now: datetime | None, name: str = "now") -> datetime:
         """``now`` in UTC (the clock's when None); naive or out of range is a ValueError."""
@@ -419,6 +445,245 @@ class Engine:
         except self.errors as exc:
             return unavailable(str(exc), t, call.zones[0].key, e164_of(call))
         return self.decision(call, t, judge(call, facts, t))
+
+    def ask(
+        self,
+        number: object,
+        caller_id: object,
+        t: datetime,
+        purpose: object,
+        sector: object,
+        callee_tz: object,
+        department: object,
+        recorded_message: object,
+    ) -> Decision:
+        """The decision on one question as ``may_call`` asks it: :meth:`decide` on :meth:`call`,
+        through the lean path when it applies (:meth:`lean`)."""
+        question = (caller_id, purpose, sector, recorded_message)
+        lean = self.lean(number, question, callee_tz, department)
+        if lean is not None:
+            key, e164, zones, areas = lean
+            tu = to_us(t)
+            try:
+                facts = self.read(key, zones[0], t, tu)
+            except self.errors as exc:
+                return unavailable(str(exc), t, zones[0].key, e164)
+            shared = self.shared(question, number, zones, areas, facts, t, tu)
+            if shared is not None:
+                allowed, reasons, nxt, regime, tz = shared
+                return _decision(allowed, reasons, nxt, e164, regime, tz, t)
+            call = self.call(number, caller_id, purpose, sector, None, None, recorded_message)
+            return self.decision(call, t, judge(call, facts, t))
+        call = self.call(
+            number, caller_id, purpose, sector, callee_tz, department, recorded_message
+        )
+        if callee_tz is None and department is None:
+            self.checked(question)
+        return self.decide(call, t)
+
+    def attempt(
+        self,
+        number: object,
+        caller_id: object,
+        t: datetime,
+        purpose: object,
+        sector: object,
+        callee_tz: object,
+        department: object,
+        recorded_message: object,
+        campaign: str | None,
+    ) -> Decision:
+        """``Guard.attempt``: decide and, only when allowed, record the attempt in the same write
+        transaction (the lean path as in :meth:`ask`)."""
+        question = (caller_id, purpose, sector, recorded_message)
+        lean = self.lean(number, question, callee_tz, department)
+        call: Call | None = None
+        if lean is None:
+            call = self.call(
+                number, caller_id, purpose, sector, callee_tz, department, recorded_message
+            )
+            if callee_tz is None and department is None:
+                self.checked(question)
+            if call.number_problem is not None or call.number is None:
+                return self.decision(call, t, judge(call, Facts(), t))
+            key, e164, zones = call.number.key, call.number.e164, call.zones
+        else:
+            key, e164, zones, _ = lean
+        tu = to_us(t)
+        shared: _Shared | None = None
+        verdict: Verdict | None = None
+        attempt_id: int | None = None
+        try:
+            with self.ledger.write():
+                facts = self.read(key, zones[0], t, tu)
+                if lean is not None:
+                    shared = self.shared(question, number, zones, lean[3], facts, t, tu)
+                if shared is None:
+                    if call is None:
+                        call = self.call(
+                            number, caller_id, purpose, sector, None, None, recorded_message
+                        )
+                    verdict = judge(call, facts, t, search=False)
+                if not verdict.reasons if verdict is not None else shared and shared[0]:
+                    attempt_id = self._insert_attempt(key, tu, caller_id, purpose, campaign)
+        except self.errors as exc:
+            return unavailable(str(exc), t, zones[0].key, e164)
+        if shared is not None:
+            allowed, reasons, nxt, regime, tz = shared
+            return _decision(allowed, reasons, nxt, e164, regime, tz, t, attempt_id)
+        assert call is not None and verdict is not None
+        if attempt_id is not None:
+            return self.decision(call, t, verdict, attempt_id)
+        # Refused: find when it frees up outside the write lock, from the facts already read.
+        return self.decision(call, t, judge(call, facts, t))
+
+    def _insert_attempt(
+        self, key: int, tu: int, caller_id: object, purpose: object, campaign: str | None
+    ) -> int:
+        caller, _ = parse_caller(caller_id)
+        return self.ledger.insert_attempt(
+            self.pid,
+            key,
+            tu,
+            caller_id=None if caller is None else caller.e164,
+            outcome=None,
+            campaign=campaign,
+            purpose=Purpose.coerce(purpose).value,
+            recorded_at=to_us(now_utc()),
+        )
+
+    def read(self, key: int, zone: ZoneInfo, t: datetime, tu: int) -> Facts:
+        """The facts about the number ``key`` that a decision at ``t`` in ``zone`` can read."""
+        return self.ledger.facts(self.pid, key, tu, tu - self._lookback_us, self.kinds(zone, t, tu))
+
+    # -- the lean path ----------------------------------------------------------------------
+    #
+    # Most questions a dialer asks are alike: a consumer line written plainly, the same caller
+    # ID, purpose and sector as the question before, and a number the ledger knows little
+    # about. For those the verdict depends on the number only through its zones and holiday
+    # areas, and on the instant only through its minute, so it is computed once by
+    # :func:`judge` and shared:
+    #
+    # * every rule's answer moves only at a minute boundary when the facts hold no instant of
+    #   their own that can fall inside the minute: the D223-9 windows open and close on the
+    #   minute, the regimes, the caller-ID bans and the Bloctel age change at local midnight, and
+    #   the search for ``next_allowed_at`` steps only on those boundaries;
+    # * the facts that qualify ("plain") are exactly those: fewer attempts than the cap (no
+    #   window can fill, now or later), permanent opt-outs (in force at once in a live decision
+    #   and for good), Bloctel checks made at or before the instant; no refusal, consent,
+    #   withdrawal, slot or contract, whose instants can fall anywhere.
+    #
+    # Anything else takes the general path. tests/test_lean_path.py holds the two equal.
+
+    def lean(
+        self, number: object, question: tuple[object, ...], callee_tz: object, department: object
+    ) -> tuple[int, str, tuple[ZoneInfo, ...], tuple[str, ...]] | None:
+        """The key, E.164 form, zones and areas of a consumer line when the lean path may
+        answer: a number written as text in a common form, no zone or département given, and a
+        caller ID, purpose, sector and recorded-message flag the general path has already
+        accepted together."""
+        if type(number) is not str or callee_tz is not None or department is not None:
+            return None
+        try:
+            if question not in self._asked:
+                return None
+        except TypeError:  # an unhashable argument: the general path says what is wrong
+            return None
+        line = consumer_line(number)
+        if line is None:
+            return None
+        key, e164, zones, territories, alsace = line
+        return (key, e164, *cal.line_zones(zones, territories, alsace))
+
+    def checked(self, question: tuple[object, ...]) -> None:
+        """Remember a question the general path accepted (its arguments raised nothing)."""
+        try:
+            if len(self._asked) >= _QUESTIONS_KEPT:
+                self._asked.clear()
+            self._asked.add(question)
+        except TypeError:
+            pass
+
+    def kinds(self, zone: ZoneInfo, t: datetime, tu: int) -> frozenset[FactKind]:
+        """:func:`facts_read` for the regime of ``t``'s local day, by (zone, minute)."""
+        key = (zone, tu // 60_000_000)
+        kinds = self._kinds.get(key)
+        if kinds is None:
+            if len(self._kinds) >= _QUESTIONS_KEPT:
+                self._kinds.clear()
+            kinds = self._kinds[key] = facts_read(regime_of_day(t.astimezone(zone).date()))
+        return kinds
+
+    def shared(
+        self,
+        question: tuple[object, ...],
+        number: object,
+        zones: tuple[ZoneInfo, ...],
+        areas: tuple[str, ...],
+        facts: Facts,
+        t: datetime,
+        tu: int,
+    ) -> _Shared | None:
+        """The verdict shared by every plain question in the same situation, or None when the
+        facts are not plain (see the comment above) and this one must be judged on its own."""
+        if (
+            facts.refusals
+            or facts.slots
+            or facts.contracts
+            or len(facts.attempts) >= self.policy.cap_calls
+        ):
+            return None
+        for _, until in facts.optouts:
+            if until is not None:
+                return None
+        minute = tu // 60_000_000
+        start = minute * 60_000_000
+        for checked_at, _ in facts.bloctel:
+            # A check inside the minute, or inside the minute the search's horizon ends in,
+            # would answer differently across the minute.
+            if (
+                0 < checked_at - start < 60_000_000
+                or 0 < checked_at - start - _HORIZON_US < 60_000_000
+            ):
+                return None
+        situation = (question, zones, areas, minute, tuple(facts.bloctel), tuple(facts.optouts))
+        if facts.consents:
+            # Consents hold instants of their own, so only an allowed verdict is shared: every
+            # rule passes, and the rules read consents only through whether one is valid at
+            # the instant (any, and one covering calls outside the hours).
+            max_age, live = self.policy.consent_max_age_days, tu
+            key = (
+                situation,
+                consent_valid(facts, tu, max_age, live),
+                consent_valid(facts, tu, max_age, live, off_hours=True),
+            )
+            found = self._lean.get(key)
+            if found is not None:
+                return found
+            verdict = self.judged(question, number, facts, t)
+            if verdict[0]:
+                self._keep(key, verdict)
+            return verdict
+        # (Withdrawals matter only through a consent they withdraw.)
+        found = self._lean.get(situation)
+        if found is None:
+            found = self._keep(situation, self.judged(question, number, facts, t))
+        return found
+
+    def judged(
+        self, question: tuple[object, ...], number: object, facts: Facts, t: datetime
+    ) -> _Shared:
+        caller_id, purpose, sector, recorded_message = question
+        call = build_call(
+            number, caller_id, purpose, sector, None, self.policy, None, recorded_message
+        )
+        return _share(call, judge(call, facts, t))
+
+    def _keep(self, key: tuple[object, ...], verdict: _Shared) -> _Shared:
+        if len(self._lean) >= _VERDICTS_KEPT:
+            self._lean.clear()
+        self._lean[key] = verdict
+        return verdict
 
     def decide_many(
         self, calls: list[Call], t: datetime, verdicts: dict[object, Verdict]

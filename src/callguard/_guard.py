@@ -9,9 +9,8 @@ from datetime import datetime, timedelta
 from types import TracebackType
 
 from ._decision import Decision
-from ._engine import Engine, apply_outcome, e164_of, judge, unavailable
+from ._engine import Engine, apply_outcome
 from ._exceptions import ConfigurationError, InvalidNumberError, LedgerError
-from ._facts import Facts
 from ._files import Source, read_numbers
 from ._numbers import national_key, parse_caller, parse_number
 from ._policy import Policy
@@ -34,6 +33,7 @@ cap, the cooldown or the proof keeping still needs today."""
 
 _MAX_ID = 2**63 - 1
 """The largest row id either backend stores (a signed 64-bit integer)."""
+
 
 class Guard:
     """May I call this number, from this caller ID, now? Over one ledger, for one professional.
@@ -132,11 +132,10 @@ class Guard:
         ``LEDGER_UNAVAILABLE``.
         """
         engine = self.engine
-        t = engine.now(now)
-        call = engine.call(
-            number, caller_id, purpose, sector, callee_tz, department, recorded_message
-        )
-        return engine.decide(call, t)
+        return engine.ask(
+            number, caller_id, engine.now(now), purpose, sector, callee_tz, department,
+            recorded_message,
+        )  # fmt: skip
 
     def attempt(
         self,
@@ -164,36 +163,10 @@ class Guard:
                 "attempt() inside guard.batch() is refused: an attempt is recorded in its own "
                 "transaction, committed before its decision is returned"
             )
-        t = engine.now(now)
-        call = engine.call(
-            number, caller_id, purpose, sector, callee_tz, department, recorded_message
-        )
-        if call.number_problem is not None or call.number is None:
-            return engine.decision(call, t, judge(call, Facts(), t))
-        key = call.number.key
-        attempt_id: int | None = None
-        ledger = engine.ledger
-        try:
-            with ledger.write():
-                facts = engine.facts(call, t)
-                verdict = judge(call, facts, t, search=False)
-                if not verdict.reasons:
-                    attempt_id = ledger.insert_attempt(
-                        engine.pid,
-                        key,
-                        to_us(t),
-                        caller_id=call.caller.e164 if call.caller else None,
-                        outcome=None,
-                        campaign=campaign,
-                        purpose=call.purpose.value,
-                        recorded_at=to_us(now_utc()),
-                    )
-        except engine.errors as exc:
-            return unavailable(str(exc), t, call.zones[0].key, e164_of(call))
-        if attempt_id is not None:
-            return engine.decision(call, t, verdict, attempt_id)
-        # Refused: find when it frees up outside the write lock, from the facts already read.
-        return engine.decision(call, t, judge(call, facts, t))
+        return engine.attempt(
+            number, caller_id, engine.now(now), purpose, sector, callee_tz, department,
+            recorded_message, campaign,
+        )  # fmt: skip
 
     def scrub(
         self,

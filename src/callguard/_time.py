@@ -22,6 +22,8 @@ def require_aware(value: object, name: str = "now") -> datetime:
     """Return ``value`` in UTC; a naive or non-datetime value is a ``ValueError`` that says so."""
     if not isinstance(value, datetime):
         raise ValueError(f"{name} must be a datetime with a time zone, not {value!r}")
+    if value.tzinfo is UTC and EARLIEST <= value < LATEST:
+        return value  # the common case, without a second look at the zone
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError(
             f"{name}={value.isoformat()} is a naive datetime: pass a time zone, "
@@ -34,8 +36,10 @@ def in_range(value: datetime, name: str) -> datetime:
     """An aware ``value`` in UTC, if it lies in 2016-06-01 … 2100-12-31 (UTC); else a
     ``ValueError`` naming it. Never an ``OverflowError``, even at ``datetime.min``/``max``."""
     try:
-        if EARLIEST <= value < LATEST:
-            return value.astimezone(UTC)
+        # In UTC first: comparing datetimes of different zones asks each for its offset again.
+        utc = value.astimezone(UTC)
+        if EARLIEST <= utc < LATEST:
+            return utc
     except OverflowError:
         pass
     raise ValueError(

@@ -25,7 +25,10 @@ from .._time import UTC, from_us, to_us
 from .._types import Purpose, Sector
 from .regimes import Regime, regime_on
 
-__all__ = ["CANVASSING", "D223_9", "Call", "Context", "Rule", "contract_running", "contract_starts", "midnight"]
+__all__ = [
+    "CANVASSING", "D223_9", "Call", "Context", "Rule", "consent_valid", "contract_running",
+    "contract_starts", "midnight",
+]  # fmt: skip
 
 D223_9 = "Code de la consommation, art. D223-9"
 
@@ -123,27 +126,39 @@ class Context:
         return days
 
     def in_force(self, at: int) -> int:
-        """From when a closing fact stamped ``at`` counts: its own instant, or in a live
-        decision the decision's instant when it is stamped later. Durations (the cooldown's 60
-        days) still run from the fact's own date; facts that open a call never use this."""
-        live = self.live
-        return at if live is None or at <= live else live
+        """From when a closing fact stamped ``at`` counts (:func:`in_force` in this decision)."""
+        return in_force(at, self.live)
 
     def consent_valid(self, tu: int, *, off_hours: bool = False) -> bool:
         """Whether a consent is valid at ``tu``: given, not expired, not withdrawn since;
         with ``off_hours`` only a consent that expressly covers calls outside the D223-9 days
         and hours counts."""
-        max_age = self.call.policy.consent_max_age_days * 86_400_000_000
-        for given, expires in self.facts.off_hours if off_hours else self.facts.consents:
-            if (
-                given <= tu < given + max_age
-                and (expires is None or tu < expires)
-                and not any(
-                    given <= w and self.in_force(w) <= tu for w in self.facts.withdrawals
-                )
-            ):
-                return True
-        return False
+        return consent_valid(
+            self.facts, tu, self.call.policy.consent_max_age_days, self.live, off_hours=off_hours
+        )
+
+
+def in_force(at: int, live: int | None) -> int:
+    """From when a closing fact stamped ``at`` counts: its own instant, or in a live decision
+    (``live``, its instant) the decision's instant when it is stamped later. Durations (the
+    cooldown's 60 days) still run from the fact's own date; facts that open a call never use
+    this."""
+    return at if live is None or at <= live else live
+
+
+def consent_valid(
+    facts: Facts, tu: int, max_age_days: int, live: int | None, *, off_hours: bool = False
+) -> bool:
+    """:meth:`Context.consent_valid` from its parts (``live`` as :attr:`Context.live`)."""
+    max_age = max_age_days * 86_400_000_000
+    for given, expires in facts.off_hours if off_hours else facts.consents:
+        if (
+            given <= tu < given + max_age
+            and (expires is None or tu < expires)
+            and not any(given <= w and in_force(w, live) <= tu for w in facts.withdrawals)
+        ):
+            return True
+    return False
 
 
 # Every decision asks the regime of its day: the dated table is read once per day.

@@ -251,6 +251,14 @@ def consumer_zones(
     return _consumer_zones(number.zones, number.territories, number.alsace_moselle, callee_tz)
 
 
+def line_zones(
+    zones: tuple[str, ...], territories: tuple[str, ...], alsace_moselle: bool
+) -> tuple[tuple[ZoneInfo, ...], tuple[str, ...]]:
+    """``consumer_zones(number, None)`` from the number's own fields (the lean path has no
+    :class:`PhoneNumber`)."""
+    return _consumer_zones(zones, territories, alsace_moselle, None)
+
+
 @lru_cache(maxsize=1024)
 def _consumer_zones(
     number_zones: tuple[str, ...],

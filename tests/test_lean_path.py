@@ -1,0 +1,240 @@
+"""The lean path of ``may_call`` and ``attempt`` answers exactly what the general engine answers.
+
+The lean path (``Engine.ask``) reads a consumer line without building a ``PhoneNumber``
+(``consumer_line``) and shares one verdict between plain questions in the same situation (same
+question, zones, areas, minute, Bloctel checks and opt-outs; see ``_engine``). Here every
+decision it gives is compared with ``Engine.decide`` on a freshly built call — over random
+ledgers holding every kind of fact, some stamped inside the very minute asked about or after it,
+in every regime, in and out of hours, for several instants of the same minute and several
+numbers of the same situation, so that shared verdicts are really reused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from callguard import Guard, Purpose, Sector, _engine
+from callguard._exceptions import InvalidNumberError
+from callguard._numbers import consumer_line, parse_number
+from conftest import NPV, PARIS
+from test_fast_paths import MOMENTS, _forms, _record, _test_number_strings
+
+
+def _assert_line_equal(value: str) -> None:
+    line = consumer_line(value)
+    if line is None:
+        return
+    number = parse_number(value)
+    assert number.consumer_line, value
+    assert line == (
+        number.key, number.e164, number.zones, number.territories, number.alsace_moselle
+    ), value  # fmt: skip
+
+
+@pytest.mark.parametrize("value", _test_number_strings())
+def test_consumer_line_equals_parse_number_on_the_documented_forms(value: str) -> None:
+    _assert_line_equal(value)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet="0123456789", min_size=9, max_size=9))
+def test_consumer_line_equals_parse_number_on_random_numbers(nsn: str) -> None:
+    for form in _forms(nsn):
+        _assert_line_equal(form)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet="0123456789+ .-/()\t", min_size=1, max_size=20))
+def test_consumer_line_equals_parse_number_on_random_text(value: str) -> None:
+    _assert_line_equal(value)
+
+
+def test_consumer_line_answers_the_common_forms_and_leaves_the_rest() -> None:
+    key = 33_612_345_678
+    for form in ("06 12 34 56 78", "+33 6 12 34 56 78", "0033612345678", "+33 (0)6 12 34 56 78"):
+        assert consumer_line(form) == (key, "+33612345678", ("Europe/Paris",), ("FR",), False)
+    assert consumer_line("03 88 12 34 56") is not None  # an Alsace-Moselle candidate
+    assert consumer_line("03 88 12 34 56")[4] is True  # type: ignore[index]
+    for other in ("0696 12 34 56", "0800 12 34 56", "3010", "+44 20 7946 0958", "x" * 200):
+        assert consumer_line(other) is None
+    with pytest.raises(InvalidNumberError):
+        parse_number("0" * 200)
+    assert consumer_line("0" * 190 + "0612345678") is None  # too long: the full path refuses it
+
+
+# -- lean == general ---------------------------------------------------------------------------
+
+# Numbers sharing situations (two metropolitan mobiles, two Paris lines), an Alsace-Moselle
+# candidate, an overseas line, a 09 line, and forms the lean path leaves to the general one.
+NUMBERS = [
+    "06 12 34 56 78", "+33 6 12 34 56 79", "0033 6 12 34 56 80", "01 42 12 34 56",
+    "01 42 12 34 57", "03 88 12 34 56", "0690 00 12 34", "09 47 50 12 34", "0800 12 34 56",
+    "not a number",
+]  # fmt: skip
+_recorded_numbers = st.sampled_from(NUMBERS[:8])
+# Facts days before, or seconds around, the instants asked about (some inside the same minute,
+# some after it: a live decision takes a closing fact stamped later as already in force).
+_offsets = st.one_of(
+    st.integers(min_value=0, max_value=400).map(lambda d: timedelta(days=d, hours=3)),
+    st.integers(min_value=-90, max_value=90).map(lambda s: timedelta(seconds=s)),
+    st.sampled_from([-20, -40]).map(lambda s: timedelta(seconds=s)),  # inside the minute
+    st.integers(min_value=-3, max_value=3).map(lambda d: timedelta(days=30 * d, seconds=-7)),
+)
+_facts = st.lists(
+    st.tuples(
+        st.sampled_from(["attempt", "refusal", "optout", "consent", "withdrawal", "slot",
+                         "contract", "listed", "clean", "off_hours", "expiring", "clean_all",
+                         "optout_expiring"]),
+        _recorded_numbers,
+        _offsets,
+    ),
+    max_size=14,
+)  # fmt: skip
+# Several instants inside one minute: its first microsecond, its middle, its last.
+_within = st.sampled_from(
+    [
+        timedelta(0),
+        timedelta(seconds=29, microseconds=1),
+        timedelta(seconds=59, microseconds=999_999),
+    ]
+)
+_questions = st.tuples(
+    st.sampled_from([NPV, "06 11 22 33 44", "hidden", "01 42 00 00 00"]),
+    st.sampled_from([Purpose.PROSPECTION, "prospection", Purpose.CONTRACT, Purpose.PRESS,
+                     Purpose.NON_COMMERCIAL]),
+    st.sampled_from([None, Sector.ENERGY_RENOVATION, "CPF_TRAINING"]),
+    st.booleans(),
+)  # fmt: skip
+
+
+def _store(guard: Guard, kind: str, number: str, at: datetime) -> None:
+    if kind == "clean_all":  # one Bloctel return for every number: the same check for all
+        guard.import_bloctel([], at, submitted=NUMBERS[:8])
+    elif kind == "optout_expiring":
+        guard.add_optout(number, at, expires_at=at + timedelta(days=1, seconds=13))
+    elif kind == "off_hours":
+        guard.record_consent(number, at, proof="form", off_hours=True)
+    elif kind == "expiring":
+        guard.record_consent(number, at, proof="form", expires_at=at + timedelta(days=2))
+    else:
+        _record(guard, kind, number, at)
+
+
+def _general(guard: Guard) -> Callable[..., object]:
+    engine = guard.engine
+
+    def decide(number: str, caller_id: str, t: datetime, purpose: object, sector: object,
+               recorded: bool) -> object:  # fmt: skip
+        call = engine.call(number, caller_id, purpose, sector, None, None, recorded)
+        return engine.decide(call, engine.now(t))
+
+    return decide
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    facts=_facts,
+    moment=st.sampled_from(MOMENTS),
+    within=st.lists(_within, min_size=1, max_size=3),
+    questions=st.lists(_questions, min_size=1, max_size=2),
+)
+def test_lean_may_call_equals_the_general_engine(
+    facts: list[tuple[str, str, timedelta]],
+    moment: datetime,
+    within: list[timedelta],
+    questions: list[tuple[str, object, object, bool]],
+) -> None:
+    minute = moment.replace(second=0, microsecond=0)
+    with Guard(":memory:") as guard:
+        for kind, number, offset in facts:
+            _store(guard, kind, number, minute - offset)
+        general = _general(guard)
+        for caller_id, purpose, sector, recorded in questions:
+            for delta in within:
+                t = minute + delta
+                for number in NUMBERS:
+                    lean = guard.may_call(
+                        number, caller_id, t, purpose=purpose, sector=sector,
+                        recorded_message=recorded,
+                    )  # fmt: skip
+                    assert lean == general(number, caller_id, t, purpose, sector, recorded), (
+                        number, t, caller_id, purpose, sector, recorded,
+                    )  # fmt: skip
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(facts=_facts, moment=st.sampled_from(MOMENTS), within=_within)
+def test_lean_attempt_equals_the_general_engine(
+    facts: list[tuple[str, str, timedelta]], moment: datetime, within: timedelta
+) -> None:
+    # attempt() decides as may_call does and records only what it allows: compared on two
+    # ledgers built alike, one of them answered by the general engine alone.
+    t = moment.replace(second=0, microsecond=0) + within
+    answers: list[list[object]] = []
+    for lean in (False, True):
+        with Guard(":memory:") as guard, pytest.MonkeyPatch.context() as patch:
+            if not lean:
+                patch.setattr(_engine.Engine, "lean", lambda *args: None)
+            for kind, number, offset in facts:
+                _store(guard, kind, number, t - offset)
+            answers.append([guard.attempt(number, NPV, t) for number in NUMBERS * 3])
+            answers.append([guard.may_call(number, NPV, t) for number in NUMBERS])
+            if lean and not facts:
+                assert guard.engine._lean  # the lean path did answer
+    assert answers[0] == answers[2]
+    assert answers[1] == answers[3]
+
+
+def test_plain_questions_in_one_minute_share_one_judgement(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = []
+    judge = _engine.judge
+
+    def counting(*args: object, **kwargs: object) -> object:
+        calls.append(args)
+        return judge(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(_engine, "judge", counting)
+    t = datetime(2025, 5, 13, 21, 30, 5, tzinfo=PARIS)  # out of hours: a refusal and a search
+    numbers = [f"06 12 34 {i // 100:02d} {i % 100:02d}" for i in range(200)]
+    with Guard(":memory:") as guard:
+        guard.import_bloctel([], t - timedelta(days=3), submitted=numbers)
+        guard.may_call("06 00 00 00 01", NPV, t)  # the question is accepted once, in full
+        calls.clear()
+        decisions = [
+            guard.may_call(n, NPV, t + timedelta(seconds=i % 50)) for i, n in enumerate(numbers)
+        ]
+    assert len(calls) == 1
+    assert {d.next_allowed_at for d in decisions} == {datetime(2025, 5, 14, 10, 0, tzinfo=PARIS)}
+    assert [d.number for d in decisions] == [parse_number(n).e164 for n in numbers]
+
+
+def test_only_a_consent_valid_in_the_same_way_shares_an_allowed_verdict() -> None:
+    # Out of hours in 2025 an off-hours consent opens the call, a general consent does not:
+    # two numbers in the same situation but for that are judged apart.
+    t = datetime(2025, 5, 13, 21, 30, 5, tzinfo=PARIS)
+    with Guard(":memory:") as guard:
+        guard.import_bloctel([], t - timedelta(days=2), submitted=NUMBERS[:3])
+        guard.record_consent(NUMBERS[0], t - timedelta(days=1), proof="form", off_hours=True)
+        guard.record_consent(NUMBERS[1], t - timedelta(days=1), proof="form")
+        guard.may_call(NUMBERS[2], NPV, t)  # the question is accepted once, in full
+        first = guard.may_call(NUMBERS[0], NPV, t)
+        second = guard.may_call(NUMBERS[1], NPV, t)
+    assert first.allowed
+    assert not second.allowed
+    assert [r.code for r in second.reasons] == ["OUTSIDE_HOURS"]
+
+
+def test_a_bloctel_check_inside_the_minute_is_judged_on_its_own() -> None:
+    # Checked at 10:30:20: asked at 10:30:10 the number is unchecked, at 10:30:30 it is clean.
+    check = datetime(2022, 5, 10, 10, 30, 20, tzinfo=PARIS)
+    with Guard(":memory:") as guard:
+        guard.import_bloctel([], check, submitted=["06 12 34 56 78"])
+        before = guard.may_call("06 12 34 56 78", NPV, check - timedelta(seconds=10))
+        after = guard.may_call("06 12 34 56 78", NPV, check + timedelta(seconds=10))
+        again = guard.may_call("06 12 34 56 78", NPV, check - timedelta(seconds=5))
+    assert not before.allowed and after.allowed and not again.allowed
