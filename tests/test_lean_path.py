@@ -238,3 +238,61 @@ def test_a_bloctel_check_inside_the_minute_is_judged_on_its_own() -> None:
         after = guard.may_call("06 12 34 56 78", NPV, check + timedelta(seconds=10))
         again = guard.may_call("06 12 34 56 78", NPV, check - timedelta(seconds=5))
     assert not before.allowed and after.allowed and not again.allowed
+
+
+# Numbers with consents share a verdict only when their consents answer alike now and until the
+# verdict's next_allowed_at. Each scenario: (instant, facts of A, facts of B); A and B are
+# Bloctel-checked together, so only their consents tell them apart. Both orders are asked.
+_A, _B, _C = NUMBERS[0], NUMBERS[1], NUMBERS[2]
+_T25 = datetime(2025, 5, 13, 21, 30, 5, tzinfo=PARIS)  # out of hours, Bloctel regime
+_T26 = datetime(2026, 11, 24, 21, 30, 5, tzinfo=PARIS)  # out of hours, consent regime
+_YEAR = timedelta(days=365)
+CONSENT_SCENARIOS = {
+    # B's consent expires before tomorrow's opening: its search goes on past it.
+    "expires before the opening": (
+        _T26,
+        [("consent", _A, timedelta(days=10))],
+        [("consent", _B, timedelta(days=10), -timedelta(hours=1))],
+    ),
+    # B's off-hours consent is given in half an hour and ends in an hour: open in between.
+    "a consent given before the opening": (
+        _T25,
+        [("consent", _A, timedelta(days=10))],
+        [
+            ("consent", _B, timedelta(days=10)),
+            ("off_hours", _B, -timedelta(minutes=30), -timedelta(hours=1)),
+        ],
+    ),
+    # Both consents expired: the refusal names each one's date.
+    "expired consents of different dates": (
+        _T26,
+        [("consent", _A, 2 * _YEAR + timedelta(days=200))],
+        [("consent", _B, 2 * _YEAR + timedelta(days=300))],
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CONSENT_SCENARIOS))
+@pytest.mark.parametrize("first", ["A", "B"])
+def test_consented_numbers_share_only_a_steady_verdict(name: str, first: str) -> None:
+    t, facts_a, facts_b = CONSENT_SCENARIOS[name]
+    order = [_A, _B] if first == "A" else [_B, _A]
+    answers: list[list[object]] = []
+    for lean in (False, True):
+        with Guard(":memory:") as guard, pytest.MonkeyPatch.context() as patch:
+            if not lean:
+                patch.setattr(_engine.Engine, "lean", lambda *args: None)
+            guard.import_bloctel([], t - timedelta(days=2), submitted=[_A, _B, _C])
+            for kind, number, before, *until in facts_a + facts_b:
+                guard.record_consent(
+                    number, t - before, proof="form", off_hours=kind == "off_hours",
+                    expires_at=t - until[0] if until else None,
+                )  # fmt: skip
+            guard.may_call(_C, NPV, t)  # the question is accepted once, in full
+            answers.append(
+                [guard.may_call(n, NPV, t + timedelta(seconds=i)) for i, n in enumerate(order * 2)]
+            )
+    assert answers[0] == answers[1]
+    assert answers[0][0].reasons != answers[0][1].reasons or (
+        answers[0][0].next_allowed_at != answers[0][1].next_allowed_at
+    )  # the two numbers are judged differently

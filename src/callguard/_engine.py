@@ -28,6 +28,7 @@ from ._types import Outcome, Purpose, ReasonCode, Sector
 from .rules import RULES, Call, Context, Rule
 from .rules import calendar as cal
 from .rules.base import consent_valid
+from .rules.consent import CONSENT_CODES
 from .rules.regimes import REGIMES, Regime, regime_on
 from .storage import Ledger
 
@@ -648,27 +649,66 @@ class Engine:
                 return None
         situation = (question, zones, areas, minute, tuple(facts.bloctel), tuple(facts.optouts))
         if facts.consents:
-            # Consents hold instants of their own, so only an allowed verdict is shared: every
-            # rule passes, and the rules read consents only through whether one is valid at
-            # the instant (any, and one covering calls outside the hours).
-            max_age, live = self.policy.consent_max_age_days, tu
-            key = (
-                situation,
-                consent_valid(facts, tu, max_age, live),
-                consent_valid(facts, tu, max_age, live, off_hours=True),
-            )
-            found = self._lean.get(key)
-            if found is not None:
-                return found
-            verdict = self.judged(question, number, facts, t)
-            if verdict[0]:
-                self._keep(key, verdict)
-            return verdict
+            return self._consented(situation, question, number, facts, t, tu)
         # (Withdrawals matter only through a consent they withdraw.)
         found = self._lean.get(situation)
         if found is None:
             found = self._keep(situation, self.judged(question, number, facts, t))
         return found
+
+    def _consented(
+        self,
+        situation: tuple[object, ...],
+        question: tuple[object, ...],
+        number: object,
+        facts: Facts,
+        t: datetime,
+        tu: int,
+    ) -> _Shared:
+        """:meth:`shared` for a number with consents, whose instants are its own.
+
+        The rules read consents only through whether one is valid at an instant (any consent,
+        and one covering calls outside the hours), so a verdict is shared by the numbers whose
+        two answers are the same now and stay the same until the verdict's ``next_allowed_at``
+        (or the search's horizon): then every rule answers alike at every instant the search
+        visits. A consent's validity only ends (expiry, withdrawal) unless a consent is given
+        later, so "the same at both ends, none given between" is "the same throughout". An
+        allowed verdict has no search: the answers now suffice. A refusal by the consent rule
+        itself may name the consent's date: a refusal is shared only when that rule gave no
+        reason (it passed, or does not apply to the question in this regime).
+        """
+        max_age = self.policy.consent_max_age_days
+        valid = consent_valid(facts, tu, max_age, tu)
+        off_hours = consent_valid(facts, tu, max_age, tu, off_hours=True)
+        key = (situation, valid, off_hours)
+        found = self._lean.get(key)
+        if found is not None and (found[0] or self._steady(facts, tu, found, valid, off_hours)):
+            return found
+        verdict = self.judged(question, number, facts, t)
+        if found is None and (
+            verdict[0]
+            or (
+                not any(r.code in CONSENT_CODES for r in verdict[1])
+                and self._steady(facts, tu, verdict, valid, off_hours)
+            )
+        ):
+            self._keep(key, verdict)
+        return verdict
+
+    def _steady(
+        self, facts: Facts, tu: int, verdict: _Shared, valid: bool, off_hours: bool
+    ) -> bool:
+        """Whether both consent answers stay ``valid``/``off_hours`` from ``tu`` until the
+        verdict's ``next_allowed_at`` (the search's horizon when None)."""
+        nxt = verdict[2]
+        until = tu + _HORIZON_US if nxt is None else to_us(nxt)
+        for given, _ in facts.consents:
+            if tu < given <= until:
+                return False
+        max_age = self.policy.consent_max_age_days
+        return consent_valid(facts, until, max_age, tu) == valid and (
+            consent_valid(facts, until, max_age, tu, off_hours=True) == off_hours
+        )
 
     def judged(
         self, question: tuple[object, ...], number: object, facts: Facts, t: datetime

@@ -17,7 +17,12 @@ from .._time import from_us
 from .._types import Purpose, ReasonCode
 from .base import Context, Rule
 
-__all__ = ["Consent"]
+__all__ = ["CONSENT_CODES", "Consent"]
+
+CONSENT_CODES = frozenset(
+    {ReasonCode.NO_CONSENT, ReasonCode.CONSENT_WITHDRAWN, ReasonCode.CONSENT_EXPIRED}
+)
+"""The codes of the reasons this rule gives (a consent's date shows in them)."""
 
 
 _CONSENT_BASIS = "Code de la consommation, art. L223-1 (loi n° 2025-594, art. 13)"
