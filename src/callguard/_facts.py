@@ -28,7 +28,7 @@ class FactKind(IntEnum):
 # Plain ints for the hot path: comparing a row's int with an IntEnum member costs a method call.
 _ATTEMPT, _REFUSAL = int(FactKind.ATTEMPT), int(FactKind.REFUSAL)
 _OPTOUT, _CONSENT = int(FactKind.OPTOUT), int(FactKind.CONSENT)
-_WITHDRAWAL, _SLOT, _CONTRACT = int(FactKind.WITHDRAWAL), int(FactKind.SLOT), int(FactKind.CONTRACT)
+_WITHDRAWAL, _SLOT, _BLOCTEL = int(FactKind.WITHDRAWAL), int(FactKind.SLOT), int(FactKind.BLOCTEL)
 
 
 @dataclass(slots=True)
@@ -55,6 +55,8 @@ class Facts:
         instant, ``b`` and ``c`` what that table adds to it."""
         if kind == _ATTEMPT:
             self.attempts.append(a)
+        elif kind == _BLOCTEL:  # every number of a Bloctel regime has one
+            self.bloctel.append((a, bool(b)))
         elif kind == _REFUSAL:
             self.refusals.append(a)
         elif kind == _OPTOUT:
@@ -68,10 +70,8 @@ class Facts:
         elif kind == _SLOT:
             assert b is not None
             self.slots.append((a, b))
-        elif kind == _CONTRACT:
-            self.contracts.append((a, b))
         else:
-            self.bloctel.append((a, bool(b)))
+            self.contracts.append((a, b))
 
     def signature(self) -> tuple[tuple[object, ...], ...]:
         """A hashable summary: two numbers with equal signatures get equal verdicts."""

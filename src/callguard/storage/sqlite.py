@@ -272,9 +272,11 @@ class SQLiteLedger(JournaledWrites):
         with self.lock:
             self._check_file()
             rows = self.conn.execute(sql, (professional, number, now, since)).fetchall()
+        add = facts.add
         for row in rows:
-            facts.add(*row)
-        facts.bloctel.sort()
+            add(*row)
+        if len(facts.bloctel) > 1:
+            facts.bloctel.sort()
         return facts
 
     # -- writes -------------------------------------------------------------------------------
