@@ -8,6 +8,8 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from callguard import Guard, Purpose, ReasonCode, Sector
 from callguard.testing import fresh_guard
@@ -243,3 +245,58 @@ def test_general_consent_does_not_open_evenings_before_2026_08_11(g: Guard) -> N
     consented(g, MOBILE, paris(2025, 11, 1))
     d = g.may_call(MOBILE, NPV, evening)
     assert d.codes == {ReasonCode.OUTSIDE_HOURS}
+
+
+# -- the cap's candidates (docs/rules.md §3) ------------------------------------------------------
+#
+# The search for next_allowed_at asks the cap only about "attempt day + 30 days" midnights; the
+# reference asks about every midnight. Both find the same instant on random bursts of attempts,
+# in every zone a number may have (0690: Guadeloupe, Saint-Martin or Saint-Barthélemy), with the
+# hours and the other rules in play.
+
+
+def _every_midnight(self: object, ctx: object, t: datetime) -> Iterator[datetime]:
+    from callguard.rules.base import midnight
+
+    def midnights(tz: object) -> Iterator[datetime]:
+        day = t.astimezone(tz).date()  # type: ignore[arg-type]
+        while True:
+            day += timedelta(days=1)
+            yield midnight(day, tz)  # type: ignore[arg-type]
+
+    import heapq
+
+    return heapq.merge(*(midnights(tz) for tz in ctx.call.zones))  # type: ignore[attr-defined]
+
+
+_CAP_NUMBERS = ["06 12 34 56 78", "0690 00 12 34", "03 88 12 34 56"]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    number=st.sampled_from(_CAP_NUMBERS),
+    days=st.lists(st.integers(min_value=-45, max_value=3), min_size=3, max_size=12),
+    hours=st.lists(st.integers(min_value=0, max_value=23), min_size=12, max_size=12),
+    now_hour=st.integers(min_value=0, max_value=23),
+    refused=st.booleans(),
+)
+def test_the_cap_frees_on_the_same_day_as_scanning_every_midnight(
+    number: str, days: list[int], hours: list[int], now_hour: int, refused: bool
+) -> None:
+    from callguard.rules.frequency import Frequency
+
+    now = paris(2026, 11, 24, now_hour) + timedelta(minutes=7)
+    answers = []
+    for reference in (False, True):
+        with fresh_guard(professional="acme") as guard, pytest.MonkeyPatch.context() as patch:
+            if reference:
+                patch.setattr(Frequency, "starts", _every_midnight)
+            consented(guard, number, now - timedelta(days=90))
+            for day, hour in zip(days, hours, strict=False):
+                guard.record_call(number, now + timedelta(days=day, hours=hour - now_hour))
+            if refused:
+                guard.record_refusal(number, now - timedelta(days=50))
+            engine = guard.engine
+            call = engine.call(number, NPV, Purpose.PROSPECTION, None, None)
+            answers.append(engine.decide(call, engine.now(now)))
+    assert answers[0] == answers[1]

@@ -67,10 +67,15 @@ class Frequency(Rule):
         return []
 
     def starts(self, ctx: Context, t: datetime) -> Iterator[datetime]:
-        def midnights(tz: ZoneInfo) -> Iterator[datetime]:
-            day = t.astimezone(tz).date()
-            while True:
-                day += timedelta(days=1)
-                yield midnight(day, tz)
+        """The midnights after ``t`` where the rule may start passing again: the day after the
+        last full window of a run of full windows. That window's last day is some attempt's day
+        plus ``cap_days - 1`` — a full window whose first day holds no attempt can slide one day
+        later and stay full — so only ``attempt day + cap_days`` can follow a refusal."""
+        span = timedelta(days=ctx.call.policy.cap_days)
 
-        return heapq.merge(*(midnights(tz) for tz in ctx.call.zones))
+        def candidates(tz: ZoneInfo) -> list[datetime]:
+            after = t.astimezone(tz).date()
+            days = sorted({day + span for day in ctx.attempt_days(tz)})
+            return [midnight(day, tz) for day in days if day > after]
+
+        return heapq.merge(*(candidates(tz) for tz in ctx.call.zones))
