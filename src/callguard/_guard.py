@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from array import array
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
@@ -12,8 +13,8 @@ from ._decision import Decision
 from ._engine import Engine, apply_outcome, e164_of, judge, unavailable
 from ._exceptions import ConfigurationError, InvalidNumberError, LedgerError
 from ._facts import Facts
-from ._files import Source, read_numbers
-from ._numbers import national_key, parse_caller, parse_number
+from ._files import Source, read_number_blocks
+from ._numbers import consumer_keys, parse_caller, parse_number
 from ._policy import Policy
 from ._reports import ImportReport, PurgeReport, Rejected
 from ._time import instant, now_utc, paris_text, require_aware, to_us
@@ -490,11 +491,12 @@ class Guard:
             raise ConfigurationError("listed must be a file or an iterable of numbers, not None")
         checked = to_us(instant(checked_at, "checked_at"))
         report = ImportReport()
+        # The files are read before the write begins: the ledger stays free while they are.
+        listed_keys = _keys(listed, report)
+        submitted_keys = _keys(submitted, report) if submitted is not None else array("q")
         with self.engine.write("import the Bloctel file") as ledger:
             report.listed, report.clean = ledger.import_bloctel(
-                _keys(listed, report),
-                _keys(submitted, report) if submitted is not None else (),
-                checked,
+                listed_keys, submitted_keys, checked
             )
         return report
 
@@ -536,19 +538,38 @@ def _require_proof(proof: object) -> None:
         )
 
 
-def _keys(source: Source, report: ImportReport) -> Iterator[int]:
-    """The ledger keys of the consumer lines in ``source``; every other line goes to the report."""
-    for line, value in read_numbers(source):
-        key = national_key(value)
-        if key is not None:
-            yield key
+def _keys(source: Source, report: ImportReport) -> array[int]:
+    """The ledger keys of the consumer lines in ``source``, in file order, duplicates kept;
+    every other line goes to the report with its line number, in line order.
+
+    A block of values at a time: :func:`consumer_keys` answers the common forms of the whole
+    block, and only what it leaves (overseas, other kinds, odd forms, errors) is parsed one by
+    one; it answers exactly what :func:`parse_number` would, so the keys and the rejected lines
+    are those of a line-by-line read.
+    """
+    keys: array[int] = array("q")
+    for lines, values in read_number_blocks(source):
+        found = consumer_keys(values)
+        if None not in found:
+            keys.extend(found)  # type: ignore[arg-type]
             continue
-        try:
-            number = parse_number(value)
-        except InvalidNumberError as exc:
-            report.rejected.append(Rejected(line, value, exc.reason))
-            continue
-        if not number.consumer_line:
-            report.rejected.append(Rejected(line, value, "not a French consumer line"))
-            continue
-        yield number.key
+        for i, key in enumerate(found):
+            if key is None:
+                key = _key(lines[i], values[i], report)
+                if key is None:
+                    continue
+            keys.append(key)
+    return keys
+
+
+def _key(line: int, value: str, report: ImportReport) -> int | None:
+    """One value :func:`consumer_keys` left: its key, or None and the reason in the report."""
+    try:
+        number = parse_number(value)
+    except InvalidNumberError as exc:
+        report.rejected.append(Rejected(line, value, exc.reason))
+        return None
+    if not number.consumer_line:
+        report.rejected.append(Rejected(line, value, "not a French consumer line"))
+        return None
+    return number.key
