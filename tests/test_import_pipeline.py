@@ -10,8 +10,10 @@ backends, over random files mixing every written form of a number.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import random
+import sys
 from array import array
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
@@ -155,26 +157,49 @@ def test_the_block_reader_reads_what_read_numbers_reads(
     assert got == _outcome(lambda: list(read_numbers(path)))
 
 
+def _without_numpy(on: bool) -> Any:
+    """numpy made unimportable (the default install), or nothing changed."""
+    return patch.dict(sys.modules, {"numpy": None}) if on else contextlib.nullcontext()
+
+
 @pytest.mark.parametrize("block", [7, 1 << 22])
+@pytest.mark.parametrize("pure", [True, False], ids=["python", "numpy"])
 @settings(
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(data=contact_files())
-def test_block_keys_equal_the_line_by_line_keys(tmp_path: Path, block: int, data: bytes) -> None:
+def test_block_keys_equal_the_line_by_line_keys(
+    tmp_path: Path, block: int, pure: bool, data: bytes
+) -> None:
     path = _write(tmp_path, "numbers.csv", data)
     mine, reference = ImportReport(), ImportReport()
-    with patch.object(_files, "_BLOCK", block):
+    with patch.object(_files, "_BLOCK", block), _without_numpy(pure):
         got = _outcome(lambda: list(_keys(path, mine)))
     expected = _outcome(lambda: list(_reference_keys(path, reference)))
     assert got == expected
     assert mine.rejected == reference.rejected
 
 
+@pytest.mark.parametrize("pure", [True, False], ids=["python", "numpy"])
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.one_of(_value_strategy(), st.integers(-5, 10**12)), max_size=60))
-def test_block_keys_of_an_iterable_equal_the_line_by_line_keys(values: list[Any]) -> None:
+def test_block_keys_of_an_iterable_equal_the_line_by_line_keys(
+    pure: bool, values: list[Any]
+) -> None:
     mine, reference = ImportReport(), ImportReport()
-    assert list(_keys(values, mine)) == list(_reference_keys(values, reference))
+    with _without_numpy(pure):
+        assert list(_keys(values, mine)) == list(_reference_keys(values, reference))
+    assert mine.rejected == reference.rejected
+
+
+@pytest.mark.parametrize("pure", [True, False], ids=["python", "numpy"])
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.from_regex(r"[0-9]{10}", fullmatch=True), min_size=1, max_size=50))
+def test_a_block_of_ten_digit_values_keys_as_the_parser(pure: bool, values: list[str]) -> None:
+    # The whole-block check: every value must be a consumer line, else the block is left.
+    mine, reference = ImportReport(), ImportReport()
+    with _without_numpy(pure):
+        assert list(_keys(values, mine)) == list(_reference_keys(values, reference))
     assert mine.rejected == reference.rejected
 
 
@@ -223,6 +248,9 @@ def test_both_merges_equal_a_set_reference(listed: list[int], submitted: list[in
     assert (fast[0].tolist(), fast[1], fast[2]) == (expected, n_listed, len(rows) - n_listed)
     assert bloctel.checks_digest(python[0]) == bloctel_digest(rows)
     assert bloctel.checks_digest(fast[0]) == bloctel_digest(rows)
+    json = [f"[{','.join(map(str, expected[i : i + 7]))}]" for i in range(0, len(expected), 7)]
+    assert list(bloctel.json_chunks(python[0], size=7)) == json
+    assert list(bloctel.json_chunks(fast[0], size=7)) == json
 
 
 def test_the_merges_cross_chunks_and_buckets() -> None:

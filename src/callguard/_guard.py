@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from array import array
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
+from itertools import repeat
+from operator import add, itemgetter
 from types import TracebackType
+from typing import Any
 
 from ._decision import Decision
 from ._engine import Engine, apply_outcome, e164_of, judge, unavailable
 from ._exceptions import ConfigurationError, InvalidNumberError, LedgerError
 from ._facts import Facts
 from ._files import Source, read_number_blocks
-from ._numbers import consumer_keys, parse_caller, parse_number
+from ._numbers import _consumer_prefixes, consumer_keys, parse_caller, parse_number
 from ._policy import Policy
 from ._reports import ImportReport, PurgeReport, Rejected
 from ._time import instant, now_utc, paris_text, require_aware, to_us
@@ -549,6 +553,10 @@ def _keys(source: Source, report: ImportReport) -> array[int]:
     """
     keys: array[int] = array("q")
     for lines, values in read_number_blocks(source):
+        plain = _national_block(values)
+        if plain is not None:
+            keys.extend(plain)
+            continue
         found = consumer_keys(values)
         if None not in found:
             keys.extend(found)  # type: ignore[arg-type]
@@ -560,6 +568,47 @@ def _keys(source: Source, report: ImportReport) -> array[int]:
                     continue
             keys.append(key)
     return keys
+
+
+def _national_block(values: list[str]) -> Iterable[int] | None:
+    """The keys of a block written entirely in the Bloctel format (ten national digits of a
+    metropolitan consumer line), or None: what :func:`consumer_keys` answers for such a block,
+    with the length, ASCII and digit checks made once over the whole block (and the rest in
+    numpy, when it is installed)."""
+    heads = _consumer_prefixes()  # the table consumer_keys itself reads
+    if heads is None or not values:
+        return None
+    if min(map(len, values)) != 10 or max(map(len, values)) != 10:
+        return None
+    joined = "".join(values)
+    if not (joined.isascii() and joined.isdigit()):
+        return None
+    try:
+        import numpy
+    except ImportError:
+        if not all(map(heads.__contains__, map(_HEAD, values))):
+            return None
+        return list(map(add, repeat(_METROPOLITAN), map(int, values)))
+    digits = numpy.frombuffer(joined.encode("ascii"), dtype=numpy.uint8).reshape(-1, 10) - 48
+    weights = 10 ** numpy.arange(9, -1, -1, dtype=numpy.int64)
+    numbers = digits.astype(numpy.int64) @ weights  # int(value) of each value
+    if not _head_table(numpy)[numbers // 10_000].all():
+        return None
+    keys: array[int] = array("q")
+    keys.frombytes((numbers + _METROPOLITAN).tobytes())
+    return keys
+
+
+@functools.lru_cache(maxsize=1)
+def _head_table(numpy: Any) -> Any:
+    """``_consumer_prefixes`` as a numpy mask over the first six digits read as an int."""
+    table = numpy.zeros(10**6, dtype=bool)
+    table[sorted(map(int, _consumer_prefixes() or ()))] = True
+    return table
+
+
+_HEAD = itemgetter(slice(0, 6))
+_METROPOLITAN = 33_000_000_000
 
 
 def _key(line: int, value: str, report: ImportReport) -> int | None:

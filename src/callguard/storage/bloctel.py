@@ -25,6 +25,7 @@ from typing import Any
 __all__ = ["checks_digest", "json_chunks", "merge_checks"]
 
 _CHUNK = 1 << 20
+_DIGEST_CHUNK = 1 << 16
 # Keys are grouped by value into buckets this wide (about a million numbers of the national plan)
 # so that only one bucket at a time is a list of Python ints.
 _BUCKET_BITS = 20
@@ -124,18 +125,53 @@ def _tolist(chunk: Any) -> list[int]:
     return chunk.tolist() if hasattr(chunk, "tolist") else list(chunk)
 
 
-def json_chunks(merged: Any, size: int = 1 << 18) -> Iterator[str]:
+def _is_numpy(merged: Any) -> bool:
+    return hasattr(merged, "dtype")
+
+
+def _decimal_rows(numbers: Any, suffix: list[Any]) -> bytes:
+    """Ascending non-negative int64s written in decimal, each followed by ``suffix`` (bytes as
+    uint8 scalars or per-row arrays), as one buffer: numpy's way to do what ``str`` does row by
+    row. Sorted numbers come in runs of equal width; each run is one fixed-width matrix."""
+    import numpy as np
+
+    parts: list[bytes] = []
+    start, total = 0, len(numbers)
+    while start < total:
+        width = len(str(int(numbers[start])))
+        stop = int(np.searchsorted(numbers, 10**width, side="left")) if width < 19 else total
+        rows = numbers[start:stop]
+        matrix = np.empty((stop - start, width + len(suffix)), dtype=np.uint8)
+        rest = rows.copy()
+        for column in range(width - 1, -1, -1):
+            matrix[:, column] = rest % 10 + 48
+            rest //= 10
+        for i, extra in enumerate(suffix):
+            matrix[:, width + i] = extra if np.isscalar(extra) else extra[start:stop]
+        parts.append(matrix.tobytes())
+        start = stop
+    return b"".join(parts)
+
+
+def json_chunks(merged: Any, size: int = 1 << 16) -> Iterator[str]:
     """The merged entries as JSON arrays of ``size`` integers, for ``json_each``."""
     for start in range(0, len(merged), size):
-        yield "[" + ",".join(map(str, _tolist(merged[start : start + size]))) + "]"
+        chunk = merged[start : start + size]
+        if _is_numpy(merged):
+            yield "[" + _decimal_rows(chunk, [44]).decode("ascii")[:-1] + "]"  # 44: ","
+        else:
+            yield "[" + ",".join(map(str, chunk)) + "]"
 
 
 def checks_digest(merged: Any) -> tuple[int, str]:
     """``journal.bloctel_digest`` of the rows ``merged`` writes: the same count and SHA-256,
     built a chunk at a time instead of a row at a time."""
     h = hashlib.sha256()
-    for start in range(0, len(merged), _CHUNK):
-        chunk = _tolist(merged[start : start + _CHUNK])
+    for start in range(0, len(merged), _DIGEST_CHUNK):
+        chunk = merged[start : start + _DIGEST_CHUNK]
+        if _is_numpy(merged):
+            h.update(_decimal_rows(chunk >> 1, [44, (chunk & 1) + 48, 10]))  # "k,f\n"
+            continue
         keys = map(str, map(rshift, chunk, repeat(1)))
         flags = map(_SUFFIX.__getitem__, map(and_, chunk, repeat(1)))
         h.update("".join(map(add, keys, flags)).encode())
