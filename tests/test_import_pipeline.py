@@ -328,3 +328,42 @@ def test_an_import_writes_what_the_reference_predicts(
     # no row at all is reported as gone by verify: a known limit of verify, not of the import.)
     problems = guard.verify().problems
     assert all("(0 rows) is gone" in p.detail for p in problems), problems
+
+
+class _NoJson:
+    """The connection of a SQLite built without the JSON functions."""
+
+    def __init__(self, real: Any) -> None:
+        self.real = real
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real, name)
+
+    def execute(self, sql: str, *args: Any) -> Any:
+        import sqlite3
+
+        if "json_each" in sql:
+            raise sqlite3.OperationalError("no such table: json_each")
+        return self.real.execute(sql, *args)
+
+
+def test_a_sqlite_without_json_writes_the_same_rows(tmp_path: Path) -> None:
+    expected = [(33145678901, 0), (33612345678, 1), (33751234567, 0)]
+    rows = []
+    for json in (True, False):
+        guard = Guard(str(tmp_path / f"ledger-{json}.db"), professional="acme")
+        ledger: Any = guard.engine.ledger
+        real = ledger.conn
+        if not json:
+            ledger.conn = _NoJson(real)
+        try:
+            report = guard.import_bloctel(
+                ["0612345678"], AT, submitted=["0751234567", "0145678901", "06 12 34 56 78"]
+            )
+        finally:
+            ledger.conn = real
+        assert (report.listed, report.clean) == (1, 2)
+        rows.append(ledger.service_rows("SELECT number, listed FROM bloctel_checks", ()))
+        assert guard.verify().ok
+        guard.close()
+    assert rows[0] == rows[1] == expected

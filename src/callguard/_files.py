@@ -788,14 +788,14 @@ def read_numbers(source: Source, *, column: str | None = None) -> Iterator[tuple
 # -- the block reader (Bloctel imports) -----------------------------------------------------------
 #
 # A Bloctel return has millions of lines; reading them one by one through a text stream is a fifth
-# of an import. The block reader reads the bytes in large blocks and splits them with a handful
+# of an import. The block reader reads the bytes in 1 MiB blocks and splits them with a handful
 # of C-level calls per block, for the files that can be read that way exactly as
 # ContactFile.values() reads them: no quote character, ASCII, lines ending in \n or \r\n, none
 # near the column or length limits. From the first block that is not such a block on, the rest
 # of the file is read as text by the same rules as values(), so the lines, their numbers and
 # the errors are the same whatever the path. tests/test_import_pipeline.py holds them equal.
 
-_BLOCK = 1 << 22
+_BLOCK = 1 << 20
 _ODD_BYTES = (b"\x1c", b"\x1d", b"\x1e", b"\x1f")  # whitespace to str.strip, not to bytes.strip
 _FAST_LINE = 1000  # longer lines (perhaps past MAX_COLUMNS fields) are read as text
 

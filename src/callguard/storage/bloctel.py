@@ -73,17 +73,20 @@ def _merge_numpy(np: Any, listed: array[int], submitted: array[int]) -> tuple[An
             part |= flag
             end -= len(chunk)
     enc.sort()
-    # The last entry of each key is its listed one when there is one (2k + 1 > 2k).
-    last = np.empty(total, dtype=bool)
-    if total:
-        last[-1] = True
-    for start in range(0, total - 1, _CHUNK):
-        stop = min(start + _CHUNK, total - 1)
-        np.not_equal(enc[start + 1 : stop + 1] >> 1, enc[start:stop] >> 1, out=last[start:stop])
-    merged = enc[last]
-    del enc, last
-    n_listed_distinct = int(np.count_nonzero(merged & 1))
-    return merged, n_listed_distinct, len(merged) - n_listed_distinct
+    # The last entry of each key is its listed one when there is one (2k + 1 > 2k). They are
+    # moved to the front of the same array a chunk at a time (the write position never passes
+    # the read one), so no second array of the whole size is ever allocated.
+    kept = n_listed = 0
+    for start in range(0, total, _CHUNK):
+        stop = min(start + _CHUNK, total)
+        nxt = enc[start + 1 : stop + 1] >> 1
+        last = np.ones(stop - start, dtype=bool)
+        np.not_equal(nxt, enc[start : start + len(nxt)] >> 1, out=last[: len(nxt)])
+        chosen = enc[start:stop][last]
+        enc[kept : kept + len(chosen)] = chosen
+        kept += len(chosen)
+        n_listed += int(np.count_nonzero(chosen & 1))
+    return enc[:kept], n_listed, kept - n_listed
 
 
 def _merge_python(listed: array[int], submitted: array[int]) -> tuple[array[int], int, int]:
