@@ -306,7 +306,7 @@ g.close()
 """
 
 # The floor of an import: read the two files, parse each line to an integer key without judging
-# it, and store them as callguard does (a keyed temporary table, then one ordered copy), in one
+# it, merge them (a listed number stays listed), and store the rows in key order in one
 # transaction on a connection set up as callguard's.
 _IMPORT_FLOOR_CHILD = """
 import sqlite3, sys, time
@@ -320,18 +320,14 @@ conn.execute("CREATE TABLE IF NOT EXISTS checks (number INTEGER NOT NULL, "
 def keys(path):
     with open(path, encoding="utf-8") as f:
         next(f)
-        for line in f:
-            yield (33_000_000_000 + int(line[1:10]),)
+        return {33_000_000_000 + int(line[1:10]) for line in f}
 c0, w0 = time.process_time(), time.perf_counter()
+on = keys(listed)
+rows = sorted(on | keys(submitted))
 conn.execute("BEGIN IMMEDIATE")
-conn.execute("CREATE TEMP TABLE t (n INTEGER PRIMARY KEY, listed INTEGER NOT NULL)")
-conn.execute("PRAGMA temp.cache_size = -65536")
-up = ("INSERT INTO temp.t (n, listed) VALUES (?, {}) "
-      "ON CONFLICT (n) DO UPDATE SET listed = max(listed, excluded.listed)")
-conn.executemany(up.format(1), keys(listed))
-conn.executemany(up.format(0), keys(submitted))
-conn.execute("INSERT INTO checks SELECT n, ?, listed FROM temp.t WHERE true ORDER BY n "
-             "ON CONFLICT (number, checked_at) DO UPDATE SET listed = max(listed, excluded.listed)", (checked,))
+conn.executemany("INSERT INTO checks VALUES (?, ?, ?) ON CONFLICT (number, checked_at) "
+                 "DO UPDATE SET listed = max(listed, excluded.listed)",
+                 ((n, checked, n in on) for n in rows))
 conn.execute("COMMIT")
 print(time.process_time() - c0, time.perf_counter() - w0)
 """
