@@ -522,8 +522,14 @@ def consumer_line(value: str) -> ConsumerLine | None:
     nsn = _written_nsn(value)
     if nsn is None:
         return None
-    info = _consumer_prefix(nsn)
-    if info is None:
+    heads = _consumer_prefixes()
+    if heads is None:  # pragma: no cover - see _consumer_prefixes
+        info = _consumer_prefix(nsn)
+        if info is None:
+            return None
+    elif "0" + nsn[:_DECIDING_DIGITS] in heads:
+        info = _PREFIXES[nsn[:4]]
+    else:
         return None
     return 33_000_000_000 + int(nsn), "+33" + nsn, info[1], info[0], info[3]
 
@@ -721,13 +727,7 @@ def national_key(value: str) -> int | None:
     if len(value) != 10 or value[0] != "0" or not (value.isdigit() and value.isascii()):
         return None
     nsn = value[1:]
-    info = _PREFIXES.get(nsn[:4])
-    if info is None or (info[4] and _ANY_OVERSEAS_09(nsn) is not None):
-        return None
-    match = _FR_MATCH(nsn)
-    if match is None or _KIND_OF_TYPE[match.lastgroup or ""] not in _CONSUMER_KINDS:
-        return None
-    return 33_000_000_000 + int(nsn)
+    return None if _consumer_prefix(nsn) is None else 33_000_000_000 + int(nsn)
 
 
 @functools.lru_cache(maxsize=65536)
