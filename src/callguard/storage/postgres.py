@@ -56,7 +56,15 @@ from .base import (
     parse_location,
     steps,
 )
-from .journal import JournaledWrites, Problem, VerifyReport, chain_lock_key, seal, verify_with
+from .journal import (
+    LEGACY,
+    JournaledWrites,
+    Problem,
+    VerifyReport,
+    chain_lock_key,
+    seal,
+    verify_with,
+)
 
 __all__ = ["STEPS", "PostgresLedger", "lock_key"]
 
@@ -424,7 +432,7 @@ class PostgresLedger(JournaledWrites):
                 if name == "m005_journal":
                     # The genesis: seal the rows written before the journal existed.
                     conn.execute("SET LOCAL statement_timeout = 0")
-                    seal(_runner(conn), time.time_ns() // 1000)
+                    seal(_runner(conn), time.time_ns() // 1000, v=LEGACY)
                 conn.execute("INSERT INTO callguard_migrations (name) VALUES (%s)", (name,))
 
     # -- connections --------------------------------------------------------------------------

@@ -30,7 +30,7 @@ from .base import (
     steps,
 )
 from .bloctel import checks_digest, json_chunks, merge_checks
-from .journal import JournaledWrites, Problem, seal, verify_with
+from .journal import LEGACY, JournaledWrites, Problem, seal, verify_with
 from .journal import VerifyReport as VerifyReport
 
 __all__ = ["SQLiteLedger", "migrations"]
@@ -61,8 +61,9 @@ def _journal_step(statements: list[str]) -> Callable[[Database], None]:
     def apply(db: Database) -> None:
         for sql in statements:
             db.execute(sql)
-        # The genesis: seal the rows written before the journal existed.
-        seal(db.conn.execute, time.time_ns() // 1000)
+        # The genesis: seal the rows written before the journal existed (in the entry format of
+        # this step: the journal's ``v`` column comes with a later one).
+        seal(db.conn.execute, time.time_ns() // 1000, v=LEGACY)
 
     return apply
 
