@@ -34,7 +34,7 @@ import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from json.encoder import encode_basestring  # type: ignore[attr-defined]
+from json.encoder import encode_basestring
 from typing import Any
 
 from .base import NO_EVIDENCE, PURGE, SCHEMA, ConsentEvidence, Table
@@ -122,7 +122,10 @@ def entry_text(
 def entry_hash_v2(
     chain: str, seq: int, at: int, table: str, op: str, row_id: int | None, body: str, prev: str
 ) -> str:
-    text = entry_text(chain, seq, at, table, op, row_id, body, prev)
+    return _sha256(entry_text(chain, seq, at, table, op, row_id, body, prev))
+
+
+def _sha256(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -383,6 +386,8 @@ def _apply(e: Entry, state: dict[str, _Expected], blocs: dict[int, tuple[int, st
         target.sealed.sum = (target.sealed.sum - row_hash(e.table, rid, before)) % _MOD
         target.sealed.rows -= 1
     if e.op == "update":
+        if not isinstance(after, dict):
+            raise ValueError("an update names the row's values after it")
         target.tracked[rid] = after
     elif e.op == "delete":
         target.tracked.pop(rid, None)
@@ -478,8 +483,9 @@ _FIELDS: dict[str, tuple[str, ...]] = {t.name: _fields(t) for t in SCHEMA}
 _HEAD_SQL = "SELECT seq, hash FROM journal WHERE chain = ? ORDER BY seq DESC LIMIT 1"
 _APPEND_SQL = (
     "INSERT INTO journal (chain, seq, at, tbl, op, row_id, body, prev, hash, v) "
-    f"VALUES (?, ?, ?, ?, ?, ?, ?, '', ?, {FORMAT})"
+    "VALUES (?, ?, ?, ?, ?, ?, ?, '', ?, 2)"
 )
+assert FORMAT == 2  # the literal above
 _APPEND_LEGACY_SQL = (
     "INSERT INTO journal (chain, seq, at, tbl, op, row_id, body, prev, hash) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -508,9 +514,11 @@ def append(
         run(_APPEND_LEGACY_SQL, (chain, seq, at, table, op, row_id, body, prev, digest))
         return
     if not _plain(chain, table, op):
-        raise ValueError(f"a journal chain, table or op has no line break: {chain!r} {table!r} {op!r}")
-    digest = hashlib.sha256(entry_text(chain, seq, at, table, op, row_id, body, prev).encode())
-    run(_APPEND_SQL, (chain, seq, at, table, op, row_id, body, digest.hexdigest()))
+        raise ValueError(
+            f"a journal chain, table or op may not hold a line break: {chain!r} {table!r} {op!r}"
+        )
+    text = entry_text(chain, seq, at, table, op, row_id, body, prev)
+    run(_APPEND_SQL, (chain, seq, at, table, op, row_id, body, _sha256(text)))
 
 
 def table_rows(run: Run, table: Table) -> Iterator[tuple[Any, ...]]:
