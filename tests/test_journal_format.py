@@ -347,3 +347,22 @@ def test_writers_in_several_processes_keep_one_valid_chain_each(tmp_path: Path) 
         ):
             assert count == top, chain  # 1, 2, 3… with no gap nor repeat
         assert conn.execute("SELECT count(*) FROM attempts").fetchone()[0] == 240
+
+
+def test_an_unreadable_format_1_body_with_its_hash_recomputed_is_reported(tmp_path: Path) -> None:
+    """The same for a format 1 entry: before, verify raised the JSON parser's error."""
+    path = str(tmp_path / "v1.db")
+    shutil.copy(V1_LEDGER, path)
+    with sqlite3.connect(path) as conn:
+        last, at, tbl, op, rid, prev = conn.execute(
+            "SELECT seq, at, tbl, op, row_id, prev FROM journal WHERE chain = 'p1' "
+            "ORDER BY seq DESC LIMIT 1"
+        ).fetchone()
+    digest = journal.entry_hash("p1", last, at, tbl, op, rid, "not json", prev)
+    tamper(
+        path,
+        f"UPDATE journal SET body = 'not json', hash = '{digest}' "  # noqa: S608
+        f"WHERE chain = 'p1' AND seq = {last}",
+    )
+    problem = first(path)
+    assert problem.kind == "journal" and "cannot be read" in problem.detail, problem
