@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import random
 import shutil
 import sqlite3
 from collections.abc import Callable
@@ -366,3 +367,36 @@ def test_an_unreadable_format_1_body_with_its_hash_recomputed_is_reported(tmp_pa
     )
     problem = first(path)
     assert problem.kind == "journal" and "cannot be read" in problem.detail, problem
+
+
+def test_insert_attempt_writes_what_insert_row_writes(ledger_location: str) -> None:
+    """attempt()'s insert (values in declared order, no mapping) equals the general one: the same
+    row and the same journal entry, for random attempts, on each backend."""
+    rng = random.Random(13)
+    texts = [None, "", "PROSPECTION", "+33948123456", 'l\'été "x"\n', "\u2028\U0001f600"]
+    with Guard(ledger_location, professional="acme") as g:
+        ledger = g.engine.ledger
+        for _ in range(40):
+            row = {
+                "professional": g.engine.pid,
+                "number": rng.randrange(33_100_000_000, 33_999_999_999),
+                "at": rng.randrange(0, 2**62),
+                "caller_id": rng.choice(texts),
+                "outcome": rng.choice(texts),
+                "campaign": rng.choice(texts),
+                "purpose": rng.choice(texts),
+                "recorded_at": rng.randrange(0, 2**62),
+            }
+            with ledger.write():
+                fast = ledger.insert_attempt(**row)
+                general = ledger.insert_row("attempts", row)
+            read = ledger.service_rows(
+                "SELECT * FROM attempts WHERE id IN (?, ?) ORDER BY id", (fast, general)
+            )
+            assert read[0][1:] == read[1][1:] == tuple(row.values())
+            bodies = ledger.service_rows(
+                "SELECT body FROM journal WHERE tbl = 'attempts' AND row_id IN (?, ?) ORDER BY id",
+                (fast, general),
+            )
+            assert bodies[0] == bodies[1]
+        assert g.verify().ok

@@ -158,10 +158,6 @@ SELECT k.n, max(b.checked_at)
 _BEGIN = "BEGIN ISOLATION LEVEL READ COMMITTED"
 _LOCK_SQL = "SELECT pg_advisory_xact_lock(%s)"
 
-_INSERT_ATTEMPT_SQL = (
-    "INSERT INTO attempts (professional, number, at, caller_id, outcome, campaign, purpose, "
-    "recorded_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) RETURNING id"
-)
 
 
 
@@ -635,18 +631,15 @@ class PostgresLedger(JournaledWrites):
         # see it. Locking here would take one lock per number of a whole import, more than the
         # server's lock table holds (max_locks_per_transaction).
         with self.connection() as conn, self._watchdog.watch(conn, self._deadline):
-            return self.insert_row(
-                "attempts",
-                {
-                    "professional": professional,
-                    "number": number,
-                    "at": at,
-                    "caller_id": caller_id,
-                    "outcome": outcome,
-                    "campaign": campaign,
-                    "purpose": purpose,
-                    "recorded_at": recorded_at,
-                },
+            return super().insert_attempt(
+                professional,
+                number,
+                at,
+                caller_id=caller_id,
+                outcome=outcome,
+                campaign=campaign,
+                purpose=purpose,
+                recorded_at=recorded_at,
             )
 
     def attempt_row(self, attempt_id: int) -> tuple[int, int, int] | None:

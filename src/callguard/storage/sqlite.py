@@ -310,31 +310,7 @@ class SQLiteLedger(JournaledWrites):
     def _now(self) -> int:
         return time.time_ns() // 1000
 
-    def insert_attempt(
-        self,
-        professional: int,
-        number: int,
-        at: int,
-        *,
-        caller_id: str | None,
-        outcome: str | None,
-        campaign: str | None,
-        purpose: str | None,
-        recorded_at: int,
-    ) -> int:
-        return self.insert_row(
-            "attempts",
-            {
-                "professional": professional,
-                "number": number,
-                "at": at,
-                "caller_id": caller_id,
-                "outcome": outcome,
-                "campaign": campaign,
-                "purpose": purpose,
-                "recorded_at": recorded_at,
-            },
-        )
+    # insert_attempt: JournaledWrites', one prepared INSERT and its journal entry.
 
     def attempt_row(self, attempt_id: int) -> tuple[int, int, int] | None:
         """(professional, number, at) of an attempt, or None."""
