@@ -206,7 +206,7 @@ def test_a_body_rewritten_with_its_hash_is_reported_not_raised(ledger: str) -> N
     with Guard(ledger, professional="acme") as g:
         g.record_consent(C, AT, proof="last")  # the chain's last entry: no hash follows it
     last = int(str(scalar(ledger, "SELECT max(seq) FROM journal WHERE chain = 'p1'")))
-    prev = _journal(ledger, f"WHERE chain = 'p1' AND seq = {last - 1}")[0]["hash"]
+    prev = journal._hex(_journal(ledger, f"WHERE chain = 'p1' AND seq = {last - 1}")[0]["hash"])
     at, rid = (
         scalar(ledger, f"SELECT at FROM journal WHERE chain = 'p1' AND seq = {last}"),  # noqa: S608
         scalar(ledger, f"SELECT row_id FROM journal WHERE chain = 'p1' AND seq = {last}"),  # noqa: S608
@@ -276,7 +276,15 @@ _append = journal.append
 
 
 def _format_1_append(
-    run: Any, chain: str, at: int, table: str, op: str, row_id: int | None, body: str, v: int = 0
+    run: Any,
+    chain: str,
+    at: int,
+    table: str,
+    op: str,
+    row_id: int | None,
+    body: str,
+    v: int = 0,
+    raw: bool = False,
 ) -> None:
     """What callguard wrote before format 2: a row's values as a JSON object by name (NULLs
     left out), ``before``/``after`` for an update, ``before`` for a delete, hashed as format 1."""
@@ -400,3 +408,17 @@ def test_insert_attempt_writes_what_insert_row_writes(ledger_location: str) -> N
             )
             assert bodies[0] == bodies[1]
         assert g.verify().ok
+
+
+def test_sqlite_keeps_a_hash_in_32_bytes_and_still_reads_one_in_hex(tmp_path: Path) -> None:
+    path = str(tmp_path / "ledger.db")
+    with Guard(path, professional="acme") as g:
+        g.record_consent(A, AT, proof="one")
+        g.record_consent(B, AT, proof="two")
+    stored = _journal(path, "WHERE chain = 'p1' ORDER BY seq")
+    assert [type(r["hash"]) for r in stored] == [bytes, bytes]
+    assert all(len(r["hash"]) == 32 for r in stored)
+    tamper(path, "UPDATE journal SET hash = lower(hex(hash)) WHERE chain = 'p1' AND seq = 1")
+    assert callguard.verify(path).ok  # the same hash, written as text
+    tamper(path, "UPDATE journal SET hash = zeroblob(32) WHERE chain = 'p1' AND seq = 2")
+    assert first(path).kind == "journal"

@@ -8,7 +8,7 @@ Each write of a fact appends one entry to the ``journal`` table **in the same tr
 * ``hash``: SHA-256 of the entry's fields, ``prev`` (the previous entry's hash) among them.
   Format 2 (``v`` = 2, :func:`entry_text`): the fields one per line, the body last, in one text
   encoded once; the previous hash is not stored again (``prev`` is empty, ``verify`` takes it
-  from the previous entry). Format 1 (``v`` NULL, the entries written before schema step
+  from the previous entry), and SQLite keeps the hash in its 32 bytes (PostgreSQL, in hex). Format 1 (``v`` NULL, the entries written before schema step
   ``m006_journal_v2``): the canonical JSON ``[chain, seq, at, table, op, row_id, body, prev]``,
   ``prev`` stored; such entries still verify, and a chain may go on from them in format 2.
 * ``op``: ``insert`` (body: the row's values), ``update`` (body: ``before`` and ``after``),
@@ -529,14 +529,17 @@ def append(
     row_id: int | None,
     body: str,
     v: int = FORMAT,
+    raw: bool = False,
 ) -> None:
     """Append one entry to ``chain`` (whose lock the caller holds) after its current head.
 
     The head is read here, inside the caller's write transaction, every time: a head kept in
     memory would be stale as soon as another process appended to the chain (reading it is one
-    indexed lookup, about as cheap as asking SQLite whether another process wrote)."""
+    indexed lookup, about as cheap as asking SQLite whether another process wrote). ``raw``
+    stores a format 2 entry's hash as its 32 bytes rather than 64 hex digits (SQLite's untyped
+    column takes either; the value read back is the same, see :func:`_hex`)."""
     last = run(_HEAD_SQL, (chain,)).fetchone()
-    seq, prev = (int(last[0]) + 1, str(last[1])) if last else (1, "")
+    seq, prev = (int(last[0]) + 1, _hex(last[1])) if last else (1, "")
     if v == LEGACY:
         digest = entry_hash(chain, seq, at, table, op, row_id, body, prev)
         run(_APPEND_LEGACY_SQL, (chain, seq, at, table, op, row_id, body, prev, digest))
@@ -545,8 +548,14 @@ def append(
         raise ValueError(
             f"a journal chain, table or op may not hold a line break: {chain!r} {table!r} {op!r}"
         )
-    text = entry_text(chain, seq, at, table, op, row_id, body, prev)
-    run(_APPEND_SQL, (chain, seq, at, table, op, row_id, body, _sha256(text)))
+    h = hashlib.sha256(entry_text(chain, seq, at, table, op, row_id, body, prev).encode())
+    stored = h.digest() if raw else h.hexdigest()
+    run(_APPEND_SQL, (chain, seq, at, table, op, row_id, body, stored))
+
+
+def _hex(stored: object) -> str:
+    """A stored hash as hex: its 32 bytes, or its hex text as written before (or by PostgreSQL)."""
+    return stored.hex() if isinstance(stored, bytes) else str(stored)
 
 
 def table_rows(run: Run, table: Table) -> Iterator[tuple[Any, ...]]:
@@ -583,7 +592,7 @@ def read_entries(run: Run) -> Iterator[Entry]:
     for r in cur:
         yield Entry(
             int(r[0]), str(r[1]), int(r[2]), int(r[3]), str(r[4]), str(r[5]),
-            None if r[6] is None else int(r[6]), str(r[7]), str(r[8]), str(r[9]),
+            None if r[6] is None else int(r[6]), str(r[7]), str(r[8]), _hex(r[9]),
             LEGACY if r[10] is None else int(r[10]),
         )
 
@@ -597,6 +606,9 @@ class JournaledWrites:
     """The one way a backend writes a fact: the statement and its journal entry, in one
     transaction. A backend provides :meth:`_run` (in its current write transaction),
     :meth:`_lock_chain` and :meth:`_now`."""
+
+    _raw_hash = False
+    """Whether the backend stores an entry's hash as bytes (SQLite) rather than hex text."""
 
     def _run(self, query: str, params: tuple[Any, ...]) -> Any:
         raise NotImplementedError
@@ -618,7 +630,7 @@ class JournaledWrites:
         """Append an entry whose body is already canonical text (encoded once, here or by the
         caller: the hash covers that very text)."""
         self._lock_chain(chain)
-        append(self._run, chain, self._now(), table, op, row_id, body)
+        append(self._run, chain, self._now(), table, op, row_id, body, FORMAT, self._raw_hash)
 
     def insert_row(self, table: str, values: Mapping[str, Any]) -> int:
         """``INSERT`` one row of ``table`` and journal it; returns its id."""

@@ -151,6 +151,7 @@ class SQLiteLedger(JournaledWrites):
     """The embedded ledger: one SQLite file in WAL mode, or ``:memory:``."""
 
     errors: tuple[type[Exception], ...] = (sqlite3.Error,)
+    _raw_hash = True  # a journal entry's hash in 32 bytes, not 64 hex digits
 
     def __init__(self, path: str | os.PathLike[str], *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT):
         self.path = os.fspath(path)
