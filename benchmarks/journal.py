@@ -54,17 +54,18 @@ def without_journal() -> Iterator[None]:
         setattr(JournaledWrites, name, saved)
 
 
-def rate(location: str, calls: int) -> float:
-    """Attempts recorded per CPU-second of this process."""
+def rate(location: str, calls: int) -> tuple[float, float]:
+    """Attempts recorded per CPU-second of this process, and per second of wall time (what a
+    server's round trips cost, on PostgreSQL)."""
     todo = numbers(calls)
     with Guard(location, professional="bench") as g:
         g.import_bloctel([], AT, submitted=todo)
         g.may_call(todo[0], NPV, AT)  # one-time costs (statement cache, tables) out of the timing
-        start = time.process_time()
+        start, wall = time.process_time(), time.perf_counter()
         for n in todo:
             d = g.attempt(n, NPV, AT)
             assert d.attempt_id is not None, d.reasons
-        return calls / (time.process_time() - start)
+        return calls / (time.process_time() - start), calls / (time.perf_counter() - wall)
 
 
 def file_size(path: Path) -> int:
@@ -98,7 +99,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--postgres", default=None, metavar="URL")
     args = parser.parse_args()
-    rates: dict[tuple[str, str], list[float]] = {}
+    rates: dict[tuple[str, str], list[tuple[float, float]]] = {}
     sizes: dict[str, list[float]] = {}
     modes = [("without", without_journal), ("with", contextmanager(_none))]
     # Interleaved rounds, the order flipped each round: warm-up and the host's noise hit both.
@@ -114,18 +115,17 @@ def main() -> None:
             for label, ctx in order:
                 with ctx(), pg_schema(args.postgres) as dsn:
                     rates.setdefault(("PostgreSQL", label), []).append(rate(dsn, args.calls))
-    print(
-        f"{'ledger':<12}{'journal':<10}{'attempts/CPU-s':>15}{'µs CPU each':>13}{'bytes each':>12}"
-    )
+    head = f"{'ledger':<12}{'journal':<10}{'attempts/CPU-s':>15}{'µs CPU each':>13}"
+    print(f"{head}{'wall/s':>9}{'bytes each':>12}")
+    cpu: dict[tuple[str, str], float] = {}
     for (backend, label), found in rates.items():
-        r = statistics.median(found)
+        r = cpu[(backend, label)] = statistics.median(c for c, _ in found)
+        wall = statistics.median(w for _, w in found)
         size = f"{statistics.median(sizes[label]):,.0f}" if backend == "SQLite" else ""
-        print(f"{backend:<12}{label:<10}{r:>15,.0f}{1e6 / r:>13.1f}{size:>12}")
+        print(f"{backend:<12}{label:<10}{r:>15,.0f}{1e6 / r:>13.1f}{wall:>9,.0f}{size:>12}")
     for backend in ("SQLite", "PostgreSQL"):
-        if (backend, "with") in rates:
-            cost = 1e6 / statistics.median(rates[(backend, "with")]) - 1e6 / statistics.median(
-                rates[(backend, "without")]
-            )
+        if (backend, "with") in cpu:
+            cost = 1e6 / cpu[(backend, "with")] - 1e6 / cpu[(backend, "without")]
             print(f"{backend}: the journal costs {cost:.1f} µs of CPU per attempt")
 
 

@@ -340,22 +340,25 @@ def _writer(path: str, professional: str, first_number: int, count: int) -> int:
     return recorded
 
 
-def test_writers_in_several_processes_keep_one_valid_chain_each(tmp_path: Path) -> None:
-    path = str(tmp_path / "shared.db")
-    Guard(path, professional="acme").close()
+def test_writers_in_several_processes_keep_one_valid_chain_each(ledger_location: str) -> None:
+    """Four processes, three of them on one professional's chain, append concurrently: every
+    chain stays numbered 1, 2, 3… without gap nor repeat, and verifies."""
+    Guard(ledger_location, professional="acme").close()
     jobs = [("acme", 0, 60), ("acme", 1000, 60), ("rival", 2000, 60), ("acme", 3000, 60)]
     ctx = multiprocessing.get_context("spawn")
     with ctx.Pool(len(jobs)) as pool:
-        recorded = pool.starmap(_writer, [(path, *job) for job in jobs])
+        recorded = pool.starmap(_writer, [(ledger_location, *job) for job in jobs])
     assert recorded == [60, 60, 60, 60]
-    report = callguard.verify(path)
+    report = callguard.verify(ledger_location)
     assert report.ok, report.problems
-    with sqlite3.connect(path) as conn:
-        for chain, count, top in conn.execute(
-            "SELECT chain, count(*), max(seq) FROM journal GROUP BY chain"
-        ):
-            assert count == top, chain  # 1, 2, 3… with no gap nor repeat
-        assert conn.execute("SELECT count(*) FROM attempts").fetchone()[0] == 240
+    assert set(report.chains) == {"shared", "p1", "p2"}
+    for chain, count in report.chains.items():
+        top = scalar(ledger_location, f"SELECT max(seq) FROM journal WHERE chain = '{chain}'")  # noqa: S608
+        assert top == count, chain
+    # each job: 60 consents, 60 attempts, and 20 REFUSED outcomes (the attempt updated, the
+    # outcome kept, the refusal recorded)
+    assert report.chains["p1"] == 3 * (60 + 60 + 20 * 3)
+    assert scalar(ledger_location, "SELECT count(*) FROM attempts") == 240
 
 
 def test_an_unreadable_format_1_body_with_its_hash_recomputed_is_reported(tmp_path: Path) -> None:

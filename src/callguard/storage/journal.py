@@ -508,7 +508,7 @@ _OWNER: dict[str, int | None] = {
 }
 """Where a table's professional sits among its journaled values (None: the shared chain)."""
 
-_HEAD_SQL = "SELECT seq, hash FROM journal WHERE chain = ? ORDER BY seq DESC LIMIT 1"
+HEAD_SQL = "SELECT seq, hash FROM journal WHERE chain = ? ORDER BY seq DESC LIMIT 1"
 _APPEND_SQL = (
     "INSERT INTO journal (chain, seq, at, tbl, op, row_id, body, prev, hash, v) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, '', ?, 2)"
@@ -538,7 +538,24 @@ def append(
     indexed lookup, about as cheap as asking SQLite whether another process wrote). ``raw``
     stores a format 2 entry's hash as its 32 bytes rather than 64 hex digits (SQLite's untyped
     column takes either; the value read back is the same, see :func:`_hex`)."""
-    last = run(_HEAD_SQL, (chain,)).fetchone()
+    last = run(HEAD_SQL, (chain,)).fetchone()
+    append_after(run, last, chain, at, table, op, row_id, body, v, raw)
+
+
+def append_after(
+    run: Run,
+    last: Sequence[Any] | None,
+    chain: str,
+    at: int,
+    table: str,
+    op: str,
+    row_id: int | None,
+    body: str,
+    v: int = FORMAT,
+    raw: bool = False,
+) -> None:
+    """:func:`append` once the chain's head ``last`` (its ``seq, hash`` row, None for a new
+    chain) was read in this transaction, under the chain's lock (``HEAD_SQL``)."""
     seq, prev = (int(last[0]) + 1, _hex(last[1])) if last else (1, "")
     if v == LEGACY:
         digest = entry_hash(chain, seq, at, table, op, row_id, body, prev)

@@ -57,10 +57,12 @@ from .base import (
     steps,
 )
 from .journal import (
+    HEAD_SQL,
     LEGACY,
     JournaledWrites,
     Problem,
     VerifyReport,
+    append_after,
     chain_lock_key,
     seal,
     verify_with,
@@ -157,6 +159,7 @@ SELECT k.n, max(b.checked_at)
 # Explicit, whatever the server's default_transaction_isolation: see PostgresLedger.write.
 _BEGIN = "BEGIN ISOLATION LEVEL READ COMMITTED"
 _LOCK_SQL = "SELECT pg_advisory_xact_lock(%s)"
+_HEAD_SQL = HEAD_SQL.replace("?", "%s")
 
 
 
@@ -612,6 +615,27 @@ class PostgresLedger(JournaledWrites):
 
     def _now(self) -> int:
         return time.time_ns() // 1000
+
+    def _append(self, chain: str, table: str, op: str, row_id: int | None, body: str) -> None:
+        """Append a journal entry: the chain's lock and its head in one round trip, the entry
+        in another.
+
+        The lock and the head read travel in one pipeline; the server still runs them one after
+        the other, and under READ COMMITTED the head read takes its snapshot once the lock is
+        granted, so it sees the entry the previous holder committed (as :meth:`_locked` does
+        for the facts)."""
+        tx = self._tx()
+        if tx is None:
+            raise RuntimeError("a journaled write runs inside write()")
+        key = chain_lock_key(chain)
+        with self.connection() as conn:
+            with conn.pipeline():
+                if key not in tx.locked:
+                    conn.execute(_LOCK_SQL, (key,), prepare=True)
+                head = conn.execute(_HEAD_SQL, (chain,), prepare=True)
+            tx.locked.add(key)
+            last = head.fetchone()
+        append_after(self._run, last, chain, self._now(), table, op, row_id, body)
 
     def insert_attempt(
         self,
