@@ -8,9 +8,10 @@ Each write of a fact appends one entry to the ``journal`` table **in the same tr
 * ``hash``: SHA-256 of the entry's fields, ``prev`` (the previous entry's hash) among them.
   Format 2 (``v`` = 2, :func:`entry_text`): the fields one per line, the body last, in one text
   encoded once; the previous hash is not stored again (``prev`` is empty, ``verify`` takes it
-  from the previous entry), and SQLite keeps the hash in its 32 bytes (PostgreSQL, in hex). Format 1 (``v`` NULL, the entries written before schema step
-  ``m006_journal_v2``): the canonical JSON ``[chain, seq, at, table, op, row_id, body, prev]``,
-  ``prev`` stored; such entries still verify, and a chain may go on from them in format 2.
+  from the previous entry), and SQLite keeps the hash in its 32 bytes (PostgreSQL, in hex).
+  Format 1 (``v`` NULL, the entries written before schema step ``m006_journal_v2``): the
+  canonical JSON ``[chain, seq, at, table, op, row_id, body, prev]``, ``prev`` stored; such
+  entries still verify, and a chain may go on from them in format 2.
 * ``op``: ``insert`` (body: the row's values), ``update`` (body: ``before`` and ``after``),
   ``delete`` (body: ``before``), ``import`` (a Bloctel return: its counts and the digest of the
   rows of its ``checked_at``), ``purge`` (per table: the ids removed, their count and the sum of
@@ -511,9 +512,8 @@ _OWNER: dict[str, int | None] = {
 HEAD_SQL = "SELECT seq, hash FROM journal WHERE chain = ? ORDER BY seq DESC LIMIT 1"
 _APPEND_SQL = (
     "INSERT INTO journal (chain, seq, at, tbl, op, row_id, body, prev, hash, v) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, '', ?, 2)"
+    "VALUES (?, ?, ?, ?, ?, ?, ?, '', ?, ?)"
 )
-assert FORMAT == 2  # the literal above
 _APPEND_LEGACY_SQL = (
     "INSERT INTO journal (chain, seq, at, tbl, op, row_id, body, prev, hash) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -567,7 +567,7 @@ def append_after(
         )
     h = hashlib.sha256(entry_text(chain, seq, at, table, op, row_id, body, prev).encode())
     stored = h.digest() if raw else h.hexdigest()
-    run(_APPEND_SQL, (chain, seq, at, table, op, row_id, body, stored))
+    run(_APPEND_SQL, (chain, seq, at, table, op, row_id, body, stored, FORMAT))
 
 
 def _hex(stored: object) -> str:

@@ -162,8 +162,6 @@ _LOCK_SQL = "SELECT pg_advisory_xact_lock(%s)"
 _HEAD_SQL = HEAD_SQL.replace("?", "%s")
 
 
-
-
 def lock_key(professional: int, number: int) -> int:
     """The advisory-lock key of one (professional, number) pair: a signed 64-bit hash.
 
