@@ -712,9 +712,7 @@ class JournaledWrites:
             (*changes.values(), row_id),
         )
         after = {**before, **changes}
-        body = (
-            f"[{encode_values(values_array(t, before))},{encode_values(values_array(t, after))}]"
-        )
+        body = f"[{encode_values(values_array(t, before))},{encode_values(values_array(t, after))}]"
         self._append(chain_of(table, before), table, "update", row_id, body)
 
     # -- the facts' writes, the same on every backend -------------------------------------------
