@@ -186,10 +186,13 @@ def test_a_purge_still_verifies(make_guard: Callable[..., Guard], ledger_locatio
 def test_an_old_ledger_is_sealed_by_a_genesis_and_verifies(ledger_location: str) -> None:
     with Guard(ledger_location, professional="acme") as g:
         every_kind_of_fact(g)
-    # As a ledger made before the journal: no journal table, no journal step.
+    # As a ledger made before the journal: no journal table, no journal steps.
     tamper(ledger_location, "DROP TABLE journal")
     migrations = "callguard_migrations" if is_server_url(ledger_location) else "_sqlite_migrations"
-    tamper(ledger_location, f"DELETE FROM {migrations} WHERE name = 'm005_journal'")  # noqa: S608
+    tamper(
+        ledger_location,
+        f"DELETE FROM {migrations} WHERE name IN ('m005_journal', 'm006_journal_v2')",  # noqa: S608
+    )
     assert not callguard.verify(ledger_location).ok  # no journal yet
     with Guard(ledger_location, professional="acme") as g:
         g.record_consent(C, AT, proof="after-genesis")

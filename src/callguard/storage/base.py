@@ -270,6 +270,11 @@ every outcome of an attempt, and lifted refusals (docs/rules.md §2, §6, §11).
 _M005 = "m005_journal"
 """The tamper-evident journal. It comes after every step that adds a column with a default, so
 that the genesis entry seals rows in their final shape."""
+_M006 = "m006_journal_v2"
+"""The compact journal entry (``storage.journal``, format 2): a row's values as one JSON array in
+the column order declared here, hashed once with the entry's fields; the previous entry's hash
+is no longer stored beside it (``verify`` takes it from that entry). The ``v`` column tells the
+formats apart: NULL for the entries written before this step, which still verify as they were."""
 _OWNED = (_id(), _int("professional"), _int("number"))
 """The first columns of every per-professional fact table."""
 
@@ -440,6 +445,7 @@ SCHEMA: tuple[Table, ...] = (
             _text("body"),
             _text("prev"),
             _text("hash"),
+            _added(_int("v", null=True), _M006),
         ),
         _M005,
         indexes=(("journal_chain", ("chain", "seq")),),
@@ -454,7 +460,9 @@ How to add a table, a column or a write so that it is journaled (``callguard ver
   journaled unless ``journaled=False`` (caches only). A new nullable column needs nothing more:
   values are journaled by name, and NULLs are left out of the hashes, so older entries still
   verify. A new column with a non-NULL default would change the content of rows already
-  journaled: give it NULL for old rows and the value for new ones instead.
+  journaled: give it NULL for old rows and the value for new ones instead. Never reorder or
+  remove a declared column, and add new ones after the existing ones: a journal entry keeps a
+  row's values as an array in this order (trailing NULLs left out).
 * a new write: never run ``INSERT``/``UPDATE``/``DELETE`` on a journaled table directly. Inside
   ``ledger.write()``, call ``ledger.insert_row(table, values)``, ``ledger.update_row(table,
   row_id, changes)`` or ``ledger.delete_row(table, row_id)`` (``storage.journal.JournaledWrites``):

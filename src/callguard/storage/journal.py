@@ -5,15 +5,23 @@ Each write of a fact appends one entry to the ``journal`` table **in the same tr
 * ``chain``: ``"p<id>"`` for a professional's facts (the table has a ``professional`` column),
   ``"shared"`` for the rest (professionals, Bloctel imports, the genesis). Entries of one chain
   are numbered ``seq`` = 1, 2, 3… and each names the hash of the previous one (``prev``).
-* ``hash`` = SHA-256 of the canonical JSON ``[chain, seq, at, table, op, row_id, body, prev]``.
+* ``hash``: SHA-256 of the entry's fields, ``prev`` (the previous entry's hash) among them.
+  Format 2 (``v`` = 2, :func:`entry_text`): the fields one per line, the body last, in one text
+  encoded once; the previous hash is not stored again (``prev`` is empty, ``verify`` takes it
+  from the previous entry), and SQLite keeps the hash in its 32 bytes (PostgreSQL, in hex).
+  Format 1 (``v`` NULL, the entries written before schema step ``m006_journal_v2``): the
+  canonical JSON ``[chain, seq, at, table, op, row_id, body, prev]``, ``prev`` stored; such
+  entries still verify, and a chain may go on from them in format 2.
 * ``op``: ``insert`` (body: the row's values), ``update`` (body: ``before`` and ``after``),
   ``delete`` (body: ``before``), ``import`` (a Bloctel return: its counts and the digest of the
   rows of its ``checked_at``), ``purge`` (per table: the ids removed, their count and the sum of
   their row hashes) and ``genesis``/``seal`` (per table: row count, largest id and the sum of the
   row hashes of the rows that existed before the journal, or after a ledger copy).
 
-A row's values are canonical JSON of its columns, id left out, NULLs left out (so a column added
-by a later schema step does not change the hash of older rows).
+A row's values, in a format 2 entry, are one JSON array of its columns in their declared order
+(``storage.base.SCHEMA``), id left out, trailing NULLs left out (so a column added by a later
+schema step does not change older entries); an update's body is ``[before, after]``, a
+delete's ``before``. In format 1 they were a JSON object by column name, NULLs left out.
 
 :func:`verify` checks each chain (numbering, links, hashes), replays the entries into the
 expected content of every journaled table and compares it with the rows: the first fact changed,
@@ -24,8 +32,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
+from json.encoder import encode_basestring
 from typing import Any
 
 from .base import NO_EVIDENCE, PURGE, SCHEMA, ConsentEvidence, Table
@@ -42,7 +52,9 @@ __all__ = [
     "canonical",
     "chain_lock_key",
     "chain_of",
+    "encode_values",
     "entry_hash",
+    "entry_text",
     "row_hash",
     "row_values",
     "seal_body",
@@ -57,6 +69,12 @@ JOURNALED: tuple[Table, ...] = tuple(t for t in SCHEMA if t.journaled)
 
 _MOD = 1 << 256
 GENESIS_OPS = ("genesis", "seal")
+
+FORMAT = 2
+"""The format of the entries callguard writes (``journal.v``); NULL there means format 1."""
+LEGACY = 1
+"""The first format: what schema step ``m005_journal`` writes (its genesis), on a journal that
+has no ``v`` column yet."""
 
 
 def canonical(value: object) -> str:
@@ -86,8 +104,87 @@ def row_hash(table: str, row_id: int, values: Mapping[str, Any]) -> int:
 def entry_hash(
     chain: str, seq: int, at: int, table: str, op: str, row_id: int | None, body: str, prev: str
 ) -> str:
+    """The hash of a format 1 entry: two JSON encodings deep (the body, then the entry)."""
     text = canonical([chain, seq, at, table, op, row_id, body, prev])
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def entry_text(
+    chain: str, seq: int, at: int, table: str, op: str, row_id: int | None, body: str, prev: str
+) -> str:
+    """What a format 2 entry's hash covers: the format, then the fields one per line, the body
+    last. Unambiguous: the chain, table and op are callguard's own names (no line break: see
+    :func:`_plain`), the numbers are decimal, ``prev`` is hex or empty, and only the body, last,
+    may hold any text."""
+    rid = "" if row_id is None else str(int(row_id))
+    return f"2\n{chain}\n{int(seq)}\n{int(at)}\n{table}\n{op}\n{rid}\n{prev}\n{body}"
+
+
+def entry_hash_v2(
+    chain: str, seq: int, at: int, table: str, op: str, row_id: int | None, body: str, prev: str
+) -> str:
+    return _sha256(entry_text(chain, seq, at, table, op, row_id, body, prev))
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _plain(*names: str) -> bool:
+    """Whether names hashed in a format 2 entry's text can be told apart (no line break)."""
+    return not any("\n" in n for n in names)
+
+
+def _json_value(v: object) -> str:
+    if v is None:
+        return "null"
+    if isinstance(v, str):
+        return str(encode_basestring(v))
+    if isinstance(v, int):  # bool included: stored as 0 or 1
+        return int.__repr__(int(v))
+    raise TypeError(f"a journaled value is an integer, a text or NULL, not {v!r}")
+
+
+def encode_values(values: Sequence[Any]) -> str:
+    """Canonical JSON of one row's values as an array, trailing NULLs left out: the text
+    ``json.dumps(values, separators=(",", ":"), ensure_ascii=False)`` gives, built without the
+    general encoder (integers, texts and NULLs only; anything else is a TypeError)."""
+    end = len(values)
+    while end and values[end - 1] is None:
+        end -= 1
+    parts = []
+    for v in values[:end]:
+        kind = type(v)  # the exact types first: the common case, one test each
+        if kind is int:
+            parts.append(int.__repr__(v))
+        elif kind is str:
+            parts.append(encode_basestring(v))
+        else:
+            parts.append(_json_value(v))
+    return "[" + ",".join(parts) + "]"
+
+
+def _fields(table: Table) -> tuple[str, ...]:
+    """The columns a journal entry keeps for ``table``, in order (the id is the entry's own)."""
+    return tuple(c.name for c in table.columns if c.name != "id")
+
+
+def values_array(table: Table, values: Mapping[str, Any]) -> list[Any]:
+    """``values`` (by column name) in ``table``'s declared column order, missing ones NULL.
+
+    A name that is not a column is left out here: the statement that writes ``values`` names
+    it and fails, so the entry is never committed."""
+    return [values.get(name) for name in _FIELDS[table.name]]
+
+
+def _from_array(table: str, array: object) -> dict[str, Any]:
+    """A format 2 row body back as values by name (NULLs left out, as :func:`row_values`)."""
+    if not isinstance(array, list):
+        raise ValueError(f"a journaled {table} row is an array, not {array!r}")
+    names = _FIELDS.get(table, ())
+    if len(array) > len(names):
+        raise ValueError(f"a journaled {table} row has {len(array)} values, the table {len(names)}")
+    return {n: v for n, v in zip(names, array, strict=False) if v is not None}
 
 
 def bloctel_digest(rows: Iterable[tuple[int, int]]) -> tuple[int, str]:
@@ -165,6 +262,19 @@ class Entry:
     body: str
     prev: str
     hash: str
+    v: int = LEGACY
+    """The entry's format: 1 (``journal.v`` NULL) or 2."""
+
+    def computed_hash(self, prev: str) -> str | None:
+        """The hash this entry should carry after an entry whose hash is ``prev``; None when
+        its content cannot be a callguard entry of its format (an unknown format, a format 2
+        entry whose names hold a line break or that stores a previous hash)."""
+        fields = (self.chain, self.seq, self.at, self.table, self.op, self.row_id, self.body)
+        if self.v == LEGACY:
+            return entry_hash(*fields, self.prev)
+        if self.v == FORMAT and self.prev == "" and _plain(self.chain, self.table, self.op):
+            return entry_hash_v2(*fields, prev)
+        return None
 
 
 @dataclass(slots=True)
@@ -206,13 +316,13 @@ def verify(entries: Iterable[Entry], rows: Rows, bloctel: BloctelRows) -> Verify
                 f"entry {e.seq} of chain {e.chain} follows entry {seq}: entries were removed",
             ))
             return report
-        if e.prev != prev:
+        if e.v == LEGACY and e.prev != prev:
             report.problems.append(Problem(
                 "journal", "journal", e.id,
                 f"entry {e.seq} of chain {e.chain} does not follow the previous entry's hash",
             ))
             return report
-        if entry_hash(e.chain, e.seq, e.at, e.table, e.op, e.row_id, e.body, e.prev) != e.hash:
+        if e.computed_hash(prev) != e.hash:
             report.problems.append(Problem(
                 "journal", "journal", e.id,
                 f"entry {e.seq} of chain {e.chain} ({e.op} {e.table}) was altered: "
@@ -220,7 +330,15 @@ def verify(entries: Iterable[Entry], rows: Rows, bloctel: BloctelRows) -> Verify
             ))
             return report
         heads[e.chain] = (e.seq, e.hash)
-        _apply(e, state, blocs)
+        try:
+            _apply(e, state, blocs)
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            # A body that hashes right but that callguard cannot have written: fail closed.
+            report.problems.append(Problem(
+                "journal", "journal", e.id,
+                f"entry {e.seq} of chain {e.chain} ({e.op} {e.table}) cannot be read: {exc}",
+            ))
+            return report
     _compare(report, state, blocs, rows, bloctel)
     return report
 
@@ -257,15 +375,30 @@ def _apply(e: Entry, state: dict[str, _Expected], blocs: dict[int, tuple[int, st
     if target is None or e.row_id is None:
         return
     rid = e.row_id
-    if e.op == "insert":
-        target.tracked[rid] = body
-        return
+    if e.v == LEGACY:
+        if e.op == "insert":
+            target.tracked[rid] = body
+            return
+        before = body["before"]
+        after = body["after"] if e.op == "update" else None
+    else:
+        if e.op == "insert":
+            target.tracked[rid] = _from_array(e.table, body)
+            return
+        if e.op == "update":
+            if not isinstance(body, list) or len(body) != 2:
+                raise ValueError("an update's body is [before, after]")
+            before, after = _from_array(e.table, body[0]), _from_array(e.table, body[1])
+        else:
+            before, after = _from_array(e.table, body), None
     if rid not in target.tracked and rid <= target.sealed.max_id:
         # A row sealed at the genesis: it leaves the seal and is tracked from now on.
-        target.sealed.sum = (target.sealed.sum - row_hash(e.table, rid, body["before"])) % _MOD
+        target.sealed.sum = (target.sealed.sum - row_hash(e.table, rid, before)) % _MOD
         target.sealed.rows -= 1
     if e.op == "update":
-        target.tracked[rid] = body["after"]
+        if not isinstance(after, dict):
+            raise ValueError("an update names the row's values after it")
+        target.tracked[rid] = after
     elif e.op == "delete":
         target.tracked.pop(rid, None)
 
@@ -334,6 +467,20 @@ def _compare(
 
 TABLES: dict[str, Table] = {t.name: t for t in SCHEMA}
 
+ATTEMPT_FIELDS = (
+    "professional",
+    "number",
+    "at",
+    "caller_id",
+    "outcome",
+    "campaign",
+    "purpose",
+    "recorded_at",
+)
+"""The order :meth:`JournaledWrites.insert_attempt` passes an attempt's values in."""
+if _fields(TABLES["attempts"]) != ATTEMPT_FIELDS:  # pragma: no cover - a schema edit's slip
+    raise ImportError("storage.base declares the attempts' columns in another order")
+
 Run = Callable[[str, tuple[Any, ...]], Any]
 """Run one statement (``?`` placeholders) in the current write transaction; returns a cursor."""
 
@@ -342,23 +489,90 @@ def _cols(table: Table) -> str:
     return ", ".join(f'"{c}"' for c in table.column_names)
 
 
-def _clean(values: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: (int(v) if isinstance(v, bool) else v) for k, v in values.items() if v is not None}
+@lru_cache(maxsize=256)
+def _insert_sql(table: str, names: tuple[str, ...]) -> str:
+    """The ``INSERT`` of ``names`` into ``table`` (names from callguard's own calls, checked
+    against the schema), built once per set of names."""
+    known = set(TABLES[table].column_names)
+    bad = [n for n in names if n not in known]
+    if bad:
+        raise ValueError(f"{table} has no column {', '.join(map(repr, bad))}")
+    cols = ", ".join(f'"{k}"' for k in names)
+    marks = ", ".join("?" for _ in names)
+    return f"INSERT INTO {table} ({cols}) VALUES ({marks}) RETURNING id"  # noqa: S608
+
+
+_FIELDS: dict[str, tuple[str, ...]] = {t.name: _fields(t) for t in SCHEMA}
+_OWNER: dict[str, int | None] = {
+    name: (None if name == "professionals" or "professional" not in f else f.index("professional"))
+    for name, f in _FIELDS.items()
+}
+"""Where a table's professional sits among its journaled values (None: the shared chain)."""
+
+HEAD_SQL = "SELECT seq, hash FROM journal WHERE chain = ? ORDER BY seq DESC LIMIT 1"
+_APPEND_SQL = (
+    "INSERT INTO journal (chain, seq, at, tbl, op, row_id, body, prev, hash, v) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, '', ?, ?)"
+)
+_APPEND_LEGACY_SQL = (
+    "INSERT INTO journal (chain, seq, at, tbl, op, row_id, body, prev, hash) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
 
 
 def append(
-    run: Run, chain: str, at: int, table: str, op: str, row_id: int | None, body: str
+    run: Run,
+    chain: str,
+    at: int,
+    table: str,
+    op: str,
+    row_id: int | None,
+    body: str,
+    v: int = FORMAT,
+    raw: bool = False,
 ) -> None:
-    """Append one entry to ``chain`` (whose lock the caller holds) after its current head."""
-    head = run("SELECT seq, hash FROM journal WHERE chain = ? ORDER BY seq DESC LIMIT 1", (chain,))
-    last = head.fetchone()
-    seq, prev = (int(last[0]) + 1, str(last[1])) if last else (1, "")
-    digest = entry_hash(chain, seq, at, table, op, row_id, body, prev)
-    run(
-        "INSERT INTO journal (chain, seq, at, tbl, op, row_id, body, prev, hash) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (chain, seq, at, table, op, row_id, body, prev, digest),
-    )
+    """Append one entry to ``chain`` (whose lock the caller holds) after its current head.
+
+    The head is read here, inside the caller's write transaction, every time: a head kept in
+    memory would be stale as soon as another process appended to the chain (reading it is one
+    indexed lookup, about as cheap as asking SQLite whether another process wrote). ``raw``
+    stores a format 2 entry's hash as its 32 bytes rather than 64 hex digits (SQLite's untyped
+    column takes either; the value read back is the same, see :func:`_hex`)."""
+    last = run(HEAD_SQL, (chain,)).fetchone()
+    append_after(run, last, chain, at, table, op, row_id, body, v, raw)
+
+
+def append_after(
+    run: Run,
+    last: Sequence[Any] | None,
+    chain: str,
+    at: int,
+    table: str,
+    op: str,
+    row_id: int | None,
+    body: str,
+    v: int = FORMAT,
+    raw: bool = False,
+) -> None:
+    """:func:`append` once the chain's head ``last`` (its ``seq, hash`` row, None for a new
+    chain) was read in this transaction, under the chain's lock (``HEAD_SQL``)."""
+    seq, prev = (int(last[0]) + 1, _hex(last[1])) if last else (1, "")
+    if v == LEGACY:
+        digest = entry_hash(chain, seq, at, table, op, row_id, body, prev)
+        run(_APPEND_LEGACY_SQL, (chain, seq, at, table, op, row_id, body, prev, digest))
+        return
+    if not _plain(chain, table, op):
+        raise ValueError(
+            f"a journal chain, table or op may not hold a line break: {chain!r} {table!r} {op!r}"
+        )
+    h = hashlib.sha256(entry_text(chain, seq, at, table, op, row_id, body, prev).encode())
+    stored = h.digest() if raw else h.hexdigest()
+    run(_APPEND_SQL, (chain, seq, at, table, op, row_id, body, stored, FORMAT))
+
+
+def _hex(stored: object) -> str:
+    """A stored hash as hex: its 32 bytes, or its hex text as written before (or by PostgreSQL)."""
+    return stored.hex() if isinstance(stored, bytes) else str(stored)
 
 
 def table_rows(run: Run, table: Table) -> Iterator[tuple[Any, ...]]:
@@ -372,21 +586,31 @@ def bloctel_rows(run: Run) -> Iterator[tuple[int, int, int]]:
         yield int(at), int(number), int(listed)
 
 
-def seal(run: Run, at: int, op: str = "genesis") -> None:
+def seal(run: Run, at: int, op: str = "genesis", v: int = FORMAT) -> None:
     """Seal every journaled table as it is now: the genesis of a ledger made before the journal
-    (its schema step), or the seal after a ledger copy."""
+    (its schema step ``m005_journal``, which writes format 1: the ``v`` column comes later), or
+    the seal after a ledger copy."""
     body = seal_body(lambda t: table_rows(run, t), lambda: bloctel_rows(run))
-    append(run, "shared", at, "*", op, None, body)
+    append(run, "shared", at, "*", op, None, body, v)
 
 
 def read_entries(run: Run) -> Iterator[Entry]:
+    """Every entry in id order; a journal read before schema step ``m006_journal_v2`` (a
+    read-only ledger) has no ``v`` column and only format 1 entries."""
+    probe = run("SELECT * FROM journal WHERE 1 = 0", ())
+    has_v = "v" in {str(d[0]) for d in probe.description}
+    probe.fetchall()
+    v = "v" if has_v else "NULL"
     cur = run(
-        "SELECT id, chain, seq, at, tbl, op, row_id, body, prev, hash FROM journal ORDER BY id", ()
+        f"SELECT id, chain, seq, at, tbl, op, row_id, body, prev, hash, {v} FROM journal "  # noqa: S608
+        "ORDER BY id",
+        (),
     )
     for r in cur:
         yield Entry(
             int(r[0]), str(r[1]), int(r[2]), int(r[3]), str(r[4]), str(r[5]),
-            None if r[6] is None else int(r[6]), str(r[7]), str(r[8]), str(r[9]),
+            None if r[6] is None else int(r[6]), str(r[7]), str(r[8]), _hex(r[9]),
+            LEGACY if r[10] is None else int(r[10]),
         )
 
 
@@ -399,6 +623,9 @@ class JournaledWrites:
     """The one way a backend writes a fact: the statement and its journal entry, in one
     transaction. A backend provides :meth:`_run` (in its current write transaction),
     :meth:`_lock_chain` and :meth:`_now`."""
+
+    _raw_hash = False
+    """Whether the backend stores an entry's hash as bytes (SQLite) rather than hex text."""
 
     def _run(self, query: str, params: tuple[Any, ...]) -> Any:
         raise NotImplementedError
@@ -414,24 +641,59 @@ class JournaledWrites:
         self, chain: str, table: str, op: str, row_id: int | None, body: Mapping[str, Any]
     ) -> None:
         """Append an entry to ``chain``; call inside ``write()``, after the write it records."""
+        self._append(chain, table, op, row_id, canonical(body))
+
+    def _append(self, chain: str, table: str, op: str, row_id: int | None, body: str) -> None:
+        """Append an entry whose body is already canonical text (encoded once, here or by the
+        caller: the hash covers that very text)."""
         self._lock_chain(chain)
-        append(self._run, chain, self._now(), table, op, row_id, canonical(body))
+        append(self._run, chain, self._now(), table, op, row_id, body, FORMAT, self._raw_hash)
 
     def insert_row(self, table: str, values: Mapping[str, Any]) -> int:
         """``INSERT`` one row of ``table`` and journal it; returns its id."""
         t = TABLES[table]
-        names = [k for k in values if k != "id"]
-        cols = ", ".join(f'"{k}"' for k in names)
-        marks = ", ".join("?" for _ in names)
-        cur = self._run(
-            f"INSERT INTO {t.name} ({cols}) VALUES ({marks}) RETURNING id",  # noqa: S608
-            tuple(values[k] for k in names),
-        )
+        names = tuple(k for k in values if k != "id")
+        cur = self._run(_insert_sql(t.name, names), tuple(values[k] for k in names))
         row_id = int(cur.fetchone()[0])
         if t.journaled:
-            clean = _clean(values)
-            self.journal(chain_of(table, clean), table, "insert", row_id, clean)
+            body = encode_values(values_array(t, values))
+            self._append(chain_of(table, values), table, "insert", row_id, body)
         return row_id
+
+    def insert_values(self, table: str, row: Sequence[Any]) -> int:
+        """:meth:`insert_row` for a row given as every column's value in declared order, id
+        left out (``storage.base.SCHEMA``): no mapping to build or reorder, one prepared
+        statement per table (the hot path of ``attempt()``). Returns the row's id."""
+        names = _FIELDS[table]
+        if len(row) != len(names):
+            raise ValueError(f"{table} takes {len(names)} values ({', '.join(names)}), not {row!r}")
+        cur = self._run(_insert_sql(table, names), tuple(row))
+        row_id = int(cur.fetchone()[0])
+        if TABLES[table].journaled:
+            owner = _OWNER[table]
+            p = None if owner is None else row[owner]
+            chain = "shared" if p is None else f"p{int(p)}"
+            self._append(chain, table, "insert", row_id, encode_values(row))
+        return row_id
+
+    def insert_attempt(
+        self,
+        professional: int,
+        number: int,
+        at: int,
+        *,
+        caller_id: str | None,
+        outcome: str | None,
+        campaign: str | None,
+        purpose: str | None,
+        recorded_at: int,
+    ) -> int:
+        """Record one attempt (call inside ``write()``); returns its id. The values are in the
+        declared column order of ``attempts`` (``ATTEMPT_FIELDS``, checked at import)."""
+        return self.insert_values(
+            "attempts",
+            (professional, number, at, caller_id, outcome, campaign, purpose, recorded_at),
+        )
 
     def _row(self, t: Table, row_id: int) -> dict[str, Any] | None:
         cur = self._run(f"SELECT {_cols(t)} FROM {t.name} WHERE id = ?", (row_id,))  # noqa: S608
@@ -449,10 +711,9 @@ class JournaledWrites:
             f"UPDATE {t.name} SET {sets} WHERE id = ?",  # noqa: S608
             (*changes.values(), row_id),
         )
-        after = _clean({**before, **changes})
-        self.journal(
-            chain_of(table, before), table, "update", row_id, {"before": before, "after": after}
-        )
+        after = {**before, **changes}
+        body = f"[{encode_values(values_array(t, before))},{encode_values(values_array(t, after))}]"
+        self._append(chain_of(table, before), table, "update", row_id, body)
 
     # -- the facts' writes, the same on every backend -------------------------------------------
 
@@ -621,7 +882,8 @@ class JournaledWrites:
         if before is None:
             return
         self._run(f"DELETE FROM {t.name} WHERE id = ?", (row_id,))  # noqa: S608
-        self.journal(chain_of(table, before), table, "delete", row_id, {"before": before})
+        body = encode_values(values_array(t, before))
+        self._append(chain_of(table, before), table, "delete", row_id, body)
 
     def ids_where(self, table: str, condition: str, params: tuple[Any, ...]) -> list[int]:
         cur = self._run(f"SELECT id FROM {table} WHERE {condition} ORDER BY id", params)  # noqa: S608

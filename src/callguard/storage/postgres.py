@@ -56,7 +56,17 @@ from .base import (
     parse_location,
     steps,
 )
-from .journal import JournaledWrites, Problem, VerifyReport, chain_lock_key, seal, verify_with
+from .journal import (
+    HEAD_SQL,
+    LEGACY,
+    JournaledWrites,
+    Problem,
+    VerifyReport,
+    append_after,
+    chain_lock_key,
+    seal,
+    verify_with,
+)
 
 __all__ = ["STEPS", "PostgresLedger", "lock_key"]
 
@@ -149,12 +159,7 @@ SELECT k.n, max(b.checked_at)
 # Explicit, whatever the server's default_transaction_isolation: see PostgresLedger.write.
 _BEGIN = "BEGIN ISOLATION LEVEL READ COMMITTED"
 _LOCK_SQL = "SELECT pg_advisory_xact_lock(%s)"
-
-_INSERT_ATTEMPT_SQL = (
-    "INSERT INTO attempts (professional, number, at, caller_id, outcome, campaign, purpose, "
-    "recorded_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) RETURNING id"
-)
-
+_HEAD_SQL = HEAD_SQL.replace("?", "%s")
 
 
 def lock_key(professional: int, number: int) -> int:
@@ -424,7 +429,7 @@ class PostgresLedger(JournaledWrites):
                 if name == "m005_journal":
                     # The genesis: seal the rows written before the journal existed.
                     conn.execute("SET LOCAL statement_timeout = 0")
-                    seal(_runner(conn), time.time_ns() // 1000)
+                    seal(_runner(conn), time.time_ns() // 1000, v=LEGACY)
                 conn.execute("INSERT INTO callguard_migrations (name) VALUES (%s)", (name,))
 
     # -- connections --------------------------------------------------------------------------
@@ -609,6 +614,27 @@ class PostgresLedger(JournaledWrites):
     def _now(self) -> int:
         return time.time_ns() // 1000
 
+    def _append(self, chain: str, table: str, op: str, row_id: int | None, body: str) -> None:
+        """Append a journal entry: the chain's lock and its head in one round trip, the entry
+        in another.
+
+        The lock and the head read travel in one pipeline; the server still runs them one after
+        the other, and under READ COMMITTED the head read takes its snapshot once the lock is
+        granted, so it sees the entry the previous holder committed (as :meth:`_locked` does
+        for the facts)."""
+        tx = self._tx()
+        if tx is None:
+            raise RuntimeError("a journaled write runs inside write()")
+        key = chain_lock_key(chain)
+        with self.connection() as conn:
+            with conn.pipeline():
+                if key not in tx.locked:
+                    conn.execute(_LOCK_SQL, (key,), prepare=True)
+                head = conn.execute(_HEAD_SQL, (chain,), prepare=True)
+            tx.locked.add(key)
+            last = head.fetchone()
+        append_after(self._run, last, chain, self._now(), table, op, row_id, body)
+
     def insert_attempt(
         self,
         professional: int,
@@ -627,18 +653,15 @@ class PostgresLedger(JournaledWrites):
         # see it. Locking here would take one lock per number of a whole import, more than the
         # server's lock table holds (max_locks_per_transaction).
         with self.connection() as conn, self._watchdog.watch(conn, self._deadline):
-            return self.insert_row(
-                "attempts",
-                {
-                    "professional": professional,
-                    "number": number,
-                    "at": at,
-                    "caller_id": caller_id,
-                    "outcome": outcome,
-                    "campaign": campaign,
-                    "purpose": purpose,
-                    "recorded_at": recorded_at,
-                },
+            return super().insert_attempt(
+                professional,
+                number,
+                at,
+                caller_id=caller_id,
+                outcome=outcome,
+                campaign=campaign,
+                purpose=purpose,
+                recorded_at=recorded_at,
             )
 
     def attempt_row(self, attempt_id: int) -> tuple[int, int, int] | None:

@@ -30,7 +30,7 @@ from .base import (
     steps,
 )
 from .bloctel import checks_digest, json_chunks, merge_checks
-from .journal import JournaledWrites, Problem, seal, verify_with
+from .journal import LEGACY, JournaledWrites, Problem, seal, verify_with
 from .journal import VerifyReport as VerifyReport
 
 __all__ = ["SQLiteLedger", "migrations"]
@@ -61,8 +61,9 @@ def _journal_step(statements: list[str]) -> Callable[[Database], None]:
     def apply(db: Database) -> None:
         for sql in statements:
             db.execute(sql)
-        # The genesis: seal the rows written before the journal existed.
-        seal(db.conn.execute, time.time_ns() // 1000)
+        # The genesis: seal the rows written before the journal existed (in the entry format of
+        # this step: the journal's ``v`` column comes with a later one).
+        seal(db.conn.execute, time.time_ns() // 1000, v=LEGACY)
 
     return apply
 
@@ -150,6 +151,7 @@ class SQLiteLedger(JournaledWrites):
     """The embedded ledger: one SQLite file in WAL mode, or ``:memory:``."""
 
     errors: tuple[type[Exception], ...] = (sqlite3.Error,)
+    _raw_hash = True  # a journal entry's hash in 32 bytes, not 64 hex digits
 
     def __init__(self, path: str | os.PathLike[str], *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT):
         self.path = os.fspath(path)
@@ -309,31 +311,7 @@ class SQLiteLedger(JournaledWrites):
     def _now(self) -> int:
         return time.time_ns() // 1000
 
-    def insert_attempt(
-        self,
-        professional: int,
-        number: int,
-        at: int,
-        *,
-        caller_id: str | None,
-        outcome: str | None,
-        campaign: str | None,
-        purpose: str | None,
-        recorded_at: int,
-    ) -> int:
-        return self.insert_row(
-            "attempts",
-            {
-                "professional": professional,
-                "number": number,
-                "at": at,
-                "caller_id": caller_id,
-                "outcome": outcome,
-                "campaign": campaign,
-                "purpose": purpose,
-                "recorded_at": recorded_at,
-            },
-        )
+    # insert_attempt: JournaledWrites', one prepared INSERT and its journal entry.
 
     def attempt_row(self, attempt_id: int) -> tuple[int, int, int] | None:
         """(professional, number, at) of an attempt, or None."""
