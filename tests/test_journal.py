@@ -101,6 +101,19 @@ def test_an_untouched_ledger_verifies(ledger: str) -> None:
     assert set(report.chains) == {"shared", "p1", "p2"}
 
 
+def test_a_bloctel_import_of_no_rows_verifies(
+    make_guard: Callable[..., Guard], ledger_location: str
+) -> None:
+    # A return file with no consumer line writes no rows: its entry says 0 rows, and the
+    # ledger holds none at that instant — nothing is missing.
+    g = make_guard()
+    g.import_bloctel([], AT, submitted=[])
+    g.import_bloctel(["not a number"], AT + timedelta(days=1), submitted=["0800 12 34 56"])
+    g.close()
+    report = callguard.verify(ledger_location)
+    assert report.ok, report.problems
+
+
 def test_a_lift_changed_outside_callguard_is_named(ledger: str) -> None:
     tamper(ledger, "UPDATE refusals SET lift_reason = 'other' WHERE lift_reason IS NOT NULL")
     problem = first(ledger)

@@ -415,6 +415,8 @@ def _compare(
             actual_blocs = dict(_bloctel_groups(bloctel()))
             for at in sorted(set(blocs) | set(actual_blocs)):
                 want, got = blocs.get(at), actual_blocs.get(at)
+                if got is None and want is not None and want[0] == 0:
+                    got = bloctel_digest(())  # an import of no rows leaves none
                 if want == got:
                     continue
                 if want is None:
