@@ -1,0 +1,353 @@
+"""The audit's set-based replay gives, row for row, the report of a replay judging each call.
+
+``replay_each`` below is the audit as it was written first: every row built into a full call and
+judged on its own, in time order, with the whole history of its number. The pipeline in
+``callguard._audit`` decides which calls share a verdict and asks ``judge`` once per situation;
+these tests hold it to the same report (violations with their reasons, in order, rejected rows,
+calls counted) over random ledgers and random logs, on both backends.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import callguard
+from callguard import Guard, Policy
+from callguard._audit import _WINDOWS_ON_THE_HOUR
+from callguard._calllog import (
+    CallColumns,
+    LoggedCall,
+    call_log_format,
+    read_call_columns,
+    read_call_log,
+)
+from callguard._engine import apply_outcome, build_call, judge, lookback
+from callguard._facts import Facts
+from callguard._reports import AuditReport, Rejected, Violation
+from callguard._time import UTC, to_us
+from callguard._types import Purpose
+from callguard.rules import calendar as cal
+from callguard.storage import Ledger
+from conftest import NPV, postgres_schema
+
+PARIS = ZoneInfo("Europe/Paris")
+
+# -- the reference: one call at a time ------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Pair:
+    facts: Facts
+    ledger_refusals: list[int]
+    ledger_optouts: list[tuple[int, int | None]]
+    log_refusals: list[int] = field(default_factory=list)
+    log_optouts: list[tuple[int, int | None]] = field(default_factory=list)
+
+    def insert_refusal(
+        self, professional: int, number: int, at: int, attempt_id: int | None = None
+    ) -> None:
+        self.log_refusals.append(at)
+
+    def insert_optout(
+        self, professional: int, number: int, at: int, expires_at: int | None, source: str
+    ) -> None:
+        self.log_optouts.append((at, expires_at))
+
+
+def replay_each(
+    policy: Policy, ledger: Ledger, log: list[LoggedCall], rejected: list[Rejected]
+) -> AuditReport:
+    """Every call built and judged on its own, in time order, with all of its history."""
+    report = AuditReport(rejected=list(rejected))
+    judged = [
+        (
+            c,
+            build_call(
+                c.number, c.caller_id, c.purpose or Purpose.PROSPECTION, c.sector, None, policy,
+                c.department, c.recorded_message,
+            ),
+        )  # fmt: skip
+        for c in log
+    ]
+    if not judged:
+        return report
+    start = min(c.started_at for c, _ in judged)
+    start_us = to_us(start)
+    since_us = to_us(start - lookback(policy))
+    wanted: dict[str, set[int]] = {}
+    for c, call in judged:
+        if call.number_problem is None and call.number is not None:
+            wanted.setdefault(c.professional, set()).add(call.number.key)
+    pairs: dict[tuple[str, int], _Pair] = {}
+    for name, keys in wanted.items():
+        pid = ledger.find_professional(name)
+        known = ledger.facts_many(-1 if pid is None else pid, keys, start_us, since_us)
+        for key, f in known.items():
+            pairs[(name, key)] = _Pair(
+                facts=Facts(
+                    attempts=[a for a in f.attempts if a < start_us],
+                    consents=f.consents,
+                    off_hours=f.off_hours,
+                    withdrawals=f.withdrawals,
+                    slots=f.slots,
+                    contracts=f.contracts,
+                    bloctel=f.bloctel,
+                ),
+                ledger_refusals=sorted(f.refusals),
+                ledger_optouts=f.optouts,
+            )
+    order = sorted(judged, key=lambda cc: (cc[0].started_at.astimezone(UTC), cc[0].line))
+    none = Facts()
+    for c, call in order:
+        t = c.started_at.astimezone(UTC)
+        tu = to_us(t)
+        pair: _Pair | None = None
+        facts = none
+        if call.number_problem is None and call.number is not None:
+            pair = pairs[(c.professional, call.number.key)]
+            facts = pair.facts
+            facts.refusals = [r for r in pair.ledger_refusals if r < tu] + pair.log_refusals
+            facts.optouts = [o for o in pair.ledger_optouts if o[0] < tu] + pair.log_optouts
+        try:
+            reasons = judge(call, facts, t, search=False, live=False).reasons
+        except ValueError as exc:
+            report.rejected.append(Rejected(c.line, c.started_at.isoformat(), str(exc)))
+            continue
+        report.calls += 1
+        if reasons:
+            number = call.number.e164 if call.number is not None else c.number
+            report.violations.append(
+                Violation(c.line, number, c.started_at, c.caller_id, c.professional, tuple(reasons))
+            )
+        if pair is not None:
+            pair.facts.attempts.append(tu)
+            apply_outcome(pair, -1, call.number.key if call.number else 0, tu, c.outcome)
+    report.violations.sort(key=lambda v: v.line)
+    report.rejected.sort(key=lambda r: r.line)
+    return report
+
+
+def audit_each(source: Any, guard: Guard, **options: Any) -> AuditReport:
+    log, rejected = read_call_log(source, professional=guard.professional, **options)
+    return replay_each(guard.policy, guard.engine.ledger, log, rejected)
+
+
+def same(got: AuditReport, want: AuditReport) -> None:
+    assert got.rejected == want.rejected
+    assert [(v.line, v.number, v.codes) for v in got.violations] == [
+        (v.line, v.number, v.codes) for v in want.violations
+    ]
+    assert got.violations == want.violations  # the reasons' texts too
+    assert got.calls == want.calls
+
+
+# -- random ledgers and logs ----------------------------------------------------------------------
+
+# Consumer lines of several zones (metropolitan, Alsace-Moselle, Réunion, Guadeloupe, Guyane,
+# Polynesia), numbers that are not consumer lines (foreign, premium-rate, short) and invalid ones.
+CONSUMERS = [
+    "06 12 00 00 21", "+33612000022", "0033 6 12 00 00 23", "03 88 12 34 56", "02 62 12 34 56",
+    "0590 12 34 56", "0594 12 34 56", "+689 87 12 34 56",
+]  # fmt: skip
+OTHERS = ["+44 20 7946 0000", "08 99 12 34 56", "3010", "12", "not a number"]
+CALLERS = [NPV, NPV, "06 11 22 33 44", "01 42 12 34 56", "anonymous", ""]
+# Days around the regime switches (calendar 2023-03-01, consent 2026-08-11), holidays,
+# daylight-saving changes, weekends, the rulebook's first day and the day before it.
+DAYS = [
+    date(2016, 5, 31), date(2016, 6, 1), date(2023, 2, 27), date(2023, 2, 28), date(2023, 3, 1),
+    date(2023, 3, 2), date(2025, 5, 1), date(2025, 5, 2), date(2025, 7, 14), date(2026, 3, 27),
+    date(2026, 3, 29), date(2026, 3, 30), date(2026, 8, 10), date(2026, 8, 11),
+    date(2026, 8, 12), date(2026, 8, 15), date(2026, 10, 23), date(2026, 10, 25),
+    date(2026, 11, 11), date(2026, 11, 12), date(2026, 12, 26),
+]  # fmt: skip
+# Minutes around the windows' edges, and any minute.
+MINUTES = st.one_of(
+    st.sampled_from([0, 59, 60, 599, 600, 601, 779, 780, 839, 840, 1199, 1200, 1439]),
+    st.integers(0, 24 * 60 - 1),
+)
+
+
+@st.composite
+def instants(draw: st.DrawFn) -> datetime:
+    day = draw(st.sampled_from(DAYS)) + timedelta(days=draw(st.sampled_from([0, 0, 0, 1, 3, 29])))
+    minute = draw(MINUTES)
+    second = draw(st.sampled_from([0, 0, 30, 59]))
+    tz = draw(st.sampled_from([PARIS, PARIS, ZoneInfo("Indian/Reunion"), timezone.utc]))
+    local = datetime.combine(day, datetime.min.time()) + timedelta(minutes=minute, seconds=second)
+    return local.replace(tzinfo=tz)
+
+
+def written(moment: datetime, form: int) -> str:
+    if form == 0:  # naive: Paris
+        return moment.astimezone(PARIS).replace(tzinfo=None).isoformat()
+    if form == 1:
+        return moment.isoformat()
+    if form == 2:
+        return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    return moment.astimezone(PARIS).strftime("%d/%m/%Y %H:%M")  # French Excel
+
+
+@st.composite
+def rows(draw: st.DrawFn) -> dict[str, str]:
+    number = draw(st.one_of(st.sampled_from(CONSUMERS), st.sampled_from(OTHERS)))
+    if draw(st.integers(0, 9)) < 8:
+        number = draw(st.sampled_from(CONSUMERS))
+    started = draw(st.one_of(instants(), st.sampled_from(["", "yesterday", "2101-01-01T10:00"])))
+    row = {
+        "number": number if draw(st.booleans()) else f" {number} ",
+        "caller_id": draw(st.sampled_from(CALLERS)),
+        "started_at": started if isinstance(started, str) else written(started, draw(st.integers(0, 3))),
+        "outcome": draw(
+            st.sampled_from(["REFUSED", "OBJECTED", "NO_ANSWER", "ANSWERED", "", "refused", "MAYBE"])
+        ),
+        "purpose": draw(st.sampled_from(["", "", "PROSPECTION", "CONTRACT", "PRESS", "B2B", "NOPE"])),
+        "sector": draw(st.sampled_from(["", "", "", "ENERGY_RENOVATION", "CPF_TRAINING"])),
+        "department": draw(st.sampled_from(["", "", "", "75", "67", "974", "2A", "999"])),
+        "recorded_message": draw(st.sampled_from(["", "", "0", "1", "oui", "maybe"])),
+        "professional": draw(st.sampled_from(["", "", "acme", "other"])),
+    }
+    return row
+
+
+@st.composite
+def logs(draw: st.DrawFn) -> list[dict[str, str]]:
+    base = draw(st.lists(rows(), min_size=0, max_size=25))
+    # The same numbers called again and again: the cap, cooldowns and objections at work.
+    repeats = []
+    for row in draw(st.lists(st.sampled_from(base), max_size=15)) if base else []:
+        again = dict(row)
+        moment = draw(instants())
+        again["started_at"] = written(moment, draw(st.integers(0, 2)))
+        again["outcome"] = draw(st.sampled_from(["REFUSED", "OBJECTED", "NO_ANSWER", "NO_ANSWER"]))
+        repeats.append(again)
+    return base + repeats
+
+
+@st.composite
+def ledgers(draw: st.DrawFn) -> list[tuple[str, str, datetime, Any]]:
+    """Facts to record: (kind, number, at, extra)."""
+    kinds = st.sampled_from(
+        ["attempt", "refusal", "optout", "optout_until", "consent", "consent_off_hours",
+         "consent_until", "withdrawal", "slot", "contract", "bloctel_clean", "bloctel_listed"]
+    )  # fmt: skip
+    facts = []
+    for _ in range(draw(st.integers(0, 20))):
+        moment = draw(instants()) - timedelta(days=draw(st.sampled_from([0, 1, 5, 20, 40, 70, 200])))
+        if moment.astimezone(UTC) < datetime(2016, 6, 2, tzinfo=UTC):
+            moment = datetime(2016, 6, 2, 12, tzinfo=UTC)
+        days = draw(st.sampled_from([1, 10, 100]))
+        facts.append((draw(kinds), draw(st.sampled_from(CONSUMERS)), moment, days))
+    return facts
+
+
+def record(guard: Guard, facts: list[tuple[str, str, datetime, Any]]) -> None:
+    for kind, number, at, days in facts:
+        later = at + timedelta(days=days)
+        if kind == "attempt":
+            guard.record_call(number, at, caller_id=NPV)
+        elif kind == "refusal":
+            guard.record_refusal(number, at)
+        elif kind == "optout":
+            guard.add_optout(number, at)
+        elif kind == "optout_until":
+            guard.add_optout(number, at, expires_at=later)
+        elif kind.startswith("consent"):
+            guard.record_consent(
+                number, at, proof="form", off_hours=kind == "consent_off_hours",
+                expires_at=later if kind == "consent_until" else None,
+            )  # fmt: skip
+        elif kind == "withdrawal":
+            guard.withdraw_consent(number, at)
+        elif kind == "slot":
+            guard.record_slot_consent(number, at, at + timedelta(hours=days), proof="slot")
+        elif kind == "contract":
+            guard.record_contract(number, at, later)
+        else:
+            listed = [number] if kind == "bloctel_listed" else []
+            guard.import_bloctel(listed, at, submitted=[number])
+
+
+COLUMNS = [
+    "number", "caller_id", "started_at", "outcome", "purpose", "sector", "department",
+    "recorded_message", "professional",
+]  # fmt: skip
+
+
+def write(path: Path, log: list[dict[str, str]], delimiter: str = ";") -> Path:
+    lines = [delimiter.join(COLUMNS)] + [delimiter.join(r[c] for c in COLUMNS) for r in log]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@contextmanager
+def fresh_guard(backend: str, policy: Policy | None = None) -> Iterator[Guard]:
+    if backend == "sqlite":
+        with tempfile.TemporaryDirectory() as tmp:
+            guard = Guard(os.path.join(tmp, "ledger.db"), professional="acme", policy=policy)
+            try:
+                yield guard
+            finally:
+                guard.close()
+        return
+    with postgres_schema(_server()) as dsn:
+        guard = Guard(dsn, professional="acme", policy=policy)
+        try:
+            yield guard
+        finally:
+            guard.close()
+
+
+_SERVERS: list[str] = []
+
+
+def _server() -> str:
+    assert _SERVERS, "the test asked for the postgres_server fixture first"
+    return _SERVERS[0]
+
+
+POLICIES = st.sampled_from(
+    [
+        Policy(),
+        Policy(automated=True),
+        Policy(cap_calls=2, cap_days=45, refusal_cooldown_days=90),
+        Policy(strict_local_holidays=True),
+    ]
+)
+
+EXAMPLES = {"sqlite": 120, "postgres": 30}
+
+
+@pytest.mark.parametrize("backend_", ["sqlite", "postgres"])
+def test_the_pipeline_reports_what_judging_each_call_reports(
+    backend_: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    if backend_ == "postgres":
+        _SERVERS[:] = [request.getfixturevalue("postgres_server")]
+
+    @settings(
+        max_examples=EXAMPLES[backend_],
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
+    @given(log=logs(), facts=ledgers(), policy=POLICIES)
+    def check(log: list[dict[str, str]], facts: list[Any], policy: Policy) -> None:
+        with fresh_guard(backend_, policy) as guard:
+            record(guard, facts)
+            path = write(tmp_path / "calls.csv", log)
+            same(callguard.audit(path, db=guard), audit_each(path, guard))
+            # Rows given as mappings are read row by row, and judged alike.
+            same(callguard.audit(log, db=guard), audit_each(log, guard))
+
+    check()
