@@ -75,10 +75,16 @@ def replay_each(
         (
             c,
             build_call(
-                c.number, c.caller_id, c.purpose or Purpose.PROSPECTION, c.sector, None, policy,
-                c.department, c.recorded_message,
+                c.number,
+                c.caller_id,
+                c.purpose or Purpose.PROSPECTION,
+                c.sector,
+                None,
+                policy,
+                c.department,
+                c.recorded_message,
             ),
-        )  # fmt: skip
+        )
         for c in log
     ]
     if not judged:
@@ -199,57 +205,75 @@ def written(moment: datetime, form: int) -> str:
     return moment.astimezone(PARIS).strftime("%d/%m/%Y %H:%M")  # French Excel
 
 
+def near(draw: st.DrawFn, moments: list[datetime]) -> datetime:
+    """One of the example's moments, or a few minutes, hours or days from it: calls and facts
+    fall on the same days, on both sides of each other, in and out of the same hours."""
+    base = draw(st.sampled_from(moments))
+    shift = draw(
+        st.sampled_from([0, 0, 1, -1, 7, -7, 30, -30, 59, 61, 180, 1440, -1440, 1440 * 29,
+                         1440 * 31, 1440 * 61])
+    )  # fmt: skip
+    return base + timedelta(minutes=shift)
+
+
 @st.composite
-def rows(draw: st.DrawFn) -> dict[str, str]:
-    number = draw(st.one_of(st.sampled_from(CONSUMERS), st.sampled_from(OTHERS)))
-    if draw(st.integers(0, 9)) < 8:
-        number = draw(st.sampled_from(CONSUMERS))
-    started = draw(st.one_of(instants(), st.sampled_from(["", "yesterday", "2101-01-01T10:00"])))
-    row = {
-        "number": number if draw(st.booleans()) else f" {number} ",
+def profiles(draw: st.DrawFn) -> dict[str, str]:
+    """What a row says besides its number, time and outcome."""
+    profile = {
         "caller_id": draw(st.sampled_from(CALLERS)),
-        "started_at": started if isinstance(started, str) else written(started, draw(st.integers(0, 3))),
-        "outcome": draw(
-            st.sampled_from(["REFUSED", "OBJECTED", "NO_ANSWER", "ANSWERED", "", "refused", "MAYBE"])
-        ),
-        "purpose": draw(st.sampled_from(["", "", "PROSPECTION", "CONTRACT", "PRESS", "B2B", "NOPE"])),
-        "sector": draw(st.sampled_from(["", "", "", "ENERGY_RENOVATION", "CPF_TRAINING"])),
-        "department": draw(st.sampled_from(["", "", "", "75", "67", "974", "2A", "999"])),
-        "recorded_message": draw(st.sampled_from(["", "", "0", "1", "oui", "maybe"])),
-        "professional": draw(st.sampled_from(["", "", "acme", "other"])),
+        "purpose": draw(st.sampled_from(["", "", "", "PROSPECTION", "CONTRACT", "PRESS", "B2B"])),
+        "sector": draw(st.sampled_from(["", "", "", "", "ENERGY_RENOVATION"])),
+        "department": draw(st.sampled_from(["", "", "", "", "75", "67", "974"])),
+        "recorded_message": draw(st.sampled_from(["", "", "", "0", "1"])),
+        "professional": draw(st.sampled_from(["", "", "", "acme", "other"])),
     }
-    return row
+    if draw(st.integers(0, 9)) == 0:  # a row the reader rejects
+        profile[draw(st.sampled_from(["purpose", "department", "recorded_message"]))] = "?"
+    return profile
 
 
 @st.composite
-def logs(draw: st.DrawFn) -> list[dict[str, str]]:
-    base = draw(st.lists(rows(), min_size=0, max_size=25))
-    # The same numbers called again and again: the cap, cooldowns and objections at work.
-    repeats = []
-    for row in draw(st.lists(st.sampled_from(base), max_size=15)) if base else []:
-        again = dict(row)
-        moment = draw(instants())
-        again["started_at"] = written(moment, draw(st.integers(0, 2)))
-        again["outcome"] = draw(st.sampled_from(["REFUSED", "OBJECTED", "NO_ANSWER", "NO_ANSWER"]))
-        repeats.append(again)
-    return base + repeats
+def rows(
+    draw: st.DrawFn, moments: list[datetime], numbers: list[str], kinds: list[dict[str, str]]
+) -> dict[str, str]:
+    number = draw(st.sampled_from(numbers))
+    if draw(st.integers(0, 19)) == 0:
+        number = draw(st.sampled_from(OTHERS))
+    started: datetime | str = near(draw, moments)
+    if draw(st.integers(0, 29)) == 0:
+        started = draw(st.sampled_from(["", "yesterday", "2101-01-01T10:00"]))
+    outcome = ["REFUSED", "OBJECTED", "NO_ANSWER", "NO_ANSWER", "ANSWERED", "", "refused", "?"]
+    return {
+        **draw(st.sampled_from(kinds)),
+        "number": number if draw(st.booleans()) else f" {number} ",
+        "started_at": started
+        if isinstance(started, str)
+        else written(started, draw(st.integers(0, 3))),
+        "outcome": draw(st.sampled_from(outcome)),
+    }
 
 
 @st.composite
-def ledgers(draw: st.DrawFn) -> list[tuple[str, str, datetime, Any]]:
-    """Facts to record: (kind, number, at, extra)."""
-    kinds = st.sampled_from(
+def examples(
+    draw: st.DrawFn,
+) -> tuple[list[dict[str, str]], list[tuple[str, str, datetime, int]]]:
+    """A log and the ledger's facts, around a few shared moments and a few numbers."""
+    moments = draw(st.lists(instants(), min_size=1, max_size=4))
+    numbers = draw(st.lists(st.sampled_from(CONSUMERS), min_size=1, max_size=3, unique=True))
+    kinds = draw(st.lists(profiles(), min_size=1, max_size=3))
+    log = draw(st.lists(rows(moments, numbers, kinds), max_size=30))
+    facts_of = st.sampled_from(
         ["attempt", "refusal", "optout", "optout_until", "consent", "consent_off_hours",
          "consent_until", "withdrawal", "slot", "contract", "bloctel_clean", "bloctel_listed"]
     )  # fmt: skip
     facts = []
-    for _ in range(draw(st.integers(0, 20))):
-        moment = draw(instants()) - timedelta(days=draw(st.sampled_from([0, 1, 5, 20, 40, 70, 200])))
+    for _ in range(draw(st.integers(0, 12))):
+        moment = near(draw, moments) - timedelta(days=draw(st.sampled_from([0, 0, 0, 1, 40, 70])))
         if moment.astimezone(UTC) < datetime(2016, 6, 2, tzinfo=UTC):
             moment = datetime(2016, 6, 2, 12, tzinfo=UTC)
         days = draw(st.sampled_from([1, 10, 100]))
-        facts.append((draw(kinds), draw(st.sampled_from(CONSUMERS)), moment, days))
-    return facts
+        facts.append((draw(facts_of), draw(st.sampled_from(numbers)), moment, days))
+    return log, facts
 
 
 def record(guard: Guard, facts: list[tuple[str, str, datetime, Any]]) -> None:
@@ -341,8 +365,9 @@ def test_the_pipeline_reports_what_judging_each_call_reports(
         deadline=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
     )
-    @given(log=logs(), facts=ledgers(), policy=POLICIES)
-    def check(log: list[dict[str, str]], facts: list[Any], policy: Policy) -> None:
+    @given(example=examples(), policy=POLICIES)
+    def check(example: tuple[list[dict[str, str]], list[Any]], policy: Policy) -> None:
+        log, facts = example
         with fresh_guard(backend_, policy) as guard:
             record(guard, facts)
             path = write(tmp_path / "calls.csv", log)
@@ -351,3 +376,169 @@ def test_the_pipeline_reports_what_judging_each_call_reports(
             same(callguard.audit(log, db=guard), audit_each(log, guard))
 
     check()
+
+
+# -- the situations the pipeline must tell apart, one by one ----------------------------------------
+
+
+def audit_both(tmp_path: Path, guard: Guard, log: list[dict[str, str]]) -> AuditReport:
+    path = write(tmp_path / "calls.csv", log)
+    report = callguard.audit(path, db=guard)
+    same(report, audit_each(path, guard))
+    return report
+
+
+def call(number: str, started_at: str, outcome: str = "NO_ANSWER", **cells: str) -> dict[str, str]:
+    row = dict.fromkeys(COLUMNS, "")
+    row.update(number=number, caller_id=NPV, started_at=started_at, outcome=outcome, **cells)
+    return row
+
+
+def codes_by_line(report: AuditReport) -> dict[int, tuple[str, ...]]:
+    return {v.line: tuple(sorted(v.codes)) for v in report.violations}
+
+
+def test_a_fact_between_two_calls_of_one_day_splits_their_verdicts(
+    guard: Guard, tmp_path: Path
+) -> None:
+    # Bloctel regime, in hours: unchecked at 10:30, checked clean at 12:00, fine at 14:30; the
+    # same number again after a consent given at 15:00 in the consent regime.
+    guard.import_bloctel([], datetime(2025, 5, 13, 12, tzinfo=PARIS), submitted=["06 12 00 00 21"])
+    guard.record_consent("06 12 00 00 22", datetime(2026, 11, 24, 15, tzinfo=PARIS), proof="f")
+    report = audit_both(
+        tmp_path,
+        guard,
+        [
+            call("06 12 00 00 21", "2025-05-13T10:30:00"),
+            call("06 12 00 00 21", "2025-05-13T14:30:00"),
+            call("06 12 00 00 22", "2026-11-24T14:30:00"),
+            call("06 12 00 00 22", "2026-11-24T15:30:00"),
+        ],
+    )
+    assert codes_by_line(report) == {2: ("BLOCTEL_UNCHECKED",), 4: ("NO_CONSENT",)}
+
+
+def test_calls_out_of_hours_in_one_hour_show_their_own_minute(guard: Guard, tmp_path: Path) -> None:
+    guard.record_consent("06 12 00 00 21", datetime(2026, 11, 1, tzinfo=PARIS), proof="f")
+    guard.record_consent("06 12 00 00 22", datetime(2026, 11, 1, tzinfo=PARIS), proof="f")
+    report = audit_both(
+        tmp_path,
+        guard,
+        [
+            call("06 12 00 00 21", "2026-11-24T21:05:00"),
+            call("06 12 00 00 22", "2026-11-24T21:35:00"),
+            call("06 12 00 00 21", "2026-11-24T12:59:00"),
+            call("06 12 00 00 22", "2026-11-24T13:00:00"),
+        ],
+    )
+    texts = [v.reasons[0].message for v in report.violations]
+    assert [v.line for v in report.violations] == [2, 3, 5]
+    assert "21:05" in texts[0] and "21:35" in texts[1] and "13:00" in texts[2]
+
+
+def test_an_opt_out_ending_between_two_calls_of_one_day(guard: Guard, tmp_path: Path) -> None:
+    number = "06 12 00 00 21"
+    guard.record_consent(number, datetime(2026, 11, 1, tzinfo=PARIS), proof="f")
+    guard.add_optout(
+        number,
+        datetime(2026, 11, 2, tzinfo=PARIS),
+        expires_at=datetime(2026, 11, 24, 12, tzinfo=PARIS),
+    )
+    report = audit_both(
+        tmp_path,
+        guard,
+        [call(number, "2026-11-24T10:30:00"), call(number, "2026-11-24T14:30:00")],
+    )
+    assert codes_by_line(report) == {2: ("OPTED_OUT",)}
+
+
+def test_an_objection_in_the_log_closes_the_number_once(guard: Guard, tmp_path: Path) -> None:
+    number = "06 12 00 00 21"
+    guard.record_consent(number, datetime(2026, 11, 1, tzinfo=PARIS), proof="f")
+    report = audit_both(
+        tmp_path,
+        guard,
+        [
+            call(number, "2026-11-24T10:30:00", "OBJECTED"),
+            call(number, "2026-11-24T10:31:00", "OBJECTED"),
+            call(number, "2026-11-24T10:32:00"),
+        ],
+    )
+    assert codes_by_line(report) == {3: ("OPTED_OUT",), 4: ("OPTED_OUT",)}
+
+
+def test_a_call_before_the_rulebook_is_rejected_and_not_an_attempt(
+    make_guard: Any, tmp_path: Path
+) -> None:
+    guard = make_guard(policy=Policy(cap_calls=2, cap_days=30))
+    number = "06 12 00 00 21"
+    guard.import_bloctel([], datetime(2016, 6, 1, 9, tzinfo=PARIS), submitted=[number])
+    report = audit_both(
+        tmp_path,
+        guard,
+        [
+            call(number, "2016-05-31T11:00:00", "OBJECTED"),  # would close the number
+            call(number, "2016-05-31T12:00:00"),
+            call(number, "2016-06-01T11:00:00"),
+            call(number, "2016-06-01T12:00:00"),
+        ],
+    )
+    assert [r.line for r in report.rejected] == [2, 3]
+    assert report.calls == 2 and not report.violations
+
+
+def test_the_cap_counts_the_log_and_the_ledger_before_it(guard: Guard, tmp_path: Path) -> None:
+    number = "06 12 00 00 21"
+    guard.record_consent(number, datetime(2026, 10, 1, tzinfo=PARIS), proof="f")
+    for day in (2, 3):
+        guard.record_call(number, datetime(2026, 11, day, 11, tzinfo=PARIS), caller_id=NPV)
+    log = [call(number, f"2026-11-{d:02d}T11:00:00") for d in (4, 5, 6, 9)]
+    log += [call(number, "2026-12-30T11:00:00")]  # the window has moved on
+    report = audit_both(tmp_path, guard, log)
+    assert codes_by_line(report) == {4: ("FREQUENCY_CAP",), 5: ("FREQUENCY_CAP",)}
+
+
+def test_a_refusal_older_than_the_lookback_ends_no_cooldown(guard: Guard, tmp_path: Path) -> None:
+    number = "06 12 00 00 21"
+    guard.record_consent(number, datetime(2026, 9, 1, tzinfo=PARIS), proof="f")
+    log = [
+        call(number, "2026-09-09T11:00:00", "REFUSED"),
+        call(number, "2026-11-06T11:00:00"),  # 60 full days not over
+        call(number, "2026-11-09T11:00:00"),  # over
+    ]
+    report = audit_both(tmp_path, guard, log)
+    assert codes_by_line(report) == {3: ("REFUSAL_COOLDOWN",)}
+
+
+def test_the_hour_shortcut_rests_on_windows_on_the_hour() -> None:
+    assert _WINDOWS_ON_THE_HOUR
+    assert all(edge.minute == 0 for window in cal.WINDOWS for edge in window)
+
+
+def test_reading_into_columns_equals_reading_row_by_row(tmp_path: Path) -> None:
+    rows_ = [
+        call("06 12 00 00 21", "2026-11-24T10:30:00"),
+        call(" 06 12 00 00 22 ", " 2026-11-24T10:30:00 ", "refused", purpose="CONTRACT"),
+        call("", "2026-11-24T10:30:00"),
+        call("06 12 00 00 23", "yesterday"),
+        call("06 12 00 00 23", "2026-11-24T10:30:00", "MAYBE"),
+        call("06 12 00 00 23", "2026-11-24T10:30:00", department="999"),
+        call("06 12 00 00 23", "2026-11-24T10:30:00", recorded_message="maybe"),
+        call("06 12 00 00 23", "24/11/2026 10:30", professional="other", department="974"),
+        call("06 12 00 00 23", "2026-11-24T10:30:00+04:00", recorded_message="oui"),
+    ]
+    plain = write(tmp_path / "plain.csv", rows_)
+    text = plain.read_text(encoding="utf-8").splitlines()
+    text += ["06 12 00 00 24;" + NPV, "06 12 00 00 24;" + NPV + ";2026-11-24T10:30:00" + ";" * 9]
+    plain.write_text("\n".join([*text[:3], "", ";;;", *text[3:]]) + "\n", encoding="utf-8")
+    quoted = tmp_path / "quoted.csv"
+    quoted.write_text(plain.read_text(encoding="utf-8").replace("yesterday", '"yesterday"'))
+    for path in (plain, quoted):
+        columns, rejected = read_call_columns(path, professional="acme")
+        log, want = read_call_log(path, professional="acme")
+        assert rejected == want
+        assert columns == CallColumns.of(log)
+    fmt = call_log_format(mapping={"number": "number"}, outcome_map="NI=REFUSED")
+    columns, rejected = read_call_columns(plain, professional="x", log_format=fmt)
+    log, want = read_call_log(plain, professional="x", log_format=fmt)
+    assert (columns, rejected) == (CallColumns.of(log), want)

@@ -31,6 +31,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
+from zoneinfo import ZoneInfo
 
 from ._calllog import CallColumns, CallLogFormat, CallSource, read_call_columns
 from ._decision import Reason
@@ -139,7 +140,7 @@ _WINDOWS_ON_THE_HOUR = all(
     for edge in window
 )
 
-_Zones = tuple[tuple[object, ...], tuple[str, ...]]
+_Zones = tuple[tuple[ZoneInfo, ...], tuple[str, ...]]
 
 
 @dataclass(slots=True)
@@ -179,25 +180,25 @@ def _edges(f: Facts, policy: Policy) -> list[int]:
 
 
 def _hour_dates(
-    zones: tuple[object, ...], areas: tuple[str, ...], strict: bool, hour: int
+    zones: tuple[ZoneInfo, ...], areas: tuple[str, ...], strict: bool, hour: int
 ) -> tuple[date, ...] | None:
     """The consumer's local date in each zone, when every minute of the UTC ``hour`` has them
     and the calendar gives no reason at any of them; else None (the minute decides)."""
     if not _WINDOWS_ON_THE_HOUR or not zones:
         return None
+    minute = hour * 60
+    if calendar_reasons(zones, areas, strict, minute):
+        return None  # a closed hour (most of those the log has): its minutes decide
     first = from_us(hour * _HOUR)
     last = first + timedelta(minutes=59)
     dates = []
     for tz in zones:
-        start, end = first.astimezone(tz), last.astimezone(tz)  # type: ignore[arg-type]
+        start, end = first.astimezone(tz), last.astimezone(tz)
         offset = start.utcoffset()
         if offset is None or offset != end.utcoffset() or offset % timedelta(hours=1):
             return None
         dates.append(start.date())
-    minute = hour * 60
-    if calendar_reasons(zones, areas, strict, minute) or calendar_reasons(  # type: ignore[arg-type]
-        zones, areas, strict, minute + 59  # type: ignore[arg-type]
-    ):
+    if calendar_reasons(zones, areas, strict, minute + 59):
         return None
     return tuple(dates)
 
@@ -214,18 +215,22 @@ class _Number:
     """What of the number the verdict depends on: the zones and areas of a consumer line, the
     number as written otherwise."""
     zones: _Zones
+    zone_id: int
+    """``zones`` interned."""
 
 
-def _number(raw: str, department: str | None) -> _Number:
+def _number(raw: str, department: str | None, zone_ids: dict[_Zones, int]) -> _Number:
     parsed: PhoneNumber | None
     try:
         parsed = parse_number(raw)
     except InvalidNumberError:
         parsed = None
     zones = cal.consumer_zones(parsed, None, department)
+    zone_id = zone_ids.setdefault(zones, len(zone_ids))
     if parsed is not None and parsed.consumer_line:
-        return _Number(parsed.key, parsed.e164, zones, zones)
-    return _Number(None, raw if parsed is None else parsed.e164, (raw, department), zones)
+        return _Number(parsed.key, parsed.e164, zones, zones, zone_id)
+    shown = raw if parsed is None else parsed.e164
+    return _Number(None, shown, (raw, department), zones, zone_id)
 
 
 def _replay(
@@ -242,38 +247,43 @@ def _replay(
     start_us = min(tus)
     since_us = start_us - int(lookback(policy) / timedelta(microseconds=1))
 
-    # The numbers, once per distinct (number, département); the situations and the pairs.
-    numbers: dict[tuple[str, str | None], _Number] = {}
-    places: list[_Number] = []
-    for raw, extra in zip(log.number, extras, strict=True):
-        found = numbers.get((raw, extra[3]))
-        if found is None:
-            found = numbers[(raw, extra[3])] = _number(raw, extra[3])
-        places.append(found)
-    situations: dict[tuple[object, ...], int] = {}
-    situation = [
-        situations.setdefault((caller, extra[1], extra[2], extra[4], place.place), len(situations))
-        for caller, extra, place in zip(log.caller_id, extras, places, strict=True)
-    ]
-    pair_ids: dict[tuple[str, int], int] = {}
-    pair = [
-        -1 if place.key is None else pair_ids.setdefault((who, place.key), len(pair_ids))
-        for who, place in zip(log.professional, places, strict=True)
-    ]
-    pairs = _pairs(ledger, policy, pair_ids, start_us, since_us)
-
-    # The instant as the rules read it: per (zones, UTC hour), else the minute.
+    # One pass over the rows: the numbers read once per distinct (number, département), each
+    # row's situation, (professional, number) pair, and instant as the rules read it — the
+    # consumer's dates when its UTC hour is open in all of its zones, else its minute.
     strict = policy.strict_local_holidays
-    hours: dict[tuple[int, int], tuple[date, ...] | None] = {}
+    numbers: dict[tuple[str, str | None], _Number] = {}
     zone_ids: dict[_Zones, int] = {}
+    situations: dict[tuple[object, ...], int] = {}
+    pair_ids: dict[tuple[str, int], int] = {}
+    hours: dict[tuple[int, int], tuple[date, ...] | None] = {}
+    places: list[_Number] = []
+    situation: list[int] = []
+    pair: list[int] = []
     instant: list[object] = []
-    for tu, place in zip(tus, places, strict=True):
-        z = zone_ids.setdefault(place.zones, len(zone_ids))
-        hour = tu // _HOUR
-        dates = hours.get((z, hour), False)
+    columns = zip(log.number, log.caller_id, extras, log.professional, tus, strict=True)
+    for raw, caller, extra, who, tu in columns:
+        place = numbers.get((raw, extra[3]))
+        if place is None:
+            place = numbers[(raw, extra[3])] = _number(raw, extra[3], zone_ids)
+        places.append(place)
+        found = (caller, extra[1], extra[2], extra[4], place.place)
+        s = situations.get(found)
+        if s is None:
+            s = situations[found] = len(situations)
+        situation.append(s)
+        if place.key is None:
+            pair.append(-1)
+        else:
+            p = pair_ids.get((who, place.key))
+            if p is None:
+                p = pair_ids[(who, place.key)] = len(pair_ids)
+            pair.append(p)
+        hour = (place.zone_id, tu // _HOUR)
+        dates = hours.get(hour, False)
         if dates is False:
-            dates = hours[(z, hour)] = _hour_dates(*place.zones, strict, hour)  # type: ignore[arg-type]
+            dates = hours[hour] = _hour_dates(*place.zones, strict, hour[1])
         instant.append(tu // _MINUTE if dates is None else dates)
+    pairs = _pairs(ledger, policy, pair_ids, start_us, since_us)
 
     excluded: dict[int, str] = {}
     while True:
@@ -317,41 +327,52 @@ def _pairs(
     for who, key in pair_ids:
         wanted.setdefault(who, []).append(key)
     pairs: list[_Pair | None] = [None] * len(pair_ids)
-    fixed_ids: dict[tuple[object, ...], int] = {}
-    edges: dict[int, list[int]] = {}
+    fixed_ids: dict[tuple[object, ...], _Pair] = {}
     for who, keys in wanted.items():
         pid = ledger.find_professional(who)
         # An unknown professional has no facts of its own; Bloctel checks are everyone's.
         known = ledger.facts_many(-1 if pid is None else pid, keys, start_us, since_us)
         for key, f in known.items():
-            fixed = Facts(
-                consents=f.consents,
-                off_hours=f.off_hours,
-                withdrawals=f.withdrawals,
-                slots=f.slots,
-                contracts=f.contracts,
-                bloctel=f.bloctel,
+            signature = (
+                tuple(f.consents), tuple(f.off_hours), tuple(f.withdrawals), tuple(f.slots),
+                tuple(f.contracts), tuple(f.bloctel),
+            )  # fmt: skip
+            model = fixed_ids.get(signature)
+            if model is None:
+                fixed = Facts(
+                    consents=f.consents,
+                    off_hours=f.off_hours,
+                    withdrawals=f.withdrawals,
+                    slots=f.slots,
+                    contracts=f.contracts,
+                    bloctel=f.bloctel,
+                )
+                model = fixed_ids[signature] = _Pair(
+                    [], [], [], fixed, len(fixed_ids), _edges(fixed, policy)
+                )
+            attempts, refusals, optouts = f.attempts, f.refusals, f.optouts
+            pairs[pair_ids[(who, key)]] = (
+                _Pair(
+                    sorted(a for a in attempts if a < start_us) if attempts else [],
+                    sorted(refusals) if refusals else [],
+                    list(optouts) if optouts else [],
+                    model.fixed,
+                    model.fixed_id,
+                    model.edges,
+                )
+                if attempts or refusals or optouts
+                else model
             )
-            signature = fixed.signature()
-            fixed_id = fixed_ids.setdefault(signature, len(fixed_ids))
-            if fixed_id not in edges:
-                edges[fixed_id] = _edges(fixed, policy)
-            pairs[pair_ids[(who, key)]] = _Pair(
-                before=sorted(a for a in f.attempts if a < start_us),
-                refusals=sorted(f.refusals),
-                optouts=list(f.optouts),
-                fixed=fixed,
-                fixed_id=fixed_id,
-                edges=edges[fixed_id],
-            )
-    assert all(p is not None for p in pairs), "facts_many answers for every number"
-    return pairs  # type: ignore[return-value]
+    found = [p for p in pairs if p is not None]
+    assert len(found) == len(pairs), "facts_many answers for every number"
+    return found
 
 
 # What a call's facts add to its key: (fixed facts' id, how many of their instants are at or
 # before the call, the attempts in the lookback when they could fill the cap, the latest
 # refusal in it, the opt-outs with whether each is still running).
-_FactsKey = tuple[int, int, tuple[int, ...], int | None, tuple[object, ...]]
+_Optouts = tuple[tuple[tuple[int, int | None], ...], tuple[bool, ...]] | None
+_FactsKey = tuple[int, int, tuple[int, ...], int | None, _Optouts]
 
 
 def _sweep(
@@ -395,7 +416,7 @@ def _sweep(
                 latest = refusals[j - 1]
         if latest is not None and latest < floor:
             latest = None
-        optouts: tuple[object, ...] = ()
+        optouts: _Optouts = None
         if state.optouts or log_optout is not None:
             listed = [o for o in state.optouts if o[0] < tu]
             if log_optout is not None:
@@ -462,7 +483,7 @@ def _facts(state: _Pair, key: _FactsKey) -> Facts:
     return Facts(
         attempts=list(attempts),
         refusals=[] if latest is None else [latest],
-        optouts=list(optouts[0]) if optouts else [],  # type: ignore[arg-type]
+        optouts=[] if optouts is None else list(optouts[0]),
         consents=fixed.consents,
         off_hours=fixed.off_hours,
         withdrawals=fixed.withdrawals,

@@ -340,10 +340,14 @@ def _extras(
         if mapped is not None:
             enums["outcome"] = mapped
         elif fmt.strict_outcomes:
-            return None, status, (
-                f"status {status!r} is not a {fmt.name} status callguard knows; say what it "
-                f"means with --outcome-map {status}=OUTCOME (one of "
-                f"{', '.join(o.value for o in Outcome)})"
+            return (
+                None,
+                status,
+                (
+                    f"status {status!r} is not a {fmt.name} status callguard knows; say what it "
+                    f"means with --outcome-map {status}=OUTCOME (one of "
+                    f"{', '.join(o.value for o in Outcome)})"
+                ),
             )
     cells = {"outcome": status, "purpose": purpose, "sector": sector}
     for name, enum in (("outcome", Outcome), ("purpose", Purpose), ("sector", Sector)):
@@ -616,7 +620,12 @@ def _plain(
     times: dict[str, tuple[datetime, int] | Rejected] = {}
     others: dict[object, tuple[_Extras, str, str] | tuple[None, str, str]] = {}
     line_, number_, caller_, when_, extras_, professional_ = (
-        out.line, out.number, out.caller_id, out.when, out.extras, out.professional
+        out.line,
+        out.number,
+        out.caller_id,
+        out.when,
+        out.extras,
+        out.professional,
     )
     seen, per_char, count = 0, 2 if cf.encoding == "utf-16" else 1, 0
     for line, cells, odd in records:
@@ -643,7 +652,7 @@ def _plain(
         when = times.get(raw_time)
         if when is None:
             when = times[raw_time] = _when(raw_time, fmt.tz)
-        if type(when) is Rejected:
+        if isinstance(when, Rejected):
             rejected.append(Rejected(line, when.value, when.reason))
             continue
         key = None if getter is None else (getter(cells),) if single else getter(cells)
@@ -657,7 +666,7 @@ def _plain(
         line_.append(line)
         number_.append(number)
         caller_.append(caller)
-        when_.append(when)  # type: ignore[arg-type]
+        when_.append(when)
         extras_.append(extras)
         professional_.append(who)
     if progress is not None:
