@@ -183,7 +183,12 @@ def _hour_dates(
     zones: tuple[ZoneInfo, ...], areas: tuple[str, ...], strict: bool, hour: int
 ) -> tuple[date, ...] | None:
     """The consumer's local date in each zone, when every minute of the UTC ``hour`` has them
-    and the calendar gives no reason at any of them; else None (the minute decides)."""
+    and the calendar gives no reason at any of them; else None (the minute decides).
+
+    With one whole-hour offset in each zone through the hour, its minutes are those of one
+    local hour of one date; the windows open and close on the hour (checked at import), so
+    the calendar's answer at the first minute is its answer at every one.
+    """
     if not _WINDOWS_ON_THE_HOUR or not zones:
         return None
     minute = hour * 60
@@ -198,8 +203,6 @@ def _hour_dates(
         if offset is None or offset != end.utcoffset() or offset % timedelta(hours=1):
             return None
         dates.append(start.date())
-    if calendar_reasons(zones, areas, strict, minute + 59):
-        return None
     return tuple(dates)
 
 
