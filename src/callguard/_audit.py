@@ -256,6 +256,9 @@ def _replay(
     strict = policy.strict_local_holidays
     numbers: dict[tuple[str, str | None], _Number] = {}
     zone_ids: dict[_Zones, int] = {}
+    kinds: dict[int, int] = {}
+    kind_ids: dict[tuple[object, ...], int] = {}
+    seen: dict[tuple[str, str, int, str], tuple[_Number, int, int]] = {}
     situations: dict[tuple[object, ...], int] = {}
     pair_ids: dict[tuple[str, int], int] = {}
     hours: dict[tuple[int, int], tuple[date, ...] | None] = {}
@@ -265,22 +268,25 @@ def _replay(
     instant: list[object] = []
     columns = zip(log.number, log.caller_id, extras, log.professional, tus, strict=True)
     for raw, caller, extra, who, tu in columns:
-        place = numbers.get((raw, extra[3]))
-        if place is None:
-            place = numbers[(raw, extra[3])] = _number(raw, extra[3], zone_ids)
+        # The reader shares one extras tuple between equal rows: its purpose, sector, recorded
+        # message and département are looked at once per tuple, not hashed per row.
+        kind = kinds.get(id(extra))
+        if kind is None:
+            profile = (extra[1], extra[2], extra[4], extra[3])
+            kind = kinds[id(extra)] = kind_ids.setdefault(profile, len(kind_ids))
+        row = (raw, caller, kind, who)
+        known = seen.get(row)
+        if known is None:
+            place = numbers.get((raw, extra[3]))
+            if place is None:
+                place = numbers[(raw, extra[3])] = _number(raw, extra[3], zone_ids)
+            found = situations.setdefault((caller, kind, place.place), len(situations))
+            p = -1 if place.key is None else pair_ids.setdefault((who, place.key), len(pair_ids))
+            known = seen[row] = (place, found, p)
+        place, found, p = known
         places.append(place)
-        found = (caller, extra[1], extra[2], extra[4], place.place)
-        s = situations.get(found)
-        if s is None:
-            s = situations[found] = len(situations)
-        situation.append(s)
-        if place.key is None:
-            pair.append(-1)
-        else:
-            p = pair_ids.get((who, place.key))
-            if p is None:
-                p = pair_ids[(who, place.key)] = len(pair_ids)
-            pair.append(p)
+        situation.append(found)
+        pair.append(p)
         hour = (place.zone_id, tu // _HOUR)
         dates = hours.get(hour, False)
         if dates is False:
