@@ -35,6 +35,7 @@ from callguard._calllog import (
 )
 from callguard._engine import apply_outcome, build_call, judge, lookback
 from callguard._facts import Facts
+from callguard._files import open_contacts
 from callguard._reports import AuditReport, Rejected, Violation
 from callguard._time import UTC, to_us
 from callguard._types import Purpose
@@ -533,13 +534,19 @@ def test_reading_into_columns_equals_reading_row_by_row(tmp_path: Path) -> None:
     plain = write(tmp_path / "plain.csv", rows_)
     text = plain.read_text(encoding="utf-8").splitlines()
     text += ["06 12 00 00 24;" + NPV, "06 12 00 00 24;" + NPV + ";2026-11-24T10:30:00" + ";" * 9]
+    text += ["06 12 00 00 25;" + NPV + ";2026-11-24T10:30:00;" + "x" * 140_000]  # over the limit
     plain.write_text("\n".join([*text[:3], "", ";;;", *text[3:]]) + "\n", encoding="utf-8")
     quoted = tmp_path / "quoted.csv"
     quoted.write_text(plain.read_text(encoding="utf-8").replace("yesterday", '"yesterday"'))
+    with open_contacts(plain, column=1) as cf:
+        assert cf.plain_records() is not None  # split line by line
+    with open_contacts(quoted, column=1) as cf:
+        assert cf.plain_records() is None  # the CSV parser's
     for path in (plain, quoted):
         columns, rejected = read_call_columns(path, professional="acme")
         log, want = read_call_log(path, professional="acme")
         assert rejected == want
+        assert any("unreadable CSV line" in r.reason for r in rejected)
         assert columns == CallColumns.of(log)
     fmt = call_log_format(mapping={"number": "number"}, outcome_map="NI=REFUSED")
     columns, rejected = read_call_columns(plain, professional="x", log_format=fmt)
