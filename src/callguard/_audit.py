@@ -297,30 +297,25 @@ def _replay(
     excluded: dict[int, str] = {}
     while True:
         facts_key = _sweep(policy, log, tus, pair, pairs, excluded)
-        verdicts = _judge_all(policy, log, places, situation, instant, facts_key, pairs, pair)
-        more = {i: v for i, v in enumerate(verdicts) if isinstance(v, str) and i not in excluded}
+        verdicts, unjudged = _judge_all(policy, log, situation, instant, facts_key, pairs, pair)
+        more = {i: str(verdicts[i]) for i in unjudged if i not in excluded}
         if not more:
             break
         # A call the rulebook cannot judge (before its first date) is rejected and, as in a
         # replay call by call, neither counts as an attempt nor records its outcome.
         excluded.update(more)
-    for i, verdict in enumerate(verdicts):
-        started = when[i][0]
+    calls = 0
+    violations, refused = report.violations, report.rejected
+    for line, (started, _), place, caller, who, verdict in zip(
+        log.line, when, places, log.caller_id, log.professional, verdicts, strict=True
+    ):
         if isinstance(verdict, str):
-            report.rejected.append(Rejected(log.line[i], started.isoformat(), verdict))
+            refused.append(Rejected(line, started.isoformat(), verdict))
             continue
-        report.calls += 1
+        calls += 1
         if verdict:
-            report.violations.append(
-                Violation(
-                    log.line[i],
-                    places[i].shown,
-                    started,
-                    log.caller_id[i],
-                    log.professional[i],
-                    verdict,
-                )
-            )
+            violations.append(Violation(line, place.shown, started, caller, who, verdict))
+    report.calls += calls
     return report
 
 
@@ -449,18 +444,18 @@ def _sweep(
 def _judge_all(
     policy: Policy,
     log: CallColumns,
-    places: list[_Number],
     situation: list[int],
     instant: list[object],
     facts_key: list[_FactsKey | None],
     pairs: list[_Pair],
     pair: list[int],
-) -> list[tuple[Reason, ...] | str]:
+) -> tuple[list[tuple[Reason, ...] | str], list[int]]:
     """Each row's reasons (or why the rulebook cannot judge it), ``judge`` asked once per
-    distinct (situation, instant as read, facts key)."""
+    distinct (situation, instant as read, facts key); and the rows it could not judge."""
     calls: dict[int, Call] = {}
     verdicts: dict[tuple[object, ...], tuple[Reason, ...] | str] = {}
     out: list[tuple[Reason, ...] | str] = []
+    unjudged: list[int] = []
     none = Facts()
     for i, key in enumerate(zip(situation, instant, facts_key, strict=True)):
         verdict = verdicts.get(key)
@@ -480,8 +475,10 @@ def _judge_all(
             except ValueError as exc:  # a date outside the rulebook's range
                 verdict = str(exc)
             verdicts[key] = verdict
+        if verdict.__class__ is str:
+            unjudged.append(i)
         out.append(verdict)
-    return out
+    return out, unjudged
 
 
 def _facts(state: _Pair, key: _FactsKey) -> Facts:
