@@ -22,6 +22,10 @@ The ledger is never modified: a file ledger is opened read-only.
 
 A row that cannot be judged (no number, no readable ``started_at``, an unknown outcome, purpose
 or sector, a date before 2016-06-01) is rejected and reported with its line, never dropped.
+
+The replay is set-based: the log is read into columns, each pair's calls are taken in time order
+with two pointers and bisection, and ``judge`` — the only authority on the rules — is asked once
+per distinct situation (see ``_replay``); the report is the one judging each call would give.
 """
 
 from __future__ import annotations
@@ -126,7 +130,12 @@ def audit(
 # * the facts themselves, reduced to those a decision at that instant reads: the attempts and the
 #   latest refusal within the lookback a live decision reads (older ones can fill no cap window
 #   and end no cooldown), and only when at least ``cap_calls`` attempts are in it do they enter
-#   the key; the opt-outs as the per-call replay lists them.
+#   the key; the opt-outs in the order the OptOut rule reads them (the ledger's begun before the
+#   call, then the log's first objection: a later one is never reached), each with whether it
+#   still runs.
+#
+# Any row may be the one judged for its key. Rows the rulebook cannot judge are found by judging
+# and taken out of the history, and the keys computed again (a call before 2016-06-01 is rare).
 
 
 _MINUTE = 60_000_000
@@ -162,6 +171,9 @@ class _Pair:
 
 
 def _edges(f: Facts, policy: Policy) -> list[int]:
+    """The instants the rules compare a call's instant with, in facts the log does not change:
+    two calls on either side of none of them read those facts alike (a consent's age limit
+    included, which ``consent_valid`` adds to its date)."""
     max_age = policy.consent_max_age_days * 86_400_000_000
     found: set[int] = set()
     for given, expires in (*f.consents, *f.off_hours):
@@ -223,6 +235,8 @@ class _Number:
 
 
 def _number(raw: str, department: str | None, zone_ids: dict[_Zones, int]) -> _Number:
+    """A number as ``build_call`` reads it (parsed, its zones and areas), once per distinct
+    (number, département) of the log rather than once per call."""
     parsed: PhoneNumber | None
     try:
         parsed = parse_number(raw)
@@ -248,7 +262,7 @@ def _replay(
     when, extras = log.when, log.extras
     tus = [w[1] for w in when]
     start_us = min(tus)
-    since_us = start_us - int(lookback(policy) / timedelta(microseconds=1))
+    since_us = start_us - lookback(policy) // timedelta(microseconds=1)
 
     # One pass over the rows: the numbers read once per distinct (number, département), each
     # row's situation, (professional, number) pair, and instant as the rules read it — the
@@ -390,7 +404,7 @@ def _sweep(
     """Every row's facts key: the rows of each pair in time order (then line), the attempts'
     window kept with two pointers, the refusals and opt-outs found by bisection."""
     keys: list[_FactsKey | None] = [None] * len(tus)
-    span = int(lookback(policy) / timedelta(microseconds=1))
+    span = lookback(policy) // timedelta(microseconds=1)
     cap = policy.cap_calls
     extras = log.extras
     order = sorted(zip(pair, tus, log.line, range(len(tus)), strict=True))
