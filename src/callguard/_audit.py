@@ -22,50 +22,38 @@ The ledger is never modified: a file ledger is opened read-only.
 
 A row that cannot be judged (no number, no readable ``started_at``, an unknown outcome, purpose
 or sector, a date before 2016-06-01) is rejected and reported with its line, never dropped.
+
+The replay is set-based: the log is read into columns, each pair's calls are taken in time order
+with two pointers and bisection, and ``judge`` — the only authority on the rules — is asked once
+per distinct situation (see ``_replay``); the report is the one judging each call would give.
 """
 
 from __future__ import annotations
 
 import os
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from datetime import date, timedelta
+from zoneinfo import ZoneInfo
 
-from ._calllog import CallLogFormat, CallSource, LoggedCall, read_call_log
-from ._engine import apply_outcome, build_call, judge, lookback
-from ._exceptions import ConfigurationError, LedgerError
+from ._calllog import CallColumns, CallLogFormat, CallSource, read_call_columns
+from ._decision import Reason
+from ._engine import build_call, judge, lookback
+from ._exceptions import ConfigurationError, InvalidNumberError, LedgerError
 from ._facts import Facts
 from ._guard import Guard
+from ._numbers import PhoneNumber, parse_number
 from ._policy import Policy
 from ._reports import AuditReport, Rejected, Violation
-from ._time import UTC, to_us
-from ._types import Purpose
+from ._time import UTC, from_us
+from ._types import Outcome, Purpose
 from .rules import Call
+from .rules import calendar as cal
+from .rules.hours import _calendar as calendar_reasons
 from .storage import Ledger, default_db_path, is_server_url, open_ledger
 
 __all__ = ["AuditReport", "Violation", "audit"]
-
-
-@dataclass(slots=True)
-class _Pair:
-    """The replay state of one (professional, number)."""
-
-    facts: Facts
-    ledger_refusals: list[int]
-    ledger_optouts: list[tuple[int, int | None]]
-    log_refusals: list[int] = field(default_factory=list)
-    log_optouts: list[tuple[int, int | None]] = field(default_factory=list)
-
-    # What a logged call's outcome adds for the calls after it (see apply_outcome).
-
-    def insert_refusal(
-        self, professional: int, number: int, at: int, attempt_id: int | None = None
-    ) -> None:
-        self.log_refusals.append(at)
-
-    def insert_optout(
-        self, professional: int, number: int, at: int, expires_at: int | None, source: str
-    ) -> None:
-        self.log_optouts.append((at, expires_at))
 
 
 def _open(db: str | os.PathLike[str]) -> Ledger:
@@ -112,7 +100,7 @@ def audit(
         ledger, owned = _open(db), True
         default_professional = professional or "default"
     try:
-        log, rejected = read_call_log(
+        log, rejected = read_call_columns(
             calls, professional=default_professional, log_format=log_format, progress=progress
         )
         report = _replay(policy or Policy(), ledger, log, rejected)
@@ -126,81 +114,400 @@ def audit(
     return report
 
 
+# -- the replay, set-based -----------------------------------------------------------------------
+#
+# A verdict is a function of the call without its number (caller ID, purpose, sector, recorded
+# message, zones and holiday areas; the number itself only when it is not a consumer line), of
+# the instant, and of the facts. The replay computes, for every row, a key holding exactly what
+# of these can change the verdict, and asks ``judge`` once per distinct key:
+#
+# * the instant as the rules read it: the consumer's local date in each zone (regime, caller-ID
+#   dates, Bloctel age, the cap's calendar days, the cooldown's midnights) and the calendar's
+#   reasons for its minute — for a whole UTC hour that the calendar leaves open in every zone
+#   with one whole-hour offset, the dates alone; otherwise the UTC minute (both decide all of it);
+# * every comparison of the instant with a fact's instant (given, expiry, withdrawal, slot,
+#   contract, Bloctel check, opt-out end): how many of those instants are at or before it;
+# * the facts themselves, reduced to those a decision at that instant reads: the attempts and the
+#   latest refusal within the lookback a live decision reads (older ones can fill no cap window
+#   and end no cooldown), and only when at least ``cap_calls`` attempts are in it do they enter
+#   the key; the opt-outs in the order the OptOut rule reads them (the ledger's begun before the
+#   call, then the log's first objection: a later one is never reached), each with whether it
+#   still runs.
+#
+# Any row may be the one judged for its key. Rows the rulebook cannot judge are found by judging
+# and taken out of the history, and the keys computed again (a call before 2016-06-01 is rare).
+
+
+_MINUTE = 60_000_000
+_HOUR = 3_600_000_000
+
+# The hour shortcut needs the calling windows to open and close on the hour: a window edge
+# inside an hour would make two minutes of it differ while both of its ends are open.
+_WINDOWS_ON_THE_HOUR = all(
+    edge.minute == 0 and edge.second == 0 and edge.microsecond == 0
+    for window in cal.WINDOWS
+    for edge in window
+)
+
+_Zones = tuple[tuple[ZoneInfo, ...], tuple[str, ...]]
+
+
+@dataclass(slots=True)
+class _Pair:
+    """What the ledger says of one (professional, number), as the replay reads it."""
+
+    before: list[int]
+    """The ledger's attempts before the log's start, in order."""
+    refusals: list[int]
+    """The ledger's refusals, in order."""
+    optouts: list[tuple[int, int | None]]
+    """The ledger's opt-outs, in the ledger's order."""
+    fixed: Facts
+    """The facts the log does not change (consents, withdrawals, slots, contracts, Bloctel)."""
+    fixed_id: int
+    """``fixed``'s signature, interned: equal ids, equal facts."""
+    edges: list[int]
+    """Every instant of ``fixed`` a rule compares the call's instant with, sorted."""
+
+
+def _edges(f: Facts, policy: Policy) -> list[int]:
+    """The instants the rules compare a call's instant with, in facts the log does not change:
+    two calls on either side of none of them read those facts alike (a consent's age limit
+    included, which ``consent_valid`` adds to its date)."""
+    max_age = policy.consent_max_age_days * 86_400_000_000
+    found: set[int] = set()
+    for given, expires in (*f.consents, *f.off_hours):
+        found.update((given, given + max_age))
+        if expires is not None:
+            found.add(expires)
+    found.update(f.withdrawals)
+    for start, end in f.slots:
+        found.update((start, end))
+    for start, until in f.contracts:
+        found.add(start)
+        if until is not None:
+            found.add(until)
+    found.update(at for at, _ in f.bloctel)
+    return sorted(found)
+
+
+def _hour_dates(
+    zones: tuple[ZoneInfo, ...], areas: tuple[str, ...], strict: bool, hour: int
+) -> tuple[date, ...] | None:
+    """The consumer's local date in each zone, when every minute of the UTC ``hour`` has them
+    and the calendar gives no reason at any of them; else None (the minute decides).
+
+    With one whole-hour offset in each zone through the hour, its minutes are those of one
+    local hour of one date; the windows open and close on the hour (checked at import), so
+    the calendar's answer at the first minute is its answer at every one.
+    """
+    if not _WINDOWS_ON_THE_HOUR or not zones:
+        return None
+    minute = hour * 60
+    if calendar_reasons(zones, areas, strict, minute):
+        return None  # a closed hour (most of those the log has): its minutes decide
+    first = from_us(hour * _HOUR)
+    last = first + timedelta(minutes=59)
+    dates = []
+    for tz in zones:
+        start, end = first.astimezone(tz), last.astimezone(tz)
+        offset = start.utcoffset()
+        if offset is None or offset != end.utcoffset() or offset % timedelta(hours=1):
+            return None
+        dates.append(start.date())
+    return tuple(dates)
+
+
+@dataclass(slots=True)
+class _Number:
+    """One distinct (number as written, département) of the log."""
+
+    key: int | None
+    """The ledger key of a consumer line, None for a number the rules refuse as such."""
+    shown: str
+    """What a violation shows: E.164 when valid, else as written."""
+    place: object
+    """What of the number the verdict depends on: the zones and areas of a consumer line, the
+    number as written otherwise."""
+    zones: _Zones
+    zone_id: int
+    """``zones`` interned."""
+
+
+def _number(raw: str, department: str | None, zone_ids: dict[_Zones, int]) -> _Number:
+    """A number as ``build_call`` reads it (parsed, its zones and areas), once per distinct
+    (number, département) of the log rather than once per call."""
+    parsed: PhoneNumber | None
+    try:
+        parsed = parse_number(raw)
+    except InvalidNumberError:
+        parsed = None
+    zones = cal.consumer_zones(parsed, None, department)
+    zone_id = zone_ids.setdefault(zones, len(zone_ids))
+    if parsed is not None and parsed.consumer_line:
+        return _Number(parsed.key, parsed.e164, zones, zones, zone_id)
+    shown = raw if parsed is None else parsed.e164
+    return _Number(None, shown, (raw, department), zones, zone_id)
+
+
 def _replay(
-    policy: Policy,
-    ledger: Ledger,
-    log: list[LoggedCall],
-    rejected: list[Rejected],
+    policy: Policy, ledger: Ledger, log: CallColumns, rejected: list[Rejected]
 ) -> AuditReport:
+    """The report of the log's calls (see the module docstring), each distinct situation judged
+    once."""
     report = AuditReport(rejected=rejected)
-    judged: list[tuple[LoggedCall, Call]] = [
-        (
-            c,
-            build_call(
-                c.number,
-                c.caller_id,
-                c.purpose or Purpose.PROSPECTION,
-                c.sector,
-                None,
-                policy,
-                c.department,
-                c.recorded_message,
-            ),
-        )
-        for c in log
-    ]
-    if not judged:
+    n = len(log)
+    if not n:
         return report
-    start = min(c.started_at for c, _ in judged)
-    start_us = to_us(start)
-    since_us = to_us(start - lookback(policy))
-    wanted: dict[str, set[int]] = {}
-    for c, call in judged:
-        if call.number_problem is None and call.number is not None:
-            wanted.setdefault(c.professional, set()).add(call.number.key)
-    pairs: dict[tuple[str, int], _Pair] = {}
-    for name, keys in wanted.items():
-        pid = ledger.find_professional(name)
+    when, extras = log.when, log.extras
+    tus = [w[1] for w in when]
+    start_us = min(tus)
+    since_us = start_us - lookback(policy) // timedelta(microseconds=1)
+
+    # One pass over the rows: the numbers read once per distinct (number, département), each
+    # row's situation, (professional, number) pair, and instant as the rules read it — the
+    # consumer's dates when its UTC hour is open in all of its zones, else its minute.
+    strict = policy.strict_local_holidays
+    numbers: dict[tuple[str, str | None], _Number] = {}
+    zone_ids: dict[_Zones, int] = {}
+    kinds: dict[int, int] = {}
+    kind_ids: dict[tuple[object, ...], int] = {}
+    seen: dict[tuple[str, str, int, str], tuple[_Number, int, int]] = {}
+    situations: dict[tuple[object, ...], int] = {}
+    pair_ids: dict[tuple[str, int], int] = {}
+    hours: dict[tuple[int, int], tuple[date, ...] | None] = {}
+    places: list[_Number] = []
+    situation: list[int] = []
+    pair: list[int] = []
+    instant: list[object] = []
+    columns = zip(log.number, log.caller_id, extras, log.professional, tus, strict=True)
+    for raw, caller, extra, who, tu in columns:
+        # The reader shares one extras tuple between equal rows: its purpose, sector, recorded
+        # message and département are looked at once per tuple, not hashed per row.
+        kind = kinds.get(id(extra))
+        if kind is None:
+            profile = (extra[1], extra[2], extra[4], extra[3])
+            kind = kinds[id(extra)] = kind_ids.setdefault(profile, len(kind_ids))
+        row = (raw, caller, kind, who)
+        known = seen.get(row)
+        if known is None:
+            place = numbers.get((raw, extra[3]))
+            if place is None:
+                place = numbers[(raw, extra[3])] = _number(raw, extra[3], zone_ids)
+            found = situations.setdefault((caller, kind, place.place), len(situations))
+            p = -1 if place.key is None else pair_ids.setdefault((who, place.key), len(pair_ids))
+            known = seen[row] = (place, found, p)
+        place, found, p = known
+        places.append(place)
+        situation.append(found)
+        pair.append(p)
+        hour = (place.zone_id, tu // _HOUR)
+        dates = hours.get(hour, False)
+        if dates is False:
+            dates = hours[hour] = _hour_dates(*place.zones, strict, hour[1])
+        instant.append(tu // _MINUTE if dates is None else dates)
+    pairs = _pairs(ledger, policy, pair_ids, start_us, since_us)
+
+    excluded: dict[int, str] = {}
+    while True:
+        facts_key = _sweep(policy, log, tus, pair, pairs, excluded)
+        verdicts, unjudged = _judge_all(policy, log, situation, instant, facts_key, pairs, pair)
+        more = {i: str(verdicts[i]) for i in unjudged if i not in excluded}
+        if not more:
+            break
+        # A call the rulebook cannot judge (before its first date) is rejected and, as in a
+        # replay call by call, neither counts as an attempt nor records its outcome.
+        excluded.update(more)
+    calls = 0
+    violations, refused = report.violations, report.rejected
+    for line, (started, _), place, caller, who, verdict in zip(
+        log.line, when, places, log.caller_id, log.professional, verdicts, strict=True
+    ):
+        if isinstance(verdict, str):
+            refused.append(Rejected(line, started.isoformat(), verdict))
+            continue
+        calls += 1
+        if verdict:
+            violations.append(Violation(line, place.shown, started, caller, who, verdict))
+    report.calls += calls
+    return report
+
+
+def _pairs(
+    ledger: Ledger,
+    policy: Policy,
+    pair_ids: dict[tuple[str, int], int],
+    start_us: int,
+    since_us: int,
+) -> list[_Pair]:
+    """Each pair's ledger facts, read set-based (one ``facts_many`` per professional)."""
+    wanted: dict[str, list[int]] = {}
+    for who, key in pair_ids:
+        wanted.setdefault(who, []).append(key)
+    pairs: list[_Pair | None] = [None] * len(pair_ids)
+    fixed_ids: dict[tuple[object, ...], _Pair] = {}
+    for who, keys in wanted.items():
+        pid = ledger.find_professional(who)
         # An unknown professional has no facts of its own; Bloctel checks are everyone's.
         known = ledger.facts_many(-1 if pid is None else pid, keys, start_us, since_us)
         for key, f in known.items():
-            pairs[(name, key)] = _Pair(
-                facts=Facts(
-                    attempts=[a for a in f.attempts if a < start_us],
+            signature = (
+                tuple(f.consents), tuple(f.off_hours), tuple(f.withdrawals), tuple(f.slots),
+                tuple(f.contracts), tuple(f.bloctel),
+            )  # fmt: skip
+            model = fixed_ids.get(signature)
+            if model is None:
+                fixed = Facts(
                     consents=f.consents,
                     off_hours=f.off_hours,
                     withdrawals=f.withdrawals,
                     slots=f.slots,
                     contracts=f.contracts,
                     bloctel=f.bloctel,
-                ),
-                ledger_refusals=sorted(f.refusals),
-                ledger_optouts=f.optouts,
+                )
+                model = fixed_ids[signature] = _Pair(
+                    [], [], [], fixed, len(fixed_ids), _edges(fixed, policy)
+                )
+            attempts, refusals, optouts = f.attempts, f.refusals, f.optouts
+            pairs[pair_ids[(who, key)]] = (
+                _Pair(
+                    sorted(a for a in attempts if a < start_us) if attempts else [],
+                    sorted(refusals) if refusals else [],
+                    list(optouts) if optouts else [],
+                    model.fixed,
+                    model.fixed_id,
+                    model.edges,
+                )
+                if attempts or refusals or optouts
+                else model
             )
-    order = sorted(judged, key=lambda cc: (cc[0].started_at.astimezone(UTC), cc[0].line))
-    none = Facts()
-    for c, call in order:
-        t = c.started_at.astimezone(UTC)
-        tu = to_us(t)
-        pair: _Pair | None = None
-        facts = none
-        if call.number_problem is None and call.number is not None:
-            pair = pairs[(c.professional, call.number.key)]
-            facts = pair.facts
-            facts.refusals = [r for r in pair.ledger_refusals if r < tu] + pair.log_refusals
-            facts.optouts = [o for o in pair.ledger_optouts if o[0] < tu] + pair.log_optouts
-        try:
-            reasons = judge(call, facts, t, search=False, live=False).reasons
-        except ValueError as exc:  # a date outside the rulebook's range
-            report.rejected.append(Rejected(c.line, c.started_at.isoformat(), str(exc)))
+    found = [p for p in pairs if p is not None]
+    assert len(found) == len(pairs), "facts_many answers for every number"
+    return found
+
+
+# What a call's facts add to its key: (fixed facts' id, how many of their instants are at or
+# before the call, the attempts in the lookback when they could fill the cap, the latest
+# refusal in it, the opt-outs with whether each is still running).
+_Optouts = tuple[tuple[tuple[int, int | None], ...], tuple[bool, ...]] | None
+_FactsKey = tuple[int, int, tuple[int, ...], int | None, _Optouts]
+
+
+def _sweep(
+    policy: Policy,
+    log: CallColumns,
+    tus: list[int],
+    pair: list[int],
+    pairs: list[_Pair],
+    excluded: dict[int, str],
+) -> list[_FactsKey | None]:
+    """Every row's facts key: the rows of each pair in time order (then line), the attempts'
+    window kept with two pointers, the refusals and opt-outs found by bisection."""
+    keys: list[_FactsKey | None] = [None] * len(tus)
+    span = lookback(policy) // timedelta(microseconds=1)
+    cap = policy.cap_calls
+    extras = log.extras
+    order = sorted(zip(pair, tus, log.line, range(len(tus)), strict=True))
+    current = -1
+    history: list[int] = []
+    low = 0
+    log_refusal: int | None = None
+    log_optout: tuple[int, int | None] | None = None
+    state = pairs[0] if pairs else None
+    for p, tu, _, i in order:
+        if p < 0:
             continue
-        report.calls += 1
-        if reasons:
-            number = call.number.e164 if call.number is not None else c.number
-            report.violations.append(
-                Violation(c.line, number, c.started_at, c.caller_id, c.professional, tuple(reasons))
-            )
-        if pair is not None:
-            pair.facts.attempts.append(tu)
-            apply_outcome(pair, -1, call.number.key if call.number else 0, tu, c.outcome)
-    return report
+        if p != current:
+            current, state = p, pairs[p]
+            history, low = list(state.before), 0
+            log_refusal, log_optout = None, None
+        assert state is not None
+        floor = tu - span
+        while low < len(history) and history[low] < floor:
+            low += 1
+        attempts = tuple(history[low:]) if len(history) - low >= cap else ()
+        latest = log_refusal
+        refusals = state.refusals
+        if refusals:
+            j = bisect_left(refusals, tu)
+            if j and (latest is None or refusals[j - 1] > latest):
+                latest = refusals[j - 1]
+        if latest is not None and latest < floor:
+            latest = None
+        optouts: _Optouts = None
+        if state.optouts or log_optout is not None:
+            listed = [o for o in state.optouts if o[0] < tu]
+            if log_optout is not None:
+                listed.append(log_optout)  # a later objection is never reached
+            optouts = (tuple(listed), tuple(e is None or tu < e for _, e in listed))
+        edges = state.edges
+        keys[i] = (
+            state.fixed_id, bisect_right(edges, tu) if edges else 0, attempts, latest, optouts,
+        )  # fmt: skip
+        if i in excluded:
+            continue
+        history.append(tu)
+        outcome = extras[i][0]
+        if outcome is Outcome.REFUSED:
+            log_refusal = tu
+        elif outcome is Outcome.OBJECTED and log_optout is None:
+            log_optout = (tu, None)
+    return keys
+
+
+def _judge_all(
+    policy: Policy,
+    log: CallColumns,
+    situation: list[int],
+    instant: list[object],
+    facts_key: list[_FactsKey | None],
+    pairs: list[_Pair],
+    pair: list[int],
+) -> tuple[list[tuple[Reason, ...] | str], list[int]]:
+    """Each row's reasons (or why the rulebook cannot judge it), ``judge`` asked once per
+    distinct (situation, instant as read, facts key); and the rows it could not judge."""
+    calls: dict[int, Call] = {}
+    verdicts: dict[tuple[object, ...], tuple[Reason, ...] | str] = {}
+    out: list[tuple[Reason, ...] | str] = []
+    unjudged: list[int] = []
+    none = Facts()
+    for i, key in enumerate(zip(situation, instant, facts_key, strict=True)):
+        verdict = verdicts.get(key)
+        if verdict is None:
+            s, _, fk = key
+            call = calls.get(s)
+            if call is None:
+                extra = log.extras[i]
+                call = calls[s] = build_call(
+                    log.number[i], log.caller_id[i], extra[1] or Purpose.PROSPECTION, extra[2],
+                    None, policy, extra[3], extra[4],
+                )  # fmt: skip
+            facts = none if fk is None else _facts(pairs[pair[i]], fk)
+            t = log.when[i][0].astimezone(UTC)
+            try:
+                verdict = tuple(judge(call, facts, t, search=False, live=False).reasons)
+            except ValueError as exc:  # a date outside the rulebook's range
+                verdict = str(exc)
+            verdicts[key] = verdict
+        if verdict.__class__ is str:
+            unjudged.append(i)
+        out.append(verdict)
+    return out, unjudged
+
+
+def _facts(state: _Pair, key: _FactsKey) -> Facts:
+    """The facts a row's key stands for (what the per-call replay would pass, reduced to what
+    the rules read at the row's instant)."""
+    fixed = state.fixed
+    _, _, attempts, latest, optouts = key
+    return Facts(
+        attempts=list(attempts),
+        refusals=[] if latest is None else [latest],
+        optouts=[] if optouts is None else list(optouts[0]),
+        consents=fixed.consents,
+        off_hours=fixed.off_hours,
+        withdrawals=fixed.withdrawals,
+        slots=fixed.slots,
+        contracts=fixed.contracts,
+        bloctel=fixed.bloctel,
+    )

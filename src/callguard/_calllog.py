@@ -7,27 +7,31 @@ ledger. Both read them here, with one parser for their times (:func:`parse_time`
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from operator import itemgetter
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ._exceptions import ConfigurationError
-from ._files import header_key, open_contacts
+from ._files import ContactFile, Row, header_key, open_contacts
 from ._reports import Rejected
-from ._time import EARLIEST, UTC, in_range, parse_instant
+from ._time import EARLIEST, LATEST, UTC, in_range, parse_instant, to_us
 from ._types import Outcome, Purpose, Sector
 from .rules.calendar import DEPARTMENTS
 
 __all__ = [
     "PRESETS",
+    "CallColumns",
     "CallLogFormat",
     "CallSource",
     "LoggedCall",
     "call_log_format",
     "parse_pairs",
     "parse_time",
+    "read_call_columns",
     "read_call_log",
 ]
 
@@ -290,46 +294,77 @@ def _logged(
         started = parse_time("" if raw_time is None else raw_time, fmt.tz)
     except ValueError as exc:
         return None, _cell(row, "started_at"), str(exc)
-    enums: dict[str, Any] = {}
-    status = _cell(row, "outcome")
-    if status:
-        mapped = fmt.outcomes.get(status.upper())
-        if mapped is not None:
-            enums["outcome"] = mapped
-        elif fmt.strict_outcomes:
-            return None, status, (
-                f"status {status!r} is not a {fmt.name} status callguard knows; say what it "
-                f"means with --outcome-map {status}=OUTCOME (one of "
-                f"{', '.join(o.value for o in Outcome)})"
-            )
-    for name, enum in (("outcome", Outcome), ("purpose", Purpose), ("sector", Sector)):
-        if name in enums:
-            continue
-        text = _cell(row, name)
-        try:
-            enums[name] = enum.coerce(text) if text else None
-        except ValueError as exc:
-            return None, text, str(exc)
-    department = _cell(row, "department") or None
-    if department is not None and department.upper() not in DEPARTMENTS:
-        return None, department, f"department {department!r} is not a French département code"
-    flag = _cell(row, "recorded_message").lower()
-    if flag not in _FLAGS:
-        return None, flag, "recorded_message must be true or false (1/0, yes/no, oui/non)"
+    extras, bad, reason = _extras(
+        _cell(row, "outcome"),
+        _cell(row, "purpose"),
+        _cell(row, "sector"),
+        _cell(row, "department"),
+        _cell(row, "recorded_message"),
+        fmt,
+    )
+    if extras is None:
+        return None, bad, reason
+    outcome, purpose, sector, department, recorded = extras
     return (
         LoggedCall(
             line=line,
             number=number,
             caller_id=_cell(row, "caller_id") or (fmt.caller_id or ""),
             started_at=started,
-            outcome=enums["outcome"],
-            purpose=enums["purpose"],
-            sector=enums["sector"],
+            outcome=outcome,
+            purpose=purpose,
+            sector=sector,
             professional=_cell(row, "professional") or professional,
             campaign=_cell(row, "campaign") or None,
             department=department,
-            recorded_message=_FLAGS[flag],
+            recorded_message=recorded,
         ),
+        "",
+        "",
+    )
+
+
+_Extras = tuple[Outcome | None, Purpose | None, Sector | None, str | None, bool]
+"""A row's outcome, purpose, sector, département and recorded-message flag, read."""
+
+
+def _extras(
+    status: str, purpose: str, sector: str, department: str, flag: str, fmt: CallLogFormat
+) -> tuple[_Extras | None, str, str]:
+    """A row's cells after its number and time (each stripped), read and checked in the order
+    their problems are reported: ``(extras, "", "")`` or ``(None, bad value, reason)``. A log
+    repeats a handful of such combinations: the column reader asks once per distinct one."""
+    enums: dict[str, Any] = {}
+    if status:
+        mapped = fmt.outcomes.get(status.upper())
+        if mapped is not None:
+            enums["outcome"] = mapped
+        elif fmt.strict_outcomes:
+            return (
+                None,
+                status,
+                (
+                    f"status {status!r} is not a {fmt.name} status callguard knows; say what it "
+                    f"means with --outcome-map {status}=OUTCOME (one of "
+                    f"{', '.join(o.value for o in Outcome)})"
+                ),
+            )
+    cells = {"outcome": status, "purpose": purpose, "sector": sector}
+    for name, enum in (("outcome", Outcome), ("purpose", Purpose), ("sector", Sector)):
+        if name in enums:
+            continue
+        text = cells[name]
+        try:
+            enums[name] = enum.coerce(text) if text else None
+        except ValueError as exc:
+            return None, text, str(exc)
+    if department and department.upper() not in DEPARTMENTS:
+        return None, department, f"department {department!r} is not a French département code"
+    flag = flag.lower()
+    if flag not in _FLAGS:
+        return None, flag, "recorded_message must be true or false (1/0, yes/no, oui/non)"
+    return (
+        (enums["outcome"], enums["purpose"], enums["sector"], department or None, _FLAGS[flag]),
         "",
         "",
     )
@@ -366,6 +401,58 @@ def _columns(header: list[str], name: str, fmt: CallLogFormat) -> dict[str, int]
     return found
 
 
+@contextmanager
+def _opened(
+    calls: str | os.PathLike[str], fmt: CallLogFormat
+) -> Iterator[tuple[ContactFile, dict[str, int], int] | None]:
+    """A call-log file opened, with the index of each field's column and the row width (None
+    for an empty file)."""
+    name = os.fspath(calls)
+    fixed = fmt.fixed_header
+    with open_contacts(calls, column=1, headerless=fixed is not None) as cf:
+        if cf.empty:
+            yield None
+            return
+        header = list(fixed) if fixed is not None else cf.header
+        if header is None:
+            raise ConfigurationError(
+                f"{name}: a call log needs a header line naming its columns (number, "
+                "caller_id, started_at…), or a --preset for a dialer's log without one"
+            )
+        yield cf, _columns(header, name, fmt), len(header)
+
+
+def _rows(
+    cf: ContactFile,
+    columns: dict[str, int],
+    width: int,
+    add: Callable[[int, Mapping[str, object]], None],
+    rejected: list[Rejected],
+    progress: Callable[[int], None] | None,
+) -> None:
+    """Every record of an opened log through ``add`` as a row of fields, or into ``rejected``."""
+    seen, per_char = 0, 2 if cf.encoding == "utf-16" else 1
+    for count, r in enumerate(cf, start=1):
+        if r.unreadable or len(r.cells) > width:
+            rejected.append(_too_many(r.line, r.cells, width, cf.delimiter, r.problem))
+            continue
+        add(r.line, {c: r.cells[i] for c, i in columns.items() if i < len(r.cells)})
+        if progress is not None and count % 4096 == 0:
+            done = cf.chars_read * per_char
+            progress(done - seen)
+            seen = done
+    if progress is not None:
+        progress(cf.chars_read * per_char - seen)
+
+
+def _too_many(
+    line: int, cells: list[str], width: int, delimiter: str | None, problem: str | None
+) -> Rejected:
+    # More fields than the header: the values may sit in the wrong columns.
+    raw = (delimiter or ";").join(cells)
+    return Rejected(line, raw, problem or f"{len(cells)} fields where the log has {width}")
+
+
 def read_call_log(
     calls: CallSource,
     *,
@@ -393,34 +480,10 @@ def read_call_log(
             log.append(call)
 
     if isinstance(calls, (str, os.PathLike)):
-        name = os.fspath(calls)
-        fixed = fmt.fixed_header
-        with open_contacts(calls, column=1, headerless=fixed is not None) as cf:
-            if cf.empty:
-                return log, rejected
-            header = list(fixed) if fixed is not None else cf.header
-            if header is None:
-                raise ConfigurationError(
-                    f"{name}: a call log needs a header line naming its columns (number, "
-                    "caller_id, started_at…), or a --preset for a dialer's log without one"
-                )
-            columns = _columns(header, name, fmt)
-            width = len(header)
-            seen, per_char = 0, 2 if cf.encoding == "utf-16" else 1
-            for count, r in enumerate(cf, start=1):
-                if r.unreadable or len(r.cells) > width:
-                    # More fields than the header: the values may sit in the wrong columns.
-                    raw = (cf.delimiter or ";").join(r.cells)
-                    problem = r.problem or f"{len(r.cells)} fields where the log has {width}"
-                    rejected.append(Rejected(r.line, raw, problem))
-                    continue
-                add(r.line, {c: r.cells[i] for c, i in columns.items() if i < len(r.cells)})
-                if progress is not None and count % 4096 == 0:
-                    done = cf.chars_read * per_char
-                    progress(done - seen)
-                    seen = done
-            if progress is not None:
-                progress(cf.chars_read * per_char - seen)
+        with _opened(calls, fmt) as opened:
+            if opened is not None:
+                cf, columns, width = opened
+                _rows(cf, columns, width, add, rejected, progress)
         return log, rejected
     if isinstance(calls, (bytes, Mapping)):
         raise ConfigurationError(
@@ -444,3 +507,201 @@ def read_call_log(
                     break
         add(line, row)
     return log, rejected
+
+
+# -- the log as columns (the audit's reader) -----------------------------------------------------
+
+
+@dataclass(slots=True)
+class CallColumns:
+    """A call log's readable rows as columns, in the log's order: what the audit replays.
+
+    Equal, row for row, to the :class:`LoggedCall` list :func:`read_call_log` gives (see
+    :meth:`of`); the campaign, which the audit does not read, is left out. Equal cells share
+    one object: a time written twice is parsed once.
+    """
+
+    line: list[int] = field(default_factory=list)
+    number: list[str] = field(default_factory=list)
+    """As written (stripped)."""
+    caller_id: list[str] = field(default_factory=list)
+    when: list[tuple[datetime, int]] = field(default_factory=list)
+    """The call's start (aware, as read) and its instant in µs UTC."""
+    extras: list[_Extras] = field(default_factory=list)
+    """(outcome, purpose, sector, département, recorded message)."""
+    professional: list[str] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.line)
+
+    def append(self, call: LoggedCall) -> None:
+        self.line.append(call.line)
+        self.number.append(call.number)
+        self.caller_id.append(call.caller_id)
+        self.when.append((call.started_at, to_us(call.started_at)))
+        self.extras.append(
+            (call.outcome, call.purpose, call.sector, call.department, call.recorded_message)
+        )
+        self.professional.append(call.professional)
+
+    @classmethod
+    def of(cls, log: Iterable[LoggedCall]) -> CallColumns:
+        columns = cls()
+        for call in log:
+            columns.append(call)
+        return columns
+
+
+def read_call_columns(
+    calls: CallSource,
+    *,
+    professional: str = "default",
+    log_format: CallLogFormat | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> tuple[CallColumns, list[Rejected]]:
+    """:func:`read_call_log` as columns, for the audit.
+
+    A CSV file without quotes (what dialers write) is split line by line and each distinct
+    time, and each distinct combination of the other cells, is read once; any other source
+    (quotes, an Excel workbook, rows as mappings, a record short of the log's last column)
+    goes through :func:`read_call_log`'s reading, row by row. Both give the same columns.
+    """
+    fmt = log_format if log_format is not None else CallLogFormat()
+    if not isinstance(calls, (str, os.PathLike)):
+        log, rejected = read_call_log(
+            calls, professional=professional, log_format=fmt, progress=progress
+        )
+        return CallColumns.of(log), rejected
+    out = CallColumns()
+    rejected = []
+
+    def add(line: int, row: Mapping[str, object]) -> None:
+        call, value, reason = _logged(line, row, professional, fmt)
+        if call is None:
+            rejected.append(Rejected(line, value, reason))
+        else:
+            out.append(call)
+
+    with _opened(calls, fmt) as opened:
+        if opened is not None:
+            cf, columns, width = opened
+            records = cf.plain_records()
+            if records is None:
+                _rows(cf, columns, width, add, rejected, progress)
+            else:
+                _plain(cf, records, columns, width, fmt, professional, out, add, rejected, progress)
+    return out, rejected
+
+
+_OTHERS = ("outcome", "purpose", "sector", "department", "recorded_message", "caller_id",
+           "professional")  # fmt: skip
+
+
+def _plain(
+    cf: ContactFile,
+    records: Iterator[tuple[int, list[str], Row | None]],
+    columns: dict[str, int],
+    width: int,
+    fmt: CallLogFormat,
+    professional: str,
+    out: CallColumns,
+    add: Callable[[int, Mapping[str, object]], None],
+    rejected: list[Rejected],
+    progress: Callable[[int], None] | None,
+) -> None:
+    """The records of a file without quotes into ``out``: what :func:`_rows` and :func:`_logged`
+    give, with each distinct time and each distinct combination of the other cells read once.
+    A record short of a column the log uses goes through ``add`` (the row-by-row reading)."""
+    at_number, at_time = columns["number"], columns["started_at"]
+    present = [c for c in _OTHERS if c in columns]
+    need = max(columns.values()) + 1
+    getter = itemgetter(*(columns[c] for c in present)) if present else None
+    single = len(present) == 1
+    times: dict[str, tuple[datetime, int] | Rejected] = {}
+    others: dict[object, tuple[_Extras, str, str] | tuple[None, str, str]] = {}
+    line_, number_, caller_, when_, extras_, professional_ = (
+        out.line,
+        out.number,
+        out.caller_id,
+        out.when,
+        out.extras,
+        out.professional,
+    )
+    seen, per_char, count = 0, 2 if cf.encoding == "utf-16" else 1, 0
+    for line, cells, odd in records:
+        count += 1
+        if progress is not None and count % 4096 == 0:
+            done = cf.chars_read * per_char
+            progress(done - seen)
+            seen = done
+        size = len(cells)
+        if odd is not None and (odd.unreadable or size > width):
+            rejected.append(_too_many(line, cells, width, cf.delimiter, odd.problem))
+            continue
+        if size > width:
+            rejected.append(_too_many(line, cells, width, cf.delimiter, None))
+            continue
+        if size < need:
+            add(line, {c: cells[i] for c, i in columns.items() if i < size})
+            continue
+        number = cells[at_number].strip()
+        if not number:
+            rejected.append(Rejected(line, "", "no number"))
+            continue
+        raw_time = cells[at_time]
+        when = times.get(raw_time)
+        if when is None:
+            when = times[raw_time] = _when(raw_time, fmt.tz)
+        if isinstance(when, Rejected):
+            rejected.append(Rejected(line, when.value, when.reason))
+            continue
+        key = None if getter is None else (getter(cells),) if single else getter(cells)
+        other = others.get(key)
+        if other is None:
+            other = others[key] = _others(present, key, fmt, professional)
+        extras, caller, who = other
+        if extras is None:
+            rejected.append(Rejected(line, caller, who))
+            continue
+        line_.append(line)
+        number_.append(number)
+        caller_.append(caller)
+        when_.append(when)
+        extras_.append(extras)
+        professional_.append(who)
+    if progress is not None:
+        progress(cf.chars_read * per_char - seen)
+
+
+def _when(raw: str, tz: str | None) -> tuple[datetime, int] | Rejected:
+    """A time cell read as :func:`_logged` reads it: (aware start, µs UTC), or why not."""
+    if tz is None:
+        # The common cell, an ISO time with its offset inside the range, is what parse_time
+        # returns for it; anything else goes through parse_time.
+        try:
+            moment: datetime | None = datetime.fromisoformat(raw)
+        except ValueError:
+            moment = None
+        if moment is not None and moment.utcoffset() is not None and EARLIEST <= moment < LATEST:
+            return moment, to_us(moment)
+    try:
+        started = parse_time(raw, tz)
+    except ValueError as exc:
+        return Rejected(0, raw.strip(), str(exc))
+    return started, to_us(started)
+
+
+def _others(
+    present: list[str], key: object, fmt: CallLogFormat, professional: str
+) -> tuple[_Extras, str, str] | tuple[None, str, str]:
+    """(extras, caller ID, professional) of one combination of a row's other cells, or
+    (None, bad value, reason)."""
+    cells = dict(zip(present, key, strict=True)) if isinstance(key, tuple) else {}
+    text = {c: str(cells.get(c, "")).strip() for c in _OTHERS}
+    extras, bad, reason = _extras(
+        text["outcome"], text["purpose"], text["sector"], text["department"],
+        text["recorded_message"], fmt,
+    )  # fmt: skip
+    if extras is None:
+        return None, bad, reason
+    return extras, text["caller_id"] or (fmt.caller_id or ""), text["professional"] or professional

@@ -333,13 +333,15 @@ class ContactFile:
 
     def _row(self, line: int, cells: list[str], extra: str = "") -> Row:
         value = cells[self.column].strip() if self.column < len(cells) else ""
-        problem = None
+        return Row(line, cells, value, self._width_problem(cells, extra))
+
+    def _width_problem(self, cells: list[str], extra: str = "") -> str | None:
         width = self.width
         if self.delimiter is not None and len(cells) != width:
             what = "the header has" if self.header is not None else "the first row has"
             fields = "1 field" if len(cells) == 1 else f"{len(cells)} fields"
-            problem = f"{fields} where {what} {width}{extra}"
-        return Row(line, cells, value, problem)
+            return f"{fields} where {what} {width}{extra}"
+        return None
 
     def values(self) -> Iterator[tuple[int, str]]:
         """(line, phone cell) of each row: what iterating gives, without building rows.
@@ -379,6 +381,53 @@ class ContactFile:
                     self.blank_lines.append(count)
         finally:
             lines.count = count
+
+    def plain_records(self) -> Iterator[tuple[int, list[str], Row | None]] | None:
+        """(line, cells, None) of each non-blank record of the expected width, and (line, cells,
+        its :class:`Row`) of any other, as iterating gives them, for a delimited file without any
+        quote character; None when the file needs the CSV parser.
+
+        Such a file's lines are split on the delimiter directly (what the parser gives for
+        them, as :meth:`values` does), without building a :class:`Row` per record: a call log
+        has millions. A line the parser could not read either (a field over its size limit)
+        comes as its raw text, the one cell, with the parser's complaint.
+        """
+        if self._lines is None or self.delimiter is None or self._quoted:
+            return None
+        return self._plain_records(self._lines, self.delimiter)
+
+    def _plain_records(
+        self, lines: _Lines, delimiter: str
+    ) -> Iterator[tuple[int, list[str], Row | None]]:
+        if self._pending is not None:
+            pending, self._pending = self._pending, None
+            yield self._pending_line, pending, self._row(self._pending_line, pending)
+        count, chars = lines.count, lines.chars
+        limit = csv.field_size_limit()
+        blank = self.blank_lines
+        width = self.width
+        try:
+            for text in lines._it:
+                count += 1
+                chars += len(text)
+                cells = text.rstrip("\r\n").split(delimiter)
+                if len(cells) > MAX_COLUMNS:
+                    raise _too_wide(self.name, count, len(cells))
+                if len(text) > limit:  # the parser refuses a field this long: say it as it does
+                    try:
+                        cells = next(csv.reader([text], delimiter=delimiter))
+                    except csv.Error as exc:
+                        raw = [text.rstrip("\r\n")]
+                        problem = f"unreadable CSV line ({exc})"
+                        yield count, raw, Row(count, raw, "", problem, unreadable=True)
+                        continue
+                lines.count, lines.chars = count, chars
+                if cells[0].strip() or any(c.strip() for c in cells):
+                    yield count, cells, None if len(cells) == width else self._row(count, cells)
+                else:
+                    blank.append(count)
+        finally:
+            lines.count, lines.chars = count, chars
 
     @property
     def _quoted(self) -> bool:
