@@ -137,7 +137,7 @@ class Fresh:
     from beyond it (never checked), and ``overflow`` counts them so a row can say so.
     """
 
-    def __init__(self, size: int, seed: int) -> None:
+    def __init__(self, size: int, seed: int, *, half: bool = False) -> None:
         self.size = size
         rng = random.Random(seed)
         step = rng.randrange(size // 3 + 1, size) if size > 3 else 1
@@ -145,6 +145,8 @@ class Fresh:
             step += 1
         self.step, self.offset, self.used, self.overflow = step, rng.randrange(size), 0, 0
         self.outside = 0
+        if half:  # a second run on the same ledger: the other half of the population
+            self.used, self.outside = size // 2, size
 
     def take(self, n: int) -> list[int]:
         out = []
@@ -1133,6 +1135,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "else a local server if one answers)",
     )
     parser.add_argument("--no-postgres", action="store_true", help="skip the PostgreSQL rows")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="measure on the ledger a previous run left in --workdir (no build, no import or "
+        "on-disk rows; inputs from the other half of the population)",
+    )
     args = parser.parse_args(argv)
     if not 0 < args.scale <= 1:
         parser.error(f"--scale must be in (0, 1], not {args.scale}")
@@ -1143,8 +1151,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     work = args.workdir or Path(tempfile.mkdtemp(prefix="callguard-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     db = work / "ledger.db"
-    for suffix in ("", "-wal", "-shm"):
-        Path(str(db) + suffix).unlink(missing_ok=True)
+    if args.reuse and not (args.workdir and db.exists()):
+        parser.error("--reuse needs --workdir holding a ledger.db from an earlier run")
+    if not args.reuse:
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(db) + suffix).unlink(missing_ok=True)
     began = time.perf_counter()
 
     def log(message: str) -> None:
@@ -1155,8 +1166,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             log(f"  {line(row)}")
         return new
 
-    fresh = Fresh(counts["bloctel"], 1)
-    rows = done(build(db, work, counts, log))
+    fresh = Fresh(counts["bloctel"], 1, half=args.reuse)
+    rows = [] if args.reuse else done(build(db, work, counts, log))
     if "import" not in only:
         rows = rows[1:]
     p50s: dict[str, float] = {}

@@ -522,14 +522,10 @@ def consumer_line(value: str) -> ConsumerLine | None:
     nsn = _written_nsn(value)
     if nsn is None:
         return None
-    heads = _consumer_prefixes()
-    if heads is None:  # pragma: no cover - see _consumer_prefixes
-        info = _consumer_prefix(nsn)
-        if info is None:
-            return None
-    elif "0" + nsn[:_DECIDING_DIGITS] in heads:
-        info = _PREFIXES[nsn[:4]]
-    else:
+    # (Not the five-digit table of consumer_keys: building it costs ~0.15 s, which a one-shot
+    # `callguard check` would pay for one number.)
+    info = _consumer_prefix(nsn)
+    if info is None:
         return None
     return 33_000_000_000 + int(nsn), "+33" + nsn, info[1], info[0], info[3]
 
