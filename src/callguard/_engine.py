@@ -9,11 +9,12 @@ through here; :func:`apply_outcome` is what a call's outcome does to the ledger,
 
 from __future__ import annotations
 
+import gc
 import itertools
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, fields
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field, fields
+from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from typing import Protocol
 
@@ -478,13 +479,14 @@ class Engine:
             Sector.coerce(sector)
         cal.department_of(department)
         decisions: list[Decision] = []
-        shared: dict[object, _Shared] = {}
+        state = _ListState(kinds=_kinds_around(t))
         it = iter(numbers)
-        while batch := list(itertools.islice(it, BATCH)):
-            self._decide_batch(
-                batch, caller_id, purpose, sector, callee_tz, department, recorded_message, t,
-                shared, decisions,
-            )  # fmt: skip
+        with _collector_paused():
+            while batch := list(itertools.islice(it, BATCH)):
+                self._decide_batch(
+                    batch, caller_id, purpose, sector, callee_tz, department, recorded_message,
+                    t, state, decisions,
+                )  # fmt: skip
         return decisions
 
     def _decide_batch(
@@ -497,30 +499,31 @@ class Engine:
         department: object,
         recorded_message: object,
         t: datetime,
-        shared: dict[object, _Shared],
+        state: _ListState,
         out: list[Decision],
     ) -> None:
         """:meth:`decide_many` for the numbers of a list, as a pipeline: the numbers parsed, the
-        ledger read once for the batch, and a verdict per situation — consumer lines in the same
-        zones and areas with the same facts get the same verdict, so the rules run once for them
-        and their decisions differ only by number. Only a number whose situation is new (or that
-        is not a consumer line) is built into a full :class:`Call`."""
-        parsed: list[PhoneNumber | None] = []
-        for raw in batch:
-            try:
-                number: PhoneNumber | None = parse_number(raw)
-            except InvalidNumberError:
-                number = None
-            parsed.append(number if number is not None and number.consumer_line else None)
+        ledger read once for the batch (only the fact kinds the instant can use, and only the
+        numbers that have any), and a verdict per situation. Consumer lines of the same class
+        (what their zones and holiday areas derive from) with the same facts get the same
+        verdict — most numbers of a list have no facts at all, so they share one per class —
+        and their decisions differ only by number. Only a number whose situation is new (or
+        that is not a consumer line) is built into a full :class:`Call`."""
+        parsed = _consumer_lines(batch)
         keys = {n.key for n in parsed if n is not None}
         error: str | None = None
-        facts: dict[int, Facts] = {}
+        known: dict[int, Facts] = {}
         try:
-            facts = self.ledger.facts_many(self.pid, keys, to_us(t), to_us(t - self.lookback))
+            known = self.ledger.facts_many(
+                self.pid, keys, to_us(t), to_us(t - self.lookback), state.kinds, known_only=True
+            )
         except self.errors as exc:
             error = str(exc)
         none = Facts()
-        zones_of = cal.consumer_zones
+        bare = state.bare
+        shared = state.shared
+        get_known = known.get
+        get_bare = bare.get
         for raw, number in zip(batch, parsed, strict=True):
             if number is None:  # invalid, or not a consumer line: the general path
                 call = self.call(
@@ -528,31 +531,57 @@ class Engine:
                 )
                 out.append(self.decision(call, t, judge(call, none, t)))
                 continue
-            zones, areas = zones_of(number, callee_tz, department)
+            # What the number's zones and holiday areas derive from (consumer_zones).
+            where = (number.zones, number.territories, number.alsace_moselle)
             if error is not None:
+                zones, _ = cal.consumer_zones(number, callee_tz, department)
                 out.append(unavailable(error, t, zones[0].key, number.e164))
                 continue
-            these = facts[number.key]
-            signature = (zones, areas, these.signature())
-            verdict = shared.get(signature)
-            if verdict is None:
-                if len(shared) >= _VERDICTS_KEPT:
-                    shared.clear()
-                call = self.call(
-                    raw, caller_id, purpose, sector, callee_tz, department, recorded_message
-                )
-                judged = judge(call, these, t)
-                primary = zones[0]
-                nxt = judged.next_allowed
-                verdict = shared[signature] = (
-                    not judged.reasons,
-                    tuple(judged.reasons),
-                    None if nxt is None else nxt.astimezone(primary),
-                    judged.regime.name,
-                    primary.key,
-                )
+            these = get_known(number.key)
+            if these is None:  # no facts: the class's shared verdict
+                verdict = get_bare(where)
+                if verdict is None:
+                    verdict = bare[where] = self._shared_verdict(
+                        raw, none, caller_id, purpose, sector, callee_tz, department,
+                        recorded_message, t,
+                    )  # fmt: skip
+            else:
+                signature = (where, these.signature())
+                verdict = shared.get(signature)
+                if verdict is None:
+                    if len(shared) >= _VERDICTS_KEPT:
+                        shared.clear()
+                    verdict = shared[signature] = self._shared_verdict(
+                        raw, these, caller_id, purpose, sector, callee_tz, department,
+                        recorded_message, t,
+                    )  # fmt: skip
             allowed, reasons, nxt_local, regime, tz = verdict
             out.append(_decision(allowed, reasons, nxt_local, number.e164, regime, tz, t))
+
+    def _shared_verdict(
+        self,
+        raw: object,
+        facts: Facts,
+        caller_id: object,
+        purpose: object,
+        sector: object,
+        callee_tz: object,
+        department: object,
+        recorded_message: object,
+        t: datetime,
+    ) -> _Shared:
+        """The verdict on ``raw`` with ``facts``, as every decision sharing it shows it."""
+        call = self.call(raw, caller_id, purpose, sector, callee_tz, department, recorded_message)
+        judged = judge(call, facts, t)
+        primary = call.zones[0]
+        nxt = judged.next_allowed
+        return (
+            not judged.reasons,
+            tuple(judged.reasons),
+            None if nxt is None else nxt.astimezone(primary),
+            judged.regime.name,
+            primary.key,
+        )
 
     @property
     def in_batch(self) -> bool:
@@ -590,3 +619,62 @@ class Engine:
                 yield
             finally:
                 self._batch_depth = 0
+
+
+# What a class of consumer lines' zones and areas derive from (``cal.consumer_zones``): their
+# candidate zones, territories and whether they are in Alsace-Moselle.
+_Where = tuple[tuple[str, ...], tuple[str, ...], bool]
+
+
+@dataclass(slots=True)
+class _ListState:
+    """What the batches of one list share: the fact kinds read, and the verdicts found so far
+    (``bare``: of numbers without facts, per class; ``shared``: per class and facts)."""
+
+    kinds: frozenset[FactKind]
+    bare: dict[_Where, _Shared] = field(default_factory=dict)
+    shared: dict[object, _Shared] = field(default_factory=dict)
+
+
+def _kinds_around(t: datetime) -> frozenset[FactKind]:
+    """The fact kinds a decision at ``t`` can read, whatever the consumer's zone: the union of
+    :func:`facts_read` over the regimes of every local date ``t`` falls on (UTC−12 to UTC+14
+    puts it on the UTC date or the day either side). Reading a kind the regime does not use
+    changes no decision, only how many numbers share a verdict."""
+    day = t.astimezone(timezone.utc).date()
+    kinds: set[FactKind] = set()
+    for d in (day - timedelta(days=1), day, day + timedelta(days=1)):
+        kinds |= facts_read(regime_of_day(d))
+    return frozenset(kinds)
+
+
+def _consumer_lines(batch: list[object]) -> list[PhoneNumber | None]:
+    """Each value parsed, or None when it is not a valid consumer line (the general path
+    judges those one by one, with the reason naming the value)."""
+    parsed: list[PhoneNumber | None] = []
+    append = parsed.append
+    for raw in batch:
+        try:
+            number: PhoneNumber | None = parse_number(raw)
+        except InvalidNumberError:
+            number = None
+        append(number if number is not None and number.consumer_line else None)
+    return parsed
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cycle collector paused while a list is decided.
+
+    A scrub allocates a few objects per number (its decision, the facts read) and keeps them
+    all: the collector would walk that growing heap again and again, a third of the CPU time of
+    a large list, to find no cycle (the pipeline makes none). Paused only if it was running,
+    and restarted after, whatever happens.
+    """
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
