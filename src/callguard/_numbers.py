@@ -17,7 +17,7 @@ import functools
 import numbers
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
 from enum import Enum
 from typing import Final
@@ -791,3 +791,165 @@ def _parse_caller_any(raw: object) -> tuple[PhoneNumber | None, str | None]:
         return parse_number(raw), None
     except InvalidNumberError as exc:
         return None, f"invalid ({exc.reason})"
+
+
+# -- whole lists of numbers --------------------------------------------------------------------
+#
+# An import or a scrub reads millions of numbers, nearly all of them metropolitan consumer lines
+# in one of a few written forms. Whether such a line is a consumer line depends only on the first
+# five digits of its NSN (every pattern of the French and overseas metadata is a fixed-width
+# prefix followed by \d{k}: checked below, not assumed), so a set of those prefixes answers for a
+# whole list in C-level map/compress passes instead of a parse per value.
+
+# The forms ``_fast`` reads, once the separators are gone: 0 + NSN, +33 [0] NSN, 0033 [0] NSN and
+# 33 NSN (11 digits). An NSN that does not start with 1-9 is never valid, so it is not matched.
+_COMMON_FORM: Final = re.compile(r"(?:(?:\+33|0033)0?|33|0)([1-9][0-9]{8})").fullmatch
+_DECIDING_DIGITS: Final = 5
+_METROPOLITAN_KEY: Final = 33_000_000_000
+
+
+def _prefix_decided(pattern: str, width: int, size: int = 9) -> bool:
+    """Whether ``pattern`` decides a ``size``-digit string by its first ``width`` digits alone.
+
+    Walks every path through the parsed pattern as (position, end of the last read that is not
+    ``\\d``): the pattern is decided by its head when, on every path that reads ``size``
+    characters, everything after the first ``width`` is read by ``\\d``. Anything but literals,
+    classes, groups, alternatives and fixed repeats (anchors, lookarounds, open repeats) answers
+    False: the caller then keeps the per-value path.
+    """
+    import sys
+
+    if sys.version_info >= (3, 11):
+        from re import _constants as sre
+        from re import _parser as sre_parse
+    else:  # pragma: no cover - Python 3.10
+        import sre_constants as sre
+        import sre_parse
+
+    digit = [(sre.CATEGORY, sre.CATEGORY_DIGIT)]
+
+    def walk(
+        items: Iterable[tuple[object, object]], states: frozenset[tuple[int, int]]
+    ) -> frozenset[tuple[int, int]] | None:
+        for op, arg in items:
+            if op is sre.IN and arg == digit:
+                states = frozenset((pos + 1, last) for pos, last in states)
+            elif op in (sre.LITERAL, sre.NOT_LITERAL, sre.IN):
+                states = frozenset((pos + 1, pos + 1) for pos, _last in states)
+            elif op is sre.SUBPATTERN and isinstance(arg, tuple):
+                inner = walk(arg[-1], states)
+                if inner is None:
+                    return None
+                states = inner
+            elif op is sre.BRANCH and isinstance(arg, tuple):
+                found: set[tuple[int, int]] = set()
+                for alternative in arg[1]:
+                    inner = walk(alternative, states)
+                    if inner is None:
+                        return None
+                    found |= inner
+                states = frozenset(found)
+            elif op is sre.MAX_REPEAT and isinstance(arg, tuple) and arg[0] == arg[1]:
+                for _ in range(int(arg[0])):
+                    inner = walk(arg[2], states)
+                    if inner is None:
+                        return None
+                    states = inner
+            else:
+                return None
+            states = frozenset(state for state in states if state[0] <= size)
+        return states
+
+    ends = walk(sre_parse.parse(pattern).data, frozenset({(0, 0)}))
+    return ends is not None and all(last <= width for pos, last in ends if pos == size)
+
+
+@functools.lru_cache(maxsize=1)
+def _consumer_prefixes() -> frozenset[str] | None:
+    """The first six national digits (``0`` + 5 NSN digits) under which every ten-digit number
+    is a metropolitan consumer line that ``national_key`` accepts; None when the metadata cannot
+    be read that way (then :func:`consumer_keys` asks ``national_key`` value by value: slower,
+    same answers). Built on first use (~0.1 s), not at import."""
+    regions = [region for regions in _REGIONS.values() for region in regions]
+    for region in regions:
+        metadata = PhoneMetadata.metadata_for_region(region)
+        for name in ("general_desc", *dict(_TYPE_KINDS)):
+            pattern = getattr(getattr(metadata, name, None), "national_number_pattern", None)
+            if pattern and not _prefix_decided(pattern, _DECIDING_DIGITS):
+                return None  # pragma: no cover - a metadata update the table cannot follow
+    pad = "0" * (9 - _DECIDING_DIGITS)
+    heads = (f"0{i:0{_DECIDING_DIGITS}d}" for i in range(10**_DECIDING_DIGITS))
+    return frozenset(head for head in heads if national_key(head + pad) is not None)
+
+
+def _national_keys(values: Sequence[str]) -> list[int | None]:
+    """``national_key`` of each value, a whole list at once (the 5-digit prefix table)."""
+    from itertools import repeat
+    from operator import add, and_, eq, itemgetter
+
+    heads = _consumer_prefixes()
+    head = itemgetter(slice(0, 1 + _DECIDING_DIGITS))
+    if heads is None:  # pragma: no cover - see _consumer_prefixes
+        return list(map(national_key, values))
+    answered = list(
+        map(
+            and_,
+            map(and_, map(eq, map(len, values), repeat(10)), map(str.isascii, values)),
+            map(and_, map(str.isdigit, values), map(heads.__contains__, map(head, values))),
+        )
+    )
+    if all(answered):
+        return list(map(add, repeat(_METROPOLITAN_KEY), map(int, values)))
+    return [
+        _METROPOLITAN_KEY + int(v) if ok else None for v, ok in zip(values, answered, strict=True)
+    ]
+
+
+def consumer_keys(values: Sequence[str]) -> list[int | None]:
+    """For each value, the ledger key of the French consumer line it writes, or None.
+
+    A whole list at once (an import, a scrub): the common written forms of a metropolitan number
+    (``0612345678``, ``06 12 34 56 78``, ``+33 6…``, ``+33 (0)6…``, ``0033 6…``, ``33612345678``,
+    with the separators :func:`parse_number` accepts) whose line is a consumer line. None leaves
+    the value to :func:`parse_number`: overseas, special and short numbers, foreign and invalid
+    ones, and any form not listed here. Where it answers, it answers exactly
+    ``parse_number(value).key``.
+    """
+    from itertools import compress, repeat
+    from operator import add, eq, methodcaller
+
+    keys = _national_keys(values)
+    if None not in keys:
+        return keys
+    # The other forms: drop the separators, read the country code and the trunk 0 with one regex.
+    where = [i for i, key in enumerate(keys) if key is None]
+    rest = [values[i] for i in where]
+    texts = list(map(str.strip, rest))
+    cleaned = list(map(str.translate, texts, repeat(_SEPARATORS)))
+    matches = list(map(_COMMON_FORM, cleaned))
+    found = list(compress(range(len(matches)), matches))
+    nationals = list(
+        map(add, repeat("0"), map(methodcaller("group", 1), compress(matches, matches)))
+    )
+    picked = [rest[i] for i in found]
+    answered = list(
+        map(
+            all,
+            zip(
+                map(str.isascii, picked),  # _fast reads ASCII only (NFKC may change the digits)
+                map(_MAX_CHARS.__ge__, map(len, picked)),  # parse_number refuses longer values
+                # a '+' the separators brought to the front (« (+33) 6… ») is not a leading '+'
+                map(
+                    eq,
+                    map(str.startswith, [texts[i] for i in found], repeat("+")),
+                    map(str.startswith, [cleaned[i] for i in found], repeat("+")),
+                ),
+                strict=True,
+            ),
+        )
+    )
+    for i, key in zip(
+        compress(found, answered), _national_keys(list(compress(nationals, answered))), strict=True
+    ):
+        keys[where[i]] = key
+    return keys
