@@ -21,7 +21,7 @@ from typing import Protocol
 from ._decision import Decision, Reason
 from ._exceptions import CallguardError, ConfigurationError, InvalidNumberError, LedgerError
 from ._facts import FactKind, Facts
-from ._numbers import LineKind, PhoneNumber, parse_caller, parse_number
+from ._numbers import LineKind, PhoneNumber, consumer_keys, parse_caller, parse_number
 from ._policy import Policy
 from ._time import require_aware, to_us
 from ._types import Outcome, Purpose, ReasonCode, Sector
@@ -502,42 +502,52 @@ class Engine:
         state: _ListState,
         out: list[Decision],
     ) -> None:
-        """:meth:`decide_many` for the numbers of a list, as a pipeline: the numbers parsed, the
+        """:meth:`decide_many` for the numbers of a list, as a pipeline: the numbers keyed (the
+        common metropolitan forms all at once by ``consumer_keys``, the rest parsed), the
         ledger read once for the batch (only the fact kinds the instant can use, and only the
         numbers that have any), and a verdict per situation. Consumer lines of the same class
         (what their zones and holiday areas derive from) with the same facts get the same
         verdict — most numbers of a list have no facts at all, so they share one per class —
         and their decisions differ only by number. Only a number whose situation is new (or
         that is not a consumer line) is built into a full :class:`Call`."""
-        parsed = _consumer_lines(batch)
-        keys = {n.key for n in parsed if n is not None}
+        # The common metropolitan forms, keyed a whole batch at once; the rest parsed one by one
+        # (None: invalid, or not a consumer line).
+        keys = consumer_keys([v if type(v) is str else "" for v in batch])
+        others = {i: _consumer_line(batch[i]) for i, k in enumerate(keys) if k is None}
+        wanted = {k for k in keys if k is not None}
+        wanted.update(n.key for n in others.values() if n is not None)
         error: str | None = None
         known: dict[int, Facts] = {}
         try:
             known = self.ledger.facts_many(
-                self.pid, keys, to_us(t), to_us(t - self.lookback), state.kinds, known_only=True
+                self.pid, wanted, to_us(t), to_us(t - self.lookback), state.kinds, known_only=True
             )
         except self.errors as exc:
             error = str(exc)
         none = Facts()
-        bare = state.bare
-        shared = state.shared
-        get_known = known.get
-        get_bare = bare.get
-        for raw, number in zip(batch, parsed, strict=True):
-            if number is None:  # invalid, or not a consumer line: the general path
-                call = self.call(
-                    raw, caller_id, purpose, sector, callee_tz, department, recorded_message
-                )
-                out.append(self.decision(call, t, judge(call, none, t)))
-                continue
-            # What the number's zones and holiday areas derive from (consumer_zones).
-            where = (number.zones, number.territories, number.alsace_moselle)
+        bare, shared, classes = state.bare, state.shared, state.classes
+        get_known, get_bare, get_class = known.get, bare.get, classes.get
+        for i, (raw, key) in enumerate(zip(batch, keys, strict=True)):
+            if key is None:
+                number = others[i]
+                if number is None:  # invalid, or not a consumer line: the general path
+                    call = self.call(
+                        raw, caller_id, purpose, sector, callee_tz, department, recorded_message
+                    )
+                    out.append(self.decision(call, t, judge(call, none, t)))
+                    continue
+                key, e164 = number.key, number.e164
+                where = (number.zones, number.territories, number.alsace_moselle)
+            else:
+                # A metropolitan consumer line: E.164 is its key's digits, and its class follows
+                # from its first four national digits (``_numbers._PREFIXES``).
+                e164 = "+" + str(key)
+                where = get_class(key // _CLASS_DIVISOR) or _class_of(raw, key, classes)
             if error is not None:
-                zones, _ = cal.consumer_zones(number, callee_tz, department)
-                out.append(unavailable(error, t, zones[0].key, number.e164))
+                zones, _ = cal.consumer_zones(parse_number(raw), callee_tz, department)
+                out.append(unavailable(error, t, zones[0].key, e164))
                 continue
-            these = get_known(number.key)
+            these = get_known(key)
             if these is None:  # no facts: the class's shared verdict
                 verdict = get_bare(where)
                 if verdict is None:
@@ -556,7 +566,7 @@ class Engine:
                         recorded_message, t,
                     )  # fmt: skip
             allowed, reasons, nxt_local, regime, tz = verdict
-            out.append(_decision(allowed, reasons, nxt_local, number.e164, regime, tz, t))
+            out.append(_decision(allowed, reasons, nxt_local, e164, regime, tz, t))
 
     def _shared_verdict(
         self,
@@ -634,6 +644,8 @@ class _ListState:
     kinds: frozenset[FactKind]
     bare: dict[_Where, _Shared] = field(default_factory=dict)
     shared: dict[object, _Shared] = field(default_factory=dict)
+    classes: dict[int, _Where] = field(default_factory=dict)
+    """The class of the metropolitan keys, by their first four national digits."""
 
 
 def _kinds_around(t: datetime) -> frozenset[FactKind]:
@@ -648,18 +660,31 @@ def _kinds_around(t: datetime) -> frozenset[FactKind]:
     return frozenset(kinds)
 
 
-def _consumer_lines(batch: list[object]) -> list[PhoneNumber | None]:
-    """Each value parsed, or None when it is not a valid consumer line (the general path
-    judges those one by one, with the reason naming the value)."""
-    parsed: list[PhoneNumber | None] = []
-    append = parsed.append
-    for raw in batch:
-        try:
-            number: PhoneNumber | None = parse_number(raw)
-        except InvalidNumberError:
-            number = None
-        append(number if number is not None and number.consumer_line else None)
-    return parsed
+def _consumer_line(raw: object) -> PhoneNumber | None:
+    """``raw`` parsed, or None when it is not a valid consumer line (the general path judges
+    those one by one, with the reason naming the value)."""
+    try:
+        number = parse_number(raw)
+    except InvalidNumberError:
+        return None
+    return number if number.consumer_line else None
+
+
+_CLASS_DIVISOR = 100_000
+"""A metropolitan key divided by this is ``33`` and its first four national digits: what its
+zones, territories and Alsace-Moselle flag derive from."""
+
+
+def _class_of(raw: object, key: int, classes: dict[int, _Where]) -> _Where:
+    """The class of the metropolitan consumer line ``raw`` (key ``key``), remembered for every
+    key with the same first four national digits."""
+    number = parse_number(raw)
+    if number.key != key or number.country_code != 33:  # pragma: no cover - consumer_keys' promise
+        raise CallguardError(f"{raw!r}: its key {key} is not its number's ({number.e164})")
+    where = classes[key // _CLASS_DIVISOR] = (
+        number.zones, number.territories, number.alsace_moselle,
+    )  # fmt: skip
+    return where
 
 
 @contextmanager
