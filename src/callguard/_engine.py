@@ -328,8 +328,10 @@ def apply_outcome(
         sink.insert_optout(professional, number, at, None, "objection")
 
 
-BATCH = 5_000
-"""Numbers read from the ledger per set-based query (bounds memory on huge lists)."""
+BATCH = 50_000
+"""Numbers read from the ledger per set-based query (bounds memory on huge lists). Large enough
+that a batch's sorted keys walk the indexes' pages in order, most probes landing on a page the
+previous one read (5 000 left a fifth more CPU time in the reads of a 200 000-number list)."""
 
 # A verdict as every decision sharing it shows it: allowed, reasons, next_allowed_at in the
 # consumer's zone, regime name, zone name.
