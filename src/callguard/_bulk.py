@@ -180,6 +180,29 @@ def _local(moment: datetime, zone: str) -> str:
         return moment.astimezone(ZoneInfo("Europe/Paris")).isoformat()
 
 
+@dataclass(frozen=True, slots=True)
+class _Shown:
+    """How a verdict shows in a scrubbed file: its cells after the number, its reason codes
+    (as counted in the summary), and whether it names an invalid number (a note to list)."""
+
+    cells: list[str]
+    codes: list[str]
+    invalid: bool
+
+
+def _shown(decision: Decision) -> _Shown:
+    """The cells, codes and note flag of ``decision``; a ledger that could not be read raises
+    (the file is not written: fail closed)."""
+    codes = decision.codes
+    if ReasonCode.LEDGER_UNAVAILABLE in codes:
+        raise LedgerError(decision.reasons[0].message)
+    return _Shown(
+        _decision_cells(decision)[1:],
+        [code.value for code in codes],
+        ReasonCode.INVALID_NUMBER in codes,
+    )
+
+
 def _decision_cells(decision: Decision) -> list[str]:
     nxt = decision.next_allowed_at
     return [
@@ -282,30 +305,38 @@ def scrub_file(
                     guard, wanted, caller_id, t, purpose=purpose, sector=sector,
                     department=department, recorded_message=recorded_message,
                 )  # fmt: skip
+                shown: dict[tuple[int, int], _Shown] = {}
                 for row, slots in zip(batch, where, strict=True):
                     cells = row.cells + [""] * (width - len(row.cells))
                     out = [neutralise(cells[i]) for i in keep if i < len(cells)]
                     out += [neutralise(c) for c in cells[width:]]
                     allowed_in: list[str] = []
-                    row_decisions: list[Decision] = []
+                    row_codes: list[list[str]] = []
                     notes: list[tuple[str, str]] = []
                     for name, slot in zip(names, slots, strict=True):
                         if slot is None:
                             out += ["", "false", "", ""]  # no number in this column
                             continue
                         decision = decisions[slot]
-                        if ReasonCode.LEDGER_UNAVAILABLE in decision.codes:
-                            raise LedgerError(decision.reasons[0].message)
-                        out += _decision_cells(decision)
+                        # Decisions sharing a verdict share its reasons and next instant (the
+                        # same objects, held by ``decisions`` for the whole batch): they are
+                        # shown the same way, worked out once.
+                        key = (id(decision.reasons), id(decision.next_allowed_at))
+                        look = shown.get(key)
+                        if look is None:
+                            look = shown[key] = _shown(decision)
+                        out.append(decision.number or "")
+                        out += look.cells
                         summary.by_column[name] += 1
-                        row_decisions.append(decision)
+                        row_codes.append(look.codes)
                         if decision.allowed:
                             allowed_in.append(name)
-                        notes += _notes(wanted[slot], decision, name if multi else None)
+                        if look.invalid:
+                            notes += _notes(wanted[slot], decision, name if multi else None)
                     if multi:
                         out.append(neutralise("|".join(allowed_in)))
                     writer.writerow(out)
-                    _count_row(summary, row, notes, row_decisions, bool(allowed_in))
+                    _count_row(summary, row, notes, row_codes, bool(allowed_in))
                 if progress is not None:
                     done = cf.chars_read * per_char  # ≈ bytes read, for a bar sized in bytes
                     progress(done - seen)
@@ -337,15 +368,17 @@ def _count_row(
     summary: ScrubSummary,
     row: Row,
     notes: list[tuple[str, str]],
-    decisions: list[Decision],
+    codes: list[list[str]],
     allowed: bool,
 ) -> None:
+    """Count one row: ``codes`` holds the reason codes of each of its decisions."""
     summary.rows += 1
     if allowed:
         summary.allowed += 1
-    for decision in decisions:
-        for code in decision.codes:
-            summary.by_code[code.value] += 1
+    by_code = summary.by_code
+    for these in codes:
+        for code in these:
+            by_code[code] += 1
     reasons = [row.problem] if row.problem else []
     reasons += [why for _, why in notes]
     if reasons:
