@@ -283,7 +283,18 @@ def scrub_file(
             writer.writerow([neutralise(header[i]) for i in keep] + [neutralise(c) for c in added])
             seen = 0
             per_char = 2 if cf.encoding == "utf-16" else 1
+            plain = keep == list(range(width))  # no column of a previous scrub to drop
             for batch in _batched(cf, BATCH):
+                if not multi:
+                    _scrub_single(
+                        guard, cf, batch, writer, summary, names[0], plain, keep, caller_id, t,
+                        purpose, sector, department, recorded_message,
+                    )  # fmt: skip
+                    if progress is not None:
+                        done = cf.chars_read * per_char
+                        progress(done - seen)
+                        seen = done
+                    continue
                 # Every number of the batch, all columns together, in one set-based read.
                 wanted: list[str] = []
                 where: list[list[int | None]] = []
@@ -343,6 +354,73 @@ def scrub_file(
                     seen = done
         summary.blank_lines = list(cf.blank_lines)
     return summary
+
+
+def _scrub_single(
+    guard: Guard,
+    cf: ContactFile,
+    batch: list[Row],
+    writer: Any,
+    summary: ScrubSummary,
+    name: str,
+    plain: bool,
+    keep: list[int],
+    caller_id: object,
+    t: datetime,
+    purpose: Purpose | str,
+    sector: Sector | str | None,
+    department: str | None,
+    recorded_message: bool,
+) -> None:
+    """:func:`scrub_file`'s rows for a file with one phone column: one number a row (its cell,
+    else the row's value), so no slots to track; each row written as its cells then the
+    decision's four. ``plain``: every input column is kept (nothing from a previous scrub)."""
+    col = cf.columns[0]
+    width = cf.width
+    wanted = [
+        (cell if (cell := "" if row.unreadable else _cell_at(row.cells, col)) else row.value)
+        for row in batch
+    ]
+    decisions = scrub(
+        guard, wanted, caller_id, t, purpose=purpose, sector=sector, department=department,
+        recorded_message=recorded_message,
+    )  # fmt: skip
+    shown: dict[tuple[int, int], _Shown] = {}
+    by_code = summary.by_code
+    write = writer.writerow
+    judged = 0
+    for row, value, decision in zip(batch, wanted, decisions, strict=True):
+        cells = row.cells
+        if plain:
+            out = list(map(neutralise, cells))
+            if len(cells) < width:
+                out += [""] * (width - len(cells))
+        else:
+            cells = cells + [""] * (width - len(cells))
+            out = [neutralise(cells[i]) for i in keep if i < len(cells)]
+            out += [neutralise(c) for c in cells[width:]]
+        # Decisions sharing a verdict share its reasons and next instant (the same objects,
+        # held by ``decisions`` for the whole batch): shown the same way, worked out once.
+        key = (id(decision.reasons), id(decision.next_allowed_at))
+        look = shown.get(key)
+        if look is None:
+            look = shown[key] = _shown(decision)
+        out.append(decision.number or "")
+        out += look.cells
+        write(out)
+        judged += 1
+        summary.rows += 1
+        if decision.allowed:
+            summary.allowed += 1
+        for code in look.codes:
+            by_code[code] += 1
+        notes = _notes(value, decision, None) if look.invalid else []
+        if row.problem or notes:
+            reasons = [row.problem] if row.problem else []
+            reasons += [why for _, why in notes]
+            shown_value = notes[0][0] if notes else row.value
+            summary.bad_lines.append(Rejected(row.line, shown_value, "; ".join(reasons)))
+    summary.by_column[name] += judged
 
 
 def _cell_at(cells: list[str], index: int) -> str:
