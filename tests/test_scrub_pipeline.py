@@ -253,3 +253,50 @@ def test_scrub_file_bytes_equal_a_file_built_from_may_call(
             cells = _decision_cells(guard.may_call(value, NPV, moment))
             writer.writerow([neutralise(c) for c in (value, *cells)])
         assert out.read_bytes() == expected.getvalue().encode("utf-8")
+
+
+def test_scrub_file_with_two_phone_columns_bytes_equal_a_file_built_from_may_call(
+    tmp_path: Path,
+) -> None:
+    # Two phone columns, empty cells, a row with no number at all, and the columns of a previous
+    # scrub (dropped and replaced): each group of four cells is may_call's, or empty.
+    moment = MOMENTS[7]
+    phones = [v for v in VALUES if isinstance(v, str) and ";" not in v and "\t" not in v]
+    rows = [
+        [f"=client {i}", phones[i % len(phones)], "" if i % 3 else phones[(i * 7) % len(phones)]]
+        for i in range(60)
+    ] + [["nobody", "", ""]]
+    with Guard(tmp_path / "ledger.db") as guard:
+        at = moment - timedelta(days=5)
+        guard.import_bloctel([KNOWN[0]], at, submitted=KNOWN[1:4])
+        guard.record_consent(KNOWN[3], at, proof="form")
+        source = tmp_path / "contacts.csv"
+        lines = ["nom;Tél. portable;Tél. fixe;callguard_allowed"]
+        lines += [";".join([*r, "old"]) for r in rows]
+        source.write_bytes(("\r\n".join(lines) + "\r\n").encode("utf-8"))
+        out = tmp_path / "out.csv"
+        summary = scrub_file(guard, source, out, NPV, moment)
+        expected = io.StringIO()
+        writer = csv.writer(expected, delimiter=";", lineterminator="\r\n")
+        names = ["Tél. portable", "Tél. fixe"]
+        writer.writerow(
+            ["nom", *names, *(f"{c} ({n})" for n in names for c in OUTPUT_COLUMNS),
+             "callguard_allowed_columns"]
+        )  # fmt: skip
+        allowed_rows = 0
+        for r in rows:
+            cells = [neutralise(c) for c in r]
+            allowed_in = []
+            for i, name in enumerate(names):
+                value = r[1 + i] or ("" if any(r[1:]) or i else r[1])
+                if not value and (any(r[1:]) or i):
+                    cells += ["", "false", "", ""]
+                    continue
+                decision = guard.may_call(value, NPV, moment)
+                cells += _decision_cells(decision)
+                if decision.allowed:
+                    allowed_in.append(name)
+            allowed_rows += bool(allowed_in)
+            writer.writerow([*cells, neutralise("|".join(allowed_in))])
+        assert out.read_bytes() == expected.getvalue().encode("utf-8")
+        assert (summary.rows, summary.allowed) == (len(rows), allowed_rows)
