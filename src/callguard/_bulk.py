@@ -1,10 +1,11 @@
 """Working with lists: bulk scrub, Bloctel submission files, call-history imports, opt-out lists.
 
 **Set-based reads.** A scrub does not ask the ledger about each number in turn: the engine
-(:meth:`~callguard._engine.Engine.decide_many`) reads the facts of a batch of numbers in one
-statement per fact table (``Ledger.facts_many``), and the rules — pure Python over ``Facts`` —
-then run per number. The decisions are exactly those :meth:`Guard.may_call` gives for each number at the
-same instant; a test holds the two paths equal.
+(:meth:`~callguard._engine.Engine.decide_numbers`) keys a batch of numbers at once, reads the
+facts of those that have any in one statement per fact table the instant can use
+(``Ledger.facts_many``), and runs the rules — pure Python over ``Facts`` — once per situation
+(class of line and facts), not per number. The decisions are exactly those
+:meth:`Guard.may_call` gives for each number at the same instant; tests hold the two paths equal.
 
 The CLI commands ``scrub``, ``bloctel export``, ``import-calls`` and ``optout list`` are thin
 layers over the functions here.
