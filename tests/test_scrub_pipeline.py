@@ -300,3 +300,17 @@ def test_scrub_file_with_two_phone_columns_bytes_equal_a_file_built_from_may_cal
             writer.writerow([*cells, neutralise("|".join(allowed_in))])
         assert out.read_bytes() == expected.getvalue().encode("utf-8")
         assert (summary.rows, summary.allowed) == (len(rows), allowed_rows)
+
+
+def test_an_unreadable_ledger_refuses_every_consumer_line_as_may_call_does() -> None:
+    # Fail closed on both paths of the pipeline (keyed at once, and parsed one by one): each
+    # consumer line is LEDGER_UNAVAILABLE in its own zone, the rest is judged as ever.
+    guard = Guard(":memory:")
+    guard.engine.ledger.conn.close()  # type: ignore[attr-defined]
+    numbers = [*VALUES, *VALUES[:5]]
+    for moment in (MOMENTS[0], MOMENTS[5], MOMENTS[8]):
+        scrubbed = guard.scrub(numbers, NPV, moment)
+        assert scrubbed == [guard.may_call(n, NPV, moment) for n in numbers]
+        assert {d.callee_tz for d in scrubbed if "LEDGER_UNAVAILABLE" in d.codes} >= {
+            "Europe/Paris", "America/Martinique", "Indian/Reunion",
+        }  # fmt: skip
