@@ -285,7 +285,7 @@ def scrub_file(
             seen = 0
             per_char = 2 if cf.encoding == "utf-16" else 1
             plain = keep == list(range(width))  # no column of a previous scrub to drop
-            for batch in _batched(cf, BATCH):
+            for batch in _batched(cf, _block_rows(width)):
                 if not multi:
                     _scrub_single(
                         guard, cf, batch, writer, summary, names[0], plain, keep, caller_id, t,
@@ -355,6 +355,16 @@ def scrub_file(
                     seen = done
         summary.blank_lines = list(cf.blank_lines)
     return summary
+
+
+_CELLS_PER_BLOCK = 2_000_000
+"""How many input cells a scrub holds at once (rows of a block times the file's width)."""
+
+
+def _block_rows(width: int) -> int:
+    """Rows of a file scrubbed together: as many as the engine reads at once (:data:`BATCH`),
+    fewer for a wide file, so that memory stays bounded whatever the file's shape."""
+    return max(1_000, min(BATCH, _CELLS_PER_BLOCK // max(width, 1)))
 
 
 def _scrub_single(
