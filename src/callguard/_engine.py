@@ -528,7 +528,7 @@ class Engine:
         except self.errors as exc:
             error = str(exc)
         none = Facts()
-        bare, shared, classes = state.bare, state.shared, state.classes
+        bare, shared, classes = state.bare, state.shared, _CLASSES
         get_known, get_bare, get_class = known.get, bare.get, classes.get
         for i, (raw, key) in enumerate(zip(batch, keys, strict=True)):
             if key is None:
@@ -647,8 +647,6 @@ class _ListState:
     kinds: frozenset[FactKind]
     bare: dict[_Where, _Shared] = field(default_factory=dict)
     shared: dict[object, _Shared] = field(default_factory=dict)
-    classes: dict[int, _Where] = field(default_factory=dict)
-    """The class of the metropolitan keys, by their first four national digits."""
 
 
 def _kinds_around(t: datetime) -> frozenset[FactKind]:
@@ -676,6 +674,10 @@ def _consumer_line(raw: object) -> PhoneNumber | None:
 _CLASS_DIVISOR = 100_000
 """A metropolitan key divided by this is ``33`` and its first four national digits: what its
 zones, territories and Alsace-Moselle flag derive from."""
+
+_CLASSES: dict[int, _Where] = {}
+"""The class of metropolitan keys by their first four national digits, as the numbering plan
+fixes it (at most 10 000 entries, shared by every list)."""
 
 
 def _class_of(raw: object, key: int, classes: dict[int, _Where]) -> _Where:
