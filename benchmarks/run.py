@@ -51,6 +51,7 @@ from zoneinfo import ZoneInfo
 
 import callguard
 from callguard import Guard, Outcome, audit
+from callguard._bulk import scrub_file
 
 PARIS = ZoneInfo("Europe/Paris")
 CALLER_ID = "09 48 12 34 56"
@@ -827,9 +828,77 @@ def measure_scrub(db: Path, counts: dict[str, int], repeat: int, fresh: Fresh) -
                 },
             )
         )
+    rows.append(measure_scrub_file(guard, conn, db.parent, n, repeat, picks))
     guard.close()
     conn.close()
     return rows
+
+
+def measure_scrub_file(
+    guard: Guard,
+    conn: sqlite3.Connection,
+    work: Path,
+    n: int,
+    repeat: int,
+    picks: Callable[[], list[int]],
+) -> Row:
+    """``scrub_file`` end to end on a CSV of ``n`` contacts (name; phone; city), under the
+    regime in force (consent). Floor: the same file read and written by the csv module with four
+    constant cells a row, and the set-based floor query over its keys."""
+    name, day, _ = REGIMES[-1]
+    t = moment(day, 10, 30)
+    sql, params = scrub_floor_sql(name), floor_params(conn, t)
+    rng = random.Random(13)
+    source, output = work / "scrub-list.csv", work / "scrub-out.csv"
+    chosen = picks()
+    with source.open("w", encoding="utf-8", newline="") as f:
+        f.write("nom;telephone;ville\r\n")
+        f.writelines(f"Client {j};{written(i, rng)};Paris\r\n" for j, i in enumerate(chosen))
+    keys = [(key_of(i),) for i in chosen]
+
+    def mine() -> Sample:
+        return whole(lambda: scrub_file(guard, source, output, CALLER_ID, t).rows)
+
+    def floor() -> Sample:
+        def run() -> int:
+            with (
+                source.open(encoding="utf-8", newline="") as f,
+                output.open("w", encoding="utf-8", newline="") as out,
+            ):
+                reader = csv.reader(f, delimiter=";")
+                writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+                writer.writerow([*next(reader), "a", "b", "c", "d"])
+                conn.execute("BEGIN")
+                conn.execute("CREATE TEMP TABLE IF NOT EXISTS floor_keys (n INTEGER PRIMARY KEY)")
+                conn.execute("DELETE FROM temp.floor_keys")
+                conn.executemany("INSERT OR IGNORE INTO temp.floor_keys (n) VALUES (?)", keys)
+                conn.execute(sql, params).fetchall()
+                conn.execute("COMMIT")
+                count = 0
+                for row in reader:
+                    writer.writerow([*row, row[1], "false", "CONSENT_MISSING", ""])
+                    count += 1
+            return count
+
+        return whole(run)
+
+    mine(), floor()  # warm both paths once
+    runs: dict[str, list[Sample]] = {"mine": [], "floor": []}
+    for r in range(repeat):
+        for side, fn in rotate([("mine", mine), ("floor", floor)], r):
+            runs[side].append(fn())
+    source.unlink()
+    output.unlink(missing_ok=True)
+    return Row(
+        f"scrub_file, {name}",
+        "rows/s",
+        med([s.rate for s in runs["mine"]]),
+        med([s.rate for s in runs["floor"]]),
+        {
+            "file": f"{n:,} rows (half never checked)",
+            "wall/s": f"{med([s.wall_rate for s in runs['mine']]):,.0f}",
+        },
+    )
 
 
 # -- audit ----------------------------------------------------------------------------------

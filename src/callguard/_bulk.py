@@ -1,10 +1,11 @@
 """Working with lists: bulk scrub, Bloctel submission files, call-history imports, opt-out lists.
 
 **Set-based reads.** A scrub does not ask the ledger about each number in turn: the engine
-(:meth:`~callguard._engine.Engine.decide_many`) reads the facts of a batch of numbers in one
-statement per fact table (``Ledger.facts_many``), and the rules — pure Python over ``Facts`` —
-then run per number. The decisions are exactly those :meth:`Guard.may_call` gives for each number at the
-same instant; a test holds the two paths equal.
+(:meth:`~callguard._engine.Engine.decide_numbers`) keys a batch of numbers at once, reads the
+facts of those that have any in one statement per fact table the instant can use
+(``Ledger.facts_many``), and runs the rules — pure Python over ``Facts`` — once per situation
+(class of line and facts), not per number. The decisions are exactly those
+:meth:`Guard.may_call` gives for each number at the same instant; tests hold the two paths equal.
 
 The CLI commands ``scrub``, ``bloctel export``, ``import-calls`` and ``optout list`` are thin
 layers over the functions here.
@@ -180,6 +181,29 @@ def _local(moment: datetime, zone: str) -> str:
         return moment.astimezone(ZoneInfo("Europe/Paris")).isoformat()
 
 
+@dataclass(frozen=True, slots=True)
+class _Shown:
+    """How a verdict shows in a scrubbed file: its cells after the number, its reason codes
+    (as counted in the summary), and whether it names an invalid number (a note to list)."""
+
+    cells: list[str]
+    codes: list[str]
+    invalid: bool
+
+
+def _shown(decision: Decision) -> _Shown:
+    """The cells, codes and note flag of ``decision``; a ledger that could not be read raises
+    (the file is not written: fail closed)."""
+    codes = decision.codes
+    if ReasonCode.LEDGER_UNAVAILABLE in codes:
+        raise LedgerError(decision.reasons[0].message)
+    return _Shown(
+        _decision_cells(decision)[1:],
+        [code.value for code in codes],
+        ReasonCode.INVALID_NUMBER in codes,
+    )
+
+
 def _decision_cells(decision: Decision) -> list[str]:
     nxt = decision.next_allowed_at
     return [
@@ -260,7 +284,18 @@ def scrub_file(
             writer.writerow([neutralise(header[i]) for i in keep] + [neutralise(c) for c in added])
             seen = 0
             per_char = 2 if cf.encoding == "utf-16" else 1
-            for batch in _batched(cf, BATCH):
+            plain = keep == list(range(width))  # no column of a previous scrub to drop
+            for batch in _batched(cf, _block_rows(width)):
+                if not multi:
+                    _scrub_single(
+                        guard, cf, batch, writer, summary, names[0], plain, keep, caller_id, t,
+                        purpose, sector, department, recorded_message,
+                    )  # fmt: skip
+                    if progress is not None:
+                        done = cf.chars_read * per_char
+                        progress(done - seen)
+                        seen = done
+                    continue
                 # Every number of the batch, all columns together, in one set-based read.
                 wanted: list[str] = []
                 where: list[list[int | None]] = []
@@ -282,36 +317,121 @@ def scrub_file(
                     guard, wanted, caller_id, t, purpose=purpose, sector=sector,
                     department=department, recorded_message=recorded_message,
                 )  # fmt: skip
+                shown: dict[tuple[int, int], _Shown] = {}
                 for row, slots in zip(batch, where, strict=True):
                     cells = row.cells + [""] * (width - len(row.cells))
                     out = [neutralise(cells[i]) for i in keep if i < len(cells)]
                     out += [neutralise(c) for c in cells[width:]]
                     allowed_in: list[str] = []
-                    row_decisions: list[Decision] = []
+                    row_codes: list[list[str]] = []
                     notes: list[tuple[str, str]] = []
                     for name, slot in zip(names, slots, strict=True):
                         if slot is None:
                             out += ["", "false", "", ""]  # no number in this column
                             continue
                         decision = decisions[slot]
-                        if ReasonCode.LEDGER_UNAVAILABLE in decision.codes:
-                            raise LedgerError(decision.reasons[0].message)
-                        out += _decision_cells(decision)
+                        # Decisions sharing a verdict share its reasons and next instant (the
+                        # same objects, held by ``decisions`` for the whole batch): they are
+                        # shown the same way, worked out once.
+                        key = (id(decision.reasons), id(decision.next_allowed_at))
+                        look = shown.get(key)
+                        if look is None:
+                            look = shown[key] = _shown(decision)
+                        out.append(decision.number or "")
+                        out += look.cells
                         summary.by_column[name] += 1
-                        row_decisions.append(decision)
+                        row_codes.append(look.codes)
                         if decision.allowed:
                             allowed_in.append(name)
-                        notes += _notes(wanted[slot], decision, name if multi else None)
+                        if look.invalid:
+                            notes += _notes(wanted[slot], decision, name if multi else None)
                     if multi:
                         out.append(neutralise("|".join(allowed_in)))
                     writer.writerow(out)
-                    _count_row(summary, row, notes, row_decisions, bool(allowed_in))
+                    _count_row(summary, row, notes, row_codes, bool(allowed_in))
                 if progress is not None:
                     done = cf.chars_read * per_char  # ≈ bytes read, for a bar sized in bytes
                     progress(done - seen)
                     seen = done
         summary.blank_lines = list(cf.blank_lines)
     return summary
+
+
+_CELLS_PER_BLOCK = 2_000_000
+"""How many input cells a scrub holds at once (rows of a block times the file's width)."""
+
+
+def _block_rows(width: int) -> int:
+    """Rows of a file scrubbed together: as many as the engine reads at once (:data:`BATCH`),
+    fewer for a wide file, so that memory stays bounded whatever the file's shape."""
+    return max(1_000, min(BATCH, _CELLS_PER_BLOCK // max(width, 1)))
+
+
+def _scrub_single(
+    guard: Guard,
+    cf: ContactFile,
+    batch: list[Row],
+    writer: Any,
+    summary: ScrubSummary,
+    name: str,
+    plain: bool,
+    keep: list[int],
+    caller_id: object,
+    t: datetime,
+    purpose: Purpose | str,
+    sector: Sector | str | None,
+    department: str | None,
+    recorded_message: bool,
+) -> None:
+    """:func:`scrub_file`'s rows for a file with one phone column: one number a row (its cell,
+    else the row's value), so no slots to track; each row written as its cells then the
+    decision's four. ``plain``: every input column is kept (nothing from a previous scrub)."""
+    col = cf.columns[0]
+    width = cf.width
+    wanted = [
+        (cell if (cell := "" if row.unreadable else _cell_at(row.cells, col)) else row.value)
+        for row in batch
+    ]
+    decisions = scrub(
+        guard, wanted, caller_id, t, purpose=purpose, sector=sector, department=department,
+        recorded_message=recorded_message,
+    )  # fmt: skip
+    shown: dict[tuple[int, int], _Shown] = {}
+    by_code = summary.by_code
+    write = writer.writerow
+    judged = 0
+    for row, value, decision in zip(batch, wanted, decisions, strict=True):
+        cells = row.cells
+        if plain:
+            out = list(map(neutralise, cells))
+            if len(cells) < width:
+                out += [""] * (width - len(cells))
+        else:
+            cells = cells + [""] * (width - len(cells))
+            out = [neutralise(cells[i]) for i in keep if i < len(cells)]
+            out += [neutralise(c) for c in cells[width:]]
+        # Decisions sharing a verdict share its reasons and next instant (the same objects,
+        # held by ``decisions`` for the whole batch): shown the same way, worked out once.
+        key = (id(decision.reasons), id(decision.next_allowed_at))
+        look = shown.get(key)
+        if look is None:
+            look = shown[key] = _shown(decision)
+        out.append(decision.number or "")
+        out += look.cells
+        write(out)
+        judged += 1
+        summary.rows += 1
+        if decision.allowed:
+            summary.allowed += 1
+        for code in look.codes:
+            by_code[code] += 1
+        notes = _notes(value, decision, None) if look.invalid else []
+        if row.problem or notes:
+            reasons = [row.problem] if row.problem else []
+            reasons += [why for _, why in notes]
+            shown_value = notes[0][0] if notes else row.value
+            summary.bad_lines.append(Rejected(row.line, shown_value, "; ".join(reasons)))
+    summary.by_column[name] += judged
 
 
 def _cell_at(cells: list[str], index: int) -> str:
@@ -337,15 +457,17 @@ def _count_row(
     summary: ScrubSummary,
     row: Row,
     notes: list[tuple[str, str]],
-    decisions: list[Decision],
+    codes: list[list[str]],
     allowed: bool,
 ) -> None:
+    """Count one row: ``codes`` holds the reason codes of each of its decisions."""
     summary.rows += 1
     if allowed:
         summary.allowed += 1
-    for decision in decisions:
-        for code in decision.codes:
-            summary.by_code[code.value] += 1
+    by_code = summary.by_code
+    for these in codes:
+        for code in these:
+            by_code[code] += 1
     reasons = [row.problem] if row.problem else []
     reasons += [why for _, why in notes]
     if reasons:

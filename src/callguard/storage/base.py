@@ -179,7 +179,14 @@ class Ledger(Protocol):
     def find_professional(self, name: str) -> int | None: ...
 
     def facts_many(
-        self, professional: int, numbers: Iterable[int], now: int, since: int
+        self,
+        professional: int,
+        numbers: Iterable[int],
+        now: int,
+        since: int,
+        kinds: frozenset[FactKind] | None = None,
+        *,
+        known_only: bool = False,
     ) -> dict[int, Facts]: ...
 
     def latest_bloctel_checks(self, numbers: Iterable[int]) -> dict[int, int]: ...

@@ -28,6 +28,7 @@ transaction: a ten-million-line import is not a dial decision.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
 import math
@@ -143,11 +144,21 @@ _MANY_BRANCHES: dict[FactKind, str] = {
     (SELECT max(l.checked_at) FROM bloctel_checks l
       WHERE l.number = k.n AND l.checked_at <= %(now)s), 0)""",
 }
-_FACTS_MANY_SQL = (
-    "WITH k(n) AS (SELECT DISTINCT unnest(%(ns)s::bigint[]))\nSELECT "
-    + "\nUNION ALL SELECT ".join(f"{int(kind)}, {_MANY_BRANCHES[kind]}" for kind in FactKind)
-    + "\nORDER BY 1, 2, 6, 7"
-)
+
+
+@functools.lru_cache(maxsize=64)
+def _facts_many_sql(kinds: frozenset[FactKind] | None) -> str:
+    """The bulk statement over ``kinds`` only (every kind when None): a kind the decision
+    cannot read costs an index probe per number for nothing."""
+    chosen = [k for k in FactKind if kinds is None or k in kinds] or list(FactKind)
+    return (
+        "WITH k(n) AS (SELECT DISTINCT unnest(%(ns)s::bigint[]))\nSELECT "
+        + "\nUNION ALL SELECT ".join(f"{int(kind)}, {_MANY_BRANCHES[kind]}" for kind in chosen)
+        + "\nORDER BY 1, 2, 6, 7"
+    )
+
+
+_FACTS_MANY_SQL = _facts_many_sql(None)
 
 _LATEST_BLOCTEL_SQL = """
 SELECT k.n, max(b.checked_at)
@@ -753,21 +764,38 @@ class PostgresLedger(JournaledWrites):
         return None if row is None else int(row[0])
 
     def facts_many(
-        self, professional: int, numbers: Iterable[int], now: int, since: int
+        self,
+        professional: int,
+        numbers: Iterable[int],
+        now: int,
+        since: int,
+        kinds: frozenset[FactKind] | None = None,
+        *,
+        known_only: bool = False,
     ) -> dict[int, Facts]:
         """:meth:`facts` for many numbers at once: one statement, one snapshot.
 
         Returns a :class:`Facts` for every distinct number given (empty when the ledger knows
-        nothing about it), equal to what :meth:`facts` returns for that number.
+        nothing about it), equal to what :meth:`facts` returns for that number with ``kinds``.
+        With ``known_only``, numbers without any row of those kinds are left out (a scrub gives
+        them one shared verdict).
         """
-        result: dict[int, Facts] = {n: Facts() for n in numbers}
-        if not result:
+        keys = numbers if isinstance(numbers, (set, frozenset, dict)) else set(numbers)
+        result: dict[int, Facts] = {} if known_only else {n: Facts() for n in keys}
+        if not keys:
             return result
-        params = {"p": professional, "ns": list(result), "now": now, "since": since}
+        params = {"p": professional, "ns": list(keys), "now": now, "since": since}
         with self._bulk() as conn:
-            cur = conn.execute(_FACTS_MANY_SQL, params)
-            for kind, number, a, b, c, _, _ in cur:
-                result[number].add(kind, a, b, c)
+            cur = conn.execute(_facts_many_sql(kinds), params)
+            if known_only:
+                for kind, number, a, b, c, _, _ in cur:
+                    facts = result.get(number)
+                    if facts is None:
+                        facts = result[number] = Facts()
+                    facts.add(kind, a, b, c)
+            else:
+                for kind, number, a, b, c, _, _ in cur:
+                    result[number].add(kind, a, b, c)
         return result
 
     def latest_bloctel_checks(self, numbers: Iterable[int]) -> dict[int, int]:
