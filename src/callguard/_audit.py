@@ -333,6 +333,10 @@ def _replay(
     return report
 
 
+_NO_FACTS = Facts()
+"""The facts of a number the ledger knows nothing about (never modified)."""
+
+
 def _pairs(
     ledger: Ledger,
     policy: Policy,
@@ -349,8 +353,13 @@ def _pairs(
     for who, keys in wanted.items():
         pid = ledger.find_professional(who)
         # An unknown professional has no facts of its own; Bloctel checks are everyone's.
-        known = ledger.facts_many(-1 if pid is None else pid, keys, start_us, since_us)
-        for key, f in known.items():
+        # Only the numbers with facts come back (most of a log's are unknown to the ledger);
+        # the others share the empty facts.
+        known = ledger.facts_many(
+            -1 if pid is None else pid, keys, start_us, since_us, known_only=True
+        )
+        for key in keys:
+            f = known.get(key, _NO_FACTS)
             signature = (
                 tuple(f.consents), tuple(f.off_hours), tuple(f.withdrawals), tuple(f.slots),
                 tuple(f.contracts), tuple(f.bloctel),
