@@ -17,6 +17,7 @@ from click.testing import CliRunner
 
 import callguard
 from callguard import Guard
+from callguard._numbers import parse_number
 from callguard.cli import cli
 from callguard.storage.base import is_server_url
 from callguard.storage.verdict import Problem
@@ -278,7 +279,7 @@ def test_postgres_chains_serialise_one_professional_not_the_others(postgres_serv
                 g.record_consent(A, AT - timedelta(days=1), proof="form")
             chain = f"p{acme.engine.pid}"
             with psycopg.connect(dsn) as holder:  # a transaction holding acme's chain
-                holder.execute("SELECT pg_advisory_xact_lock(%s)", (chain_lock_key(chain),))
+                holder.execute("SELECT pg_advisory_xact_lock(%s)", (chain_lock_key(chain, acme.engine.ledger.namespace),))
                 assert rival.attempt(A, NPV, AT).attempt_id is not None
                 blocked = acme.attempt(A, NPV, AT)
                 assert [r.code.value for r in blocked.reasons] == ["LEDGER_UNAVAILABLE"]
@@ -287,3 +288,37 @@ def test_postgres_chains_serialise_one_professional_not_the_others(postgres_serv
         finally:
             acme.close()
             rival.close()
+
+
+def test_postgres_ledgers_in_two_schemas_never_wait_for_each_other(postgres_server: str) -> None:
+    """Two ledgers in one database (a schema each) share no lock: a transaction holding one's
+    chain and number locks leaves the other's attempts free."""
+    import psycopg
+
+    from callguard.storage.journal import chain_lock_key
+    from callguard.storage.postgres import lock_key
+    from conftest import postgres_schema
+
+    with postgres_schema(postgres_server) as first, postgres_schema(postgres_server) as second:
+        one = Guard(first, professional="acme", busy_timeout=0.5)
+        other = Guard(second, professional="acme", busy_timeout=0.5)
+        try:
+            for g in (one, other):
+                g.record_consent(A, AT - timedelta(days=1), proof="form")
+            assert one.engine.pid == other.engine.pid  # the same chain name in both
+            ledger = one.engine.ledger
+            keys = [
+                chain_lock_key(f"p{one.engine.pid}", ledger.namespace),
+                chain_lock_key("shared", ledger.namespace),
+                lock_key(one.engine.pid, parse_number(A).key, ledger.namespace),
+            ]
+            with psycopg.connect(first) as holder:  # a transaction holding the first's locks
+                for key in keys:
+                    holder.execute("SELECT pg_advisory_xact_lock(%s)", (key,))
+                assert other.attempt(A, NPV, AT).attempt_id is not None
+                blocked = one.attempt(A, NPV, AT)
+                assert [r.code.value for r in blocked.reasons] == ["LEDGER_UNAVAILABLE"]
+            assert other.verify().ok
+        finally:
+            one.close()
+            other.close()

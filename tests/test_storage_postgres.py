@@ -142,7 +142,7 @@ def test_the_facts_read_after_the_lock_include_the_previous_holders_attempt(
                 "repeatable read"
             )
             holder.execute("BEGIN")
-            holder.execute("SELECT pg_advisory_xact_lock(%s)", (lock_key(guard.engine.pid, key),))
+            holder.execute("SELECT pg_advisory_xact_lock(%s)", (lock_key(guard.engine.pid, key, guard.engine.ledger.namespace),))
             holder.execute(
                 "INSERT INTO attempts (professional, number, at, recorded_at) "
                 "VALUES (%s, %s, %s, 0)",
@@ -225,7 +225,7 @@ def test_a_lock_held_past_the_timeout_refuses_instead_of_waiting(dsn: str) -> No
     key = parse_number(NUMBERS[0]).key
     with _admin(dsn) as holder:
         holder.execute("BEGIN")
-        holder.execute("SELECT pg_advisory_xact_lock(%s)", (lock_key(guard.engine.pid, key),))
+        holder.execute("SELECT pg_advisory_xact_lock(%s)", (lock_key(guard.engine.pid, key, guard.engine.ledger.namespace),))
         started = time.monotonic()
         d = guard.attempt(NUMBERS[0], NPV, AT)
         assert d.codes == {ReasonCode.LEDGER_UNAVAILABLE} and d.attempt_id is None
@@ -272,7 +272,8 @@ _HOLD_LOCK = textwrap.dedent(
 def test_a_killed_dialer_does_not_leave_the_number_locked(dsn: str) -> None:
     _prepare(dsn)
     guard = Guard(dsn, professional="acme", busy_timeout=10)
-    key = lock_key(guard.engine.pid, parse_number(NUMBERS[0]).key)
+    namespace = guard.engine.ledger.namespace
+    key = lock_key(guard.engine.pid, parse_number(NUMBERS[0]).key, namespace)
     proc = subprocess.Popen(
         [sys.executable, "-c", _HOLD_LOCK, dsn, str(key)], stdout=subprocess.PIPE, text=True
     )

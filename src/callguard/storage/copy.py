@@ -222,7 +222,9 @@ class _Postgres:
                     "HAVING max(id) IS NOT NULL"
                 ).format(sql.Literal(name), sql.Identifier(name))
             )
-        self.conn.execute("SELECT pg_advisory_xact_lock(%s)", (chain_lock_key("shared"),))
+        row = self.conn.execute("SELECT coalesce(current_schema(), '')").fetchone()
+        key = chain_lock_key("shared", row[0] if row else "")
+        self.conn.execute("SELECT pg_advisory_xact_lock(%s)", (key,))
         seal(
             lambda q, p: self.conn.execute(q.replace("?", "%s"), p),
             time.time_ns() // 1000,

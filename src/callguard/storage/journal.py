@@ -240,10 +240,13 @@ def _bloctel_groups(rows: Iterator[tuple[int, int, int]]) -> Iterator[tuple[int,
         yield current, bloctel_digest(group)
 
 
-def chain_lock_key(chain: str) -> int:
-    """The advisory-lock key of one journal chain: appends to a chain are serialised, those of
-    different professionals run in parallel."""
-    digest = hashlib.blake2b(chain.encode(), digest_size=8, person=b"callguard.jrn").digest()
+def chain_lock_key(chain: str, namespace: str) -> int:
+    """The advisory-lock key of one journal chain of the ledger in schema ``namespace``:
+    appends to a chain are serialised, those of different professionals — or of another ledger
+    of the same database — run in parallel."""
+    digest = hashlib.blake2b(
+        f"{namespace}\x00{chain}".encode(), digest_size=8, person=b"callguard.jrn"
+    ).digest()
     return int.from_bytes(digest, "big", signed=True)
 
 

@@ -173,22 +173,27 @@ _LOCK_SQL = "SELECT pg_advisory_xact_lock(%s)"
 _HEAD_SQL = HEAD_SQL.replace("?", "%s")
 
 
-def lock_key(professional: int, number: int) -> int:
-    """The advisory-lock key of one (professional, number) pair: a signed 64-bit hash.
+# Advisory locks are the database's, not a schema's: every key names the ledger's schema, so
+# two ledgers of one database (a schema each) never wait for each other's locks.
+
+
+def lock_key(professional: int, number: int, namespace: str) -> int:
+    """The advisory-lock key of one (professional, number) pair of the ledger in schema
+    ``namespace``: a signed 64-bit hash.
 
     A collision only makes two unrelated numbers wait for each other, never lets a pair race.
     """
     digest = hashlib.blake2b(
-        f"{professional}:{number}".encode(), digest_size=8, person=b"callguard.cap"
+        f"{namespace}\x00{professional}:{number}".encode(), digest_size=8, person=b"callguard.cap"
     ).digest()
     return int.from_bytes(digest, "big", signed=True)
 
 
-# One key for "someone is migrating the schema", so two processes opening a new database at
-# once do not both create the tables.
-_MIGRATION_LOCK = int.from_bytes(
-    hashlib.blake2b(b"schema", digest_size=8, person=b"callguard.mig").digest(), "big", signed=True
-)
+def _migration_lock(namespace: str) -> int:
+    """The key of "someone is migrating the ledger in ``namespace``", so two processes opening
+    a new ledger at once do not both create the tables."""
+    digest = hashlib.blake2b(namespace.encode(), digest_size=8, person=b"callguard.mig").digest()
+    return int.from_bytes(digest, "big", signed=True)
 
 
 @dataclass(slots=True)
@@ -308,6 +313,9 @@ class PostgresLedger(JournaledWrites):
         try:
             with psycopg.connect(dsn, **self._kwargs) as conn:
                 self._configure(conn)
+                row = conn.execute("SELECT coalesce(current_schema(), '')").fetchone()
+                self.namespace: str = row[0] if row else ""
+                """The schema the ledger's tables live in (every advisory-lock key names it)."""
                 if _read_only:
                     self._check_schema(conn)
                 else:
@@ -428,7 +436,7 @@ class PostgresLedger(JournaledWrites):
         # at all. The advisory lock makes concurrent first opens wait for one another; the
         # latecomer then finds nothing pending.
         with conn.transaction():
-            conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (_migration_lock(self.namespace),))
             conn.execute(_MIGRATIONS_TABLE)
             applied = self._applied(conn) or set()
             self._refuse_newer(applied)
@@ -487,7 +495,7 @@ class PostgresLedger(JournaledWrites):
         its own snapshot, so the query reads what was committed once the lock was granted.
         """
         conn = tx.conn
-        key = lock_key(professional, number)
+        key = lock_key(professional, number, self.namespace)
         with conn.pipeline():
             if not tx.begun:
                 conn.execute(_BEGIN)
@@ -616,7 +624,7 @@ class PostgresLedger(JournaledWrites):
     def _lock_chain(self, chain: str) -> None:
         tx = self._tx()
         assert tx is not None
-        key = chain_lock_key(chain)
+        key = chain_lock_key(chain, self.namespace)
         if key not in tx.locked:
             with self.connection() as conn:
                 conn.execute(_LOCK_SQL, (key,), prepare=True)
@@ -636,7 +644,7 @@ class PostgresLedger(JournaledWrites):
         tx = self._tx()
         if tx is None:
             raise RuntimeError("a journaled write runs inside write()")
-        key = chain_lock_key(chain)
+        key = chain_lock_key(chain, self.namespace)
         with self.connection() as conn:
             with conn.pipeline():
                 if key not in tx.locked:
