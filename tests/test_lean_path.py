@@ -296,3 +296,49 @@ def test_consented_numbers_share_only_a_steady_verdict(name: str, first: str) ->
     assert answers[0][0].reasons != answers[0][1].reasons or (
         answers[0][0].next_allowed_at != answers[0][1].next_allowed_at
     )  # the two numbers are judged differently
+
+
+def test_attempts_at_the_cap_are_a_numbers_own() -> None:
+    # Four attempts each, on different days: each refusal names its own days.
+    t = datetime(2026, 11, 24, 11, 0, 5, tzinfo=PARIS)
+    with Guard(":memory:") as guard:
+        guard.import_bloctel([], t - timedelta(days=1), submitted=[_A, _B, _C])
+        for number, first in ((_A, 2), (_B, 9)):
+            guard.record_consent(number, t - timedelta(days=60), proof="form")
+            for day in range(4):
+                guard.record_call(number, t - timedelta(days=first + day), caller_id=NPV)
+        guard.may_call(_C, NPV, t)  # the question is accepted once, in full
+        lean = [guard.may_call(n, NPV, t) for n in (_A, _B)]
+        scrubbed = guard.scrub([_A, _B], NPV, t)
+        general = _general(guard)
+        expected = [general(n, NPV, t, Purpose.PROSPECTION, None, False) for n in (_A, _B)]
+    assert lean == expected == scrubbed
+    assert lean[0].reasons != lean[1].reasons
+
+
+def test_an_opt_out_ending_inside_the_minute_is_judged_on_its_own() -> None:
+    # The opt-out ends at 11:00:20: asked at 11:00:05 the call waits for it, at 11:00:30 not.
+    t = datetime(2026, 11, 24, 11, 0, 5, tzinfo=PARIS)
+    with Guard(":memory:") as guard:
+        for number in (_A, _B):
+            guard.record_consent(number, t - timedelta(days=60), proof="form")
+        guard.add_optout(_A, t - timedelta(days=3), expires_at=t + timedelta(seconds=15))
+        guard.may_call(_B, NPV, t)  # the question is accepted once, in full
+        before = guard.may_call(_A, NPV, t)
+        after = guard.may_call(_A, NPV, t + timedelta(seconds=25))
+    assert not before.allowed and before.next_allowed_at == t + timedelta(seconds=15)
+    assert after.allowed
+
+
+def test_a_scrub_tells_numbers_apart_by_their_consents() -> None:
+    # Same class of line, same Bloctel check, a few attempts each: only A has a consent.
+    t = datetime(2026, 11, 24, 11, 0, 5, tzinfo=PARIS)
+    with Guard(":memory:") as guard:
+        guard.import_bloctel([], t - timedelta(days=1), submitted=[_A, _B])
+        guard.record_consent(_A, t - timedelta(days=60), proof="form")
+        for number in (_A, _B):
+            guard.record_call(number, t - timedelta(days=3), caller_id=NPV)
+        scrubbed = guard.scrub([_A, _B, _A], NPV, t)
+        one_by_one = [guard.may_call(n, NPV, t) for n in (_A, _B, _A)]
+    assert scrubbed == one_by_one
+    assert [d.allowed for d in scrubbed] == [True, False, True]

@@ -357,6 +357,16 @@ _QUESTIONS_KEPT = 1_000
 """Distinct accepted questions and (zone, minute) fact-kind answers the lean path remembers."""
 
 
+def plain(facts: Facts, cap: int) -> bool:
+    """Whether ``facts`` hold none of the instants that make a verdict a number's own: no
+    refusal, slot or contract, fewer attempts than the cap (no window can fill, now or later,
+    so they are not read at all), and only permanent opt-outs (in force in a live decision
+    whenever stamped, and for good). The Bloctel checks, opt-outs and consents still decide."""
+    if facts.refusals or facts.slots or facts.contracts or len(facts.attempts) >= cap:
+        return False
+    return all(until is None for _, until in facts.optouts)
+
+
 def _share(call: Call, verdict: Verdict) -> _Shared:
     """A verdict as every decision sharing it shows it."""
     primary = call.zones[0]
@@ -643,16 +653,8 @@ class Engine:
     ) -> _Shared | None:
         """The verdict shared by every plain question in the same situation, or None when the
         facts are not plain (see the comment above) and this one must be judged on its own."""
-        if (
-            facts.refusals
-            or facts.slots
-            or facts.contracts
-            or len(facts.attempts) >= self.policy.cap_calls
-        ):
+        if not plain(facts, self.policy.cap_calls):
             return None
-        for _, until in facts.optouts:
-            if until is not None:
-                return None
         minute = tu // 60_000_000
         start = minute * 60_000_000
         for checked_at, _ in facts.bloctel:
@@ -846,6 +848,7 @@ class Engine:
             error = str(exc)
         none = Facts()
         bare, shared, classes = state.bare, state.shared, _CLASSES
+        cap = self.policy.cap_calls
         get_known, get_bare, get_class = known.get, bare.get, classes.get
         for i, (raw, key) in enumerate(zip(batch, keys, strict=True)):
             if key is None:
@@ -876,7 +879,13 @@ class Engine:
                         recorded_message, t,
                     )  # fmt: skip
             else:
-                signature = (where, these.signature())
+                # Attempts under the cap are never read (see plain): numbers that differ only
+                # by them share a verdict.
+                signature = (
+                    (where, None, tuple(these.bloctel), tuple(these.optouts))
+                    if not these.consents and plain(these, cap)
+                    else (where, these.signature())
+                )
                 verdict = shared.get(signature)
                 if verdict is None:
                     if len(shared) >= _VERDICTS_KEPT:
