@@ -460,6 +460,7 @@ class ContactFile:
                 yield Row(lines.count, [value], value)
             return
         reader = csv.reader(lines, delimiter=self.delimiter)
+        width, column = self.width, self.column
         while True:
             lines.record = []
             try:
@@ -472,10 +473,14 @@ class ContactFile:
                 yield Row(start, [raw], "", f"unreadable CSV line ({exc})", unreadable=True)
                 continue
             start = lines.count - len(lines.record) + 1
-            if len(cells) > MAX_COLUMNS:
-                raise _too_wide(self.name, start, len(cells))
-            if not any(c.strip() for c in cells):
+            size = len(cells)
+            if size > MAX_COLUMNS:
+                raise _too_wide(self.name, start, size)
+            if not "".join(cells).strip():  # every cell blank (one C-level pass, not one a cell)
                 self.blank_lines.append(start)
+                continue
+            if size == width:  # the common row: no width problem to word
+                yield Row(start, cells, cells[column].strip() if column < size else "")
                 continue
             extra = ""
             if lines.count > start and len(cells) != self.width:
