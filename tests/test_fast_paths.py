@@ -18,8 +18,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from callguard import Guard, Purpose
-from callguard._engine import judge
+from callguard import Guard, Purpose, Sector
+from callguard._engine import facts_read, judge
 from callguard._exceptions import InvalidNumberError
 from callguard._numbers import _fast, _general, national_key, parse_number
 from callguard._time import to_us
@@ -180,20 +180,30 @@ def test_scrub_equals_may_call(
             assert scrubbed == one_by_one
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(facts=_facts, moment=st.sampled_from(MOMENTS), purpose=st.sampled_from(list(Purpose)))
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    facts=_facts,
+    moment=st.sampled_from(MOMENTS),
+    purpose=st.sampled_from(list(Purpose)),
+    sector=st.sampled_from([None, *Sector]),
+    recorded=st.booleans(),
+)
 def test_facts_read_by_regime_equal_every_fact(
-    facts: list[tuple[str, str, timedelta]], moment: datetime, purpose: Purpose
+    facts: list[tuple[str, str, timedelta]],
+    moment: datetime,
+    purpose: Purpose,
+    sector: Sector | None,
+    recorded: bool,
 ) -> None:
-    # may_call reads only the fact kinds its regime can use (facts_read); judged on every fact,
-    # the decision is the same.
+    # may_call reads only the fact kinds its regime, purpose and sector can use (facts_read);
+    # judged on every fact, the decision is the same.
     with Guard(":memory:") as guard:
         for kind, number, before in facts:
             _record(guard, kind, number, moment - before)
         engine = guard.engine
         t = engine.now(moment)
         for number in SCRUB_NUMBERS:
-            call = engine.call(number, NPV, purpose, None, None)
+            call = engine.call(number, NPV, purpose, sector, None, None, recorded)
             everything = (
                 engine.ledger.facts(
                     engine.pid, call.number.key, to_us(t), to_us(t - engine.lookback)
@@ -202,3 +212,20 @@ def test_facts_read_by_regime_equal_every_fact(
                 else engine.facts(call, t)
             )
             assert engine.decide(call, t) == engine.decision(call, t, judge(call, everything, t))
+
+
+def test_the_kinds_read_follow_the_rules_that_apply() -> None:
+    from callguard._facts import FactKind
+    from callguard.rules.regimes import regime_on
+
+    bloctel, consent = regime_on(datetime(2025, 5, 13).date()), regime_on(datetime(2026, 11, 24).date())
+    # A canvassing call without a banned sector reads no contract; with one, it does.
+    assert FactKind.CONTRACT not in facts_read(bloctel, Purpose.PROSPECTION, None)
+    assert FactKind.CONTRACT in facts_read(bloctel, Purpose.PROSPECTION, Sector.CPF_TRAINING)
+    assert FactKind.CONTRACT in facts_read(bloctel, Purpose.CONTRACT, None)
+    # A non-commercial call reads neither attempts nor refusals nor Bloctel checks.
+    assert facts_read(bloctel, Purpose.NON_COMMERCIAL, None) == {
+        FactKind.OPTOUT, FactKind.CONSENT, FactKind.WITHDRAWAL,
+    }  # fmt: skip
+    assert FactKind.BLOCTEL not in facts_read(consent, Purpose.PROSPECTION, None)
+    assert facts_read(bloctel) == set(FactKind)

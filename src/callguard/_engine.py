@@ -213,16 +213,22 @@ def next_allowed(
         i = i + 1 if i + 1 < count else 0
 
 
-@lru_cache(maxsize=64)
-def facts_read(regime: Regime) -> frozenset[FactKind]:
+@lru_cache(maxsize=256)
+def facts_read(
+    regime: Regime, purpose: Purpose | None = None, sector: Sector | None = None
+) -> frozenset[FactKind]:
     """The fact kinds a decision taken under ``regime`` can read — the one place that says so.
 
-    Bloctel checks are read only by the Bloctel rule, which passes under a regime where Bloctel
-    proves nothing; the search for ``next_allowed_at`` only looks forward, so they are left
-    unread when no regime from this one on uses Bloctel (the consent regime, from 2026-08-11).
-    A rule that starts reading a fact kind in a new situation must be reflected here.
+    Each rule says which kinds it reads (``Rule.reads``); a question for ``purpose`` and
+    ``sector`` reads those of the rules that apply to it (every rule when ``purpose`` is None):
+    a canvassing call without a banned sector reads no contract, a non-commercial one neither
+    attempts nor refusals. Bloctel checks are read only by the Bloctel rule, which passes under
+    a regime where Bloctel proves nothing; the search for ``next_allowed_at`` only looks
+    forward, so they are left unread when no regime from this one on uses Bloctel (the consent
+    regime, from 2026-08-11).
     """
-    kinds = set(FactKind)
+    rules = RULES if purpose is None else _rules_for(True, purpose, sector)
+    kinds: set[FactKind] = set().union(*(rule.reads for rule in rules))
     if not any(r.bloctel for r in REGIMES if r.start >= regime.start):
         kinds.discard(FactKind.BLOCTEL)
     return frozenset(kinds)
@@ -413,7 +419,7 @@ class Engine:
         # The lean path's memory (see :meth:`ask`): the questions already checked, the fact kinds
         # by (zone, minute), and the verdicts by situation.
         self._asked: set[tuple[object, ...]] = set()
-        self._kinds: dict[tuple[object, int], frozenset[FactKind]] = {}
+        self._kinds: dict[tuple[object, ...], frozenset[FactKind]] = {}
         self._lean: dict[tuple[object, ...], _Shared] = {}
 
     def now(self, now: datetime | None, name: str = "now") -> datetime:
@@ -438,7 +444,9 @@ class Engine:
     def facts(self, call: Call, t: datetime) -> Facts:
         if call.number_problem is not None or call.number is None:
             return Facts()
-        kinds = facts_read(regime_of_day(t.astimezone(call.zones[0]).date()))
+        kinds = facts_read(
+            regime_of_day(t.astimezone(call.zones[0]).date()), call.purpose, call.sector
+        )
         return self.ledger.facts(
             self.pid, call.number.key, to_us(t), to_us(t - self.lookback), kinds
         )
@@ -487,7 +495,7 @@ class Engine:
             key, e164, zones, areas = lean
             tu = to_us(t)
             try:
-                facts = self.read(key, zones[0], t, tu)
+                facts = self.read(key, zones[0], t, tu, purpose, sector)
             except self.errors as exc:
                 return unavailable(str(exc), t, zones[0].key, e164)
             shared = self.shared(question, number, zones, areas, facts, t, tu)
@@ -537,7 +545,7 @@ class Engine:
         attempt_id: int | None = None
         try:
             with self.ledger.write():
-                facts = self.read(key, zones[0], t, tu)
+                facts = self.read(key, zones[0], t, tu, purpose, sector)
                 if lean is not None:
                     shared = self.shared(question, number, zones, lean[3], facts, t, tu)
                 if shared is not None:
@@ -577,9 +585,13 @@ class Engine:
             recorded_at=to_us(now_utc()),
         )
 
-    def read(self, key: int, zone: ZoneInfo, t: datetime, tu: int) -> Facts:
-        """The facts about the number ``key`` that a decision at ``t`` in ``zone`` can read."""
-        return self.ledger.facts(self.pid, key, tu, tu - self._lookback_us, self.kinds(zone, t, tu))
+    def read(
+        self, key: int, zone: ZoneInfo, t: datetime, tu: int, purpose: object, sector: object
+    ) -> Facts:
+        """The facts about the number ``key`` that a decision at ``t`` in ``zone`` for
+        ``purpose`` and ``sector`` (accepted already) can read."""
+        kinds = self.kinds(zone, t, tu, purpose, sector)
+        return self.ledger.facts(self.pid, key, tu, tu - self._lookback_us, kinds)
 
     # -- the lean path ----------------------------------------------------------------------
     #
@@ -631,14 +643,21 @@ class Engine:
         except TypeError:
             pass
 
-    def kinds(self, zone: ZoneInfo, t: datetime, tu: int) -> frozenset[FactKind]:
-        """:func:`facts_read` for the regime of ``t``'s local day, by (zone, minute)."""
-        key = (zone, tu // 60_000_000)
+    def kinds(
+        self, zone: ZoneInfo, t: datetime, tu: int, purpose: object, sector: object
+    ) -> frozenset[FactKind]:
+        """:func:`facts_read` for the regime of ``t``'s local day and the question's purpose
+        and sector (as given: accepted already), by (zone, minute, purpose, sector)."""
+        key = (zone, tu // 60_000_000, purpose, sector)
         kinds = self._kinds.get(key)
         if kinds is None:
             if len(self._kinds) >= _QUESTIONS_KEPT:
                 self._kinds.clear()
-            kinds = self._kinds[key] = facts_read(regime_of_day(t.astimezone(zone).date()))
+            kinds = self._kinds[key] = facts_read(
+                regime_of_day(t.astimezone(zone).date()),
+                Purpose.coerce(purpose),
+                None if sector is None else Sector.coerce(sector),
+            )
         return kinds
 
     def shared(
@@ -801,7 +820,11 @@ class Engine:
             Sector.coerce(sector)
         cal.department_of(department)
         decisions: list[Decision] = []
-        state = _ListState(kinds=_kinds_around(t))
+        state = _ListState(
+            kinds=_kinds_around(
+                t, Purpose.coerce(purpose), None if sector is None else Sector.coerce(sector)
+            )
+        )
         it = iter(numbers)
         with _collector_paused():
             while batch := list(itertools.islice(it, BATCH)):
@@ -975,7 +998,9 @@ class _ListState:
     shared: dict[object, _Shared] = field(default_factory=dict)
 
 
-def _kinds_around(t: datetime) -> frozenset[FactKind]:
+def _kinds_around(
+    t: datetime, purpose: Purpose | None = None, sector: Sector | None = None
+) -> frozenset[FactKind]:
     """The fact kinds a decision at ``t`` can read, whatever the consumer's zone: the union of
     :func:`facts_read` over the regimes of every local date ``t`` falls on (UTC−12 to UTC+14
     puts it on the UTC date or the day either side). Reading a kind the regime does not use
@@ -983,7 +1008,7 @@ def _kinds_around(t: datetime) -> frozenset[FactKind]:
     day = t.astimezone(timezone.utc).date()
     kinds: set[FactKind] = set()
     for d in (day - timedelta(days=1), day, day + timedelta(days=1)):
-        kinds |= facts_read(regime_of_day(d))
+        kinds |= facts_read(regime_of_day(d), purpose, sector)
     return frozenset(kinds)
 
 

@@ -18,7 +18,7 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from .._decision import Reason
-from .._facts import Facts
+from .._facts import FactKind, Facts
 from .._numbers import PhoneNumber
 from .._policy import Policy
 from .._time import UTC, from_us, to_us
@@ -173,6 +173,9 @@ class Rule:
     """A rule of the rulebook. Subclasses set ``needs_number`` and override the three methods."""
 
     needs_number = True
+    reads: frozenset[FactKind] = frozenset()
+    """The fact kinds its ``check`` and ``starts`` read: a decision reads from the ledger only
+    the kinds of the rules that apply to it (``_engine.facts_read``)."""
 
     def applies(self, purpose: Purpose, sector: Sector | None) -> bool:
         return True

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from .._decision import Reason
+from .._facts import FactKind
 from .._time import from_us
 from .._types import Purpose, ReasonCode, Sector
 from .base import Context, Rule, midnight
@@ -33,6 +34,8 @@ class Bloctel(Rule):
     Each number needs a check no older than ``bloctel_max_age_days``: unchecked is not clean.
     Contract and press calls are exempt (§7); after 2026-08-10 Bloctel proves nothing.
     """
+
+    reads = frozenset({FactKind.BLOCTEL})
 
     def applies(self, purpose: Purpose, sector: Sector | None) -> bool:
         return purpose is Purpose.PROSPECTION

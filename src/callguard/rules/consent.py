@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from .._decision import Reason
+from .._facts import FactKind
 from .._time import from_us
 from .._types import Purpose, ReasonCode
 from .base import Context, Rule
@@ -59,6 +60,8 @@ _CONSENT_WITHDRAWN = {k: _withdrawn(b) for k, b in _BASES.items()}
 class Consent(Rule):
     """Prior consent: canvassing in the opt-in regime (new L223-1, docs/rules.md §6), and a
     recorded-message call in every regime and for every purpose (CPCE L34-5, §10)."""
+
+    reads = frozenset({FactKind.CONSENT, FactKind.WITHDRAWAL})
 
     def check(self, ctx: Context, t: datetime) -> list[Reason]:
         call = ctx.call

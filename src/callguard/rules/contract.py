@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from .._decision import Reason
+from .._facts import FactKind
 from .._types import Purpose, ReasonCode, Sector
 from .base import Context, Rule, contract_running, contract_starts
 
@@ -26,6 +27,8 @@ _NO_CONTRACT = Reason(
 
 class Contract(Rule):
     """A CONTRACT call needs a contract running at ``now`` (loi n° 2020-901, L223-1 al. 4)."""
+
+    reads = frozenset({FactKind.CONTRACT})
 
     def applies(self, purpose: Purpose, sector: Sector | None) -> bool:
         return purpose is Purpose.CONTRACT

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from .._decision import Reason
+from .._facts import FactKind
 from .._time import from_us
 from .._types import Purpose, ReasonCode, Sector
 from .base import CANVASSING, D223_9, Context, Rule, midnight
@@ -21,6 +22,8 @@ class Cooldown(Rule):
 
     « soixante jours calendaires révolus »: refused on local date R, callable from R + 61.
     """
+
+    reads = frozenset({FactKind.REFUSAL})
 
     def applies(self, purpose: Purpose, sector: Sector | None) -> bool:
         return purpose in CANVASSING

@@ -12,6 +12,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from .._decision import Reason
+from .._facts import FactKind
 from .._types import Purpose, ReasonCode, Sector
 from .base import CANVASSING, D223_9, Context, Rule, midnight
 
@@ -37,6 +38,8 @@ class Frequency(Rule):
 
     A sliding window of the consumer's local dates; attempts on later dates count too.
     """
+
+    reads = frozenset({FactKind.ATTEMPT})
 
     def applies(self, purpose: Purpose, sector: Sector | None) -> bool:
         return purpose in CANVASSING

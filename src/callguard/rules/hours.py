@@ -16,6 +16,7 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from .._decision import Reason
+from .._facts import FactKind
 from .._time import from_us
 from .._types import Purpose, ReasonCode, Sector
 from . import calendar as cal
@@ -31,6 +32,8 @@ class Calendar(Rule):
     expressly covering calls outside the days and hours (« consentement exprès et préalable »,
     D223-9 al. 2) — a general marketing consent does not.
     """
+
+    reads = frozenset({FactKind.SLOT, FactKind.CONSENT, FactKind.WITHDRAWAL})
 
     def applies(self, purpose: Purpose, sector: Sector | None) -> bool:
         return purpose in CANVASSING

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from .._decision import Reason
+from .._facts import FactKind
 from .._time import from_us
 from .._types import ReasonCode
 from .base import Context, Rule
@@ -18,6 +19,8 @@ __all__ = ["OptOut"]
 
 class OptOut(Rule):
     """The professional's internal do-not-call list: every purpose, every regime."""
+
+    reads = frozenset({FactKind.OPTOUT})
 
     def check(self, ctx: Context, t: datetime) -> list[Reason]:
         tu = ctx.us(t)

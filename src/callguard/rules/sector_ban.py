@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from .._decision import Reason
+from .._facts import FactKind
 from .._types import Purpose, ReasonCode, Sector
 from .base import CANVASSING, Context, Rule, contract_running, contract_starts
 from .regimes import SECTOR_BANS
@@ -21,6 +22,8 @@ class SectorBan(Rule):
     """Sectors that may not be canvassed by phone; consent does not lift them (docs/rules.md §8)."""
 
     needs_number = False
+
+    reads = frozenset({FactKind.CONTRACT})
 
     def applies(self, purpose: Purpose, sector: Sector | None) -> bool:
         return sector is not None and purpose in CANVASSING
