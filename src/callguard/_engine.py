@@ -442,14 +442,10 @@ class Engine:
         )  # fmt: skip
 
     def facts(self, call: Call, t: datetime) -> Facts:
+        """What a decision on ``call`` at ``t`` reads from the ledger (:meth:`read`)."""
         if call.number_problem is not None or call.number is None:
             return Facts()
-        kinds = facts_read(
-            regime_of_day(t.astimezone(call.zones[0]).date()), call.purpose, call.sector
-        )
-        return self.ledger.facts(
-            self.pid, call.number.key, to_us(t), to_us(t - self.lookback), kinds
-        )
+        return self.read(call.number.key, call.zones[0], t, to_us(t), call.purpose, call.sector)
 
     def decision(
         self, call: Call, t: datetime, verdict: Verdict, attempt_id: int | None = None
