@@ -27,6 +27,7 @@ from ._numbers import (
     PhoneNumber,
     consumer_keys,
     consumer_line,
+    line_class,
     parse_caller,
     parse_number,
 )  # fmt: skip
@@ -884,7 +885,7 @@ class Engine:
                 # A metropolitan consumer line: E.164 is its key's digits, and its class follows
                 # from its first four national digits (``_numbers._PREFIXES``).
                 e164 = "+" + str(key)
-                where = get_class(key // _CLASS_DIVISOR) or _class_of(raw, key, classes)
+                where = get_class(key // _CLASS_DIVISOR) or _class_of(key, classes)
             if error is not None:
                 zones, _ = cal.consumer_zones(parse_number(raw), callee_tz, department)
                 out.append(unavailable(error, t, zones[0].key, e164))
@@ -1027,15 +1028,10 @@ _CLASSES: dict[int, _Where] = {}
 fixes it (at most 10 000 entries, shared by every list)."""
 
 
-def _class_of(raw: object, key: int, classes: dict[int, _Where]) -> _Where:
-    """The class of the metropolitan consumer line ``raw`` (key ``key``), remembered for every
-    key with the same first four national digits."""
-    number = parse_number(raw)
-    if number.key != key or number.country_code != 33:  # pragma: no cover - consumer_keys' promise
-        raise CallguardError(f"{raw!r}: its key {key} is not its number's ({number.e164})")
-    where = classes[key // _CLASS_DIVISOR] = (
-        number.zones, number.territories, number.alsace_moselle,
-    )  # fmt: skip
+def _class_of(key: int, classes: dict[int, _Where]) -> _Where:
+    """The class of the metropolitan consumer line ``key``, remembered for every key with the
+    same first four national digits."""
+    where = classes[key // _CLASS_DIVISOR] = line_class(key)
     return where
 
 

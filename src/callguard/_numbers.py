@@ -28,7 +28,8 @@ from phonenumbers import PhoneMetadata
 from callguard._exceptions import InvalidNumberError
 
 __all__ = [
-    "ConsumerLine", "LineKind", "PhoneNumber", "consumer_line", "parse_caller", "parse_number",
+    "ConsumerLine", "LineKind", "PhoneNumber", "consumer_line", "line_class", "parse_caller",
+    "parse_number",
 ]  # fmt: skip
 
 
@@ -503,6 +504,14 @@ def _consumer_prefix(nsn: str) -> _PrefixInfo | None:
     if match is None or _KIND_OF_TYPE[match.lastgroup or ""] not in _CONSUMER_KINDS:
         return None
     return info
+
+
+def line_class(key: int) -> tuple[tuple[str, ...], tuple[str, ...], bool]:
+    """(zone names, territories, Alsace-Moselle candidate) of the metropolitan consumer line
+    with ledger key ``key`` (as :func:`consumer_keys` or :func:`consumer_line` give it): its
+    first four national digits decide them."""
+    territories, zones, _, alsace, _ = _PREFIXES[str(key - 33_000_000_000)[:4]]
+    return zones, territories, alsace
 
 
 ConsumerLine = tuple[int, str, tuple[str, ...], tuple[str, ...], bool]
