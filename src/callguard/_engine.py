@@ -451,18 +451,8 @@ class Engine:
     def decision(
         self, call: Call, t: datetime, verdict: Verdict, attempt_id: int | None = None
     ) -> Decision:
-        primary = call.zones[0]
-        nxt = verdict.next_allowed
-        return _decision(
-            not verdict.reasons,
-            tuple(verdict.reasons),
-            None if nxt is None else nxt.astimezone(primary),
-            e164_of(call),
-            verdict.regime.name,
-            primary.key,
-            t,
-            attempt_id,
-        )
+        allowed, reasons, nxt, regime, tz = _share(call, verdict)
+        return _decision(allowed, reasons, nxt, e164_of(call), regime, tz, t, attempt_id)
 
     def decide(self, call: Call, t: datetime) -> Decision:
         """The decision on ``call`` at ``t``, read from the ledger (LEDGER_UNAVAILABLE when it
@@ -748,9 +738,7 @@ class Engine:
         self, question: tuple[object, ...], number: object, facts: Facts, t: datetime
     ) -> _Shared:
         caller_id, purpose, sector, recorded_message = question
-        call = build_call(
-            number, caller_id, purpose, sector, None, self.policy, None, recorded_message
-        )
+        call = self.call(number, caller_id, purpose, sector, None, None, recorded_message)
         return _share(call, judge(call, facts, t))
 
     def _keep(self, key: tuple[object, ...], verdict: _Shared) -> _Shared:
@@ -931,16 +919,7 @@ class Engine:
     ) -> _Shared:
         """The verdict on ``raw`` with ``facts``, as every decision sharing it shows it."""
         call = self.call(raw, caller_id, purpose, sector, callee_tz, department, recorded_message)
-        judged = judge(call, facts, t)
-        primary = call.zones[0]
-        nxt = judged.next_allowed
-        return (
-            not judged.reasons,
-            tuple(judged.reasons),
-            None if nxt is None else nxt.astimezone(primary),
-            judged.regime.name,
-            primary.key,
-        )
+        return _share(call, judge(call, facts, t))
 
     @property
     def in_batch(self) -> bool:
