@@ -3,7 +3,7 @@
 :func:`build_call` normalises the question (number, caller ID, purpose, sector, zones);
 :func:`~callguard.rules.judge` applies every rule to it; an :class:`Engine` binds both to one
 ledger and one professional, and gives :class:`Decision` objects one at a time (:meth:`decide`)
-or for a list read set-based (:meth:`decide_many`). The Guard, the scrub and the audit all decide
+or for a list read set-based (:meth:`decide_numbers`). The Guard, the scrub and the audit all decide
 through here; :func:`apply_outcome` is what a call's outcome does to the ledger, for all of them.
 """
 
@@ -747,40 +747,6 @@ class Engine:
         self._lean[key] = verdict
         return verdict
 
-    def decide_many(
-        self, calls: list[Call], t: datetime, verdicts: dict[object, Verdict]
-    ) -> list[Decision]:
-        """:meth:`decide` for each call, the ledger read set-based (one statement per fact
-        table, not one query per number). ``verdicts`` is shared between the batches of one list:
-        calls that differ only by number (same caller ID, purpose, sector, policy and instant),
-        in the same zones and with the same facts, get the same verdict, computed once."""
-        keys = {c.number.key for c in calls if c.number_problem is None and c.number is not None}
-        error: str | None = None
-        facts: dict[int, Facts] = {}
-        try:
-            facts = self.ledger.facts_many(self.pid, keys, to_us(t), to_us(t - self.lookback))
-        except self.errors as exc:
-            error = str(exc)
-        none = Facts()
-        decisions: list[Decision] = []
-        for call in calls:
-            if call.number_problem is not None or call.number is None:
-                verdict = judge(call, none, t)
-            elif error is not None:
-                decisions.append(unavailable(error, t, call.zones[0].key, e164_of(call)))
-                continue
-            else:
-                these = facts[call.number.key]
-                signature = (call.zones, call.areas, these.signature())
-                cached = verdicts.get(signature)
-                if cached is None:
-                    if len(verdicts) >= _VERDICTS_KEPT:
-                        verdicts.clear()
-                    cached = verdicts[signature] = judge(call, these, t)
-                verdict = cached
-            decisions.append(self.decision(call, t, verdict))
-        return decisions
-
     def decide_numbers(
         self,
         numbers: Iterable[object],
@@ -832,7 +798,7 @@ class Engine:
         state: _ListState,
         out: list[Decision],
     ) -> None:
-        """:meth:`decide_many` for the numbers of a list, as a pipeline: the numbers keyed (the
+        """The decisions on the numbers of a list, as a pipeline: the numbers keyed (the
         common metropolitan forms all at once by ``consumer_keys``, the rest parsed), the
         ledger read once for the batch (only the fact kinds the instant can use, and only the
         numbers that have any), and a verdict per situation. Consumer lines of the same class
