@@ -946,11 +946,13 @@ def _kinds_around(
     """The fact kinds a decision at ``t`` can read, whatever the consumer's zone: the union of
     :func:`facts_read` over the regimes of every local date ``t`` falls on (UTC−12 to UTC+14
     puts it on the UTC date or the day either side). Reading a kind the regime does not use
-    changes no decision, only how many numbers share a verdict."""
+    changes no decision, only how many numbers share a verdict. A day before the first regime
+    has none: a question that falls on it locally is refused as out of range, one by one."""
     day = t.astimezone(timezone.utc).date()
     kinds: set[FactKind] = set()
     for d in (day - timedelta(days=1), day, day + timedelta(days=1)):
-        kinds |= facts_read(regime_of_day(d), purpose, sector)
+        if d >= REGIMES[0].start:
+            kinds |= facts_read(regime_of_day(d), purpose, sector)
     return frozenset(kinds)
 
 

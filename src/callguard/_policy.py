@@ -31,8 +31,10 @@ class Policy(BaseModel):
             raise _configuration_error(exc) from None
 
     automated: bool = True
-    """The calls are placed by an automated dialer: the caller ID must be a verified NPV number
-    (ARCEP décision n° 2022-1583)."""
+    """The calls are placed by an automated calling system: the caller ID must be a verified NPV
+    number (ARCEP décision n° 2022-1583). ARCEP's criterion is volume — a system that places more
+    calls than it receives — so a predictive or progressive dialer with agents is automated;
+    ``False`` is only for a person dialing one call at a time from an ordinary line."""
 
     own_caller_ids: frozenset[str] | None = None
     """Caller IDs the professional owns (any input form); a call presenting another is refused."""

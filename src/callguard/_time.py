@@ -11,8 +11,13 @@ PARIS = ZoneInfo("Europe/Paris")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _US = timedelta(microseconds=1)
 
-EARLIEST = datetime(2016, 6, 1, tzinfo=UTC)
-"""The first instant callguard judges or records: Bloctel opened on 1 June 2016."""
+EARLIEST = datetime(2016, 5, 31, 20, 0, tzinfo=UTC)
+"""The first instant callguard judges or records: 1 June 2016, the day Bloctel opened, begins
+there in Réunion (UTC+4), the easternmost zone of a French consumer line. The range's lower bound
+is the consumer's local date, like the regimes (docs/rules.md §1): an instant before a line's own
+local midnight of that day is refused when the regime is looked up, by the line's date."""
+FIRST_DAY = date(2016, 6, 1)
+"""The first day callguard has rules for (Bloctel's opening), on the consumer's local clock."""
 LATEST = datetime(2101, 1, 1, tzinfo=UTC)
 """The end of the range (exclusive): 2100-12-31 is the last day. Beyond it, date arithmetic
 (a window, the next-allowed search two years ahead) would leave what ``datetime`` holds."""
@@ -33,8 +38,9 @@ def require_aware(value: object, name: str = "now") -> datetime:
 
 
 def in_range(value: datetime, name: str) -> datetime:
-    """An aware ``value`` in UTC, if it lies in 2016-06-01 … 2100-12-31 (UTC); else a
-    ``ValueError`` naming it. Never an ``OverflowError``, even at ``datetime.min``/``max``."""
+    """An aware ``value`` in UTC, if it lies in 2016-06-01 (its first local midnight, in Réunion)
+    … 2100-12-31 (UTC); else a ``ValueError`` naming it. Never an ``OverflowError``, even at
+    ``datetime.min``/``max``."""
     try:
         # In UTC first: comparing datetimes of different zones asks each for its offset again.
         utc = value.astimezone(UTC)
@@ -44,7 +50,8 @@ def in_range(value: datetime, name: str) -> datetime:
         pass
     raise ValueError(
         f"{name}={value.isoformat()} is out of range: callguard judges and records instants "
-        f"from {EARLIEST.date().isoformat()} to 2100-12-31 (UTC)"
+        f"from {FIRST_DAY.isoformat()} on the consumer's local date (that day begins at "
+        f"{EARLIEST.isoformat()} in Réunion) to 2100-12-31 (UTC)"
     )
 
 
@@ -55,10 +62,10 @@ def instant(value: object, name: str, *, end_of_day: bool = False) -> datetime:
     a Bloctel return file); the day is taken in metropolitan legal time.
     """
     if isinstance(value, date) and not isinstance(value, datetime):
-        if not EARLIEST.date() <= value < LATEST.date():
+        if not FIRST_DAY <= value < LATEST.date():
             raise ValueError(
                 f"{name}={value.isoformat()} is out of range: callguard records days from "
-                f"{EARLIEST.date().isoformat()} to 2100-12-31"
+                f"{FIRST_DAY.isoformat()} to 2100-12-31"
             )
         day = value + timedelta(days=1) if end_of_day else value
         return datetime.combine(day, time(0), PARIS).astimezone(UTC)
