@@ -13,7 +13,6 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from callguard import Guard, audit
-
 from conftest import NPV
 
 UTC = timezone.utc
