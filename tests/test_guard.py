@@ -186,3 +186,26 @@ def test_server_passwords_stay_out_of_messages() -> None:
     shown = display_location("postgresql://dialer:s3cret@db.internal:5432/calls?password=x")
     assert shown == "postgresql://dialer@db.internal:5432/calls"
     assert display_location("/var/lib/callguard.db") == "/var/lib/callguard.db"
+
+
+def test_a_nested_batch_belongs_to_the_outer_one(guard: Guard) -> None:
+    # A helper that batches its own writes may be called inside a caller's batch: everything
+    # commits when the outermost batch ends, or nothing does.
+    other = "06 98 76 54 32"
+    with pytest.raises(RuntimeError, match="later failure"), guard.batch():
+        with guard.batch():
+            consented(guard, MOBILE, paris(2026, 9, 1))
+            with guard.batch():
+                consented(guard, other, paris(2026, 9, 1))
+        assert guard.engine.in_batch
+        guard.record_call(MOBILE, paris(2026, 11, 2, 11))  # still the outer transaction
+        raise RuntimeError("a later failure in the outer batch")
+    assert not guard.engine.in_batch
+    assert guard.may_call(MOBILE, NPV, AT).codes == {ReasonCode.NO_CONSENT}
+    assert guard.may_call(other, NPV, AT).codes == {ReasonCode.NO_CONSENT}
+    with guard.batch():
+        with guard.batch():
+            consented(guard, MOBILE, paris(2026, 9, 1))
+        consented(guard, other, paris(2026, 9, 1))
+    assert guard.may_call(MOBILE, NPV, AT).allowed
+    assert guard.may_call(other, NPV, AT).allowed

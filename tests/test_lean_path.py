@@ -342,3 +342,26 @@ def test_a_scrub_tells_numbers_apart_by_their_consents() -> None:
         one_by_one = [guard.may_call(n, NPV, t) for n in (_A, _B, _A)]
     assert scrubbed == one_by_one
     assert [d.allowed for d in scrubbed] == [True, False, True]
+
+
+@pytest.mark.parametrize("moselle_first", [True, False])
+def test_lines_of_one_zone_but_other_holidays_never_share_a_verdict(moselle_first: bool) -> None:
+    # Good Friday is a public holiday in Alsace-Moselle only (Code du travail L3134-13): a Metz
+    # line and a Paris line share a zone (Europe/Paris) and a minute, not the closed day.
+    t = datetime(2025, 4, 18, 11, 0, 5, tzinfo=PARIS)
+    metz, paris_line = "03 87 12 34 56", "01 42 12 34 56"
+    order = [metz, paris_line] if moselle_first else [paris_line, metz]
+    with Guard(":memory:") as guard:
+        guard.import_bloctel([], t - timedelta(days=2), submitted=order)
+        guard.may_call("01 42 00 00 01", NPV, t)  # the question is accepted once, in full
+        at = {n: t + timedelta(seconds=i) for i, n in enumerate(order)}
+        decisions = {n: guard.may_call(n, NPV, at[n]) for n in order}
+        decide = _general(guard)
+        general = {n: decide(n, NPV, at[n], "PROSPECTION", None, False) for n in order}
+        attempts = {n: guard.attempt(n, NPV, at[n]) for n in order}
+    assert decisions[paris_line].allowed
+    assert not decisions[metz].allowed
+    assert decisions == general
+    assert attempts[paris_line].allowed and attempts[paris_line].attempt_id is not None
+    assert not attempts[metz].allowed and attempts[metz].attempt_id is None
+    assert attempts[metz].reasons == general[metz].reasons
