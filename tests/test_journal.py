@@ -205,7 +205,8 @@ def test_an_old_ledger_is_sealed_by_a_genesis_and_verifies(ledger_location: str)
     migrations = "callguard_migrations" if is_server_url(ledger_location) else "_sqlite_migrations"
     tamper(
         ledger_location,
-        f"DELETE FROM {migrations} WHERE name IN ('m005_journal', 'm006_journal_v2')",  # noqa: S608
+        f"DELETE FROM {migrations} WHERE name IN "  # noqa: S608
+        "('m005_journal', 'm006_journal_v2', 'm008_journal_erasable')",
     )
     assert not callguard.verify(ledger_location).ok  # no journal yet
     with Guard(ledger_location, professional="acme") as g:

@@ -136,7 +136,7 @@ def test_entries_are_written_in_format_2_once_encoded(ledger_location: str) -> N
 
 
 def _journal(location: str, where: str) -> list[dict[str, Any]]:
-    query = f"SELECT chain, seq, body, prev, hash, v FROM journal {where}"  # noqa: S608
+    query = f"SELECT chain, seq, body, prev, hash, v, salt, digest FROM journal {where}"  # noqa: S608
     if is_server_url(location):
         import psycopg
         from psycopg.rows import dict_row
@@ -181,7 +181,11 @@ def ledger(make_guard: Callable[..., Guard], ledger_location: str) -> str:
     [
         # the entry's format changed: it would be hashed another way
         "UPDATE journal SET v = NULL WHERE chain = 'p1' AND seq = 2",
-        "UPDATE journal SET v = 3 WHERE chain = 'p1' AND seq = 2",
+        "UPDATE journal SET v = 2 WHERE chain = 'p1' AND seq = 2",
+        "UPDATE journal SET v = 4 WHERE chain = 'p1' AND seq = 2",
+        # format 3: the salt is covered through the body's digest
+        "UPDATE journal SET salt = NULL WHERE chain = 'p1' AND seq = 2",
+        "UPDATE journal SET digest = salt WHERE chain = 'p1' AND seq = 2",
         # a previous hash written beside a format 2 entry is not one callguard writes
         "UPDATE journal SET prev = 'x' WHERE chain = 'p1' AND seq = 2",
         # any field of a format 2 entry is covered by its hash
@@ -211,9 +215,11 @@ def test_a_body_rewritten_with_its_hash_is_reported_not_raised(ledger: str) -> N
         scalar(ledger, f"SELECT at FROM journal WHERE chain = 'p1' AND seq = {last}"),  # noqa: S608
         scalar(ledger, f"SELECT row_id FROM journal WHERE chain = 'p1' AND seq = {last}"),  # noqa: S608
     )
+    salt = bytes.fromhex(journal._hex(_journal(ledger, f"WHERE chain = 'p1' AND seq = {last}")[0]["salt"]))
     for body in ("not json", '{"a": 1}', "[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]"):
-        digest = journal.entry_hash_v2("p1", last, int(str(at)), "consents", "insert",
-                                       int(str(rid)), body, prev)  # fmt: skip
+        text = journal.entry_text_v3("p1", last, int(str(at)), "consents", "insert",
+                                     int(str(rid)), journal.body_digest(salt, body), prev)  # fmt: skip
+        digest = journal._sha256(text)
         tamper(
             ledger,
             f"UPDATE journal SET body = '{body}', hash = '{digest}' "  # noqa: S608

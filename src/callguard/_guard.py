@@ -445,6 +445,11 @@ class Guard:
             removed = ledger.purge(
                 self.engine.pid, to_us(cut), to_us(consents_before), to_us(present), by
             )
+        # Committed: now out of the file's free space and write-ahead log too (RGPD art. 5(1)(e)).
+        try:
+            self.engine.ledger.scrub()
+        except self.engine.ledger.errors as exc:
+            raise LedgerError(f"purged {self.path!r}, but could not reclaim its space: {exc}") from exc
         return PurgeReport(cut, consents_before, removed, self.professional, by, present)
 
     def verify(self) -> VerifyReport:

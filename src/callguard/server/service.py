@@ -287,15 +287,12 @@ class Service:
                 raise _Rollback(decision)  # not stored: a retry is judged afresh
             body = decision.to_dict()
             now = to_us(now_utc())
-            ledger.service_exec(
-                "INSERT INTO idempotency (api_key, key, request, status, response, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (key.id, idempotency_key, digest, 200, json.dumps(body), now),
+            # Journaled like any fact: a stored answer replays a decision. Its expiry erases its
+            # journal entry too (the answer holds the number).
+            ledger.store_answer(
+                guard.engine.pid, key.id, idempotency_key, digest, 200, json.dumps(body), now
             )
-            ledger.service_exec(
-                "DELETE FROM idempotency WHERE created_at < ?",
-                (now - to_us(from_us(0) + IDEMPOTENCY_TTL),),
-            )
+            ledger.expire_answers(now - to_us(from_us(0) + IDEMPOTENCY_TTL))
         return Answer(body, decision)
 
     # -- facts --------------------------------------------------------------------------------

@@ -34,6 +34,7 @@ __all__ = [
     "Column",
     "ColumnType",
     "ConsentEvidence",
+    "Index",
     "Ledger",
     "Location",
     "Purge",
@@ -160,6 +161,24 @@ class Ledger(Protocol):
 
     def close(self) -> None: ...
 
+    def scrub(self) -> None:
+        """After a purge has committed: leave no purged value in the storage's free space or
+        log, as far as the backend can (see docs/evidence.md)."""
+        ...
+
+    def store_answer(
+        self,
+        professional: int,
+        api_key: int,
+        key: str,
+        request: str,
+        status: int,
+        response: str,
+        created_at: int,
+    ) -> int: ...
+
+    def expire_answers(self, before: int, limit: int = 1000, batch: int = 3_600_000_000) -> int: ...
+
     # The journal (storage.journal): every write of a fact goes through these, inside write().
 
     def insert_row(self, table: str, values: dict[str, Any]) -> int: ...
@@ -243,6 +262,16 @@ def _added(column: Column, step: str, default: str | None = None) -> Column:
     return Column(column.name, column.type, column.not_null, column.unique, step, default)
 
 
+class Index(NamedTuple):
+    """An index a later schema step adds to an existing table, possibly partial."""
+
+    name: str
+    columns: tuple[str, ...]
+    step: str
+    where: str | None = None
+    """A partial index's condition (SQL both dialects read the same)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Table:
     """A table: its columns in order, its indexes, the schema step that creates it, and the
@@ -258,6 +287,10 @@ class Table:
     journaled: bool = True
     """Whether its writes are chained in the journal and checked by ``verify`` (see
     ``storage.journal``); false for the journal itself and for caches."""
+    unique: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    """Unique indexes over several columns, created with the table."""
+    later_indexes: tuple[Index, ...] = ()
+    """Indexes added by a later schema step."""
 
     @property
     def column_names(self) -> tuple[str, ...]:
@@ -282,6 +315,12 @@ _M006 = "m006_journal_v2"
 the column order declared here, hashed once with the entry's fields; the previous entry's hash
 is no longer stored beside it (``verify`` takes it from that entry). The ``v`` column tells the
 formats apart: NULL for the entries written before this step, which still verify as they were."""
+_M008 = "m008_journal_erasable"
+"""The journal entry that can forget (format 3): its hash covers a digest of its body salted
+with 16 random bytes, so that a purge erases the body and the salt and keeps the digest: the
+chain still verifies and the erased number cannot be found again by trying every number against
+the digest (RGPD art. 5(1)(e)). The stored idempotent answers become a journaled table: an id
+of their own, the professional whose chain journals them, a unique (api_key, key)."""
 _OWNED = (_id(), _int("professional"), _int("number"))
 """The first columns of every per-professional fact table."""
 
@@ -421,21 +460,25 @@ SCHEMA: tuple[Table, ...] = (
         ),
         _M003,
     ),
+    # Journaled (m008): a stored answer replays a decision, so a row written outside callguard
+    # would answer "allowed" for an attempt never recorded. Rows expire after 24 hours; the
+    # expiry is a journaled bulk removal that erases the rows' entries (their answers hold the
+    # number).
     Table(
         "idempotency",
         (
+            _id(),
             _int("api_key"),
             _text("key"),
             _text("request"),
             _int("status"),
             _text("response"),
             _int("created_at"),
+            _int("professional", null=True),
         ),
-        _M003,
+        _M008,
         indexes=(("idempotency_created", ("created_at",)),),
-        primary_key=("api_key", "key"),
-        order="api_key, key",
-        journaled=False,
+        unique=(("idempotency_key", ("api_key", "key")),),
     ),
     # The tamper-evident journal (storage.journal): one hash-chained entry per fact written, in
     # the fact's own transaction. Its step seals the rows written before it (a "genesis" entry).
@@ -453,10 +496,17 @@ SCHEMA: tuple[Table, ...] = (
             _text("prev"),
             _text("hash"),
             _added(_int("v", null=True), _M006),
+            # Format 3: the random salt of the body's digest while the body is there; the
+            # digest alone once a purge erased the body (and the salt).
+            _added(_text("salt", null=True), _M008),
+            _added(_text("digest", null=True), _M008),
         ),
         _M005,
         indexes=(("journal_chain", ("chain", "seq")),),
         journaled=False,
+        # The entry of a stored answer, found when the answer expires (24 hours later) to erase
+        # its body: only those entries are indexed, the other writes pay nothing for it.
+        later_indexes=(Index("journal_answers", ("row_id",), _M008, "tbl = 'idempotency'"),),
     ),
 )
 """Every table of the ledger, in creation order.
@@ -502,6 +552,40 @@ def column_ddl(c: Column, types: dict[ColumnType, str]) -> str:
     return text
 
 
+_IDEMPOTENCY_M003 = Table(
+    "idempotency",
+    (
+        _int("api_key"),
+        _text("key"),
+        _text("request"),
+        _int("status"),
+        _text("response"),
+        _int("created_at"),
+    ),
+    _M003,
+    indexes=(("idempotency_created", ("created_at",)),),
+    primary_key=("api_key", "key"),
+)
+"""The stored answers as schema step ``m003_service`` created them (no id, not journaled);
+step ``m008_journal_erasable`` rebuilds the table as :data:`SCHEMA` declares it."""
+
+IDEMPOTENCY_REBUILD = (
+    "ALTER TABLE idempotency RENAME TO idempotency_m003",
+    "DROP INDEX IF EXISTS idempotency_created",
+    "DROP INDEX IF EXISTS idempotency_key",
+)
+IDEMPOTENCY_COPY = (
+    "INSERT INTO idempotency (api_key, key, request, status, response, created_at, professional) "
+    "SELECT i.api_key, i.key, i.request, i.status, i.response, i.created_at, k.professional "
+    "FROM idempotency_m003 AS i LEFT JOIN api_keys AS k ON k.id = i.api_key "
+    "ORDER BY i.created_at, i.api_key, i.key",
+    "DROP TABLE idempotency_m003",
+)
+"""Step m008 on the stored answers: the m003 table set aside, the new one created, the rows
+copied (with the professional of their key), the old table dropped; the copied rows are then
+journaled (``storage.journal.journal_copied_answers``)."""
+
+
 def ddl(table: Table, types: dict[ColumnType, str]) -> list[str]:
     """``CREATE TABLE`` and ``CREATE INDEX`` statements for ``table`` in a dialect's types
     (the columns its own step creates; later steps add theirs, see :func:`steps`)."""
@@ -513,12 +597,24 @@ def ddl(table: Table, types: dict[ColumnType, str]) -> list[str]:
         f"CREATE INDEX {name} ON {table.name} ({', '.join(map(quote, columns))})"
         for name, columns in table.indexes
     ]
+    statements += [
+        f"CREATE UNIQUE INDEX {name} ON {table.name} ({', '.join(map(quote, columns))})"
+        for name, columns in table.unique
+    ]
     return statements
+
+
+def index_ddl(table: Table, index: Index) -> str:
+    """``CREATE INDEX`` for an index a later step adds."""
+    text = f"CREATE INDEX {index.name} ON {table.name} ({', '.join(map(quote, index.columns))})"
+    return text if index.where is None else f"{text} WHERE {index.where}"
 
 
 def steps(types: dict[ColumnType, str], suffix: dict[str, str] | None = None) -> dict[str, list[str]]:
     """Each schema step's statements in a dialect (``suffix`` ends a table's CREATE, by name)."""
     out: dict[str, list[str]] = {name: [] for name in KNOWN_MIGRATIONS}
+    out[_M003] += ddl(_IDEMPOTENCY_M003, types)
+    out[_M008] += IDEMPOTENCY_REBUILD
     for table in SCHEMA:
         statements = ddl(table, types)
         if suffix and table.name in suffix:
@@ -527,6 +623,9 @@ def steps(types: dict[ColumnType, str], suffix: dict[str, str] | None = None) ->
         for c in table.columns:
             if c.step not in (None, table.step):
                 out[c.step].append(f"ALTER TABLE {table.name} ADD COLUMN {column_ddl(c, types)}")
+        for index in table.later_indexes:
+            out[index.step].append(index_ddl(table, index))
+    out[_M008] += IDEMPOTENCY_COPY
     return out
 
 
@@ -551,6 +650,9 @@ class Purge:
 PURGE: tuple[Purge, ...] = (
     Purge("attempts", ("at",)),
     Purge("refusals", ("at",)),
+    # A lift names the number whose refusal or objection it lifted; that refusal (at or before
+    # the lift) or opt-out (removed at the lift) is purged with the same cut, so the lift goes too.
+    Purge("lifts", ("at",)),
     Purge("attempt_outcomes", ("at",)),
     # An opt-out ends at its expiry or its removal, whichever comes first; a permanent one stays.
     Purge("optouts", ("expires_at", "removed_at")),

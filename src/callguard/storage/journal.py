@@ -6,6 +6,12 @@ Each write of a fact appends one entry to the ``journal`` table **in the same tr
   ``"shared"`` for the rest (professionals, Bloctel imports, the genesis). Entries of one chain
   are numbered ``seq`` = 1, 2, 3… and each names the hash of the previous one (``prev``).
 * ``hash``: SHA-256 of the entry's fields, ``prev`` (the previous entry's hash) among them.
+  Format 3 (``v`` = 3, :func:`entry_text_v3`, schema step ``m008_journal_erasable``): the
+  fields one per line as in format 2, but the body is replaced by its *digest*, the SHA-256 of
+  16 random bytes (``salt``, stored beside) followed by the body. A purge erases the body and
+  the salt of every entry about the rows it removes and keeps that digest (``digest``): the
+  entry's hash, the chain and any checkpoint of it are unchanged, and without the salt the
+  digest cannot be matched against a guessed number (a phone number is a small space to try).
   Format 2 (``v`` = 2, :func:`entry_text`): the fields one per line, the body last, in one text
   encoded once; the previous hash is not stored again (``prev`` is empty, ``verify`` takes it
   from the previous entry), and SQLite keeps the hash in its 32 bytes (PostgreSQL, in hex).
@@ -15,7 +21,9 @@ Each write of a fact appends one entry to the ``journal`` table **in the same tr
 * ``op``: ``insert`` (body: the row's values), ``update`` (body: ``before`` and ``after``),
   ``delete`` (body: ``before``), ``import`` (a Bloctel return: its counts and the digest of the
   rows of its ``checked_at``), ``purge`` (per table: the ids removed, their count and the sum of
-  their row hashes) and ``genesis``/``seal`` (per table: row count, largest id and the sum of the
+  their row hashes; in format 3 the sum covers only the rows no entry names — those sealed at
+  the genesis or a copy — and ``erased`` lists the seqs of the chain's entries it erased),
+  ``expire`` (stored idempotent answers past their 24 hours, the same body as a purge's) and ``genesis``/``seal`` (per table: row count, largest id and the sum of the
   row hashes of the rows that existed before the journal, or after a ledger copy).
 
 A row's values, in a format 2 entry, are one JSON array of its columns in their declared order
@@ -26,12 +34,22 @@ delete's ``before``. In format 1 they were a JSON object by column name, NULLs l
 :func:`verify` checks each chain (numbering, links, hashes), replays the entries into the
 expected content of every journaled table and compares it with the rows: the first fact changed,
 removed or inserted outside callguard is named with its table, row id and the columns that differ.
+
+An erased entry (its body empty) is checked without its body: a format 3 entry by its kept
+digest, a format 1 or 2 entry (erased by a purge after the upgrade) by the link of the entry
+after it, which covers its hash. Its row is known to exist, values unknown, until the purge
+that removed it. Every erased entry must be named by a later ``purge`` or ``expire`` entry of
+its chain; one that is not (a body erased outside callguard) is named by ``verify``. What an
+erased entry no longer proves: the values of a row sealed at the genesis and later purged are
+checked by count only (their sum needed the erased values).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -55,6 +73,7 @@ __all__ = [
     "encode_values",
     "entry_hash",
     "entry_text",
+    "entry_text_v3",
     "row_hash",
     "row_values",
     "seal_body",
@@ -63,6 +82,8 @@ __all__ = [
 
 BLOCTEL = "bloctel_checks"
 """Bloctel results are journaled one entry per import (counts and a digest), not per number."""
+ANSWERS = "idempotency"
+"""The stored idempotent answers of the pre-dial service: journaled, and erased on expiry."""
 
 JOURNALED: tuple[Table, ...] = tuple(t for t in SCHEMA if t.journaled)
 """The tables whose writes are journaled and checked, in schema order."""
@@ -70,8 +91,12 @@ JOURNALED: tuple[Table, ...] = tuple(t for t in SCHEMA if t.journaled)
 _MOD = 1 << 256
 GENESIS_OPS = ("genesis", "seal")
 
-FORMAT = 2
+FORMAT = 3
 """The format of the entries callguard writes (``journal.v``); NULL there means format 1."""
+FORMAT_2 = 2
+"""The format written from schema step ``m006_journal_v2`` until ``m008_journal_erasable``."""
+ERASING_OPS = ("purge", "expire")
+"""The ops whose (format 3) body names the entries they erased."""
 LEGACY = 1
 """The first format: what schema step ``m005_journal`` writes (its genesis), on a journal that
 has no ``v`` column yet."""
@@ -118,6 +143,43 @@ def entry_text(
     may hold any text."""
     rid = "" if row_id is None else str(int(row_id))
     return f"2\n{chain}\n{int(seq)}\n{int(at)}\n{table}\n{op}\n{rid}\n{prev}\n{body}"
+
+
+def entry_text_v3(
+    chain: str, seq: int, at: int, table: str, op: str, row_id: int | None, digest: str, prev: str
+) -> str:
+    """What a format 3 entry's hash covers: format 2's text with the body's salted digest
+    (:func:`body_digest`, 64 hex digits) in place of the body."""
+    rid = "" if row_id is None else str(int(row_id))
+    return f"3\n{chain}\n{int(seq)}\n{int(at)}\n{table}\n{op}\n{rid}\n{prev}\n{digest}"
+
+
+def body_digest(salt: bytes, body: str) -> str:
+    """The digest a format 3 entry keeps of its body: SHA-256 of the salt, then the body."""
+    return hashlib.sha256(salt + body.encode()).hexdigest()
+
+
+class _Salts:
+    """16 random bytes per entry, from the OS's generator, taken 4 KiB at a time (one system
+    call per 256 entries). A child process after ``fork()`` draws its own (a salt shared by two
+    entries would let the erased one be guessed from the other)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._buf = b""
+        self._pos = 0
+        self._pid = -1
+
+    def take(self) -> bytes:
+        with self._lock:
+            if self._pos >= len(self._buf) or self._pid != os.getpid():
+                self._buf, self._pos, self._pid = os.urandom(4096), 0, os.getpid()
+            pos = self._pos
+            self._pos = pos + 16
+            return self._buf[pos : pos + 16]
+
+
+_SALTS = _Salts()
 
 
 def entry_hash_v2(
@@ -211,11 +273,12 @@ BloctelRows = Callable[[], Iterator[tuple[int, int, int]]]
 """Every Bloctel row as (checked_at, number, listed), sorted by checked_at then number."""
 
 
-def seal_body(rows: Rows, bloctel: BloctelRows) -> str:
-    """The body of a genesis or seal entry: what every journaled table holds now."""
+def seal_body(rows: Rows, bloctel: BloctelRows, tables: Sequence[Table] = JOURNALED) -> str:
+    """The body of a genesis or seal entry: what every journaled table (of ``tables``) holds
+    now."""
     body: dict[str, Any] = {}
-    for table in JOURNALED:
-        if table.name == BLOCTEL:
+    for table in tables:
+        if table.name == BLOCTEL or not table.journaled:
             continue
         count, top, total = 0, 0, 0
         for row in rows(table):
@@ -266,17 +329,49 @@ class Entry:
     prev: str
     hash: str
     v: int = LEGACY
-    """The entry's format: 1 (``journal.v`` NULL) or 2."""
+    """The entry's format: 1 (``journal.v`` NULL), 2 or 3."""
+    salt: str | None = None
+    """Format 3: the hex salt of the body's digest; None once erased."""
+    digest: str | None = None
+    """Format 3: the body's digest kept when a purge erased the body; None before."""
+
+    @property
+    def erased(self) -> bool:
+        """Whether a purge erased this entry's body."""
+        return self.body == ""
 
     def computed_hash(self, prev: str) -> str | None:
         """The hash this entry should carry after an entry whose hash is ``prev``; None when
         its content cannot be a callguard entry of its format (an unknown format, a format 2
-        entry whose names hold a line break or that stores a previous hash)."""
-        fields = (self.chain, self.seq, self.at, self.table, self.op, self.row_id, self.body)
+        entry whose names hold a line break or that stores a previous hash).
+
+        An erased format 1 or 2 entry cannot be hashed again: its stored hash is taken as it
+        is, and the next entry of its chain (which covers that hash) vouches for it."""
+        fields = (self.chain, self.seq, self.at, self.table, self.op, self.row_id)
         if self.v == LEGACY:
-            return entry_hash(*fields, self.prev)
-        if self.v == FORMAT and self.prev == "" and _plain(self.chain, self.table, self.op):
-            return entry_hash_v2(*fields, prev)
+            if self.erased:
+                return self.hash if self.salt is None and self.digest is None else None
+            return entry_hash(*fields, self.body, self.prev)
+        if self.prev != "" or not _plain(self.chain, self.table, self.op):
+            return None
+        if self.v == FORMAT_2:
+            if self.erased:
+                return self.hash if self.salt is None and self.digest is None else None
+            return entry_hash_v2(*fields, self.body, prev)
+        if self.v == FORMAT:
+            if self.erased:
+                if self.salt is not None or self.digest is None:
+                    return None
+                digest = self.digest
+            else:
+                if self.salt is None or self.digest is not None:
+                    return None
+                try:
+                    salt = bytes.fromhex(self.salt)
+                except ValueError:
+                    return None
+                digest = body_digest(salt, self.body)
+            return _sha256(entry_text_v3(*fields, digest, prev))
         return None
 
 
@@ -285,11 +380,25 @@ class _Sealed:
     max_id: int = 0
     rows: int = 0
     sum: int = 0
+    known: bool = True
+    """False once a sealed row left the seal through an erased entry: its hash is unknown, so
+    the remaining sealed rows are checked by count only."""
+
+
+class _Erased:
+    """A row whose entries a purge erased: it exists, its values are no longer known."""
+
+    def __repr__(self) -> str:
+        return "<erased>"
+
+
+ERASED: Any = _Erased()
 
 
 @dataclass(slots=True)
 class _Expected:
-    tracked: dict[int, dict[str, Any]] = field(default_factory=dict)
+    tracked: dict[int, Any] = field(default_factory=dict)
+    """Row id: its values as journaled, or :data:`ERASED`."""
     sealed: _Sealed = field(default_factory=_Sealed)
 
 
@@ -309,6 +418,8 @@ def verify(entries: Iterable[Entry], rows: Rows, bloctel: BloctelRows) -> Verify
     heads: dict[str, tuple[int, str]] = {}
     state = {t.name: _Expected() for t in JOURNALED if t.name != BLOCTEL}
     blocs: dict[int, tuple[int, str]] = {}
+    unnamed: dict[tuple[str, int], Entry] = {}
+    """Erased entries no erasing entry has named yet, by (chain, seq)."""
     for e in entries:
         report.entries += 1
         report.chains[e.chain] = report.chains.get(e.chain, 0) + 1
@@ -334,7 +445,15 @@ def verify(entries: Iterable[Entry], rows: Rows, bloctel: BloctelRows) -> Verify
             return report
         heads[e.chain] = (e.seq, e.hash)
         try:
+            if e.erased:
+                if e.op in ERASING_OPS or e.op in GENESIS_OPS or e.op == "import":
+                    raise ValueError("a purge, an expiry, a seal or an import is never erased")
+                unnamed[(e.chain, e.seq)] = e
+                _apply_erased(e, state)
+                continue
             _apply(e, state, blocs)
+            if e.op in ERASING_OPS and e.v == FORMAT:
+                _name_erased(e, unnamed)
         except (ValueError, TypeError, KeyError, AttributeError) as exc:
             # A body that hashes right but that callguard cannot have written: fail closed.
             report.problems.append(Problem(
@@ -342,8 +461,67 @@ def verify(entries: Iterable[Entry], rows: Rows, bloctel: BloctelRows) -> Verify
                 f"entry {e.seq} of chain {e.chain} ({e.op} {e.table}) cannot be read: {exc}",
             ))
             return report
+    if unnamed:
+        e = min(unnamed.values(), key=lambda x: x.id)
+        report.problems.append(Problem(
+            "journal", "journal", e.id,
+            f"entry {e.seq} of chain {e.chain} ({e.op} {e.table} row {e.row_id}) was erased, "
+            "but no purge names it: its body was removed outside callguard",
+        ))
+        return report
     _compare(report, state, blocs, rows, bloctel)
     return report
+
+
+def _name_erased(e: Entry, unnamed: dict[tuple[str, int], Entry]) -> None:
+    """The entries an erasing entry names (earlier entries of its own chain) are accounted for."""
+    for seq in json.loads(e.body)["erased"]:
+        if int(seq) >= e.seq:
+            raise ValueError(f"it names entry {seq}, which does not come before it")
+        unnamed.pop((e.chain, int(seq)), None)
+
+
+def _apply_erased(e: Entry, state: dict[str, _Expected]) -> None:
+    """Replay an entry whose body a purge erased: the row exists (or, for a delete, no longer
+    does), its values unknown."""
+    target = state.get(e.table)
+    if target is None or e.row_id is None:
+        return
+    rid = e.row_id
+    if e.op != "insert" and rid not in target.tracked and rid <= target.sealed.max_id:
+        # A sealed row that left the seal through an entry whose values are gone.
+        target.sealed.rows -= 1
+        target.sealed.known = False
+    if e.op == "delete":
+        target.tracked.pop(rid, None)
+    else:
+        target.tracked[rid] = ERASED
+
+
+def _remove(purged: _Expected, name: str, gone: Mapping[str, Any], v: int) -> None:
+    """Replay the removal of the rows ``gone`` names from table ``name``."""
+    if v == FORMAT:
+        # Format 3: "sum" covers only the removed rows that were still sealed ("sealed" rows).
+        for rid in gone["ids"]:
+            purged.tracked.pop(int(rid), None)
+        purged.sealed.rows -= int(gone["sealed"])
+        purged.sealed.sum = (purged.sealed.sum - int(gone["sum"], 16)) % _MOD
+        return
+    tracked_sum, tracked_n, unknown = 0, 0, False
+    for rid in gone["ids"]:
+        values = purged.tracked.pop(int(rid), None)
+        if values is ERASED:
+            tracked_n += 1
+            unknown = True
+        elif values is not None:
+            tracked_sum += row_hash(name, int(rid), values)
+            tracked_n += 1
+    sealed_n = int(gone["rows"]) - tracked_n
+    purged.sealed.rows -= sealed_n
+    if sealed_n and unknown:
+        purged.sealed.known = False  # the sealed rows' share of the sum cannot be told apart
+    elif sealed_n:
+        purged.sealed.sum = (purged.sealed.sum - (int(gone["sum"], 16) - tracked_sum)) % _MOD
 
 
 def _apply(e: Entry, state: dict[str, _Expected], blocs: dict[int, tuple[int, str]]) -> None:
@@ -360,19 +538,13 @@ def _apply(e: Entry, state: dict[str, _Expected], blocs: dict[int, tuple[int, st
     if e.op == "import":
         blocs[int(body["checked_at"])] = (int(body["rows"]), str(body["digest"]))
         return
-    if e.op == "purge":
+    if e.op in ERASING_OPS:
+        if e.op == "expire" and e.v != FORMAT:
+            raise ValueError("an expiry is a format 3 entry")
         for name, gone in body["removed"].items():
             purged = state.get(name)
-            if purged is None:
-                continue
-            tracked_sum, tracked_n = 0, 0
-            for rid in gone["ids"]:
-                values = purged.tracked.pop(int(rid), None)
-                if values is not None:
-                    tracked_sum += row_hash(name, int(rid), values)
-                    tracked_n += 1
-            purged.sealed.sum = (purged.sealed.sum - (int(gone["sum"], 16) - tracked_sum)) % _MOD
-            purged.sealed.rows -= int(gone["rows"]) - tracked_n
+            if purged is not None:
+                _remove(purged, name, gone, e.v)
         return
     target = state.get(e.table)
     if target is None or e.row_id is None:
@@ -443,7 +615,13 @@ def _compare(
             values = row_values(table, row)
             seen.add(rid)
             kept = exp.tracked.get(rid)
-            if kept is not None:
+            if kept is ERASED:
+                found.append(Problem(
+                    "changed", table.name, rid,
+                    "its journal entries were erased by a purge, yet the row is still there: "
+                    f"{canonical(values)}",
+                ))
+            elif kept is not None:
                 if kept != values:
                     found.append(Problem("changed", table.name, rid, _diff(kept, values)))
             elif rid <= exp.sealed.max_id:
@@ -455,7 +633,10 @@ def _compare(
                 ))
         for rid, gone in exp.tracked.items():
             if rid not in seen:
-                found.append(Problem("removed", table.name, rid, f"removed: was {canonical(gone)}"))
+                was = "values erased by a purge" if gone is ERASED else canonical(gone)
+                found.append(Problem("removed", table.name, rid, f"removed: was {was}"))
+        if not exp.sealed.known:
+            sealed_sum = exp.sealed.sum % _MOD  # checked by count only (see the module's doc)
         if (sealed_n, sealed_sum) != (exp.sealed.rows, exp.sealed.sum % _MOD):
             found.append(Problem(
                 "changed" if sealed_n == exp.sealed.rows else "removed",
@@ -515,9 +696,24 @@ _OWNER: dict[str, int | None] = {
 """Where a table's professional sits among its journaled values (None: the shared chain)."""
 
 HEAD_SQL = "SELECT seq, hash FROM journal WHERE chain = ? ORDER BY seq DESC LIMIT 1"
+_NO_BOUND = 1 << 62
+"""A removed row's entries are erased whatever their seq."""
+
+
+def _last_seal(run: Run) -> int:
+    """The id of the last genesis or seal entry (0 when none): rows no entry names since then
+    are sealed in it."""
+    row = run(
+        "SELECT max(id) FROM journal WHERE chain = 'shared' AND op IN ('genesis', 'seal')", ()
+    ).fetchone()
+    return 0 if row is None or row[0] is None else int(row[0])
 _APPEND_SQL = (
+    "INSERT INTO journal (chain, seq, at, tbl, op, row_id, body, prev, hash, v, salt) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, '', ?, 3, ?)"
+)
+_APPEND_V2_SQL = (
     "INSERT INTO journal (chain, seq, at, tbl, op, row_id, body, prev, hash, v) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, '', ?, ?)"
+    "VALUES (?, ?, ?, ?, ?, ?, ?, '', ?, 2)"
 )
 _APPEND_LEGACY_SQL = (
     "INSERT INTO journal (chain, seq, at, tbl, op, row_id, body, prev, hash) "
@@ -570,9 +766,18 @@ def append_after(
         raise ValueError(
             f"a journal chain, table or op may not hold a line break: {chain!r} {table!r} {op!r}"
         )
-    h = hashlib.sha256(entry_text(chain, seq, at, table, op, row_id, body, prev).encode())
-    stored = h.digest() if raw else h.hexdigest()
-    run(_APPEND_SQL, (chain, seq, at, table, op, row_id, body, stored, FORMAT))
+    if v == FORMAT_2:
+        h = hashlib.sha256(entry_text(chain, seq, at, table, op, row_id, body, prev).encode())
+        run(_APPEND_V2_SQL, (chain, seq, at, table, op, row_id, body,
+                             h.digest() if raw else h.hexdigest()))  # fmt: skip
+        return
+    salt = _SALTS.take()
+    digest = hashlib.sha256(salt + body.encode()).hexdigest()
+    h = hashlib.sha256(entry_text_v3(chain, seq, at, table, op, row_id, digest, prev).encode())
+    if raw:
+        run(_APPEND_SQL, (chain, seq, at, table, op, row_id, body, h.digest(), salt))
+    else:
+        run(_APPEND_SQL, (chain, seq, at, table, op, row_id, body, h.hexdigest(), salt.hex()))
 
 
 def _hex(stored: object) -> str:
@@ -581,6 +786,14 @@ def _hex(stored: object) -> str:
 
 
 def table_rows(run: Run, table: Table) -> Iterator[tuple[Any, ...]]:
+    if table.name == ANSWERS:
+        # A ledger read before step m008 (read-only) keeps its stored answers outside the
+        # journal, in a table without ids: nothing to check there.
+        probe = run(f"SELECT * FROM {ANSWERS} WHERE 1 = 0", ())  # noqa: S608
+        has_id = "id" in {str(d[0]) for d in probe.description}
+        probe.fetchall()
+        if not has_id:
+            return
     cur = run(f"SELECT {_cols(table)} FROM {table.name} ORDER BY id", ())  # noqa: S608
     yield from cur
 
@@ -595,20 +808,36 @@ def seal(run: Run, at: int, op: str = "genesis", v: int = FORMAT) -> None:
     """Seal every journaled table as it is now: the genesis of a ledger made before the journal
     (its schema step ``m005_journal``, which writes format 1: the ``v`` column comes later), or
     the seal after a ledger copy."""
-    body = seal_body(lambda t: table_rows(run, t), lambda: bloctel_rows(run))
+    # The genesis of step m005 seals the tables as they were then: a table a later step creates
+    # (the journaled idempotent answers, m008) is not there yet, and starts empty in its seal.
+    tables = [t for t in JOURNALED if v != LEGACY or t.step <= "m005_journal"]
+    body = seal_body(lambda t: table_rows(run, t), lambda: bloctel_rows(run), tables)
     append(run, "shared", at, "*", op, None, body, v)
+
+
+def journal_copied_answers(run: Run, at: int, raw: bool = False) -> None:
+    """Schema step ``m008_journal_erasable``: journal the stored answers it copied into the
+    rebuilt table (they were kept outside the journal before), each on its professional's
+    chain, so that ``verify`` checks them and their expiry erases them like any other."""
+    t = TABLES[ANSWERS]
+    for row in list(table_rows(run, t)):
+        values = row_values(t, row)
+        body = encode_values(values_array(t, values))
+        append(run, chain_of(ANSWERS, values), at, ANSWERS, "insert", int(row[0]), body, FORMAT, raw)
 
 
 def read_entries(run: Run) -> Iterator[Entry]:
     """Every entry in id order; a journal read before schema step ``m006_journal_v2`` (a
-    read-only ledger) has no ``v`` column and only format 1 entries."""
+    read-only ledger) has no ``v`` column and only format 1 entries, one read before
+    ``m008_journal_erasable`` no ``salt`` and ``digest``."""
     probe = run("SELECT * FROM journal WHERE 1 = 0", ())
-    has_v = "v" in {str(d[0]) for d in probe.description}
+    names = {str(d[0]) for d in probe.description}
     probe.fetchall()
-    v = "v" if has_v else "NULL"
+    v = "v" if "v" in names else "NULL"
+    salt = "salt, digest" if "salt" in names else "NULL, NULL"
     cur = run(
-        f"SELECT id, chain, seq, at, tbl, op, row_id, body, prev, hash, {v} FROM journal "  # noqa: S608
-        "ORDER BY id",
+        f"SELECT id, chain, seq, at, tbl, op, row_id, body, prev, hash, {v}, {salt} "  # noqa: S608
+        "FROM journal ORDER BY id",
         (),
     )
     for r in cur:
@@ -616,6 +845,7 @@ def read_entries(run: Run) -> Iterator[Entry]:
             int(r[0]), str(r[1]), int(r[2]), int(r[3]), str(r[4]), str(r[5]),
             None if r[6] is None else int(r[6]), str(r[7]), str(r[8]), _hex(r[9]),
             LEGACY if r[10] is None else int(r[10]),
+            None if r[11] is None else _hex(r[11]), None if r[12] is None else _hex(r[12]),
         )
 
 
@@ -803,7 +1033,8 @@ class JournaledWrites:
     def purge(
         self, professional: int, before: int, consents_before: int, now: int, by: str | None = None
     ) -> dict[str, int]:
-        """Delete the professional's records that ended before ``before``; log and count them.
+        """Delete the professional's records that ended before ``before``, erase what the
+        journal held of them; log and count them.
 
         Call inside :meth:`write`. Table names come from ``PURGE``, never from input.
         """
@@ -898,32 +1129,192 @@ class JournaledWrites:
         self, professional: int, conditions: Iterable[tuple[str, str, int]], extra: Mapping[str, Any]
     ) -> dict[str, int]:
         """Delete the professional's rows matching each ``(table, condition, cut)`` (a condition
-        with ``?`` for the cut) and journal one ``purge`` entry naming what went."""
-        removed: dict[str, dict[str, Any]] = {}
-        counts: dict[str, int] = {}
+        with ``?`` for the cut), erase the bodies of their journal entries, and journal one
+        ``purge`` entry naming what went and what was erased.
+
+        The entries erased are those of the rows removed now, and those of rows an earlier
+        purge removed before entries could be erased (formats 1 and 2): a purge leaves no
+        journal body about a purged row."""
+        chain = f"p{professional}"
+        self._lock_chain(chain)
+        selected: dict[str, dict[int, dict[str, Any]]] = {}
         for table, condition, cut in conditions:
             t = TABLES[table]
-            marks = condition.count("?")
             cur = self._run(
                 f"SELECT {_cols(t)} FROM {table} WHERE professional = ? AND {condition} "  # noqa: S608
                 "ORDER BY id",
-                (professional, *([cut] * marks)),
+                (professional, *([cut] * condition.count("?"))),
             )
-            ids, total = [], 0
-            for row in cur.fetchall():
-                rid = int(row[0])
-                ids.append(rid)
-                total = (total + row_hash(table, rid, row_values(t, row))) % _MOD
+            selected[table] = {int(r[0]): row_values(t, r) for r in cur.fetchall()}
+        for table, chosen in selected.items():
+            ids = list(chosen)
             for start in range(0, len(ids), 500):
-                chunk = ids[start : start + 500]
+                chunk = tuple(ids[start : start + 500])
                 self._run(
                     f"DELETE FROM {table} WHERE id IN ({', '.join('?' for _ in chunk)})",  # noqa: S608
-                    tuple(chunk),
+                    chunk,
                 )
-            counts[table] = len(ids)
-            removed[table] = {"rows": len(ids), "ids": ids, "sum": f"{total:064x}"}
-        self.journal(f"p{professional}", "*", "purge", None, {**extra, "removed": removed})
-        return counts
+        bounds: dict[tuple[str, int], int] = {
+            (table, rid): _NO_BOUND for table, chosen in selected.items() for rid in chosen
+        }
+        for table, rid, seq in self._purged_before(chain):
+            bounds.setdefault((table, rid), seq)
+        entries = self._run(
+            "SELECT id, seq, v, tbl, row_id, CASE WHEN body = '' THEN 1 ELSE 0 END FROM journal "
+            "WHERE chain = ? AND row_id IS NOT NULL ORDER BY id",
+            (chain,),
+        ).fetchall()
+        self._journal_removal(chain, "purge", selected, bounds, entries, extra)
+        return {table: len(chosen) for table, chosen in selected.items()}
+
+    def _purged_before(self, chain: str) -> Iterator[tuple[str, int, int]]:
+        """(table, row id, seq of the purge) of every row a purge written before entries could
+        be erased (format 1 or 2) removed from ``chain``'s rows."""
+        cur = self._run(
+            "SELECT seq, body FROM journal WHERE chain = ? AND op = 'purge' "
+            "AND (v IS NULL OR v <> 3) ORDER BY seq",
+            (chain,),
+        )
+        for seq, body in cur.fetchall():
+            for table, gone in json.loads(body)["removed"].items():
+                for rid in gone["ids"]:
+                    yield str(table), int(rid), int(seq)
+
+    def _journal_removal(
+        self,
+        chain: str,
+        op: str,
+        selected: Mapping[str, Mapping[int, Mapping[str, Any]]],
+        bounds: Mapping[tuple[str, int], int],
+        entries: Sequence[Sequence[Any]],
+        extra: Mapping[str, Any],
+    ) -> None:
+        """Erase the bodies of ``entries`` (rows ``id, seq, v, tbl, row_id, erased`` of
+        ``chain``) that are about a removed row — ``(tbl, row_id)`` in ``bounds``, ``seq`` before
+        its bound — and append the ``op`` entry naming the rows ``selected`` removed and the
+        entries erased. A removed row that no entry names since the last genesis or seal was
+        sealed there: its hash goes in the entry's ``sum`` (``verify`` takes it off the seal)."""
+        since = _last_seal(self._run)
+        touched: set[tuple[str, int]] = set()
+        erase: list[tuple[int, int, int]] = []
+        for jid, seq, v, table, rid, erased in entries:
+            key = (str(table), int(rid))
+            bound = bounds.get(key)
+            if bound is None:
+                continue
+            if int(jid) > since and key[0] in selected and key[1] in selected[key[0]]:
+                touched.add(key)
+            if not erased and int(seq) < bound:
+                erase.append((int(jid), int(seq), LEGACY if v is None else int(v)))
+        self._erase(erase)
+        removed: dict[str, dict[str, Any]] = {}
+        for table, chosen in selected.items():
+            sealed, total = 0, 0
+            for rid, values in chosen.items():
+                if (table, rid) not in touched:
+                    sealed += 1
+                    total = (total + row_hash(table, rid, values)) % _MOD
+            removed[table] = {
+                "rows": len(chosen), "ids": list(chosen), "sealed": sealed, "sum": f"{total:064x}"
+            }
+        body = {**extra, "removed": removed, "erased": sorted(seq for _, seq, _ in erase)}
+        self.journal(chain, "*" if op == "purge" else ANSWERS, op, None, body)
+
+    def _erase(self, entries: Sequence[tuple[int, int, int]]) -> None:
+        """Erase the body (and the salt) of each ``(id, seq, format)`` entry; a format 3 entry
+        keeps its body's digest, which its hash covers."""
+        legacy = [jid for jid, _, v in entries if v != FORMAT]
+        for start in range(0, len(legacy), 500):
+            chunk = tuple(legacy[start : start + 500])
+            self._run(
+                f"UPDATE journal SET body = '' WHERE id IN ({', '.join('?' for _ in chunk)})",  # noqa: S608
+                chunk,
+            )
+        current = [jid for jid, _, v in entries if v == FORMAT]
+        for start in range(0, len(current), 500):
+            chunk = tuple(current[start : start + 500])
+            rows = self._run(
+                f"SELECT id, body, salt FROM journal WHERE id IN ({', '.join('?' for _ in chunk)})",  # noqa: S608
+                chunk,
+            ).fetchall()
+            for jid, body, salt in rows:
+                raw = bytes(salt) if isinstance(salt, (bytes, memoryview)) else bytes.fromhex(salt)
+                digest = hashlib.sha256(raw + str(body).encode())
+                self._run(
+                    "UPDATE journal SET body = '', salt = NULL, digest = ? WHERE id = ?",
+                    (digest.digest() if self._raw_hash else digest.hexdigest(), int(jid)),
+                )
+
+    # -- the stored idempotent answers of the pre-dial service ----------------------------------
+
+    def store_answer(
+        self,
+        professional: int,
+        api_key: int,
+        key: str,
+        request: str,
+        status: int,
+        response: str,
+        created_at: int,
+    ) -> int:
+        """Keep the answer to an Idempotency-Key (call inside :meth:`write`), journaled on the
+        professional's chain; a second answer for the same (api_key, key) is the driver's
+        unique-constraint error."""
+        return self.insert_values(
+            ANSWERS, (api_key, key, request, status, response, created_at, professional)
+        )
+
+    def expire_answers(self, before: int, limit: int = 1000, batch: int = 3_600_000_000) -> int:
+        """Delete the stored answers created before ``before`` (at most ``limit`` a call, the
+        oldest first: a call on the hot path stays short), erase their journal entries (an
+        answer holds the number) and journal one ``expire`` entry per chain. Returns how many
+        went.
+
+        Nothing is done until the oldest answer is ``batch`` µs (an hour) past ``before``: the
+        answers then go by the hour's worth in one entry, not one expiry per request (answers
+        are kept at least until ``before``, at most ``batch`` longer)."""
+        due = self._run(
+            "SELECT 1 FROM idempotency WHERE created_at < ? LIMIT 1", (before - batch,)
+        ).fetchone()
+        if due is None:
+            return 0
+        t = TABLES[ANSWERS]
+        found = self._run(
+            "SELECT id, professional FROM idempotency WHERE created_at < ? ORDER BY created_at "
+            "LIMIT ?",
+            (before, int(limit)),
+        ).fetchall()
+        if not found:
+            return 0
+        chains: dict[str, list[int]] = {}
+        for rid, professional in found:
+            chains.setdefault(chain_of(ANSWERS, {"professional": professional}), []).append(int(rid))
+        count = 0
+        for chain, ids in sorted(chains.items()):
+            self._lock_chain(chain)
+            marks = ", ".join("?" for _ in ids)
+            # Deleted under the chain's lock, and only what is still there: a concurrent expiry
+            # that took them first leaves nothing to journal twice.
+            rows = self._run(
+                f"DELETE FROM idempotency WHERE id IN ({marks}) RETURNING {_cols(t)}",  # noqa: S608
+                tuple(ids),
+            ).fetchall()
+            if not rows:
+                continue
+            gone = {int(r[0]): row_values(t, r) for r in sorted(rows, key=lambda r: int(r[0]))}
+            marks = ", ".join("?" for _ in gone)
+            entries = self._run(
+                "SELECT id, seq, v, tbl, row_id, CASE WHEN body = '' THEN 1 ELSE 0 END "  # noqa: S608
+                f"FROM journal WHERE tbl = 'idempotency' AND row_id IN ({marks}) AND chain = ? "
+                "ORDER BY id",
+                (*gone, chain),
+            ).fetchall()
+            bounds = {(ANSWERS, rid): _NO_BOUND for rid in gone}
+            self._journal_removal(
+                chain, "expire", {ANSWERS: gone}, bounds, entries, {"before": before}
+            )
+            count += len(gone)
+        return count
 
     def journal_bloctel(
         self, checked_at: int, listed: int, clean: int, *, digest: tuple[int, str] | None = None

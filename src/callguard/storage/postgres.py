@@ -52,6 +52,7 @@ from .._facts import FactKind, Facts
 from .base import (
     DEFAULT_BUSY_TIMEOUT,
     KNOWN_MIGRATIONS,
+    PURGE,
     ColumnType,
     Location,
     parse_location,
@@ -65,6 +66,7 @@ from .journal import (
     VerifyReport,
     append_after,
     chain_lock_key,
+    journal_copied_answers,
     seal,
     verify_with,
 )
@@ -449,6 +451,8 @@ class PostgresLedger(JournaledWrites):
                     # The genesis: seal the rows written before the journal existed.
                     conn.execute("SET LOCAL statement_timeout = 0")
                     seal(_runner(conn), time.time_ns() // 1000, v=LEGACY)
+                if name == "m008_journal_erasable":
+                    journal_copied_answers(_runner(conn), time.time_ns() // 1000)
                 conn.execute("INSERT INTO callguard_migrations (name) VALUES (%s)", (name,))
 
     # -- connections --------------------------------------------------------------------------
@@ -745,6 +749,21 @@ class PostgresLedger(JournaledWrites):
         with self.connection() as conn:
             conn.execute("SET LOCAL statement_timeout = 0")
         return super().purge(professional, before, consents_before, now, by)
+
+    def scrub(self) -> None:
+        """After a purge (committed): ``VACUUM`` the purged tables and the journal, so that the
+        dead row versions holding purged values are pruned and their space reused. What VACUUM
+        does not do (docs/evidence.md, "Purge erases"): overwrite the freed bytes, nor reach the
+        WAL segments, archives, replicas and backups, which keep them until their own
+        retention ends."""
+        tables = sorted({p.table for p in PURGE} | {"journal", "idempotency", "purge_log"})
+        with self._pooled() as conn:
+            # VACUUM runs outside a transaction (the pool's connections are in autocommit).
+            conn.execute("SET statement_timeout = 0")
+            try:
+                conn.execute(f"VACUUM (ANALYZE) {', '.join(tables)}")
+            finally:
+                conn.execute("RESET statement_timeout")
 
     # -- the pre-dial service's own tables (callguard.server) ----------------------------------
 
