@@ -408,7 +408,10 @@ class Guard:
     ) -> PurgeReport:
         """Remove this professional's call records that ended before ``before``.
 
-        Attempts, refusals, ended opt-outs, slots and contracts go; consents and withdrawals are
+        Attempts and their outcomes, refusals, lifts, ended opt-outs, slots and contracts go, and
+        so do their journal entries' bodies (the journal keeps each entry's digest, so
+        :meth:`verify` still passes), the freed space and, on SQLite, the WAL's copies of them
+        (docs/evidence.md, "Purge erases"); consents and withdrawals are
         kept ``proof_retention_days`` (three years by default, décret n° 2026-662) whatever
         ``before`` says. A ``before`` recent enough to remove an attempt or a refusal that the
         cap or the cooldown still counts is refused: purging must never open a call. ``now`` or

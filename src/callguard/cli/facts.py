@@ -126,8 +126,9 @@ def purge(
 ) -> None:
     """Remove the professional's call records that ended before --before, and say what went.
 
-    Attempts, refusals and ended opt-outs, slot consents and contracts are removed; consent proofs
-    are kept three years. A date recent enough to remove what the 30-day cap or the 60-day
+    Attempts and their outcomes, refusals, lifts and ended opt-outs, slot consents and contracts
+    are removed, and erased from the journal (which keeps their digests); consent proofs are kept
+    three years. A date recent enough to remove what the 30-day cap or the 60-day
     cooldown still counts is refused.
     """
     cut = _begin(before, "--before")
