@@ -23,7 +23,8 @@ Each write of a fact appends one entry to the ``journal`` table **in the same tr
   rows of its ``checked_at``), ``purge`` (per table: the ids removed, their count and the sum of
   their row hashes; in format 3 the sum covers only the rows no entry names — those sealed at
   the genesis or a copy — and ``erased`` lists the seqs of the chain's entries it erased),
-  ``expire`` (stored idempotent answers past their 24 hours, the same body as a purge's) and ``genesis``/``seal`` (per table: row count, largest id and the sum of the
+  ``expire`` (stored idempotent answers past their time, the same body as a purge's) and
+  ``genesis``/``seal`` (per table: row count, largest id and the sum of the
   row hashes of the rows that existed before the journal, or after a ledger copy).
 
 A row's values, in a format 2 entry, are one JSON array of its columns in their declared order
@@ -1175,11 +1176,13 @@ class JournaledWrites:
         }
         for table, rid, seq in self._purged_before(chain):
             bounds.setdefault((table, rid), seq)
+        # Read as it comes (SQLite steps the cursor; a chain may hold millions of entries): only
+        # the entries to erase and the removed rows they name are kept.
         entries = self._run(
             "SELECT id, seq, v, tbl, row_id, CASE WHEN body = '' THEN 1 ELSE 0 END FROM journal "
             "WHERE chain = ? AND row_id IS NOT NULL ORDER BY id",
             (chain,),
-        ).fetchall()
+        )
         self._journal_removal(chain, "purge", selected, bounds, entries, extra)
         return {table: len(chosen) for table, chosen in selected.items()}
 
@@ -1202,7 +1205,7 @@ class JournaledWrites:
         op: str,
         selected: Mapping[str, Mapping[int, Mapping[str, Any]]],
         bounds: Mapping[tuple[str, int], int],
-        entries: Sequence[Sequence[Any]],
+        entries: Iterable[Sequence[Any]],
         extra: Mapping[str, Any],
     ) -> None:
         """Erase the bodies of ``entries`` (rows ``id, seq, v, tbl, row_id, erased`` of
