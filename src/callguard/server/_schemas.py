@@ -11,14 +11,17 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dateutil.parser import isoparse
 
 from .._time import in_range
 from .._types import Outcome, Purpose, Sector
 
-__all__ = ["BODIES", "Invalid", "parse_body", "parse_time"]
+if TYPE_CHECKING:
+    from .bodymap import BodyMap
+
+__all__ = ["BODIES", "Invalid", "parse_body", "parse_decision_body", "parse_time"]
 
 
 class Invalid(Exception):
@@ -40,47 +43,82 @@ class Field:
     required: bool = False
     enum: type[Enum] | None = None
     max_len: int = 500
+    description: str = ""
+    """What the field means, for the OpenAPI schema."""
 
+
+_NUMBER = "The consumer's number, as dialled or in E.164 (\"06 12 34 56 78\", \"+33612345678\")."
+_TIME = "ISO 8601 with an offset; omitted, the server's now."
+_AT_FACT = "When it happened: " + _TIME
 
 _DECISION = {
-    "number": Field("str", True, max_len=64),
-    "caller_id": Field("str", True, max_len=64),
-    "at": Field("time"),
-    "purpose": Field("enum", enum=Purpose),
-    "sector": Field("enum", enum=Sector),
-    "callee_tz": Field("str", max_len=64),
-    "department": Field("str", max_len=8),
-    "recorded_message": Field("bool"),
+    "number": Field("str", True, max_len=64, description=_NUMBER),
+    "caller_id": Field("str", True, max_len=64, description=(
+        "The number presented to the consumer. Required; empty or hidden is a refusal "
+        "(CALLER_ID_INVALID).")),
+    "at": Field("time", description=(
+        "The instant judged: ISO 8601 with an offset (a time without one is a 422); omitted, "
+        "the server's now.")),
+    "purpose": Field("enum", enum=Purpose, description="Why the call is made (default "
+                     "PROSPECTION)."),
+    "sector": Field("enum", enum=Sector, description="The product canvassed, when its sector "
+                    "has rules of its own."),
+    "callee_tz": Field("str", max_len=64, description=(
+        "The consumer's IANA time zone when the dialer knows it better than the number's "
+        "prefix does (\"Europe/Paris\").")),
+    "department": Field("str", max_len=8, description=(
+        "INSEE code of the consumer's département (\"57\", \"2A\", \"974\"): decides the zone "
+        "and the local holidays.")),
+    "recorded_message": Field("bool", description="The call plays a recorded message without "
+                              "a human."),
 }
 
 BODIES: dict[str, dict[str, Field]] = {
     "check": _DECISION,
-    "attempt": {**_DECISION, "campaign": Field("str", max_len=200)},
-    "outcome": {"outcome": Field("enum", True, enum=Outcome), "at": Field("time")},
+    "attempt": {**_DECISION, "campaign": Field("str", max_len=200, description=(
+        "The dialer's campaign, kept with the recorded attempt."))},
+    "outcome": {
+        "outcome": Field("enum", True, enum=Outcome, description="What happened on the call."),
+        "at": Field("time", description=_AT_FACT),
+    },
     "consent": {
-        "number": Field("str", True, max_len=64),
-        "at": Field("time"),
-        "proof": Field("str", True, max_len=2000),
-        "expires_at": Field("time"),
-        "off_hours": Field("bool"),
-        "channel": Field("str", max_len=200),
-        "source": Field("str", max_len=200),
-        "wording": Field("str", max_len=10000),
-        "proof_sha256": Field("str", max_len=64),
+        "number": Field("str", True, max_len=64, description=_NUMBER),
+        "at": Field("time", description="When the consent was given: " + _TIME),
+        "proof": Field("str", True, max_len=2000, description=(
+            "Where the proof is kept (a document id, a URL, a recording).")),
+        "expires_at": Field("time", description="When the consent ends, if it has an end."),
+        "off_hours": Field("bool", description=(
+            "The consumer expressly agreed to be called outside the legal days and hours.")),
+        "channel": Field("str", max_len=200, description=(
+            "Where it was given: web, phone, paper, sms, email…")),
+        "source": Field("str", max_len=200, description=(
+            "The party that collected it, e.g. a lead vendor.")),
+        "wording": Field("str", max_len=10000, description=(
+            "The text the consumer agreed to, or its version id.")),
+        "proof_sha256": Field("str", max_len=64, description=(
+            "Hex SHA-256 digest of the proof document.")),
     },
-    "withdrawal": {"number": Field("str", True, max_len=64), "at": Field("time")},
+    "withdrawal": {
+        "number": Field("str", True, max_len=64, description=_NUMBER),
+        "at": Field("time", description=_AT_FACT),
+    },
     "optout": {
-        "number": Field("str", True, max_len=64),
-        "at": Field("time"),
-        "source": Field("str", max_len=200),
-        "expires_at": Field("time"),
+        "number": Field("str", True, max_len=64, description=_NUMBER),
+        "at": Field("time", description=_AT_FACT),
+        "source": Field("str", max_len=200, description=(
+            "Where the objection came from (default internal).")),
+        "expires_at": Field("time", description="When the opt-out ends, if it has an end."),
     },
-    "refusal": {"number": Field("str", True, max_len=64), "at": Field("time")},
+    "refusal": {
+        "number": Field("str", True, max_len=64, description=_NUMBER),
+        "at": Field("time", description=_AT_FACT),
+    },
     "lift": {
-        "number": Field("str", True, max_len=64),
-        "reason": Field("str", True, max_len=2000),
-        "at": Field("time"),
-        "by": Field("str", max_len=200),
+        "number": Field("str", True, max_len=64, description=_NUMBER),
+        "reason": Field("str", True, max_len=2000, description=(
+            "Why the entries were mistakes: kept in the journal.")),
+        "at": Field("time", description=_AT_FACT),
+        "by": Field("str", max_len=200, description="Who lifts them."),
     },
 }
 
@@ -105,9 +143,17 @@ def parse_time(value: object, name: str) -> datetime:
     return moment
 
 
-def parse_body(raw: bytes, kind: str) -> dict[str, Any]:
+def parse_body(raw: bytes, kind: str, body_map: BodyMap | None = None) -> dict[str, Any]:
     """The validated arguments of a ``kind`` body: enums as their members, times as datetimes,
-    absent optional fields left out. Raises :class:`Invalid` naming the field."""
+    absent optional fields left out. With a ``body_map``, a decision body may also be that
+    platform's (its errors then name the platform's fields). Raises :class:`Invalid` naming the
+    field."""
+    return parse_decision_body(raw, kind, body_map)[0]
+
+
+def parse_decision_body(raw: bytes, kind: str, body_map: BodyMap | None = None,
+                        ) -> tuple[dict[str, Any], bool]:
+    """:func:`parse_body`, and whether the body was the ``body_map`` platform's."""
     try:
         data = json.loads(raw) if raw.strip() else None
     except (ValueError, RecursionError) as exc:
@@ -115,17 +161,28 @@ def parse_body(raw: bytes, kind: str) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise Invalid("body", "the body must be a JSON object")
     spec = BODIES[kind]
+    names: dict[str, str] = {}
+    platform = body_map is not None and kind in ("check", "attempt") and body_map.recognises(data)
+    if platform:
+        assert body_map is not None
+        data, names = body_map.translate(data, kind)
     for name in data:
         if name not in spec:
             raise Invalid(str(name)[:60], f"unknown field {str(name)[:60]!r}")
     out: dict[str, Any] = {}
-    for name, f in spec.items():
-        if name not in data or (data[name] is None and not f.required):
-            if f.required:
-                raise Invalid(name, f"{name} is required")
-            continue
-        out[name] = _value(name, f, data[name])
-    return out
+    try:
+        for name, f in spec.items():
+            if name not in data or (data[name] is None and not f.required):
+                if f.required:
+                    raise Invalid(name, f"{name} is required")
+                continue
+            out[name] = _value(name, f, data[name])
+    except Invalid as exc:
+        theirs = names.get(exc.field)
+        if theirs is None:
+            raise
+        raise Invalid(theirs, exc.message.replace(exc.field, theirs, 1)) from None
+    return out, platform
 
 
 def _value(name: str, f: Field, value: object) -> object:
