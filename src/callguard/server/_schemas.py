@@ -11,17 +11,14 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from dateutil.parser import isoparse
 
 from .._time import in_range
 from .._types import Outcome, Purpose, Sector
 
-if TYPE_CHECKING:
-    from .bodymap import BodyMap
-
-__all__ = ["BODIES", "Invalid", "parse_body", "parse_decision_body", "parse_time"]
+__all__ = ["BODIES", "Invalid", "decode", "parse_body", "parse_time", "validate"]
 
 
 class Invalid(Exception):
@@ -143,29 +140,28 @@ def parse_time(value: object, name: str) -> datetime:
     return moment
 
 
-def parse_body(raw: bytes, kind: str, body_map: BodyMap | None = None) -> dict[str, Any]:
+def parse_body(raw: bytes, kind: str) -> dict[str, Any]:
     """The validated arguments of a ``kind`` body: enums as their members, times as datetimes,
-    absent optional fields left out. With a ``body_map``, a decision body may also be that
-    platform's (its errors then name the platform's fields). Raises :class:`Invalid` naming the
-    field."""
-    return parse_decision_body(raw, kind, body_map)[0]
+    absent optional fields left out. Raises :class:`Invalid` naming the field."""
+    return validate(decode(raw), kind)
 
 
-def parse_decision_body(raw: bytes, kind: str, body_map: BodyMap | None = None,
-                        ) -> tuple[dict[str, Any], bool]:
-    """:func:`parse_body`, and whether the body was the ``body_map`` platform's."""
+def decode(raw: bytes) -> dict[str, Any]:
+    """The body as a JSON object; raises :class:`Invalid` (``"body"``) for anything else."""
     try:
         data = json.loads(raw) if raw.strip() else None
     except (ValueError, RecursionError) as exc:
         raise Invalid("body", f"the body is not JSON ({str(exc)[:80]})") from exc
     if not isinstance(data, dict):
         raise Invalid("body", "the body must be a JSON object")
+    return data
+
+
+def validate(data: dict[str, Any], kind: str, names: dict[str, str] | None = None,
+             ) -> dict[str, Any]:
+    """:func:`parse_body` of a decoded object; ``names`` maps a field to the name an error must
+    give it (a platform's own field name, under a body map)."""
     spec = BODIES[kind]
-    names: dict[str, str] = {}
-    platform = body_map is not None and kind in ("check", "attempt") and body_map.recognises(data)
-    if platform:
-        assert body_map is not None
-        data, names = body_map.translate(data, kind)
     for name in data:
         if name not in spec:
             raise Invalid(str(name)[:60], f"unknown field {str(name)[:60]!r}")
@@ -178,11 +174,11 @@ def parse_decision_body(raw: bytes, kind: str, body_map: BodyMap | None = None,
                 continue
             out[name] = _value(name, f, data[name])
     except Invalid as exc:
-        theirs = names.get(exc.field)
+        theirs = (names or {}).get(exc.field)
         if theirs is None:
             raise
         raise Invalid(theirs, exc.message.replace(exc.field, theirs, 1)) from None
-    return out, platform
+    return out
 
 
 def _value(name: str, f: Field, value: object) -> object:

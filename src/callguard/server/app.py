@@ -24,7 +24,7 @@ from starlette.routing import Route
 from .._decision import Decision
 from . import _openapi, _schemas
 from ._answers import error_body, in_consumer_time
-from .bodymap import BodyMap
+from .bodymap import BodyMap, parse_body
 from .keys import ApiKey
 from .metrics import CONTENT_TYPE_LATEST, Metrics
 from .service import Answer, NotFound, Service, Unauthorized, Unavailable
@@ -175,7 +175,7 @@ def create_app(service: Service, *, agi_port: int | None = None, agi_host: str =
                     strict = _strict(request) if decides else False
                     args: dict[str, Any] = {}
                     if kind is not None:
-                        args, platform = _schemas.parse_decision_body(body, kind, body_map)
+                        args, platform = parse_body(body, kind, body_map)
                         # A platform that reads the status alone must never see a 200 refusal.
                         strict = strict or (platform and body_map is not None and body_map.strict)
                     return work(request, key, args, body)()

@@ -30,9 +30,9 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from ._schemas import BODIES, Invalid
+from ._schemas import BODIES, Invalid, decode, validate
 
-__all__ = ["BUILT_IN", "BodyMap", "BodyMapError", "load_body_map"]
+__all__ = ["BUILT_IN", "BodyMap", "BodyMapError", "load_body_map", "parse_body"]
 
 _MAPPABLE = tuple(BODIES["attempt"])
 """The callguard fields a map may fill: those of ``/v1/attempts``."""
@@ -141,3 +141,13 @@ def load_body_map(spec: str) -> BodyMap:
         raise BodyMapError(f"{spec}: must be a JSON object such as "
                            '{"number": "THEIR_FIELD", "caller_id": "THEIR_FIELD"}')
     return BodyMap(path.name, _check(spec, data))
+
+
+def parse_body(raw: bytes, kind: str, body_map: BodyMap | None) -> tuple[dict[str, Any], bool]:
+    """The validated arguments of a ``kind`` body (``_schemas.parse_body``), a decision body
+    possibly ``body_map``'s platform's; and whether it was the platform's."""
+    data = decode(raw)
+    if body_map is None or kind not in ("check", "attempt") or not body_map.recognises(data):
+        return validate(data, kind), False
+    translated, names = body_map.translate(data, kind)
+    return validate(translated, kind, names), True
