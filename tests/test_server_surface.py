@@ -149,18 +149,22 @@ def test_a_platform_body_is_validated_and_errors_name_its_fields(db: str, key: s
 
 def test_a_body_map_file(db: str, key: str, tmp_path: Path) -> None:
     path = tmp_path / "dialer.json"
-    path.write_text(json.dumps({"number": "phone_number", "caller_id": "cli",
+    path.write_text(json.dumps({"number": "number", "caller_id": "cli",
                                 "campaign": "list_name"}))
     with serve(db, body_map=load_body_map(str(path))) as running, ValidatingClient(
         base_url=running.url, headers=auth(key), timeout=10
     ) as c:
-        theirs = {"phone_number": NUMBER, "cli": NPV, "list_name": "l1", "lead_id": 7}
+        # The platform's number field has callguard's name: its other fields tell them apart.
+        theirs = {"number": NUMBER, "cli": NPV, "list_name": "l1", "lead_id": 7}
         r = c.post("/v1/attempts", json=theirs)
         assert r.status_code == 200 and r.json()["allowed"] is True
         # A FILE map follows ?strict like callguard's bodies.
-        other = {**theirs, "phone_number": OTHER}
+        other = {**theirs, "number": OTHER}
         assert c.post("/v1/attempts", json=other).status_code == 200
         assert c.post("/v1/attempts?strict=true", json=other).status_code == 409
+        # callguard's own body on the same server: still strict about unknown fields.
+        assert c.post("/v1/check", json=body()).json()["allowed"] is True
+        assert c.post("/v1/check", json={**body(), "lead_id": 7}).status_code == 422
 
 
 @pytest.mark.parametrize(
@@ -171,6 +175,7 @@ def test_a_body_map_file(db: str, key: str, tmp_path: Path) -> None:
         ('{"number": "phone", "caller_id": 3}', "caller_id"),
         ('{"number": "x", "caller_id": "x"}', "'x' is mapped to both"),
         ("[1, 2]", "must be a JSON object"),
+        ('{"number": "caller_id", "caller_id": "number"}', "already callguard's"),
         ("{nope", "not a JSON file"),
     ],
 )

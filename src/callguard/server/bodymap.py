@@ -16,7 +16,8 @@ platform's field that carries it; ``/v1/check`` and ``/v1/attempts`` then take e
   are callguard fields of ``/v1/attempts``, values the platform's field names. Its refusals
   follow ``?strict=true`` as callguard's own bodies do.
 
-A body carrying none of the mapped fields is read as a callguard body (strict, as always). A
+A body carrying none of the platform's field names (those that are not also callguard's) is
+read as a callguard body, strictly as always. A
 platform body is read as the platform sends it: fields the map does not name are the platform's
 own and ignored; a mapped field is validated like the callguard field, and an error names the
 platform's field (``GSW_PHONE is required``).
@@ -55,12 +56,13 @@ class BodyMap:
     _theirs: frozenset[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "_theirs", frozenset(self.fields.values()))
+        # The platform's names that callguard's own bodies never carry tell its bodies apart.
+        object.__setattr__(self, "_theirs", frozenset(self.fields.values()) - set(_MAPPABLE))
 
     def recognises(self, data: dict[str, Any]) -> bool:
-        """Whether a decoded body is the platform's (it carries one of the mapped fields and
-        none of callguard's own required ones)."""
-        return not any(n in data for n in _REQUIRED) and any(k in self._theirs for k in data)
+        """Whether a decoded body is the platform's: it carries one of the platform's field
+        names (one that is not also a callguard field)."""
+        return any(k in self._theirs for k in data)
 
     def translate(self, data: dict[str, Any], kind: str) -> tuple[dict[str, Any], dict[str, str]]:
         """The callguard body of a platform body, and callguard field -> platform field (to
@@ -99,6 +101,9 @@ def _check(name: str, fields: dict[str, Any]) -> MappingProxyType[str, str]:
     for required in _REQUIRED:
         if required not in fields:
             raise BodyMapError(f"{name}: {required!r} is required (which field carries it?)")
+    if all(theirs in _MAPPABLE for theirs in fields.values()):
+        raise BodyMapError(f"{name}: every field it names is already callguard's: it would "
+                           "never tell a platform's body from callguard's own")
     seen: dict[str, str] = {}
     for ours, theirs in fields.items():
         if theirs in seen:
