@@ -239,6 +239,19 @@ def test_openapi_describes_every_status_and_every_field() -> None:
     assert "404" in outcome["responses"]
 
 
+def test_every_route_names_the_schema_of_its_answer() -> None:
+    # A new route must describe its answer in server/_openapi.py (_SUCCESS and, when its body
+    # is new, a component): the service tests validate every answer against this schema.
+    from callguard.server._openapi import success_schema
+    from callguard.server.app import ROUTES
+
+    undescribed = [
+        path for _m, path, *_ in ROUTES
+        if path not in ("/metrics", "/openapi.json") and success_schema(path) is None
+    ]  # fmt: skip
+    assert not undescribed, f"describe the answers of {undescribed} in server/_openapi.py"
+
+
 def test_the_validator_refuses_an_undocumented_answer() -> None:
     with pytest.raises(AssertionError, match="not documented"):
         check_answer("POST", "/v1/check", 418, "application/json", b"{}")
