@@ -27,6 +27,7 @@ from callguard.server.app import ROUTES  # noqa: E402
 from callguard.server.keys import create_key, revoke_key  # noqa: E402
 from callguard.storage import open_ledger  # noqa: E402
 from conftest import NPV, paris, postgres_schema  # noqa: E402
+from openapi_check import ValidatingClient  # noqa: E402
 
 NUMBER = "06 12 34 56 78"
 E164 = "+33612345678"
@@ -134,7 +135,7 @@ def key(db: str) -> str:
 
 @pytest.fixture
 def client(running: Running, key: str) -> Iterator[Any]:
-    with httpx.Client(base_url=running.url, headers=auth(key), timeout=10) as c:
+    with ValidatingClient(base_url=running.url, headers=auth(key), timeout=10) as c:
         yield c
 
 
@@ -218,7 +219,7 @@ def test_enums_take_their_names(client: Any) -> None:
 
 
 def test_keys_are_required_and_checked(running: Running, key: str, db: str) -> None:
-    with httpx.Client(base_url=running.url, timeout=10) as c:
+    with ValidatingClient(base_url=running.url, timeout=10) as c:
         assert c.post("/v1/check", json=body()).status_code == 401
         assert c.post("/v1/check", json=body(), headers=auth("cg_nope")).status_code == 401
         assert c.post("/v1/check", json=body(), headers={"Authorization": key}).status_code == 401
@@ -237,7 +238,7 @@ def test_a_revoked_key_stops_working_at_once(running: Running, db: str) -> None:
     from callguard.cli import cli
 
     key = make_key(db, name="dialer-1")
-    with httpx.Client(base_url=running.url, headers=auth(key), timeout=10) as c:
+    with ValidatingClient(base_url=running.url, headers=auth(key), timeout=10) as c:
         assert c.post("/v1/check", json=body()).status_code == 200
         result = CliRunner().invoke(cli, ["keys", "revoke", "dialer-1", "--db", db])
         assert result.exit_code == 0, result.output
@@ -252,7 +253,7 @@ def test_a_revoked_key_stops_working_at_once(running: Running, db: str) -> None:
 def test_eight_concurrent_clients_get_exactly_four_attempts(running: Running, key: str,
                                                             db: str) -> None:
     def dialer(_: int) -> list[dict[str, Any]]:
-        with httpx.Client(base_url=running.url, headers=auth(key), timeout=30) as c:
+        with ValidatingClient(base_url=running.url, headers=auth(key), timeout=30) as c:
             return [c.post("/v1/attempts", json=body()).json() for _ in range(20)]
 
     with ThreadPoolExecutor(8) as pool:
@@ -301,7 +302,7 @@ def test_an_idempotent_retry_records_nothing_more(client: Any, running: Running,
 def test_concurrent_retries_with_one_idempotency_key_record_once(running: Running, key: str,
                                                                  db: str) -> None:
     def retry(_: int) -> dict[str, Any]:
-        with httpx.Client(base_url=running.url, headers=auth(key), timeout=30) as c:
+        with ValidatingClient(base_url=running.url, headers=auth(key), timeout=30) as c:
             r = c.post("/v1/attempts", json=body(), headers={"Idempotency-Key": "same"})
             assert r.status_code == 200, r.text
             return dict(r.json())
@@ -428,7 +429,7 @@ def test_a_locked_ledger_is_503_and_records_nothing(tmp_path: Path) -> None:
     path = str(tmp_path / "locked.db")
     prepare(path)
     key = make_key(path)
-    with serve(path, busy_timeout=0.2) as running, httpx.Client(
+    with serve(path, busy_timeout=0.2) as running, ValidatingClient(
         base_url=running.url, headers=auth(key), timeout=30
     ) as c:
         blocker = sqlite3.connect(path, isolation_level=None)
@@ -455,7 +456,8 @@ def test_a_locked_ledger_is_503_and_records_nothing(tmp_path: Path) -> None:
 def test_healthz_is_503_when_the_ledger_cannot_be_read(running: Running, client: Any) -> None:
     assert client.get("/healthz").status_code == 200
     running.service._ledger.conn.close()  # type: ignore[attr-defined]
-    r = httpx.get(running.url + "/healthz", timeout=10)
+    with ValidatingClient(timeout=10) as c:
+        r = c.get(running.url + "/healthz")
     assert r.status_code == 503 and r.json()["status"] == "unavailable"
     # The keys cannot be read either: fail closed, never an allow.
     assert client.post("/v1/attempts", json=body()).status_code == 503
@@ -516,8 +518,9 @@ def test_metrics_count_decisions_by_result_and_reason(client: Any) -> None:
     client.post("/v1/check", json=body())
     client.post("/v1/check", json=body(OTHER))
     text = client.get("/metrics").text
-    assert 'callguard_decisions_total{reason="",result="allowed",route="/v1/check"} 1.0' in text
-    assert 'reason="NO_CONSENT",result="refused",route="/v1/check"} 1.0' in text
+    assert 'callguard_decisions_total{result="allowed",route="/v1/check"} 1.0' in text
+    assert 'callguard_decisions_total{result="refused",route="/v1/check"} 1.0' in text
+    assert 'callguard_decision_reasons_total{reason="NO_CONSENT"} 1.0' in text
     assert "callguard_request_seconds_bucket" in text
 
 
@@ -536,7 +539,7 @@ def test_one_json_log_line_per_request_without_the_key(
 
 
 def test_the_threadpool_executor_answers_the_same(db: str, key: str) -> None:
-    with serve(db, executor="pool") as running, httpx.Client(
+    with serve(db, executor="pool") as running, ValidatingClient(
         base_url=running.url, headers=auth(key), timeout=10
     ) as c:
         assert c.post("/v1/attempts", json=body()).json()["allowed"] is True
@@ -552,13 +555,13 @@ def test_postgres_ledger_served(postgres_server: str) -> None:
         with serve(dsn) as running:
 
             def dialer(_: int) -> list[dict[str, Any]]:
-                with httpx.Client(base_url=running.url, headers=auth(key), timeout=30) as c:
+                with ValidatingClient(base_url=running.url, headers=auth(key), timeout=30) as c:
                     return [c.post("/v1/attempts", json=body()).json() for _ in range(10)]
 
             with ThreadPoolExecutor(8) as pool:
                 answers = [a for batch in pool.map(dialer, range(8)) for a in batch]
             assert sum(a["allowed"] for a in answers) == 4
-            with httpx.Client(base_url=running.url, headers=auth(key), timeout=30) as c:
+            with ValidatingClient(base_url=running.url, headers=auth(key), timeout=30) as c:
                 assert c.get("/healthz").status_code == 200
                 n = "06 11 22 33 44"
                 c.post("/v1/consents", json={"number": n, "at": paris(2026, 10, 1).isoformat(),
@@ -594,12 +597,12 @@ def test_keys_and_stored_answers_move_with_migrate_ledger(tmp_path: Path,
     source = str(tmp_path / "source.db")
     prepare(source)
     key = make_key(source)
-    with serve(source) as running, httpx.Client(base_url=running.url, headers=auth(key)) as c:
+    with serve(source) as running, ValidatingClient(base_url=running.url, headers=auth(key)) as c:
         first = c.post("/v1/attempts", json=body(), headers={"Idempotency-Key": "m"}).json()
     with postgres_schema(postgres_server) as dsn:
         counts = migrate_ledger(source, dsn)
         assert counts["api_keys"] == 1 and counts["idempotency"] == 1
-        with serve(dsn) as running, httpx.Client(base_url=running.url, headers=auth(key)) as c:
+        with serve(dsn) as running, ValidatingClient(base_url=running.url, headers=auth(key)) as c:
             again = c.post("/v1/attempts", json=body(), headers={"Idempotency-Key": "m"})
             assert again.status_code == 200 and again.json() == first
             assert c.post("/v1/attempts", json=body()).json()["attempt_id"] > first["attempt_id"]

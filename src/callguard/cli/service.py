@@ -201,9 +201,13 @@ def keys_revoke(name_or_prefix: str, db: str | None) -> None:
 @click.option("--ssl-certfile", default=None, type=click.Path(exists=True, dir_okay=False))
 @click.option("--executor", type=click.Choice(["dedicated", "pool"]), default="dedicated",
               hidden=True)
+@click.option("--body-map", "body_map_spec", default=None, metavar="NAME|FILE",
+              help="Also take another platform's pre-dial body on /v1/check and /v1/attempts: "
+              "genesys-cxcontact, or a JSON file {\"number\": \"THEIR_FIELD\", ...}.")
 def serve_command(
     db: str | None, host: str, port: int, agi_port: int | None, busy_timeout: float,
     ssl_keyfile: str | None, ssl_certfile: str | None, executor: str,
+    body_map_spec: str | None,
 ) -> None:
     """Serve the ledger to every dialer: HTTP (JSON, Bearer keys) and optionally FastAGI.
 
@@ -217,13 +221,22 @@ def serve_command(
         raise click.ClickException(
             f"the service needs its extra: pip install 'callguard-fr[server]' ({exc})"
         ) from exc
+    body_map = None
+    if body_map_spec is not None:
+        from ..server.bodymap import BodyMapError, load_body_map
+
+        try:
+            body_map = load_body_map(body_map_spec)
+        except BodyMapError as exc:
+            # Checked before anything listens: a dialer must never meet a half-configured map.
+            raise click.BadParameter(str(exc), param_hint="--body-map") from exc
     location = ledger_location(db)
     try:
         service = Service(location, busy_timeout=busy_timeout, executor=executor)
     except CallguardError as exc:
         raise click.ClickException(str(exc)) from exc
     _configure_logging()
-    app = create_app(service, agi_port=agi_port, agi_host=host)
+    app = create_app(service, agi_port=agi_port, agi_host=host, body_map=body_map)
     config = uvicorn.Config(
         app,
         host=host,

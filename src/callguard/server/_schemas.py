@@ -18,7 +18,7 @@ from dateutil.parser import isoparse
 from .._time import in_range
 from .._types import Outcome, Purpose, Sector
 
-__all__ = ["BODIES", "Invalid", "parse_body", "parse_time"]
+__all__ = ["BODIES", "Invalid", "decode", "parse_body", "parse_time", "validate"]
 
 
 class Invalid(Exception):
@@ -40,47 +40,82 @@ class Field:
     required: bool = False
     enum: type[Enum] | None = None
     max_len: int = 500
+    description: str = ""
+    """What the field means, for the OpenAPI schema."""
 
+
+_NUMBER = "The consumer's number, as dialled or in E.164 (\"06 12 34 56 78\", \"+33612345678\")."
+_TIME = "ISO 8601 with an offset; omitted, the server's now."
+_AT_FACT = "When it happened: " + _TIME
 
 _DECISION = {
-    "number": Field("str", True, max_len=64),
-    "caller_id": Field("str", True, max_len=64),
-    "at": Field("time"),
-    "purpose": Field("enum", enum=Purpose),
-    "sector": Field("enum", enum=Sector),
-    "callee_tz": Field("str", max_len=64),
-    "department": Field("str", max_len=8),
-    "recorded_message": Field("bool"),
+    "number": Field("str", True, max_len=64, description=_NUMBER),
+    "caller_id": Field("str", True, max_len=64, description=(
+        "The number presented to the consumer. Required; empty or hidden is a refusal "
+        "(CALLER_ID_INVALID).")),
+    "at": Field("time", description=(
+        "The instant judged: ISO 8601 with an offset (a time without one is a 422); omitted, "
+        "the server's now.")),
+    "purpose": Field("enum", enum=Purpose, description="Why the call is made (default "
+                     "PROSPECTION)."),
+    "sector": Field("enum", enum=Sector, description="The product canvassed, when its sector "
+                    "has rules of its own."),
+    "callee_tz": Field("str", max_len=64, description=(
+        "The consumer's IANA time zone when the dialer knows it better than the number's "
+        "prefix does (\"Europe/Paris\").")),
+    "department": Field("str", max_len=8, description=(
+        "INSEE code of the consumer's département (\"57\", \"2A\", \"974\"): decides the zone "
+        "and the local holidays.")),
+    "recorded_message": Field("bool", description="The call plays a recorded message without "
+                              "a human."),
 }
 
 BODIES: dict[str, dict[str, Field]] = {
     "check": _DECISION,
-    "attempt": {**_DECISION, "campaign": Field("str", max_len=200)},
-    "outcome": {"outcome": Field("enum", True, enum=Outcome), "at": Field("time")},
+    "attempt": {**_DECISION, "campaign": Field("str", max_len=200, description=(
+        "The dialer's campaign, kept with the recorded attempt."))},
+    "outcome": {
+        "outcome": Field("enum", True, enum=Outcome, description="What happened on the call."),
+        "at": Field("time", description=_AT_FACT),
+    },
     "consent": {
-        "number": Field("str", True, max_len=64),
-        "at": Field("time"),
-        "proof": Field("str", True, max_len=2000),
-        "expires_at": Field("time"),
-        "off_hours": Field("bool"),
-        "channel": Field("str", max_len=200),
-        "source": Field("str", max_len=200),
-        "wording": Field("str", max_len=10000),
-        "proof_sha256": Field("str", max_len=64),
+        "number": Field("str", True, max_len=64, description=_NUMBER),
+        "at": Field("time", description="When the consent was given: " + _TIME),
+        "proof": Field("str", True, max_len=2000, description=(
+            "Where the proof is kept (a document id, a URL, a recording).")),
+        "expires_at": Field("time", description="When the consent ends, if it has an end."),
+        "off_hours": Field("bool", description=(
+            "The consumer expressly agreed to be called outside the legal days and hours.")),
+        "channel": Field("str", max_len=200, description=(
+            "Where it was given: web, phone, paper, sms, email…")),
+        "source": Field("str", max_len=200, description=(
+            "The party that collected it, e.g. a lead vendor.")),
+        "wording": Field("str", max_len=10000, description=(
+            "The text the consumer agreed to, or its version id.")),
+        "proof_sha256": Field("str", max_len=64, description=(
+            "Hex SHA-256 digest of the proof document.")),
     },
-    "withdrawal": {"number": Field("str", True, max_len=64), "at": Field("time")},
+    "withdrawal": {
+        "number": Field("str", True, max_len=64, description=_NUMBER),
+        "at": Field("time", description=_AT_FACT),
+    },
     "optout": {
-        "number": Field("str", True, max_len=64),
-        "at": Field("time"),
-        "source": Field("str", max_len=200),
-        "expires_at": Field("time"),
+        "number": Field("str", True, max_len=64, description=_NUMBER),
+        "at": Field("time", description=_AT_FACT),
+        "source": Field("str", max_len=200, description=(
+            "Where the objection came from (default internal).")),
+        "expires_at": Field("time", description="When the opt-out ends, if it has an end."),
     },
-    "refusal": {"number": Field("str", True, max_len=64), "at": Field("time")},
+    "refusal": {
+        "number": Field("str", True, max_len=64, description=_NUMBER),
+        "at": Field("time", description=_AT_FACT),
+    },
     "lift": {
-        "number": Field("str", True, max_len=64),
-        "reason": Field("str", True, max_len=2000),
-        "at": Field("time"),
-        "by": Field("str", max_len=200),
+        "number": Field("str", True, max_len=64, description=_NUMBER),
+        "reason": Field("str", True, max_len=2000, description=(
+            "Why the entries were mistakes: kept in the journal.")),
+        "at": Field("time", description=_AT_FACT),
+        "by": Field("str", max_len=200, description="Who lifts them."),
     },
 }
 
@@ -108,23 +143,41 @@ def parse_time(value: object, name: str) -> datetime:
 def parse_body(raw: bytes, kind: str) -> dict[str, Any]:
     """The validated arguments of a ``kind`` body: enums as their members, times as datetimes,
     absent optional fields left out. Raises :class:`Invalid` naming the field."""
+    return validate(decode(raw), kind)
+
+
+def decode(raw: bytes) -> dict[str, Any]:
+    """The body as a JSON object; raises :class:`Invalid` (``"body"``) for anything else."""
     try:
         data = json.loads(raw) if raw.strip() else None
     except (ValueError, RecursionError) as exc:
         raise Invalid("body", f"the body is not JSON ({str(exc)[:80]})") from exc
     if not isinstance(data, dict):
         raise Invalid("body", "the body must be a JSON object")
+    return data
+
+
+def validate(data: dict[str, Any], kind: str, names: dict[str, str] | None = None,
+             ) -> dict[str, Any]:
+    """:func:`parse_body` of a decoded object; ``names`` maps a field to the name an error must
+    give it (a platform's own field name, under a body map)."""
     spec = BODIES[kind]
     for name in data:
         if name not in spec:
             raise Invalid(str(name)[:60], f"unknown field {str(name)[:60]!r}")
     out: dict[str, Any] = {}
-    for name, f in spec.items():
-        if name not in data or (data[name] is None and not f.required):
-            if f.required:
-                raise Invalid(name, f"{name} is required")
-            continue
-        out[name] = _value(name, f, data[name])
+    try:
+        for name, f in spec.items():
+            if name not in data or (data[name] is None and not f.required):
+                if f.required:
+                    raise Invalid(name, f"{name} is required")
+                continue
+            out[name] = _value(name, f, data[name])
+    except Invalid as exc:
+        theirs = (names or {}).get(exc.field)
+        if theirs is None:
+            raise
+        raise Invalid(theirs, exc.message.replace(exc.field, theirs, 1)) from None
     return out
 
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .._decision import Decision
-from .metrics import Metrics
+from .metrics import Metrics, agi_session
 from .service import Answer, Service, Unauthorized, Unavailable
 
 __all__ = ["AGI_READ_TIMEOUT", "AgiServer", "start_agi"]
@@ -195,6 +195,7 @@ async def _session(service: Service, metrics: Metrics | None, reader: asyncio.St
     except (asyncio.TimeoutError, ConnectionError, _Malformed):
         pass
     info["latency_ms"] = round((time.perf_counter() - started) * 1000, 3)
+    agi_session(metrics, info, started)
     log.info(json.dumps(info, ensure_ascii=False))
 
 

@@ -16,17 +16,20 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from .._decision import Decision
-from . import _schemas
+from . import _openapi, _schemas
+from ._answers import error_body, in_consumer_time
+from .bodymap import BodyMap, parse_body
 from .keys import ApiKey
 from .metrics import CONTENT_TYPE_LATEST, Metrics
 from .service import Answer, NotFound, Service, Unauthorized, Unavailable
 
-__all__ = ["MAX_BODY", "ROUTES", "create_app"]
+__all__ = ["DECIDES", "MAX_BODY", "ROUTES", "create_app", "openapi_schema"]
 
 MAX_BODY = 64 * 1024
 """Bodies larger than this are refused with a 413 before they are read in full."""
@@ -52,6 +55,9 @@ ROUTES: tuple[tuple[str, str, str, str | None, int], ...] = (
     ("GET", "/metrics", "Prometheus metrics", None, 200),
     ("GET", "/openapi.json", "This schema", None, 200),
 )
+DECIDES = frozenset({"/v1/check", "/v1/attempts", "/v1/numbers/{number}"})
+"""The routes that answer a decision: counted in the metrics, ``?strict=true`` makes a refusal a
+409."""
 
 
 class _TooLarge(Exception):
@@ -130,8 +136,10 @@ def _error(status: int, code: str, message: str, **extra: Any) -> JSONResponse:
 
 
 def create_app(service: Service, *, agi_port: int | None = None, agi_host: str = "127.0.0.1",
-               agi_read_timeout: float | None = None, close_service: bool = True) -> Starlette:
-    """The ASGI app; with ``agi_port`` its lifespan also serves FastAGI on the same Guards."""
+               agi_read_timeout: float | None = None, close_service: bool = True,
+               body_map: BodyMap | None = None) -> Starlette:
+    """The ASGI app; with ``agi_port`` its lifespan also serves FastAGI on the same Guards;
+    with ``body_map`` the decision routes also take that platform's pre-dial body."""
     metrics = Metrics()
 
     def handler(route: str, kind: str | None, status_ok: int,
@@ -165,7 +173,11 @@ def create_app(service: Service, *, agi_port: int | None = None, agi_host: str =
                     key = service.authenticate(key_text)
                     info["professional"] = key.professional
                     strict = _strict(request) if decides else False
-                    args = _schemas.parse_body(body, kind) if kind is not None else {}
+                    args: dict[str, Any] = {}
+                    if kind is not None:
+                        args, platform = parse_body(body, kind, body_map)
+                        # A platform that reads the status alone must never see a 200 refusal.
+                        strict = strict or (platform and body_map is not None and body_map.strict)
                     return work(request, key, args, body)()
 
                 answer = await service.run(blocking)
@@ -187,7 +199,8 @@ def create_app(service: Service, *, agi_port: int | None = None, agi_host: str =
                     _note(info, exc.decision)
                     metrics.decision(route, exc.decision)
                     return JSONResponse(
-                        localized(exc.decision.to_dict(), request), status_code=503
+                        localized(in_consumer_time(exc.decision.to_dict()), request),
+                        status_code=503,
                     )
                 return _error(503, "ledger_unavailable", "the ledger cannot be read or written")
             decision = answer.decision
@@ -196,10 +209,11 @@ def create_app(service: Service, *, agi_port: int | None = None, agi_host: str =
                 _note(info, decision)
                 if answer.replayed:
                     info["replayed"] = True
-                metrics.decision(route, decision)
+                metrics.decision(route, decision, replayed=answer.replayed)
                 if strict and not decision.allowed:
                     status = 409
-            return JSONResponse(localized(answer.body, request), status_code=status)
+            return JSONResponse(localized(in_consumer_time(answer.body), request),
+                                status_code=status)
 
         return endpoint
 
@@ -240,20 +254,37 @@ def create_app(service: Service, *, agi_port: int | None = None, agi_host: str =
     async def metrics_route(_request: Request) -> Response:
         return Response(metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
+    schema = openapi_schema(body_map)  # built once: 1.7 ms, the same for every request
+
     async def openapi(_request: Request) -> Response:
-        return JSONResponse(openapi_schema())
+        return JSONResponse(schema)
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        # Starlette's own answers (no such route, a method the route does not take) in the
+        # house's JSON error shape, like every other answer.
+        assert isinstance(exc, HTTPException)
+        french = wants_french(request)
+        if exc.status_code == 405:
+            allow = (exc.headers or {}).get("Allow", "")
+            content = error_body("method_not_allowed", french, method=request.method,
+                                 path=request.url.path, allow=allow)
+        elif exc.status_code == 404:
+            content = error_body("not_found", french, path=request.url.path)
+        else:
+            content = {"error": "http_error", "message": str(exc.detail)}
+        return JSONResponse(content, status_code=exc.status_code, headers=exc.headers)
 
     works = {
-        "/v1/check": (check, True),
-        "/v1/attempts": (attempt, True),
-        "/v1/attempts/{attempt_id}/outcome": (outcome, False),
-        "/v1/consents": (fact("consent"), False),
-        "/v1/consents/withdraw": (fact("withdrawal"), False),
-        "/v1/optouts": (fact("optout"), False),
-        "/v1/refusals": (fact("refusal"), False),
-        "/v1/refusals/lift": (fact("lift_refusal"), False),
-        "/v1/objections/lift": (fact("lift_objection"), False),
-        "/v1/numbers/{number}": (number, True),
+        "/v1/check": check,
+        "/v1/attempts": attempt,
+        "/v1/attempts/{attempt_id}/outcome": outcome,
+        "/v1/consents": fact("consent"),
+        "/v1/consents/withdraw": fact("withdrawal"),
+        "/v1/optouts": fact("optout"),
+        "/v1/refusals": fact("refusal"),
+        "/v1/refusals/lift": fact("lift_refusal"),
+        "/v1/objections/lift": fact("lift_objection"),
+        "/v1/numbers/{number}": number,
     }
     plain = {"/healthz": healthz, "/metrics": metrics_route, "/openapi.json": openapi}
     routes = []
@@ -261,8 +292,8 @@ def create_app(service: Service, *, agi_port: int | None = None, agi_host: str =
         if path in plain:
             routes.append(Route(path, plain[path], methods=[method]))
         else:
-            work, decides = works[path]
-            routes.append(Route(path, handler(path, kind, ok, work, decides), methods=[method]))
+            routes.append(Route(path, handler(path, kind, ok, works[path], path in DECIDES),
+                                methods=[method]))
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
@@ -281,7 +312,8 @@ def create_app(service: Service, *, agi_port: int | None = None, agi_host: str =
             if close_service:
                 service.close()
 
-    app = Starlette(routes=routes, lifespan=lifespan)
+    app = Starlette(routes=routes, lifespan=lifespan,
+                    exception_handlers={HTTPException: http_error})
     app.state.service = service
     app.state.metrics = metrics
     return app
@@ -294,50 +326,6 @@ def _note(info: dict[str, Any], decision: Decision) -> None:
         info["attempt_id"] = decision.attempt_id
 
 
-def openapi_schema() -> dict[str, Any]:
-    """The OpenAPI 3.1 description of :data:`ROUTES` (fields from the request schemas)."""
-    paths: dict[str, dict[str, Any]] = {}
-    for method, path, summary, kind, ok in ROUTES:
-        op: dict[str, Any] = {"summary": summary, "responses": {str(ok): {"description": "OK"}}}
-        if path.startswith("/v1/"):
-            op["security"] = [{"bearer": []}]
-            op["responses"].update({
-                "401": {"description": "no key, or an unknown or revoked one"},
-                "422": {"description": "invalid request; the answer names the field"},
-                "503": {"description": "ledger unavailable (a LEDGER_UNAVAILABLE decision)"},
-            })  # fmt: skip
-        if kind is not None:
-            fields = _schemas.BODIES[kind]
-            op["requestBody"] = {"required": True, "content": {"application/json": {"schema": {
-                "type": "object", "additionalProperties": False,
-                "required": [n for n, f in fields.items() if f.required],
-                "properties": {n: _property(f) for n, f in fields.items()},
-            }}}}  # fmt: skip
-        params = [
-            {"name": p, "in": "path", "required": True, "schema": {"type": "string"}}
-            for p in ("attempt_id", "number") if "{" + p + "}" in path
-        ]
-        if path in ("/v1/check", "/v1/attempts"):
-            params.append({"name": "strict", "in": "query", "schema": {"type": "boolean"}})
-        if path == "/v1/attempts":
-            params.append({"name": "Idempotency-Key", "in": "header", "schema": {"type": "string"}})
-        if params:
-            op["parameters"] = params
-        paths.setdefault(path, {})[method.lower()] = op
-    return {
-        "openapi": "3.1.0",
-        "info": {"title": "callguard pre-dial service", "version": "1"},
-        "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
-        "paths": paths,
-    }
-
-
-def _property(f: _schemas.Field) -> dict[str, Any]:
-    if f.kind == "bool":
-        return {"type": "boolean"}
-    if f.kind == "time":
-        return {"type": "string", "format": "date-time"}
-    if f.kind == "enum":
-        assert f.enum is not None
-        return {"type": "string", "enum": [m.name for m in f.enum]}
-    return {"type": "string", "maxLength": f.max_len}
+def openapi_schema(body_map: BodyMap | None = None) -> dict[str, Any]:
+    """The OpenAPI 3.1 description of :data:`ROUTES`: every status and field (``_openapi``)."""
+    return _openapi.build(ROUTES, DECIDES, body_map)
