@@ -38,14 +38,17 @@ from typing import IO
 from ._exceptions import ConfigurationError, InvalidNumberError
 
 __all__ = [
+    "CONTACT_PRESETS",
     "MAX_COLUMNS",
     "MAX_LINE",
     "PHONE_HEADERS",
     "ContactFile",
+    "ContactPreset",
     "Row",
     "Source",
     "Table",
     "check_input",
+    "contact_preset",
     "detect_encoding",
     "excel_damage",
     "header_key",
@@ -58,6 +61,7 @@ __all__ = [
     "sniff_delimiter",
     "sniff_encoding",
     "text_writer",
+    "with_country_code",
     "xlsx_to_csv",
 ]
 
@@ -86,7 +90,9 @@ PHONE_HEADERS = (
 # « Contact » a person's name): a header « Contact;Numéro;Téléphone » takes « Téléphone ».
 _STRONG = frozenset(PHONE_HEADERS) - {"numero", "number", "contact", "ligne", "fixe"}
 _STEMS = ("telephone", "phone", "mobile", "portable", "msisdn", "gsm", "cellulaire", "numtel")
-_NOT_PHONE = ("fax", "telecopie", "telex")
+# A country or dialling code beside the numbers (VICIdial's phone_code « 33 ») is no phone
+# column: judged as one, each of its cells is an invalid number.
+_NOT_PHONE = ("fax", "telecopie", "telex", "phonecode", "countrycode", "dialcode", "indicatif")
 
 _CHUNK = 1 << 20
 
@@ -283,6 +289,23 @@ class ContactFile:
         if not self.columns:
             self.columns = [self.column]
 
+    code_column: int | None = None
+    """Index of the column holding the phone columns' country code (VICIdial's
+    ``phone_code``), or None: see :func:`with_country_code`."""
+    shared_columns: frozenset[int] = frozenset()
+    """Phone columns whose cells with a letter are no number (:attr:`ContactPreset.shared`)."""
+
+    def number_at(self, cells: list[str], index: int) -> str:
+        """The number in ``cells[index]`` (stripped; "" past the row's end), with the row's
+        country code when the file has a country code column."""
+        value = cells[index].strip() if index < len(cells) else ""
+        if index in self.shared_columns and any(c.isalpha() for c in value):
+            return ""
+        code = self.code_column
+        if code is not None and value and code < len(cells):
+            return with_country_code(value, cells[code])
+        return value
+
     @property
     def column_names(self) -> list[str]:
         """The phone columns' headers (``column_N`` for a file without a header)."""
@@ -332,7 +355,7 @@ class ContactFile:
         self.close()
 
     def _row(self, line: int, cells: list[str], extra: str = "") -> Row:
-        value = cells[self.column].strip() if self.column < len(cells) else ""
+        value = self.number_at(cells, self.column)
         return Row(line, cells, value, self._width_problem(cells, extra))
 
     def _width_problem(self, cells: list[str], extra: str = "") -> str | None:
@@ -460,7 +483,7 @@ class ContactFile:
                 yield Row(lines.count, [value], value)
             return
         reader = csv.reader(lines, delimiter=self.delimiter)
-        width, column = self.width, self.column
+        width, column, coded = self.width, self.column, self.code_column is not None
         while True:
             lines.record = []
             try:
@@ -479,7 +502,10 @@ class ContactFile:
             if not "".join(cells).strip():  # every cell blank (one C-level pass, not one a cell)
                 self.blank_lines.append(start)
                 continue
-            if size == width:  # the common row: no width problem to word
+            if size == width and coded:  # the common row: no width problem to word
+                yield Row(start, cells, self.number_at(cells, column))
+                continue
+            if size == width:
                 yield Row(start, cells, cells[column].strip() if column < size else "")
                 continue
             extra = ""
@@ -490,6 +516,66 @@ class ContactFile:
 
 Columns = str | int | Sequence[str | int] | None
 """One phone column (a header name or a 1-based position), several, or None to find them."""
+
+
+@dataclass(frozen=True)
+class ContactPreset:
+    """The phone columns of a dialer's own lead export, and its country code column."""
+
+    name: str
+    columns: tuple[str, ...]
+    """The phone columns, by header; the first must be there, the others are judged when they
+    are."""
+    country_code: str | None = None
+    """The header of the column giving the phone columns' country code (never judged)."""
+    shared: tuple[str, ...] = ()
+    """Phone columns that hold something else for some users (an address line): a cell with
+    a letter in them is no number (its column is then not one to call), not an invalid one."""
+
+
+CONTACT_PRESETS: dict[str, ContactPreset] = {
+    # VICIdial's vicidial_list (its lead export has the table's columns): phone_number is the
+    # number dialled, alt_phone the second one, address3 the third one the campaigns set to
+    # auto_alt_dial ADDR3_ONLY or ALT_AND_ADDR3 dial; phone_code is their country code
+    # (« 33 », without « + »), kept apart from the numbers, which are written without it.
+    "vicidial": ContactPreset(
+        "vicidial",
+        ("phone_number", "alt_phone", "address3"),
+        country_code="phone_code",
+        shared=("address3",),
+    ),
+}
+"""The lead exports of common dialers, for ``scrub --preset``."""
+
+
+def contact_preset(name: str) -> ContactPreset:
+    """The preset named ``name``; raises ``ConfigurationError`` naming the presets."""
+    preset = CONTACT_PRESETS.get(name.strip().lower())
+    if preset is None:
+        raise ConfigurationError(
+            f"unknown contact-file preset {name!r}; the presets are: {', '.join(CONTACT_PRESETS)}"
+        )
+    return preset
+
+
+def _preset_columns(
+    cells: list[str], preset: ContactPreset, column: Columns, name: str, line: int
+) -> tuple[list[str], list[int], int | None]:
+    """(header, phone column indexes, country code column index) of a preset's file."""
+    keys = [header_key(c) for c in cells]
+    if header_key(preset.columns[0]) not in keys:
+        raise ConfigurationError(
+            f"{name}: no column {preset.columns[0]!r}: not a {preset.name} lead export; line "
+            f"{line} has: {', '.join(repr(c) for c in cells)}"
+        )
+    code = None
+    if preset.country_code is not None and header_key(preset.country_code) in keys:
+        code = keys.index(header_key(preset.country_code))
+    if column is not None and column != []:
+        header, found = _locate_all(cells, column, name, line)
+        return cells if header is None else header, found, code
+    found = [keys.index(header_key(c)) for c in preset.columns if header_key(c) in keys]
+    return cells, found, code
 
 
 _MAGIC = (
@@ -587,7 +673,11 @@ def xlsx_to_csv(path: str | os.PathLike[str], target: str) -> None:
 
 
 def open_contacts(
-    path: str | os.PathLike[str], *, column: Columns = None, headerless: bool = False
+    path: str | os.PathLike[str],
+    *,
+    column: Columns = None,
+    headerless: bool = False,
+    preset: str | None = None,
 ) -> ContactFile:
     """Open a contact file: detect its encoding, delimiter, header and phone columns.
 
@@ -598,10 +688,13 @@ def open_contacts(
     « Tél. domicile;Tél. portable », else the one generic name such as « Numéro »), never a
     ``callguard_*`` column a previous scrub added; a file without a header takes the first
     cell of its first row that is a phone number. ``headerless`` says the first line is a row
-    (a file with a fixed column order, such as Asterisk's ``Master.csv``).
+    (a file with a fixed column order, such as Asterisk's ``Master.csv``). ``preset`` names a
+    dialer's lead export (:data:`CONTACT_PRESETS`: ``vicidial``), whose phone columns and
+    country code column are known; ``column`` still chooses among them.
     Raises ``ConfigurationError`` when the column cannot be found, ``OSError`` when the file
     cannot be read.
     """
+    chosen = contact_preset(preset) if preset is not None else None
     spool: str | None = None
     if check_input(path) == "xlsx":
         # The first sheet, as text, in a temporary CSV read like any other.
@@ -621,7 +714,7 @@ def open_contacts(
             os.unlink(spool)
         raise
     try:
-        cf = _open(stream, os.fspath(path), encoding, column, headerless)
+        cf = _open(stream, os.fspath(path), encoding, column, headerless, chosen)
     except BaseException:
         stream.close()
         if spool is not None:
@@ -632,7 +725,12 @@ def open_contacts(
 
 
 def _open(
-    stream: IO[str], name: str, encoding: str, column: Columns, headerless: bool = False
+    stream: IO[str],
+    name: str,
+    encoding: str,
+    column: Columns,
+    headerless: bool = False,
+    preset: ContactPreset | None = None,
 ) -> ContactFile:
     lines = _Lines(stream, name)
     blank: list[int] = []
@@ -668,13 +766,20 @@ def _open(
             raise ConfigurationError(f"{name}: line {first_line} cannot be read: {exc}") from exc
     if len(cells) > MAX_COLUMNS:
         raise _too_wide(name, first_line, len(cells))
+    code: int | None = None
+    shared: frozenset[int] = frozenset()
     if headerless:
         header, cols = None, [0]
+    elif preset is not None:
+        header, cols, code = _preset_columns(cells, preset, column, name, first_line)
+        keys = [header_key(c) for c in header]
+        shared = frozenset(keys.index(k) for k in map(header_key, preset.shared) if k in keys)
     else:
         header, cols = _locate_all(cells, column, name, first_line)
     lines.record = []
     cf = ContactFile(name, encoding, delimiter, header, cols[0], newline, sep_line, blank, lines,
-                     _stream=stream, columns=cols)  # fmt: skip
+                     _stream=stream, columns=cols, code_column=code,
+                     shared_columns=shared)  # fmt: skip
     if header is None:
         cf._pending, cf._pending_line, cf._width = cells, first_line, len(cells)
     return cf
@@ -763,6 +868,21 @@ def _locate(
         f"{name}: line {line} is neither a header naming a phone column nor a row with a phone "
         f"number ({shown}); name the column with --column (a header name, or a position from 1)"
     )
+
+
+def with_country_code(number: str, code: str) -> str:
+    """A number as written beside its country code (VICIdial's ``phone_code``): one written
+    with its own international prefix (``+``, ``00``) as it is, any other with the code in
+    front, its leading trunk 0 dropped by the parser (``612345678`` or ``0612345678`` with
+    ``33`` is +33 6 12 34 56 78). Without a code, the number as written. A code that is not one
+    to four digits is kept in front, so that the number is refused naming it, never read as
+    French by default."""
+    number, code = number.strip(), code.strip().lstrip("+")
+    if not code or not number or number.startswith(("+", "00")):
+        return number
+    if code.isdigit() and len(code) <= 4 and code.isascii():
+        return f"+{code}{number}"
+    return f"+{code} {number}"
 
 
 # Excel shows a long number it stores as a number in scientific notation, and a CSV saved from

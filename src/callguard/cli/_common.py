@@ -159,7 +159,8 @@ def progress_bar(
 
 
 def call_log_options(f: _F) -> _F:
-    """--preset, --map, --outcome-map, --caller-id and --tz: how to read a dialer's call log."""
+    """--preset, --map, --outcome-map, --caller-id, --tz and --internal-context: how to read a
+    dialer's call log."""
     options = [
         click.option(
             "--preset",
@@ -191,6 +192,14 @@ def call_log_options(f: _F) -> _F:
             default=None,
             metavar="ZONE",
             help="The zone of the log's times written without an offset (default Europe/Paris).",
+        ),
+        click.option(
+            "--internal-context",
+            "internal_contexts",
+            multiple=True,
+            metavar="CONTEXT",
+            help="With --preset asterisk: a dialplan context of internal calls, skipped unless "
+            "they dial a phone number; repeat it for several (default: from-internal).",
         ),
     ]
     for option in reversed(options):

@@ -149,6 +149,7 @@ def audit(
     outcome_map: str | None,
     caller_id: str | None,
     tz: str | None,
+    internal_contexts: tuple[str, ...],
     as_json: bool,
 ) -> None:
     """Replay a call log and list every call that broke the rules in force at its time.
@@ -161,8 +162,9 @@ def audit(
     """
     with user_errors(), contextlib.ExitStack() as stack, input_file(calls) as path:
         fmt = call_log_format(
-            preset, mapping=mapping, outcome_map=outcome_map, caller_id=caller_id, tz=tz
-        )
+            preset, mapping=mapping, outcome_map=outcome_map, caller_id=caller_id, tz=tz,
+            internal_contexts=internal_contexts,
+        )  # fmt: skip
         report = run_audit(
             path,
             db=db or default_db_path(),
@@ -192,6 +194,7 @@ def import_calls_command(
     outcome_map: str | None,
     caller_id: str | None,
     tz: str | None,
+    internal_contexts: tuple[str, ...],
     as_json: bool,
 ) -> None:
     """Load a call history (the log audit reads) into the ledger.
@@ -206,8 +209,9 @@ def import_calls_command(
         input_file(calls) as path,
     ):
         fmt = call_log_format(
-            preset, mapping=mapping, outcome_map=outcome_map, caller_id=caller_id, tz=tz
-        )
+            preset, mapping=mapping, outcome_map=outcome_map, caller_id=caller_id, tz=tz,
+            internal_contexts=internal_contexts,
+        )  # fmt: skip
         report = import_calls(
             guard, path, log_format=fmt, progress=progress_bar(stack, path, "importing")
         )
