@@ -28,12 +28,14 @@ import stat
 import tempfile
 import unicodedata
 import zipfile
-from collections.abc import Iterable, Iterator, Sequence
+import zlib
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
 from types import TracebackType
 from typing import IO
+from xml.parsers.expat import ExpatError
 
 from ._exceptions import ConfigurationError, InvalidNumberError
 
@@ -41,6 +43,9 @@ __all__ = [
     "CONTACT_PRESETS",
     "MAX_COLUMNS",
     "MAX_LINE",
+    "MAX_XLSX_CELLS",
+    "MAX_XLSX_RATIO",
+    "MAX_XLSX_ROWS",
     "PHONE_HEADERS",
     "ContactFile",
     "ContactPreset",
@@ -642,14 +647,226 @@ def _xlsx_text(value: object) -> str:
     return str(value)
 
 
+# -- workbooks, bounded -----------------------------------------------------------------------------
+#
+# An .xlsx is a ZIP of XML parts. Unpacked whole, a 200 KB workbook can hold a 200 MB cell, or a
+# sheet of gigabytes: openpyxl would build it all in memory before the first row. So the parts are
+# checked first, from the ZIP's own directory (zipfile never unpacks more than the size it
+# declares), then the shared strings and the first sheet are streamed through expat, refusing at
+# the first cell, row or column past the limits: no more is read than a CSV reader would read.
+
+MAX_XLSX_RATIO = 100
+"""The most a workbook's part may grow when unpacked (its size over its packed size). Sheets
+and shared strings pack 5 to 30 times; a ZIP bomb, thousands of times."""
+MAX_XLSX_ROWS = 1_048_576
+"""Excel's own limit of rows in a sheet."""
+MAX_XLSX_CELLS = 50_000_000
+"""The most cells a sheet's rows may span (last row × last column): 1,048,576 rows of 47
+columns. Reading one cell costs what reading a CSV field does; past this, minutes."""
+_XLSX_SMALL = 1 << 20  # parts unpacking to less than this are not held to the ratio
+_XLSX_PART = 64 << 20  # the other parts (workbook, styles, relations): read whole by openpyxl
+_NS_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+
+
+def _too_big(name: str, what: str) -> ConfigurationError:
+    return ConfigurationError(f"{name}: {what}: not a contact file, or a damaged or hostile one")
+
+
+def _parse_part(
+    archive: zipfile.ZipFile,
+    member: str,
+    start: Callable[[str, dict[str, str]], None],
+    text: Callable[[int], None] | None = None,
+) -> None:
+    """Stream ``member`` through expat: ``start(tag without prefix, attributes)`` for each
+    element, ``text(length)`` for each piece of character data. A DTD is refused (no entity
+    may expand)."""
+    from xml.parsers import expat
+
+    parser = expat.ParserCreate()
+    parser.buffer_text = True
+    parser.buffer_size = 1 << 16
+
+    def doctype(*_: object) -> None:
+        raise ConfigurationError(f"{member}: a DTD, which no workbook part has")
+
+    parser.StartDoctypeDeclHandler = doctype
+    parser.EntityDeclHandler = doctype
+    parser.StartElementHandler = lambda tag, attrs: start(tag.rpartition(":")[2], attrs)
+    if text is not None:
+        parser.CharacterDataHandler = lambda data: text(len(data))
+    with archive.open(member) as raw:
+        while chunk := raw.read(1 << 16):
+            parser.Parse(chunk, False)
+        parser.Parse(b"", True)
+
+
+def _first_sheet(archive: zipfile.ZipFile, names: set[str]) -> tuple[str | None, str | None]:
+    """(first worksheet part, shared strings part) as the workbook's relations name them."""
+    order: list[str] = []
+    targets: dict[str, tuple[str, str]] = {}
+
+    def sheet(tag: str, attrs: dict[str, str]) -> None:
+        if tag == "sheet":
+            rid = attrs.get(f"{_NS_REL} id") or next(
+                (v for k, v in attrs.items() if k.rpartition(":")[2] == "id"), ""
+            )
+            order.append(rid)
+
+    def relation(tag: str, attrs: dict[str, str]) -> None:
+        if tag == "Relationship":
+            targets[attrs.get("Id", "")] = (attrs.get("Type", ""), attrs.get("Target", ""))
+
+    if "xl/workbook.xml" in names:
+        _parse_part(archive, "xl/workbook.xml", sheet)
+    if "xl/_rels/workbook.xml.rels" in names:
+        _parse_part(archive, "xl/_rels/workbook.xml.rels", relation)
+
+    def part(target: str) -> str:
+        return target.lstrip("/") if target.startswith("/") else "xl/" + target
+
+    first = next(
+        (part(targets[r][1]) for r in order if targets.get(r, ("", ""))[0].endswith("/worksheet")),
+        None,
+    )
+    strings = next(
+        (part(t) for kind, t in targets.values() if kind.endswith("/sharedStrings")), None
+    )
+    return first, strings
+
+
+def _column_index(ref: str) -> int:
+    """The 1-based column of a cell reference (« AB12 » → 28); 0 when it has none."""
+    column = 0
+    for ch in ref:
+        if not ("A" <= ch <= "Z"):
+            break
+        column = column * 26 + ord(ch) - 64
+    return column
+
+
+def _xlsx_bounds(path: str | os.PathLike[str], name: str) -> tuple[int, int]:
+    """Check a workbook against the limits before openpyxl reads it; (last row, last column)
+    of its first sheet. Raises ``ConfigurationError`` naming the part, cell or row at fault."""
+    size = os.path.getsize(path)
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise ConfigurationError(f"{name}: is a damaged ZIP archive, not a workbook") from exc
+    with archive:
+        infos = archive.infolist()
+        for info in infos:
+            grown = info.file_size > MAX_XLSX_RATIO * max(info.compress_size, 1)
+            if info.file_size > _XLSX_SMALL and grown:
+                raise _too_big(
+                    name, f"{info.filename} unpacks to {info.file_size} bytes from "
+                    f"{info.compress_size} (more than {MAX_XLSX_RATIO} times)"
+                )  # fmt: skip
+        unpacked = sum(i.file_size for i in infos)
+        if unpacked > _XLSX_SMALL and unpacked > MAX_XLSX_RATIO * max(size, 1):
+            raise _too_big(
+                name, f"its parts unpack to {unpacked} bytes from {size} (more than "
+                f"{MAX_XLSX_RATIO} times)"
+            )  # fmt: skip
+        names = {i.filename for i in infos}
+        try:
+            sheet, strings = _first_sheet(archive, names)
+            for info in infos:
+                if info.filename not in (sheet, strings) and info.file_size > _XLSX_PART:
+                    raise _too_big(
+                        name, f"{info.filename} unpacks to {info.file_size} bytes, more than "
+                        f"the {_XLSX_PART} a workbook's part needs"
+                    )  # fmt: skip
+            if strings is not None and strings in names:
+                _scan_strings(archive, strings, name)
+            if sheet is None or sheet not in names:
+                return 0, 0
+            return _scan_sheet(archive, sheet, name)
+        except (
+            zipfile.BadZipFile, EOFError, UnicodeDecodeError, ExpatError, NotImplementedError,
+            RuntimeError, zlib.error,
+        ) as exc:  # fmt: skip
+            # A damaged or encrypted part, a compression zipfile cannot read, broken XML.
+            raise ConfigurationError(f"{name}: cannot be read as a workbook: {exc}") from exc
+
+
+def _scan_strings(archive: zipfile.ZipFile, member: str, name: str) -> None:
+    """Refuse a shared string longer than :data:`MAX_LINE`, at its first character past it."""
+    state = [0, 0]  # strings seen, characters of the current one
+
+    def start(tag: str, attrs: dict[str, str]) -> None:
+        if tag == "si":
+            state[0] += 1
+            state[1] = 0
+
+    def text(length: int) -> None:
+        state[1] += length
+        if state[1] > MAX_LINE:
+            raise _too_big(
+                name, f"shared string {state[0]} holds more than {MAX_LINE} characters (1 MiB), "
+                "the limit of a line"
+            )  # fmt: skip
+
+    _parse_part(archive, member, start, text)
+
+
+def _scan_sheet(archive: zipfile.ZipFile, member: str, name: str) -> tuple[int, int]:
+    """(last row, last column) of a sheet, refusing at the first row, cell or column past the
+    limits."""
+    # row, column, last column, characters of the current element
+    state = [0, 0, 0, 0]
+
+    def start(tag: str, attrs: dict[str, str]) -> None:
+        state[3] = 0
+        if tag == "row":
+            ref = attrs.get("r", "")
+            row = int(ref) if ref.isdigit() and ref.isascii() else state[0] + 1
+            if row > MAX_XLSX_ROWS or row <= state[0]:
+                what = "past Excel's last row" if row > MAX_XLSX_ROWS else "out of order"
+                raise _too_big(name, f"{member}: row {ref or row} is {what}")
+            state[0], state[1] = row, 0
+        elif tag == "c":
+            column = _column_index(attrs.get("r", "")) or state[1] + 1
+            if column > MAX_COLUMNS:
+                raise _too_big(
+                    name, f"{member}: row {state[0]} has a cell in column {column}, past the "
+                    f"limit of {MAX_COLUMNS}"
+                )  # fmt: skip
+            state[1] = column
+            if column > state[2]:
+                state[2] = column
+            if state[0] * state[2] > MAX_XLSX_CELLS:
+                raise _too_big(
+                    name, f"{member}: {state[0]} rows of {state[2]} columns, more than the "
+                    f"{MAX_XLSX_CELLS} cells a sheet may span"
+                )  # fmt: skip
+
+    def text(length: int) -> None:
+        state[3] += length
+        if state[3] > MAX_LINE:
+            raise _too_big(
+                name, f"{member}: row {state[0]} has a cell of more than {MAX_LINE} "
+                "characters (1 MiB), the limit of a line"
+            )  # fmt: skip
+
+    _parse_part(archive, member, start, text)
+    return state[0], state[2]
+
+
 def xlsx_to_csv(path: str | os.PathLike[str], target: str) -> None:
-    """Write the first sheet of an Excel workbook to ``target``: UTF-8 with BOM, ``;``, CRLF."""
+    """Write the first sheet of an Excel workbook to ``target``: UTF-8 with BOM, ``;``, CRLF.
+
+    The workbook is checked against the limits first (:func:`_xlsx_bounds`): a part that
+    unpacks past :data:`MAX_XLSX_RATIO` times its size, a cell or shared string longer than
+    :data:`MAX_LINE`, a row past Excel's last, a cell past :data:`MAX_COLUMNS` are refused,
+    naming it, before openpyxl reads anything."""
     try:
         import openpyxl
     except ImportError:
         raise ConfigurationError(
             f'{os.fspath(path)}: reading .xlsx files needs openpyxl: pip install "callguard-fr[xlsx]"'
         ) from None
+    last_row, last_column = _xlsx_bounds(path, os.fspath(path))
     try:
         workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds on a damaged workbook
@@ -659,7 +876,14 @@ def xlsx_to_csv(path: str | os.PathLike[str], target: str) -> None:
         with open(target, "w", encoding="utf-8-sig", newline="") as out:
             writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
             width = 0  # the first row's: the cells Excel leaves empty at the end are padded
-            for number, row in enumerate(sheet.iter_rows(values_only=True), start=1):
+            # The bounds the sheet was checked against, not the size it declares (a
+            # <dimension> of A1:XFD1048576 would make openpyxl pad every row to 16,384 cells).
+            rows = (
+                sheet.iter_rows(max_row=last_row, max_col=last_column, values_only=True)
+                if last_row and last_column
+                else iter(())
+            )
+            for number, row in enumerate(rows, start=1):
                 cells = [_xlsx_text(v) for v in row]
                 while len(cells) > width and not cells[-1]:
                     cells.pop()
