@@ -9,12 +9,11 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from .._bulk import scrub_file
-from .._decision import Decision
-from .._files import file_size
 from .._types import Purpose, ReasonCode, Sector
 
 if TYPE_CHECKING:
+    from .._decision import Decision
+
     _ParamType = click.ParamType[Any]
 else:
     _ParamType = click.ParamType
@@ -151,6 +150,9 @@ def scrub(
     to stderr. --preset vicidial reads a VICIdial lead export: phone_number, alt_phone and
     address3 are judged, phone_code is their country code.
     """
+    from .._bulk import scrub_file  # the bulk pipeline: only scrub needs it
+    from .._files import file_size
+
     with (
         guarded(db, professional) as guard,
         contextlib.ExitStack() as stack,
