@@ -497,6 +497,12 @@ _FRENCH_ERRORS: tuple[tuple[re.Pattern[str], str], ...] = (
      r"\1 n'existe pas : créez-le avec callguard init"),
     (re.compile(r"^cannot open ledger (.+?): (.+)$"), r"impossible d'ouvrir le registre \1 : \2"),
     (re.compile(r"^invalid phone number (.+?): (.+)$"), r"numéro invalide \1 : \2"),
+    (re.compile(r"^(.+?): no column '(.+?)': not a (.+?) lead export; line (\d+) has: (.*)$"),
+     r"\1 : pas de colonne « \2 » : ce n'est pas un export de fiches \3 ; la ligne \4 a : \5"),
+    (re.compile(r"^--internal-context (.+?): only an Asterisk log has dialplan contexts.*$"),
+     r"--internal-context \1 : seul un journal Asterisk a des contextes (--preset asterisk)"),
+    (re.compile(r"^(.+?): (.+): not a contact file, or a damaged or hostile one$"),
+     r"\1 : \2 : pas un fichier de contacts, ou un fichier abîmé ou malveillant"),
 )  # fmt: skip
 
 
