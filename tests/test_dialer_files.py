@@ -187,3 +187,43 @@ def test_vicidial_log_reads_phone_code(guard: Guard, tmp_path: Path) -> None:
         guard, path, log_format=call_log_format("vicidial", caller_id=NPV, outcome_map="ZZTOP=BUSY")
     )
     assert report.rejected == [] and report.imported == 6
+
+
+def test_both_readers_skip_and_prefix_alike(tmp_path: Path) -> None:
+    """The audit's column reader (files without quotes) and the row reader agree."""
+    from callguard._calllog import read_call_columns
+
+    plain = tmp_path / "Master.csv"
+    text = (DATA / "asterisk_Master_newcdrcolumns.csv").read_text()
+    for arguments in (",30", ",20"):  # Dial's arguments: a comma inside quotes
+        text = text.replace(arguments + '"', '"')
+    plain.write_text(text.replace('""', "").replace('"', ""))
+    assert '"' not in plain.read_text()
+    fmt = call_log_format("asterisk", internal_contexts=["from-internal", "interne"])
+    skipped: list[int] = []
+    log, rejected = read_call_log(plain, log_format=fmt, skipped=skipped)
+    columns, rejected_too = read_call_columns(plain, log_format=fmt)
+    assert columns.skipped == skipped == [2, 3, 4, 6]
+    assert columns.number == [c.number for c in log] == ["0612345678", "0698765432"]
+    assert rejected == rejected_too == []
+    vicidial = tmp_path / "vicidial_log.csv"
+    vicidial.write_text(
+        (DATA / "vicidial_log.csv").read_text().replace(",33,0612345678,", ",33,612345678,")
+    )
+    fmt = call_log_format("vicidial", caller_id=NPV, outcome_map="ZZTOP=BUSY")
+    log, _ = read_call_log(vicidial, log_format=fmt)
+    columns, _ = read_call_columns(vicidial, log_format=fmt)
+    assert columns.number == [c.number for c in log]
+    assert columns.number[0] == "+33612345678"
+
+
+def test_french_errors_for_the_presets(tmp_path: Path) -> None:
+    other = tmp_path / "other.csv"
+    other.write_text("tel;nom\n0612345678;Martin\n")
+    db = str(tmp_path / "ledger.db")
+    runner = CliRunner()
+    assert runner.invoke(cli, ["init", "--db", db]).exit_code == 0
+    result = runner.invoke(cli, ["--lang", "fr", "scrub", str(other), "--preset", "vicidial",
+                                 "--caller-id", NPV, "--db", db])  # fmt: skip
+    assert result.exit_code == 2
+    assert "ce n'est pas un export de fiches vicidial" in result.stderr
