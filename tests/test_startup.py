@@ -85,7 +85,8 @@ def test_the_help_table_is_the_commands_own() -> None:
     commands = cli_package.cli.commands
     assert isinstance(commands, cli_package.LazyCommands)
     commands.load()
-    assert set(dict.keys(commands)) == set(cli_package.COMMANDS)
+    missing = set(dict.keys(commands)) ^ set(cli_package.COMMANDS)
+    assert not missing, f"{sorted(missing)}: list each command in callguard.cli.COMMANDS"
     for name, (_, _, text) in cli_package.COMMANDS.items():
         help_text = inspect.cleandoc(dict.__getitem__(commands, name).help or "")
         assert help_text.split("\n\n")[0].replace("\n", " ") == text, name
