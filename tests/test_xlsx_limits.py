@@ -207,3 +207,23 @@ def test_a_dtd_is_refused(tmp_path: Path) -> None:
             z.writestr(name, data)
     with pytest.raises(ConfigurationError, match="DTD"):
         open_contacts(path)
+
+
+def test_a_cell_of_many_runs_counts_whole_and_a_workbook_without_sheet_is_refused(
+    tmp_path: Path,
+) -> None:
+    rng = random.Random(9)
+    run = "".join(rng.choices(string.ascii_letters, k=MAX_LINE // 4))
+    runs = "".join(f"<r><t>{run}</t></r>" for _ in range(5))
+    cell = f'<row r="2"><c r="A2" t="inlineStr"><is>{runs}</is></c></row>'
+    with pytest.raises(ConfigurationError, match="row 2 has a cell of more than"):
+        open_contacts(workbook(tmp_path / "runs.xlsx", [HEADER, cell]))
+    path = workbook(tmp_path / "nosheet.xlsx", [HEADER])
+    with zipfile.ZipFile(path) as z:
+        parts = {n: z.read(n) for n in z.namelist() if n != "xl/_rels/workbook.xml.rels"}
+    with zipfile.ZipFile(path, "w") as z:
+        for name, data in parts.items():
+            z.writestr(name, data)
+    # Read as an empty sheet, an audit of it would be compliant: refused instead.
+    with pytest.raises(ConfigurationError, match="cannot find the workbook's first sheet"):
+        open_contacts(path)

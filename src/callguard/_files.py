@@ -780,7 +780,11 @@ def _xlsx_bounds(path: str | os.PathLike[str], name: str) -> tuple[int, int]:
             if strings is not None and strings in names:
                 _scan_strings(archive, strings, name)
             if sheet is None or sheet not in names:
-                return 0, 0
+                # Never read as an empty sheet: an audit of it would find nothing wrong.
+                raise ConfigurationError(
+                    f"{name}: cannot find the workbook's first sheet (xl/workbook.xml and "
+                    "xl/_rels/workbook.xml.rels name none): save it again from Excel, or as CSV"
+                )
             return _scan_sheet(archive, sheet, name)
         except (
             zipfile.BadZipFile, EOFError, UnicodeDecodeError, ExpatError, NotImplementedError,
@@ -817,8 +821,8 @@ def _scan_sheet(archive: zipfile.ZipFile, member: str, name: str) -> tuple[int, 
     state = [0, 0, 0, 0]
 
     def start(tag: str, attrs: dict[str, str]) -> None:
-        state[3] = 0
         if tag == "row":
+            state[3] = 0
             ref = attrs.get("r", "")
             row = int(ref) if ref.isdigit() and ref.isascii() else state[0] + 1
             if row > MAX_XLSX_ROWS or row <= state[0]:
@@ -832,7 +836,7 @@ def _scan_sheet(archive: zipfile.ZipFile, member: str, name: str) -> tuple[int, 
                     name, f"{member}: row {state[0]} has a cell in column {column}, past the "
                     f"limit of {MAX_COLUMNS}"
                 )  # fmt: skip
-            state[1] = column
+            state[1], state[3] = column, 0  # a cell's text counts whole, all its runs
             if column > state[2]:
                 state[2] = column
             if state[0] * state[2] > MAX_XLSX_CELLS:
