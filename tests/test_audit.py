@@ -252,7 +252,7 @@ def test_mappings_are_a_call_log(g: Guard) -> None:
 
 def test_empty_header_only_and_missing_columns(g: Guard, tmp_path: Path) -> None:
     assert callguard.audit(DATA / "empty.csv", db=g).to_dict() == {
-        "calls": 0, "violations": [], "summary": {}, "rejected": []
+        "calls": 0, "violations": [], "summary": {}, "rejected": [], "skipped": 0
     }  # fmt: skip
     assert callguard.audit(log(tmp_path, []).with_name("calls.csv"), db=g).calls == 0
     bad = tmp_path / "bad.csv"
@@ -307,6 +307,7 @@ def test_the_fixture_log(make_guard: Callable[..., Guard]) -> None:
         "rejected": [{"line": 8, "value": "not a time",
                       "reason": "started_at 'not a time' is not an ISO 8601 time "
                                 "(e.g. 2026-11-23T10:30:00+01:00)"}],
+        "skipped": 0,
     }  # fmt: skip
 
 

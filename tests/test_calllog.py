@@ -21,12 +21,13 @@ DATA = Path(__file__).parent / "data"
 def test_vicidial_preset_reads_a_vicidial_log_export() -> None:
     fmt = call_log_format("vicidial", caller_id=NPV)
     log, rejected = read_call_log(DATA / "vicidial_log.csv", log_format=fmt)
+    # phone_code 33 goes in front (the parser drops the trunk 0: +33 6 12 34 56 78).
     assert [(c.line, c.number, c.outcome) for c in log] == [
-        (2, "0612345678", Outcome.NO_ANSWER),
-        (3, "0698765432", Outcome.REFUSED),  # NI: not interested
-        (4, "0781234567", Outcome.OBJECTED),  # DNC: the consumer asked not to be called
-        (5, "0612000001", Outcome.VOICEMAIL),  # A: the agent's « Answering Machine »
-        (6, "0612000002", Outcome.ANSWERED),  # SALE
+        (2, "+330612345678", Outcome.NO_ANSWER),
+        (3, "+330698765432", Outcome.REFUSED),  # NI: not interested
+        (4, "+330781234567", Outcome.OBJECTED),  # DNC: the consumer asked not to be called
+        (5, "+330612000001", Outcome.VOICEMAIL),  # A: the agent's « Answering Machine »
+        (6, "+330612000002", Outcome.ANSWERED),  # SALE
     ]
     assert log[1].started_at == paris(2025, 11, 24, 10, 35, 12)  # server time, Paris
     assert all(c.caller_id == NPV and c.campaign == "AUTOMNE" for c in log)

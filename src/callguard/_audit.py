@@ -104,6 +104,7 @@ def audit(
             calls, professional=default_professional, log_format=log_format, progress=progress
         )
         report = _replay(policy or Policy(), ledger, log, rejected)
+        report.skipped = len(log.skipped)
     except ledger.errors as exc:
         raise LedgerError(f"cannot read the ledger: {exc}") from exc
     finally:

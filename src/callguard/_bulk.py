@@ -227,6 +227,7 @@ def scrub_file(
     recorded_message: bool = False,
     column: Columns = None,
     progress: Callable[[int], None] | None = None,
+    preset: str | None = None,
 ) -> ScrubSummary:
     """Scrub a contact file into ``output``: every input row and column, in order, plus
     :data:`OUTPUT_COLUMNS`, with the input's delimiter, encoding and line endings.
@@ -243,12 +244,14 @@ def scrub_file(
     without a header gets one (``number`` for a plain list, ``column_1``… otherwise) so that the
     added columns are named. ``progress`` is called with about how many bytes were read since
     its last call. A ledger that cannot be read raises ``LedgerError`` and writes nothing.
+    ``preset`` reads a dialer's lead export (``vicidial``: phone_number, alt_phone and address3
+    judged, each with the row's phone_code as its country code).
     """
     t = guard.engine.now(now)
     Purpose.coerce(purpose)  # bad options fail before any output, even for a header-only file
     if sector is not None:
         Sector.coerce(sector)
-    with open_contacts(source, column=column) as cf:
+    with open_contacts(source, column=column, preset=preset) as cf:
         summary = ScrubSummary(encoding=cf.encoding, delimiter=cf.delimiter)
         if cf.empty:
             with _output(output, cf.encoding, [os.fspath(source)]) as stream:
@@ -301,7 +304,7 @@ def scrub_file(
                 where: list[list[int | None]] = []
                 for row in batch:
                     cols = cf.columns
-                    values = ["" if row.unreadable else _cell_at(row.cells, i) for i in cols]
+                    values = ["" if row.unreadable else cf.number_at(row.cells, i) for i in cols]
                     if not any(values):
                         values[0] = row.value  # nothing at all: judged, refused, listed
                         slots: list[int | None] = [len(wanted)] + [None] * (len(values) - 1)
@@ -389,7 +392,7 @@ def _scrub_single(
     col = cf.columns[0]
     width = cf.width
     wanted = [
-        (cell if (cell := "" if row.unreadable else _cell_at(row.cells, col)) else row.value)
+        (cell if (cell := "" if row.unreadable else cf.number_at(row.cells, col)) else row.value)
         for row in batch
     ]
     decisions = scrub(
@@ -432,10 +435,6 @@ def _scrub_single(
             shown_value = notes[0][0] if notes else row.value
             summary.bad_lines.append(Rejected(row.line, shown_value, "; ".join(reasons)))
     summary.by_column[name] += judged
-
-
-def _cell_at(cells: list[str], index: int) -> str:
-    return cells[index].strip() if index < len(cells) else ""
 
 
 def _csv_writer(stream: TextIO, cf: ContactFile) -> Any:
@@ -572,10 +571,15 @@ def import_calls(
     dialer's own log (:func:`call_log_format`); ``progress`` is called with about how many
     bytes of the file were read since its last call.
     """
+    skipped: list[int] = []
     log, rejected = read_call_log(
-        calls, professional=guard.professional, log_format=log_format, progress=progress
+        calls,
+        professional=guard.professional,
+        log_format=log_format,
+        progress=progress,
+        skipped=skipped,
     )
-    report = CallImportReport(rejected=rejected)
+    report = CallImportReport(rejected=rejected, skipped=len(skipped))
     recorded_at = to_us(now_utc())
     with guard.engine.write("import the calls") as ledger:
         pids: dict[str, int] = {}

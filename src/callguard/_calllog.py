@@ -7,6 +7,7 @@ ledger. Both read them here, with one parser for their times (:func:`parse_time`
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -16,7 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ._exceptions import ConfigurationError
-from ._files import ContactFile, Row, header_key, open_contacts
+from ._files import ContactFile, Row, header_key, open_contacts, with_country_code
 from ._reports import Rejected
 from ._time import EARLIEST, LATEST, UTC, in_range, parse_instant, to_us
 from ._types import Outcome, Purpose, Sector
@@ -29,6 +30,7 @@ __all__ = [
     "CallSource",
     "LoggedCall",
     "call_log_format",
+    "internal_call",
     "parse_pairs",
     "parse_time",
     "read_call_columns",
@@ -81,6 +83,10 @@ class CallLogFormat:
     strict_outcomes: bool = False
     """A status outside ``outcomes`` is rejected rather than read as an outcome name: a dialer's
     status callguard does not know could be a consumer's objection."""
+    internal_contexts: frozenset[str] | None = None
+    """The dialplan contexts of internal calls (Asterisk): with them, a call to an extension,
+    to ``s``, or in one of these contexts to anything but a phone number is skipped, not
+    judged. None: every row is a call to judge."""
 
 
 # VICIdial's system statuses (docs/VICIDIAL_statuses.txt). « A » is the agent's « Answering
@@ -99,14 +105,20 @@ _VICIDIAL_OUTCOMES: dict[str, Outcome] = {
     **dict.fromkeys(("DC", "ADC", "AFAX"), Outcome.FAILED),
 }
 
-# Asterisk cdr_csv's Master.csv: no header, this order (uniqueid and userfield when
-# loguniqueid / loguserfield are set); disposition is ANSWERED, NO ANSWER, BUSY, FAILED or
-# CONGESTION. src is the presented caller ID number, dst the number dialled.
+# Asterisk cdr_csv's Master.csv (cdr/cdr_csv.c, build_csv_record): no header, this order;
+# uniqueid and userfield when loguniqueid / loguserfield are set, then peeraccount, linkedid and
+# sequence when newcdrcolumns is (Asterisk 12 on): 16 to 21 fields, the first 16 always in the
+# same place, so every layout is read by position. disposition is ANSWERED, NO ANSWER, BUSY,
+# FAILED or CONGESTION. src is the presented caller ID number, dst the number dialled, dcontext
+# the dialplan context the call ran in.
 _ASTERISK_COLUMNS = (
     "accountcode", "src", "dst", "dcontext", "clid", "channel", "dstchannel", "lastapp",
     "lastdata", "start", "answer", "end", "duration", "billsec", "disposition", "amaflags",
-    "uniqueid", "userfield",
+    "uniqueid", "userfield", "peeraccount", "linkedid", "sequence",
 )  # fmt: skip
+
+DEFAULT_INTERNAL_CONTEXTS = ("from-internal",)
+"""The Asterisk contexts of internal calls when ``--internal-context`` names none."""
 
 PRESETS: dict[str, CallLogFormat] = {
     "vicidial": CallLogFormat(
@@ -116,6 +128,9 @@ PRESETS: dict[str, CallLogFormat] = {
             "started_at": "call_date",
             "outcome": "status",
             "campaign": "campaign_id",
+            # vicidial_log keeps the country code apart: phone_number « 612345678 » with
+            # phone_code « 33 » is +33 6 12 34 56 78.
+            "phone_code": "phone_code",
         },
         outcomes=_VICIDIAL_OUTCOMES,
         strict_outcomes=True,
@@ -127,6 +142,7 @@ PRESETS: dict[str, CallLogFormat] = {
             "caller_id": "src",
             "started_at": "start",
             "outcome": "disposition",
+            "context": "dcontext",
         },
         outcomes={
             "ANSWERED": Outcome.ANSWERED,
@@ -137,6 +153,7 @@ PRESETS: dict[str, CallLogFormat] = {
         },
         fixed_header=_ASTERISK_COLUMNS,
         strict_outcomes=True,
+        internal_contexts=frozenset(DEFAULT_INTERNAL_CONTEXTS),
     ),
 }
 """The call-log formats of common dialers, for ``--preset``."""
@@ -166,12 +183,15 @@ def call_log_format(
     outcome_map: str | Mapping[str, str] | None = None,
     caller_id: str | None = None,
     tz: str | None = None,
+    internal_contexts: Iterable[str] | None = None,
 ) -> CallLogFormat:
     """A call-log format: ``preset`` (``vicidial``, ``asterisk``) or callguard's own columns,
     with ``mapping`` (``number=phone_number,started_at=call_date``: field=header) and
     ``outcome_map`` (``NI=REFUSED,DNC=OBJECTED``: status=outcome) over it. ``caller_id`` is the
     number presented by every call of a log without a caller ID column; ``tz`` the zone of its
-    times written without an offset. Raises ``ConfigurationError`` naming a bad value."""
+    times written without an offset. ``internal_contexts`` replaces the ``asterisk`` preset's
+    contexts of internal calls (``from-internal``). Raises ``ConfigurationError`` naming a bad
+    value."""
     base = CallLogFormat()
     if preset is not None:
         base = PRESETS.get(preset.strip().lower(), base)
@@ -202,6 +222,18 @@ def call_log_format(
             raise ConfigurationError(
                 f"--tz: {tz!r} is not an IANA time zone (e.g. Europe/Paris, UTC)"
             ) from None
+    contexts = base.internal_contexts
+    if internal_contexts is not None:
+        names = [c.strip() for c in internal_contexts]
+        if names and contexts is None:
+            raise ConfigurationError(
+                f"--internal-context {names[0]!r}: only an Asterisk log has dialplan contexts "
+                "(--preset asterisk)"
+            )
+        if any(not c for c in names):
+            raise ConfigurationError("--internal-context: an empty context name")
+        if names:
+            contexts = frozenset(names)
     return CallLogFormat(
         name=base.name,
         columns=columns,
@@ -211,7 +243,31 @@ def call_log_format(
         tz=tz,
         named=frozenset(named),
         strict_outcomes=base.strict_outcomes,
+        internal_contexts=contexts,
     )
+
+
+# An extension: a few digits, or a feature code (*97, #1). Dialled numbers are longer: a French
+# one has ten digits; the shortest public numbers are four-digit services no campaign calls.
+_EXTENSION = re.compile(r"[0-9*#]{1,6}")
+# What a number to the public network looks like, before it is checked: digits and the
+# separators people write, seven digits or more.
+_DIALLED = re.compile(r"\+?[0-9][0-9 .()/-]{6,}")
+
+SKIPPED = "internal call"
+"""The reason :func:`_logged` gives for a row it skips (never a rejection)."""
+
+
+def internal_call(dst: str, context: str, contexts: frozenset[str]) -> bool:
+    """Whether an Asterisk CDR row is an internal call, not a call to judge: to ``s`` (the
+    start extension of a context, an incoming or internal leg), to an extension or feature
+    code, or in one of ``contexts`` to anything that is not a phone number. A call to a phone
+    number is judged, whatever its context: in FreePBX, agents' phones dial out from
+    ``from-internal`` too, and an outbound call skipped would be a violation lost."""
+    dst = dst.strip()
+    if dst == "s" or _EXTENSION.fullmatch(dst) is not None:
+        return True
+    return context.strip() in contexts and _DIALLED.fullmatch(dst) is None
 
 
 @dataclass(frozen=True, slots=True)
@@ -289,6 +345,11 @@ def _logged(
     number = _cell(row, "number")
     if not number:
         return None, "", "no number"
+    if fmt.internal_contexts is not None and internal_call(
+        number, _cell(row, "context"), fmt.internal_contexts
+    ):
+        return None, number, SKIPPED
+    number = with_country_code(number, _cell(row, "phone_code"))
     raw_time = row.get("started_at")
     try:
         started = parse_time("" if raw_time is None else raw_time, fmt.tz)
@@ -459,25 +520,30 @@ def read_call_log(
     professional: str = "default",
     log_format: CallLogFormat | None = None,
     progress: Callable[[int], None] | None = None,
+    skipped: list[int] | None = None,
 ) -> tuple[list[LoggedCall], list[Rejected]]:
     """The calls of a log, and the rows that could not be read (with their line numbers).
 
     ``professional`` applies to rows without a ``professional`` column or value. ``log_format``
     says how to read a dialer's own log (:func:`call_log_format`). Rows given as mappings are
     numbered from 1. ``progress`` is called with about how many bytes were read since its last
-    call. Raises ``ConfigurationError`` when a required column is missing, ``OSError`` when the
-    file cannot be read.
+    call. The lines of internal calls a format skips (:attr:`CallLogFormat.internal_contexts`)
+    go to ``skipped``. Raises ``ConfigurationError`` when a required column is missing,
+    ``OSError`` when the file cannot be read.
     """
     fmt = log_format if log_format is not None else CallLogFormat()
     log: list[LoggedCall] = []
     rejected: list[Rejected] = []
+    lines_skipped = skipped if skipped is not None else []
 
     def add(line: int, row: Mapping[str, object]) -> None:
         call, value, reason = _logged(line, row, professional, fmt)
-        if call is None:
-            rejected.append(Rejected(line, value, reason))
-        else:
+        if call is not None:
             log.append(call)
+        elif reason is SKIPPED:
+            lines_skipped.append(line)
+        else:
+            rejected.append(Rejected(line, value, reason))
 
     if isinstance(calls, (str, os.PathLike)):
         with _opened(calls, fmt) as opened:
@@ -530,6 +596,8 @@ class CallColumns:
     extras: list[_Extras] = field(default_factory=list)
     """(outcome, purpose, sector, département, recorded message)."""
     professional: list[str] = field(default_factory=list)
+    skipped: list[int] = field(default_factory=list)
+    """The lines of internal calls the log's format skips (Asterisk's calls to extensions)."""
 
     def __len__(self) -> int:
         return len(self.line)
@@ -568,19 +636,24 @@ def read_call_columns(
     """
     fmt = log_format if log_format is not None else CallLogFormat()
     if not isinstance(calls, (str, os.PathLike)):
+        skipped: list[int] = []
         log, rejected = read_call_log(
-            calls, professional=professional, log_format=fmt, progress=progress
+            calls, professional=professional, log_format=fmt, progress=progress, skipped=skipped
         )
-        return CallColumns.of(log), rejected
+        read = CallColumns.of(log)
+        read.skipped = skipped
+        return read, rejected
     out = CallColumns()
     rejected = []
 
     def add(line: int, row: Mapping[str, object]) -> None:
         call, value, reason = _logged(line, row, professional, fmt)
-        if call is None:
-            rejected.append(Rejected(line, value, reason))
-        else:
+        if call is not None:
             out.append(call)
+        elif reason is SKIPPED:
+            out.skipped.append(line)
+        else:
+            rejected.append(Rejected(line, value, reason))
 
     with _opened(calls, fmt) as opened:
         if opened is not None:
@@ -613,6 +686,8 @@ def _plain(
     give, with each distinct time and each distinct combination of the other cells read once.
     A record short of a column the log uses goes through ``add`` (the row-by-row reading)."""
     at_number, at_time = columns["number"], columns["started_at"]
+    at_context, at_code = columns.get("context"), columns.get("phone_code")
+    contexts = fmt.internal_contexts
     present = [c for c in _OTHERS if c in columns]
     need = max(columns.values()) + 1
     getter = itemgetter(*(columns[c] for c in present)) if present else None
@@ -648,6 +723,13 @@ def _plain(
         if not number:
             rejected.append(Rejected(line, "", "no number"))
             continue
+        if contexts is not None and internal_call(
+            number, cells[at_context] if at_context is not None else "", contexts
+        ):
+            out.skipped.append(line)
+            continue
+        if at_code is not None:
+            number = with_country_code(number, cells[at_code].strip())
         raw_time = cells[at_time]
         when = times.get(raw_time)
         if when is None:

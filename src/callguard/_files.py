@@ -28,24 +28,32 @@ import stat
 import tempfile
 import unicodedata
 import zipfile
-from collections.abc import Iterable, Iterator, Sequence
+import zlib
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
 from types import TracebackType
 from typing import IO
+from xml.parsers.expat import ExpatError
 
 from ._exceptions import ConfigurationError, InvalidNumberError
 
 __all__ = [
+    "CONTACT_PRESETS",
     "MAX_COLUMNS",
     "MAX_LINE",
+    "MAX_XLSX_CELLS",
+    "MAX_XLSX_RATIO",
+    "MAX_XLSX_ROWS",
     "PHONE_HEADERS",
     "ContactFile",
+    "ContactPreset",
     "Row",
     "Source",
     "Table",
     "check_input",
+    "contact_preset",
     "detect_encoding",
     "excel_damage",
     "header_key",
@@ -58,6 +66,7 @@ __all__ = [
     "sniff_delimiter",
     "sniff_encoding",
     "text_writer",
+    "with_country_code",
     "xlsx_to_csv",
 ]
 
@@ -86,7 +95,9 @@ PHONE_HEADERS = (
 # « Contact » a person's name): a header « Contact;Numéro;Téléphone » takes « Téléphone ».
 _STRONG = frozenset(PHONE_HEADERS) - {"numero", "number", "contact", "ligne", "fixe"}
 _STEMS = ("telephone", "phone", "mobile", "portable", "msisdn", "gsm", "cellulaire", "numtel")
-_NOT_PHONE = ("fax", "telecopie", "telex")
+# A country or dialling code beside the numbers (VICIdial's phone_code « 33 ») is no phone
+# column: judged as one, each of its cells is an invalid number.
+_NOT_PHONE = ("fax", "telecopie", "telex", "phonecode", "countrycode", "dialcode", "indicatif")
 
 _CHUNK = 1 << 20
 
@@ -283,6 +294,23 @@ class ContactFile:
         if not self.columns:
             self.columns = [self.column]
 
+    code_column: int | None = None
+    """Index of the column holding the phone columns' country code (VICIdial's
+    ``phone_code``), or None: see :func:`with_country_code`."""
+    shared_columns: frozenset[int] = frozenset()
+    """Phone columns whose cells with a letter are no number (:attr:`ContactPreset.shared`)."""
+
+    def number_at(self, cells: list[str], index: int) -> str:
+        """The number in ``cells[index]`` (stripped; "" past the row's end), with the row's
+        country code when the file has a country code column."""
+        value = cells[index].strip() if index < len(cells) else ""
+        if index in self.shared_columns and any(c.isalpha() for c in value):
+            return ""
+        code = self.code_column
+        if code is not None and value and code < len(cells):
+            return with_country_code(value, cells[code])
+        return value
+
     @property
     def column_names(self) -> list[str]:
         """The phone columns' headers (``column_N`` for a file without a header)."""
@@ -332,7 +360,7 @@ class ContactFile:
         self.close()
 
     def _row(self, line: int, cells: list[str], extra: str = "") -> Row:
-        value = cells[self.column].strip() if self.column < len(cells) else ""
+        value = self.number_at(cells, self.column)
         return Row(line, cells, value, self._width_problem(cells, extra))
 
     def _width_problem(self, cells: list[str], extra: str = "") -> str | None:
@@ -460,7 +488,7 @@ class ContactFile:
                 yield Row(lines.count, [value], value)
             return
         reader = csv.reader(lines, delimiter=self.delimiter)
-        width, column = self.width, self.column
+        width, column, coded = self.width, self.column, self.code_column is not None
         while True:
             lines.record = []
             try:
@@ -479,7 +507,10 @@ class ContactFile:
             if not "".join(cells).strip():  # every cell blank (one C-level pass, not one a cell)
                 self.blank_lines.append(start)
                 continue
-            if size == width:  # the common row: no width problem to word
+            if size == width and coded:  # the common row: no width problem to word
+                yield Row(start, cells, self.number_at(cells, column))
+                continue
+            if size == width:
                 yield Row(start, cells, cells[column].strip() if column < size else "")
                 continue
             extra = ""
@@ -490,6 +521,66 @@ class ContactFile:
 
 Columns = str | int | Sequence[str | int] | None
 """One phone column (a header name or a 1-based position), several, or None to find them."""
+
+
+@dataclass(frozen=True)
+class ContactPreset:
+    """The phone columns of a dialer's own lead export, and its country code column."""
+
+    name: str
+    columns: tuple[str, ...]
+    """The phone columns, by header; the first must be there, the others are judged when they
+    are."""
+    country_code: str | None = None
+    """The header of the column giving the phone columns' country code (never judged)."""
+    shared: tuple[str, ...] = ()
+    """Phone columns that hold something else for some users (an address line): a cell with
+    a letter in them is no number (its column is then not one to call), not an invalid one."""
+
+
+CONTACT_PRESETS: dict[str, ContactPreset] = {
+    # VICIdial's vicidial_list (its lead export has the table's columns): phone_number is the
+    # number dialled, alt_phone the second one, address3 the third one the campaigns set to
+    # auto_alt_dial ADDR3_ONLY or ALT_AND_ADDR3 dial; phone_code is their country code
+    # (« 33 », without « + »), kept apart from the numbers, which are written without it.
+    "vicidial": ContactPreset(
+        "vicidial",
+        ("phone_number", "alt_phone", "address3"),
+        country_code="phone_code",
+        shared=("address3",),
+    ),
+}
+"""The lead exports of common dialers, for ``scrub --preset``."""
+
+
+def contact_preset(name: str) -> ContactPreset:
+    """The preset named ``name``; raises ``ConfigurationError`` naming the presets."""
+    preset = CONTACT_PRESETS.get(name.strip().lower())
+    if preset is None:
+        raise ConfigurationError(
+            f"unknown contact-file preset {name!r}; the presets are: {', '.join(CONTACT_PRESETS)}"
+        )
+    return preset
+
+
+def _preset_columns(
+    cells: list[str], preset: ContactPreset, column: Columns, name: str, line: int
+) -> tuple[list[str], list[int], int | None]:
+    """(header, phone column indexes, country code column index) of a preset's file."""
+    keys = [header_key(c) for c in cells]
+    if header_key(preset.columns[0]) not in keys:
+        raise ConfigurationError(
+            f"{name}: no column {preset.columns[0]!r}: not a {preset.name} lead export; line "
+            f"{line} has: {', '.join(repr(c) for c in cells)}"
+        )
+    code = None
+    if preset.country_code is not None and header_key(preset.country_code) in keys:
+        code = keys.index(header_key(preset.country_code))
+    if column is not None and column != []:
+        header, found = _locate_all(cells, column, name, line)
+        return cells if header is None else header, found, code
+    found = [keys.index(header_key(c)) for c in preset.columns if header_key(c) in keys]
+    return cells, found, code
 
 
 _MAGIC = (
@@ -556,14 +647,230 @@ def _xlsx_text(value: object) -> str:
     return str(value)
 
 
+# -- workbooks, bounded -----------------------------------------------------------------------------
+#
+# An .xlsx is a ZIP of XML parts. Unpacked whole, a 200 KB workbook can hold a 200 MB cell, or a
+# sheet of gigabytes: openpyxl would build it all in memory before the first row. So the parts are
+# checked first, from the ZIP's own directory (zipfile never unpacks more than the size it
+# declares), then the shared strings and the first sheet are streamed through expat, refusing at
+# the first cell, row or column past the limits: no more is read than a CSV reader would read.
+
+MAX_XLSX_RATIO = 100
+"""The most a workbook's part may grow when unpacked (its size over its packed size). Sheets
+and shared strings pack 5 to 30 times; a ZIP bomb, thousands of times."""
+MAX_XLSX_ROWS = 1_048_576
+"""Excel's own limit of rows in a sheet."""
+MAX_XLSX_CELLS = 50_000_000
+"""The most cells a sheet's rows may span (last row × last column): 1,048,576 rows of 47
+columns. Reading one cell costs what reading a CSV field does; past this, minutes."""
+_XLSX_SMALL = 1 << 20  # parts unpacking to less than this are not held to the ratio
+_XLSX_PART = 64 << 20  # the other parts (workbook, styles, relations): read whole by openpyxl
+_NS_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+
+
+def _too_big(name: str, what: str) -> ConfigurationError:
+    return ConfigurationError(f"{name}: {what}: not a contact file, or a damaged or hostile one")
+
+
+def _parse_part(
+    archive: zipfile.ZipFile,
+    member: str,
+    start: Callable[[str, dict[str, str]], None],
+    text: Callable[[int], None] | None = None,
+) -> None:
+    """Stream ``member`` through expat: ``start(tag without prefix, attributes)`` for each
+    element, ``text(length)`` for each piece of character data. A DTD is refused (no entity
+    may expand)."""
+    from xml.parsers import expat
+
+    parser = expat.ParserCreate()
+    parser.buffer_text = True
+    parser.buffer_size = 1 << 16
+
+    def doctype(*_: object) -> None:
+        raise ConfigurationError(f"{member}: a DTD, which no workbook part has")
+
+    parser.StartDoctypeDeclHandler = doctype
+    parser.EntityDeclHandler = doctype
+    parser.StartElementHandler = lambda tag, attrs: start(tag.rpartition(":")[2], attrs)
+    if text is not None:
+        parser.CharacterDataHandler = lambda data: text(len(data))
+    with archive.open(member) as raw:
+        while chunk := raw.read(1 << 16):
+            parser.Parse(chunk, False)
+        parser.Parse(b"", True)
+
+
+def _first_sheet(archive: zipfile.ZipFile, names: set[str]) -> tuple[str | None, str | None]:
+    """(first worksheet part, shared strings part) as the workbook's relations name them."""
+    order: list[str] = []
+    targets: dict[str, tuple[str, str]] = {}
+
+    def sheet(tag: str, attrs: dict[str, str]) -> None:
+        if tag == "sheet":
+            rid = attrs.get(f"{_NS_REL} id") or next(
+                (v for k, v in attrs.items() if k.rpartition(":")[2] == "id"), ""
+            )
+            order.append(rid)
+
+    def relation(tag: str, attrs: dict[str, str]) -> None:
+        if tag == "Relationship":
+            targets[attrs.get("Id", "")] = (attrs.get("Type", ""), attrs.get("Target", ""))
+
+    if "xl/workbook.xml" in names:
+        _parse_part(archive, "xl/workbook.xml", sheet)
+    if "xl/_rels/workbook.xml.rels" in names:
+        _parse_part(archive, "xl/_rels/workbook.xml.rels", relation)
+
+    def part(target: str) -> str:
+        return target.lstrip("/") if target.startswith("/") else "xl/" + target
+
+    first = next(
+        (part(targets[r][1]) for r in order if targets.get(r, ("", ""))[0].endswith("/worksheet")),
+        None,
+    )
+    strings = next(
+        (part(t) for kind, t in targets.values() if kind.endswith("/sharedStrings")), None
+    )
+    return first, strings
+
+
+def _column_index(ref: str) -> int:
+    """The 1-based column of a cell reference (« AB12 » → 28); 0 when it has none."""
+    column = 0
+    for ch in ref:
+        if not ("A" <= ch <= "Z"):
+            break
+        column = column * 26 + ord(ch) - 64
+    return column
+
+
+def _xlsx_bounds(path: str | os.PathLike[str], name: str) -> tuple[int, int]:
+    """Check a workbook against the limits before openpyxl reads it; (last row, last column)
+    of its first sheet. Raises ``ConfigurationError`` naming the part, cell or row at fault."""
+    size = os.path.getsize(path)
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise ConfigurationError(f"{name}: is a damaged ZIP archive, not a workbook") from exc
+    with archive:
+        infos = archive.infolist()
+        for info in infos:
+            grown = info.file_size > MAX_XLSX_RATIO * max(info.compress_size, 1)
+            if info.file_size > _XLSX_SMALL and grown:
+                raise _too_big(
+                    name, f"{info.filename} unpacks to {info.file_size} bytes from "
+                    f"{info.compress_size} (more than {MAX_XLSX_RATIO} times)"
+                )  # fmt: skip
+        unpacked = sum(i.file_size for i in infos)
+        if unpacked > _XLSX_SMALL and unpacked > MAX_XLSX_RATIO * max(size, 1):
+            raise _too_big(
+                name, f"its parts unpack to {unpacked} bytes from {size} (more than "
+                f"{MAX_XLSX_RATIO} times)"
+            )  # fmt: skip
+        names = {i.filename for i in infos}
+        try:
+            sheet, strings = _first_sheet(archive, names)
+            for info in infos:
+                if info.filename not in (sheet, strings) and info.file_size > _XLSX_PART:
+                    raise _too_big(
+                        name, f"{info.filename} unpacks to {info.file_size} bytes, more than "
+                        f"the {_XLSX_PART} a workbook's part needs"
+                    )  # fmt: skip
+            if strings is not None and strings in names:
+                _scan_strings(archive, strings, name)
+            if sheet is None or sheet not in names:
+                # Never read as an empty sheet: an audit of it would find nothing wrong.
+                raise ConfigurationError(
+                    f"{name}: cannot find the workbook's first sheet (xl/workbook.xml and "
+                    "xl/_rels/workbook.xml.rels name none): save it again from Excel, or as CSV"
+                )
+            return _scan_sheet(archive, sheet, name)
+        except (
+            zipfile.BadZipFile, EOFError, UnicodeDecodeError, ExpatError, NotImplementedError,
+            RuntimeError, zlib.error,
+        ) as exc:  # fmt: skip
+            # A damaged or encrypted part, a compression zipfile cannot read, broken XML.
+            raise ConfigurationError(f"{name}: cannot be read as a workbook: {exc}") from exc
+
+
+def _scan_strings(archive: zipfile.ZipFile, member: str, name: str) -> None:
+    """Refuse a shared string longer than :data:`MAX_LINE`, at its first character past it."""
+    state = [0, 0]  # strings seen, characters of the current one
+
+    def start(tag: str, attrs: dict[str, str]) -> None:
+        if tag == "si":
+            state[0] += 1
+            state[1] = 0
+
+    def text(length: int) -> None:
+        state[1] += length
+        if state[1] > MAX_LINE:
+            raise _too_big(
+                name, f"shared string {state[0]} holds more than {MAX_LINE} characters (1 MiB), "
+                "the limit of a line"
+            )  # fmt: skip
+
+    _parse_part(archive, member, start, text)
+
+
+def _scan_sheet(archive: zipfile.ZipFile, member: str, name: str) -> tuple[int, int]:
+    """(last row, last column) of a sheet, refusing at the first row, cell or column past the
+    limits."""
+    # row, column, last column, characters of the current element
+    state = [0, 0, 0, 0]
+
+    def start(tag: str, attrs: dict[str, str]) -> None:
+        if tag == "row":
+            state[3] = 0
+            ref = attrs.get("r", "")
+            row = int(ref) if ref.isdigit() and ref.isascii() else state[0] + 1
+            if row > MAX_XLSX_ROWS or row <= state[0]:
+                what = "past Excel's last row" if row > MAX_XLSX_ROWS else "out of order"
+                raise _too_big(name, f"{member}: row {ref or row} is {what}")
+            state[0], state[1] = row, 0
+        elif tag == "c":
+            column = _column_index(attrs.get("r", "")) or state[1] + 1
+            if column > MAX_COLUMNS:
+                raise _too_big(
+                    name, f"{member}: row {state[0]} has a cell in column {column}, past the "
+                    f"limit of {MAX_COLUMNS}"
+                )  # fmt: skip
+            state[1], state[3] = column, 0  # a cell's text counts whole, all its runs
+            if column > state[2]:
+                state[2] = column
+            if state[0] * state[2] > MAX_XLSX_CELLS:
+                raise _too_big(
+                    name, f"{member}: {state[0]} rows of {state[2]} columns, more than the "
+                    f"{MAX_XLSX_CELLS} cells a sheet may span"
+                )  # fmt: skip
+
+    def text(length: int) -> None:
+        state[3] += length
+        if state[3] > MAX_LINE:
+            raise _too_big(
+                name, f"{member}: row {state[0]} has a cell of more than {MAX_LINE} "
+                "characters (1 MiB), the limit of a line"
+            )  # fmt: skip
+
+    _parse_part(archive, member, start, text)
+    return state[0], state[2]
+
+
 def xlsx_to_csv(path: str | os.PathLike[str], target: str) -> None:
-    """Write the first sheet of an Excel workbook to ``target``: UTF-8 with BOM, ``;``, CRLF."""
+    """Write the first sheet of an Excel workbook to ``target``: UTF-8 with BOM, ``;``, CRLF.
+
+    The workbook is checked against the limits first (:func:`_xlsx_bounds`): a part that
+    unpacks past :data:`MAX_XLSX_RATIO` times its size, a cell or shared string longer than
+    :data:`MAX_LINE`, a row past Excel's last, a cell past :data:`MAX_COLUMNS` are refused,
+    naming it, before openpyxl reads anything."""
     try:
         import openpyxl
     except ImportError:
         raise ConfigurationError(
             f'{os.fspath(path)}: reading .xlsx files needs openpyxl: pip install "callguard-fr[xlsx]"'
         ) from None
+    last_row, last_column = _xlsx_bounds(path, os.fspath(path))
     try:
         workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds on a damaged workbook
@@ -573,7 +880,14 @@ def xlsx_to_csv(path: str | os.PathLike[str], target: str) -> None:
         with open(target, "w", encoding="utf-8-sig", newline="") as out:
             writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
             width = 0  # the first row's: the cells Excel leaves empty at the end are padded
-            for number, row in enumerate(sheet.iter_rows(values_only=True), start=1):
+            # The bounds the sheet was checked against, not the size it declares (a
+            # <dimension> of A1:XFD1048576 would make openpyxl pad every row to 16,384 cells).
+            rows = (
+                sheet.iter_rows(max_row=last_row, max_col=last_column, values_only=True)
+                if last_row and last_column
+                else iter(())
+            )
+            for number, row in enumerate(rows, start=1):
                 cells = [_xlsx_text(v) for v in row]
                 while len(cells) > width and not cells[-1]:
                     cells.pop()
@@ -587,7 +901,11 @@ def xlsx_to_csv(path: str | os.PathLike[str], target: str) -> None:
 
 
 def open_contacts(
-    path: str | os.PathLike[str], *, column: Columns = None, headerless: bool = False
+    path: str | os.PathLike[str],
+    *,
+    column: Columns = None,
+    headerless: bool = False,
+    preset: str | None = None,
 ) -> ContactFile:
     """Open a contact file: detect its encoding, delimiter, header and phone columns.
 
@@ -598,10 +916,13 @@ def open_contacts(
     « Tél. domicile;Tél. portable », else the one generic name such as « Numéro »), never a
     ``callguard_*`` column a previous scrub added; a file without a header takes the first
     cell of its first row that is a phone number. ``headerless`` says the first line is a row
-    (a file with a fixed column order, such as Asterisk's ``Master.csv``).
+    (a file with a fixed column order, such as Asterisk's ``Master.csv``). ``preset`` names a
+    dialer's lead export (:data:`CONTACT_PRESETS`: ``vicidial``), whose phone columns and
+    country code column are known; ``column`` still chooses among them.
     Raises ``ConfigurationError`` when the column cannot be found, ``OSError`` when the file
     cannot be read.
     """
+    chosen = contact_preset(preset) if preset is not None else None
     spool: str | None = None
     if check_input(path) == "xlsx":
         # The first sheet, as text, in a temporary CSV read like any other.
@@ -621,7 +942,7 @@ def open_contacts(
             os.unlink(spool)
         raise
     try:
-        cf = _open(stream, os.fspath(path), encoding, column, headerless)
+        cf = _open(stream, os.fspath(path), encoding, column, headerless, chosen)
     except BaseException:
         stream.close()
         if spool is not None:
@@ -632,7 +953,12 @@ def open_contacts(
 
 
 def _open(
-    stream: IO[str], name: str, encoding: str, column: Columns, headerless: bool = False
+    stream: IO[str],
+    name: str,
+    encoding: str,
+    column: Columns,
+    headerless: bool = False,
+    preset: ContactPreset | None = None,
 ) -> ContactFile:
     lines = _Lines(stream, name)
     blank: list[int] = []
@@ -668,13 +994,20 @@ def _open(
             raise ConfigurationError(f"{name}: line {first_line} cannot be read: {exc}") from exc
     if len(cells) > MAX_COLUMNS:
         raise _too_wide(name, first_line, len(cells))
+    code: int | None = None
+    shared: frozenset[int] = frozenset()
     if headerless:
         header, cols = None, [0]
+    elif preset is not None:
+        header, cols, code = _preset_columns(cells, preset, column, name, first_line)
+        keys = [header_key(c) for c in header]
+        shared = frozenset(keys.index(k) for k in map(header_key, preset.shared) if k in keys)
     else:
         header, cols = _locate_all(cells, column, name, first_line)
     lines.record = []
     cf = ContactFile(name, encoding, delimiter, header, cols[0], newline, sep_line, blank, lines,
-                     _stream=stream, columns=cols)  # fmt: skip
+                     _stream=stream, columns=cols, code_column=code,
+                     shared_columns=shared)  # fmt: skip
     if header is None:
         cf._pending, cf._pending_line, cf._width = cells, first_line, len(cells)
     return cf
@@ -763,6 +1096,21 @@ def _locate(
         f"{name}: line {line} is neither a header naming a phone column nor a row with a phone "
         f"number ({shown}); name the column with --column (a header name, or a position from 1)"
     )
+
+
+def with_country_code(number: str, code: str) -> str:
+    """A number as written beside its country code (VICIdial's ``phone_code``): one written
+    with its own international prefix (``+``, ``00``) as it is, any other with the code in
+    front, its leading trunk 0 dropped by the parser (``612345678`` or ``0612345678`` with
+    ``33`` is +33 6 12 34 56 78). Without a code, the number as written. A code that is not one
+    to four digits is kept in front, so that the number is refused naming it, never read as
+    French by default."""
+    number, code = number.strip(), code.strip().lstrip("+")
+    if not code or not number or number.startswith(("+", "00")):
+        return number
+    if code.isdigit() and len(code) <= 4 and code.isascii():
+        return f"+{code}{number}"
+    return f"+{code} {number}"
 
 
 # Excel shows a long number it stores as a number in scientific notation, and a CSV saved from

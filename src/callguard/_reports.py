@@ -225,12 +225,15 @@ class CallImportReport:
     """Calls already recorded (same professional, number and instant): importing a log twice
     adds nothing."""
     rejected: list[Rejected] = field(default_factory=list)
+    skipped: int = 0
+    """Internal calls the log's format leaves out (Asterisk: to an extension, to ``s``)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "imported": self.imported,
             "duplicates": self.duplicates,
             "rejected": [r.to_dict() for r in self.rejected],
+            "skipped": self.skipped,
         }
 
     def __str__(self) -> str:
@@ -239,6 +242,8 @@ class CallImportReport:
             f"already in the ledger: {self.duplicates}",
             f"rejected: {len(self.rejected)}",
         ]
+        if self.skipped:
+            lines.insert(2, f"internal calls skipped: {self.skipped}")
         lines += [f"  line {r.line}: {r.value!r}: {r.reason}" for r in self.rejected]
         return "\n".join(lines)
 
@@ -278,6 +283,8 @@ class AuditReport:
     """The violating calls, in the log's line order."""
     rejected: list[Rejected] = field(default_factory=list)
     """Rows that could not be judged, in line order."""
+    skipped: int = 0
+    """Internal calls the log's format leaves out (Asterisk: to an extension, to ``s``)."""
 
     @property
     def summary(self) -> dict[str, int]:
@@ -296,6 +303,7 @@ class AuditReport:
             "violations": [v.to_dict() for v in self.violations],
             "summary": self.summary,
             "rejected": [r.to_dict() for r in self.rejected],
+            "skipped": self.skipped,
         }
 
     def render(self) -> str:
@@ -320,5 +328,6 @@ class AuditReport:
         out.append(
             f"{self.calls} calls judged, {len(self.violations)} in violation, "
             f"{len(self.rejected)} rows not judged"
+            + (f", {self.skipped} internal calls skipped" if self.skipped else "")
         )
         return "\n".join(out)

@@ -5,27 +5,126 @@ refused (a ``LEDGER_UNAVAILABLE`` refusal exits 2); ``audit`` exits 1 when a cal
 or a row could not be judged; the imports (``bloctel import``, ``import-calls``) exit 1 when
 some lines were rejected (the others are imported). User errors print one line naming the bad
 value, never a traceback.
+
+A command's module is imported when the command runs, not before: ``callguard check`` loads
+neither the audit, the evidence pack nor the HTTP service, and ``callguard --help`` no library
+code at all (its one-line summaries are below; ``tests/test_startup.py`` holds them equal to
+the commands' own).
 """
 
 from __future__ import annotations
 
-from ._common import EXIT_ERROR, EXIT_OK, EXIT_REFUSED, Group, cli
-from .decisions import check, scrub
-from .evidence import consent_list, contract_list, control_pack_command, show, verify_command
-from .facts import consent, contract, optout, purge, record, refuse
-from .lists import audit, bloctel, import_calls_command
-from .migrate import migrate_ledger_command
-from .service import service_commands
+from ._common import EXIT_ERROR, EXIT_OK, EXIT_REFUSED, Group, LazyCommands, cli
 
 __all__ = ["EXIT_ERROR", "EXIT_OK", "EXIT_REFUSED", "Group", "cli", "main"]
 
-# The commands register themselves on the group when their modules are imported above.
-_COMMANDS: tuple[object, ...] = (check, scrub, record, refuse, purge, optout, consent, contract)
-_COMMANDS += (audit, bloctel, import_calls_command, verify_command, show, consent_list)
-_COMMANDS += (contract_list, control_pack_command)
-cli.add_command(migrate_ledger_command)  # defined beside the library code it wraps
-for _command in service_commands:
-    cli.add_command(_command)
+# name → (the modules that define it and its subcommands, where it is, its help's first line)
+COMMANDS: dict[str, tuple[tuple[str, ...], str, str]] = {
+    "attempt": (
+        ("service",), "service_commands",
+        "Decide and, when allowed, record the attempt atomically (the cap holds "
+        "across dialers).",
+    ),
+    "audit": (
+        ("lists",), "audit",
+        "Replay a call log and list every call that broke the rules in force at "
+        "its time.",
+    ),
+    "bloctel": (
+        ("lists",), "bloctel",
+        "Bloctel files: the submission file to send, the return file to load.",
+    ),
+    "check": (
+        ("decisions",), "check",
+        "May NUMBER be called now (or --at TIME) from --caller-id? Exit 0 yes, 1 "
+        "no, 2 error.",
+    ),
+    "consent": (
+        ("facts", "evidence"), "consent",
+        "Prior consents to be canvassed (the opt-in regime, from 2026-08-11).",
+    ),
+    "contract": (
+        ("facts", "evidence"), "contract",
+        "Ongoing contracts (calls about them are exempt from Bloctel and "
+        "consent).",
+    ),
+    "control-pack": (
+        ("evidence",), "control_pack_command",
+        "Write into DIR what a DGCCRF or CNIL control asks for: the period's "
+        "facts and decisions (CSV and JSON), the consent evidence, the audit, the "
+        "journal's verification, report.html.",
+    ),
+    "import-calls": (
+        ("lists",), "import_calls_command",
+        "Load a call history (the log audit reads) into the ledger.",
+    ),
+    "init": (
+        ("service",), "service_commands",
+        "Create a ledger (a SQLite file readable by its owner only, or a "
+        "PostgreSQL schema).",
+    ),
+    "keys": (
+        ("service",), "service_commands",
+        "API keys of the pre-dial service: one professional each, stored hashed, "
+        "shown once.",
+    ),
+    "lift": (
+        ("facts",), "lift",
+        "Lift a refusal or an objection entered by mistake: an explicit, logged "
+        "act.",
+    ),
+    "migrate-ledger": (
+        ("migrate",), "migrate_ledger_command",
+        "Copy the ledger FROM into the ledger TO, and print the rows copied per "
+        "table.",
+    ),
+    "optout": (
+        ("facts",), "optout",
+        "The professional's internal do-not-call list.",
+    ),
+    "outcome": (
+        ("service",), "service_commands",
+        "Record the OUTCOME of attempt ATTEMPT_ID (REFUSED starts the 60-day "
+        "cooldown, OBJECTED adds a permanent opt-out). --at defaults to the "
+        "attempt's own time.",
+    ),
+    "purge": (
+        ("facts",), "purge",
+        "Remove the professional's call records that ended before --before, and "
+        "say what went.",
+    ),
+    "record": (
+        ("facts",), "record",
+        "Record a call already placed to NUMBER (it counts toward the cap "
+        "whatever its outcome).",
+    ),
+    "refuse": (
+        ("facts",), "refuse",
+        "The consumer refused during the call: no call to NUMBER for 60 full days "
+        "(D223-9).",
+    ),
+    "scrub": (
+        ("decisions",), "scrub",
+        "Judge every number of a contact file; write it back with four callguard_ "
+        "columns.",
+    ),
+    "serve": (
+        ("service",), "service_commands",
+        "Serve the ledger to every dialer: HTTP (JSON, Bearer keys) and "
+        "optionally FastAGI.",
+    ),
+    "show": (
+        ("evidence",), "show",
+        "Everything the ledger holds on NUMBER for the professional, and the "
+        "decision now.",
+    ),
+    "verify": (
+        ("evidence",), "verify_command",
+        "Check the tamper-evident journal and every fact against it.",
+    ),
+}  # fmt: skip
+
+cli.commands = LazyCommands(cli, __name__, COMMANDS)
 
 
 def main() -> None:

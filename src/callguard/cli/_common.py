@@ -18,12 +18,12 @@ from zoneinfo import ZoneInfo
 
 import click
 
-from .._decision import Decision
 from .._exceptions import CallguardError
-from .._guard import Guard
-from .._numbers import parse_number
 from .._time import now_utc, parse_instant
-from ..storage import default_db_path, is_server_url
+
+if TYPE_CHECKING:
+    from .._decision import Decision
+    from .._guard import Guard
 
 if TYPE_CHECKING:
     _ParamType = click.ParamType[Any]
@@ -159,7 +159,8 @@ def progress_bar(
 
 
 def call_log_options(f: _F) -> _F:
-    """--preset, --map, --outcome-map, --caller-id and --tz: how to read a dialer's call log."""
+    """--preset, --map, --outcome-map, --caller-id, --tz and --internal-context: how to read a
+    dialer's call log."""
     options = [
         click.option(
             "--preset",
@@ -192,6 +193,14 @@ def call_log_options(f: _F) -> _F:
             metavar="ZONE",
             help="The zone of the log's times written without an offset (default Europe/Paris).",
         ),
+        click.option(
+            "--internal-context",
+            "internal_contexts",
+            multiple=True,
+            metavar="CONTEXT",
+            help="With --preset asterisk: a dialplan context of internal calls, skipped unless "
+            "they dial a phone number; repeat it for several (default: from-internal).",
+        ),
     ]
     for option in reversed(options):
         f = option(f)
@@ -212,6 +221,8 @@ recorded_message_option = click.option(
 def ledger_location(db: str | None) -> str:
     """The ``--db`` ledger, which must exist (a server URL is checked when it is opened): only
     ``callguard init`` creates one, so a typo never judges calls against an empty ledger."""
+    from ..storage import default_db_path, is_server_url
+
     location = db or default_db_path()
     if not is_server_url(location) and location != ":memory:" and not os.path.isfile(location):
         raise click.ClickException(
@@ -221,6 +232,8 @@ def ledger_location(db: str | None) -> str:
 
 
 def open_guard(db: str | None, professional: str) -> Guard:
+    from .._guard import Guard
+
     location = ledger_location(db)
     try:
         return Guard(location, professional=professional, create=False)
@@ -259,6 +272,8 @@ def echo_json(data: object) -> None:
 
 
 def e164_text(number: str) -> str:
+    from .._numbers import parse_number
+
     return parse_number(number).e164
 
 
@@ -341,7 +356,115 @@ def _hoist_lang(args: list[str]) -> list[str]:
     return front + rest
 
 
+class LazyCommands(dict[str, click.Command]):
+    """A group's commands, each module imported when one of its commands is first asked for.
+
+    ``table`` maps a command's name to (its modules, relative to ``package``; the attribute
+    holding it, or a list of commands; the first paragraph of its help, for ``--help``). Asking
+    for every command (iterating, ``items()``…) imports them all, so whoever reads the group's
+    commands sees them all; ``get(name)``, what click does to run one, imports its own.
+    """
+
+    def __init__(
+        self,
+        group: click.Group,
+        package: str,
+        table: dict[str, tuple[tuple[str, ...], str, str]],
+    ) -> None:
+        super().__init__()
+        self.group, self.package, self.table = group, package, table
+        self.complete = False
+
+    def load(self, name: str | None = None) -> None:
+        """Import the modules of ``name`` (of every command when None) and register them."""
+        import importlib
+
+        names = list(self.table) if name is None else [name]
+        for each in names:
+            if dict.__contains__(self, each) or each not in self.table:
+                continue
+            modules, attribute, _ = self.table[each]
+            found: object = None
+            for module in modules:
+                imported = importlib.import_module(f"{self.package}.{module}")
+                found = found if found is not None else getattr(imported, attribute, None)
+            # Commands decorated with @cli.command() registered themselves on import; the
+            # others (a list, or a command defined apart) are added here.
+            for command in found if isinstance(found, (list, tuple)) else [found]:
+                if isinstance(command, click.Command) and command.name is not None:
+                    dict.setdefault(self, command.name, command)
+        if name is None:
+            self.complete = True
+
+    def _all(self) -> None:
+        if not self.complete:
+            self.load()
+
+    def get(self, key: str, default: Any = None) -> Any:
+        if not dict.__contains__(self, key):
+            self.load(key) if key in self.table else self._all()
+        return dict.get(self, key, default)
+
+    def __getitem__(self, key: str) -> click.Command:
+        value = self.get(key)
+        if value is None:
+            raise KeyError(key)
+        return value  # type: ignore[no-any-return]
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and self.get(key) is not None
+
+    def __iter__(self) -> Iterator[str]:
+        self._all()
+        return dict.__iter__(self)
+
+    def __len__(self) -> int:
+        self._all()
+        return dict.__len__(self)
+
+    def keys(self) -> Any:
+        self._all()
+        return dict.keys(self)
+
+    def values(self) -> Any:
+        self._all()
+        return dict.values(self)
+
+    def items(self) -> Any:
+        self._all()
+        return dict.items(self)
+
+
 class Group(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        commands = self.commands
+        if isinstance(commands, LazyCommands):  # the names without importing their modules
+            return sorted(set(commands.table) | set(dict.keys(commands)))
+        return super().list_commands(ctx)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        commands = self.commands
+        if not isinstance(commands, LazyCommands) or commands.complete:
+            super().format_commands(ctx, formatter)
+            return
+        # ``callguard --help`` lists every command from the table: no module is imported.
+        names = self.list_commands(ctx)
+        limit = formatter.width - 6 - max(len(n) for n in names)
+        rows = []
+        for name in names:
+            loaded: click.Command | None = dict.get(commands, name)
+            if loaded is not None:
+                if loaded.hidden:
+                    continue
+                rows.append((name, loaded.get_short_help_str(limit)))
+            else:
+                # Shortened as click shortens the command's own help (a stand-in command).
+                stand_in = click.Command(name, help=commands.table[name][2])
+                rows.append((name, stand_in.get_short_help_str(limit)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
     def main(
         self,
         args: Sequence[str] | None = None,
@@ -374,6 +497,12 @@ _FRENCH_ERRORS: tuple[tuple[re.Pattern[str], str], ...] = (
      r"\1 n'existe pas : créez-le avec callguard init"),
     (re.compile(r"^cannot open ledger (.+?): (.+)$"), r"impossible d'ouvrir le registre \1 : \2"),
     (re.compile(r"^invalid phone number (.+?): (.+)$"), r"numéro invalide \1 : \2"),
+    (re.compile(r"^(.+?): no column '(.+?)': not a (.+?) lead export; line (\d+) has: (.*)$"),
+     r"\1 : pas de colonne « \2 » : ce n'est pas un export de fiches \3 ; la ligne \4 a : \5"),
+    (re.compile(r"^--internal-context (.+?): only an Asterisk log has dialplan contexts.*$"),
+     r"--internal-context \1 : seul un journal Asterisk a des contextes (--preset asterisk)"),
+    (re.compile(r"^(.+?): (.+): not a contact file, or a damaged or hostile one$"),
+     r"\1 : \2 : pas un fichier de contacts, ou un fichier abîmé ou malveillant"),
 )  # fmt: skip
 
 

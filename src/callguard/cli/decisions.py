@@ -9,12 +9,11 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from .._bulk import scrub_file
-from .._decision import Decision
-from .._files import file_size
 from .._types import Purpose, ReasonCode, Sector
 
 if TYPE_CHECKING:
+    from .._decision import Decision
+
     _ParamType = click.ParamType[Any]
 else:
     _ParamType = click.ParamType
@@ -121,6 +120,13 @@ def _stderr_is_tty() -> bool:
     help="A phone column: its header, or its position from 1; repeat it for several "
     "(default: every phone column, found by its header).",
 )
+@click.option(
+    "--preset",
+    type=click.Choice(["vicidial"], case_sensitive=False),
+    default=None,
+    help="The dialer whose lead export this is: vicidial (phone_number, alt_phone and "
+    "address3 judged, with phone_code as their country code).",
+)
 def scrub(
     input_path: str,
     caller_id: str,
@@ -133,6 +139,7 @@ def scrub(
     db: str | None,
     professional: str,
     columns: tuple[str, ...],
+    preset: str | None,
 ) -> None:
     """Judge every number of a contact file; write it back with four callguard_ columns.
 
@@ -140,8 +147,12 @@ def scrub(
     callguard_number (E.164), callguard_allowed (true/false), callguard_reasons (codes joined
     by |) and callguard_next_allowed_at (ISO 8601). With several phone columns, one group of
     four per column, named after it, and callguard_allowed_columns. A summary by reason goes
-    to stderr.
+    to stderr. --preset vicidial reads a VICIdial lead export: phone_number, alt_phone and
+    address3 are judged, phone_code is their country code.
     """
+    from .._bulk import scrub_file  # the bulk pipeline: only scrub needs it
+    from .._files import file_size
+
     with (
         guarded(db, professional) as guard,
         contextlib.ExitStack() as stack,
@@ -166,6 +177,7 @@ def scrub(
             recorded_message=recorded_message,
             column=list(columns) or None,
             progress=update,
+            preset=preset,
         )
     delimiter = {None: "none", "\t": "tab"}.get(summary.delimiter, summary.delimiter)
     click.echo(f"{input_path}: {summary.encoding}, delimiter {delimiter}", err=True)

@@ -9,11 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from .._audit import audit as run_audit
-from .._bulk import bloctel_submission, import_calls
-from .._calllog import call_log_format
 from .._time import instant
-from ..storage import default_db_path
 
 if TYPE_CHECKING:
     _ParamType = click.ParamType[Any]
@@ -80,6 +76,8 @@ def bloctel_export(
     Telephone;Identifiant, 10-digit national numbers, one line per distinct French consumer
     number never checked or last checked more than --max-age days ago.
     """
+    from .._bulk import bloctel_submission
+
     with (
         guarded(db, "default") as guard,
         contextlib.ExitStack() as stack,
@@ -149,6 +147,7 @@ def audit(
     outcome_map: str | None,
     caller_id: str | None,
     tz: str | None,
+    internal_contexts: tuple[str, ...],
     as_json: bool,
 ) -> None:
     """Replay a call log and list every call that broke the rules in force at its time.
@@ -159,10 +158,15 @@ def audit(
     when every call was compliant, 1 when some were not (or a row could not be judged), 2 on an
     error.
     """
+    from .._audit import audit as run_audit
+    from .._calllog import call_log_format
+    from ..storage import default_db_path
+
     with user_errors(), contextlib.ExitStack() as stack, input_file(calls) as path:
         fmt = call_log_format(
-            preset, mapping=mapping, outcome_map=outcome_map, caller_id=caller_id, tz=tz
-        )
+            preset, mapping=mapping, outcome_map=outcome_map, caller_id=caller_id, tz=tz,
+            internal_contexts=internal_contexts,
+        )  # fmt: skip
         report = run_audit(
             path,
             db=db or default_db_path(),
@@ -192,6 +196,7 @@ def import_calls_command(
     outcome_map: str | None,
     caller_id: str | None,
     tz: str | None,
+    internal_contexts: tuple[str, ...],
     as_json: bool,
 ) -> None:
     """Load a call history (the log audit reads) into the ledger.
@@ -200,14 +205,18 @@ def import_calls_command(
     call already in the ledger (same professional, number and instant) is skipped. Exit 0 when
     every row was used, 1 when some were rejected (the others are imported).
     """
+    from .._bulk import import_calls
+    from .._calllog import call_log_format
+
     with (
         guarded(db, professional) as guard,
         contextlib.ExitStack() as stack,
         input_file(calls) as path,
     ):
         fmt = call_log_format(
-            preset, mapping=mapping, outcome_map=outcome_map, caller_id=caller_id, tz=tz
-        )
+            preset, mapping=mapping, outcome_map=outcome_map, caller_id=caller_id, tz=tz,
+            internal_contexts=internal_contexts,
+        )  # fmt: skip
         report = import_calls(
             guard, path, log_format=fmt, progress=progress_bar(stack, path, "importing")
         )

@@ -18,11 +18,9 @@ from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
 
-from sqlite_utils import Database
-from sqlite_utils.migrations import Migrations
-
 from .._exceptions import LedgerError
 from .._facts import FactKind, Facts
+from ._sqlite_utils import Database, Migrations
 from .base import (
     DEFAULT_BUSY_TIMEOUT,
     KNOWN_MIGRATIONS,
