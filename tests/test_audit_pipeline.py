@@ -354,6 +354,7 @@ POLICIES = st.sampled_from(
 EXAMPLES = {"sqlite": 120, "postgres": 30}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend_", ["sqlite", "postgres"])
 def test_the_pipeline_reports_what_judging_each_call_reports(
     backend_: str, request: pytest.FixtureRequest, tmp_path: Path

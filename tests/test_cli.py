@@ -446,6 +446,7 @@ def test_scrub_refuses_a_symlink_output_in_one_line(db: str, tmp_path: Path) -> 
     assert result.exit_code == 2 and "not a regular file" in result.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("args", "label"),
     [

@@ -346,6 +346,7 @@ def _writer(path: str, professional: str, first_number: int, count: int) -> int:
     return recorded
 
 
+@pytest.mark.slow
 def test_writers_in_several_processes_keep_one_valid_chain_each(ledger_location: str) -> None:
     """Four processes, three of them on one professional's chain, append concurrently: every
     chain stays numbered 1, 2, 3… without gap nor repeat, and verifies."""

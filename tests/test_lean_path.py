@@ -136,6 +136,7 @@ def _general(guard: Guard) -> Callable[..., object]:
     return decide
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     facts=_facts,
@@ -167,6 +168,7 @@ def test_lean_may_call_equals_the_general_engine(
                     )  # fmt: skip
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(facts=_facts, moment=st.sampled_from(MOMENTS), within=_within)
 def test_lean_attempt_equals_the_general_engine(

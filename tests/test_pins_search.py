@@ -272,6 +272,7 @@ def _every_midnight(self: object, ctx: object, t: datetime) -> Iterator[datetime
 _CAP_NUMBERS = ["06 12 34 56 78", "0690 00 12 34", "03 88 12 34 56"]
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     number=st.sampled_from(_CAP_NUMBERS),

@@ -294,6 +294,7 @@ def test_the_window_of_30_local_dates_slides() -> None:
     assert _max_in_window(days) == 5  # days 20, 31, 35, 40, 45 fit in 20..49
 
 
+@pytest.mark.slow
 def test_the_same_data_gives_the_same_bytes_in_any_order() -> None:
     import matplotlib
 
@@ -360,6 +361,7 @@ def _browser(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(
     shutil.which(CHROMIUM) is None,
     reason=f"no Chromium at {CHROMIUM} (Debian: apt-get install chromium): "

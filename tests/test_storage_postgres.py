@@ -451,6 +451,7 @@ def test_the_hot_path_is_one_prepared_statement(dsn: str) -> None:
     guard.close()
 
 
+@pytest.mark.slow
 def test_a_batch_of_thousands_of_numbers_fits_in_one_transaction(dsn: str) -> None:
     # Recording calls takes no per-number lock: an import of more numbers than the server's lock
     # table holds (max_locks_per_transaction × max_connections, 6 400 by default) still commits.
