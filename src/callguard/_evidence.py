@@ -9,19 +9,22 @@ from __future__ import annotations
 
 import os
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from ._exceptions import InvalidNumberError, LedgerError
+from ._exceptions import ConfigurationError, InvalidNumberError, LedgerError
 from ._guard import Guard
 from ._numbers import parse_number
-from ._time import from_us
+from ._time import from_us, now_utc, require_aware
 from .storage import describe, open_ledger
 from .storage.base import SCHEMA, ColumnType, Table
 from .storage.journal import VerifyReport
 
 __all__ = [
     "VerifyReport",
+    "check_against",
+    "checkpoint",
     "consent_evidence",
     "list_table",
     "local_iso",
@@ -34,19 +37,76 @@ PARIS = "Europe/Paris"
 TABLES: dict[str, Table] = {t.name: t for t in SCHEMA}
 
 
-def verify(location: str | os.PathLike[str]) -> VerifyReport:
+def verify(
+    location: str | os.PathLike[str],
+    *,
+    checkpoints: str | os.PathLike[str] | None = None,
+    public_key: str | os.PathLike[str] | None = None,
+    tsa_roots: str | os.PathLike[str] | None = None,
+) -> VerifyReport:
     """Check the ledger's journal, and every fact against it, without writing anything.
 
     ``report.ok`` when intact; otherwise ``report.first`` names the first fact changed, removed
     or inserted outside callguard (its table, row id and what differs), or the first journal
     entry altered or removed. A missing ledger is a :class:`LedgerError`.
+
+    With ``checkpoints`` (a folder of signed checkpoint files) and ``public_key`` (the
+    ``.pub`` file of the key that signed them), each checkpoint is checked too: a head no longer
+    in its chain (a cut tail, a recomputed chain, an older copy put back), a signature or a
+    timestamp token that does not verify, or another ledger's checkpoint is a ``checkpoint``
+    problem naming the file (``report.checkpoints`` lists each). ``tsa_roots``: a PEM file of
+    the timestamp authority's certificates, to check the tokens' signer.
     """
     ledger = open_ledger(location, read_only=True)
     try:
         try:
-            return ledger.verify()
+            report = ledger.verify()
+            if checkpoints is not None or public_key is not None:
+                check_against(ledger, report, checkpoints, public_key, tsa_roots)
+            return report
         except ledger.errors as exc:
             raise LedgerError(f"cannot verify {describe(location)!r}: {exc}") from exc
+    finally:
+        ledger.close()
+
+
+def check_against(
+    ledger: Any,
+    report: VerifyReport,
+    checkpoints: str | os.PathLike[str] | None,
+    public_key: str | os.PathLike[str] | None,
+    tsa_roots: str | os.PathLike[str] | None = None,
+) -> None:
+    """Add the checkpoints' verification to ``report`` (both folder and key are needed)."""
+    if checkpoints is None or public_key is None:
+        raise ConfigurationError(
+            "checkpoints are verified with their public key: give both the checkpoints' "
+            "folder and the public key (FILE.pub)"
+        )
+    from ._checkpoint import verify_checkpoints
+
+    verify_checkpoints(ledger, report, checkpoints, public_key, tsa_roots=tsa_roots)
+
+
+def checkpoint(
+    location: str | os.PathLike[str],
+    signing_key: str | os.PathLike[str],
+    out_dir: str | os.PathLike[str],
+    *,
+    tsa: str | None = None,
+    now: datetime | None = None,
+) -> Path:
+    """Take a signed checkpoint of the ledger at ``location`` (which must exist) into
+    ``out_dir``; see :meth:`callguard.Guard.checkpoint`."""
+    from ._checkpoint import take_checkpoint
+
+    present = now_utc() if now is None else require_aware(now, "now")
+    ledger = open_ledger(location, create=False)
+    try:
+        try:
+            return take_checkpoint(ledger, signing_key, out_dir, now=present, tsa=tsa)
+        except ledger.errors as exc:
+            raise LedgerError(f"cannot take a checkpoint of {describe(location)!r}: {exc}") from exc
     finally:
         ledger.close()
 
