@@ -22,10 +22,12 @@ from .storage.base import SCHEMA, ColumnType, Table
 from .storage.journal import VerifyReport
 
 __all__ = [
+    "CONSENT_FLAGS",
     "VerifyReport",
     "check_against",
     "checkpoint",
     "consent_evidence",
+    "consent_flags",
     "list_table",
     "local_iso",
     "number_history",
@@ -231,7 +233,8 @@ def list_table(guard: Guard, table: str, number: object | None = None) -> list[d
 
 def consent_evidence(guard: Guard, number: object | None = None) -> list[dict[str, Any]]:
     """The professional's consents with their evidence, each with the withdrawal that ended it
-    (the first withdrawal after it), oldest first."""
+    (the first withdrawal after it) and the flags of thin evidence (:func:`consent_flags`,
+    space-separated), oldest first."""
     consents = list_table(guard, "consents", number)
     withdrawals = list_table(guard, "consent_withdrawals", number)
     for c in consents:
@@ -240,7 +243,40 @@ def consent_evidence(guard: Guard, number: object | None = None) -> list[dict[st
             if w["number"] == c["number"] and _us(w["at"]) >= _us(c["at"])
         ]
         c["withdrawn_at"] = min(later, key=_us) if later else None
+        c["flags"] = " ".join(consent_flags(c, guard.professional))
     return consents
+
+
+CONSENT_FLAGS: dict[str, str] = {
+    "NO_WORDING": "no wording: the text the consumer agreed to is not kept",
+    "NO_PROOF_DIGEST": "no proof digest: the proof handed over cannot be checked",
+    "VENDOR_WITHOUT_PROFESSIONAL": (
+        "collected by a third party whose wording does not name the professional"
+    ),
+}
+"""Thin consent evidence, by flag (rulebook §6, quality of consent evidence, 2026-12-03)."""
+
+
+def consent_flags(consent: dict[str, Any], professional: str) -> list[str]:
+    """The flags of thin evidence of one consent row (a warning in the evidence, never a
+    refusal: callguard cannot judge a form).
+
+    Consent must be « spécifique » (L223-1 as amended in 2025; CNIL SAN-2025-001 faulted lead
+    vendors whose forms did not name the professional): a ``source`` other than the
+    professional itself is a third party collecting for it, and its ``wording`` must name the
+    professional. Without a wording or a proof digest, the evidence cannot be checked at all.
+    """
+    wording = str(consent.get("wording") or "").strip()
+    source = str(consent.get("source") or "").strip()
+    flags = []
+    if not wording:
+        flags.append("NO_WORDING")
+    if not str(consent.get("proof_sha256") or "").strip():
+        flags.append("NO_PROOF_DIGEST")
+    own = professional.strip().casefold()
+    if source and source.casefold() != own and own not in wording.casefold():
+        flags.append("VENDOR_WITHOUT_PROFESSIONAL")
+    return flags
 
 
 def _us(text: str) -> float:

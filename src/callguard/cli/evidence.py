@@ -217,7 +217,8 @@ def _listing(rows: list[dict[str, Any]], as_json: bool, columns: list[str]) -> N
 @professional_option
 @json_option
 def consent_list(number: str | None, db: str | None, professional: str, as_json: bool) -> None:
-    """List the professional's consents with their evidence (times in each number's zone)."""
+    """List the professional's consents with their evidence (times in each number's zone) and
+    the flags of thin evidence (NO_WORDING, NO_PROOF_DIGEST, VENDOR_WITHOUT_PROFESSIONAL)."""
     with guarded(db, professional) as guard:
         rows = consent_evidence(guard, number)
     columns = ["number", "at", "expires_at", "proof"]
@@ -244,6 +245,9 @@ def contract_list(number: str | None, db: str | None, professional: str, as_json
 )
 @click.option("--from", "start", type=DAY_OR_TIME, default=None, help="First day (Paris), inclusive.")
 @click.option("--to", "end", type=DAY_OR_TIME, default=None, help="Last day (Paris), inclusive.")
+@_checkpoints_option
+@_public_key_option
+@_tsa_root_option
 @db_option
 @professional_option
 @json_option
@@ -252,13 +256,26 @@ def control_pack_command(
     numbers: tuple[str, ...],
     start: datetime | None,
     end: datetime | None,
+    checkpoints: str | None,
+    public_key: str | None,
+    tsa_root: str | None,
     db: str | None,
     professional: str,
     as_json: bool,
 ) -> None:
     """Write into DIR what a DGCCRF or CNIL control asks for: the period's facts and decisions
-    (CSV and JSON), the consent evidence, the audit, the journal's verification, report.html."""
+    (CSV and JSON), the consent evidence, the audit, the journal's verification (anchored by the
+    signed checkpoints given, copied in), report.html."""
+    from .._control import require_report_extra
+
+    if (checkpoints is None) != (public_key is None):
+        raise click.UsageError("--checkpoints and --public-key go together")
+    with user_errors():
+        require_report_extra()  # before the ledger is opened or anything written
     lang = current_lang()
+    anchors: dict[str, Any] = {
+        "checkpoints": checkpoints, "public_key": public_key, "tsa_roots": tsa_root
+    }
     with guarded(db, professional) as guard:
         if sys.stderr.isatty() and not as_json:
             with click.progressbar(
@@ -266,26 +283,35 @@ def control_pack_command(
             ) as bar:
                 pack = control_pack(
                     guard, out, numbers=numbers, start=_day(start), end=_day(end), lang=lang,
-                    progress=lambda _: bar.update(1),
+                    progress=lambda _: bar.update(1), **anchors,
                 )
         else:
             pack = control_pack(
-                guard, out, numbers=numbers, start=_day(start), end=_day(end), lang=lang
+                guard, out, numbers=numbers, start=_day(start), end=_day(end), lang=lang,
+                **anchors,
             )
     if as_json:
         echo_json(pack.to_dict())
         return
     if lang == "fr":
+        state = (
+            "intact depuis le point de contrôle donné" if pack.anchored
+            else "cohérent, sans point de contrôle" if pack.verified
+            else f"ALTÉRÉ, {pack.affected} appels concernés (voir verification.json)"
+        )  # fmt: skip
         click.echo(
             f"{pack.out} : {pack.calls} appels du {pack.period_from:%d/%m/%Y} au "
-            f"{pack.period_to:%d/%m/%Y}, {pack.violations} en infraction ; journal "
-            + ("intact" if pack.verified else "ALTÉRÉ (voir verification.json)")
+            f"{pack.period_to:%d/%m/%Y}, {pack.violations} en infraction ; journal {state}"
         )
     else:
+        state = (
+            "intact as of the checkpoint given" if pack.anchored
+            else "consistent, without a checkpoint" if pack.verified
+            else f"ALTERED, {pack.affected} calls affected (see verification.json)"
+        )  # fmt: skip
         click.echo(
             f"{pack.out}: {pack.calls} calls from {pack.period_from} to {pack.period_to}, "
-            f"{pack.violations} in violation; journal "
-            + ("intact" if pack.verified else "ALTERED (see verification.json)")
+            f"{pack.violations} in violation; journal {state}"
         )
     for name in sorted(pack.files):
         click.echo(f"  {name}  sha256 {pack.files[name]}")
