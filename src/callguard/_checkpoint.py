@@ -222,7 +222,11 @@ def request_timestamp(url: str, data: bytes, *, timeout: float = 10.0) -> bytes:
     if not url.startswith(("http://", "https://")):
         raise ConfigurationError(f"--tsa {url!r}: expected an http:// or https:// URL")
     request = (
-        tsp.TimestampRequestBuilder().data(data).nonce(nonce=True).cert_request(cert_request=True)
+        tsp.TimestampRequestBuilder()
+        .data(data)
+        .hash_algorithm(tsp.HashAlgorithm.SHA256)
+        .nonce(nonce=True)
+        .cert_request(cert_request=True)
     ).build()
     http = urllib.request.Request(
         url, data=request.as_bytes(), headers={"Content-Type": "application/timestamp-query"}
@@ -246,32 +250,33 @@ def request_timestamp(url: str, data: bytes, *, timeout: float = 10.0) -> bytes:
     return body
 
 
-def _check_token(token: bytes, data: bytes, roots: list[Any] | None) -> tuple[str, str]:
-    """(time the token vouches for, problem or ""). With ``roots`` (the TSA's certificates)
-    the token's signature is checked against them; without, against the certificate the token
-    carries (proving the token was not edited, not who signed it)."""
-    tsp = _rfc3161()
-    from cryptography import x509
+def _check_token(token: bytes, data: bytes, roots: list[Any] | None) -> tuple[str, str, bool]:
+    """(time the token vouches for, problem or "", whether its signer was checked).
 
+    With ``roots`` (the TSA's certificates) the token's signature and chain are checked against
+    them. Without, only that the token stamps this very file: its time is then shown but not
+    authenticated (anyone can make a token; give ``--tsa-root``)."""
+    tsp = _rfc3161()
     try:
         response = tsp.decode_timestamp_response(token)
     except ValueError as exc:
-        return "", f"its timestamp token cannot be read: {exc}"
+        return "", f"its timestamp token cannot be read: {exc}", False
     when = response.tst_info.gen_time
-    stamped = when.replace(tzinfo=timezone.utc) if when.tzinfo is None else when
-    trusted = roots
-    if not trusted:
-        trusted = [x509.load_der_x509_certificate(c) for c in response.signed_data.certificates]
-        if not trusted:
-            return stamped.isoformat(), "its timestamp token carries no certificate"
+    stamped = (when.replace(tzinfo=timezone.utc) if when.tzinfo is None else when).isoformat()
+    if not roots:
+        imprint = response.tst_info.message_imprint
+        digests = {hashlib.sha256(data).digest(), hashlib.sha512(data).digest()}
+        if imprint.message not in digests:
+            return stamped, "its timestamp token stamps another file", False
+        return stamped, "", False
     builder = tsp.VerifierBuilder()
-    for cert in trusted:
+    for cert in roots:
         builder = builder.add_root_certificate(cert)
     try:
         builder.build().verify_message(response, data)
     except (tsp.VerificationError, ValueError) as exc:
-        return stamped.isoformat(), f"its timestamp token does not verify: {exc}"
-    return stamped.isoformat(), ""
+        return stamped, f"its timestamp token does not verify: {exc}", False
+    return stamped, "", True
 
 
 def load_certificates(path: str | os.PathLike[str]) -> list[Any]:
@@ -367,12 +372,14 @@ def _verify_one(
         )  # fmt: skip
     if doc.get("key") != fp:
         return CheckpointCheck(shown, at, False, f"it names key {doc.get('key')}, not {fp}")
-    stamped, problem = None, ""
+    stamped: str | None = None
     token_path = path.with_name(path.name + TSR)
+    checked = False
     if token_path.is_file():
-        stamped, problem = _check_token(token_path.read_bytes(), data, roots)
+        when, problem, checked = _check_token(token_path.read_bytes(), data, roots)
+        stamped = when or None
         if problem:
-            return CheckpointCheck(shown, at, False, problem, stamped or None)
+            return CheckpointCheck(shown, at, False, problem, stamped)
     if doc.get("ledger") != ledger_id:
         return CheckpointCheck(
             shown, at, False,
@@ -404,4 +411,4 @@ def _verify_one(
     for chain, (seq, _) in ledger.chain_heads().items():
         if chain not in heads:
             after += seq
-    return CheckpointCheck(shown, at, True, "", stamped, after)
+    return CheckpointCheck(shown, at, True, "", stamped, after, checked)

@@ -41,11 +41,15 @@ class CheckpointCheck:
     """The time a timestamp authority vouches for (its ``.tsr``), when there is one."""
     entries_after: int = 0
     """Journal entries written after it: only the ledger's own chain vouches for them."""
+    timestamp_verified: bool = False
+    """Whether the token's signer was checked against the TSA's certificates (``--tsa-root``);
+    otherwise its time is shown, not authenticated."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "path": self.path, "at": self.at, "ok": self.ok, "detail": self.detail,
-            "timestamp": self.timestamp, "entries_after": self.entries_after,
+            "timestamp": self.timestamp, "timestamp_verified": self.timestamp_verified,
+            "entries_after": self.entries_after,
         }
 
 
