@@ -37,6 +37,7 @@ from .storage.verdict import CheckpointCheck, Problem, VerifyReport
 
 __all__ = [
     "FORMAT",
+    "check_against",
     "create_signing_key",
     "fingerprint",
     "load_public_key",
@@ -305,6 +306,22 @@ def checkpoint_files(directory: str | os.PathLike[str]) -> list[Path]:
     if not folder.is_dir():
         raise ConfigurationError(f"--checkpoints {str(folder)!r} is not a directory")
     return sorted(p for p in folder.iterdir() if _NAME.match(p.name) and p.is_file())
+
+
+def check_against(
+    ledger: Ledger,
+    report: VerifyReport,
+    checkpoints: str | os.PathLike[str] | None,
+    public_key: str | os.PathLike[str] | None,
+    tsa_roots: str | os.PathLike[str] | None = None,
+) -> None:
+    """Add the checkpoints' verification to ``report`` (both folder and key are needed)."""
+    if checkpoints is None or public_key is None:
+        raise ConfigurationError(
+            "checkpoints are verified with their public key: give both the checkpoints' "
+            "folder and the public key (FILE.pub)"
+        )
+    verify_checkpoints(ledger, report, checkpoints, public_key, tsa_roots=tsa_roots)
 
 
 def verify_checkpoints(

@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from ._exceptions import ConfigurationError, InvalidNumberError, LedgerError
+from ._checkpoint import check_against
+from ._exceptions import InvalidNumberError, LedgerError
 from ._guard import Guard
 from ._numbers import parse_number
 from ._time import from_us, now_utc, require_aware
@@ -70,24 +71,6 @@ def verify(
             raise LedgerError(f"cannot verify {describe(location)!r}: {exc}") from exc
     finally:
         ledger.close()
-
-
-def check_against(
-    ledger: Any,
-    report: VerifyReport,
-    checkpoints: str | os.PathLike[str] | None,
-    public_key: str | os.PathLike[str] | None,
-    tsa_roots: str | os.PathLike[str] | None = None,
-) -> None:
-    """Add the checkpoints' verification to ``report`` (both folder and key are needed)."""
-    if checkpoints is None or public_key is None:
-        raise ConfigurationError(
-            "checkpoints are verified with their public key: give both the checkpoints' "
-            "folder and the public key (FILE.pub)"
-        )
-    from ._checkpoint import verify_checkpoints
-
-    verify_checkpoints(ledger, report, checkpoints, public_key, tsa_roots=tsa_roots)
 
 
 def checkpoint(

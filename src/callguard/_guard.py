@@ -465,7 +465,7 @@ class Guard:
     ) -> VerifyReport:
         """Check the ledger's journal and every fact against it (read-only), and the signed
         checkpoints when given; see :func:`callguard.verify`."""
-        from ._evidence import check_against
+        from ._checkpoint import check_against
 
         ledger = self.engine.ledger
         try:
