@@ -15,17 +15,18 @@ LAYERS: list[tuple[str, ...]] = [
     # 0. vocabulary: errors, enums, instants, the facts and the answer
     ("_exceptions", "_types", "_time", "_facts", "_decision"),
     # 1. the question's parts: numbers, policy, regimes, calendar, contact files
-    ("_numbers", "_policy", "_files"),
+    ("_numbers", "_policy", "_files", "_safefiles"),
     # 2. the rules, with the dated regimes and the calendar they read
     ("rules",),
     # 3. storage answers the engine's questions
     ("storage",),
-    # 4. the engine, what operations report and read, and the control pack's HTML page
-    ("_engine", "_reports", "_calllog", "_report"),
+    # 4. the engine, what operations report and read, the control pack's HTML page, and the
+    # signed checkpoints of a ledger
+    ("_engine", "_reports", "_calllog", "_report", "_checkpoint"),
     # 5. the Guard = engine + writes
     ("_guard",),
     # 6. bulk work, audit and schedules over the engine
-    ("_bulk", "_audit", "_windows", "_evidence"),
+    ("_bulk", "_audit", "_windows", "_evidence", "_checkpoint_scheduler"),
     # 7. the control pack gathers the audit and the evidence
     ("_control",),
     # 8. entry points

@@ -83,15 +83,23 @@ def test_control_pack_writes_the_facts_the_audit_the_verification_and_the_page(
 ) -> None:
     pytest.importorskip("matplotlib", reason='the report needs matplotlib: pip install ".[report]"')
     out = tmp_path / "pack"
+    key = tmp_path / "signing.pem"
+    assert run("signing-key", "create", "--out", str(key)).exit_code == 0
+    taken = run("checkpoint", "--db", db, "--signing-key", str(key), "--out", str(tmp_path / "cp"))
+    assert taken.exit_code == 0, taken.output
     result = run(
         "control-pack", "--out", str(out), "--db", db, "--professional", "acme",
         "--from", "2026-11-01", "--to", "2026-11-30", "--json",
+        "--checkpoints", str(tmp_path / "cp"), "--public-key", f"{key}.pub",
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     summary = json.loads(result.output)
     assert summary["calls"] == 4 and summary["violations"] == 2
-    assert summary["journal_intact"] is True
-    names = {p.name for p in out.iterdir()}
+    assert summary["journal_intact"] is True and summary["anchored_by_checkpoint"] is True
+    names = {p.name for p in out.iterdir() if p.is_file()}
+    assert {p.name for p in (out / "checkpoints").iterdir()} == {
+        Path(taken.output.strip()).name, "public-key.pem"
+    }
     for stem in ("calls", "refusals", "optouts", "consents"):
         assert {f"{stem}.csv", f"{stem}.json"} <= names
     assert {"audit.json", "verification.json", "report.html", "manifest.json"} <= names
@@ -109,7 +117,7 @@ def test_control_pack_writes_the_facts_the_audit_the_verification_and_the_page(
     audit = json.loads((out / "audit.json").read_text())
     assert audit["summary"] == {"NO_CONSENT": 1, "OUTSIDE_HOURS": 1, "OPTED_OUT": 1}
     manifest = json.loads((out / "manifest.json").read_text())
-    assert set(manifest["files"]) == names - {"manifest.json"}
+    assert {f for f in manifest["files"] if "/" not in f} == names - {"manifest.json"}
     narrowed = tmp_path / "narrow"
     ok = run("control-pack", "--out", str(narrowed), "--db", db, "--professional", "acme",
              "--number", A, "--from", "2026-11-01", "--to", "2026-11-30")  # fmt: skip

@@ -96,7 +96,10 @@ def sample(**changes: Any) -> ReportData:
         period_from=date(2026, 9, 1),
         period_to=date(2026, 11, 30),
         generated_at=at(2026, 11, 26, 11, 0),
-        verification=Verification(ok=True, entries=1234, detail=""),
+        verification=Verification(
+            ok=True, entries=1234, detail="", checkpoint_at=at(2026, 11, 26, 10, 0),
+            checkpoints=2, entries_after=17,
+        ),
         calls=tuple(calls),
         refusals=tuple(refusals),
         consents=tuple(consents),
@@ -159,8 +162,9 @@ def test_every_value_from_the_data_is_escaped() -> None:
 def test_the_journal_verdict_is_prominent_green_or_red() -> None:
     page = page_of()
     assert 'class="verdict ok"' in page
-    assert "Journal intact" in page
+    assert "Journal intact depuis le point de contrôle du 26/11/2026 11:00:00" in page
     assert "1\u202f234 entrées vérifiées" in page
+    assert "les 17 entrées écrites depuis" in page
     altered = render_report(
         sample(verification=Verification(False, 1234, "first altered fact: attempts #12"))
     )
@@ -168,6 +172,37 @@ def test_the_journal_verdict_is_prominent_green_or_red() -> None:
     assert "Journal ALTÉRÉ" in altered
     assert "first altered fact: attempts #12" in altered
     assert "verdict ok" not in altered
+
+
+def test_without_a_checkpoint_the_journal_is_never_called_intact() -> None:
+    # A chain kept only inside the ledger cannot show a cut tail, a recomputed chain or an
+    # older copy put back: the page says so instead of « intact ».
+    for lang in ("fr", "en"):
+        page = render_report(sample(lang=lang, verification=Verification(ok=True, entries=10)))
+        assert 'class="verdict warn"' in page and "verdict ok" not in page
+        assert "intact" not in section_free(page).lower()
+    fr = render_report(sample(verification=Verification(ok=True, entries=10)))
+    assert "Aucun point de contrôle n&#x27;a été fourni" in fr
+
+
+def section_free(page: str) -> str:
+    """The page's text outside the style sheet."""
+    return re.sub(r"<style>.*?</style>", "", page, flags=re.S)
+
+
+def test_an_altered_journal_lists_every_problem_and_the_calls_affected() -> None:
+    problems = ("attempts row 3: removed", "checkpoint checkpoint-x.json: entry 9 of chain p1 "
+                "is no longer in the ledger", f"refusals row 1: changed {XSS}")
+    page = render_report(sample(verification=Verification(
+        False, 50, problems[0], problems=problems, affected_calls=4,
+    )))  # fmt: skip
+    verdict = re.search(r'<div class="verdict bad".*?</ul></div></div>', page, re.S)
+    assert verdict is not None
+    for p in problems[:2]:
+        assert p in verdict.group(0)
+    assert "&lt;script&gt;" in verdict.group(0)
+    assert "Problèmes constatés (3)" in page
+    assert "Appels de la période concernés : 4" in page
 
 
 def test_the_header_names_the_professional_period_scope_and_paris_generation_time() -> None:

@@ -202,7 +202,7 @@ def test_source_and_target_must_differ(tmp_path: Path) -> None:
 
 def test_tables_cover_the_whole_schema(tmp_path: Path, postgres: str) -> None:
     """A new table in a schema step must be added to TABLES, or migrations would drop it."""
-    expected = {t.name for t in TABLES} | {"professionals", "journal"}
+    expected = {t.name for t in TABLES} | {"professionals", "journal", "ledger_identity"}
     Guard(tmp_path / "fresh.db").close()
     conn = sqlite3.connect(tmp_path / "fresh.db")
     tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}

@@ -8,18 +8,25 @@ For a period (Paris days, inclusive) and optionally some numbers, :func:`control
 * ``refusals``, ``optouts``, ``consents`` (CSV and JSON) — the facts of the period; the consent
   file is the evidence: proof, every evidence column, withdrawal;
 * ``audit.json`` — the audit's counts per reason code and its violations;
-* ``verification.json`` — the journal's verification (``callguard verify``);
+* ``verification.json`` — the journal's verification (``callguard verify``), every problem found,
+  the calls of the period they touch, and the signed checkpoints given (copied into
+  ``checkpoints/`` with their timestamp tokens and the public key, so the controller can check
+  them again);
 * ``report.html`` — the self-contained page with charts (:func:`callguard._report.render_report`);
 * ``manifest.json`` — the SHA-256 of every file above, so the copy handed over can be checked.
 
 Every time is written in the consumer's zone with its offset, never bare UTC. The ledger is only
-read.
+read. The folder is opened once and every file is written afresh under a temporary name, then
+renamed: a symbolic link planted in it is replaced, never written through. Every CSV cell a
+spreadsheet would run as a formula is neutralised (as ``scrub`` does). A missing extra
+(matplotlib for the page) is an error before anything is written.
 """
 
 from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import json
 import os
 from collections.abc import Callable, Sequence
@@ -30,12 +37,17 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from ._audit import audit
+from ._checkpoint import TSR, checkpoint_files
 from ._evidence import PARIS, consent_evidence, list_table, zone_of
+from ._exceptions import ConfigurationError
+from ._files import neutralise
 from ._guard import Guard
 from ._numbers import parse_number
 from ._report import CallRow, ConsentRow, RefusalRow, ReportData, Verification, render_report
+from ._safefiles import SafeDir
 from ._time import from_us, now_utc, to_us
 from .rules.regimes import regime_on
+from .storage.journal import VerifyReport
 
 __all__ = ["ControlPack", "control_pack"]
 
@@ -54,6 +66,12 @@ class ControlPack:
     violations: int = 0
     summary: dict[str, int] = field(default_factory=dict)
     verified: bool = False
+    anchored: bool = False
+    """Whether a signed checkpoint given holds (the journal is then vouched for up to it)."""
+    affected: int = 0
+    """Calls of the period the verification's problems touch."""
+    thin_consents: int = 0
+    """Consents whose evidence is flagged as thin (no wording, no proof digest, a vendor…)."""
     files: dict[str, str] = field(default_factory=dict)
     """File name → SHA-256."""
 
@@ -66,6 +84,9 @@ class ControlPack:
             "violations": self.violations,
             "summary": dict(self.summary),
             "journal_intact": self.verified,
+            "anchored_by_checkpoint": self.anchored,
+            "affected_calls": self.affected,
+            "thin_consents": self.thin_consents,
             "files": dict(self.files),
         }
 
@@ -83,25 +104,67 @@ def control_pack(
     end: date | None = None,
     lang: str = "en",
     progress: Callable[[str], None] | None = None,
+    checkpoints: str | os.PathLike[str] | None = None,
+    public_key: str | os.PathLike[str] | None = None,
+    tsa_roots: str | os.PathLike[str] | None = None,
 ) -> ControlPack:
     """Write the control pack of ``guard``'s professional into ``out`` (created if need be).
 
     ``start``/``end`` are Paris days, inclusive (default: the 365 days up to today);
     ``numbers`` narrows it to those numbers. ``progress`` is told each step's name.
+    ``checkpoints`` (a folder of signed checkpoints) and ``public_key`` (their key's ``.pub``)
+    anchor the journal's verification outside the ledger; both are copied into the pack.
+
+    ``out`` must be a folder (or not exist yet), not a symbolic link. Raises
+    :class:`ConfigurationError` before writing anything when matplotlib (the ``report``
+    extra) is missing.
     """
+    require_report_extra()
+    if (checkpoints is None) != (public_key is None):
+        raise ConfigurationError("checkpoints are verified with their public key: give both")
     today = now_utc().astimezone(ZoneInfo(PARIS)).date()
     end = end or today
     start = start or end - timedelta(days=364)
     if start > end:
         raise ValueError(f"--from {start.isoformat()} is after --to {end.isoformat()}")
-    lo, hi = to_us(_paris_midnight(start)), to_us(_paris_midnight(end + timedelta(days=1)))
     keys = sorted({parse_number(n).key for n in numbers})
-    wanted = {f"+{k}" for k in keys}
     folder = Path(out)
-    folder.mkdir(parents=True, exist_ok=True)
-    pack = ControlPack(folder, start, end)
+    with SafeDir(folder) as target:
+        pack = ControlPack(folder, start, end)
+        _fill(pack, target, guard, keys, start, end, lang, progress,
+              checkpoints, public_key, tsa_roots)  # fmt: skip
+    return pack
+
+
+def require_report_extra() -> None:
+    """The page needs matplotlib: say so, in one sentence, before anything is written."""
+    import importlib.util
+
+    if importlib.util.find_spec("matplotlib") is None:
+        raise ConfigurationError(
+            'the control pack\'s report.html draws its charts with matplotlib: '
+            'pip install "callguard-fr[report]"'
+        )
+
+
+def _fill(
+    pack: ControlPack,
+    target: SafeDir,
+    guard: Guard,
+    keys: list[int],
+    start: date,
+    end: date,
+    lang: str,
+    progress: Callable[[str], None] | None,
+    checkpoints: str | os.PathLike[str] | None,
+    public_key: str | os.PathLike[str] | None,
+    tsa_roots: str | os.PathLike[str] | None,
+) -> None:
+    lo, hi = to_us(_paris_midnight(start)), to_us(_paris_midnight(end + timedelta(days=1)))
+    wanted = {f"+{k}" for k in keys}
     step = progress or (lambda name: None)
     ledger, pid = guard.engine.ledger, guard.engine.pid
+    out = _Out(pack, target)
 
     def keep(row: dict[str, Any]) -> bool:
         return not wanted or row["number"] in wanted
@@ -156,8 +219,8 @@ def control_pack(
     pack.calls = len(calls)
     pack.violations = len(report.violations)
     pack.summary = report.summary
-    _write(pack, "calls", calls)
-    _json(pack, "audit.json", {
+    out.table("calls", calls)
+    out.json("audit.json", {
         "from": start.isoformat(), "to": end.isoformat(), "calls": report.calls,
         "summary": report.summary,
         "violations": [
@@ -174,18 +237,27 @@ def control_pack(
         r for r in list_table(guard, "optouts")
         if keep(r) and (in_period(r["at"]) or in_period(r.get("removed_at")))
     ]  # fmt: skip
-    _write(pack, "refusals", refusals)
-    _write(pack, "optouts", optouts)
+    out.table("refusals", refusals)
+    out.table("optouts", optouts)
     # 4. The consent evidence: every consent of these numbers, whenever given (a call of the
     # period may rest on a consent given before it).
     step("consents")
     consents = [c for c in consent_evidence(guard) if keep(c)]
-    _write(pack, "consents", consents)
-    # 5. The journal.
+    pack.thin_consents = sum(1 for c in consents if c["flags"])
+    out.table("consents", consents)
+    # 5. The journal, anchored by the checkpoints given (copied in, to be checked again).
     step("verification")
-    verdict = guard.verify()
+    verdict = guard.verify(checkpoints=checkpoints, public_key=public_key, tsa_roots=tsa_roots)
+    if checkpoints is not None and public_key is not None:
+        _copy_checkpoints(out, checkpoints, public_key)
+    newest = verdict.newest_checkpoint
     pack.verified = verdict.ok
-    _json(pack, "verification.json", verdict.to_dict())
+    pack.anchored = verdict.ok and newest is not None
+    pack.affected = affected_calls(verdict, calls, ledger)
+    out.json("verification.json", {
+        **verdict.to_dict(), "affected_calls": pack.affected,
+        "anchored_by_checkpoint": pack.anchored,
+    })  # fmt: skip
     # 6. The page.
     step("report")
     cooldown = timedelta(days=guard.policy.refusal_cooldown_days + 1)
@@ -195,7 +267,13 @@ def control_pack(
         period_to=end,
         generated_at=now_utc(),
         verification=Verification(
-            verdict.ok, verdict.entries, "" if verdict.first is None else str(verdict.first)
+            verdict.ok, verdict.entries, "",
+            checkpoint_at=None if newest is None or newest.at is None
+            else datetime.fromisoformat(newest.at),
+            checkpoints=len(verdict.checkpoints),
+            entries_after=0 if newest is None else newest.entries_after,
+            problems=tuple(str(p) for p in verdict.problems),
+            affected_calls=None if verdict.ok else pack.affected,
         ),
         calls=call_rows,
         refusals=[
@@ -211,10 +289,67 @@ def control_pack(
         numbers=tuple(sorted(wanted)) or None,
         lang="fr" if lang == "fr" else "en",
     )
-    (folder / "report.html").write_text(render_report(data), encoding="utf-8")
-    pack.files["report.html"] = _sha(folder / "report.html")
-    _json(pack, "manifest.json", pack.to_dict(), record=False)
-    return pack
+    out.file("report.html", render_report(data).encode())
+    out.json("manifest.json", pack.to_dict(), record=False)
+
+
+def affected_calls(
+    verdict: VerifyReport, calls: Sequence[dict[str, Any]], ledger: Any
+) -> int:
+    """How many of ``calls`` the verification's problems touch: an attempt named by id, or any
+    call to the number of a fact named (still in the ledger). A problem that cannot be tied to
+    a number — the journal itself, a checkpoint, a removed fact, a Bloctel import — touches
+    every call: nothing then vouches for any of them."""
+    ids: set[int] = set()
+    numbers: set[str] = set()
+    for p in verdict.problems:
+        if p.table == "attempts" and p.row_id is not None:
+            ids.add(int(p.row_id))
+            continue
+        owner = None
+        if p.kind in ("changed", "inserted") and p.row_id is not None:
+            owner = _number_of(ledger, p.table, int(p.row_id))
+        if owner is None:
+            return len(calls)
+        numbers.add(owner)
+    return sum(1 for c in calls if c["attempt_id"] in ids or c["number"] in numbers)
+
+
+def _number_of(ledger: Any, table: str, row_id: int) -> str | None:
+    """The number of a row of a per-number fact table, or None."""
+    from ._evidence import TABLES
+
+    t = TABLES.get(table)
+    if t is None:
+        return None
+    if table == "attempt_outcomes":
+        rows = ledger.service_rows(
+            "SELECT a.number FROM attempt_outcomes h JOIN attempts a ON a.id = h.attempt_id "
+            "WHERE h.id = ?", (row_id,),
+        )  # fmt: skip
+    elif "number" in t.column_names and "id" in t.column_names:
+        rows = ledger.service_rows(f"SELECT number FROM {t.name} WHERE id = ?", (row_id,))  # noqa: S608
+    else:
+        return None
+    return f"+{rows[0][0]}" if rows else None
+
+
+def _copy_checkpoints(
+    out: _Out, checkpoints: str | os.PathLike[str], public_key: str | os.PathLike[str]
+) -> None:
+    """The checkpoints, their tokens and the public key, under ``checkpoints/`` in the pack."""
+    sub = out.target.mkdir("checkpoints")
+    try:
+        for path in checkpoint_files(checkpoints):
+            for item in (path, path.with_name(path.name + TSR)):
+                if item.is_file() and not item.is_symlink():
+                    sub.write(item.name, item.read_bytes())
+                    out.pack.files[f"checkpoints/{item.name}"] = _sha(item)
+        key = Path(public_key)
+        sub.write("public-key.pem", key.read_bytes())
+        out.pack.files["checkpoints/public-key.pem"] = _sha(key)
+    finally:
+        sub.close()
 
 
 def _consent_row(c: dict[str, Any]) -> ConsentRow:
@@ -236,6 +371,7 @@ def _consent_row(c: dict[str, Any]) -> ConsentRow:
         proof_sha256=str(c.get("proof_sha256") or ""),
         off_hours=bool(c.get("off_hours")),
         zone=zone_of(c["number"]),
+        flags=tuple(str(c.get("flags") or "").split()),
     )
 
 
@@ -243,25 +379,40 @@ def _sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _json(pack: ControlPack, name: str, data: object, *, record: bool = True) -> None:
-    path = pack.out / name
-    path.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    if record:
-        pack.files[name] = _sha(path)
+def _cell(value: object) -> str:
+    """A CSV cell: empty for None, and never a formula a spreadsheet would run (a campaign,
+    proof, source or lift reason is text the professional's partners typed)."""
+    return "" if value is None else neutralise(str(value))
 
 
-def _write(pack: ControlPack, stem: str, rows: list[dict[str, Any]]) -> None:
-    """``stem.csv`` (``;``, UTF-8 with BOM: French Excel opens it) and ``stem.json``."""
-    columns: list[str] = []
-    for row in rows:
-        columns += [c for c in row if c not in columns]
-    path = pack.out / f"{stem}.csv"
-    with path.open("w", encoding="utf-8-sig", newline="") as f:
-        writer = csv.writer(f, delimiter=";")
-        writer.writerow(columns)
+@dataclass(slots=True)
+class _Out:
+    """Where the pack's files go: each written afresh into the folder (``SafeDir``) and its
+    SHA-256 recorded in the manifest."""
+
+    pack: ControlPack
+    target: SafeDir
+
+    def file(self, name: str, data: bytes, *, record: bool = True) -> None:
+        self.target.write(name, data)
+        if record:
+            self.pack.files[name] = hashlib.sha256(data).hexdigest()
+
+    def json(self, name: str, data: object, *, record: bool = True) -> None:
+        text = json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+        self.file(name, text.encode(), record=record)
+
+    def table(self, stem: str, rows: list[dict[str, Any]]) -> None:
+        """``stem.csv`` (``;``, UTF-8 with BOM: French Excel opens it) and ``stem.json``."""
+        columns: list[str] = []
         for row in rows:
-            writer.writerow(["" if row.get(c) is None else row.get(c) for c in columns])
-    pack.files[path.name] = _sha(path)
-    _json(pack, f"{stem}.json", rows)
+            columns += [c for c in row if c not in columns]
+        buffer = io.StringIO(newline="")
+        writer = csv.writer(buffer, delimiter=";")
+        writer.writerow([_cell(c) for c in columns])
+        for row in rows:
+            writer.writerow([_cell(row.get(c)) for c in columns])
+        self.file(f"{stem}.csv", buffer.getvalue().encode("utf-8-sig"))
+        self.json(f"{stem}.json", rows)
 
 

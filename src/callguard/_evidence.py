@@ -9,20 +9,26 @@ from __future__ import annotations
 
 import os
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from ._checkpoint import check_against
 from ._exceptions import InvalidNumberError, LedgerError
 from ._guard import Guard
 from ._numbers import parse_number
-from ._time import from_us
+from ._time import from_us, now_utc, require_aware
 from .storage import describe, open_ledger
 from .storage.base import SCHEMA, ColumnType, Table
 from .storage.journal import VerifyReport
 
 __all__ = [
+    "CONSENT_FLAGS",
     "VerifyReport",
+    "check_against",
+    "checkpoint",
     "consent_evidence",
+    "consent_flags",
     "list_table",
     "local_iso",
     "number_history",
@@ -34,19 +40,58 @@ PARIS = "Europe/Paris"
 TABLES: dict[str, Table] = {t.name: t for t in SCHEMA}
 
 
-def verify(location: str | os.PathLike[str]) -> VerifyReport:
+def verify(
+    location: str | os.PathLike[str],
+    *,
+    checkpoints: str | os.PathLike[str] | None = None,
+    public_key: str | os.PathLike[str] | None = None,
+    tsa_roots: str | os.PathLike[str] | None = None,
+) -> VerifyReport:
     """Check the ledger's journal, and every fact against it, without writing anything.
 
     ``report.ok`` when intact; otherwise ``report.first`` names the first fact changed, removed
     or inserted outside callguard (its table, row id and what differs), or the first journal
     entry altered or removed. A missing ledger is a :class:`LedgerError`.
+
+    With ``checkpoints`` (a folder of signed checkpoint files) and ``public_key`` (the
+    ``.pub`` file of the key that signed them), each checkpoint is checked too: a head no longer
+    in its chain (a cut tail, a recomputed chain, an older copy put back), a signature or a
+    timestamp token that does not verify, or another ledger's checkpoint is a ``checkpoint``
+    problem naming the file (``report.checkpoints`` lists each). ``tsa_roots``: a PEM file of
+    the timestamp authority's certificates, to check the tokens' signer.
     """
     ledger = open_ledger(location, read_only=True)
     try:
         try:
-            return ledger.verify()
+            report = ledger.verify()
+            if checkpoints is not None or public_key is not None:
+                check_against(ledger, report, checkpoints, public_key, tsa_roots)
+            return report
         except ledger.errors as exc:
             raise LedgerError(f"cannot verify {describe(location)!r}: {exc}") from exc
+    finally:
+        ledger.close()
+
+
+def checkpoint(
+    location: str | os.PathLike[str],
+    signing_key: str | os.PathLike[str],
+    out_dir: str | os.PathLike[str],
+    *,
+    tsa: str | None = None,
+    now: datetime | None = None,
+) -> Path:
+    """Take a signed checkpoint of the ledger at ``location`` (which must exist) into
+    ``out_dir``; see :meth:`callguard.Guard.checkpoint`."""
+    from ._checkpoint import take_checkpoint
+
+    present = now_utc() if now is None else require_aware(now, "now")
+    ledger = open_ledger(location, create=False)
+    try:
+        try:
+            return take_checkpoint(ledger, signing_key, out_dir, now=present, tsa=tsa)
+        except ledger.errors as exc:
+            raise LedgerError(f"cannot take a checkpoint of {describe(location)!r}: {exc}") from exc
     finally:
         ledger.close()
 
@@ -171,7 +216,8 @@ def list_table(guard: Guard, table: str, number: object | None = None) -> list[d
 
 def consent_evidence(guard: Guard, number: object | None = None) -> list[dict[str, Any]]:
     """The professional's consents with their evidence, each with the withdrawal that ended it
-    (the first withdrawal after it), oldest first."""
+    (the first withdrawal after it) and the flags of thin evidence (:func:`consent_flags`,
+    space-separated), oldest first."""
     consents = list_table(guard, "consents", number)
     withdrawals = list_table(guard, "consent_withdrawals", number)
     for c in consents:
@@ -180,7 +226,40 @@ def consent_evidence(guard: Guard, number: object | None = None) -> list[dict[st
             if w["number"] == c["number"] and _us(w["at"]) >= _us(c["at"])
         ]
         c["withdrawn_at"] = min(later, key=_us) if later else None
+        c["flags"] = " ".join(consent_flags(c, guard.professional))
     return consents
+
+
+CONSENT_FLAGS: dict[str, str] = {
+    "NO_WORDING": "no wording: the text the consumer agreed to is not kept",
+    "NO_PROOF_DIGEST": "no proof digest: the proof handed over cannot be checked",
+    "VENDOR_WITHOUT_PROFESSIONAL": (
+        "collected by a third party whose wording does not name the professional"
+    ),
+}
+"""Thin consent evidence, by flag (rulebook §6, quality of consent evidence, 2026-12-03)."""
+
+
+def consent_flags(consent: dict[str, Any], professional: str) -> list[str]:
+    """The flags of thin evidence of one consent row (a warning in the evidence, never a
+    refusal: callguard cannot judge a form).
+
+    Consent must be « spécifique » (L223-1 as amended in 2025; CNIL SAN-2025-001 faulted lead
+    vendors whose forms did not name the professional): a ``source`` other than the
+    professional itself is a third party collecting for it, and its ``wording`` must name the
+    professional. Without a wording or a proof digest, the evidence cannot be checked at all.
+    """
+    wording = str(consent.get("wording") or "").strip()
+    source = str(consent.get("source") or "").strip()
+    flags = []
+    if not wording:
+        flags.append("NO_WORDING")
+    if not str(consent.get("proof_sha256") or "").strip():
+        flags.append("NO_PROOF_DIGEST")
+    own = professional.strip().casefold()
+    if source and source.casefold() != own and own not in wording.casefold():
+        flags.append("VENDOR_WITHOUT_PROFESSIONAL")
+    return flags
 
 
 def _us(text: str) -> float:

@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from itertools import repeat
 from operator import add, itemgetter
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -455,13 +456,46 @@ class Guard:
             raise LedgerError(f"purged {self.path!r}, but could not reclaim its space: {exc}") from exc
         return PurgeReport(cut, consents_before, removed, self.professional, by, present)
 
-    def verify(self) -> VerifyReport:
-        """Check the ledger's journal and every fact against it (read-only); see
-        :func:`callguard.verify`."""
+    def verify(
+        self,
+        *,
+        checkpoints: str | os.PathLike[str] | None = None,
+        public_key: str | os.PathLike[str] | None = None,
+        tsa_roots: str | os.PathLike[str] | None = None,
+    ) -> VerifyReport:
+        """Check the ledger's journal and every fact against it (read-only), and the signed
+        checkpoints when given; see :func:`callguard.verify`."""
+        from ._checkpoint import check_against
+
+        ledger = self.engine.ledger
         try:
-            return self.engine.ledger.verify()
-        except self.engine.ledger.errors as exc:
+            report = ledger.verify()
+            if checkpoints is not None or public_key is not None:
+                check_against(ledger, report, checkpoints, public_key, tsa_roots)
+            return report
+        except ledger.errors as exc:
             raise LedgerError(f"cannot verify {self.path!r}: {exc}") from exc
+
+    def checkpoint(
+        self,
+        signing_key_path: str | os.PathLike[str],
+        out_dir: str | os.PathLike[str],
+        *,
+        tsa: str | None = None,
+        now: datetime | None = None,
+    ) -> Path:
+        """Sign the heads of the ledger's journal into a new checkpoint file of ``out_dir``
+        (created if missing) and journal it; returns the file's path. ``tsa``: the URL of an
+        RFC 3161 timestamp authority whose token is written beside it (``.tsr``). Send the
+        files off the host: they prove the ledger's past against its own keeper."""
+        from ._checkpoint import take_checkpoint
+
+        present = now_utc() if now is None else require_aware(now, "now")
+        ledger = self.engine.ledger
+        try:
+            return take_checkpoint(ledger, signing_key_path, out_dir, now=present, tsa=tsa)
+        except ledger.errors as exc:
+            raise LedgerError(f"cannot take a checkpoint of {self.path!r}: {exc}") from exc
 
     def import_bloctel(
         self,

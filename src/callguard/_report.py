@@ -126,6 +126,9 @@ class ConsentRow:
     """The consent expressly covers calls outside the legal days and hours."""
     zone: str = PARIS
     """IANA zone of the consumer, in which the times are shown."""
+    flags: tuple[str, ...] = ()
+    """Thin evidence (``NO_WORDING``, ``NO_PROOF_DIGEST``, ``VENDOR_WITHOUT_PROFESSIONAL``):
+    a warning shown with the consent, not a refusal."""
 
 
 @dataclass(frozen=True)
@@ -137,6 +140,18 @@ class Verification:
     """Entries checked."""
     detail: str = ""
     """What the check found, e.g. ``first altered fact: attempts #12``."""
+    checkpoint_at: datetime | None = None
+    """When the newest signed checkpoint that holds was taken (aware); ``None`` when no
+    checkpoint was given: the chain alone cannot show a cut tail, a recomputed chain or an
+    older copy put back, so the page never calls such a journal intact."""
+    checkpoints: int = 0
+    """Checkpoints given and checked."""
+    entries_after: int = 0
+    """Entries written after the newest checkpoint (vouched for by the chain alone)."""
+    problems: tuple[str, ...] = ()
+    """Every problem found (the page lists them all, not the first only)."""
+    affected_calls: int | None = None
+    """Calls of the period the problems touch (``None``: not counted)."""
 
 
 @dataclass(frozen=True)
@@ -174,10 +189,23 @@ _TEXT: dict[str, dict[str, str]] = {
         "restricted": "Restreint aux numéros",
         "all_numbers": "Tous les numéros",
         "scope": "Périmètre",
-        "intact": "Journal intact",
+        "intact": "Journal intact depuis le point de contrôle du {at}",
+        "unanchored": "Journal cohérent, sans point de contrôle",
         "altered": "Journal ALTÉRÉ",
-        "intact_detail": "{n} entrées vérifiées : aucune modification des faits enregistrés.",
+        "intact_detail": (
+            "{n} entrées vérifiées : aucune modification des faits enregistrés. {k} point(s) de "
+            "contrôle signé(s), conservé(s) hors du registre, fixent les faits jusqu'au {at} ; "
+            "les {after} entrées écrites depuis ne sont garanties que par la chaîne du registre."
+        ),
+        "unanchored_detail": (
+            "{n} entrées vérifiées et cohérentes entre elles. Aucun point de contrôle n'a été "
+            "fourni : celui qui tient le registre pourrait en avoir retiré les dernières entrées, "
+            "recalculé la chaîne ou remis une copie plus ancienne sans que cela se voie ici. "
+            "Demandez les points de contrôle signés (callguard checkpoint) et leur clé publique."
+        ),
         "altered_detail": "{n} entrées vérifiées : les faits enregistrés ont été modifiés.",
+        "problems": "Problèmes constatés ({n})",
+        "affected": "Appels de la période concernés : {n}",
         "summary": "Synthèse",
         "calls": "Appels de la période",
         "compliant": "Appels conformes",
@@ -203,6 +231,12 @@ _TEXT: dict[str, dict[str, str]] = {
         "channel": "Canal",
         "source": "Source",
         "wording": "Libellé accepté",
+        "flag_NO_WORDING": "Preuve faible : libellé accepté non conservé",
+        "flag_NO_PROOF_DIGEST": "Preuve faible : pas d'empreinte de la preuve",
+        "flag_VENDOR_WITHOUT_PROFESSIONAL": (
+            "Preuve faible : recueilli par un tiers dont le libellé ne nomme pas le professionnel"
+        ),
+        "thin": "{n} consentement(s) à la preuve faible (avertissement, pas un refus).",
         "sha": "Empreinte SHA-256 de la preuve",
         "off_hours": "Hors créneaux légaux",
         "status": "État",
@@ -257,10 +291,23 @@ _TEXT: dict[str, dict[str, str]] = {
         "restricted": "Restricted to numbers",
         "all_numbers": "All numbers",
         "scope": "Scope",
-        "intact": "Journal intact",
+        "intact": "Journal intact as of the checkpoint of {at}",
+        "unanchored": "Journal consistent, without a checkpoint",
         "altered": "Journal ALTERED",
-        "intact_detail": "{n} entries verified: the recorded facts were not modified.",
+        "intact_detail": (
+            "{n} entries verified: the recorded facts were not modified. {k} signed "
+            "checkpoint(s), kept outside the ledger, fix the facts up to {at}; the {after} "
+            "entries written since are vouched for by the ledger's own chain only."
+        ),
+        "unanchored_detail": (
+            "{n} entries verified and consistent with each other. No checkpoint was given: "
+            "whoever keeps the ledger could have removed its last entries, recomputed the chain "
+            "or put back an older copy without it showing here. Ask for the signed checkpoints "
+            "(callguard checkpoint) and their public key."
+        ),
         "altered_detail": "{n} entries verified: the recorded facts were modified.",
+        "problems": "Problems found ({n})",
+        "affected": "Calls of the period affected: {n}",
         "summary": "Summary",
         "calls": "Calls in the period",
         "compliant": "Compliant calls",
@@ -286,6 +333,12 @@ _TEXT: dict[str, dict[str, str]] = {
         "channel": "Channel",
         "source": "Source",
         "wording": "Wording agreed to",
+        "flag_NO_WORDING": "Thin evidence: the wording agreed to is not kept",
+        "flag_NO_PROOF_DIGEST": "Thin evidence: no digest of the proof",
+        "flag_VENDOR_WITHOUT_PROFESSIONAL": (
+            "Thin evidence: collected by a third party whose wording does not name the professional"
+        ),
+        "thin": "{n} consent(s) with thin evidence (a warning, not a refusal).",
         "sha": "SHA-256 of the proof",
         "off_hours": "Outside legal hours",
         "status": "Status",
@@ -402,6 +455,8 @@ dl.facts dd { margin: 0; font-weight: bold; }
 .verdict strong { font-size: 20px; display: block; }
 .verdict.ok { background: #e7f6ec; border-color: #1e7e3e; color: #145a2c; }
 .verdict.bad { background: #fdecea; border-color: #b3261e; color: #8c1d17; }
+.verdict.warn { background: #fff4e0; border-color: #b26a00; color: #6b4000; }
+.verdict ul { margin: 6px 0 0; padding-left: 20px; }
 .verdict .detail { font-family: "DejaVu Sans Mono", monospace; }
 table { border-collapse: collapse; width: 100%; margin: 6px 0 10px; font-size: 12px; }
 th, td { border: 1px solid #c9d0dc; padding: 5px 7px; text-align: left; vertical-align: top; }
@@ -419,6 +474,7 @@ td.t { white-space: nowrap; font-variant-numeric: tabular-nums; }
   padding: 0 4px; margin: 1px 2px 1px 0; white-space: nowrap; }
 ul.msgs { margin: 0; padding-left: 16px; }
 .wording { white-space: pre-wrap; font-size: 11px; max-width: 360px; }
+.flag { color: #8a4b00; font-size: 11px; font-weight: bold; }
 table.summary { width: auto; min-width: 60%; }
 table.summary tr.total td { font-weight: bold; }
 .bad-n { color: #8c1d17; font-weight: bold; }
@@ -519,21 +575,7 @@ def _header(data: ReportData) -> str:
     if data.numbers is not None:
         colon = " :" if lang == "fr" else ":"  # French puts a space before the colon
         scope = f"{t['restricted']}{colon} {', '.join(data.numbers)}"
-    v = data.verification
-    entries = _fmt_int(v.entries, lang)
-    if v.ok:
-        verdict = (
-            f'<div class="verdict ok" id="verdict" data-ok="true"><strong>✔ {_e(t["intact"])}'
-            f"</strong>{_e(t['intact_detail'].format(n=entries))}"
-        )
-    else:
-        verdict = (
-            f'<div class="verdict bad" id="verdict" data-ok="false"><strong>✖ {_e(t["altered"])}'
-            f"</strong>{_e(t['altered_detail'].format(n=entries))}"
-        )
-    if v.detail:
-        verdict += f'<div class="detail">{_e(v.detail)}</div>'
-    verdict += "</div>"
+    verdict = _verdict(data)
     return (
         "<header>"
         f"<h1>{_e(t['title'])}</h1>"
@@ -547,6 +589,45 @@ def _header(data: ReportData) -> str:
         f'<p class="note">{_e(t["times_note"])}</p>'
         "</header>"
     )
+
+
+def _verdict(data: ReportData) -> str:
+    """The journal's verdict: intact only as of a signed checkpoint that holds; a chain that
+    is merely consistent says what it cannot show; an altered one lists every problem."""
+    t, lang, v = _TEXT[data.lang], data.lang, data.verification
+    entries = _fmt_int(v.entries, lang)
+    if v.ok and v.checkpoint_at is not None:
+        when = _aware(v.checkpoint_at, "checkpoint_at").astimezone(_zone(PARIS))
+        stamp = f"{_fmt_date(when.date(), lang)} {when:%H:%M:%S} ({PARIS}, {_offset(when)})"
+        detail = t["intact_detail"].format(
+            n=entries, k=v.checkpoints, at=stamp, after=_fmt_int(v.entries_after, lang)
+        )
+        out = (
+            f'<div class="verdict ok" id="verdict" data-ok="true"><strong>✔ '
+            f"{_e(t['intact'].format(at=stamp))}</strong>{_e(detail)}"
+        )
+    elif v.ok:
+        out = (
+            f'<div class="verdict warn" id="verdict" data-ok="true" data-anchored="false">'
+            f"<strong>⚠ {_e(t['unanchored'])}</strong>"
+            f"{_e(t['unanchored_detail'].format(n=entries))}"
+        )
+    else:
+        out = (
+            f'<div class="verdict bad" id="verdict" data-ok="false"><strong>✖ {_e(t["altered"])}'
+            f"</strong>{_e(t['altered_detail'].format(n=entries))}"
+        )
+        if v.affected_calls is not None:
+            out += f"<div>{_e(t['affected'].format(n=_fmt_int(v.affected_calls, lang)))}</div>"
+    if v.detail:
+        out += f'<div class="detail">{_e(v.detail)}</div>'
+    if v.problems:
+        items = "".join(f"<li>{_e(p)}</li>" for p in v.problems)
+        out += (
+            f'<div class="detail">{_e(t["problems"].format(n=len(v.problems)))}'
+            f'<ul id="problems">{items}</ul></div>'
+        )
+    return out + "</div>"
 
 
 def _summary_section(data: ReportData, counts: Mapping[str, int]) -> str:
@@ -635,8 +716,15 @@ def _consents_section(data: ReportData) -> str:
     )
     rows = sorted(data.consents, key=lambda c: (_aware(c.given_at, "given_at"), c.number))
     dash = t["none"]
+    thin = sum(1 for c in rows if c.flags)
+    if thin:
+        out.insert(1, f'<p class="flag" id="thin-consents">{_e(t["thin"].format(n=thin))}</p>')
     for c in rows:
         sha = f'<div class="hash">SHA-256 {_e(c.proof_sha256)}</div>' if c.proof_sha256 else ""
+        sha += "".join(
+            f'<div class="flag" data-flag="{_e(f)}">{_e(t.get("flag_" + f, f))}</div>'
+            for f in c.flags
+        )
         origin = " / ".join(x for x in (c.channel, c.source) if x) or dash
         out.append(
             f'<tr><td class="mono">{_e(c.number)}</td>'

@@ -13,7 +13,6 @@ from .._evidence import consent_evidence, list_table, number_history
 from .._evidence import verify as run_verify
 from .._exceptions import CallguardError
 from .._numbers import parse_number
-from ..storage import default_db_path
 from ._common import (
     DAY_OR_TIME,
     EXIT_OK,
@@ -25,23 +24,53 @@ from ._common import (
     echo_json,
     guarded,
     json_option,
+    ledger_location,
     professional_option,
     render_decision,
+    user_errors,
 )
 from .facts import consent, contract
+
+_checkpoints_option = click.option(
+    "--checkpoints", default=None, metavar="DIR", type=click.Path(file_okay=False),
+    help="A folder of signed checkpoints (checkpoint-*.json) to check the ledger against.",
+)
+_public_key_option = click.option(
+    "--public-key", default=None, metavar="FILE.pub", type=click.Path(dir_okay=False),
+    help="The public key of the checkpoints' signing key (with --checkpoints).",
+)
+_tsa_root_option = click.option(
+    "--tsa-root", default=None, metavar="PEM", type=click.Path(dir_okay=False),
+    help="The timestamp authority's certificates: check the tokens' signer (.tsr files).",
+)
 
 
 @cli.command("verify")
 @db_option
+@_checkpoints_option
+@_public_key_option
+@_tsa_root_option
 @json_option
-def verify_command(db: str | None, as_json: bool) -> None:
-    """Check the tamper-evident journal and every fact against it.
+def verify_command(
+    db: str | None,
+    checkpoints: str | None,
+    public_key: str | None,
+    tsa_root: str | None,
+    as_json: bool,
+) -> None:
+    """Check the tamper-evident journal and every fact against it, and the signed checkpoints.
 
     Exits 0 when intact, 1 naming the first fact changed, removed or inserted outside
-    callguard (or the first journal entry altered or removed).
+    callguard (or the first journal entry altered or removed), or a checkpoint whose head is no
+    longer in its chain or whose signature does not verify.
     """
+    if (checkpoints is None) != (public_key is None):
+        raise click.UsageError("--checkpoints and --public-key go together")
     try:
-        report = run_verify(db or default_db_path())
+        report = run_verify(
+            ledger_location(db), checkpoints=checkpoints, public_key=public_key,
+            tsa_roots=tsa_root,
+        )  # fmt: skip
     except CallguardError as exc:
         raise click.ClickException(str(exc)) from exc
     fr = current_lang() == "fr"
@@ -53,12 +82,63 @@ def verify_command(db: str | None, as_json: bool) -> None:
             click.echo(f"OK  journal intact : {report.entries} entrées ({chains})")
         else:
             click.echo(f"OK  journal intact: {report.entries} entries ({chains})")
+        newest = report.newest_checkpoint
+        if newest is not None:
+            n = len(report.checkpoints)
+            if fr:
+                click.echo(
+                    f"OK  {n} point(s) de contrôle ; le plus récent ({newest.at}) tient, "
+                    f"{newest.entries_after} entrées écrites depuis"
+                )
+            else:
+                click.echo(
+                    f"OK  {n} checkpoint(s); the newest ({newest.at}) holds, "
+                    f"{newest.entries_after} entries written since"
+                )
     else:
         assert report.first is not None
         click.echo(f"{'ALTÉRÉ' if fr else 'TAMPERED'}  {report.first}")
         for problem in report.problems[1:]:
             click.echo(f"  {'aussi' if fr else 'also'}: {problem}")
     sys.exit(EXIT_OK if report.ok else EXIT_REFUSED)
+
+
+@cli.group("signing-key")
+def signing_key_group() -> None:
+    """The Ed25519 key that signs checkpoints (keep the private key off the ledger's host
+    if you can; hand the .pub to whoever checks)."""
+
+
+@signing_key_group.command("create")
+@click.option("--out", "out", required=True, metavar="FILE", type=click.Path(dir_okay=False),
+              help="The private key file to write (mode 0600); FILE.pub gets the public key.")
+def signing_key_create(out: str) -> None:
+    """Create a signing key: FILE (PEM, 0600, never overwritten) and FILE.pub; print the public
+    key's SHA-256 fingerprint."""
+    from .._checkpoint import create_signing_key
+
+    with user_errors():
+        fp = create_signing_key(out)
+    click.echo(fp)
+
+
+@cli.command("checkpoint")
+@click.option("--signing-key", required=True, metavar="FILE", type=click.Path(dir_okay=False),
+              help="The Ed25519 private key (callguard signing-key create).")
+@click.option("--out", "out", required=True, metavar="DIR", type=click.Path(file_okay=False),
+              help="The folder to write the checkpoint into (created if missing).")
+@click.option("--tsa", default=None, metavar="URL",
+              help="An RFC 3161 timestamp authority: its token is written beside (.tsr).")
+@db_option
+def checkpoint_command(signing_key: str, out: str, tsa: str | None, db: str | None) -> None:
+    """Sign the heads of the ledger's journal into a new checkpoint file in DIR; print its path
+    alone on one line. Send it off the host: it proves the ledger's past to a control."""
+    from .._evidence import checkpoint
+
+    location = ledger_location(db)
+    with user_errors():
+        path = checkpoint(location, signing_key, out, tsa=tsa)
+    click.echo(str(path))
 
 
 def table_text(rows: list[dict[str, Any]], columns: list[str] | None = None) -> str:
@@ -137,7 +217,8 @@ def _listing(rows: list[dict[str, Any]], as_json: bool, columns: list[str]) -> N
 @professional_option
 @json_option
 def consent_list(number: str | None, db: str | None, professional: str, as_json: bool) -> None:
-    """List the professional's consents with their evidence (times in each number's zone)."""
+    """List the professional's consents with their evidence (times in each number's zone) and
+    the flags of thin evidence (NO_WORDING, NO_PROOF_DIGEST, VENDOR_WITHOUT_PROFESSIONAL)."""
     with guarded(db, professional) as guard:
         rows = consent_evidence(guard, number)
     columns = ["number", "at", "expires_at", "proof"]
@@ -164,6 +245,9 @@ def contract_list(number: str | None, db: str | None, professional: str, as_json
 )
 @click.option("--from", "start", type=DAY_OR_TIME, default=None, help="First day (Paris), inclusive.")
 @click.option("--to", "end", type=DAY_OR_TIME, default=None, help="Last day (Paris), inclusive.")
+@_checkpoints_option
+@_public_key_option
+@_tsa_root_option
 @db_option
 @professional_option
 @json_option
@@ -172,13 +256,26 @@ def control_pack_command(
     numbers: tuple[str, ...],
     start: datetime | None,
     end: datetime | None,
+    checkpoints: str | None,
+    public_key: str | None,
+    tsa_root: str | None,
     db: str | None,
     professional: str,
     as_json: bool,
 ) -> None:
     """Write into DIR what a DGCCRF or CNIL control asks for: the period's facts and decisions
-    (CSV and JSON), the consent evidence, the audit, the journal's verification, report.html."""
+    (CSV and JSON), the consent evidence, the audit, the journal's verification (anchored by the
+    signed checkpoints given, copied in), report.html."""
+    from .._control import require_report_extra
+
+    if (checkpoints is None) != (public_key is None):
+        raise click.UsageError("--checkpoints and --public-key go together")
+    with user_errors():
+        require_report_extra()  # before the ledger is opened or anything written
     lang = current_lang()
+    anchors: dict[str, Any] = {
+        "checkpoints": checkpoints, "public_key": public_key, "tsa_roots": tsa_root
+    }
     with guarded(db, professional) as guard:
         if sys.stderr.isatty() and not as_json:
             with click.progressbar(
@@ -186,26 +283,35 @@ def control_pack_command(
             ) as bar:
                 pack = control_pack(
                     guard, out, numbers=numbers, start=_day(start), end=_day(end), lang=lang,
-                    progress=lambda _: bar.update(1),
+                    progress=lambda _: bar.update(1), **anchors,
                 )
         else:
             pack = control_pack(
-                guard, out, numbers=numbers, start=_day(start), end=_day(end), lang=lang
+                guard, out, numbers=numbers, start=_day(start), end=_day(end), lang=lang,
+                **anchors,
             )
     if as_json:
         echo_json(pack.to_dict())
         return
     if lang == "fr":
+        state = (
+            "intact depuis le point de contrôle donné" if pack.anchored
+            else "cohérent, sans point de contrôle" if pack.verified
+            else f"ALTÉRÉ, {pack.affected} appels concernés (voir verification.json)"
+        )  # fmt: skip
         click.echo(
             f"{pack.out} : {pack.calls} appels du {pack.period_from:%d/%m/%Y} au "
-            f"{pack.period_to:%d/%m/%Y}, {pack.violations} en infraction ; journal "
-            + ("intact" if pack.verified else "ALTÉRÉ (voir verification.json)")
+            f"{pack.period_to:%d/%m/%Y}, {pack.violations} en infraction ; journal {state}"
         )
     else:
+        state = (
+            "intact as of the checkpoint given" if pack.anchored
+            else "consistent, without a checkpoint" if pack.verified
+            else f"ALTERED, {pack.affected} calls affected (see verification.json)"
+        )  # fmt: skip
         click.echo(
             f"{pack.out}: {pack.calls} calls from {pack.period_from} to {pack.period_to}, "
-            f"{pack.violations} in violation; journal "
-            + ("intact" if pack.verified else "ALTERED (see verification.json)")
+            f"{pack.violations} in violation; journal {state}"
         )
     for name in sorted(pack.files):
         click.echo(f"  {name}  sha256 {pack.files[name]}")

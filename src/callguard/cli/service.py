@@ -33,6 +33,7 @@ from ._common import (
     render_decision,
     user_errors,
 )
+from .checkpoints import checkpoint_options, checkpoint_scheduler
 from .decisions import exit_code
 
 __all__ = ["service_commands"]
@@ -204,10 +205,12 @@ def keys_revoke(name_or_prefix: str, db: str | None) -> None:
 @click.option("--body-map", "body_map_spec", default=None, metavar="NAME|FILE",
               help="Also take another platform's pre-dial body on /v1/check and /v1/attempts: "
               "genesys-cxcontact, or a JSON file {\"number\": \"THEIR_FIELD\", ...}.")
+@checkpoint_options
 def serve_command(
     db: str | None, host: str, port: int, agi_port: int | None, busy_timeout: float,
     ssl_keyfile: str | None, ssl_certfile: str | None, executor: str,
     body_map_spec: str | None,
+    signing_key: str | None, checkpoint_dir: str | None, checkpoint_every: float,
 ) -> None:
     """Serve the ledger to every dialer: HTTP (JSON, Bearer keys) and optionally FastAGI.
 
@@ -236,6 +239,7 @@ def serve_command(
     except CallguardError as exc:
         raise click.ClickException(str(exc)) from exc
     _configure_logging()
+    checkpoints = checkpoint_scheduler(location, signing_key, checkpoint_dir, checkpoint_every)
     app = create_app(service, agi_port=agi_port, agi_host=host, body_map=body_map)
     config = uvicorn.Config(
         app,
@@ -250,7 +254,13 @@ def serve_command(
         ssl_certfile=ssl_certfile,
         server_header=False,
     )
-    uvicorn.Server(config).run()
+    if checkpoints is not None:
+        checkpoints.start()
+    try:
+        uvicorn.Server(config).run()
+    finally:
+        if checkpoints is not None:
+            checkpoints.stop()
 
 
 def _configure_logging() -> None:

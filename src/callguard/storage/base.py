@@ -15,7 +15,7 @@ import json
 import os
 import re
 import urllib.parse
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from enum import Enum
@@ -189,6 +189,22 @@ class Ledger(Protocol):
 
     def verify(self) -> VerifyReport: ...
 
+    def journal(
+        self, chain: str, table: str, op: str, row_id: int | None, body: Mapping[str, Any]
+    ) -> None: ...
+
+    # Checkpoints (storage.checkpoints): the ledger's id and the chains' heads.
+
+    def ledger_id(self) -> str | None: ...
+
+    def chain_heads(self) -> dict[str, tuple[int, str]]: ...
+
+    def entry_hash(self, chain: str, seq: int) -> str | None: ...
+
+    def entries_after(self, chain: str, seq: int) -> int: ...
+
+    def row_counts(self) -> dict[str, int]: ...
+
     def service_rows(self, query: str, params: tuple[object, ...]) -> list[tuple[object, ...]]:
         """Rows of one read statement (``?`` placeholders), e.g. reading the ledger back."""
         ...
@@ -315,6 +331,9 @@ _M006 = "m006_journal_v2"
 the column order declared here, hashed once with the entry's fields; the previous entry's hash
 is no longer stored beside it (``verify`` takes it from that entry). The ``v`` column tells the
 formats apart: NULL for the entries written before this step, which still verify as they were."""
+_M007 = "m007_ledger_id"
+"""The ledger's own id, drawn at random once (at ``init``, or when an older ledger is migrated):
+a signed checkpoint names it, so a checkpoint of one ledger never vouches for another."""
 _M008 = "m008_journal_erasable"
 """The journal entry that can forget (format 3): its hash covers a digest of its body salted
 with 16 random bytes, so that a purge erases the body and the salt and keeps the digest: the
@@ -507,6 +526,16 @@ SCHEMA: tuple[Table, ...] = (
         # The entry of a stored answer, found when the answer expires (24 hours later) to erase
         # its body: only those entries are indexed, the other writes pay nothing for it.
         later_indexes=(Index("journal_answers", ("row_id",), _M008, "tbl = 'idempotency'"),),
+    ),
+    # The ledger's identity: one row, written by its step (``storage.checkpoints.insert_ledger_id``).
+    # Not journaled: a changed id makes every checkpoint of the ledger fail, which is the alarm.
+    Table(
+        "ledger_identity",
+        (_text("ledger_id"), _int("created_at")),
+        _M007,
+        primary_key=("ledger_id",),
+        order="ledger_id",
+        journaled=False,
     ),
 )
 """Every table of the ledger, in creation order.

@@ -54,12 +54,15 @@ class Table:
 TABLES: tuple[Table, ...] = tuple(
     Table(t.name, t.column_names, tuple(_COPY_TYPES[c.type] for c in t.columns), t.order)
     for t in SCHEMA
-    if t.name not in ("professionals", "journal")
+    if t.name not in ("professionals", "journal", "ledger_identity")
 )
-"""Every table but ``professionals`` (copied first, by name) and the journal, in copy order:
+"""Every table but ``professionals`` (copied first, by name), the journal and the ledger's id,
+in copy order:
 derived from the one schema declaration (``storage.base.SCHEMA``). The target's journal seals
 the copied rows instead (a ``seal`` entry): professionals may be renumbered, which the source's
-chains would not survive, and ``callguard verify`` on the source vouches for what was copied."""
+chains would not survive, and ``callguard verify`` on the source vouches for what was copied.
+The target keeps its own ledger id: its chains start afresh, so the source's checkpoints cannot
+vouch for it (take a checkpoint of the target after the copy)."""
 
 _BATCH = 10_000
 

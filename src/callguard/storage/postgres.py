@@ -58,6 +58,7 @@ from .base import (
     parse_location,
     steps,
 )
+from .checkpoints import CheckpointReads, insert_ledger_id
 from .journal import (
     HEAD_SQL,
     LEGACY,
@@ -266,7 +267,7 @@ class _Watchdog:
                                 sock.close()
 
 
-class PostgresLedger(JournaledWrites):
+class PostgresLedger(JournaledWrites, CheckpointReads):
     """The server-backed ledger: ``PostgresLedger("postgresql://user@host:5432/db")``.
 
     The schema is created, or migrated, on first use, inside one transaction. The tables live in
@@ -451,6 +452,8 @@ class PostgresLedger(JournaledWrites):
                     # The genesis: seal the rows written before the journal existed.
                     conn.execute("SET LOCAL statement_timeout = 0")
                     seal(_runner(conn), time.time_ns() // 1000, v=LEGACY)
+                if name == "m007_ledger_id":
+                    insert_ledger_id(_runner(conn), time.time_ns() // 1000)
                 if name == "m008_journal_erasable":
                     journal_copied_answers(_runner(conn), time.time_ns() // 1000)
                 conn.execute("INSERT INTO callguard_migrations (name) VALUES (%s)", (name,))
@@ -771,6 +774,10 @@ class PostgresLedger(JournaledWrites):
         """Rows of one statement over the service's tables (``?`` placeholders, as SQLite's)."""
         with self.connection() as conn:
             return [tuple(r) for r in conn.execute(query.replace("?", "%s"), params).fetchall()]
+
+    def has_table(self, name: str) -> bool:
+        rows = self.service_rows("SELECT to_regclass(?) IS NOT NULL", (name,))
+        return bool(rows and rows[0][0])
 
     def service_exec(self, query: str, params: tuple[object, ...]) -> int:
         """Run one writing statement (in this thread's write, else on its own); its row count."""

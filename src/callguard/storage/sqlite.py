@@ -28,6 +28,7 @@ from .base import (
     steps,
 )
 from .bloctel import checks_digest, json_chunks, merge_checks
+from .checkpoints import CheckpointReads, insert_ledger_id
 from .journal import (
     LEGACY,
     JournaledWrites,
@@ -73,6 +74,15 @@ def _journal_step(statements: list[str]) -> Callable[[Database], None]:
     return apply
 
 
+def _ledger_id_step(statements: list[str]) -> Callable[[Database], None]:
+    def apply(db: Database) -> None:
+        for sql in statements:
+            db.execute(sql)
+        insert_ledger_id(db.conn.execute, time.time_ns() // 1000)
+
+    return apply
+
+
 def _erasable_step(statements: list[str]) -> Callable[[Database], None]:
     def apply(db: Database) -> None:
         for sql in statements:
@@ -83,7 +93,11 @@ def _erasable_step(statements: list[str]) -> Callable[[Database], None]:
     return apply
 
 
-_FACTORIES = {"m005_journal": _journal_step, "m008_journal_erasable": _erasable_step}
+_FACTORIES = {
+    "m005_journal": _journal_step,
+    "m007_ledger_id": _ledger_id_step,
+    "m008_journal_erasable": _erasable_step,
+}
 for _name, _statements in STEPS.items():
     migrations(name=_name)(_FACTORIES.get(_name, _step)(_statements))
 
@@ -179,7 +193,7 @@ def _json_keys(numbers: Iterable[int]) -> str:
     return "[" + ",".join(map(str, sorted(map(int, numbers)))) + "]"
 
 
-class SQLiteLedger(JournaledWrites):
+class SQLiteLedger(JournaledWrites, CheckpointReads):
     """The embedded ledger: one SQLite file in WAL mode, or ``:memory:``."""
 
     errors: tuple[type[Exception], ...] = (sqlite3.Error,)
@@ -420,6 +434,11 @@ class SQLiteLedger(JournaledWrites):
         """Rows of one statement over the service's tables (``?`` placeholders)."""
         with self.lock:
             return [tuple(r) for r in self.conn.execute(query, params).fetchall()]
+
+    def has_table(self, name: str) -> bool:
+        return bool(self.service_rows(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)
+        ))
 
     def service_exec(self, query: str, params: tuple[object, ...]) -> int:
         """Run one writing statement (in this thread's write, else on its own); its row count."""

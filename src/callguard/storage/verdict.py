@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Problem", "VerifyReport"]
+__all__ = ["CheckpointCheck", "Problem", "VerifyReport"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +27,32 @@ class Problem:
         return {"kind": self.kind, "table": self.table, "row_id": self.row_id, "detail": self.detail}
 
 
+@dataclass(frozen=True, slots=True)
+class CheckpointCheck:
+    """One signed checkpoint checked against the ledger (``callguard verify --checkpoints``)."""
+
+    path: str
+    at: str | None
+    """When it was signed (ISO 8601, UTC), as it says; None when it cannot be read."""
+    ok: bool
+    detail: str = ""
+    """What failed (empty when it holds)."""
+    timestamp: str | None = None
+    """The time a timestamp authority vouches for (its ``.tsr``), when there is one."""
+    entries_after: int = 0
+    """Journal entries written after it: only the ledger's own chain vouches for them."""
+    timestamp_verified: bool = False
+    """Whether the token's signer was checked against the TSA's certificates (``--tsa-root``);
+    otherwise its time is shown, not authenticated."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "path": self.path, "at": self.at, "ok": self.ok, "detail": self.detail,
+            "timestamp": self.timestamp, "timestamp_verified": self.timestamp_verified,
+            "entries_after": self.entries_after,
+        }
+
+
 @dataclass(slots=True)
 class VerifyReport:
     """What :func:`verify` found: ``ok`` when the journal is intact and the facts match it."""
@@ -35,6 +61,15 @@ class VerifyReport:
     chains: dict[str, int] = field(default_factory=dict)
     """Entries per chain."""
     problems: list[Problem] = field(default_factory=list)
+    checkpoints: list[CheckpointCheck] = field(default_factory=list)
+    """The checkpoints checked, oldest first (empty when none was given)."""
+
+    @property
+    def newest_checkpoint(self) -> CheckpointCheck | None:
+        """The newest checkpoint that holds: the facts up to it are vouched for outside the
+        ledger."""
+        held = [c for c in self.checkpoints if c.ok and c.at is not None]
+        return max(held, key=lambda c: str(c.at)) if held else None
 
     @property
     def ok(self) -> bool:
@@ -54,4 +89,5 @@ class VerifyReport:
             "chains": dict(self.chains),
             "first": None if self.first is None else self.first.to_dict(),
             "problems": [p.to_dict() for p in self.problems],
+            "checkpoints": [c.to_dict() for c in self.checkpoints],
         }
