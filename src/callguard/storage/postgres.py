@@ -54,8 +54,8 @@ from .base import (
     KNOWN_MIGRATIONS,
     PURGE,
     ColumnType,
-    counted,
     Location,
+    counted,
     parse_location,
     steps,
 )
@@ -841,7 +841,7 @@ class PostgresLedger(JournaledWrites):
         and counted (a call log's line for a voided attempt proves the call: it is imported)."""
         with self.connection() as conn:
             row = conn.execute(
-                "SELECT 1 FROM attempts WHERE professional = %s AND number = %s AND at = %s "
+                "SELECT 1 FROM attempts WHERE professional = %s AND number = %s AND at = %s "  # noqa: S608
                 f"AND {counted()} LIMIT 1",
                 (professional, number, at),
             ).fetchone()

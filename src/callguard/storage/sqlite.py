@@ -138,7 +138,7 @@ def _facts_sql(kinds: frozenset[FactKind] | None) -> str:
 _MANY_BRANCHES: dict[FactKind, str] = {
     FactKind.ATTEMPT: f"""SELECT a.number, a.at, NULL, NULL FROM temp.callguard_keys AS k
          CROSS JOIN attempts AS a ON a.professional = :p AND a.number = k.n AND a.at >= :since
-         AND {counted("a")}""",
+         AND {counted("a")}""",  # noqa: S608
     FactKind.REFUSAL: """SELECT r.number, r.at, NULL, NULL FROM temp.callguard_keys AS k
          CROSS JOIN refusals AS r ON r.professional = :p AND r.number = k.n AND r.at >= :since
          AND r.lifted_at IS NULL""",
@@ -568,7 +568,7 @@ class SQLiteLedger(JournaledWrites):
         and counted (a call log's line for a voided attempt proves the call: it is imported)."""
         with self.lock:
             row = self.conn.execute(
-                "SELECT 1 FROM attempts WHERE professional = ? AND number = ? AND at = ? "
+                "SELECT 1 FROM attempts WHERE professional = ? AND number = ? AND at = ? "  # noqa: S608
                 f"AND {counted()} LIMIT 1",
                 (professional, number, at),
             ).fetchone()
