@@ -18,7 +18,7 @@ from callguard import (
     UnknownAttemptError,
     VoidRefusedError,
 )
-from conftest import NPV, consented, paris
+from conftest import NPV, consented, paris, voided_attempt
 
 NUMBER = "06 12 34 56 78"
 T = paris(2026, 11, 23, 10, 30)  # a Monday, in hours, consent regime
@@ -82,7 +82,7 @@ def test_a_voided_attempt_frees_its_place_under_the_cap(ready: Guard) -> None:
 
 
 def test_an_outcome_refuses_the_void_and_a_later_outcome_counts_it_again(ready: Guard) -> None:
-    a, b, c, d = _attempts(ready, 4)
+    a, _, _, d = _attempts(ready, 4)
     ready.record_outcome(a, Outcome.NO_ANSWER, T + timedelta(minutes=1))
     with pytest.raises(VoidRefusedError, match=rf"attempt {a} cannot be voided: an outcome"):
         ready.void_attempt(a, "typo", T + timedelta(minutes=2))
@@ -114,10 +114,10 @@ def test_unknown_and_other_professionals_attempts_are_unknown(
     for bad_id in (0, -1, True, "1", 2**70):
         with pytest.raises(ValueError, match="attempt_id"):
             acme.void_attempt(bad_id, "x", T)  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="at=.*before attempt"):
+    with pytest.raises(ValueError, match=r"at=.*before attempt"):
         acme.void_attempt(mine, "x", T - timedelta(hours=1))
     with pytest.raises(ValueError, match="naive"):
-        acme.void_attempt(mine, "x", datetime(2026, 11, 23, 10, 31))  # noqa: DTZ001
+        acme.void_attempt(mine, "x", datetime(2026, 11, 23, 10, 31))
     assert acme.may_call(NUMBER, NPV, T).allowed  # one attempt, still counted
 
 
@@ -160,3 +160,31 @@ def test_a_call_log_line_for_a_voided_attempt_is_imported(ready: Guard) -> None:
     log = [{"number": NUMBER, "caller_id": NPV, "started_at": T, "outcome": "ANSWERED"}]
     report = import_calls(ready, log)
     assert report.duplicates == 0  # the log proves the call: it counts
+
+
+def test_every_path_skips_voided_attempts_and_counts_answered_ones(ready: Guard) -> None:
+    """may_call (lean and general), scrub, attempt and the audit replay read the same facts."""
+    import callguard
+    from callguard import _engine
+
+    other = "06 12 34 56 79"
+    consented(ready, other, paris(2026, 9, 1))
+    day = T - timedelta(days=3)
+    for i in range(3):
+        for number in (NUMBER, other):
+            ready.record_call(number, day + timedelta(minutes=i), caller_id=NPV)
+    voided_attempt(ready, NUMBER, day + timedelta(minutes=10))
+    voided_attempt(ready, NUMBER, day + timedelta(minutes=20))
+    voided_attempt(ready, other, day + timedelta(minutes=10), answered=True)
+    expected = [True, False]
+    assert [ready.may_call(n, NPV, T).allowed for n in (NUMBER, other)] == expected
+    assert [ready.may_call(n, NPV, T).allowed for n in (NUMBER, other)] == expected  # lean
+    assert [d.allowed for d in ready.scrub([NUMBER, other] * 3, NPV, T)] == expected * 3
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(_engine.Engine, "lean", lambda *args: None)
+        assert [ready.may_call(n, NPV, T).allowed for n in (NUMBER, other)] == expected
+    log = [{"number": n, "caller_id": NPV, "started_at": T.isoformat(), "outcome": "NO_ANSWER"}
+           for n in (NUMBER, other)]  # fmt: skip
+    report = callguard.audit(log, db=ready)
+    assert [(v.line, v.codes) for v in report.violations] == [(2, ("FREQUENCY_CAP",))]
+    assert [ready.attempt(n, NPV, T).allowed for n in (NUMBER, other)] == expected
