@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -188,3 +189,23 @@ def test_every_path_skips_voided_attempts_and_counts_answered_ones(ready: Guard)
     report = callguard.audit(log, db=ready)
     assert [(v.line, v.codes) for v in report.violations] == [(2, ("FREQUENCY_CAP",))]
     assert [ready.attempt(n, NPV, T).allowed for n in (NUMBER, other)] == expected
+
+
+def test_the_control_pack_lists_voids_apart_from_calls(tmp_path: Path) -> None:
+    """A voided attempt is no call: not in calls.csv nor in the audit's cap, but in voids.csv."""
+    pytest.importorskip("matplotlib", reason='the report needs matplotlib: pip install ".[report]"')
+    from callguard._control import control_pack
+
+    with Guard(str(tmp_path / "ledger.db"), professional="acme") as guard:
+        consented(guard, NUMBER, paris(2026, 9, 1))
+        ids = _attempts(guard, 4)
+        guard.void_attempt(ids[0], "AGI: the channel hung up", T + timedelta(minutes=1))
+        guard.record_call(NUMBER, T + timedelta(hours=1), caller_id=NPV)  # the 4th call, lawful
+        pack = control_pack(guard, tmp_path / "pack", start=T.date(), end=T.date())
+    assert pack.calls == 4 and pack.violations == 0
+    calls = json.loads((tmp_path / "pack" / "calls.json").read_text(encoding="utf-8"))
+    assert ids[0] not in {c["attempt_id"] for c in calls}
+    voids = json.loads((tmp_path / "pack" / "voids.json").read_text(encoding="utf-8"))
+    assert [(v["id"], v["void_reason"]) for v in voids] == [(ids[0], "AGI: the channel hung up")]
+    assert voids[0]["voided_at"] == (T + timedelta(minutes=1)).isoformat()
+    assert "voids.csv" in pack.files
