@@ -7,6 +7,7 @@ import json
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -209,3 +210,26 @@ def test_the_control_pack_lists_voids_apart_from_calls(tmp_path: Path) -> None:
     assert [(v["id"], v["void_reason"]) for v in voids] == [(ids[0], "AGI: the channel hung up")]
     assert voids[0]["voided_at"] == (T + timedelta(minutes=1)).isoformat()
     assert "voids.csv" in pack.files
+
+
+def test_the_void_command(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from callguard.cli import cli
+
+    db = str(tmp_path / "ledger.db")
+    with Guard(db, professional="acme") as guard:
+        consented(guard, NUMBER, paris(2026, 9, 1))
+        a, b = _attempts(guard, 2)
+
+    def run(*args: str) -> Any:
+        return CliRunner().invoke(cli, [*args, "--db", db, "--professional", "acme"])
+
+    ok = run("void", str(a), "--reason", "trunk down", "--at", "2026-11-23T10:33")
+    assert ok.exit_code == 0 and ok.output == f"voided attempt {a}\n", ok.output
+    late = run("void", str(b), "--reason", "x", "--at", "2026-11-23T10:37:01", "--json")
+    assert late.exit_code == 2 and f"attempt {b} cannot be voided" in late.output
+    assert run("void", "999", "--reason", "x").exit_code == 2
+    assert run("void", str(b)).exit_code == 2  # --reason is required
+    with Guard(db, professional="acme") as guard:
+        assert guard.may_call(NUMBER, NPV, T + timedelta(minutes=10)).allowed
