@@ -12,6 +12,7 @@ import pytest
 httpx = pytest.importorskip("httpx")
 pytest.importorskip("uvicorn")
 
+from callguard import Guard  # noqa: E402
 from conftest import postgres_schema  # noqa: E402
 from test_server_http import AT, Running, auth, body, make_key, prepare, serve  # noqa: E402
 
@@ -100,7 +101,7 @@ def test_an_idempotent_retry_of_a_voided_attempt_is_judged_afresh(
     served: tuple[Running, Any, str],
 ) -> None:
     """A replay of "allowed" for a voided attempt would be a call the cap never counts."""
-    _, client, _ = served
+    _, client, location = served
     headers = {"Idempotency-Key": "call-42"}
     first = client.post("/v1/attempts", json=body(), headers=headers).json()
     assert first["allowed"] and first["attempt_id"]
@@ -112,6 +113,8 @@ def test_an_idempotent_retry_of_a_voided_attempt_is_judged_afresh(
     assert client.post("/v1/attempts", json=body(), headers=headers).json() == retried
     # Three more attempts fill the cap: the live retry counts, the voided one does not.
     assert [_attempt(client)["allowed"] for _ in range(4)] == [True, True, True, False]
+    with Guard(location, professional="acme") as guard:
+        assert guard.verify().ok  # the replaced answer is journaled too
 
 
 def test_the_void_route_is_in_the_openapi_schema(served: tuple[Running, Any, str]) -> None:

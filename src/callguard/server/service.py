@@ -281,11 +281,12 @@ class Service:
         crash or a 503 leaves neither an attempt without its stored answer nor the reverse."""
         with ledger.write():
             rows = ledger.service_rows(
-                "SELECT request, response FROM idempotency WHERE api_key = ? AND key = ?",
+                "SELECT request, response, id FROM idempotency WHERE api_key = ? AND key = ?",
                 (key.id, idempotency_key),
             )
+            replaced: int | None = None
             if rows:
-                request, response = rows[0]
+                request, response, stored_id = rows[0]
                 if request != digest:
                     raise Invalid(
                         "Idempotency-Key",
@@ -297,10 +298,7 @@ class Service:
                 # The stored answer's attempt was voided (never placed): replaying "allowed"
                 # would let the dialer place a call the cap does not count. The retry is
                 # judged afresh, as after a 503, and its answer replaces the stored one.
-                ledger.service_exec(
-                    "DELETE FROM idempotency WHERE api_key = ? AND key = ?",
-                    (key.id, idempotency_key),
-                )
+                replaced = int(stored_id)
             decision = guard.attempt(number, caller_id, at, **args)
             if ReasonCode.LEDGER_UNAVAILABLE in decision.codes:
                 raise _Rollback(decision)  # not stored: a retry is judged afresh
@@ -308,9 +306,14 @@ class Service:
             now = to_us(now_utc())
             # Journaled like any fact: a stored answer replays a decision. Its expiry erases its
             # journal entry too (the answer holds the number).
-            ledger.store_answer(
-                guard.engine.pid, key.id, idempotency_key, digest, 200, json.dumps(body), now
-            )
+            if replaced is not None:  # journaled, like the answer it replaces
+                ledger.update_row(
+                    "idempotency", replaced, {"response": json.dumps(body), "created_at": now}
+                )
+            else:
+                ledger.store_answer(
+                    guard.engine.pid, key.id, idempotency_key, digest, 200, json.dumps(body), now
+                )
             ledger.expire_answers(now - to_us(from_us(0) + IDEMPOTENCY_TTL))
         return Answer(body, decision)
 
