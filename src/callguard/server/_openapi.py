@@ -54,6 +54,8 @@ _COLUMNS: dict[str, str] = {
     "lifted_at": "When it was lifted as a mistake (null while in force).",
     "lift_reason": "Why it was lifted.",
     "lifted_by": "Who lifted it.",
+    "voided_at": "When the attempt was voided as never placed (null: it counts).",
+    "void_reason": "Why it was voided.",
     "expires_at": "When it ends (null: no end).",
     "removed_at": "When it was removed (null while in force).",
     "source": "Where it came from.",
