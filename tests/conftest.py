@@ -5,7 +5,7 @@ import secrets
 import urllib.parse
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -124,3 +124,21 @@ def clean_on_bloctel(guard: Guard, number: str, at: datetime) -> None:
 
 def consented(guard: Guard, number: str, at: datetime) -> None:
     guard.record_consent(number, at, proof=f"form-{number}")
+
+
+def voided_attempt(guard: Guard, number: str, at: datetime, *, answered: bool = False) -> int:
+    """An attempt at ``at`` that was never placed (voided 30 s later); with ``answered`` the PBX
+    then reports it answered after all, so it counts again. Written as the service's attempt()
+    writes it (no outcome), whatever the cap says at ``at``."""
+    from callguard._numbers import parse_number
+    from callguard._time import now_utc, to_us
+
+    with guard.engine.write("record the attempt") as ledger:
+        attempt_id = ledger.insert_attempt(
+            guard.engine.pid, parse_number(number).key, to_us(at), caller_id=None,
+            outcome=None, campaign=None, purpose="PROSPECTION", recorded_at=to_us(now_utc()),
+        )  # fmt: skip
+    guard.void_attempt(attempt_id, "never placed", at + timedelta(seconds=30))
+    if answered:
+        guard.record_outcome(attempt_id, "ANSWERED", at + timedelta(minutes=1))
+    return attempt_id

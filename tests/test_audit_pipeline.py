@@ -41,7 +41,7 @@ from callguard._time import UTC, to_us
 from callguard._types import Purpose
 from callguard.rules import calendar as cal
 from callguard.storage import Ledger
-from conftest import NPV, postgres_schema
+from conftest import NPV, postgres_schema, voided_attempt
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -265,7 +265,8 @@ def examples(
     log = draw(st.lists(rows(moments, numbers, kinds), min_size=3, max_size=30))
     facts_of = st.sampled_from(
         ["attempt", "refusal", "optout", "optout_until", "consent", "consent_off_hours",
-         "consent_until", "withdrawal", "slot", "contract", "bloctel_clean", "bloctel_listed"]
+         "consent_until", "withdrawal", "slot", "contract", "bloctel_clean", "bloctel_listed",
+         "voided", "voided_answered"]
     )  # fmt: skip
     facts = []
     for _ in range(draw(st.integers(0, 12))):
@@ -282,6 +283,8 @@ def record(guard: Guard, facts: list[tuple[str, str, datetime, Any]]) -> None:
         later = at + timedelta(days=days)
         if kind == "attempt":
             guard.record_call(number, at, caller_id=NPV)
+        elif kind.startswith("voided"):
+            voided_attempt(guard, number, at, answered=kind == "voided_answered")
         elif kind == "refusal":
             guard.record_refusal(number, at)
         elif kind == "optout":

@@ -23,7 +23,7 @@ from callguard._engine import facts_read, judge
 from callguard._exceptions import InvalidNumberError
 from callguard._numbers import _fast, _general, national_key, parse_number
 from callguard._time import to_us
-from conftest import NPV, PARIS
+from conftest import NPV, PARIS, voided_attempt
 
 
 def _general_or_error(value: str) -> object:
@@ -137,7 +137,7 @@ _days_before = st.integers(min_value=0, max_value=400).map(lambda d: timedelta(d
 _facts = st.lists(
     st.tuples(
         st.sampled_from(["attempt", "refusal", "optout", "consent", "withdrawal", "slot",
-                         "contract", "listed", "clean"]),
+                         "contract", "listed", "clean", "voided", "voided_answered"]),
         _numbers,
         _days_before,
     ),
@@ -148,6 +148,8 @@ _facts = st.lists(
 def _record(guard: Guard, kind: str, number: str, at: datetime) -> None:
     if kind == "attempt":
         guard.record_call(number, at, caller_id=NPV)
+    elif kind.startswith("voided"):
+        voided_attempt(guard, number, at, answered=kind == "voided_answered")
     elif kind == "refusal":
         guard.record_refusal(number, at)
     elif kind == "optout":

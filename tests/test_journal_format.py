@@ -411,7 +411,8 @@ def test_insert_attempt_writes_what_insert_row_writes(ledger_location: str) -> N
             read = ledger.service_rows(
                 "SELECT * FROM attempts WHERE id IN (?, ?) ORDER BY id", (fast, general)
             )
-            assert read[0][1:] == read[1][1:] == tuple(row.values())
+            # Never voided when recorded (voided_at, void_reason: NULL).
+            assert read[0][1:] == read[1][1:] == (*row.values(), None, None)
             bodies = ledger.service_rows(
                 "SELECT body FROM journal WHERE tbl = 'attempts' AND row_id IN (?, ?) ORDER BY id",
                 (fast, general),

@@ -89,7 +89,7 @@ _facts = st.lists(
     st.tuples(
         st.sampled_from(["attempt", "refusal", "optout", "consent", "withdrawal", "slot",
                          "contract", "listed", "clean", "off_hours", "expiring", "clean_all",
-                         "optout_expiring"]),
+                         "optout_expiring", "voided", "voided_answered"]),
         _recorded_numbers,
         _offsets,
     ),

@@ -21,6 +21,8 @@ EXPECTED_ALL = {
     "ReasonCode",
     "Rejected",
     "Sector",
+    "UnknownAttemptError",
+    "VoidRefusedError",
     "__version__",
     "audit",
     "default_db_path",
@@ -84,7 +86,8 @@ def test_enums_are_the_contract() -> None:
 
 
 def test_exception_tree() -> None:
-    for exc in (callguard.InvalidNumberError, callguard.ConfigurationError, callguard.LedgerError):
+    for exc in (callguard.InvalidNumberError, callguard.ConfigurationError, callguard.LedgerError,
+                callguard.UnknownAttemptError, callguard.VoidRefusedError):
         assert issubclass(exc, callguard.CallguardError)
 
 

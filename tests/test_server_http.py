@@ -360,6 +360,7 @@ def test_facts_are_recorded_201_and_shown_back(client: Any) -> None:
     assert h["attempts"] == [{
         "attempt_id": attempt["attempt_id"], "outcome": None, "campaign": "c1",
         "caller_id": "+33948123456", "purpose": "PROSPECTION", "outcomes": [],
+        "voided_at": None, "void_reason": None,
     }]  # fmt: skip
     assert len(h["refusals"]) == 1 and h["optouts"][0]["source"] == "phone"
     assert h["consents"][0]["proof"] == "web-form-17" and len(h["withdrawals"]) == 1

@@ -23,6 +23,8 @@ if TYPE_CHECKING:
         ConfigurationError,
         InvalidNumberError,
         LedgerError,
+        UnknownAttemptError,
+        VoidRefusedError,
     )
     from ._guard import Guard
     from ._policy import Policy
@@ -44,6 +46,8 @@ _LAZY = {
     "ConfigurationError": "._exceptions",
     "InvalidNumberError": "._exceptions",
     "LedgerError": "._exceptions",
+    "UnknownAttemptError": "._exceptions",
+    "VoidRefusedError": "._exceptions",
     "Guard": "._guard",
     "Policy": "._policy",
     "ImportReport": "._reports",
@@ -91,7 +95,9 @@ __all__ = [
     "ReasonCode",
     "Rejected",
     "Sector",
+    "UnknownAttemptError",
     "VerifyReport",
+    "VoidRefusedError",
     "__version__",
     "audit",
     "default_db_path",

@@ -7,6 +7,8 @@ For a period (Paris days, inclusive) and optionally some numbers, :func:`control
   regime, days, hours, cap, cooldown, consents, opt-outs and Bloctel checks known then);
 * ``refusals``, ``optouts``, ``consents`` (CSV and JSON) — the facts of the period; the consent
   file is the evidence: proof, every evidence column, withdrawal;
+* ``voids`` (CSV and JSON) — the attempts of the period voided as never placed, with when and
+  why: they are not calls, so neither ``calls`` nor the cap counts them;
 * ``audit.json`` — the audit's counts per reason code and its violations;
 * ``verification.json`` — the journal's verification (``callguard verify``), every problem found,
   the calls of the period they touch, and the signed checkpoints given (copied into
@@ -38,7 +40,7 @@ from zoneinfo import ZoneInfo
 
 from ._audit import audit
 from ._checkpoint import TSR, checkpoint_files
-from ._evidence import PARIS, consent_evidence, list_table, zone_of
+from ._evidence import PARIS, _rows_of, consent_evidence, list_table, zone_of
 from ._exceptions import ConfigurationError
 from ._files import neutralise
 from ._guard import Guard
@@ -47,6 +49,7 @@ from ._report import CallRow, ConsentRow, RefusalRow, ReportData, Verification, 
 from ._safefiles import SafeDir
 from ._time import from_us, now_utc, to_us
 from .rules.regimes import regime_on
+from .storage.base import counted
 from .storage.journal import VerifyReport
 
 __all__ = ["ControlPack", "control_pack"]
@@ -175,8 +178,8 @@ def _fill(
     # 1. The attempts of the period.
     step("calls")
     rows: list[tuple[Any, ...]] = ledger.service_rows(
-        "SELECT id, number, at, caller_id, outcome, campaign, purpose FROM attempts "
-        "WHERE professional = ? AND at >= ? AND at < ? ORDER BY at, id",
+        "SELECT id, number, at, caller_id, outcome, campaign, purpose FROM attempts "  # noqa: S608
+        f"WHERE professional = ? AND at >= ? AND at < ? AND {counted()} ORDER BY at, id",
         (pid, lo, hi),
     )
     attempts = [r for r in rows if not wanted or f"+{r[1]}" in wanted]
@@ -239,6 +242,11 @@ def _fill(
     ]  # fmt: skip
     out.table("refusals", refusals)
     out.table("optouts", optouts)
+    voids = _rows_of(
+        ledger, "attempts", f"professional = ? AND at >= ? AND at < ? AND NOT {counted()}",
+        (pid, lo, hi), "at, id", None,
+    )  # fmt: skip
+    out.table("voids", [r for r in voids if keep(r)])
     # 4. The consent evidence: every consent of these numbers, whenever given (a call of the
     # period may rest on a consent given before it).
     step("consents")

@@ -9,7 +9,10 @@ Every exception callguard raises on purpose derives from :class:`CallguardError`
     │                        purpose, sector, outcome, callee_tz, audit(policy=), windows(policy=),
     │                        purge(before=), CLI options: the message names the field, the value
     │                        given and the values allowed
-    └── LedgerError          the ledger cannot be opened, read, written or migrated
+    ├── LedgerError          the ledger cannot be opened, read, written or migrated
+    ├── UnknownAttemptError  no such attempt for this professional                (also ValueError)
+    └── VoidRefusedError     an attempt that can no longer be voided: an outcome was
+                             reported for it, or its five minutes have passed
 
 One mistake, one exception: a wrong ``policy=`` or ``Policy`` field is a ``ConfigurationError``
 wherever it is given (pydantic's own ``ValidationError`` never escapes ``Policy(...)``).
@@ -22,7 +25,14 @@ are refusals with a reason.
 
 from __future__ import annotations
 
-__all__ = ["CallguardError", "ConfigurationError", "InvalidNumberError", "LedgerError"]
+__all__ = [
+    "CallguardError",
+    "ConfigurationError",
+    "InvalidNumberError",
+    "LedgerError",
+    "UnknownAttemptError",
+    "VoidRefusedError",
+]
 
 
 class CallguardError(Exception):
@@ -50,3 +60,22 @@ class ConfigurationError(CallguardError, ValueError):
 
 class LedgerError(CallguardError):
     """The ledger cannot be opened, read, written or migrated."""
+
+
+class UnknownAttemptError(CallguardError, ValueError):
+    """No attempt with this id for the guard's professional (another professional's attempt is
+    unknown too: ids are not secrets, so they must not reveal anything)."""
+
+    def __init__(self, attempt_id: int, professional: str) -> None:
+        self.attempt_id = attempt_id
+        super().__init__(f"no attempt {attempt_id} for professional {professional!r}")
+
+
+class VoidRefusedError(CallguardError):
+    """An attempt that cannot be voided: ``attempt_id`` names it, ``why`` says why (an outcome
+    was reported, so the call was placed; or the window to void it has passed)."""
+
+    def __init__(self, attempt_id: int, why: str) -> None:
+        self.attempt_id = attempt_id
+        self.why = why
+        super().__init__(f"attempt {attempt_id} cannot be voided: {why}")

@@ -12,22 +12,28 @@ from itertools import repeat
 from operator import add, itemgetter
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, cast
 
 from ._decision import Decision
 from ._engine import Engine, apply_outcome
-from ._exceptions import ConfigurationError, InvalidNumberError, LedgerError
+from ._exceptions import (
+    ConfigurationError,
+    InvalidNumberError,
+    LedgerError,
+    UnknownAttemptError,
+    VoidRefusedError,
+)
 from ._files import Source, read_number_blocks
 from ._numbers import _consumer_prefixes, consumer_keys, parse_caller, parse_number
 from ._policy import Policy
 from ._reports import ImportReport, PurgeReport, Rejected
-from ._time import instant, now_utc, paris_text, require_aware, to_us
+from ._time import from_us, instant, now_utc, paris_text, require_aware, to_us
 from ._types import Outcome, Purpose, Sector
 from .storage import DEFAULT_BUSY_TIMEOUT, describe, open_ledger
 from .storage.base import ConsentEvidence
 from .storage.journal import VerifyReport
 
-__all__ = ["CONSENT_PROOF_RETENTION_DAYS", "Guard"]
+__all__ = ["CONSENT_PROOF_RETENTION_DAYS", "VOID_WINDOW", "Guard"]
 
 CONSENT_PROOF_RETENTION_DAYS = 3 * 365
 """Consent proofs are kept three years (décret n° 2026-662, docs/rules.md §6)."""
@@ -36,6 +42,11 @@ PURGE_CLOCK_SKEW = timedelta(minutes=5)
 """How far ahead of the guard's clock a purge's ``now`` or ``before`` may be (hosts' clocks
 differ a little). Further is refused: a purge judged from a future present would remove what the
 cap, the cooldown or the proof keeping still needs today."""
+
+VOID_WINDOW = timedelta(minutes=5)
+"""How long after an attempt it may still be voided (an attempt the dialer never placed: its
+answer never reached the PBX, the line was never dialled). Past it, or once an outcome is
+reported, the attempt is a call: voiding it then would hide a call from the D223-9 cap."""
 
 _MAX_ID = 2**63 - 1
 """The largest row id either backend stores (a signed 64-bit integer)."""
@@ -254,17 +265,15 @@ class Guard:
     ) -> None:
         """Set the outcome of an attempt recorded by :meth:`attempt` or :meth:`record_call`."""
         outcome_ = Outcome.coerce(outcome)
-        if not isinstance(attempt_id, int) or isinstance(attempt_id, bool):
-            raise ConfigurationError(f"attempt_id must be an int, not {attempt_id!r:.40}")
-        if not 0 < attempt_id <= _MAX_ID:
-            shown = attempt_id if attempt_id.bit_length() < 128 else "<a huge int>"
-            raise ConfigurationError(f"attempt_id={shown} is not an attempt id (1 to 2**63-1)")
+        _check_attempt_id(attempt_id)
         with self.engine.write("record the outcome") as ledger:
             row = ledger.attempt_row(attempt_id)
             if row is None or row[0] != self.engine.pid:
-                raise ValueError(f"no attempt {attempt_id} for professional {self.professional!r}")
+                raise UnknownAttemptError(attempt_id, self.professional)
             _, key, attempt_at = row
             when = attempt_at if at is None else to_us(require_aware(at, "at"))
+            # An outcome for a voided attempt proves the call was placed after all: the attempt
+            # counts toward the cap again (storage.base.counted), its void stays in its history.
             # Every outcome joins the attempt's history and attempts.outcome keeps the latest; a
             # refusal or an objection already recorded stays (docs/rules.md §11): PBXs and CRMs
             # send late, weaker outcomes that must never reopen the number.
@@ -273,6 +282,62 @@ class Guard:
                 self.engine.pid, attempt_id, outcome_.value, when, to_us(now_utc())
             )
             apply_outcome(ledger, self.engine.pid, key, when, outcome_, attempt_id)
+
+    def void_attempt(self, attempt_id: int, reason: str, at: datetime | None = None) -> None:
+        """Void an attempt the dialer never placed: it stays in the ledger, its history and the
+        journal with ``reason`` and the void's time, and no longer counts toward the cap.
+
+        Accepted within :data:`VOID_WINDOW` (five minutes) of the attempt and before any
+        outcome; ``at`` (the void's time, default now) may not be more than a few minutes
+        before the attempt's own time. Voiding an attempt already voided changes nothing.
+        Raises :class:`UnknownAttemptError` for an unknown id or another professional's
+        attempt, and :class:`VoidRefusedError` naming the attempt and why when it is too late
+        or an outcome was reported (the call was placed). An outcome reported later for a
+        voided attempt makes it count again: the call did happen.
+        """
+        _check_attempt_id(attempt_id)
+        if not isinstance(reason, str) or not reason.strip():
+            raise ConfigurationError(
+                f"reason must say why the attempt is voided (it is kept), not {reason!r:.60}"
+            )
+        why = reason.strip()[:500]
+        t = self.engine.now(at, "at")
+        with self.engine.write("void the attempt") as ledger:
+            rows = ledger.service_rows(
+                "SELECT professional, at, outcome, recorded_at, voided_at FROM attempts "
+                "WHERE id = ?",
+                (attempt_id,),
+            )
+            if not rows or rows[0][0] != self.engine.pid:
+                raise UnknownAttemptError(attempt_id, self.professional)
+            _, attempt_at, outcome, recorded_at, voided_at = cast(
+                "tuple[int, int, str | None, int, int | None]", rows[0]
+            )
+            if voided_at is not None:
+                return  # a retried void: the first one stands
+            when = from_us(int(attempt_at))
+            if outcome is not None:
+                raise VoidRefusedError(
+                    attempt_id, f"an outcome ({outcome}) was reported for it: the call was placed"
+                )
+            if t < when - PURGE_CLOCK_SKEW:
+                raise ConfigurationError(
+                    f"at={t.isoformat()} is before attempt {attempt_id}'s own time "
+                    f"{when.isoformat()}"
+                )
+            # The window runs from the attempt's time and, whatever ``at`` says, from when it
+            # was written on this host's clock: a void stamped in the past cannot reach back to
+            # a call placed long ago (clocks of hosts differ a little: PURGE_CLOCK_SKEW).
+            written = from_us(int(recorded_at))
+            if t > when + VOID_WINDOW or now_utc() > written + VOID_WINDOW + PURGE_CLOCK_SKEW:
+                raise VoidRefusedError(
+                    attempt_id,
+                    f"it was recorded at {when.isoformat()} and may be voided for "
+                    f"{int(VOID_WINDOW.total_seconds() // 60)} minutes, not at {t.isoformat()}",
+                )
+            ledger.update_row(
+                "attempts", attempt_id, {"voided_at": to_us(t), "void_reason": why}
+            )
 
     def lift_refusal(
         self, number: object, at: datetime, *, reason: str, by: str | None = None
@@ -518,6 +583,14 @@ class Guard:
                 listed_keys, submitted_keys, checked
             )
         return report
+
+
+def _check_attempt_id(attempt_id: object) -> None:
+    if not isinstance(attempt_id, int) or isinstance(attempt_id, bool):
+        raise ConfigurationError(f"attempt_id must be an int, not {attempt_id!r:.40}")
+    if not 0 < attempt_id <= _MAX_ID:
+        shown = attempt_id if attempt_id.bit_length() < 128 else "<a huge int>"
+        raise ConfigurationError(f"attempt_id={shown} is not an attempt id (1 to 2**63-1)")
 
 
 def _span(start: datetime, start_name: str, end: object, end_name: str) -> tuple[int, int | None]:

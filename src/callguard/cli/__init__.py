@@ -122,6 +122,12 @@ COMMANDS: dict[str, tuple[tuple[str, ...], str, str]] = {
         ("evidence",), "verify_command",
         "Check the tamper-evident journal and every fact against it.",
     ),
+    "void": (
+        ("service",), "service_commands",
+        "Void attempt ATTEMPT_ID, never placed: it stays in the ledger with --reason "
+        "and no longer counts toward the cap. Within 5 minutes of the attempt and "
+        "before any outcome (exit 2 after). --at defaults to now.",
+    ),
 }  # fmt: skip
 
 cli.commands = LazyCommands(cli, __name__, COMMANDS)

@@ -1,5 +1,5 @@
-"""CLI commands around the pre-dial service: ``init``, ``attempt``, ``outcome``, ``keys`` and
-``serve``. Same conventions as ``check``: ``--db``, ``--professional``, ``--json``; exit 0 on
+"""CLI commands around the pre-dial service: ``init``, ``attempt``, ``outcome``, ``void``,
+``keys`` and ``serve``. Same conventions as ``check``: ``--db``, ``--professional``, ``--json``; exit 0 on
 success (allowed), 1 refused, 2 on a usage or ledger error (a LEDGER_UNAVAILABLE refusal too).
 
 Every command but ``init`` refuses a SQLite ledger file that does not exist, so a typo in
@@ -131,6 +131,28 @@ def outcome_command(
         click.echo(json.dumps({"attempt_id": attempt_id, "outcome": outcome.upper()}))
     else:
         click.echo(f"recorded outcome of attempt {attempt_id}: {outcome.upper()}")
+
+
+@click.command("void")
+@click.argument("attempt_id", type=int)
+@click.option("--reason", required=True, help="Why it was never placed (kept in the ledger).")
+@at_option
+@db_option
+@professional_option
+@json_option
+def void_command(
+    attempt_id: int, reason: str, at: datetime | None, db: str | None, professional: str,
+    as_json: bool,
+) -> None:
+    """Void attempt ATTEMPT_ID, never placed: it stays in the ledger with --reason and no longer
+    counts toward the cap. Within 5 minutes of the attempt and before any outcome (exit 2 after).
+    --at defaults to now."""
+    with guarded(ledger_location(db), professional) as guard:
+        guard.void_attempt(attempt_id, reason, at)
+    if as_json:
+        click.echo(json.dumps({"attempt_id": attempt_id, "voided": True}))
+    else:
+        click.echo(f"voided attempt {attempt_id}")
 
 
 # -- API keys -------------------------------------------------------------------------------------
@@ -275,4 +297,6 @@ def _configure_logging() -> None:
         logger.propagate = False
 
 
-service_commands = (init_command, attempt_command, outcome_command, keys_group, serve_command)
+service_commands = (
+    init_command, attempt_command, outcome_command, void_command, keys_group, serve_command
+)

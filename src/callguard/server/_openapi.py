@@ -54,6 +54,8 @@ _COLUMNS: dict[str, str] = {
     "lifted_at": "When it was lifted as a mistake (null while in force).",
     "lift_reason": "Why it was lifted.",
     "lifted_by": "Who lifted it.",
+    "voided_at": "When the attempt was voided as never placed (null: it counts).",
+    "void_reason": "Why it was voided.",
     "expires_at": "When it ends (null: no end).",
     "removed_at": "When it was removed (null while in force).",
     "source": "Where it came from.",
@@ -157,6 +159,11 @@ def components() -> dict[str, Any]:
             "attempt_id": _d({"type": "integer"}, "The attempt."),
             "outcome": _d({"type": "string"}, "The outcome recorded."),
         }),
+        # POST /v1/attempts/{attempt_id}/void (voided attempts).
+        "AttemptVoided": _obj("The attempt is voided: kept with its reason, not counted.", {
+            "attempt_id": _d({"type": "integer"}, "The attempt."),
+            "voided": _d({"type": "boolean", "const": True}, "Always true."),
+        }),
         "Lifted": _obj("Entries lifted as mistakes (journaled with their reason).", {
             "lifted": _d({"type": "integer", "minimum": 0}, "How many were lifted."),
         }),
@@ -189,6 +196,7 @@ _SUCCESS: dict[str, str] = {
     "/v1/check": "Decision",
     "/v1/attempts": "Decision",
     "/v1/attempts/{attempt_id}/outcome": "OutcomeRecorded",
+    "/v1/attempts/{attempt_id}/void": "AttemptVoided",
     "/v1/consents": "FactRecorded",
     "/v1/consents/withdraw": "FactRecorded",
     "/v1/optouts": "FactRecorded",
@@ -233,6 +241,9 @@ def _responses(path: str, kind: str | None, ok: int, decides: bool) -> dict[str,
                            "status alone): the same body as the 200.", ok_schema)
     if "{attempt_id}" in path:
         out["404"] = _json("An unknown attempt, or one of another professional.", _ref("Error"))
+    if path.endswith("/void"):
+        out["409"] = _json("Too late (5 minutes after the attempt) or an outcome was reported: "
+                           "the call was placed.", _ref("Error"))
     if kind is not None:
         out["408"] = _json("The body took too long to arrive.", _ref("Error"))
         out["413"] = _json("The body is too large.", _ref("Error"))

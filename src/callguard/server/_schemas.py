@@ -78,6 +78,12 @@ BODIES: dict[str, dict[str, Field]] = {
         "outcome": Field("enum", True, enum=Outcome, description="What happened on the call."),
         "at": Field("time", description=_AT_FACT),
     },
+    # POST /v1/attempts/{attempt_id}/void: an attempt never placed (kept with its reason).
+    "void": {
+        "reason": Field("str", True, max_len=500, description=(
+            "Why the attempt was never placed: kept in the ledger and the journal.")),
+        "at": Field("time", description="When it is voided (default now): " + _TIME),
+    },
     "consent": {
         "number": Field("str", True, max_len=64, description=_NUMBER),
         "at": Field("time", description="When the consent was given: " + _TIME),

@@ -27,7 +27,7 @@ from ._answers import error_body, in_consumer_time
 from .bodymap import BodyMap, parse_body
 from .keys import ApiKey
 from .metrics import CONTENT_TYPE_LATEST, Metrics
-from .service import Answer, NotFound, Service, Unauthorized, Unavailable
+from .service import Answer, Conflict, NotFound, Service, Unauthorized, Unavailable
 
 __all__ = ["DECIDES", "MAX_BODY", "ROUTES", "create_app", "openapi_schema"]
 
@@ -44,6 +44,8 @@ ROUTES: tuple[tuple[str, str, str, str | None, int], ...] = (
     ("POST", "/v1/check", "May this number be called now? (read-only)", "check", 200),
     ("POST", "/v1/attempts", "Decide and, when allowed, record the attempt", "attempt", 200),
     ("POST", "/v1/attempts/{attempt_id}/outcome", "Record an attempt's outcome", "outcome", 200),
+    ("POST", "/v1/attempts/{attempt_id}/void", "Void an attempt never placed (409 when too late)",
+     "void", 200),
     ("POST", "/v1/consents", "Record a prior consent", "consent", 201),
     ("POST", "/v1/consents/withdraw", "Record a consent withdrawal", "withdrawal", 201),
     ("POST", "/v1/optouts", "Put a number on the do-not-call list", "optout", 201),
@@ -192,6 +194,8 @@ def create_app(service: Service, *, agi_port: int | None = None, agi_host: str =
                 return JSONResponse(exc.to_dict(), status_code=422)
             except NotFound as exc:
                 return _error(404, "not_found", str(exc))
+            except Conflict as exc:
+                return _error(409, "conflict", str(exc))
             except Unavailable as exc:
                 metrics.ledger_errors.labels(route).inc()
                 info["error"] = "LEDGER_UNAVAILABLE"
@@ -231,6 +235,12 @@ def create_app(service: Service, *, agi_port: int | None = None, agi_host: str =
         if not raw.isdigit() or len(raw) > 18:
             raise NotFound(f"no attempt {raw[:40]!r}")
         return lambda: service.outcome(key, int(raw), args)
+
+    def void(r: Request, key: ApiKey, args: dict[str, Any], _b: bytes) -> Callable[[], Answer]:
+        raw = r.path_params["attempt_id"]
+        if not raw.isdigit() or len(raw) > 18:
+            raise NotFound(f"no attempt {raw[:40]!r}")
+        return lambda: service.void(key, int(raw), args)
 
     def fact(name: str) -> Callable[[Request, ApiKey, dict[str, Any], bytes], Callable[[], Answer]]:
         method = getattr(service, name)
@@ -278,6 +288,7 @@ def create_app(service: Service, *, agi_port: int | None = None, agi_host: str =
         "/v1/check": check,
         "/v1/attempts": attempt,
         "/v1/attempts/{attempt_id}/outcome": outcome,
+        "/v1/attempts/{attempt_id}/void": void,
         "/v1/consents": fact("consent"),
         "/v1/consents/withdraw": fact("withdrawal"),
         "/v1/optouts": fact("optout"),

@@ -39,7 +39,13 @@ from typing import Any, TypeVar
 from .._decision import Decision
 from .._engine import unavailable as _unavailable
 from .._evidence import number_history
-from .._exceptions import CallguardError, InvalidNumberError, LedgerError
+from .._exceptions import (
+    CallguardError,
+    InvalidNumberError,
+    LedgerError,
+    UnknownAttemptError,
+    VoidRefusedError,
+)
 from .._guard import Guard
 from .._numbers import parse_number
 from .._policy import Policy
@@ -49,7 +55,7 @@ from ..storage import DEFAULT_BUSY_TIMEOUT, Ledger, open_ledger
 from . import keys as _keys
 from ._schemas import Invalid
 
-__all__ = ["IDEMPOTENCY_TTL", "Answer", "Service", "Unauthorized", "Unavailable"]
+__all__ = ["IDEMPOTENCY_TTL", "Answer", "Conflict", "Service", "Unauthorized", "Unavailable"]
 
 T = TypeVar("T")
 
@@ -63,6 +69,10 @@ class Unauthorized(Exception):
 
 class NotFound(Exception):
     """An unknown attempt, or one of another professional: a 404."""
+
+
+class Conflict(Exception):
+    """The request contradicts what the ledger holds (an attempt too old to void): a 409."""
 
 
 class Unavailable(Exception):
@@ -271,17 +281,24 @@ class Service:
         crash or a 503 leaves neither an attempt without its stored answer nor the reverse."""
         with ledger.write():
             rows = ledger.service_rows(
-                "SELECT request, response FROM idempotency WHERE api_key = ? AND key = ?",
+                "SELECT request, response, id FROM idempotency WHERE api_key = ? AND key = ?",
                 (key.id, idempotency_key),
             )
+            replaced: int | None = None
             if rows:
-                request, response = rows[0]
+                request, response, stored_id = rows[0]
                 if request != digest:
                     raise Invalid(
                         "Idempotency-Key",
                         "this Idempotency-Key was used with a different body",
                     )
-                return Answer(json.loads(response), _stored_decision(json.loads(response)), True)
+                stored = json.loads(response)
+                if not _voided(ledger, stored.get("attempt_id")):
+                    return Answer(stored, _stored_decision(stored), True)
+                # The stored answer's attempt was voided (never placed): replaying "allowed"
+                # would let the dialer place a call the cap does not count. The retry is
+                # judged afresh, as after a 503, and its answer replaces the stored one.
+                replaced = int(stored_id)
             decision = guard.attempt(number, caller_id, at, **args)
             if ReasonCode.LEDGER_UNAVAILABLE in decision.codes:
                 raise _Rollback(decision)  # not stored: a retry is judged afresh
@@ -289,9 +306,14 @@ class Service:
             now = to_us(now_utc())
             # Journaled like any fact: a stored answer replays a decision. Its expiry erases its
             # journal entry too (the answer holds the number).
-            ledger.store_answer(
-                guard.engine.pid, key.id, idempotency_key, digest, 200, json.dumps(body), now
-            )
+            if replaced is not None:  # journaled, like the answer it replaces
+                ledger.update_row(
+                    "idempotency", replaced, {"response": json.dumps(body), "created_at": now}
+                )
+            else:
+                ledger.store_answer(
+                    guard.engine.pid, key.id, idempotency_key, digest, 200, json.dumps(body), now
+                )
             ledger.expire_answers(now - to_us(from_us(0) + IDEMPOTENCY_TTL))
         return Answer(body, decision)
 
@@ -314,6 +336,22 @@ class Service:
         except ValueError as exc:
             raise NotFound(f"no attempt {attempt_id} for this key") from exc
         return Answer({"attempt_id": attempt_id, "outcome": args["outcome"].value})
+
+    def void(self, key: _keys.ApiKey, attempt_id: int, args: dict[str, Any]) -> Answer:
+        """Void an attempt the dialer never placed (``Guard.void_attempt``): 404 when unknown
+        or another professional's, 409 when too late or an outcome was reported."""
+        guard = self.guard(key.professional)
+        try:
+            guard.void_attempt(attempt_id, args["reason"], args.get("at"))
+        except LedgerError as exc:
+            raise Unavailable(str(exc)) from exc
+        except UnknownAttemptError as exc:
+            raise NotFound(f"no attempt {attempt_id} for this key") from exc
+        except VoidRefusedError as exc:
+            raise Conflict(str(exc)) from exc
+        except ValueError as exc:
+            raise Invalid(_field_of(exc, args, "reason"), str(exc)) from exc
+        return Answer({"attempt_id": attempt_id, "voided": True})
 
     def _fact(self, args: dict[str, Any], kind: str) -> dict[str, Any]:
         e164 = parse_number(args["number"]).e164
@@ -411,6 +449,17 @@ def _request_digest(args: dict[str, Any], body: bytes) -> str:
     (a retry may re-serialise the same object with other spacing or key order)."""
     canonical = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _voided(ledger: Any, attempt_id: object) -> bool:
+    """Whether a stored answer's attempt was voided and counts for nothing (no outcome)."""
+    if not isinstance(attempt_id, int):
+        return False
+    rows = ledger.service_rows(
+        "SELECT 1 FROM attempts WHERE id = ? AND voided_at IS NOT NULL AND outcome IS NULL",
+        (attempt_id,),
+    )
+    return bool(rows)
 
 
 def _stored_decision(body: dict[str, Any]) -> Decision | None:

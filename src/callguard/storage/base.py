@@ -39,6 +39,7 @@ __all__ = [
     "Location",
     "Purge",
     "Table",
+    "counted",
     "describe",
     "is_server_url",
     "parse_location",
@@ -340,6 +341,11 @@ with 16 random bytes, so that a purge erases the body and the salt and keeps the
 chain still verifies and the erased number cannot be found again by trying every number against
 the digest (RGPD art. 5(1)(e)). The stored idempotent answers become a journaled table: an id
 of their own, the professional whose chain journals them, a unique (api_key, key)."""
+_M009 = "m009_attempt_voids"
+"""Voided attempts: an attempt the dialer never placed (its answer never reached the PBX, or the
+dialer says so within minutes) stays in the ledger with when and why it was voided, and no
+longer counts toward the D223-9 cap. Two nullable columns after the existing ones, so every
+attempt journaled before this step still verifies."""
 _OWNED = (_id(), _int("professional"), _int("number"))
 """The first columns of every per-professional fact table."""
 
@@ -355,6 +361,10 @@ SCHEMA: tuple[Table, ...] = (
             _text("campaign", null=True),
             _text("purpose", null=True),
             _int("recorded_at"),
+            # A voided attempt is kept with when and why; the cap skips it until an outcome is
+            # reported for it (an outcome proves the call was placed after all).
+            _added(_int("voided_at", null=True), _M009),
+            _added(_text("void_reason", null=True), _M009),
         ),
         _M001,
         indexes=(("attempts_lookup", ("professional", "number", "at")),),
@@ -557,6 +567,14 @@ How to add a table, a column or a write so that it is journaled (``callguard ver
   (``ledger.journal(...)``, as ``import_bloctel`` and ``purge`` do) whose body lets ``verify``
   replay them.
 """
+
+def counted(alias: str = "") -> str:
+    """The SQL condition an ``attempts`` row (named ``alias``) must meet to count toward the
+    cap: not voided, or voided and yet given an outcome (the call was placed after all: a
+    void must never hide a call that happened, D223-9)."""
+    a = f"{alias}." if alias else ""
+    return f"({a}voided_at IS NULL OR {a}outcome IS NOT NULL)"
+
 
 KNOWN_MIGRATIONS: tuple[str, ...] = tuple(
     sorted({t.step for t in SCHEMA} | {c.step for t in SCHEMA for c in t.columns if c.step})

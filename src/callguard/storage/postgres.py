@@ -55,6 +55,7 @@ from .base import (
     PURGE,
     ColumnType,
     Location,
+    counted,
     parse_location,
     steps,
 )
@@ -100,8 +101,8 @@ _MIGRATIONS_TABLE = """CREATE TABLE IF NOT EXISTS callguard_migrations (
 # Facts. Each branch: (instant, b, c, order key, id). One statement: one snapshot, one round
 # trip, prepared once per connection.
 _BRANCHES: dict[FactKind, str] = {
-    FactKind.ATTEMPT: """at, NULL::bigint, NULL::bigint, at, id FROM attempts
- WHERE professional = %(p)s AND number = %(n)s AND at >= %(since)s""",
+    FactKind.ATTEMPT: f"""at, NULL::bigint, NULL::bigint, at, id FROM attempts
+ WHERE professional = %(p)s AND number = %(n)s AND at >= %(since)s AND {counted()}""",
     FactKind.REFUSAL: """at, NULL, NULL, at, id FROM refusals
  WHERE professional = %(p)s AND number = %(n)s AND at >= %(since)s AND lifted_at IS NULL""",
     FactKind.OPTOUT: """at, expires_at, removed_at, 0, id FROM optouts
@@ -126,8 +127,9 @@ _FACTS_SQL = (
 # The bulk form: the numbers arrive as one int8 array, each fact table is joined on it, all in
 # one statement (one snapshot). Rows come grouped by kind, then number, then as _FACTS_SQL.
 _MANY_BRANCHES: dict[FactKind, str] = {
-    FactKind.ATTEMPT: """a.number, a.at, NULL::bigint, NULL::bigint, a.at, a.id
-  FROM k JOIN attempts a ON a.professional = %(p)s AND a.number = k.n AND a.at >= %(since)s""",
+    FactKind.ATTEMPT: f"""a.number, a.at, NULL::bigint, NULL::bigint, a.at, a.id
+  FROM k JOIN attempts a ON a.professional = %(p)s AND a.number = k.n AND a.at >= %(since)s
+   AND {counted("a")}""",
     FactKind.REFUSAL: """r.number, r.at, NULL, NULL, r.at, r.id
   FROM k JOIN refusals r ON r.professional = %(p)s AND r.number = k.n AND r.at >= %(since)s
    AND r.lifted_at IS NULL""",
@@ -842,11 +844,12 @@ class PostgresLedger(JournaledWrites, CheckpointReads):
         return {int(n): int(at) for n, at in rows}
 
     def has_attempt(self, professional: int, number: int, at: int) -> bool:
-        """Whether an attempt of ``professional`` to ``number`` at exactly ``at`` is recorded."""
+        """Whether an attempt of ``professional`` to ``number`` at exactly ``at`` is recorded
+        and counted (a call log's line for a voided attempt proves the call: it is imported)."""
         with self.connection() as conn:
             row = conn.execute(
-                "SELECT 1 FROM attempts WHERE professional = %s AND number = %s AND at = %s "
-                "LIMIT 1",
+                "SELECT 1 FROM attempts WHERE professional = %s AND number = %s AND at = %s "  # noqa: S608
+                f"AND {counted()} LIMIT 1",
                 (professional, number, at),
             ).fetchone()
         return row is not None

@@ -25,6 +25,7 @@ from .base import (
     DEFAULT_BUSY_TIMEOUT,
     KNOWN_MIGRATIONS,
     ColumnType,
+    counted,
     steps,
 )
 from .bloctel import checks_digest, json_chunks, merge_checks
@@ -106,8 +107,8 @@ for _name, _statements in STEPS.items():
 # statement, so one consistent snapshot and one round trip on the hot path. Every branch is an
 # index range scan on (professional, number, ...) or (number, checked_at).
 _BRANCHES: dict[FactKind, str] = {
-    FactKind.ATTEMPT: """at, NULL, NULL FROM attempts
- WHERE professional = :p AND number = :n AND at >= :since""",
+    FactKind.ATTEMPT: f"""at, NULL, NULL FROM attempts
+ WHERE professional = :p AND number = :n AND at >= :since AND {counted()}""",
     FactKind.REFUSAL: """at, NULL, NULL FROM refusals
  WHERE professional = :p AND number = :n AND at >= :since AND lifted_at IS NULL""",
     FactKind.OPTOUT: """at, expires_at, removed_at FROM optouts
@@ -149,8 +150,9 @@ def _facts_sql(kinds: frozenset[FactKind] | None) -> str:
 # an index range scan per number, as in _FACTS_SQL). Rows come grouped by number, in id order
 # within a number, the order _FACTS_SQL returns them in.
 _MANY_BRANCHES: dict[FactKind, str] = {
-    FactKind.ATTEMPT: """SELECT a.number, a.at, NULL, NULL FROM temp.callguard_keys AS k
-         CROSS JOIN attempts AS a ON a.professional = :p AND a.number = k.n AND a.at >= :since""",
+    FactKind.ATTEMPT: f"""SELECT a.number, a.at, NULL, NULL FROM temp.callguard_keys AS k
+         CROSS JOIN attempts AS a ON a.professional = :p AND a.number = k.n AND a.at >= :since
+         AND {counted("a")}""",  # noqa: S608
     FactKind.REFUSAL: """SELECT r.number, r.at, NULL, NULL FROM temp.callguard_keys AS k
          CROSS JOIN refusals AS r ON r.professional = :p AND r.number = k.n AND r.at >= :since
          AND r.lifted_at IS NULL""",
@@ -581,10 +583,12 @@ class SQLiteLedger(JournaledWrites, CheckpointReads):
         return {int(n): int(at) for n, at in rows}
 
     def has_attempt(self, professional: int, number: int, at: int) -> bool:
-        """Whether an attempt of ``professional`` to ``number`` at exactly ``at`` is recorded."""
+        """Whether an attempt of ``professional`` to ``number`` at exactly ``at`` is recorded
+        and counted (a call log's line for a voided attempt proves the call: it is imported)."""
         with self.lock:
             row = self.conn.execute(
-                "SELECT 1 FROM attempts WHERE professional = ? AND number = ? AND at = ? LIMIT 1",
+                "SELECT 1 FROM attempts WHERE professional = ? AND number = ? AND at = ? "  # noqa: S608
+                f"AND {counted()} LIMIT 1",
                 (professional, number, at),
             ).fetchone()
         return row is not None
