@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from ._i18n import Message
 from ._types import ReasonCode
 
 __all__ = ["Decision", "Reason"]
@@ -22,6 +23,11 @@ class Reason:
     """The article the rule comes from, e.g. « Code de la consommation, art. D223-9 »."""
     message_fr: str = ""
     """The same sentence in French, for French call centres."""
+
+    @classmethod
+    def of(cls, code: ReasonCode, message: Message, legal_basis: str) -> Reason:
+        """A reason whose sentences come from the message catalog (English and French)."""
+        return cls(code, message.render("en"), legal_basis, message.render("fr"))
 
     def to_dict(self) -> dict[str, str]:
         return {
