@@ -27,6 +27,7 @@ from ._common import (
     db_option,
     department_option,
     echo_json,
+    failure,
     guarded,
     input_argument,
     input_file,
@@ -75,7 +76,7 @@ def check(
                 department=department, recorded_message=recorded_message,
             )  # fmt: skip
         except ValueError as exc:
-            raise click.UsageError(str(exc)) from exc
+            raise click.UsageError(failure(exc).message) from exc
     if as_json:
         echo_json(decision.to_dict())
     else:

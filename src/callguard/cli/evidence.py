@@ -23,6 +23,7 @@ from ._common import (
     current_lang,
     db_option,
     echo_json,
+    failure,
     guarded,
     json_option,
     professional_option,
@@ -43,7 +44,7 @@ def verify_command(db: str | None, as_json: bool) -> None:
     try:
         report = run_verify(db or default_db_path())
     except CallguardError as exc:
-        raise click.ClickException(str(exc)) from exc
+        raise failure(exc) from exc
     fr = current_lang() == "fr"
     if as_json:
         echo_json(report.to_dict())

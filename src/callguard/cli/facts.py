@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     _ParamType = click.ParamType[Any]
 else:
     _ParamType = click.ParamType
+from .._i18n import _
 from ._common import (
     AT,
     DAY_OR_TIME,
@@ -35,6 +36,7 @@ from ._common import (
     json_option,
     professional_option,
     progress_bar,
+    say,
 )
 
 # -- facts ----------------------------------------------------------------------------------------
@@ -308,7 +310,7 @@ def consent_withdraw(
     recorded).
     """
     if (number is None) == (file is None):
-        raise click.UsageError("give a NUMBER or --file FILE (one of them)")
+        raise click.UsageError(say(_("give a NUMBER or --file FILE (one of them)")))
     if file is not None:
         with (
             guarded(db, professional) as guard,

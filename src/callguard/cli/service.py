@@ -18,13 +18,16 @@ from datetime import datetime
 import click
 
 from .._exceptions import CallguardError
+from .._i18n import _
 from .._types import Outcome, Purpose, Sector
 from ..storage import DEFAULT_BUSY_TIMEOUT, Ledger, default_db_path, is_server_url, open_ledger
 from ._common import (
+    Failure,
     at_option,
     choice,
     db_option,
     department_option,
+    failure,
     guarded,
     json_option,
     ledger_location,
@@ -47,7 +50,7 @@ def _ledger(db: str | None) -> Iterator[Ledger]:
     try:
         ledger = open_ledger(location, busy_timeout=DEFAULT_BUSY_TIMEOUT)
     except CallguardError as exc:
-        raise click.ClickException(str(exc)) from exc
+        raise failure(exc) from exc
     try:
         with user_errors():
             yield ledger
@@ -66,7 +69,7 @@ def init_command(db: str | None) -> None:
     try:
         ledger = open_ledger(location, busy_timeout=DEFAULT_BUSY_TIMEOUT)
     except CallguardError as exc:
-        raise click.ClickException(str(exc)) from exc
+        raise failure(exc) from exc
     ledger.close()
     click.echo(f"{'ledger ready' if existed else 'created ledger'}: {location.split('@')[-1]}")
 
@@ -101,7 +104,7 @@ def attempt_command(
                                      callee_tz=callee_tz, department=department,
                                      recorded_message=recorded_message, campaign=campaign)
         except ValueError as exc:
-            raise click.UsageError(str(exc)) from exc
+            raise click.UsageError(failure(exc).message) from exc
     if as_json:
         click.echo(json.dumps(decision.to_dict(), ensure_ascii=False, indent=2))
     elif decision.allowed:
@@ -218,8 +221,9 @@ def serve_command(
 
         from ..server import Service, create_app
     except ImportError as exc:
-        raise click.ClickException(
-            f"the service needs its extra: pip install 'callguard-fr[server]' ({exc})"
+        raise Failure(
+            _("the service needs its extra: pip install 'callguard-fr[server]' ({error})",
+              error=str(exc))
         ) from exc
     body_map = None
     if body_map_spec is not None:
@@ -234,7 +238,7 @@ def serve_command(
     try:
         service = Service(location, busy_timeout=busy_timeout, executor=executor)
     except CallguardError as exc:
-        raise click.ClickException(str(exc)) from exc
+        raise failure(exc) from exc
     _configure_logging()
     app = create_app(service, agi_port=agi_port, agi_host=host, body_map=body_map)
     config = uvicorn.Config(
