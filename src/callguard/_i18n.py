@@ -29,6 +29,7 @@ __all__ = [
     "LANGS",
     "LOCALE_DIR",
     "N_",
+    "Joined",
     "Lang",
     "Message",
     "_",
@@ -36,6 +37,7 @@ __all__ = [
     "lang_of",
     "placeholders",
     "render",
+    "say",
     "text",
     "translations",
 ]
@@ -97,6 +99,36 @@ class Message:
 
     def __hash__(self) -> int:
         return hash(self.msgid)
+
+
+class Joined(Message):
+    """Sentences shown together (``"; "`` between them), each in the reader's language."""
+
+    __slots__ = ("parts", "sep")
+
+    def __init__(self, parts: list[Message | str], sep: str = "; ") -> None:
+        super().__init__("", {})
+        self.parts = [p if isinstance(p, Message) else Message(p) for p in parts]
+        self.sep = sep
+
+    def render(self, lang: str = "en") -> str:
+        return self.sep.join(p.render(lang) for p in self.parts)
+
+    def __repr__(self) -> str:
+        return f"Joined({self.parts!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Joined):
+            return (self.parts, self.sep) == (other.parts, other.sep)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(tuple(p.msgid for p in self.parts))
+
+
+def say(message: Message | str, lang: str = "en") -> str:
+    """A message, or a plain sentence looked up as its own id, in ``lang``."""
+    return message.render(lang) if isinstance(message, Message) else text(message, lang)
 
 
 def render(msgid: str, lang: str = "en", /, **params: object) -> str:

@@ -34,6 +34,7 @@ from ._common import (
     professional_option,
     recorded_message_option,
     render_decision,
+    say,
     user_errors,
 )
 from .decisions import exit_code
@@ -71,7 +72,9 @@ def init_command(db: str | None) -> None:
     except CallguardError as exc:
         raise failure(exc) from exc
     ledger.close()
-    click.echo(f"{'ledger ready' if existed else 'created ledger'}: {location.split('@')[-1]}")
+    where = location.split("@")[-1]
+    click.echo(say(_("ledger ready: {location}", location=where) if existed
+                   else _("created ledger: {location}", location=where)))  # fmt: skip
 
 
 @click.command("attempt")
@@ -132,7 +135,8 @@ def outcome_command(
     if as_json:
         click.echo(json.dumps({"attempt_id": attempt_id, "outcome": outcome.upper()}))
     else:
-        click.echo(f"recorded outcome of attempt {attempt_id}: {outcome.upper()}")
+        click.echo(say(_("recorded outcome of attempt {attempt}: {outcome}", attempt=attempt_id,
+                         outcome=outcome.upper())))
 
 
 # -- API keys -------------------------------------------------------------------------------------
@@ -185,7 +189,8 @@ def keys_revoke(name_or_prefix: str, db: str | None) -> None:
 
     with _ledger(db) as ledger:
         key = revoke_key(ledger, name_or_prefix)
-    click.echo(f"revoked {key.name} ({key.prefix}..., {key.professional})")
+    click.echo(say(_("revoked {name} ({prefix}..., {professional})", name=key.name,
+                     prefix=key.prefix, professional=key.professional)))
 
 
 # -- the service ----------------------------------------------------------------------------------
