@@ -16,8 +16,9 @@ from operator import itemgetter
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from ._exceptions import ConfigurationError
+from ._exceptions import CallguardError, ConfigurationError
 from ._files import ContactFile, Row, header_key, open_contacts, with_country_code
+from ._i18n import Message, _
 from ._reports import Rejected
 from ._time import EARLIEST, LATEST, UTC, in_range, parse_instant, to_us
 from ._types import Outcome, Purpose, Sector
@@ -308,9 +309,9 @@ def parse_time(value: object, tz: str | None = None) -> datetime:
         if moment is None:
             moment = parse_instant(value)
     except ValueError:
-        raise ValueError(
-            f"started_at {str(value).strip()!r} is not an ISO 8601 time "
-            "(e.g. 2026-11-23T10:30:00+01:00)"
+        raise ConfigurationError(
+            _("started_at {value} is not an ISO 8601 time (e.g. 2026-11-23T10:30:00+01:00)",
+              value=repr(str(value).strip()))
         ) from None
     try:
         in_range(moment, "started_at")
@@ -340,11 +341,11 @@ def _cell(row: Mapping[str, object], name: str) -> str:
 
 def _logged(
     line: int, row: Mapping[str, object], professional: str, fmt: CallLogFormat
-) -> tuple[LoggedCall | None, str, str]:
+) -> tuple[LoggedCall | None, str, Message | str]:
     """The call of a normalised row, or (None, bad value, reason)."""
     number = _cell(row, "number")
     if not number:
-        return None, "", "no number"
+        return None, "", _("no number")
     if fmt.internal_contexts is not None and internal_call(
         number, _cell(row, "context"), fmt.internal_contexts
     ):
@@ -354,7 +355,9 @@ def _logged(
     try:
         started = parse_time("" if raw_time is None else raw_time, fmt.tz)
     except ValueError as exc:
-        return None, _cell(row, "started_at"), str(exc)
+        return None, _cell(row, "started_at"), (
+            exc.message if isinstance(exc, CallguardError) else str(exc)
+        )
     extras, bad, reason = _extras(
         _cell(row, "outcome"),
         _cell(row, "purpose"),
@@ -543,7 +546,7 @@ def read_call_log(
         elif reason is SKIPPED:
             lines_skipped.append(line)
         else:
-            rejected.append(Rejected(line, value, reason))
+            rejected.append(Rejected.of(line, value, reason))
 
     if isinstance(calls, (str, os.PathLike)):
         with _opened(calls, fmt) as opened:
@@ -653,7 +656,7 @@ def read_call_columns(
         elif reason is SKIPPED:
             out.skipped.append(line)
         else:
-            rejected.append(Rejected(line, value, reason))
+            rejected.append(Rejected.of(line, value, reason))
 
     with _opened(calls, fmt) as opened:
         if opened is not None:
@@ -721,7 +724,7 @@ def _plain(
             continue
         number = cells[at_number].strip()
         if not number:
-            rejected.append(Rejected(line, "", "no number"))
+            rejected.append(Rejected.of(line, "", _("no number")))
             continue
         if contexts is not None and internal_call(
             number, cells[at_context] if at_context is not None else "", contexts
@@ -735,7 +738,7 @@ def _plain(
         if when is None:
             when = times[raw_time] = _when(raw_time, fmt.tz)
         if isinstance(when, Rejected):
-            rejected.append(Rejected(line, when.value, when.reason))
+            rejected.append(Rejected(line, when.value, when.reason, when.why))
             continue
         key = None if getter is None else (getter(cells),) if single else getter(cells)
         other = others.get(key)
@@ -769,7 +772,8 @@ def _when(raw: str, tz: str | None) -> tuple[datetime, int] | Rejected:
     try:
         started = parse_time(raw, tz)
     except ValueError as exc:
-        return Rejected(0, raw.strip(), str(exc))
+        return Rejected.of(0, raw.strip(), exc.message if isinstance(exc, CallguardError)
+                           else str(exc))
     return started, to_us(started)
 
 

@@ -38,6 +38,7 @@ from typing import IO
 from xml.parsers.expat import ExpatError
 
 from ._exceptions import ConfigurationError, InvalidNumberError
+from ._i18n import Message, _
 
 __all__ = [
     "CONTACT_PRESETS",
@@ -1123,15 +1124,26 @@ def excel_damage(value: str) -> str | None:
     """Why ``value`` cannot be recovered when Excel turned it into scientific notation, else None."""
     if _SCIENTIFIC.fullmatch(value.strip()) is None:
         return None
-    return (
-        f"{value.strip()!r} is Excel's scientific notation: the number lost its last digits and "
-        "cannot be recovered (format the column as Text in Excel before saving the CSV)"
-    )
+    return str(excel_damage_message(value))
+
+
+def excel_damage_message(value: str) -> Message | None:
+    """:func:`excel_damage` as a message of the catalog."""
+    if _SCIENTIFIC.fullmatch(value.strip()) is None:
+        return None
+    return _("{value} is Excel's scientific notation: the number lost its last digits and cannot "
+             "be recovered (format the column as Text in Excel before saving the CSV)",
+             value=repr(value.strip()))
 
 
 def invalid_reason(value: str, reason: str) -> str:
     """The reason a value is not a number, naming Excel's scientific notation when it is that."""
     return excel_damage(value) or reason
+
+
+def invalid_why(value: str, reason: Message) -> Message:
+    """:func:`invalid_reason` as a message of the catalog."""
+    return excel_damage_message(value) or reason
 
 
 # -- writing -------------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from ._decision import Decision
 from ._engine import Engine, apply_outcome
 from ._exceptions import ConfigurationError, InvalidNumberError, LedgerError
 from ._files import Source, read_number_blocks
+from ._i18n import _
 from ._numbers import _consumer_prefixes, consumer_keys, parse_caller, parse_number
 from ._policy import Policy
 from ._reports import ImportReport, PurgeReport, Rejected
@@ -597,9 +598,9 @@ def _key(line: int, value: str, report: ImportReport) -> int | None:
     try:
         number = parse_number(value)
     except InvalidNumberError as exc:
-        report.rejected.append(Rejected(line, value, exc.reason))
+        report.rejected.append(Rejected.of(line, value, exc.why))
         return None
     if not number.consumer_line:
-        report.rejected.append(Rejected(line, value, "not a French consumer line"))
+        report.rejected.append(Rejected.of(line, value, _("not a French consumer line")))
         return None
     return number.key

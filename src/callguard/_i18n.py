@@ -32,6 +32,7 @@ __all__ = [
     "Joined",
     "Lang",
     "Message",
+    "Translated",
     "_",
     "click_language",
     "lang_of",
@@ -124,6 +125,33 @@ class Joined(Message):
 
     def __hash__(self) -> int:
         return hash(tuple(p.msgid for p in self.parts))
+
+
+class Translated(Message):
+    """A sentence given in English and French by its author (``message_fr``-style strings not
+    yet in the catalog): the French when asked and given, else the catalog's, else English."""
+
+    __slots__ = ("fr",)
+
+    def __init__(self, en: str, fr: str = "") -> None:
+        super().__init__(en, {})
+        self.fr = fr
+
+    def render(self, lang: str = "en") -> str:
+        if lang_of(lang) == "fr" and self.fr:
+            return self.fr
+        return text(self.msgid, lang)
+
+    def __repr__(self) -> str:
+        return f"Translated({self.msgid!r}, {self.fr!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Translated):
+            return (self.msgid, self.fr) == (other.msgid, other.fr)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self.msgid)
 
 
 def say(message: Message | str, lang: str = "en") -> str:
