@@ -380,3 +380,24 @@ def test_an_error_answer_is_english_without_accept_language(tmp_path: Path) -> N
     assert wrong.status_code == 405 and wrong.json()["message"] == (
         "GET n'est pas permis sur /v1/check"
     )
+
+
+def test_a_french_control_pack_has_french_csv_headers_and_reasons(
+    ledger: str, tmp_path: Path
+) -> None:
+    with Guard(ledger) as guard:
+        guard.record_call("06 12 34 56 78", paris(2025, 11, 23, 11), caller_id=NPV)  # a Sunday
+    out = tmp_path / "pack"
+    code, _out = _invoke("control-pack", "--out", str(out), "--from", "2025-10-01",
+                         "--to", "2025-12-31", "--db", ledger)  # fmt: skip
+    assert code in (0, 1)
+    header, *rows = (out / "calls.csv").read_text(encoding="utf-8-sig").splitlines()
+    assert header.split(";")[:3] == ["tentative", "numéro", "date"]
+    assert "motifs" in header.split(";")
+    assert rows and all(not english_runs(row) for row in rows), rows
+
+
+def test_show_heads_its_tables_in_french(ledger: str) -> None:
+    code, out = _invoke("show", "06 98 76 54 32", "--db", ledger)
+    assert code == 0
+    assert "\tlevé_le\t" in out and "lifted_at" not in out

@@ -30,8 +30,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from ._audit import audit
+from ._decision import Reason
 from ._evidence import PARIS, consent_evidence, list_table, zone_of
 from ._guard import Guard
+from ._i18n import N_, text
 from ._numbers import parse_number
 from ._report import CallRow, ConsentRow, RefusalRow, ReportData, Verification, render_report
 from ._time import from_us, now_utc, to_us
@@ -146,17 +148,17 @@ def control_pack(
             "caller_id": caller, "outcome": outcome, "campaign": campaign, "purpose": purpose,
             "regime": regime, "lawful": not reasons,
             "codes": " ".join(r.code.value for r in reasons),
-            "reasons": " | ".join(r.message for r in reasons),
+            "reasons": " | ".join(_said(r, lang) for r in reasons),
         })  # fmt: skip
         call_rows.append(CallRow(
             e164, when, zone, str(outcome or "-"), regime,
             tuple(r.code.value for r in reasons),
-            tuple(f"{r.message} ({r.legal_basis})" for r in reasons),
+            tuple(f"{_said(r, lang)} ({r.legal_basis})" for r in reasons),
         ))  # fmt: skip
     pack.calls = len(calls)
     pack.violations = len(report.violations)
     pack.summary = report.summary
-    _write(pack, "calls", calls)
+    _write(pack, "calls", calls, lang)
     _json(pack, "audit.json", {
         "from": start.isoformat(), "to": end.isoformat(), "calls": report.calls,
         "summary": report.summary,
@@ -174,13 +176,13 @@ def control_pack(
         r for r in list_table(guard, "optouts")
         if keep(r) and (in_period(r["at"]) or in_period(r.get("removed_at")))
     ]  # fmt: skip
-    _write(pack, "refusals", refusals)
-    _write(pack, "optouts", optouts)
+    _write(pack, "refusals", refusals, lang)
+    _write(pack, "optouts", optouts, lang)
     # 4. The consent evidence: every consent of these numbers, whenever given (a call of the
     # period may rest on a consent given before it).
     step("consents")
     consents = [c for c in consent_evidence(guard) if keep(c)]
-    _write(pack, "consents", consents)
+    _write(pack, "consents", consents, lang)
     # 5. The journal.
     step("verification")
     verdict = guard.verify()
@@ -250,15 +252,28 @@ def _json(pack: ControlPack, name: str, data: object, *, record: bool = True) ->
         pack.files[name] = _sha(path)
 
 
-def _write(pack: ControlPack, stem: str, rows: list[dict[str, Any]]) -> None:
-    """``stem.csv`` (``;``, UTF-8 with BOM: French Excel opens it) and ``stem.json``."""
+# The columns of the pack's CSV files, as their header reads (the French from the catalog).
+_COLUMNS = (
+    N_("attempt_id"), N_("number"), N_("at"), N_("zone"), N_("caller_id"), N_("outcome"),
+    N_("campaign"), N_("purpose"), N_("regime"), N_("lawful"), N_("codes"), N_("reasons"),
+)  # fmt: skip
+
+
+def _said(reason: Reason, lang: str) -> str:
+    """A reason's sentence in the pack's language."""
+    return reason.message_fr if lang == "fr" and reason.message_fr else reason.message
+
+
+def _write(pack: ControlPack, stem: str, rows: list[dict[str, Any]], lang: str = "en") -> None:
+    """``stem.csv`` (``;``, UTF-8 with BOM: French Excel opens it; its header in ``lang``, from
+    the message catalog) and ``stem.json`` (its keys as the API spells them)."""
     columns: list[str] = []
     for row in rows:
         columns += [c for c in row if c not in columns]
     path = pack.out / f"{stem}.csv"
     with path.open("w", encoding="utf-8-sig", newline="") as f:
         writer = csv.writer(f, delimiter=";")
-        writer.writerow(columns)
+        writer.writerow([text(c, lang) for c in columns])
         for row in rows:
             writer.writerow(["" if row.get(c) is None else row.get(c) for c in columns])
     pack.files[path.name] = _sha(path)
