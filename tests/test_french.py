@@ -35,7 +35,7 @@ ENGLISH = frozenset(
     skipped so some starting such than that the their them then there these they this those time
     times to too unknown until up use used valid value was were what when where which while who
     will with within without written wrong yet you your
-    """.split()
+    """.split()  # noqa: SIM905
 )
 """Common English words; three in a row outside quotes is an English sentence."""
 
@@ -197,7 +197,7 @@ def _happy_paths(db: str, tmp: Path) -> dict[tuple[str, ...], list[list[str]]]:
              "--db", db],
             ["check", "06 12 34 56 78", "--caller-id", NPV, "--at", "garbage", "--db", db],
             ["check", "06 12 34 56 78", "--caller-id", NPV, "--purpose", "nope", "--db", db],
-        ],  # fmt: skip
+        ],
         ("attempt",): [
             ["attempt", "06 12 34 56 78", "--caller-id", NPV, *at, "--db", db],
             ["attempt", "not a number", "--caller-id", NPV, *at, "--db", db],
@@ -205,7 +205,7 @@ def _happy_paths(db: str, tmp: Path) -> dict[tuple[str, ...], list[list[str]]]:
         ("scrub",): [
             ["scrub", str(DATA / "numbers_plain.txt"), "--caller-id", NPV, *at, "--db", db,
              "-o", str(tmp / "out.csv")],
-        ],  # fmt: skip
+        ],
         ("show",): [["show", "06 98 76 54 32", "--db", db]],
         ("audit",): [["audit", str(DATA / "calls_2025q4.csv"), "--db", db]],
         ("init",): [["init", "--db", str(tmp / "new.db")], ["init", "--db", db]],
@@ -216,23 +216,23 @@ def _happy_paths(db: str, tmp: Path) -> dict[tuple[str, ...], list[list[str]]]:
         ("optout", "list"): [["optout", "list", "--db", db]],
         ("optout", "remove"): [["optout", "remove", "06 12 34 56 78", "--db", db]],
         ("consent", "add"): [["consent", "add", "06 12 34 56 78", "--proof", "form-1", *at,
-                              "--db", db]],  # fmt: skip
+                              "--db", db]],
         ("consent", "list"): [["consent", "list", "--db", db]],
         ("consent", "withdraw"): [["consent", "withdraw", "06 12 34 56 78", *at, "--db", db],
-                                  ["consent", "withdraw", "--db", db]],  # fmt: skip
+                                  ["consent", "withdraw", "--db", db]],
         ("consent", "import"): [["consent", "import", str(DATA / "consents_vendor_cp1252.csv"),
-                                 "--db", db]],  # fmt: skip
+                                 "--db", db]],
         ("contract", "add"): [["contract", "add", "06 12 34 56 78", "--start", "2025-11-01",
-                               "--db", db]],  # fmt: skip
+                               "--db", db]],
         ("contract", "list"): [["contract", "list", "--db", db]],
         ("lift", "refusal"): [["lift", "refusal", "06 98 76 54 32", "--reason", "erreur de saisie",
-                               "--db", db]],  # fmt: skip
+                               "--db", db]],
         ("lift", "objection"): [["lift", "objection", "06 98 76 54 32", "--reason", "erreur",
-                                 "--db", db]],  # fmt: skip
+                                 "--db", db]],
         ("bloctel", "import"): [["bloctel", "import", str(DATA / "bloctel_return.csv"),
                                  "--submitted", str(DATA / "numbers_plain.txt"), "--db", db]],
         ("bloctel", "export"): [["bloctel", "export", str(DATA / "numbers_plain.txt"),
-                                 "-o", str(tmp / "bloctel.csv"), "--db", db]],  # fmt: skip
+                                 "-o", str(tmp / "bloctel.csv"), "--db", db]],
         ("import-calls",): [["import-calls", str(DATA / "calls_2025q4.csv"), "--db", db]],
         ("outcome",): [["outcome", "999", "answered", "--db", db]],
         ("purge",): [["purge", "--before", "2020-01-01", "--db", db]],
@@ -240,7 +240,7 @@ def _happy_paths(db: str, tmp: Path) -> dict[tuple[str, ...], list[list[str]]]:
         ("keys", "list"): [["keys", "list", "--db", db]],
         ("keys", "revoke"): [["keys", "revoke", "nope", "--db", db]],
         ("control-pack",): [["control-pack", "--out", str(tmp / "pack"), "--from", "2025-10-01",
-                             "--to", "2025-12-31", "--db", db]],  # fmt: skip
+                             "--to", "2025-12-31", "--db", db]],
         ("migrate-ledger",): [["migrate-ledger", db, str(tmp / "copy.db")]],
         ("serve",): [["serve", "--db", str(tmp / "absent.db")]],
     }
@@ -286,10 +286,9 @@ def _assert_french_json(response: object, where: str) -> None:
 def test_every_route_answers_french_errors_included(tmp_path: Path) -> None:
     httpx = pytest.importorskip("httpx")
     pytest.importorskip("uvicorn")
-    from test_server_http import AT_ISO, auth, make_key, prepare, serve
-
     from callguard.server.app import ROUTES
     from callguard.server.service import Unavailable
+    from test_server_http import AT_ISO, auth, make_key, prepare, serve
 
     db = str(tmp_path / "ledger.db")
     prepare(db)
@@ -318,7 +317,7 @@ def test_every_route_answers_french_errors_included(tmp_path: Path) -> None:
                 client.request(method, url, headers=fr),  # no key: 401 on /v1
                 client.request(method, url, headers={**fr, **auth("cg_nope")}),
                 client.request(method, url, headers={**fr, **auth(key)},
-                               json=good.get(kind or "", None)),
+                               json=good.get(kind or "")),
             ]  # fmt: skip
             if kind is not None:
                 asks += [
