@@ -35,6 +35,7 @@ __all__ = [
     "Translated",
     "_",
     "click_language",
+    "french_table",
     "lang_of",
     "placeholders",
     "render",
@@ -179,6 +180,18 @@ def _(msgid: str, /, **params: object) -> Message:
 def N_(msgid: str) -> str:
     """Marks a constant string for extraction; it is translated where it is shown."""
     return msgid
+
+
+def french_table(table: Mapping[str, Mapping[str, str]]) -> dict[str, str]:
+    """The French of a ``{"en": {key: msgid}, "fr": {key: text}}`` table of labels: each
+    English label through the catalog, the table's own ``"fr"`` entry only where the catalog has
+    no translation yet (labels other modules still add in pairs)."""
+    given = table.get("fr", {})
+    out: dict[str, str] = {}
+    for key, english in table["en"].items():
+        french = text(english, "fr")
+        out[key] = given.get(key, french) if french == english else french
+    return out
 
 
 # click translates its own sentences (usage errors, "Usage:", "Error:") with the process-wide
