@@ -196,6 +196,8 @@ def _happy_paths(db: str, tmp: Path) -> dict[tuple[str, ...], list[list[str]]]:
              "--db", db],
             ["check", "06 12 34 56 78", "--caller-id", NPV, "--at", "garbage", "--db", db],
             ["check", "06 12 34 56 78", "--caller-id", NPV, "--purpose", "nope", "--db", db],
+            ["check", "06 12 34 56 78", "--caller-id", NPV, "--tz", "Mars/Olympus", "--db", db],
+            ["check", "06 12 34 56 78", "--caller-id", NPV, "--department", "99", "--db", db],
         ],
         ("attempt",): [
             ["attempt", "06 12 34 56 78", "--caller-id", NPV, *at, "--db", db],
@@ -204,6 +206,10 @@ def _happy_paths(db: str, tmp: Path) -> dict[tuple[str, ...], list[list[str]]]:
         ("scrub",): [
             ["scrub", str(DATA / "numbers_plain.txt"), "--caller-id", NPV, *at, "--db", db,
              "-o", str(tmp / "out.csv")],
+            ["scrub", str(DATA / "contacts_utf8_bom_comma.csv"), "--caller-id", NPV,
+             "--column", "fax", "--db", db],
+            ["scrub", str(DATA), "--caller-id", NPV, "--db", db],
+            ["scrub", str(DATA / "journal_v1.db"), "--caller-id", NPV, "--db", db],
         ],
         ("show",): [["show", "06 98 76 54 32", "--db", db]],
         ("audit",): [["audit", str(DATA / "calls_2025q4.csv"), "--db", db]],
