@@ -212,7 +212,12 @@ def _happy_paths(db: str, tmp: Path) -> dict[tuple[str, ...], list[list[str]]]:
             ["scrub", str(DATA / "journal_v1.db"), "--caller-id", NPV, "--db", db],
         ],
         ("show",): [["show", "06 98 76 54 32", "--db", db]],
-        ("audit",): [["audit", str(DATA / "calls_2025q4.csv"), "--db", db]],
+        ("audit",): [
+            ["audit", str(DATA / "calls_2025q4.csv"), "--db", db],
+            ["audit", str(DATA / "calls_2025q4.csv"), "--map", "nope=x", "--db", db],
+            ["audit", str(DATA / "calls_2025q4.csv"), "--tz", "Nowhere", "--db", db],
+            ["audit", str(DATA / "contacts_utf8_bom_comma.csv"), "--db", db],
+        ],
         ("init",): [["init", "--db", str(tmp / "new.db")], ["init", "--db", db]],
         ("verify",): [["verify", "--db", db]],
         ("record",): [["record", "06 12 34 56 78", "--caller-id", NPV, *at, "--db", db]],

@@ -172,7 +172,9 @@ def parse_pairs(option: str, spec: str | Mapping[str, str] | None) -> dict[str, 
             continue
         key, sep, value = item.partition("=")
         if not sep or not key.strip() or not value.strip():
-            raise ConfigurationError(f"{option}: {item.strip()!r} is not NAME=VALUE")
+            raise ConfigurationError(
+                _("{option}: {value} is not NAME=VALUE", option=option, value=repr(item.strip()))
+            )
         pairs[key.strip()] = value.strip()
     return pairs
 
@@ -198,7 +200,8 @@ def call_log_format(
         base = PRESETS.get(preset.strip().lower(), base)
         if base.name != preset.strip().lower():
             raise ConfigurationError(
-                f"unknown call-log preset {preset!r}; the presets are: {', '.join(PRESETS)}"
+                _("unknown call-log preset {value}; the presets are: {choices}",
+                  value=repr(preset), choices=", ".join(PRESETS))
             )
     columns = dict(base.columns)
     named: set[str] = set()
@@ -206,7 +209,8 @@ def call_log_format(
         key = header_key(name).replace("callerid", "caller_id").replace("startedat", "started_at")
         if key not in _COLUMNS:
             raise ConfigurationError(
-                f"--map: {name!r} is not a call-log field; the fields are: {', '.join(_COLUMNS)}"
+                _("--map: {value} is not a call-log field; the fields are: {choices}",
+                  value=repr(name), choices=", ".join(_COLUMNS))
             )
         columns[key] = header
         named.add(key)
@@ -215,13 +219,16 @@ def call_log_format(
         try:
             outcomes[status.upper()] = Outcome.coerce(outcome)
         except ValueError as exc:
-            raise ConfigurationError(f"--outcome-map: {status}={outcome}: {exc}") from None
+            raise ConfigurationError(
+                _("--outcome-map: {status}={outcome}: {reason}", status=status, outcome=outcome,
+                  reason=exc.message if isinstance(exc, CallguardError) else str(exc))
+            ) from None
     if tz is not None:
         try:
             ZoneInfo(tz)
         except (ZoneInfoNotFoundError, ValueError):
             raise ConfigurationError(
-                f"--tz: {tz!r} is not an IANA time zone (e.g. Europe/Paris, UTC)"
+                _("--tz: {value} is not an IANA time zone (e.g. Europe/Paris, UTC)", value=repr(tz))
             ) from None
     contexts = base.internal_contexts
     if internal_contexts is not None:
@@ -442,8 +449,8 @@ def _columns(header: list[str], name: str, fmt: CallLogFormat) -> dict[str, int]
             found[column] = keys.index(header_key(mapped))
         elif column in fmt.named or column in _REQUIRED:
             raise ConfigurationError(
-                f"{name}: no column {mapped!r} for {column}; the header has: "
-                f"{', '.join(repr(h) for h in header)}"
+                _("{file}: no column {mapped} for {field}; the header has: {columns}", file=name,
+                  mapped=repr(mapped), field=column, columns=", ".join(repr(h) for h in header))
             )
     for column, aliases in _COLUMNS.items():
         if column in found or column in fmt.columns:
@@ -457,10 +464,11 @@ def _columns(header: list[str], name: str, fmt: CallLogFormat) -> dict[str, int]
         missing.remove("caller_id")
     if missing:
         raise ConfigurationError(
-            f"{name}: no {', '.join(repr(m) for m in missing)} column; a call log needs "
-            f"number, caller_id and started_at (outcome, purpose, sector, professional and "
-            f"campaign are optional; --map names a column, --caller-id gives the number every "
-            f"call presented); the header has: {', '.join(repr(h) for h in header)}"
+            _("{file}: no {missing} column; a call log needs number, caller_id and started_at "
+              "(outcome, purpose, sector, professional and campaign are optional; --map names a "
+              "column, --caller-id gives the number every call presented); the header has: "
+              "{columns}", file=name, missing=", ".join(repr(m) for m in missing),
+              columns=", ".join(repr(h) for h in header))
         )
     return found
 
@@ -480,8 +488,8 @@ def _opened(
         header = list(fixed) if fixed is not None else cf.header
         if header is None:
             raise ConfigurationError(
-                f"{name}: a call log needs a header line naming its columns (number, "
-                "caller_id, started_at…), or a --preset for a dialer's log without one"
+                _("{file}: a call log needs a header line naming its columns (number, caller_id, "
+                  "started_at…), or a --preset for a dialer's log without one", file=name)
             )
         yield cf, _columns(header, name, fmt), len(header)
 
