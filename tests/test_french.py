@@ -27,7 +27,7 @@ DATA = Path(__file__).parent / "data"
 ENGLISH = frozenset(
     """
     a about after all allowed already also an and any are as at be because been before being but
-    command commands
+    attempt attempts command commands professional
     by call called calls can cannot check checked could create created day days did digits do does
     done each empty error every expected file files first for found from given got had has have he
     her his how if in into invalid is it its last least ledger line lines list listed may missing
@@ -233,7 +233,9 @@ def _happy_paths(db: str, tmp: Path) -> dict[tuple[str, ...], list[list[str]]]:
         ("consent", "import"): [["consent", "import", str(DATA / "consents_vendor_cp1252.csv"),
                                  "--db", db]],
         ("contract", "add"): [["contract", "add", "06 12 34 56 78", "--start", "2025-11-01",
-                               "--db", db]],
+                               "--db", db],
+                              ["contract", "add", "06 12 34 56 78", "--start", "2025-11-02",
+                               "--end", "2025-11-01", "--db", db]],
         ("contract", "list"): [["contract", "list", "--db", db]],
         ("lift", "refusal"): [["lift", "refusal", "06 98 76 54 32", "--reason", "erreur de saisie",
                                "--db", db]],
@@ -245,7 +247,8 @@ def _happy_paths(db: str, tmp: Path) -> dict[tuple[str, ...], list[list[str]]]:
                                  "-o", str(tmp / "bloctel.csv"), "--db", db]],
         ("import-calls",): [["import-calls", str(DATA / "calls_2025q4.csv"), "--db", db]],
         ("outcome",): [["outcome", "999", "answered", "--db", db]],
-        ("purge",): [["purge", "--before", "2020-01-01", "--db", db]],
+        ("purge",): [["purge", "--before", "2020-01-01", "--db", db],
+                     ["purge", "--before", "2099-01-01", "--db", db]],
         ("keys", "create"): [["keys", "create", "--professional", "acme", "--db", db]],
         ("keys", "list"): [["keys", "list", "--db", db]],
         ("keys", "revoke"): [["keys", "revoke", "nope", "--db", db]],
