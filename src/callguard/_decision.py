@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from ._i18n import Message
@@ -27,7 +28,11 @@ class Reason:
     @classmethod
     def of(cls, code: ReasonCode, message: Message, legal_basis: str) -> Reason:
         """A reason whose sentences come from the message catalog (English and French)."""
-        return cls(code, message.render("en"), legal_basis, message.render("fr"))
+        try:
+            english, french = _bilingual(message.msgid, tuple(message.params.items()))
+        except TypeError:  # a value that cannot be a cache key
+            english, french = message.render("en"), message.render("fr")
+        return cls(code, english, legal_basis, french)
 
     def to_dict(self) -> dict[str, str]:
         return {
@@ -77,3 +82,11 @@ class Decision:
             "attempt_id": self.attempt_id,
             "reasons": [r.to_dict() for r in self.reasons],
         }
+
+
+# A scrub or an audit gives the same reasons again and again (one caller ID, one day): their two
+# sentences are rendered once.
+@lru_cache(maxsize=8192)
+def _bilingual(msgid: str, params: tuple[tuple[str, object], ...]) -> tuple[str, str]:
+    message = Message(msgid, dict(params))
+    return message.render("en"), message.render("fr")

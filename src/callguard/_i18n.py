@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import gettext as _gettext
 import string
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
@@ -67,7 +67,21 @@ def translations(lang: Lang) -> _gettext.NullTranslations:
 
 def text(msgid: str, lang: str = "en") -> str:
     """``msgid`` in ``lang`` (itself when the catalog has no translation)."""
+    if lang == "en":  # the code's own text: no lookup (every reason renders it)
+        return msgid
+    if lang == "fr":
+        french = _FRENCH or _load_french()
+        return french(msgid)
     return translations(lang_of(lang)).gettext(msgid)
+
+
+_FRENCH: Callable[[str], str] | None = None
+
+
+def _load_french() -> Callable[[str], str]:
+    global _FRENCH
+    _FRENCH = translations("fr").gettext
+    return _FRENCH
 
 
 def placeholders(template: str) -> set[str]:
@@ -83,7 +97,7 @@ class Message:
 
     def __init__(self, msgid: str, params: Mapping[str, object] | None = None) -> None:
         self.msgid = msgid
-        self.params: dict[str, object] = dict(params or {})
+        self.params: dict[str, object] = params if type(params) is dict else dict(params or {})
 
     def render(self, lang: str = "en") -> str:
         return render(self.msgid, lang, **self.params)
@@ -168,8 +182,12 @@ def render(msgid: str, lang: str = "en", /, **params: object) -> str:
     template = text(msgid, lang)
     if not params:
         return template
-    values = {k: v.render(lang) if isinstance(v, Message) else v for k, v in params.items()}
-    return template.format(**values)
+    for value in params.values():
+        if isinstance(value, Message):
+            params = {k: v.render(lang) if isinstance(v, Message) else v
+                      for k, v in params.items()}  # fmt: skip
+            break
+    return template.format(**params)
 
 
 def _(msgid: str, /, **params: object) -> Message:
