@@ -388,10 +388,9 @@ def test_an_error_answer_is_english_without_accept_language(tmp_path: Path) -> N
     assert english.json()["message"] == "an API key is required: Authorization: Bearer KEY"
     assert french.json()["message"] == "une clé d'API est requise : Authorization: Bearer CLÉ"
     assert missing.status_code == 404 and missing.json()["error"] == "not_found"
-    assert missing.json()["message"] == "aucune route /nowhere"
-    assert wrong.status_code == 405 and wrong.json()["message"] == (
-        "GET n'est pas permis sur /v1/check"
-    )
+    assert missing.json()["message"].startswith("aucune route /nowhere")
+    assert wrong.status_code == 405
+    assert wrong.json()["message"].startswith("GET n'est pas accepté sur /v1/check")
 
 
 def test_a_french_control_pack_has_french_csv_headers_and_reasons(

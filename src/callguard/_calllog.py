@@ -235,11 +235,11 @@ def call_log_format(
         names = [c.strip() for c in internal_contexts]
         if names and contexts is None:
             raise ConfigurationError(
-                f"--internal-context {names[0]!r}: only an Asterisk log has dialplan contexts "
-                "(--preset asterisk)"
+                _("--internal-context {value}: only an Asterisk log has dialplan contexts "
+                  "(--preset asterisk)", value=repr(names[0]))
             )
         if any(not c for c in names):
-            raise ConfigurationError("--internal-context: an empty context name")
+            raise ConfigurationError(_("--internal-context: an empty context name"))
         if names:
             contexts = frozenset(names)
     return CallLogFormat(

@@ -575,8 +575,9 @@ def _preset_columns(
     keys = [header_key(c) for c in cells]
     if header_key(preset.columns[0]) not in keys:
         raise ConfigurationError(
-            f"{name}: no column {preset.columns[0]!r}: not a {preset.name} lead export; line "
-            f"{line} has: {', '.join(repr(c) for c in cells)}"
+            _("{file}: no column {column}: not a {preset} lead export; line {line} has: "
+              "{columns}", file=name, column=repr(preset.columns[0]), preset=preset.name,
+              line=line, columns=", ".join(repr(c) for c in cells))
         )
     code = None
     if preset.country_code is not None and header_key(preset.country_code) in keys:
@@ -682,7 +683,9 @@ _NS_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 
 
 def _too_big(name: str, what: str) -> ConfigurationError:
-    return ConfigurationError(f"{name}: {what}: not a contact file, or a damaged or hostile one")
+    return ConfigurationError(
+        _("{file}: {what}: not a contact file, or a damaged or hostile one", file=name, what=what)
+    )
 
 
 def _parse_part(
