@@ -12,8 +12,8 @@ from pathlib import Path
 SRC = Path(__file__).resolve().parent.parent / "src" / "callguard"
 
 LAYERS: list[tuple[str, ...]] = [
-    # 0. vocabulary: errors, enums, instants, the facts and the answer
-    ("_exceptions", "_types", "_time", "_facts", "_decision"),
+    # 0. vocabulary: the message catalog, errors, enums, instants, the facts and the answer
+    ("_i18n", "_exceptions", "_types", "_time", "_facts", "_decision"),
     # 1. the question's parts: numbers, policy, regimes, calendar, contact files
     ("_numbers", "_policy", "_files", "_safefiles"),
     # 2. the rules, with the dated regimes and the calendar they read

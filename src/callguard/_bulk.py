@@ -29,19 +29,20 @@ from zoneinfo import ZoneInfo
 from ._calllog import CallLogFormat, CallSource, parse_pairs, read_call_log
 from ._decision import Decision
 from ._engine import BATCH, apply_outcome
-from ._exceptions import ConfigurationError, InvalidNumberError, LedgerError
+from ._exceptions import CallguardError, ConfigurationError, InvalidNumberError, LedgerError
 from ._files import (
     Columns,
     ContactFile,
     Row,
     header_key,
-    invalid_reason,
+    invalid_why,
     is_output_column,
     neutralise,
     open_contacts,
     text_writer,
 )
 from ._guard import Guard
+from ._i18n import Joined, Message, Translated, _
 from ._numbers import parse_caller, parse_number
 from ._reports import (
     CallImportReport,
@@ -327,7 +328,7 @@ def scrub_file(
                     out += [neutralise(c) for c in cells[width:]]
                     allowed_in: list[str] = []
                     row_codes: list[list[str]] = []
-                    notes: list[tuple[str, str]] = []
+                    notes: list[tuple[str, Message]] = []
                     for name, slot in zip(names, slots, strict=True):
                         if slot is None:
                             out += ["", "false", "", ""]  # no number in this column
@@ -430,10 +431,10 @@ def _scrub_single(
             by_code[code] += 1
         notes = _notes(value, decision, None) if look.invalid else []
         if row.problem or notes:
-            reasons = [row.problem] if row.problem else []
-            reasons += [why for _, why in notes]
+            reasons: list[Message | str] = [row.problem] if row.problem else []
+            reasons += [why for _value, why in notes]
             shown_value = notes[0][0] if notes else row.value
-            summary.bad_lines.append(Rejected(row.line, shown_value, "; ".join(reasons)))
+            summary.bad_lines.append(Rejected.of(row.line, shown_value, Joined(reasons)))
     summary.by_column[name] += judged
 
 
@@ -442,20 +443,23 @@ def _csv_writer(stream: TextIO, cf: ContactFile) -> Any:
     return csv.writer(stream, delimiter=cf.delimiter or ";", lineterminator=cf.newline)
 
 
-def _notes(value: str, decision: Decision, column: str | None) -> list[tuple[str, str]]:
+def _notes(value: str, decision: Decision, column: str | None) -> list[tuple[str, Message]]:
     """(value, why) for a number that is not one (naming its column when there are several)."""
-    notes = []
+    notes: list[tuple[str, Message]] = []
     for reason in decision.reasons:
         if reason.code is ReasonCode.INVALID_NUMBER:
-            message = invalid_reason(value, reason.message)
-            notes.append((value, message if column is None else f"{column}: {message}"))
+            message = invalid_why(value, Translated(reason.message, reason.message_fr))
+            notes.append(
+                (value, message if column is None else
+                 _("{column}: {reason}", column=column, reason=message))
+            )  # fmt: skip
     return notes
 
 
 def _count_row(
     summary: ScrubSummary,
     row: Row,
-    notes: list[tuple[str, str]],
+    notes: list[tuple[str, Message]],
     codes: list[list[str]],
     allowed: bool,
 ) -> None:
@@ -467,11 +471,11 @@ def _count_row(
     for these in codes:
         for code in these:
             by_code[code] += 1
-    reasons = [row.problem] if row.problem else []
-    reasons += [why for _, why in notes]
+    reasons: list[Message | str] = [row.problem] if row.problem else []
+    reasons += [why for _value, why in notes]
     if reasons:
         value = notes[0][0] if notes else row.value
-        summary.bad_lines.append(Rejected(row.line, value, "; ".join(reasons)))
+        summary.bad_lines.append(Rejected.of(row.line, value, Joined(reasons)))
 
 
 # -- Bloctel submission -----------------------------------------------------------------------------
@@ -520,12 +524,14 @@ def bloctel_submission(
             try:
                 number = parse_number(row.value)
             except InvalidNumberError as exc:
-                why = invalid_reason(row.value, exc.reason)
-                reason = why if row.problem is None else f"{row.problem}; {why}"
-                report.rejected.append(Rejected(row.line, row.value, reason))
+                why = invalid_why(row.value, exc.why)
+                reason = why if row.problem is None else Joined([row.problem, why])
+                report.rejected.append(Rejected.of(row.line, row.value, reason))
                 continue
             if not number.consumer_line:
-                report.rejected.append(Rejected(row.line, row.value, "not a French consumer line"))
+                report.rejected.append(
+                    Rejected.of(row.line, row.value, _("not a French consumer line"))
+                )
                 continue
             if number.key in wanted:
                 report.duplicates += 1
@@ -587,8 +593,9 @@ def import_calls(
             try:
                 key = parse_number(call.number).key
             except InvalidNumberError as exc:
-                reason = invalid_reason(call.number, exc.reason)
-                report.rejected.append(Rejected(call.line, call.number, reason))
+                report.rejected.append(
+                    Rejected.of(call.line, call.number, invalid_why(call.number, exc.why))
+                )
                 continue
             pid = pids.get(call.professional)
             if pid is None:
@@ -729,22 +736,31 @@ def _consent_row(line: int, cells: dict[str, str]) -> ConsentRow:
     try:
         at = parse_instant(raw_at)
     except ValueError:
-        raise ValueError(f"consented_at {raw_at!r} is not a date or an ISO 8601 time") from None
+        raise ConfigurationError(_("{field} {value} is not a date or an ISO 8601 time",
+                                   field="consented_at", value=repr(raw_at))) from None
     proof = cells.get("proof", "")
     if not proof:
-        raise ValueError("no proof: L223-1 requires the reference of where the consent is kept")
+        raise ConfigurationError(
+            _("no proof: L223-1 requires the reference of where the consent is kept")
+        )
     expires: datetime | None = None
     raw_exp = cells.get("expires_at", "")
     if raw_exp:
         try:
             expires = _end_of(raw_exp)
         except ValueError:
-            raise ValueError(f"expires_at {raw_exp!r} is not a date or an ISO 8601 time") from None
+            raise ConfigurationError(_("{field} {value} is not a date or an ISO 8601 time",
+                                       field="expires_at", value=repr(raw_exp))) from None
         if expires <= at:
-            raise ValueError(f"expires_at {raw_exp!r} is not after consented_at {raw_at!r}")
+            raise ConfigurationError(
+                _("expires_at {end} is not after consented_at {start}", end=repr(raw_exp),
+                  start=repr(raw_at))
+            )
     digest = cells.get("proof_sha256", "").lower() or None
     if digest is not None and (len(digest) != 64 or not set(digest) <= _SHA256):
-        raise ValueError(f"proof_sha256 {digest!r} is not 64 hexadecimal digits")
+        raise ConfigurationError(
+            _("proof_sha256 {value} is not 64 hexadecimal digits", value=repr(digest))
+        )
     off_hours: bool | None = None
     raw_off = cells.get("off_hours", "").lower()
     if "off_hours" in cells:
@@ -753,7 +769,10 @@ def _consent_row(line: int, cells: dict[str, str]) -> ConsentRow:
         elif raw_off in _FALSE:
             off_hours = False if raw_off else None
         else:
-            raise ValueError(f"off_hours {raw_off!r} is not yes/no (oui/non, true/false, 1/0)")
+            raise ConfigurationError(
+                _("off_hours {value} is not yes/no (oui/non, true/false, 1/0)",
+                  value=repr(raw_off))
+            )
     return ConsentRow(
         line=line,
         number=number,
@@ -823,8 +842,7 @@ def import_consents(
             try:
                 good.append(_consent_row(row.line, cells))
             except ValueError as exc:
-                reason = getattr(exc, "reason", None) or str(exc)
-                report.rejected.append(Rejected(row.line, cells.get("number", ""), reason))
+                report.rejected.append(Rejected.of(row.line, cells.get("number", ""), _why(exc)))
     with guard.batch():
         for consent in good:
             _record_consent(guard, consent)
@@ -960,3 +978,12 @@ def list_optouts(
         if include_ended or entry.active(t):
             entries.append(entry)
     return entries
+
+
+def _why(exc: ValueError) -> Message | str:
+    """Why a row was refused: a library error's message, else the error as it reads."""
+    if isinstance(exc, InvalidNumberError):
+        return exc.why
+    if isinstance(exc, CallguardError):
+        return exc.message
+    return str(exc)

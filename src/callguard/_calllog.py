@@ -16,8 +16,9 @@ from operator import itemgetter
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from ._exceptions import ConfigurationError
+from ._exceptions import CallguardError, ConfigurationError
 from ._files import ContactFile, Row, header_key, open_contacts, with_country_code
+from ._i18n import Message, _
 from ._reports import Rejected
 from ._time import EARLIEST, LATEST, UTC, in_range, parse_instant, to_us
 from ._types import Outcome, Purpose, Sector
@@ -171,7 +172,9 @@ def parse_pairs(option: str, spec: str | Mapping[str, str] | None) -> dict[str, 
             continue
         key, sep, value = item.partition("=")
         if not sep or not key.strip() or not value.strip():
-            raise ConfigurationError(f"{option}: {item.strip()!r} is not NAME=VALUE")
+            raise ConfigurationError(
+                _("{option}: {value} is not NAME=VALUE", option=option, value=repr(item.strip()))
+            )
         pairs[key.strip()] = value.strip()
     return pairs
 
@@ -197,7 +200,8 @@ def call_log_format(
         base = PRESETS.get(preset.strip().lower(), base)
         if base.name != preset.strip().lower():
             raise ConfigurationError(
-                f"unknown call-log preset {preset!r}; the presets are: {', '.join(PRESETS)}"
+                _("unknown call-log preset {value}; the presets are: {choices}",
+                  value=repr(preset), choices=", ".join(PRESETS))
             )
     columns = dict(base.columns)
     named: set[str] = set()
@@ -205,7 +209,8 @@ def call_log_format(
         key = header_key(name).replace("callerid", "caller_id").replace("startedat", "started_at")
         if key not in _COLUMNS:
             raise ConfigurationError(
-                f"--map: {name!r} is not a call-log field; the fields are: {', '.join(_COLUMNS)}"
+                _("--map: {value} is not a call-log field; the fields are: {choices}",
+                  value=repr(name), choices=", ".join(_COLUMNS))
             )
         columns[key] = header
         named.add(key)
@@ -214,24 +219,27 @@ def call_log_format(
         try:
             outcomes[status.upper()] = Outcome.coerce(outcome)
         except ValueError as exc:
-            raise ConfigurationError(f"--outcome-map: {status}={outcome}: {exc}") from None
+            raise ConfigurationError(
+                _("--outcome-map: {status}={outcome}: {reason}", status=status, outcome=outcome,
+                  reason=exc.message if isinstance(exc, CallguardError) else str(exc))
+            ) from None
     if tz is not None:
         try:
             ZoneInfo(tz)
         except (ZoneInfoNotFoundError, ValueError):
             raise ConfigurationError(
-                f"--tz: {tz!r} is not an IANA time zone (e.g. Europe/Paris, UTC)"
+                _("--tz: {value} is not an IANA time zone (e.g. Europe/Paris, UTC)", value=repr(tz))
             ) from None
     contexts = base.internal_contexts
     if internal_contexts is not None:
         names = [c.strip() for c in internal_contexts]
         if names and contexts is None:
             raise ConfigurationError(
-                f"--internal-context {names[0]!r}: only an Asterisk log has dialplan contexts "
-                "(--preset asterisk)"
+                _("--internal-context {value}: only an Asterisk log has dialplan contexts "
+                  "(--preset asterisk)", value=repr(names[0]))
             )
         if any(not c for c in names):
-            raise ConfigurationError("--internal-context: an empty context name")
+            raise ConfigurationError(_("--internal-context: an empty context name"))
         if names:
             contexts = frozenset(names)
     return CallLogFormat(
@@ -308,9 +316,9 @@ def parse_time(value: object, tz: str | None = None) -> datetime:
         if moment is None:
             moment = parse_instant(value)
     except ValueError:
-        raise ValueError(
-            f"started_at {str(value).strip()!r} is not an ISO 8601 time "
-            "(e.g. 2026-11-23T10:30:00+01:00)"
+        raise ConfigurationError(
+            _("started_at {value} is not an ISO 8601 time (e.g. 2026-11-23T10:30:00+01:00)",
+              value=repr(str(value).strip()))
         ) from None
     try:
         in_range(moment, "started_at")
@@ -340,11 +348,11 @@ def _cell(row: Mapping[str, object], name: str) -> str:
 
 def _logged(
     line: int, row: Mapping[str, object], professional: str, fmt: CallLogFormat
-) -> tuple[LoggedCall | None, str, str]:
+) -> tuple[LoggedCall | None, str, Message | str]:
     """The call of a normalised row, or (None, bad value, reason)."""
     number = _cell(row, "number")
     if not number:
-        return None, "", "no number"
+        return None, "", _("no number")
     if fmt.internal_contexts is not None and internal_call(
         number, _cell(row, "context"), fmt.internal_contexts
     ):
@@ -354,7 +362,9 @@ def _logged(
     try:
         started = parse_time("" if raw_time is None else raw_time, fmt.tz)
     except ValueError as exc:
-        return None, _cell(row, "started_at"), str(exc)
+        return None, _cell(row, "started_at"), (
+            exc.message if isinstance(exc, CallguardError) else str(exc)
+        )
     extras, bad, reason = _extras(
         _cell(row, "outcome"),
         _cell(row, "purpose"),
@@ -439,8 +449,8 @@ def _columns(header: list[str], name: str, fmt: CallLogFormat) -> dict[str, int]
             found[column] = keys.index(header_key(mapped))
         elif column in fmt.named or column in _REQUIRED:
             raise ConfigurationError(
-                f"{name}: no column {mapped!r} for {column}; the header has: "
-                f"{', '.join(repr(h) for h in header)}"
+                _("{file}: no column {mapped} for {field}; the header has: {columns}", file=name,
+                  mapped=repr(mapped), field=column, columns=", ".join(repr(h) for h in header))
             )
     for column, aliases in _COLUMNS.items():
         if column in found or column in fmt.columns:
@@ -454,10 +464,11 @@ def _columns(header: list[str], name: str, fmt: CallLogFormat) -> dict[str, int]
         missing.remove("caller_id")
     if missing:
         raise ConfigurationError(
-            f"{name}: no {', '.join(repr(m) for m in missing)} column; a call log needs "
-            f"number, caller_id and started_at (outcome, purpose, sector, professional and "
-            f"campaign are optional; --map names a column, --caller-id gives the number every "
-            f"call presented); the header has: {', '.join(repr(h) for h in header)}"
+            _("{file}: no {missing} column; a call log needs number, caller_id and started_at "
+              "(outcome, purpose, sector, professional and campaign are optional; --map names a "
+              "column, --caller-id gives the number every call presented); the header has: "
+              "{columns}", file=name, missing=", ".join(repr(m) for m in missing),
+              columns=", ".join(repr(h) for h in header))
         )
     return found
 
@@ -477,8 +488,8 @@ def _opened(
         header = list(fixed) if fixed is not None else cf.header
         if header is None:
             raise ConfigurationError(
-                f"{name}: a call log needs a header line naming its columns (number, "
-                "caller_id, started_at…), or a --preset for a dialer's log without one"
+                _("{file}: a call log needs a header line naming its columns (number, caller_id, "
+                  "started_at…), or a --preset for a dialer's log without one", file=name)
             )
         yield cf, _columns(header, name, fmt), len(header)
 
@@ -543,7 +554,7 @@ def read_call_log(
         elif reason is SKIPPED:
             lines_skipped.append(line)
         else:
-            rejected.append(Rejected(line, value, reason))
+            rejected.append(Rejected.of(line, value, reason))
 
     if isinstance(calls, (str, os.PathLike)):
         with _opened(calls, fmt) as opened:
@@ -653,7 +664,7 @@ def read_call_columns(
         elif reason is SKIPPED:
             out.skipped.append(line)
         else:
-            rejected.append(Rejected(line, value, reason))
+            rejected.append(Rejected.of(line, value, reason))
 
     with _opened(calls, fmt) as opened:
         if opened is not None:
@@ -721,7 +732,7 @@ def _plain(
             continue
         number = cells[at_number].strip()
         if not number:
-            rejected.append(Rejected(line, "", "no number"))
+            rejected.append(Rejected.of(line, "", _("no number")))
             continue
         if contexts is not None and internal_call(
             number, cells[at_context] if at_context is not None else "", contexts
@@ -735,7 +746,7 @@ def _plain(
         if when is None:
             when = times[raw_time] = _when(raw_time, fmt.tz)
         if isinstance(when, Rejected):
-            rejected.append(Rejected(line, when.value, when.reason))
+            rejected.append(Rejected(line, when.value, when.reason, when.why))
             continue
         key = None if getter is None else (getter(cells),) if single else getter(cells)
         other = others.get(key)
@@ -769,7 +780,8 @@ def _when(raw: str, tz: str | None) -> tuple[datetime, int] | Rejected:
     try:
         started = parse_time(raw, tz)
     except ValueError as exc:
-        return Rejected(0, raw.strip(), str(exc))
+        return Rejected.of(0, raw.strip(), exc.message if isinstance(exc, CallguardError)
+                           else str(exc))
     return started, to_us(started)
 
 

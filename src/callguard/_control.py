@@ -41,9 +41,11 @@ from zoneinfo import ZoneInfo
 from ._audit import audit
 from ._checkpoint import TSR, checkpoint_files
 from ._evidence import PARIS, _rows_of, consent_evidence, list_table, zone_of
+from ._decision import Reason
 from ._exceptions import ConfigurationError
 from ._files import neutralise
 from ._guard import Guard
+from ._i18n import N_, text
 from ._numbers import parse_number
 from ._report import CallRow, ConsentRow, RefusalRow, ReportData, Verification, render_report
 from ._safefiles import SafeDir
@@ -167,7 +169,7 @@ def _fill(
     wanted = {f"+{k}" for k in keys}
     step = progress or (lambda name: None)
     ledger, pid = guard.engine.ledger, guard.engine.pid
-    out = _Out(pack, target)
+    out = _Out(pack, target, lang)
 
     def keep(row: dict[str, Any]) -> bool:
         return not wanted or row["number"] in wanted
@@ -212,12 +214,12 @@ def _fill(
             "caller_id": caller, "outcome": outcome, "campaign": campaign, "purpose": purpose,
             "regime": regime, "lawful": not reasons,
             "codes": " ".join(r.code.value for r in reasons),
-            "reasons": " | ".join(r.message for r in reasons),
+            "reasons": " | ".join(_said(r, lang) for r in reasons),
         })  # fmt: skip
         call_rows.append(CallRow(
             e164, when, zone, str(outcome or "-"), regime,
             tuple(r.code.value for r in reasons),
-            tuple(f"{r.message} ({r.legal_basis})" for r in reasons),
+            tuple(f"{_said(r, lang)} ({r.legal_basis})" for r in reasons),
         ))  # fmt: skip
     pack.calls = len(calls)
     pack.violations = len(report.violations)
@@ -393,6 +395,18 @@ def _cell(value: object) -> str:
     return "" if value is None else neutralise(str(value))
 
 
+# The columns of the pack's CSV files, as their header reads (the French from the catalog).
+_COLUMNS = (
+    N_("attempt_id"), N_("number"), N_("at"), N_("zone"), N_("caller_id"), N_("outcome"),
+    N_("campaign"), N_("purpose"), N_("regime"), N_("lawful"), N_("codes"), N_("reasons"),
+)  # fmt: skip
+
+
+def _said(reason: Reason, lang: str) -> str:
+    """A reason's sentence in the pack's language."""
+    return reason.message_fr if lang == "fr" and reason.message_fr else reason.message
+
+
 @dataclass(slots=True)
 class _Out:
     """Where the pack's files go: each written afresh into the folder (``SafeDir``) and its
@@ -400,6 +414,7 @@ class _Out:
 
     pack: ControlPack
     target: SafeDir
+    lang: str = "en"
 
     def file(self, name: str, data: bytes, *, record: bool = True) -> None:
         self.target.write(name, data)
@@ -417,7 +432,7 @@ class _Out:
             columns += [c for c in row if c not in columns]
         buffer = io.StringIO(newline="")
         writer = csv.writer(buffer, delimiter=";")
-        writer.writerow([_cell(c) for c in columns])
+        writer.writerow([_cell(text(c, self.lang)) for c in columns])
         for row in rows:
             writer.writerow([_cell(row.get(c)) for c in columns])
         self.file(f"{stem}.csv", buffer.getvalue().encode("utf-8-sig"))

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
+from ._i18n import Message
 from ._types import ReasonCode
 
 __all__ = ["Decision", "Reason"]
@@ -22,6 +24,15 @@ class Reason:
     """The article the rule comes from, e.g. « Code de la consommation, art. D223-9 »."""
     message_fr: str = ""
     """The same sentence in French, for French call centres."""
+
+    @classmethod
+    def of(cls, code: ReasonCode, message: Message, legal_basis: str) -> Reason:
+        """A reason whose sentences come from the message catalog (English and French)."""
+        try:
+            english, french = _bilingual(message.msgid, tuple(message.params.items()))
+        except TypeError:  # a value that cannot be a cache key
+            english, french = message.render("en"), message.render("fr")
+        return cls(code, english, legal_basis, french)
 
     def to_dict(self) -> dict[str, str]:
         return {
@@ -71,3 +82,11 @@ class Decision:
             "attempt_id": self.attempt_id,
             "reasons": [r.to_dict() for r in self.reasons],
         }
+
+
+# A scrub or an audit gives the same reasons again and again (one caller ID, one day): their two
+# sentences are rendered once.
+@lru_cache(maxsize=8192)
+def _bilingual(msgid: str, params: tuple[tuple[str, object], ...]) -> tuple[str, str]:
+    message = Message(msgid, dict(params))
+    return message.render("en"), message.render("fr")

@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 from ._decision import Decision, Reason
 from ._exceptions import CallguardError, ConfigurationError, InvalidNumberError, LedgerError
 from ._facts import FactKind, Facts
+from ._i18n import Message, _
 from ._numbers import (
     LineKind,
     PhoneNumber,
@@ -62,11 +63,11 @@ def unavailable(detail: str, at: datetime, callee_tz: str, number: str | None = 
     return Decision(
         allowed=False,
         reasons=(
-            Reason(
+            Reason.of(
                 ReasonCode.LEDGER_UNAVAILABLE,
-                f"The ledger could not be read, so the call is refused: {detail}.",
+                _("The ledger could not be read, so the call is refused: {detail}.",
+                  detail=detail),
                 _LEDGER_UNAVAILABLE_BASIS,
-                f"Le registre d'appels est illisible, l'appel est donc refusé : {detail}.",
             ),
         ),
         next_allowed_at=None,
@@ -78,35 +79,33 @@ def unavailable(detail: str, at: datetime, callee_tz: str, number: str | None = 
 
 
 def destination_problem(
-    raw: object, number: PhoneNumber | None, error: str | None
+    raw: object, number: PhoneNumber | None, error: Message | str | None
 ) -> Reason | None:
     if number is None:
         shown = repr(raw) if not isinstance(raw, str) or len(raw) <= 40 else repr(raw[:37] + "...")
-        return Reason(
+        return Reason.of(
             ReasonCode.INVALID_NUMBER,
-            f"{shown} is not a valid phone number ({error}).",
+            _("{value} is not a valid phone number ({reason}).", value=shown, reason=error),
             "ARCEP, plan national de numérotation",
-            f"{shown} n'est pas un numéro de téléphone valide ({error}).",
         )
     if number.consumer_line:
         return None
     if not number.french:
-        what, quoi = (
-            f"a foreign number ({number.territory})",
-            f"un numéro étranger ({number.territory})",
-        )
+        message = _("{number} is a foreign number ({territory}): callguard judges calls to "
+                    "French consumer lines only.", number=number.e164, territory=number.territory)
     elif number.kind is LineKind.SPECIAL:
-        what, quoi = "a special or premium-rate number (08)", "un numéro spécial ou surtaxé (08)"
+        message = _("{number} is a special or premium-rate number (08): callguard judges calls "
+                    "to French consumer lines only.", number=number.e164)
     elif number.kind is LineKind.SHORT:
-        what, quoi = "a short code", "un numéro court"
+        message = _("{number} is a short code: callguard judges calls to French consumer lines "
+                    "only.", number=number.e164)
     else:
-        what, quoi = "not a consumer line", "pas une ligne de consommateur"
-    return Reason(
+        message = _("{number} is not a consumer line: callguard judges calls to French consumer "
+                    "lines only.", number=number.e164)
+    return Reason.of(
         ReasonCode.UNSUPPORTED_DESTINATION,
-        f"{number.e164} is {what}: callguard judges calls to French consumer lines only.",
+        message,
         "Code de la consommation, art. L223-1 (French consumers)",
-        f"{number.e164} est {quoi} : callguard ne juge que les appels vers des lignes de "
-        "consommateurs français.",
     )
 
 
@@ -134,7 +133,7 @@ def build_call(
     try:
         parsed, error = parse_number(number), None
     except InvalidNumberError as exc:
-        parsed, error = None, exc.reason
+        parsed, error = None, exc.why
     caller, caller_problem = parse_caller(caller_id)
     zones, areas = cal.consumer_zones(parsed, callee_tz, department)
     return Call(
@@ -663,7 +662,7 @@ class Engine:
             return None
         minute = tu // 60_000_000
         start = minute * 60_000_000
-        for checked_at, _ in facts.bloctel:
+        for checked_at, _source in facts.bloctel:
             # A check inside the minute, or inside the minute the search's horizon ends in,
             # would answer differently across the minute.
             if (
@@ -726,7 +725,7 @@ class Engine:
         verdict's ``next_allowed_at`` (the search's horizon when None)."""
         nxt = verdict[2]
         until = tu + _HORIZON_US if nxt is None else to_us(nxt)
-        for given, _ in facts.consents:
+        for given, _expires in facts.consents:
             if tu < given <= until:
                 return False
         max_age = self.policy.consent_max_age_days

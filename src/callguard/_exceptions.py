@@ -21,9 +21,15 @@ wherever it is given (pydantic's own ``ValidationError`` never escapes ``Policy(
 A naive ``datetime`` (or a date outside the rulebook's range) is a programming error and raises
 the built-in :class:`ValueError`. Decisions never raise for a bad destination or caller ID: those
 are refusals with a reason.
+
+Every :class:`CallguardError` keeps its sentence as a message id and its values
+(:attr:`~CallguardError.message_id`, :attr:`~CallguardError.params`): ``str(exc)`` is English,
+``exc.render("fr")`` French, so the CLI and the service answer in the caller's language.
 """
 
 from __future__ import annotations
+
+from ._i18n import Message, _
 
 __all__ = [
     "CallguardError",
@@ -36,22 +42,47 @@ __all__ = [
 
 
 class CallguardError(Exception):
-    """Base class of every error callguard raises on purpose."""
+    """Base class of every error callguard raises on purpose.
+
+    ``message`` is a :class:`~callguard._i18n.Message` (a message id and its values) or a plain
+    English sentence, which is looked up in the catalog as it stands."""
+
+    def __init__(self, message: Message | str = "", *args: object) -> None:
+        self.message = message if isinstance(message, Message) else Message(str(message))
+        super().__init__(self.message.render("en"), *args)
+
+    @property
+    def message_id(self) -> str:
+        """The sentence's id in the message catalog (its English template)."""
+        return self.message.msgid
+
+    @property
+    def params(self) -> dict[str, object]:
+        """The values the sentence is built from, by placeholder name."""
+        return self.message.params
+
+    def render(self, lang: str = "en") -> str:
+        """The error's sentence in ``lang`` (``"en"`` or ``"fr"``)."""
+        return self.message.render(lang)
 
 
 class InvalidNumberError(CallguardError, ValueError):
     """A phone number could not be normalised; ``value`` is the input, ``reason`` says why."""
 
-    def __init__(self, value: object, reason: str) -> None:
+    def __init__(self, value: object, reason: Message | str) -> None:
         self.value = value
-        self.reason = reason
+        self.why = reason if isinstance(reason, Message) else Message(reason)
+        """Why, as a :class:`~callguard._i18n.Message` to render in the reader's language."""
+        self.reason = self.why.render("en")
+        """Why, in English."""
         try:
             shown = repr(value)
         except ValueError:  # an int too long for repr(): say what it is instead
             shown = f"<{type(value).__name__} of {value.bit_length() if isinstance(value, int) else '?'} bits>"
         if len(shown) > 60:
             shown = shown[:57] + "..."
-        super().__init__(f"invalid phone number {shown}: {reason}")
+        self.shown = shown
+        super().__init__(_("invalid phone number {value}: {reason}", value=shown, reason=self.why))
 
 
 class ConfigurationError(CallguardError, ValueError):
@@ -68,7 +99,10 @@ class UnknownAttemptError(CallguardError, ValueError):
 
     def __init__(self, attempt_id: int, professional: str) -> None:
         self.attempt_id = attempt_id
-        super().__init__(f"no attempt {attempt_id} for professional {professional!r}")
+        super().__init__(
+            _("no attempt {attempt} for professional {professional}", attempt=attempt_id,
+              professional=repr(professional))
+        )
 
 
 class VoidRefusedError(CallguardError):

@@ -38,6 +38,7 @@ from typing import IO
 from xml.parsers.expat import ExpatError
 
 from ._exceptions import ConfigurationError, InvalidNumberError
+from ._i18n import N_, Message, _
 
 __all__ = [
     "CONTACT_PRESETS",
@@ -230,17 +231,21 @@ def _bounded(stream: io.TextIOBase, name: str) -> Iterator[str]:
     while line := stream.readline(MAX_LINE + 1):
         count += 1
         if len(line) > MAX_LINE:
-            raise ConfigurationError(
-                f"{name}: line {count} is longer than {MAX_LINE} characters (1 MiB), the limit: "
-                "not a contact file, or one whose lines lost their line breaks"
-            )
+            raise ConfigurationError(_long_line(name, count))
         yield line
 
 
 def _too_wide(name: str, line: int, fields: int) -> ConfigurationError:
     return ConfigurationError(
-        f"{name}: line {line} has {fields} fields, more than the limit of {MAX_COLUMNS}"
+        _("{file}: line {line} has {count} fields, more than the limit of {most}", file=name,
+          line=line, count=fields, most=MAX_COLUMNS)
     )
+
+
+def _long_line(name: str, line: int) -> Message:
+    return _("{file}: line {line} is longer than {most} characters (1 MiB), the limit: not a "
+             "contact file, or one whose lines lost their line breaks", file=name, line=line,
+             most=MAX_LINE)
 
 
 def _unquote(text: str) -> str:
@@ -570,8 +575,9 @@ def _preset_columns(
     keys = [header_key(c) for c in cells]
     if header_key(preset.columns[0]) not in keys:
         raise ConfigurationError(
-            f"{name}: no column {preset.columns[0]!r}: not a {preset.name} lead export; line "
-            f"{line} has: {', '.join(repr(c) for c in cells)}"
+            _("{file}: no column {column}: not a {preset} lead export; line {line} has: "
+              "{columns}", file=name, column=repr(preset.columns[0]), preset=preset.name,
+              line=line, columns=", ".join(repr(c) for c in cells))
         )
     code = None
     if preset.country_code is not None and header_key(preset.country_code) in keys:
@@ -584,10 +590,10 @@ def _preset_columns(
 
 
 _MAGIC = (
-    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an Excel 97-2003 workbook (.xls)"),
-    (b"%PDF", "a PDF document"),
-    (b"\x1f\x8b", "a gzip archive"),
-    (b"PK\x03\x04", "a ZIP archive (an .xlsx, .ods or .zip file)"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", N_("an Excel 97-2003 workbook (.xls)")),
+    (b"%PDF", N_("a PDF document")),
+    (b"\x1f\x8b", N_("a gzip archive")),
+    (b"PK\x03\x04", N_("a ZIP archive (an .xlsx, .ods or .zip file)")),
 )
 
 
@@ -599,11 +605,11 @@ def check_input(path: str | os.PathLike[str]) -> str:
     name = os.fspath(path)
     mode = os.stat(path).st_mode  # follows a link: reading through one is harmless
     if stat.S_ISDIR(mode):
-        raise ConfigurationError(f"{name}: is a directory, not a file")
+        raise ConfigurationError(_("{file}: is a directory, not a file", file=name))
     if not stat.S_ISREG(mode):
         raise ConfigurationError(
-            f"{name}: not a regular file (a device, FIFO or socket); to read standard input, "
-            "give - as the file name"
+            _("{file}: not a regular file (a device, FIFO or socket); to read standard input, "
+              "give - as the file name", file=name)
         )
     with open(path, "rb") as f:
         head = f.read(8192)
@@ -611,9 +617,11 @@ def check_input(path: str | os.PathLike[str]) -> str:
         return _zip_kind(path, name)
     for magic, what in _MAGIC:
         if head.startswith(magic):
-            raise ConfigurationError(f"{name}: is {what}, not a CSV or text file")
+            raise ConfigurationError(_not_text(name, what))
     if b"\0" in head and not head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        raise ConfigurationError(f"{name}: holds NUL bytes: binary data, not a CSV or text file")
+        raise ConfigurationError(
+            _("{file}: holds NUL bytes: binary data, not a CSV or text file", file=name)
+        )
     return "text"
 
 
@@ -623,14 +631,20 @@ def _zip_kind(path: str | os.PathLike[str], name: str) -> str:
             names = set(archive.namelist())
             mimetype = archive.read("mimetype")[:100] if "mimetype" in names else b""
     except (zipfile.BadZipFile, OSError) as exc:
-        raise ConfigurationError(f"{name}: is a damaged ZIP archive, not a CSV file") from exc
+        raise ConfigurationError(
+            _("{file}: is a damaged ZIP archive, not a CSV file", file=name)
+        ) from exc
     if "xl/workbook.xml" in names:
         return "xlsx"
     if b"opendocument.spreadsheet" in mimetype:
-        what = "an OpenDocument spreadsheet (.ods): save it as .xlsx or CSV"
+        what = N_("an OpenDocument spreadsheet (.ods): save it as .xlsx or CSV")
     else:
-        what = "a ZIP archive"
-    raise ConfigurationError(f"{name}: is {what}, not a CSV or text file")
+        what = N_("a ZIP archive")
+    raise ConfigurationError(_not_text(name, what))
+
+
+def _not_text(name: str, what: str) -> Message:
+    return _("{file}: is {what}, not a CSV or text file", file=name, what=Message(what))
 
 
 def _xlsx_text(value: object) -> str:
@@ -669,7 +683,9 @@ _NS_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 
 
 def _too_big(name: str, what: str) -> ConfigurationError:
-    return ConfigurationError(f"{name}: {what}: not a contact file, or a damaged or hostile one")
+    return ConfigurationError(
+        _("{file}: {what}: not a contact file, or a damaged or hostile one", file=name, what=what)
+    )
 
 
 def _parse_part(
@@ -868,13 +884,16 @@ def xlsx_to_csv(path: str | os.PathLike[str], target: str) -> None:
         import openpyxl
     except ImportError:
         raise ConfigurationError(
-            f'{os.fspath(path)}: reading .xlsx files needs openpyxl: pip install "callguard-fr[xlsx]"'
+            _('{file}: reading .xlsx files needs openpyxl: pip install "callguard-fr[xlsx]"',
+              file=os.fspath(path))
         ) from None
     last_row, last_column = _xlsx_bounds(path, os.fspath(path))
     try:
         workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds on a damaged workbook
-        raise ConfigurationError(f"{os.fspath(path)}: cannot be read as a workbook: {exc}") from exc
+        raise ConfigurationError(
+            _("{file}: cannot be read as a workbook: {error}", file=os.fspath(path), error=str(exc))
+        ) from exc
     try:
         sheet = workbook.worksheets[0]
         with open(target, "w", encoding="utf-8-sig", newline="") as out:
@@ -991,7 +1010,10 @@ def _open(
         try:
             cells = next(csv.reader(itertools.chain([first], lines), delimiter=delimiter))
         except csv.Error as exc:
-            raise ConfigurationError(f"{name}: line {first_line} cannot be read: {exc}") from exc
+            raise ConfigurationError(
+                _("{file}: line {line} cannot be read: {error}", file=name, line=first_line,
+                  error=str(exc))
+            ) from exc
     if len(cells) > MAX_COLUMNS:
         raise _too_wide(name, first_line, len(cells))
     code: int | None = None
@@ -1061,20 +1083,24 @@ def _locate(
     if isinstance(column, int) or (isinstance(column, str) and column.strip().isdigit()):
         position = int(column) - 1
         if position < 0:
-            raise ConfigurationError(f"column positions start at 1, not {column!r}")
+            raise ConfigurationError(
+                _("column positions start at 1, not {value}", value=repr(column))
+            )
     elif column is not None:
         wanted = header_key(column)
         if wanted not in keys:
             raise ConfigurationError(
-                f"{name}: no column named {column!r}; line {line} has: {shown}"
+                _("{file}: no column named {column}; line {line} has: {columns}", file=name,
+                  column=repr(column), line=line, columns=shown)
             )
         return cells, keys.index(wanted)
     if position is not None:
         header = cells if looks_like_header else None
         if position >= len(cells):
             raise ConfigurationError(
-                f"{name}: column {position + 1} does not exist; line {line} has "
-                f"{len(cells)} field(s): {shown}"
+                _("{file}: column {position} does not exist; line {line} has {count} field(s): "
+                  "{columns}", file=name, position=position + 1, line=line, count=len(cells),
+                  columns=shown)
             )
         return header, position
     best = max(scores)
@@ -1084,8 +1110,8 @@ def _locate(
         if len(cells) == 1:
             return cells, 0  # a one-column list under a title
         raise ConfigurationError(
-            f"{name}: cannot find the phone column in the header {shown}; "
-            "name it with --column (a header name, or a position from 1)"
+            _("{file}: cannot find the phone column in the header {columns}; name it with "
+              "--column (a header name, or a position from 1)", file=name, columns=shown)
         )
     if len(cells) == 1:
         return None, 0
@@ -1093,8 +1119,9 @@ def _locate(
         if _is_number(cell):
             return None, i
     raise ConfigurationError(
-        f"{name}: line {line} is neither a header naming a phone column nor a row with a phone "
-        f"number ({shown}); name the column with --column (a header name, or a position from 1)"
+        _("{file}: line {line} is neither a header naming a phone column nor a row with a phone "
+          "number ({columns}); name the column with --column (a header name, or a position from "
+          "1)", file=name, line=line, columns=shown)
     )
 
 
@@ -1123,15 +1150,26 @@ def excel_damage(value: str) -> str | None:
     """Why ``value`` cannot be recovered when Excel turned it into scientific notation, else None."""
     if _SCIENTIFIC.fullmatch(value.strip()) is None:
         return None
-    return (
-        f"{value.strip()!r} is Excel's scientific notation: the number lost its last digits and "
-        "cannot be recovered (format the column as Text in Excel before saving the CSV)"
-    )
+    return str(excel_damage_message(value))
+
+
+def excel_damage_message(value: str) -> Message | None:
+    """:func:`excel_damage` as a message of the catalog."""
+    if _SCIENTIFIC.fullmatch(value.strip()) is None:
+        return None
+    return _("{value} is Excel's scientific notation: the number lost its last digits and cannot "
+             "be recovered (format the column as Text in Excel before saving the CSV)",
+             value=repr(value.strip()))
 
 
 def invalid_reason(value: str, reason: str) -> str:
     """The reason a value is not a number, naming Excel's scientific notation when it is that."""
     return excel_damage(value) or reason
+
+
+def invalid_why(value: str, reason: Message) -> Message:
+    """:func:`invalid_reason` as a message of the catalog."""
+    return excel_damage_message(value) or reason
 
 
 # -- writing -------------------------------------------------------------------------------------
@@ -1182,7 +1220,9 @@ def read_numbers(source: Source, *, column: str | None = None) -> Iterator[tuple
             yield from cf.values()
         return
     if isinstance(source, (bytes, io.IOBase)):
-        raise ConfigurationError("pass a file path or an iterable of strings, not a file object")
+        raise ConfigurationError(
+            _("pass a file path or an iterable of strings, not a file object")
+        )
     for number, value in enumerate(source, start=1):
         yield number, value if isinstance(value, str) else repr(value)
 
@@ -1343,10 +1383,7 @@ def _text_blocks(
         while text := stream.readline(MAX_LINE + 1):
             count += 1
             if len(text) > MAX_LINE:
-                raise ConfigurationError(
-                    f"{cf.name}: line {count} is longer than {MAX_LINE} characters (1 MiB), the "
-                    "limit: not a contact file, or one whose lines lost their line breaks"
-                )
+                raise ConfigurationError(_long_line(cf.name, count))
             if skip:
                 skip -= 1
                 continue

@@ -24,6 +24,7 @@ from ._exceptions import (
     VoidRefusedError,
 )
 from ._files import Source, read_number_blocks
+from ._i18n import _
 from ._numbers import _consumer_prefixes, consumer_keys, parse_caller, parse_number
 from ._policy import Policy
 from ._reports import ImportReport, PurgeReport, Rejected
@@ -244,7 +245,7 @@ class Guard:
             raise ConfigurationError(
                 f"caller_id must be a str or None, not {type(caller_id).__name__} {caller_id!r:.40}"
             )
-        caller, _ = parse_caller(caller_id)
+        caller, _problem = parse_caller(caller_id)
         stored_caller = caller.e164 if caller else (caller_id or None)
         with self.engine.write("record the call") as ledger:
             attempt_id = ledger.insert_attempt(
@@ -359,11 +360,16 @@ class Guard:
         key = self._key(number)
         t = to_us(require_aware(at, "at"))
         if not isinstance(reason, str) or not reason.strip():
-            raise ValueError(
-                f"reason must say why the {kind} is lifted (it is logged), not {reason!r}"
-            )
+            raise ConfigurationError(
+                _("reason must say why the refusal is lifted (it is logged), not {value}",
+                  value=repr(reason)) if kind == "refusal" else
+                _("reason must say why the objection is lifted (it is logged), not {value}",
+                  value=repr(reason))
+            )  # fmt: skip
         if by is not None and not isinstance(by, str):
-            raise ValueError(f"by must name who lifts the {kind}, not {by!r}")
+            raise ConfigurationError(
+                _("by must name who lifts the {kind}, not {value}", kind=kind, value=repr(by))
+            )
         with self.engine.write(f"lift the {kind}") as ledger:
             return ledger.lift(
                 kind, self.engine.pid, key, t, reason.strip(), by, to_us(now_utc())
@@ -491,18 +497,20 @@ class Guard:
         for name, value in (("now", t), ("before", cut)):
             if value > present + PURGE_CLOCK_SKEW:
                 raise ConfigurationError(
-                    f"purge {name}={value.isoformat()} is in the future of the clock "
-                    f"({present.isoformat()}): a purge is judged from the real present"
+                    _("purge {field}={value} is in the future of the clock ({present}): a purge "
+                      "is judged from the real present", field=name, value=value.isoformat(),
+                      present=present.isoformat())
                 )
         if by is not None and (not isinstance(by, str) or not by.strip()):
-            raise ConfigurationError(f"by must name who purges, not {by!r:.40}")
+            raise ConfigurationError(_("by must name who purges, not {value}", value=f"{by!r:.40}"))
         needed = max(self.policy.cap_days, self.policy.refusal_cooldown_days + 1) + 2
         latest = t - timedelta(days=needed)
         if cut > latest:
             raise ConfigurationError(
-                f"before={paris_text(cut)} would remove attempts or refusals that the "
-                f"{self.policy.cap_days}-day cap or the {self.policy.refusal_cooldown_days}-day "
-                f"cooldown still needs: use {latest.date().isoformat()} or earlier"
+                _("before={before} would remove attempts or refusals that the {cap}-day cap or "
+                  "the {cooldown}-day cooldown still needs: use {latest} or earlier",
+                  before=paris_text(cut), cap=self.policy.cap_days,
+                  cooldown=self.policy.refusal_cooldown_days, latest=latest.date().isoformat())
             )
         if not isinstance(proof_retention_days, int) or proof_retention_days < 3 * 365:
             raise ConfigurationError(
@@ -599,7 +607,8 @@ def _span(start: datetime, start_name: str, end: object, end_name: str) -> tuple
     until = None if end is None else instant(end, end_name, end_of_day=True)
     if until is not None and until <= start:
         raise ConfigurationError(
-            f"{end_name}={paris_text(until)} is not after {start_name}={paris_text(start)}"
+            _("{end_field}={end} is not after {start_field}={start}", end_field=end_name,
+              end=paris_text(until), start_field=start_name, start=paris_text(start))
         )
     return to_us(start), None if until is None else to_us(until)
 
@@ -608,7 +617,10 @@ def _optional_text(value: object, name: str) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str) or not value.strip():
-        raise ValueError(f"{name} must be a non-empty text or None, not {value!r}")
+        raise ConfigurationError(
+            _("{field} must be a non-empty text or None, not {value}", field=name,
+              value=repr(value))
+        )
     return value.strip()
 
 
@@ -704,9 +716,9 @@ def _key(line: int, value: str, report: ImportReport) -> int | None:
     try:
         number = parse_number(value)
     except InvalidNumberError as exc:
-        report.rejected.append(Rejected(line, value, exc.reason))
+        report.rejected.append(Rejected.of(line, value, exc.why))
         return None
     if not number.consumer_line:
-        report.rejected.append(Rejected(line, value, "not a French consumer line"))
+        report.rejected.append(Rejected.of(line, value, _("not a French consumer line")))
         return None
     return number.key

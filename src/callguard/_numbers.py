@@ -26,6 +26,7 @@ import phonenumbers
 from phonenumbers import PhoneMetadata
 
 from callguard._exceptions import InvalidNumberError
+from callguard._i18n import Message, _
 
 __all__ = [
     "ConsumerLine", "LineKind", "PhoneNumber", "consumer_line", "line_class", "parse_caller",
@@ -302,8 +303,12 @@ _CC_NAMES: Final = {
 }
 
 
-def _territory_name(ccs: Iterable[int]) -> str:
-    return " or ".join(_CC_NAMES[cc] for cc in ccs)
+def _territory_name(ccs: Iterable[int]) -> Message | str:
+    names = [_CC_NAMES[cc] for cc in ccs]
+    where: Message | str = names[0]
+    for name in names[1:]:
+        where = _("{first} or {second}", first=where, second=name)
+    return where
 
 
 def _resolve_french_plan(nsn: str, value: object) -> _Resolved:
@@ -318,7 +323,7 @@ def _resolve_french_plan(nsn: str, value: object) -> _Resolved:
         resolved = _match_cc(508, nsn[3:])
         if resolved is None:
             raise InvalidNumberError(
-                value, "0508 is Saint-Pierre-et-Miquelon's prefix, but not with these digits"
+                value, _("0508 is Saint-Pierre-et-Miquelon's prefix, but not with these digits")
             )
         return resolved
     prefix = nsn[:4] if nsn[:4] in _OVERSEAS_PREFIXES else nsn[:3]
@@ -328,7 +333,9 @@ def _resolve_french_plan(nsn: str, value: object) -> _Resolved:
         if not candidates:
             where = _territory_name(ccs)
             raise InvalidNumberError(
-                value, f"0{prefix} is an ARCEP prefix of {where}, but this range is not allocated"
+                value,
+                _("0{prefix} is an ARCEP prefix of {where}, but this range is not allocated",
+                  prefix=prefix, where=where),
             )
         return _merge(candidates)
     if nsn[0] == "9" and _ANY_OVERSEAS_09(nsn) is not None:
@@ -337,7 +344,8 @@ def _resolve_french_plan(nsn: str, value: object) -> _Resolved:
     match = _FR_MATCH(nsn)
     if match is None:
         raise InvalidNumberError(
-            value, f"0{nsn[:3]}… is not an allocated range of the French numbering plan"
+            value,
+            _("0{prefix}… is not an allocated range of the French numbering plan", prefix=nsn[:3]),
         )
     return (33, nsn, _FR_TERRITORIES.get(nsn[:4], ("FR",)), _KIND_OF_TYPE[match.lastgroup or ""])
 
@@ -558,10 +566,10 @@ def _foreign(digits: str, value: object) -> PhoneNumber:
     try:
         parsed = phonenumbers.parse("+" + digits, None)
     except phonenumbers.NumberParseException:
-        raise InvalidNumberError(value, "unknown country code") from None
+        raise InvalidNumberError(value, _("unknown country code")) from None
     cc = int(parsed.country_code or 0)
     if not phonenumbers.is_valid_number(parsed):
-        raise InvalidNumberError(value, f"not a valid number for country code +{cc}")
+        raise InvalidNumberError(value, _("not a valid number for country code +{cc}", cc=cc))
     nsn = str(phonenumbers.national_significant_number(parsed))
     region = str(phonenumbers.region_code_for_number(parsed) or "001")
     kind = _FOREIGN_KINDS.get(int(phonenumbers.number_type(parsed)), LineKind.OTHER)
@@ -596,7 +604,9 @@ def _international(digits: str, value: object) -> PhoneNumber:
         rest = _strip_trunk_zero(digits[2:], 9)
         if len(rest) != 9:
             raise InvalidNumberError(
-                value, f"a +33 number has 9 digits after the country code, got {len(rest)}"
+                value,
+                _("a +33 number has 9 digits after the country code, got {count}",
+                  count=len(rest)),
             )
         return _build(_resolve_french_plan(rest, value))
     cc_text = digits[:3]
@@ -605,7 +615,9 @@ def _international(digits: str, value: object) -> PhoneNumber:
         rest = _strip_trunk_zero(digits[3:], 9)
         if len(rest) != 9:
             raise InvalidNumberError(
-                value, f"a +{cc} number has 9 digits after the country code, got {len(rest)}"
+                value,
+                _("a +{cc} number has 9 digits after the country code, got {count}",
+                  cc=cc, count=len(rest)),
             )
         # The same number written 0XXX… or +33… resolves through the French plan; reuse that
         # reading whenever it lands on this country code, so every form gives one answer.
@@ -615,7 +627,7 @@ def _international(digits: str, value: object) -> PhoneNumber:
             via_plan = None
         resolved = via_plan if via_plan and via_plan[0] == cc else _match_cc(cc, rest)
         if resolved is None:
-            raise InvalidNumberError(value, f"not a valid number for country code +{cc}")
+            raise InvalidNumberError(value, _("not a valid number for country code +{cc}", cc=cc))
         return _build(resolved)
     if cc_text == "508":
         rest = digits[3:]
@@ -623,14 +635,12 @@ def _international(digits: str, value: object) -> PhoneNumber:
             rest = _strip_trunk_zero(rest, len(rest) - 1)
         resolved = _match_cc(508, rest) if len(rest) in (6, 9) else None
         if resolved is None:
-            raise InvalidNumberError(value, "not a valid number for country code +508")
+            raise InvalidNumberError(value, _("not a valid number for country code +{cc}", cc=508))
         return _build(resolved)
     return _foreign(digits, value)
 
 
-_SHORT_RULE: Final = (
-    "short numbers are 1X or 11X (emergency, social), 3BPQ (4 digits starting with 3) or 118XYZ"
-)
+
 _SHORT_ZONES: Final = ("Europe/Paris",)
 
 
@@ -644,7 +654,11 @@ def _short(digits: str, value: object) -> PhoneNumber:
         or (size == 6 and digits.startswith("118"))
     )
     if not valid:
-        raise InvalidNumberError(value, f"{size} digits: {_SHORT_RULE}")
+        raise InvalidNumberError(
+            value,
+            _("{count} digits: short numbers are 1X or 11X (emergency, social), 3BPQ (4 digits "
+              "starting with 3) or 118XYZ", count=size),
+        )
     return PhoneNumber(
         e164=digits,
         key=int(digits),
@@ -665,13 +679,16 @@ def _from_digits(digits: str, value: object) -> PhoneNumber:
     """Digits written without + (national, 00-international, Excel-stripped, bare, short)."""
     size = len(digits)
     if size > _MAX_DIGITS:
-        raise InvalidNumberError(value, f"{size} digits, more than {_MAX_DIGITS}")
+        raise InvalidNumberError(
+            value, _("{count} digits, more than {most}", count=size, most=_MAX_DIGITS)
+        )
     if digits.startswith("00"):
         return _international(digits[2:], value)
     if digits[0] == "0":
         if size != 10:
             raise InvalidNumberError(
-                value, f"a national number has 10 digits starting with 0, got {size}"
+                value,
+                _("a national number has 10 digits starting with 0, got {count}", count=size),
             )
         return _build(_resolve_french_plan(digits[1:], value))
     if size == 9:
@@ -684,7 +701,9 @@ def _from_digits(digits: str, value: object) -> PhoneNumber:
     if size <= 6:
         return _short(digits, value)
     raise InvalidNumberError(
-        value, f"{size} digits fit no form: expected 0 + 9 digits, +33 + 9 digits, or +CC…"
+        value,
+        _("{count} digits fit no form: expected 0 + 9 digits, +33 + 9 digits, or +CC…",
+          count=size),
     )
 
 
@@ -702,22 +721,24 @@ def _clean(value: str) -> tuple[bool, str]:
     if text[:4].lower() == "tel:":  # RFC 3966 URI, as exported by some CRMs
         text = text[4:].strip()
     if not text:
-        raise InvalidNumberError(value, "empty")
+        raise InvalidNumberError(value, _("empty"))
     plus = text[0] == "+"
     digits = (text[1:] if plus else text).translate(_SEPARATORS)
     if not (digits.isascii() and digits.isdigit()):
         for char in digits:
             if char.isalpha():
                 raise InvalidNumberError(
-                    value, "contains letters; expected digits, spaces and . - / ( ) only"
+                    value, _("contains letters; expected digits, spaces and . - / ( ) only")
                 )
             if char == "+":
-                raise InvalidNumberError(value, "'+' is only allowed at the start")
+                raise InvalidNumberError(value, _("'+' is only allowed at the start"))
             if not ("0" <= char <= "9"):
                 raise InvalidNumberError(
-                    value, f"unexpected character {char!r}; expected digits, spaces, . - / ( )"
+                    value,
+                    _("unexpected character {char}; expected digits, spaces, . - / ( )",
+                      char=repr(char)),
                 )
-        raise InvalidNumberError(value, "no digits")
+        raise InvalidNumberError(value, _("no digits"))
     return plus, digits
 
 
@@ -739,7 +760,9 @@ def national_key(value: str) -> int | None:
 def _parse(value: str) -> PhoneNumber:
     if len(value) > _MAX_CHARS:
         # Before any normalisation or regex: a pasted document is not a phone number.
-        raise InvalidNumberError(value, f"longer than {_MAX_CHARS} characters")
+        raise InvalidNumberError(
+            value, _("longer than {most} characters", most=_MAX_CHARS)
+        )
     fast = _fast(value)
     return _general(value) if fast is None else fast
 
@@ -770,7 +793,7 @@ def parse_number(value: object) -> PhoneNumber:
     if isinstance(value, str):
         return _parse(str.__str__(value))
     if isinstance(value, bool):
-        raise InvalidNumberError(value, "expected a str, got bool")
+        raise InvalidNumberError(value, _("expected a str, got {type}", type="bool"))
     if isinstance(value, numbers.Integral):  # int, and numpy's integers from a pandas export
         as_int = int(value)
         if not 0 < as_int < 10**_MAX_DIGITS:
@@ -779,17 +802,20 @@ def parse_number(value: object) -> PhoneNumber:
                 value if as_int.bit_length() < 10_000 else f"<int of {as_int.bit_length()} bits>"
             )
             raise InvalidNumberError(
-                shown, "expected a str, or a positive int of at most 20 digits"
+                shown, _("expected a str, or a positive int of at most 20 digits")
             )
         try:
             return _parse(str(as_int))
         except InvalidNumberError as error:
-            raise InvalidNumberError(value, error.reason) from None
+            raise InvalidNumberError(value, error.why) from None
     if isinstance(value, float):
         raise InvalidNumberError(
-            value, "expected a str, got float (a float drops digits; pass the number as text)"
+            value,
+            _("expected a str, got float (a float drops digits; pass the number as text)"),
         )
-    raise InvalidNumberError(value, f"expected a str, got {type(value).__name__}")
+    raise InvalidNumberError(
+        value, _("expected a str, got {type}", type=type(value).__name__)
+    )
 
 
 # -- caller IDs ------------------------------------------------------------------------------------
@@ -816,28 +842,29 @@ _HIDDEN = frozenset(
 )
 
 
-def parse_caller(raw: object) -> tuple[PhoneNumber | None, str | None]:
-    """A caller ID as presented: (the number, None), or (None, "missing"/"hidden"/"invalid (…)")."""
+def parse_caller(raw: object) -> tuple[PhoneNumber | None, Message | None]:
+    """A caller ID as presented: (the number, None), or (None, why: "missing", "hidden" or
+    "invalid (…)", as a :class:`~callguard._i18n.Message`)."""
     if isinstance(raw, str):
         return _parse_caller_text(raw)
     return _parse_caller_any(raw)
 
 
 @functools.lru_cache(maxsize=1024)
-def _parse_caller_text(raw: str) -> tuple[PhoneNumber | None, str | None]:
+def _parse_caller_text(raw: str) -> tuple[PhoneNumber | None, Message | None]:
     """Dialers present a handful of caller IDs: remember what each one is."""
     return _parse_caller_any(raw)
 
 
-def _parse_caller_any(raw: object) -> tuple[PhoneNumber | None, str | None]:
+def _parse_caller_any(raw: object) -> tuple[PhoneNumber | None, Message | None]:
     if raw is None or (isinstance(raw, str) and not raw.strip()):
-        return None, "missing"
+        return None, _("missing")
     if isinstance(raw, str) and raw.strip().lower().strip("<>()[] ") in _HIDDEN:
-        return None, "hidden"
+        return None, _("hidden")
     try:
         return parse_number(raw), None
     except InvalidNumberError as exc:
-        return None, f"invalid ({exc.reason})"
+        return None, _("invalid ({reason})", reason=exc.why)
 
 
 # -- whole lists of numbers --------------------------------------------------------------------

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from ._decision import Reason
+from ._i18n import Message, _, say
 from ._time import PARIS
 from ._types import ReasonCode
 
@@ -35,9 +36,31 @@ class Rejected:
     line: int
     value: str
     reason: str
+    """Why, in English."""
+    why: Message | None = field(default=None, compare=False, repr=False)
+    """Why, as a message to render in the reader's language (None: ``reason`` is its own id)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {"line": self.line, "value": self.value, "reason": self.reason}
+
+    @classmethod
+    def of(cls, line: int, value: str, why: Message | str) -> Rejected:
+        """A rejected line whose reason comes from the message catalog."""
+        message = why if isinstance(why, Message) else Message(why)
+        return cls(line, value, message.render("en"), message)
+
+    def text(self, lang: str = "en") -> str:
+        """Why, in ``lang``."""
+        return self.why.render(lang) if self.why is not None else say(self.reason, lang)
+
+    def render(self, lang: str = "en") -> str:
+        """``line N: 'value': why`` in ``lang``."""
+        return say(_("line {line}: {value}: {reason}", line=self.line, value=repr(self.value),
+                     reason=self.text(lang)), lang)
+
+
+def _rejected_lines(rejected: list[Rejected], lang: str) -> list[str]:
+    return ["  " + r.render(lang) for r in rejected]
 
 
 @dataclass(slots=True)
@@ -49,12 +72,16 @@ class ImportReport:
     rejected: list[Rejected] = field(default_factory=list)
 
     def __str__(self) -> str:
+        return self.render("en")
+
+    def render(self, lang: str = "en") -> str:
+        """The report as text in ``lang``."""
         lines = [
-            f"listed: {self.listed}",
-            f"clean: {self.clean}",
-            f"rejected: {len(self.rejected)}",
+            say(_("listed: {count}", count=self.listed), lang),
+            say(_("clean: {count}", count=self.clean), lang),
+            say(_("rejected: {count}", count=len(self.rejected)), lang),
         ]
-        lines += [f"  line {r.line}: {r.value!r}: {r.reason}" for r in self.rejected]
+        lines += _rejected_lines(self.rejected, lang)
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
@@ -84,15 +111,26 @@ class PurgeReport:
         return sum(self.removed.values())
 
     def __str__(self) -> str:
+        return self.render("en")
+
+    def render(self, lang: str = "en") -> str:
+        """The report as text in ``lang``."""
         before = self.before.astimezone(PARIS).isoformat(timespec="seconds")
         proofs = self.consents_before.astimezone(PARIS).isoformat(timespec="seconds")
-        who = f"purge for professional {self.professional!r}" if self.professional else "purge"
+        who = (
+            say(_("purge for professional {professional}", professional=repr(self.professional)),
+                lang)
+            if self.professional
+            else say(_("purge"), lang)
+        )
         if self.by:
-            who += f" by {self.by!r}"
+            who += " " + say(_("by {who}", who=repr(self.by)), lang)
         if self.at is not None:
-            who += f" at {self.at.astimezone(PARIS).isoformat(timespec='seconds')}"
+            when = self.at.astimezone(PARIS).isoformat(timespec="seconds")
+            who += " " + say(_("at {time}", time=when), lang)
         lines = [who + ":"]
-        lines += [f"removed records that ended before {before} (consent proofs before {proofs}):"]
+        lines += [say(_("removed records that ended before {before} (consent proofs before "
+                        "{proofs}):", before=before, proofs=proofs), lang)]
         lines += [f"  {table}: {count}" for table, count in self.removed.items()]
         return "\n".join(lines)
 
@@ -132,25 +170,36 @@ class ScrubSummary:
             "columns": dict(self.by_column),
         }
 
-    def render(self, limit: int = 20) -> str:
+    def render(self, limit: int = 20, lang: str = "en") -> str:
+        """The summary as text in ``lang``, naming at most ``limit`` lines to check."""
         lines = []
         if self.columns:
             counts = [(c, self.by_column.get(c, 0)) for c in self.columns]
-            shown = ", ".join(f"{c} ({n} number{'' if n == 1 else 's'})" for c, n in counts)
-            lines.append(f"phone columns: {shown}")
-        lines.append(f"{self.rows} rows: {self.allowed} allowed, {self.refused} refused")
+            shown = ", ".join(
+                say(_("{column} (1 number)", column=c) if n == 1 else
+                    _("{column} ({count} numbers)", column=c, count=n), lang)
+                for c, n in counts
+            )  # fmt: skip
+            lines.append(say(_("phone columns: {columns}", columns=shown), lang))
+        lines.append(say(_("{rows} rows: {allowed} allowed, {refused} refused", rows=self.rows,
+                           allowed=self.allowed, refused=self.refused), lang))
         width = max((len(code) for code in self.by_code), default=0)
         for code, count in sorted(self.by_code.items(), key=lambda kv: (-kv[1], kv[0])):
             lines.append(f"  {code:<{width}}  {count}")
         if self.bad_lines:
-            lines.append(f"lines to check: {len(self.bad_lines)}")
-            lines += [f"  line {r.line}: {r.reason}" for r in self.bad_lines[:limit]]
+            lines.append(say(_("lines to check: {count}", count=len(self.bad_lines)), lang))
+            lines += [
+                "  " + say(_("line {line}: {reason}", line=r.line, reason=r.text(lang)), lang)
+                for r in self.bad_lines[:limit]
+            ]
             if len(self.bad_lines) > limit:
-                lines.append(f"  … and {len(self.bad_lines) - limit} more")
+                lines.append("  " + say(_("… and {count} more",
+                                          count=len(self.bad_lines) - limit), lang))
         if self.blank_lines:
             shown = ", ".join(map(str, self.blank_lines[:limit]))
             more = " …" if len(self.blank_lines) > limit else ""
-            lines.append(f"blank lines left out: {len(self.blank_lines)} (line {shown}{more})")
+            lines.append(say(_("blank lines left out: {count} (line {lines})",
+                               count=len(self.blank_lines), lines=shown + more), lang))
         return "\n".join(lines)
 
 
@@ -179,13 +228,17 @@ class SubmissionReport:
         }
 
     def __str__(self) -> str:
+        return self.render("en")
+
+    def render(self, lang: str = "en") -> str:
+        """The report as text in ``lang``."""
         lines = [
-            f"numbers to check: {self.numbers}",
-            f"checked recently enough: {self.fresh}",
-            f"duplicate rows: {self.duplicates}",
-            f"rejected: {len(self.rejected)}",
+            say(_("numbers to check: {count}", count=self.numbers), lang),
+            say(_("checked recently enough: {count}", count=self.fresh), lang),
+            say(_("duplicate rows: {count}", count=self.duplicates), lang),
+            say(_("rejected: {count}", count=len(self.rejected)), lang),
         ]
-        lines += [f"  line {r.line}: {r.value!r}: {r.reason}" for r in self.rejected]
+        lines += _rejected_lines(self.rejected, lang)
         return "\n".join(lines)
 
 
@@ -206,13 +259,17 @@ class FactImportReport:
         }
 
     def __str__(self) -> str:
+        return self.render("en")
+
+    def render(self, lang: str = "en") -> str:
+        """The report as text in ``lang``."""
         shown = ", ".join(f"{k} ← {v!r}" for k, v in self.columns.items())
         lines = [
-            f"columns: {shown or '-'}",
-            f"recorded: {self.recorded}",
-            f"rejected: {len(self.rejected)}",
+            say(_("columns: {columns}", columns=shown or "-"), lang),
+            say(_("recorded: {count}", count=self.recorded), lang),
+            say(_("rejected: {count}", count=len(self.rejected)), lang),
         ]
-        lines += [f"  line {r.line}: {r.value!r}: {r.reason}" for r in self.rejected]
+        lines += _rejected_lines(self.rejected, lang)
         return "\n".join(lines)
 
 
@@ -237,14 +294,18 @@ class CallImportReport:
         }
 
     def __str__(self) -> str:
+        return self.render("en")
+
+    def render(self, lang: str = "en") -> str:
+        """The report as text in ``lang``."""
         lines = [
-            f"imported: {self.imported}",
-            f"already in the ledger: {self.duplicates}",
-            f"rejected: {len(self.rejected)}",
+            say(_("imported: {count}", count=self.imported), lang),
+            say(_("already in the ledger: {count}", count=self.duplicates), lang),
+            say(_("rejected: {count}", count=len(self.rejected)), lang),
         ]
         if self.skipped:
-            lines.insert(2, f"internal calls skipped: {self.skipped}")
-        lines += [f"  line {r.line}: {r.value!r}: {r.reason}" for r in self.rejected]
+            lines.insert(2, say(_("internal calls skipped: {count}", count=self.skipped), lang))
+        lines += _rejected_lines(self.rejected, lang)
         return "\n".join(lines)
 
 
@@ -306,11 +367,12 @@ class AuditReport:
             "skipped": self.skipped,
         }
 
-    def render(self) -> str:
-        """The report as text: one row per violating call, then the count per code."""
+    def render(self, lang: str = "en") -> str:
+        """The report as text in ``lang``: one row per violating call, then the count per code."""
         out: list[str] = []
         if self.violations:
-            rows = [("line", "number", "started_at", "codes")] + [
+            head = (say(_("line"), lang), say(_("number"), lang), "started_at", "codes")
+            rows = [head] + [
                 (str(v.line), v.number, v.started_at.isoformat(), "|".join(v.codes))
                 for v in self.violations
             ]
@@ -322,12 +384,14 @@ class AuditReport:
             out += [f"{code:<{width}}  {count}" for code, count in self.summary.items()]
             out.append("")
         if self.rejected:
-            out.append(f"rows not judged: {len(self.rejected)}")
-            out += [f"  line {r.line}: {r.value!r}: {r.reason}" for r in self.rejected]
+            out.append(say(_("rows not judged: {count}", count=len(self.rejected)), lang))
+            out += _rejected_lines(self.rejected, lang)
             out.append("")
         out.append(
-            f"{self.calls} calls judged, {len(self.violations)} in violation, "
-            f"{len(self.rejected)} rows not judged"
-            + (f", {self.skipped} internal calls skipped" if self.skipped else "")
-        )
+            say(_("{calls} calls judged, {violations} in violation, {rejected} rows not judged",
+                  calls=self.calls, violations=len(self.violations),
+                  rejected=len(self.rejected)), lang)
+            + (say(_(", {count} internal calls skipped", count=self.skipped), lang)
+               if self.skipped else "")
+        )  # fmt: skip
         return "\n".join(out)

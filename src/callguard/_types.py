@@ -6,6 +6,7 @@ from enum import Enum
 from typing import TypeVar
 
 from ._exceptions import ConfigurationError
+from ._i18n import _
 
 _E = TypeVar("_E", bound="_StrEnum")
 
@@ -31,7 +32,10 @@ class _StrEnum(str, Enum):
             except KeyError:
                 pass
         choices = ", ".join(m.name for m in cls)
-        raise ConfigurationError(f"invalid {cls.__name__} {value!r}: expected one of {choices}")
+        raise ConfigurationError(
+            _("invalid {kind} {value}: expected one of {choices}", kind=cls.__name__,
+              value=repr(value), choices=choices)
+        )
 
 
 class ReasonCode(_StrEnum):

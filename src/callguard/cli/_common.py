@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 import click
 
 from .._exceptions import CallguardError
+from .._i18n import N_, Message, _, click_language, lang_of, text
 from .._time import now_utc, parse_instant
 
 if TYPE_CHECKING:
@@ -42,7 +43,8 @@ def parse_at(value: str | None) -> datetime | None:
         return parse_instant(value)
     except ValueError as exc:
         raise click.BadParameter(
-            f"{value!r} is not an ISO 8601 time, e.g. 2026-11-23T10:30 or 2026-11-23T10:30+01:00"
+            say(_("{value} is not an ISO 8601 time, e.g. 2026-11-23T10:30 or "
+                  "2026-11-23T10:30+01:00", value=repr(value)))
         ) from exc
 
 
@@ -74,11 +76,13 @@ class _DayOrTime(_ParamType):
             try:
                 return date.fromisoformat(text)
             except ValueError:
-                self.fail(f"{text!r} is not a date, e.g. 2026-11-23", param, ctx)
+                self.fail(say(_("{value} is not a date, e.g. 2026-11-23", value=repr(text))),
+                          param, ctx)
         try:
             return parse_at(text) or now_utc()
         except click.BadParameter as exc:
-            self.fail(exc.message + " (or a date, e.g. 2026-11-23)", param, ctx)
+            self.fail(say(_("{problem} (or a date, e.g. 2026-11-23)", problem=exc.message)),
+                      param, ctx)
 
 
 AT = _At()
@@ -153,7 +157,9 @@ def progress_bar(
         return None
     if size < PROGRESS_MIN_BYTES or not stderr_is_tty():
         return None
-    bar = stack.enter_context(click.progressbar(length=size, label=label, file=sys.stderr))
+    bar = stack.enter_context(
+        click.progressbar(length=size, label=text(label, current_lang()), file=sys.stderr)
+    )
     update: Callable[[int], None] = bar.update
     return update
 
@@ -225,8 +231,9 @@ def ledger_location(db: str | None) -> str:
 
     location = db or default_db_path()
     if not is_server_url(location) and location != ":memory:" and not os.path.isfile(location):
-        raise click.ClickException(
-            f"no ledger at {location!r}: run `callguard init --db {location}` to create one"
+        raise Failure(
+            _("no ledger at {location}: run `callguard init --db {path}` to create one",
+              location=repr(location), path=location)
         )
     return location
 
@@ -238,7 +245,33 @@ def open_guard(db: str | None, professional: str) -> Guard:
     try:
         return Guard(location, professional=professional, create=False)
     except CallguardError as exc:
-        raise click.ClickException(str(exc)) from exc
+        raise Failure(exc.message) from exc
+
+
+class Failure(click.ClickException):
+    """A command's error, its sentence from the message catalog in the invocation's language
+    (``message`` keeps the :class:`~callguard._i18n.Message`)."""
+
+    def __init__(self, message: Message | str) -> None:
+        self.text = message if isinstance(message, Message) else Message(message)
+        super().__init__(say(self.text))
+
+
+def failure(exc: BaseException) -> Failure:
+    """The error of a library call, in the invocation's language (a :class:`CallguardError`
+    through its message id; another error as it reads)."""
+    if isinstance(exc, CallguardError):
+        return Failure(exc.message)
+    if isinstance(exc, OSError) and (exc.strerror or exc.filename):
+        return Failure(_("{file}: {problem}", file=exc.filename, problem=exc.strerror or str(exc))
+                       if exc.filename else exc.strerror or str(exc))
+    return Failure(str(exc))
+
+
+def say(message: Message | str) -> str:
+    """A sentence in the language of this invocation."""
+    lang = current_lang()
+    return message.render(lang) if isinstance(message, Message) else text(message, lang)
 
 
 @contextlib.contextmanager
@@ -246,11 +279,8 @@ def user_errors() -> Iterator[None]:
     """Turn the library's errors about input into a one-line message and exit code 2."""
     try:
         yield
-    except (CallguardError, ValueError) as exc:
-        raise click.ClickException(str(exc)) from exc
-    except OSError as exc:
-        where = f"{exc.filename}: " if exc.filename else ""
-        raise click.ClickException(f"{where}{exc.strerror or exc}") from exc
+    except (CallguardError, ValueError, OSError) as exc:
+        raise failure(exc) from exc
 
 
 @contextlib.contextmanager
@@ -280,30 +310,39 @@ def e164_text(number: str) -> str:
 LANGS = ("en", "fr")
 
 
+_LANG: list[str] = []
+"""The language of the command running now (set by :class:`Group` before click parses, so a
+usage error is in it too)."""
+
+
 def current_lang() -> str:
     """The language of this invocation: ``--lang``, else ``$CALLGUARD_LANG``, else English."""
     ctx = click.get_current_context(silent=True)
-    if ctx is None:
-        return "en"
-    return str(ctx.find_root().meta.get("callguard.lang", "en"))
+    if ctx is not None and "callguard.lang" in ctx.find_root().meta:
+        return str(ctx.find_root().meta["callguard.lang"])
+    return _LANG[-1] if _LANG else "en"
 
 
+# Labels by key; the English is the message id, the French comes from the catalog. A "fr" entry
+# here is only used for a key the catalog does not translate yet.
 _WORDS = {
     "en": {
-        "ALLOWED": "ALLOWED", "REFUSED": "REFUSED", "invalid": "(invalid number)",
-        "next": "next allowed at", "never": "never by waiting alone", "error": "Error",
+        "ALLOWED": N_("ALLOWED"), "REFUSED": N_("REFUSED"), "invalid": N_("(invalid number)"),
+        "next": N_("next allowed at"), "never": N_("never by waiting alone"),
+        "error": N_("Error"),
     },
-    "fr": {
-        "ALLOWED": "AUTORISÉ", "REFUSED": "REFUSÉ", "invalid": "(numéro invalide)",
-        "next": "prochain appel possible le ", "never": "jamais, attendre ne suffit pas",
-        "error": "Erreur",
-    },
+    "fr": {},
 }  # fmt: skip
 
 
 def word(key: str, lang: str | None = None) -> str:
     """One label of the command output in the current language."""
-    return _WORDS["fr" if (lang or current_lang()) == "fr" else "en"][key]
+    lang = lang_of(lang or current_lang())
+    english = _WORDS["en"][key]
+    if lang == "en":
+        return english
+    translated = text(english, lang)
+    return _WORDS.get(lang, {}).get(key, translated) if translated == english else translated
 
 
 def local_time(moment: datetime, zone: str) -> str:
@@ -322,7 +361,7 @@ def render_decision(decision: Decision, lang: str | None = None) -> str:
         f"[{decision.regime or '-'}, {decision.callee_tz}]"
     ]
     for reason in decision.reasons:
-        message = reason.message_fr if lang == "fr" and reason.message_fr else reason.message
+        message = reason.message_fr if lang_of(lang) == "fr" and reason.message_fr else reason.message
         lines.append(f"  {reason.code.value}: {message}")
         lines.append(f"      {reason.legal_basis}")
     if decision.next_allowed_at is not None:
@@ -475,53 +514,37 @@ class Group(click.Group):
     ) -> Any:
         # click exits 1 on ClickException; the contract wants 2 for every usage or ledger error.
         given = list(sys.argv[1:] if args is None else args)
+        lang = _lang_of(given)
+        # The whole run, click's own messages included (usage errors, « Error: »), speaks the
+        # invocation's language: the library errors render their message id in it.
+        _LANG.append(lang)
         try:
-            return super().main(_hoist_lang(given), prog_name, complete_var, False, **extra)
-        except click.exceptions.Exit as exc:
-            sys.exit(exc.exit_code)
-        except click.ClickException as exc:
-            if _lang_of(given) == "fr" and not isinstance(exc, click.UsageError):
-                message = french_error(exc.format_message())
-                click.echo(f"{word('error', 'fr')} : {message}", err=True)
-            else:
-                exc.show()
-            sys.exit(EXIT_ERROR)
-        except click.Abort:
-            click.echo("Aborted!", err=True)
-            sys.exit(EXIT_ERROR)
-
-
-_FRENCH_ERRORS: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"^no ledger at (.+)$"), r"aucun registre à \1 : créez-le avec callguard init"),
-    (re.compile(r"^(.+?) does not exist: run callguard init.*$"),
-     r"\1 n'existe pas : créez-le avec callguard init"),
-    (re.compile(r"^cannot open ledger (.+?): (.+)$"), r"impossible d'ouvrir le registre \1 : \2"),
-    (re.compile(r"^invalid phone number (.+?): (.+)$"), r"numéro invalide \1 : \2"),
-    (re.compile(r"^(.+?): no column '(.+?)': not a (.+?) lead export; line (\d+) has: (.*)$"),
-     r"\1 : pas de colonne « \2 » : ce n'est pas un export de fiches \3 ; la ligne \4 a : \5"),
-    (re.compile(r"^--internal-context (.+?): only an Asterisk log has dialplan contexts.*$"),
-     r"--internal-context \1 : seul un journal Asterisk a des contextes (--preset asterisk)"),
-    (re.compile(r"^(.+?): (.+): not a contact file, or a damaged or hostile one$"),
-     r"\1 : \2 : pas un fichier de contacts, ou un fichier abîmé ou malveillant"),
-)  # fmt: skip
-
-
-def french_error(message: str) -> str:
-    """The French of the errors a supervisor meets most; others stay as the library wrote them."""
-    for pattern, french in _FRENCH_ERRORS:
-        if pattern.match(message):
-            return pattern.sub(french, message)
-    return message
+            with click_language(lang):
+                try:
+                    return super().main(_hoist_lang(given), prog_name, complete_var, False,
+                                        **extra)
+                except click.exceptions.Exit as exc:
+                    sys.exit(exc.exit_code)
+                except click.ClickException as exc:
+                    exc.show()
+                    sys.exit(EXIT_ERROR)
+                except click.Abort:
+                    click.echo(text("Aborted!", lang), err=True)
+                    sys.exit(EXIT_ERROR)
+        finally:
+            _LANG.pop()
 
 
 def _lang_of(args: list[str]) -> str:
+    """The language asked for: ``--lang`` (before or after the subcommand), else
+    ``$CALLGUARD_LANG``; anything but French is English."""
     front = _hoist_lang(args)
     for i, a in enumerate(front):
         if a == "--lang" and i + 1 < len(front):
-            return front[i + 1].lower()
+            return lang_of(front[i + 1])
         if a.startswith("--lang="):
-            return a.split("=", 1)[1].lower()
-    return os.environ.get("CALLGUARD_LANG", "en").lower()
+            return lang_of(a.split("=", 1)[1])
+    return lang_of(os.environ.get("CALLGUARD_LANG", "en"))
 
 
 @click.group(cls=Group)

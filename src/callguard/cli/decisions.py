@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     _ParamType = click.ParamType[Any]
 else:
     _ParamType = click.ParamType
+from .._i18n import _
 from ._common import (
     EXIT_ERROR,
     EXIT_OK,
@@ -24,9 +25,11 @@ from ._common import (
     at_option,
     choice,
     cli,
+    current_lang,
     db_option,
     department_option,
     echo_json,
+    failure,
     guarded,
     input_argument,
     input_file,
@@ -34,6 +37,7 @@ from ._common import (
     professional_option,
     recorded_message_option,
     render_decision,
+    say,
 )
 
 # -- decisions ------------------------------------------------------------------------------------
@@ -75,7 +79,7 @@ def check(
                 department=department, recorded_message=recorded_message,
             )  # fmt: skip
         except ValueError as exc:
-            raise click.UsageError(str(exc)) from exc
+            raise click.UsageError(failure(exc).message) from exc
     if as_json:
         echo_json(decision.to_dict())
     else:
@@ -162,7 +166,7 @@ def scrub(
         update = None
         if size >= PROGRESS_MIN_BYTES and _stderr_is_tty():
             bar = stack.enter_context(
-                click.progressbar(length=size, label="scrubbing", file=sys.stderr)
+                click.progressbar(length=size, label=say(_("scrubbing")), file=sys.stderr)
             )
             update = bar.update
         summary = scrub_file(
@@ -180,5 +184,6 @@ def scrub(
             preset=preset,
         )
     delimiter = {None: "none", "\t": "tab"}.get(summary.delimiter, summary.delimiter)
-    click.echo(f"{input_path}: {summary.encoding}, delimiter {delimiter}", err=True)
-    click.echo(summary.render(), err=True)
+    click.echo(say(_("{file}: {encoding}, delimiter {delimiter}", file=input_path,
+                     encoding=summary.encoding, delimiter=delimiter)), err=True)
+    click.echo(summary.render(lang=current_lang()), err=True)

@@ -12,6 +12,7 @@ from .._control import STEPS, control_pack
 from .._evidence import consent_evidence, list_table, number_history
 from .._evidence import verify as run_verify
 from .._exceptions import CallguardError
+from .._i18n import N_, text
 from .._numbers import parse_number
 from ._common import (
     DAY_OR_TIME,
@@ -22,6 +23,7 @@ from ._common import (
     current_lang,
     db_option,
     echo_json,
+    failure,
     guarded,
     json_option,
     ledger_location,
@@ -72,7 +74,7 @@ def verify_command(
             tsa_roots=tsa_root,
         )  # fmt: skip
     except CallguardError as exc:
-        raise click.ClickException(str(exc)) from exc
+        raise failure(exc) from exc
     fr = current_lang() == "fr"
     if as_json:
         echo_json(report.to_dict())
@@ -144,7 +146,8 @@ def checkpoint_command(signing_key: str, out: str, tsa: str | None, db: str | No
 def table_text(rows: list[dict[str, Any]], columns: list[str] | None = None) -> str:
     """Rows as tab-separated lines under a header row (``-`` for an empty cell)."""
     cols = columns or (list(rows[0]) if rows else [])
-    lines = ["\t".join(cols)] if cols else []
+    lang = current_lang()
+    lines = ["\t".join(text(c, lang) for c in cols)] if cols else []
     for row in rows:
         cells = []
         for c in cols:
@@ -153,6 +156,15 @@ def table_text(rows: list[dict[str, Any]], columns: list[str] | None = None) -> 
         lines.append("\t".join(cells))
     return "\n".join(lines)
 
+
+# The ledger's column names, as ``show`` heads its tables (the French from the catalog).
+_COLUMNS = (
+    N_("id"), N_("number"), N_("at"), N_("caller_id"), N_("outcome"), N_("campaign"),
+    N_("purpose"), N_("recorded_at"), N_("attempt_id"), N_("lifted_at"), N_("lift_reason"),
+    N_("lifted_by"), N_("expires_at"), N_("removed_at"), N_("source"), N_("proof"),
+    N_("off_hours"), N_("channel"), N_("wording"), N_("proof_sha256"), N_("start"), N_("end"),
+    N_("subject"),
+)  # fmt: skip
 
 _SHOWN = (
     ("attempts", "Attempts", "Appels"),

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     _ParamType = click.ParamType[Any]
 else:
     _ParamType = click.ParamType
+from .._i18n import N_, _
 from ._common import (
     AT,
     DAY_OR_TIME,
@@ -26,6 +27,7 @@ from ._common import (
     EXIT_REFUSED,
     choice,
     cli,
+    current_lang,
     db_option,
     e164_text,
     echo_json,
@@ -35,6 +37,7 @@ from ._common import (
     json_option,
     professional_option,
     progress_bar,
+    say,
 )
 
 # -- facts ----------------------------------------------------------------------------------------
@@ -92,7 +95,8 @@ def record(
             {"attempt_id": attempt_id, "number": e164, "at": _show(when), "outcome": outcome}
         )
     else:
-        click.echo(f"recorded call {attempt_id}: {e164} at {_show(when)}, {outcome}")
+        click.echo(say(_("recorded call {attempt}: {number} at {time}, {outcome}",
+                         attempt=attempt_id, number=e164, time=_show(when), outcome=outcome)))
 
 
 @cli.command()
@@ -106,7 +110,7 @@ def refuse(number: str, at: datetime | None, db: str | None, professional: str) 
     with guarded(db, professional) as guard:
         guard.record_refusal(number, when)
         e164 = e164_text(number)
-    click.echo(f"recorded refusal: {e164} at {_show(when)}")
+    click.echo(say(_("recorded refusal: {number} at {time}", number=e164, time=_show(when))))
 
 
 @cli.command()
@@ -142,7 +146,7 @@ def purge(
                     "consents_before": report.consents_before.isoformat(),
                     "removed": report.removed, "total": report.total})
     else:
-        click.echo(str(report))
+        click.echo(report.render(current_lang()))
 
 
 @cli.group()
@@ -172,7 +176,7 @@ def optout_add(
     with guarded(db, professional) as guard:
         guard.add_optout(number, when, source=source, expires_at=_until(expires, "--expires"))
         e164 = e164_text(number)
-    click.echo(f"opted out: {e164} from {_show(when)}")
+    click.echo(say(_("opted out: {number} from {time}", number=e164, time=_show(when))))
 
 
 @optout.command("remove")
@@ -192,7 +196,7 @@ def optout_remove(
     if as_json:
         echo_json({"number": e164, "removed": removed})
     else:
-        click.echo(f"removed {removed} opt-out(s) of {e164}")
+        click.echo(say(_("removed {count} opt-out(s) of {number}", count=removed, number=e164)))
 
 
 @optout.command("list")
@@ -270,7 +274,8 @@ def consent_add(
             proof_sha256=proof_sha256,
         )  # fmt: skip
         e164 = e164_text(number)
-    click.echo(f"recorded consent: {e164} at {_show(when)} (proof {proof})")
+    click.echo(say(_("recorded consent: {number} at {time} (proof {proof})", number=e164,
+                     time=_show(when), proof=proof)))
 
 
 @consent.command("withdraw")
@@ -308,7 +313,7 @@ def consent_withdraw(
     recorded).
     """
     if (number is None) == (file is None):
-        raise click.UsageError("give a NUMBER or --file FILE (one of them)")
+        raise click.UsageError(say(_("give a NUMBER or --file FILE (one of them)")))
     if file is not None:
         with (
             guarded(db, professional) as guard,
@@ -320,7 +325,7 @@ def consent_withdraw(
                 path,
                 at=at,
                 mapping=mapping,
-                progress=progress_bar(stack, path, "withdrawals"),
+                progress=progress_bar(stack, path, N_("withdrawals")),
             )
         _print_report(report, as_json)
         sys.exit(EXIT_REFUSED if report.rejected else EXIT_OK)
@@ -329,7 +334,7 @@ def consent_withdraw(
     with guarded(db, professional) as guard:
         guard.withdraw_consent(number, when)
         e164 = e164_text(number)
-    click.echo(f"recorded withdrawal: {e164} at {_show(when)}")
+    click.echo(say(_("recorded withdrawal: {number} at {time}", number=e164, time=_show(when))))
 
 
 @consent.command("import")
@@ -360,7 +365,7 @@ def consent_import(
         input_file(file) as path,
     ):
         report = import_consents(
-            guard, path, mapping=mapping, progress=progress_bar(stack, path, "consents")
+            guard, path, mapping=mapping, progress=progress_bar(stack, path, N_("consents"))
         )
     _print_report(report, as_json)
     sys.exit(EXIT_REFUSED if report.rejected else EXIT_OK)
@@ -370,7 +375,7 @@ def _print_report(report: FactImportReport, as_json: bool) -> None:
     if as_json:
         echo_json(report.to_dict())
     else:
-        click.echo(str(report))
+        click.echo(report.render(current_lang()))
 
 
 @cli.group()
@@ -401,8 +406,12 @@ def contract_add(
         finish = _until(end, "--end")
         guard.record_contract(number, begin, finish, subject=subject)
         e164 = e164_text(number)
-    until = f" until {_show(finish)}" if finish is not None else ""
-    click.echo(f"recorded contract: {e164} from {_show(begin)}{until}")
+    if finish is None:
+        said = _("recorded contract: {number} from {start}", number=e164, start=_show(begin))
+    else:
+        said = _("recorded contract: {number} from {start} until {end}", number=e164,
+                 start=_show(begin), end=_show(finish))
+    click.echo(say(said))
 
 
 @cli.group()
@@ -436,7 +445,12 @@ def _lift_command(kind: str) -> None:
         if as_json:
             echo_json({"number": e164, "lifted": lifted})
         else:
-            click.echo(f"lifted {lifted} {kind}(s) of {e164}")
+            said = (
+                _("lifted {count} refusal(s) of {number}", count=lifted, number=e164)
+                if kind == "refusal"
+                else _("lifted {count} objection(s) of {number}", count=lifted, number=e164)
+            )
+            click.echo(say(said))
 
     command.__doc__ = (
         f"Lift NUMBER's {kind}s recorded at or before --at, entered by mistake; they stay in the "

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     _ParamType = click.ParamType[Any]
 else:
     _ParamType = click.ParamType
+from .._i18n import N_
 from ._common import (
     DAY_OR_TIME,
     EXIT_OK,
@@ -23,6 +24,7 @@ from ._common import (
     call_log_options,
     cli,
     column_option,
+    current_lang,
     db_option,
     echo_json,
     guarded,
@@ -91,9 +93,9 @@ def bloctel_export(
             max_age_days=max_age,
             column=column,
             id_column=id_column,
-            progress=progress_bar(stack, path, "reading"),
+            progress=progress_bar(stack, path, N_("reading")),
         )
-    click.echo(str(report), err=True)
+    click.echo(report.render(current_lang()), err=True)
 
 
 @bloctel.command("import")
@@ -125,7 +127,7 @@ def bloctel_import(
     if as_json:
         echo_json(report.to_dict())
     else:
-        click.echo(str(report))
+        click.echo(report.render(current_lang()))
     sys.exit(EXIT_REFUSED if report.rejected else EXIT_OK)
 
 
@@ -172,12 +174,12 @@ def audit(
             db=db or default_db_path(),
             professional=professional,
             log_format=fmt,
-            progress=progress_bar(stack, path, "auditing"),
+            progress=progress_bar(stack, path, N_("auditing")),
         )
     if as_json:
         echo_json(report.to_dict())
     else:
-        click.echo(report.render())
+        click.echo(report.render(current_lang()))
     sys.exit(EXIT_OK if report.compliant else EXIT_REFUSED)
 
 
@@ -218,10 +220,10 @@ def import_calls_command(
             internal_contexts=internal_contexts,
         )  # fmt: skip
         report = import_calls(
-            guard, path, log_format=fmt, progress=progress_bar(stack, path, "importing")
+            guard, path, log_format=fmt, progress=progress_bar(stack, path, N_("importing"))
         )
     if as_json:
         echo_json(report.to_dict())
     else:
-        click.echo(str(report))
+        click.echo(report.render(current_lang()))
     sys.exit(EXIT_REFUSED if report.rejected else EXIT_OK)

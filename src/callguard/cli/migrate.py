@@ -11,6 +11,7 @@ import click
 
 from .._exceptions import CallguardError
 from ..storage.copy import migrate_ledger
+from ._common import failure
 
 __all__ = ["migrate_ledger_command"]
 
@@ -29,7 +30,7 @@ def migrate_ledger_command(source: str, target: str, as_json: bool) -> None:
     try:
         counts = migrate_ledger(source, target)
     except CallguardError as exc:
-        raise click.ClickException(str(exc)) from exc
+        raise failure(exc) from exc
     if as_json:
         click.echo(json.dumps(counts, indent=2))
         return

@@ -18,19 +18,23 @@ from datetime import datetime
 import click
 
 from .._exceptions import CallguardError
+from .._i18n import _
 from .._types import Outcome, Purpose, Sector
 from ..storage import DEFAULT_BUSY_TIMEOUT, Ledger, default_db_path, is_server_url, open_ledger
 from ._common import (
+    Failure,
     at_option,
     choice,
     db_option,
     department_option,
+    failure,
     guarded,
     json_option,
     ledger_location,
     professional_option,
     recorded_message_option,
     render_decision,
+    say,
     user_errors,
 )
 from .checkpoints import checkpoint_options, checkpoint_scheduler
@@ -48,7 +52,7 @@ def _ledger(db: str | None) -> Iterator[Ledger]:
     try:
         ledger = open_ledger(location, busy_timeout=DEFAULT_BUSY_TIMEOUT)
     except CallguardError as exc:
-        raise click.ClickException(str(exc)) from exc
+        raise failure(exc) from exc
     try:
         with user_errors():
             yield ledger
@@ -67,9 +71,11 @@ def init_command(db: str | None) -> None:
     try:
         ledger = open_ledger(location, busy_timeout=DEFAULT_BUSY_TIMEOUT)
     except CallguardError as exc:
-        raise click.ClickException(str(exc)) from exc
+        raise failure(exc) from exc
     ledger.close()
-    click.echo(f"{'ledger ready' if existed else 'created ledger'}: {location.split('@')[-1]}")
+    where = location.split("@")[-1]
+    click.echo(say(_("ledger ready: {location}", location=where) if existed
+                   else _("created ledger: {location}", location=where)))  # fmt: skip
 
 
 @click.command("attempt")
@@ -102,7 +108,7 @@ def attempt_command(
                                      callee_tz=callee_tz, department=department,
                                      recorded_message=recorded_message, campaign=campaign)
         except ValueError as exc:
-            raise click.UsageError(str(exc)) from exc
+            raise click.UsageError(failure(exc).message) from exc
     if as_json:
         click.echo(json.dumps(decision.to_dict(), ensure_ascii=False, indent=2))
     elif decision.allowed:
@@ -130,7 +136,8 @@ def outcome_command(
     if as_json:
         click.echo(json.dumps({"attempt_id": attempt_id, "outcome": outcome.upper()}))
     else:
-        click.echo(f"recorded outcome of attempt {attempt_id}: {outcome.upper()}")
+        click.echo(say(_("recorded outcome of attempt {attempt}: {outcome}", attempt=attempt_id,
+                         outcome=outcome.upper())))
 
 
 @click.command("void")
@@ -205,7 +212,8 @@ def keys_revoke(name_or_prefix: str, db: str | None) -> None:
 
     with _ledger(db) as ledger:
         key = revoke_key(ledger, name_or_prefix)
-    click.echo(f"revoked {key.name} ({key.prefix}..., {key.professional})")
+    click.echo(say(_("revoked {name} ({prefix}..., {professional})", name=key.name,
+                     prefix=key.prefix, professional=key.professional)))
 
 
 # -- the service ----------------------------------------------------------------------------------
@@ -243,8 +251,9 @@ def serve_command(
 
         from ..server import Service, create_app
     except ImportError as exc:
-        raise click.ClickException(
-            f"the service needs its extra: pip install 'callguard-fr[server]' ({exc})"
+        raise Failure(
+            _("the service needs its extra: pip install 'callguard-fr[server]' ({error})",
+              error=str(exc))
         ) from exc
     body_map = None
     if body_map_spec is not None:
@@ -259,7 +268,7 @@ def serve_command(
     try:
         service = Service(location, busy_timeout=busy_timeout, executor=executor)
     except CallguardError as exc:
-        raise click.ClickException(str(exc)) from exc
+        raise failure(exc) from exc
     _configure_logging()
     checkpoints = checkpoint_scheduler(location, signing_key, checkpoint_dir, checkpoint_every)
     app = create_app(service, agi_port=agi_port, agi_host=host, body_map=body_map)

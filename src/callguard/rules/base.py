@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 from .._decision import Reason
 from .._facts import FactKind, Facts
+from .._i18n import Message
 from .._numbers import PhoneNumber
 from .._policy import Policy
 from .._time import UTC, from_us, to_us
@@ -42,7 +43,7 @@ class Call:
     number: PhoneNumber | None
     number_problem: Reason | None
     caller: PhoneNumber | None
-    caller_problem: str | None
+    caller_problem: Message | None
     purpose: Purpose
     sector: Sector | None
     zones: tuple[ZoneInfo, ...]

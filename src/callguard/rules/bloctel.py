@@ -11,6 +11,7 @@ from datetime import datetime
 
 from .._decision import Reason
 from .._facts import FactKind
+from .._i18n import _
 from .._time import from_us
 from .._types import Purpose, ReasonCode, Sector
 from .base import Context, Rule, midnight
@@ -20,11 +21,10 @@ __all__ = ["Bloctel"]
 
 
 _BLOCTEL_BASIS = "Code de la consommation, art. L223-1 (version before 2026-08-11)"
-_NEVER_CHECKED = Reason(
+_NEVER_CHECKED = Reason.of(
     ReasonCode.BLOCTEL_UNCHECKED,
-    "The number has never been checked against Bloctel.",
+    _("The number has never been checked against Bloctel."),
     _BLOCTEL_BASIS,
-    "Le numéro n'a jamais été vérifié auprès de Bloctel.",
 )
 
 
@@ -59,11 +59,10 @@ class Bloctel(Rule):
         if listed_at is not None:
             listed_day = from_us(listed_at).astimezone(ctx.primary).date()
             reasons.append(
-                Reason(
+                Reason.of(
                     ReasonCode.BLOCTEL_LISTED,
-                    f"The consumer is registered on Bloctel (check of {listed_day}).",
+                    _("The consumer is registered on Bloctel (check of {day}).", day=listed_day),
                     basis,
-                    f"Le consommateur est inscrit sur Bloctel (vérification du {listed_day}).",
                 )
             )
         if latest is None:
@@ -73,13 +72,11 @@ class Bloctel(Rule):
         max_age = ctx.call.policy.bloctel_max_age_days
         if age > max_age:
             reasons.append(
-                Reason(
+                Reason.of(
                     ReasonCode.BLOCTEL_UNCHECKED,
-                    f"The last Bloctel check ({checked_day}) is {age} days old; it must be at "
-                    f"most {max_age} days old.",
+                    _("The last Bloctel check ({day}) is {age} days old; it must be at most "
+                      "{most} days old.", day=checked_day, age=age, most=max_age),
                     basis,
-                    f"La dernière vérification Bloctel ({checked_day}) date de {age} jours ; "
-                    f"elle doit dater de {max_age} jours au plus.",
                 )
             )
         return reasons

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 import holidays
 
 from .._exceptions import ConfigurationError
+from .._i18n import _
 
 if TYPE_CHECKING:
     from .._numbers import PhoneNumber
@@ -127,7 +128,7 @@ def openings(
     area_set = tuple(areas)
     day = after.astimezone(tz).date()
     while True:
-        for instant, _ in _day_windows(tz, day, area_set, strict_local):
+        for instant, _end in _day_windows(tz, day, area_set, strict_local):
             if instant > after:
                 yield instant
         day += timedelta(days=1)
@@ -213,8 +214,8 @@ def department_of(department: object) -> str | None:
     code = department.strip().upper() if isinstance(department, str) else None
     if code is None or code not in DEPARTMENTS:
         raise ConfigurationError(
-            f"department {department!r} is not a French département code (INSEE): use "
-            "'01'…'95', '2A', '2B', or '971'…'978'"
+            _("department {value} is not a French département code (INSEE): use '01'…'95', "
+              "'2A', '2B', or '971'…'978'", value=repr(department))
         )
     return code
 
@@ -240,7 +241,8 @@ def consumer_zones(
     """
     if callee_tz is not None and not isinstance(callee_tz, str):
         raise ConfigurationError(
-            f"callee_tz must be an IANA zone name (e.g. 'Europe/Paris'), not {callee_tz!r}"
+            _("callee_tz must be an IANA zone name (e.g. 'Europe/Paris'), not {value}",
+              value=repr(callee_tz))
         )
     code = department_of(department)
     if code is not None:
@@ -275,16 +277,16 @@ def _consumer_zones(
             # UTC, GMT, Etc/GMT+3 or Factory have no legal time: the D223-9 hours and the
             # holidays are those of a place, and no place keeps those clocks.
             raise ConfigurationError(
-                f"unknown time zone {callee_tz!r} for a consumer: it is not the zone of a "
-                "place; give the consumer's "
-                "geographic IANA zone (Area/City), e.g. 'Europe/Paris' or 'America/Cayenne'"
+                _("unknown time zone {value} for a consumer: it is not the zone of a place; give "
+                  "the consumer's geographic IANA zone (Area/City), e.g. 'Europe/Paris' or "
+                  "'America/Cayenne'", value=repr(callee_tz))
             )
         try:
             zones: tuple[ZoneInfo, ...] = (zone(callee_tz),)
         except (KeyError, ValueError) as exc:
             raise ConfigurationError(
-                f"unknown time zone {callee_tz!r}: callee_tz must be an IANA zone name, "
-                "e.g. 'Europe/Paris' or 'America/Cayenne'"
+                _("unknown time zone {value}: callee_tz must be an IANA zone name, e.g. "
+                  "'Europe/Paris' or 'America/Cayenne'", value=repr(callee_tz))
             ) from exc
         if callee_tz in ZONE_AREAS:
             areas.append(ZONE_AREAS[callee_tz])

@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from .._decision import Reason
+from .._i18n import _
 from .._numbers import LineKind, PhoneNumber
 from .._types import ReasonCode
 from .base import Context, Rule
@@ -33,14 +34,13 @@ class CallerId(Rule):
     def check(self, ctx: Context, t: datetime) -> list[Reason]:
         call = ctx.call
         if call.caller is None:
-            problem = call.caller_problem or "missing"
+            problem = call.caller_problem or _("missing")
             return [
-                Reason(
+                Reason.of(
                     ReasonCode.CALLER_ID_INVALID,
-                    f"The caller ID is {problem}: a call must present a valid, visible number.",
+                    _("The caller ID is {problem}: a call must present a valid, visible number.",
+                      problem=problem),
                     "Code de la consommation, art. L221-17",
-                    f"Le numéro présenté est invalide ou masqué ({problem}) : un appel doit "
-                    "présenter un numéro valide et visible.",
                 )
             ]
         caller = call.caller
@@ -48,11 +48,11 @@ class CallerId(Rule):
         own = call.policy.own_caller_ids
         if own is not None and caller.e164 not in own:
             reasons.append(
-                Reason(
+                Reason.of(
                     ReasonCode.CALLER_ID_NOT_OWNED,
-                    f"The caller ID {caller.e164} is not one of the professional's own numbers.",
+                    _("The caller ID {caller} is not one of the professional's own numbers.",
+                      caller=caller.e164),
                     "Policy.own_caller_ids (ARCEP décision n° 2022-1583)",
-                    f"Le numéro présenté {caller.e164} n'est pas un numéro du professionnel.",
                 )
             )
         day = ctx.day(t)
@@ -62,37 +62,31 @@ class CallerId(Rule):
         mobile = caller.french and caller.kind is LineKind.MOBILE
         if mobile and plan:
             reasons.append(
-                Reason(
+                Reason.of(
                     ReasonCode.CALLER_ID_MOBILE,
-                    f"The caller ID {caller.e164} is a mobile number, which call centres may "
-                    "not present.",
+                    _("The caller ID {caller} is a mobile number, which call centres may not "
+                      "present.", caller=caller.e164),
                     "ARCEP décision n° 2022-1583",
-                    f"Le numéro présenté {caller.e164} est un numéro mobile (06/07), interdit "
-                    "aux centres d'appels.",
                 )
             )
         elif mobile and call.policy.automated:
             reasons.append(
-                Reason(
+                Reason.of(
                     ReasonCode.CALLER_ID_MOBILE,
-                    f"The caller ID {caller.e164} is a mobile number, which an automated dialer "
-                    "may not present.",
+                    _("The caller ID {caller} is a mobile number, which an automated dialer may "
+                      "not present.", caller=caller.e164),
                     "ARCEP décision n° 2019-0954",
-                    f"Le numéro présenté {caller.e164} est un numéro mobile (06/07), interdit "
-                    "aux automates d'appel.",
                 )
             )
         if not plan:
             return reasons
         if call.policy.automated and not _npv_acceptable(caller):
             reasons.append(
-                Reason(
+                Reason.of(
                     ReasonCode.CALLER_ID_NOT_NPV,
-                    f"The caller ID {caller.e164} is outside the verified ranges (NPV) an "
-                    "automated dialer must present.",
+                    _("The caller ID {caller} is outside the verified ranges (NPV) an automated "
+                      "dialer must present.", caller=caller.e164),
                     "ARCEP décision n° 2022-1583",
-                    f"Le numéro présenté {caller.e164} n'appartient pas aux tranches de numéros "
-                    "polyvalents vérifiés (NPV) imposées aux automates d'appel.",
                 )
             )
         return reasons

@@ -14,6 +14,7 @@ from datetime import datetime
 
 from .._decision import Reason
 from .._facts import FactKind
+from .._i18n import _
 from .._time import from_us
 from .._types import Purpose, ReasonCode
 from .base import Context, Rule
@@ -31,20 +32,18 @@ _RECORDED_BASIS = "Code des postes et des communications électroniques, art. L3
 
 
 def _no_consent(basis: str) -> Reason:
-    return Reason(
+    return Reason.of(
         ReasonCode.NO_CONSENT,
-        "The consumer has not given prior consent to be canvassed by phone.",
+        _("The consumer has not given prior consent to be canvassed by phone."),
         basis,
-        "Le consommateur n'a pas donné son consentement préalable au démarchage téléphonique.",
     )
 
 
 def _withdrawn(basis: str) -> Reason:
-    return Reason(
+    return Reason.of(
         ReasonCode.CONSENT_WITHDRAWN,
-        "The consumer withdrew their consent to be canvassed by phone.",
+        _("The consumer withdrew their consent to be canvassed by phone."),
         basis,
-        "Le consommateur a retiré son consentement au démarchage téléphonique.",
     )
 
 
@@ -81,13 +80,12 @@ class Consent(Rule):
             return [_CONSENT_WITHDRAWN[which]]
         basis = _BASES[which]
         return [
-            Reason(
+            Reason.of(
                 ReasonCode.CONSENT_EXPIRED,
-                f"The consumer's consent of {from_us(latest).date()} has expired (at most "
-                f"{ctx.call.policy.consent_max_age_days} days, or its own expiry date).",
+                _("The consumer's consent of {day} has expired (at most {days} days, or its own "
+                  "expiry date).", day=from_us(latest).date(),
+                  days=ctx.call.policy.consent_max_age_days),
                 basis + ("; décret n° 2026-662" if opt_in else ""),
-                f"Le consentement du {from_us(latest).date()} a expiré (durée maximale "
-                f"{ctx.call.policy.consent_max_age_days} jours, ou sa propre échéance).",
             )
         ]
 

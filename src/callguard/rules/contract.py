@@ -10,18 +10,17 @@ from datetime import datetime
 
 from .._decision import Reason
 from .._facts import FactKind
+from .._i18n import _
 from .._types import Purpose, ReasonCode, Sector
 from .base import Context, Rule, contract_running, contract_starts
 
 __all__ = ["Contract"]
 
 
-_NO_CONTRACT = Reason(
+_NO_CONTRACT = Reason.of(
     ReasonCode.NO_CONTRACT,
-    "No contract with this consumer is running, so the call is not exempt as a contract call.",
+    _("No contract with this consumer is running, so the call is not exempt as a contract call."),
     "Code de la consommation, art. L223-1 (loi n° 2020-901)",
-    "Aucun contrat en cours avec ce consommateur : l'appel ne relève pas de l'exception "
-    "contractuelle.",
 )
 
 

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 
 from .._decision import Reason
 from .._facts import FactKind
+from .._i18n import _
 from .._time import from_us
 from .._types import Purpose, ReasonCode, Sector
 from .base import CANVASSING, D223_9, Context, Rule, midnight
@@ -52,13 +53,11 @@ class Cooldown(Rule):
         free_day = free_from.astimezone(ctx.primary).date()
         days = ctx.call.policy.refusal_cooldown_days
         return [
-            Reason(
+            Reason.of(
                 ReasonCode.REFUSAL_COOLDOWN,
-                f"The consumer refused on {refused_day}: no call for {days} full days, so not "
-                f"before {free_day}.",
+                _("The consumer refused on {refused}: no call for {days} full days, so not "
+                  "before {free}.", refused=refused_day, days=days, free=free_day),
                 D223_9,
-                f"Le consommateur a refusé le {refused_day} : aucun appel pendant {days} jours "
-                f"révolus, donc pas avant le {free_day}.",
             )
         ]
 

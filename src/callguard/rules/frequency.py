@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from .._decision import Reason
 from .._facts import FactKind
+from .._i18n import _
 from .._types import Purpose, ReasonCode, Sector
 from .base import CANVASSING, D223_9, Context, Rule, midnight
 
@@ -58,13 +59,12 @@ class Frequency(Rule):
                 inside = days[bisect_left(days, first) : bisect_right(days, last)]
                 shown = ", ".join(d.isoformat() for d in inside)
                 return [
-                    Reason(
+                    Reason.of(
                         ReasonCode.FREQUENCY_CAP,
-                        f"{len(inside)} attempts already fall within {policy.cap_days} days "
-                        f"({shown}); the cap is {policy.cap_calls}.",
+                        _("{count} attempts already fall within {days} days ({dates}); the cap "
+                          "is {cap}.", count=len(inside), days=policy.cap_days, dates=shown,
+                          cap=policy.cap_calls),
                         D223_9,
-                        f"{len(inside)} tentatives ont déjà eu lieu en {policy.cap_days} jours "
-                        f"({shown}) ; le plafond est de {policy.cap_calls}.",
                     )
                 ]
         return []

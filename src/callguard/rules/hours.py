@@ -17,10 +17,16 @@ from zoneinfo import ZoneInfo
 
 from .._decision import Reason
 from .._facts import FactKind
+from .._i18n import N_, _
 from .._time import from_us
 from .._types import Purpose, ReasonCode, Sector
 from . import calendar as cal
 from .base import CANVASSING, D223_9, Context, Rule
+
+_WEEKDAYS = (
+    N_("Monday"), N_("Tuesday"), N_("Wednesday"), N_("Thursday"), N_("Friday"), N_("Saturday"),
+    N_("Sunday"),
+)  # fmt: skip
 
 __all__ = ["Calendar"]
 
@@ -77,29 +83,26 @@ def _calendar(
         local = t.astimezone(tz)
         day = local.date()
         if cal.is_weekend(day) and ReasonCode.WEEKEND not in found:
-            found[ReasonCode.WEEKEND] = Reason(
+            found[ReasonCode.WEEKEND] = Reason.of(
                 ReasonCode.WEEKEND,
-                f"It is {local:%A %Y-%m-%d %H:%M} in {tz.key}: consumers may only be called "
-                "Monday to Friday.",
+                _("It is {weekday} {when} in {zone}: consumers may only be called Monday to "
+                  "Friday.", weekday=_(_WEEKDAYS[local.weekday()]),
+                  when=f"{local:%Y-%m-%d %H:%M}", zone=tz.key),
                 D223_9,
-                f"Nous sommes le {local:%Y-%m-%d %H:%M} ({tz.key}), un week-end : appels "
-                "autorisés du lundi au vendredi seulement.",
             )
         holiday = cal.holiday_name(day, areas, strict)
         if holiday is not None and ReasonCode.HOLIDAY not in found:
-            found[ReasonCode.HOLIDAY] = Reason(
+            found[ReasonCode.HOLIDAY] = Reason.of(
                 ReasonCode.HOLIDAY,
-                f"{day} is a public holiday where the consumer lives ({holiday}).",
+                _("{day} is a public holiday where the consumer lives ({holiday}).",
+                  day=day, holiday=holiday),
                 D223_9 + "; Code du travail, art. L3133-1",
-                f"Le {day} est un jour férié là où vit le consommateur ({holiday}).",
             )
         if not cal.in_hours(local.time()) and ReasonCode.OUTSIDE_HOURS not in found:
-            found[ReasonCode.OUTSIDE_HOURS] = Reason(
+            found[ReasonCode.OUTSIDE_HOURS] = Reason.of(
                 ReasonCode.OUTSIDE_HOURS,
-                f"It is {local:%H:%M} in {tz.key}: consumers may only be called "
-                "10:00-13:00 and 14:00-20:00 their time.",
+                _("It is {time} in {zone}: consumers may only be called 10:00-13:00 and "
+                  "14:00-20:00 their time.", time=f"{local:%H:%M}", zone=tz.key),
                 D223_9,
-                f"Il est {local:%H:%M} ({tz.key}) : appels autorisés de 10 h à 13 h et de "
-                "14 h à 20 h, heure du consommateur.",
             )
     return tuple(found.values())

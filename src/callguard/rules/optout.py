@@ -10,6 +10,7 @@ from datetime import datetime
 
 from .._decision import Reason
 from .._facts import FactKind
+from .._i18n import _
 from .._time import from_us
 from .._types import ReasonCode
 from .base import Context, Rule
@@ -28,14 +29,17 @@ class OptOut(Rule):
             if ctx.in_force(start) <= tu and (end is None or tu < end):
                 # In the consumer's zone: a supervisor reads the end as she lives it.
                 ends = None if end is None else from_us(end).astimezone(ctx.primary).isoformat()
-                until = "" if ends is None else f" until {ends}"
-                until_fr = "" if ends is None else f" jusqu'au {ends}"
+                message = (
+                    _("The consumer is on the professional's do-not-call list.")
+                    if ends is None
+                    else _("The consumer is on the professional's do-not-call list until {end}.",
+                           end=ends)
+                )
                 return [
-                    Reason(
+                    Reason.of(
                         ReasonCode.OPTED_OUT,
-                        f"The consumer is on the professional's do-not-call list{until}.",
+                        message,
                         "Code de la consommation, art. L223-1; RGPD art. 21 (objection)",
-                        f"Le consommateur est inscrit sur la liste d'opposition interne{until_fr}.",
                     )
                 ]
         return []

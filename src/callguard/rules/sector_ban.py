@@ -11,6 +11,7 @@ from datetime import datetime
 
 from .._decision import Reason
 from .._facts import FactKind
+from .._i18n import _
 from .._types import Purpose, ReasonCode, Sector
 from .base import CANVASSING, Context, Rule, contract_running, contract_starts
 from .regimes import SECTOR_BANS
@@ -38,12 +39,11 @@ class SectorBan(Rule):
             return []  # only an ongoing contract lifts the ban
         label = sector.value.lower().replace("_", " ")
         return [
-            Reason(
+            Reason.of(
                 ReasonCode.SECTOR_BANNED,
-                f"Telephone canvassing for {label} is banned since {since.isoformat()}.",
+                _("Telephone canvassing for {sector} is banned since {since}.",
+                  sector=label, since=since.isoformat()),
                 basis,
-                f"Le démarchage téléphonique est interdit dans ce secteur ({label}) depuis le "
-                f"{since.isoformat()}.",
             )
         ]
 

@@ -13,26 +13,31 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .._evidence import zone_of
+from .._i18n import N_, text
 
 __all__ = ["MESSAGES", "error_body", "in_consumer_time"]
 
 MESSAGES: dict[str, tuple[str, str]] = {
     # code: (English, French); {placeholders} are filled from the request.
     "not_found": (
-        "no route {path}: the routes are listed at /openapi.json",
+        N_("no route {path}: the routes are listed at /openapi.json"),
         "aucune route {path} : les routes sont décrites dans /openapi.json",
     ),
     "method_not_allowed": (
-        "{method} is not allowed on {path}: use {allow}",
+        N_("{method} is not allowed on {path}: use {allow}"),
         "{method} n'est pas accepté sur {path} : utilisez {allow}",
     ),
 }
 
 
 def error_body(code: str, french: bool, **values: str) -> dict[str, str]:
-    """``{"error": code, "message": ...}`` in English, or French when asked for."""
+    """``{"error": code, "message": ...}`` in English, or French when asked for (from the message
+    catalog; the French written beside the English is used while the catalog has none)."""
     english, in_french = MESSAGES[code]
-    template = in_french if french else english
+    template = english
+    if french:
+        template = text(english, "fr")
+        template = in_french if template == english else template
     return {"error": code, "message": template.format(**{k: v[:200] for k, v in values.items()})}
 
 

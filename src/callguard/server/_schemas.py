@@ -15,6 +15,8 @@ from typing import Any
 
 from dateutil.parser import isoparse
 
+from .._exceptions import CallguardError
+from .._i18n import Message, _
 from .._time import in_range
 from .._types import Outcome, Purpose, Sector
 
@@ -22,15 +24,23 @@ __all__ = ["BODIES", "Invalid", "decode", "parse_body", "parse_time", "validate"
 
 
 class Invalid(Exception):
-    """A 422: ``field`` is what was wrong (``"body"`` for the whole body)."""
+    """A 422: ``field`` is what was wrong (``"body"`` for the whole body); the sentence is a
+    message of the catalog (a library error gives its own), rendered in the client's language."""
 
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
+    def __init__(self, field: str, message: Message | str | BaseException) -> None:
+        if isinstance(message, CallguardError):
+            text = message.message
+        elif isinstance(message, Message):
+            text = message
+        else:
+            text = Message(str(message))
+        super().__init__(text.render("en"))
         self.field = field
-        self.message = message
+        self.text = text
+        self.message = text.render("en")
 
-    def to_dict(self) -> dict[str, str]:
-        return {"error": "invalid_request", "field": self.field, "message": self.message}
+    def to_dict(self, lang: str = "en") -> dict[str, str]:
+        return {"error": "invalid_request", "field": self.field, "message": self.text.render(lang)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,16 +138,21 @@ BODIES: dict[str, dict[str, Field]] = {
 
 def parse_time(value: object, name: str) -> datetime:
     if not isinstance(value, str):
-        raise Invalid(name, f"{name} must be an ISO 8601 time with an offset (a string)")
+        raise Invalid(name, _("{field} must be an ISO 8601 time with an offset (a string)",
+                               field=name))
     try:
         moment = isoparse(value.strip())
     except (ValueError, OverflowError) as exc:
         raise Invalid(
-            name, f"{name}={value[:60]!r} is not an ISO 8601 time, e.g. 2026-11-23T10:30:00+01:00"
+            name,
+            _("{field}={value} is not an ISO 8601 time, e.g. 2026-11-23T10:30:00+01:00",
+              field=name, value=repr(value[:60])),
         ) from exc
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise Invalid(
-            name, f"{name}={value[:60]!r} has no offset: add one, e.g. 2026-11-23T10:30:00+01:00"
+            name,
+            _("{field}={value} has no offset: add one, e.g. 2026-11-23T10:30:00+01:00",
+              field=name, value=repr(value[:60])),
         )
     try:
         in_range(moment, name)
@@ -157,9 +172,9 @@ def decode(raw: bytes) -> dict[str, Any]:
     try:
         data = json.loads(raw) if raw.strip() else None
     except (ValueError, RecursionError) as exc:
-        raise Invalid("body", f"the body is not JSON ({str(exc)[:80]})") from exc
+        raise Invalid("body", _("the body is not JSON ({error})", error=str(exc)[:80])) from exc
     if not isinstance(data, dict):
-        raise Invalid("body", "the body must be a JSON object")
+        raise Invalid("body", _("the body must be a JSON object"))
     return data
 
 
@@ -170,19 +185,22 @@ def validate(data: dict[str, Any], kind: str, names: dict[str, str] | None = Non
     spec = BODIES[kind]
     for name in data:
         if name not in spec:
-            raise Invalid(str(name)[:60], f"unknown field {str(name)[:60]!r}")
+            raise Invalid(str(name)[:60], _("unknown field {field}", field=repr(str(name)[:60])))
     out: dict[str, Any] = {}
     try:
         for name, f in spec.items():
             if name not in data or (data[name] is None and not f.required):
                 if f.required:
-                    raise Invalid(name, f"{name} is required")
+                    raise Invalid(name, _("{field} is required", field=name))
                 continue
             out[name] = _value(name, f, data[name])
     except Invalid as exc:
         theirs = (names or {}).get(exc.field)
         if theirs is None:
             raise
+        if exc.text.params.get("field") == exc.field:  # the message names it: by their name
+            raise Invalid(theirs, Message(exc.text.msgid, {**exc.text.params, "field": theirs})
+                          ) from None
         raise Invalid(theirs, exc.message.replace(exc.field, theirs, 1)) from None
     return out
 
@@ -190,18 +208,20 @@ def validate(data: dict[str, Any], kind: str, names: dict[str, str] | None = Non
 def _value(name: str, f: Field, value: object) -> object:
     if f.kind == "str":
         if not isinstance(value, str):
-            raise Invalid(name, f"{name} must be a string")
+            raise Invalid(name, _("{field} must be a string", field=name))
         if len(value) > f.max_len:
-            raise Invalid(name, f"{name} is longer than {f.max_len} characters")
+            raise Invalid(name, _("{field} is longer than {most} characters", field=name,
+                                   most=f.max_len))
         return value
     if f.kind == "bool":
         if not isinstance(value, bool):
-            raise Invalid(name, f"{name} must be true or false")
+            raise Invalid(name, _("{field} must be true or false", field=name))
         return value
     if f.kind == "time":
         return parse_time(value, name)
     assert f.enum is not None
     names = [m.name for m in f.enum]
     if not isinstance(value, str) or value.upper() not in names:
-        raise Invalid(name, f"{name} must be one of {', '.join(names)}")
+        raise Invalid(name, _("{field} must be one of {choices}", field=name,
+                               choices=", ".join(names)))
     return f.enum[value.upper()]

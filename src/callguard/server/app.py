@@ -22,6 +22,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from .._decision import Decision
+from .._i18n import Message, _, lang_of
 from . import _openapi, _schemas
 from ._answers import error_body, in_consumer_time
 from .bodymap import BodyMap, parse_body
@@ -94,11 +95,16 @@ def _strict(request: Request) -> bool:
         return True
     if value in ("false", "0", "no", ""):
         return False
-    raise _schemas.Invalid("strict", "strict must be true or false")
+    raise _schemas.Invalid("strict", _("{field} must be true or false", field="strict"))
 
 
 def wants_french(request: Request) -> bool:
     """Whether ``Accept-Language`` prefers French over English (``fr``, ``fr-FR``, weighted)."""
+    return language(request) == "fr"
+
+
+def language(request: Request) -> str:
+    """``"fr"`` when ``Accept-Language`` prefers French over English, else ``"en"``."""
     best, best_q = "en", -1.0
     for part in request.headers.get("accept-language", "").split(","):
         tag, _, params = part.strip().partition(";")
@@ -111,7 +117,7 @@ def wants_french(request: Request) -> bool:
         lang = tag.strip().lower().split("-")[0]
         if lang in ("fr", "en") and q > best_q:
             best, best_q = lang, q
-    return best == "fr"
+    return lang_of(best)
 
 
 def localized(body: Any, request: Request) -> Any:
@@ -133,8 +139,12 @@ def localized(body: Any, request: Request) -> Any:
     return walk(body)
 
 
-def _error(status: int, code: str, message: str, **extra: Any) -> JSONResponse:
-    return JSONResponse({"error": code, "message": message, **extra}, status_code=status)
+def _error(request: Request, status: int, code: str, message: Message | str,
+           **extra: Any) -> JSONResponse:
+    """An error answer, its sentence in the client's language (``Accept-Language``)."""
+    lang = language(request)
+    said = message.render(lang) if isinstance(message, Message) else Message(message).render(lang)
+    return JSONResponse({"error": code, "message": said, **extra}, status_code=status)
 
 
 def create_app(service: Service, *, agi_port: int | None = None, agi_host: str = "127.0.0.1",
@@ -184,18 +194,21 @@ def create_app(service: Service, *, agi_port: int | None = None, agi_host: str =
 
                 answer = await service.run(blocking)
             except asyncio.TimeoutError:
-                return _error(408, "timeout", f"the body took more than {BODY_TIMEOUT:g} s")
+                return _error(request, 408, "timeout",
+                              _("the body took more than {seconds} s",
+                                seconds=f"{BODY_TIMEOUT:g}"))
             except _TooLarge:
-                return _error(413, "too_large", f"the body is larger than {MAX_BODY} bytes")
+                return _error(request, 413, "too_large",
+                              _("the body is larger than {most} bytes", most=MAX_BODY))
             except Unauthorized as exc:
-                return _error(401, "unauthorized", str(exc))
+                return _error(request, 401, "unauthorized", exc.text)
             except _schemas.Invalid as exc:
                 info["invalid"] = exc.field
-                return JSONResponse(exc.to_dict(), status_code=422)
+                return JSONResponse(exc.to_dict(language(request)), status_code=422)
             except NotFound as exc:
-                return _error(404, "not_found", str(exc))
+                return _error(request, 404, "not_found", exc.text)
             except Conflict as exc:
-                return _error(409, "conflict", str(exc))
+                return _error(request, 409, "conflict", exc.text)
             except Unavailable as exc:
                 metrics.ledger_errors.labels(route).inc()
                 info["error"] = "LEDGER_UNAVAILABLE"
@@ -206,7 +219,8 @@ def create_app(service: Service, *, agi_port: int | None = None, agi_host: str =
                         localized(in_consumer_time(exc.decision.to_dict()), request),
                         status_code=503,
                     )
-                return _error(503, "ledger_unavailable", "the ledger cannot be read or written")
+                return _error(request, 503, "ledger_unavailable",
+                              _("the ledger cannot be read or written"))
             decision = answer.decision
             status = status_ok
             if decision is not None and decides:
@@ -227,19 +241,22 @@ def create_app(service: Service, *, agi_port: int | None = None, agi_host: str =
     def attempt(r: Request, key: ApiKey, args: dict[str, Any], b: bytes) -> Callable[[], Answer]:
         idem = r.headers.get("idempotency-key")
         if idem is not None and not 0 < len(idem) <= 255:
-            raise _schemas.Invalid("Idempotency-Key", "Idempotency-Key must be 1 to 255 characters")
+            raise _schemas.Invalid(
+                "Idempotency-Key",
+                _("{field} must be 1 to 255 characters", field="Idempotency-Key"),
+            )
         return lambda: service.attempt(key, args, idem, b)
 
     def outcome(r: Request, key: ApiKey, args: dict[str, Any], _b: bytes) -> Callable[[], Answer]:
         raw = r.path_params["attempt_id"]
         if not raw.isdigit() or len(raw) > 18:
-            raise NotFound(f"no attempt {raw[:40]!r}")
+            raise NotFound(_("no attempt {attempt}", attempt=repr(raw[:40])))
         return lambda: service.outcome(key, int(raw), args)
 
     def void(r: Request, key: ApiKey, args: dict[str, Any], _b: bytes) -> Callable[[], Answer]:
         raw = r.path_params["attempt_id"]
         if not raw.isdigit() or len(raw) > 18:
-            raise NotFound(f"no attempt {raw[:40]!r}")
+            raise NotFound(_("no attempt {attempt}", attempt=repr(raw[:40])))
         return lambda: service.void(key, int(raw), args)
 
     def fact(name: str) -> Callable[[Request, ApiKey, dict[str, Any], bytes], Callable[[], Answer]]:

@@ -14,6 +14,8 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
+from .._exceptions import ConfigurationError
+from .._i18n import _
 from .._time import now_utc, to_us
 
 __all__ = ["ApiKey", "KeyInfo", "create_key", "hash_key", "list_keys", "lookup_key", "revoke_key"]
@@ -115,9 +117,14 @@ def revoke_key(ledger: Any, name_or_prefix: str) -> KeyInfo:
         k for k in list_keys(ledger) if name_or_prefix in (k.name, k.prefix)
     ]
     if not matches:
-        raise ValueError(f"no key named {name_or_prefix!r} or with that prefix")
+        raise ConfigurationError(
+            _("no key named {name} or with that prefix", name=repr(name_or_prefix))
+        )
     if len(matches) > 1:
-        raise ValueError(f"{name_or_prefix!r} names {len(matches)} keys: give the key's name")
+        raise ConfigurationError(
+            _("{name} names {count} keys: give the key's name", name=repr(name_or_prefix),
+              count=len(matches))
+        )
     (key,) = matches
     if key.revoked_at is None:
         with ledger.write():

@@ -47,6 +47,7 @@ from .._exceptions import (
     VoidRefusedError,
 )
 from .._guard import Guard
+from .._i18n import Message, _
 from .._numbers import parse_number
 from .._policy import Policy
 from .._time import from_us, now_utc, to_us
@@ -63,15 +64,27 @@ IDEMPOTENCY_TTL = timedelta(hours=48)
 """Stored answers are kept 48 hours (the contract asks for at least 24)."""
 
 
-class Unauthorized(Exception):
+class _Said(Exception):
+    """An answer's error: its sentence is a message of the catalog, rendered in the client's
+    language (``str()`` is English)."""
+
+    def __init__(self, message: Message | str) -> None:
+        self.text = message if isinstance(message, Message) else Message(message)
+        super().__init__(self.text.render("en"))
+
+    def render(self, lang: str = "en") -> str:
+        return self.text.render(lang)
+
+
+class Unauthorized(_Said):
     """No key, or an unknown or revoked one: a 401."""
 
 
-class NotFound(Exception):
+class NotFound(_Said):
     """An unknown attempt, or one of another professional: a 404."""
 
 
-class Conflict(Exception):
+class Conflict(_Said):
     """The request contradicts what the ledger holds (an attempt too old to void): a 409."""
 
 
@@ -112,7 +125,7 @@ def _supported(args: dict[str, Any], accepted: frozenset[str], defaults: dict[st
     for name, default in defaults.items():
         if name in args and name not in accepted:
             if args[name] != default:
-                raise Invalid(name, f"{name} is not supported by this callguard version")
+                raise Invalid(name, _("{field} is not supported by this callguard version", field=name))
             del args[name]
 
 
@@ -182,13 +195,13 @@ class Service:
     def authenticate(self, key: str | None) -> _keys.ApiKey:
         """The key's professional; every request looks it up, so a revocation bites at once."""
         if not key:
-            raise Unauthorized("an API key is required: Authorization: Bearer KEY")
+            raise Unauthorized(_("an API key is required: Authorization: Bearer KEY"))
         try:
             found = _keys.lookup_key(self._ledger, key)
         except self._errors as exc:
             raise Unavailable(f"cannot read the API keys: {exc}") from exc
         if found is None:
-            raise Unauthorized("unknown or revoked API key")
+            raise Unauthorized(_("unknown or revoked API key"))
         return found
 
     def healthy(self) -> str | None:
@@ -224,7 +237,7 @@ class Service:
         try:
             decision = guard.may_call(args.pop("number"), args.pop("caller_id"), at, **args)
         except ValueError as exc:
-            raise Invalid(_field_of(exc, args), str(exc)) from exc
+            raise Invalid(_field_of(exc, args), exc) from exc
         return self._answer(decision)
 
     def _answer(self, decision: Decision) -> Answer:
@@ -244,10 +257,10 @@ class Service:
             try:
                 return self._answer(guard.attempt(number, caller_id, at, **args))
             except ValueError as exc:
-                raise Invalid(_field_of(exc, args), str(exc)) from exc
+                raise Invalid(_field_of(exc, args), exc) from exc
         digest = _request_digest(raw, body)
         ledger: Any = guard.engine.ledger
-        for _ in range(2):
+        for _try in range(2):
             try:
                 return self._idempotent(
                     guard, ledger, key, idempotency_key, digest, number, caller_id, at, args
@@ -255,7 +268,7 @@ class Service:
             except _Rollback as exc:
                 raise Unavailable("ledger unavailable", exc.decision) from None
             except ValueError as exc:
-                raise Invalid(_field_of(exc, args), str(exc)) from exc
+                raise Invalid(_field_of(exc, args), exc) from exc
             except (sqlite3.IntegrityError, *ledger.errors) as exc:
                 # A concurrent request with the same key stored its answer first (its row's
                 # primary key refused ours, and our attempt rolled back with it): replay it.
@@ -290,7 +303,7 @@ class Service:
                 if request != digest:
                     raise Invalid(
                         "Idempotency-Key",
-                        "this Idempotency-Key was used with a different body",
+                        _("this Idempotency-Key was used with a different body"),
                     )
                 stored = json.loads(response)
                 if not _voided(ledger, stored.get("attempt_id")):
@@ -325,7 +338,7 @@ class Service:
         except LedgerError as exc:
             raise Unavailable(str(exc)) from exc
         except InvalidNumberError as exc:
-            raise Invalid("number", str(exc)) from exc
+            raise Invalid("number", exc) from exc
 
     def outcome(self, key: _keys.ApiKey, attempt_id: int, args: dict[str, Any]) -> Answer:
         guard = self.guard(key.professional)
@@ -334,7 +347,7 @@ class Service:
         except LedgerError as exc:
             raise Unavailable(str(exc)) from exc
         except ValueError as exc:
-            raise NotFound(f"no attempt {attempt_id} for this key") from exc
+            raise NotFound(_("no attempt {attempt} for this key", attempt=attempt_id)) from exc
         return Answer({"attempt_id": attempt_id, "outcome": args["outcome"].value})
 
     def void(self, key: _keys.ApiKey, attempt_id: int, args: dict[str, Any]) -> Answer:
@@ -365,13 +378,13 @@ class Service:
         extra = {k: args.pop(k) for k in list(args) if k not in ("number", "proof", "expires_at")}
         for name in extra:
             if name not in _CONSENT_ARGS:
-                raise Invalid(name, f"{name} is not supported by this callguard version")
+                raise Invalid(name, _("{field} is not supported by this callguard version", field=name))
         number = args["number"]
         try:
             self._write(lambda: guard.record_consent(number, at, proof=args["proof"],
                                                      expires_at=args.get("expires_at"), **extra))
         except ValueError as exc:
-            raise Invalid(_field_of(exc, args, "proof"), str(exc)) from exc
+            raise Invalid(_field_of(exc, args, "proof"), exc) from exc
         return Answer(self._fact({"number": number, "at": at}, "consent"))
 
     def withdrawal(self, key: _keys.ApiKey, args: dict[str, Any]) -> Answer:
@@ -388,7 +401,7 @@ class Service:
                 args["number"], at, source=args.get("source", "internal"),
                 expires_at=args.get("expires_at")))
         except ValueError as exc:
-            raise Invalid(_field_of(exc, args, "expires_at"), str(exc)) from exc
+            raise Invalid(_field_of(exc, args, "expires_at"), exc) from exc
         return Answer(self._fact({"number": args["number"], "at": at}, "optout"))
 
     def refusal(self, key: _keys.ApiKey, args: dict[str, Any]) -> Answer:
@@ -414,7 +427,7 @@ class Service:
             self._write(lambda: lifted.append(
                 lift(args["number"], at, reason=args["reason"], by=args.get("by"))))
         except ValueError as exc:
-            raise Invalid(_field_of(exc, args, "reason"), str(exc)) from exc
+            raise Invalid(_field_of(exc, args, "reason"), exc) from exc
         return Answer({"lifted": lifted[0]})
 
     def number(self, key: _keys.ApiKey, number: str, caller_id: str | None) -> Answer:
@@ -495,4 +508,5 @@ def _field_of(exc: BaseException, args: dict[str, Any], default: str = "body") -
     return default
 
 
-_ = CallguardError  # re-exported errors the app maps
+
+__reexported__ = (CallguardError,)  # errors the app maps

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 from .._exceptions import LedgerError
+from .._i18n import _
 from .base import DEFAULT_BUSY_TIMEOUT, Ledger, parse_location
 from .sqlite import SQLiteLedger
 
@@ -49,7 +50,7 @@ def open_ledger(
         return SQLiteLedger.open_read_only(text, busy_timeout=busy_timeout)
     if not create and text != ":memory:" and not os.path.isfile(text):
         raise LedgerError(
-            f"no ledger at {text!r}: create it first (`callguard init --db {text}`, or "
-            "Guard(path) with create=True)"
+            _("no ledger at {location}: create it first (`callguard init --db {path}`, or "
+              "Guard(path) with create=True)", location=repr(text), path=text)
         )
     return SQLiteLedger(text, busy_timeout=busy_timeout)

@@ -20,6 +20,7 @@ from typing import Any
 
 from .._exceptions import LedgerError
 from .._facts import FactKind, Facts
+from .._i18n import _
 from ._sqlite_utils import Database, Migrations
 from .base import (
     DEFAULT_BUSY_TIMEOUT,
@@ -470,7 +471,7 @@ class SQLiteLedger(JournaledWrites, CheckpointReads):
         self._identity = None
         self._pid = os.getpid()
         if not os.path.isfile(self.path):
-            raise LedgerError(f"no ledger at {self.path!r}")
+            raise LedgerError(_("no ledger at {location}", location=repr(self.path)))
         uri = "file:" + urllib.parse.quote(os.path.abspath(self.path)) + "?mode=ro"
         try:
             self.conn = sqlite3.connect(
