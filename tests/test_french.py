@@ -256,6 +256,13 @@ def _happy_paths(db: str, tmp: Path) -> dict[tuple[str, ...], list[list[str]]]:
                              "--to", "2025-12-31", "--db", db]],
         ("migrate-ledger",): [["migrate-ledger", db, str(tmp / "copy.db")]],
         ("serve",): [["serve", "--db", str(tmp / "absent.db")]],
+        ("void",): [["void", "999", "--reason", "jamais composé", "--db", db]],
+        ("signing-key", "create"): [["signing-key", "create", "--out", str(tmp / "k.pem")],
+                                    ["signing-key", "create", "--out", str(tmp / "k.pem")]],
+        ("checkpoint",): [["checkpoint", "--signing-key", str(tmp / "k.pem"), "--out",
+                           str(tmp / "cps"), "--db", db],
+                          ["checkpoint", "--signing-key", str(tmp / "absent.pem"), "--out",
+                           str(tmp / "cps"), "--db", db]],
     }
 
 
@@ -316,6 +323,7 @@ def test_every_route_answers_french_errors_included(tmp_path: Path) -> None:
         "optout": {"number": "06 55 55 55 56", "at": AT_ISO},
         "refusal": {"number": "06 55 55 55 57", "at": AT_ISO},
         "lift": {"number": "06 55 55 55 57", "reason": "erreur de saisie", "at": AT_ISO},
+        "void": {"reason": "jamais composé"},
     }
     seen: set[int] = set()
     with serve(db) as running, httpx.Client(base_url=running.url, timeout=10) as client:

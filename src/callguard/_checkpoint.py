@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from ._exceptions import ConfigurationError, LedgerError
+from ._i18n import Message, _
 from ._safefiles import write_new
 from .storage.base import Ledger
 from .storage.verdict import CheckpointCheck, Problem, VerifyReport
@@ -89,7 +90,10 @@ def create_signing_key(out: str | os.PathLike[str]) -> str:
     pub = path.with_name(path.name + ".pub")
     for p in (path, pub):
         if os.path.lexists(p):
-            raise ConfigurationError(f"{str(p)!r} already exists: a signing key is never overwritten")
+            raise ConfigurationError(
+                _("{path} already exists: a signing key is never overwritten",
+                  path=repr(str(p)))
+            )
     key = ed.Ed25519PrivateKey.generate()
     pem = key.private_bytes(
         serialization.Encoding.PEM,
@@ -112,6 +116,19 @@ def create_signing_key(out: str | os.PathLike[str]) -> str:
     return fingerprint(public)
 
 
+def _unreadable(exc: BaseException) -> Message:
+    """Why a key file could not be read, in the reader's language."""
+    if isinstance(exc, FileNotFoundError):
+        return _("no such file")
+    if isinstance(exc, PermissionError):
+        return _("permission denied")
+    if isinstance(exc, IsADirectoryError):
+        return _("it is a directory")
+    if isinstance(exc, OSError):
+        return _("the file cannot be read")
+    return _("it is not a PEM key")
+
+
 def load_signing_key(path: str | os.PathLike[str]) -> Any:
     """The Ed25519 private key in the PEM file ``path``; a ConfigurationError names the file."""
     from cryptography.hazmat.primitives import serialization
@@ -120,9 +137,14 @@ def load_signing_key(path: str | os.PathLike[str]) -> Any:
     try:
         key = serialization.load_pem_private_key(Path(path).read_bytes(), password=None)
     except (OSError, ValueError, TypeError) as exc:
-        raise ConfigurationError(f"cannot read signing key {str(path)!r}: {exc}") from exc
+        raise ConfigurationError(
+            _("cannot read signing key {path}: {problem}", path=repr(str(path)),
+              problem=_unreadable(exc))
+        ) from exc
     if not isinstance(key, ed.Ed25519PrivateKey):
-        raise ConfigurationError(f"signing key {str(path)!r} is not an Ed25519 key")
+        raise ConfigurationError(
+            _("signing key {path} is not an Ed25519 key", path=repr(str(path)))
+        )
     return key
 
 
@@ -134,9 +156,14 @@ def load_public_key(path: str | os.PathLike[str]) -> Any:
     try:
         key = serialization.load_pem_public_key(Path(path).read_bytes())
     except (OSError, ValueError, TypeError) as exc:
-        raise ConfigurationError(f"cannot read public key {str(path)!r}: {exc}") from exc
+        raise ConfigurationError(
+            _("cannot read public key {path}: {problem}", path=repr(str(path)),
+              problem=_unreadable(exc))
+        ) from exc
     if not isinstance(key, ed.Ed25519PublicKey):
-        raise ConfigurationError(f"public key {str(path)!r} is not an Ed25519 key")
+        raise ConfigurationError(
+            _("public key {path} is not an Ed25519 key", path=repr(str(path)))
+        )
     return key
 
 
@@ -166,7 +193,7 @@ def take_checkpoint(
     fp = fingerprint(key.public_key())
     folder = Path(out_dir)
     if os.path.islink(folder) or (folder.exists() and not folder.is_dir()):
-        raise ConfigurationError(f"--out {str(folder)!r} is not a directory")
+        raise ConfigurationError(_("--out {path} is not a directory", path=repr(str(folder))))
     folder.mkdir(parents=True, exist_ok=True)
     at = _utc(now)
     with ledger.write():
@@ -192,7 +219,7 @@ def take_checkpoint(
                 "shared", "checkpoints", "checkpoint", None,
                 {"ledger": ledger_id, "at": at, "file": path.name, "key": fp,
                  "sha256": hashlib.sha256(data).hexdigest(),
-                 "heads": {c: s for c, (s, _) in sorted(heads.items())}},
+                 "heads": {c: s for c, (s, _hash) in sorted(heads.items())}},
             )  # fmt: skip
         except BaseException:
             path.unlink()
@@ -304,7 +331,9 @@ def checkpoint_files(directory: str | os.PathLike[str]) -> list[Path]:
     """The checkpoint files of ``directory`` (``checkpoint-*.json``), by name."""
     folder = Path(directory)
     if not folder.is_dir():
-        raise ConfigurationError(f"--checkpoints {str(folder)!r} is not a directory")
+        raise ConfigurationError(
+            _("--checkpoints {path} is not a directory", path=repr(str(folder)))
+        )
     return sorted(p for p in folder.iterdir() if _NAME.match(p.name) and p.is_file())
 
 
@@ -425,7 +454,7 @@ def _verify_one(
                 stamped,
             )  # fmt: skip
         after += ledger.entries_after(str(chain), seq)
-    for chain, (seq, _) in ledger.chain_heads().items():
+    for chain, (seq, _hash) in ledger.chain_heads().items():
         if chain not in heads:
             after += seq
     return CheckpointCheck(shown, at, True, "", stamped, after, checked)

@@ -40,8 +40,8 @@ from zoneinfo import ZoneInfo
 
 from ._audit import audit
 from ._checkpoint import TSR, checkpoint_files
-from ._evidence import PARIS, _rows_of, consent_evidence, list_table, zone_of
 from ._decision import Reason
+from ._evidence import PARIS, _rows_of, consent_evidence, list_table, zone_of
 from ._exceptions import ConfigurationError
 from ._files import neutralise
 from ._guard import Guard

@@ -109,7 +109,9 @@ class VoidRefusedError(CallguardError):
     """An attempt that cannot be voided: ``attempt_id`` names it, ``why`` says why (an outcome
     was reported, so the call was placed; or the window to void it has passed)."""
 
-    def __init__(self, attempt_id: int, why: str) -> None:
+    def __init__(self, attempt_id: int, why: Message | str) -> None:
         self.attempt_id = attempt_id
-        self.why = why
-        super().__init__(f"attempt {attempt_id} cannot be voided: {why}")
+        self.why = why if isinstance(why, Message) else Message(why)
+        super().__init__(
+            _("attempt {attempt} cannot be voided: {why}", attempt=attempt_id, why=self.why)
+        )

@@ -311,7 +311,7 @@ class Guard:
             )
             if not rows or rows[0][0] != self.engine.pid:
                 raise UnknownAttemptError(attempt_id, self.professional)
-            _, attempt_at, outcome, recorded_at, voided_at = cast(
+            _pid, attempt_at, outcome, recorded_at, voided_at = cast(
                 "tuple[int, int, str | None, int, int | None]", rows[0]
             )
             if voided_at is not None:
@@ -319,7 +319,9 @@ class Guard:
             when = from_us(int(attempt_at))
             if outcome is not None:
                 raise VoidRefusedError(
-                    attempt_id, f"an outcome ({outcome}) was reported for it: the call was placed"
+                    attempt_id,
+                    _("an outcome ({outcome}) was reported for it: the call was placed",
+                      outcome=outcome),
                 )
             if t < when - PURGE_CLOCK_SKEW:
                 raise ConfigurationError(
@@ -333,8 +335,9 @@ class Guard:
             if t > when + VOID_WINDOW or now_utc() > written + VOID_WINDOW + PURGE_CLOCK_SKEW:
                 raise VoidRefusedError(
                     attempt_id,
-                    f"it was recorded at {when.isoformat()} and may be voided for "
-                    f"{int(VOID_WINDOW.total_seconds() // 60)} minutes, not at {t.isoformat()}",
+                    _("it was recorded at {recorded} and may be voided for {minutes} minutes, "
+                      "not at {at}", recorded=when.isoformat(),
+                      minutes=int(VOID_WINDOW.total_seconds() // 60), at=t.isoformat()),
                 )
             ledger.update_row(
                 "attempts", attempt_id, {"voided_at": to_us(t), "void_reason": why}

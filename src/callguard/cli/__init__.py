@@ -34,6 +34,12 @@ COMMANDS: dict[str, tuple[tuple[str, ...], str, str]] = {
         ("lists",), "bloctel",
         "Bloctel files: the submission file to send, the return file to load.",
     ),
+    "checkpoint": (
+        ("evidence",), "checkpoint_command",
+        "Sign the heads of the ledger's journal into a new checkpoint file in DIR; "
+        "print its path alone on one line. Send it off the host: it proves the "
+        "ledger's past to a control.",
+    ),
     "check": (
         ("decisions",), "check",
         "May NUMBER be called now (or --at TIME) from --caller-id? Exit 0 yes, 1 "
@@ -52,7 +58,8 @@ COMMANDS: dict[str, tuple[tuple[str, ...], str, str]] = {
         ("evidence",), "control_pack_command",
         "Write into DIR what a DGCCRF or CNIL control asks for: the period's "
         "facts and decisions (CSV and JSON), the consent evidence, the audit, the "
-        "journal's verification, report.html.",
+        "journal's verification (anchored by the signed checkpoints given, copied "
+        "in), report.html.",
     ),
     "import-calls": (
         ("lists",), "import_calls_command",
@@ -113,6 +120,11 @@ COMMANDS: dict[str, tuple[tuple[str, ...], str, str]] = {
         "Serve the ledger to every dialer: HTTP (JSON, Bearer keys) and "
         "optionally FastAGI.",
     ),
+    "signing-key": (
+        ("evidence",), "signing_key_group",
+        "The Ed25519 key that signs checkpoints (keep the private key off the "
+        "ledger's host if you can; hand the .pub to whoever checks).",
+    ),
     "show": (
         ("evidence",), "show",
         "Everything the ledger holds on NUMBER for the professional, and the "
@@ -120,7 +132,8 @@ COMMANDS: dict[str, tuple[tuple[str, ...], str, str]] = {
     ),
     "verify": (
         ("evidence",), "verify_command",
-        "Check the tamper-evident journal and every fact against it.",
+        "Check the tamper-evident journal and every fact against it, and the "
+        "signed checkpoints.",
     ),
     "void": (
         ("service",), "service_commands",

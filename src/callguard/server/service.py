@@ -359,9 +359,9 @@ class Service:
         except LedgerError as exc:
             raise Unavailable(str(exc)) from exc
         except UnknownAttemptError as exc:
-            raise NotFound(f"no attempt {attempt_id} for this key") from exc
+            raise NotFound(_("no attempt {attempt} for this key", attempt=attempt_id)) from exc
         except VoidRefusedError as exc:
-            raise Conflict(str(exc)) from exc
+            raise Conflict(exc.message) from exc
         except ValueError as exc:
             raise Invalid(_field_of(exc, args, "reason"), str(exc)) from exc
         return Answer({"attempt_id": attempt_id, "voided": True})
