@@ -14,6 +14,7 @@ import os
 import sys
 from collections.abc import Iterator
 from datetime import datetime
+from typing import Any
 
 import click
 
@@ -199,57 +200,80 @@ def keys_revoke(name_or_prefix: str, db: str | None) -> None:
               type=click.FloatRange(0, 600), help="Seconds a write waits for a lock (then 503).")
 @click.option("--ssl-keyfile", default=None, type=click.Path(exists=True, dir_okay=False))
 @click.option("--ssl-certfile", default=None, type=click.Path(exists=True, dir_okay=False))
+@click.option("--deadline", default=5.0, show_default=True, type=click.FloatRange(0.1, 600),
+              help="Seconds every request may take, ledger included: past it a decision is a "
+                   "503 LEDGER_UNAVAILABLE, never an allow.")
+@click.option("--max-connections", default=1000, show_default=True,
+              type=click.IntRange(1, 1_000_000), help="Connections held at once, in all.")
+@click.option("--max-connections-per-client", default=100, show_default=True,
+              type=click.IntRange(1, 1_000_000),
+              help="Connections held at once from one client address.")
+@click.option("--log-requests/--no-log-requests", default=True, show_default=True,
+              help="One JSON line per request on stderr.")
 @click.option("--executor", type=click.Choice(["dedicated", "pool"]), default="dedicated",
               hidden=True)
 def serve_command(
     db: str | None, host: str, port: int, agi_port: int | None, busy_timeout: float,
-    ssl_keyfile: str | None, ssl_certfile: str | None, executor: str,
+    ssl_keyfile: str | None, ssl_certfile: str | None, deadline: float, max_connections: int,
+    max_connections_per_client: int, log_requests: bool, executor: str,
 ) -> None:
     """Serve the ledger to every dialer: HTTP (JSON, Bearer keys) and optionally FastAGI.
 
-    SIGTERM or Ctrl-C stops accepting, finishes the requests in flight, then exits.
+    A request's headers must arrive within 10 s, an idle keep-alive connection is closed after
+    5 s. SIGTERM or Ctrl-C stops accepting, finishes the requests in flight, then exits.
     """
     try:
         import uvicorn
 
         from ..server import Service, create_app
+        from ..server.limits import ConnectionLimits
+        from ..server.transport import server_config
     except ImportError as exc:
         raise click.ClickException(
             f"the service needs its extra: pip install 'callguard-fr[server]' ({exc})"
         ) from exc
     location = ledger_location(db)
     try:
-        service = Service(location, busy_timeout=busy_timeout, executor=executor)
+        service = Service(location, busy_timeout=busy_timeout, executor=executor,
+                          deadline=deadline)
     except CallguardError as exc:
         raise click.ClickException(str(exc)) from exc
-    _configure_logging()
+    listener = _configure_logging(log_requests)
     app = create_app(service, agi_port=agi_port, agi_host=host)
-    config = uvicorn.Config(
-        app,
-        host=host,
-        port=port,
-        access_log=False,  # one JSON line per request comes from callguard.server instead
-        log_config=None,
-        timeout_keep_alive=5,
-        timeout_graceful_shutdown=10,
-        limit_concurrency=2000,
-        ssl_keyfile=ssl_keyfile,
-        ssl_certfile=ssl_certfile,
-        server_header=False,
-    )
-    uvicorn.Server(config).run()
+    config = server_config(
+        app, host=host, port=port,
+        limits=ConnectionLimits(max_connections, max_connections_per_client),
+        ssl_keyfile=ssl_keyfile, ssl_certfile=ssl_certfile,
+    )  # fmt: skip
+    try:
+        uvicorn.Server(config).run()
+    finally:
+        listener.stop()
 
 
-def _configure_logging() -> None:
+def _configure_logging(log_requests: bool) -> Any:
+    """Log lines are handed to a thread that formats and writes them, so neither the JSON of a
+    request's line nor the write to stderr is on the event loop's path."""
     import logging
+    import logging.handlers
+    import queue
 
+    class Deferred(logging.handlers.QueueHandler):
+        def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
+            return record  # formatted by the listener's thread, not here
+
+    lines: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(message)s"))
+    listener = logging.handlers.QueueListener(lines, handler)
+    listener.start()
     for name in ("callguard.server", "uvicorn.error"):
         logger = logging.getLogger(name)
-        logger.addHandler(handler)
-        logger.setLevel(logging.INFO)
+        logger.addHandler(Deferred(lines))
+        logger.setLevel(logging.INFO if log_requests or name != "callguard.server"
+                        else logging.WARNING)
         logger.propagate = False
+    return listener
 
 
 service_commands = (init_command, attempt_command, outcome_command, keys_group, serve_command)

@@ -1,13 +1,15 @@
 """The HTTP face of the pre-dial service: a Starlette app over a :class:`Service`.
 
 Every ``/v1`` route authenticates its Bearer key, validates its JSON body (422 naming the
-field), does its ledger work in ONE hop to a worker thread, and answers JSON. One JSON log line
-per request (route, professional, result, codes, latency; never the key).
+field), does its ledger work in ONE hop to a worker thread, and answers JSON, within the
+service's deadline (past it a decision is a 503 LEDGER_UNAVAILABLE). One JSON log line per
+request (route, professional, result, codes, latency; never the key), serialised only when a
+handler writes it (``callguard serve`` writes them from a thread of their own). How long a
+client may take to send its request is bounded by the connection (``server/transport.py``).
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import time
@@ -16,7 +18,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
@@ -30,10 +32,20 @@ __all__ = ["MAX_BODY", "ROUTES", "create_app"]
 
 MAX_BODY = 64 * 1024
 """Bodies larger than this are refused with a 413 before they are read in full."""
-BODY_TIMEOUT = 10.0
-"""Seconds a client may take to send its body (a slow or stalled client gets a 408)."""
 
 log = logging.getLogger("callguard.server")
+
+
+class _Line:
+    """A request's log line, turned into JSON only if a handler formats it."""
+
+    __slots__ = ("info",)
+
+    def __init__(self, info: dict[str, Any]) -> None:
+        self.info = info
+
+    def __str__(self) -> str:
+        return json.dumps(self.info, ensure_ascii=False)
 
 # (method, path, summary, body kind, success status): the route table the app and its OpenAPI
 # schema are both built from.
@@ -145,32 +157,32 @@ def create_app(service: Service, *, agi_port: int | None = None, agi_host: str =
             metrics.latency.labels(route, str(response.status_code)).observe(elapsed)
             info["status"] = response.status_code
             info["latency_ms"] = round(elapsed * 1000, 3)
-            log.info(json.dumps(info, ensure_ascii=False))
+            if log.isEnabledFor(logging.INFO):
+                log.info("%s", _Line(info))
             return response
 
         async def _handle(request: Request, info: dict[str, Any]) -> Response:
             key_text = _bearer(request)
             strict = False
+            parsed: dict[str, Any] | None = None
             try:
-                body = (
-                    await asyncio.wait_for(_read_body(request), BODY_TIMEOUT)
-                    if kind is not None
-                    else b""
-                )
+                # One read: the connection bounds how long the body may take (a 408 there).
+                body = await _read_body(request) if kind is not None else b""
 
                 def blocking() -> Answer:
-                    nonlocal strict
+                    nonlocal strict, parsed
                     # The key first: a request without a valid key learns nothing, not even
                     # what is wrong with its body.
                     key = service.authenticate(key_text)
                     info["professional"] = key.professional
                     strict = _strict(request) if decides else False
                     args = _schemas.parse_body(body, kind) if kind is not None else {}
+                    parsed = args
                     return work(request, key, args, body)()
 
                 answer = await service.run(blocking)
-            except asyncio.TimeoutError:
-                return _error(408, "timeout", f"the body took more than {BODY_TIMEOUT:g} s")
+            except ClientDisconnect:
+                return _error(408, "timeout", "the client left before sending its body")
             except _TooLarge:
                 return _error(413, "too_large", f"the body is larger than {MAX_BODY} bytes")
             except Unauthorized as exc:
@@ -183,6 +195,10 @@ def create_app(service: Service, *, agi_port: int | None = None, agi_host: str =
             except Unavailable as exc:
                 metrics.ledger_errors.labels(route).inc()
                 info["error"] = "LEDGER_UNAVAILABLE"
+                if exc.decision is None and decides:  # past the deadline: still a decision
+                    number = request.path_params.get("number")
+                    known = parsed if parsed is not None else {"number": number}
+                    exc.decision = service.late_decision(known, str(exc))
                 if exc.decision is not None:
                     _note(info, exc.decision)
                     metrics.decision(route, exc.decision)
@@ -231,7 +247,10 @@ def create_app(service: Service, *, agi_port: int | None = None, agi_host: str =
         return lambda: service.number(key, r.path_params["number"], caller_id)
 
     async def healthz(_request: Request) -> Response:
-        problem = await service.run(service.healthy)
+        try:
+            problem = await service.run(service.healthy)
+        except Unavailable as exc:
+            problem = str(exc)
         if problem is None:
             return JSONResponse({"status": "ok"})
         metrics.ledger_errors.labels("/healthz").inc()

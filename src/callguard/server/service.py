@@ -30,6 +30,7 @@ import inspect
 import json
 import sqlite3
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -46,15 +47,35 @@ from .._policy import Policy
 from .._time import from_us, now_utc, to_us
 from .._types import ReasonCode
 from ..storage import DEFAULT_BUSY_TIMEOUT, Ledger, open_ledger
+from ..storage.base import parse_location
 from . import keys as _keys
 from ._schemas import Invalid
 
-__all__ = ["IDEMPOTENCY_TTL", "Answer", "Service", "Unauthorized", "Unavailable"]
+__all__ = [
+    "DEFAULT_DEADLINE", "IDEMPOTENCY_TTL", "Answer", "Service", "Unauthorized", "Unavailable",
+]
 
 T = TypeVar("T")
 
 IDEMPOTENCY_TTL = timedelta(hours=48)
 """Stored answers are kept 48 hours (the contract asks for at least 24)."""
+
+DEFAULT_DEADLINE = 5.0
+"""Seconds a request may take, ledger work included (``serve --deadline``): past it a decision
+is a 503 LEDGER_UNAVAILABLE, never an allow, whatever the ledger does meanwhile."""
+
+# The deadline of the request the current worker thread is running (time.monotonic()).
+_request = threading.local()
+
+
+def request_due() -> float | None:
+    """The monotonic time by which the request this thread works for must be answered, if any."""
+    due: float | None = getattr(_request, "due", None)
+    return due
+
+
+class _Late(Exception):
+    """The deadline passed while the request waited for a worker: it was never started."""
 
 
 class Unauthorized(Exception):
@@ -117,12 +138,19 @@ class Service:
         busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
         clock: Callable[[], datetime] | None = None,
         executor: str = "dedicated",
+        deadline: float = DEFAULT_DEADLINE,
     ) -> None:
+        if isinstance(deadline, bool) or not isinstance(deadline, (int, float)) \
+                or not 0 < deadline <= 600:
+            raise ValueError(f"deadline must be a number of seconds in (0, 600], not {deadline!r}")
         self.location = location
         self.policy = policy
         self.busy_timeout = busy_timeout
+        self.deadline = float(deadline)
         self.clock = clock if clock is not None else now_utc
-        self.postgres = location.startswith(("postgresql://", "postgres://"))
+        # The storage's own reading of a location: a libpq keyword string (host=… dbname=…)
+        # is PostgreSQL as much as a postgresql:// URL is.
+        self.postgres = parse_location(location).server
         self._guards: dict[str, Guard] = {}
         self._guards_lock = threading.Lock()
         self._ledger: Ledger = open_ledger(location, busy_timeout=busy_timeout)
@@ -130,24 +158,70 @@ class Service:
         if executor not in ("dedicated", "pool"):
             raise ValueError(f"executor must be 'dedicated' or 'pool', not {executor!r}")
         self.executor = executor
-        self._pool: ThreadPoolExecutor | None = None
-        if executor == "dedicated":
-            workers = 4 if self.postgres else 1
-            self._pool = ThreadPoolExecutor(workers, thread_name_prefix="callguard-ledger")
+        # "pool": as many threads as Starlette's thread pool, kept to measure against.
+        workers = (4 if self.postgres else 1) if executor == "dedicated" else 40
+        self._pool = ThreadPoolExecutor(workers, thread_name_prefix="callguard-ledger")
 
     # -- plumbing -----------------------------------------------------------------------------
 
-    async def run(self, fn: Callable[[], T]) -> T:
-        """Run blocking ledger work off the event loop (see the module's threading model)."""
-        if self._pool is not None:
-            return await asyncio.get_running_loop().run_in_executor(self._pool, fn)
-        from starlette.concurrency import run_in_threadpool
+    async def run(self, fn: Callable[[], T], *, due: float | None = None) -> T:
+        """Run blocking ledger work off the event loop (see the module's threading model),
+        answering within the deadline whatever the ledger does.
 
-        return await run_in_threadpool(fn)
+        ``due`` is the request's deadline (``time.monotonic()``; default: :attr:`deadline`
+        seconds from now). Past it the request gets :class:`Unavailable` at once, while the
+        worker finishes or fails on its own: work still queued is dropped unstarted, an
+        attempt decided too late is rolled back rather than recorded (see :meth:`attempt`),
+        and a PostgreSQL statement is cut by the ledger's own client-side deadline.
+        """
+        now = time.monotonic()
+        if due is None:
+            due = now + self.deadline
+        loop = asyncio.get_running_loop()
+        future = loop.run_in_executor(self._pool, self._within, fn, due)
+        expired = False
+
+        def expire() -> None:
+            nonlocal expired
+            if not future.done():
+                expired = True
+                future.cancel()
+
+        timer = loop.call_later(due - now, expire)
+        try:
+            return await future
+        except asyncio.CancelledError:
+            if expired:
+                raise Unavailable(f"no answer from the ledger within {self.deadline:g} s") from None
+            raise
+        except _Late:
+            raise Unavailable(f"no answer from the ledger within {self.deadline:g} s") from None
+        finally:
+            timer.cancel()
+
+    def _within(self, fn: Callable[[], T], due: float) -> T:
+        if time.monotonic() >= due:
+            raise _Late
+        _request.due = due
+        try:
+            if self.postgres:
+                from ..storage.postgres import statements_due
+
+                with statements_due(due):
+                    return fn()
+            return fn()
+        finally:
+            _request.due = None
+
+    @staticmethod
+    def _late() -> bool:
+        due = request_due()
+        return due is not None and time.monotonic() >= due
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True)
+        # A worker stuck on a paused server is not waited for: its statement is cut by the
+        # ledger's client-side deadline, and its connection closed with the ledger below.
+        self._pool.shutdown(wait=False, cancel_futures=True)
         with self._guards_lock:
             for guard in self._guards.values():
                 guard.close()
@@ -182,12 +256,20 @@ class Service:
         return found
 
     def healthy(self) -> str | None:
-        """None when the ledger answers, else what went wrong."""
+        """None when the ledger the decisions use answers, else what went wrong. A SQLite
+        ledger file moved, replaced or deleted under the service is a problem: the decisions
+        refuse to read it (the open file is no longer the one at the path)."""
         try:
             self._ledger.service_rows("SELECT count(*) FROM api_keys", ())
         except self._errors as exc:
             return str(exc)
         return None
+
+    def late_decision(self, args: dict[str, Any] | None, detail: str) -> Decision:
+        """The LEDGER_UNAVAILABLE refusal of a decision that missed its deadline."""
+        args = dict(args or {})
+        at = args.pop("at", None) or self.clock()
+        return self._unavailable(args, at, detail)
 
     def _now(self, args: dict[str, Any]) -> datetime:
         at = args.pop("at", None)
@@ -230,13 +312,23 @@ class Service:
         at = self._now(args)
         guard = self.guard(key.professional)
         number, caller_id = args.pop("number"), args.pop("caller_id")
+        ledger: Any = guard.engine.ledger
         if idempotency_key is None:
             try:
-                return self._answer(guard.attempt(number, caller_id, at, **args))
+                with ledger.write():
+                    decision = guard.attempt(number, caller_id, at, **args)
+                    if ReasonCode.LEDGER_UNAVAILABLE in decision.codes:
+                        raise _Rollback(decision)
+                    self._in_time(decision, number, args, at)
+                return self._answer(decision)
+            except _Rollback as exc:
+                raise Unavailable("ledger unavailable", exc.decision) from None
             except ValueError as exc:
                 raise Invalid(_field_of(exc, args), str(exc)) from exc
+            except (*ledger.errors, LedgerError) as exc:  # the COMMIT itself failed
+                decision = self._unavailable({"number": number, **args}, at, str(exc))
+                raise Unavailable(str(exc), decision) from exc
         digest = _request_digest(raw, body)
-        ledger: Any = guard.engine.ledger
         for _ in range(2):
             try:
                 return self._idempotent(
@@ -285,6 +377,7 @@ class Service:
             decision = guard.attempt(number, caller_id, at, **args)
             if ReasonCode.LEDGER_UNAVAILABLE in decision.codes:
                 raise _Rollback(decision)  # not stored: a retry is judged afresh
+            self._in_time(decision, number, args, at)
             body = decision.to_dict()
             now = to_us(now_utc())
             ledger.service_exec(
@@ -297,6 +390,14 @@ class Service:
                 (now - to_us(from_us(0) + IDEMPOTENCY_TTL),),
             )
         return Answer(body, decision)
+
+    def _in_time(self, decision: Decision, number: object, args: dict[str, Any],
+                 at: datetime) -> None:
+        """Roll the attempt back when its answer can no longer reach the dialer in time: the
+        dialer was told 503 and will not place the call, so the ledger must not count it."""
+        if decision.allowed and self._late():
+            detail = f"no answer from the ledger within {self.deadline:g} s"
+            raise _Rollback(self._unavailable({"number": number, **args}, at, detail))
 
     # -- facts --------------------------------------------------------------------------------
 
