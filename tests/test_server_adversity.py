@@ -4,6 +4,7 @@ cluster the test starts (never the shared server)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -23,8 +24,6 @@ import pytest
 
 httpx = pytest.importorskip("httpx")
 pytest.importorskip("uvicorn")
-
-import contextlib
 
 from callguard.server import Service  # noqa: E402
 from callguard.server.limits import ConnectionLimits  # noqa: E402
