@@ -56,7 +56,7 @@ def serve(
     busy_timeout: float = 5.0,
     agi: bool = False,
     agi_read_timeout: float = 2.0,
-    executor: str = "dedicated",
+    executor: str = "auto",
     deadline: float = 5.0,
     limits: ConnectionLimits | None = None,
     **timeouts: float,
@@ -462,6 +462,10 @@ def test_a_locked_ledger_is_503_and_records_nothing(tmp_path: Path) -> None:
 def test_healthz_is_503_when_the_ledger_cannot_be_read(running: Running, client: Any) -> None:
     assert client.get("/healthz").status_code == 200
     running.service._ledger.conn.close()  # type: ignore[attr-defined]
+    r = httpx.get(running.url + "/healthz", timeout=10)
+    assert r.status_code == 503 and r.json()["status"] == "unavailable"
+    if running.service._inline_ledger is not None:  # the keys read on the event loop
+        running.service._inline_ledger.conn.close()  # type: ignore[attr-defined]
     r = httpx.get(running.url + "/healthz", timeout=10)
     assert r.status_code == 503 and r.json()["status"] == "unavailable"
     # The keys cannot be read either: fail closed, never an allow.

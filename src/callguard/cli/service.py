@@ -210,7 +210,7 @@ def keys_revoke(name_or_prefix: str, db: str | None) -> None:
               help="Connections held at once from one client address.")
 @click.option("--log-requests/--no-log-requests", default=True, show_default=True,
               help="One JSON line per request on stderr.")
-@click.option("--executor", type=click.Choice(["dedicated", "pool"]), default="dedicated",
+@click.option("--executor", type=click.Choice(["auto", "dedicated", "pool"]), default="auto",
               hidden=True)
 def serve_command(
     db: str | None, host: str, port: int, agi_port: int | None, busy_timeout: float,
@@ -245,35 +245,95 @@ def serve_command(
         limits=ConnectionLimits(max_connections, max_connections_per_client),
         ssl_keyfile=ssl_keyfile, ssl_certfile=ssl_certfile,
     )  # fmt: skip
+    class Server(uvicorn.Server):
+        async def shutdown(self, sockets: Any = None) -> None:
+            await super().shutdown(sockets)
+            listener.drain()
+
     try:
-        uvicorn.Server(config).run()
+        Server(config).run()
     finally:
         listener.stop()
 
 
-def _configure_logging(log_requests: bool) -> Any:
-    """Log lines are handed to a thread that formats and writes them, so neither the JSON of a
-    request's line nor the write to stderr is on the event loop's path."""
+class _BatchedLines:
+    """A logging handler whose lines are formatted and written by a thread of its own, every
+    50 ms in one write: neither a request's JSON line nor the write to stderr, nor a thread
+    woken for each line, is on the event loop's path."""
+
+    def __init__(self, stream: Any, every: float = 0.05) -> None:
+        import logging
+        import queue
+        import threading
+
+        self.stream = stream
+        self.every = every
+        self.records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
+        self.formatter = logging.Formatter("%(message)s")
+        self.stopped = threading.Event()
+        self.lock = threading.Lock()
+        self.thread = threading.Thread(target=self._run, name="callguard log", daemon=True)
+
+    def handler(self) -> Any:
+        import logging
+
+        records = self.records
+
+        class Enqueue(logging.Handler):
+            def emit(self, record: logging.LogRecord) -> None:
+                records.put(record)
+
+        return Enqueue()
+
+    def drain(self) -> None:
+        """Write every line queued so far (also called as the server stops: uvicorn re-raises
+        the signal it caught once it has shut down, and the process ends there)."""
+        with self.lock:
+            self._drain()
+
+    def _drain(self) -> None:
+        import queue
+
+        lines = []
+        while True:
+            try:
+                record = self.records.get_nowait()
+            except queue.Empty:
+                break
+            try:
+                lines.append(self.formatter.format(record))
+            except Exception:  # a bad record must not stop the others' lines
+                lines.append(f"unprintable log record: {record.msg!r}")
+        if lines:
+            self.stream.write("\n".join(lines) + "\n")
+            self.stream.flush()
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def _run(self) -> None:
+        while not self.stopped.wait(self.every):
+            self.drain()
+        self.drain()
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self.thread.join(5)
+
+
+def _configure_logging(log_requests: bool) -> _BatchedLines:
     import logging
-    import logging.handlers
-    import queue
 
-    class Deferred(logging.handlers.QueueHandler):
-        def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
-            return record  # formatted by the listener's thread, not here
-
-    lines: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(message)s"))
-    listener = logging.handlers.QueueListener(lines, handler)
-    listener.start()
+    lines = _BatchedLines(sys.stderr)
+    lines.start()
+    handler = lines.handler()
     for name in ("callguard.server", "uvicorn.error"):
         logger = logging.getLogger(name)
-        logger.addHandler(Deferred(lines))
+        logger.addHandler(handler)
         logger.setLevel(logging.INFO if log_requests or name != "callguard.server"
                         else logging.WARNING)
         logger.propagate = False
-    return listener
+    return lines
 
 
 service_commands = (init_command, attempt_command, outcome_command, keys_group, serve_command)

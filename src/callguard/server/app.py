@@ -93,6 +93,8 @@ def _bearer(request: Request) -> str | None:
 
 
 def _strict(request: Request) -> bool:
+    if not request.scope.get("query_string"):
+        return False  # the common case, without parsing a query
     value = request.query_params.get("strict", "false").lower()
     if value in ("true", "1", "yes"):
         return True
@@ -103,8 +105,11 @@ def _strict(request: Request) -> bool:
 
 def wants_french(request: Request) -> bool:
     """Whether ``Accept-Language`` prefers French over English (``fr``, ``fr-FR``, weighted)."""
+    header = request.headers.get("accept-language", "")
+    if "fr" not in header.lower():
+        return False
     best, best_q = "en", -1.0
-    for part in request.headers.get("accept-language", "").split(","):
+    for part in header.split(","):
         tag, _, params = part.strip().partition(";")
         q = 1.0
         if params.strip().startswith("q="):
@@ -149,12 +154,18 @@ def create_app(service: Service, *, agi_port: int | None = None, agi_host: str =
     def handler(route: str, kind: str | None, status_ok: int,
                 work: Callable[[Request, ApiKey, dict[str, Any], bytes], Callable[[], Answer]],
                 decides: bool = False) -> Callable[[Request], Awaitable[Response]]:
+        latency: dict[int, Any] = {}  # the histogram's child per status, looked up once
+
         async def endpoint(request: Request) -> Response:
             started = time.perf_counter()
             info: dict[str, Any] = {"route": route}
             response = await _handle(request, info)
             elapsed = time.perf_counter() - started
-            metrics.latency.labels(route, str(response.status_code)).observe(elapsed)
+            status = response.status_code
+            child = latency.get(status)
+            if child is None:
+                child = latency[status] = metrics.latency.labels(route, str(status))
+            child.observe(elapsed)
             info["status"] = response.status_code
             info["latency_ms"] = round(elapsed * 1000, 3)
             if log.isEnabledFor(logging.INFO):
@@ -248,7 +259,8 @@ def create_app(service: Service, *, agi_port: int | None = None, agi_host: str =
 
     async def healthz(_request: Request) -> Response:
         try:
-            problem = await service.run(service.healthy)
+            # On a worker, within the deadline: both connections the decisions use are read.
+            problem = await service.run(service.healthy, inline=False)
         except Unavailable as exc:
             problem = str(exc)
         if problem is None:

@@ -1,25 +1,24 @@
 """The service's core, free of HTTP and AGI: keys, one long-lived Guard per professional, the
 idempotent attempt, and the blocking work run off the event loop.
 
-Threading model (measured with ``benchmarks/service.py``):
-calls into a Guard block (SQLite, or psycopg over the network), so they never run on the event
-loop. Each request makes ONE hop to a worker thread that looks its key up by hash and then runs
-the decision, so a revoked key stops working at once at the cost of one indexed read (a few
-microseconds on SQLite).
+Threading model (measured with ``benchmarks/service.py``, 2 cores, uvicorn with httptools and
+uvloop): a request's ledger work runs in ONE step, its key looked up by hash first, so a revoked
+key stops working at once (one indexed read, ~12 µs on SQLite, no cache to invalidate across
+instances).
 
-* SQLite: one dedicated worker thread for the whole ledger. The ledger serialises every
-  statement on a connection lock and every write on the file's lock anyway, and the decision
-  itself is Python holding the GIL: a pool of threads only adds lock hand-offs and context
-  switches. Measured (benchmarks/service.py, 200 000 numbers, 2 cores, uvicorn with httptools
-  and uvloop), against Starlette's ``run_in_threadpool`` (40 threads): equal with 1 client;
-  with 32 keep-alive clients 2 291 vs 1 554 checks/s (p99 65 vs 91 ms) and 1 898 vs 1 135
-  attempts/s, at 382 vs 552 µs of server CPU per check. The event loop stays free: it only
-  parses HTTP and JSON; a request waiting on the ledger costs it nothing.
-* PostgreSQL: a small pool of threads (as many as the ledger pool's connections), because
-  there a decision mostly waits on the network and several can be in flight at once.
+* SQLite (``executor="auto"``, the default): on the event loop, on connections whose busy
+  timeout is 0. A decision is ~45 µs of Python holding the GIL; handing it to a worker thread
+  cost more than that (the hand-off, the wake-up and the GIL going back and forth), and
+  reads never wait in WAL mode. When the work cannot go on at once — a write lock held by
+  another process, a failing file — it fails fast with :class:`Unavailable`, rolled back, and
+  is run again on the dedicated worker thread, with the busy timeout and the deadline.
+* ``executor="dedicated"``: always on that worker (one thread for SQLite: the ledger
+  serialises statements and writes anyway, and a pool only adds lock hand-offs).
+* PostgreSQL: always on a small pool of worker threads (as many as the ledger pool's
+  connections), so the event loop stays free while a decision waits on the network.
 
-Looking the key up on every request costs 11 µs (p50, in-process, SQLite), so revocation needs
-no cache to invalidate across instances.
+Whatever the ledger does, a request is answered within :attr:`Service.deadline`: see
+:meth:`Service.run`.
 """
 
 from __future__ import annotations
@@ -137,7 +136,7 @@ class Service:
         policy: Policy | None = None,
         busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
         clock: Callable[[], datetime] | None = None,
-        executor: str = "dedicated",
+        executor: str = "auto",
         deadline: float = DEFAULT_DEADLINE,
     ) -> None:
         if isinstance(deadline, bool) or not isinstance(deadline, (int, float)) \
@@ -151,20 +150,30 @@ class Service:
         # The storage's own reading of a location: a libpq keyword string (host=… dbname=…)
         # is PostgreSQL as much as a postgresql:// URL is.
         self.postgres = parse_location(location).server
+        if executor not in ("auto", "dedicated", "pool"):
+            raise ValueError(
+                f"executor must be 'auto', 'dedicated' or 'pool', not {executor!r}"
+            )
+        self.executor = executor
+        self.inline = executor == "auto" and not self.postgres
+        """SQLite decisions run on the event loop first (see the module's threading model)."""
         self._guards: dict[str, Guard] = {}
+        self._inline_guards: dict[str, Guard] = {}
         self._guards_lock = threading.Lock()
         self._ledger: Ledger = open_ledger(location, busy_timeout=busy_timeout)
         self._errors: tuple[type[Exception], ...] = (*self._ledger.errors, LedgerError)
-        if executor not in ("dedicated", "pool"):
-            raise ValueError(f"executor must be 'dedicated' or 'pool', not {executor!r}")
-        self.executor = executor
+        # Connections that never wait for a lock, for the work done on the event loop.
+        self._inline_ledger: Ledger | None = (
+            open_ledger(location, busy_timeout=0) if self.inline else None
+        )
         # "pool": as many threads as Starlette's thread pool, kept to measure against.
-        workers = (4 if self.postgres else 1) if executor == "dedicated" else 40
+        workers = 40 if executor == "pool" else 4 if self.postgres else 1
         self._pool = ThreadPoolExecutor(workers, thread_name_prefix="callguard-ledger")
 
     # -- plumbing -----------------------------------------------------------------------------
 
-    async def run(self, fn: Callable[[], T], *, due: float | None = None) -> T:
+    async def run(self, fn: Callable[[], T], *, due: float | None = None,
+                  inline: bool = True) -> T:
         """Run blocking ledger work off the event loop (see the module's threading model),
         answering within the deadline whatever the ledger does.
 
@@ -174,6 +183,14 @@ class Service:
         attempt decided too late is rolled back rather than recorded (see :meth:`attempt`),
         and a PostgreSQL statement is cut by the ledger's own client-side deadline.
         """
+        if inline and self.inline:
+            _request.inline = True
+            try:
+                return fn()
+            except Unavailable:
+                pass  # a lock held elsewhere, or a failing file: the worker, bounded, decides
+            finally:
+                _request.inline = False
         now = time.monotonic()
         if due is None:
             due = now + self.deadline
@@ -223,32 +240,48 @@ class Service:
         # ledger's client-side deadline, and its connection closed with the ledger below.
         self._pool.shutdown(wait=False, cancel_futures=True)
         with self._guards_lock:
-            for guard in self._guards.values():
+            for guard in (*self._guards.values(), *self._inline_guards.values()):
                 guard.close()
             self._guards.clear()
+            self._inline_guards.clear()
         self._ledger.close()
+        if self._inline_ledger is not None:
+            self._inline_ledger.close()
 
     def guard(self, professional: str) -> Guard:
+        """The professional's Guard: on the event loop, one whose connection never waits for
+        a lock (busy timeout 0); on a worker, one that waits the busy timeout."""
+        inline = getattr(_request, "inline", False)
+        guards = self._inline_guards if inline else self._guards
+        guard = guards.get(professional)
+        if guard is not None:
+            return guard
         with self._guards_lock:
-            guard = self._guards.get(professional)
+            guard = guards.get(professional)
             if guard is None:
                 guard = Guard(
                     self.location,
                     professional=professional,
                     policy=self.policy,
-                    busy_timeout=self.busy_timeout,
+                    busy_timeout=0 if inline else self.busy_timeout,
                     clock=self.clock,
                     create=False,
                 )
-                self._guards[professional] = guard
+                guards[professional] = guard
             return guard
+
+    def _keys_ledger(self) -> Ledger:
+        inline = self._inline_ledger
+        if inline is not None and getattr(_request, "inline", False):
+            return inline
+        return self._ledger
 
     def authenticate(self, key: str | None) -> _keys.ApiKey:
         """The key's professional; every request looks it up, so a revocation bites at once."""
         if not key:
             raise Unauthorized("an API key is required: Authorization: Bearer KEY")
         try:
-            found = _keys.lookup_key(self._ledger, key)
+            found = _keys.lookup_key(self._keys_ledger(), key)
         except self._errors as exc:
             raise Unavailable(f"cannot read the API keys: {exc}") from exc
         if found is None:
@@ -260,7 +293,9 @@ class Service:
         ledger file moved, replaced or deleted under the service is a problem: the decisions
         refuse to read it (the open file is no longer the one at the path)."""
         try:
-            self._ledger.service_rows("SELECT count(*) FROM api_keys", ())
+            for ledger in (self._ledger, self._inline_ledger):
+                if ledger is not None:
+                    ledger.service_rows("SELECT count(*) FROM api_keys", ())
         except self._errors as exc:
             return str(exc)
         return None
