@@ -357,6 +357,74 @@ def added_cost(rows: list[tuple[str, str, str, dict[str, float]]],
     return "\n".join(lines)
 
 
+def _backend_pids(dsn: str, application: str) -> list[int]:
+    import psycopg
+
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE application_name = %s", (application,)
+        ).fetchall()
+    return [int(r[0]) for r in rows]
+
+
+def postgres_sizing(server: str, numbers: int, seconds: float,
+                    argv: Sequence[str] | None) -> int:
+    """Attempts per second of one instance on a PostgreSQL ledger, and the PostgreSQL CPU
+    each attempt costs (its backends' own counters, read from /proc: the server must run on
+    this host), so attempts/s per PostgreSQL core = 1 / that CPU."""
+    import secrets
+    import urllib.parse
+
+    import psycopg
+
+    schema = f"cg_bench_{secrets.token_hex(4)}"
+    application = f"callguard-bench-{secrets.token_hex(3)}"
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    parts = urllib.parse.urlsplit(server)
+    query = [*urllib.parse.parse_qsl(parts.query),
+             ("options", f"-csearch_path={schema}"), ("application_name", application)]
+    dsn = urllib.parse.urlunsplit(parts._replace(query=urllib.parse.urlencode(query)))
+    lines = []
+    try:
+        log(f"building a PostgreSQL ledger of {numbers:,} consented numbers in {schema}")
+        key = build(dsn, numbers)
+        proc, port = start_server(dsn, "auto")
+        try:
+            nxt = 0
+            for clients in (8, 32):
+                drive(port, key, "check", clients, min(seconds, 1.0), 0, numbers, proc.pid)
+                pids = _backend_pids(server, application)
+                pg0 = sum(cpu_seconds(p) for p in pids)
+                s, nxt, statuses = drive(port, key, "attempt", clients, seconds, nxt, numbers,
+                                         proc.pid)
+                pg = sum(cpu_seconds(p) for p in pids) - pg0
+                assert set(statuses) == {200}, statuses
+                n = s["n"]
+                pg_us = pg * 1e6 / max(1, n)
+                line = (f"| attempt | {clients} | {s['rate']:,.0f} | {s['p50_us']:,.0f} | "
+                        f"{s['p99_us']:,.0f} | {s['cpu_us_per_req']:,.0f} | {pg_us:,.0f} | "
+                        f"{1e6 / pg_us if pg_us else float('inf'):,.0f} |")
+                lines.append(line)
+                log("  " + line)
+        finally:
+            proc.terminate()
+            proc.wait(30)
+    finally:
+        with psycopg.connect(server, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA {schema} CASCADE")
+    print(f"callguard service on PostgreSQL — one instance, {numbers:,} consented numbers, "
+          f"{os.cpu_count()} CPUs, {seconds:g} s per row\n")
+    print("| route | clients | attempts/s | p50 µs | p99 µs | service CPU µs / attempt | "
+          "PostgreSQL CPU µs / attempt | attempts/s per PostgreSQL core |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    print("\n".join(lines))
+    command = " ".join(["python", "benchmarks/service.py",
+                        *(sys.argv[1:] if argv is None else argv)])
+    print(f"\ncommand: {command}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=float, default=1.0, help="multiply the ledger size")
@@ -364,10 +432,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--executor", choices=["auto", "dedicated", "pool", "both"],
                         default="both", help="both: auto (the default) and dedicated")
     parser.add_argument("--json", dest="json_out", default=None, help="also write rows as JSON")
+    parser.add_argument("--postgres", default=None, metavar="URL",
+                        help="instead: size one instance on a PostgreSQL ledger (a fresh schema "
+                             "on this server, dropped after)")
     args = parser.parse_args(argv)
     if not 0 < args.scale <= 1:
         parser.error(f"--scale must be in (0, 1], not {args.scale}")
     numbers = max(1000, int(FULL_NUMBERS * args.scale))
+    if args.postgres:
+        return postgres_sizing(args.postgres, numbers, args.seconds, argv)
     rows: list[tuple[str, str, str, dict[str, float]]] = []
     with tempfile.TemporaryDirectory() as tmp:
         path = str(Path(tmp) / "bench.db")
