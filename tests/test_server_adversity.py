@@ -454,3 +454,20 @@ def test_two_instances_one_killed_mid_load_keep_the_cap_and_idempotency(
         assert attempts_in(dsn) == len(ids)
         assert sum(per_number.values()) == 4 * len(numbers)
         assert NUMBER not in per_number or per_number[NUMBER] <= 4
+
+
+def test_connection_limits_count_per_client_and_in_all() -> None:
+    limits = ConnectionLimits(max_connections=3, max_per_client=2)
+    assert limits.admit("10.0.0.1") and limits.admit("10.0.0.1")
+    assert not limits.admit("10.0.0.1")  # its own cap
+    assert limits.admit("10.0.0.2")
+    assert not limits.admit("10.0.0.3")  # the total
+    limits.release("10.0.0.1")
+    limits.release("10.0.0.9")  # never admitted: nothing to forget
+    assert limits.total == 2 and limits.held("10.0.0.1") == 1
+    assert limits.admit("10.0.0.3")
+    for wrong in (0, -1, True, 1.5):
+        with pytest.raises(ValueError, match="max_connections"):
+            ConnectionLimits(max_connections=wrong)  # type: ignore[arg-type]
+        with pytest.raises(ValueError, match="max_per_client"):
+            ConnectionLimits(max_per_client=wrong)  # type: ignore[arg-type]

@@ -162,6 +162,7 @@ class Service:
         self._guards_lock = threading.Lock()
         self._ledger: Ledger = open_ledger(location, busy_timeout=busy_timeout)
         self._errors: tuple[type[Exception], ...] = (*self._ledger.errors, LedgerError)
+        self._fallback: tuple[type[Exception], ...] = (Unavailable, *self._errors)
         # Connections that never wait for a lock, for the work done on the event loop.
         self._inline_ledger: Ledger | None = (
             open_ledger(location, busy_timeout=0) if self.inline else None
@@ -187,7 +188,7 @@ class Service:
             _request.inline = True
             try:
                 return fn()
-            except Unavailable:
+            except self._fallback:
                 pass  # a lock held elsewhere, or a failing file: the worker, bounded, decides
             finally:
                 _request.inline = False
