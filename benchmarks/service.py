@@ -11,13 +11,21 @@ and 32 concurrent clients for ``--seconds`` each:
 * ``check``: ``POST /v1/check`` on ever-different numbers (allowed decisions, read-only);
 * ``attempt``: ``POST /v1/attempts`` on ever-different numbers (allowed, each one recorded);
 * ``floor``: the same server answering an authenticated request with no ledger work (the key is
-  looked up, the empty body is refused with a 422): what HTTP, JSON and the thread hop cost.
+  looked up, the empty body is refused with a 422): what HTTP, JSON and the thread hop cost;
+* ``bare``: a bare Starlette route answering a constant JSON on uvicorn with httptools and
+  uvloop, in a server process of its own: the least any Python HTTP service costs here.
 
 Beside them, in the benchmark's own process and on the same ledger, ``Guard.may_call`` and
-``Guard.attempt`` are timed in a loop: the in-process cost the service adds to. Each server
-configuration is run with both ways of keeping blocking ledger calls off the event loop (the
-dedicated worker thread the service uses, and Starlette's thread pool) to show why it uses the
-first. The server's CPU time (user + system, from /proc) is quoted per 1 000 requests.
+``Guard.attempt`` are timed in a loop, and ``check+encode`` (``may_call`` and the JSON of its
+answer): the in-process cost the service adds to. Each server configuration is run with both
+ways of keeping blocking ledger calls off the event loop (the dedicated worker thread the
+service uses, and a 40-thread pool as Starlette's) to show why it uses the first. The server's
+CPU time (user + system, from /proc/PID/stat: the server process's own counters) is quoted per
+request.
+
+The last lines give what the service adds to a ``/v1/check`` — its server CPU per request
+minus the in-process ``check+encode`` of the same requests — beside the bare route's cost, both
+with 8 keep-alive clients, and the command that produced them.
 """
 
 from __future__ import annotations
@@ -49,6 +57,7 @@ CONSENTED = datetime(2026, 9, 1, tzinfo=PARIS)
 CALLER_ID = "09 48 12 34 56"
 FULL_NUMBERS = 200_000
 CLIENTS = (1, 8, 32)
+COMPARED_AT = 8  # clients, for the added cost against the bare route
 
 
 def national(i: int) -> str:
@@ -80,8 +89,16 @@ def in_process(
     """may_call and attempt() timed in this process, one call after the other."""
     out: dict[str, dict[str, float]] = {}
     with Guard(path, professional="acme") as guard:
-        for name in ("may_call", "attempt"):
-            fn = guard.may_call if name == "may_call" else guard.attempt
+
+        def check_encode(number: str, caller_id: str, at: datetime) -> Any:
+            # What the service does in-process for one /v1/check: decide, then the JSON.
+            d = guard.may_call(number, caller_id, at)
+            json.dumps(d.to_dict(), ensure_ascii=False).encode()
+            return d
+
+        calls = {"may_call": guard.may_call, "check+encode": check_encode,
+                 "attempt": guard.attempt}
+        for name, fn in calls.items():
             lat: list[float] = []
             i = first
             cpu0 = time.process_time()
@@ -119,7 +136,7 @@ def _stats(lat: list[float], wall: float, cpu: float) -> dict[str, float]:
         "rate": len(lat) / wall if wall else 0.0,
         "p50_us": statistics.median(lat) * 1e6,
         "p99_us": lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1e6,
-        "cpu_ms_per_1000": cpu * 1e6 / max(1, len(lat)),
+        "cpu_us_per_req": cpu * 1e6 / max(1, len(lat)),
     }
 
 
@@ -132,6 +149,33 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+BARE_SERVER = """
+import sys, uvicorn
+from starlette.applications import Starlette
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+ANSWER = {"allowed": True, "reasons": [], "next_allowed_at": None, "attempt_id": None}
+
+async def bare(request):
+    await request.body()
+    return JSONResponse(ANSWER)
+
+app = Starlette(routes=[Route("/bare", bare, methods=["POST"]),
+                        Route("/healthz", bare, methods=["GET"])])
+uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), http="httptools", loop="uvloop",
+            log_config=None, access_log=False)
+"""
+
+
+def start_bare() -> tuple[subprocess.Popen[bytes], int]:
+    """A bare Starlette route on uvicorn with httptools and uvloop, in its own process."""
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-c", BARE_SERVER, str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return proc, _wait_ready(proc, port)
+
+
 def start_server(
     path: str, executor: str, agi_port: int | None = None
 ) -> tuple[subprocess.Popen[bytes], int]:
@@ -142,13 +186,17 @@ def start_server(
          "--port", str(port), "--executor", executor, *agi],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
+    return proc, _wait_ready(proc, port)
+
+
+def _wait_ready(proc: subprocess.Popen[bytes], port: int) -> int:
     deadline = time.monotonic() + 30
     while True:
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
                 s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
                 if s.recv(100).startswith(b"HTTP/1.1 200"):
-                    return proc, port
+                    return port
         except OSError:
             pass
         if proc.poll() is not None or time.monotonic() > deadline:
@@ -199,6 +247,8 @@ def cpu_seconds(pid: int) -> float:
 def _request(route: str, key: str, i: int, numbers: int) -> bytes:
     if route == "floor":
         body, path = b"{}", "/v1/check"
+    elif route == "bare":
+        body, path = b'{"number": "%s"}' % national(i % numbers).encode(), "/bare"
     else:
         path = "/v1/check" if route == "check" else "/v1/attempts"
         body = json.dumps({"number": national(i % numbers), "caller_id": CALLER_ID,
@@ -265,27 +315,132 @@ def drive(port: int, key: str, route: str, clients: int, seconds: float, first: 
 
 def render(rows: list[tuple[str, str, str, dict[str, float]]]) -> str:
     lines = [
-        "| where | route | clients | req/s | p50 µs | p99 µs | server CPU ms / 1000 req |",
+        "| where | route | clients | req/s | p50 µs | p99 µs | CPU µs / req |",
         "|---|---|---:|---:|---:|---:|---:|",
     ]
     for where, route, clients, s in rows:
         lines.append(
             f"| {where} | {route} | {clients} | {s['rate']:,.0f} | {s['p50_us']:,.0f} | "
-            f"{s['p99_us']:,.0f} | {s['cpu_ms_per_1000']:,.0f} |"
+            f"{s['p99_us']:,.0f} | {s['cpu_us_per_req']:,.0f} |"
         )
     return "\n".join(lines)
+
+
+def added_cost(rows: list[tuple[str, str, str, dict[str, float]]],
+               argv: Sequence[str] | None) -> str:
+    """What the service adds to a /v1/check beside what a bare route costs (same run)."""
+    def cpu(where: str, route: str) -> float | None:
+        for w, r, c, s in rows:
+            if w == where and r == route and (c == str(COMPARED_AT) or w == "in-process"):
+                return s["cpu_us_per_req"]
+        return None
+
+    bare = cpu("HTTP (bare Starlette)", "bare")
+    inproc = cpu("in-process", "check+encode")
+    command = " ".join(["python", "benchmarks/service.py",
+                        *(sys.argv[1:] if argv is None else argv)])
+    lines = []
+    for where, _, _, _ in rows:
+        if not where.startswith("HTTP (") or "bare" in where or any(where in x for x in lines):
+            continue
+        served = cpu(where, "check")
+        if served is None or bare is None or inproc is None:
+            continue
+        added = served - inproc
+        lines.append(
+            f"{where}: /v1/check adds {added:,.0f} µs of server CPU per request "
+            f"({served:,.0f} served − {inproc:,.0f} in-process decision and JSON) = "
+            f"{added / bare:.2f}× the bare Starlette route's {bare:,.0f} µs "
+            f"({COMPARED_AT} keep-alive clients)"
+        )
+    lines.append(f"command: {command}")
+    return "\n".join(lines)
+
+
+def _backend_pids(dsn: str, application: str) -> list[int]:
+    import psycopg
+
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE application_name = %s", (application,)
+        ).fetchall()
+    return [int(r[0]) for r in rows]
+
+
+def postgres_sizing(server: str, numbers: int, seconds: float,
+                    argv: Sequence[str] | None) -> int:
+    """Attempts per second of one instance on a PostgreSQL ledger, and the PostgreSQL CPU
+    each attempt costs (its backends' own counters, read from /proc: the server must run on
+    this host), so attempts/s per PostgreSQL core = 1 / that CPU."""
+    import secrets
+    import urllib.parse
+
+    import psycopg
+
+    schema = f"cg_bench_{secrets.token_hex(4)}"
+    application = f"callguard-bench-{secrets.token_hex(3)}"
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    parts = urllib.parse.urlsplit(server)
+    query = [*urllib.parse.parse_qsl(parts.query),
+             ("options", f"-csearch_path={schema}"), ("application_name", application)]
+    dsn = urllib.parse.urlunsplit(parts._replace(query=urllib.parse.urlencode(query)))
+    lines = []
+    try:
+        log(f"building a PostgreSQL ledger of {numbers:,} consented numbers in {schema}")
+        key = build(dsn, numbers)
+        proc, port = start_server(dsn, "auto")
+        try:
+            nxt = 0
+            for clients in (8, 32):
+                drive(port, key, "check", clients, min(seconds, 1.0), 0, numbers, proc.pid)
+                pids = _backend_pids(server, application)
+                pg0 = sum(cpu_seconds(p) for p in pids)
+                s, nxt, statuses = drive(port, key, "attempt", clients, seconds, nxt, numbers,
+                                         proc.pid)
+                pg = sum(cpu_seconds(p) for p in pids) - pg0
+                assert set(statuses) == {200}, statuses
+                n = s["n"]
+                pg_us = pg * 1e6 / max(1, n)
+                line = (f"| attempt | {clients} | {s['rate']:,.0f} | {s['p50_us']:,.0f} | "
+                        f"{s['p99_us']:,.0f} | {s['cpu_us_per_req']:,.0f} | {pg_us:,.0f} | "
+                        f"{1e6 / pg_us if pg_us else float('inf'):,.0f} |")
+                lines.append(line)
+                log("  " + line)
+        finally:
+            proc.terminate()
+            proc.wait(30)
+    finally:
+        with psycopg.connect(server, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA {schema} CASCADE")
+    print(f"callguard service on PostgreSQL — one instance, {numbers:,} consented numbers, "
+          f"{os.cpu_count()} CPUs, {seconds:g} s per row\n")
+    print("| route | clients | attempts/s | p50 µs | p99 µs | service CPU µs / attempt | "
+          "PostgreSQL CPU µs / attempt | attempts/s per PostgreSQL core |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    print("\n".join(lines))
+    command = " ".join(["python", "benchmarks/service.py",
+                        *(sys.argv[1:] if argv is None else argv)])
+    print(f"\ncommand: {command}")
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=float, default=1.0, help="multiply the ledger size")
     parser.add_argument("--seconds", type=float, default=3.0, help="per measurement")
-    parser.add_argument("--executor", choices=["dedicated", "pool", "both"], default="both")
+    parser.add_argument("--executor", choices=["auto", "dedicated", "pool", "both"],
+                        default="both", help="both: auto (the default) and dedicated")
     parser.add_argument("--json", dest="json_out", default=None, help="also write rows as JSON")
+    parser.add_argument("--postgres", default=None, metavar="URL",
+                        help="instead: size one instance on a PostgreSQL ledger (a fresh schema "
+                             "on this server, dropped after)")
     args = parser.parse_args(argv)
     if not 0 < args.scale <= 1:
         parser.error(f"--scale must be in (0, 1], not {args.scale}")
     numbers = max(1000, int(FULL_NUMBERS * args.scale))
+    if args.postgres:
+        return postgres_sizing(args.postgres, numbers, args.seconds, argv)
     rows: list[tuple[str, str, str, dict[str, float]]] = []
     with tempfile.TemporaryDirectory() as tmp:
         path = str(Path(tmp) / "bench.db")
@@ -297,7 +452,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         for name, s in mine.items():
             rows.append(("in-process", name, "1", s))
             log(f"  in-process {name}: {s['rate']:,.0f}/s p50 {s['p50_us']:.0f} µs")
-        executors = ("dedicated", "pool") if args.executor == "both" else (args.executor,)
+        proc, port = start_bare()
+        try:
+            for clients in CLIENTS:
+                s, _, statuses = drive(port, key, "bare", clients, args.seconds, 0, numbers,
+                                       proc.pid)
+                assert set(statuses) == {200}, statuses
+                rows.append(("HTTP (bare Starlette)", "bare", str(clients), s))
+                log(f"  bare x{clients}: {s['rate']:,.0f}/s p50 {s['p50_us']:.0f} µs "
+                    f"CPU {s['cpu_us_per_req']:.0f} µs/req")
+        finally:
+            proc.terminate()
+            proc.wait(30)
+        executors = ("auto", "dedicated") if args.executor == "both" else (args.executor,)
         for executor in executors:
             agi_port = free_port()
             proc, port = start_server(path, executor, agi_port)
@@ -316,7 +483,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                         assert set(statuses) == {want}, statuses
                         rows.append((f"HTTP ({executor})", route, str(clients), s))
                         log(f"  {executor} {route} x{clients}: {s['rate']:,.0f}/s "
-                            f"p50 {s['p50_us']:.0f} µs p99 {s['p99_us']:.0f} µs")
+                            f"p50 {s['p50_us']:.0f} µs p99 {s['p99_us']:.0f} µs "
+                            f"CPU {s['cpu_us_per_req']:.0f} µs/req")
             finally:
                 proc.terminate()
                 proc.wait(30)
@@ -326,6 +494,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"callguard service benchmark — {numbers:,} consented numbers, {os.cpu_count()} CPUs, "
           f"{args.seconds:g} s per row, Python {sys.version.split()[0]}\n")
     print(table)
+    print()
+    print(added_cost(rows, argv))
     if args.json_out:
         Path(args.json_out).write_text(json.dumps(
             [{"where": w, "route": r, "clients": c, **s} for w, r, c, s in rows], indent=2))

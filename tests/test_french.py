@@ -375,6 +375,13 @@ def test_every_route_answers_french_errors_included(tmp_path: Path) -> None:
         response = client.post("/v1/check", json=good["check"], headers={**fr, **auth(key)})
         assert response.status_code == 503
         seen.add(response.status_code)
+        # A decision route answers the refusal the failure stands for, never an allow.
+        [reason] = response.json()["reasons"]
+        assert reason["code"] == "LEDGER_UNAVAILABLE"
+        _assert_french_json(response, "503")
+        service.guard = broken  # type: ignore[method-assign]
+        response = client.post("/v1/optouts", json=good["optout"], headers={**fr, **auth(key)})
+        assert response.status_code == 503
         assert response.json()["message"] == "le registre ne peut être ni lu ni écrit"
         _assert_french_json(response, "503")
     assert {401, 404, 405, 422, 503} <= seen, seen

@@ -25,6 +25,8 @@ from callguard import Guard  # noqa: E402
 from callguard.server import Service, create_app  # noqa: E402
 from callguard.server.app import ROUTES  # noqa: E402
 from callguard.server.keys import create_key, revoke_key  # noqa: E402
+from callguard.server.limits import ConnectionLimits  # noqa: E402
+from callguard.server.transport import server_config  # noqa: E402
 from callguard.storage import open_ledger  # noqa: E402
 from conftest import NPV, paris, postgres_schema  # noqa: E402
 from openapi_check import ValidatingClient  # noqa: E402
@@ -55,14 +57,19 @@ def serve(
     busy_timeout: float = 5.0,
     agi: bool = False,
     agi_read_timeout: float = 2.0,
-    executor: str = "dedicated",
+    executor: str = "auto",
+    deadline: float = 5.0,
+    limits: ConnectionLimits | None = None,
+    **timeouts: float,
 ) -> Iterator[Running]:
-    """uvicorn in a thread on 127.0.0.1:0; stopped (gracefully) on exit."""
-    service = Service(location, clock=clock, busy_timeout=busy_timeout, executor=executor)
+    """uvicorn in a thread on 127.0.0.1:0, configured as ``callguard serve`` configures it;
+    stopped (gracefully) on exit."""
+    service = Service(location, clock=clock, busy_timeout=busy_timeout, executor=executor,
+                      deadline=deadline)
     app = create_app(service, agi_port=0 if agi else None, agi_read_timeout=agi_read_timeout)
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=0, log_config=None, access_log=False,
-        timeout_keep_alive=2, timeout_graceful_shutdown=5, lifespan="on",
+    config = server_config(
+        app, host="127.0.0.1", port=0, limits=limits, timeout_graceful_shutdown=5,
+        lifespan="on", **timeouts,
     )  # fmt: skip
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
@@ -460,6 +467,10 @@ def test_healthz_is_503_when_the_ledger_cannot_be_read(running: Running, client:
     with ValidatingClient(timeout=10) as c:
         r = c.get(running.url + "/healthz")
     assert r.status_code == 503 and r.json()["status"] == "unavailable"
+    if running.service._inline_ledger is not None:  # the keys read on the event loop
+        running.service._inline_ledger.conn.close()  # type: ignore[attr-defined]
+    r = httpx.get(running.url + "/healthz", timeout=10)
+    assert r.status_code == 503 and r.json()["status"] == "unavailable"
     # The keys cannot be read either: fail closed, never an allow.
     assert client.post("/v1/attempts", json=body()).status_code == 503
 
@@ -610,18 +621,15 @@ def test_keys_and_stored_answers_move_with_migrate_ledger(tmp_path: Path,
         assert attempts_in(dsn) == 2
 
 
-def test_a_stalled_body_is_408_and_blocks_no_one(
-    running: Running, client: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from callguard.server import app as app_module
-
-    monkeypatch.setattr(app_module, "BODY_TIMEOUT", 0.5)
-    host, port = running.url.removeprefix("http://").split(":")
-    with socket.create_connection((host, int(port)), timeout=10) as s:
-        s.sendall(b"POST /v1/check HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n"
-                  b"Content-Type: application/json\r\n\r\n{\"num")
-        assert client.post("/v1/check", json=body()).json()["allowed"] is True
-        assert s.recv(1024).startswith(b"HTTP/1.1 408")
+def test_a_stalled_body_is_408_and_blocks_no_one(db: str, key: str) -> None:
+    with serve(db, body_timeout=0.5) as running, \
+            httpx.Client(base_url=running.url, headers=auth(key), timeout=10) as client:
+        host, port = running.url.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port)), timeout=10) as s:
+            s.sendall(b"POST /v1/check HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n"
+                      b"Content-Type: application/json\r\n\r\n{\"num")
+            assert client.post("/v1/check", json=body()).json()["allowed"] is True
+            assert s.recv(1024).startswith(b"HTTP/1.1 408")
 
 
 def test_accept_language_fr_answers_each_reason_in_french(client: Any) -> None:

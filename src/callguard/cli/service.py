@@ -14,6 +14,7 @@ import os
 import sys
 from collections.abc import Iterator
 from datetime import datetime
+from typing import Any
 
 import click
 
@@ -230,7 +231,17 @@ def keys_revoke(name_or_prefix: str, db: str | None) -> None:
               type=click.FloatRange(0, 600), help="Seconds a write waits for a lock (then 503).")
 @click.option("--ssl-keyfile", default=None, type=click.Path(exists=True, dir_okay=False))
 @click.option("--ssl-certfile", default=None, type=click.Path(exists=True, dir_okay=False))
-@click.option("--executor", type=click.Choice(["dedicated", "pool"]), default="dedicated",
+@click.option("--deadline", default=5.0, show_default=True, type=click.FloatRange(0.1, 600),
+              help="Seconds every request may take, ledger included: past it a decision is a "
+                   "503 LEDGER_UNAVAILABLE, never an allow.")
+@click.option("--max-connections", default=1000, show_default=True,
+              type=click.IntRange(1, 1_000_000), help="Connections held at once, in all.")
+@click.option("--max-connections-per-client", default=100, show_default=True,
+              type=click.IntRange(1, 1_000_000),
+              help="Connections held at once from one client address.")
+@click.option("--log-requests/--no-log-requests", default=True, show_default=True,
+              help="One JSON line per request on stderr.")
+@click.option("--executor", type=click.Choice(["auto", "dedicated", "pool"]), default="auto",
               hidden=True)
 @click.option("--body-map", "body_map_spec", default=None, metavar="NAME|FILE",
               help="Also take another platform's pre-dial body on /v1/check and /v1/attempts: "
@@ -238,18 +249,22 @@ def keys_revoke(name_or_prefix: str, db: str | None) -> None:
 @checkpoint_options
 def serve_command(
     db: str | None, host: str, port: int, agi_port: int | None, busy_timeout: float,
-    ssl_keyfile: str | None, ssl_certfile: str | None, executor: str,
+    ssl_keyfile: str | None, ssl_certfile: str | None, deadline: float, max_connections: int,
+    max_connections_per_client: int, log_requests: bool, executor: str,
     body_map_spec: str | None,
     signing_key: str | None, checkpoint_dir: str | None, checkpoint_every: float,
 ) -> None:
     """Serve the ledger to every dialer: HTTP (JSON, Bearer keys) and optionally FastAGI.
 
-    SIGTERM or Ctrl-C stops accepting, finishes the requests in flight, then exits.
+    A request's headers must arrive within 10 s, an idle keep-alive connection is closed after
+    5 s. SIGTERM or Ctrl-C stops accepting, finishes the requests in flight, then exits.
     """
     try:
         import uvicorn
 
         from ..server import Service, create_app
+        from ..server.limits import ConnectionLimits
+        from ..server.transport import server_config
     except ImportError as exc:
         raise Failure(
             _("the service needs its extra: pip install 'callguard-fr[server]' ({error})",
@@ -266,44 +281,112 @@ def serve_command(
             raise click.BadParameter(str(exc), param_hint="--body-map") from exc
     location = ledger_location(db)
     try:
-        service = Service(location, busy_timeout=busy_timeout, executor=executor)
+        service = Service(location, busy_timeout=busy_timeout, executor=executor,
+                          deadline=deadline)
     except CallguardError as exc:
         raise failure(exc) from exc
-    _configure_logging()
+    listener = _configure_logging(log_requests)
     checkpoints = checkpoint_scheduler(location, signing_key, checkpoint_dir, checkpoint_every)
     app = create_app(service, agi_port=agi_port, agi_host=host, body_map=body_map)
-    config = uvicorn.Config(
-        app,
-        host=host,
-        port=port,
-        access_log=False,  # one JSON line per request comes from callguard.server instead
-        log_config=None,
-        timeout_keep_alive=5,
-        timeout_graceful_shutdown=10,
-        limit_concurrency=2000,
-        ssl_keyfile=ssl_keyfile,
-        ssl_certfile=ssl_certfile,
-        server_header=False,
-    )
+    config = server_config(
+        app, host=host, port=port,
+        limits=ConnectionLimits(max_connections, max_connections_per_client),
+        ssl_keyfile=ssl_keyfile, ssl_certfile=ssl_certfile,
+    )  # fmt: skip
+
+    class Server(uvicorn.Server):
+        async def shutdown(self, sockets: Any = None) -> None:
+            await super().shutdown(sockets)
+            listener.drain()
+
     if checkpoints is not None:
         checkpoints.start()
     try:
-        uvicorn.Server(config).run()
+        Server(config).run()
     finally:
         if checkpoints is not None:
             checkpoints.stop()
+        listener.stop()
 
 
-def _configure_logging() -> None:
+class _BatchedLines:
+    """A logging handler whose lines are formatted and written by a thread of its own, every
+    50 ms in one write: neither a request's JSON line nor the write to stderr, nor a thread
+    woken for each line, is on the event loop's path."""
+
+    def __init__(self, stream: Any, every: float = 0.05) -> None:
+        import logging
+        import queue
+        import threading
+
+        self.stream = stream
+        self.every = every
+        self.records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
+        self.formatter = logging.Formatter("%(message)s")
+        self.stopped = threading.Event()
+        self.lock = threading.Lock()
+        self.thread = threading.Thread(target=self._run, name="callguard log", daemon=True)
+
+    def handler(self) -> Any:
+        import logging
+
+        records = self.records
+
+        class Enqueue(logging.Handler):
+            def emit(self, record: logging.LogRecord) -> None:
+                records.put(record)
+
+        return Enqueue()
+
+    def drain(self) -> None:
+        """Write every line queued so far (also called as the server stops: uvicorn re-raises
+        the signal it caught once it has shut down, and the process ends there)."""
+        with self.lock:
+            self._drain()
+
+    def _drain(self) -> None:
+        import queue
+
+        lines = []
+        while True:
+            try:
+                record = self.records.get_nowait()
+            except queue.Empty:
+                break
+            try:
+                lines.append(self.formatter.format(record))
+            except Exception:  # a bad record must not stop the others' lines
+                lines.append(f"unprintable log record: {record.msg!r}")
+        if lines:
+            self.stream.write("\n".join(lines) + "\n")
+            self.stream.flush()
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def _run(self) -> None:
+        while not self.stopped.wait(self.every):
+            self.drain()
+        self.drain()
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self.thread.join(5)
+
+
+def _configure_logging(log_requests: bool) -> _BatchedLines:
     import logging
 
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(message)s"))
+    lines = _BatchedLines(sys.stderr)
+    lines.start()
+    handler = lines.handler()
     for name in ("callguard.server", "uvicorn.error"):
         logger = logging.getLogger(name)
         logger.addHandler(handler)
-        logger.setLevel(logging.INFO)
+        logger.setLevel(logging.INFO if log_requests or name != "callguard.server"
+                        else logging.WARNING)
         logger.propagate = False
+    return lines
 
 
 service_commands = (

@@ -1,13 +1,15 @@
 """The HTTP face of the pre-dial service: a Starlette app over a :class:`Service`.
 
 Every ``/v1`` route authenticates its Bearer key, validates its JSON body (422 naming the
-field), does its ledger work in ONE hop to a worker thread, and answers JSON. One JSON log line
-per request (route, professional, result, codes, latency; never the key).
+field), does its ledger work in ONE hop to a worker thread, and answers JSON, within the
+service's deadline (past it a decision is a 503 LEDGER_UNAVAILABLE). One JSON log line per
+request (route, professional, result, codes, latency; never the key), serialised only when a
+handler writes it (``callguard serve`` writes them from a thread of their own). How long a
+client may take to send its request is bounded by the connection (``server/transport.py``).
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import time
@@ -17,7 +19,7 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
@@ -34,10 +36,20 @@ __all__ = ["DECIDES", "MAX_BODY", "ROUTES", "create_app", "openapi_schema"]
 
 MAX_BODY = 64 * 1024
 """Bodies larger than this are refused with a 413 before they are read in full."""
-BODY_TIMEOUT = 10.0
-"""Seconds a client may take to send its body (a slow or stalled client gets a 408)."""
 
 log = logging.getLogger("callguard.server")
+
+
+class _Line:
+    """A request's log line, turned into JSON only if a handler formats it."""
+
+    __slots__ = ("info",)
+
+    def __init__(self, info: dict[str, Any]) -> None:
+        self.info = info
+
+    def __str__(self) -> str:
+        return json.dumps(self.info, ensure_ascii=False)
 
 # (method, path, summary, body kind, success status): the route table the app and its OpenAPI
 # schema are both built from.
@@ -90,6 +102,8 @@ def _bearer(request: Request) -> str | None:
 
 
 def _strict(request: Request) -> bool:
+    if not request.scope.get("query_string"):
+        return False  # the common case, without parsing a query
     value = request.query_params.get("strict", "false").lower()
     if value in ("true", "1", "yes"):
         return True
@@ -105,8 +119,11 @@ def wants_french(request: Request) -> bool:
 
 def language(request: Request) -> str:
     """``"fr"`` when ``Accept-Language`` prefers French over English, else ``"en"``."""
+    header = request.headers.get("accept-language", "")
+    if "fr" not in header.lower():
+        return "en"
     best, best_q = "en", -1.0
-    for part in request.headers.get("accept-language", "").split(","):
+    for part in header.split(","):
         tag, _, params = part.strip().partition(";")
         q = 1.0
         if params.strip().startswith("q="):
@@ -157,29 +174,34 @@ def create_app(service: Service, *, agi_port: int | None = None, agi_host: str =
     def handler(route: str, kind: str | None, status_ok: int,
                 work: Callable[[Request, ApiKey, dict[str, Any], bytes], Callable[[], Answer]],
                 decides: bool = False) -> Callable[[Request], Awaitable[Response]]:
+        latency: dict[int, Any] = {}  # the histogram's child per status, looked up once
+
         async def endpoint(request: Request) -> Response:
             started = time.perf_counter()
             info: dict[str, Any] = {"route": route}
             response = await _handle(request, info)
             elapsed = time.perf_counter() - started
-            metrics.latency.labels(route, str(response.status_code)).observe(elapsed)
+            status = response.status_code
+            child = latency.get(status)
+            if child is None:
+                child = latency[status] = metrics.latency.labels(route, str(status))
+            child.observe(elapsed)
             info["status"] = response.status_code
             info["latency_ms"] = round(elapsed * 1000, 3)
-            log.info(json.dumps(info, ensure_ascii=False))
+            if log.isEnabledFor(logging.INFO):
+                log.info("%s", _Line(info))
             return response
 
         async def _handle(request: Request, info: dict[str, Any]) -> Response:
             key_text = _bearer(request)
             strict = False
+            parsed: dict[str, Any] | None = None
             try:
-                body = (
-                    await asyncio.wait_for(_read_body(request), BODY_TIMEOUT)
-                    if kind is not None
-                    else b""
-                )
+                # One read: the connection bounds how long the body may take (a 408 there).
+                body = await _read_body(request) if kind is not None else b""
 
                 def blocking() -> Answer:
-                    nonlocal strict
+                    nonlocal strict, parsed
                     # The key first: a request without a valid key learns nothing, not even
                     # what is wrong with its body.
                     key = service.authenticate(key_text)
@@ -190,13 +212,13 @@ def create_app(service: Service, *, agi_port: int | None = None, agi_host: str =
                         args, platform = parse_body(body, kind, body_map)
                         # A platform that reads the status alone must never see a 200 refusal.
                         strict = strict or (platform and body_map is not None and body_map.strict)
+                    parsed = args
                     return work(request, key, args, body)()
 
                 answer = await service.run(blocking)
-            except asyncio.TimeoutError:
+            except ClientDisconnect:
                 return _error(request, 408, "timeout",
-                              _("the body took more than {seconds} s",
-                                seconds=f"{BODY_TIMEOUT:g}"))
+                              _("the client left before sending its body"))
             except _TooLarge:
                 return _error(request, 413, "too_large",
                               _("the body is larger than {most} bytes", most=MAX_BODY))
@@ -212,6 +234,10 @@ def create_app(service: Service, *, agi_port: int | None = None, agi_host: str =
             except Unavailable as exc:
                 metrics.ledger_errors.labels(route).inc()
                 info["error"] = "LEDGER_UNAVAILABLE"
+                if exc.decision is None and decides:  # past the deadline: still a decision
+                    number = request.path_params.get("number")
+                    known = parsed if parsed is not None else {"number": number}
+                    exc.decision = service.late_decision(known, str(exc))
                 if exc.decision is not None:
                     _note(info, exc.decision)
                     metrics.decision(route, exc.decision)
@@ -272,7 +298,11 @@ def create_app(service: Service, *, agi_port: int | None = None, agi_host: str =
         return lambda: service.number(key, r.path_params["number"], caller_id)
 
     async def healthz(_request: Request) -> Response:
-        problem = await service.run(service.healthy)
+        try:
+            # On a worker, within the deadline: both connections the decisions use are read.
+            problem = await service.run(service.healthy, inline=False)
+        except Unavailable as exc:
+            problem = str(exc)
         if problem is None:
             return JSONResponse({"status": "ok"})
         metrics.ledger_errors.labels("/healthz").inc()

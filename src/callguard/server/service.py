@@ -1,25 +1,24 @@
 """The service's core, free of HTTP and AGI: keys, one long-lived Guard per professional, the
 idempotent attempt, and the blocking work run off the event loop.
 
-Threading model (measured with ``benchmarks/service.py``):
-calls into a Guard block (SQLite, or psycopg over the network), so they never run on the event
-loop. Each request makes ONE hop to a worker thread that looks its key up by hash and then runs
-the decision, so a revoked key stops working at once at the cost of one indexed read (a few
-microseconds on SQLite).
+Threading model (measured with ``benchmarks/service.py``, 2 cores, uvicorn with httptools and
+uvloop): a request's ledger work runs in ONE step, its key looked up by hash first, so a revoked
+key stops working at once (one indexed read, ~12 µs on SQLite, no cache to invalidate across
+instances).
 
-* SQLite: one dedicated worker thread for the whole ledger. The ledger serialises every
-  statement on a connection lock and every write on the file's lock anyway, and the decision
-  itself is Python holding the GIL: a pool of threads only adds lock hand-offs and context
-  switches. Measured (benchmarks/service.py, 200 000 numbers, 2 cores, uvicorn with httptools
-  and uvloop), against Starlette's ``run_in_threadpool`` (40 threads): equal with 1 client;
-  with 32 keep-alive clients 2 291 vs 1 554 checks/s (p99 65 vs 91 ms) and 1 898 vs 1 135
-  attempts/s, at 382 vs 552 µs of server CPU per check. The event loop stays free: it only
-  parses HTTP and JSON; a request waiting on the ledger costs it nothing.
-* PostgreSQL: a small pool of threads (as many as the ledger pool's connections), because
-  there a decision mostly waits on the network and several can be in flight at once.
+* SQLite (``executor="auto"``, the default): on the event loop, on connections whose busy
+  timeout is 0. A decision is ~45 µs of Python holding the GIL; handing it to a worker thread
+  cost more than that (the hand-off, the wake-up and the GIL going back and forth), and
+  reads never wait in WAL mode. When the work cannot go on at once — a write lock held by
+  another process, a failing file — it fails fast with :class:`Unavailable`, rolled back, and
+  is run again on the dedicated worker thread, with the busy timeout and the deadline.
+* ``executor="dedicated"``: always on that worker (one thread for SQLite: the ledger
+  serialises statements and writes anyway, and a pool only adds lock hand-offs).
+* PostgreSQL: always on a small pool of worker threads (as many as the ledger pool's
+  connections), so the event loop stays free while a decision waits on the network.
 
-Looking the key up on every request costs 11 µs (p50, in-process, SQLite), so revocation needs
-no cache to invalidate across instances.
+Whatever the ledger does, a request is answered within :attr:`Service.deadline`: see
+:meth:`Service.run`.
 """
 
 from __future__ import annotations
@@ -30,6 +29,7 @@ import inspect
 import json
 import sqlite3
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -53,15 +53,36 @@ from .._policy import Policy
 from .._time import from_us, now_utc, to_us
 from .._types import ReasonCode
 from ..storage import DEFAULT_BUSY_TIMEOUT, Ledger, open_ledger
+from ..storage.base import parse_location
 from . import keys as _keys
 from ._schemas import Invalid
 
-__all__ = ["IDEMPOTENCY_TTL", "Answer", "Conflict", "Service", "Unauthorized", "Unavailable"]
+__all__ = [
+    "DEFAULT_DEADLINE", "IDEMPOTENCY_TTL", "Answer", "Conflict", "Service", "Unauthorized",
+    "Unavailable",
+]
 
 T = TypeVar("T")
 
 IDEMPOTENCY_TTL = timedelta(hours=48)
 """Stored answers are kept 48 hours (the contract asks for at least 24)."""
+
+DEFAULT_DEADLINE = 5.0
+"""Seconds a request may take, ledger work included (``serve --deadline``): past it a decision
+is a 503 LEDGER_UNAVAILABLE, never an allow, whatever the ledger does meanwhile."""
+
+# The deadline of the request the current worker thread is running (time.monotonic()).
+_request = threading.local()
+
+
+def request_due() -> float | None:
+    """The monotonic time by which the request this thread works for must be answered, if any."""
+    due: float | None = getattr(_request, "due", None)
+    return due
+
+
+class _Late(Exception):
+    """The deadline passed while the request waited for a worker: it was never started."""
 
 
 class _Said(Exception):
@@ -139,65 +160,153 @@ class Service:
         policy: Policy | None = None,
         busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
         clock: Callable[[], datetime] | None = None,
-        executor: str = "dedicated",
+        executor: str = "auto",
+        deadline: float = DEFAULT_DEADLINE,
     ) -> None:
+        if isinstance(deadline, bool) or not isinstance(deadline, (int, float)) \
+                or not 0 < deadline <= 600:
+            raise ValueError(f"deadline must be a number of seconds in (0, 600], not {deadline!r}")
         self.location = location
         self.policy = policy
         self.busy_timeout = busy_timeout
+        self.deadline = float(deadline)
         self.clock = clock if clock is not None else now_utc
-        self.postgres = location.startswith(("postgresql://", "postgres://"))
+        # The storage's own reading of a location: a libpq keyword string (host=… dbname=…)
+        # is PostgreSQL as much as a postgresql:// URL is.
+        self.postgres = parse_location(location).server
+        if executor not in ("auto", "dedicated", "pool"):
+            raise ValueError(
+                f"executor must be 'auto', 'dedicated' or 'pool', not {executor!r}"
+            )
+        self.executor = executor
+        self.inline = executor == "auto" and not self.postgres
+        """SQLite decisions run on the event loop first (see the module's threading model)."""
         self._guards: dict[str, Guard] = {}
+        self._inline_guards: dict[str, Guard] = {}
         self._guards_lock = threading.Lock()
         self._ledger: Ledger = open_ledger(location, busy_timeout=busy_timeout)
         self._errors: tuple[type[Exception], ...] = (*self._ledger.errors, LedgerError)
-        if executor not in ("dedicated", "pool"):
-            raise ValueError(f"executor must be 'dedicated' or 'pool', not {executor!r}")
-        self.executor = executor
-        self._pool: ThreadPoolExecutor | None = None
-        if executor == "dedicated":
-            workers = 4 if self.postgres else 1
-            self._pool = ThreadPoolExecutor(workers, thread_name_prefix="callguard-ledger")
+        self._fallback: tuple[type[Exception], ...] = (Unavailable, *self._errors)
+        # Connections that never wait for a lock, for the work done on the event loop.
+        self._inline_ledger: Ledger | None = (
+            open_ledger(location, busy_timeout=0) if self.inline else None
+        )
+        # "pool": as many threads as Starlette's thread pool, kept to measure against.
+        workers = 40 if executor == "pool" else 4 if self.postgres else 1
+        self._pool = ThreadPoolExecutor(workers, thread_name_prefix="callguard-ledger")
 
     # -- plumbing -----------------------------------------------------------------------------
 
-    async def run(self, fn: Callable[[], T]) -> T:
-        """Run blocking ledger work off the event loop (see the module's threading model)."""
-        if self._pool is not None:
-            return await asyncio.get_running_loop().run_in_executor(self._pool, fn)
-        from starlette.concurrency import run_in_threadpool
+    async def run(self, fn: Callable[[], T], *, due: float | None = None,
+                  inline: bool = True) -> T:
+        """Run blocking ledger work off the event loop (see the module's threading model),
+        answering within the deadline whatever the ledger does.
 
-        return await run_in_threadpool(fn)
+        ``due`` is the request's deadline (``time.monotonic()``; default: :attr:`deadline`
+        seconds from now). Past it the request gets :class:`Unavailable` at once, while the
+        worker finishes or fails on its own: work still queued is dropped unstarted, an
+        attempt decided too late is rolled back rather than recorded (see :meth:`attempt`),
+        and a PostgreSQL statement is cut by the ledger's own client-side deadline.
+        """
+        if inline and self.inline:
+            _request.inline = True
+            try:
+                return fn()
+            except self._fallback:
+                pass  # a lock held elsewhere, or a failing file: the worker, bounded, decides
+            finally:
+                _request.inline = False
+        now = time.monotonic()
+        if due is None:
+            due = now + self.deadline
+        loop = asyncio.get_running_loop()
+        future = loop.run_in_executor(self._pool, self._within, fn, due)
+        expired = False
+
+        def expire() -> None:
+            nonlocal expired
+            if not future.done():
+                expired = True
+                future.cancel()
+
+        timer = loop.call_later(due - now, expire)
+        try:
+            return await future
+        except asyncio.CancelledError:
+            if expired:
+                raise Unavailable(f"no answer from the ledger within {self.deadline:g} s") from None
+            raise
+        except _Late:
+            raise Unavailable(f"no answer from the ledger within {self.deadline:g} s") from None
+        finally:
+            timer.cancel()
+
+    def _within(self, fn: Callable[[], T], due: float) -> T:
+        if time.monotonic() >= due:
+            raise _Late
+        _request.due = due
+        try:
+            if self.postgres:
+                from ..storage.postgres import statements_due
+
+                with statements_due(due):
+                    return fn()
+            return fn()
+        finally:
+            _request.due = None
+
+    @staticmethod
+    def _late() -> bool:
+        due = request_due()
+        return due is not None and time.monotonic() >= due
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True)
+        # A worker stuck on a paused server is not waited for: its statement is cut by the
+        # ledger's client-side deadline, and its connection closed with the ledger below.
+        self._pool.shutdown(wait=False, cancel_futures=True)
         with self._guards_lock:
-            for guard in self._guards.values():
+            for guard in (*self._guards.values(), *self._inline_guards.values()):
                 guard.close()
             self._guards.clear()
+            self._inline_guards.clear()
         self._ledger.close()
+        if self._inline_ledger is not None:
+            self._inline_ledger.close()
 
     def guard(self, professional: str) -> Guard:
+        """The professional's Guard: on the event loop, one whose connection never waits for
+        a lock (busy timeout 0); on a worker, one that waits the busy timeout."""
+        inline = getattr(_request, "inline", False)
+        guards = self._inline_guards if inline else self._guards
+        guard = guards.get(professional)
+        if guard is not None:
+            return guard
         with self._guards_lock:
-            guard = self._guards.get(professional)
+            guard = guards.get(professional)
             if guard is None:
                 guard = Guard(
                     self.location,
                     professional=professional,
                     policy=self.policy,
-                    busy_timeout=self.busy_timeout,
+                    busy_timeout=0 if inline else self.busy_timeout,
                     clock=self.clock,
                     create=False,
                 )
-                self._guards[professional] = guard
+                guards[professional] = guard
             return guard
+
+    def _keys_ledger(self) -> Ledger:
+        inline = self._inline_ledger
+        if inline is not None and getattr(_request, "inline", False):
+            return inline
+        return self._ledger
 
     def authenticate(self, key: str | None) -> _keys.ApiKey:
         """The key's professional; every request looks it up, so a revocation bites at once."""
         if not key:
             raise Unauthorized(_("an API key is required: Authorization: Bearer KEY"))
         try:
-            found = _keys.lookup_key(self._ledger, key)
+            found = _keys.lookup_key(self._keys_ledger(), key)
         except self._errors as exc:
             raise Unavailable(f"cannot read the API keys: {exc}") from exc
         if found is None:
@@ -205,12 +314,22 @@ class Service:
         return found
 
     def healthy(self) -> str | None:
-        """None when the ledger answers, else what went wrong."""
+        """None when the ledger the decisions use answers, else what went wrong. A SQLite
+        ledger file moved, replaced or deleted under the service is a problem: the decisions
+        refuse to read it (the open file is no longer the one at the path)."""
         try:
-            self._ledger.service_rows("SELECT count(*) FROM api_keys", ())
+            for ledger in (self._ledger, self._inline_ledger):
+                if ledger is not None:
+                    ledger.service_rows("SELECT count(*) FROM api_keys", ())
         except self._errors as exc:
             return str(exc)
         return None
+
+    def late_decision(self, args: dict[str, Any] | None, detail: str) -> Decision:
+        """The LEDGER_UNAVAILABLE refusal of a decision that missed its deadline."""
+        args = dict(args or {})
+        at = args.pop("at", None) or self.clock()
+        return self._unavailable(args, at, detail)
 
     def _now(self, args: dict[str, Any]) -> datetime:
         at = args.pop("at", None)
@@ -253,13 +372,23 @@ class Service:
         at = self._now(args)
         guard = self.guard(key.professional)
         number, caller_id = args.pop("number"), args.pop("caller_id")
+        ledger: Any = guard.engine.ledger
         if idempotency_key is None:
             try:
-                return self._answer(guard.attempt(number, caller_id, at, **args))
+                with ledger.write():
+                    decision = guard.attempt(number, caller_id, at, **args)
+                    if ReasonCode.LEDGER_UNAVAILABLE in decision.codes:
+                        raise _Rollback(decision)
+                    self._in_time(decision, number, args, at)
+                return self._answer(decision)
+            except _Rollback as exc:
+                raise Unavailable("ledger unavailable", exc.decision) from None
             except ValueError as exc:
                 raise Invalid(_field_of(exc, args), exc) from exc
+            except (*ledger.errors, LedgerError) as exc:  # the COMMIT itself failed
+                decision = self._unavailable({"number": number, **args}, at, str(exc))
+                raise Unavailable(str(exc), decision) from exc
         digest = _request_digest(raw, body)
-        ledger: Any = guard.engine.ledger
         for _try in range(2):
             try:
                 return self._idempotent(
@@ -315,6 +444,7 @@ class Service:
             decision = guard.attempt(number, caller_id, at, **args)
             if ReasonCode.LEDGER_UNAVAILABLE in decision.codes:
                 raise _Rollback(decision)  # not stored: a retry is judged afresh
+            self._in_time(decision, number, args, at)
             body = decision.to_dict()
             now = to_us(now_utc())
             # Journaled like any fact: a stored answer replays a decision. Its expiry erases its
@@ -329,6 +459,14 @@ class Service:
                 )
             ledger.expire_answers(now - to_us(from_us(0) + IDEMPOTENCY_TTL))
         return Answer(body, decision)
+
+    def _in_time(self, decision: Decision, number: object, args: dict[str, Any],
+                 at: datetime) -> None:
+        """Roll the attempt back when its answer can no longer reach the dialer in time: the
+        dialer was told 503 and will not place the call, so the ledger must not count it."""
+        if decision.allowed and self._late():
+            detail = f"no answer from the ledger within {self.deadline:g} s"
+            raise _Rollback(self._unavailable({"number": number, **args}, at, detail))
 
     # -- facts --------------------------------------------------------------------------------
 

@@ -211,6 +211,23 @@ class _Tx:
     locked: set[int] = field(default_factory=set)
 
 
+_due = threading.local()
+
+
+@contextmanager
+def statements_due(due: float) -> Iterator[None]:
+    """Bound every statement this thread runs inside the block by ``due`` (``time.monotonic()``)
+    as well as by the ledger's own deadline: the pre-dial service's per-request deadline, so a
+    worker stuck on a paused server is freed when its request has been answered 503, not later.
+    """
+    previous: float | None = getattr(_due, "at", None)
+    _due.at = due if previous is None else min(due, previous)
+    try:
+        yield
+    finally:
+        _due.at = previous
+
+
 class _Watchdog:
     """A client-side deadline for the statements of a decision.
 
@@ -233,8 +250,12 @@ class _Watchdog:
     @contextmanager
     def watch(self, conn: psycopg.Connection[Any], seconds: float) -> Iterator[None]:
         token = next(self._ids)
+        deadline = time.monotonic() + seconds
+        due: float | None = getattr(_due, "at", None)
+        if due is not None and due < deadline:
+            deadline = due
         with self._lock:
-            self._watched[token] = (time.monotonic() + seconds, conn.pgconn.socket)
+            self._watched[token] = (deadline, conn.pgconn.socket)
             if self._thread is None or self._pid != os.getpid():
                 self._pid = os.getpid()
                 self._thread = threading.Thread(
@@ -773,8 +794,13 @@ class PostgresLedger(JournaledWrites, CheckpointReads):
     # -- the pre-dial service's own tables (callguard.server) ----------------------------------
 
     def service_rows(self, query: str, params: tuple[object, ...]) -> list[tuple[object, ...]]:
-        """Rows of one statement over the service's tables (``?`` placeholders, as SQLite's)."""
-        with self.connection() as conn:
+        """Rows of one statement over the service's tables (``?`` placeholders, as SQLite's).
+
+        Watched like a decision's statements (keys, idempotency, health): a server that stops
+        answering — stopped, swapped out — never answers the cancel ``statement_timeout``
+        sends either, so only the client-side deadline frees the caller; the connection is then
+        shut down and the pool discards it."""
+        with self.connection() as conn, self._watchdog.watch(conn, self._deadline):
             return [tuple(r) for r in conn.execute(query.replace("?", "%s"), params).fetchall()]
 
     def has_table(self, name: str) -> bool:
@@ -782,8 +808,9 @@ class PostgresLedger(JournaledWrites, CheckpointReads):
         return bool(rows and rows[0][0])
 
     def service_exec(self, query: str, params: tuple[object, ...]) -> int:
-        """Run one writing statement (in this thread's write, else on its own); its row count."""
-        with self.connection() as conn:
+        """Run one writing statement (in this thread's write, else on its own); its row count.
+        Watched as :meth:`service_rows` is."""
+        with self.connection() as conn, self._watchdog.watch(conn, self._deadline):
             return int(conn.execute(query.replace("?", "%s"), params).rowcount)
 
     def close(self) -> None:

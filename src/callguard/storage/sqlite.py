@@ -434,8 +434,11 @@ class SQLiteLedger(JournaledWrites, CheckpointReads):
     # -- the pre-dial service's own tables (callguard.server) ----------------------------------
 
     def service_rows(self, query: str, params: tuple[object, ...]) -> list[tuple[object, ...]]:
-        """Rows of one statement over the service's tables (``?`` placeholders)."""
+        """Rows of one statement over the service's tables (``?`` placeholders); refused, as
+        a decision is, when the file at the path is no longer the one open (the service's keys
+        and ``/healthz`` then fail closed with the decisions)."""
         with self.lock:
+            self._check_file()
             return [tuple(r) for r in self.conn.execute(query, params).fetchall()]
 
     def has_table(self, name: str) -> bool:
