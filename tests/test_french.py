@@ -42,7 +42,8 @@ ENGLISH = frozenset(
 
 _QUOTED = re.compile(r"'[^'\n]*'|\"[^\"\n]*\"|`[^`\n]*`|«[^»\n]*»")
 _NOISE = re.compile(
-    r"[A-Z][A-Z0-9_]{2,}"  # codes: INVALID_NUMBER, REFUSED
+    r"\b[0-9a-f]{16,}\b"  # digests: a SHA-256 in hex holds "a"s between its digits
+    r"|[A-Z][A-Z0-9_]{2,}"  # codes: INVALID_NUMBER, REFUSED
     r"|[\w.+-]*[/\\][\w./\\-]*"  # paths and URLs
     r"|\S+@\S+|\S+\.(?:csv|db|html|json|txt|xlsx|pdf|png)\b"  # files
     r"|--?[a-z][\w-]*"  # options
