@@ -10,6 +10,9 @@ Every exception callguard raises on purpose derives from :class:`CallguardError`
     │                        purge(before=), CLI options: the message names the field, the value
     │                        given and the values allowed
     ├── LedgerError          the ledger cannot be opened, read, written or migrated
+    │   └── LedgerConflictError  a write that collides with a fact already there (a key or
+    │                            an idempotency key taken); the backends raise it, never the
+    │                            driver's own exception
     ├── UnknownAttemptError  no such attempt for this professional                (also ValueError)
     └── VoidRefusedError     an attempt that can no longer be voided: an outcome was
                              reported for it, or its five minutes have passed
@@ -35,6 +38,7 @@ __all__ = [
     "CallguardError",
     "ConfigurationError",
     "InvalidNumberError",
+    "LedgerConflictError",
     "LedgerError",
     "UnknownAttemptError",
     "VoidRefusedError",
@@ -86,11 +90,31 @@ class InvalidNumberError(CallguardError, ValueError):
 
 
 class ConfigurationError(CallguardError, ValueError):
-    """A setting or option has a value callguard cannot work with."""
+    """A setting or option has a value callguard cannot work with.
+
+    ``field`` names the argument, option or body field at fault (``"purpose"``, ``"callee_tz"``,
+    ``"policy.max_attempts"``...) and ``value`` is the value given, so a caller can point at the
+    mistake without reading the sentence: the service answers ``field`` in its 422, the CLI names
+    the option."""
+
+    def __init__(
+        self, message: Message | str = "", *args: object, field: str | None = None,
+        value: object = None,
+    ) -> None:  # fmt: skip
+        self.field = field
+        """The argument, option or body field at fault; None where the mistake is no one field's."""
+        self.value = value
+        """The value given for ``field`` (None where none was given)."""
+        super().__init__(message, *args)
 
 
 class LedgerError(CallguardError):
     """The ledger cannot be opened, read, written or migrated."""
+
+
+class LedgerConflictError(LedgerError):
+    """A write collides with a fact already in the ledger (a unique key taken: an API key's name,
+    an idempotency key). The backends raise it in place of their driver's integrity error."""
 
 
 class UnknownAttemptError(CallguardError, ValueError):
