@@ -33,9 +33,11 @@ from callguard._calllog import (
     read_call_columns,
     read_call_log,
 )
-from callguard._engine import apply_outcome, build_call, judge, lookback
+from callguard._engine import apply_outcome, judge, lookback, read_question, read_terms
+from callguard._exceptions import InvalidNumberError
 from callguard._facts import Facts
 from callguard._files import open_contacts
+from callguard._numbers import parse_number
 from callguard._reports import AuditReport, Rejected, Violation
 from callguard._time import UTC, to_us
 from callguard._types import Purpose
@@ -67,6 +69,14 @@ class _Pair:
         self.log_optouts.append((at, expires_at))
 
 
+def _shown(raw: object) -> object:
+    """What a violation shows: E.164 when the number parses, else as written."""
+    try:
+        return parse_number(raw).e164
+    except InvalidNumberError:
+        return raw
+
+
 def replay_each(
     policy: Policy, ledger: Ledger, log: list[LoggedCall], rejected: list[Rejected]
 ) -> AuditReport:
@@ -75,15 +85,15 @@ def replay_each(
     judged = [
         (
             c,
-            build_call(
+            read_question(
                 c.number,
-                c.caller_id,
-                c.purpose or Purpose.PROSPECTION,
-                c.sector,
+                read_terms(
+                    c.caller_id, c.purpose or Purpose.PROSPECTION, c.sector, c.recorded_message,
+                    policy,
+                ),
+                c.started_at.astimezone(UTC),
                 None,
-                policy,
                 c.department,
-                c.recorded_message,
             ),
         )
         for c in log
@@ -95,8 +105,8 @@ def replay_each(
     since_us = to_us(start - lookback(policy))
     wanted: dict[str, set[int]] = {}
     for c, call in judged:
-        if call.number_problem is None and call.number is not None:
-            wanted.setdefault(c.professional, set()).add(call.number.key)
+        if call.key is not None:
+            wanted.setdefault(c.professional, set()).add(call.key)
     pairs: dict[tuple[str, int], _Pair] = {}
     for name, keys in wanted.items():
         pid = ledger.find_professional(name)
@@ -122,25 +132,25 @@ def replay_each(
         tu = to_us(t)
         pair: _Pair | None = None
         facts = none
-        if call.number_problem is None and call.number is not None:
-            pair = pairs[(c.professional, call.number.key)]
+        if call.key is not None:
+            pair = pairs[(c.professional, call.key)]
             facts = pair.facts
             facts.refusals = [r for r in pair.ledger_refusals if r < tu] + pair.log_refusals
             facts.optouts = [o for o in pair.ledger_optouts if o[0] < tu] + pair.log_optouts
         try:
-            reasons = judge(call, facts, t, search=False, live=False).reasons
+            reasons = judge(call, facts, search=False, live=False).reasons
         except ValueError as exc:
             report.rejected.append(Rejected(c.line, c.started_at.isoformat(), str(exc)))
             continue
         report.calls += 1
         if reasons:
-            number = call.number.e164 if call.number is not None else c.number
+            number = _shown(c.number)
             report.violations.append(
                 Violation(c.line, number, c.started_at, c.caller_id, c.professional, tuple(reasons))
             )
         if pair is not None:
             pair.facts.attempts.append(tu)
-            apply_outcome(pair, -1, call.number.key if call.number else 0, tu, c.outcome)
+            apply_outcome(pair, -1, call.key or 0, tu, c.outcome)
     report.violations.sort(key=lambda v: v.line)
     report.rejected.sort(key=lambda r: r.line)
     return report

@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from callguard import Guard, Purpose, Sector
-from callguard._engine import facts_read, judge
+from callguard._engine import decision, facts_read, judge
 from callguard._exceptions import InvalidNumberError
 from callguard._numbers import _fast, _general, national_key, parse_number
 from callguard._time import to_us
@@ -205,15 +205,15 @@ def test_facts_read_by_regime_equal_every_fact(
         engine = guard.engine
         t = engine.now(moment)
         for number in SCRUB_NUMBERS:
-            call = engine.call(number, NPV, purpose, sector, None, None, recorded)
+            question = engine.question(number, engine.terms(NPV, purpose, sector, recorded), t)
             everything = (
-                engine.ledger.facts(
-                    engine.pid, call.number.key, to_us(t), to_us(t - engine.lookback)
-                )
-                if call.number is not None and call.number_problem is None
-                else engine.facts(call, t)
+                engine.ledger.facts(engine.pid, question.key, to_us(t), to_us(t - engine.lookback))
+                if question.key is not None
+                else engine.read(question)
             )
-            assert engine.decide(call, t) == engine.decision(call, t, judge(call, everything, t))
+            assert engine.decide(question) == decision(
+                judge(question, everything), question.e164, t
+            )
 
 
 def test_the_kinds_read_follow_the_rules_that_apply() -> None:

@@ -130,8 +130,8 @@ def _general(guard: Guard) -> Callable[..., object]:
 
     def decide(number: str, caller_id: str, t: datetime, purpose: object, sector: object,
                recorded: bool) -> object:  # fmt: skip
-        call = engine.call(number, caller_id, purpose, sector, None, None, recorded)
-        return engine.decide(call, engine.now(t))
+        terms = engine.terms(caller_id, purpose, sector, recorded)
+        return engine.decide(engine.question(number, terms, engine.now(t)))
 
     return decide
 
@@ -181,13 +181,13 @@ def test_lean_attempt_equals_the_general_engine(
     for lean in (False, True):
         with Guard(":memory:") as guard, pytest.MonkeyPatch.context() as patch:
             if not lean:
-                patch.setattr(_engine.Engine, "lean", lambda *args: None)
+                patch.setattr(_engine.Engine, "shared", lambda *args: None)
             for kind, number, offset in facts:
                 _store(guard, kind, number, t - offset)
             answers.append([guard.attempt(number, NPV, t) for number in NUMBERS * 3])
             answers.append([guard.may_call(number, NPV, t) for number in NUMBERS])
             if lean and not facts:
-                assert guard.engine._lean  # the lean path did answer
+                assert len(guard.engine.answers)  # shared answers did answer
     assert answers[0] == answers[2]
     assert answers[1] == answers[3]
 
@@ -283,7 +283,7 @@ def test_consented_numbers_share_only_a_steady_verdict(name: str, first: str) ->
     for lean in (False, True):
         with Guard(":memory:") as guard, pytest.MonkeyPatch.context() as patch:
             if not lean:
-                patch.setattr(_engine.Engine, "lean", lambda *args: None)
+                patch.setattr(_engine.Engine, "shared", lambda *args: None)
             guard.import_bloctel([], t - timedelta(days=2), submitted=[_A, _B, _C])
             for kind, number, before, *until in facts_a + facts_b:
                 guard.record_consent(

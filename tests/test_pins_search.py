@@ -266,7 +266,7 @@ def _every_midnight(self: object, ctx: object, t: datetime) -> Iterator[datetime
 
     import heapq
 
-    return heapq.merge(*(midnights(tz) for tz in ctx.call.zones))  # type: ignore[attr-defined]
+    return heapq.merge(*(midnights(tz) for tz in ctx.question.zones))  # type: ignore[attr-defined]
 
 
 _CAP_NUMBERS = ["06 12 34 56 78", "0690 00 12 34", "03 88 12 34 56"]
@@ -298,6 +298,6 @@ def test_the_cap_frees_on_the_same_day_as_scanning_every_midnight(
             if refused:
                 guard.record_refusal(number, now - timedelta(days=50))
             engine = guard.engine
-            call = engine.call(number, NPV, Purpose.PROSPECTION, None, None)
-            answers.append(engine.decide(call, engine.now(now)))
+            terms = engine.terms(NPV, Purpose.PROSPECTION, None, False)
+            answers.append(engine.decide(engine.question(number, terms, engine.now(now))))
     assert answers[0] == answers[1]

@@ -162,28 +162,23 @@ def test_ambiguous_zone_must_fit_every_candidate() -> None:
     # the window in both, so the common window is 10:00-13:00 Reunion = 09:00-12:00 Mayotte
     # intersected with 10:00-13:00 Mayotte = 11:00-13:00 Reunion.
     from callguard import Policy, Purpose
-    from callguard._engine import judge
+    from callguard._engine import judge, read_terms
     from callguard._facts import Facts
     from callguard._numbers import parse_number
-    from callguard.rules import Call
+    from callguard._question import Question
 
-    def evaluate(call: Call, facts: Facts, at: datetime) -> tuple[list[object], object]:
-        verdict = judge(call, facts, at)
-        return verdict.reasons, verdict.next_allowed
+    def evaluate(call: Question, facts: Facts, at: datetime) -> tuple[list[object], object]:
+        answer = judge(call._replace(at=at), facts)
+        nxt = answer.next_allowed_at
+        return list(answer.reasons), None if nxt is None else nxt.astimezone(ZoneInfo("UTC"))
 
     re, yt = ZoneInfo("Indian/Reunion"), ZoneInfo("Indian/Mayotte")
-    call = Call(
-        number=parse_number("0692 12 34 56"),
-        number_problem=None,
-        caller=parse_number(NPV),
-        caller_problem=None,
-        purpose=Purpose.NON_COMMERCIAL,
-        sector=None,
-        zones=(re, yt),
-        areas=("RE", "YT"),
-        policy=Policy(),
-    )
-    call.purpose = Purpose.PROSPECTION
+    number = parse_number("0692 12 34 56")
+    terms = read_terms(NPV, Purpose.PROSPECTION, None, False, Policy())
+    call = Question(
+        number, number.key, number.e164, None, (re, yt), ("RE", "YT"), terms,
+        datetime(2026, 11, 24, tzinfo=ZoneInfo("UTC")),
+    )  # fmt: skip
     facts = Facts(consents=[(0, None)])
     facts.consents = [(int(datetime(2026, 9, 1, tzinfo=re).timestamp() * 1e6), None)]
     at = datetime(2026, 11, 24, 10, 30, tzinfo=re)  # 09:30 in Mayotte

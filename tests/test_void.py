@@ -20,6 +20,7 @@ from callguard import (
     UnknownAttemptError,
     VoidRefusedError,
 )
+from callguard._numbers import parse_number
 from conftest import NPV, consented, paris, voided_attempt
 
 NUMBER = "06 12 34 56 78"
@@ -139,9 +140,8 @@ def test_voids_are_kept_journaled_and_shown(ready: Guard) -> None:
     a, b = _attempts(ready, 2)
     ready.void_attempt(b, "AGI: the channel hung up", T + timedelta(minutes=2))
     engine = ready.engine
-    key = engine.call(NUMBER, NPV, "PROSPECTION", None, None, None, False).number
-    assert key is not None
-    history = number_history(engine.ledger, engine.pid, key.key, "Europe/Paris")
+    key = parse_number(NUMBER).key
+    history = number_history(engine.ledger, engine.pid, key, "Europe/Paris")
     shown = {h["attempt_id"]: h for h in history["attempts"]}
     assert shown[a]["voided_at"] is None and shown[a]["void_reason"] is None
     assert shown[b]["void_reason"] == "AGI: the channel hung up"
@@ -180,10 +180,10 @@ def test_every_path_skips_voided_attempts_and_counts_answered_ones(ready: Guard)
     voided_attempt(ready, other, day + timedelta(minutes=10), answered=True)
     expected = [True, False]
     assert [ready.may_call(n, NPV, T).allowed for n in (NUMBER, other)] == expected
-    assert [ready.may_call(n, NPV, T).allowed for n in (NUMBER, other)] == expected  # lean
+    assert [ready.may_call(n, NPV, T).allowed for n in (NUMBER, other)] == expected  # a shared answer
     assert [d.allowed for d in ready.scrub([NUMBER, other] * 3, NPV, T)] == expected * 3
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(_engine.Engine, "lean", lambda *args: None)
+        patch.setattr(_engine.Engine, "shared", lambda *args: None)
         assert [ready.may_call(n, NPV, T).allowed for n in (NUMBER, other)] == expected
     log = [{"number": n, "caller_id": NPV, "started_at": T.isoformat(), "outcome": "NO_ANSWER"}
            for n in (NUMBER, other)]  # fmt: skip

@@ -39,16 +39,16 @@ from zoneinfo import ZoneInfo
 
 from ._calllog import CallColumns, CallLogFormat, CallSource, read_call_columns
 from ._decision import Reason
-from ._engine import build_call, judge, lookback
+from ._engine import judge, lookback, read_question, read_terms
 from ._exceptions import ConfigurationError, InvalidNumberError, LedgerError
 from ._facts import Facts
 from ._guard import Guard
 from ._numbers import PhoneNumber, parse_number
 from ._policy import Policy
+from ._question import Question
 from ._reports import AuditReport, Rejected, Violation
 from ._time import UTC, from_us
 from ._types import Outcome, Purpose
-from .rules import Call
 from .rules import calendar as cal
 from .rules.hours import _calendar as calendar_reasons
 from .storage import Ledger, default_db_path, is_server_url, open_ledger
@@ -236,7 +236,7 @@ class _Number:
 
 
 def _number(raw: str, department: str | None, zone_ids: dict[_Zones, int]) -> _Number:
-    """A number as ``build_call`` reads it (parsed, its zones and areas), once per distinct
+    """A number as ``read_question`` reads it (parsed, its zones and areas), once per distinct
     (number, département) of the log rather than once per call."""
     parsed: PhoneNumber | None
     try:
@@ -476,7 +476,7 @@ def _judge_all(
 ) -> tuple[list[tuple[Reason, ...] | str], list[int]]:
     """Each row's reasons (or why the rulebook cannot judge it), ``judge`` asked once per
     distinct (situation, instant as read, facts key); and the rows it could not judge."""
-    calls: dict[int, Call] = {}
+    questions: dict[int, Question] = {}
     verdicts: dict[tuple[object, ...], tuple[Reason, ...] | str] = {}
     out: list[tuple[Reason, ...] | str] = []
     unjudged: list[int] = []
@@ -485,17 +485,18 @@ def _judge_all(
         verdict = verdicts.get(key)
         if verdict is None:
             s, _, fk = key
-            call = calls.get(s)
-            if call is None:
-                extra = log.extras[i]
-                call = calls[s] = build_call(
-                    log.number[i], log.caller_id[i], extra[1] or Purpose.PROSPECTION, extra[2],
-                    None, policy, extra[3], extra[4],
-                )  # fmt: skip
-            facts = none if fk is None else _facts(pairs[pair[i]], fk)
             t = log.when[i][0].astimezone(UTC)
+            question = questions.get(s)
+            if question is None:
+                extra = log.extras[i]
+                terms = read_terms(
+                    log.caller_id[i], extra[1] or Purpose.PROSPECTION, extra[2], extra[4], policy
+                )
+                question = questions[s] = read_question(log.number[i], terms, t, None, extra[3])
+            facts = none if fk is None else _facts(pairs[pair[i]], fk)
             try:
-                verdict = tuple(judge(call, facts, t, search=False, live=False).reasons)
+                asked = question._replace(at=t)
+                verdict = judge(asked, facts, search=False, live=False).reasons
             except ValueError as exc:  # a date outside the rulebook's range
                 verdict = str(exc)
             verdicts[key] = verdict

@@ -112,7 +112,7 @@ def scrub(
     is a refusal, and a ledger that cannot be read refuses the valid numbers with
     ``LEDGER_UNAVAILABLE``.
     """
-    return guard.engine.decide_numbers(
+    return guard.scrub(
         numbers, caller_id, now, purpose=purpose, sector=sector, callee_tz=callee_tz,
         department=department, recorded_message=recorded_message,
     )  # fmt: skip

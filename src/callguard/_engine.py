@@ -1,10 +1,15 @@
-"""The engine: a question becomes a call, the ledger gives its facts, the rules a decision.
+"""The engine: a question, the ledger's facts about its number, the rules' answer, a decision.
 
-:func:`build_call` normalises the question (number, caller ID, purpose, sector, zones);
-:func:`~callguard.rules.judge` applies every rule to it; an :class:`Engine` binds both to one
-ledger and one professional, and gives :class:`Decision` objects one at a time (:meth:`decide`)
-or for a list read set-based (:meth:`decide_numbers`). The Guard, the scrub and the audit all decide
-through here; :func:`apply_outcome` is what a call's outcome does to the ledger, for all of them.
+One question follows one chain of named types: :class:`~callguard._question.Terms` (how the
+professional calls, checked once: :func:`read_terms`) and
+:class:`~callguard._question.Question` (this number on these terms at this instant:
+:func:`read_question`) → the ledger's :class:`~callguard._facts.Facts` (``Engine.read``) →
+:func:`judge` (every rule) → an :class:`Answer` (shared through the :class:`AnswerCache` by
+the questions in the same situation) → a :class:`~callguard._decision.Decision`
+(:func:`decision`). An :class:`Engine` binds it to one ledger and one professional, one question
+at a time (``ask``, ``attempt``) or for a list read set-based (``decide_numbers``). The Guard,
+the scrub and the audit all decide through here; :func:`apply_outcome` is what a call's outcome
+does to the ledger, for all of them.
 """
 
 from __future__ import annotations
@@ -16,8 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
-from typing import Protocol
-from zoneinfo import ZoneInfo
+from typing import NamedTuple, Protocol
 
 from ._decision import Decision, Reason
 from ._exceptions import CallguardError, ConfigurationError, InvalidNumberError, LedgerError
@@ -33,9 +37,10 @@ from ._numbers import (
     parse_number,
 )  # fmt: skip
 from ._policy import Policy
+from ._question import Question, Terms
 from ._time import now_utc, require_aware, to_us
 from ._types import Outcome, Purpose, ReasonCode, Sector
-from .rules import RULES, Call, Context, Rule
+from .rules import RULES, Context, Rule
 from .rules import calendar as cal
 from .rules.base import consent_valid
 from .rules.consent import CONSENT_CODES
@@ -43,15 +48,17 @@ from .rules.regimes import REGIMES, Regime, regime_on
 from .storage import Ledger
 
 __all__ = [
+    "Answer",
+    "AnswerCache",
     "Engine",
-    "Verdict",
     "apply_outcome",
-    "build_call",
+    "decision",
     "destination_problem",
-    "e164_of",
     "judge",
     "lookback",
     "next_allowed",
+    "read_question",
+    "read_terms",
     "unavailable",
 ]
 
@@ -65,8 +72,7 @@ def unavailable(detail: str, at: datetime, callee_tz: str, number: str | None = 
         reasons=(
             Reason.of(
                 ReasonCode.LEDGER_UNAVAILABLE,
-                _("The ledger could not be read, so the call is refused: {detail}.",
-                  detail=detail),
+                _("The ledger could not be read, so the call is refused: {detail}.", detail=detail),
                 _LEDGER_UNAVAILABLE_BASIS,
             ),
         ),
@@ -91,17 +97,29 @@ def destination_problem(
     if number.consumer_line:
         return None
     if not number.french:
-        message = _("{number} is a foreign number ({territory}): callguard judges calls to "
-                    "French consumer lines only.", number=number.e164, territory=number.territory)
+        message = _(
+            "{number} is a foreign number ({territory}): callguard judges calls to "
+            "French consumer lines only.",
+            number=number.e164,
+            territory=number.territory,
+        )
     elif number.kind is LineKind.SPECIAL:
-        message = _("{number} is a special or premium-rate number (08): callguard judges calls "
-                    "to French consumer lines only.", number=number.e164)
+        message = _(
+            "{number} is a special or premium-rate number (08): callguard judges calls "
+            "to French consumer lines only.",
+            number=number.e164,
+        )
     elif number.kind is LineKind.SHORT:
-        message = _("{number} is a short code: callguard judges calls to French consumer lines "
-                    "only.", number=number.e164)
+        message = _(
+            "{number} is a short code: callguard judges calls to French consumer lines only.",
+            number=number.e164,
+        )
     else:
-        message = _("{number} is not a consumer line: callguard judges calls to French consumer "
-                    "lines only.", number=number.e164)
+        message = _(
+            "{number} is not a consumer line: callguard judges calls to French consumer "
+            "lines only.",
+            number=number.e164,
+        )
     return Reason.of(
         ReasonCode.UNSUPPORTED_DESTINATION,
         message,
@@ -109,56 +127,66 @@ def destination_problem(
     )
 
 
-def build_call(
-    number: object,
+def read_terms(
     caller_id: object,
     purpose: object,
     sector: object,
-    callee_tz: object,
+    recorded_message: object,
     policy: Policy,
-    department: object = None,
-    recorded_message: object = False,
-) -> Call:
-    """The question a decision answers: the number and caller ID normalised, the purpose and
-    sector checked, the consumer's zones and holiday areas found (from ``department`` when the
-    address is known, else the number). Bad numbers and caller IDs become problems to report; a
-    bad purpose, sector, zone or département is a ``ConfigurationError``."""
+    memo: int = 0,
+) -> Terms:
+    """How the professional calls, checked: a bad purpose, sector or recorded-message flag is a
+    ``ConfigurationError``; a bad caller ID is a problem the caller-ID rule reports."""
     if not isinstance(recorded_message, bool):
         raise ConfigurationError(
-            f"recorded_message must be True or False, not {recorded_message!r}"
+            f"recorded_message must be True or False, not {recorded_message!r}",
+            field="recorded_message",
+            value=recorded_message,
         )
     purpose_ = Purpose.coerce(purpose)
     sector_ = None if sector is None else Sector.coerce(sector)
+    caller, problem = parse_caller(caller_id)
+    stored = None if caller is None else caller.e164
+    return Terms(caller, problem, stored, purpose_, sector_, recorded_message, policy, memo)
+
+
+def read_question(
+    number: object,
+    terms: Terms,
+    at: datetime,
+    callee_tz: object = None,
+    department: object = None,
+    campaign: str | None = None,
+) -> Question:
+    """The question on ``number``: parsed once, its zones and holiday areas found (from
+    ``department`` when the address is known, else the number; ``callee_tz`` wins for the
+    hours). A bad number is a problem to report; a bad zone or département is a
+    ``ConfigurationError``. ``at`` is in UTC (checked by the caller)."""
+    if type(number) is str and callee_tz is None and department is None:
+        # A metropolitan consumer line in a common form: no PhoneNumber to build.
+        line = consumer_line(number)
+        if line is not None:
+            key, e164, number_zones, territories, alsace = line
+            zones, areas = cal.line_zones(number_zones, territories, alsace)
+            return Question(number, key, e164, None, zones, areas, terms, at, campaign)
     parsed: PhoneNumber | None
     try:
         parsed, error = parse_number(number), None
     except InvalidNumberError as exc:
         parsed, error = None, exc.why
-    caller, caller_problem = parse_caller(caller_id)
     zones, areas = cal.consumer_zones(parsed, callee_tz, department)
-    return Call(
-        number=parsed,
-        number_problem=destination_problem(number, parsed, error),
-        caller=caller,
-        caller_problem=caller_problem,
-        purpose=purpose_,
-        sector=sector_,
-        zones=zones,
-        areas=areas,
-        policy=policy,
-        recorded_message=recorded_message,
-    )
+    problem = destination_problem(number, parsed, error)
+    if parsed is None:
+        return Question(number, None, None, problem, zones, areas, terms, at, campaign)
+    shown = None if parsed.kind is LineKind.SHORT else parsed.e164
+    judged = parsed.key if problem is None else None
+    return Question(number, judged, shown, problem, zones, areas, terms, at, campaign)
 
 
 def lookback(policy: Policy) -> timedelta:
     """How far back a decision reads attempts and refusals: the cap window or the cooldown, and
     two days for the widest gap between the consumer's local date and UTC."""
     return timedelta(days=max(policy.cap_days, policy.refusal_cooldown_days) + 2)
-
-
-def e164_of(call: Call) -> str | None:
-    number = call.number
-    return None if number is None or number.kind is LineKind.SHORT else number.e164
 
 
 # -- the rules applied ---------------------------------------------------------------------------
@@ -244,27 +272,32 @@ def _rules_for(usable: bool, purpose: Purpose, sector: Sector | None) -> list[Ru
     return [r for r in RULES if (usable or not r.needs_number) and r.applies(purpose, sector)]
 
 
-@dataclass(frozen=True, slots=True)
-class Verdict:
-    """What the rules say of one call at one instant."""
+class Answer(NamedTuple):
+    """What the rules answer to a question, apart from its number and instant: every question
+    in the same situation gets the same one (see :class:`AnswerCache`), and a
+    :class:`Decision` is an answer given to one number at one instant."""
 
-    reasons: list[Reason]
-    next_allowed: datetime | None
-    regime: Regime
+    allowed: bool
+    reasons: tuple[Reason, ...]
+    next_allowed_at: datetime | None
+    """In the consumer's primary zone."""
+    regime: str
+    callee_tz: str
+    """The consumer's primary zone."""
 
 
-def judge(
-    call: Call, facts: Facts, now: datetime, *, search: bool = True, live: bool = True
-) -> Verdict:
-    """Every reason refusing ``call`` at ``now`` (UTC), when it becomes allowed, and the regime.
+def judge(question: Question, facts: Facts, *, search: bool = True, live: bool = True) -> Answer:
+    """Every reason refusing ``question`` at its instant, when it becomes allowed, the regime.
 
-    ``live`` (``may_call``, ``attempt``, scrubs): a fact that closes a call stamped after ``now``
-    is already in force, since hosts' clocks differ. An audit's replay passes ``live=False`` to
-    judge each past call by what was known at its time.
+    ``live`` (``may_call``, ``attempt``, scrubs): a fact that closes a call stamped after the
+    question's instant is already in force, since hosts' clocks differ. An audit's replay passes
+    ``live=False`` to judge each past call by what was known at its time. ``search=False``
+    leaves ``next_allowed_at`` unsearched (None).
     """
-    ctx = Context(call, facts, to_us(now) if live else None)
-    usable = call.number_problem is None
-    rules = _rules_for(usable, call.purpose, call.sector)
+    now = question.at
+    ctx = Context(question, facts, to_us(now) if live else None)
+    usable = question.number_problem is None
+    rules = _rules_for(usable, question.terms.purpose, question.terms.sector)
     reasons: list[Reason] = []
     failing: list[Rule] = []
     for rule in rules:
@@ -272,12 +305,19 @@ def judge(
         if found:
             reasons.extend(found)
             failing.append(rule)
-    regime = ctx.regime(now)
-    if not reasons or not usable or not search:
-        return Verdict(reasons, None, regime)
-    # Failing rules first: one that time cannot lift ends the search at once.
-    ordered = failing + [r for r in rules if r not in failing]
-    return Verdict(reasons, next_allowed(ctx, ordered, now, failing), regime)
+    regime = ctx.regime(now).name
+    primary = question.zones[0]
+    if not reasons:
+        return Answer(True, (), None, regime, primary.key)
+    nxt: datetime | None = None
+    if usable and search:
+        # Failing rules first: one that time cannot lift ends the search at once.
+        ordered = failing + [r for r in rules if r not in failing]
+        nxt = next_allowed(ctx, ordered, now, failing)
+    return Answer(
+        False, tuple(reasons), None if nxt is None else nxt.astimezone(primary), regime,
+        primary.key,
+    )  # fmt: skip
 
 
 # A frozen dataclass sets each field through object.__setattr__; its slots' descriptors do the same
@@ -286,7 +326,7 @@ _DECISION_FIELDS = (
     "allowed", "reasons", "next_allowed_at", "number", "regime", "callee_tz", "at", "attempt_id",
 )  # fmt: skip
 if tuple(f.name for f in fields(Decision)) != _DECISION_FIELDS:  # pragma: no cover - a new field
-    raise ImportError("Decision's fields changed: update _engine._decision to set every one")
+    raise ImportError("Decision's fields changed: update _engine.decision to set every one")
 (
     _set_allowed, _set_reasons, _set_next, _set_number, _set_regime, _set_tz, _set_at,
     _set_attempt,
@@ -294,26 +334,20 @@ if tuple(f.name for f in fields(Decision)) != _DECISION_FIELDS:  # pragma: no co
 _new = object.__new__
 
 
-def _decision(
-    allowed: bool,
-    reasons: tuple[Reason, ...],
-    next_allowed_at: datetime | None,
-    number: str | None,
-    regime: str,
-    callee_tz: str,
-    at: datetime,
-    attempt_id: int | None = None,
+def decision(
+    answer: Answer, number: str | None, at: datetime, attempt_id: int | None = None
 ) -> Decision:
-    decision = _new(Decision)
-    _set_allowed(decision, allowed)
-    _set_reasons(decision, reasons)
-    _set_next(decision, next_allowed_at)
-    _set_number(decision, number)
-    _set_regime(decision, regime)
-    _set_tz(decision, callee_tz)
-    _set_at(decision, at)
-    _set_attempt(decision, attempt_id)
-    return decision
+    """``answer`` given to ``number`` (its E.164 form) at ``at``."""
+    made = _new(Decision)
+    _set_allowed(made, answer[0])
+    _set_reasons(made, answer[1])
+    _set_next(made, answer[2])
+    _set_number(made, number)
+    _set_regime(made, answer[3])
+    _set_tz(made, answer[4])
+    _set_at(made, at)
+    _set_attempt(made, attempt_id)
+    return made
 
 
 class OutcomeSink(Protocol):
@@ -351,20 +385,42 @@ and the facts of those that have any). Large enough that a batch's sorted keys w
 pages in order, most probes landing on a page the previous one read: against a ten-million-number
 ledger, batches of 50 000 cost a sixth more CPU time a number than 200 000, and 5 000 more still."""
 
-# A verdict as every decision sharing it shows it: allowed, reasons, next_allowed_at in the
-# consumer's zone, regime name, zone name.
-_Shared = tuple[bool, tuple[Reason, ...], datetime | None, str, str]
+_ANSWERS_KEPT = 100_000
+"""Distinct answers an :class:`AnswerCache` remembers (a bound on memory, not on correctness)."""
 
-_VERDICTS_KEPT = 100_000
-"""Distinct verdicts remembered during one list's decisions, or by the lean path (a bound on
-memory, not on correctness)."""
-
-_QUESTIONS_KEPT = 1_000
-"""Distinct accepted questions and (zone, minute) fact-kind answers the lean path remembers."""
+_TERMS_KEPT = 1_000
+"""Distinct terms, and (zone, minute) fact-kind answers, an engine remembers."""
 
 
-def plain(facts: Facts, cap: int) -> bool:
-    """Whether ``facts`` hold none of the instants that make a verdict a number's own: no
+class AnswerCache:
+    """Answers already found, by the situation each holds for: the one cache of answers.
+
+    A situation is what an answer depends on — the terms, the consumer's zones and holiday
+    areas, the minute, and the facts that can move it (see :meth:`Engine.situation`); every
+    question in it gets the same answer. Bounded: when full it starts again empty.
+    """
+
+    __slots__ = ("_found", "_limit")
+
+    def __init__(self, limit: int = _ANSWERS_KEPT) -> None:
+        self._found: dict[object, Answer] = {}
+        self._limit = limit
+
+    def get(self, situation: object) -> Answer | None:
+        return self._found.get(situation)
+
+    def keep(self, situation: object, answer: Answer) -> Answer:
+        if len(self._found) >= self._limit:
+            self._found.clear()
+        self._found[situation] = answer
+        return answer
+
+    def __len__(self) -> int:
+        return len(self._found)
+
+
+def ordinary(facts: Facts, cap: int) -> bool:
+    """Whether ``facts`` hold none of the instants that make an answer a number's own: no
     refusal, slot or contract, fewer attempts than the cap (no window can fill, now or later,
     so they are not read at all), and only permanent opt-outs (in force in a live decision
     whenever stamped, and for good). The Bloctel checks, opt-outs and consents still decide."""
@@ -373,29 +429,18 @@ def plain(facts: Facts, cap: int) -> bool:
     return all(until is None for _, until in facts.optouts)
 
 
-def _share(call: Call, verdict: Verdict) -> _Shared:
-    """A verdict as every decision sharing it shows it."""
-    primary = call.zones[0]
-    nxt = verdict.next_allowed
-    return (
-        not verdict.reasons,
-        tuple(verdict.reasons),
-        None if nxt is None else nxt.astimezone(primary),
-        verdict.regime.name,
-        primary.key,
-    )
-
-
 class Engine:
     """Decisions for one professional over one ledger, under one policy.
 
     ``where`` is the ledger's location as messages show it; ``clock`` gives ``now`` when a caller
-    omits it.
+    omits it. One question goes :meth:`terms` → :meth:`question` → :meth:`ask` (or
+    :meth:`attempt`) → :meth:`read` (the ledger's :class:`Facts`) → :meth:`answer` (the
+    :class:`AnswerCache`, else :func:`judge`) → :func:`decision`.
     """
 
     __slots__ = (
-        "_asked", "_batch_depth", "_kinds", "_lean", "_lookback_us", "clock", "errors", "ledger",
-        "lookback", "pid", "policy", "where",
+        "_batch_depth", "_kinds", "_lookback_us", "_terms", "answers", "clock", "errors",
+        "ledger", "lookback", "pid", "policy", "where",
     )  # fmt: skip
 
     def __init__(
@@ -416,250 +461,167 @@ class Engine:
         self.lookback = lookback(policy)
         self._lookback_us = self.lookback // timedelta(microseconds=1)
         self._batch_depth = 0
-        # The lean path's memory (see :meth:`ask`): the questions already checked, the fact kinds
-        # by (zone, minute), and the verdicts by situation.
-        self._asked: set[tuple[object, ...]] = set()
+        self._terms: dict[tuple[object, ...], Terms] = {}
+        """Terms already checked, by the arguments they were read from."""
         self._kinds: dict[tuple[object, ...], frozenset[FactKind]] = {}
-        self._lean: dict[tuple[object, ...], _Shared] = {}
+        """The fact kinds a question reads, by (zone, minute, purpose, sector)."""
+        self.answers = AnswerCache()
+        """The answers shared by questions in the same situation (:meth:`answer`)."""
 
     def now(self, now: datetime | None, name: str = "now") -> datetime:
         """``now`` in UTC (the clock's when None); naive or out of range is a ValueError."""
         return require_aware(self.clock() if now is None else now, name)
 
-    def call(
-        self,
-        number: object,
-        caller_id: object,
-        purpose: object,
-        sector: object,
-        callee_tz: object,
-        department: object = None,
-        recorded_message: object = False,
-    ) -> Call:
-        return build_call(
-            number, caller_id, purpose, sector, callee_tz, self.policy, department,
-            recorded_message,
-        )  # fmt: skip
+    # -- the question ---------------------------------------------------------------------------
 
-    def facts(self, call: Call, t: datetime) -> Facts:
-        """What a decision on ``call`` at ``t`` reads from the ledger (:meth:`read`)."""
-        if call.number_problem is not None or call.number is None:
-            return Facts()
-        return self.read(call.number.key, call.zones[0], t, to_us(t), call.purpose, call.sector)
-
-    def decision(
-        self, call: Call, t: datetime, verdict: Verdict, attempt_id: int | None = None
-    ) -> Decision:
-        allowed, reasons, nxt, regime, tz = _share(call, verdict)
-        return _decision(allowed, reasons, nxt, e164_of(call), regime, tz, t, attempt_id)
-
-    def decide(self, call: Call, t: datetime) -> Decision:
-        """The decision on ``call`` at ``t``, read from the ledger (LEDGER_UNAVAILABLE when it
-        cannot be read)."""
+    def terms(
+        self, caller_id: object, purpose: object, sector: object, recorded_message: object
+    ) -> Terms:
+        """:func:`read_terms` under this engine's policy, remembered: a dialer asks on the same
+        terms again and again, and remembered terms let answers be shared."""
+        if type(recorded_message) is not bool or (
+            caller_id is not None and type(caller_id) is not str
+        ):
+            return read_terms(caller_id, purpose, sector, recorded_message, self.policy)
+        given = (caller_id, purpose, sector, recorded_message)
         try:
-            facts = self.facts(call, t)
+            found = self._terms.get(given)
+        except TypeError:  # an unhashable purpose or sector: read_terms says what is wrong
+            return read_terms(caller_id, purpose, sector, recorded_message, self.policy)
+        if found is None:
+            if len(self._terms) >= _TERMS_KEPT:
+                self._terms.clear()
+            memo = next(_MEMOS)
+            found = read_terms(caller_id, purpose, sector, recorded_message, self.policy, memo)
+            self._terms[given] = found
+        return found
+
+    def question(
+        self,
+        number: object,
+        terms: Terms,
+        at: datetime,
+        callee_tz: object = None,
+        department: object = None,
+        campaign: str | None = None,
+    ) -> Question:
+        """:func:`read_question` (``at`` checked by :meth:`now` already)."""
+        return read_question(number, terms, at, callee_tz, department, campaign)
+
+    # -- one question -----------------------------------------------------------------------------
+
+    def read(self, question: Question) -> Facts:
+        """The facts about the question's number that its answer can read (only the kinds the
+        rules applying to it read, in the regime of its local day)."""
+        if question.key is None:
+            return Facts()
+        tu = to_us(question.at)
+        kinds = self.kinds(question, tu)
+        return self.ledger.facts(self.pid, question.key, tu, tu - self._lookback_us, kinds)
+
+    def kinds(self, question: Question, tu: int) -> frozenset[FactKind]:
+        """:func:`facts_read` for the regime of the question's local day, its purpose and
+        sector, remembered by (zone, minute, purpose, sector)."""
+        zone = question.zones[0]
+        terms = question.terms
+        key = (zone, tu // 60_000_000, terms.purpose, terms.sector)
+        kinds = self._kinds.get(key)
+        if kinds is None:
+            if len(self._kinds) >= _TERMS_KEPT:
+                self._kinds.clear()
+            day = question.at.astimezone(zone).date()
+            kinds = self._kinds[key] = facts_read(regime_of_day(day), terms.purpose, terms.sector)
+        return kinds
+
+    def decide(self, question: Question) -> Decision:
+        """The decision on ``question`` judged on its own, without the answer cache: what
+        :meth:`ask` must always equal (LEDGER_UNAVAILABLE when the ledger cannot be read)."""
+        try:
+            facts = self.read(question)
         except self.errors as exc:
-            return unavailable(str(exc), t, call.zones[0].key, e164_of(call))
-        return self.decision(call, t, judge(call, facts, t))
+            return self.unavailable(question, exc)
+        return decision(judge(question, facts), question.e164, question.at)
 
-    def ask(
-        self,
-        number: object,
-        caller_id: object,
-        t: datetime,
-        purpose: object,
-        sector: object,
-        callee_tz: object,
-        department: object,
-        recorded_message: object,
-    ) -> Decision:
-        """The decision on one question as ``may_call`` asks it: :meth:`decide` on :meth:`call`,
-        through the lean path when it applies (:meth:`lean`)."""
-        question = (caller_id, purpose, sector, recorded_message)
-        lean = self.lean(number, question, callee_tz, department)
-        if lean is not None:
-            key, e164, zones, areas = lean
-            tu = to_us(t)
-            try:
-                facts = self.read(key, zones[0], t, tu, purpose, sector)
-            except self.errors as exc:
-                return unavailable(str(exc), t, zones[0].key, e164)
-            shared = self.shared(question, number, zones, areas, facts, t, tu)
-            if shared is not None:
-                allowed, reasons, nxt, regime, tz = shared
-                return _decision(allowed, reasons, nxt, e164, regime, tz, t)
-            call = self.call(number, caller_id, purpose, sector, None, None, recorded_message)
-            return self.decision(call, t, judge(call, facts, t))
-        call = self.call(
-            number, caller_id, purpose, sector, callee_tz, department, recorded_message
-        )
-        if callee_tz is None and department is None:
-            self.checked(question)
-        return self.decide(call, t)
+    def ask(self, question: Question) -> Decision:
+        """``may_call``: the decision on ``question``, its answer shared when it can be."""
+        if question.key is None:  # refused as a number: nothing to read
+            return decision(judge(question, Facts()), question.e164, question.at)
+        try:
+            facts = self.read(question)
+        except self.errors as exc:
+            return self.unavailable(question, exc)
+        return decision(self.answer(question, facts), question.e164, question.at)
 
-    def attempt(
-        self,
-        number: object,
-        caller_id: object,
-        t: datetime,
-        purpose: object,
-        sector: object,
-        callee_tz: object,
-        department: object,
-        recorded_message: object,
-        campaign: str | None,
-    ) -> Decision:
+    def attempt(self, question: Question) -> Decision:
         """``Guard.attempt``: decide and, only when allowed, record the attempt in the same write
-        transaction (the lean path as in :meth:`ask`)."""
-        question = (caller_id, purpose, sector, recorded_message)
-        lean = self.lean(number, question, callee_tz, department)
-        call: Call | None = None
-        if lean is None:
-            call = self.call(
-                number, caller_id, purpose, sector, callee_tz, department, recorded_message
-            )
-            if callee_tz is None and department is None:
-                self.checked(question)
-            if call.number_problem is not None or call.number is None:
-                return self.decision(call, t, judge(call, Facts(), t))
-            key, e164, zones = call.number.key, call.number.e164, call.zones
-        else:
-            key, e164, zones, _ = lean
-        tu = to_us(t)
-        shared: _Shared | None = None
-        verdict: Verdict | None = None
+        transaction."""
+        if question.key is None:
+            return decision(judge(question, Facts()), question.e164, question.at)
         attempt_id: int | None = None
         try:
             with self.ledger.write():
-                facts = self.read(key, zones[0], t, tu, purpose, sector)
-                if lean is not None:
-                    shared = self.shared(question, number, zones, lean[3], facts, t, tu)
-                if shared is not None:
-                    allowed = shared[0]
-                else:
-                    if call is None:
-                        call = self.call(
-                            number, caller_id, purpose, sector, None, None, recorded_message
-                        )
-                    verdict = judge(call, facts, t, search=False)
-                    allowed = not verdict.reasons
-                if allowed:
-                    attempt_id = self._insert_attempt(key, tu, caller_id, purpose, campaign)
+                facts = self.read(question)
+                shared = self.shared(question, facts)
+                answer = judge(question, facts, search=False) if shared is None else shared
+                if answer.allowed:
+                    attempt_id = self._insert_attempt(question)
         except self.errors as exc:
-            return unavailable(str(exc), t, zones[0].key, e164)
-        if shared is not None:
-            allowed, reasons, nxt, regime, tz = shared
-            return _decision(allowed, reasons, nxt, e164, regime, tz, t, attempt_id)
-        assert call is not None and verdict is not None
-        if attempt_id is not None:
-            return self.decision(call, t, verdict, attempt_id)
-        # Refused: find when it frees up outside the write lock, from the facts already read.
-        return self.decision(call, t, judge(call, facts, t))
+            return self.unavailable(question, exc)
+        if shared is None and not answer.allowed:
+            # Refused: find when it frees up outside the write lock, from the facts already read.
+            answer = judge(question, facts)
+        return decision(answer, question.e164, question.at, attempt_id)
 
-    def _insert_attempt(
-        self, key: int, tu: int, caller_id: object, purpose: object, campaign: str | None
-    ) -> int:
-        caller, _ = parse_caller(caller_id)
+    def unavailable(self, question: Question, exc: Exception) -> Decision:
+        return unavailable(str(exc), question.at, question.zones[0].key, question.e164)
+
+    def _insert_attempt(self, question: Question) -> int:
+        terms = question.terms
+        assert question.key is not None
         return self.ledger.insert_attempt(
             self.pid,
-            key,
-            tu,
-            caller_id=None if caller is None else caller.e164,
+            question.key,
+            to_us(question.at),
+            caller_id=terms.caller_id,
             outcome=None,
-            campaign=campaign,
-            purpose=Purpose.coerce(purpose).value,
+            campaign=question.campaign,
+            purpose=terms.purpose.value,
             recorded_at=to_us(now_utc()),
         )
 
-    def read(
-        self, key: int, zone: ZoneInfo, t: datetime, tu: int, purpose: object, sector: object
-    ) -> Facts:
-        """The facts about the number ``key`` that a decision at ``t`` in ``zone`` for
-        ``purpose`` and ``sector`` (accepted already) can read."""
-        kinds = self.kinds(zone, t, tu, purpose, sector)
-        return self.ledger.facts(self.pid, key, tu, tu - self._lookback_us, kinds)
-
-    # -- the lean path ----------------------------------------------------------------------
+    # -- shared answers ---------------------------------------------------------------------------
     #
-    # Most questions a dialer asks are alike: a consumer line written plainly, the same caller
-    # ID, purpose and sector as the question before, and a number the ledger knows little
-    # about. For those the verdict depends on the number only through its zones and holiday
-    # areas, and on the instant only through its minute, so it is computed once by
+    # Most questions a dialer asks are alike: the same terms as the question before, and a number
+    # the ledger knows little about. For those the answer depends on the number only through its
+    # zones and holiday areas, and on the instant only through its minute, so it is found once by
     # :func:`judge` and shared:
     #
     # * every rule's answer moves only at a minute boundary when the facts hold no instant of
     #   their own that can fall inside the minute: the D223-9 windows open and close on the
     #   minute, the regimes, the caller-ID bans and the Bloctel age change at local midnight, and
     #   the search for ``next_allowed_at`` steps only on those boundaries;
-    # * the facts that qualify ("plain") are exactly those: fewer attempts than the cap (no
-    #   window can fill, now or later), permanent opt-outs (in force at once in a live decision
-    #   and for good), Bloctel checks made outside the minute (and outside the minute the
-    #   search's horizon ends in); no refusal, slot or contract, whose instants can fall
+    # * the facts that qualify (:func:`ordinary`) are exactly those: fewer attempts than the cap
+    #   (no window can fill, now or later), permanent opt-outs (in force at once in a live
+    #   decision and for good), Bloctel checks made outside the minute (and outside the minute
+    #   the search's horizon ends in); no refusal, slot or contract, whose instants can fall
     #   anywhere. Consents are read only through whether one is valid: see :meth:`_consented`.
     #
-    # Anything else takes the general path. tests/test_lean_path.py holds the two equal, and
-    # the benchmark asks at a dialer's pace, each question at its own instant.
+    # Anything else is judged on its own. tests/test_engine.py and tests/test_lean_path.py hold
+    # the two equal, and the benchmark asks at a dialer's pace, each question at its own instant.
 
-    def lean(
-        self, number: object, question: tuple[object, ...], callee_tz: object, department: object
-    ) -> tuple[int, str, tuple[ZoneInfo, ...], tuple[str, ...]] | None:
-        """The key, E.164 form, zones and areas of a consumer line when the lean path may
-        answer: a number written as text in a common form, no zone or département given, and a
-        caller ID, purpose, sector and recorded-message flag the general path has already
-        accepted together."""
-        if type(number) is not str or callee_tz is not None or department is not None:
-            return None
-        try:
-            if question not in self._asked:
-                return None
-        except TypeError:  # an unhashable argument: the general path says what is wrong
-            return None
-        line = consumer_line(number)
-        if line is None:
-            return None
-        key, e164, zones, territories, alsace = line
-        return (key, e164, *cal.line_zones(zones, territories, alsace))
+    def answer(self, question: Question, facts: Facts) -> Answer:
+        """The answer to ``question`` given ``facts``: shared when its situation was met
+        before, else judged (and remembered when it can be shared)."""
+        found = self.shared(question, facts)
+        return judge(question, facts) if found is None else found
 
-    def checked(self, question: tuple[object, ...]) -> None:
-        """Remember a question the general path accepted (its arguments raised nothing)."""
-        try:
-            if len(self._asked) >= _QUESTIONS_KEPT:
-                self._asked.clear()
-            self._asked.add(question)
-        except TypeError:
-            pass
-
-    def kinds(
-        self, zone: ZoneInfo, t: datetime, tu: int, purpose: object, sector: object
-    ) -> frozenset[FactKind]:
-        """:func:`facts_read` for the regime of ``t``'s local day and the question's purpose
-        and sector (as given: accepted already), by (zone, minute, purpose, sector)."""
-        key = (zone, tu // 60_000_000, purpose, sector)
-        kinds = self._kinds.get(key)
-        if kinds is None:
-            if len(self._kinds) >= _QUESTIONS_KEPT:
-                self._kinds.clear()
-            kinds = self._kinds[key] = facts_read(
-                regime_of_day(t.astimezone(zone).date()),
-                Purpose.coerce(purpose),
-                None if sector is None else Sector.coerce(sector),
-            )
-        return kinds
-
-    def shared(
-        self,
-        question: tuple[object, ...],
-        number: object,
-        zones: tuple[ZoneInfo, ...],
-        areas: tuple[str, ...],
-        facts: Facts,
-        t: datetime,
-        tu: int,
-    ) -> _Shared | None:
-        """The verdict shared by every plain question in the same situation, or None when the
-        facts are not plain (see the comment above) and this one must be judged on its own."""
-        if not plain(facts, self.policy.cap_calls):
+    def shared(self, question: Question, facts: Facts) -> Answer | None:
+        """The answer shared by every question in this one's situation, or None when the facts
+        are not ordinary (see the comment above) and this one must be judged on its own."""
+        memo = question.terms.memo
+        if not memo or not ordinary(facts, self.policy.cap_calls):
             return None
+        tu = to_us(question.at)
         minute = tu // 60_000_000
         start = minute * 60_000_000
         for checked_at, _source in facts.bloctel:
@@ -670,33 +632,30 @@ class Engine:
                 or 0 < checked_at - start - _HORIZON_US < 60_000_000
             ):
                 return None
-        situation = (question, zones, areas, minute, tuple(facts.bloctel), tuple(facts.optouts))
+        situation = (
+            memo, question.zones, question.areas, minute, tuple(facts.bloctel),
+            tuple(facts.optouts),
+        )  # fmt: skip
         if facts.consents:
-            return self._consented(situation, question, number, facts, t, tu)
+            return self._consented(situation, question, facts, tu)
         # (Withdrawals matter only through a consent they withdraw.)
-        found = self._lean.get(situation)
+        found = self.answers.get(situation)
         if found is None:
-            found = self._keep(situation, self.judged(question, number, facts, t))
+            found = self.answers.keep(situation, judge(question, facts))
         return found
 
     def _consented(
-        self,
-        situation: tuple[object, ...],
-        question: tuple[object, ...],
-        number: object,
-        facts: Facts,
-        t: datetime,
-        tu: int,
-    ) -> _Shared:
+        self, situation: tuple[object, ...], question: Question, facts: Facts, tu: int
+    ) -> Answer:
         """:meth:`shared` for a number with consents, whose instants are its own.
 
         The rules read consents only through whether one is valid at an instant (any consent,
-        and one covering calls outside the hours), so a verdict is shared by the numbers whose
-        two answers are the same now and stay the same until the verdict's ``next_allowed_at``
+        and one covering calls outside the hours), so an answer is shared by the numbers whose
+        two answers are the same now and stay the same until the answer's ``next_allowed_at``
         (or the search's horizon): then every rule answers alike at every instant the search
         visits. A consent's validity only ends (expiry, withdrawal) unless a consent is given
         later, so "the same at both ends, none given between" is "the same throughout". An
-        allowed verdict has no search: the answers now suffice. A refusal by the consent rule
+        allowed answer has no search: the answers now suffice. A refusal by the consent rule
         itself may name the consent's date: a refusal is shared only when that rule gave no
         reason (it passed, or does not apply to the question in this regime).
         """
@@ -704,26 +663,26 @@ class Engine:
         valid = consent_valid(facts, tu, max_age, tu)
         off_hours = consent_valid(facts, tu, max_age, tu, off_hours=True)
         key = (situation, valid, off_hours)
-        found = self._lean.get(key)
-        if found is not None and (found[0] or self._steady(facts, tu, found, valid, off_hours)):
+        found = self.answers.get(key)
+        if found is not None and (
+            found.allowed or self._steady(facts, tu, found, valid, off_hours)
+        ):
             return found
-        verdict = self.judged(question, number, facts, t)
+        answer = judge(question, facts)
         if found is None and (
-            verdict[0]
+            answer.allowed
             or (
-                not any(r.code in CONSENT_CODES for r in verdict[1])
-                and self._steady(facts, tu, verdict, valid, off_hours)
+                not any(r.code in CONSENT_CODES for r in answer.reasons)
+                and self._steady(facts, tu, answer, valid, off_hours)
             )
         ):
-            self._keep(key, verdict)
-        return verdict
+            self.answers.keep(key, answer)
+        return answer
 
-    def _steady(
-        self, facts: Facts, tu: int, verdict: _Shared, valid: bool, off_hours: bool
-    ) -> bool:
+    def _steady(self, facts: Facts, tu: int, answer: Answer, valid: bool, off_hours: bool) -> bool:
         """Whether both consent answers stay ``valid``/``off_hours`` from ``tu`` until the
-        verdict's ``next_allowed_at`` (the search's horizon when None)."""
-        nxt = verdict[2]
+        answer's ``next_allowed_at`` (the search's horizon when None)."""
+        nxt = answer.next_allowed_at
         until = tu + _HORIZON_US if nxt is None else to_us(nxt)
         for given, _expires in facts.consents:
             if tu < given <= until:
@@ -733,78 +692,46 @@ class Engine:
             consent_valid(facts, until, max_age, tu, off_hours=True) == off_hours
         )
 
-    def judged(
-        self, question: tuple[object, ...], number: object, facts: Facts, t: datetime
-    ) -> _Shared:
-        caller_id, purpose, sector, recorded_message = question
-        call = self.call(number, caller_id, purpose, sector, None, None, recorded_message)
-        return _share(call, judge(call, facts, t))
-
-    def _keep(self, key: tuple[object, ...], verdict: _Shared) -> _Shared:
-        if len(self._lean) >= _VERDICTS_KEPT:
-            self._lean.clear()
-        self._lean[key] = verdict
-        return verdict
+    # -- a list of numbers ------------------------------------------------------------------------
 
     def decide_numbers(
         self,
         numbers: Iterable[object],
-        caller_id: object,
-        now: datetime | None,
-        *,
-        purpose: Purpose | str,
-        sector: Sector | str | None,
-        callee_tz: str | None,
+        terms: Terms,
+        at: datetime,
+        callee_tz: str | None = None,
         department: str | None = None,
-        recorded_message: bool = False,
     ) -> list[Decision]:
-        """One :class:`Decision` per number, in order, as :meth:`decide` gives each at the same
-        instant (taken once); the ledger is read :data:`BATCH` numbers at a time."""
+        """One :class:`Decision` per number, in order, as :meth:`ask` gives each at the same
+        instant ``at``; the ledger is read :data:`BATCH` numbers at a time."""
         if isinstance(numbers, (str, bytes)):
             raise ConfigurationError(
-                f"numbers must be an iterable of phone numbers, not one string ({numbers[:40]!r})"
+                f"numbers must be an iterable of phone numbers, not one string ({numbers[:40]!r})",
+                field="numbers",
+                value=numbers,
             )
-        t = self.now(now)
-        Purpose.coerce(purpose)  # raise before any work, even on an empty list
-        if sector is not None:
-            Sector.coerce(sector)
-        cal.department_of(department)
-        decisions: list[Decision] = []
+        cal.department_of(department)  # raise before any work, even on an empty list
+        template = Question(None, None, None, None, (), (), terms, at, None)
         state = _ListState(
-            kinds=_kinds_around(
-                t, Purpose.coerce(purpose), None if sector is None else Sector.coerce(sector)
-            )
+            template, callee_tz, department, _kinds_around(at, terms.purpose, terms.sector)
         )
+        decisions: list[Decision] = []
         it = iter(numbers)
         with _collector_paused():
             while batch := list(itertools.islice(it, BATCH)):
-                self._decide_batch(
-                    batch, caller_id, purpose, sector, callee_tz, department, recorded_message,
-                    t, state, decisions,
-                )  # fmt: skip
+                self._decide_batch(batch, state, decisions)
         return decisions
 
-    def _decide_batch(
-        self,
-        batch: list[object],
-        caller_id: object,
-        purpose: object,
-        sector: object,
-        callee_tz: object,
-        department: object,
-        recorded_message: object,
-        t: datetime,
-        state: _ListState,
-        out: list[Decision],
-    ) -> None:
+    def _decide_batch(self, batch: list[object], state: _ListState, out: list[Decision]) -> None:
         """The decisions on the numbers of a list, as a pipeline: the numbers keyed (the
         common metropolitan forms all at once by ``consumer_keys``, the rest parsed), the
         ledger read once for the batch (only the fact kinds the instant can use, and only the
-        numbers that have any), and a verdict per situation. Consumer lines of the same class
+        numbers that have any), and an answer per situation. Consumer lines of the same class
         (what their zones and holiday areas derive from) with the same facts get the same
-        verdict — most numbers of a list have no facts at all, so they share one per class —
+        answer — most numbers of a list have no facts at all, so they share one per class —
         and their decisions differ only by number. Only a number whose situation is new (or
-        that is not a consumer line) is built into a full :class:`Call`."""
+        that is not a consumer line) is read into a full :class:`Question`."""
+        t = state.template.at
         # The common metropolitan forms, keyed a whole batch at once; the rest parsed one by one
         # (None: invalid, or not a consumer line).
         keys = consumer_keys([v if type(v) is str else "" for v in batch])
@@ -813,24 +740,21 @@ class Engine:
         wanted.update(n.key for n in others.values() if n is not None)
         error: str | None = None
         known: dict[int, Facts] = {}
+        tu = to_us(t)
         try:
             known = self.ledger.facts_many(
-                self.pid, wanted, to_us(t), to_us(t - self.lookback), state.kinds, known_only=True
+                self.pid, wanted, tu, tu - self._lookback_us, state.kinds, known_only=True
             )
         except self.errors as exc:
             error = str(exc)
-        none = Facts()
-        bare, shared, classes = state.bare, state.shared, _CLASSES
-        cap = self.policy.cap_calls
-        get_known, get_bare, get_class = known.get, bare.get, classes.get
+        answers, cap = state.answers, self.policy.cap_calls
+        get_known, get_answer, get_class = known.get, answers.get, _CLASSES.get
         for i, (raw, key) in enumerate(zip(batch, keys, strict=True)):
             if key is None:
                 number = others[i]
-                if number is None:  # invalid, or not a consumer line: the general path
-                    call = self.call(
-                        raw, caller_id, purpose, sector, callee_tz, department, recorded_message
-                    )
-                    out.append(self.decision(call, t, judge(call, none, t)))
+                if number is None:  # invalid, or not a consumer line: judged on its own
+                    question = state.ask(raw)
+                    out.append(decision(judge(question, Facts()), question.e164, t))
                     continue
                 key, e164 = number.key, number.e164
                 where = (number.zones, number.territories, number.alsace_moselle)
@@ -838,53 +762,28 @@ class Engine:
                 # A metropolitan consumer line: E.164 is its key's digits, and its class follows
                 # from its first four national digits (``_numbers._PREFIXES``).
                 e164 = "+" + str(key)
-                where = get_class(key // _CLASS_DIVISOR) or _class_of(key, classes)
+                where = get_class(key // _CLASS_DIVISOR) or _class_of(key)
             if error is not None:
-                zones, _ = cal.consumer_zones(parse_number(raw), callee_tz, department)
-                out.append(unavailable(error, t, zones[0].key, e164))
+                out.append(unavailable(error, t, state.ask(raw).zones[0].key, e164))
                 continue
             these = get_known(key)
-            if these is None:  # no facts: the class's shared verdict
-                verdict = get_bare(where)
-                if verdict is None:
-                    verdict = bare[where] = self._shared_verdict(
-                        raw, none, caller_id, purpose, sector, callee_tz, department,
-                        recorded_message, t,
-                    )  # fmt: skip
+            # No facts: the class's answer. Attempts under the cap are never read (see
+            # ordinary): numbers that differ only by them share an answer.
+            situation: object
+            if these is None:
+                situation = where
+            elif not these.consents and ordinary(these, cap):
+                situation = (where, None, tuple(these.bloctel), tuple(these.optouts))
             else:
-                # Attempts under the cap are never read (see plain): numbers that differ only
-                # by them share a verdict.
-                signature = (
-                    (where, None, tuple(these.bloctel), tuple(these.optouts))
-                    if not these.consents and plain(these, cap)
-                    else (where, these.signature())
+                situation = (where, these.signature())
+            answer = get_answer(situation)
+            if answer is None:
+                answer = answers.keep(
+                    situation, judge(state.ask(raw), Facts() if these is None else these)
                 )
-                verdict = shared.get(signature)
-                if verdict is None:
-                    if len(shared) >= _VERDICTS_KEPT:
-                        shared.clear()
-                    verdict = shared[signature] = self._shared_verdict(
-                        raw, these, caller_id, purpose, sector, callee_tz, department,
-                        recorded_message, t,
-                    )  # fmt: skip
-            allowed, reasons, nxt_local, regime, tz = verdict
-            out.append(_decision(allowed, reasons, nxt_local, e164, regime, tz, t))
+            out.append(decision(answer, e164, t))
 
-    def _shared_verdict(
-        self,
-        raw: object,
-        facts: Facts,
-        caller_id: object,
-        purpose: object,
-        sector: object,
-        callee_tz: object,
-        department: object,
-        recorded_message: object,
-        t: datetime,
-    ) -> _Shared:
-        """The verdict on ``raw`` with ``facts``, as every decision sharing it shows it."""
-        call = self.call(raw, caller_id, purpose, sector, callee_tz, department, recorded_message)
-        return _share(call, judge(call, facts, t))
+    # -- writes -----------------------------------------------------------------------------------
 
     @property
     def in_batch(self) -> bool:
@@ -924,6 +823,10 @@ class Engine:
                 self._batch_depth = 0
 
 
+_MEMOS = itertools.count(1)
+"""Numbers for remembered terms, never reused (an answer cached on old terms never matches new
+ones)."""
+
 # What a class of consumer lines' zones and areas derive from (``cal.consumer_zones``): their
 # candidate zones, territories and whether they are in Alsace-Moselle.
 _Where = tuple[tuple[str, ...], tuple[str, ...], bool]
@@ -931,12 +834,19 @@ _Where = tuple[tuple[str, ...], tuple[str, ...], bool]
 
 @dataclass(slots=True)
 class _ListState:
-    """What the batches of one list share: the fact kinds read, and the verdicts found so far
-    (``bare``: of numbers without facts, per class; ``shared``: per class and facts)."""
+    """What the batches of one list share: the question every number is asked on (its terms,
+    instant, zone and département), the fact kinds read, and the answers found so far."""
 
+    template: Question
+    callee_tz: str | None
+    department: str | None
     kinds: frozenset[FactKind]
-    bare: dict[_Where, _Shared] = field(default_factory=dict)
-    shared: dict[object, _Shared] = field(default_factory=dict)
+    answers: AnswerCache = field(default_factory=AnswerCache)
+
+    def ask(self, number: object) -> Question:
+        """The list's question on ``number``."""
+        q = self.template
+        return read_question(number, q.terms, q.at, self.callee_tz, self.department)
 
 
 def _kinds_around(
@@ -974,10 +884,10 @@ _CLASSES: dict[int, _Where] = {}
 fixes it (at most 10 000 entries, shared by every list)."""
 
 
-def _class_of(key: int, classes: dict[int, _Where]) -> _Where:
+def _class_of(key: int) -> _Where:
     """The class of the metropolitan consumer line ``key``, remembered for every key with the
     same first four national digits."""
-    where = classes[key // _CLASS_DIVISOR] = line_class(key)
+    where = _CLASSES[key // _CLASS_DIVISOR] = line_class(key)
     return where
 
 

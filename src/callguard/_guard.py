@@ -150,10 +150,9 @@ class Guard:
         ``LEDGER_UNAVAILABLE``.
         """
         engine = self.engine
-        return engine.ask(
-            number, caller_id, engine.now(now), purpose, sector, callee_tz, department,
-            recorded_message,
-        )  # fmt: skip
+        t = engine.now(now)
+        terms = engine.terms(caller_id, purpose, sector, recorded_message)
+        return engine.ask(engine.question(number, terms, t, callee_tz, department))
 
     def attempt(
         self,
@@ -181,10 +180,9 @@ class Guard:
                 "attempt() inside guard.batch() is refused: an attempt is recorded in its own "
                 "transaction, committed before its decision is returned"
             )
-        return engine.attempt(
-            number, caller_id, engine.now(now), purpose, sector, callee_tz, department,
-            recorded_message, campaign,
-        )  # fmt: skip
+        t = engine.now(now)
+        terms = engine.terms(caller_id, purpose, sector, recorded_message)
+        return engine.attempt(engine.question(number, terms, t, callee_tz, department, campaign))
 
     def scrub(
         self,
@@ -201,10 +199,10 @@ class Guard:
         """One :class:`Decision` per number, in order: what :meth:`may_call` says of each at the
         same ``now``, read from the ledger set-based (a temporary table joined against it, not
         one query per number). Read-only; raises as :meth:`may_call` does."""
-        return self.engine.decide_numbers(
-            numbers, caller_id, now, purpose=purpose, sector=sector, callee_tz=callee_tz,
-            department=department, recorded_message=recorded_message,
-        )  # fmt: skip
+        engine = self.engine
+        t = engine.now(now)
+        terms = engine.terms(caller_id, purpose, sector, recorded_message)
+        return engine.decide_numbers(numbers, terms, t, callee_tz, department)
 
     # -- facts --------------------------------------------------------------------------------
 

@@ -7,7 +7,7 @@ rule that applies (``callguard._engine.judge``), so a refusal gives all its reas
 
 from __future__ import annotations
 
-from .base import Call, Context, Rule
+from .base import Context, Question, Rule
 from .bloctel import Bloctel
 from .caller_id import CallerId
 from .consent import Consent
@@ -19,7 +19,7 @@ from .hours import Calendar
 from .optout import OptOut
 from .sector_ban import SectorBan
 
-__all__ = ["RULES", "Call", "Context", "Rule"]
+__all__ = ["RULES", "Context", "Question", "Rule"]
 
 RULES: tuple[Rule, ...] = (
     Destination(),

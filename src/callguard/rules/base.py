@@ -1,4 +1,4 @@
-"""What every rule shares: the call asked about, its context at an instant, the Rule interface.
+"""What every rule shares: the question asked, its context at an instant, the Rule interface.
 
 Each rule answers two questions about one call at one instant ``t`` (UTC):
 
@@ -12,22 +12,19 @@ the engine's ``next_allowed`` finds the earliest instant every rule passes from 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import date, datetime, time
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from .._decision import Reason
 from .._facts import FactKind, Facts
-from .._i18n import Message
-from .._numbers import PhoneNumber
-from .._policy import Policy
+from .._question import Question
 from .._time import UTC, from_us, to_us
 from .._types import Purpose, Sector
 from .regimes import Regime, regime_on
 
 __all__ = [
-    "CANVASSING", "D223_9", "Call", "Context", "Rule", "consent_valid", "contract_running",
+    "CANVASSING", "D223_9", "Context", "Question", "Rule", "consent_valid", "contract_running",
     "contract_starts", "midnight",
 ]  # fmt: skip
 
@@ -36,33 +33,17 @@ D223_9 = "Code de la consommation, art. D223-9"
 CANVASSING = (Purpose.PROSPECTION, Purpose.CONTRACT, Purpose.PRESS)
 
 
-@dataclass(slots=True)
-class Call:
-    """The question asked: a normalised destination and caller ID, purpose, sector, zones."""
-
-    number: PhoneNumber | None
-    number_problem: Reason | None
-    caller: PhoneNumber | None
-    caller_problem: Message | None
-    purpose: Purpose
-    sector: Sector | None
-    zones: tuple[ZoneInfo, ...]
-    areas: tuple[str, ...]
-    policy: Policy
-    recorded_message: bool = False
-    """The call plays a recorded message without a human (CPCE L34-5, docs/rules.md §10)."""
-
-
 class Context:
-    """One call and its facts, and what the rules derived about the instant they last asked of."""
+    """One question and its facts, and what the rules derived about the instant they last asked
+    of."""
 
     __slots__ = (
-        "_attempt_days", "_day", "_locals", "_regime", "_regimes", "_t", "_tu", "call", "facts",
-        "live",
+        "_attempt_days", "_day", "_locals", "_regime", "_regimes", "_t", "_tu", "facts", "live",
+        "question",
     )  # fmt: skip
 
-    def __init__(self, call: Call, facts: Facts, live: int | None = None) -> None:
-        self.call = call
+    def __init__(self, question: Question, facts: Facts, live: int | None = None) -> None:
+        self.question = question
         self.facts = facts
         self.live = live
         """The instant (µs) of a live decision (``may_call``, ``attempt``, a scrub), or None for
@@ -80,7 +61,7 @@ class Context:
 
     @property
     def primary(self) -> ZoneInfo:
-        return self.call.zones[0]
+        return self.question.zones[0]
 
     def us(self, t: datetime) -> int:
         if t is not self._t:
@@ -135,7 +116,7 @@ class Context:
         with ``off_hours`` only a consent that expressly covers calls outside the D223-9 days
         and hours counts."""
         return consent_valid(
-            self.facts, tu, self.call.policy.consent_max_age_days, self.live, off_hours=off_hours
+            self.facts, tu, self.question.policy.consent_max_age_days, self.live, off_hours=off_hours
         )
 
 

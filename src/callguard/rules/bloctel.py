@@ -69,7 +69,7 @@ class Bloctel(Rule):
             return [*reasons, _NEVER_CHECKED]
         checked_day = from_us(latest[0]).astimezone(ctx.primary).date()
         age = (ctx.day(t) - checked_day).days
-        max_age = ctx.call.policy.bloctel_max_age_days
+        max_age = ctx.question.policy.bloctel_max_age_days
         if age > max_age:
             reasons.append(
                 Reason.of(

@@ -32,9 +32,9 @@ class CallerId(Rule):
     needs_number = False
 
     def check(self, ctx: Context, t: datetime) -> list[Reason]:
-        call = ctx.call
-        if call.caller is None:
-            problem = call.caller_problem or _("missing")
+        question = ctx.question
+        if question.caller is None:
+            problem = question.caller_problem or _("missing")
             return [
                 Reason.of(
                     ReasonCode.CALLER_ID_INVALID,
@@ -43,9 +43,9 @@ class CallerId(Rule):
                     "Code de la consommation, art. L221-17",
                 )
             ]
-        caller = call.caller
+        caller = question.caller
         reasons: list[Reason] = []
-        own = call.policy.own_caller_ids
+        own = question.policy.own_caller_ids
         if own is not None and caller.e164 not in own:
             reasons.append(
                 Reason.of(
@@ -69,7 +69,7 @@ class CallerId(Rule):
                     "ARCEP décision n° 2022-1583",
                 )
             )
-        elif mobile and call.policy.automated:
+        elif mobile and question.policy.automated:
             reasons.append(
                 Reason.of(
                     ReasonCode.CALLER_ID_MOBILE,
@@ -80,7 +80,7 @@ class CallerId(Rule):
             )
         if not plan:
             return reasons
-        if call.policy.automated and not _npv_acceptable(caller):
+        if question.policy.automated and not _npv_acceptable(caller):
             reasons.append(
                 Reason.of(
                     ReasonCode.CALLER_ID_NOT_NPV,

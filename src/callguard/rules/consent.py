@@ -63,9 +63,9 @@ class Consent(Rule):
     reads = frozenset({FactKind.CONSENT, FactKind.WITHDRAWAL})
 
     def check(self, ctx: Context, t: datetime) -> list[Reason]:
-        call = ctx.call
-        opt_in = call.purpose is Purpose.PROSPECTION and ctx.regime(t).opt_in
-        recorded = call.recorded_message
+        question = ctx.question
+        opt_in = question.purpose is Purpose.PROSPECTION and ctx.regime(t).opt_in
+        recorded = question.recorded_message
         if not (opt_in or recorded):
             return []
         tu = ctx.us(t)
@@ -84,7 +84,7 @@ class Consent(Rule):
                 ReasonCode.CONSENT_EXPIRED,
                 _("The consumer's consent of {day} has expired (at most {days} days, or its own "
                   "expiry date).", day=from_us(latest).date(),
-                  days=ctx.call.policy.consent_max_age_days),
+                  days=ctx.question.policy.consent_max_age_days),
                 basis + ("; décret n° 2026-662" if opt_in else ""),
             )
         ]

@@ -30,10 +30,10 @@ class Cooldown(Rule):
         return purpose in CANVASSING
 
     def _ends(self, ctx: Context, refused: int) -> list[datetime]:
-        days = ctx.call.policy.refusal_cooldown_days + 1
+        days = ctx.question.policy.refusal_cooldown_days + 1
         return [
             midnight(from_us(refused).astimezone(tz).date() + timedelta(days=days), tz)
-            for tz in ctx.call.zones
+            for tz in ctx.question.zones
         ]
 
     def check(self, ctx: Context, t: datetime) -> list[Reason]:
@@ -51,7 +51,7 @@ class Cooldown(Rule):
             return []
         refused_day = from_us(latest).astimezone(ctx.primary).date()
         free_day = free_from.astimezone(ctx.primary).date()
-        days = ctx.call.policy.refusal_cooldown_days
+        days = ctx.question.policy.refusal_cooldown_days
         return [
             Reason.of(
                 ReasonCode.REFUSAL_COOLDOWN,

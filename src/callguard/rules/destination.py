@@ -20,5 +20,5 @@ class Destination(Rule):
     needs_number = False
 
     def check(self, ctx: Context, t: datetime) -> list[Reason]:
-        problem = ctx.call.number_problem
+        problem = ctx.question.number_problem
         return [problem] if problem is not None else []

@@ -48,10 +48,10 @@ class Frequency(Rule):
     def check(self, ctx: Context, t: datetime) -> list[Reason]:
         if not ctx.regime(t).calendar:
             return []
-        policy = ctx.call.policy
+        policy = ctx.question.policy
         if len(ctx.facts.attempts) < policy.cap_calls:
             return []  # no window can be full
-        for tz in ctx.call.zones:
+        for tz in ctx.question.zones:
             days = ctx.attempt_days(tz)
             window = _window_full(days, ctx.local(t, tz).date(), policy.cap_calls, policy.cap_days)
             if window is not None:
@@ -74,11 +74,11 @@ class Frequency(Rule):
         last full window of a run of full windows. That window's last day is some attempt's day
         plus ``cap_days - 1`` — a full window whose first day holds no attempt can slide one day
         later and stay full — so only ``attempt day + cap_days`` can follow a refusal."""
-        span = timedelta(days=ctx.call.policy.cap_days)
+        span = timedelta(days=ctx.question.policy.cap_days)
 
         def candidates(tz: ZoneInfo) -> list[datetime]:
             after = t.astimezone(tz).date()
             days = sorted({day + span for day in ctx.attempt_days(tz)})
             return [midnight(day, tz) for day in days if day > after]
 
-        return heapq.merge(*(candidates(tz) for tz in ctx.call.zones))
+        return heapq.merge(*(candidates(tz) for tz in ctx.question.zones))

@@ -53,15 +53,17 @@ class Calendar(Rule):
             return []
         if regime.hours_open_with_express_consent and ctx.consent_valid(tu, off_hours=True):
             return []
-        call = ctx.call
+        question = ctx.question
+        strict = question.policy.strict_local_holidays
         minute = tu // 60_000_000
-        return list(_calendar(call.zones, call.areas, call.policy.strict_local_holidays, minute))
+        return list(_calendar(question.zones, question.areas, strict, minute))
 
     def starts(self, ctx: Context, t: datetime) -> Iterator[datetime]:
-        call = ctx.call
+        question = ctx.question
         tu = ctx.us(t)
         streams: list[Iterable[datetime]] = [
-            cal.openings(tz, t, call.areas, call.policy.strict_local_holidays) for tz in call.zones
+            cal.openings(tz, t, question.areas, question.policy.strict_local_holidays)
+            for tz in question.zones
         ]
         streams.append(from_us(s) for s in sorted(s for s, _ in ctx.facts.slots) if s > tu)
         streams.append(from_us(g) for g in sorted(g for g, _ in ctx.facts.off_hours) if g > tu)

@@ -30,12 +30,12 @@ class SectorBan(Rule):
         return sector is not None and purpose in CANVASSING
 
     def check(self, ctx: Context, t: datetime) -> list[Reason]:
-        sector = ctx.call.sector
+        sector = ctx.question.sector
         assert sector is not None
         since, basis = SECTOR_BANS[sector]
         if ctx.day(t) < since:
             return []
-        if ctx.call.purpose is Purpose.CONTRACT and contract_running(ctx, ctx.us(t)):
+        if ctx.question.purpose is Purpose.CONTRACT and contract_running(ctx, ctx.us(t)):
             return []  # only an ongoing contract lifts the ban
         label = sector.value.lower().replace("_", " ")
         return [
@@ -48,4 +48,4 @@ class SectorBan(Rule):
         ]
 
     def starts(self, ctx: Context, t: datetime) -> Iterable[datetime]:
-        return contract_starts(ctx, t) if ctx.call.purpose is Purpose.CONTRACT else ()
+        return contract_starts(ctx, t) if ctx.question.purpose is Purpose.CONTRACT else ()
