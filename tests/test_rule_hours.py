@@ -177,7 +177,7 @@ def test_ambiguous_zone_must_fit_every_candidate() -> None:
     terms = read_terms(NPV, Purpose.PROSPECTION, None, False, Policy())
     call = Question(
         number, number.key, number.e164, None, (re, yt), ("RE", "YT"), terms,
-        datetime(2026, 11, 24, tzinfo=ZoneInfo("UTC")),
+        datetime(2026, 11, 24, tzinfo=ZoneInfo("UTC")), 0,
     )  # fmt: skip
     facts = Facts(consents=[(0, None)])
     facts.consents = [(int(datetime(2026, 9, 1, tzinfo=re).timestamp() * 1e6), None)]

@@ -47,7 +47,7 @@ from ._numbers import PhoneNumber, parse_number
 from ._policy import Policy
 from ._question import Question
 from ._reports import AuditReport, Rejected, Violation
-from ._time import UTC, from_us
+from ._time import UTC, from_us, to_us
 from ._types import Outcome, Purpose
 from .rules import calendar as cal
 from .rules.hours import _calendar as calendar_reasons
@@ -495,7 +495,7 @@ def _judge_all(
                 question = questions[s] = read_question(log.number[i], terms, t, None, extra[3])
             facts = none if fk is None else _facts(pairs[pair[i]], fk)
             try:
-                asked = question._replace(at=t)
+                asked = question._replace(at=t, at_us=to_us(t))
                 verdict = judge(asked, facts, search=False, live=False).reasons
             except ValueError as exc:  # a date outside the rulebook's range
                 verdict = str(exc)

@@ -162,13 +162,14 @@ def read_question(
     ``department`` when the address is known, else the number; ``callee_tz`` wins for the
     hours). A bad number is a problem to report; a bad zone or département is a
     ``ConfigurationError``. ``at`` is in UTC (checked by the caller)."""
+    at_us = to_us(at)
     if type(number) is str and callee_tz is None and department is None:
         # A metropolitan consumer line in a common form: no PhoneNumber to build.
         line = consumer_line(number)
         if line is not None:
             key, e164, number_zones, territories, alsace = line
             zones, areas = cal.line_zones(number_zones, territories, alsace)
-            return Question(number, key, e164, None, zones, areas, terms, at, campaign)
+            return Question(number, key, e164, None, zones, areas, terms, at, at_us, campaign)
     parsed: PhoneNumber | None
     try:
         parsed, error = parse_number(number), None
@@ -177,10 +178,10 @@ def read_question(
     zones, areas = cal.consumer_zones(parsed, callee_tz, department)
     problem = destination_problem(number, parsed, error)
     if parsed is None:
-        return Question(number, None, None, problem, zones, areas, terms, at, campaign)
+        return Question(number, None, None, problem, zones, areas, terms, at, at_us, campaign)
     shown = None if parsed.kind is LineKind.SHORT else parsed.e164
     judged = parsed.key if problem is None else None
-    return Question(number, judged, shown, problem, zones, areas, terms, at, campaign)
+    return Question(number, judged, shown, problem, zones, areas, terms, at, at_us, campaign)
 
 
 def lookback(policy: Policy) -> timedelta:
@@ -295,7 +296,7 @@ def judge(question: Question, facts: Facts, *, search: bool = True, live: bool =
     leaves ``next_allowed_at`` unsearched (None).
     """
     now = question.at
-    ctx = Context(question, facts, to_us(now) if live else None)
+    ctx = Context(question, facts, question.at_us if live else None)
     usable = question.number_problem is None
     rules = _rules_for(usable, question.terms.purpose, question.terms.sector)
     reasons: list[Reason] = []
@@ -515,7 +516,7 @@ class Engine:
         rules applying to it read, in the regime of its local day)."""
         if question.key is None:
             return Facts()
-        tu = to_us(question.at)
+        tu = question.at_us
         kinds = self.kinds(question, tu)
         return self.ledger.facts(self.pid, question.key, tu, tu - self._lookback_us, kinds)
 
@@ -581,7 +582,7 @@ class Engine:
         return self.ledger.insert_attempt(
             self.pid,
             question.key,
-            to_us(question.at),
+            question.at_us,
             caller_id=terms.caller_id,
             outcome=None,
             campaign=question.campaign,
@@ -621,7 +622,7 @@ class Engine:
         memo = question.terms.memo
         if not memo or not ordinary(facts, self.policy.cap_calls):
             return None
-        tu = to_us(question.at)
+        tu = question.at_us
         minute = tu // 60_000_000
         start = minute * 60_000_000
         for checked_at, _source in facts.bloctel:
@@ -711,7 +712,7 @@ class Engine:
                 value=numbers,
             )
         cal.department_of(department)  # raise before any work, even on an empty list
-        template = Question(None, None, None, None, (), (), terms, at, None)
+        template = Question(None, None, None, None, (), (), terms, at, to_us(at), None)
         state = _ListState(
             template, callee_tz, department, _kinds_around(at, terms.purpose, terms.sector)
         )
@@ -740,7 +741,7 @@ class Engine:
         wanted.update(n.key for n in others.values() if n is not None)
         error: str | None = None
         known: dict[int, Facts] = {}
-        tu = to_us(t)
+        tu = state.template.at_us
         try:
             known = self.ledger.facts_many(
                 self.pid, wanted, tu, tu - self._lookback_us, state.kinds, known_only=True

@@ -15,7 +15,7 @@ from types import TracebackType
 from typing import Any, cast
 
 from ._decision import Decision
-from ._engine import Engine, apply_outcome
+from ._engine import Engine, apply_outcome, read_question
 from ._exceptions import (
     ConfigurationError,
     InvalidNumberError,
@@ -152,7 +152,7 @@ class Guard:
         engine = self.engine
         t = engine.now(now)
         terms = engine.terms(caller_id, purpose, sector, recorded_message)
-        return engine.ask(engine.question(number, terms, t, callee_tz, department))
+        return engine.ask(read_question(number, terms, t, callee_tz, department))
 
     def attempt(
         self,
@@ -182,7 +182,7 @@ class Guard:
             )
         t = engine.now(now)
         terms = engine.terms(caller_id, purpose, sector, recorded_message)
-        return engine.attempt(engine.question(number, terms, t, callee_tz, department, campaign))
+        return engine.attempt(read_question(number, terms, t, callee_tz, department, campaign))
 
     def scrub(
         self,

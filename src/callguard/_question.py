@@ -66,6 +66,8 @@ class Question(NamedTuple):
     terms: Terms
     at: datetime
     """The instant asked about, in UTC."""
+    at_us: int
+    """``at`` in microseconds since the epoch, as the ledger keeps instants."""
     campaign: str | None = None
 
     # The rules read the terms as the question's own.
