@@ -288,71 +288,16 @@ def scrub_file(
             writer.writerow([neutralise(header[i]) for i in keep] + [neutralise(c) for c in added])
             seen = 0
             per_char = 2 if cf.encoding == "utf-16" else 1
-            plain = keep == list(range(width))  # no column of a previous scrub to drop
-            for batch in _batched(cf, _block_rows(width)):
-                if not multi:
-                    _scrub_single(
-                        guard, cf, batch, writer, summary, names[0], plain, keep, caller_id, t,
-                        purpose, sector, department, recorded_message,
-                    )  # fmt: skip
-                    if progress is not None:
-                        done = cf.chars_read * per_char
-                        progress(done - seen)
-                        seen = done
-                    continue
-                # Every number of the batch, all columns together, in one set-based read.
-                wanted: list[str] = []
-                where: list[list[int | None]] = []
-                for row in batch:
-                    cols = cf.columns
-                    values = ["" if row.unreadable else cf.number_at(row.cells, i) for i in cols]
-                    if not any(values):
-                        values[0] = row.value  # nothing at all: judged, refused, listed
-                        slots: list[int | None] = [len(wanted)] + [None] * (len(values) - 1)
-                        wanted.append(values[0])
-                    else:
-                        slots = []
-                        for v in values:
-                            slots.append(len(wanted) if v else None)
-                            if v:
-                                wanted.append(v)
-                    where.append(slots)
-                decisions = scrub(
-                    guard, wanted, caller_id, t, purpose=purpose, sector=sector,
+            rows = _RowWriter(cf, writer, summary, names, keep)
+
+            def ask(numbers: list[str]) -> list[Decision]:
+                return scrub(
+                    guard, numbers, caller_id, t, purpose=purpose, sector=sector,
                     department=department, recorded_message=recorded_message,
                 )  # fmt: skip
-                shown: dict[tuple[int, int], _Shown] = {}
-                for row, slots in zip(batch, where, strict=True):
-                    cells = row.cells + [""] * (width - len(row.cells))
-                    out = [neutralise(cells[i]) for i in keep if i < len(cells)]
-                    out += [neutralise(c) for c in cells[width:]]
-                    allowed_in: list[str] = []
-                    row_codes: list[list[str]] = []
-                    notes: list[tuple[str, Message]] = []
-                    for name, slot in zip(names, slots, strict=True):
-                        if slot is None:
-                            out += ["", "false", "", ""]  # no number in this column
-                            continue
-                        decision = decisions[slot]
-                        # Decisions sharing a verdict share its reasons and next instant (the
-                        # same objects, held by ``decisions`` for the whole batch): they are
-                        # shown the same way, worked out once.
-                        key = (id(decision.reasons), id(decision.next_allowed_at))
-                        look = shown.get(key)
-                        if look is None:
-                            look = shown[key] = _shown(decision)
-                        out.append(decision.number or "")
-                        out += look.cells
-                        summary.by_column[name] += 1
-                        row_codes.append(look.codes)
-                        if decision.allowed:
-                            allowed_in.append(name)
-                        if look.invalid:
-                            notes += _notes(wanted[slot], decision, name if multi else None)
-                    if multi:
-                        out.append(neutralise("|".join(allowed_in)))
-                    writer.writerow(out)
-                    _count_row(summary, row, notes, row_codes, bool(allowed_in))
+
+            for batch in _batched(cf, _block_rows(width)):
+                rows.write(batch, ask)
                 if progress is not None:
                     done = cf.chars_read * per_char  # ≈ bytes read, for a bar sized in bytes
                     progress(done - seen)
@@ -371,71 +316,98 @@ def _block_rows(width: int) -> int:
     return max(1_000, min(BATCH, _CELLS_PER_BLOCK // max(width, 1)))
 
 
-def _scrub_single(
-    guard: Guard,
-    cf: ContactFile,
-    batch: list[Row],
-    writer: Any,
-    summary: ScrubSummary,
-    name: str,
-    plain: bool,
-    keep: list[int],
-    caller_id: object,
-    t: datetime,
-    purpose: Purpose | str,
-    sector: Sector | str | None,
-    department: str | None,
-    recorded_message: bool,
-) -> None:
-    """:func:`scrub_file`'s rows for a file with one phone column: one number a row (its cell,
-    else the row's value), so no slots to track; each row written as its cells then the
-    decision's four. ``plain``: every input column is kept (nothing from a previous scrub)."""
-    col = cf.columns[0]
-    width = cf.width
-    wanted = [
-        (cell if (cell := "" if row.unreadable else cf.number_at(row.cells, col)) else row.value)
-        for row in batch
-    ]
-    decisions = scrub(
-        guard, wanted, caller_id, t, purpose=purpose, sector=sector, department=department,
-        recorded_message=recorded_message,
-    )  # fmt: skip
-    shown: dict[tuple[int, int], _Shown] = {}
-    by_code = summary.by_code
-    write = writer.writerow
-    judged = 0
-    for row, value, decision in zip(batch, wanted, decisions, strict=True):
-        cells = row.cells
-        if plain:
+_NO_NUMBER = ["", "false", "", ""]
+"""The four cells of a phone column with no number in it (nothing judged)."""
+
+
+class _RowWriter:
+    """:func:`scrub_file`'s one row loop: each row written as its kept cells, then four cells
+    per phone column (one column is the n = 1 case), then, with several columns, those that
+    may be called; each row counted in the summary."""
+
+    def __init__(
+        self, cf: ContactFile, writer: Any, summary: ScrubSummary, names: list[str],
+        keep: list[int],
+    ) -> None:  # fmt: skip
+        self.cf = cf
+        self.write_row = writer.writerow
+        self.summary = summary
+        self.names = names
+        self.keep = keep
+        self.width = cf.width
+        self.every = keep == list(range(cf.width))  # no column of a previous scrub to drop
+        self.multi = len(names) > 1
+
+    def numbers(self, batch: list[Row]) -> tuple[list[str], list[list[int | None]]]:
+        """The numbers to judge, in order, and for each row where each column's number is
+        among them (None: an empty cell). A row with no number at all is judged on its value,
+        in its first column: refused and listed."""
+        cf, cols = self.cf, self.cf.columns
+        wanted: list[str] = []
+        where: list[list[int | None]] = []
+        for row in batch:
+            values = ["" if row.unreadable else cf.number_at(row.cells, i) for i in cols]
+            if not any(values):  # nothing at all: judged, refused, listed
+                where.append([len(wanted)] + [None] * (len(values) - 1))
+                wanted.append(row.value)
+                continue
+            slots: list[int | None] = []
+            for v in values:
+                slots.append(len(wanted) if v else None)
+                if v:
+                    wanted.append(v)
+            where.append(slots)
+        return wanted, where
+
+    def kept(self, cells: list[str]) -> list[str]:
+        """The row's own cells as written out: padded to the file's width, neutralised, those
+        of a previous scrub dropped."""
+        width = self.width
+        if self.every:
             out = list(map(neutralise, cells))
             if len(cells) < width:
                 out += [""] * (width - len(cells))
-        else:
-            cells = cells + [""] * (width - len(cells))
-            out = [neutralise(cells[i]) for i in keep if i < len(cells)]
-            out += [neutralise(c) for c in cells[width:]]
-        # Decisions sharing a verdict share its reasons and next instant (the same objects,
-        # held by ``decisions`` for the whole batch): shown the same way, worked out once.
-        key = (id(decision.reasons), id(decision.next_allowed_at))
-        look = shown.get(key)
-        if look is None:
-            look = shown[key] = _shown(decision)
-        out.append(decision.number or "")
-        out += look.cells
-        write(out)
-        judged += 1
-        summary.rows += 1
-        if decision.allowed:
-            summary.allowed += 1
-        for code in look.codes:
-            by_code[code] += 1
-        notes = _notes(value, decision, None) if look.invalid else []
-        if row.problem or notes:
-            reasons: list[Message | str] = [row.problem] if row.problem else []
-            reasons += [why for _value, why in notes]
-            shown_value = notes[0][0] if notes else row.value
-            summary.bad_lines.append(Rejected.of(row.line, shown_value, Joined(reasons)))
-    summary.by_column[name] += judged
+            return out
+        cells = cells + [""] * (width - len(cells))
+        out = [neutralise(cells[i]) for i in self.keep if i < len(cells)]
+        out += [neutralise(c) for c in cells[width:]]
+        return out
+
+    def write(self, batch: list[Row], ask: Callable[[list[str]], list[Decision]]) -> None:
+        """Judge every number of ``batch`` (all columns together, in one set-based read) and
+        write its rows."""
+        wanted, where = self.numbers(batch)
+        decisions = ask(wanted)
+        # Decisions sharing an answer share its reasons and next instant (the same objects, held
+        # by ``decisions`` for the whole batch): they are shown the same way, worked out once.
+        looks: dict[tuple[int, int], _Shown] = {}
+        by_column = self.summary.by_column
+        for row, slots in zip(batch, where, strict=True):
+            out = self.kept(row.cells)
+            allowed_in: list[str] = []
+            row_codes: list[list[str]] = []
+            notes: list[tuple[str, Message]] = []
+            for name, slot in zip(self.names, slots, strict=True):
+                if slot is None:
+                    out += _NO_NUMBER
+                    continue
+                decision = decisions[slot]
+                key = (id(decision.reasons), id(decision.next_allowed_at))
+                look = looks.get(key)
+                if look is None:
+                    look = looks[key] = _shown(decision)
+                out.append(decision.number or "")
+                out += look.cells
+                by_column[name] += 1
+                row_codes.append(look.codes)
+                if decision.allowed:
+                    allowed_in.append(name)
+                if look.invalid:
+                    notes += _notes(wanted[slot], decision, name if self.multi else None)
+            if self.multi:
+                out.append(neutralise("|".join(allowed_in)))
+            self.write_row(out)
+            _count_row(self.summary, row, notes, row_codes, bool(allowed_in))
 
 
 def _csv_writer(stream: TextIO, cf: ContactFile) -> Any:
