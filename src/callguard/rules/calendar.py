@@ -256,8 +256,8 @@ def consumer_zones(
 def line_zones(
     zones: tuple[str, ...], territories: tuple[str, ...], alsace_moselle: bool
 ) -> tuple[tuple[ZoneInfo, ...], tuple[str, ...]]:
-    """``consumer_zones(number, None)`` from the number's own fields (the lean path has no
-    :class:`PhoneNumber`)."""
+    """``consumer_zones(number, None)`` from the number's own fields (a question read by
+    ``consumer_line`` has no :class:`PhoneNumber`)."""
     return _consumer_zones(zones, territories, alsace_moselle, None)
 
 
