@@ -427,7 +427,8 @@ def ordinary(facts: Facts, cap: int) -> bool:
     whenever stamped, and for good). The Bloctel checks, opt-outs and consents still decide."""
     if facts.refusals or facts.slots or facts.contracts or len(facts.attempts) >= cap:
         return False
-    return all(until is None for _, until in facts.optouts)
+    # Most numbers have no opt-out: no generator built for them.
+    return not facts.optouts or all(until is None for _start, until in facts.optouts)
 
 
 class Engine:
@@ -625,17 +626,17 @@ class Engine:
         tu = question.at_us
         minute = tu // 60_000_000
         start = minute * 60_000_000
-        for checked_at, _source in facts.bloctel:
+        bloctel = facts.bloctel
+        for checked_at, _listed in bloctel:
             # A check inside the minute, or inside the minute the search's horizon ends in,
             # would answer differently across the minute.
-            if (
-                0 < checked_at - start < 60_000_000
-                or 0 < checked_at - start - _HORIZON_US < 60_000_000
-            ):
+            since = checked_at - start
+            if 0 < since < 60_000_000 or 0 < since - _HORIZON_US < 60_000_000:
                 return None
+        optouts = facts.optouts
         situation = (
-            memo, question.zones, question.areas, minute, tuple(facts.bloctel),
-            tuple(facts.optouts),
+            memo, question.zones, question.areas, minute, tuple(bloctel) if bloctel else (),
+            tuple(optouts) if optouts else (),
         )  # fmt: skip
         if facts.consents:
             return self._consented(situation, question, facts, tu)

@@ -27,8 +27,11 @@ def require_aware(value: object, name: str = "now") -> datetime:
     """Return ``value`` in UTC; a naive or non-datetime value is a ``ValueError`` that says so."""
     if not isinstance(value, datetime):
         raise ValueError(f"{name} must be a datetime with a time zone, not {value!r}")
-    if value.tzinfo is UTC and EARLIEST <= value < LATEST:
+    zone = value.tzinfo
+    if zone is UTC and EARLIEST <= value < LATEST:
         return value  # the common case, without a second look at the zone
+    if type(zone) is ZoneInfo:  # a zone with an offset at every instant: no need to ask it
+        return in_range(value, name)
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError(
             f"{name}={value.isoformat()} is a naive datetime: pass a time zone, "
