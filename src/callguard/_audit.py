@@ -39,7 +39,7 @@ from zoneinfo import ZoneInfo
 
 from ._calllog import CallColumns, CallLogFormat, CallSource, read_call_columns
 from ._decision import Reason
-from ._engine import judge, lookback, read_question, read_terms
+from ._engine import AnswerCache, judge, lookback, read_question, read_terms
 from ._exceptions import ConfigurationError, InvalidNumberError, LedgerError
 from ._facts import Facts
 from ._guard import Guard
@@ -477,13 +477,18 @@ def _judge_all(
     """Each row's reasons (or why the rulebook cannot judge it), ``judge`` asked once per
     distinct (situation, instant as read, facts key); and the rows it could not judge."""
     questions: dict[int, Question] = {}
-    verdicts: dict[tuple[object, ...], tuple[Reason, ...] | str] = {}
+    answers = AnswerCache(limit=1 << 62)  # every distinct key of one log: the log bounds them
+    unjudgeable: dict[tuple[object, ...], str] = {}
     out: list[tuple[Reason, ...] | str] = []
     unjudged: list[int] = []
     none = Facts()
     for i, key in enumerate(zip(situation, instant, facts_key, strict=True)):
-        verdict = verdicts.get(key)
-        if verdict is None:
+        answer = answers.get(key)
+        if answer is not None:
+            out.append(answer.reasons)
+            continue
+        why = unjudgeable.get(key)
+        if why is None:
             s, _, fk = key
             t = log.when[i][0].astimezone(UTC)
             question = questions.get(s)
@@ -496,13 +501,14 @@ def _judge_all(
             facts = none if fk is None else _facts(pairs[pair[i]], fk)
             try:
                 asked = question._replace(at=t, at_us=to_us(t))
-                verdict = judge(asked, facts, search=False, live=False).reasons
+                answer = answers.keep(key, judge(asked, facts, search=False, live=False))
             except ValueError as exc:  # a date outside the rulebook's range
-                verdict = str(exc)
-            verdicts[key] = verdict
-        if verdict.__class__ is str:
-            unjudged.append(i)
-        out.append(verdict)
+                why = unjudgeable[key] = str(exc)
+            else:
+                out.append(answer.reasons)
+                continue
+        unjudged.append(i)
+        out.append(why)
     return out, unjudged
 
 
