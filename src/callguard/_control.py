@@ -41,7 +41,7 @@ from zoneinfo import ZoneInfo
 from ._audit import audit
 from ._checkpoint import TSR, checkpoint_files
 from ._decision import Reason
-from ._evidence import PARIS, _rows_of, consent_evidence, list_table, zone_of
+from ._evidence import PARIS, as_dicts, consent_evidence, fact_columns, list_table, zone_of
 from ._exceptions import ConfigurationError
 from ._files import neutralise
 from ._guard import Guard
@@ -51,7 +51,6 @@ from ._report import CallRow, ConsentRow, RefusalRow, ReportData, Verification, 
 from ._safefiles import SafeDir
 from ._time import from_us, now_utc, to_us
 from .rules.regimes import regime_on
-from .storage.base import counted
 from .storage.journal import VerifyReport
 
 __all__ = ["ControlPack", "control_pack"]
@@ -179,11 +178,7 @@ def _fill(
 
     # 1. The attempts of the period.
     step("calls")
-    rows: list[tuple[Any, ...]] = ledger.service_rows(
-        "SELECT id, number, at, caller_id, outcome, campaign, purpose FROM attempts "  # noqa: S608
-        f"WHERE professional = ? AND at >= ? AND at < ? AND {counted()} ORDER BY at, id",
-        (pid, lo, hi),
-    )
+    rows = ledger.attempts_between(pid, lo, hi)
     attempts = [r for r in rows if not wanted or f"+{r[1]}" in wanted]
     # 2. Each replayed against the law of its day.
     step("audit")
@@ -244,10 +239,11 @@ def _fill(
     ]  # fmt: skip
     out.table("refusals", refusals)
     out.table("optouts", optouts)
-    voids = _rows_of(
-        ledger, "attempts", f"professional = ? AND at >= ? AND at < ? AND NOT {counted()}",
-        (pid, lo, hi), "at, id", None,
-    )  # fmt: skip
+    voids = as_dicts(
+        "attempts",
+        ledger.voided_attempt_rows(pid, lo, hi, fact_columns("attempts")),
+        None,
+    )
     out.table("voids", [r for r in voids if keep(r)])
     # 4. The consent evidence: every consent of these numbers, whenever given (a call of the
     # period may rest on a consent given before it).
@@ -329,19 +325,10 @@ def _number_of(ledger: Any, table: str, row_id: int) -> str | None:
     """The number of a row of a per-number fact table, or None."""
     from ._evidence import TABLES
 
-    t = TABLES.get(table)
-    if t is None:
+    if table not in TABLES:
         return None
-    if table == "attempt_outcomes":
-        rows = ledger.service_rows(
-            "SELECT a.number FROM attempt_outcomes h JOIN attempts a ON a.id = h.attempt_id "
-            "WHERE h.id = ?", (row_id,),
-        )  # fmt: skip
-    elif "number" in t.column_names and "id" in t.column_names:
-        rows = ledger.service_rows(f"SELECT number FROM {t.name} WHERE id = ?", (row_id,))  # noqa: S608
-    else:
-        return None
-    return f"+{rows[0][0]}" if rows else None
+    number = ledger.number_of_row(table, row_id)
+    return None if number is None else f"+{number}"
 
 
 def _copy_checkpoints(

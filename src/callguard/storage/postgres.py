@@ -60,6 +60,7 @@ from .base import (
     steps,
 )
 from .checkpoints import CheckpointReads, insert_ledger_id
+from .errors import DriverErrors
 from .journal import (
     HEAD_SQL,
     LEGACY,
@@ -72,6 +73,7 @@ from .journal import (
     seal,
     verify_with,
 )
+from .operations import NamedOperations, render
 
 __all__ = ["STEPS", "PostgresLedger", "lock_key"]
 
@@ -290,7 +292,7 @@ class _Watchdog:
                                 sock.close()
 
 
-class PostgresLedger(JournaledWrites, CheckpointReads):
+class PostgresLedger(DriverErrors, NamedOperations, JournaledWrites, CheckpointReads):
     """The server-backed ledger: ``PostgresLedger("postgresql://user@host:5432/db")``.
 
     The schema is created, or migrated, on first use, inside one transaction. The tables live in
@@ -302,7 +304,7 @@ class PostgresLedger(JournaledWrites, CheckpointReads):
     allowed to talk on the parent's connections.
     """
 
-    errors: tuple[type[Exception], ...] = (psycopg.Error,)
+    driver_errors: tuple[type[BaseException], ...] = (psycopg.Error,)
     """Every psycopg and psycopg_pool error (connection lost, failover, timeouts, pool exhausted)
     derives from :class:`psycopg.Error`: any of them during a decision is LEDGER_UNAVAILABLE."""
 
@@ -626,21 +628,24 @@ class PostgresLedger(JournaledWrites, CheckpointReads):
         if self._tx() is not None:
             yield  # joined: the outer write commits
             return
-        with self._pooled() as conn:
-            tx = self._local.tx = _Tx(conn)
-            try:
-                yield
-            except BaseException:
-                if tx.begun:
-                    with self._watchdog.watch(conn, self._deadline):
-                        _rollback(conn)
-                raise
-            else:
-                if tx.begun:
-                    with self._watchdog.watch(conn, self._deadline):
-                        conn.execute("COMMIT")
-            finally:
-                self._local.tx = None
+        try:
+            with self._pooled() as conn:
+                tx = self._local.tx = _Tx(conn)
+                try:
+                    yield
+                except BaseException:
+                    if tx.begun:
+                        with self._watchdog.watch(conn, self._deadline):
+                            _rollback(conn)
+                    raise
+                else:
+                    if tx.begun:
+                        with self._watchdog.watch(conn, self._deadline):
+                            conn.execute("COMMIT")
+                finally:
+                    self._local.tx = None
+        except psycopg.Error as exc:  # the pool, COMMIT: the driver's, translated
+            raise self.ledger_error(exc) from exc
 
     def _run(self, query: str, params: tuple[Any, ...]) -> Any:
         tx = self._tx()
@@ -793,25 +798,30 @@ class PostgresLedger(JournaledWrites, CheckpointReads):
 
     # -- the pre-dial service's own tables (callguard.server) ----------------------------------
 
-    def service_rows(self, query: str, params: tuple[object, ...]) -> list[tuple[object, ...]]:
-        """Rows of one statement over the service's tables (``?`` placeholders, as SQLite's).
+    def _rows(self, query: str, params: tuple[object, ...]) -> list[tuple[object, ...]]:
+        """Rows of one declared statement (``?`` placeholders, rendered ``%s`` here).
 
         Watched like a decision's statements (keys, idempotency, health): a server that stops
         answering — stopped, swapped out — never answers the cancel ``statement_timeout``
         sends either, so only the client-side deadline frees the caller; the connection is then
         shut down and the pool discards it."""
         with self.connection() as conn, self._watchdog.watch(conn, self._deadline):
-            return [tuple(r) for r in conn.execute(query.replace("?", "%s"), params).fetchall()]
+            return [tuple(r) for r in conn.execute(render(query, "%s"), params).fetchall()]
+
+    def service_rows(self, query: str, params: tuple[object, ...]) -> list[tuple[object, ...]]:
+        """Rows of any read statement (``?`` placeholders): for tests reading a ledger back.
+        The package's own code asks the named operations (``storage.operations``)."""
+        return self._rows(query, params)
 
     def has_table(self, name: str) -> bool:
-        rows = self.service_rows("SELECT to_regclass(?) IS NOT NULL", (name,))
+        rows = self._rows("SELECT to_regclass(?) IS NOT NULL", (name,))
         return bool(rows and rows[0][0])
 
-    def service_exec(self, query: str, params: tuple[object, ...]) -> int:
-        """Run one writing statement (in this thread's write, else on its own); its row count.
-        Watched as :meth:`service_rows` is."""
-        with self.connection() as conn, self._watchdog.watch(conn, self._deadline):
-            return int(conn.execute(query.replace("?", "%s"), params).rowcount)
+    def is_conflict(self, exc: BaseException) -> bool:
+        return isinstance(exc, psycopg.errors.UniqueViolation)
+
+    def describe(self, exc: BaseException) -> str:
+        return self._scrub(_first_line(exc))
 
     def close(self) -> None:
         if os.getpid() != self._pid:

@@ -31,6 +31,7 @@ from .base import (
 )
 from .bloctel import checks_digest, json_chunks, merge_checks
 from .checkpoints import CheckpointReads, insert_ledger_id
+from .errors import DriverErrors
 from .journal import (
     LEGACY,
     JournaledWrites,
@@ -40,6 +41,7 @@ from .journal import (
     verify_with,
 )
 from .journal import VerifyReport as VerifyReport
+from .operations import NamedOperations
 
 __all__ = ["SQLiteLedger", "migrations"]
 
@@ -55,6 +57,9 @@ STEPS = steps(TYPES, suffix={"bloctel_checks": " WITHOUT ROWID"})
 """Each schema step's statements, derived from the one declaration (``storage.base.SCHEMA``)."""
 
 migrations = Migrations("callguard")
+
+_UNIQUE_CODES = (2067, 1555)
+"""SQLITE_CONSTRAINT_UNIQUE and SQLITE_CONSTRAINT_PRIMARYKEY: a key already taken."""
 
 
 def _step(statements: list[str]) -> Callable[[Database], None]:
@@ -196,10 +201,10 @@ def _json_keys(numbers: Iterable[int]) -> str:
     return "[" + ",".join(map(str, sorted(map(int, numbers)))) + "]"
 
 
-class SQLiteLedger(JournaledWrites, CheckpointReads):
+class SQLiteLedger(DriverErrors, NamedOperations, JournaledWrites, CheckpointReads):
     """The embedded ledger: one SQLite file in WAL mode, or ``:memory:``."""
 
-    errors: tuple[type[Exception], ...] = (sqlite3.Error,)
+    driver_errors: tuple[type[BaseException], ...] = (sqlite3.Error,)
     _raw_hash = True  # a journal entry's hash in 32 bytes, not 64 hex digits
 
     def __init__(self, path: str | os.PathLike[str], *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT):
@@ -345,18 +350,21 @@ class SQLiteLedger(JournaledWrites, CheckpointReads):
         inside it cannot interleave with another process's.
         """
         with self.lock:
-            if self.conn.in_transaction:
-                yield  # joined: this thread's outer write commits (the service's idempotent attempt)
-                return
-            self.conn.execute("BEGIN IMMEDIATE")
             try:
-                self._check_file()
-                yield
-            except BaseException:
                 if self.conn.in_transaction:
-                    self.conn.execute("ROLLBACK")
-                raise
-            self.conn.execute("COMMIT")
+                    yield  # joined: this thread's outer write commits (the service's attempt)
+                    return
+                self.conn.execute("BEGIN IMMEDIATE")
+                try:
+                    self._check_file()
+                    yield
+                except BaseException:
+                    if self.conn.in_transaction:
+                        self.conn.execute("ROLLBACK")
+                    raise
+                self.conn.execute("COMMIT")
+            except sqlite3.Error as exc:  # BEGIN, ROLLBACK or COMMIT: the driver's, translated
+                raise self.ledger_error(exc) from exc
 
     def _run(self, query: str, params: tuple[Any, ...]) -> Any:
         return self.conn.execute(query, params)
@@ -433,23 +441,28 @@ class SQLiteLedger(JournaledWrites, CheckpointReads):
 
     # -- the pre-dial service's own tables (callguard.server) ----------------------------------
 
-    def service_rows(self, query: str, params: tuple[object, ...]) -> list[tuple[object, ...]]:
-        """Rows of one statement over the service's tables (``?`` placeholders); refused, as
-        a decision is, when the file at the path is no longer the one open (the service's keys
-        and ``/healthz`` then fail closed with the decisions)."""
+    def _rows(self, query: str, params: tuple[object, ...]) -> list[tuple[object, ...]]:
+        """Rows of one declared statement; refused, as a decision is, when the file at the path
+        is no longer the one open (the service's keys and ``/healthz`` then fail closed with the
+        decisions)."""
         with self.lock:
             self._check_file()
             return [tuple(r) for r in self.conn.execute(query, params).fetchall()]
 
+    def service_rows(self, query: str, params: tuple[object, ...]) -> list[tuple[object, ...]]:
+        """Rows of any read statement (``?`` placeholders): for tests reading a ledger back.
+        The package's own code asks the named operations (``storage.operations``)."""
+        return self._rows(query, params)
+
     def has_table(self, name: str) -> bool:
-        return bool(self.service_rows(
+        return bool(self._rows(
             "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)
         ))
 
-    def service_exec(self, query: str, params: tuple[object, ...]) -> int:
-        """Run one writing statement (in this thread's write, else on its own); its row count."""
-        with self.lock:
-            return int(self.conn.execute(query, params).rowcount)
+    def is_conflict(self, exc: BaseException) -> bool:
+        return isinstance(exc, sqlite3.IntegrityError) and getattr(
+            exc, "sqlite_errorcode", None
+        ) in _UNIQUE_CODES
 
     def close(self) -> None:
         if self._identity is not None and os.getpid() != self._pid:
