@@ -11,7 +11,7 @@ import pytest
 from callguard import Guard, LedgerError, ReasonCode
 from callguard._exceptions import LedgerConflictError
 from callguard.server.keys import create_key, list_keys, lookup_key, revoke_key
-from callguard.storage import open_ledger
+from callguard.storage import kind_of, open_ledger
 from callguard.storage.base import Ledger
 from callguard.storage.errors import DriverErrors
 from callguard.storage.operations import render
@@ -21,7 +21,7 @@ AT = datetime(2026, 11, 24, 10, 30, tzinfo=timezone.utc)
 
 
 def _driver(location: str) -> type[BaseException]:
-    if location.startswith("postgresql://"):
+    if kind_of(location) == "postgresql":
         import psycopg
 
         return psycopg.Error

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any, NamedTuple, Protocol
+from typing import Any, Literal, NamedTuple, Protocol
 
 from .._exceptions import ConfigurationError
 from .._facts import FactKind, Facts
@@ -890,9 +890,16 @@ def _forms(secrets: list[str]) -> tuple[str, ...]:
     return tuple(sorted(forms, key=len, reverse=True))
 
 
+def kind_of(location: str | os.PathLike[str]) -> Literal["postgresql", "sqlite"]:
+    """The backend ``location`` names: ``"postgresql"`` (a URL or a libpq keyword string) or
+    ``"sqlite"`` (a file path or ``:memory:``). The one reading: the service sizes its pool by it,
+    ``open_ledger`` picks the backend by it."""
+    return "postgresql" if parse_location(location).server else "sqlite"
+
+
 def is_server_url(location: str | os.PathLike[str]) -> bool:
     """Whether ``location`` names a PostgreSQL ledger rather than a SQLite file."""
-    return parse_location(location).server
+    return kind_of(location) == "postgresql"
 
 
 def describe(location: str | os.PathLike[str]) -> str:

@@ -1284,8 +1284,8 @@ class JournaledWrites:
         created_at: int,
     ) -> int:
         """Keep the answer to an Idempotency-Key (call inside :meth:`write`), journaled on the
-        professional's chain; a second answer for the same (api_key, key) is the driver's
-        unique-constraint error."""
+        professional's chain; a second answer for the same (api_key, key) is a
+        ``LedgerConflictError``."""
         return self.insert_values(
             ANSWERS, (api_key, key, request, status, response, created_at, professional)
         )

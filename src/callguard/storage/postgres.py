@@ -6,8 +6,9 @@ when the processes that race are on different machines; :meth:`PostgresLedger.wr
 
 Connections come from a :class:`psycopg_pool.ConnectionPool` (one connection kept open, a few
 more on demand), so a long-running dialer pays no connection set-up per call. Every failure of
-the server, the network or a timeout surfaces as a :class:`psycopg.Error`, which ``Guard`` turns
-into a ``LEDGER_UNAVAILABLE`` refusal: the ledger fails closed, never open.
+the server, the network or a timeout surfaces as a ``LedgerError`` (the driver's
+:class:`psycopg.Error` as its cause; ``storage.errors``), which ``Guard`` turns into a
+``LEDGER_UNAVAILABLE`` refusal: the ledger fails closed, never open.
 
 Timeouts derive from the Guard's ``busy_timeout`` (the seconds a write may wait for another
 process, as SQLite's busy timeout):
@@ -622,7 +623,7 @@ class PostgresLedger(DriverErrors, NamedOperations, JournaledWrites, CheckpointR
         the snapshot would be taken by the lock statement, before its wait.) BEGIN is sent with
         the first statement, in one pipeline with the lock and the facts query, so
         ``attempt()`` costs three round trips: check, insert, COMMIT. Waiting is bounded by
-        ``lock_timeout``; a timeout is a :class:`psycopg.Error`, so the call is refused, never
+        ``lock_timeout``; a timeout is a ``LedgerError``, so the call is refused, never
         allowed. An error rolls back; a lost connection has nothing left to roll back.
         """
         if self._tx() is not None:
