@@ -62,6 +62,7 @@ from .base import (
 )
 from .checkpoints import CheckpointReads, insert_ledger_id
 from .errors import DriverErrors
+from .fact_queries import postgres_many, postgres_one
 from .journal import (
     HEAD_SQL,
     LEGACY,
@@ -99,71 +100,19 @@ _MIGRATIONS_TABLE = """CREATE TABLE IF NOT EXISTS callguard_migrations (
 
 # -- statements ---------------------------------------------------------------------------------
 
-# The facts query of the SQLite ledger, with the order SQLite's index scans give made explicit
-# (attempts and refusals by time, the rest in insertion order), so both backends return equal
-# Facts. Each branch: (instant, b, c, order key, id). One statement: one snapshot, one round
-# trip, prepared once per connection.
-_BRANCHES: dict[FactKind, str] = {
-    FactKind.ATTEMPT: f"""at, NULL::bigint, NULL::bigint, at, id FROM attempts
- WHERE professional = %(p)s AND number = %(n)s AND at >= %(since)s AND {counted()}""",
-    FactKind.REFUSAL: """at, NULL, NULL, at, id FROM refusals
- WHERE professional = %(p)s AND number = %(n)s AND at >= %(since)s AND lifted_at IS NULL""",
-    FactKind.OPTOUT: """at, expires_at, removed_at, 0, id FROM optouts
- WHERE professional = %(p)s AND number = %(n)s""",
-    FactKind.CONSENT: """at, expires_at, off_hours::bigint, 0, id FROM consents
- WHERE professional = %(p)s AND number = %(n)s""",
-    FactKind.WITHDRAWAL: """at, NULL, NULL, 0, id FROM consent_withdrawals
- WHERE professional = %(p)s AND number = %(n)s""",
-    FactKind.SLOT: """start, "end", NULL, "end", id FROM slot_consents
- WHERE professional = %(p)s AND number = %(n)s AND "end" > %(now)s""",
-    FactKind.CONTRACT: """start, "end", NULL, 0, id FROM contracts
- WHERE professional = %(p)s AND number = %(n)s""",
-    FactKind.BLOCTEL: """checked_at, listed, NULL, checked_at, 0 FROM bloctel_checks
- WHERE number = %(n)s AND checked_at >= coalesce(
-   (SELECT max(checked_at) FROM bloctel_checks WHERE number = %(n)s AND checked_at <= %(now)s), 0)""",
-}
-_FACTS_SQL = (
-    "\nUNION ALL ".join(f"SELECT {int(kind)}, {_BRANCHES[kind]}" for kind in FactKind)
-    + "\nORDER BY 1, 5, 6"
-)
-
-# The bulk form: the numbers arrive as one int8 array, each fact table is joined on it, all in
-# one statement (one snapshot). Rows come grouped by kind, then number, then as _FACTS_SQL.
-_MANY_BRANCHES: dict[FactKind, str] = {
-    FactKind.ATTEMPT: f"""a.number, a.at, NULL::bigint, NULL::bigint, a.at, a.id
-  FROM k JOIN attempts a ON a.professional = %(p)s AND a.number = k.n AND a.at >= %(since)s
-   AND {counted("a")}""",
-    FactKind.REFUSAL: """r.number, r.at, NULL, NULL, r.at, r.id
-  FROM k JOIN refusals r ON r.professional = %(p)s AND r.number = k.n AND r.at >= %(since)s
-   AND r.lifted_at IS NULL""",
-    FactKind.OPTOUT: """o.number, o.at, o.expires_at, o.removed_at, 0, o.id
-  FROM k JOIN optouts o ON o.professional = %(p)s AND o.number = k.n""",
-    FactKind.CONSENT: """c.number, c.at, c.expires_at, c.off_hours::bigint, 0, c.id
-  FROM k JOIN consents c ON c.professional = %(p)s AND c.number = k.n""",
-    FactKind.WITHDRAWAL: """w.number, w.at, NULL, NULL, 0, w.id
-  FROM k JOIN consent_withdrawals w ON w.professional = %(p)s AND w.number = k.n""",
-    FactKind.SLOT: """s.number, s.start, s."end", NULL, s."end", s.id
-  FROM k JOIN slot_consents s ON s.professional = %(p)s AND s.number = k.n
-   AND s."end" > %(now)s""",
-    FactKind.CONTRACT: """c.number, c.start, c."end", NULL, 0, c.id
-  FROM k JOIN contracts c ON c.professional = %(p)s AND c.number = k.n""",
-    FactKind.BLOCTEL: """b.number, b.checked_at, b.listed, NULL, b.checked_at, 0
-  FROM k JOIN bloctel_checks b ON b.number = k.n AND b.checked_at >= coalesce(
-    (SELECT max(l.checked_at) FROM bloctel_checks l
-      WHERE l.number = k.n AND l.checked_at <= %(now)s), 0)""",
-}
+# The facts query of the SQLite ledger (``storage.fact_queries``), with the order SQLite's index
+# scans give made explicit (attempts and refusals by time, the rest in insertion order), so both
+# backends return equal Facts. One statement: one snapshot, one round trip, prepared once per
+# connection.
+_FACTS_SQL = postgres_one()
 
 
 @functools.lru_cache(maxsize=64)
 def _facts_many_sql(kinds: frozenset[FactKind] | None) -> str:
-    """The bulk statement over ``kinds`` only (every kind when None): a kind the decision
-    cannot read costs an index probe per number for nothing."""
-    chosen = [k for k in FactKind if kinds is None or k in kinds] or list(FactKind)
-    return (
-        "WITH k(n) AS (SELECT DISTINCT unnest(%(ns)s::bigint[]))\nSELECT "
-        + "\nUNION ALL SELECT ".join(f"{int(kind)}, {_MANY_BRANCHES[kind]}" for kind in chosen)
-        + "\nORDER BY 1, 2, 6, 7"
-    )
+    """The bulk statement over ``kinds`` only (every kind when None): the numbers arrive as one
+    int8 array, each fact table is joined on it, all in one statement (one snapshot); a kind
+    the decision cannot read costs an index probe per number for nothing."""
+    return postgres_many([k for k in FactKind if kinds is None or k in kinds] or list(FactKind))
 
 
 _FACTS_MANY_SQL = _facts_many_sql(None)
