@@ -17,13 +17,24 @@ from typing import Any, TypeVar
 
 from .._exceptions import LedgerConflictError, LedgerError
 
-__all__ = ["DriverErrors"]
+__all__ = ["DriverErrors", "translates_its_own"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 _NOT_WRAPPED = frozenset({"write", "close", "open_read_only", "connection"})
 """Context managers translate inside their own body (:meth:`DriverErrors.translated`); a class
 method opens a ledger and says so itself; ``close`` never reaches the driver's errors."""
+
+_INSIDE_WRITE = frozenset({"insert_attempt", "insert_values", "insert_row"})
+"""Journaled writes of every decision's path that only ever run inside ``write()``, whose body
+translates what is raised through it: not wrapped a second time (a wrapper is a call layer)."""
+
+
+def translates_its_own(fn: F) -> F:
+    """Mark a hot-path method that catches its driver errors itself (a ``try`` costs nothing
+    until it raises; a wrapper costs a call on every decision)."""
+    fn._translating = True  # type: ignore[attr-defined]
+    return fn
 
 
 class DriverErrors:
@@ -73,7 +84,8 @@ class DriverErrors:
 def _public_methods(cls: type) -> list[str]:
     names = []
     for name in dir(cls):
-        if name.startswith("_") or name in _NOT_WRAPPED or name in DriverErrors.__dict__:
+        if name.startswith("_") or name in _NOT_WRAPPED or name in _INSIDE_WRITE \
+                or name in DriverErrors.__dict__:
             continue
         raw = next((k.__dict__[name] for k in cls.__mro__ if name in k.__dict__), None)
         if callable(raw) and not isinstance(raw, (type, classmethod, staticmethod)) \

@@ -61,7 +61,7 @@ from .base import (
     steps,
 )
 from .checkpoints import CheckpointReads, insert_ledger_id
-from .errors import DriverErrors
+from .errors import DriverErrors, translates_its_own
 from .fact_queries import postgres_many, postgres_one
 from .journal import (
     HEAD_SQL,
@@ -520,6 +520,7 @@ class PostgresLedger(DriverErrors, NamedOperations, JournaledWrites, CheckpointR
                 return int(row[0])
             return self.insert_row("professionals", {"name": name})
 
+    @translates_its_own
     def facts(
         self,
         professional: int,
@@ -535,12 +536,15 @@ class PostgresLedger(DriverErrors, NamedOperations, JournaledWrites, CheckpointR
         """
         params = {"p": professional, "n": number, "now": now, "since": since}
         tx = self._tx()
-        if tx is not None:
-            with self._watchdog.watch(tx.conn, self._deadline):
-                rows = self._locked(tx, professional, number, _FACTS_SQL, params).fetchall()
-        else:
-            with self._pooled() as conn, self._watchdog.watch(conn, self._deadline):
-                rows = conn.execute(_FACTS_SQL, params, prepare=True).fetchall()
+        try:
+            if tx is not None:
+                with self._watchdog.watch(tx.conn, self._deadline):
+                    rows = self._locked(tx, professional, number, _FACTS_SQL, params).fetchall()
+            else:
+                with self._pooled() as conn, self._watchdog.watch(conn, self._deadline):
+                    rows = conn.execute(_FACTS_SQL, params, prepare=True).fetchall()
+        except psycopg.Error as exc:
+            raise self.ledger_error(exc) from exc
         facts = Facts()
         for kind, a, b, c, _, _ in rows:
             facts.add(kind, a, b, c)
@@ -575,10 +579,10 @@ class PostgresLedger(DriverErrors, NamedOperations, JournaledWrites, CheckpointR
         ``lock_timeout``; a timeout is a ``LedgerError``, so the call is refused, never
         allowed. An error rolls back; a lost connection has nothing left to roll back.
         """
-        if self._tx() is not None:
-            yield  # joined: the outer write commits
-            return
         try:
+            if self._tx() is not None:
+                yield  # joined: the outer write commits
+                return
             with self._pooled() as conn:
                 tx = self._local.tx = _Tx(conn)
                 try:

@@ -31,7 +31,7 @@ from .base import (
 )
 from .bloctel import checks_digest, json_chunks, merge_checks
 from .checkpoints import CheckpointReads, insert_ledger_id
-from .errors import DriverErrors
+from .errors import DriverErrors, translates_its_own
 from .fact_queries import sqlite_many, sqlite_one
 from .journal import (
     LEGACY,
@@ -275,6 +275,7 @@ class SQLiteLedger(DriverErrors, NamedOperations, JournaledWrites, CheckpointRea
 
     # -- reads --------------------------------------------------------------------------------
 
+    @translates_its_own
     def facts(
         self,
         professional: int,
@@ -289,7 +290,10 @@ class SQLiteLedger(DriverErrors, NamedOperations, JournaledWrites, CheckpointRea
         sql = _facts_sql(kinds)
         with self.lock:
             self._check_file()
-            rows = self.conn.execute(sql, (professional, number, now, since)).fetchall()
+            try:
+                rows = self.conn.execute(sql, (professional, number, now, since)).fetchall()
+            except sqlite3.Error as exc:
+                raise self.ledger_error(exc) from exc
         add = facts.add
         for row in rows:
             add(*row)
