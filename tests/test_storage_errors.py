@@ -51,6 +51,17 @@ def test_a_driver_error_is_a_ledger_error_with_the_original_as_cause(
         assert not isinstance(caught.value, LedgerConflictError)
         assert isinstance(caught.value.__cause__, _driver(ledger_location))
         assert ledger.errors == (LedgerError,)
+        # The decision's own read translates its errors itself (no wrapper on the hot path).
+        with pytest.raises(LedgerError) as caught:
+            ledger.facts(1, 33612345678, 0, 0)
+        assert isinstance(caught.value.__cause__, _driver(ledger_location))
+        # And a write's statement, translated by the write it runs in.
+        with pytest.raises(LedgerError) as caught, ledger.write():
+            ledger.insert_attempt(
+                1, 33612345678, 0, caller_id=None, outcome=None, campaign=None, purpose=None,
+                recorded_at=0,
+            )
+        assert isinstance(caught.value.__cause__, _driver(ledger_location))
     finally:
         ledger.close()
 
