@@ -18,7 +18,9 @@ LAYERS: list[tuple[str, ...]] = [
     ("_numbers", "_policy", "_files", "_safefiles", "_question"),
     # 2. the rules, with the dated regimes and the calendar they read
     ("rules",),
-    # 3. storage answers the engine's questions
+    # 3. storage answers the engine's questions; inside it: base (schema, protocol, locations),
+    # errors, operations, journal_format < journal_verify < journal, checkpoints, bloctel,
+    # sqlite, postgres, open, copy
     ("storage",),
     # 4. the engine, what operations report and read, the control pack's HTML page, and the
     # signed checkpoints of a ledger

@@ -433,3 +433,24 @@ def test_sqlite_keeps_a_hash_in_32_bytes_and_still_reads_one_in_hex(tmp_path: Pa
     assert callguard.verify(path).ok  # the same hash, written as text
     tamper(path, "UPDATE journal SET hash = zeroblob(32) WHERE chain = 'p1' AND seq = 2")
     assert first(path).kind == "journal"
+
+
+def test_the_journal_is_format_then_verification_then_writes() -> None:
+    """The format knows nothing of verification or writes; verification nothing of writes;
+    the names the rest of storage imports from ``storage.journal`` stay there."""
+    import ast
+    from pathlib import Path
+
+    import callguard.storage.journal as writes
+    import callguard.storage.journal_format as fmt
+    import callguard.storage.journal_verify as verification
+
+    def imported(module: object) -> set[str]:
+        tree = ast.parse(Path(module.__file__).read_text(encoding="utf-8"))  # type: ignore[attr-defined]
+        return {n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+
+    assert not {"journal", "journal_verify"} & imported(fmt)
+    assert "journal" not in imported(verification)
+    for name in ("verify", "verify_with", "Entry", "canonical", "FORMAT", "append_after"):
+        assert hasattr(writes, name), name
+    assert writes.verify is verification.verify and writes.canonical is fmt.canonical

@@ -358,8 +358,9 @@ def test_read_only_ledger_answers_and_writes_nothing(postgres_server: str) -> No
         try:
             assert ledger.find_professional("acme") is not None
             assert ledger.find_professional("nobody") is None
-            with pytest.raises(psycopg.Error, match="read-only"), ledger.write():
+            with pytest.raises(LedgerError, match="read-only") as caught, ledger.write():
                 ledger.insert_withdrawal(1, parse_number(NUMBERS[0]).key, 0)
+            assert isinstance(caught.value.__cause__, psycopg.Error)
         finally:
             ledger.close()
 

@@ -122,3 +122,25 @@ def test_the_facts_queries_have_one_branch_per_fact_kind() -> None:
         assert f"SELECT {int(kind)}, " in sqlite._FACTS_SQL
         assert f"SELECT {int(kind)}, " in postgres._FACTS_SQL
     assert [k for k, _ in sqlite._FACTS_MANY_SQL] == [int(k) for k in FactKind]
+
+
+def test_each_fact_kind_is_declared_once_and_rendered_for_every_backend_and_form() -> None:
+    from callguard._facts import FactKind
+    from callguard.storage import fact_queries, postgres, sqlite
+
+    assert list(fact_queries.FACT_QUERIES) == list(FactKind)
+    rendered = {
+        "sqlite one": sqlite._facts_sql(None),
+        "sqlite many": "\n".join(s for _, s in sqlite._FACTS_MANY_SQL),
+        "postgres one": postgres._FACTS_SQL,
+        "postgres many": postgres._facts_many_sql(None),
+    }
+    for form, text in rendered.items():
+        for kind, q in fact_queries.FACT_QUERIES.items():
+            assert f" {q.table} " in text or f" {q.table}\n" in text, (form, kind)
+            for column in q.values:
+                assert column in text, (form, kind, column)
+    # Only the asked kinds are read: a decision that cannot use a kind does not pay for it.
+    only = sqlite._facts_sql(frozenset({FactKind.CONSENT}))
+    assert "consents" in only and "attempts" not in only
+    assert "attempts" not in postgres._facts_many_sql(frozenset({FactKind.CONSENT}))

@@ -105,7 +105,7 @@ def audit(
         )
         report = _replay(policy or Policy(), ledger, log, rejected)
         report.skipped = len(log.skipped)
-    except ledger.errors as exc:
+    except LedgerError as exc:
         raise LedgerError(f"cannot read the ledger: {exc}") from exc
     finally:
         if owned:

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from ._checkpoint import load_signing_key, take_checkpoint
-from ._exceptions import CallguardError
+from ._exceptions import CallguardError, LedgerError
 from ._time import now_utc
 from .storage import describe, open_ledger
 
@@ -109,7 +109,7 @@ class CheckpointScheduler:
                     ledger, self.signing_key, self.out_dir, now=self.clock(), tsa=self.tsa,
                     tsa_timeout=self.deadline,
                 )
-            except ledger.errors as exc:
+            except LedgerError as exc:
                 raise CallguardError(
                     f"cannot take a checkpoint of {describe(self.location)!r}: {exc}"
                 ) from exc

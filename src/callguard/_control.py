@@ -41,17 +41,17 @@ from zoneinfo import ZoneInfo
 from ._audit import audit
 from ._checkpoint import TSR, checkpoint_files
 from ._decision import Reason
-from ._evidence import PARIS, _rows_of, consent_evidence, list_table, zone_of
+from ._evidence import PARIS, as_dicts, consent_evidence, fact_columns, list_table, zone_of
 from ._exceptions import ConfigurationError
 from ._files import neutralise
 from ._guard import Guard
 from ._i18n import N_, text
 from ._numbers import parse_number
 from ._report import CallRow, ConsentRow, RefusalRow, ReportData, Verification, render_report
+from ._reports import AuditReport
 from ._safefiles import SafeDir
 from ._time import from_us, now_utc, to_us
 from .rules.regimes import regime_on
-from .storage.base import counted
 from .storage.journal import VerifyReport
 
 __all__ = ["ControlPack", "control_pack"]
@@ -152,6 +152,22 @@ def require_report_extra() -> None:
         )
 
 
+@dataclass(frozen=True)
+class _Scope:
+    """What the pack covers: the period [``lo``, ``hi``) in µs UTC and the numbers (all when
+    ``wanted`` is empty)."""
+
+    lo: int
+    hi: int
+    wanted: frozenset[str]
+
+    def keep(self, row: dict[str, Any]) -> bool:
+        return not self.wanted or row["number"] in self.wanted
+
+    def in_period(self, text: str | None) -> bool:
+        return text is not None and self.lo <= to_us(datetime.fromisoformat(text)) < self.hi
+
+
 def _fill(
     pack: ControlPack,
     target: SafeDir,
@@ -165,27 +181,64 @@ def _fill(
     public_key: str | os.PathLike[str] | None,
     tsa_roots: str | os.PathLike[str] | None,
 ) -> None:
-    lo, hi = to_us(_paris_midnight(start)), to_us(_paris_midnight(end + timedelta(days=1)))
-    wanted = {f"+{k}" for k in keys}
+    """The pack's files, one step after the other (``progress`` is told each step's name)."""
+    scope = _Scope(
+        to_us(_paris_midnight(start)), to_us(_paris_midnight(end + timedelta(days=1))),
+        frozenset(f"+{k}" for k in keys),
+    )  # fmt: skip
     step = progress or (lambda name: None)
-    ledger, pid = guard.engine.ledger, guard.engine.pid
     out = _Out(pack, target, lang)
-
-    def keep(row: dict[str, Any]) -> bool:
-        return not wanted or row["number"] in wanted
-
-    def in_period(text: str | None) -> bool:
-        return text is not None and lo <= to_us(datetime.fromisoformat(text)) < hi
-
-    # 1. The attempts of the period.
+    # 1. The attempts of the period, 2. each replayed against the law of its day.
     step("calls")
-    rows: list[tuple[Any, ...]] = ledger.service_rows(
-        "SELECT id, number, at, caller_id, outcome, campaign, purpose FROM attempts "  # noqa: S608
-        f"WHERE professional = ? AND at >= ? AND at < ? AND {counted()} ORDER BY at, id",
-        (pid, lo, hi),
+    calls, call_rows, report = _calls(guard, scope, start, end, lang, out, step)
+    # 3. The other facts of the period.
+    step("facts")
+    refusals = _facts(guard, scope, out)
+    # 4. The consent evidence: every consent of these numbers, whenever given (a call of the
+    # period may rest on a consent given before it).
+    step("consents")
+    consents = [c for c in consent_evidence(guard) if scope.keep(c)]
+    pack.thin_consents = sum(1 for c in consents if c["flags"])
+    out.table("consents", consents)
+    # 5. The journal, anchored by the checkpoints given (copied in, to be checked again).
+    step("verification")
+    verdict = guard.verify(checkpoints=checkpoints, public_key=public_key, tsa_roots=tsa_roots)
+    if checkpoints is not None and public_key is not None:
+        _copy_checkpoints(out, checkpoints, public_key)
+    pack.verified = verdict.ok
+    pack.anchored = verdict.ok and verdict.newest_checkpoint is not None
+    pack.affected = affected_calls(verdict, calls, guard.engine.ledger)
+    out.json("verification.json", {
+        **verdict.to_dict(), "affected_calls": pack.affected,
+        "anchored_by_checkpoint": pack.anchored,
+    })  # fmt: skip
+    # 6. The page.
+    step("report")
+    data = ReportData(
+        professional=guard.professional,
+        period_from=start,
+        period_to=end,
+        generated_at=now_utc(),
+        verification=_verification(verdict, pack.affected),
+        calls=call_rows,
+        refusals=_refusal_rows(refusals, guard.policy.refusal_cooldown_days),
+        consents=[_consent_row(c) for c in consents],
+        summary=report.summary,
+        numbers=tuple(sorted(scope.wanted)) or None,
+        lang="fr" if lang == "fr" else "en",
     )
-    attempts = [r for r in rows if not wanted or f"+{r[1]}" in wanted]
-    # 2. Each replayed against the law of its day.
+    out.file("report.html", render_report(data).encode())
+    out.json("manifest.json", pack.to_dict(), record=False)
+
+
+def _calls(
+    guard: Guard, scope: _Scope, start: date, end: date, lang: str, out: _Out,
+    step: Callable[[str], None],
+) -> tuple[list[dict[str, Any]], list[CallRow], AuditReport]:
+    """The attempts of the period replayed against the law of their day: ``calls.csv`` and
+    ``audit.json``; the calls as rows of the CSV and of the page, and the audit."""
+    rows = guard.engine.ledger.attempts_between(guard.engine.pid, scope.lo, scope.hi)
+    attempts = [r for r in rows if not scope.wanted or f"+{r[1]}" in scope.wanted]
     step("audit")
     log = [
         {
@@ -221,9 +274,9 @@ def _fill(
             tuple(r.code.value for r in reasons),
             tuple(f"{_said(r, lang)} ({r.legal_basis})" for r in reasons),
         ))  # fmt: skip
-    pack.calls = len(calls)
-    pack.violations = len(report.violations)
-    pack.summary = report.summary
+    out.pack.calls = len(calls)
+    out.pack.violations = len(report.violations)
+    out.pack.summary = report.summary
     out.table("calls", calls)
     out.json("audit.json", {
         "from": start.isoformat(), "to": end.isoformat(), "calls": report.calls,
@@ -235,72 +288,55 @@ def _fill(
         ],
         "rejected": [r.to_dict() for r in report.rejected],
     })  # fmt: skip
-    # 3. The other facts of the period.
-    step("facts")
-    refusals = [r for r in list_table(guard, "refusals") if keep(r) and in_period(r["at"])]
+    return calls, call_rows, report
+
+
+def _facts(guard: Guard, scope: _Scope, out: _Out) -> list[dict[str, Any]]:
+    """The refusals, opt-outs and voided attempts of the period; the refusals, for the page."""
+    refusals = [
+        r for r in list_table(guard, "refusals") if scope.keep(r) and scope.in_period(r["at"])
+    ]
     optouts = [
         r for r in list_table(guard, "optouts")
-        if keep(r) and (in_period(r["at"]) or in_period(r.get("removed_at")))
+        if scope.keep(r) and (scope.in_period(r["at"]) or scope.in_period(r.get("removed_at")))
     ]  # fmt: skip
     out.table("refusals", refusals)
     out.table("optouts", optouts)
-    voids = _rows_of(
-        ledger, "attempts", f"professional = ? AND at >= ? AND at < ? AND NOT {counted()}",
-        (pid, lo, hi), "at, id", None,
-    )  # fmt: skip
-    out.table("voids", [r for r in voids if keep(r)])
-    # 4. The consent evidence: every consent of these numbers, whenever given (a call of the
-    # period may rest on a consent given before it).
-    step("consents")
-    consents = [c for c in consent_evidence(guard) if keep(c)]
-    pack.thin_consents = sum(1 for c in consents if c["flags"])
-    out.table("consents", consents)
-    # 5. The journal, anchored by the checkpoints given (copied in, to be checked again).
-    step("verification")
-    verdict = guard.verify(checkpoints=checkpoints, public_key=public_key, tsa_roots=tsa_roots)
-    if checkpoints is not None and public_key is not None:
-        _copy_checkpoints(out, checkpoints, public_key)
-    newest = verdict.newest_checkpoint
-    pack.verified = verdict.ok
-    pack.anchored = verdict.ok and newest is not None
-    pack.affected = affected_calls(verdict, calls, ledger)
-    out.json("verification.json", {
-        **verdict.to_dict(), "affected_calls": pack.affected,
-        "anchored_by_checkpoint": pack.anchored,
-    })  # fmt: skip
-    # 6. The page.
-    step("report")
-    cooldown = timedelta(days=guard.policy.refusal_cooldown_days + 1)
-    data = ReportData(
-        professional=guard.professional,
-        period_from=start,
-        period_to=end,
-        generated_at=now_utc(),
-        verification=Verification(
-            verdict.ok, verdict.entries, "",
-            checkpoint_at=None if newest is None or newest.at is None
-            else datetime.fromisoformat(newest.at),
-            checkpoints=len(verdict.checkpoints),
-            entries_after=0 if newest is None else newest.entries_after,
-            problems=tuple(str(p) for p in verdict.problems),
-            affected_calls=None if verdict.ok else pack.affected,
+    voids = as_dicts(
+        "attempts",
+        guard.engine.ledger.voided_attempt_rows(
+            guard.engine.pid, scope.lo, scope.hi, fact_columns("attempts")
         ),
-        calls=call_rows,
-        refusals=[
-            RefusalRow(
-                r["number"], datetime.fromisoformat(r["at"]),
-                datetime.fromisoformat(r["at"]) + cooldown,
-                lifted=bool(r.get("lifted_at")), zone=zone_of(r["number"]),
-            )
-            for r in refusals
-        ],
-        consents=[_consent_row(c) for c in consents],
-        summary=report.summary,
-        numbers=tuple(sorted(wanted)) or None,
-        lang="fr" if lang == "fr" else "en",
+        None,
     )
-    out.file("report.html", render_report(data).encode())
-    out.json("manifest.json", pack.to_dict(), record=False)
+    out.table("voids", [r for r in voids if scope.keep(r)])
+    return refusals
+
+
+def _verification(verdict: VerifyReport, affected: int) -> Verification:
+    """The page's account of the journal's verification."""
+    newest = verdict.newest_checkpoint
+    return Verification(
+        verdict.ok, verdict.entries, "",
+        checkpoint_at=None if newest is None or newest.at is None
+        else datetime.fromisoformat(newest.at),
+        checkpoints=len(verdict.checkpoints),
+        entries_after=0 if newest is None else newest.entries_after,
+        problems=tuple(str(p) for p in verdict.problems),
+        affected_calls=None if verdict.ok else affected,
+    )  # fmt: skip
+
+
+def _refusal_rows(refusals: list[dict[str, Any]], cooldown_days: int) -> list[RefusalRow]:
+    cooldown = timedelta(days=cooldown_days + 1)
+    return [
+        RefusalRow(
+            r["number"], datetime.fromisoformat(r["at"]),
+            datetime.fromisoformat(r["at"]) + cooldown,
+            lifted=bool(r.get("lifted_at")), zone=zone_of(r["number"]),
+        )
+        for r in refusals
+    ]
 
 
 def affected_calls(
@@ -329,19 +365,10 @@ def _number_of(ledger: Any, table: str, row_id: int) -> str | None:
     """The number of a row of a per-number fact table, or None."""
     from ._evidence import TABLES
 
-    t = TABLES.get(table)
-    if t is None:
+    if table not in TABLES:
         return None
-    if table == "attempt_outcomes":
-        rows = ledger.service_rows(
-            "SELECT a.number FROM attempt_outcomes h JOIN attempts a ON a.id = h.attempt_id "
-            "WHERE h.id = ?", (row_id,),
-        )  # fmt: skip
-    elif "number" in t.column_names and "id" in t.column_names:
-        rows = ledger.service_rows(f"SELECT number FROM {t.name} WHERE id = ?", (row_id,))  # noqa: S608
-    else:
-        return None
-    return f"+{rows[0][0]}" if rows else None
+    number = ledger.number_of_row(table, row_id)
+    return None if number is None else f"+{number}"
 
 
 def _copy_checkpoints(

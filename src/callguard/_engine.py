@@ -804,7 +804,7 @@ class Engine:
         try:
             with self.ledger.write():
                 yield self.ledger
-        except self.ledger.errors as exc:
+        except LedgerError as exc:
             raise LedgerError(f"cannot {what} in {self.where!r}: {exc}") from exc
 
     @contextmanager

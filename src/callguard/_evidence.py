@@ -18,7 +18,7 @@ from ._exceptions import InvalidNumberError, LedgerError
 from ._guard import Guard
 from ._numbers import parse_number
 from ._time import from_us, now_utc, require_aware
-from .storage import describe, open_ledger
+from .storage import Ledger, describe, open_ledger
 from .storage.base import SCHEMA, ColumnType, Table
 from .storage.journal import VerifyReport
 
@@ -67,7 +67,7 @@ def verify(
             if checkpoints is not None or public_key is not None:
                 check_against(ledger, report, checkpoints, public_key, tsa_roots)
             return report
-        except ledger.errors as exc:
+        except LedgerError as exc:
             raise LedgerError(f"cannot verify {describe(location)!r}: {exc}") from exc
     finally:
         ledger.close()
@@ -90,7 +90,7 @@ def checkpoint(
     try:
         try:
             return take_checkpoint(ledger, signing_key, out_dir, now=present, tsa=tsa)
-        except ledger.errors as exc:
+        except LedgerError as exc:
             raise LedgerError(f"cannot take a checkpoint of {describe(location)!r}: {exc}") from exc
     finally:
         ledger.close()
@@ -131,58 +131,71 @@ def local_iso(us: int | None, zone: str) -> str | None:
 
 def _select(table: str) -> tuple[Table, list[str]]:
     t = TABLES[table]
-    return t, [c for c in t.column_names if c not in ("professional", "number")]
+    return t, fact_columns(table)
+
+
+def fact_columns(table: str) -> list[str]:
+    """The columns of ``table`` shown for a row (every one but the professional and number)."""
+    return [c for c in TABLES[table].column_names if c not in ("professional", "number")]
 
 
 def _rows_of(
-    ledger: Any, table: str, where: str, params: tuple[object, ...], order: str, zone: str | None
+    ledger: Ledger, table: str, professional: int, number: int | None, order: str,
+    zone: str | None,
 ) -> list[dict[str, Any]]:
     """Rows of ``table`` as dicts (every column the schema declares, so evidence columns added
     by a later schema step appear without code here); instants in ``zone`` (else the number's)."""
+    cols = fact_columns(table)
+    rows = ledger.fact_rows(
+        table, [*cols, "number"] if zone is None else cols, professional, number,
+        [c.strip() for c in order.split(",")],
+    )
+    return as_dicts(table, rows, zone)
+
+
+def as_dicts(table: str, rows: list[tuple[object, ...]], zone: str | None) -> list[dict[str, Any]]:
+    """Rows of ``table``'s columns (then the number, when ``zone`` is None) as dicts; instants
+    in ``zone``, else in each number's."""
     t, cols = _select(table)
     flags = {c.name for c in t.columns if c.type is ColumnType.FLAG}
-    names = ", ".join(f'"{c}"' for c in cols)
-    extra = ", number" if zone is None else ""
-    rows = ledger.service_rows(
-        f"SELECT {names}{extra} FROM {table} WHERE {where} ORDER BY {order}", params  # noqa: S608
-    )
     out = []
     for row in rows:
-        z = zone if zone is not None else zone_of(e164_of_key(int(row[-1])))
+        z = zone if zone is not None else zone_of(e164_of_key(_int(row[-1])))
         item: dict[str, Any] = {}
         if zone is None:
-            item["number"] = e164_of_key(int(row[-1]))
+            item["number"] = e164_of_key(_int(row[-1]))
         for c, v in zip(cols, row, strict=False):
             if c in flags:
                 item[c] = None if v is None else bool(v)
             else:
-                item[c] = local_iso(v, z) if is_instant(c) else v
+                item[c] = local_iso(_int(v), z) if is_instant(c) and v is not None else v
         out.append(item)
     return out
+
+
+def _int(value: object) -> int:
+    if not isinstance(value, int):
+        raise TypeError(f"expected an integer from the ledger, not {value!r}")
+    return value
 
 
 def e164_of_key(key: int) -> str:
     return f"+{key}"
 
 
-def number_history(ledger: Any, pid: int, key: int, zone: str) -> dict[str, list[dict[str, Any]]]:
+def number_history(ledger: Ledger, pid: int, key: int, zone: str) -> dict[str, list[dict[str, Any]]]:
     """Everything the ledger holds on one number for one professional, oldest first, each
     instant in ``zone`` (the consumer's). The service's ``GET /v1/numbers/{number}`` and
     ``callguard show`` both answer with it."""
-    p = (pid, key)
     out: dict[str, list[dict[str, Any]]] = {}
     for name, table, order in _HISTORY:
-        rows = _rows_of(ledger, table, "professional = ? AND number = ?", p, order, zone)
+        rows = _rows_of(ledger, table, pid, key, order, zone)
         if name == "attempts":
             # Every outcome reported for each attempt, in order (attempts.outcome is the latest;
             # an outcome given when the call was recorded has no history row).
             reported: dict[int, list[str]] = {}
-            for attempt_id, outcome in ledger.service_rows(
-                "SELECT h.attempt_id, h.outcome FROM attempt_outcomes h JOIN attempts a "
-                "ON a.id = h.attempt_id WHERE a.professional = ? AND a.number = ? ORDER BY h.id",
-                p,
-            ):
-                reported.setdefault(int(attempt_id), []).append(str(outcome))
+            for attempt_id, outcome in ledger.outcome_history(pid, key):
+                reported.setdefault(attempt_id, []).append(outcome)
             shown = []
             for r in rows:
                 attempt_id = int(r.pop("id"))
@@ -193,11 +206,8 @@ def number_history(ledger: Any, pid: int, key: int, zone: str) -> dict[str, list
             rows = shown
         out[name] = rows
     out["bloctel"] = [
-        {"checked_at": local_iso(int(c), zone), "listed": bool(li)}
-        for c, li in ledger.service_rows(
-            "SELECT checked_at, listed FROM bloctel_checks WHERE number = ? ORDER BY checked_at",
-            (key,),
-        )
+        {"checked_at": local_iso(c, zone), "listed": listed}
+        for c, listed in ledger.bloctel_history(key)
     ]
     return out
 
@@ -208,9 +218,9 @@ def list_table(guard: Guard, table: str, number: object | None = None) -> list[d
     ledger, pid = guard.engine.ledger, guard.engine.pid
     order = "start, id" if "start" in TABLES[table].column_names else "at, id"
     if number is None:
-        return _rows_of(ledger, table, "professional = ?", (pid,), order, None)
+        return _rows_of(ledger, table, pid, None, order, None)
     key = parse_number(number).key
-    rows = _rows_of(ledger, table, "professional = ? AND number = ?", (pid, key), order, None)
+    rows = _rows_of(ledger, table, pid, key, order, None)
     return rows
 
 

@@ -12,7 +12,7 @@ from itertools import repeat
 from operator import add, itemgetter
 from pathlib import Path
 from types import TracebackType
-from typing import Any, cast
+from typing import Any
 
 from ._decision import Decision
 from ._engine import Engine, apply_outcome, read_question
@@ -99,7 +99,7 @@ class Guard:
         ledger = open_ledger(path, busy_timeout=busy_timeout, create=bool(create))
         try:
             pid = ledger.professional_id(professional)
-        except ledger.errors as exc:
+        except LedgerError as exc:
             ledger.close()
             raise LedgerError(f"cannot register professional in {self.path!r}: {exc}") from exc
         self.engine = Engine(ledger, pid, self.policy, clock or now_utc, self.path)
@@ -302,16 +302,10 @@ class Guard:
         why = reason.strip()[:500]
         t = self.engine.now(at, "at")
         with self.engine.write("void the attempt") as ledger:
-            rows = ledger.service_rows(
-                "SELECT professional, at, outcome, recorded_at, voided_at FROM attempts "
-                "WHERE id = ?",
-                (attempt_id,),
-            )
-            if not rows or rows[0][0] != self.engine.pid:
+            found = ledger.attempt_for_void(attempt_id)
+            if found is None or found.professional != self.engine.pid:
                 raise UnknownAttemptError(attempt_id, self.professional)
-            _pid, attempt_at, outcome, recorded_at, voided_at = cast(
-                "tuple[int, int, str | None, int, int | None]", rows[0]
-            )
+            _pid, attempt_at, outcome, recorded_at, voided_at = found
             if voided_at is not None:
                 return  # a retried void: the first one stands
             when = from_us(int(attempt_at))
@@ -526,7 +520,7 @@ class Guard:
         # Committed: now out of the file's free space and write-ahead log too (RGPD art. 5(1)(e)).
         try:
             self.engine.ledger.scrub()
-        except self.engine.ledger.errors as exc:
+        except LedgerError as exc:
             raise LedgerError(f"purged {self.path!r}, but could not reclaim its space: {exc}") from exc
         return PurgeReport(cut, consents_before, removed, self.professional, by, present)
 
@@ -547,7 +541,7 @@ class Guard:
             if checkpoints is not None or public_key is not None:
                 check_against(ledger, report, checkpoints, public_key, tsa_roots)
             return report
-        except ledger.errors as exc:
+        except LedgerError as exc:
             raise LedgerError(f"cannot verify {self.path!r}: {exc}") from exc
 
     def checkpoint(
@@ -568,7 +562,7 @@ class Guard:
         ledger = self.engine.ledger
         try:
             return take_checkpoint(ledger, signing_key_path, out_dir, now=present, tsa=tsa)
-        except ledger.errors as exc:
+        except LedgerError as exc:
             raise LedgerError(f"cannot take a checkpoint of {self.path!r}: {exc}") from exc
 
     def import_bloctel(

@@ -17,6 +17,7 @@ from typing import Any
 from .._exceptions import ConfigurationError
 from .._i18n import _
 from .._time import now_utc, to_us
+from ..storage.base import Ledger
 
 __all__ = ["ApiKey", "KeyInfo", "create_key", "hash_key", "list_keys", "lookup_key", "revoke_key"]
 
@@ -58,14 +59,14 @@ def hash_key(key: str) -> str:
     return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def create_key(ledger: Any, professional_id: int, professional: str, name: str | None) -> str:
+def create_key(ledger: Ledger, professional_id: int, professional: str, name: str | None) -> str:
     """Store a new key for ``professional``; returns the key (the only time it exists)."""
     key = "cg_" + secrets.token_urlsafe(32)
     prefix = key[:_PREFIX_LEN]
     label = name if name is not None else f"{professional}-{prefix[3:]}"
     if not label.strip():
         raise ValueError("--name must not be empty")
-    if ledger.service_rows("SELECT 1 FROM api_keys WHERE name = ?", (label,)):
+    if ledger.api_key_exists(label):
         raise ValueError(f"a key named {label!r} already exists")
     with ledger.write():
         ledger.insert_row(
@@ -81,37 +82,25 @@ def create_key(ledger: Any, professional_id: int, professional: str, name: str |
     return key
 
 
-def lookup_key(ledger: Any, key: str) -> ApiKey | None:
+def lookup_key(ledger: Ledger, key: str) -> ApiKey | None:
     """The live key ``key`` is, or None (unknown, revoked, or not a key at all)."""
     if not key or len(key) > _MAX_KEY_LEN:
         return None
     digest = hash_key(key)
-    rows = ledger.service_rows(
-        "SELECT k.id, p.name, k.hash, k.revoked_at FROM api_keys AS k "
-        "JOIN professionals AS p ON p.id = k.professional WHERE k.hash = ?",
-        (digest,),
-    )
-    if not rows:
+    found = ledger.api_key_by_hash(digest)
+    if found is None:
         return None
-    key_id, professional, stored, revoked = rows[0]
-    if revoked is not None or not hmac.compare_digest(str(stored), digest):
+    key_id, professional, stored, revoked = found
+    if revoked is not None or not hmac.compare_digest(stored, digest):
         return None
-    return ApiKey(int(key_id), str(professional))
+    return ApiKey(key_id, professional)
 
 
-def list_keys(ledger: Any) -> list[KeyInfo]:
-    rows = ledger.service_rows(
-        "SELECT k.name, p.name, k.prefix, k.created_at, k.revoked_at FROM api_keys AS k "
-        "JOIN professionals AS p ON p.id = k.professional ORDER BY k.created_at, k.id",
-        (),
-    )
-    return [
-        KeyInfo(str(n), str(p), str(x), int(c), None if r is None else int(r))
-        for n, p, x, c, r in rows
-    ]
+def list_keys(ledger: Ledger) -> list[KeyInfo]:
+    return [KeyInfo(*row) for row in ledger.api_keys()]
 
 
-def revoke_key(ledger: Any, name_or_prefix: str) -> KeyInfo:
+def revoke_key(ledger: Ledger, name_or_prefix: str) -> KeyInfo:
     """Revoke the one key named ``name_or_prefix`` or whose prefix it is; ValueError otherwise."""
     matches = [
         k for k in list_keys(ledger) if name_or_prefix in (k.name, k.prefix)
@@ -128,9 +117,6 @@ def revoke_key(ledger: Any, name_or_prefix: str) -> KeyInfo:
     (key,) = matches
     if key.revoked_at is None:
         with ledger.write():
-            rows = ledger.service_rows(
-                "SELECT id FROM api_keys WHERE name = ? AND revoked_at IS NULL", (key.name,)
-            )
-            for (key_id,) in rows:
-                ledger.update_row("api_keys", int(key_id), {"revoked_at": to_us(now_utc())})
+            for key_id in ledger.live_api_key_ids(key.name):
+                ledger.update_row("api_keys", key_id, {"revoked_at": to_us(now_utc())})
     return next(k for k in list_keys(ledger) if k.name == key.name)

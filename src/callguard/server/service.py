@@ -27,7 +27,6 @@ import asyncio
 import hashlib
 import inspect
 import json
-import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -42,6 +41,7 @@ from .._evidence import number_history
 from .._exceptions import (
     CallguardError,
     InvalidNumberError,
+    LedgerConflictError,
     LedgerError,
     UnknownAttemptError,
     VoidRefusedError,
@@ -185,7 +185,7 @@ class Service:
         self._inline_guards: dict[str, Guard] = {}
         self._guards_lock = threading.Lock()
         self._ledger: Ledger = open_ledger(location, busy_timeout=busy_timeout)
-        self._errors: tuple[type[Exception], ...] = (*self._ledger.errors, LedgerError)
+        self._errors: tuple[type[Exception], ...] = (LedgerError,)
         self._fallback: tuple[type[Exception], ...] = (Unavailable, *self._errors)
         # Connections that never wait for a lock, for the work done on the event loop.
         self._inline_ledger: Ledger | None = (
@@ -320,7 +320,7 @@ class Service:
         try:
             for ledger in (self._ledger, self._inline_ledger):
                 if ledger is not None:
-                    ledger.service_rows("SELECT count(*) FROM api_keys", ())
+                    ledger.api_key_count()
         except self._errors as exc:
             return str(exc)
         return None
@@ -385,7 +385,7 @@ class Service:
                 raise Unavailable("ledger unavailable", exc.decision) from None
             except ValueError as exc:
                 raise Invalid(_field_of(exc, args), exc) from exc
-            except (*ledger.errors, LedgerError) as exc:  # the COMMIT itself failed
+            except LedgerError as exc:  # the COMMIT itself failed
                 decision = self._unavailable({"number": number, **args}, at, str(exc))
                 raise Unavailable(str(exc), decision) from exc
         digest = _request_digest(raw, body)
@@ -398,10 +398,10 @@ class Service:
                 raise Unavailable("ledger unavailable", exc.decision) from None
             except ValueError as exc:
                 raise Invalid(_field_of(exc, args), exc) from exc
-            except (sqlite3.IntegrityError, *ledger.errors) as exc:
+            except LedgerError as exc:
                 # A concurrent request with the same key stored its answer first (its row's
                 # primary key refused ours, and our attempt rolled back with it): replay it.
-                if not _is_conflict(exc):
+                if not isinstance(exc, LedgerConflictError):
                     decision = self._unavailable({"number": number, **args}, at, str(exc))
                     raise Unavailable(str(exc), decision) from exc
         decision = self._unavailable({"number": number, **args}, at, "idempotency conflict")
@@ -422,13 +422,10 @@ class Service:
         """Look the key up, decide and record, store the answer: one write transaction, so a
         crash or a 503 leaves neither an attempt without its stored answer nor the reverse."""
         with ledger.write():
-            rows = ledger.service_rows(
-                "SELECT request, response, id FROM idempotency WHERE api_key = ? AND key = ?",
-                (key.id, idempotency_key),
-            )
+            found = ledger.stored_answer(key.id, idempotency_key)
             replaced: int | None = None
-            if rows:
-                request, response, stored_id = rows[0]
+            if found is not None:
+                request, response, stored_id = found
                 if request != digest:
                     raise Invalid(
                         "Idempotency-Key",
@@ -606,11 +603,7 @@ def _voided(ledger: Any, attempt_id: object) -> bool:
     """Whether a stored answer's attempt was voided and counts for nothing (no outcome)."""
     if not isinstance(attempt_id, int):
         return False
-    rows = ledger.service_rows(
-        "SELECT 1 FROM attempts WHERE id = ? AND voided_at IS NOT NULL AND outcome IS NULL",
-        (attempt_id,),
-    )
-    return bool(rows)
+    return bool(ledger.attempt_voided(attempt_id))
 
 
 def _stored_decision(body: dict[str, Any]) -> Decision | None:
@@ -626,10 +619,6 @@ def _stored_decision(body: dict[str, Any]) -> Decision | None:
         number=body.get("number"), regime=str(body.get("regime")),
         callee_tz=str(body.get("callee_tz")), at=now_utc(), attempt_id=body.get("attempt_id"),
     )  # fmt: skip
-
-
-def _is_conflict(exc: BaseException) -> bool:
-    return isinstance(exc, sqlite3.IntegrityError) or type(exc).__name__ == "UniqueViolation"
 
 
 def _field_of(exc: BaseException, args: dict[str, Any], default: str = "body") -> str:

@@ -15,11 +15,11 @@ import json
 import os
 import re
 import urllib.parse
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any, NamedTuple, Protocol
+from typing import Any, Literal, NamedTuple, Protocol
 
 from .._exceptions import ConfigurationError
 from .._facts import FactKind, Facts
@@ -64,6 +64,32 @@ class ConsentEvidence(NamedTuple):
 NO_EVIDENCE = ConsentEvidence()
 
 
+class KeyRow(NamedTuple):
+    """An API key as stored (the key itself is never stored, only its hash)."""
+
+    name: str
+    professional: str
+    prefix: str
+    created_at: int
+    revoked_at: int | None
+
+
+class StoredAnswer(NamedTuple):
+    """The answer kept for an Idempotency-Key: the request's digest, the JSON answer, its row."""
+
+    request: str
+    response: str
+    id: int
+
+
+class AttemptForVoid(NamedTuple):
+    professional: int
+    at: int
+    outcome: str | None
+    recorded_at: int
+    voided_at: int | None
+
+
 class Ledger(Protocol):
     """What the decision and the ``record_*`` calls ask of storage.
 
@@ -72,7 +98,14 @@ class Ledger(Protocol):
     """
 
     errors: tuple[type[Exception], ...]
-    """The driver's exception classes: any of them during a decision means LEDGER_UNAVAILABLE."""
+    """``(LedgerError,)``: every failure of the ledger, whatever the backend, is a
+    :class:`~callguard._exceptions.LedgerError` (a unique-key collision a
+    :class:`~callguard._exceptions.LedgerConflictError`); during a decision it means
+    LEDGER_UNAVAILABLE. Kept for callers written as ``except ledger.errors``."""
+
+    driver_errors: tuple[type[BaseException], ...]
+    """The driver's own exception classes, for code inside ``storage/`` that talks to the driver
+    directly (a ledger copy); the backends' methods never let them out."""
 
     def professional_id(self, name: str) -> int: ...
 
@@ -206,9 +239,47 @@ class Ledger(Protocol):
 
     def row_counts(self) -> dict[str, int]: ...
 
-    def service_rows(self, query: str, params: tuple[object, ...]) -> list[tuple[object, ...]]:
-        """Rows of one read statement (``?`` placeholders), e.g. reading the ledger back."""
-        ...
+    # Named operations (``storage.operations``): the service's keys and idempotent answers,
+    # a number's history, a control pack's reads, the void lookup. No SQL leaves storage.
+
+    def api_key_exists(self, name: str) -> bool: ...
+
+    def api_key_by_hash(self, digest: str) -> tuple[int, str, str, int | None] | None: ...
+
+    def api_keys(self) -> list[KeyRow]: ...
+
+    def live_api_key_ids(self, name: str) -> list[int]: ...
+
+    def api_key_count(self) -> int: ...
+
+    def stored_answer(self, api_key: int, key: str) -> StoredAnswer | None: ...
+
+    def attempt_voided(self, attempt_id: int) -> bool: ...
+
+    def attempt_for_void(self, attempt_id: int) -> AttemptForVoid | None: ...
+
+    def fact_rows(
+        self,
+        table: str,
+        columns: Sequence[str],
+        professional: int,
+        number: int | None,
+        order: Sequence[str],
+    ) -> list[tuple[object, ...]]: ...
+
+    def voided_attempt_rows(
+        self, professional: int, lo: int, hi: int, columns: Sequence[str]
+    ) -> list[tuple[object, ...]]: ...
+
+    def outcome_history(self, professional: int, number: int) -> list[tuple[int, str]]: ...
+
+    def bloctel_history(self, number: int) -> list[tuple[int, bool]]: ...
+
+    def attempts_between(
+        self, professional: int, lo: int, hi: int
+    ) -> list[tuple[int, int, int, str | None, str | None, str | None, str | None]]: ...
+
+    def number_of_row(self, table: str, row_id: int) -> int | None: ...
 
     # Bulk reads (scrub, audit, Bloctel export, opt-out listing): set-based, read-only.
 
@@ -819,9 +890,16 @@ def _forms(secrets: list[str]) -> tuple[str, ...]:
     return tuple(sorted(forms, key=len, reverse=True))
 
 
+def kind_of(location: str | os.PathLike[str]) -> Literal["postgresql", "sqlite"]:
+    """The backend ``location`` names: ``"postgresql"`` (a URL or a libpq keyword string) or
+    ``"sqlite"`` (a file path or ``:memory:``). The one reading: the service sizes its pool by it,
+    ``open_ledger`` picks the backend by it."""
+    return "postgresql" if parse_location(location).server else "sqlite"
+
+
 def is_server_url(location: str | os.PathLike[str]) -> bool:
     """Whether ``location`` names a PostgreSQL ledger rather than a SQLite file."""
-    return parse_location(location).server
+    return kind_of(location) == "postgresql"
 
 
 def describe(location: str | os.PathLike[str]) -> str:

@@ -48,9 +48,9 @@ def hex_hash(stored: object) -> str:
 
 
 class CheckpointReads:
-    """Reads for checkpoints; a backend provides :meth:`service_rows` and :meth:`has_table`."""
+    """Reads for checkpoints; a backend provides :meth:`_rows` and :meth:`has_table`."""
 
-    def service_rows(self, query: str, params: tuple[object, ...]) -> list[tuple[object, ...]]:
+    def _rows(self, query: str, params: tuple[object, ...]) -> list[tuple[object, ...]]:
         raise NotImplementedError
 
     def has_table(self, name: str) -> bool:
@@ -60,7 +60,7 @@ class CheckpointReads:
         """The ledger's id, or None for a ledger not yet migrated (opened read-only)."""
         if not self.has_table(LEDGER_TABLE):
             return None
-        rows = self.service_rows(f"SELECT ledger_id FROM {LEDGER_TABLE}", ())  # noqa: S608
+        rows = self._rows(f"SELECT ledger_id FROM {LEDGER_TABLE}", ())  # noqa: S608
         if len(rows) != 1:
             # Zero or several ids: no checkpoint can tell which ledger this is.
             return None
@@ -70,20 +70,20 @@ class CheckpointReads:
         """Every journal chain's last entry: chain → (seq, hash as hex)."""
         return {
             str(chain): (_integer(seq), hex_hash(h))
-            for chain, seq, h in self.service_rows(_HEADS_SQL, ())
+            for chain, seq, h in self._rows(_HEADS_SQL, ())
         }
 
     def entry_hash(self, chain: str, seq: int) -> str | None:
         """The hash (hex) of entry ``seq`` of ``chain``, or None when there is none (or several:
         a chain is numbered once)."""
-        rows = self.service_rows(
+        rows = self._rows(
             "SELECT hash FROM journal WHERE chain = ? AND seq = ?", (chain, int(seq))
         )
         return hex_hash(rows[0][0]) if len(rows) == 1 else None
 
     def entries_after(self, chain: str, seq: int) -> int:
         """How many entries of ``chain`` come after ``seq``."""
-        rows = self.service_rows(
+        rows = self._rows(
             "SELECT count(*) FROM journal WHERE chain = ? AND seq > ?", (chain, int(seq))
         )
         return _integer(rows[0][0])
@@ -93,6 +93,6 @@ class CheckpointReads:
         out: dict[str, int] = {}
         for t in SCHEMA:
             if t.journaled:
-                rows = self.service_rows(f"SELECT count(*) FROM {t.name}", ())  # noqa: S608
+                rows = self._rows(f"SELECT count(*) FROM {t.name}", ())  # noqa: S608
                 out[t.name] = _integer(rows[0][0])
         return out

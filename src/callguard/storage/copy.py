@@ -300,7 +300,9 @@ def migrate_ledger(
     try:
         dst = open_ledger(dst_text, busy_timeout=busy_timeout)
         try:
-            errors = (*src.errors, *dst.errors)
+            errors: tuple[type[BaseException], ...] = (
+                LedgerError, *src.driver_errors, *dst.driver_errors
+            )
             try:
                 with _reader(src) as reader, _writer(dst) as writer:
                     return _copy(reader, writer, _where(dst_text))

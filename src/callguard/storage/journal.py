@@ -1,48 +1,10 @@
-"""The tamper-evident journal: every fact written is chained, and :func:`verify` checks it.
+"""The journaled writes: every write of a fact appends its journal entry in the same
+transaction (:class:`JournaledWrites`, :func:`append`), and a ledger without a journal is sealed
+(:func:`seal`).
 
-Each write of a fact appends one entry to the ``journal`` table **in the same transaction**:
-
-* ``chain``: ``"p<id>"`` for a professional's facts (the table has a ``professional`` column),
-  ``"shared"`` for the rest (professionals, Bloctel imports, the genesis). Entries of one chain
-  are numbered ``seq`` = 1, 2, 3… and each names the hash of the previous one (``prev``).
-* ``hash``: SHA-256 of the entry's fields, ``prev`` (the previous entry's hash) among them.
-  Format 3 (``v`` = 3, :func:`entry_text_v3`, schema step ``m008_journal_erasable``): the
-  fields one per line as in format 2, but the body is replaced by its *digest*, the SHA-256 of
-  16 random bytes (``salt``, stored beside) followed by the body. A purge erases the body and
-  the salt of every entry about the rows it removes and keeps that digest (``digest``): the
-  entry's hash, the chain and any checkpoint of it are unchanged, and without the salt the
-  digest cannot be matched against a guessed number (a phone number is a small space to try).
-  Format 2 (``v`` = 2, :func:`entry_text`): the fields one per line, the body last, in one text
-  encoded once; the previous hash is not stored again (``prev`` is empty, ``verify`` takes it
-  from the previous entry), and SQLite keeps the hash in its 32 bytes (PostgreSQL, in hex).
-  Format 1 (``v`` NULL, the entries written before schema step ``m006_journal_v2``): the
-  canonical JSON ``[chain, seq, at, table, op, row_id, body, prev]``, ``prev`` stored; such
-  entries still verify, and a chain may go on from them in format 2.
-* ``op``: ``insert`` (body: the row's values), ``update`` (body: ``before`` and ``after``),
-  ``delete`` (body: ``before``), ``import`` (a Bloctel return: its counts and the digest of the
-  rows of its ``checked_at``), ``purge`` (per table: the ids removed, their count and the sum of
-  their row hashes; in format 3 the sum covers only the rows no entry names — those sealed at
-  the genesis or a copy — and ``erased`` lists the seqs of the chain's entries it erased),
-  ``expire`` (stored idempotent answers past their time, the same body as a purge's) and
-  ``genesis``/``seal`` (per table: row count, largest id and the sum of the
-  row hashes of the rows that existed before the journal, or after a ledger copy).
-
-A row's values, in a format 2 entry, are one JSON array of its columns in their declared order
-(``storage.base.SCHEMA``), id left out, trailing NULLs left out (so a column added by a later
-schema step does not change older entries); an update's body is ``[before, after]``, a
-delete's ``before``. In format 1 they were a JSON object by column name, NULLs left out.
-
-:func:`verify` checks each chain (numbering, links, hashes), replays the entries into the
-expected content of every journaled table and compares it with the rows: the first fact changed,
-removed or inserted outside callguard is named with its table, row id and the columns that differ.
-
-An erased entry (its body empty) is checked without its body: a format 3 entry by its kept
-digest, a format 1 or 2 entry (erased by a purge after the upgrade) by the link of the entry
-after it, which covers its hash. Its row is known to exist, values unknown, until the purge
-that removed it. Every erased entry must be named by a later ``purge`` or ``expire`` entry of
-its chain; one that is not (a body erased outside callguard) is named by ``verify``. What an
-erased entry no longer proves: the values of a row sealed at the genesis and later purged are
-checked by count only (their sum needed the erased values).
+The entry's format is ``storage.journal_format``'s (see there for the chains, the formats and
+the ops); its verification ``storage.journal_verify``'s. The names of both are re-exported
+here, where the rest of storage has always found them.
 """
 
 from __future__ import annotations
@@ -50,16 +12,185 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from functools import lru_cache
-from json.encoder import encode_basestring
 from typing import Any
 
-from .base import NO_EVIDENCE, PURGE, SCHEMA, ConsentEvidence, Table
+from .base import NO_EVIDENCE, PURGE, ConsentEvidence, Table
 from .base import purge_record as _purge_record
-from .verdict import Problem, VerifyReport
+from .journal_format import (
+    _FIELDS as _FIELDS,
+)
+from .journal_format import (
+    _MOD as _MOD,
+)
+from .journal_format import (
+    _OWNER as _OWNER,
+)
+from .journal_format import (
+    _SALTS as _SALTS,
+)
+from .journal_format import (
+    ANSWERS as ANSWERS,
+)
+from .journal_format import (
+    ATTEMPT_FIELDS as ATTEMPT_FIELDS,
+)
+from .journal_format import (
+    BLOCTEL as BLOCTEL,
+)
+from .journal_format import (
+    ERASING_OPS as ERASING_OPS,
+)
+from .journal_format import (
+    FORMAT as FORMAT,
+)
+from .journal_format import (
+    FORMAT_2 as FORMAT_2,
+)
+from .journal_format import (
+    GENESIS_OPS as GENESIS_OPS,
+)
+from .journal_format import (
+    JOURNALED as JOURNALED,
+)
+from .journal_format import (
+    LEGACY as LEGACY,
+)
+from .journal_format import (
+    TABLES as TABLES,
+)
+from .journal_format import (
+    BloctelRows as BloctelRows,
+)
+from .journal_format import (
+    Entry as Entry,
+)
+from .journal_format import (
+    Rows as Rows,
+)
+from .journal_format import (
+    Run as Run,
+)
+from .journal_format import (
+    _bloctel_groups as _bloctel_groups,
+)
+from .journal_format import (
+    _fields as _fields,
+)
+from .journal_format import (
+    _from_array as _from_array,
+)
+from .journal_format import (
+    _hex as _hex,
+)
+from .journal_format import (
+    _json_value as _json_value,
+)
+from .journal_format import (
+    _plain as _plain,
+)
+from .journal_format import (
+    _reset_salts as _reset_salts,
+)
+from .journal_format import (
+    _Salts as _Salts,
+)
+from .journal_format import (
+    _sha256 as _sha256,
+)
+from .journal_format import (
+    bloctel_digest as bloctel_digest,
+)
+from .journal_format import (
+    body_digest as body_digest,
+)
+from .journal_format import (
+    canonical as canonical,
+)
+from .journal_format import (
+    chain_lock_key as chain_lock_key,
+)
+from .journal_format import (
+    chain_of as chain_of,
+)
+from .journal_format import (
+    encode_values as encode_values,
+)
+from .journal_format import (
+    entry_hash as entry_hash,
+)
+from .journal_format import (
+    entry_hash_v2 as entry_hash_v2,
+)
+from .journal_format import (
+    entry_text as entry_text,
+)
+from .journal_format import (
+    entry_text_v3 as entry_text_v3,
+)
+from .journal_format import (
+    new_salt as new_salt,
+)
+from .journal_format import (
+    row_hash as row_hash,
+)
+from .journal_format import (
+    row_values as row_values,
+)
+from .journal_format import (
+    seal_body as seal_body,
+)
+from .journal_format import (
+    values_array as values_array,
+)
+from .journal_verify import (
+    ERASED as ERASED,
+)
+from .journal_verify import (
+    _apply as _apply,
+)
+from .journal_verify import (
+    _apply_erased as _apply_erased,
+)
+from .journal_verify import (
+    _compare as _compare,
+)
+from .journal_verify import (
+    _diff as _diff,
+)
+from .journal_verify import (
+    _Erased as _Erased,
+)
+from .journal_verify import (
+    _Expected as _Expected,
+)
+from .journal_verify import (
+    _name_erased as _name_erased,
+)
+from .journal_verify import (
+    _remove as _remove,
+)
+from .journal_verify import (
+    _Sealed as _Sealed,
+)
+from .journal_verify import (
+    bloctel_rows as bloctel_rows,
+)
+from .journal_verify import (
+    read_entries as read_entries,
+)
+from .journal_verify import (
+    table_rows as table_rows,
+)
+from .journal_verify import (
+    verify as verify,
+)
+from .journal_verify import (
+    verify_with as verify_with,
+)
+from .verdict import Problem as Problem
+from .verdict import VerifyReport as VerifyReport
 
 __all__ = [
     "BLOCTEL",
@@ -81,606 +212,6 @@ __all__ = [
     "verify",
 ]
 
-BLOCTEL = "bloctel_checks"
-"""Bloctel results are journaled one entry per import (counts and a digest), not per number."""
-ANSWERS = "idempotency"
-"""The stored idempotent answers of the pre-dial service: journaled, and erased on expiry."""
-
-JOURNALED: tuple[Table, ...] = tuple(t for t in SCHEMA if t.journaled)
-"""The tables whose writes are journaled and checked, in schema order."""
-
-_MOD = 1 << 256
-GENESIS_OPS = ("genesis", "seal")
-
-FORMAT = 3
-"""The format of the entries callguard writes (``journal.v``); NULL there means format 1."""
-FORMAT_2 = 2
-"""The format written from schema step ``m006_journal_v2`` until ``m008_journal_erasable``."""
-ERASING_OPS = ("purge", "expire")
-"""The ops whose (format 3) body names the entries they erased."""
-LEGACY = 1
-"""The first format: what schema step ``m005_journal`` writes (its genesis), on a journal that
-has no ``v`` column yet."""
-
-
-def canonical(value: object) -> str:
-    """The one JSON text of ``value``: sorted keys, no spaces, UTF-8 kept."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
-def row_values(table: Table, row: Iterable[Any]) -> dict[str, Any]:
-    """A row (in ``table.columns`` order, id first when it has one) as its journaled values."""
-    return {
-        c.name: v for c, v in zip(table.columns, row, strict=True) if c.name != "id" and v is not None
-    }
-
-
-def chain_of(table: str, values: Mapping[str, Any]) -> str:
-    """The chain a write belongs to: its professional's, or the shared one."""
-    p = values.get("professional")
-    return "shared" if p is None or table == "professionals" else f"p{int(p)}"
-
-
-def row_hash(table: str, row_id: int, values: Mapping[str, Any]) -> int:
-    """A row's hash as an integer, summed (mod 2**256) into the seals of sets of rows."""
-    digest = hashlib.sha256(canonical([table, row_id, values]).encode()).digest()
-    return int.from_bytes(digest, "big")
-
-
-def entry_hash(
-    chain: str, seq: int, at: int, table: str, op: str, row_id: int | None, body: str, prev: str
-) -> str:
-    """The hash of a format 1 entry: two JSON encodings deep (the body, then the entry)."""
-    text = canonical([chain, seq, at, table, op, row_id, body, prev])
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-def entry_text(
-    chain: str, seq: int, at: int, table: str, op: str, row_id: int | None, body: str, prev: str
-) -> str:
-    """What a format 2 entry's hash covers: the format, then the fields one per line, the body
-    last. Unambiguous: the chain, table and op are callguard's own names (no line break: see
-    :func:`_plain`), the numbers are decimal, ``prev`` is hex or empty, and only the body, last,
-    may hold any text."""
-    rid = "" if row_id is None else str(int(row_id))
-    return f"2\n{chain}\n{int(seq)}\n{int(at)}\n{table}\n{op}\n{rid}\n{prev}\n{body}"
-
-
-def entry_text_v3(
-    chain: str, seq: int, at: int, table: str, op: str, row_id: int | None, digest: str, prev: str
-) -> str:
-    """What a format 3 entry's hash covers: format 2's text with the body's salted digest
-    (:func:`body_digest`, 64 hex digits) in place of the body."""
-    rid = "" if row_id is None else str(int(row_id))
-    return f"3\n{chain}\n{int(seq)}\n{int(at)}\n{table}\n{op}\n{rid}\n{prev}\n{digest}"
-
-
-def body_digest(salt: bytes, body: str) -> str:
-    """The digest a format 3 entry keeps of its body: SHA-256 of the salt, then the body."""
-    return hashlib.sha256(salt + body.encode()).hexdigest()
-
-
-class _Salts(threading.local):
-    """16 random bytes per entry from the OS's generator, taken 4 KiB at a time (one system call
-    per 256 entries), a buffer per thread (no lock on the hot path). A child process after
-    ``fork()`` starts a buffer of its own: a salt shared by two entries would let the erased one
-    be guessed from the other."""
-
-    buf = b""
-    pos = 0
-
-
-_SALTS = _Salts()
-
-
-def _reset_salts() -> None:
-    global _SALTS
-    _SALTS = _Salts()
-
-
-os.register_at_fork(after_in_child=_reset_salts)
-
-
-def new_salt() -> bytes:
-    """A fresh 16-byte salt (see :class:`_Salts`)."""
-    pool = _SALTS
-    pos = pool.pos
-    if pos >= len(pool.buf):
-        pool.buf, pos = os.urandom(4096), 0
-    pool.pos = pos + 16
-    return pool.buf[pos : pos + 16]
-
-
-def entry_hash_v2(
-    chain: str, seq: int, at: int, table: str, op: str, row_id: int | None, body: str, prev: str
-) -> str:
-    return _sha256(entry_text(chain, seq, at, table, op, row_id, body, prev))
-
-
-def _sha256(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-def _plain(*names: str) -> bool:
-    """Whether names hashed in a format 2 entry's text can be told apart (no line break)."""
-    return not any("\n" in n for n in names)
-
-
-def _json_value(v: object) -> str:
-    if v is None:
-        return "null"
-    if isinstance(v, str):
-        return str(encode_basestring(v))
-    if isinstance(v, int):  # bool included: stored as 0 or 1
-        return int.__repr__(int(v))
-    raise TypeError(f"a journaled value is an integer, a text or NULL, not {v!r}")
-
-
-def encode_values(values: Sequence[Any]) -> str:
-    """Canonical JSON of one row's values as an array, trailing NULLs left out: the text
-    ``json.dumps(values, separators=(",", ":"), ensure_ascii=False)`` gives, built without the
-    general encoder (integers, texts and NULLs only; anything else is a TypeError)."""
-    end = len(values)
-    while end and values[end - 1] is None:
-        end -= 1
-    parts = []
-    for v in values[:end]:
-        kind = type(v)  # the exact types first: the common case, one test each
-        if kind is int:
-            parts.append(int.__repr__(v))
-        elif kind is str:
-            parts.append(encode_basestring(v))
-        else:
-            parts.append(_json_value(v))
-    return "[" + ",".join(parts) + "]"
-
-
-def _fields(table: Table) -> tuple[str, ...]:
-    """The columns a journal entry keeps for ``table``, in order (the id is the entry's own)."""
-    return tuple(c.name for c in table.columns if c.name != "id")
-
-
-def values_array(table: Table, values: Mapping[str, Any]) -> list[Any]:
-    """``values`` (by column name) in ``table``'s declared column order, missing ones NULL.
-
-    A name that is not a column is left out here: the statement that writes ``values`` names
-    it and fails, so the entry is never committed."""
-    return [values.get(name) for name in _FIELDS[table.name]]
-
-
-def _from_array(table: str, array: object) -> dict[str, Any]:
-    """A format 2 row body back as values by name (NULLs left out, as :func:`row_values`)."""
-    if not isinstance(array, list):
-        raise ValueError(f"a journaled {table} row is an array, not {array!r}")
-    names = _FIELDS.get(table, ())
-    if len(array) > len(names):
-        raise ValueError(f"a journaled {table} row has {len(array)} values, the table {len(names)}")
-    return {n: v for n, v in zip(names, array, strict=False) if v is not None}
-
-
-def bloctel_digest(rows: Iterable[tuple[int, int]]) -> tuple[int, str]:
-    """(count, SHA-256) of the (number, listed) rows of one ``checked_at``, in number order.
-
-    The hashed text is one ``number,listed`` line per row; it is built and hashed a chunk of
-    rows at a time (a verify digests every Bloctel row of the ledger: tens of millions).
-    """
-    from itertools import islice
-
-    h = hashlib.sha256()
-    n = 0
-    it = iter(rows)
-    while chunk := list(islice(it, 1 << 16)):
-        # "%d" formats exactly as f"{int(x)}" for the ints, bools and Decimals rows hold.
-        h.update("".join(map("%d,%d\n".__mod__, chunk)).encode())
-        n += len(chunk)
-    return n, h.hexdigest()
-
-
-Rows = Callable[[Table], Iterator[tuple[Any, ...]]]
-"""Every row of a table, in ``table.columns`` order (id first), sorted by id."""
-BloctelRows = Callable[[], Iterator[tuple[int, int, int]]]
-"""Every Bloctel row as (checked_at, number, listed), sorted by checked_at then number."""
-
-
-def seal_body(rows: Rows, bloctel: BloctelRows, tables: Sequence[Table] = JOURNALED) -> str:
-    """The body of a genesis or seal entry: what every journaled table (of ``tables``) holds
-    now."""
-    body: dict[str, Any] = {}
-    for table in tables:
-        if table.name == BLOCTEL or not table.journaled:
-            continue
-        count, top, total = 0, 0, 0
-        for row in rows(table):
-            count += 1
-            top = max(top, int(row[0]))
-            total = (total + row_hash(table.name, int(row[0]), row_values(table, row))) % _MOD
-        body[table.name] = {"rows": count, "max_id": top, "sum": f"{total:064x}"}
-    body[BLOCTEL] = {str(at): list(d) for at, d in _bloctel_groups(bloctel())}
-    return canonical(body)
-
-
-def _bloctel_groups(rows: Iterator[tuple[int, int, int]]) -> Iterator[tuple[int, tuple[int, str]]]:
-    current: int | None = None
-    group: list[tuple[int, int]] = []
-    for at, number, listed in rows:
-        if at != current:
-            if current is not None:
-                yield current, bloctel_digest(group)
-            current, group = at, []
-        group.append((number, listed))
-    if current is not None:
-        yield current, bloctel_digest(group)
-
-
-def chain_lock_key(chain: str, namespace: str) -> int:
-    """The advisory-lock key of one journal chain of the ledger in schema ``namespace``:
-    appends to a chain are serialised, those of different professionals — or of another ledger
-    of the same database — run in parallel."""
-    digest = hashlib.blake2b(
-        f"{namespace}\x00{chain}".encode(), digest_size=8, person=b"callguard.jrn"
-    ).digest()
-    return int.from_bytes(digest, "big", signed=True)
-
-
-# -- verification -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Entry:
-    id: int
-    chain: str
-    seq: int
-    at: int
-    table: str
-    op: str
-    row_id: int | None
-    body: str
-    prev: str
-    hash: str
-    v: int = LEGACY
-    """The entry's format: 1 (``journal.v`` NULL), 2 or 3."""
-    salt: str | None = None
-    """Format 3: the hex salt of the body's digest; None once erased."""
-    digest: str | None = None
-    """Format 3: the body's digest kept when a purge erased the body; None before."""
-
-    @property
-    def erased(self) -> bool:
-        """Whether a purge erased this entry's body."""
-        return self.body == ""
-
-    def computed_hash(self, prev: str) -> str | None:
-        """The hash this entry should carry after an entry whose hash is ``prev``; None when
-        its content cannot be a callguard entry of its format (an unknown format, a format 2
-        entry whose names hold a line break or that stores a previous hash).
-
-        An erased format 1 or 2 entry cannot be hashed again: its stored hash is taken as it
-        is, and the next entry of its chain (which covers that hash) vouches for it."""
-        fields = (self.chain, self.seq, self.at, self.table, self.op, self.row_id)
-        if self.v == LEGACY:
-            if self.erased:
-                return self.hash if self.salt is None and self.digest is None else None
-            return entry_hash(*fields, self.body, self.prev)
-        if self.prev != "" or not _plain(self.chain, self.table, self.op):
-            return None
-        if self.v == FORMAT_2:
-            if self.erased:
-                return self.hash if self.salt is None and self.digest is None else None
-            return entry_hash_v2(*fields, self.body, prev)
-        if self.v == FORMAT:
-            if self.erased:
-                if self.salt is not None or self.digest is None:
-                    return None
-                digest = self.digest
-            else:
-                if self.salt is None or self.digest is not None:
-                    return None
-                try:
-                    salt = bytes.fromhex(self.salt)
-                except ValueError:
-                    return None
-                digest = body_digest(salt, self.body)
-            return _sha256(entry_text_v3(*fields, digest, prev))
-        return None
-
-
-@dataclass(slots=True)
-class _Sealed:
-    max_id: int = 0
-    rows: int = 0
-    sum: int = 0
-    known: bool = True
-    """False once a sealed row left the seal through an erased entry: its hash is unknown, so
-    the remaining sealed rows are checked by count only."""
-
-
-class _Erased:
-    """A row whose entries a purge erased: it exists, its values are no longer known."""
-
-    def __repr__(self) -> str:
-        return "<erased>"
-
-
-ERASED: Any = _Erased()
-
-
-@dataclass(slots=True)
-class _Expected:
-    tracked: dict[int, Any] = field(default_factory=dict)
-    """Row id: its values as journaled, or :data:`ERASED`."""
-    sealed: _Sealed = field(default_factory=_Sealed)
-
-
-def _diff(expected: Mapping[str, Any], actual: Mapping[str, Any]) -> str:
-    cols = sorted(set(expected) | set(actual))
-    parts = [
-        f"{c} is {actual.get(c)!r}, journal says {expected.get(c)!r}"
-        for c in cols
-        if expected.get(c) != actual.get(c)
-    ]
-    return "; ".join(parts)
-
-
-def verify(entries: Iterable[Entry], rows: Rows, bloctel: BloctelRows) -> VerifyReport:
-    """Check the chains, then the facts against what the entries say they should be."""
-    report = VerifyReport()
-    heads: dict[str, tuple[int, str]] = {}
-    state = {t.name: _Expected() for t in JOURNALED if t.name != BLOCTEL}
-    blocs: dict[int, tuple[int, str]] = {}
-    unnamed: dict[tuple[str, int], Entry] = {}
-    """Erased entries no erasing entry has named yet, by (chain, seq)."""
-    for e in entries:
-        report.entries += 1
-        report.chains[e.chain] = report.chains.get(e.chain, 0) + 1
-        seq, prev = heads.get(e.chain, (0, ""))
-        if e.seq != seq + 1:
-            report.problems.append(Problem(
-                "journal", "journal", e.id,
-                f"entry {e.seq} of chain {e.chain} follows entry {seq}: entries were removed",
-            ))
-            return report
-        if e.v == LEGACY and e.prev != prev:
-            report.problems.append(Problem(
-                "journal", "journal", e.id,
-                f"entry {e.seq} of chain {e.chain} does not follow the previous entry's hash",
-            ))
-            return report
-        if e.computed_hash(prev) != e.hash:
-            report.problems.append(Problem(
-                "journal", "journal", e.id,
-                f"entry {e.seq} of chain {e.chain} ({e.op} {e.table}) was altered: "
-                "its hash does not match its content",
-            ))
-            return report
-        heads[e.chain] = (e.seq, e.hash)
-        try:
-            if e.erased:
-                if e.op in ERASING_OPS or e.op in GENESIS_OPS or e.op == "import":
-                    raise ValueError("a purge, an expiry, a seal or an import is never erased")
-                unnamed[(e.chain, e.seq)] = e
-                _apply_erased(e, state)
-                continue
-            _apply(e, state, blocs)
-            if e.op in ERASING_OPS and e.v == FORMAT:
-                _name_erased(e, unnamed)
-        except (ValueError, TypeError, KeyError, AttributeError) as exc:
-            # A body that hashes right but that callguard cannot have written: fail closed.
-            report.problems.append(Problem(
-                "journal", "journal", e.id,
-                f"entry {e.seq} of chain {e.chain} ({e.op} {e.table}) cannot be read: {exc}",
-            ))
-            return report
-    if unnamed:
-        e = min(unnamed.values(), key=lambda x: x.id)
-        report.problems.append(Problem(
-            "journal", "journal", e.id,
-            f"entry {e.seq} of chain {e.chain} ({e.op} {e.table} row {e.row_id}) was erased, "
-            "but no purge names it: its body was removed outside callguard",
-        ))
-        return report
-    _compare(report, state, blocs, rows, bloctel)
-    return report
-
-
-def _name_erased(e: Entry, unnamed: dict[tuple[str, int], Entry]) -> None:
-    """The entries an erasing entry names (earlier entries of its own chain) are accounted for."""
-    for seq in json.loads(e.body)["erased"]:
-        if int(seq) >= e.seq:
-            raise ValueError(f"it names entry {seq}, which does not come before it")
-        unnamed.pop((e.chain, int(seq)), None)
-
-
-def _apply_erased(e: Entry, state: dict[str, _Expected]) -> None:
-    """Replay an entry whose body a purge erased: the row exists (or, for a delete, no longer
-    does), its values unknown."""
-    target = state.get(e.table)
-    if target is None or e.row_id is None:
-        return
-    rid = e.row_id
-    if e.op != "insert" and rid not in target.tracked and rid <= target.sealed.max_id:
-        # A sealed row that left the seal through an entry whose values are gone.
-        target.sealed.rows -= 1
-        target.sealed.known = False
-    if e.op == "delete":
-        target.tracked.pop(rid, None)
-    else:
-        target.tracked[rid] = ERASED
-
-
-def _remove(purged: _Expected, name: str, gone: Mapping[str, Any], v: int) -> None:
-    """Replay the removal of the rows ``gone`` names from table ``name``."""
-    if v == FORMAT:
-        # Format 3: "sum" covers only the removed rows that were still sealed ("sealed" rows).
-        for rid in gone["ids"]:
-            purged.tracked.pop(int(rid), None)
-        purged.sealed.rows -= int(gone["sealed"])
-        purged.sealed.sum = (purged.sealed.sum - int(gone["sum"], 16)) % _MOD
-        return
-    tracked_sum, tracked_n, unknown = 0, 0, False
-    for rid in gone["ids"]:
-        values = purged.tracked.pop(int(rid), None)
-        if values is ERASED:
-            tracked_n += 1
-            unknown = True
-        elif values is not None:
-            tracked_sum += row_hash(name, int(rid), values)
-            tracked_n += 1
-    sealed_n = int(gone["rows"]) - tracked_n
-    purged.sealed.rows -= sealed_n
-    if sealed_n and unknown:
-        purged.sealed.known = False  # the sealed rows' share of the sum cannot be told apart
-    elif sealed_n:
-        purged.sealed.sum = (purged.sealed.sum - (int(gone["sum"], 16) - tracked_sum)) % _MOD
-
-
-def _apply(e: Entry, state: dict[str, _Expected], blocs: dict[int, tuple[int, str]]) -> None:
-    body = json.loads(e.body)
-    if e.op in GENESIS_OPS:
-        for name, exp in state.items():
-            seal = body.get(name, {"rows": 0, "max_id": 0, "sum": "0"})
-            exp.tracked = {}
-            exp.sealed = _Sealed(int(seal["max_id"]), int(seal["rows"]), int(seal["sum"], 16))
-        blocs.clear()
-        for at, (n, digest) in body.get(BLOCTEL, {}).items():
-            blocs[int(at)] = (int(n), str(digest))
-        return
-    if e.op == "import":
-        blocs[int(body["checked_at"])] = (int(body["rows"]), str(body["digest"]))
-        return
-    if e.op in ERASING_OPS:
-        if e.op == "expire" and e.v != FORMAT:
-            raise ValueError("an expiry is a format 3 entry")
-        for name, gone in body["removed"].items():
-            purged = state.get(name)
-            if purged is not None:
-                _remove(purged, name, gone, e.v)
-        return
-    target = state.get(e.table)
-    if target is None or e.row_id is None:
-        return
-    rid = e.row_id
-    if e.v == LEGACY:
-        if e.op == "insert":
-            target.tracked[rid] = body
-            return
-        before = body["before"]
-        after = body["after"] if e.op == "update" else None
-    else:
-        if e.op == "insert":
-            target.tracked[rid] = _from_array(e.table, body)
-            return
-        if e.op == "update":
-            if not isinstance(body, list) or len(body) != 2:
-                raise ValueError("an update's body is [before, after]")
-            before, after = _from_array(e.table, body[0]), _from_array(e.table, body[1])
-        else:
-            before, after = _from_array(e.table, body), None
-    if rid not in target.tracked and rid <= target.sealed.max_id:
-        # A row sealed at the genesis: it leaves the seal and is tracked from now on.
-        target.sealed.sum = (target.sealed.sum - row_hash(e.table, rid, before)) % _MOD
-        target.sealed.rows -= 1
-    if e.op == "update":
-        if not isinstance(after, dict):
-            raise ValueError("an update names the row's values after it")
-        target.tracked[rid] = after
-    elif e.op == "delete":
-        target.tracked.pop(rid, None)
-
-
-def _compare(
-    report: VerifyReport,
-    state: dict[str, _Expected],
-    blocs: dict[int, tuple[int, str]],
-    rows: Rows,
-    bloctel: BloctelRows,
-) -> None:
-    for table in JOURNALED:
-        if table.name == BLOCTEL:
-            actual_blocs = dict(_bloctel_groups(bloctel()))
-            for at in sorted(set(blocs) | set(actual_blocs)):
-                want, got = blocs.get(at), actual_blocs.get(at)
-                if got is None and want is not None and want[0] == 0:
-                    got = bloctel_digest(())  # an import of no rows leaves none
-                if want == got:
-                    continue
-                if want is None:
-                    kind, detail = "inserted", f"a Bloctel check at {at} was not imported by callguard"
-                elif got is None:
-                    kind, detail = "removed", f"the Bloctel import at {at} ({want[0]} rows) is gone"
-                else:
-                    kind = "changed"
-                    detail = (
-                        f"the Bloctel import at {at} holds {got[0]} rows whose digest differs "
-                        f"from the {want[0]} rows journaled"
-                    )
-                report.problems.append(Problem(kind, BLOCTEL, None, detail))
-            continue
-        exp = state[table.name]
-        seen: set[int] = set()
-        sealed_n, sealed_sum = 0, 0
-        found: list[Problem] = []
-        for row in rows(table):
-            rid = int(row[0])
-            values = row_values(table, row)
-            seen.add(rid)
-            kept = exp.tracked.get(rid)
-            if kept is ERASED:
-                found.append(Problem(
-                    "changed", table.name, rid,
-                    "its journal entries were erased by a purge, yet the row is still there: "
-                    f"{canonical(values)}",
-                ))
-            elif kept is not None:
-                if kept != values:
-                    found.append(Problem("changed", table.name, rid, _diff(kept, values)))
-            elif rid <= exp.sealed.max_id:
-                sealed_n += 1
-                sealed_sum = (sealed_sum + row_hash(table.name, rid, values)) % _MOD
-            else:
-                found.append(Problem(
-                    "inserted", table.name, rid, f"written outside callguard: {canonical(values)}"
-                ))
-        for rid, gone in exp.tracked.items():
-            if rid not in seen:
-                was = "values erased by a purge" if gone is ERASED else canonical(gone)
-                found.append(Problem("removed", table.name, rid, f"removed: was {was}"))
-        if not exp.sealed.known:
-            sealed_sum = exp.sealed.sum % _MOD  # checked by count only (see the module's doc)
-        if (sealed_n, sealed_sum) != (exp.sealed.rows, exp.sealed.sum % _MOD):
-            found.append(Problem(
-                "changed" if sealed_n == exp.sealed.rows else "removed",
-                table.name,
-                None,
-                f"the rows sealed when the journal began (ids up to {exp.sealed.max_id}) were "
-                f"changed or removed: {sealed_n} rows now, {exp.sealed.rows} sealed",
-            ))
-        found.sort(key=lambda p: -1 if p.row_id is None else p.row_id)
-        report.problems.extend(found)
-
-
-# -- writing --------------------------------------------------------------------------------------
-
-TABLES: dict[str, Table] = {t.name: t for t in SCHEMA}
-
-ATTEMPT_FIELDS = (
-    "professional",
-    "number",
-    "at",
-    "caller_id",
-    "outcome",
-    "campaign",
-    "purpose",
-    "recorded_at",
-    "voided_at",
-    "void_reason",
-)
-"""The order :meth:`JournaledWrites.insert_attempt` passes an attempt's values in."""
-if _fields(TABLES["attempts"]) != ATTEMPT_FIELDS:  # pragma: no cover - a schema edit's slip
-    raise ImportError("storage.base declares the attempts' columns in another order")
-
-Run = Callable[[str, tuple[Any, ...]], Any]
-"""Run one statement (``?`` placeholders) in the current write transaction; returns a cursor."""
-
 
 def _cols(table: Table) -> str:
     return ", ".join(f'"{c}"' for c in table.column_names)
@@ -698,13 +229,6 @@ def _insert_sql(table: str, names: tuple[str, ...]) -> str:
     marks = ", ".join("?" for _ in names)
     return f"INSERT INTO {table} ({cols}) VALUES ({marks}) RETURNING id"  # noqa: S608
 
-
-_FIELDS: dict[str, tuple[str, ...]] = {t.name: _fields(t) for t in SCHEMA}
-_OWNER: dict[str, int | None] = {
-    name: (None if name == "professionals" or "professional" not in f else f.index("professional"))
-    for name, f in _FIELDS.items()
-}
-"""Where a table's professional sits among its journaled values (None: the shared chain)."""
 
 HEAD_SQL = "SELECT seq, hash FROM journal WHERE chain = ? ORDER BY seq DESC LIMIT 1"
 _NO_BOUND = 1 << 62
@@ -799,33 +323,6 @@ def append_after(
         run(_APPEND_SQL, (chain, seq, at, table, op, row_id, body, h.hexdigest(), salt.hex()))
 
 
-def _hex(stored: object) -> str:
-    """A stored hash as hex: its 32 bytes, or its hex text as written before (or by PostgreSQL)."""
-    return stored.hex() if isinstance(stored, bytes) else str(stored)
-
-
-def table_rows(run: Run, table: Table) -> Iterator[tuple[Any, ...]]:
-    """Every row of ``table`` in declared column order. A column a later schema step adds is
-    read as NULL while it does not exist yet (the genesis seal of step ``m005_journal`` runs
-    before ``m009_attempt_voids``): NULLs are left out of a row's hash, so it is the same."""
-    probe = run(f"SELECT * FROM {table.name} WHERE 1 = 0", ())  # noqa: S608
-    present = {str(d[0]) for d in probe.description}
-    probe.fetchall()
-    if table.name == ANSWERS and "id" not in present:
-        # A ledger read before step m008 (read-only) keeps its stored answers outside the
-        # journal, in a table without ids: nothing to check there.
-        return
-    cols = ", ".join(f'"{c}"' if c in present else "NULL" for c in table.column_names)
-    cur = run(f"SELECT {cols} FROM {table.name} ORDER BY id", ())  # noqa: S608
-    yield from cur
-
-
-def bloctel_rows(run: Run) -> Iterator[tuple[int, int, int]]:
-    cur = run("SELECT checked_at, number, listed FROM bloctel_checks ORDER BY checked_at, number", ())
-    for at, number, listed in cur:
-        yield int(at), int(number), int(listed)
-
-
 def seal(run: Run, at: int, op: str = "genesis", v: int = FORMAT) -> None:
     """Seal every journaled table as it is now: the genesis of a ledger made before the journal
     (its schema step ``m005_journal``, which writes format 1: the ``v`` column comes later), or
@@ -846,34 +343,6 @@ def journal_copied_answers(run: Run, at: int, raw: bool = False) -> None:
         values = row_values(t, row)
         body = encode_values(values_array(t, values))
         append(run, chain_of(ANSWERS, values), at, ANSWERS, "insert", int(row[0]), body, FORMAT, raw)
-
-
-def read_entries(run: Run) -> Iterator[Entry]:
-    """Every entry in id order; a journal read before schema step ``m006_journal_v2`` (a
-    read-only ledger) has no ``v`` column and only format 1 entries, one read before
-    ``m008_journal_erasable`` no ``salt`` and ``digest``."""
-    probe = run("SELECT * FROM journal WHERE 1 = 0", ())
-    names = {str(d[0]) for d in probe.description}
-    probe.fetchall()
-    v = "v" if "v" in names else "NULL"
-    salt = "salt, digest" if "salt" in names else "NULL, NULL"
-    cur = run(
-        f"SELECT id, chain, seq, at, tbl, op, row_id, body, prev, hash, {v}, {salt} "  # noqa: S608
-        "FROM journal ORDER BY id",
-        (),
-    )
-    for r in cur:
-        yield Entry(
-            int(r[0]), str(r[1]), int(r[2]), int(r[3]), str(r[4]), str(r[5]),
-            None if r[6] is None else int(r[6]), str(r[7]), str(r[8]), _hex(r[9]),
-            LEGACY if r[10] is None else int(r[10]),
-            None if r[11] is None else _hex(r[11]), None if r[12] is None else _hex(r[12]),
-        )
-
-
-def verify_with(run: Run) -> VerifyReport:
-    """:func:`verify` over a ledger read through ``run`` (one read snapshot, the caller's)."""
-    return verify(read_entries(run), lambda t: table_rows(run, t), lambda: bloctel_rows(run))
 
 
 class JournaledWrites:
@@ -1284,8 +753,8 @@ class JournaledWrites:
         created_at: int,
     ) -> int:
         """Keep the answer to an Idempotency-Key (call inside :meth:`write`), journaled on the
-        professional's chain; a second answer for the same (api_key, key) is the driver's
-        unique-constraint error."""
+        professional's chain; a second answer for the same (api_key, key) is a
+        ``LedgerConflictError``."""
         return self.insert_values(
             ANSWERS, (api_key, key, request, status, response, created_at, professional)
         )

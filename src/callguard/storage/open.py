@@ -6,10 +6,10 @@ import os
 
 from .._exceptions import LedgerError
 from .._i18n import _
-from .base import DEFAULT_BUSY_TIMEOUT, Ledger, parse_location
+from .base import DEFAULT_BUSY_TIMEOUT, Ledger, kind_of, parse_location
 from .sqlite import SQLiteLedger
 
-__all__ = ["default_db_path", "open_ledger"]
+__all__ = ["default_db_path", "kind_of", "open_ledger"]
 
 
 def default_db_path() -> str:

@@ -6,8 +6,9 @@ when the processes that race are on different machines; :meth:`PostgresLedger.wr
 
 Connections come from a :class:`psycopg_pool.ConnectionPool` (one connection kept open, a few
 more on demand), so a long-running dialer pays no connection set-up per call. Every failure of
-the server, the network or a timeout surfaces as a :class:`psycopg.Error`, which ``Guard`` turns
-into a ``LEDGER_UNAVAILABLE`` refusal: the ledger fails closed, never open.
+the server, the network or a timeout surfaces as a ``LedgerError`` (the driver's
+:class:`psycopg.Error` as its cause; ``storage.errors``), which ``Guard`` turns into a
+``LEDGER_UNAVAILABLE`` refusal: the ledger fails closed, never open.
 
 Timeouts derive from the Guard's ``busy_timeout`` (the seconds a write may wait for another
 process, as SQLite's busy timeout):
@@ -60,6 +61,8 @@ from .base import (
     steps,
 )
 from .checkpoints import CheckpointReads, insert_ledger_id
+from .errors import DriverErrors, translates_its_own
+from .fact_queries import postgres_many, postgres_one
 from .journal import (
     HEAD_SQL,
     LEGACY,
@@ -72,6 +75,7 @@ from .journal import (
     seal,
     verify_with,
 )
+from .operations import NamedOperations, render
 
 __all__ = ["STEPS", "PostgresLedger", "lock_key"]
 
@@ -96,71 +100,19 @@ _MIGRATIONS_TABLE = """CREATE TABLE IF NOT EXISTS callguard_migrations (
 
 # -- statements ---------------------------------------------------------------------------------
 
-# The facts query of the SQLite ledger, with the order SQLite's index scans give made explicit
-# (attempts and refusals by time, the rest in insertion order), so both backends return equal
-# Facts. Each branch: (instant, b, c, order key, id). One statement: one snapshot, one round
-# trip, prepared once per connection.
-_BRANCHES: dict[FactKind, str] = {
-    FactKind.ATTEMPT: f"""at, NULL::bigint, NULL::bigint, at, id FROM attempts
- WHERE professional = %(p)s AND number = %(n)s AND at >= %(since)s AND {counted()}""",
-    FactKind.REFUSAL: """at, NULL, NULL, at, id FROM refusals
- WHERE professional = %(p)s AND number = %(n)s AND at >= %(since)s AND lifted_at IS NULL""",
-    FactKind.OPTOUT: """at, expires_at, removed_at, 0, id FROM optouts
- WHERE professional = %(p)s AND number = %(n)s""",
-    FactKind.CONSENT: """at, expires_at, off_hours::bigint, 0, id FROM consents
- WHERE professional = %(p)s AND number = %(n)s""",
-    FactKind.WITHDRAWAL: """at, NULL, NULL, 0, id FROM consent_withdrawals
- WHERE professional = %(p)s AND number = %(n)s""",
-    FactKind.SLOT: """start, "end", NULL, "end", id FROM slot_consents
- WHERE professional = %(p)s AND number = %(n)s AND "end" > %(now)s""",
-    FactKind.CONTRACT: """start, "end", NULL, 0, id FROM contracts
- WHERE professional = %(p)s AND number = %(n)s""",
-    FactKind.BLOCTEL: """checked_at, listed, NULL, checked_at, 0 FROM bloctel_checks
- WHERE number = %(n)s AND checked_at >= coalesce(
-   (SELECT max(checked_at) FROM bloctel_checks WHERE number = %(n)s AND checked_at <= %(now)s), 0)""",
-}
-_FACTS_SQL = (
-    "\nUNION ALL ".join(f"SELECT {int(kind)}, {_BRANCHES[kind]}" for kind in FactKind)
-    + "\nORDER BY 1, 5, 6"
-)
-
-# The bulk form: the numbers arrive as one int8 array, each fact table is joined on it, all in
-# one statement (one snapshot). Rows come grouped by kind, then number, then as _FACTS_SQL.
-_MANY_BRANCHES: dict[FactKind, str] = {
-    FactKind.ATTEMPT: f"""a.number, a.at, NULL::bigint, NULL::bigint, a.at, a.id
-  FROM k JOIN attempts a ON a.professional = %(p)s AND a.number = k.n AND a.at >= %(since)s
-   AND {counted("a")}""",
-    FactKind.REFUSAL: """r.number, r.at, NULL, NULL, r.at, r.id
-  FROM k JOIN refusals r ON r.professional = %(p)s AND r.number = k.n AND r.at >= %(since)s
-   AND r.lifted_at IS NULL""",
-    FactKind.OPTOUT: """o.number, o.at, o.expires_at, o.removed_at, 0, o.id
-  FROM k JOIN optouts o ON o.professional = %(p)s AND o.number = k.n""",
-    FactKind.CONSENT: """c.number, c.at, c.expires_at, c.off_hours::bigint, 0, c.id
-  FROM k JOIN consents c ON c.professional = %(p)s AND c.number = k.n""",
-    FactKind.WITHDRAWAL: """w.number, w.at, NULL, NULL, 0, w.id
-  FROM k JOIN consent_withdrawals w ON w.professional = %(p)s AND w.number = k.n""",
-    FactKind.SLOT: """s.number, s.start, s."end", NULL, s."end", s.id
-  FROM k JOIN slot_consents s ON s.professional = %(p)s AND s.number = k.n
-   AND s."end" > %(now)s""",
-    FactKind.CONTRACT: """c.number, c.start, c."end", NULL, 0, c.id
-  FROM k JOIN contracts c ON c.professional = %(p)s AND c.number = k.n""",
-    FactKind.BLOCTEL: """b.number, b.checked_at, b.listed, NULL, b.checked_at, 0
-  FROM k JOIN bloctel_checks b ON b.number = k.n AND b.checked_at >= coalesce(
-    (SELECT max(l.checked_at) FROM bloctel_checks l
-      WHERE l.number = k.n AND l.checked_at <= %(now)s), 0)""",
-}
+# The facts query of the SQLite ledger (``storage.fact_queries``), with the order SQLite's index
+# scans give made explicit (attempts and refusals by time, the rest in insertion order), so both
+# backends return equal Facts. One statement: one snapshot, one round trip, prepared once per
+# connection.
+_FACTS_SQL = postgres_one()
 
 
 @functools.lru_cache(maxsize=64)
 def _facts_many_sql(kinds: frozenset[FactKind] | None) -> str:
-    """The bulk statement over ``kinds`` only (every kind when None): a kind the decision
-    cannot read costs an index probe per number for nothing."""
-    chosen = [k for k in FactKind if kinds is None or k in kinds] or list(FactKind)
-    return (
-        "WITH k(n) AS (SELECT DISTINCT unnest(%(ns)s::bigint[]))\nSELECT "
-        + "\nUNION ALL SELECT ".join(f"{int(kind)}, {_MANY_BRANCHES[kind]}" for kind in chosen)
-        + "\nORDER BY 1, 2, 6, 7"
-    )
+    """The bulk statement over ``kinds`` only (every kind when None): the numbers arrive as one
+    int8 array, each fact table is joined on it, all in one statement (one snapshot); a kind
+    the decision cannot read costs an index probe per number for nothing."""
+    return postgres_many([k for k in FactKind if kinds is None or k in kinds] or list(FactKind))
 
 
 _FACTS_MANY_SQL = _facts_many_sql(None)
@@ -290,7 +242,7 @@ class _Watchdog:
                                 sock.close()
 
 
-class PostgresLedger(JournaledWrites, CheckpointReads):
+class PostgresLedger(DriverErrors, NamedOperations, JournaledWrites, CheckpointReads):
     """The server-backed ledger: ``PostgresLedger("postgresql://user@host:5432/db")``.
 
     The schema is created, or migrated, on first use, inside one transaction. The tables live in
@@ -302,7 +254,7 @@ class PostgresLedger(JournaledWrites, CheckpointReads):
     allowed to talk on the parent's connections.
     """
 
-    errors: tuple[type[Exception], ...] = (psycopg.Error,)
+    driver_errors: tuple[type[BaseException], ...] = (psycopg.Error,)
     """Every psycopg and psycopg_pool error (connection lost, failover, timeouts, pool exhausted)
     derives from :class:`psycopg.Error`: any of them during a decision is LEDGER_UNAVAILABLE."""
 
@@ -568,6 +520,7 @@ class PostgresLedger(JournaledWrites, CheckpointReads):
                 return int(row[0])
             return self.insert_row("professionals", {"name": name})
 
+    @translates_its_own
     def facts(
         self,
         professional: int,
@@ -583,12 +536,15 @@ class PostgresLedger(JournaledWrites, CheckpointReads):
         """
         params = {"p": professional, "n": number, "now": now, "since": since}
         tx = self._tx()
-        if tx is not None:
-            with self._watchdog.watch(tx.conn, self._deadline):
-                rows = self._locked(tx, professional, number, _FACTS_SQL, params).fetchall()
-        else:
-            with self._pooled() as conn, self._watchdog.watch(conn, self._deadline):
-                rows = conn.execute(_FACTS_SQL, params, prepare=True).fetchall()
+        try:
+            if tx is not None:
+                with self._watchdog.watch(tx.conn, self._deadline):
+                    rows = self._locked(tx, professional, number, _FACTS_SQL, params).fetchall()
+            else:
+                with self._pooled() as conn, self._watchdog.watch(conn, self._deadline):
+                    rows = conn.execute(_FACTS_SQL, params, prepare=True).fetchall()
+        except psycopg.Error as exc:
+            raise self.ledger_error(exc) from exc
         facts = Facts()
         for kind, a, b, c, _, _ in rows:
             facts.add(kind, a, b, c)
@@ -620,27 +576,30 @@ class PostgresLedger(JournaledWrites, CheckpointReads):
         the snapshot would be taken by the lock statement, before its wait.) BEGIN is sent with
         the first statement, in one pipeline with the lock and the facts query, so
         ``attempt()`` costs three round trips: check, insert, COMMIT. Waiting is bounded by
-        ``lock_timeout``; a timeout is a :class:`psycopg.Error`, so the call is refused, never
+        ``lock_timeout``; a timeout is a ``LedgerError``, so the call is refused, never
         allowed. An error rolls back; a lost connection has nothing left to roll back.
         """
-        if self._tx() is not None:
-            yield  # joined: the outer write commits
-            return
-        with self._pooled() as conn:
-            tx = self._local.tx = _Tx(conn)
-            try:
-                yield
-            except BaseException:
-                if tx.begun:
-                    with self._watchdog.watch(conn, self._deadline):
-                        _rollback(conn)
-                raise
-            else:
-                if tx.begun:
-                    with self._watchdog.watch(conn, self._deadline):
-                        conn.execute("COMMIT")
-            finally:
-                self._local.tx = None
+        try:
+            if self._tx() is not None:
+                yield  # joined: the outer write commits
+                return
+            with self._pooled() as conn:
+                tx = self._local.tx = _Tx(conn)
+                try:
+                    yield
+                except BaseException:
+                    if tx.begun:
+                        with self._watchdog.watch(conn, self._deadline):
+                            _rollback(conn)
+                    raise
+                else:
+                    if tx.begun:
+                        with self._watchdog.watch(conn, self._deadline):
+                            conn.execute("COMMIT")
+                finally:
+                    self._local.tx = None
+        except psycopg.Error as exc:  # the pool, COMMIT: the driver's, translated
+            raise self.ledger_error(exc) from exc
 
     def _run(self, query: str, params: tuple[Any, ...]) -> Any:
         tx = self._tx()
@@ -793,25 +752,30 @@ class PostgresLedger(JournaledWrites, CheckpointReads):
 
     # -- the pre-dial service's own tables (callguard.server) ----------------------------------
 
-    def service_rows(self, query: str, params: tuple[object, ...]) -> list[tuple[object, ...]]:
-        """Rows of one statement over the service's tables (``?`` placeholders, as SQLite's).
+    def _rows(self, query: str, params: tuple[object, ...]) -> list[tuple[object, ...]]:
+        """Rows of one declared statement (``?`` placeholders, rendered ``%s`` here).
 
         Watched like a decision's statements (keys, idempotency, health): a server that stops
         answering — stopped, swapped out — never answers the cancel ``statement_timeout``
         sends either, so only the client-side deadline frees the caller; the connection is then
         shut down and the pool discards it."""
         with self.connection() as conn, self._watchdog.watch(conn, self._deadline):
-            return [tuple(r) for r in conn.execute(query.replace("?", "%s"), params).fetchall()]
+            return [tuple(r) for r in conn.execute(render(query, "%s"), params).fetchall()]
+
+    def service_rows(self, query: str, params: tuple[object, ...]) -> list[tuple[object, ...]]:
+        """Rows of any read statement (``?`` placeholders): for tests reading a ledger back.
+        The package's own code asks the named operations (``storage.operations``)."""
+        return self._rows(query, params)
 
     def has_table(self, name: str) -> bool:
-        rows = self.service_rows("SELECT to_regclass(?) IS NOT NULL", (name,))
+        rows = self._rows("SELECT to_regclass(?) IS NOT NULL", (name,))
         return bool(rows and rows[0][0])
 
-    def service_exec(self, query: str, params: tuple[object, ...]) -> int:
-        """Run one writing statement (in this thread's write, else on its own); its row count.
-        Watched as :meth:`service_rows` is."""
-        with self.connection() as conn, self._watchdog.watch(conn, self._deadline):
-            return int(conn.execute(query.replace("?", "%s"), params).rowcount)
+    def is_conflict(self, exc: BaseException) -> bool:
+        return isinstance(exc, psycopg.errors.UniqueViolation)
+
+    def describe(self, exc: BaseException) -> str:
+        return self._scrub(_first_line(exc))
 
     def close(self) -> None:
         if os.getpid() != self._pid:

@@ -31,6 +31,8 @@ from .base import (
 )
 from .bloctel import checks_digest, json_chunks, merge_checks
 from .checkpoints import CheckpointReads, insert_ledger_id
+from .errors import DriverErrors, translates_its_own
+from .fact_queries import sqlite_many, sqlite_one
 from .journal import (
     LEGACY,
     JournaledWrites,
@@ -40,6 +42,7 @@ from .journal import (
     verify_with,
 )
 from .journal import VerifyReport as VerifyReport
+from .operations import NamedOperations
 
 __all__ = ["SQLiteLedger", "migrations"]
 
@@ -55,6 +58,9 @@ STEPS = steps(TYPES, suffix={"bloctel_checks": " WITHOUT ROWID"})
 """Each schema step's statements, derived from the one declaration (``storage.base.SCHEMA``)."""
 
 migrations = Migrations("callguard")
+
+_UNIQUE_CODES = (2067, 1555)
+"""SQLITE_CONSTRAINT_UNIQUE and SQLITE_CONSTRAINT_PRIMARYKEY: a key already taken."""
 
 
 def _step(statements: list[str]) -> Callable[[Database], None]:
@@ -104,29 +110,9 @@ for _name, _statements in STEPS.items():
     migrations(name=_name)(_FACTORIES.get(_name, _step)(_statements))
 
 
-# The branch of the facts query for each kind: (instant, b, c, table and condition). One
-# statement, so one consistent snapshot and one round trip on the hot path. Every branch is an
-# index range scan on (professional, number, ...) or (number, checked_at).
-_BRANCHES: dict[FactKind, str] = {
-    FactKind.ATTEMPT: f"""at, NULL, NULL FROM attempts
- WHERE professional = :p AND number = :n AND at >= :since AND {counted()}""",
-    FactKind.REFUSAL: """at, NULL, NULL FROM refusals
- WHERE professional = :p AND number = :n AND at >= :since AND lifted_at IS NULL""",
-    FactKind.OPTOUT: """at, expires_at, removed_at FROM optouts
- WHERE professional = :p AND number = :n""",
-    FactKind.CONSENT: """at, expires_at, off_hours FROM consents
- WHERE professional = :p AND number = :n""",
-    FactKind.WITHDRAWAL: """at, NULL, NULL FROM consent_withdrawals
- WHERE professional = :p AND number = :n""",
-    FactKind.SLOT: """start, "end", NULL FROM slot_consents
- WHERE professional = :p AND number = :n AND "end" > :now""",
-    FactKind.CONTRACT: """start, "end", NULL FROM contracts
- WHERE professional = :p AND number = :n""",
-    FactKind.BLOCTEL: """checked_at, listed, NULL FROM bloctel_checks
- WHERE number = :n AND checked_at >= coalesce(
-   (SELECT max(checked_at) FROM bloctel_checks WHERE number = :n AND checked_at <= :now), 0)""",
-}
-_FACTS_SQL = "\nUNION ALL ".join(f"SELECT {int(kind)}, {_BRANCHES[kind]}" for kind in FactKind)
+# The facts query: one branch per kind (``storage.fact_queries``), one statement, so one
+# consistent snapshot and one round trip on the hot path.
+_FACTS_SQL = sqlite_one(list(FactKind))
 
 # The hot path binds a tuple to numbered parameters (a dict costs ~2 µs more per decision), and
 # asks only the kinds the decision can read: one statement per set of kinds, prepared once each
@@ -137,7 +123,7 @@ _NUMBERED = {"p": "?1", "n": "?2", "now": "?3", "since": "?4"}
 @lru_cache(maxsize=64)
 def _facts_sql(kinds: frozenset[FactKind] | None) -> str:
     chosen = [k for k in FactKind if kinds is None or k in kinds]
-    sql = "\nUNION ALL ".join(f"SELECT {int(k)}, {_BRANCHES[k]}" for k in chosen or FactKind)
+    sql = sqlite_one(chosen or list(FactKind))
     sql = re.sub(r":(p|n|now|since)\b", lambda m: _NUMBERED[m.group(1)], sql)
     # A 4-tuple binds only if ?4 appears (every branch ends with its WHERE clause): an always
     # true condition names the parameters the chosen branches do not use.
@@ -147,34 +133,10 @@ def _facts_sql(kinds: frozenset[FactKind] | None) -> str:
     return sql
 
 # The bulk form of _FACTS_SQL: the numbers sit in a temporary table, and each fact table is joined
-# on it in one statement (CROSS JOIN keeps the key table as the outer loop, so every branch stays
-# an index range scan per number, as in _FACTS_SQL). Rows come grouped by number, in id order
-# within a number, the order _FACTS_SQL returns them in.
-_MANY_BRANCHES: dict[FactKind, str] = {
-    FactKind.ATTEMPT: f"""SELECT a.number, a.at, NULL, NULL FROM temp.callguard_keys AS k
-         CROSS JOIN attempts AS a ON a.professional = :p AND a.number = k.n AND a.at >= :since
-         AND {counted("a")}""",  # noqa: S608
-    FactKind.REFUSAL: """SELECT r.number, r.at, NULL, NULL FROM temp.callguard_keys AS k
-         CROSS JOIN refusals AS r ON r.professional = :p AND r.number = k.n AND r.at >= :since
-         AND r.lifted_at IS NULL""",
-    FactKind.OPTOUT: """SELECT o.number, o.at, o.expires_at, o.removed_at FROM temp.callguard_keys AS k
-         CROSS JOIN optouts AS o ON o.professional = :p AND o.number = k.n
-         ORDER BY k.n, o.id""",
-    FactKind.CONSENT: """SELECT c.number, c.at, c.expires_at, c.off_hours FROM temp.callguard_keys AS k
-         CROSS JOIN consents AS c ON c.professional = :p AND c.number = k.n""",
-    FactKind.WITHDRAWAL: """SELECT w.number, w.at, NULL, NULL FROM temp.callguard_keys AS k
-         CROSS JOIN consent_withdrawals AS w ON w.professional = :p AND w.number = k.n""",
-    FactKind.SLOT: """SELECT s.number, s.start, s."end", NULL FROM temp.callguard_keys AS k
-         CROSS JOIN slot_consents AS s ON s.professional = :p AND s.number = k.n
-         AND s."end" > :now""",
-    FactKind.CONTRACT: """SELECT c.number, c.start, c."end", NULL FROM temp.callguard_keys AS k
-         CROSS JOIN contracts AS c ON c.professional = :p AND c.number = k.n""",
-    FactKind.BLOCTEL: """SELECT b.number, b.checked_at, b.listed, NULL FROM temp.callguard_keys AS k
-         CROSS JOIN bloctel_checks AS b ON b.number = k.n AND b.checked_at >= coalesce(
-           (SELECT max(l.checked_at) FROM bloctel_checks AS l
-             WHERE l.number = k.n AND l.checked_at <= :now), 0)""",
-}
-_FACTS_MANY_SQL = tuple((int(kind), _MANY_BRANCHES[kind]) for kind in FactKind)
+# on it in one statement per kind (CROSS JOIN keeps the key table as the outer loop, so every
+# branch stays an index range scan per number, as in _FACTS_SQL). Rows come grouped by number, in
+# id order within a number, the order _FACTS_SQL returns them in.
+_FACTS_MANY_SQL = tuple((int(kind), sqlite_many(kind)) for kind in FactKind)
 
 
 @lru_cache(maxsize=64)
@@ -196,10 +158,10 @@ def _json_keys(numbers: Iterable[int]) -> str:
     return "[" + ",".join(map(str, sorted(map(int, numbers)))) + "]"
 
 
-class SQLiteLedger(JournaledWrites, CheckpointReads):
+class SQLiteLedger(DriverErrors, NamedOperations, JournaledWrites, CheckpointReads):
     """The embedded ledger: one SQLite file in WAL mode, or ``:memory:``."""
 
-    errors: tuple[type[Exception], ...] = (sqlite3.Error,)
+    driver_errors: tuple[type[BaseException], ...] = (sqlite3.Error,)
     _raw_hash = True  # a journal entry's hash in 32 bytes, not 64 hex digits
 
     def __init__(self, path: str | os.PathLike[str], *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT):
@@ -313,6 +275,7 @@ class SQLiteLedger(JournaledWrites, CheckpointReads):
 
     # -- reads --------------------------------------------------------------------------------
 
+    @translates_its_own
     def facts(
         self,
         professional: int,
@@ -327,7 +290,10 @@ class SQLiteLedger(JournaledWrites, CheckpointReads):
         sql = _facts_sql(kinds)
         with self.lock:
             self._check_file()
-            rows = self.conn.execute(sql, (professional, number, now, since)).fetchall()
+            try:
+                rows = self.conn.execute(sql, (professional, number, now, since)).fetchall()
+            except sqlite3.Error as exc:
+                raise self.ledger_error(exc) from exc
         add = facts.add
         for row in rows:
             add(*row)
@@ -345,18 +311,21 @@ class SQLiteLedger(JournaledWrites, CheckpointReads):
         inside it cannot interleave with another process's.
         """
         with self.lock:
-            if self.conn.in_transaction:
-                yield  # joined: this thread's outer write commits (the service's idempotent attempt)
-                return
-            self.conn.execute("BEGIN IMMEDIATE")
             try:
-                self._check_file()
-                yield
-            except BaseException:
                 if self.conn.in_transaction:
-                    self.conn.execute("ROLLBACK")
-                raise
-            self.conn.execute("COMMIT")
+                    yield  # joined: this thread's outer write commits (the service's attempt)
+                    return
+                self.conn.execute("BEGIN IMMEDIATE")
+                try:
+                    self._check_file()
+                    yield
+                except BaseException:
+                    if self.conn.in_transaction:
+                        self.conn.execute("ROLLBACK")
+                    raise
+                self.conn.execute("COMMIT")
+            except sqlite3.Error as exc:  # BEGIN, ROLLBACK or COMMIT: the driver's, translated
+                raise self.ledger_error(exc) from exc
 
     def _run(self, query: str, params: tuple[Any, ...]) -> Any:
         return self.conn.execute(query, params)
@@ -433,23 +402,28 @@ class SQLiteLedger(JournaledWrites, CheckpointReads):
 
     # -- the pre-dial service's own tables (callguard.server) ----------------------------------
 
-    def service_rows(self, query: str, params: tuple[object, ...]) -> list[tuple[object, ...]]:
-        """Rows of one statement over the service's tables (``?`` placeholders); refused, as
-        a decision is, when the file at the path is no longer the one open (the service's keys
-        and ``/healthz`` then fail closed with the decisions)."""
+    def _rows(self, query: str, params: tuple[object, ...]) -> list[tuple[object, ...]]:
+        """Rows of one declared statement; refused, as a decision is, when the file at the path
+        is no longer the one open (the service's keys and ``/healthz`` then fail closed with the
+        decisions)."""
         with self.lock:
             self._check_file()
             return [tuple(r) for r in self.conn.execute(query, params).fetchall()]
 
+    def service_rows(self, query: str, params: tuple[object, ...]) -> list[tuple[object, ...]]:
+        """Rows of any read statement (``?`` placeholders): for tests reading a ledger back.
+        The package's own code asks the named operations (``storage.operations``)."""
+        return self._rows(query, params)
+
     def has_table(self, name: str) -> bool:
-        return bool(self.service_rows(
+        return bool(self._rows(
             "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)
         ))
 
-    def service_exec(self, query: str, params: tuple[object, ...]) -> int:
-        """Run one writing statement (in this thread's write, else on its own); its row count."""
-        with self.lock:
-            return int(self.conn.execute(query, params).rowcount)
+    def is_conflict(self, exc: BaseException) -> bool:
+        return isinstance(exc, sqlite3.IntegrityError) and getattr(
+            exc, "sqlite_errorcode", None
+        ) in _UNIQUE_CODES
 
     def close(self) -> None:
         if self._identity is not None and os.getpid() != self._pid:
