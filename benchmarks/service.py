@@ -205,10 +205,12 @@ def _wait_ready(proc: subprocess.Popen[bytes], port: int) -> int:
 
 
 def agi_session(port: int, key: str, number: str) -> int:
-    """One FastAGI session as Asterisk runs it: the environment block, then ``200 result=1`` to
-    each ``SET VARIABLE`` until the server ends the session; returns how many were set."""
+    """One FastAGI session as Asterisk runs it: the environment block, the key answered to
+    ``GET VARIABLE CALLGUARD_KEY`` (as set in the dialplan's ``[globals]``), then
+    ``200 result=1`` to each ``SET VARIABLE`` until the server ends the session; returns how
+    many were set."""
     with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
-        script = f"check?key={key}"
+        script = "check"  # the key is the channel's CALLGUARD_KEY, read with GET VARIABLE
         env = [
             "agi_network: yes", f"agi_network_script: {script}",
             f"agi_request: agi://127.0.0.1:{port}/{script}", "agi_channel: SIP/trunk-00000001",
@@ -217,7 +219,10 @@ def agi_session(port: int, key: str, number: str) -> int:
         s.sendall("\n".join(env).encode())
         f = s.makefile("rb")
         count = 0
-        while f.readline():
+        while line := f.readline():
+            if line.startswith(b"GET VARIABLE CALLGUARD_KEY"):
+                s.sendall(f"200 result=1 ({key})\n".encode())
+                continue
             count += 1
             s.sendall(b"200 result=1\n")
         return count

@@ -431,10 +431,21 @@ def test_two_instances_one_killed_mid_load_keep_the_cap_and_idempotency(
                     return
             raise AssertionError(f"{idem} never answered")
 
+        def replay(task: tuple[int, str]) -> tuple[str, dict[str, Any]]:
+            i, number = task
+            r = httpx.post(f"{urls[1]}/v1/attempts", json=body(number), timeout=10,
+                           headers={**auth(key), "Idempotency-Key": f"req-{i}"})
+            assert r.status_code == 200, r.text
+            return f"req-{i}", r.json()
+
         tasks = [(i, numbers[i % len(numbers)]) for i in range(8 * len(numbers))]
         try:
             with ThreadPoolExecutor(8) as pool:
                 list(pool.map(one, tasks))
+                # Every request retried on the surviving instance, whichever answered it first
+                # (the killed one included): the same answer, nothing recorded again.
+                replayed = dict(pool.map(replay, tasks))
+            assert replayed == answers
         finally:
             a.kill()
             b.terminate()

@@ -8,6 +8,7 @@ silently ignored), and a time must carry its offset.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
@@ -136,12 +137,30 @@ BODIES: dict[str, dict[str, Field]] = {
 }
 
 
+# The shape dialers send (2026-11-23T10:30:00+01:00, …Z, milli- or microseconds): the standard
+# library reads it as dateutil does, ~25 µs sooner; anything else goes to dateutil's strict
+# parser, so what is accepted, and how it is read, does not change.
+_COMMON = re.compile(
+    r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{3}|\.\d{6})?(?:Z|[+-]\d{2}:\d{2})",
+    re.ASCII,
+)
+
+
+def _iso(text: str) -> datetime:
+    if _COMMON.fullmatch(text):
+        try:
+            return datetime.fromisoformat(text)
+        except ValueError:
+            pass  # 24:00, a 29 February of a common year...: dateutil's answer, or its error
+    return isoparse(text)
+
+
 def parse_time(value: object, name: str) -> datetime:
     if not isinstance(value, str):
         raise Invalid(name, _("{field} must be an ISO 8601 time with an offset (a string)",
                                field=name))
     try:
-        moment = isoparse(value.strip())
+        moment = _iso(value.strip())
     except (ValueError, OverflowError) as exc:
         raise Invalid(
             name,

@@ -44,6 +44,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from .._decision import Decision
+from .limits import ConnectionLimits
 from .metrics import Metrics, agi_session
 from .service import Answer, Service, Unauthorized, Unavailable
 
@@ -96,14 +97,25 @@ class AgiServer:
 
 async def start_agi(service: Service, host: str, port: int, metrics: Metrics | None = None,
                     read_timeout: float = AGI_READ_TIMEOUT,
-                    deadline: float | None = None) -> AgiServer:
+                    deadline: float | None = None,
+                    limits: ConnectionLimits | None = None) -> AgiServer:
     """Serve FastAGI on ``host:port``; ``deadline`` (default :data:`AGI_SESSION_DEADLINE`)
-    bounds each whole session."""
+    bounds each whole session; ``limits`` (default: a :class:`ConnectionLimits` of its own with
+    the default caps; ``callguard serve`` shares the HTTP listener's) caps the sessions held at
+    once, in all and per peer address: a connection past a cap is closed at once, before a
+    line is read, and no attempt is recorded for it."""
     sessions: set[asyncio.Task[None]] = set()
     agi = _Agi(service, metrics, read_timeout,
                AGI_SESSION_DEADLINE if deadline is None else deadline, sessions)
+    admission = limits if limits is not None else ConnectionLimits()
 
     async def on_connect(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        peer = _peer(writer)
+        if not admission.admit(peer):
+            log.warning(json.dumps({"route": "agi", "error": "too many connections",
+                                    "client": peer}))
+            writer.transport.abort()  # nothing read, nothing answered, nothing recorded
+            return
         task = asyncio.current_task()
         assert task is not None
         sessions.add(task)
@@ -113,12 +125,21 @@ async def start_agi(service: Service, host: str, port: int, metrics: Metrics | N
             log.exception("AGI session failed")
         finally:
             sessions.discard(task)
+            admission.release(peer)
             writer.close()
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(writer.wait_closed(), read_timeout)
 
     server = await asyncio.start_server(on_connect, host, port, limit=_MAX_LINE)
     return AgiServer(server, sessions)
+
+
+def _peer(writer: asyncio.StreamWriter) -> str | None:
+    """The peer's address (without its port), None when unknown."""
+    name = writer.get_extra_info("peername")
+    if isinstance(name, (tuple, list)) and name:
+        return str(name[0])
+    return None
 
 
 # Asterisk's replies to a command (res_agi.c agi_handle_command): a status line ``200 …``,

@@ -1,11 +1,15 @@
 """The HTTP face of the pre-dial service: a Starlette app over a :class:`Service`.
 
 Every ``/v1`` route authenticates its Bearer key, validates its JSON body (422 naming the
-field), does its ledger work in ONE hop to a worker thread, and answers JSON, within the
-service's deadline (past it a decision is a 503 LEDGER_UNAVAILABLE). One JSON log line per
-request (route, professional, result, codes, latency; never the key), serialised only when a
-handler writes it (``callguard serve`` writes them from a thread of their own). How long a
-client may take to send its request is bounded by the connection (``server/transport.py``).
+field), does its ledger work in ONE step (see the threading model in ``server/service.py``),
+and answers JSON, within the service's deadline (past it a decision is a 503
+LEDGER_UNAVAILABLE). The endpoints are module-level functions reading the app's state
+(``app.state.service``, ``.metrics``, ``.body_map``); what goes wrong is raised and answered by
+the app's ``exception_handlers``; ONE pure-ASGI middleware times every ``/v1`` request and
+writes its JSON log line (route, professional, result, codes, latency; never the key),
+serialised only when a handler writes it (``callguard serve`` writes them from a thread of
+their own). How long a client may take to send its request is bounded by the connection
+(``server/transport.py``).
 """
 
 from __future__ import annotations
@@ -13,15 +17,19 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Message as AsgiMessage
 
 from .._decision import Decision
 from .._i18n import Message, _, lang_of
@@ -29,6 +37,7 @@ from . import _openapi, _schemas
 from ._answers import error_body, in_consumer_time
 from .bodymap import BodyMap, parse_body
 from .keys import ApiKey
+from .limits import ConnectionLimits
 from .metrics import CONTENT_TYPE_LATEST, Metrics
 from .service import Answer, Conflict, NotFound, Service, Unauthorized, Unavailable
 
@@ -164,203 +173,358 @@ def _error(request: Request, status: int, code: str, message: Message | str,
     return JSONResponse({"error": code, "message": said, **extra}, status_code=status)
 
 
+# -- one request's context -----------------------------------------------------------------------
+
+_CONTEXT = "callguard"
+"""The scope key of a ``/v1`` request's :class:`_Context`: the endpoint fills it, the exception
+handlers and the middleware read it (Starlette's router passes the same scope down)."""
+
+_MAX_ID = 2**63 - 1
+
+
+@dataclass(slots=True)
+class _Context:
+    route: str
+    decides: bool
+    info: dict[str, Any]
+    parsed: dict[str, Any] | None = None
+    strict: bool = False
+
+
+def _context(request: Request) -> _Context | None:
+    ctx = request.scope.get(_CONTEXT)
+    return ctx if isinstance(ctx, _Context) else None
+
+
+Work = Callable[[Request, Service, ApiKey, dict[str, Any], bytes], Callable[[], Answer]]
+
+
+async def _serve(request: Request, route: str, kind: str | None, status_ok: int, work: Work,
+                 decides: bool = False) -> Response:
+    """A ``/v1`` route: the key, the body, the ledger work in one step, the JSON answer. What
+    goes wrong is raised, and answered by the app's exception handlers."""
+    state = request.app.state
+    service: Service = state.service
+    body_map: BodyMap | None = state.body_map
+    ctx = _Context(route, decides, {"route": route})
+    request.scope[_CONTEXT] = ctx
+    key_text = _bearer(request)
+    # One read: the connection bounds how long the body may take (a 408 there).
+    body = await _read_body(request) if kind is not None else b""
+
+    def blocking() -> Answer:
+        # The key first: a request without a valid key learns nothing, not even what is wrong
+        # with its body.
+        key = service.authenticate(key_text)
+        ctx.info["professional"] = key.professional
+        ctx.strict = _strict(request) if decides else False
+        args: dict[str, Any] = {}
+        if kind is not None:
+            args, platform = parse_body(body, kind, body_map)
+            # A platform that reads the status alone must never see a 200 refusal.
+            ctx.strict = ctx.strict or (platform and body_map is not None and body_map.strict)
+        ctx.parsed = args
+        return work(request, service, key, args, body)()
+
+    answer = await service.run(blocking)
+    status = status_ok
+    decision = answer.decision
+    if decision is not None and decides:
+        _note(ctx.info, decision)
+        if answer.replayed:
+            ctx.info["replayed"] = True
+        state.metrics.decision(route, decision, replayed=answer.replayed)
+        if ctx.strict and not decision.allowed:
+            status = 409
+    return JSONResponse(localized(in_consumer_time(answer.body), request), status_code=status)
+
+
+# -- the work of each route (run in the one step, with the key and the parsed body) -------------
+
+def _check(_r: Request, service: Service, key: ApiKey, args: dict[str, Any],
+           _b: bytes) -> Callable[[], Answer]:
+    return lambda: service.check(key, args)
+
+
+def _attempt(r: Request, service: Service, key: ApiKey, args: dict[str, Any],
+             b: bytes) -> Callable[[], Answer]:
+    idem = r.headers.get("idempotency-key")
+    if idem is not None and not 0 < len(idem) <= 255:
+        raise _schemas.Invalid(
+            "Idempotency-Key",
+            _("{field} must be 1 to 255 characters", field="Idempotency-Key"),
+        )
+    return lambda: service.attempt(key, args, idem, b)
+
+
+def _attempt_id(r: Request) -> int:
+    """The path's attempt id; anything that cannot be one is an unknown attempt (404)."""
+    raw = r.path_params["attempt_id"]
+    if not raw.isdigit() or len(raw) > 19 or not 0 < int(raw) <= _MAX_ID:
+        raise NotFound(_("no attempt {attempt}", attempt=repr(raw[:40])))
+    return int(raw)
+
+
+def _outcome(r: Request, service: Service, key: ApiKey, args: dict[str, Any],
+             _b: bytes) -> Callable[[], Answer]:
+    attempt_id = _attempt_id(r)
+    return lambda: service.outcome(key, attempt_id, args)
+
+
+def _void(r: Request, service: Service, key: ApiKey, args: dict[str, Any],
+          _b: bytes) -> Callable[[], Answer]:
+    attempt_id = _attempt_id(r)
+    return lambda: service.void(key, attempt_id, args)
+
+
+def _fact(name: str) -> Work:
+    def work(_r: Request, service: Service, key: ApiKey, args: dict[str, Any],
+             _b: bytes) -> Callable[[], Answer]:
+        method = getattr(service, name)
+        return lambda: method(key, args)
+
+    return work
+
+
+def _number(r: Request, service: Service, key: ApiKey, _a: dict[str, Any],
+            _b: bytes) -> Callable[[], Answer]:
+    caller_id = r.query_params.get("caller_id")
+    return lambda: service.number(key, r.path_params["number"], caller_id)
+
+
+# -- the endpoints ---------------------------------------------------------------------------------
+
+async def check(request: Request) -> Response:
+    return await _serve(request, "/v1/check", "check", 200, _check, decides=True)
+
+
+async def attempt(request: Request) -> Response:
+    return await _serve(request, "/v1/attempts", "attempt", 200, _attempt, decides=True)
+
+
+async def outcome(request: Request) -> Response:
+    return await _serve(request, "/v1/attempts/{attempt_id}/outcome", "outcome", 200, _outcome)
+
+
+async def void(request: Request) -> Response:
+    return await _serve(request, "/v1/attempts/{attempt_id}/void", "void", 200, _void)
+
+
+async def consent(request: Request) -> Response:
+    return await _serve(request, "/v1/consents", "consent", 201, _fact("consent"))
+
+
+async def withdrawal(request: Request) -> Response:
+    return await _serve(request, "/v1/consents/withdraw", "withdrawal", 201, _fact("withdrawal"))
+
+
+async def optout(request: Request) -> Response:
+    return await _serve(request, "/v1/optouts", "optout", 201, _fact("optout"))
+
+
+async def refusal(request: Request) -> Response:
+    return await _serve(request, "/v1/refusals", "refusal", 201, _fact("refusal"))
+
+
+async def lift_refusal(request: Request) -> Response:
+    return await _serve(request, "/v1/refusals/lift", "lift", 200, _fact("lift_refusal"))
+
+
+async def lift_objection(request: Request) -> Response:
+    return await _serve(request, "/v1/objections/lift", "lift", 200, _fact("lift_objection"))
+
+
+async def number(request: Request) -> Response:
+    return await _serve(request, "/v1/numbers/{number}", None, 200, _number, decides=True)
+
+
+async def healthz(request: Request) -> Response:
+    service: Service = request.app.state.service
+    try:
+        # On a worker, within the deadline: both connections the decisions use are read.
+        problem = await service.run(service.healthy, inline=False)
+    except Unavailable as exc:
+        problem = str(exc)
+    if problem is None:
+        return JSONResponse({"status": "ok"})
+    request.app.state.metrics.ledger_errors.labels("/healthz").inc()
+    return JSONResponse({"status": "unavailable", "error": problem}, status_code=503)
+
+
+async def metrics_route(request: Request) -> Response:
+    return Response(request.app.state.metrics.render(), media_type=CONTENT_TYPE_LATEST)
+
+
+async def openapi(request: Request) -> Response:
+    return JSONResponse(request.app.state.openapi)  # built once: 1.7 ms, the same for all
+
+
+ENDPOINTS: dict[str, Callable[[Request], Any]] = {
+    "/v1/check": check,
+    "/v1/attempts": attempt,
+    "/v1/attempts/{attempt_id}/outcome": outcome,
+    "/v1/attempts/{attempt_id}/void": void,
+    "/v1/consents": consent,
+    "/v1/consents/withdraw": withdrawal,
+    "/v1/optouts": optout,
+    "/v1/refusals": refusal,
+    "/v1/refusals/lift": lift_refusal,
+    "/v1/objections/lift": lift_objection,
+    "/v1/numbers/{number}": number,
+    "/healthz": healthz,
+    "/metrics": metrics_route,
+    "/openapi.json": openapi,
+}
+"""The endpoint of each path of :data:`ROUTES`."""
+
+
+# -- the exception handlers ------------------------------------------------------------------------
+
+async def _on_disconnect(request: Request, _exc: Exception) -> Response:
+    return _error(request, 408, "timeout", _("the client left before sending its body"))
+
+
+async def _on_too_large(request: Request, _exc: Exception) -> Response:
+    return _error(request, 413, "too_large",
+                  _("the body is larger than {most} bytes", most=MAX_BODY))
+
+
+async def _on_unauthorized(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, Unauthorized)
+    return _error(request, 401, "unauthorized", exc.text)
+
+
+async def _on_invalid(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, _schemas.Invalid)
+    ctx = _context(request)
+    if ctx is not None:
+        ctx.info["invalid"] = exc.field
+    return JSONResponse(exc.to_dict(language(request)), status_code=422)
+
+
+async def _on_not_found(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, NotFound)
+    return _error(request, 404, "not_found", exc.text)
+
+
+async def _on_conflict(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, Conflict)
+    return _error(request, 409, "conflict", exc.text)
+
+
+async def _on_unavailable(request: Request, exc: Exception) -> Response:
+    """A 503: a decision route still answers a decision, the LEDGER_UNAVAILABLE refusal."""
+    assert isinstance(exc, Unavailable)
+    ctx = _context(request)
+    route = ctx.route if ctx is not None else request.url.path
+    metrics: Metrics = request.app.state.metrics
+    metrics.ledger_errors.labels(route).inc()
+    if ctx is not None:
+        ctx.info["error"] = "LEDGER_UNAVAILABLE"
+        if exc.decision is None and ctx.decides:  # past the deadline: still a decision
+            known = ctx.parsed if ctx.parsed is not None else {
+                "number": request.path_params.get("number")}
+            exc.decision = request.app.state.service.late_decision(known, str(exc))
+        if exc.decision is not None:
+            _note(ctx.info, exc.decision)
+            metrics.decision(route, exc.decision)
+            return JSONResponse(
+                localized(in_consumer_time(exc.decision.to_dict()), request), status_code=503
+            )
+    return _error(request, 503, "ledger_unavailable", _("the ledger cannot be read or written"))
+
+
+async def _on_http_error(request: Request, exc: Exception) -> Response:
+    """Starlette's own answers (no such route, a method the route does not take) in the house's
+    JSON error shape, like every other answer."""
+    assert isinstance(exc, HTTPException)
+    french = wants_french(request)
+    if exc.status_code == 405:
+        allow = (exc.headers or {}).get("Allow", "")
+        content = error_body("method_not_allowed", french, method=request.method,
+                             path=request.url.path, allow=allow)
+    elif exc.status_code == 404:
+        content = error_body("not_found", french, path=request.url.path)
+    else:
+        content = {"error": "http_error", "message": str(exc.detail)}
+    return JSONResponse(content, status_code=exc.status_code, headers=exc.headers)
+
+
+EXCEPTION_HANDLERS: dict[Any, Callable[[Request, Exception], Any]] = {
+    HTTPException: _on_http_error,
+    ClientDisconnect: _on_disconnect,
+    _TooLarge: _on_too_large,
+    Unauthorized: _on_unauthorized,
+    _schemas.Invalid: _on_invalid,
+    NotFound: _on_not_found,
+    Conflict: _on_conflict,
+    Unavailable: _on_unavailable,
+}
+
+
+# -- the middleware ------------------------------------------------------------------------------
+
+class Timing:
+    """Pure ASGI: the latency histogram and the JSON log line of every ``/v1`` request (the
+    requests whose endpoint set a :class:`_Context`). The histogram's child per (route, status)
+    is looked up once."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+        self._children: dict[tuple[str, int], Any] = {}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+
+        async def sending(message: AsgiMessage) -> None:
+            if message["type"] == "http.response.start":
+                # Recorded before the answer leaves: a client that reads it finds its line.
+                ctx = scope.get(_CONTEXT)
+                if isinstance(ctx, _Context):
+                    self._record(ctx, message["status"], time.perf_counter() - started)
+            await send(message)
+
+        await self.app(scope, receive, sending)
+
+    def _record(self, ctx: _Context, status: int, elapsed: float) -> None:
+        child = self._children.get((ctx.route, status))
+        if child is None:
+            child = self.metrics.latency.labels(ctx.route, str(status))
+            self._children[(ctx.route, status)] = child
+        child.observe(elapsed)
+        if log.isEnabledFor(logging.INFO):
+            info = ctx.info
+            info["status"] = status
+            info["latency_ms"] = round(elapsed * 1000, 3)
+            log.info("%s", _Line(info))
+
+
+# -- the app ---------------------------------------------------------------------------------------
+
 def create_app(service: Service, *, agi_port: int | None = None, agi_host: str = "127.0.0.1",
                agi_read_timeout: float | None = None, close_service: bool = True,
-               body_map: BodyMap | None = None) -> Starlette:
-    """The ASGI app; with ``agi_port`` its lifespan also serves FastAGI on the same Guards;
-    with ``body_map`` the decision routes also take that platform's pre-dial body."""
+               body_map: BodyMap | None = None,
+               limits: ConnectionLimits | None = None) -> Starlette:
+    """The ASGI app; with ``agi_port`` its lifespan also serves FastAGI on the same Guards,
+    its connections counted in ``limits`` (by default those ``server_config`` gives the HTTP
+    listener, so one client's sockets are capped across both); with ``body_map`` the decision
+    routes also take that platform's pre-dial body."""
     metrics = Metrics()
-
-    def handler(route: str, kind: str | None, status_ok: int,
-                work: Callable[[Request, ApiKey, dict[str, Any], bytes], Callable[[], Answer]],
-                decides: bool = False) -> Callable[[Request], Awaitable[Response]]:
-        latency: dict[int, Any] = {}  # the histogram's child per status, looked up once
-
-        async def endpoint(request: Request) -> Response:
-            started = time.perf_counter()
-            info: dict[str, Any] = {"route": route}
-            response = await _handle(request, info)
-            elapsed = time.perf_counter() - started
-            status = response.status_code
-            child = latency.get(status)
-            if child is None:
-                child = latency[status] = metrics.latency.labels(route, str(status))
-            child.observe(elapsed)
-            info["status"] = response.status_code
-            info["latency_ms"] = round(elapsed * 1000, 3)
-            if log.isEnabledFor(logging.INFO):
-                log.info("%s", _Line(info))
-            return response
-
-        async def _handle(request: Request, info: dict[str, Any]) -> Response:
-            key_text = _bearer(request)
-            strict = False
-            parsed: dict[str, Any] | None = None
-            try:
-                # One read: the connection bounds how long the body may take (a 408 there).
-                body = await _read_body(request) if kind is not None else b""
-
-                def blocking() -> Answer:
-                    nonlocal strict, parsed
-                    # The key first: a request without a valid key learns nothing, not even
-                    # what is wrong with its body.
-                    key = service.authenticate(key_text)
-                    info["professional"] = key.professional
-                    strict = _strict(request) if decides else False
-                    args: dict[str, Any] = {}
-                    if kind is not None:
-                        args, platform = parse_body(body, kind, body_map)
-                        # A platform that reads the status alone must never see a 200 refusal.
-                        strict = strict or (platform and body_map is not None and body_map.strict)
-                    parsed = args
-                    return work(request, key, args, body)()
-
-                answer = await service.run(blocking)
-            except ClientDisconnect:
-                return _error(request, 408, "timeout",
-                              _("the client left before sending its body"))
-            except _TooLarge:
-                return _error(request, 413, "too_large",
-                              _("the body is larger than {most} bytes", most=MAX_BODY))
-            except Unauthorized as exc:
-                return _error(request, 401, "unauthorized", exc.text)
-            except _schemas.Invalid as exc:
-                info["invalid"] = exc.field
-                return JSONResponse(exc.to_dict(language(request)), status_code=422)
-            except NotFound as exc:
-                return _error(request, 404, "not_found", exc.text)
-            except Conflict as exc:
-                return _error(request, 409, "conflict", exc.text)
-            except Unavailable as exc:
-                metrics.ledger_errors.labels(route).inc()
-                info["error"] = "LEDGER_UNAVAILABLE"
-                if exc.decision is None and decides:  # past the deadline: still a decision
-                    number = request.path_params.get("number")
-                    known = parsed if parsed is not None else {"number": number}
-                    exc.decision = service.late_decision(known, str(exc))
-                if exc.decision is not None:
-                    _note(info, exc.decision)
-                    metrics.decision(route, exc.decision)
-                    return JSONResponse(
-                        localized(in_consumer_time(exc.decision.to_dict()), request),
-                        status_code=503,
-                    )
-                return _error(request, 503, "ledger_unavailable",
-                              _("the ledger cannot be read or written"))
-            decision = answer.decision
-            status = status_ok
-            if decision is not None and decides:
-                _note(info, decision)
-                if answer.replayed:
-                    info["replayed"] = True
-                metrics.decision(route, decision, replayed=answer.replayed)
-                if strict and not decision.allowed:
-                    status = 409
-            return JSONResponse(localized(in_consumer_time(answer.body), request),
-                                status_code=status)
-
-        return endpoint
-
-    def check(_r: Request, key: ApiKey, args: dict[str, Any], _b: bytes) -> Callable[[], Answer]:
-        return lambda: service.check(key, args)
-
-    def attempt(r: Request, key: ApiKey, args: dict[str, Any], b: bytes) -> Callable[[], Answer]:
-        idem = r.headers.get("idempotency-key")
-        if idem is not None and not 0 < len(idem) <= 255:
-            raise _schemas.Invalid(
-                "Idempotency-Key",
-                _("{field} must be 1 to 255 characters", field="Idempotency-Key"),
-            )
-        return lambda: service.attempt(key, args, idem, b)
-
-    def outcome(r: Request, key: ApiKey, args: dict[str, Any], _b: bytes) -> Callable[[], Answer]:
-        raw = r.path_params["attempt_id"]
-        if not raw.isdigit() or len(raw) > 18:
-            raise NotFound(_("no attempt {attempt}", attempt=repr(raw[:40])))
-        return lambda: service.outcome(key, int(raw), args)
-
-    def void(r: Request, key: ApiKey, args: dict[str, Any], _b: bytes) -> Callable[[], Answer]:
-        raw = r.path_params["attempt_id"]
-        if not raw.isdigit() or len(raw) > 18:
-            raise NotFound(_("no attempt {attempt}", attempt=repr(raw[:40])))
-        return lambda: service.void(key, int(raw), args)
-
-    def fact(name: str) -> Callable[[Request, ApiKey, dict[str, Any], bytes], Callable[[], Answer]]:
-        method = getattr(service, name)
-
-        def work(_r: Request, key: ApiKey, args: dict[str, Any], _b: bytes) -> Callable[[], Answer]:
-            return lambda: method(key, args)
-
-        return work
-
-    def number(r: Request, key: ApiKey, _a: dict[str, Any], _b: bytes) -> Callable[[], Answer]:
-        caller_id = r.query_params.get("caller_id")
-        return lambda: service.number(key, r.path_params["number"], caller_id)
-
-    async def healthz(_request: Request) -> Response:
-        try:
-            # On a worker, within the deadline: both connections the decisions use are read.
-            problem = await service.run(service.healthy, inline=False)
-        except Unavailable as exc:
-            problem = str(exc)
-        if problem is None:
-            return JSONResponse({"status": "ok"})
-        metrics.ledger_errors.labels("/healthz").inc()
-        return JSONResponse({"status": "unavailable", "error": problem}, status_code=503)
-
-    async def metrics_route(_request: Request) -> Response:
-        return Response(metrics.render(), media_type=CONTENT_TYPE_LATEST)
-
-    schema = openapi_schema(body_map)  # built once: 1.7 ms, the same for every request
-
-    async def openapi(_request: Request) -> Response:
-        return JSONResponse(schema)
-
-    async def http_error(request: Request, exc: Exception) -> Response:
-        # Starlette's own answers (no such route, a method the route does not take) in the
-        # house's JSON error shape, like every other answer.
-        assert isinstance(exc, HTTPException)
-        french = wants_french(request)
-        if exc.status_code == 405:
-            allow = (exc.headers or {}).get("Allow", "")
-            content = error_body("method_not_allowed", french, method=request.method,
-                                 path=request.url.path, allow=allow)
-        elif exc.status_code == 404:
-            content = error_body("not_found", french, path=request.url.path)
-        else:
-            content = {"error": "http_error", "message": str(exc.detail)}
-        return JSONResponse(content, status_code=exc.status_code, headers=exc.headers)
-
-    works = {
-        "/v1/check": check,
-        "/v1/attempts": attempt,
-        "/v1/attempts/{attempt_id}/outcome": outcome,
-        "/v1/attempts/{attempt_id}/void": void,
-        "/v1/consents": fact("consent"),
-        "/v1/consents/withdraw": fact("withdrawal"),
-        "/v1/optouts": fact("optout"),
-        "/v1/refusals": fact("refusal"),
-        "/v1/refusals/lift": fact("lift_refusal"),
-        "/v1/objections/lift": fact("lift_objection"),
-        "/v1/numbers/{number}": number,
-    }
-    plain = {"/healthz": healthz, "/metrics": metrics_route, "/openapi.json": openapi}
-    routes = []
-    for method, path, _summary, kind, ok in ROUTES:
-        if path in plain:
-            routes.append(Route(path, plain[path], methods=[method]))
-        else:
-            routes.append(Route(path, handler(path, kind, ok, works[path], path in DECIDES),
-                                methods=[method]))
+    routes = [Route(path, ENDPOINTS[path], methods=[method]) for method, path, *_ in ROUTES]
 
     @asynccontextmanager
-    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
         agi = None
         if agi_port is not None:
             from .agi import AGI_READ_TIMEOUT, start_agi
 
             agi = await start_agi(service, agi_host, agi_port, metrics,
-                                  agi_read_timeout or AGI_READ_TIMEOUT)
+                                  agi_read_timeout or AGI_READ_TIMEOUT,
+                                  limits=app.state.limits)
             app.state.agi = agi
         try:
             yield
@@ -370,10 +534,13 @@ def create_app(service: Service, *, agi_port: int | None = None, agi_host: str =
             if close_service:
                 service.close()
 
-    app = Starlette(routes=routes, lifespan=lifespan,
-                    exception_handlers={HTTPException: http_error})
+    app = Starlette(routes=routes, lifespan=lifespan, exception_handlers=EXCEPTION_HANDLERS,
+                    middleware=[Middleware(Timing, metrics=metrics)])
     app.state.service = service
     app.state.metrics = metrics
+    app.state.body_map = body_map
+    app.state.limits = limits
+    app.state.openapi = openapi_schema(body_map)
     return app
 
 

@@ -64,14 +64,27 @@ class Metrics:
             registry=self.registry,
         )
 
+        # Each series' child, bound once: ``.labels()`` hashes and locks on every call.
+        self._decisions: dict[tuple[str, bool], Any] = {}
+        self._reasons: dict[str, Any] = {}
+
     def decision(self, route: str, decision: Decision, *, replayed: bool = False) -> None:
         """Count one decision answered on ``route``; a replayed one only as a replay."""
         if replayed:
             self.replays.inc()
             return
-        self.decisions.labels(route, "allowed" if decision.allowed else "refused").inc()
+        allowed = decision.allowed
+        child = self._decisions.get((route, allowed))
+        if child is None:
+            child = self.decisions.labels(route, "allowed" if allowed else "refused")
+            self._decisions[(route, allowed)] = child
+        child.inc()
         for reason in decision.reasons:
-            self.reasons.labels(reason.code.value).inc()
+            code = reason.code.value
+            counter = self._reasons.get(code)
+            if counter is None:
+                counter = self._reasons[code] = self.reasons.labels(code)
+            counter.inc()
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -356,7 +356,7 @@ class Service:
         try:
             decision = guard.may_call(args.pop("number"), args.pop("caller_id"), at, **args)
         except ValueError as exc:
-            raise Invalid(_field_of(exc, args), exc) from exc
+            raise Invalid(_field(exc, args), exc) from exc
         return self._answer(decision)
 
     def _answer(self, decision: Decision) -> Answer:
@@ -384,7 +384,7 @@ class Service:
             except _Rollback as exc:
                 raise Unavailable("ledger unavailable", exc.decision) from None
             except ValueError as exc:
-                raise Invalid(_field_of(exc, args), exc) from exc
+                raise Invalid(_field(exc, args), exc) from exc
             except LedgerError as exc:  # the COMMIT itself failed
                 decision = self._unavailable({"number": number, **args}, at, str(exc))
                 raise Unavailable(str(exc), decision) from exc
@@ -397,7 +397,7 @@ class Service:
             except _Rollback as exc:
                 raise Unavailable("ledger unavailable", exc.decision) from None
             except ValueError as exc:
-                raise Invalid(_field_of(exc, args), exc) from exc
+                raise Invalid(_field(exc, args), exc) from exc
             except LedgerError as exc:
                 # A concurrent request with the same key stored its answer first (its row's
                 # primary key refused ours, and our attempt rolled back with it): replay it.
@@ -481,8 +481,10 @@ class Service:
             guard.record_outcome(attempt_id, args["outcome"], args.get("at"))
         except LedgerError as exc:
             raise Unavailable(str(exc)) from exc
-        except ValueError as exc:
+        except UnknownAttemptError as exc:
             raise NotFound(_("no attempt {attempt} for this key", attempt=attempt_id)) from exc
+        except ValueError as exc:  # a value the library refuses: a 422 naming its field
+            raise Invalid(_field(exc, args, "outcome"), exc) from exc
         return Answer({"attempt_id": attempt_id, "outcome": args["outcome"].value})
 
     def void(self, key: _keys.ApiKey, attempt_id: int, args: dict[str, Any]) -> Answer:
@@ -498,7 +500,7 @@ class Service:
         except VoidRefusedError as exc:
             raise Conflict(exc.message) from exc
         except ValueError as exc:
-            raise Invalid(_field_of(exc, args, "reason"), str(exc)) from exc
+            raise Invalid(_field(exc, args, "reason"), str(exc)) from exc
         return Answer({"attempt_id": attempt_id, "voided": True})
 
     def _fact(self, args: dict[str, Any], kind: str) -> dict[str, Any]:
@@ -519,7 +521,7 @@ class Service:
             self._write(lambda: guard.record_consent(number, at, proof=args["proof"],
                                                      expires_at=args.get("expires_at"), **extra))
         except ValueError as exc:
-            raise Invalid(_field_of(exc, args, "proof"), exc) from exc
+            raise Invalid(_field(exc, args, "proof"), exc) from exc
         return Answer(self._fact({"number": number, "at": at}, "consent"))
 
     def withdrawal(self, key: _keys.ApiKey, args: dict[str, Any]) -> Answer:
@@ -536,7 +538,7 @@ class Service:
                 args["number"], at, source=args.get("source", "internal"),
                 expires_at=args.get("expires_at")))
         except ValueError as exc:
-            raise Invalid(_field_of(exc, args, "expires_at"), exc) from exc
+            raise Invalid(_field(exc, args, "expires_at"), exc) from exc
         return Answer(self._fact({"number": args["number"], "at": at}, "optout"))
 
     def refusal(self, key: _keys.ApiKey, args: dict[str, Any]) -> Answer:
@@ -562,7 +564,7 @@ class Service:
             self._write(lambda: lifted.append(
                 lift(args["number"], at, reason=args["reason"], by=args.get("by"))))
         except ValueError as exc:
-            raise Invalid(_field_of(exc, args, "reason"), exc) from exc
+            raise Invalid(_field(exc, args, "reason"), exc) from exc
         return Answer({"lifted": lifted[0]})
 
     def number(self, key: _keys.ApiKey, number: str, caller_id: str | None) -> Answer:
@@ -621,6 +623,15 @@ def _stored_decision(body: dict[str, Any]) -> Decision | None:
     )  # fmt: skip
 
 
+def _field(exc: BaseException, args: dict[str, Any], default: str = "body") -> str:
+    """The body field a library error is about: the field it names
+    (``ConfigurationError.field``), else guessed from its sentence."""
+    named = getattr(exc, "field", None)
+    if isinstance(named, str) and named:
+        return named
+    return _field_of(exc, args, default)
+
+
 def _field_of(exc: BaseException, args: dict[str, Any], default: str = "body") -> str:
     """The body field a library ValueError is about (it names the parameter first)."""
     text = str(exc)
@@ -633,7 +644,6 @@ def _field_of(exc: BaseException, args: dict[str, Any], default: str = "body") -
     if "zone" in text.lower():
         return "callee_tz"
     return default
-
 
 
 __reexported__ = (CallguardError,)  # errors the app maps

@@ -200,8 +200,13 @@ def server_config(
 ) -> uvicorn.Config:
     """The uvicorn configuration ``callguard serve`` runs: httptools with the guarded protocol,
     uvloop when installed, no access log (the app logs one JSON line per request)."""
+    limits = limits if limits is not None else ConnectionLimits()
+    state = getattr(app, "state", None)
+    if state is not None and getattr(state, "limits", False) is None:
+        # The app's FastAGI listener (started by its lifespan) shares these caps.
+        state.limits = limits
     protocol = guarded_protocol(
-        limits if limits is not None else ConnectionLimits(),
+        limits,
         header_timeout=header_timeout,
         idle_timeout=idle_timeout,
         body_timeout=body_timeout,
