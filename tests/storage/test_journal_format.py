@@ -33,7 +33,7 @@ from callguard.storage.journal import (
 from conftest import NPV
 from test_journal import AT, A, B, C, every_kind_of_fact, first, scalar, tamper
 
-V1_LEDGER = Path(__file__).parent / "data" / "journal_v1.db"
+V1_LEDGER = Path(__file__).parent.parent / "data" / "journal_v1.db"
 """A ledger written by callguard before the format 2 step: every kind of fact, outcomes, lifts,
 a purge and two professionals, all journaled in format 1."""
 

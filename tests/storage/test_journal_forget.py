@@ -36,7 +36,7 @@ PURGED_E164 = "+33612345678"
 PURGED_INT = 33612345678
 KEPT = "06 98 76 54 32"
 OLD = paris(2024, 3, 5, 11)
-V1_LEDGER = Path(__file__).parent / "data" / "journal_v1.db"
+V1_LEDGER = Path(__file__).parent.parent / "data" / "journal_v1.db"
 
 
 def encodings(number: int) -> dict[str, bytes]:
