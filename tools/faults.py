@@ -30,6 +30,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -163,6 +164,73 @@ def _check(rows: list[tuple[int, int, int]], logged: set[int]) -> list[str]:
     return problems
 
 
+@dataclass
+class _Faults:
+    """The worker processes of one run and the faults done to them."""
+
+    location: str
+    scratch: Path
+    backend: str
+    rng: random.Random
+    logs: list[Path] = field(default_factory=list)
+    procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    kills: int = 0
+    terminations: int = 0
+    replacements: int = 0
+
+    def spawn(self) -> None:
+        log = self.scratch / f"{self.backend}-{len(self.logs)}.log"
+        self.logs.append(log)
+        self.procs.append(subprocess.Popen(
+            [sys.executable, __file__, "--worker", self.location, str(log),
+             str(self.rng.randrange(10**9))]
+        ))  # fmt: skip
+
+    def inject(self, server: str, schema: str | None, seconds: float) -> float:
+        """Kill a worker, terminate a backend or replace the file, at random, for ``seconds``;
+        then stop every worker. Returns the seconds it ran."""
+        started = time.monotonic()
+        while time.monotonic() - started < seconds:
+            time.sleep(self.rng.uniform(0.2, 1.0))
+            if self.rng.choice(["kill", "other", "other"]) == "kill":
+                victim = self.rng.choice([p for p in self.procs if p.poll() is None])
+                victim.send_signal(signal.SIGKILL)
+                victim.wait(10)
+                self.kills += 1
+                self.spawn()
+            elif schema is not None:
+                self.terminations += _terminate(server, schema)
+            else:
+                _replace_sqlite(Path(self.location), self.rng)
+                self.replacements += 1
+        for p in self.procs:
+            if p.poll() is None:
+                p.send_signal(signal.SIGKILL)
+            p.wait(10)
+        return time.monotonic() - started
+
+
+def _read_logs(logs: list[Path]) -> tuple[set[int], float, int]:
+    """The allowed attempts the workers logged, the slowest call, and about how many calls."""
+    logged: set[int] = set()
+    slowest = 0.0
+    calls = 0
+    for log in logs:
+        if not log.exists():
+            continue
+        last_calls = 0
+        for line in log.read_text().splitlines():
+            kind, _, value = line.partition(" ")
+            if kind == "ok":
+                logged.add(int(value))
+            elif kind == "slowest":
+                slowest = max(slowest, float(value))
+            elif kind == "calls":
+                last_calls = int(value)
+        calls += last_calls
+    return logged, slowest, calls
+
+
 def run(backend: str, seed: int, seconds: float, workers: int, scratch: Path) -> bool:
     rng = random.Random(f"{seed}-{backend}")
     schema = None
@@ -180,64 +248,19 @@ def run(backend: str, seed: int, seconds: float, workers: int, scratch: Path) ->
                     f"&application_name={APP}-{schema}")
     try:
         _prepare(location)
-        logs = []
-        procs: list[subprocess.Popen[bytes]] = []
-
-        def spawn() -> None:
-            log = scratch / f"{backend}-{len(logs)}.log"
-            logs.append(log)
-            procs.append(subprocess.Popen(
-                [sys.executable, __file__, "--worker", location, str(log), str(rng.randrange(10**9))]
-            ))
-
+        faults = _Faults(location, scratch, backend, rng)
         for _ in range(workers):
-            spawn()
-        kills = terminations = replacements = 0
-        started = time.monotonic()
-        while time.monotonic() - started < seconds:
-            time.sleep(rng.uniform(0.2, 1.0))
-            fault = rng.choice(["kill", "other", "other"])
-            if fault == "kill":
-                alive = [p for p in procs if p.poll() is None]
-                victim = rng.choice(alive)
-                victim.send_signal(signal.SIGKILL)
-                victim.wait(10)
-                kills += 1
-                spawn()
-            elif schema is not None:
-                terminations += _terminate(server, schema)
-            else:
-                _replace_sqlite(Path(location), rng)
-                replacements += 1
-        for p in procs:
-            if p.poll() is None:
-                p.send_signal(signal.SIGKILL)
-            p.wait(10)
-        duration = time.monotonic() - started
-        logged: set[int] = set()
-        slowest = 0.0
-        calls = 0
-        for log in logs:
-            if not log.exists():
-                continue
-            last_calls = 0
-            for line in log.read_text().splitlines():
-                kind, _, value = line.partition(" ")
-                if kind == "ok":
-                    logged.add(int(value))
-                elif kind == "slowest":
-                    slowest = max(slowest, float(value))
-                elif kind == "calls":
-                    last_calls = int(value)
-            calls += last_calls
+            faults.spawn()
+        duration = faults.inject(server, schema, seconds)
+        logged, slowest, calls = _read_logs(faults.logs)
         rows = _attempts(location, schema)
         problems = _check(rows, logged)
         if slowest > CALL_BOUND:
             problems.append(f"a call took {slowest:.1f} s (bound {CALL_BOUND:.0f} s)")
-        print(f"{backend}: seed {seed}, {duration:.1f} s, {len(procs)} worker processes, "
+        print(f"{backend}: seed {seed}, {duration:.1f} s, {len(faults.procs)} worker processes, "
               f"about {calls} calls, {len(logged)} allowed attempts logged, {len(rows)} in the "
-              f"ledger, {kills} kills, {terminations} backend terminations, {replacements} file "
-              f"replacements, slowest call {slowest:.2f} s")
+              f"ledger, {faults.kills} kills, {faults.terminations} backend terminations, "
+              f"{faults.replacements} file replacements, slowest call {slowest:.2f} s")
         for problem in problems:
             print(f"  FAIL {problem}")
         return not problems
