@@ -101,6 +101,39 @@ def test_the_holiday_table_is_what_the_holidays_package_says() -> None:
     assert holiday_table() == data.read_text(encoding="utf-8")
 
 
+def test_a_guard_without_policy_decides_under_the_defaults_of_policy() -> None:
+    # A guard opened without a policy reads plain defaults instead of building the pydantic
+    # model: they must be Policy()'s, field for field, and guard.policy still a real Policy().
+    import dataclasses
+
+    from callguard import Guard, Policy
+    from callguard._readings import DEFAULT_READINGS
+
+    default = Policy()
+    assert [f.name for f in dataclasses.fields(DEFAULT_READINGS)] == list(Policy.model_fields)
+    for name in Policy.model_fields:
+        assert getattr(DEFAULT_READINGS, name) == getattr(default, name), name
+    with Guard(":memory:") as guard:
+        assert guard.policy == default
+        assert isinstance(guard.policy, Policy)
+
+
+def test_checking_one_number_loads_neither_pydantic_nor_holidays_nor_sqlite_utils(
+    tmp_path: Path,
+) -> None:
+    ledger = str(tmp_path / "ledger.db")
+    assert subprocess.run(
+        [sys.executable, "-c", "from callguard.cli import main; main()", "init", "--db", ledger],
+        capture_output=True, timeout=120,
+    ).returncode == 0  # fmt: skip
+    loaded = loaded_after(
+        run_cli("check", "06 12 34 56 78", "--caller-id", "09 48 12 34 56",
+                "--at", "2026-11-24T11:00:00+01:00", "--db", ledger)
+    )  # fmt: skip
+    assert not loaded & {"pydantic", "holidays", "sqlite_utils"}, loaded
+    assert "callguard._engine" in loaded
+
+
 def holiday_table(first: int = 1990, last: int = 2060) -> str:
     """The data module's text, computed by the ``holidays`` package through the calendar."""
     import holidays

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 from zoneinfo import ZoneInfo
 
 from ._decision import Decision, Reason
@@ -32,7 +32,6 @@ from ._numbers import (
     parse_caller,
     parse_number,
 )  # fmt: skip
-from ._policy import Policy
 from ._time import now_utc, require_aware, to_us
 from ._types import Outcome, Purpose, ReasonCode, Sector
 from .rules import RULES, Call, Context, Rule
@@ -41,6 +40,9 @@ from .rules.base import consent_valid
 from .rules.consent import CONSENT_CODES
 from .rules.regimes import REGIMES, Regime, regime_on
 from .storage import Ledger
+
+if TYPE_CHECKING:
+    from ._policy import Policy
 
 __all__ = [
     "Engine",

@@ -25,7 +25,7 @@ from ._exceptions import (
 )
 from ._i18n import _
 from ._numbers import _consumer_prefixes, consumer_keys, parse_caller, parse_number
-from ._policy import Policy
+from ._readings import DEFAULT_READINGS
 from ._time import from_us, instant, now_utc, paris_text, require_aware, to_us
 from ._types import Outcome, Purpose, Sector
 from .storage import DEFAULT_BUSY_TIMEOUT, describe, open_ledger
@@ -34,6 +34,7 @@ from .storage.journal import VerifyReport
 
 if TYPE_CHECKING:  # the files and the reports are imported by the operations that use them
     from ._files import Source
+    from ._policy import Policy
     from ._reports import ImportReport, PurgeReport
 
 __all__ = ["CONSENT_PROOF_RETENTION_DAYS", "VOID_WINDOW", "Guard"]
@@ -88,14 +89,19 @@ class Guard:
             raise ConfigurationError(
                 f"professional must be a non-empty name, not {professional!r}"
             )
-        if policy is not None and not isinstance(policy, Policy):
-            raise ConfigurationError(f"policy must be a callguard.Policy or None, not {policy!r}")
+        if policy is not None:
+            from ._policy import Policy  # pydantic: only where a policy is given or asked for
+
+            if not isinstance(policy, Policy):
+                raise ConfigurationError(
+                    f"policy must be a callguard.Policy or None, not {policy!r}"
+                )
         if not isinstance(busy_timeout, (int, float)) or not 0 <= busy_timeout <= 600:
             raise ConfigurationError(
                 f"busy_timeout must be a number of seconds from 0 to 600, not {busy_timeout!r}"
             )
         self.professional = professional
-        self.policy = policy if policy is not None else Policy()
+        self._policy = policy
         self.path = describe(path)
         """Where the ledger is, as messages show it (a server URL without its password)."""
         ledger = open_ledger(path, busy_timeout=busy_timeout, create=bool(create))
@@ -104,8 +110,21 @@ class Guard:
         except ledger.errors as exc:
             ledger.close()
             raise LedgerError(f"cannot register professional in {self.path!r}: {exc}") from exc
-        self.engine = Engine(ledger, pid, self.policy, clock or now_utc, self.path)
+        # The engine reads the policy's fields only: without one, the law's defaults as a plain
+        # object (the same values as Policy(), see _readings) spare building the pydantic model.
+        readings = policy if policy is not None else cast("Policy", DEFAULT_READINGS)
+        self.engine = Engine(ledger, pid, readings, clock or now_utc, self.path)
         """The decisions and writes of this guard (used by scrubs, imports and audits)."""
+
+    @property
+    def policy(self) -> Policy:
+        """The policy this guard decides under (``Policy()``, the law's defaults, when none was
+        given)."""
+        if self._policy is None:
+            from ._policy import Policy
+
+            self._policy = Policy()
+        return self._policy
 
     # -- lifecycle ----------------------------------------------------------------------------
 

@@ -15,16 +15,19 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from functools import lru_cache
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from .._decision import Reason
 from .._facts import FactKind, Facts
 from .._i18n import Message
 from .._numbers import PhoneNumber
-from .._policy import Policy
 from .._time import UTC, from_us, to_us
 from .._types import Purpose, Sector
 from .regimes import Regime, regime_on
+
+if TYPE_CHECKING:
+    from .._policy import Policy
 
 __all__ = [
     "CANVASSING", "D223_9", "Call", "Context", "Rule", "consent_valid", "contract_running",
