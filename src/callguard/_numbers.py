@@ -224,13 +224,14 @@ def _region_regex(region: str, *, named: bool = True) -> str:
     return f"(?={general}\\Z)(?:{'|'.join(branches)})"
 
 
-_MATCHERS: Final[dict[str, re.Pattern[str]]] = {
-    region: re.compile(_region_regex(region)) for regions in _REGIONS.values() for region in regions
-}
-_CC_MATCHERS: Final[dict[int, tuple[tuple[str, re.Pattern[str]], ...]]] = {
-    cc: tuple((region, _MATCHERS[region]) for region in regions) for cc, regions in _REGIONS.items()
-}
-_FR_MATCH: Final = _MATCHERS["FR"].fullmatch
+@functools.cache
+def _cc_matchers(cc: int) -> tuple[tuple[str, re.Pattern[str]], ...]:
+    """The compiled regexes of the regions of ``cc``, primary first, compiled when first used
+    (a metropolitan number needs only France's)."""
+    return tuple((region, re.compile(_region_regex(region))) for region in _REGIONS[cc])
+
+
+_FR_MATCH: Final = _cc_matchers(33)[0][1].fullmatch
 # Overseas regions that may claim a number of the national 09 plan (their voip and, for
 # Martinique, fixed-line patterns include 0939…, 0947…, 0976… blocks). One regex says whether
 # any of them does, so the common metropolitan 09 number costs a single match.
@@ -256,7 +257,7 @@ def _match_cc(cc: int, nsn: str) -> _Resolved | None:
     """The regions of ``cc`` where ``nsn`` is valid, primary first; None when it is valid nowhere."""
     territories: list[str] = []
     kind: LineKind | None = None
-    for region, matcher in _CC_MATCHERS[cc]:
+    for region, matcher in _cc_matchers(cc):
         match = matcher.fullmatch(nsn)
         if match is not None:
             territories.append(region)
