@@ -82,24 +82,30 @@ class Guard:
         """
         if not isinstance(path, (str, os.PathLike)):
             raise ConfigurationError(
-                f"path must be a SQLite file path, ':memory:' or a PostgreSQL location, "
-                f"not {path!r:.60}"
-            )
+                _("path must be a SQLite file path, ':memory:' or a PostgreSQL location, not "
+                  "{value}", value=f"{path!r:.60}"),
+                field="path", value=path,
+            )  # fmt: skip
         if not isinstance(professional, str) or not professional.strip():
             raise ConfigurationError(
-                f"professional must be a non-empty name, not {professional!r}"
+                _("professional must be a non-empty name, not {value}", value=repr(professional)),
+                field="professional", value=professional,
             )
         if policy is not None:
             from ._policy import Policy  # pydantic: only where a policy is given or asked for
 
             if not isinstance(policy, Policy):
                 raise ConfigurationError(
-                    f"policy must be a callguard.Policy or None, not {policy!r}"
-                )
+                    _("policy must be a callguard.Policy or None, not {value}",
+                      value=f"{policy!r:.60}"),
+                    field="policy", value=policy,
+                )  # fmt: skip
         if not isinstance(busy_timeout, (int, float)) or not 0 <= busy_timeout <= 600:
             raise ConfigurationError(
-                f"busy_timeout must be a number of seconds from 0 to 600, not {busy_timeout!r}"
-            )
+                _("busy_timeout must be a number of seconds from 0 to 600, not {value}",
+                  value=repr(busy_timeout)),
+                field="busy_timeout", value=busy_timeout,
+            )  # fmt: skip
         self.professional = professional
         self._policy = policy
         self.path = describe(path)
@@ -451,7 +457,10 @@ class Guard:
         _require_proof(proof)
         start, end = _span(require_aware(at, "at"), "at", expires_at, "expires_at")
         if not isinstance(off_hours, bool):
-            raise ValueError(f"off_hours must be True or False, not {off_hours!r}")
+            raise ConfigurationError(
+                _("off_hours must be True or False, not {value}", value=repr(off_hours)),
+                field="off_hours", value=off_hours,
+            )
         evidence = ConsentEvidence(
             int(off_hours),
             _optional_text(channel, "channel"),
@@ -657,9 +666,11 @@ def _sha256(value: object) -> str | None:
         return None
     text = value.strip().lower() if isinstance(value, str) else ""
     if len(text) != 64 or any(ch not in "0123456789abcdef" for ch in text):
-        raise ValueError(
-            f"proof_sha256 must be a SHA-256 digest of 64 hexadecimal characters, not {value!r}"
-        )
+        raise ConfigurationError(
+            _("proof_sha256 must be a SHA-256 digest of 64 hexadecimal characters, not {value}",
+              value=f"{value!r:.80}"),
+            field="proof_sha256", value=value,
+        )  # fmt: skip
     return text
 
 
