@@ -428,3 +428,46 @@ def test_show_heads_its_tables_in_french(ledger: str) -> None:
     code, out = _invoke("show", "06 98 76 54 32", "--db", ledger)
     assert code == 0
     assert "\tlevé_le\t" in out and "lifted_at" not in out
+
+
+# A bad argument is a ConfigurationError naming its field and the value given (it was a plain
+# ValueError for off_hours and proof_sha256, an English-only sentence for the Guard's own
+# arguments); its sentence renders in French from the catalog.
+_BAD_GUARD_ARGUMENTS = [
+    ("path", {"path": 12}),
+    ("professional", {"professional": "  "}),
+    ("policy", {"policy": {"cap_calls": 3}}),
+    ("busy_timeout", {"busy_timeout": 601}),
+]
+
+
+@pytest.mark.parametrize(("field", "kwargs"), _BAD_GUARD_ARGUMENTS)
+def test_a_bad_guard_argument_names_its_field_and_value_in_french(
+    field: str, kwargs: dict[str, object]
+) -> None:
+    from callguard import ConfigurationError
+
+    arguments: dict[str, object] = {"path": ":memory:", **kwargs}
+    with pytest.raises(ConfigurationError) as caught:
+        Guard(**arguments)  # type: ignore[arg-type]
+    assert caught.value.field == field
+    assert caught.value.value == kwargs[field]
+    french = caught.value.render("fr")
+    assert field in french and "doit" in french and english_runs(french) == [], french
+
+
+@pytest.mark.parametrize(
+    ("field", "value"), [("off_hours", "yes"), ("proof_sha256", "not-a-digest")]
+)
+def test_a_bad_consent_argument_names_its_field_and_value_in_french(
+    field: str, value: object
+) -> None:
+    from callguard import ConfigurationError
+
+    with Guard(":memory:") as guard, pytest.raises(ConfigurationError) as caught:
+        guard.record_consent(
+            "06 12 34 56 78", paris(2026, 11, 2, 10), proof="form-1", **{field: value}
+        )  # type: ignore[arg-type]
+    assert (caught.value.field, caught.value.value) == (field, value)
+    french = caught.value.render("fr")
+    assert field in french and "doit" in french and english_runs(french) == [], french

@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
-from typing import NamedTuple, Protocol
+from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 from ._decision import Decision, Reason
 from ._exceptions import CallguardError, ConfigurationError, InvalidNumberError, LedgerError
@@ -36,7 +36,6 @@ from ._numbers import (
     parse_caller,
     parse_number,
 )  # fmt: skip
-from ._policy import Policy
 from ._question import Question, Terms
 from ._time import now_utc, require_aware, to_us
 from ._types import Outcome, Purpose, ReasonCode, Sector
@@ -46,6 +45,9 @@ from .rules.base import consent_valid
 from .rules.consent import CONSENT_CODES
 from .rules.regimes import REGIMES, Regime, regime_on
 from .storage import Ledger
+
+if TYPE_CHECKING:
+    from ._policy import Policy
 
 __all__ = [
     "Answer",

@@ -12,7 +12,7 @@ from itertools import repeat
 from operator import add, itemgetter
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from ._decision import Decision
 from ._engine import Engine, apply_outcome, read_question
@@ -23,16 +23,19 @@ from ._exceptions import (
     UnknownAttemptError,
     VoidRefusedError,
 )
-from ._files import Source, read_number_blocks
 from ._i18n import _
 from ._numbers import _consumer_prefixes, consumer_keys, parse_caller, parse_number
-from ._policy import Policy
-from ._reports import ImportReport, PurgeReport, Rejected
+from ._readings import DEFAULT_READINGS
 from ._time import from_us, instant, now_utc, paris_text, require_aware, to_us
 from ._types import Outcome, Purpose, Sector
 from .storage import DEFAULT_BUSY_TIMEOUT, describe, open_ledger
 from .storage.base import ConsentEvidence
 from .storage.journal import VerifyReport
+
+if TYPE_CHECKING:  # the files and the reports are imported by the operations that use them
+    from ._files import Source
+    from ._policy import Policy
+    from ._reports import ImportReport, PurgeReport
 
 __all__ = ["CONSENT_PROOF_RETENTION_DAYS", "VOID_WINDOW", "Guard"]
 
@@ -79,21 +82,32 @@ class Guard:
         """
         if not isinstance(path, (str, os.PathLike)):
             raise ConfigurationError(
-                f"path must be a SQLite file path, ':memory:' or a PostgreSQL location, "
-                f"not {path!r:.60}"
-            )
+                _("path must be a SQLite file path, ':memory:' or a PostgreSQL location, not "
+                  "{value}", value=f"{path!r:.60}"),
+                field="path", value=path,
+            )  # fmt: skip
         if not isinstance(professional, str) or not professional.strip():
             raise ConfigurationError(
-                f"professional must be a non-empty name, not {professional!r}"
+                _("professional must be a non-empty name, not {value}", value=repr(professional)),
+                field="professional", value=professional,
             )
-        if policy is not None and not isinstance(policy, Policy):
-            raise ConfigurationError(f"policy must be a callguard.Policy or None, not {policy!r}")
+        if policy is not None:
+            from ._policy import Policy  # pydantic: only where a policy is given or asked for
+
+            if not isinstance(policy, Policy):
+                raise ConfigurationError(
+                    _("policy must be a callguard.Policy or None, not {value}",
+                      value=f"{policy!r:.60}"),
+                    field="policy", value=policy,
+                )  # fmt: skip
         if not isinstance(busy_timeout, (int, float)) or not 0 <= busy_timeout <= 600:
             raise ConfigurationError(
-                f"busy_timeout must be a number of seconds from 0 to 600, not {busy_timeout!r}"
-            )
+                _("busy_timeout must be a number of seconds from 0 to 600, not {value}",
+                  value=repr(busy_timeout)),
+                field="busy_timeout", value=busy_timeout,
+            )  # fmt: skip
         self.professional = professional
-        self.policy = policy if policy is not None else Policy()
+        self._policy = policy
         self.path = describe(path)
         """Where the ledger is, as messages show it (a server URL without its password)."""
         ledger = open_ledger(path, busy_timeout=busy_timeout, create=bool(create))
@@ -102,8 +116,21 @@ class Guard:
         except LedgerError as exc:
             ledger.close()
             raise LedgerError(f"cannot register professional in {self.path!r}: {exc}") from exc
-        self.engine = Engine(ledger, pid, self.policy, clock or now_utc, self.path)
+        # The engine reads the policy's fields only: without one, the law's defaults as a plain
+        # object (the same values as Policy(), see _readings) spare building the pydantic model.
+        readings = policy if policy is not None else cast("Policy", DEFAULT_READINGS)
+        self.engine = Engine(ledger, pid, readings, clock or now_utc, self.path)
         """The decisions and writes of this guard (used by scrubs, imports and audits)."""
+
+    @property
+    def policy(self) -> Policy:
+        """The policy this guard decides under (``Policy()``, the law's defaults, when none was
+        given)."""
+        if self._policy is None:
+            from ._policy import Policy
+
+            self._policy = Policy()
+        return self._policy
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -422,7 +449,10 @@ class Guard:
         _require_proof(proof)
         start, end = _span(require_aware(at, "at"), "at", expires_at, "expires_at")
         if not isinstance(off_hours, bool):
-            raise ValueError(f"off_hours must be True or False, not {off_hours!r}")
+            raise ConfigurationError(
+                _("off_hours must be True or False, not {value}", value=repr(off_hours)),
+                field="off_hours", value=off_hours,
+            )
         evidence = ConsentEvidence(
             int(off_hours),
             _optional_text(channel, "channel"),
@@ -522,6 +552,8 @@ class Guard:
             self.engine.ledger.scrub()
         except LedgerError as exc:
             raise LedgerError(f"purged {self.path!r}, but could not reclaim its space: {exc}") from exc
+        from ._reports import PurgeReport
+
         return PurgeReport(cut, consents_before, removed, self.professional, by, present)
 
     def verify(
@@ -577,6 +609,8 @@ class Guard:
         if listed is None:
             raise ConfigurationError("listed must be a file or an iterable of numbers, not None")
         checked = to_us(instant(checked_at, "checked_at"))
+        from ._reports import ImportReport
+
         report = ImportReport()
         # The files are read before the write begins: the ledger stays free while they are.
         listed_keys = _keys(listed, report)
@@ -624,9 +658,11 @@ def _sha256(value: object) -> str | None:
         return None
     text = value.strip().lower() if isinstance(value, str) else ""
     if len(text) != 64 or any(ch not in "0123456789abcdef" for ch in text):
-        raise ValueError(
-            f"proof_sha256 must be a SHA-256 digest of 64 hexadecimal characters, not {value!r}"
-        )
+        raise ConfigurationError(
+            _("proof_sha256 must be a SHA-256 digest of 64 hexadecimal characters, not {value}",
+              value=f"{value!r:.80}"),
+            field="proof_sha256", value=value,
+        )  # fmt: skip
     return text
 
 
@@ -646,6 +682,8 @@ def _keys(source: Source, report: ImportReport) -> array[int]:
     one; it answers exactly what :func:`parse_number` would, so the keys and the rejected lines
     are those of a line-by-line read.
     """
+    from ._files import read_number_blocks
+
     keys: array[int] = array("q")
     for lines, values in read_number_blocks(source):
         plain = _national_block(values)
@@ -708,6 +746,8 @@ _METROPOLITAN = 33_000_000_000
 
 def _key(line: int, value: str, report: ImportReport) -> int | None:
     """One value :func:`consumer_keys` left: its key, or None and the reason in the report."""
+    from ._reports import Rejected
+
     try:
         number = parse_number(value)
     except InvalidNumberError as exc:

@@ -12,14 +12,16 @@ Both are ``NamedTuple``\\ s: immutable like a frozen dataclass, and built in a f
 from __future__ import annotations
 
 from datetime import datetime
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 from zoneinfo import ZoneInfo
 
 from ._decision import Reason
 from ._i18n import Message
 from ._numbers import PhoneNumber
-from ._policy import Policy
 from ._types import Purpose, Sector
+
+if TYPE_CHECKING:
+    from ._policy import Policy
 
 __all__ = ["Question", "Terms"]
 

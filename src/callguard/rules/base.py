@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date, datetime, time
 from functools import lru_cache
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from .._decision import Reason
@@ -22,6 +23,9 @@ from .._question import Question
 from .._time import UTC, from_us, to_us
 from .._types import Purpose, Sector
 from .regimes import Regime, regime_on
+
+if TYPE_CHECKING:
+    pass
 
 __all__ = [
     "CANVASSING", "D223_9", "Context", "Question", "Rule", "consent_valid", "contract_running",
