@@ -498,6 +498,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--match", help="only mutants whose file:line contains this")
     parser.add_argument("--timeout", type=float, help="seconds per mutant (default 3x baseline)")
     parser.add_argument("--json", type=Path, help="write the results there")
+    parser.add_argument(
+        "--survivors-of",
+        type=Path,
+        metavar="JSON",
+        help="run again only the mutants that survived in this --json report (after new tests)",
+    )
     return parser
 
 
@@ -510,6 +516,13 @@ def select(targets: list[str], match: str | None, sample: int | None, seed: int)
         chosen = set(random.Random(seed).sample(range(len(mutants)), sample))
         mutants = [m for i, m in enumerate(mutants) if i in chosen]
     return mutants
+
+
+def survivors_of(mutants: list[Mutant], report: Path) -> list[Mutant]:
+    """The mutants of ``mutants`` that the ``--json`` ``report`` lists as survivors."""
+    results = json.loads(report.read_text())["results"]
+    left = {(r["where"], r["mutation"]) for r in results if r["status"] == "survived"}
+    return [m for m in mutants if (m.where, m.description) in left]
 
 
 def _test_plan(
@@ -595,6 +608,8 @@ def main(argv: list[str] | None = None) -> int:
     if not targets:
         parser.error("no target file found")
     mutants = select(targets, args.match, args.sample, args.seed)
+    if args.survivors_of:
+        mutants = survivors_of(mutants, args.survivors_of)
     if args.list:
         for m in mutants:
             print(f"{m.where}\t{m.description}")
