@@ -1,0 +1,65 @@
+"""The engine's behaviours the mutation run found unpinned, asked through ``Guard.may_call``:
+how an invalid number is shown in its refusal, and which sentence tells a foreign, special,
+short or otherwise non-consumer number apart."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from callguard import Guard, ReasonCode
+from conftest import NPV, paris
+
+AT = paris(2026, 11, 24, 10, 30)
+
+
+@pytest.fixture
+def guard(tmp_path: Path) -> Iterator[Guard]:
+    g = Guard(str(tmp_path / "ledger.db"), professional="acme")
+    yield g
+    g.close()
+
+
+def _reason(guard: Guard, number: str, code: ReasonCode) -> str:
+    d = guard.may_call(number, NPV, AT)
+    assert not d.allowed
+    messages = [r.message for r in d.reasons if r.code is code]
+    assert messages, d.reasons
+    return messages[0]
+
+
+# -- an invalid number in its refusal -----------------------------------------------------------
+
+
+def test_an_invalid_number_of_forty_characters_is_shown_whole(guard: Guard) -> None:
+    raw = "1" * 40
+    assert f"{raw!r} is not a valid phone number" in _reason(guard, raw, ReasonCode.INVALID_NUMBER)
+
+
+def test_a_longer_invalid_number_is_shown_cut_to_thirty_seven_characters(guard: Guard) -> None:
+    raw = "2" * 41
+    message = _reason(guard, raw, ReasonCode.INVALID_NUMBER)
+    assert repr("2" * 37 + "...") in message
+    assert "2" * 38 not in message
+
+
+# -- which sentence a number that is not a consumer line gets -----------------------------------
+
+
+def test_a_foreign_number_is_named_foreign(guard: Guard) -> None:
+    message = _reason(guard, "+44 20 7946 0000", ReasonCode.UNSUPPORTED_DESTINATION)
+    assert "is a foreign number" in message
+
+
+def test_a_premium_rate_number_is_named_special(guard: Guard) -> None:
+    message = _reason(guard, "08 92 12 34 56", ReasonCode.UNSUPPORTED_DESTINATION)
+    assert "special or premium-rate" in message
+    assert "foreign" not in message
+
+
+def test_a_short_code_is_named_a_short_code(guard: Guard) -> None:
+    message = _reason(guard, "3949", ReasonCode.UNSUPPORTED_DESTINATION)
+    assert "is a short code" in message
+    assert "foreign" not in message
