@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from callguard import Guard, ReasonCode
-from conftest import NPV, paris
+from conftest import MOBILE, NPV, paris
 
 AT = paris(2026, 11, 24, 10, 30)
 
@@ -63,3 +63,43 @@ def test_a_short_code_is_named_a_short_code(guard: Guard) -> None:
     message = _reason(guard, "3949", ReasonCode.UNSUPPORTED_DESTINATION)
     assert "is a short code" in message
     assert "foreign" not in message
+
+
+# -- a ledger that cannot be read ---------------------------------------------------------------
+
+
+def test_a_question_asked_again_on_an_unreadable_ledger_is_refused_as_unavailable(
+    tmp_path: Path,
+) -> None:
+    import sqlite3
+
+    location = str(tmp_path / "ledger.db")
+    with Guard(location, professional="acme") as g:
+        assert g.may_call(MOBILE, NPV, AT).codes  # the general path: asked once, accepted
+        with sqlite3.connect(location) as conn:
+            for table in ("consents", "optouts", "refusals", "attempts", "bloctel_checks"):
+                conn.execute(f"ALTER TABLE {table} RENAME TO gone_{table}")
+        d = g.may_call(MOBILE, NPV, AT)  # the same question again: the lean path
+    assert not d.allowed
+    assert d.codes == {ReasonCode.LEDGER_UNAVAILABLE}
+    assert d.callee_tz == "Europe/Paris"
+    assert d.number == "+33612345678"
+
+
+def test_a_foreign_number_is_refused_for_its_destination_even_on_an_unreadable_ledger(
+    tmp_path: Path,
+) -> None:
+    # What the number is decides without the ledger: no read, so no LEDGER_UNAVAILABLE.
+    import sqlite3
+
+    location = str(tmp_path / "ledger.db")
+    with Guard(location, professional="acme") as g:
+        g.may_call(MOBILE, NPV, AT)
+        with sqlite3.connect(location) as conn:
+            for table in ("consents", "optouts", "refusals", "attempts", "bloctel_checks"):
+                conn.execute(f"ALTER TABLE {table} RENAME TO gone_{table}")
+        asked = g.may_call("+44 20 7946 0000", NPV, AT)
+        tried = g.attempt("+44 20 7946 0000", NPV, AT)
+    for d in (asked, tried):
+        assert d.codes == {ReasonCode.UNSUPPORTED_DESTINATION}
+        assert d.attempt_id is None
