@@ -103,3 +103,25 @@ def test_a_foreign_number_is_refused_for_its_destination_even_on_an_unreadable_l
     for d in (asked, tried):
         assert d.codes == {ReasonCode.UNSUPPORTED_DESTINATION}
         assert d.attempt_id is None
+
+
+# -- a verdict shared within one minute ---------------------------------------------------------
+
+
+def test_a_bloctel_check_where_the_search_s_horizon_ends_is_judged_per_question() -> None:
+    # The search for next_allowed_at looks 732 days ahead. A check 732 days and 20 seconds after
+    # the minute asked is beyond the horizon at 10:30:10 and within it at 10:30:40: the two
+    # questions of one minute must not share one verdict.
+    from datetime import timedelta
+    from zoneinfo import ZoneInfo
+
+    start = paris(2022, 5, 9, 10, 30)  # a Monday; the check falls on Friday 10 May 2024
+    check = start + timedelta(days=732, seconds=20)
+    with Guard(":memory:") as g:
+        g.import_bloctel([], check, submitted=[MOBILE])
+        early = g.may_call(MOBILE, NPV, start + timedelta(seconds=10))
+        late = g.may_call(MOBILE, NPV, start + timedelta(seconds=40))
+        early_again = g.may_call(MOBILE, NPV, start + timedelta(seconds=15))
+    assert early.codes == late.codes == {ReasonCode.BLOCTEL_UNCHECKED}
+    assert early.next_allowed_at is None and early_again.next_allowed_at is None
+    assert late.next_allowed_at == check.astimezone(ZoneInfo("Europe/Paris"))
