@@ -125,3 +125,18 @@ def test_a_bloctel_check_where_the_search_s_horizon_ends_is_judged_per_question(
     assert early.codes == late.codes == {ReasonCode.BLOCTEL_UNCHECKED}
     assert early.next_allowed_at is None and early_again.next_allowed_at is None
     assert late.next_allowed_at == check.astimezone(ZoneInfo("Europe/Paris"))
+
+
+# -- a list's decisions ---------------------------------------------------------------------------
+
+
+def test_a_scrub_tells_a_moselle_line_from_another_on_an_alsace_moselle_holiday() -> None:
+    # 26 December is a public holiday in Alsace-Moselle only (03 87: Moselle; 02 35: Rouen). Two
+    # first-time classes of line, neither with facts: each gets its own class's verdict.
+    t = paris(2025, 12, 26, 11)
+    numbers = ["02 35 71 23 45", "03 87 71 23 45", "02 35 71 23 46", "03 87 71 23 46"]
+    with Guard(":memory:") as g:
+        scrubbed = g.scrub(numbers, NPV, t)
+        one_by_one = [g.may_call(n, NPV, t) for n in numbers]
+    assert scrubbed == one_by_one
+    assert [ReasonCode.HOLIDAY in d.codes for d in scrubbed] == [False, True, False, True]
