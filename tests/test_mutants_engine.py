@@ -5,6 +5,7 @@ short or otherwise non-consumer number apart."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -140,3 +141,28 @@ def test_a_scrub_tells_a_moselle_line_from_another_on_an_alsace_moselle_holiday(
         one_by_one = [g.may_call(n, NPV, t) for n in numbers]
     assert scrubbed == one_by_one
     assert [ReasonCode.HOLIDAY in d.codes for d in scrubbed] == [False, True, False, True]
+
+
+# -- batches --------------------------------------------------------------------------------------
+
+
+def test_a_nested_batch_is_part_of_the_outer_one_all_or_nothing(tmp_path: Path) -> None:
+    location = str(tmp_path / "ledger.db")
+    with Guard(location, professional="acme") as g:
+        with pytest.raises(RuntimeError), g.batch():
+            g.record_consent(MOBILE, AT, proof="outer")
+            with g.batch():
+                g.record_consent("06 98 76 54 32", AT, proof="inner")
+            g.record_consent("06 11 22 33 44", AT, proof="after the inner")
+            raise RuntimeError("the outer batch fails")
+        assert not g.may_call(MOBILE, NPV, AT + timedelta(days=1)).allowed
+        with g.batch():
+            with g.batch():
+                g.record_consent(MOBILE, AT, proof="inner")
+            g.record_consent("06 98 76 54 32", AT, proof="outer")
+        assert g.verify().ok
+    import sqlite3
+
+    with sqlite3.connect(location) as conn:
+        proofs = sorted(p for (p,) in conn.execute("SELECT proof FROM consents"))
+    assert proofs == ["inner", "outer"]
