@@ -166,3 +166,23 @@ def test_a_nested_batch_is_part_of_the_outer_one_all_or_nothing(tmp_path: Path) 
     with sqlite3.connect(location) as conn:
         proofs = sorted(p for (p,) in conn.execute("SELECT proof FROM consents"))
     assert proofs == ["inner", "outer"]
+
+
+def test_numbers_whose_off_hours_consents_end_apart_do_not_share_a_search() -> None:
+    # Before 2026-08-11 an off-hours consent opens the evenings. A and B are on Bloctel until a
+    # check on Friday evening clears them; both have a consent and an off-hours consent valid
+    # now, but B's off-hours consent ends before Friday: A may be called then, B only Monday.
+    t = paris(2025, 5, 13, 21, 30, 5)
+    a, b = "06 12 34 56 78", "06 12 34 56 79"
+    with Guard(":memory:") as g:
+        g.import_bloctel([a, b], t - timedelta(days=1), submitted=[a, b])
+        g.import_bloctel([], t + timedelta(days=3, minutes=15), submitted=[a, b])
+        for number, until in ((a, timedelta(days=10)), (b, timedelta(days=1))):
+            g.record_consent(number, t - timedelta(days=10), proof="form")
+            g.record_consent(number, t - timedelta(days=10), proof="evenings", off_hours=True,
+                             expires_at=t + until)  # fmt: skip
+        g.may_call("06 55 55 55 55", NPV, t)  # the question accepted once: the lean path next
+        first_a, then_b = g.may_call(a, NPV, t), g.may_call(b, NPV, t)
+    assert first_a.codes == then_b.codes == {ReasonCode.BLOCTEL_LISTED}
+    assert first_a.next_allowed_at == paris(2025, 5, 16, 21, 45, 5)
+    assert then_b.next_allowed_at == paris(2025, 5, 19, 10)
