@@ -186,3 +186,20 @@ def test_numbers_whose_off_hours_consents_end_apart_do_not_share_a_search() -> N
     assert first_a.codes == then_b.codes == {ReasonCode.BLOCTEL_LISTED}
     assert first_a.next_allowed_at == paris(2025, 5, 16, 21, 45, 5)
     assert then_b.next_allowed_at == paris(2025, 5, 19, 10)
+
+
+def test_a_scrub_on_the_eve_of_bloctel_reads_the_checks_of_a_line_already_on_its_first_day() -> (
+    None
+):
+    # 31 May 2016 22:30 UTC is 1 June 02:30 in Réunion: Bloctel's first day there. The list reads
+    # the fact kinds of every local date the instant falls on, the next UTC day's included.
+    from datetime import UTC, datetime
+
+    t = datetime(2016, 5, 31, 22, 30, tzinfo=UTC)
+    reunion = "0262 12 34 56"
+    with Guard(":memory:") as g:
+        g.import_bloctel([reunion], t - timedelta(hours=2), submitted=[reunion])
+        scrubbed = g.scrub([reunion], NPV, t)
+        asked = g.may_call(reunion, NPV, t)
+    assert scrubbed == [asked]
+    assert asked.codes == {ReasonCode.BLOCTEL_LISTED}
