@@ -1,0 +1,48 @@
+"""The rules' behaviours the mutation run found unpinned, asked through ``Guard.may_call`` and
+``callguard.windows``: which territory a local holiday's refusal names, and the calling windows
+of a week (the days-and-hours rule's calendar, day after day)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+import callguard
+from callguard import Guard, ReasonCode
+from conftest import NPV, paris
+
+
+def _holiday(number: str, t: datetime) -> str:
+    with Guard(":memory:") as g:
+        d = g.may_call(number, NPV, t)
+    messages = [r.message for r in d.reasons if r.code is ReasonCode.HOLIDAY]
+    assert messages, d.reasons
+    return messages[0]
+
+
+@pytest.mark.parametrize(
+    ("number", "day", "zone", "territory"),
+    [
+        ("0590 81 23 45", (2025, 5, 27), "America/Guadeloupe", "Guadeloupe"),
+        ("0590 27 12 34", (2025, 10, 9), "America/St_Barthelemy", "Saint-Barthélemy"),
+    ],
+)
+def test_a_local_holiday_s_refusal_names_its_territory(
+    number: str, day: tuple[int, int, int], zone: str, territory: str
+) -> None:
+    t = datetime(*day, 11, tzinfo=ZoneInfo(zone))
+    assert f"Abolition de l'esclavage ({territory})" in _holiday(number, t)
+
+
+def test_the_windows_of_a_week_are_its_weekdays_mornings_and_afternoons() -> None:
+    # Thursday 20 November 2025, 21:00, to Wednesday 26, 21:00, in Paris: ten to one and two to
+    # eight on Friday, Monday, Tuesday and Wednesday; the weekend is skipped.
+    start = paris(2025, 11, 20, 21)
+    found = list(callguard.windows("06 12 34 56 78", start, start + timedelta(days=6)))
+    days = [s.date().isoformat() for s, _ in found]
+    assert days == [d for d in ("2025-11-21", "2025-11-24", "2025-11-25", "2025-11-26")
+                    for _ in range(2)]  # fmt: skip
+    assert found[0] == (paris(2025, 11, 21, 10), paris(2025, 11, 21, 13))
+    assert found[-1] == (paris(2025, 11, 26, 14), paris(2025, 11, 26, 20))
