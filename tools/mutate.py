@@ -49,8 +49,8 @@ DEFAULT_TARGETS = (
 )
 DEFAULT_TESTS = (
     "tests/test_rule_*.py tests/test_rules*.py tests/test_numbers.py tests/test_pins_*.py "
-    "tests/test_legal_corrections.py tests/test_fast_paths.py tests/test_mutants_rules.py "
-    "tests/test_mutants_numbers.py"
+    "tests/test_legal_corrections.py tests/test_fast_paths.py tests/test_windows.py "
+    "tests/test_mutants_rules.py tests/test_mutants_numbers.py"
 )
 # Narrower subsets, by a part of the mutated file's path (after the user's --tests-for).
 DEFAULT_TESTS_FOR = (
