@@ -46,3 +46,20 @@ def test_the_windows_of_a_week_are_its_weekdays_mornings_and_afternoons() -> Non
                     for _ in range(2)]  # fmt: skip
     assert found[0] == (paris(2025, 11, 21, 10), paris(2025, 11, 21, 13))
     assert found[-1] == (paris(2025, 11, 26, 14), paris(2025, 11, 26, 20))
+
+
+@pytest.mark.parametrize(
+    "zone",
+    ["Africa/Abidjan", "America/Cayenne", "Antarctica/Troll", "Asia/Tokyo", "Atlantic/Azores",
+     "Australia/Sydney", "Europe/Paris", "Indian/Reunion", "Pacific/Noumea"],
+)  # fmt: skip
+def test_a_callee_zone_of_every_geographic_area_is_accepted(zone: str) -> None:
+    with Guard(":memory:") as g:
+        d = g.may_call("06 12 34 56 78", NPV, paris(2025, 11, 24, 11), callee_tz=zone)
+    assert d.callee_tz == zone
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Etc/GMT-1", "Factory"])
+def test_a_callee_zone_that_is_no_place_is_refused(zone: str) -> None:
+    with Guard(":memory:") as g, pytest.raises(callguard.ConfigurationError):
+        g.may_call("06 12 34 56 78", NPV, paris(2025, 11, 24, 11), callee_tz=zone)
