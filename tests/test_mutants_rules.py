@@ -63,3 +63,16 @@ def test_a_callee_zone_of_every_geographic_area_is_accepted(zone: str) -> None:
 def test_a_callee_zone_that_is_no_place_is_refused(zone: str) -> None:
     with Guard(":memory:") as g, pytest.raises(callguard.ConfigurationError):
         g.may_call("06 12 34 56 78", NPV, paris(2025, 11, 24, 11), callee_tz=zone)
+
+
+def test_a_bad_caller_id_is_named_even_when_the_number_is_invalid_too() -> None:
+    # The caller-ID rule does not need the consumer's number: both faults are reported at once.
+    with Guard(":memory:") as g:
+        d = g.may_call("not a number", "06 12 34 56 78", paris(2025, 11, 24, 11))
+        hidden = g.may_call("not a number", None, paris(2025, 11, 24, 11))
+    assert d.codes == {
+        ReasonCode.INVALID_NUMBER,
+        ReasonCode.CALLER_ID_MOBILE,
+        ReasonCode.CALLER_ID_NOT_NPV,
+    }
+    assert hidden.codes == {ReasonCode.INVALID_NUMBER, ReasonCode.CALLER_ID_INVALID}
