@@ -76,3 +76,21 @@ def test_a_bad_caller_id_is_named_even_when_the_number_is_invalid_too() -> None:
         ReasonCode.CALLER_ID_NOT_NPV,
     }
     assert hidden.codes == {ReasonCode.INVALID_NUMBER, ReasonCode.CALLER_ID_INVALID}
+
+
+def test_a_full_window_that_ends_the_day_before_does_not_refuse_the_day() -> None:
+    # 25 October and three calls on 23 November fill the thirty days that end on the 23rd; no
+    # window of thirty days holding the 24th holds four calls (the 23 December one included).
+    t = paris(2026, 11, 24, 11)
+    number = "06 12 34 56 78"
+    with Guard(":memory:") as g:
+        g.record_consent(number, t - timedelta(days=60), proof="form")
+        g.record_call(number, paris(2026, 10, 25, 11))
+        for hour in (10, 11, 12):
+            g.record_call(number, paris(2026, 11, 23, hour))
+        g.record_call(number, paris(2026, 12, 23, 11))
+        d = g.may_call(number, NPV, t)
+        g.record_call(number, paris(2026, 11, 23, 13))  # now 26 Oct to 24 Nov holds four
+        full = g.may_call(number, NPV, t)
+    assert d.allowed, d.reasons
+    assert ReasonCode.FREQUENCY_CAP in full.codes
