@@ -94,3 +94,19 @@ def test_a_full_window_that_ends_the_day_before_does_not_refuse_the_day() -> Non
         full = g.may_call(number, NPV, t)
     assert d.allowed, d.reasons
     assert ReasonCode.FREQUENCY_CAP in full.codes
+
+
+def test_an_opt_out_s_refusal_names_its_end_only_when_it_has_one() -> None:
+    t = paris(2026, 11, 24, 11)
+    ending, forever = "06 12 34 56 78", "06 98 76 54 32"
+    with Guard(":memory:") as g:
+        for number in (ending, forever):
+            g.record_consent(number, t - timedelta(days=60), proof="form")
+        g.add_optout(ending, t - timedelta(days=1), expires_at=paris(2026, 12, 1, 9))
+        g.add_optout(forever, t - timedelta(days=1))
+        until = [r.message for r in g.may_call(ending, NPV, t).reasons]
+        for_good = [r.message for r in g.may_call(forever, NPV, t).reasons]
+    assert until == [
+        "The consumer is on the professional's do-not-call list until 2026-12-01T09:00:00+01:00."
+    ]
+    assert for_good == ["The consumer is on the professional's do-not-call list."]
