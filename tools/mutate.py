@@ -59,6 +59,9 @@ DEFAULT_TESTS_FOR = (
     "callguard/engine/=tests/test_guard.py tests/test_lean_path.py tests/test_fast_paths.py "
     "tests/test_rules.py tests/test_rule_*.py tests/test_mutants_engine.py",
     "journal=tests/test_journal*.py tests/test_mutants_journal.py",
+    "_numbers=tests/test_numbers.py tests/test_pins_numbers.py tests/test_fast_paths.py "
+    "tests/test_pins_caller_id.py tests/test_pins_department_and_hidden.py "
+    "tests/test_rule_caller_id.py tests/test_rule_destination.py tests/test_mutants_numbers.py",
 )
 # The rules do not depend on the ledger backend: the SQLite runs of the tests are enough.
 DEFAULT_PYTEST_ARGS = "-k 'not postgres'"
