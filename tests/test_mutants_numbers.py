@@ -25,3 +25,21 @@ def test_an_invalid_number_s_reason_names_its_prefix_and_territories(
     with pytest.raises(InvalidNumberError) as caught:
         parse_number(number)
     assert str(caught.value).endswith(f": {reason}")
+
+
+@pytest.mark.parametrize(
+    "number",
+    ["0034 612 345 678", "0044 7400 123 456", "0033 6 12 34 56 78", "+33 (0)6 12 34 56 78"],
+)
+def test_the_fast_reading_of_a_written_number_is_the_full_parser_s(number: str) -> None:
+    # The hot path reads « 0033 6… » itself; any other international prefix goes to the parser:
+    # a Spanish or British mobile is never taken for a French one.
+    from callguard._numbers import consumer_line
+
+    parsed = parse_number(number)
+    line = consumer_line(number)
+    if parsed.french:
+        assert line is not None and line[1] == parsed.e164
+    else:
+        assert line is None
+    assert parsed.french == number.startswith(("0033", "+33"))
