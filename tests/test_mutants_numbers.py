@@ -43,3 +43,13 @@ def test_the_fast_reading_of_a_written_number_is_the_full_parser_s(number: str) 
     else:
         assert line is None
     assert parsed.french == number.startswith(("0033", "+33"))
+
+
+@pytest.mark.parametrize("number", ["330612345678", "336123456789", "3361234567"])
+def test_the_fast_reading_refuses_what_the_parser_refuses(number: str) -> None:
+    # Without its +, 33 starts a number of eleven digits only: « 33 0612345678 » is no form.
+    from callguard._numbers import consumer_line
+
+    with pytest.raises(InvalidNumberError):
+        parse_number(number)
+    assert consumer_line(number) is None
