@@ -53,3 +53,12 @@ def test_the_fast_reading_refuses_what_the_parser_refuses(number: str) -> None:
     with pytest.raises(InvalidNumberError):
         parse_number(number)
     assert consumer_line(number) is None
+
+
+@pytest.mark.parametrize(
+    ("number", "e164"),
+    [("+508 0430123", "+508430123"), ("+508 430123", "+508430123"),
+     ("+508 0800012345", "+508800012345"), ("+508 800012345", "+508800012345")],
+)  # fmt: skip
+def test_a_saint_pierre_number_may_carry_its_trunk_zero_after_508(number: str, e164: str) -> None:
+    assert parse_number(number).e164 == e164
