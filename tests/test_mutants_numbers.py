@@ -62,3 +62,12 @@ def test_the_fast_reading_refuses_what_the_parser_refuses(number: str) -> None:
 )  # fmt: skip
 def test_a_saint_pierre_number_may_carry_its_trunk_zero_after_508(number: str, e164: str) -> None:
     assert parse_number(number).e164 == e164
+
+
+def test_twenty_digits_are_read_and_twenty_one_refused_for_their_count() -> None:
+    with pytest.raises(InvalidNumberError) as twenty:
+        parse_number("0044" + "7" * 16)
+    with pytest.raises(InvalidNumberError) as twenty_one:
+        parse_number("1" * 21)
+    assert str(twenty.value).endswith(": not a valid number for country code +44")
+    assert str(twenty_one.value).endswith(": 21 digits, more than 20")
