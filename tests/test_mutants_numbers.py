@@ -71,3 +71,10 @@ def test_twenty_digits_are_read_and_twenty_one_refused_for_their_count() -> None
         parse_number("1" * 21)
     assert str(twenty.value).endswith(": not a valid number for country code +44")
     assert str(twenty_one.value).endswith(": 21 digits, more than 20")
+
+
+@pytest.mark.parametrize("value", [10**20, 10**20 + 12345, 0, -33612345678])
+def test_an_int_of_more_than_twenty_digits_or_not_positive_is_refused_as_such(value: int) -> None:
+    with pytest.raises(InvalidNumberError) as caught:
+        parse_number(value)
+    assert str(caught.value).endswith(": expected a str, or a positive int of at most 20 digits")
