@@ -78,3 +78,18 @@ def test_an_int_of_more_than_twenty_digits_or_not_positive_is_refused_as_such(va
     with pytest.raises(InvalidNumberError) as caught:
         parse_number(value)
     assert str(caught.value).endswith(": expected a str, or a positive int of at most 20 digits")
+
+
+@pytest.mark.parametrize(
+    "shown",
+    ["anonymous", "anonyme", "private", "privé", "hidden", "masqué", "unknown", "inconnu",
+     "restricted", "withheld", "unavailable", "blocked", "none", "null", "BLOCKED"],
+)  # fmt: skip
+def test_a_caller_id_shown_as_a_word_for_hidden_is_hidden(shown: str) -> None:
+    from callguard import Guard, ReasonCode
+    from conftest import MOBILE, paris
+
+    with Guard(":memory:") as g:
+        d = g.may_call(MOBILE, shown, paris(2026, 11, 24, 11))
+    messages = [r.message for r in d.reasons if r.code is ReasonCode.CALLER_ID_INVALID]
+    assert messages == ["The caller ID is hidden: a call must present a valid, visible number."]
