@@ -93,3 +93,19 @@ def test_a_caller_id_shown_as_a_word_for_hidden_is_hidden(shown: str) -> None:
         d = g.may_call(MOBILE, shown, paris(2026, 11, 24, 11))
     messages = [r.message for r in d.reasons if r.code is ReasonCode.CALLER_ID_INVALID]
     assert messages == ["The caller ID is hidden: a call must present a valid, visible number."]
+
+
+def test_a_list_reads_ten_digit_numbers_only_as_national_ones() -> None:
+    # One digit too many is no number, whatever its first six digits: the list's fast path
+    # leaves it to the parser, which refuses it.
+    from callguard import Guard, ReasonCode
+    from callguard._numbers import consumer_keys
+    from conftest import NPV, paris
+
+    values = ["06123456789", "0612345678", "061234567"]
+    assert consumer_keys(values) == [None, 33612345678, None]
+    with Guard(":memory:") as g:
+        scrubbed = g.scrub(values, NPV, paris(2026, 11, 24, 11))
+    assert ReasonCode.INVALID_NUMBER in scrubbed[0].codes
+    assert scrubbed[1].number == "+33612345678"
+    assert ReasonCode.INVALID_NUMBER in scrubbed[2].codes
