@@ -109,3 +109,10 @@ def test_a_list_reads_ten_digit_numbers_only_as_national_ones() -> None:
     assert ReasonCode.INVALID_NUMBER in scrubbed[0].codes
     assert scrubbed[1].number == "+33612345678"
     assert ReasonCode.INVALID_NUMBER in scrubbed[2].codes
+
+
+def test_a_list_keys_every_common_form_beside_the_plain_ones() -> None:
+    from callguard._numbers import consumer_keys
+
+    values = ["06 12 34 56 78", "0612345678", "+33 6 12 34 56 79", "0033612345680"]
+    assert consumer_keys(values) == [33612345678, 33612345678, 33612345679, 33612345680]
