@@ -35,16 +35,33 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 
 DEFAULT_TARGETS = (
     "src/callguard/rules/**/*.py",
     "src/callguard/_numbers.py",
+    "src/callguard/_engine.py",
+    "src/callguard/engine/**/*.py",  # should the engine become a package
+    "src/callguard/storage/journal*.py",
+    "src/callguard/storage/journal/**/*.py",  # should the journal become a package
 )
 DEFAULT_TESTS = (
     "tests/test_rule_*.py tests/test_rules*.py tests/test_numbers.py tests/test_pins_*.py "
-    "tests/test_legal_corrections.py tests/test_fast_paths.py"
+    "tests/test_legal_corrections.py tests/test_fast_paths.py tests/test_windows.py "
+    "tests/test_mutants_rules.py tests/test_mutants_numbers.py"
+)
+# Narrower subsets, by a part of the mutated file's path (after the user's --tests-for).
+DEFAULT_TESTS_FOR = (
+    "_engine=tests/test_guard.py tests/test_lean_path.py tests/test_fast_paths.py "
+    "tests/test_rules.py tests/test_rule_*.py tests/test_mutants_engine.py",
+    "callguard/engine/=tests/test_guard.py tests/test_lean_path.py tests/test_fast_paths.py "
+    "tests/test_rules.py tests/test_rule_*.py tests/test_mutants_engine.py",
+    "journal=tests/test_journal*.py tests/test_mutants_journal.py",
+    "_numbers=tests/test_numbers.py tests/test_pins_numbers.py tests/test_fast_paths.py "
+    "tests/test_pins_caller_id.py tests/test_pins_department_and_hidden.py "
+    "tests/test_rule_caller_id.py tests/test_rule_destination.py tests/test_mutants_numbers.py",
 )
 # The rules do not depend on the ledger backend: the SQLite runs of the tests are enough.
 DEFAULT_PYTEST_ARGS = "-k 'not postgres'"
@@ -108,6 +125,14 @@ def _offsets(source: bytes) -> list[int]:
     return starts
 
 
+def _annotations(func: ast.FunctionDef | ast.AsyncFunctionDef) -> list[ast.expr | None]:
+    """A function's return and parameter annotations (None where there is none)."""
+    args = func.args
+    params = [*args.posonlyargs, *args.args, *args.kwonlyargs]
+    params += [star for star in (args.vararg, args.kwarg) if star is not None]
+    return [func.returns, *(a.annotation for a in params)]
+
+
 def _skipped_nodes(tree: ast.AST) -> set[int]:
     """Nodes never mutated: docstrings, annotations, f-string parts, ``__all__``."""
     skip: set[int] = set()
@@ -122,16 +147,15 @@ def _skipped_nodes(tree: ast.AST) -> set[int]:
             if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
                 drop(body[0])
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            drop(node.returns)
-            for a in [*node.args.args, *node.args.kwonlyargs, *node.args.posonlyargs]:
-                drop(a.annotation)
-            for star in (node.args.vararg, node.args.kwarg):
-                if star is not None:
-                    drop(star.annotation)
+            for annotation in _annotations(node):
+                drop(annotation)
         elif isinstance(node, ast.AnnAssign):
             drop(node.annotation)
         elif isinstance(node, ast.JoinedStr):
+            inside = id(node) in skip  # a format spec, or an f-string in a skipped place
             drop(node)
+            if not inside:
+                skip.discard(id(node))  # its parts are never mutated; the whole may be (fstring)
         elif isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
             drop(node)  # attribute docstrings
         elif isinstance(node, (ast.Assign, ast.AnnAssign)):
@@ -194,108 +218,177 @@ def _returns_optional(func: ast.AST | None) -> bool:
     return "None" in text and text != "None"
 
 
-def find_mutants(path: str) -> list[Mutant]:
-    raw = Path(path).read_bytes()
-    tree = ast.parse(raw, filename=path)
-    lines = raw.decode("utf-8").splitlines()
-    offsets = _offsets(raw)
-    skip = _skipped_nodes(tree)
-    parents = _parents(tree)
-    date_args: set[int] = set()
-    mutants: list[Mutant] = []
+class _Finder:
+    """The mutants of one file: one handler per kind of node (see ``_HANDLERS``)."""
 
-    def span(node: ast.AST) -> tuple[int, int]:
-        start = offsets[node.lineno - 1] + node.col_offset  # type: ignore[attr-defined]
-        end = offsets[node.end_lineno - 1] + node.end_col_offset  # type: ignore[attr-defined]
-        return start, end
+    def __init__(self, path: str) -> None:
+        self.path = path
+        raw = Path(path).read_bytes()
+        self.tree = ast.parse(raw, filename=path)
+        self.lines = raw.decode("utf-8").splitlines()
+        self.offsets = _offsets(raw)
+        self.skip = _skipped_nodes(self.tree)
+        self.parents = _parents(self.tree)
+        self.date_args: set[int] = set()
+        self.mutants: list[Mutant] = []
+        self.func_of: dict[int, ast.AST] = {}
+        for node in ast.walk(self.tree):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                for inner in ast.walk(node):
+                    self.func_of[id(inner)] = node  # walk order is outer first: inner wins
 
-    def pragma(node: ast.AST) -> bool:
+    def find(self) -> list[Mutant]:
+        for node in ast.walk(self.tree):
+            if id(node) in self.skip or not hasattr(node, "lineno") or self._pragma(node):
+                continue
+            handler = _HANDLERS.get(type(node))
+            if handler is not None:
+                handler(self, node)
+        # Walk order groups by nesting; report in file order.
+        self.mutants.sort(key=lambda m: (m.start, m.end, m.description))
+        return self.mutants
+
+    def _pragma(self, node: ast.AST) -> bool:
         first, last = node.lineno, node.end_lineno or node.lineno  # type: ignore[attr-defined]
-        return any(PRAGMA in lines[i - 1] for i in range(first, last + 1))
+        return any(PRAGMA in self.lines[i - 1] for i in range(first, last + 1))
 
-    def add(node: ast.AST, description: str, text: str) -> None:
-        start, end = span(node)
-        mutants.append(
-            Mutant(path, node.lineno, node.col_offset, description, start, end, f"({text})")  # type: ignore[attr-defined]
+    def add(self, node: ast.AST, description: str, text: str) -> None:
+        start = self.offsets[node.lineno - 1] + node.col_offset  # type: ignore[attr-defined]
+        end = self.offsets[node.end_lineno - 1] + node.end_col_offset  # type: ignore[attr-defined]
+        self.mutants.append(
+            Mutant(self.path, node.lineno, node.col_offset, description, start, end, f"({text})")  # type: ignore[attr-defined]
         )
 
+    @staticmethod
     def replaced(node: ast.AST, change: Callable[[ast.AST], None]) -> str:
         clone = copy.deepcopy(node)
         change(clone)
         return ast.unparse(clone)
 
-    func_of: dict[int, ast.AST] = {}
-    for node in ast.walk(tree):
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            for inner in ast.walk(node):
-                func_of[id(inner)] = node  # walk order is outer before inner: inner wins
+    # -- one handler per node type --
 
-    for node in ast.walk(tree):
-        if id(node) in skip or not hasattr(node, "lineno") or pragma(node):
-            continue
-        if isinstance(node, ast.Compare):
-            for i, op in enumerate(node.ops):
-                new_op = _SWAP_CMP.get(type(op))
-                if new_op is None:
-                    continue
+    def compare(self, node: ast.Compare) -> None:
+        for i, op in enumerate(node.ops):
+            new_op = _SWAP_CMP.get(type(op))
+            if new_op is None:
+                continue
 
-                def swap_cmp(n: ast.AST, i: int = i, new_op: type[ast.cmpop] = new_op) -> None:
-                    n.ops[i] = new_op()  # type: ignore[attr-defined]
+            def swap(n: ast.AST, i: int = i, new_op: type[ast.cmpop] = new_op) -> None:
+                n.ops[i] = new_op()  # type: ignore[attr-defined]
 
-                add(node, f"{_CMP_TEXT[type(op)]} -> {_CMP_TEXT[new_op]}", replaced(node, swap_cmp))
-        elif isinstance(node, ast.BoolOp):
-            new_bool: type[ast.boolop] = ast.Or if isinstance(node.op, ast.And) else ast.And
-            label = "and -> or" if new_bool is ast.Or else "or -> and"
+            self.add(
+                node, f"{_CMP_TEXT[type(op)]} -> {_CMP_TEXT[new_op]}", self.replaced(node, swap)
+            )
 
-            def swap_bool(n: ast.AST, new: type[ast.boolop] = new_bool) -> None:
-                n.op = new()  # type: ignore[attr-defined]
+    def boolop(self, node: ast.BoolOp) -> None:
+        new: type[ast.boolop] = ast.Or if isinstance(node.op, ast.And) else ast.And
+        label = "and -> or" if new is ast.Or else "or -> and"
 
-            add(node, label, replaced(node, swap_bool))
-        elif isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
-            add(node, "not x -> x", ast.unparse(node.operand))
-        elif isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub)):
-            if isinstance(node.left, ast.Constant) and isinstance(node.left.value, str):
-                continue  # string concatenation
-            new_arith: type[ast.operator] = ast.Sub if isinstance(node.op, ast.Add) else ast.Add
-            label = "+ -> -" if new_arith is ast.Sub else "- -> +"
+        def swap(n: ast.AST) -> None:
+            n.op = new()  # type: ignore[attr-defined]
 
-            def swap_arith(n: ast.AST, new: type[ast.operator] = new_arith) -> None:
-                n.op = new()  # type: ignore[attr-defined]
+        self.add(node, label, self.replaced(node, swap))
 
-            add(node, label, replaced(node, swap_arith))
-        elif isinstance(node, ast.Call) and ast.unparse(node.func) in ("date", "dt.date"):
+    def unary(self, node: ast.UnaryOp) -> None:
+        if isinstance(node.op, ast.Not):
+            self.add(node, "not x -> x", ast.unparse(node.operand))
+
+    def binop(self, node: ast.BinOp) -> None:
+        if not isinstance(node.op, (ast.Add, ast.Sub)):
+            return
+        if isinstance(node.left, ast.Constant) and isinstance(node.left.value, str):
+            return  # string concatenation
+        new: type[ast.operator] = ast.Sub if isinstance(node.op, ast.Add) else ast.Add
+        label = "+ -> -" if new is ast.Sub else "- -> +"
+
+        def swap(n: ast.AST) -> None:
+            n.op = new()  # type: ignore[attr-defined]
+
+        self.add(node, label, self.replaced(node, swap))
+
+    def call(self, node: ast.Call) -> None:
+        if ast.unparse(node.func) in ("date", "dt.date"):
             variants = _date_variants(node)
             if variants:
-                date_args.update(id(a) for a in node.args)
+                self.date_args.update(id(a) for a in node.args)
             for label, text in variants:
-                add(node, f"date {label}", text)
-        elif isinstance(node, ast.Return) and node.value is not None:
-            returned = node.value
-            if isinstance(returned, ast.Constant) and returned.value is None:
+                self.add(node, f"date {label}", text)
+        for arg in node.args:  # the fields handed to a hash, an encoder, a key: two swapped
+            if isinstance(arg, (ast.List, ast.Tuple)) and id(arg) not in self.skip:
+                self._swap_elements(arg)
+
+    def _swap_elements(self, node: ast.List | ast.Tuple) -> None:
+        elts = node.elts
+        for i in range(len(elts) - 1):
+            a, b = ast.unparse(elts[i]), ast.unparse(elts[i + 1])
+            if a == b or any(isinstance(e, ast.Starred) for e in elts[i : i + 2]):
                 continue
-            if _returns_optional(func_of.get(id(node))):
-                add(returned, "return x -> return None", "None")
-        elif isinstance(node, ast.Constant) and id(node) not in date_args:
-            value = node.value
-            parent = parents.get(id(node))
-            if isinstance(value, bool):
-                add(node, f"{value} -> {not value}", repr(not value))
-            elif isinstance(value, int):
-                if abs(value) >= _MAX_INT:
-                    continue
-                if isinstance(parent, ast.UnaryOp) and isinstance(parent.op, ast.USub):
-                    continue  # negative literals stay as they are
-                add(node, f"{value} -> {value + 1}", repr(value + 1))
-                add(node, f"{value} -> {value - 1}", repr(value - 1))
-            elif isinstance(value, str) and isinstance(parent, (*_CONTAINERS, ast.Compare)):
-                if not value or len(value) > _MAX_STR or " " in value:
-                    continue
-                new_value = _bump_str(value)
-                if new_value is not None and new_value != value:
-                    add(node, f"{value!r} -> {new_value!r}", repr(new_value))
-    # Walk order already groups by nesting; report in file order.
-    mutants.sort(key=lambda m: (m.start, m.end, m.description))
-    return mutants
+
+            def swap(n: ast.AST, i: int = i) -> None:
+                items = n.elts  # type: ignore[attr-defined]
+                items[i], items[i + 1] = items[i + 1], items[i]
+
+            self.add(node, f"swap {a} <-> {b}", self.replaced(node, swap))
+
+    def fstring(self, node: ast.JoinedStr) -> None:
+        """A text built for a machine (no space in its literal parts: a hashed entry, a chain
+        name, a key), not a message: each interpolated field dropped in turn."""
+        literal = "".join(v.value for v in node.values if isinstance(v, ast.Constant))
+        fields = [i for i, v in enumerate(node.values) if isinstance(v, ast.FormattedValue)]
+        if " " in literal or len(fields) == 0:
+            return
+        for i in fields:
+
+            def drop(n: ast.AST, i: int = i) -> None:
+                del n.values[i]  # type: ignore[attr-defined]
+
+            field_text = ast.unparse(node.values[i].value)  # type: ignore[attr-defined]
+            self.add(node, f"f-string without {{{field_text}}}", self.replaced(node, drop))
+
+    def ret(self, node: ast.Return) -> None:
+        returned = node.value
+        if returned is None or (isinstance(returned, ast.Constant) and returned.value is None):
+            return
+        if _returns_optional(self.func_of.get(id(node))):
+            self.add(returned, "return x -> return None", "None")
+
+    def constant(self, node: ast.Constant) -> None:
+        if id(node) in self.date_args:
+            return
+        value = node.value
+        parent = self.parents.get(id(node))
+        if isinstance(value, bool):
+            self.add(node, f"{value} -> {not value}", repr(not value))
+        elif isinstance(value, int):
+            if abs(value) >= _MAX_INT:
+                return
+            if isinstance(parent, ast.UnaryOp) and isinstance(parent.op, ast.USub):
+                return  # negative literals stay as they are
+            self.add(node, f"{value} -> {value + 1}", repr(value + 1))
+            self.add(node, f"{value} -> {value - 1}", repr(value - 1))
+        elif isinstance(value, str) and isinstance(parent, (*_CONTAINERS, ast.Compare)):
+            if not value or len(value) > _MAX_STR or " " in value:
+                return
+            new_value = _bump_str(value)
+            if new_value is not None and new_value != value:
+                self.add(node, f"{value!r} -> {new_value!r}", repr(new_value))
+
+
+_HANDLERS: dict[type[ast.AST], Callable[[_Finder, Any], None]] = {
+    ast.Compare: _Finder.compare,
+    ast.BoolOp: _Finder.boolop,
+    ast.UnaryOp: _Finder.unary,
+    ast.BinOp: _Finder.binop,
+    ast.Call: _Finder.call,
+    ast.JoinedStr: _Finder.fstring,
+    ast.Return: _Finder.ret,
+    ast.Constant: _Finder.constant,
+}
+
+
+def find_mutants(path: str) -> list[Mutant]:
+    """Every mutant of the Python file at ``path``, in file order."""
+    return _Finder(path).find()
 
 
 # --- Running ----------------------------------------------------------------------------------
@@ -389,9 +482,9 @@ class Report:
         return 100.0 * (self.count("killed") + self.count("timeout")) / judged if judged else 0.0
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("targets", nargs="*", help="files or globs (default: the rule modules)")
+    parser.add_argument("targets", nargs="*", help="files or globs (default: DEFAULT_TARGETS)")
     parser.add_argument("--tests", default=DEFAULT_TESTS, help="pytest paths/globs, one string")
     parser.add_argument(
         "--tests-for",
@@ -399,7 +492,7 @@ def main(argv: list[str] | None = None) -> int:
         default=[],
         metavar="PATTERN=TESTS",
         help="run TESTS instead of --tests for mutants of files whose path contains PATTERN "
-        "(repeatable; the first match wins)",
+        "(repeatable; the first match wins; DEFAULT_TESTS_FOR come after them)",
     )
     parser.add_argument("--pytest-args", default=DEFAULT_PYTEST_ARGS, help="extra pytest args")
     parser.add_argument("--list", action="store_true", help="list the mutants and stop")
@@ -408,32 +501,125 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--match", help="only mutants whose file:line contains this")
     parser.add_argument("--timeout", type=float, help="seconds per mutant (default 3x baseline)")
     parser.add_argument("--json", type=Path, help="write the results there")
-    args = parser.parse_args(argv)
+    parser.add_argument(
+        "--survivors-of",
+        type=Path,
+        metavar="JSON",
+        help="run again only the mutants that survived in this --json report (after new tests)",
+    )
+    return parser
 
+
+def select(targets: list[str], match: str | None, sample: int | None, seed: int) -> list[Mutant]:
+    """The mutants of ``targets``: those matching ``match``, then ``sample`` drawn by ``seed``."""
+    mutants = [m for t in targets for m in find_mutants(t)]
+    if match:
+        mutants = [m for m in mutants if match in f"{m.where} {m.description}"]
+    if sample is not None and sample < len(mutants):
+        chosen = set(random.Random(seed).sample(range(len(mutants)), sample))
+        mutants = [m for i, m in enumerate(mutants) if i in chosen]
+    return mutants
+
+
+def survivors_of(mutants: list[Mutant], report: Path) -> list[Mutant]:
+    """The mutants of ``mutants`` that the ``--json`` ``report`` lists as survivors."""
+    results = json.loads(report.read_text())["results"]
+    left = {(r["where"], r["mutation"]) for r in results if r["status"] == "survived"}
+    return [m for m in mutants if (m.where, m.description) in left]
+
+
+def _test_plan(
+    parser: argparse.ArgumentParser, tests_arg: str, tests_for: list[str]
+) -> tuple[list[str], list[tuple[str, list[str]]]]:
+    """The default test files and the (pattern, files) subsets, the user's before the defaults."""
+    tests = expand(shlex.split(tests_arg))
+    if not tests:
+        parser.error("no test file found")
+    special: list[tuple[str, list[str]]] = []
+    for item in [*tests_for, *DEFAULT_TESTS_FOR]:
+        pattern, sep, files = item.partition("=")
+        found = expand(shlex.split(files))
+        if not sep or not found:
+            parser.error(f"--tests-for {item!r}: expected PATTERN=TESTS naming test files")
+        special.append((pattern, found))
+    return tests, special
+
+
+def _baseline(subsets: list[list[str]], pytest_args: list[str]) -> float | None:
+    """The slowest unmutated run of the subsets, or None when one of them fails."""
+    baseline = 0.0
+    for subset in subsets:
+        status, seconds, detail = run_tests(subset, pytest_args, timeout=600)
+        if status != "survived":
+            print(f"the tests fail without any mutant ({status}): {detail}", file=sys.stderr)
+            return None
+        baseline = max(baseline, seconds)
+    return baseline
+
+
+def _run_one(mutant: Mutant, tests: list[str], pytest_args: list[str], timeout: float,
+             restorer: Restorer) -> Result:  # fmt: skip
+    try:
+        compile(_mutated_source(mutant), mutant.path, "exec")
+    except (SyntaxError, ValueError) as exc:
+        return Result(mutant, "invalid", 0.0, str(exc))
+    restorer.write(mutant)
+    try:
+        status, seconds, detail = run_tests(tests, pytest_args, timeout)
+    finally:
+        restorer.restore(mutant.path)
+    return Result(mutant, status, seconds, detail)
+
+
+def _summary(report: Report, elapsed: float) -> None:
+    survivors = [r for r in report.results if r.status == "survived"]
+    if survivors:
+        print("\nsurvivors:")
+        for r in survivors:
+            print(f"  {r.mutant.where}  {r.mutant.description}")
+    for path in sorted({r.mutant.path for r in report.results}):
+        part = Report([r for r in report.results if r.mutant.path == path])
+        print(f"  {path}: killed {part.count('killed') + part.count('timeout')}, "
+              f"survived {part.count('survived')}, score {part.score:.1f}%")  # fmt: skip
+    print(
+        f"\nkilled {report.count('killed')}, survived {report.count('survived')}, timeout "
+        f"{report.count('timeout')}, invalid {report.count('invalid')}, error "
+        f"{report.count('error')}; score {report.score:.1f}% in {elapsed / 60:.1f} min"
+    )
+
+
+def _write_json(path: Path, report: Report, elapsed: float) -> None:
+    results = [
+        {
+            "where": r.mutant.where,
+            "mutation": r.mutant.description,
+            "status": r.status,
+            "seconds": round(r.seconds, 2),
+            "detail": r.detail,
+        }
+        for r in report.results
+    ]
+    path.write_text(
+        json.dumps({"score": report.score, "seconds": elapsed, "results": results}, indent=1)
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
     targets = expand(args.targets or list(DEFAULT_TARGETS))
     if not targets:
         parser.error("no target file found")
-    mutants = [m for t in targets for m in find_mutants(t)]
-    if args.match:
-        mutants = [m for m in mutants if args.match in f"{m.where} {m.description}"]
-    if args.sample is not None and args.sample < len(mutants):
-        chosen = set(random.Random(args.seed).sample(range(len(mutants)), args.sample))
-        mutants = [m for i, m in enumerate(mutants) if i in chosen]
+    mutants = select(targets, args.match, args.sample, args.seed)
+    if args.survivors_of:
+        mutants = survivors_of(mutants, args.survivors_of)
     if args.list:
         for m in mutants:
             print(f"{m.where}\t{m.description}")
         print(f"{len(mutants)} mutants in {', '.join(targets)}", file=sys.stderr)
         return 0
 
-    tests = expand(shlex.split(args.tests))
-    if not tests:
-        parser.error("no test file found")
-    special: list[tuple[str, list[str]]] = []
-    for item in args.tests_for:
-        pattern, sep, files = item.partition("=")
-        if not sep or not expand(shlex.split(files)):
-            parser.error(f"--tests-for {item!r}: expected PATTERN=TESTS naming test files")
-        special.append((pattern, expand(shlex.split(files))))
+    tests, special = _test_plan(parser, args.tests, args.tests_for)
 
     def tests_of(mutant: Mutant) -> list[str]:
         return next((t for p, t in special if p in mutant.path), tests)
@@ -442,13 +628,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"targets: {' '.join(targets)}\ntests: {' '.join(tests)} {args.pytest_args}")
     for pattern, files in special:
         print(f"tests for *{pattern}*: {' '.join(files)}")
-    baseline = 0.0
-    for subset in [tests, *(t for _, t in special)]:
-        status, seconds, detail = run_tests(subset, pytest_args, timeout=600)
-        if status != "survived":
-            print(f"the tests fail without any mutant ({status}): {detail}", file=sys.stderr)
-            return 2
-        baseline = max(baseline, seconds)
+    used = [tests_of(m) for m in mutants]
+    subsets = [t for i, t in enumerate(used) if t not in used[:i]]
+    baseline = _baseline(subsets, pytest_args)
+    if baseline is None:
+        return 2
     timeout = args.timeout or max(10.0, 3 * baseline)
     print(f"baseline {baseline:.1f}s, timeout {timeout:.0f}s, {len(mutants)} mutants")
 
@@ -462,55 +646,17 @@ def main(argv: list[str] | None = None) -> int:
     began = time.monotonic()
     try:
         for n, mutant in enumerate(mutants, 1):
-            try:
-                compile(_mutated_source(mutant), mutant.path, "exec")
-            except (SyntaxError, ValueError) as exc:
-                result = Result(mutant, "invalid", 0.0, str(exc))
-            else:
-                restorer.write(mutant)
-                try:
-                    status, seconds, detail = run_tests(tests_of(mutant), pytest_args, timeout)
-                finally:
-                    restorer.restore(mutant.path)
-                result = Result(mutant, status, seconds, detail)
+            result = _run_one(mutant, tests_of(mutant), pytest_args, timeout, restorer)
             report.results.append(result)
             print(f"[{n}/{len(mutants)}] {result.status.upper():8} {mutant.where}  "
                   f"{mutant.description}  ({result.seconds:.1f}s)", flush=True)  # fmt: skip
     finally:
         restorer.restore()
     elapsed = time.monotonic() - began
-
-    survivors = [r for r in report.results if r.status == "survived"]
-    if survivors:
-        print("\nsurvivors:")
-        for r in survivors:
-            print(f"  {r.mutant.where}  {r.mutant.description}")
-    print(
-        f"\nkilled {report.count('killed')}, survived {report.count('survived')}, timeout "
-        f"{report.count('timeout')}, invalid {report.count('invalid')}, error "
-        f"{report.count('error')}; score {report.score:.1f}% in {elapsed / 60:.1f} min"
-    )
+    _summary(report, elapsed)
     if args.json:
-        args.json.write_text(
-            json.dumps(
-                {
-                    "score": report.score,
-                    "seconds": elapsed,
-                    "results": [
-                        {
-                            "where": r.mutant.where,
-                            "mutation": r.mutant.description,
-                            "status": r.status,
-                            "seconds": round(r.seconds, 2),
-                            "detail": r.detail,
-                        }
-                        for r in report.results
-                    ],
-                },
-                indent=1,
-            )
-        )
-    return 0 if not survivors else 1
+        _write_json(args.json, report, elapsed)
+    return 0 if report.count("survived") == 0 else 1
 
 
 def iter_mutants(paths: list[str]) -> Iterator[Mutant]:

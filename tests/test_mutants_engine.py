@@ -1,0 +1,208 @@
+"""The engine's behaviours the mutation run found unpinned, asked through ``Guard.may_call``:
+how an invalid number is shown in its refusal, and which sentence tells a foreign, special,
+short or otherwise non-consumer number apart."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from callguard import Guard, ReasonCode
+from conftest import MOBILE, NPV, paris
+
+AT = paris(2026, 11, 24, 10, 30)
+
+
+@pytest.fixture
+def guard(tmp_path: Path) -> Iterator[Guard]:
+    g = Guard(str(tmp_path / "ledger.db"), professional="acme")
+    yield g
+    g.close()
+
+
+def _reason(guard: Guard, number: str, code: ReasonCode) -> str:
+    d = guard.may_call(number, NPV, AT)
+    assert not d.allowed
+    messages = [r.message for r in d.reasons if r.code is code]
+    assert messages, d.reasons
+    return messages[0]
+
+
+# -- an invalid number in its refusal -----------------------------------------------------------
+
+
+def test_an_invalid_number_of_forty_characters_is_shown_whole(guard: Guard) -> None:
+    raw = "1" * 40
+    assert f"{raw!r} is not a valid phone number" in _reason(guard, raw, ReasonCode.INVALID_NUMBER)
+
+
+def test_a_longer_invalid_number_is_shown_cut_to_thirty_seven_characters(guard: Guard) -> None:
+    raw = "2" * 41
+    message = _reason(guard, raw, ReasonCode.INVALID_NUMBER)
+    assert repr("2" * 37 + "...") in message
+    assert "2" * 38 not in message
+
+
+# -- which sentence a number that is not a consumer line gets -----------------------------------
+
+
+def test_a_foreign_number_is_named_foreign(guard: Guard) -> None:
+    message = _reason(guard, "+44 20 7946 0000", ReasonCode.UNSUPPORTED_DESTINATION)
+    assert "is a foreign number" in message
+
+
+def test_a_premium_rate_number_is_named_special(guard: Guard) -> None:
+    message = _reason(guard, "08 92 12 34 56", ReasonCode.UNSUPPORTED_DESTINATION)
+    assert "special or premium-rate" in message
+    assert "foreign" not in message
+
+
+def test_a_short_code_is_named_a_short_code(guard: Guard) -> None:
+    message = _reason(guard, "3949", ReasonCode.UNSUPPORTED_DESTINATION)
+    assert "is a short code" in message
+    assert "foreign" not in message
+
+
+# -- a ledger that cannot be read ---------------------------------------------------------------
+
+
+def test_a_question_asked_again_on_an_unreadable_ledger_is_refused_as_unavailable(
+    tmp_path: Path,
+) -> None:
+    import sqlite3
+
+    location = str(tmp_path / "ledger.db")
+    with Guard(location, professional="acme") as g:
+        assert g.may_call(MOBILE, NPV, AT).codes  # the general path: asked once, accepted
+        with sqlite3.connect(location) as conn:
+            for table in ("consents", "optouts", "refusals", "attempts", "bloctel_checks"):
+                conn.execute(f"ALTER TABLE {table} RENAME TO gone_{table}")
+        d = g.may_call(MOBILE, NPV, AT)  # the same question again: the lean path
+    assert not d.allowed
+    assert d.codes == {ReasonCode.LEDGER_UNAVAILABLE}
+    assert d.callee_tz == "Europe/Paris"
+    assert d.number == "+33612345678"
+
+
+def test_a_foreign_number_is_refused_for_its_destination_even_on_an_unreadable_ledger(
+    tmp_path: Path,
+) -> None:
+    # What the number is decides without the ledger: no read, so no LEDGER_UNAVAILABLE.
+    import sqlite3
+
+    location = str(tmp_path / "ledger.db")
+    with Guard(location, professional="acme") as g:
+        g.may_call(MOBILE, NPV, AT)
+        with sqlite3.connect(location) as conn:
+            for table in ("consents", "optouts", "refusals", "attempts", "bloctel_checks"):
+                conn.execute(f"ALTER TABLE {table} RENAME TO gone_{table}")
+        asked = g.may_call("+44 20 7946 0000", NPV, AT)
+        tried = g.attempt("+44 20 7946 0000", NPV, AT)
+    for d in (asked, tried):
+        assert d.codes == {ReasonCode.UNSUPPORTED_DESTINATION}
+        assert d.attempt_id is None
+
+
+# -- a verdict shared within one minute ---------------------------------------------------------
+
+
+def test_a_bloctel_check_where_the_search_s_horizon_ends_is_judged_per_question() -> None:
+    # The search for next_allowed_at looks 732 days ahead. A check 732 days and 20 seconds after
+    # the minute asked is beyond the horizon at 10:30:10 and within it at 10:30:40: the two
+    # questions of one minute must not share one verdict.
+    from datetime import timedelta
+    from zoneinfo import ZoneInfo
+
+    start = paris(2022, 5, 9, 10, 30)  # a Monday; the check falls on Friday 10 May 2024
+    check = start + timedelta(days=732, seconds=20)
+    with Guard(":memory:") as g:
+        g.import_bloctel([], check, submitted=[MOBILE])
+        early = g.may_call(MOBILE, NPV, start + timedelta(seconds=10))
+        late = g.may_call(MOBILE, NPV, start + timedelta(seconds=40))
+        early_again = g.may_call(MOBILE, NPV, start + timedelta(seconds=15))
+    assert early.codes == late.codes == {ReasonCode.BLOCTEL_UNCHECKED}
+    assert early.next_allowed_at is None and early_again.next_allowed_at is None
+    assert late.next_allowed_at == check.astimezone(ZoneInfo("Europe/Paris"))
+
+
+# -- a list's decisions ---------------------------------------------------------------------------
+
+
+def test_a_scrub_tells_a_moselle_line_from_another_on_an_alsace_moselle_holiday() -> None:
+    # 26 December is a public holiday in Alsace-Moselle only (03 87: Moselle; 02 35: Rouen). Two
+    # first-time classes of line, neither with facts: each gets its own class's verdict.
+    t = paris(2025, 12, 26, 11)
+    # 03 86 95 (Nièvre) and 03 87 01 (Moselle) are neighbours in the numbering plan: keys a
+    # hundred thousand apart tell their classes apart, not a step that straddles the two.
+    numbers = ["02 35 71 23 45", "03 87 71 23 45", "02 35 71 23 46", "03 87 71 23 46",
+               "03 86 95 12 34", "03 87 01 23 45"]  # fmt: skip
+    with Guard(":memory:") as g:
+        scrubbed = g.scrub(numbers, NPV, t)
+        one_by_one = [g.may_call(n, NPV, t) for n in numbers]
+    assert scrubbed == one_by_one
+    assert [ReasonCode.HOLIDAY in d.codes for d in scrubbed] == [False, True] * 3
+
+
+# -- batches --------------------------------------------------------------------------------------
+
+
+def test_a_nested_batch_is_part_of_the_outer_one_all_or_nothing(tmp_path: Path) -> None:
+    location = str(tmp_path / "ledger.db")
+    with Guard(location, professional="acme") as g:
+        with pytest.raises(RuntimeError), g.batch():
+            g.record_consent(MOBILE, AT, proof="outer")
+            with g.batch():
+                g.record_consent("06 98 76 54 32", AT, proof="inner")
+            g.record_consent("06 11 22 33 44", AT, proof="after the inner")
+            raise RuntimeError("the outer batch fails")
+        assert not g.may_call(MOBILE, NPV, AT + timedelta(days=1)).allowed
+        with g.batch():
+            with g.batch():
+                g.record_consent(MOBILE, AT, proof="inner")
+            g.record_consent("06 98 76 54 32", AT, proof="outer")
+        assert g.verify().ok
+    import sqlite3
+
+    with sqlite3.connect(location) as conn:
+        proofs = sorted(p for (p,) in conn.execute("SELECT proof FROM consents"))
+    assert proofs == ["inner", "outer"]
+
+
+def test_numbers_whose_off_hours_consents_end_apart_do_not_share_a_search() -> None:
+    # Before 2026-08-11 an off-hours consent opens the evenings. A and B are on Bloctel until a
+    # check on Friday evening clears them; both have a consent and an off-hours consent valid
+    # now, but B's off-hours consent ends before Friday: A may be called then, B only Monday.
+    t = paris(2025, 5, 13, 21, 30, 5)
+    a, b = "06 12 34 56 78", "06 12 34 56 79"
+    with Guard(":memory:") as g:
+        g.import_bloctel([a, b], t - timedelta(days=1), submitted=[a, b])
+        g.import_bloctel([], t + timedelta(days=3, minutes=15), submitted=[a, b])
+        for number, until in ((a, timedelta(days=10)), (b, timedelta(days=1))):
+            g.record_consent(number, t - timedelta(days=10), proof="form")
+            g.record_consent(number, t - timedelta(days=10), proof="evenings", off_hours=True,
+                             expires_at=t + until)  # fmt: skip
+        g.may_call("06 55 55 55 55", NPV, t)  # the question accepted once: the lean path next
+        first_a, then_b = g.may_call(a, NPV, t), g.may_call(b, NPV, t)
+    assert first_a.codes == then_b.codes == {ReasonCode.BLOCTEL_LISTED}
+    assert first_a.next_allowed_at == paris(2025, 5, 16, 21, 45, 5)
+    assert then_b.next_allowed_at == paris(2025, 5, 19, 10)
+
+
+def test_a_scrub_on_the_eve_of_bloctel_reads_the_checks_of_a_line_already_on_its_first_day() -> (
+    None
+):
+    # 31 May 2016 22:30 UTC is 1 June 02:30 in Réunion: Bloctel's first day there. The list reads
+    # the fact kinds of every local date the instant falls on, the next UTC day's included.
+    from datetime import UTC, datetime
+
+    t = datetime(2016, 5, 31, 22, 30, tzinfo=UTC)
+    reunion = "0262 12 34 56"
+    with Guard(":memory:") as g:
+        g.import_bloctel([reunion], t - timedelta(hours=2), submitted=[reunion])
+        scrubbed = g.scrub([reunion], NPV, t)
+        asked = g.may_call(reunion, NPV, t)
+    assert scrubbed == [asked]
+    assert asked.codes == {ReasonCode.BLOCTEL_LISTED}
