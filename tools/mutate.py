@@ -11,7 +11,7 @@ behaviour no test pins down, or an equivalent mutant (mark its line ``# pragma: 
 
     python tools/mutate.py --list
     python tools/mutate.py --sample 150 --seed 1
-    python tools/mutate.py src/callguard/rules/calendar.py --tests "tests/test_rules_calendar.py"
+    python tools/mutate.py src/callguard/rules/calendar.py --tests "tests/rules/test_rules_calendar.py"
 
 See tools/README.md.
 """
@@ -48,20 +48,20 @@ DEFAULT_TARGETS = (
     "src/callguard/storage/journal/**/*.py",  # should the journal become a package
 )
 DEFAULT_TESTS = (
-    "tests/test_rule_*.py tests/test_rules*.py tests/test_numbers.py tests/test_pins_*.py "
+    "tests/rules/test_rule_*.py tests/rules/test_rules*.py tests/test_numbers.py tests/test_pins_*.py tests/rules/test_pins_*.py "
     "tests/test_legal_corrections.py tests/test_fast_paths.py tests/test_windows.py "
-    "tests/test_mutants_rules.py tests/test_mutants_numbers.py"
+    "tests/rules/test_mutants_rules.py tests/test_mutants_numbers.py"
 )
 # Narrower subsets, by a part of the mutated file's path (after the user's --tests-for).
 DEFAULT_TESTS_FOR = (
     "_engine=tests/test_guard.py tests/test_lean_path.py tests/test_fast_paths.py "
-    "tests/test_rules.py tests/test_rule_*.py tests/test_mutants_engine.py",
+    "tests/rules/test_rules.py tests/rules/test_rule_*.py tests/test_mutants_engine.py",
     "callguard/engine/=tests/test_guard.py tests/test_lean_path.py tests/test_fast_paths.py "
-    "tests/test_rules.py tests/test_rule_*.py tests/test_mutants_engine.py",
-    "journal=tests/test_journal*.py tests/test_mutants_journal.py",
+    "tests/rules/test_rules.py tests/rules/test_rule_*.py tests/test_mutants_engine.py",
+    "journal=tests/storage/test_journal*.py tests/storage/test_mutants_journal.py",
     "_numbers=tests/test_numbers.py tests/test_pins_numbers.py tests/test_fast_paths.py "
-    "tests/test_pins_caller_id.py tests/test_pins_department_and_hidden.py "
-    "tests/test_rule_caller_id.py tests/test_rule_destination.py tests/test_mutants_numbers.py",
+    "tests/rules/test_pins_caller_id.py tests/rules/test_pins_department_and_hidden.py "
+    "tests/rules/test_rule_caller_id.py tests/rules/test_rule_destination.py tests/test_mutants_numbers.py",
 )
 # The rules do not depend on the ledger backend: the SQLite runs of the tests are enough.
 DEFAULT_PYTEST_ARGS = "-k 'not postgres'"
