@@ -97,11 +97,17 @@ def _allowed(name: str) -> str:
 
 def _configuration_error(exc: ValidationError) -> ConfigurationError:
     problems = []
-    for error in exc.errors():
+    errors = exc.errors()
+    for error in errors:
         name = ".".join(str(part) for part in error["loc"]) or "Policy"
         field = str(error["loc"][0]) if error["loc"] else ""
         message = str(error["msg"]).removeprefix("Value error, ")
         problems.append(
             f"Policy {name}={error.get('input')!r}: {message} (allowed: {_allowed(field)})"
         )
-    return ConfigurationError("; ".join(problems))
+    first = errors[0] if errors else None
+    return ConfigurationError(
+        "; ".join(problems),
+        field=f"policy.{first['loc'][0]}" if first and first["loc"] else "policy",
+        value=first.get("input") if first else None,
+    )
