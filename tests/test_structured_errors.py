@@ -14,10 +14,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from click.testing import CliRunner
-from test_french import english_runs
 
 import callguard
 from callguard import ConfigurationError, Guard, Policy
+from test_french import english_runs
 
 PARIS = ZoneInfo("Europe/Paris")
 AT = datetime(2026, 11, 23, 11, tzinfo=PARIS)
