@@ -82,6 +82,16 @@ def _scrub_column(g: Guard, p: Path) -> object:
     return scrub_file(g, p / "contacts.csv", p / "out.csv", NPV, AT, column="mobile")
 
 
+def _consents(mapping: str) -> Callable[[Guard, Path], object]:
+    def run(g: Guard, p: Path) -> object:
+        from callguard._bulk import import_consents
+
+        (p / "consents.csv").write_text("number,consented_at,proof\n0612345678,2026-11-02,f-1\n")
+        return import_consents(g, p / "consents.csv", mapping=mapping)
+
+    return run
+
+
 def _clock(step: Callable[[Any], object]) -> Callable[[Guard, Path], object]:
     from callguard.testing import Clock
 
@@ -169,6 +179,10 @@ CASES = [
     Case("submission max_age_days", _submission, "max_age_days", -1,
          "max_age_days must be a whole number"),
     Case("submission id_column", _id_column, "id_column", "crm", "no column named 'crm'"),
+    Case("consents map field", _consents("phone=number"), "mapping", "phone",
+         "is not a field"),
+    Case("consents map column", _consents("proof=scan"), "mapping", "proof=scan",
+         "no column 'scan' for proof"),
     Case("scrub column", _scrub_column, "column", "mobile", "no column named 'mobile'"),
     Case("clock advance", _clock(lambda c: c.advance(days=-1)), "days", -1,
          "advance() only moves forward"),

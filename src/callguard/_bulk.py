@@ -678,9 +678,10 @@ def _fact_columns(
             )  # fmt: skip
         if header_key(column) not in keys:
             raise ConfigurationError(
-                f"{name}: no column {column!r} for {wanted}; the header has: "
-                f"{', '.join(repr(h) for h in header)}"
-            )
+                _("{file}: no column {mapped} for {field}; the header has: {columns}", file=name,
+                  mapped=repr(column), field=wanted, columns=", ".join(repr(h) for h in header)),
+                field="mapping", value=f"{fieldname}={column}",
+            )  # fmt: skip
         found[wanted] = keys.index(header_key(column))
     for fieldname, names in aliases.items():
         if fieldname in found:
