@@ -92,6 +92,14 @@ def _consents(mapping: str) -> Callable[[Guard, Path], object]:
     return run
 
 
+def _audit_map(g: Guard, p: Path) -> object:
+    (p / "calls.csv").write_text("number,caller_id,started_at\n0612345678,0948000001,2026-11-23\n")
+    from callguard._calllog import call_log_format
+
+    fmt = call_log_format(mapping="number=tel")
+    return callguard.audit(p / "calls.csv", db=g, log_format=fmt)
+
+
 def _clock(step: Callable[[Any], object]) -> Callable[[Guard, Path], object]:
     from callguard.testing import Clock
 
@@ -183,6 +191,7 @@ CASES = [
          "is not a field"),
     Case("consents map column", _consents("proof=scan"), "mapping", "proof=scan",
          "no column 'scan' for proof"),
+    Case("audit map column", _audit_map, "mapping", "number=tel", "no column 'tel' for number"),
     Case("scrub column", _scrub_column, "column", "mobile", "no column named 'mobile'"),
     Case("clock advance", _clock(lambda c: c.advance(days=-1)), "days", -1,
          "advance() only moves forward"),

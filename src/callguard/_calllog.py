@@ -459,7 +459,11 @@ def _columns(header: list[str], name: str, fmt: CallLogFormat) -> dict[str, int]
         elif column in fmt.named or column in _REQUIRED:
             raise ConfigurationError(
                 _("{file}: no column {mapped} for {field}; the header has: {columns}", file=name,
-                  mapped=repr(mapped), field=column, columns=", ".join(repr(h) for h in header))
+                  mapped=repr(mapped), field=column, columns=", ".join(repr(h) for h in header)),
+                # A column the user named with --map is that option's mistake; a preset's is
+                # the file's (not the log the preset describes).
+                field="mapping" if column in fmt.named else None,
+                value=f"{column}={mapped}" if column in fmt.named else None,
             )
     for column, aliases in _COLUMNS.items():
         if column in found or column in fmt.columns:
