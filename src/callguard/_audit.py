@@ -89,7 +89,12 @@ def audit(
     See the module docstring for what counts as an earlier attempt. The ledger is not modified.
     """
     if policy is not None and not isinstance(policy, Policy):
-        raise ConfigurationError(f"policy must be a callguard.Policy or None, not {policy!r}")
+        from ._i18n import _
+
+        raise ConfigurationError(
+            _("policy must be a callguard.Policy or None, not {value}", value=f"{policy!r:.60}"),
+            field="policy", value=policy,
+        )
     if isinstance(db, Guard):
         ledger, owned = db.engine.ledger, False
         default_professional = professional or db.professional

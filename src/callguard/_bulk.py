@@ -138,7 +138,10 @@ def _output(output: Output, encoding: str, inputs: Iterable[str]) -> Iterator[Te
     existing = _writable_target(os.fspath(output))
     for path in inputs:
         if existing is not None and os.path.samefile(path, target):
-            raise ConfigurationError(f"the output {os.fspath(output)!r} is an input file")
+            raise ConfigurationError(
+                _("the output {path} is an input file", path=repr(os.fspath(output))),
+                field="output", value=output,
+            )
     fd, tmp = tempfile.mkstemp(dir=os.path.dirname(target), prefix=".callguard-", suffix=".tmp")
     try:
         if existing is not None:
@@ -163,13 +166,15 @@ def _writable_target(name: str) -> os.stat_result | None:
         return None
     if stat.S_ISLNK(st.st_mode):
         raise ConfigurationError(
-            f"{name}: is a symbolic link; callguard does not write through links, name the "
-            "file itself"
+            _("{file}: is a symbolic link; callguard does not write through links, name the "
+              "file itself", file=name),
+            field="output", value=name,
         )
     if not stat.S_ISREG(st.st_mode):
         raise ConfigurationError(
-            f"{name}: is not a regular file (a device, FIFO or directory); refusing to write "
-            "over it"
+            _("{file}: is not a regular file (a device, FIFO or directory); refusing to write "
+              "over it", file=name),
+            field="output", value=name,
         )
     return st
 
@@ -477,7 +482,10 @@ def bloctel_submission(
     ``progress`` is called with about how many bytes were read since its last call.
     """
     if not isinstance(max_age_days, int) or isinstance(max_age_days, bool) or max_age_days < 0:
-        raise ConfigurationError(f"max_age_days must be a whole number ≥ 0, not {max_age_days!r}")
+        raise ConfigurationError(
+            _("max_age_days must be a whole number ≥ 0, not {value}", value=repr(max_age_days)),
+            field="max_age_days", value=max_age_days,
+        )
     t = guard.engine.now(now)
     report = SubmissionReport()
     wanted: dict[int, tuple[str, str, str]] = {}  # key -> (national, identifier, zone)
@@ -488,8 +496,10 @@ def bloctel_submission(
             if header_key(id_column) not in keys:
                 shown = ", ".join(repr(c) for c in cf.header) if cf.header else "no header"
                 raise ConfigurationError(
-                    f"{os.fspath(contacts)}: no column named {id_column!r} ({shown})"
-                )
+                    _("{file}: no column named {column} ({columns})",
+                      file=os.fspath(contacts), column=repr(id_column), columns=shown),
+                    field="id_column", value=id_column,
+                )  # fmt: skip
             id_index = keys.index(header_key(id_column))
         for row in _fact_rows(cf, progress):
             report.rows += 1
@@ -662,13 +672,16 @@ def _fact_columns(
         wanted = fieldname.strip().lower()
         if wanted not in aliases:
             raise ConfigurationError(
-                f"--map: {fieldname!r} is not a field; the fields are: {', '.join(aliases)}"
-            )
+                _("--map: {value} is not a field; the fields are: {choices}",
+                  value=repr(fieldname), choices=", ".join(aliases)),
+                field="mapping", value=fieldname,
+            )  # fmt: skip
         if header_key(column) not in keys:
             raise ConfigurationError(
-                f"{name}: no column {column!r} for {wanted}; the header has: "
-                f"{', '.join(repr(h) for h in header)}"
-            )
+                _("{file}: no column {mapped} for {field}; the header has: {columns}", file=name,
+                  mapped=repr(column), field=wanted, columns=", ".join(repr(h) for h in header)),
+                field="mapping", value=f"{fieldname}={column}",
+            )  # fmt: skip
         found[wanted] = keys.index(header_key(column))
     for fieldname, names in aliases.items():
         if fieldname in found:
@@ -858,7 +871,10 @@ def withdraw_consents(
             except ConfigurationError as exc:
                 if "'at'" not in str(exc):
                     raise
-                raise ConfigurationError(f"{exc}; or give the time of every STOP with --at") from None
+                raise ConfigurationError(
+                    _("{problem}; or give the time of every STOP with --at", problem=exc.message),
+                    field="at",
+                ) from None
         header = cf.header or ["number"]
         report.columns = {f: header[i] if i < len(header) else "" for f, i in columns.items()}
         for row in _fact_rows(cf, progress):

@@ -173,7 +173,9 @@ def parse_pairs(option: str, spec: str | Mapping[str, str] | None) -> dict[str, 
         key, sep, value = item.partition("=")
         if not sep or not key.strip() or not value.strip():
             raise ConfigurationError(
-                _("{option}: {value} is not NAME=VALUE", option=option, value=repr(item.strip()))
+                _("{option}: {value} is not NAME=VALUE", option=option, value=repr(item.strip())),
+                field={"--map": "mapping"}.get(option, option.lstrip("-").replace("-", "_")),
+                value=item.strip(),
             )
         pairs[key.strip()] = value.strip()
     return pairs
@@ -201,7 +203,8 @@ def call_log_format(
         if base.name != preset.strip().lower():
             raise ConfigurationError(
                 _("unknown call-log preset {value}; the presets are: {choices}",
-                  value=repr(preset), choices=", ".join(PRESETS))
+                  value=repr(preset), choices=", ".join(PRESETS)),
+                field="preset", value=preset,
             )
     columns = dict(base.columns)
     named: set[str] = set()
@@ -210,7 +213,8 @@ def call_log_format(
         if key not in _COLUMNS:
             raise ConfigurationError(
                 _("--map: {value} is not a call-log field; the fields are: {choices}",
-                  value=repr(name), choices=", ".join(_COLUMNS))
+                  value=repr(name), choices=", ".join(_COLUMNS)),
+                field="mapping", value=name,
             )
         columns[key] = header
         named.add(key)
@@ -221,14 +225,16 @@ def call_log_format(
         except ValueError as exc:
             raise ConfigurationError(
                 _("--outcome-map: {status}={outcome}: {reason}", status=status, outcome=outcome,
-                  reason=exc.message if isinstance(exc, CallguardError) else str(exc))
+                  reason=exc.message if isinstance(exc, CallguardError) else str(exc)),
+                field="outcome_map", value=f"{status}={outcome}",
             ) from None
     if tz is not None:
         try:
             ZoneInfo(tz)
         except (ZoneInfoNotFoundError, ValueError):
             raise ConfigurationError(
-                _("--tz: {value} is not an IANA time zone (e.g. Europe/Paris, UTC)", value=repr(tz))
+                _("--tz: {value} is not an IANA time zone (e.g. Europe/Paris, UTC)", value=repr(tz)),
+                field="tz", value=tz,
             ) from None
     contexts = base.internal_contexts
     if internal_contexts is not None:
@@ -236,10 +242,13 @@ def call_log_format(
         if names and contexts is None:
             raise ConfigurationError(
                 _("--internal-context {value}: only an Asterisk log has dialplan contexts "
-                  "(--preset asterisk)", value=repr(names[0]))
+                  "(--preset asterisk)", value=repr(names[0])),
+                field="internal_contexts", value=names[0],
             )
         if any(not c for c in names):
-            raise ConfigurationError(_("--internal-context: an empty context name"))
+            raise ConfigurationError(
+                _("--internal-context: an empty context name"), field="internal_contexts", value=""
+            )
         if names:
             contexts = frozenset(names)
     return CallLogFormat(
@@ -450,7 +459,11 @@ def _columns(header: list[str], name: str, fmt: CallLogFormat) -> dict[str, int]
         elif column in fmt.named or column in _REQUIRED:
             raise ConfigurationError(
                 _("{file}: no column {mapped} for {field}; the header has: {columns}", file=name,
-                  mapped=repr(mapped), field=column, columns=", ".join(repr(h) for h in header))
+                  mapped=repr(mapped), field=column, columns=", ".join(repr(h) for h in header)),
+                # A column the user named with --map is that option's mistake; a preset's is
+                # the file's (not the log the preset describes).
+                field="mapping" if column in fmt.named else None,
+                value=f"{column}={mapped}" if column in fmt.named else None,
             )
     for column, aliases in _COLUMNS.items():
         if column in found or column in fmt.columns:
@@ -564,7 +577,9 @@ def read_call_log(
         return log, rejected
     if isinstance(calls, (bytes, Mapping)):
         raise ConfigurationError(
-            f"calls must be a CSV path or an iterable of mappings, not {type(calls).__name__}"
+            _("calls must be a CSV path or an iterable of mappings, not {kind}",
+              kind=type(calls).__name__),
+            field="calls", value=calls,
         )
     for line, item in enumerate(calls, start=1):
         if not isinstance(item, Mapping):

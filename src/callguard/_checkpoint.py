@@ -59,7 +59,8 @@ def _ed25519() -> Any:
         from cryptography.hazmat.primitives.asymmetric import ed25519
     except ImportError as exc:  # pragma: no cover - cryptography comes with the evidence extra
         raise ConfigurationError(
-            f'signed checkpoints need cryptography: pip install "callguard-fr[evidence]" ({exc})'
+            _('signed checkpoints need cryptography: pip install "callguard-fr[evidence]" '
+              "({problem})", problem=str(exc))
         ) from exc
     return ed25519
 
@@ -92,7 +93,8 @@ def create_signing_key(out: str | os.PathLike[str]) -> str:
         if os.path.lexists(p):
             raise ConfigurationError(
                 _("{path} already exists: a signing key is never overwritten",
-                  path=repr(str(p)))
+                  path=repr(str(p))),
+                field="out", value=out,
             )
     key = ed.Ed25519PrivateKey.generate()
     pem = key.private_bytes(
@@ -139,11 +141,13 @@ def load_signing_key(path: str | os.PathLike[str]) -> Any:
     except (OSError, ValueError, TypeError) as exc:
         raise ConfigurationError(
             _("cannot read signing key {path}: {problem}", path=repr(str(path)),
-              problem=_unreadable(exc))
+              problem=_unreadable(exc)),
+            field="signing_key_path", value=path,
         ) from exc
     if not isinstance(key, ed.Ed25519PrivateKey):
         raise ConfigurationError(
-            _("signing key {path} is not an Ed25519 key", path=repr(str(path)))
+            _("signing key {path} is not an Ed25519 key", path=repr(str(path))),
+            field="signing_key_path", value=path,
         )
     return key
 
@@ -158,11 +162,13 @@ def load_public_key(path: str | os.PathLike[str]) -> Any:
     except (OSError, ValueError, TypeError) as exc:
         raise ConfigurationError(
             _("cannot read public key {path}: {problem}", path=repr(str(path)),
-              problem=_unreadable(exc))
+              problem=_unreadable(exc)),
+            field="public_key", value=path,
         ) from exc
     if not isinstance(key, ed.Ed25519PublicKey):
         raise ConfigurationError(
-            _("public key {path} is not an Ed25519 key", path=repr(str(path)))
+            _("public key {path} is not an Ed25519 key", path=repr(str(path))),
+            field="public_key", value=path,
         )
     return key
 
@@ -193,7 +199,10 @@ def take_checkpoint(
     fp = fingerprint(key.public_key())
     folder = Path(out_dir)
     if os.path.islink(folder) or (folder.exists() and not folder.is_dir()):
-        raise ConfigurationError(_("--out {path} is not a directory", path=repr(str(folder))))
+        raise ConfigurationError(
+            _("--out {path} is not a directory", path=repr(str(folder))),
+            field="out_dir", value=out_dir,
+        )
     folder.mkdir(parents=True, exist_ok=True)
     at = _utc(now)
     with ledger.write():
@@ -238,7 +247,8 @@ def _rfc3161() -> Any:
         import rfc3161_client
     except ImportError as exc:
         raise ConfigurationError(
-            f'timestamp tokens need rfc3161-client: pip install "callguard-fr[evidence]" ({exc})'
+            _('timestamp tokens need rfc3161-client: pip install "callguard-fr[evidence]" '
+              "({problem})", problem=str(exc))
         ) from exc
     return rfc3161_client
 
@@ -248,7 +258,10 @@ def request_timestamp(url: str, data: bytes, *, timeout: float = 10.0) -> bytes:
     DER response once its status, digest and nonce are checked."""
     tsp = _rfc3161()
     if not url.startswith(("http://", "https://")):
-        raise ConfigurationError(f"--tsa {url!r}: expected an http:// or https:// URL")
+        raise ConfigurationError(
+            _("--tsa {value}: expected an http:// or https:// URL", value=repr(url)),
+            field="tsa", value=url,
+        )
     request = (
         tsp.TimestampRequestBuilder()
         .data(data)
@@ -314,7 +327,11 @@ def load_certificates(path: str | os.PathLike[str]) -> list[Any]:
     try:
         return list(x509.load_pem_x509_certificates(Path(path).read_bytes()))
     except (OSError, ValueError) as exc:
-        raise ConfigurationError(f"cannot read certificates {str(path)!r}: {exc}") from exc
+        raise ConfigurationError(
+            _("cannot read certificates {path}: {problem}", path=repr(str(path)),
+              problem=str(exc)),
+            field="tsa_roots", value=path,
+        ) from exc  # fmt: skip
 
 
 # -- verification ---------------------------------------------------------------------------------
@@ -332,7 +349,8 @@ def checkpoint_files(directory: str | os.PathLike[str]) -> list[Path]:
     folder = Path(directory)
     if not folder.is_dir():
         raise ConfigurationError(
-            _("--checkpoints {path} is not a directory", path=repr(str(folder)))
+            _("--checkpoints {path} is not a directory", path=repr(str(folder))),
+            field="checkpoints", value=directory,
         )
     return sorted(p for p in folder.iterdir() if _NAME.match(p.name) and p.is_file())
 
@@ -347,8 +365,9 @@ def check_against(
     """Add the checkpoints' verification to ``report`` (both folder and key are needed)."""
     if checkpoints is None or public_key is None:
         raise ConfigurationError(
-            "checkpoints are verified with their public key: give both the checkpoints' "
-            "folder and the public key (FILE.pub)"
+            _("checkpoints are verified with their public key: give both the checkpoints' "
+              "folder and the public key (FILE.pub)"),
+            field="public_key" if public_key is None else "checkpoints",
         )
     verify_checkpoints(ledger, report, checkpoints, public_key, tsa_roots=tsa_roots)
 

@@ -18,7 +18,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from ._checkpoint import load_signing_key, take_checkpoint
-from ._exceptions import CallguardError, LedgerError
+from ._exceptions import CallguardError, ConfigurationError, LedgerError
+from ._i18n import _
 from ._time import now_utc
 from .storage import describe, open_ledger
 
@@ -43,7 +44,11 @@ class CheckpointScheduler:
         on_taken: Callable[[Path | None], None] | None = None,
     ) -> None:
         if every <= timedelta(0):
-            raise ValueError(f"every={every!r}: the interval between checkpoints is positive")
+            raise ConfigurationError(
+                _("every={value}: the interval between checkpoints is positive",
+                  value=repr(every)),
+                field="every", value=every,
+            )  # fmt: skip
         load_signing_key(signing_key)  # a bad key stops the service at start, not an hour later
         self.location = location
         self.signing_key = signing_key

@@ -45,7 +45,7 @@ from ._evidence import PARIS, as_dicts, consent_evidence, fact_columns, list_tab
 from ._exceptions import ConfigurationError
 from ._files import neutralise
 from ._guard import Guard
-from ._i18n import N_, text
+from ._i18n import N_, _, text
 from ._numbers import parse_number
 from ._report import CallRow, ConsentRow, RefusalRow, ReportData, Verification, render_report
 from ._reports import AuditReport
@@ -126,12 +126,18 @@ def control_pack(
     """
     require_report_extra()
     if (checkpoints is None) != (public_key is None):
-        raise ConfigurationError("checkpoints are verified with their public key: give both")
+        raise ConfigurationError(
+            _("checkpoints are verified with their public key: give both"),
+            field="public_key" if public_key is None else "checkpoints",
+        )
     today = now_utc().astimezone(ZoneInfo(PARIS)).date()
     end = end or today
     start = start or end - timedelta(days=364)
     if start > end:
-        raise ValueError(f"--from {start.isoformat()} is after --to {end.isoformat()}")
+        raise ConfigurationError(
+            _("--from {start} is after --to {end}", start=start.isoformat(), end=end.isoformat()),
+            field="start", value=start,
+        )
     keys = sorted({parse_number(n).key for n in numbers})
     folder = Path(out)
     with SafeDir(folder) as target:

@@ -5,10 +5,11 @@ Every exception callguard raises on purpose derives from :class:`CallguardError`
     CallguardError
     ├── InvalidNumberError   a phone number that cannot be written to the ledger  (also ValueError)
     ├── ConfigurationError   a bad argument or setting                            (also ValueError)
-    │                        Policy(...) fields, Guard(professional=, policy=, busy_timeout=),
-    │                        purpose, sector, outcome, callee_tz, audit(policy=), windows(policy=),
-    │                        purge(before=), CLI options: the message names the field, the value
-    │                        given and the values allowed
+    │                        Policy(...) fields, Guard(path=, professional=, policy=,
+    │                        busy_timeout=), purpose, sector, outcome, callee_tz, department,
+    │                        a fact's arguments, audit(policy=), windows(policy=), purge(before=),
+    │                        file and service options: ``field`` names the argument, ``value``
+    │                        keeps what was given, the message says what is allowed
     ├── LedgerError          the ledger cannot be opened, read, written or migrated
     │   └── LedgerConflictError  a write that collides with a fact already there (a key or
     │                            an idempotency key taken); the backends raise it, never the

@@ -563,7 +563,9 @@ def contact_preset(name: str) -> ContactPreset:
     preset = CONTACT_PRESETS.get(name.strip().lower())
     if preset is None:
         raise ConfigurationError(
-            f"unknown contact-file preset {name!r}; the presets are: {', '.join(CONTACT_PRESETS)}"
+            _("unknown contact-file preset {value}; the presets are: {choices}",
+              value=repr(name), choices=", ".join(CONTACT_PRESETS)),
+            field="preset", value=name,
         )
     return preset
 
@@ -1084,14 +1086,16 @@ def _locate(
         position = int(column) - 1
         if position < 0:
             raise ConfigurationError(
-                _("column positions start at 1, not {value}", value=repr(column))
+                _("column positions start at 1, not {value}", value=repr(column)),
+                field="column", value=column,
             )
     elif column is not None:
         wanted = header_key(column)
         if wanted not in keys:
             raise ConfigurationError(
                 _("{file}: no column named {column}; line {line} has: {columns}", file=name,
-                  column=repr(column), line=line, columns=shown)
+                  column=repr(column), line=line, columns=shown),
+                field="column", value=column,
             )
         return cells, keys.index(wanted)
     if position is not None:
@@ -1100,7 +1104,8 @@ def _locate(
             raise ConfigurationError(
                 _("{file}: column {position} does not exist; line {line} has {count} field(s): "
                   "{columns}", file=name, position=position + 1, line=line, count=len(cells),
-                  columns=shown)
+                  columns=shown),
+                field="column", value=column,
             )
         return header, position
     best = max(scores)

@@ -204,8 +204,8 @@ class Guard:
             # The attempt's answer must be committed when it is returned: a batch commits later
             # (or rolls back), so a dialer could call on an attempt that is never recorded.
             raise ConfigurationError(
-                "attempt() inside guard.batch() is refused: an attempt is recorded in its own "
-                "transaction, committed before its decision is returned"
+                _("attempt() inside guard.batch() is refused: an attempt is recorded in its own "
+                  "transaction, committed before its decision is returned")
             )
         t = engine.now(now)
         terms = engine.terms(caller_id, purpose, sector, recorded_message)
@@ -268,8 +268,10 @@ class Guard:
         outcome_ = Outcome.coerce(outcome)
         if caller_id is not None and not isinstance(caller_id, str):
             raise ConfigurationError(
-                f"caller_id must be a str or None, not {type(caller_id).__name__} {caller_id!r:.40}"
-            )
+                _("caller_id must be a str or None, not {kind} {value}",
+                  kind=type(caller_id).__name__, value=f"{caller_id!r:.40}"),
+                field="caller_id", value=caller_id,
+            )  # fmt: skip
         caller, _problem = parse_caller(caller_id)
         stored_caller = caller.e164 if caller else (caller_id or None)
         with self.engine.write("record the call") as ledger:
@@ -324,8 +326,10 @@ class Guard:
         _check_attempt_id(attempt_id)
         if not isinstance(reason, str) or not reason.strip():
             raise ConfigurationError(
-                f"reason must say why the attempt is voided (it is kept), not {reason!r:.60}"
-            )
+                _("reason must say why the attempt is voided (it is kept), not {value}",
+                  value=f"{reason!r:.60}"),
+                field="reason", value=reason,
+            )  # fmt: skip
         why = reason.strip()[:500]
         t = self.engine.now(at, "at")
         with self.engine.write("void the attempt") as ledger:
@@ -344,9 +348,10 @@ class Guard:
                 )
             if t < when - PURGE_CLOCK_SKEW:
                 raise ConfigurationError(
-                    f"at={t.isoformat()} is before attempt {attempt_id}'s own time "
-                    f"{when.isoformat()}"
-                )
+                    _("at={value} is before attempt {attempt}'s own time {when}",
+                      value=t.isoformat(), attempt=attempt_id, when=when.isoformat()),
+                    field="at", value=at,
+                )  # fmt: skip
             # The window runs from the attempt's time and, whatever ``at`` says, from when it
             # was written on this host's clock: a void stamped in the past cannot reach back to
             # a call placed long ago (clocks of hosts differ a little: PURGE_CLOCK_SKEW).
@@ -386,11 +391,13 @@ class Guard:
                 _("reason must say why the refusal is lifted (it is logged), not {value}",
                   value=repr(reason)) if kind == "refusal" else
                 _("reason must say why the objection is lifted (it is logged), not {value}",
-                  value=repr(reason))
+                  value=repr(reason)),
+                field="reason", value=reason,
             )  # fmt: skip
         if by is not None and not isinstance(by, str):
             raise ConfigurationError(
-                _("by must name who lifts the {kind}, not {value}", kind=kind, value=repr(by))
+                _("by must name who lifts the {kind}, not {value}", kind=kind, value=repr(by)),
+                field="by", value=by,
             )
         with self.engine.write(f"lift the {kind}") as ledger:
             return ledger.lift(
@@ -524,10 +531,13 @@ class Guard:
                 raise ConfigurationError(
                     _("purge {field}={value} is in the future of the clock ({present}): a purge "
                       "is judged from the real present", field=name, value=value.isoformat(),
-                      present=present.isoformat())
+                      present=present.isoformat()),
+                    field=name, value=value,
                 )
         if by is not None and (not isinstance(by, str) or not by.strip()):
-            raise ConfigurationError(_("by must name who purges, not {value}", value=f"{by!r:.40}"))
+            raise ConfigurationError(
+                _("by must name who purges, not {value}", value=f"{by!r:.40}"), field="by", value=by
+            )
         needed = max(self.policy.cap_days, self.policy.refusal_cooldown_days + 1) + 2
         latest = t - timedelta(days=needed)
         if cut > latest:
@@ -535,13 +545,15 @@ class Guard:
                 _("before={before} would remove attempts or refusals that the {cap}-day cap or "
                   "the {cooldown}-day cooldown still needs: use {latest} or earlier",
                   before=paris_text(cut), cap=self.policy.cap_days,
-                  cooldown=self.policy.refusal_cooldown_days, latest=latest.date().isoformat())
+                  cooldown=self.policy.refusal_cooldown_days, latest=latest.date().isoformat()),
+                field="before", value=before,
             )
         if not isinstance(proof_retention_days, int) or proof_retention_days < 3 * 365:
             raise ConfigurationError(
-                f"proof_retention_days={proof_retention_days!r}: consent proofs are kept at "
-                "least three years (1095 days)"
-            )
+                _("proof_retention_days={value}: consent proofs are kept at least three years "
+                  "(1095 days)", value=repr(proof_retention_days)),
+                field="proof_retention_days", value=proof_retention_days,
+            )  # fmt: skip
         consents_before = min(cut, t - timedelta(days=proof_retention_days))
         with self.engine.write("purge the ledger") as ledger:
             removed = ledger.purge(
@@ -607,7 +619,9 @@ class Guard:
         """Load a Bloctel return: ``listed`` numbers are flagged; ``submitted`` ones not flagged
         are clean at ``checked_at``. All or nothing; bad lines are reported, never dropped."""
         if listed is None:
-            raise ConfigurationError("listed must be a file or an iterable of numbers, not None")
+            raise ConfigurationError(
+                _("listed must be a file or an iterable of numbers, not None"), field="listed"
+            )
         checked = to_us(instant(checked_at, "checked_at"))
         from ._reports import ImportReport
 
@@ -624,10 +638,16 @@ class Guard:
 
 def _check_attempt_id(attempt_id: object) -> None:
     if not isinstance(attempt_id, int) or isinstance(attempt_id, bool):
-        raise ConfigurationError(f"attempt_id must be an int, not {attempt_id!r:.40}")
+        raise ConfigurationError(
+            _("attempt_id must be an int, not {value}", value=f"{attempt_id!r:.40}"),
+            field="attempt_id", value=attempt_id,
+        )
     if not 0 < attempt_id <= _MAX_ID:
         shown = attempt_id if attempt_id.bit_length() < 128 else "<a huge int>"
-        raise ConfigurationError(f"attempt_id={shown} is not an attempt id (1 to 2**63-1)")
+        raise ConfigurationError(
+            _("attempt_id={value} is not an attempt id (1 to 2**63-1)", value=shown),
+            field="attempt_id", value=attempt_id,
+        )
 
 
 def _span(start: datetime, start_name: str, end: object, end_name: str) -> tuple[int, int | None]:
@@ -637,7 +657,8 @@ def _span(start: datetime, start_name: str, end: object, end_name: str) -> tuple
     if until is not None and until <= start:
         raise ConfigurationError(
             _("{end_field}={end} is not after {start_field}={start}", end_field=end_name,
-              end=paris_text(until), start_field=start_name, start=paris_text(start))
+              end=paris_text(until), start_field=start_name, start=paris_text(start)),
+            field=end_name, value=end,
         )
     return to_us(start), None if until is None else to_us(until)
 
@@ -648,7 +669,8 @@ def _optional_text(value: object, name: str) -> str | None:
     if not isinstance(value, str) or not value.strip():
         raise ConfigurationError(
             _("{field} must be a non-empty text or None, not {value}", field=name,
-              value=repr(value))
+              value=repr(value)),
+            field=name, value=value,
         )
     return value.strip()
 
@@ -669,8 +691,10 @@ def _sha256(value: object) -> str | None:
 def _require_proof(proof: object) -> None:
     if not isinstance(proof, str) or not proof.strip():
         raise ConfigurationError(
-            f"proof must reference where the consent is kept (L223-1 requires it), not {proof!r}"
-        )
+            _("proof must reference where the consent is kept (L223-1 requires it), not {value}",
+              value=repr(proof)),
+            field="proof", value=proof,
+        )  # fmt: skip
 
 
 def _keys(source: Source, report: ImportReport) -> array[int]:

@@ -13,7 +13,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from ._exceptions import ConfigurationError
+from ._exceptions import CallguardError, ConfigurationError
+from ._i18n import Joined, Message, _
 
 __all__ = ["Policy"]
 
@@ -65,7 +66,11 @@ class Policy(BaseModel):
         if isinstance(value, str):
             value = [value]
         if not isinstance(value, (list, tuple, set, frozenset)):
-            raise ValueError(f"own_caller_ids must be a list of phone numbers, not {value!r}")
+            raise ConfigurationError(
+                _("own_caller_ids must be a list of phone numbers, not {value}",
+                  value=f"{value!r:.60}"),
+                field="own_caller_ids", value=value,
+            )  # fmt: skip
         from ._numbers import parse_number  # late import: _numbers pulls in phonenumbers
 
         normalised: set[str] = set()
@@ -73,35 +78,64 @@ class Policy(BaseModel):
             try:
                 normalised.add(parse_number(item).e164)
             except ValueError as exc:
-                raise ValueError(f"own_caller_ids: {exc}") from None
+                raise ConfigurationError(
+                    _("own_caller_ids: {problem}",
+                      problem=exc.message if isinstance(exc, CallguardError) else str(exc)),
+                    field="own_caller_ids", value=item,
+                ) from None  # fmt: skip
         if not normalised:
-            raise ValueError("own_caller_ids is empty: pass None to accept any caller ID")
+            raise ConfigurationError(
+                _("own_caller_ids is empty: pass None to accept any caller ID"),
+                field="own_caller_ids", value=value,
+            )
         return frozenset(normalised)
 
 
-def _allowed(name: str) -> str:
+def _allowed(name: str) -> Message:
     """The values field ``name`` accepts, in words."""
     field = Policy.model_fields.get(name)
     if field is None:
-        return "the fields are " + ", ".join(Policy.model_fields)
+        return _("the fields are {fields}", fields=", ".join(Policy.model_fields))
     if field.annotation is bool:
-        return "True or False"
+        return _("True or False")
     if name == "own_caller_ids":
-        return "a list of phone numbers, or None for any caller ID"
+        return _("a list of phone numbers, or None for any caller ID")
     low = high = None
     for meta in field.metadata:
         low = getattr(meta, "ge", low)
         high = getattr(meta, "le", high)
-    return f"a whole number from {low} to {high}"
+    return _("a whole number from {low} to {high}", low=low, high=high)
 
 
 def _configuration_error(exc: ValidationError) -> ConfigurationError:
-    problems = []
-    for error in exc.errors():
+    """One sentence per bad field, from the catalog; ``field`` and ``value`` name the first."""
+    problems: list[Message | str] = []
+    errors = exc.errors()
+    for error in errors:
         name = ".".join(str(part) for part in error["loc"]) or "Policy"
         field = str(error["loc"][0]) if error["loc"] else ""
-        message = str(error["msg"]).removeprefix("Value error, ")
-        problems.append(
-            f"Policy {name}={error.get('input')!r}: {message} (allowed: {_allowed(field)})"
-        )
-    return ConfigurationError("; ".join(problems))
+        shown = f"{error.get('input')!r:.60}"
+        if error["type"] == "value_error":  # our own validator's sentence (own_caller_ids)
+            problems.append(
+                _("Policy {name}={value}: {problem} (allowed: {allowed})", name=name,
+                  value=shown, problem=_problem(error), allowed=_allowed(field))
+            )  # fmt: skip
+        else:
+            problems.append(
+                _("Policy {name}={value} is refused (allowed: {allowed})", name=name,
+                  value=shown, allowed=_allowed(field))
+            )  # fmt: skip
+    first = errors[0] if errors else None
+    return ConfigurationError(
+        Joined(problems),
+        field=f"policy.{first['loc'][0]}" if first and first["loc"] else "policy",
+        value=first.get("input") if first else None,
+    )
+
+
+def _problem(error: Any) -> Message | str:
+    """A validator's own sentence: its message in the catalog when it raised a callguard error."""
+    raised = (error.get("ctx") or {}).get("error")
+    if isinstance(raised, CallguardError):
+        return raised.message
+    return str(error["msg"]).removeprefix("Value error, ")

@@ -35,6 +35,8 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo
 
+from ._exceptions import ConfigurationError
+from ._i18n import _
 from ._types import ReasonCode
 
 if TYPE_CHECKING:
@@ -505,7 +507,10 @@ def _zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ValueError, KeyError) as exc:  # ZoneInfoNotFoundError is a KeyError
-        raise ValueError(f"unknown time zone {name!r}: expected an IANA name") from exc
+        raise ConfigurationError(
+            _("unknown time zone {value}: expected an IANA name", value=repr(name)),
+            field="zone", value=name,
+        ) from exc
 
 
 def _aware(value: datetime, what: str) -> datetime:
@@ -1081,7 +1086,10 @@ def render_report(data: ReportData) -> str:
     an unknown zone or an unknown language.
     """
     if data.lang not in _TEXT:
-        raise ValueError(f"lang={data.lang!r}: expected 'fr' or 'en'")
+        raise ConfigurationError(
+            _("lang={value}: expected 'fr' or 'en'", value=repr(data.lang)),
+            field="lang", value=data.lang,
+        )
     t = _TEXT[data.lang]
     calls = _by_time(data.calls)
     counts = _summary(data)

@@ -16,6 +16,7 @@ from pathlib import Path
 from types import TracebackType
 
 from ._exceptions import ConfigurationError
+from ._i18n import _
 
 __all__ = ["SafeDir", "write_new"]
 
@@ -54,14 +55,24 @@ class SafeDir:
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
         if os.path.islink(self.path):
-            raise ConfigurationError(f"{str(self.path)!r} is a symbolic link, not a folder")
+            raise ConfigurationError(
+                _("{path} is a symbolic link, not a folder", path=repr(str(self.path))),
+                field="out", value=path,
+            )
         if os.path.lexists(self.path) and not self.path.is_dir():
-            raise ConfigurationError(f"{str(self.path)!r} exists and is not a folder")
+            raise ConfigurationError(
+                _("{path} exists and is not a folder", path=repr(str(self.path))),
+                field="out", value=path,
+            )
         try:
             self.path.mkdir(parents=True, exist_ok=True)
             self.fd = os.open(self.path, os.O_RDONLY | _DIRECTORY | _NOFOLLOW)
         except OSError as exc:
-            raise ConfigurationError(f"cannot open folder {str(self.path)!r}: {exc}") from exc
+            raise ConfigurationError(
+                _("cannot open folder {path}: {problem}", path=repr(str(self.path)),
+                  problem=str(exc)),
+                field="out", value=path,
+            ) from exc  # fmt: skip
 
     def write(self, name: str, data: bytes) -> Path:
         if "/" in name or name in ("", ".", ".."):

@@ -26,7 +26,14 @@ LATEST = datetime(2101, 1, 1, tzinfo=UTC)
 def require_aware(value: object, name: str = "now") -> datetime:
     """Return ``value`` in UTC; a naive or non-datetime value is a ``ValueError`` that says so."""
     if not isinstance(value, datetime):
-        raise ValueError(f"{name} must be a datetime with a time zone, not {value!r}")
+        from ._exceptions import ConfigurationError
+        from ._i18n import _
+
+        raise ConfigurationError(
+            _("{field} must be a datetime with a time zone, not {value}", field=name,
+              value=f"{value!r:.60}"),
+            field=name, value=value,
+        )  # fmt: skip
     zone = value.tzinfo
     if zone is UTC and EARLIEST <= value < LATEST:
         return value  # the common case, without a second look at the zone

@@ -17,6 +17,7 @@ from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
 from ._exceptions import ConfigurationError, InvalidNumberError
+from ._i18n import _
 from ._numbers import parse_number
 from ._policy import Policy
 from ._time import require_aware
@@ -118,9 +119,15 @@ def windows(
     """
     lo, hi = require_aware(start, "start"), require_aware(end, "end")
     if hi < lo:
-        raise ConfigurationError(f"end={end.isoformat()} is before start={start.isoformat()}")
+        raise ConfigurationError(
+            _("end={end} is before start={start}", end=end.isoformat(), start=start.isoformat()),
+            field="end", value=end,
+        )
     if policy is not None and not isinstance(policy, Policy):
-        raise ConfigurationError(f"policy must be a callguard.Policy or None, not {policy!r}")
+        raise ConfigurationError(
+            _("policy must be a callguard.Policy or None, not {value}", value=f"{policy!r:.60}"),
+            field="policy", value=policy,
+        )
     strict = (policy or Policy()).strict_local_holidays
     zones, areas = _zones_and_areas(number, callee_tz)
     regime_on(lo.astimezone(zones[0]).date())  # before 2016-06-01: may_call's ValueError too

@@ -29,6 +29,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from ._decision import Decision
+from ._exceptions import ConfigurationError
 from ._guard import Guard
 from ._numbers import parse_number
 from ._policy import Policy
@@ -82,7 +83,14 @@ class Clock:
         summer time); hours, minutes and seconds are elapsed time.
         """
         if min(days, hours, minutes, seconds) < 0:
-            raise ValueError("advance() only moves forward; use move_to() to set an earlier time")
+            from ._i18n import _
+
+            raise ConfigurationError(
+                _("advance() only moves forward; use move_to() to set an earlier time"),
+                field="days" if days < 0 else "hours" if hours < 0 else
+                "minutes" if minutes < 0 else "seconds",
+                value=min(days, hours, minutes, seconds),
+            )  # fmt: skip
         tz = self._now.tzinfo
         local = self._now.replace(tzinfo=None) + timedelta(days=days)
         moved = local.replace(tzinfo=tz).astimezone(timezone.utc)
@@ -97,9 +105,12 @@ class Clock:
         alone will not make the call allowed) is a ``ValueError`` that says so.
         """
         if at is None:
-            raise ValueError(
-                "move_to(None): next_allowed_at is None, time alone will not make this call "
-                "allowed (consent, opt-out, Bloctel listing, caller ID or sector)"
+            from ._i18n import _
+
+            raise ConfigurationError(
+                _("move_to(None): next_allowed_at is None, time alone will not make this call "
+                  "allowed (consent, opt-out, Bloctel listing, caller ID or sector)"),
+                field="at", value=None,
             )
         require_aware(at, "at")
         tz = self._now.tzinfo

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 import click
 
-from .._exceptions import CallguardError
+from .._exceptions import CallguardError, ConfigurationError
 from .._i18n import N_, Message, _, click_language, lang_of, text
 from .._time import now_utc, parse_instant
 
@@ -258,9 +258,45 @@ class Failure(click.ClickException):
         super().__init__(say(self.text))
 
 
+# A library argument's name → the option a user types for it, where the two differ (the
+# command's own parameter of the same name is preferred: ``--from`` is ``start`` in its command).
+_OPTIONS = {
+    "at": "--at", "before": "--before", "busy_timeout": "--busy-timeout",
+    "callee_tz": "--tz", "caller_id": "--caller-id", "checked_at": "--checked-at",
+    "checkpoints": "--checkpoints", "column": "--column", "deadline": "--deadline",
+    "department": "--department", "executor": "--executor", "expires_at": "--expires",
+    "id_column": "--id-column", "internal_contexts": "--internal-context", "location": "--db",
+    "mapping": "--map", "max_age_days": "--max-age", "max_connections": "--max-connections",
+    "max_per_client": "--max-connections-per-client", "name": "--name", "out": "--out",
+    "out_dir": "--out", "outcome_map": "--outcome-map", "output": "--output", "path": "--db",
+    "preset": "--preset", "professional": "--professional",
+    "proof_retention_days": "--keep-proofs-days", "public_key": "--public-key",
+    "purpose": "--purpose", "reason": "--reason", "sector": "--sector",
+    "signing_key_path": "--signing-key", "tsa": "--tsa", "tsa_roots": "--tsa-root", "tz": "--tz",
+}  # fmt: skip
+
+
+def option_of(field: str) -> str | None:
+    """The option (or argument) of the running command that sets library argument ``field``."""
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None:
+        for param in ctx.command.params:
+            if param.name == field:
+                if isinstance(param, click.Option):
+                    return max(param.opts, key=len)
+                return param.human_readable_name
+    return _OPTIONS.get(field)
+
+
 def failure(exc: BaseException) -> Failure:
     """The error of a library call, in the invocation's language (a :class:`CallguardError`
-    through its message id; another error as it reads)."""
+    through its message id; another error as it reads). A :class:`ConfigurationError` about
+    one argument names the option the user typed for it, as click names a bad option."""
+    if isinstance(exc, ConfigurationError) and exc.field:
+        option = option_of(exc.field)
+        if option is not None:
+            return Failure(_("Invalid value for {param_hint}: {message}",
+                             param_hint=f"'{option}'", message=exc.message))
     if isinstance(exc, CallguardError):
         return Failure(exc.message)
     if isinstance(exc, OSError) and (exc.strerror or exc.filename):

@@ -221,7 +221,8 @@ def department_of(department: object) -> str | None:
     if code is None or code not in DEPARTMENTS:
         raise ConfigurationError(
             _("department {value} is not a French département code (INSEE): use '01'…'95', "
-              "'2A', '2B', or '971'…'978'", value=repr(department))
+              "'2A', '2B', or '971'…'978'", value=repr(department)),
+            field="department", value=department,
         )
     return code
 
@@ -248,7 +249,8 @@ def consumer_zones(
     if callee_tz is not None and not isinstance(callee_tz, str):
         raise ConfigurationError(
             _("callee_tz must be an IANA zone name (e.g. 'Europe/Paris'), not {value}",
-              value=repr(callee_tz))
+              value=repr(callee_tz)),
+            field="callee_tz", value=callee_tz,
         )
     code = department_of(department)
     if code is not None:
@@ -285,14 +287,16 @@ def _consumer_zones(
             raise ConfigurationError(
                 _("unknown time zone {value} for a consumer: it is not the zone of a place; give "
                   "the consumer's geographic IANA zone (Area/City), e.g. 'Europe/Paris' or "
-                  "'America/Cayenne'", value=repr(callee_tz))
+                  "'America/Cayenne'", value=repr(callee_tz)),
+                field="callee_tz", value=callee_tz,
             )
         try:
             zones: tuple[ZoneInfo, ...] = (zone(callee_tz),)
         except (KeyError, ValueError) as exc:
             raise ConfigurationError(
                 _("unknown time zone {value}: callee_tz must be an IANA zone name, e.g. "
-                  "'Europe/Paris' or 'America/Cayenne'", value=repr(callee_tz))
+                  "'Europe/Paris' or 'America/Cayenne'", value=repr(callee_tz)),
+                field="callee_tz", value=callee_tz,
             ) from exc
         if callee_tz in ZONE_AREAS:
             areas.append(ZONE_AREAS[callee_tz])

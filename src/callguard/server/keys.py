@@ -65,9 +65,11 @@ def create_key(ledger: Ledger, professional_id: int, professional: str, name: st
     prefix = key[:_PREFIX_LEN]
     label = name if name is not None else f"{professional}-{prefix[3:]}"
     if not label.strip():
-        raise ValueError("--name must not be empty")
+        raise ConfigurationError(_("--name must not be empty"), field="name", value=name)
     if ledger.api_key_exists(label):
-        raise ValueError(f"a key named {label!r} already exists")
+        raise ConfigurationError(
+            _("a key named {value} already exists", value=repr(label)), field="name", value=label
+        )
     with ledger.write():
         ledger.insert_row(
             "api_keys",
@@ -107,12 +109,14 @@ def revoke_key(ledger: Ledger, name_or_prefix: str) -> KeyInfo:
     ]
     if not matches:
         raise ConfigurationError(
-            _("no key named {name} or with that prefix", name=repr(name_or_prefix))
+            _("no key named {name} or with that prefix", name=repr(name_or_prefix)),
+            field="name_or_prefix", value=name_or_prefix,
         )
     if len(matches) > 1:
         raise ConfigurationError(
             _("{name} names {count} keys: give the key's name", name=repr(name_or_prefix),
-              count=len(matches))
+              count=len(matches)),
+            field="name_or_prefix", value=name_or_prefix,
         )
     (key,) = matches
     if key.revoked_at is None:

@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import threading
 
+from .._exceptions import ConfigurationError
+from .._i18n import _
+
 __all__ = [
     "HEADER_TIMEOUT",
     "IDLE_TIMEOUT",
@@ -40,10 +43,18 @@ class ConnectionLimits:
     ) -> None:
         if isinstance(max_connections, bool) or not isinstance(max_connections, int) \
                 or max_connections < 1:
-            raise ValueError(f"max_connections must be an integer ≥ 1, not {max_connections!r}")
+            raise ConfigurationError(
+                _("max_connections must be an integer ≥ 1, not {value}",
+                  value=repr(max_connections)),
+                field="max_connections", value=max_connections,
+            )  # fmt: skip
         if isinstance(max_per_client, bool) or not isinstance(max_per_client, int) \
                 or max_per_client < 1:
-            raise ValueError(f"max_per_client must be an integer ≥ 1, not {max_per_client!r}")
+            raise ConfigurationError(
+                _("max_per_client must be an integer ≥ 1, not {value}",
+                  value=repr(max_per_client)),
+                field="max_per_client", value=max_per_client,
+            )  # fmt: skip
         self.max_connections = max_connections
         self.max_per_client = max_per_client
         self._lock = threading.Lock()

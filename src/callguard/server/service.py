@@ -40,6 +40,7 @@ from .._engine import unavailable as _unavailable
 from .._evidence import number_history
 from .._exceptions import (
     CallguardError,
+    ConfigurationError,
     InvalidNumberError,
     LedgerConflictError,
     LedgerError,
@@ -165,7 +166,11 @@ class Service:
     ) -> None:
         if isinstance(deadline, bool) or not isinstance(deadline, (int, float)) \
                 or not 0 < deadline <= 600:
-            raise ValueError(f"deadline must be a number of seconds in (0, 600], not {deadline!r}")
+            raise ConfigurationError(
+                _("deadline must be a number of seconds in (0, 600], not {value}",
+                  value=repr(deadline)),
+                field="deadline", value=deadline,
+            )  # fmt: skip
         self.location = location
         self.policy = policy
         self.busy_timeout = busy_timeout
@@ -175,9 +180,11 @@ class Service:
         # is PostgreSQL as much as a postgresql:// URL is.
         self.postgres = parse_location(location).server
         if executor not in ("auto", "dedicated", "pool"):
-            raise ValueError(
-                f"executor must be 'auto', 'dedicated' or 'pool', not {executor!r}"
-            )
+            raise ConfigurationError(
+                _("executor must be 'auto', 'dedicated' or 'pool', not {value}",
+                  value=repr(executor)),
+                field="executor", value=executor,
+            )  # fmt: skip
         self.executor = executor
         self.inline = executor == "auto" and not self.postgres
         """SQLite decisions run on the event loop first (see the module's threading model)."""

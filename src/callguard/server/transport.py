@@ -30,6 +30,8 @@ from typing import Any
 import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from .._exceptions import ConfigurationError
+from .._i18n import _
 from .limits import HEADER_TIMEOUT, IDLE_TIMEOUT, ConnectionLimits
 
 __all__ = ["BODY_TIMEOUT", "guarded_protocol", "server_config"]
@@ -175,9 +177,11 @@ def guarded_protocol(
 ) -> type[GuardedHttpProtocol]:
     """A protocol class bound to one server's limits and timeouts."""
     if not 0 < idle_timeout <= header_timeout:
-        raise ValueError(
-            f"idle_timeout must be > 0 and ≤ header_timeout ({header_timeout}), not {idle_timeout}"
-        )
+        raise ConfigurationError(
+            _("idle_timeout must be > 0 and ≤ header_timeout ({limit}), not {value}",
+              limit=header_timeout, value=idle_timeout),
+            field="idle_timeout", value=idle_timeout,
+        )  # fmt: skip
     attrs = {
         "limits": limits,
         "header_timeout": header_timeout,

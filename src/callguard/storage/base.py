@@ -23,6 +23,7 @@ from typing import Any, Literal, NamedTuple, Protocol
 
 from .._exceptions import ConfigurationError
 from .._facts import FactKind, Facts
+from .._i18n import _
 from .verdict import VerifyReport
 
 __all__ = [
@@ -831,12 +832,15 @@ def parse_location(location: object) -> Location:
     """
     if not isinstance(location, (str, os.PathLike)):
         raise ConfigurationError(
-            "a ledger location is a SQLite file path, ':memory:' or a PostgreSQL URL or "
-            f"keyword string, not {type(location).__name__}"
+            _("a ledger location is a SQLite file path, ':memory:' or a PostgreSQL URL or "
+              "keyword string, not {kind}", kind=type(location).__name__),
+            field="location", value=location,
         )
     text = os.fspath(location)
     if not isinstance(text, str):
-        raise ConfigurationError("a ledger location must be text, not bytes")
+        raise ConfigurationError(
+            _("a ledger location must be text, not bytes"), field="location", value=location
+        )
     if text.startswith(("postgresql://", "postgres://")):
         return _parse_url(text)
     pairs = _keyword_pairs(text)

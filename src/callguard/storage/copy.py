@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from .._exceptions import ConfigurationError, LedgerError
+from .._i18n import _
 from .base import DEFAULT_BUSY_TIMEOUT, SCHEMA, ColumnType, Ledger, describe, is_server_url
 from .journal import chain_lock_key, seal
 from .open import open_ledger
@@ -292,9 +293,15 @@ def migrate_ledger(
         and not is_server_url(dst_text)
         and os.path.abspath(src_text) == os.path.abspath(dst_text)
     ):
-        raise ConfigurationError(f"source and target are the same ledger: {_where(src_text)}")
+        raise ConfigurationError(
+            _("source and target are the same ledger: {where}", where=_where(src_text)),
+            field="target", value=target,
+        )
     if src_text == ":memory:":
-        raise ConfigurationError("cannot migrate from ':memory:': it holds nothing once closed")
+        raise ConfigurationError(
+            _("cannot migrate from ':memory:': it holds nothing once closed"),
+            field="source", value=source,
+        )
     # Read-only, and a missing file is an error rather than an empty ledger copied with success.
     src = open_ledger(src_text, read_only=True, busy_timeout=busy_timeout)
     try:
