@@ -45,9 +45,9 @@ from ._evidence import PARIS, as_dicts, consent_evidence, fact_columns, list_tab
 from ._exceptions import ConfigurationError
 from ._files import neutralise
 from ._guard import Guard
+from ._html_report import CallRow, ConsentRow, RefusalRow, ReportData, Verification, render_report
 from ._i18n import N_, text
 from ._numbers import parse_number
-from ._html_report import CallRow, ConsentRow, RefusalRow, ReportData, Verification, render_report
 from ._reports import AuditReport
 from ._safefiles import SafeDir
 from ._time import from_us, now_utc, to_us
