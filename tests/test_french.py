@@ -567,3 +567,34 @@ def test_the_french_top_level_help_loads_no_library() -> None:
     from test_startup import loaded_after, run_cli
 
     assert loaded_after(run_cli("--lang", "fr", "--help")) == set()
+
+
+# --- verify and show: sentences from the catalog (they were English/French pairs inline) --------
+
+
+def test_verify_of_a_tampered_ledger_says_so_in_french(ledger: str) -> None:
+    import sqlite3
+
+    with Guard(ledger) as guard:
+        guard.record_refusal("06 11 22 33 44", paris(2025, 11, 21, 12))
+    with sqlite3.connect(ledger) as conn:  # two refusals moved a day back, behind the journal
+        conn.execute("UPDATE refusals SET at = at - 86400000000")
+    code, out = _invoke("verify", "--db", ledger)
+    assert code == 1
+    assert out.startswith("ALTÉRÉ  refusals row ") and "\n  aussi : refusals row " in out, out
+    english = CliRunner().invoke(cli, ["verify", "--db", ledger]).output
+    assert english.startswith("TAMPERED  ") and "\n  also: " in english
+
+
+def test_options_that_go_together_are_named_in_french(ledger: str, tmp_path: Path) -> None:
+    code, out = _invoke("verify", "--checkpoints", str(tmp_path), "--db", ledger)
+    assert code == 2
+    assert "--checkpoints et --public-key vont ensemble" in out, out
+    assert_french(out, "verify --checkpoints")
+
+
+def test_show_heads_and_closes_in_french(ledger: str) -> None:
+    code, out = _invoke("show", "06 98 76 54 32", "--db", ledger)
+    assert code == 0
+    assert "(heures en Europe/Paris)" in out and "\nRefus (1)" in out
+    assert "\nDécision maintenant\n" in out
