@@ -24,7 +24,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("storage",),
     # 4. the engine, what operations report and read, the control pack's HTML page, and the
     # signed checkpoints of a ledger
-    ("_engine", "_reports", "_calllog", "_report", "_checkpoint"),
+    ("_engine", "_reports", "_calllog", "_html_report", "_checkpoint"),
     # 5. the Guard = engine + writes
     ("_guard",),
     # 6. bulk work, audit and schedules over the engine

@@ -10,6 +10,7 @@ got 6) »).
 
 from __future__ import annotations
 
+import inspect
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -47,6 +48,7 @@ _NOISE = re.compile(
     r"|[\w.+-]*[/\\][\w./\\-]*"  # paths and URLs
     r"|\S+@\S+|\S+\.(?:csv|db|html|json|txt|xlsx|pdf|png)\b"  # files
     r"|--?[a-z][\w-]*"  # options
+    r"|\b[^\W_]+(?:_[^\W_]*)+"  # field names: callguard_next_allowed_at, phone_code
     r"|\+?\d[\d:T.,+-]*"  # numbers, times, dates
 )
 
@@ -79,6 +81,7 @@ def english_runs(text: str, extra_allowed: frozenset[str] = frozenset()) -> list
         "5 rows: 1 allowed, 4 refused",
         "Erreur : the ledger could not be read",
         "Utilisation : No such command 'x'.",
+        "next_allowed_at: when the number may be called",
     ],
 )
 def test_the_heuristic_catches_english(text: str) -> None:
@@ -93,6 +96,7 @@ def test_the_heuristic_catches_english(text: str) -> None:
         "Erreur : aucun registre à 'no such file.db' : créez-le avec `callguard init --db x`",
         "REFUSÉ  +33612345678  [consent, Europe/Paris]",
         "Le consommateur a refusé le 2026-11-23 : aucun appel pendant 60 jours révolus.",
+        "plus callguard_next_allowed_at (ISO 8601)",
     ],
 )
 def test_the_heuristic_lets_french_through(text: str) -> None:
@@ -471,3 +475,126 @@ def test_a_bad_consent_argument_names_its_field_and_value_in_french(
     assert (caught.value.field, caught.value.value) == (field, value)
     french = caught.value.render("fr")
     assert field in french and "doit" in french and english_runs(french) == [], french
+
+
+# --- --help ------------------------------------------------------------------------------------
+# Help texts are message ids (the commands' docstrings, the options' help=), shown through the
+# catalog by cli._common.Command; --help used to be English whatever --lang said.
+
+
+def _groups(group: click.Group, prefix: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
+    yield prefix
+    ctx = click.Context(group)
+    for name in group.list_commands(ctx):
+        command = group.get_command(ctx, name)
+        if isinstance(command, click.Group):
+            yield from _groups(command, (*prefix, name))
+
+
+HELP_PAGES = sorted(set(_groups(cli)) | set(COMMANDS))
+
+
+@pytest.mark.parametrize("command", HELP_PAGES, ids=lambda c: " ".join(c) or "callguard")
+def test_every_help_page_is_french(command: tuple[str, ...]) -> None:
+    code, out = _invoke(*command, "--help")
+    assert code == 0, out
+    assert out.startswith("Utilisation :"), out
+    assert "Options:" in out and "Afficher cette aide et quitter." in out, out
+    assert_french(out, " ".join(("callguard", *command, "--help")))
+    if _command(command).help:  # the command's own text is there, translated
+        assert _french_help(_command(command)).split()[0] in out
+
+
+def _french_help(command: click.Command) -> str:
+    from callguard._i18n import text
+
+    return text(inspect.cleandoc(command.help or "").partition("\f")[0], "fr")
+
+
+def test_the_top_level_help_is_french_from_the_environment_too(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("CALLGUARD_LANG", "fr")
+    out = CliRunner().invoke(cli, ["--help"]).output
+    assert "Commandes:" in out and "Juger chaque numéro d'un fichier de contacts" in out
+    assert_french(out, "CALLGUARD_LANG=fr callguard --help")
+    monkeypatch.delenv("CALLGUARD_LANG")
+    english = CliRunner().invoke(cli, ["scrub", "--help"]).output
+    assert english.startswith("Usage:") and "Judge every number of a contact file" in english
+    assert "Where to write the scrubbed file" in english
+    # click words --help once and keeps it: the run after a French one is English again.
+    assert "Show this message and exit." in english and "Afficher" not in english
+
+
+def _tree(group: click.Group) -> Iterator[click.Command]:
+    ctx = click.Context(group)
+    for name in group.list_commands(ctx):
+        command = group.get_command(ctx, name)
+        assert command is not None
+        yield command
+        if isinstance(command, click.Group):
+            yield from _tree(command)
+
+
+def test_every_command_shows_its_help_through_the_catalog() -> None:
+    """Each command is a cli Command and each help text it has is a message id with a French
+    translation (a help built at run time, e.g. in an f-string, would escape the catalog)."""
+    from callguard._i18n import text
+    from callguard.cli import Command
+
+    untranslated = []
+    for command in [cli, *_tree(cli)]:
+        assert isinstance(command, Command), command.name
+        texts = [inspect.cleandoc(command.help or "").partition("\f")[0]]
+        texts += [p.help for p in command.params if isinstance(p, click.Option) and p.help]
+        untranslated += [(command.name, t) for t in texts if t and text(t, "fr") == t]
+    assert not untranslated, untranslated
+
+
+def test_the_french_summaries_of_the_lazy_table_are_the_commands_own() -> None:
+    """``callguard --help`` shows cli.COMMANDS' summaries without loading a command: in French
+    they must read as the first paragraph of each command's French help."""
+    import callguard.cli as cli_package
+    from callguard._i18n import text
+
+    for name, (_modules, _where, summary) in cli_package.COMMANDS.items():
+        command = _command((name,))
+        first = _french_help(command).split("\n\n")[0]
+        assert " ".join(first.split()) == text(summary, "fr"), name
+
+
+def test_the_french_top_level_help_loads_no_library() -> None:
+    from test_startup import loaded_after, run_cli
+
+    assert loaded_after(run_cli("--lang", "fr", "--help")) == set()
+
+
+# --- verify and show: sentences from the catalog (they were English/French pairs inline) --------
+
+
+def test_verify_of_a_tampered_ledger_says_so_in_french(ledger: str) -> None:
+    import sqlite3
+
+    with Guard(ledger) as guard:
+        guard.record_refusal("06 11 22 33 44", paris(2025, 11, 21, 12))
+    with sqlite3.connect(ledger) as conn:  # two refusals moved a day back, behind the journal
+        conn.execute("UPDATE refusals SET at = at - 86400000000")
+    code, out = _invoke("verify", "--db", ledger)
+    assert code == 1
+    assert out.startswith("ALTÉRÉ  refusals row ") and "\n  aussi : refusals row " in out, out
+    english = CliRunner().invoke(cli, ["verify", "--db", ledger]).output
+    assert english.startswith("TAMPERED  ") and "\n  also: " in english
+
+
+def test_options_that_go_together_are_named_in_french(ledger: str, tmp_path: Path) -> None:
+    code, out = _invoke("verify", "--checkpoints", str(tmp_path), "--db", ledger)
+    assert code == 2
+    assert "--checkpoints et --public-key vont ensemble" in out, out
+    assert_french(out, "verify --checkpoints")
+
+
+def test_show_heads_and_closes_in_french(ledger: str) -> None:
+    code, out = _invoke("show", "06 98 76 54 32", "--db", ledger)
+    assert code == 0
+    assert "(heures en Europe/Paris)" in out and "\nRefus (1)" in out
+    assert "\nDécision maintenant\n" in out

@@ -19,7 +19,7 @@ import pytest
 
 pytest.importorskip("matplotlib", reason='the report needs matplotlib: pip install ".[report]"')
 
-from callguard._report import (
+from callguard._html_report import (
     CallRow,
     ConsentRow,
     RefusalRow,
@@ -363,7 +363,7 @@ def test_without_matplotlib_the_error_says_what_to_install(monkeypatch: pytest.M
 
 
 def test_importing_the_module_does_not_import_matplotlib() -> None:
-    code = "import sys, callguard._report; print('matplotlib' in sys.modules)"
+    code = "import sys, callguard._html_report; print('matplotlib' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 

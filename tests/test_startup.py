@@ -19,7 +19,7 @@ import callguard.cli as cli_package
 HEAVY = (
     "numpy", "pandas", "matplotlib", "openpyxl", "starlette", "uvicorn", "psycopg",
     "prometheus_client", "httpx", "callguard._audit", "callguard._control",
-    "callguard._report", "callguard._evidence", "callguard._bulk", "callguard.server",
+    "callguard._html_report", "callguard._evidence", "callguard._bulk", "callguard.server",
 )  # fmt: skip
 # What checking one number needs, but listing the commands does not.
 LIBRARY = ("pydantic", "phonenumbers", "holidays", "sqlite_utils", "callguard._engine")

@@ -5,13 +5,15 @@
     python tools/i18n.py check     # exit 1 when a message id is missing, untranslated or the .mo
                                    # is not the .po's (CI runs the same checks in tests/test_i18n.py)
 
-Message ids are the first argument of ``_(...)`` and ``N_(...)`` in ``src/callguard``, and click's
+Message ids are the first argument of ``_(...)`` and ``N_(...)`` in ``src/callguard``, the command
+line's help texts (``help=`` and the commands' docstrings in ``src/callguard/cli``), and click's
 own sentences (``gettext``/``ngettext`` in the installed click), which callguard translates for it.
 """
 
 from __future__ import annotations
 
 import ast
+import inspect
 import io
 import sys
 from collections.abc import Iterator
@@ -31,20 +33,54 @@ PO = SRC / "locale" / "fr" / "LC_MESSAGES" / "callguard.po"
 MO = PO.with_suffix(".mo")
 
 
+_HELP_KEYWORDS = ("help", "short_help", "epilog")
+_COMMAND_DECORATORS = ("command", "group")
+
+
+def _string(node: ast.AST | None) -> str | None:
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    return None
+
+
+def _decorator_name(node: ast.expr) -> str:
+    target = node.func if isinstance(node, ast.Call) else node
+    if isinstance(target, ast.Attribute):
+        return target.attr
+    return target.id if isinstance(target, ast.Name) else ""
+
+
+def _node_messages(node: ast.AST, in_cli: bool) -> Iterator[str]:
+    if isinstance(node, ast.Call):
+        name = node.func.id if isinstance(node.func, ast.Name) else ""
+        first = _string(node.args[0]) if node.args else None
+        if name in ("_", "N_") and first is not None:
+            yield first
+        # The command line's help texts: click's ``help=`` and the commands' docstrings.
+        for keyword in node.keywords if in_cli else ():
+            value = _string(keyword.value)
+            if keyword.arg in _HELP_KEYWORDS and value:
+                yield inspect.cleandoc(value)
+    elif (
+        in_cli
+        and isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+        and any(_decorator_name(d) in _COMMAND_DECORATORS for d in node.decorator_list)
+    ):
+        doc = ast.get_docstring(node, clean=True)
+        if doc:
+            yield doc.partition("\f")[0]
+
+
 def code_messages() -> Iterator[tuple[str, str, int]]:
-    """``(msgid, file, line)`` for every ``_("…")`` and ``N_("…")`` in callguard's source."""
+    """``(msgid, file, line)`` for every ``_("…")`` and ``N_("…")`` in callguard's source, and
+    the command line's help texts: ``help=`` strings and the docstrings of click commands in
+    ``callguard/cli`` (shown through the catalog by ``cli._common.Command``)."""
     for path in sorted(SRC.rglob("*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+        in_cli = path.parent.name == "cli"
         for node in ast.walk(tree):
-            if (
-                isinstance(node, ast.Call)
-                and isinstance(node.func, ast.Name)
-                and node.func.id in ("_", "N_")
-                and node.args
-                and isinstance(node.args[0], ast.Constant)
-                and isinstance(node.args[0].value, str)
-            ):
-                yield node.args[0].value, str(path.relative_to(ROOT)), node.lineno
+            for msgid in _node_messages(node, in_cli):
+                yield msgid, str(path.relative_to(ROOT)), getattr(node, "lineno", 0)
 
 
 def click_messages() -> Iterator[tuple[str | tuple[str, str], str, int]]:

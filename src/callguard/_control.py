@@ -14,7 +14,7 @@ For a period (Paris days, inclusive) and optionally some numbers, :func:`control
   the calls of the period they touch, and the signed checkpoints given (copied into
   ``checkpoints/`` with their timestamp tokens and the public key, so the controller can check
   them again);
-* ``report.html`` — the self-contained page with charts (:func:`callguard._report.render_report`);
+* ``report.html`` — the self-contained page with charts (:func:`callguard._html_report.render_report`);
 * ``manifest.json`` — the SHA-256 of every file above, so the copy handed over can be checked.
 
 Every time is written in the consumer's zone with its offset, never bare UTC. The ledger is only
@@ -45,9 +45,9 @@ from ._evidence import PARIS, as_dicts, consent_evidence, fact_columns, list_tab
 from ._exceptions import ConfigurationError
 from ._files import neutralise
 from ._guard import Guard
+from ._html_report import CallRow, ConsentRow, RefusalRow, ReportData, Verification, render_report
 from ._i18n import N_, _, text
 from ._numbers import parse_number
-from ._report import CallRow, ConsentRow, RefusalRow, ReportData, Verification, render_report
 from ._reports import AuditReport
 from ._safefiles import SafeDir
 from ._time import from_us, now_utc, to_us

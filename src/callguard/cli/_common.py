@@ -4,6 +4,7 @@ rendering a decision, and the command group itself."""
 from __future__ import annotations
 
 import contextlib
+import inspect
 import json
 import os
 import re
@@ -511,7 +512,96 @@ class LazyCommands(dict[str, click.Command]):
         return dict.items(self)
 
 
-class Group(click.Group):
+# click writes « [required] » through its own gettext, which reads callguard's catalog while a
+# French command runs (see click_language); the word is not among click's extracted sentences.
+_CLICK_WORDS = (N_("required"),)
+
+
+class Command(click.Command):
+    """A command whose help texts (its docstring, its options' ``help=``) are message ids of the
+    catalog, shown in the invocation's language when ``--help`` asks for them; English is the
+    text in the code. ``tools/i18n.py`` extracts them."""
+
+    def _help_text(self, lang: str) -> str:
+        if not self.help:
+            return ""
+        return text(inspect.cleandoc(self.help).partition("\f")[0], lang)
+
+    def get_help_option(self, ctx: click.Context) -> click.Option | None:
+        # click words --help once, in the language of the first run that asks, and keeps it:
+        # keep the message id instead, so each run shows it in its own language.
+        option = super().get_help_option(ctx)
+        if option is not None:
+            option.help = N_("Show this message and exit.")
+        return option
+
+    def format_help_text(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        lang = current_lang()
+        if lang == "en":
+            super().format_help_text(ctx, formatter)
+            return
+        words = self._help_text(lang)
+        if words:
+            formatter.write_paragraph()
+            with formatter.indentation():
+                formatter.write_text(words)
+
+    def get_short_help_str(self, limit: int = 45) -> str:
+        lang = current_lang()
+        if lang == "en":
+            return super().get_short_help_str(limit)
+        if self.short_help:
+            return text(inspect.cleandoc(self.short_help), lang).strip()
+        # Shortened as click shortens a help (a stand-in command holding the translation).
+        return click.Command(None, help=self._help_text(lang)).get_short_help_str(limit)
+
+    def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        self.format_own_options(ctx, formatter)
+
+    def format_own_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The options' section (a group's commands come after, in :class:`Group`)."""
+        lang = current_lang()
+        if lang == "en":
+            click.Command.format_options(self, ctx, formatter)
+            return
+        import copy
+
+        rows = []
+        for param in self.get_params(ctx):
+            if isinstance(param, click.Argument):
+                continue
+            shown = param
+            if isinstance(param, click.Option) and param.help:
+                shown = copy.copy(param)  # the option itself keeps its message id
+                shown.help = text(param.help, lang)
+            record = shown.get_help_record(ctx)
+            if record is not None:
+                rows.append(record)
+        if rows:
+            with formatter.section(text("Options", lang)):
+                formatter.write_dl(rows)
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        lang = current_lang()
+        if lang == "en" or not self.epilog:
+            super().format_epilog(ctx, formatter)
+            return
+        formatter.write_paragraph()
+        with formatter.indentation():
+            formatter.write_text(text(inspect.cleandoc(self.epilog), lang))
+
+
+class Group(Command, click.Group):
+    """The ``callguard`` group and its subgroups: their commands are :class:`Command` s (help in
+    the invocation's language), their subgroups groups of this class."""
+
+    command_class = Command
+    group_class = type
+
+    def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        self.format_own_options(ctx, formatter)
+        self.format_commands(ctx, formatter)
+
     def list_commands(self, ctx: click.Context) -> list[str]:
         commands = self.commands
         if isinstance(commands, LazyCommands):  # the names without importing their modules
@@ -524,6 +614,7 @@ class Group(click.Group):
             super().format_commands(ctx, formatter)
             return
         # ``callguard --help`` lists every command from the table: no module is imported.
+        lang = current_lang()
         names = self.list_commands(ctx)
         limit = formatter.width - 6 - max(len(n) for n in names)
         rows = []
@@ -535,10 +626,10 @@ class Group(click.Group):
                 rows.append((name, loaded.get_short_help_str(limit)))
             else:
                 # Shortened as click shortens the command's own help (a stand-in command).
-                stand_in = click.Command(name, help=commands.table[name][2])
+                stand_in = click.Command(name, help=text(commands.table[name][2], lang))
                 rows.append((name, stand_in.get_short_help_str(limit)))
         if rows:
-            with formatter.section("Commands"):
+            with formatter.section(text("Commands", lang)):
                 formatter.write_dl(rows)
 
     def main(

@@ -7,7 +7,8 @@ from typing import Any
 
 import click
 
-from ._common import user_errors
+from .._i18n import _
+from ._common import say, user_errors
 
 __all__ = ["checkpoint_options", "checkpoint_scheduler"]
 
@@ -30,7 +31,8 @@ def checkpoint_scheduler(
 ) -> Any:
     """The scheduler of ``serve``'s checkpoints, or None when none are asked for."""
     if (signing_key is None) != (checkpoint_dir is None):
-        raise click.UsageError("--signing-key and --checkpoint-dir go together")
+        raise click.UsageError(say(_("{first} and {second} go together",
+                                     first="--signing-key", second="--checkpoint-dir")))
     if signing_key is None or checkpoint_dir is None:
         return None
     from .._checkpoint_scheduler import CheckpointScheduler

@@ -12,7 +12,7 @@ from .._control import STEPS, control_pack
 from .._evidence import consent_evidence, list_table, number_history
 from .._evidence import verify as run_verify
 from .._exceptions import CallguardError
-from .._i18n import N_, text
+from .._i18n import N_, _, text
 from .._numbers import parse_number
 from ._common import (
     DAY_OR_TIME,
@@ -29,6 +29,7 @@ from ._common import (
     ledger_location,
     professional_option,
     render_decision,
+    say,
     user_errors,
 )
 from .facts import consent, contract
@@ -67,7 +68,8 @@ def verify_command(
     longer in its chain or whose signature does not verify.
     """
     if (checkpoints is None) != (public_key is None):
-        raise click.UsageError("--checkpoints and --public-key go together")
+        raise click.UsageError(say(_("{first} and {second} go together",
+                                     first="--checkpoints", second="--public-key")))
     try:
         report = run_verify(
             ledger_location(db), checkpoints=checkpoints, public_key=public_key,
@@ -75,33 +77,23 @@ def verify_command(
         )  # fmt: skip
     except CallguardError as exc:
         raise failure(exc) from exc
-    fr = current_lang() == "fr"
     if as_json:
         echo_json(report.to_dict())
     elif report.ok:
         chains = ", ".join(f"{c}: {n}" for c, n in sorted(report.chains.items()))
-        if fr:
-            click.echo(f"OK  journal intact : {report.entries} entrées ({chains})")
-        else:
-            click.echo(f"OK  journal intact: {report.entries} entries ({chains})")
+        click.echo(say(_("OK  journal intact: {entries} entries ({chains})",
+                         entries=report.entries, chains=chains)))
         newest = report.newest_checkpoint
         if newest is not None:
-            n = len(report.checkpoints)
-            if fr:
-                click.echo(
-                    f"OK  {n} point(s) de contrôle ; le plus récent ({newest.at}) tient, "
-                    f"{newest.entries_after} entrées écrites depuis"
-                )
-            else:
-                click.echo(
-                    f"OK  {n} checkpoint(s); the newest ({newest.at}) holds, "
-                    f"{newest.entries_after} entries written since"
-                )
+            click.echo(say(_(
+                "OK  {count} checkpoint(s); the newest ({at}) holds, {after} entries written "
+                "since", count=len(report.checkpoints), at=newest.at, after=newest.entries_after,
+            )))
     else:
         assert report.first is not None
-        click.echo(f"{'ALTÉRÉ' if fr else 'TAMPERED'}  {report.first}")
+        click.echo(say(_("TAMPERED  {problem}", problem=report.first)))
         for problem in report.problems[1:]:
-            click.echo(f"  {'aussi' if fr else 'also'}: {problem}")
+            click.echo(say(_("  also: {problem}", problem=problem)))
     sys.exit(EXIT_OK if report.ok else EXIT_REFUSED)
 
 
@@ -166,15 +158,16 @@ _COLUMNS = (
     N_("subject"),
 )  # fmt: skip
 
+# ``show``'s tables: the key of each in the history, its title (a message id).
 _SHOWN = (
-    ("attempts", "Attempts", "Appels"),
-    ("refusals", "Refusals", "Refus"),
-    ("optouts", "Opt-outs", "Oppositions"),
-    ("consents", "Consents", "Consentements"),
-    ("withdrawals", "Consent withdrawals", "Retraits de consentement"),
-    ("slots", "Slot consents", "Consentements à un créneau"),
-    ("contracts", "Contracts", "Contrats"),
-    ("bloctel", "Bloctel checks", "Vérifications Bloctel"),
+    ("attempts", N_("Attempts")),
+    ("refusals", N_("Refusals")),
+    ("optouts", N_("Opt-outs")),
+    ("consents", N_("Consents")),
+    ("withdrawals", N_("Consent withdrawals")),
+    ("slots", N_("Slot consents")),
+    ("contracts", N_("Contracts")),
+    ("bloctel", N_("Bloctel checks")),
 )
 
 
@@ -203,16 +196,15 @@ def show(
     if as_json:
         echo_json({"number": decision.number, **history, "decision": decision.to_dict()})
         return
-    fr = current_lang() == "fr"
-    zone_label = "heures en" if fr else "times in"
-    click.echo(f"{decision.number}  ({zone_label} {decision.callee_tz})")
-    for name, title, titre in _SHOWN:
+    click.echo(say(_("{number}  (times in {zone})", number=decision.number,
+                     zone=decision.callee_tz)))
+    for name, title in _SHOWN:
         rows = history[name]
-        click.echo(f"\n{titre if fr else title} ({len(rows)})")
+        click.echo(f"\n{say(title)} ({len(rows)})")
         if rows:
             shown = [{k: v for k, v in r.items() if k != "outcomes"} for r in rows]
             click.echo(table_text(shown))
-    click.echo("\nDécision maintenant" if fr else "\nDecision now")
+    click.echo("\n" + say(N_("Decision now")))
     click.echo(render_decision(decision))
 
 
@@ -281,7 +273,8 @@ def control_pack_command(
     from .._control import require_report_extra
 
     if (checkpoints is None) != (public_key is None):
-        raise click.UsageError("--checkpoints and --public-key go together")
+        raise click.UsageError(say(_("{first} and {second} go together",
+                                     first="--checkpoints", second="--public-key")))
     with user_errors():
         require_report_extra()  # before the ledger is opened or anything written
     lang = current_lang()
@@ -291,7 +284,7 @@ def control_pack_command(
     with guarded(db, professional) as guard:
         if sys.stderr.isatty() and not as_json:
             with click.progressbar(
-                length=len(STEPS), label="control pack", file=sys.stderr
+                length=len(STEPS), label=say(N_("control pack")), file=sys.stderr
             ) as bar:
                 pack = control_pack(
                     guard, out, numbers=numbers, start=_day(start), end=_day(end), lang=lang,
@@ -305,26 +298,17 @@ def control_pack_command(
     if as_json:
         echo_json(pack.to_dict())
         return
-    if lang == "fr":
-        state = (
-            "intact depuis le point de contrôle donné" if pack.anchored
-            else "cohérent, sans point de contrôle" if pack.verified
-            else f"ALTÉRÉ, {pack.affected} appels concernés (voir verification.json)"
-        )  # fmt: skip
-        click.echo(
-            f"{pack.out} : {pack.calls} appels du {pack.period_from:%d/%m/%Y} au "
-            f"{pack.period_to:%d/%m/%Y}, {pack.violations} en infraction ; journal {state}"
-        )
-    else:
-        state = (
-            "intact as of the checkpoint given" if pack.anchored
-            else "consistent, without a checkpoint" if pack.verified
-            else f"ALTERED, {pack.affected} calls affected (see verification.json)"
-        )  # fmt: skip
-        click.echo(
-            f"{pack.out}: {pack.calls} calls from {pack.period_from} to {pack.period_to}, "
-            f"{pack.violations} in violation; journal {state}"
-        )
+    state = (
+        _("intact as of the checkpoint given") if pack.anchored
+        else _("consistent, without a checkpoint") if pack.verified
+        else _("ALTERED, {count} calls affected (see verification.json)", count=pack.affected)
+    )  # fmt: skip
+    day = "%d/%m/%Y" if lang == "fr" else "%Y-%m-%d"  # a French reader's dates
+    click.echo(say(_(
+        "{out}: {calls} calls from {start} to {end}, {violations} in violation; journal {state}",
+        out=pack.out, calls=pack.calls, start=format(pack.period_from, day),
+        end=format(pack.period_to, day), violations=pack.violations, state=state,
+    )))
     for name in sorted(pack.files):
         click.echo(f"  {name}  sha256 {pack.files[name]}")
 

@@ -452,10 +452,15 @@ def _lift_command(kind: str) -> None:
             )
             click.echo(say(said))
 
-    command.__doc__ = (
-        f"Lift NUMBER's {kind}s recorded at or before --at, entered by mistake; they stay in the "
-        "ledger, marked lifted with the reason."
-    )
+    command.help = _LIFT_HELP[kind]
+
+
+_LIFT_HELP = {
+    "refusal": N_("Lift NUMBER's refusals recorded at or before --at, entered by mistake; they "
+                  "stay in the ledger, marked lifted with the reason."),
+    "objection": N_("Lift NUMBER's objections recorded at or before --at, entered by mistake; "
+                    "they stay in the ledger, marked lifted with the reason."),
+}  # fmt: skip
 
 
 _lift_command("refusal")

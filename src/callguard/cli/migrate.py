@@ -11,12 +11,12 @@ import click
 
 from .._exceptions import CallguardError
 from ..storage.copy import migrate_ledger
-from ._common import failure
+from ._common import Command, failure
 
 __all__ = ["migrate_ledger_command"]
 
 
-@click.command("migrate-ledger")
+@click.command("migrate-ledger", cls=Command)
 @click.argument("source", metavar="FROM")
 @click.argument("target", metavar="TO")
 @click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")

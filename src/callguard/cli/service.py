@@ -23,7 +23,9 @@ from .._i18n import _
 from .._types import Outcome, Purpose, Sector
 from ..storage import DEFAULT_BUSY_TIMEOUT, Ledger, default_db_path, is_server_url, open_ledger
 from ._common import (
+    Command,
     Failure,
+    Group,
     at_option,
     choice,
     db_option,
@@ -63,7 +65,7 @@ def _ledger(db: str | None) -> Iterator[Ledger]:
 
 
 
-@click.command("init")
+@click.command("init", cls=Command)
 @db_option
 def init_command(db: str | None) -> None:
     """Create a ledger (a SQLite file readable by its owner only, or a PostgreSQL schema)."""
@@ -79,7 +81,7 @@ def init_command(db: str | None) -> None:
                    else _("created ledger: {location}", location=where)))  # fmt: skip
 
 
-@click.command("attempt")
+@click.command("attempt", cls=Command)
 @click.argument("number")
 @click.option("--caller-id", required=True, help="The number the call will present.")
 @at_option
@@ -119,7 +121,7 @@ def attempt_command(
     sys.exit(exit_code(decision))
 
 
-@click.command("outcome")
+@click.command("outcome", cls=Command)
 @click.argument("attempt_id", type=int)
 @click.argument("outcome", type=choice(Outcome))
 @at_option
@@ -141,7 +143,7 @@ def outcome_command(
                          outcome=outcome.upper())))
 
 
-@click.command("void")
+@click.command("void", cls=Command)
 @click.argument("attempt_id", type=int)
 @click.option("--reason", required=True, help="Why it was never placed (kept in the ledger).")
 @at_option
@@ -166,7 +168,7 @@ def void_command(
 # -- API keys -------------------------------------------------------------------------------------
 
 
-@click.group("keys")
+@click.group("keys", cls=Group)
 def keys_group() -> None:
     """API keys of the pre-dial service: one professional each, stored hashed, shown once."""
 
@@ -220,7 +222,7 @@ def keys_revoke(name_or_prefix: str, db: str | None) -> None:
 # -- the service ----------------------------------------------------------------------------------
 
 
-@click.command("serve")
+@click.command("serve", cls=Command)
 @click.option("--db", "db", default=None, metavar="PATH|URL",
               help="Ledger file or postgresql:// URL (default: $CALLGUARD_DB, else ./callguard.db).")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")

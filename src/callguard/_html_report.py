@@ -31,12 +31,12 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from functools import partial
+from functools import cache, partial
 from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo
 
 from ._exceptions import ConfigurationError
-from ._i18n import _
+from ._i18n import LANGS, N_, _, text
 from ._types import ReasonCode
 
 if TYPE_CHECKING:
@@ -181,259 +181,145 @@ class ReportData:
 
 # -- the words ------------------------------------------------------------------------------------
 
-_TEXT: dict[str, dict[str, str]] = {
-    "fr": {
-        "title": "Dossier de contrôle",
-        "professional": "Professionnel",
-        "period": "Période",
-        "period_fmt": "du {a} au {b} inclus",
-        "generated": "Généré le",
-        "restricted": "Restreint aux numéros",
-        "all_numbers": "Tous les numéros",
-        "scope": "Périmètre",
-        "intact": "Journal intact depuis le point de contrôle du {at}",
-        "unanchored": "Journal cohérent, sans point de contrôle",
-        "altered": "Journal ALTÉRÉ",
-        "intact_detail": (
-            "{n} entrées vérifiées : aucune modification des faits enregistrés. {k} point(s) de "
-            "contrôle signé(s), conservé(s) hors du registre, fixent les faits jusqu'au {at} ; "
-            "les {after} entrées écrites depuis ne sont garanties que par la chaîne du registre."
-        ),
-        "unanchored_detail": (
-            "{n} entrées vérifiées et cohérentes entre elles. Aucun point de contrôle n'a été "
-            "fourni : celui qui tient le registre pourrait en avoir retiré les dernières entrées, "
-            "recalculé la chaîne ou remis une copie plus ancienne sans que cela se voie ici. "
-            "Demandez les points de contrôle signés (callguard checkpoint) et leur clé publique."
-        ),
-        "altered_detail": "{n} entrées vérifiées : les faits enregistrés ont été modifiés.",
-        "problems": "Problèmes constatés ({n})",
-        "affected": "Appels de la période concernés : {n}",
-        "summary": "Synthèse",
-        "calls": "Appels de la période",
-        "compliant": "Appels conformes",
-        "in_violation": "Appels en infraction",
-        "code": "Code",
-        "meaning": "Signification",
-        "count": "Appels",
-        "no_violation": "Aucune infraction relevée.",
-        "charts": "Graphiques",
-        "violations": "Appels en infraction",
-        "local_time": "Heure locale du consommateur",
-        "number": "Numéro",
-        "outcome": "Issue",
-        "regime": "Régime du jour",
-        "codes": "Codes",
-        "explanation": "Explication",
-        "consents": "Preuves de consentement",
-        "no_consent": "Aucun consentement enregistré.",
-        "given": "Donné le",
-        "expires": "Expire le",
-        "withdrawn": "Retiré le",
-        "proof": "Preuve",
-        "channel": "Canal",
-        "source": "Source",
-        "wording": "Libellé accepté",
-        "flag_NO_WORDING": "Preuve faible : libellé accepté non conservé",
-        "flag_NO_PROOF_DIGEST": "Preuve faible : pas d'empreinte de la preuve",
-        "flag_VENDOR_WITHOUT_PROFESSIONAL": (
-            "Preuve faible : recueilli par un tiers dont le libellé ne nomme pas le professionnel"
-        ),
-        "thin": "{n} consentement(s) à la preuve faible (avertissement, pas un refus).",
-        "sha": "Empreinte SHA-256 de la preuve",
-        "off_hours": "Hors créneaux légaux",
-        "status": "État",
-        "active": "en cours",
-        "expired": "expiré",
-        "withdrawn_s": "retiré",
-        "refusals": "Refus et délais de carence",
-        "no_refusal": "Aucun refus enregistré.",
-        "refused_at": "Refus le",
-        "cooldown_until": "Pas d'appel avant le",
-        "lifted": "Levé",
-        "running": "en cours",
-        "over": "terminé",
-        "lifted_s": "levé",
-        "yes": "oui",
-        "no": "non",
-        "none": "—",
-        "times_note": (
-            "Les heures sont celles du fuseau du consommateur (art. D223-9), avec le nom du "
-            "fuseau et son décalage ; la date de génération est à l'heure de Paris."
-        ),
-        "footer": "Document généré par callguard. Les faits proviennent du journal du professionnel.",
-        "c_hours": "Appels par heure locale du consommateur",
-        "c_hours_x": "heure locale",
-        "c_windows": "créneaux légaux (10 h–13 h, 14 h–20 h)",
-        "c_week": "Appels par jour de la semaine (date locale)",
-        "c_days": "lun.,mar.,mer.,jeu.,ven.,sam.,dim.",
-        "c_weekend": "samedi et dimanche",
-        "c_attempts": "Tentatives par numéro sur 30 jours glissants",
-        "c_attempts_x": "maximum d'appels dans une fenêtre de 30 jours",
-        "c_attempts_y": "numéros",
-        "c_cap": "plafond : 4",
-        "c_refusals": "Refus et délais de carence",
-        "c_refusals_week": "Refus par semaine",
-        "c_week_x": "semaine du",
-        "c_calls_y": "appels",
-        "c_refusals_y": "refus",
-        "c_ok": "conformes",
-        "c_bad": "en infraction",
-        "c_cooldown": "délai de carence",
-        "c_lifted": "levé",
-        "c_no_calls": "Aucun appel sur la période",
-        "c_no_refusals": "Aucun refus sur la période",
-        "unknown_code": "code inconnu",
-    },
-    "en": {
-        "title": "Control pack",
-        "professional": "Professional",
-        "period": "Period",
-        "period_fmt": "from {a} to {b} inclusive",
-        "generated": "Generated on",
-        "restricted": "Restricted to numbers",
-        "all_numbers": "All numbers",
-        "scope": "Scope",
-        "intact": "Journal intact as of the checkpoint of {at}",
-        "unanchored": "Journal consistent, without a checkpoint",
-        "altered": "Journal ALTERED",
-        "intact_detail": (
-            "{n} entries verified: the recorded facts were not modified. {k} signed "
-            "checkpoint(s), kept outside the ledger, fix the facts up to {at}; the {after} "
-            "entries written since are vouched for by the ledger's own chain only."
-        ),
-        "unanchored_detail": (
-            "{n} entries verified and consistent with each other. No checkpoint was given: "
-            "whoever keeps the ledger could have removed its last entries, recomputed the chain "
-            "or put back an older copy without it showing here. Ask for the signed checkpoints "
-            "(callguard checkpoint) and their public key."
-        ),
-        "altered_detail": "{n} entries verified: the recorded facts were modified.",
-        "problems": "Problems found ({n})",
-        "affected": "Calls of the period affected: {n}",
-        "summary": "Summary",
-        "calls": "Calls in the period",
-        "compliant": "Compliant calls",
-        "in_violation": "Calls in violation",
-        "code": "Code",
-        "meaning": "Meaning",
-        "count": "Calls",
-        "no_violation": "No violation found.",
-        "charts": "Charts",
-        "violations": "Calls in violation",
-        "local_time": "Consumer's local time",
-        "number": "Number",
-        "outcome": "Outcome",
-        "regime": "Regime of the day",
-        "codes": "Codes",
-        "explanation": "Explanation",
-        "consents": "Consent evidence",
-        "no_consent": "No consent on record.",
-        "given": "Given on",
-        "expires": "Expires on",
-        "withdrawn": "Withdrawn on",
-        "proof": "Proof",
-        "channel": "Channel",
-        "source": "Source",
-        "wording": "Wording agreed to",
-        "flag_NO_WORDING": "Thin evidence: the wording agreed to is not kept",
-        "flag_NO_PROOF_DIGEST": "Thin evidence: no digest of the proof",
-        "flag_VENDOR_WITHOUT_PROFESSIONAL": (
-            "Thin evidence: collected by a third party whose wording does not name the professional"
-        ),
-        "thin": "{n} consent(s) with thin evidence (a warning, not a refusal).",
-        "sha": "SHA-256 of the proof",
-        "off_hours": "Outside legal hours",
-        "status": "Status",
-        "active": "active",
-        "expired": "expired",
-        "withdrawn_s": "withdrawn",
-        "refusals": "Refusals and cooldowns",
-        "no_refusal": "No refusal on record.",
-        "refused_at": "Refused on",
-        "cooldown_until": "No call before",
-        "lifted": "Lifted",
-        "running": "running",
-        "over": "over",
-        "lifted_s": "lifted",
-        "yes": "yes",
-        "no": "no",
-        "none": "—",
-        "times_note": (
-            "Times are in the consumer's zone (art. D223-9), with the zone's name and offset; "
-            "the generation time is Paris time."
-        ),
-        "footer": "Generated by callguard. The facts come from the professional's journal.",
-        "c_hours": "Calls per hour of the consumer's local day",
-        "c_hours_x": "local hour",
-        "c_windows": "legal windows (10:00–13:00, 14:00–20:00)",
-        "c_week": "Calls per weekday (local date)",
-        "c_days": "Mon,Tue,Wed,Thu,Fri,Sat,Sun",
-        "c_weekend": "Saturday and Sunday",
-        "c_attempts": "Attempts per number in 30 sliding days",
-        "c_attempts_x": "most calls in any 30-day window",
-        "c_attempts_y": "numbers",
-        "c_cap": "cap: 4",
-        "c_refusals": "Refusals and cooldowns",
-        "c_refusals_week": "Refusals per week",
-        "c_week_x": "week of",
-        "c_calls_y": "calls",
-        "c_refusals_y": "refusals",
-        "c_ok": "compliant",
-        "c_bad": "in violation",
-        "c_cooldown": "cooldown",
-        "c_lifted": "lifted",
-        "c_no_calls": "No calls in the period",
-        "c_no_refusals": "No refusals in the period",
-        "unknown_code": "unknown code",
-    },
+# The page's labels: message ids of the catalog, shown in the pack's language (_words).
+_TEXT: dict[str, str] = {
+    "title": N_("Control pack"),
+    "professional": N_("Professional"),
+    "period": N_("Period"),
+    "period_fmt": N_("from {a} to {b} inclusive"),
+    "generated": N_("Generated on"),
+    "restricted": N_("Restricted to numbers"),
+    "all_numbers": N_("All numbers"),
+    "scope": N_("Scope"),
+    "intact": N_("Journal intact as of the checkpoint of {at}"),
+    "unanchored": N_("Journal consistent, without a checkpoint"),
+    "altered": N_("Journal ALTERED"),
+    "intact_detail": N_(
+        "{n} entries verified: the recorded facts were not modified. {k} signed "
+        "checkpoint(s), kept outside the ledger, fix the facts up to {at}; the {after} "
+        "entries written since are vouched for by the ledger's own chain only."
+    ),
+    "unanchored_detail": N_(
+        "{n} entries verified and consistent with each other. No checkpoint was given: "
+        "whoever keeps the ledger could have removed its last entries, recomputed the chain "
+        "or put back an older copy without it showing here. Ask for the signed checkpoints "
+        "(callguard checkpoint) and their public key."
+    ),
+    "altered_detail": N_("{n} entries verified: the recorded facts were modified."),
+    "problems": N_("Problems found ({n})"),
+    "affected": N_("Calls of the period affected: {n}"),
+    "summary": N_("Summary"),
+    "calls": N_("Calls in the period"),
+    "compliant": N_("Compliant calls"),
+    "in_violation": N_("Calls in violation"),
+    "code": N_("Code"),
+    "meaning": N_("Meaning"),
+    "count": N_("Calls"),
+    "no_violation": N_("No violation found."),
+    "charts": N_("Charts"),
+    "violations": N_("Calls in violation"),
+    "local_time": N_("Consumer's local time"),
+    "number": N_("Number"),
+    "outcome": N_("Outcome"),
+    "regime": N_("Regime of the day"),
+    "codes": N_("Codes"),
+    "explanation": N_("Explanation"),
+    "consents": N_("Consent evidence"),
+    "no_consent": N_("No consent on record."),
+    "given": N_("Given on"),
+    "expires": N_("Expires on"),
+    "withdrawn": N_("Withdrawn on"),
+    "proof": N_("Proof"),
+    "channel": N_("Channel"),
+    "source": N_("Source"),
+    "wording": N_("Wording agreed to"),
+    "flag_NO_WORDING": N_("Thin evidence: the wording agreed to is not kept"),
+    "flag_NO_PROOF_DIGEST": N_("Thin evidence: no digest of the proof"),
+    "flag_VENDOR_WITHOUT_PROFESSIONAL": N_(
+        "Thin evidence: collected by a third party whose wording does not name the "
+        "professional"
+    ),
+    "thin": N_("{n} consent(s) with thin evidence (a warning, not a refusal)."),
+    "sha": N_("SHA-256 of the proof"),
+    "off_hours": N_("Outside legal hours"),
+    "status": N_("Status"),
+    "active": N_("active"),
+    "expired": N_("expired"),
+    "withdrawn_s": N_("withdrawn"),
+    "refusals": N_("Refusals and cooldowns"),
+    "no_refusal": N_("No refusal on record."),
+    "refused_at": N_("Refused on"),
+    "cooldown_until": N_("No call before"),
+    "lifted": N_("Lifted"),
+    "running": N_("running"),
+    "over": N_("over"),
+    "lifted_s": N_("lifted"),
+    "yes": N_("yes"),
+    "no": N_("no"),
+    "times_note": N_(
+        "Times are in the consumer's zone (art. D223-9), with the zone's name and offset; the"
+        " generation time is Paris time."
+    ),
+    "footer": N_("Generated by callguard. The facts come from the professional's journal."),
+    "c_hours": N_("Calls per hour of the consumer's local day"),
+    "c_hours_x": N_("local hour"),
+    "c_windows": N_("legal windows (10:00–13:00, 14:00–20:00)"),
+    "c_week": N_("Calls per weekday (local date)"),
+    "c_days": N_("Mon,Tue,Wed,Thu,Fri,Sat,Sun"),
+    "c_weekend": N_("Saturday and Sunday"),
+    "c_attempts": N_("Attempts per number in 30 sliding days"),
+    "c_attempts_x": N_("most calls in any 30-day window"),
+    "c_attempts_y": N_("numbers"),
+    "c_cap": N_("cap: 4"),
+    "c_refusals": N_("Refusals and cooldowns"),
+    "c_refusals_week": N_("Refusals per week"),
+    "c_week_x": N_("week of"),
+    "c_calls_y": N_("calls"),
+    "c_refusals_y": N_("refusals"),
+    "c_ok": N_("compliant"),
+    "c_bad": N_("in violation"),
+    "c_cooldown": N_("cooldown"),
+    "c_lifted": N_("lifted"),
+    "c_no_calls": N_("No calls in the period"),
+    "c_no_refusals": N_("No refusals in the period"),
+    "unknown_code": N_("unknown code"),
 }
 
-_REASONS: dict[str, dict[str, str]] = {
-    "fr": {
-        "INVALID_NUMBER": "numéro invalide",
-        "UNSUPPORTED_DESTINATION": "pas une ligne de consommateur française",
-        "CALLER_ID_INVALID": "numéro présenté absent, masqué ou invalide",
-        "CALLER_ID_MOBILE": "numéro présenté mobile (06/07)",
-        "CALLER_ID_NOT_NPV": "automate sans numéro présenté vérifié (NPV)",
-        "CALLER_ID_NOT_OWNED": "numéro présenté hors de ceux du professionnel",
-        "WEEKEND": "samedi ou dimanche chez le consommateur",
-        "HOLIDAY": "jour férié chez le consommateur",
-        "OUTSIDE_HOURS": "hors 10 h–13 h et 14 h–20 h chez le consommateur",
-        "FREQUENCY_CAP": "plus de 4 tentatives en 30 jours",
-        "REFUSAL_COOLDOWN": "moins de 60 jours révolus après un refus",
-        "BLOCTEL_LISTED": "inscrit sur Bloctel",
-        "BLOCTEL_UNCHECKED": "pas de consultation Bloctel de moins de 30 jours",
-        "NO_CONSENT": "aucun consentement préalable",
-        "CONSENT_EXPIRED": "consentement expiré",
-        "CONSENT_WITHDRAWN": "consentement retiré",
-        "OPTED_OUT": "opposé au démarchage (liste interne)",
-        "SECTOR_BANNED": "secteur interdit de démarchage téléphonique",
-        "NO_CONTRACT": "appel « contrat » sans contrat en cours",
-        "LEDGER_UNAVAILABLE": "journal illisible : appel refusé par prudence",
-    },
-    "en": {
-        "INVALID_NUMBER": "invalid number",
-        "UNSUPPORTED_DESTINATION": "not a French consumer line",
-        "CALLER_ID_INVALID": "caller ID missing, hidden or invalid",
-        "CALLER_ID_MOBILE": "caller ID is a 06/07 mobile",
-        "CALLER_ID_NOT_NPV": "automated dialer without a verified (NPV) caller ID",
-        "CALLER_ID_NOT_OWNED": "caller ID not among the professional's",
-        "WEEKEND": "Saturday or Sunday in the consumer's zone",
-        "HOLIDAY": "public holiday in the consumer's zone",
-        "OUTSIDE_HOURS": "outside 10:00–13:00 and 14:00–20:00 in the consumer's zone",
-        "FREQUENCY_CAP": "more than 4 attempts in 30 days",
-        "REFUSAL_COOLDOWN": "less than 60 full days after a refusal",
-        "BLOCTEL_LISTED": "listed on Bloctel",
-        "BLOCTEL_UNCHECKED": "no Bloctel check less than 30 days old",
-        "NO_CONSENT": "no prior consent",
-        "CONSENT_EXPIRED": "consent expired",
-        "CONSENT_WITHDRAWN": "consent withdrawn",
-        "OPTED_OUT": "opted out (internal do-not-call list)",
-        "SECTOR_BANNED": "sector banned from phone canvassing",
-        "NO_CONTRACT": "contract call without a running contract",
-        "LEDGER_UNAVAILABLE": "ledger unreadable: refused to fail safe",
-    },
+_REASONS: dict[str, str] = {
+    "INVALID_NUMBER": N_("invalid number"),
+    "UNSUPPORTED_DESTINATION": N_("not a French consumer line"),
+    "CALLER_ID_INVALID": N_("caller ID missing, hidden or invalid"),
+    "CALLER_ID_MOBILE": N_("caller ID is a 06/07 mobile"),
+    "CALLER_ID_NOT_NPV": N_("automated dialer without a verified (NPV) caller ID"),
+    "CALLER_ID_NOT_OWNED": N_("caller ID not among the professional's"),
+    "WEEKEND": N_("Saturday or Sunday in the consumer's zone"),
+    "HOLIDAY": N_("public holiday in the consumer's zone"),
+    "OUTSIDE_HOURS": N_("outside 10:00–13:00 and 14:00–20:00 in the consumer's zone"),
+    "FREQUENCY_CAP": N_("more than 4 attempts in 30 days"),
+    "REFUSAL_COOLDOWN": N_("less than 60 full days after a refusal"),
+    "BLOCTEL_LISTED": N_("listed on Bloctel"),
+    "BLOCTEL_UNCHECKED": N_("no Bloctel check less than 30 days old"),
+    "NO_CONSENT": N_("no prior consent"),
+    "CONSENT_EXPIRED": N_("consent expired"),
+    "CONSENT_WITHDRAWN": N_("consent withdrawn"),
+    "OPTED_OUT": N_("opted out (internal do-not-call list)"),
+    "SECTOR_BANNED": N_("sector banned from phone canvassing"),
+    "NO_CONTRACT": N_("contract call without a running contract"),
+    "LEDGER_UNAVAILABLE": N_("ledger unreadable: refused to fail safe"),
 }
+
+
+@cache
+def _words(lang: Lang) -> dict[str, str]:
+    """The page's labels in ``lang``, from the message catalog."""
+    words = {key: text(msgid, lang) for key, msgid in _TEXT.items()}
+    words["none"] = "\u2014"  # an em dash: no date
+    return words
+
+
+@cache
+def _reason_labels(lang: Lang) -> dict[str, str]:
+    return {code: text(msgid, lang) for code, msgid in _REASONS.items()}
 
 
 # -- the page -------------------------------------------------------------------------------------
@@ -543,7 +429,7 @@ def _time_cell(value: datetime | None, zone: str, lang: Lang, what: str) -> str:
     """Local date and time with seconds (12:59:59 is in the window, 13:00:00 is not), then the
     zone's name and offset, so nobody has to guess which clock a time is on."""
     if value is None:
-        return f'<td class="t">{_e(_TEXT[lang]["none"])}</td>'
+        return f'<td class="t">{_e(_words(lang)["none"])}</td>'
     local = _local(value, zone, what)
     stamp = f"{_fmt_date(local.date(), lang)} {local:%H:%M:%S}"
     return (
@@ -552,7 +438,7 @@ def _time_cell(value: datetime | None, zone: str, lang: Lang, what: str) -> str:
 
 
 def _reason_label(code: str, lang: Lang) -> str:
-    return _REASONS[lang].get(code, _TEXT[lang]["unknown_code"])
+    return _reason_labels(lang).get(code, _words(lang)["unknown_code"])
 
 
 def _summary(data: ReportData) -> dict[str, int]:
@@ -567,7 +453,7 @@ def _summary(data: ReportData) -> dict[str, int]:
 
 
 def _header(data: ReportData) -> str:
-    t = _TEXT[data.lang]
+    t = _words(data.lang)
     lang = data.lang
     generated = _aware(data.generated_at, "generated_at").astimezone(_zone(PARIS))
     gen = (
@@ -599,7 +485,7 @@ def _header(data: ReportData) -> str:
 def _verdict(data: ReportData) -> str:
     """The journal's verdict: intact only as of a signed checkpoint that holds; a chain that
     is merely consistent says what it cannot show; an altered one lists every problem."""
-    t, lang, v = _TEXT[data.lang], data.lang, data.verification
+    t, lang, v = _words(data.lang), data.lang, data.verification
     entries = _fmt_int(v.entries, lang)
     if v.ok and v.checkpoint_at is not None:
         when = _aware(v.checkpoint_at, "checkpoint_at").astimezone(_zone(PARIS))
@@ -636,7 +522,7 @@ def _verdict(data: ReportData) -> str:
 
 
 def _summary_section(data: ReportData, counts: Mapping[str, int]) -> str:
-    t, lang = _TEXT[data.lang], data.lang
+    t, lang = _words(data.lang), data.lang
     total = len(data.calls)
     bad = sum(1 for c in data.calls if c.violations)
     rows = [
@@ -673,7 +559,7 @@ def _by_time(rows: Iterable[CallRow]) -> list[CallRow]:
 
 
 def _violations_section(data: ReportData, calls: Sequence[CallRow]) -> str:
-    t, lang = _TEXT[data.lang], data.lang
+    t, lang = _words(data.lang), data.lang
     bad = [c for c in calls if c.violations]
     out = [f'<section id="violations"><h2>{_e(t["violations"])}</h2>']
     if not bad:
@@ -708,7 +594,7 @@ def _consent_status(c: ConsentRow, at: datetime, t: Mapping[str, str]) -> str:
 
 
 def _consents_section(data: ReportData) -> str:
-    t, lang = _TEXT[data.lang], data.lang
+    t, lang = _words(data.lang), data.lang
     out = [f'<section id="consents"><h2>{_e(t["consents"])}</h2>']
     if not data.consents:
         out.append(f'<p class="empty">{_e(t["no_consent"])}</p></section>')
@@ -746,7 +632,7 @@ def _consents_section(data: ReportData) -> str:
 
 
 def _refusals_section(data: ReportData) -> str:
-    t, lang = _TEXT[data.lang], data.lang
+    t, lang = _words(data.lang), data.lang
     out = [f'<section id="refusals"><h2>{_e(t["refusals"])}</h2>']
     if not data.refusals:
         out.append(f'<p class="empty">{_e(t["no_refusal"])}</p></section>')
@@ -1048,7 +934,7 @@ def _charts(data: ReportData, calls: Sequence[CallRow]) -> list[str]:
         raise ImportError(
             'the HTML report draws its charts with matplotlib: pip install "callguard-fr[report]"'
         ) from exc
-    t = _TEXT[data.lang]
+    t = _words(data.lang)
     local = _local_calls(calls)
     # The host's matplotlibrc must not change the page; "backend" stays out because rc_context
     # does not restore it (the Agg canvas is attached to each figure instead, see _new_figure).
@@ -1085,12 +971,12 @@ def render_report(data: ReportData) -> str:
     Raises ``ImportError`` when matplotlib is not installed, ``ValueError`` on a naive datetime,
     an unknown zone or an unknown language.
     """
-    if data.lang not in _TEXT:
+    if data.lang not in LANGS:
         raise ConfigurationError(
             _("lang={value}: expected 'fr' or 'en'", value=repr(data.lang)),
             field="lang", value=data.lang,
         )
-    t = _TEXT[data.lang]
+    t = _words(data.lang)
     calls = _by_time(data.calls)
     counts = _summary(data)
     charts = _charts(data, calls)
