@@ -28,7 +28,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.types import Message as AsgiMessage
@@ -232,9 +232,24 @@ Work = Callable[[Request, Service, ApiKey, dict[str, Any], bytes], Callable[[], 
 
 
 _JSON_HEADERS = [(b"content-type", b"application/json")]
-_encode = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
-"""One encoder built once (``json.dumps`` with options builds one per call), as Starlette's
-``JSONResponse`` renders."""
+def _encoder() -> Callable[[Any], str]:
+    """JSON as Starlette's ``JSONResponse`` renders it (compact, non-ASCII kept, no NaN), in
+    the stdlib's fastest form: its C encoder built once (``json.dumps`` builds one per call)."""
+    from json import encoder
+
+    make = getattr(encoder, "c_make_encoder", None)
+    if make is None:  # an interpreter without the C accelerator
+        return json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
+    c_encode = make(None, json.JSONEncoder().default, encoder.encode_basestring, None, ":", ",",
+                    False, False, False)
+
+    def encode(body: Any) -> str:
+        return "".join(c_encode(body, 0))
+
+    return encode
+
+
+_encode = _encoder()
 
 
 async def _answer(send: Send, status: int, body: Any) -> None:
@@ -542,6 +557,55 @@ class Timing:
 
 # -- the app ---------------------------------------------------------------------------------------
 
+def _handler_for(exc: Exception) -> Callable[[Request, Exception], Any] | None:
+    for kind in type(exc).__mro__:
+        handler = EXCEPTION_HANDLERS.get(kind)
+        if handler is not None:
+            return handler
+    return None
+
+
+class _Direct:
+    """The ``/v1`` routes without a path parameter, called without Starlette's router and its
+    two outer middlewares (which the app picks them for by exact method and path): what goes
+    wrong is answered by the same :data:`EXCEPTION_HANDLERS`, anything else is a 500 raised
+    on to the server, as Starlette's ``ServerErrorMiddleware`` does."""
+
+    __slots__ = ("endpoints",)
+
+    def __init__(self, endpoints: dict[str, _Endpoint]) -> None:
+        self.endpoints = endpoints
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await self.endpoints[scope["path"]](scope, receive, send)
+        except Exception as exc:
+            handler = _handler_for(exc)
+            if handler is None:
+                await PlainTextResponse("Internal Server Error", 500)(scope, receive, send)
+                raise
+            response = await handler(Request(scope, receive), exc)
+            await response(scope, receive, send)
+
+
+class _App(Starlette):
+    """Starlette, with the dialers' plain ``/v1`` routes (``POST /v1/check``, ``/v1/attempts``,
+    the facts) answered by :class:`_Direct` through the same :class:`Timing`: the routes,
+    their answers and their errors are the app's own, minus the router's per-request
+    matching and wrapping."""
+
+    direct: dict[tuple[str, str], ASGIApp]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and not scope.get("root_path"):
+            fast = self.direct.get((scope["method"], scope["path"]))
+            if fast is not None:
+                scope["app"] = self
+                await fast(scope, receive, send)
+                return
+        await super().__call__(scope, receive, send)
+
+
 def create_app(service: Service, *, agi_port: int | None = None, agi_host: str = "127.0.0.1",
                agi_read_timeout: float | None = None, close_service: bool = True,
                body_map: BodyMap | None = None,
@@ -573,8 +637,12 @@ def create_app(service: Service, *, agi_port: int | None = None, agi_host: str =
             if close_service:
                 service.close()
 
-    app = Starlette(routes=routes, lifespan=lifespan, exception_handlers=EXCEPTION_HANDLERS,
-                    middleware=[Middleware(Timing, metrics=metrics, request_log=request_log)])
+    app = _App(routes=routes, lifespan=lifespan, exception_handlers=EXCEPTION_HANDLERS,
+               middleware=[Middleware(Timing, metrics=metrics, request_log=request_log)])
+    direct = {path: endpoint for path, endpoint in ENDPOINTS.items()
+              if isinstance(endpoint, _Endpoint) and "{" not in path}
+    timed = Timing(_Direct(direct), metrics, request_log)
+    app.direct = {(method, path): timed for method, path, *_ in ROUTES if path in direct}
     app.state.service = service
     app.state.metrics = metrics
     app.state.body_map = body_map
