@@ -491,7 +491,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             proc.terminate()
             proc.wait(30)
         executors = ("auto", "dedicated") if args.executor == "both" else (args.executor,)
-        served: dict[str, tuple[int, int]] = {}  # executor: (first number, requests) of check
+        served: dict[str, dict[str, float]] = {}  # executor: its check run replayed in-process
         for executor in executors:
             agi_port = free_port()
             proc, port = start_server(path, executor, agi_port)
@@ -507,7 +507,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                         if route == "attempt":  # reads leave the numbers' attempts untouched
                             nxt = used
                         if route == "check" and clients == COMPARED_AT:
-                            served[executor] = (nxt, used - nxt)
+                            # Replayed before any attempt lands on these numbers (the server
+                            # idle meanwhile): the same decisions, allowed, as it answered.
+                            served[executor] = replay(path, nxt, used - nxt, numbers)
                         want = 422 if route == "floor" else 200
                         assert set(statuses) == {want}, statuses
                         rows.append((f"HTTP ({executor})", route, str(clients), s))
@@ -517,10 +519,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             finally:
                 proc.terminate()
                 proc.wait(30)
-        for executor, (first, count) in served.items():
-            s = replay(path, first, count, numbers)
+        for executor, s in served.items():
             rows.append(("in-process", f"check+encode, as served ({executor})", "1", s))
-            log(f"  in-process check+encode of the {count:,} requests served ({executor}): "
+            log(f"  in-process check+encode of the {s['n']:,.0f} requests served ({executor}): "
                 f"CPU {s['cpu_us_per_req']:.0f} µs/req")
         if nxt > 4 * numbers:
             log("note: more attempts than 4 per number: the last ones were refused at the cap")

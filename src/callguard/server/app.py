@@ -213,6 +213,10 @@ handlers and the middleware read it (Starlette's router passes the same scope do
 
 _MAX_ID = 2**63 - 1
 
+_STARTED = "callguard.started"
+"""The scope key of when :class:`_Direct` took a request (``time.perf_counter()``): the
+endpoint it calls times itself, without :class:`Timing` wrapping its ``send``."""
+
 
 @dataclass(slots=True)
 class _Context:
@@ -312,6 +316,9 @@ class _Endpoint:
             state.metrics.decision(route, decision, replayed=answer.replayed)
             if ctx.strict and not decision.allowed:
                 status = 409
+        started = scope.get(_STARTED)
+        if started is not None:  # called by _Direct: timed here, before the answer leaves
+            state.timing.record(ctx, status, time.perf_counter() - started)
         await _answer(send, status, localized(in_consumer_time(answer.body), request))
 
 
@@ -532,12 +539,13 @@ class Timing:
                 # Recorded before the answer leaves: a client that reads it finds its line.
                 ctx = scope.get(_CONTEXT)
                 if isinstance(ctx, _Context):
-                    self._record(ctx, message["status"], time.perf_counter() - started)
+                    self.record(ctx, message["status"], time.perf_counter() - started)
             await send(message)
 
         await self.app(scope, receive, sending)
 
-    def _record(self, ctx: _Context, status: int, elapsed: float) -> None:
+    def record(self, ctx: _Context, status: int, elapsed: float) -> None:
+        """One request answered ``status`` after ``elapsed`` seconds: its latency and log line."""
         child = self._children.get((ctx.route, status))
         if child is None:
             child = self.metrics.latency.labels(ctx.route, str(status))
@@ -567,16 +575,19 @@ def _handler_for(exc: Exception) -> Callable[[Request, Exception], Any] | None:
 
 class _Direct:
     """The ``/v1`` routes without a path parameter, called without Starlette's router and its
-    two outer middlewares (which the app picks them for by exact method and path): what goes
-    wrong is answered by the same :data:`EXCEPTION_HANDLERS`, anything else is a 500 raised
-    on to the server, as Starlette's ``ServerErrorMiddleware`` does."""
+    two outer middlewares (which the app picks them for by exact method and path), timed by
+    ``timing`` as the middleware times the others: what goes wrong is answered by the same
+    :data:`EXCEPTION_HANDLERS`, anything else is a 500 raised on to the server, as Starlette's
+    ``ServerErrorMiddleware`` does."""
 
-    __slots__ = ("endpoints",)
+    __slots__ = ("endpoints", "timing")
 
-    def __init__(self, endpoints: dict[str, _Endpoint]) -> None:
+    def __init__(self, endpoints: dict[str, _Endpoint], timing: Timing) -> None:
         self.endpoints = endpoints
+        self.timing = timing
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = scope[_STARTED] = time.perf_counter()
         try:
             await self.endpoints[scope["path"]](scope, receive, send)
         except Exception as exc:
@@ -585,6 +596,9 @@ class _Direct:
                 await PlainTextResponse("Internal Server Error", 500)(scope, receive, send)
                 raise
             response = await handler(Request(scope, receive), exc)
+            ctx = scope.get(_CONTEXT)
+            if isinstance(ctx, _Context):
+                self.timing.record(ctx, response.status_code, time.perf_counter() - started)
             await response(scope, receive, send)
 
 
@@ -592,7 +606,7 @@ class _App(Starlette):
     """Starlette, with the dialers' plain ``/v1`` routes (``POST /v1/check``, ``/v1/attempts``,
     the facts) answered by :class:`_Direct` through the same :class:`Timing`: the routes,
     their answers and their errors are the app's own, minus the router's per-request
-    matching and wrapping."""
+    matching and wrapping, and the middleware's wrapping of ``send``."""
 
     direct: dict[tuple[str, str], ASGIApp]
 
@@ -641,10 +655,12 @@ def create_app(service: Service, *, agi_port: int | None = None, agi_host: str =
                middleware=[Middleware(Timing, metrics=metrics, request_log=request_log)])
     direct = {path: endpoint for path, endpoint in ENDPOINTS.items()
               if isinstance(endpoint, _Endpoint) and "{" not in path}
-    timed = Timing(_Direct(direct), metrics, request_log)
-    app.direct = {(method, path): timed for method, path, *_ in ROUTES if path in direct}
+    timing = Timing(app.router, metrics, request_log)
+    fast = _Direct(direct, timing)
+    app.direct = {(method, path): fast for method, path, *_ in ROUTES if path in direct}
     app.state.service = service
     app.state.metrics = metrics
+    app.state.timing = timing
     app.state.body_map = body_map
     app.state.limits = limits
     app.state.openapi = openapi_schema(body_map)
