@@ -20,15 +20,15 @@ import pytest
 pytest.importorskip("starlette")
 pytest.importorskip("uvicorn")
 
-import threading  # noqa: E402
+import threading
 
-import uvicorn  # noqa: E402
+import uvicorn
 
-from callguard.server import Service, create_app  # noqa: E402
-from callguard.server.app import RequestLog  # noqa: E402
-from callguard.server.transport import _OneWrite, server_config  # noqa: E402
-from openapi_check import ValidatingClient  # noqa: E402
-from test_server_http import AT, OTHER, auth, body, make_key, prepare  # noqa: E402
+from callguard.server import Service, create_app
+from callguard.server.app import RequestLog
+from callguard.server.transport import _OneWrite, server_config
+from openapi_check import ValidatingClient
+from test_server_http import AT, OTHER, auth, body, make_key, prepare
 
 
 @pytest.fixture
