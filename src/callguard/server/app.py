@@ -36,7 +36,7 @@ from starlette.types import Message as AsgiMessage
 from .._decision import Decision
 from .._i18n import Message, _, lang_of
 from . import _openapi, _schemas
-from ._answers import error_body, in_consumer_time
+from ._answers import _zone, error_body, in_consumer_time
 from .bodymap import BodyMap, parse_body
 from .keys import ApiKey
 from .limits import ConnectionLimits
@@ -104,11 +104,10 @@ class _TooLarge(Exception):
     pass
 
 
-async def _read_body(request: Request, receive: Receive) -> bytes:
+async def _read_body(declared: str | None, receive: Receive) -> bytes:
     """The body, read once from the ASGI channel (no stream wrapper): a 413 past
-    :data:`MAX_BODY`, :class:`ClientDisconnect` when the client leaves (or the connection's body
-    deadline passes) before it is all in."""
-    declared = request.headers.get("content-length")
+    :data:`MAX_BODY` (``declared`` is its Content-Length), :class:`ClientDisconnect` when the
+    client leaves (or the connection's body deadline passes) before it is all in."""
     if declared is not None and (not declared.isdigit() or int(declared) > MAX_BODY):
         raise _TooLarge
     message = await receive()
@@ -134,8 +133,8 @@ async def _read_body(request: Request, receive: Receive) -> bytes:
             return b"".join(chunks)
 
 
-def _bearer(request: Request) -> str | None:
-    header = request.headers.get("authorization", "")
+def _bearer(header: str) -> str | None:
+    """The key of an ``Authorization: Bearer KEY`` header."""
     scheme, _, value = header.partition(" ")
     if scheme.lower() != "bearer" or not value.strip():
         return None
@@ -178,10 +177,10 @@ def language(request: Request) -> str:
     return lang_of(best)
 
 
-def localized(body: Any, request: Request) -> Any:
+def localized(body: Any, french: bool) -> Any:
     """The answer with each reason's ``message`` in French when the client asks for it
-    (``message_fr`` is kept as well)."""
-    if not wants_french(request):
+    (``french``: :func:`wants_french`; ``message_fr`` is kept as well)."""
+    if not french:
         return body
 
     def walk(node: Any) -> Any:
@@ -264,6 +263,18 @@ async def _answer(send: Send, status: int, body: Any) -> None:
     await send({"type": "http.response.body", "body": payload})
 
 
+def _in_consumer_time(answer: Answer) -> dict[str, Any]:
+    """:func:`in_consumer_time`; a decision's own answer shifted from its instant, without
+    reading back the text of it."""
+    body, decision = answer.body, answer.decision
+    if decision is not None and not answer.replayed and "decision" not in body \
+            and decision.at.tzinfo is not None and body.get("callee_tz") == decision.callee_tz:
+        zone = _zone(decision.callee_tz)
+        if zone is not None and body.get("at") == decision.at.isoformat():
+            return {**body, "at": decision.at.astimezone(zone).isoformat()}
+    return in_consumer_time(body)
+
+
 class _Endpoint:
     """A ``/v1`` route as a plain ASGI app (Starlette's ``Route`` mounts it as it is): the key,
     the body read once, the ledger work in one step, the JSON answer. What goes wrong is
@@ -287,9 +298,19 @@ class _Endpoint:
         body_map: BodyMap | None = state.body_map
         ctx = _Context(route, decides, {"route": route})
         scope[_CONTEXT] = ctx
-        key_text = _bearer(request)
+        # The three headers every request reads, in one pass (as Starlette's, the first of each).
+        key_header = declared = accept = None
+        for name, value in scope["headers"]:
+            if name == b"authorization":
+                key_header = key_header if key_header is not None else value
+            elif name == b"content-length":
+                declared = declared if declared is not None else value
+            elif name == b"accept-language":
+                accept = accept if accept is not None else value
+        key_text = _bearer(key_header.decode("latin-1")) if key_header is not None else None
         # One read: the connection bounds how long the body may take (a 408 there).
-        body = await _read_body(request, receive) if kind is not None else b""
+        body = (await _read_body(None if declared is None else declared.decode("latin-1"),
+                                 receive) if kind is not None else b"")
         work = self.work
 
         def blocking() -> Answer:
@@ -319,7 +340,8 @@ class _Endpoint:
         started = scope.get(_STARTED)
         if started is not None:  # called by _Direct: timed here, before the answer leaves
             state.timing.record(ctx, status, time.perf_counter() - started)
-        await _answer(send, status, localized(in_consumer_time(answer.body), request))
+        french = accept is not None and b"fr" in accept.lower() and wants_french(request)
+        await _answer(send, status, localized(_in_consumer_time(answer), french))
 
 
 # -- the work of each route (run in the one step, with the key and the parsed body) -------------
@@ -481,7 +503,8 @@ async def _on_unavailable(request: Request, exc: Exception) -> Response:
             _note(ctx.info, exc.decision)
             metrics.decision(route, exc.decision)
             return JSONResponse(
-                localized(in_consumer_time(exc.decision.to_dict()), request), status_code=503
+                localized(in_consumer_time(exc.decision.to_dict()), wants_french(request)),
+                status_code=503
             )
     return _error(request, 503, "ledger_unavailable", _("the ledger cannot be read or written"))
 
