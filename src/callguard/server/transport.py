@@ -116,6 +116,7 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         self._peer: str | None = None
         self._admitted = False
         self._begun = False  # a byte of the awaited request has arrived
+        self._body_due = False  # headers parsed, body deadline to arm after this read
 
     # -- the connection -----------------------------------------------------------------------
 
@@ -142,6 +143,11 @@ class GuardedHttpProtocol(HttpToolsProtocol):
             return  # refused or closing: nothing more is read from this connection
         self._begun = True
         super().data_received(data)
+        if self._body_due and not self.transport.is_closing():
+            # Headers in, body not yet: the body deadline. (Most requests arrive whole in one
+            # read: no timer is armed and cancelled for them.)
+            self._body_due = False
+            self._timer = self.loop.call_later(self.body_timeout, self._body_late)
 
     # -- the timer: one per connection, re-armed at each stage ---------------------------------
 
@@ -194,9 +200,10 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         cycle = self.cycle
         if cycle is not None:
             cycle.transport = _OneWrite(self.transport)  # type: ignore[assignment]
-        self._timer = self.loop.call_later(self.body_timeout, self._body_late)
+        self._body_due = True  # armed once this read is parsed, unless the body was in it
 
     def on_message_complete(self) -> None:
+        self._body_due = False
         self._disarm()
         super().on_message_complete()
 
