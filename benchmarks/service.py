@@ -24,8 +24,10 @@ CPU time (user + system, from /proc/PID/stat: the server process's own counters)
 request.
 
 The last lines give what the service adds to a ``/v1/check`` — its server CPU per request
-minus the in-process ``check+encode`` of the same requests — beside the bare route's cost, both
-with 8 keep-alive clients, and the command that produced them.
+minus the in-process ``check+encode`` of the same requests (the numbers the 8-client run
+answered, in its order and as many, replayed in this process right after it: row
+``check+encode, as served``) — beside the bare route's cost, both with 8 keep-alive clients,
+and the command that produced them.
 """
 
 from __future__ import annotations
