@@ -289,7 +289,8 @@ def serve_command(
         raise failure(exc) from exc
     listener = _configure_logging(log_requests)
     checkpoints = checkpoint_scheduler(location, signing_key, checkpoint_dir, checkpoint_every)
-    app = create_app(service, agi_port=agi_port, agi_host=host, body_map=body_map)
+    app = create_app(service, agi_port=agi_port, agi_host=host, body_map=body_map,
+                     request_log=listener.requests if log_requests else None)
     config = server_config(
         app, host=host, port=port,
         limits=ConnectionLimits(max_connections, max_connections_per_client),
@@ -312,15 +313,19 @@ def serve_command(
 
 
 class _BatchedLines:
-    """A logging handler whose lines are formatted and written by a thread of its own, every
-    50 ms in one write: neither a request's JSON line nor the write to stderr, nor a thread
-    woken for each line, is on the event loop's path."""
+    """The request log's lines and a logging handler's records, written by a thread of its own
+    every 50 ms in one write, and once more as the server stops: neither the write to stderr
+    nor a thread woken for each line is on the event loop's path."""
 
     def __init__(self, stream: Any, every: float = 0.05) -> None:
         import logging
         import queue
         import threading
 
+        from ..server.app import RequestLog
+
+        self.requests = RequestLog()
+        """The request log's lines, already JSON: written with the records, in the same write."""
         self.stream = stream
         self.every = every
         self.records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
@@ -349,7 +354,7 @@ class _BatchedLines:
     def _drain(self) -> None:
         import queue
 
-        lines = []
+        lines = self.requests.take()
         while True:
             try:
                 record = self.records.get_nowait()

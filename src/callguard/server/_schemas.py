@@ -189,7 +189,11 @@ def parse_body(raw: bytes, kind: str) -> dict[str, Any]:
 def decode(raw: bytes) -> dict[str, Any]:
     """The body as a JSON object; raises :class:`Invalid` (``"body"``) for anything else."""
     try:
-        data = json.loads(raw) if raw.strip() else None
+        try:
+            text: str | bytes = raw.decode()  # UTF-8, as sent: no encoding to detect
+        except UnicodeDecodeError:
+            text = raw  # json.loads says what is wrong (or reads UTF-16 and UTF-32)
+        data = json.loads(text) if raw.strip() else None
     except (ValueError, RecursionError) as exc:
         raise Invalid("body", _("the body is not JSON ({error})", error=str(exc)[:80])) from exc
     if not isinstance(data, dict):

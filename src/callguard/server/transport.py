@@ -14,7 +14,8 @@ connection, one timer and a count:
   per client address); one over either cap gets a 503 and is closed at once;
 * a request carrying both ``Content-Length`` and ``Transfer-Encoding`` is a 400 and its
   connection is closed, with whatever was pipelined behind it unread (RFC 9112 §6.3: the
-  framing is ambiguous, the usual vector of request smuggling).
+  framing is ambiguous, the usual vector of request smuggling);
+* an answer's head and body leave in one write (:class:`_OneWrite`).
 
 Subclassing uvicorn's protocol, rather than writing one, keeps its parsing, flow control,
 pipelining and graceful shutdown; the timers are ``call_later`` handles (no task per request),
@@ -60,6 +61,49 @@ class _Ambiguous(Exception):
     """Content-Length and Transfer-Encoding in one request."""
 
 
+class _OneWrite:
+    """The transport one request's cycle writes its answer to: the response's head is held
+    until its first body bytes (or the end of the response, or a close), so a JSON answer
+    leaves in one write — one system call and one wake-up of the client rather than two (ASGI
+    sends the head and the body as two messages, which uvicorn writes as they come). An
+    interim ``100 Continue`` goes out at once."""
+
+    __slots__ = ("_head", "_held", "_transport")
+
+    def __init__(self, transport: asyncio.Transport) -> None:
+        self._transport = transport
+        self._head = b""
+        self._held = False  # whether this cycle's head has been seen
+
+    def write(self, data: bytes) -> None:
+        if self._head:
+            data = self._head + data
+            self._head = b""
+        elif not self._held and data.startswith(b"HTTP/1.1 "):
+            if data.startswith(b"HTTP/1.1 1"):  # interim: the real head is still to come
+                self._transport.write(data)
+                return
+            self._held = True
+            self._head = data
+            return
+        self._transport.write(data)
+
+    def flush(self) -> None:
+        if self._head:
+            head, self._head = self._head, b""
+            self._transport.write(head)
+
+    def is_closing(self) -> bool:
+        return self._transport.is_closing()
+
+    def close(self) -> None:
+        self.flush()
+        self._transport.close()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
+
+
 class GuardedHttpProtocol(HttpToolsProtocol):
     """uvicorn's httptools protocol with header and body deadlines and connection caps."""
 
@@ -74,6 +118,7 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         self._peer: str | None = None
         self._admitted = False
         self._begun = False  # a byte of the awaited request has arrived
+        self._body_due = False  # headers parsed, body deadline to arm after this read
 
     # -- the connection -----------------------------------------------------------------------
 
@@ -100,6 +145,11 @@ class GuardedHttpProtocol(HttpToolsProtocol):
             return  # refused or closing: nothing more is read from this connection
         self._begun = True
         super().data_received(data)
+        if self._body_due and not self.transport.is_closing():
+            # Headers in, body not yet: the body deadline. (Most requests arrive whole in one
+            # read: no timer is armed and cancelled for them.)
+            self._body_due = False
+            self._timer = self.loop.call_later(self.body_timeout, self._body_late)
 
     # -- the timer: one per connection, re-armed at each stage ---------------------------------
 
@@ -149,13 +199,20 @@ class GuardedHttpProtocol(HttpToolsProtocol):
             raise _Ambiguous("Content-Length and Transfer-Encoding in one request")
         self._disarm()
         super().on_headers_complete()
-        self._timer = self.loop.call_later(self.body_timeout, self._body_late)
+        cycle = self.cycle
+        if cycle is not None:
+            cycle.transport = _OneWrite(self.transport)  # type: ignore[assignment]
+        self._body_due = True  # armed once this read is parsed, unless the body was in it
 
     def on_message_complete(self) -> None:
+        self._body_due = False
         self._disarm()
         super().on_message_complete()
 
     def on_response_complete(self) -> None:
+        cycle = self.cycle
+        if cycle is not None and isinstance(cycle.transport, _OneWrite):
+            cycle.transport.flush()  # a head without a body (HEAD, 204, 304) leaves now
         super().on_response_complete()
         if self.transport.is_closing():
             return
