@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import sys
 import urllib.parse
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -12,6 +13,10 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from callguard import Guard, Policy
+
+# The service's test harness (tests/server/test_server_http.py, openapi_check.py) is imported by the
+# French walk and the structured errors' tests too, wherever pytest starts collecting.
+sys.path.insert(0, str(Path(__file__).parent / "server"))
 
 PARIS = ZoneInfo("Europe/Paris")
 NPV = "09 48 12 34 56"  # a verified caller ID (ARCEP NPV range 09 48)

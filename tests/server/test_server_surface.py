@@ -40,7 +40,7 @@ from test_server_http import (  # noqa: E402
     prepare,
 )
 
-DOCS = Path(__file__).resolve().parent.parent / "docs"
+DOCS = Path(__file__).resolve().parents[2] / "docs"
 REUNION = "0692 12 34 56"  # a Réunion mobile: the consumer's zone is Indian/Reunion (+04:00)
 
 
