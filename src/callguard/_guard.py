@@ -12,7 +12,7 @@ from itertools import repeat
 from operator import add, itemgetter
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._decision import Decision
 from ._engine import Engine, apply_outcome, read_question
@@ -23,16 +23,18 @@ from ._exceptions import (
     UnknownAttemptError,
     VoidRefusedError,
 )
-from ._files import Source, read_number_blocks
 from ._i18n import _
 from ._numbers import _consumer_prefixes, consumer_keys, parse_caller, parse_number
 from ._policy import Policy
-from ._reports import ImportReport, PurgeReport, Rejected
 from ._time import from_us, instant, now_utc, paris_text, require_aware, to_us
 from ._types import Outcome, Purpose, Sector
 from .storage import DEFAULT_BUSY_TIMEOUT, describe, open_ledger
 from .storage.base import ConsentEvidence
 from .storage.journal import VerifyReport
+
+if TYPE_CHECKING:  # the files and the reports are imported by the operations that use them
+    from ._files import Source
+    from ._reports import ImportReport, PurgeReport
 
 __all__ = ["CONSENT_PROOF_RETENTION_DAYS", "VOID_WINDOW", "Guard"]
 
@@ -522,6 +524,8 @@ class Guard:
             self.engine.ledger.scrub()
         except LedgerError as exc:
             raise LedgerError(f"purged {self.path!r}, but could not reclaim its space: {exc}") from exc
+        from ._reports import PurgeReport
+
         return PurgeReport(cut, consents_before, removed, self.professional, by, present)
 
     def verify(
@@ -577,6 +581,8 @@ class Guard:
         if listed is None:
             raise ConfigurationError("listed must be a file or an iterable of numbers, not None")
         checked = to_us(instant(checked_at, "checked_at"))
+        from ._reports import ImportReport
+
         report = ImportReport()
         # The files are read before the write begins: the ledger stays free while they are.
         listed_keys = _keys(listed, report)
@@ -646,6 +652,8 @@ def _keys(source: Source, report: ImportReport) -> array[int]:
     one; it answers exactly what :func:`parse_number` would, so the keys and the rejected lines
     are those of a line-by-line read.
     """
+    from ._files import read_number_blocks
+
     keys: array[int] = array("q")
     for lines, values in read_number_blocks(source):
         plain = _national_block(values)
@@ -708,6 +716,8 @@ _METROPOLITAN = 33_000_000_000
 
 def _key(line: int, value: str, report: ImportReport) -> int | None:
     """One value :func:`consumer_keys` left: its key, or None and the reason in the report."""
+    from ._reports import Rejected
+
     try:
         number = parse_number(value)
     except InvalidNumberError as exc:

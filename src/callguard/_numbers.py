@@ -394,29 +394,38 @@ def _build(resolved: _Resolved) -> PhoneNumber:
 _PrefixInfo = tuple[tuple[str, ...], tuple[str, ...], bool, bool, bool]
 
 
-def _prefix_table() -> dict[str, _PrefixInfo]:
-    table: dict[str, _PrefixInfo] = {}
-    for i in range(10_000):
-        prefix = f"{i:04d}"
-        if (
-            prefix.startswith(_SPM_PREFIX)
-            or prefix in _OVERSEAS_PREFIXES
-            or prefix[:3] in _OVERSEAS_PREFIXES
-        ):
-            continue
-        territories = _FR_TERRITORIES.get(prefix, ("FR",))
-        national = "0" + prefix
-        table[prefix] = (
-            territories,
-            _zones(territories),
-            national.startswith(_NPV_PREFIXES),
-            national.startswith(_ALSACE_MOSELLE_PREFIXES),
-            prefix[0] == "9",
-        )
-    return table
+def _prefix_info(prefix: str) -> _PrefixInfo | None:
+    """The facts of a metropolitan four-digit prefix, None for an overseas or Saint-Pierre one."""
+    if (
+        prefix.startswith(_SPM_PREFIX)
+        or prefix in _OVERSEAS_PREFIXES
+        or prefix[:3] in _OVERSEAS_PREFIXES
+    ):
+        return None
+    territories = _FR_TERRITORIES.get(prefix, ("FR",))
+    national = "0" + prefix
+    return (
+        territories,
+        _zones(territories),
+        national.startswith(_NPV_PREFIXES),
+        national.startswith(_ALSACE_MOSELLE_PREFIXES),
+        prefix[0] == "9",
+    )
 
 
-_PREFIXES: Final = _prefix_table()
+class _PrefixTable(dict[str, "_PrefixInfo | None"]):
+    """``table[prefix]``: the facts of a four-digit prefix, None for any other string; each is
+    computed when first asked (the ten thousand at import cost about 9 ms of CPU, much of a
+    process that checks one number) and kept."""
+
+    def __missing__(self, prefix: str) -> _PrefixInfo | None:
+        if len(prefix) != 4 or not (prefix.isascii() and prefix.isdigit()):
+            return None
+        info = self[prefix] = _prefix_info(prefix)
+        return info
+
+
+_PREFIXES: Final = _PrefixTable()
 
 # A frozen dataclass sets each of its twelve fields through object.__setattr__; the slots'
 # descriptors do the same in half the time. Same object, same equality and hash.
@@ -437,7 +446,7 @@ def _metropolitan(nsn: str) -> PhoneNumber | None:
     """``_build(_resolve_french_plan(nsn, …))`` for a 9-digit NSN under a metropolitan prefix;
     None for anything else (an overseas prefix, an overseas 09 block, an invalid range), which
     the full path then resolves or refuses with its reason."""
-    info = _PREFIXES.get(nsn[:4])
+    info = _PREFIXES[nsn[:4]]
     if info is None:
         return None
     territories, zones, npv, alsace, maybe_overseas = info
@@ -505,7 +514,7 @@ def _written_nsn(value: str) -> str | None:
 def _consumer_prefix(nsn: str) -> _PrefixInfo | None:
     """The prefix facts of a metropolitan consumer line's nine national digits, or None (an
     overseas prefix or 09 block, an invalid range, another kind of line)."""
-    info = _PREFIXES.get(nsn[:4])
+    info = _PREFIXES[nsn[:4]]
     if info is None or (info[4] and _ANY_OVERSEAS_09(nsn) is not None):
         return None
     match = _FR_MATCH(nsn)
@@ -518,7 +527,10 @@ def line_class(key: int) -> tuple[tuple[str, ...], tuple[str, ...], bool]:
     """(zone names, territories, Alsace-Moselle candidate) of the metropolitan consumer line
     with ledger key ``key`` (as :func:`consumer_keys` or :func:`consumer_line` give it): its
     first four national digits decide them."""
-    territories, zones, _, alsace, _ = _PREFIXES[str(key - 33_000_000_000)[:4]]
+    info = _PREFIXES[str(key - 33_000_000_000)[:4]]
+    if info is None:  # pragma: no cover - a key of consumer_keys has a metropolitan prefix
+        raise KeyError(key)
+    territories, zones, _, alsace, _ = info
     return zones, territories, alsace
 
 

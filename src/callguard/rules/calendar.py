@@ -16,10 +16,9 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-import holidays
-
 from .._exceptions import ConfigurationError
 from .._i18n import _
+from ._holiday_table import surely_open
 
 if TYPE_CHECKING:
     from .._numbers import PhoneNumber
@@ -70,11 +69,15 @@ def zone(name: str) -> ZoneInfo:
 @lru_cache(maxsize=256)
 def _national(year: int) -> dict[date, str]:
     # Code du travail L3133-1: the eleven national public holidays, dated by `holidays`.
+    import holidays  # on a day the table lists, or outside its years: see _holiday_table
+
     return dict(holidays.country_holidays("FR", years=year).items())
 
 
 @lru_cache(maxsize=256)
 def _subdivision(year: int, subdivision: str) -> dict[date, str]:
+    import holidays
+
     return dict(
         holidays.country_holidays("FR", subdiv=subdivision, years=year, language="fr").items()
     )
@@ -96,6 +99,9 @@ def _local(year: int, area: str) -> dict[date, str]:
 
 def holiday_name(day: date, areas: Iterable[str], strict_local: bool) -> str | None:
     """The public holiday closing ``day`` for a consumer in ``areas``, or None."""
+    areas = tuple(areas)
+    if surely_open(day, areas, strict_local):
+        return None
     name = _national(day.year).get(day)
     if name is not None or not strict_local:
         return name

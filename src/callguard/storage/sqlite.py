@@ -16,12 +16,11 @@ import urllib.parse
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .._exceptions import LedgerError
 from .._facts import FactKind, Facts
 from .._i18n import _
-from ._sqlite_utils import Database, Migrations
 from .base import (
     DEFAULT_BUSY_TIMEOUT,
     KNOWN_MIGRATIONS,
@@ -44,7 +43,10 @@ from .journal import (
 from .journal import VerifyReport as VerifyReport
 from .operations import NamedOperations
 
-__all__ = ["SQLiteLedger", "migrations"]
+if TYPE_CHECKING:
+    from ._sqlite_utils import Database, Migrations
+
+__all__ = ["SQLiteLedger", "migrations"]  # noqa: F822 (module __getattr__, built on first use)
 
 TYPES = {
     ColumnType.ID: "INTEGER PRIMARY KEY",
@@ -57,7 +59,6 @@ TYPES = {
 STEPS = steps(TYPES, suffix={"bloctel_checks": " WITHOUT ROWID"})
 """Each schema step's statements, derived from the one declaration (``storage.base.SCHEMA``)."""
 
-migrations = Migrations("callguard")
 
 _UNIQUE_CODES = (2067, 1555)
 """SQLITE_CONSTRAINT_UNIQUE and SQLITE_CONSTRAINT_PRIMARYKEY: a key already taken."""
@@ -106,8 +107,37 @@ _FACTORIES = {
     "m007_ledger_id": _ledger_id_step,
     "m008_journal_erasable": _erasable_step,
 }
-for _name, _statements in STEPS.items():
-    migrations(name=_name)(_FACTORIES.get(_name, _step)(_statements))
+
+
+@lru_cache(maxsize=1)
+def _migrations() -> Migrations:
+    """The schema steps as sqlite-utils migrations, built when a ledger needs one applied:
+    opening an up-to-date ledger reads the applied steps with sqlite3 alone (sqlite-utils costs
+    about 20 ms of CPU to import, a tenth of a ``callguard check``)."""
+    from ._sqlite_utils import Migrations
+
+    migrations = Migrations("callguard")
+    for name, statements in STEPS.items():
+        migrations(name=name)(_FACTORIES.get(name, _step)(statements))
+    return migrations
+
+
+def __getattr__(name: str) -> Any:
+    if name == "migrations":
+        return _migrations()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _applied(conn: sqlite3.Connection) -> set[str]:
+    """The schema steps applied to the ledger on ``conn`` (sqlite-utils' migrations table)."""
+    if not conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_sqlite_migrations'"
+    ).fetchone():
+        return set()
+    rows = conn.execute(
+        "SELECT name FROM _sqlite_migrations WHERE migration_set = ?", ("callguard",)
+    )
+    return {row[0] for row in rows}
 
 
 # The facts query: one branch per kind (``storage.fact_queries``), one statement, so one
@@ -237,21 +267,23 @@ class SQLiteLedger(DriverErrors, NamedOperations, JournaledWrites, CheckpointRea
     # -- schema -------------------------------------------------------------------------------
 
     def _migrate(self) -> None:
-        db = Database(self.conn, execute_plugins=False)
-        applied = {m.name for m in migrations.applied(db)}
+        applied = _applied(self.conn)
         unknown = applied - set(KNOWN_MIGRATIONS)
         if unknown:
             raise LedgerError(
                 f"ledger {self.path!r} was written by a newer callguard (schema steps "
                 f"{', '.join(sorted(unknown))} are unknown to this version): upgrade callguard"
             )
-        if not migrations.pending(db):
+        if applied >= set(STEPS):
             return
+        from ._sqlite_utils import Database
+
+        db = Database(self.conn, execute_plugins=False)
         # Two processes opening a new file at once: the write lock makes one migrate, and the
         # other find nothing pending once it gets the lock.
         self.conn.execute("BEGIN IMMEDIATE")
         try:
-            migrations.apply(db)
+            _migrations().apply(db)
         except BaseException:
             if self.conn.in_transaction:
                 self.conn.execute("ROLLBACK")
@@ -457,8 +489,7 @@ class SQLiteLedger(DriverErrors, NamedOperations, JournaledWrites, CheckpointRea
         except sqlite3.Error as exc:
             raise LedgerError(f"cannot open ledger {self.path!r}: {exc}") from exc
         try:
-            db = Database(self.conn, execute_plugins=False)
-            applied = {m.name for m in migrations.applied(db)}
+            applied = _applied(self.conn)
         except sqlite3.DatabaseError as exc:
             self.conn.close()
             raise LedgerError(f"{self.path!r} is not a usable callguard ledger: {exc}") from exc
