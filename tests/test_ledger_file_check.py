@@ -78,3 +78,21 @@ def test_an_attempt_on_a_replaced_file_is_refused_and_not_recorded(tmp_path: Pat
         d = g.attempt(DEST, NPV, paris(2026, 11, 23, 11), purpose="PRESS")
         assert [r.code for r in d.reasons] == [ReasonCode.LEDGER_UNAVAILABLE]
         assert d.attempt_id is None
+
+
+def test_a_first_read_after_a_write_in_the_transaction_checks_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "l.db"
+    other = tmp_path / "other.db"
+    SQLiteLedger(other).close()
+    ledger = SQLiteLedger(path)
+    try:
+        with pytest.raises(LedgerError, match="replaced"), ledger.write():
+            pid = ledger.professional_id("acme")  # a write inside the transaction
+            ledger.insert_attempt(
+                pid, KEY, 1, caller_id=None, outcome=None, campaign=None, purpose=None,
+                recorded_at=1,
+            )  # fmt: skip
+            os.replace(other, path)
+            ledger.facts(pid, KEY, 0, 0)
+    finally:
+        ledger.close()

@@ -253,6 +253,8 @@ class SQLiteLedger(DriverErrors, NamedOperations, JournaledWrites, CheckpointRea
         self._pid = os.getpid()
         self._checked = False
         """True between :meth:`write`'s file check and the transaction's first read of facts."""
+        self._changes = 0
+        """The connection's ``total_changes`` when :meth:`write` checked the file."""
 
     # -- the file under the connection -----------------------------------------------------------
 
@@ -347,11 +349,13 @@ class SQLiteLedger(DriverErrors, NamedOperations, JournaledWrites, CheckpointRea
         only ``kinds`` when given."""
         sql = _facts_sql(kinds)
         with self.lock:
-            if self._checked:
+            if self._checked and self.conn.total_changes == self._changes:
                 # The write that began this transaction checked the file an instant ago, under
-                # the same lock, with no statement since: its first read needs no second stat.
+                # the same lock, and has written nothing since: its first read needs no second
+                # stat (attempt()'s read); any other read checks.
                 self._checked = False
             else:
+                self._checked = False
                 self._check_file()
             try:
                 rows = self.conn.execute(sql, (professional, number, now, since)).fetchall()
@@ -376,7 +380,7 @@ class SQLiteLedger(DriverErrors, NamedOperations, JournaledWrites, CheckpointRea
                 self.conn.execute("BEGIN IMMEDIATE")
                 try:
                     self._check_file()
-                    self._checked = True
+                    self._checked, self._changes = True, self.conn.total_changes
                     yield
                 except BaseException:
                     if self.conn.in_transaction:
