@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import gc
 import itertools
+import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
@@ -37,7 +38,7 @@ from ._numbers import (
     parse_number,
 )  # fmt: skip
 from ._question import Question, Terms
-from ._time import now_utc, require_aware, to_us
+from ._time import require_aware, to_us
 from ._types import Outcome, Purpose, ReasonCode, Sector
 from .rules import RULES, Context, Rule
 from .rules import calendar as cal
@@ -547,14 +548,26 @@ class Engine:
         return decision(judge(question, facts), question.e164, question.at)
 
     def ask(self, question: Question) -> Decision:
-        """``may_call``: the decision on ``question``, its answer shared when it can be."""
-        if question.key is None:  # refused as a number: nothing to read
+        """``may_call``: the decision on ``question``, its answer shared when it can be.
+
+        :meth:`read` and :meth:`answer`, written out: this is every ``may_call``'s path, and
+        each call saved is a few percent of it."""
+        key = question.key
+        if key is None:  # refused as a number: nothing to read
             return decision(judge(question, Facts()), question.e164, question.at)
+        tu = question.at_us
+        terms = question.terms
+        kinds = self._kinds.get((question.zones[0], tu // 60_000_000, terms.purpose, terms.sector))
+        if kinds is None:
+            kinds = self.kinds(question, tu)
         try:
-            facts = self.read(question)
+            facts = self.ledger.facts(self.pid, key, tu, tu - self._lookback_us, kinds)
         except self.errors as exc:
             return self.unavailable(question, exc)
-        return decision(self.answer(question, facts), question.e164, question.at)
+        found = self.shared(question, facts)
+        if found is None:
+            found = judge(question, facts)
+        return decision(found, question.e164, question.at)
 
     def attempt(self, question: Question) -> Decision:
         """``Guard.attempt``: decide and, only when allowed, record the attempt in the same write
@@ -590,7 +603,7 @@ class Engine:
             outcome=None,
             campaign=question.campaign,
             purpose=terms.purpose.value,
-            recorded_at=to_us(now_utc()),
+            recorded_at=time.time_ns() // 1000,  # to_us(now_utc()), without the datetime
         )
 
     # -- shared answers ---------------------------------------------------------------------------

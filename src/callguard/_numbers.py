@@ -552,9 +552,9 @@ def consumer_line(value: str) -> ConsumerLine | None:
     nsn = _written_nsn(value)
     if nsn is None:
         return None
-    # (Not the five-digit table of consumer_keys: building it costs ~0.15 s, which a one-shot
-    # `callguard check` would pay for one number.)
-    info = _consumer_prefix(nsn)
+    # The heads are remembered as numbers come, not built whole as consumer_keys's table is:
+    # building it costs ~0.1 s, which a one-shot `callguard check` would pay for one number.
+    info = _consumer_head(nsn)
     if info is None:
         return None
     return 33_000_000_000 + int(nsn), "+33" + nsn, info[1], info[0], info[3]
@@ -952,18 +952,48 @@ def _prefix_decided(pattern: str, width: int, size: int = 9) -> bool:
 
 
 @functools.lru_cache(maxsize=1)
+def _heads_decide() -> bool:
+    """Whether every pattern of the numbering plans :func:`_consumer_prefix` reads (France's and
+    the overseas regions') decides a nine-digit national number by its first
+    ``_DECIDING_DIGITS`` digits: then so does :func:`_consumer_prefix` (its prefix table is
+    keyed by four). Read once (~3 ms)."""
+    for regions in _REGIONS.values():
+        for region in regions:
+            metadata = PhoneMetadata.metadata_for_region(region)
+            for name in ("general_desc", *dict(_TYPE_KINDS)):
+                pattern = getattr(getattr(metadata, name, None), "national_number_pattern", None)
+                if pattern and not _prefix_decided(pattern, _DECIDING_DIGITS):
+                    return False  # pragma: no cover - a metadata update the memo cannot follow
+    return True
+
+
+_HEADS: dict[str, _PrefixInfo | None] = {}
+""":func:`_consumer_prefix` by the first ``_DECIDING_DIGITS`` national digits, filled as
+numbers are read (at most 10**5 heads), when :func:`_heads_decide`."""
+
+
+def _consumer_head(nsn: str) -> _PrefixInfo | None:
+    """:func:`_consumer_prefix` of nine national digits, remembered by their head: the numbering
+    plan's regular expressions run once per head instead of once per number."""
+    head = nsn[:_DECIDING_DIGITS]
+    try:
+        return _HEADS[head]
+    except KeyError:
+        pass
+    info = _consumer_prefix(nsn)
+    if _heads_decide():
+        _HEADS[head] = info
+    return info
+
+
+@functools.lru_cache(maxsize=1)
 def _consumer_prefixes() -> frozenset[str] | None:
     """The first six national digits (``0`` + 5 NSN digits) under which every ten-digit number
     is a metropolitan consumer line that ``national_key`` accepts; None when the metadata cannot
     be read that way (then :func:`consumer_keys` asks ``national_key`` value by value: slower,
     same answers). Built on first use (~0.1 s), not at import."""
-    regions = [region for regions in _REGIONS.values() for region in regions]
-    for region in regions:
-        metadata = PhoneMetadata.metadata_for_region(region)
-        for name in ("general_desc", *dict(_TYPE_KINDS)):
-            pattern = getattr(getattr(metadata, name, None), "national_number_pattern", None)
-            if pattern and not _prefix_decided(pattern, _DECIDING_DIGITS):
-                return None  # pragma: no cover - a metadata update the table cannot follow
+    if not _heads_decide():
+        return None  # pragma: no cover - a metadata update the table cannot follow
     pad = "0" * (9 - _DECIDING_DIGITS)
     heads = (f"0{i:0{_DECIDING_DIGITS}d}" for i in range(10**_DECIDING_DIGITS))
     return frozenset(head for head in heads if national_key(head + pad) is not None)

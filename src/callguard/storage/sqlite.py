@@ -162,6 +162,31 @@ def _facts_sql(kinds: frozenset[FactKind] | None) -> str:
         sql += f" AND ({' OR '.join(f'{v} IS NULL' for v in missing)} OR 1)"
     return sql
 
+
+_BLOCTEL, _ATTEMPT = int(FactKind.BLOCTEL), int(FactKind.ATTEMPT)
+
+
+def _file_rows(rows: list[Any]) -> Facts:
+    """The rows of the facts statement as :class:`Facts`: the kinds every decision meets
+    (Bloctel checks, attempts) filed here, the others by :meth:`Facts.add`."""
+    facts = Facts()
+    if not rows:
+        return facts
+    bloctel = facts.bloctel
+    attempts = facts.attempts
+    add = facts.add
+    for kind, a, b, c in rows:
+        if kind == _BLOCTEL:
+            bloctel.append((a, b != 0))  # listed: a flag, never NULL
+        elif kind == _ATTEMPT:
+            attempts.append(a)
+        else:
+            add(kind, a, b, c)
+    if len(bloctel) > 1:
+        bloctel.sort()  # (already in order on the primary key's scan: kept as a guarantee)
+    return facts
+
+
 # The bulk form of _FACTS_SQL: the numbers sit in a temporary table, and each fact table is joined
 # on it in one statement per kind (CROSS JOIN keeps the key table as the outer loop, so every
 # branch stays an index range scan per number, as in _FACTS_SQL). Rows come grouped by number, in
@@ -226,6 +251,10 @@ class SQLiteLedger(DriverErrors, NamedOperations, JournaledWrites, CheckpointRea
             raise LedgerError(f"{self.path!r} is not a usable callguard ledger: {exc}") from exc
         self._identity = None if memory else self._file_identity()
         self._pid = os.getpid()
+        self._checked = False
+        """True between :meth:`write`'s file check and the transaction's first read of facts."""
+        self._changes = 0
+        """The connection's ``total_changes`` when :meth:`write` checked the file."""
 
     # -- the file under the connection -----------------------------------------------------------
 
@@ -318,20 +347,21 @@ class SQLiteLedger(DriverErrors, NamedOperations, JournaledWrites, CheckpointRea
     ) -> Facts:
         """Every fact about ``number`` for ``professional``; attempts and refusals from ``since``;
         only ``kinds`` when given."""
-        facts = Facts()
         sql = _facts_sql(kinds)
         with self.lock:
-            self._check_file()
+            if self._checked and self.conn.total_changes == self._changes:
+                # The write that began this transaction checked the file an instant ago, under
+                # the same lock, and has written nothing since: its first read needs no second
+                # stat (attempt()'s read); any other read checks.
+                self._checked = False
+            else:
+                self._checked = False
+                self._check_file()
             try:
                 rows = self.conn.execute(sql, (professional, number, now, since)).fetchall()
             except sqlite3.Error as exc:
                 raise self.ledger_error(exc) from exc
-        add = facts.add
-        for row in rows:
-            add(*row)
-        if len(facts.bloctel) > 1:
-            facts.bloctel.sort()
-        return facts
+        return _file_rows(rows)
 
     # -- writes -------------------------------------------------------------------------------
 
@@ -350,11 +380,14 @@ class SQLiteLedger(DriverErrors, NamedOperations, JournaledWrites, CheckpointRea
                 self.conn.execute("BEGIN IMMEDIATE")
                 try:
                     self._check_file()
+                    self._checked, self._changes = True, self.conn.total_changes
                     yield
                 except BaseException:
                     if self.conn.in_transaction:
                         self.conn.execute("ROLLBACK")
                     raise
+                finally:
+                    self._checked = False
                 self.conn.execute("COMMIT")
             except sqlite3.Error as exc:  # BEGIN, ROLLBACK or COMMIT: the driver's, translated
                 raise self.ledger_error(exc) from exc
