@@ -20,6 +20,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 
@@ -69,6 +70,84 @@ def profile(label: str, fn: Callable[[], object], top: int, tree: bool) -> None:
         print(profiler.output_text(unicode=True, show_all=False))
 
 
+def _may_call(guard: Guard, fresh: bench.Fresh, rng: random.Random, args: Any) -> None:
+    for name, day, _ in bench.REGIMES:
+        for label, h, m in bench.HOURS:
+            t = bench.moment(day, h, m)
+            inputs = [bench.written(i, rng) for i in fresh.take(args.calls)]
+            for i in fresh.beyond(50):  # one-time loads (holiday tables...) stay out
+                guard.may_call(bench.national(i), bench.CALLER_ID, t)
+
+            def calls(inputs: list[str] = inputs, t: object = t) -> None:
+                for x in inputs:
+                    guard.may_call(x, bench.CALLER_ID, t)  # type: ignore[arg-type]
+
+            profile(f"may_call, {name}, {label} ({args.calls:,} calls)", calls, args.top, args.tree)
+
+
+def _attempt(guard: Guard, fresh: bench.Fresh, args: Any) -> None:
+    t = bench.moment(bench.REGIMES[2][1], 10, 30)
+    numbers = [bench.national(i) for i in fresh.beyond(args.calls)]
+    with guard.batch():
+        for n in numbers:
+            guard.record_consent("+33" + n[1:], t - timedelta(days=3), proof="profile")
+
+    for i in fresh.beyond(20):
+        guard.may_call(bench.national(i), bench.CALLER_ID, t)
+
+    def attempts() -> None:
+        for k, n in enumerate(numbers):
+            guard.attempt(n, bench.CALLER_ID, t + timedelta(seconds=k % 3600), purpose="PRESS")
+
+    profile(f"attempt, consent, in hours ({args.calls:,} calls)", attempts, args.top, args.tree)
+
+
+def _scrub(
+    guard: Guard, fresh: bench.Fresh, rng: random.Random, counts: dict[str, int], args: Any
+) -> None:
+    for name, day, _ in bench.REGIMES:
+        t = bench.moment(day, 10, 30)
+        n = max(counts["scrub"], 20_000)
+        picks = fresh.take(n // 2) + fresh.beyond(n - n // 2)
+        rng.shuffle(picks)
+        numbers = [bench.written(i, rng) for i in picks]
+        profile(
+            f"scrub, {name} ({n:,} numbers)",
+            lambda numbers=numbers, t=t: guard.scrub(numbers, bench.CALLER_ID, t),
+            args.top,
+            args.tree,
+        )
+
+
+def _audit(
+    guard: Guard, db: Path, work: Path, fresh: bench.Fresh, rng: random.Random,
+    counts: dict[str, int], args: Any,
+) -> None:  # fmt: skip
+    path = work / "profile-calls.csv"
+    n = max(counts["audit"], 30_000)
+    bench.write_call_log(path, n, fresh.take(n // 3), rng)
+    profile(f"audit ({n:,} calls)", lambda: audit(path, db=guard), args.top, args.tree)
+    path.unlink()
+
+
+def _import_bloctel(work: Path, counts: dict[str, int], args: Any) -> None:
+    scratch = work / "profile-import.db"
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(scratch) + suffix).unlink(missing_ok=True)
+    submitted, listed, _ = bench.write_bloctel_files(work, counts["bloctel"], "profile")
+    g = Guard(scratch, professional=bench.PROFESSIONAL)
+    checked = bench.REGIMES[1][2]
+    profile(
+        f"import_bloctel ({counts['bloctel']:,} numbers, 30 % listed)",
+        lambda: g.import_bloctel(listed, checked, submitted=submitted),  # type: ignore[arg-type]
+        args.top,
+        args.tree,
+    )
+    g.close()
+    for p in (submitted, listed, *(Path(str(scratch) + s) for s in ("", "-wal", "-shm"))):
+        p.unlink(missing_ok=True)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=float, default=0.01)
@@ -92,77 +171,17 @@ def main() -> int:
     rng = random.Random(3)
     guard = Guard(db, professional=bench.PROFESSIONAL)
     print(f"# profiles at scale {args.scale:g}; " + bench.machine())
-
     if "may_call" in only:
-        for name, day, _ in bench.REGIMES:
-            for label, h, m in bench.HOURS:
-                t = bench.moment(day, h, m)
-                inputs = [bench.written(i, rng) for i in fresh.take(args.calls)]
-                for i in fresh.beyond(50):  # one-time loads (holiday tables...) stay out
-                    guard.may_call(bench.national(i), bench.CALLER_ID, t)
-
-                def calls(inputs: list[str] = inputs, t: object = t) -> None:
-                    for x in inputs:
-                        guard.may_call(x, bench.CALLER_ID, t)  # type: ignore[arg-type]
-
-                profile(
-                    f"may_call, {name}, {label} ({args.calls:,} calls)", calls, args.top, args.tree
-                )
-
+        _may_call(guard, fresh, rng, args)
     if "attempt" in only:
-        t = bench.moment(bench.REGIMES[2][1], 10, 30)
-        numbers = [bench.national(i) for i in fresh.beyond(args.calls)]
-        with guard.batch():
-            for n in numbers:
-                guard.record_consent("+33" + n[1:], t - timedelta(days=3), proof="profile")
-
-        for i in fresh.beyond(20):
-            guard.may_call(bench.national(i), bench.CALLER_ID, t)
-
-        def attempts() -> None:
-            for k, n in enumerate(numbers):
-                guard.attempt(n, bench.CALLER_ID, t + timedelta(seconds=k % 3600), purpose="PRESS")
-
-        profile(f"attempt, consent, in hours ({args.calls:,} calls)", attempts, args.top, args.tree)
-
+        _attempt(guard, fresh, args)
     if "scrub" in only:
-        for name, day, _ in bench.REGIMES:
-            t = bench.moment(day, 10, 30)
-            n = max(counts["scrub"], 20_000)
-            picks = fresh.take(n // 2) + fresh.beyond(n - n // 2)
-            rng.shuffle(picks)
-            numbers = [bench.written(i, rng) for i in picks]
-            profile(
-                f"scrub, {name} ({n:,} numbers)",
-                lambda numbers=numbers, t=t: guard.scrub(numbers, bench.CALLER_ID, t),
-                args.top,
-                args.tree,
-            )
-
+        _scrub(guard, fresh, rng, counts, args)
     if "audit" in only:
-        path = work / "profile-calls.csv"
-        n = max(counts["audit"], 30_000)
-        bench.write_call_log(path, n, fresh.take(n // 3), rng)
-        profile(f"audit ({n:,} calls)", lambda: audit(path, db=guard), args.top, args.tree)
-        path.unlink()
+        _audit(guard, db, work, fresh, rng, counts, args)
     guard.close()
-
     if "import_bloctel" in only:
-        scratch = work / "profile-import.db"
-        for suffix in ("", "-wal", "-shm"):
-            Path(str(scratch) + suffix).unlink(missing_ok=True)
-        submitted, listed, _ = bench.write_bloctel_files(work, counts["bloctel"], "profile")
-        g = Guard(scratch, professional=bench.PROFESSIONAL)
-        checked = bench.REGIMES[1][2]
-        profile(
-            f"import_bloctel ({counts['bloctel']:,} numbers, 30 % listed)",
-            lambda: g.import_bloctel(listed, checked, submitted=submitted),  # type: ignore[arg-type]
-            args.top,
-            args.tree,
-        )
-        g.close()
-        for p in (submitted, listed, *(Path(str(scratch) + s) for s in ("", "-wal", "-shm"))):
-            p.unlink(missing_ok=True)
+        _import_bloctel(work, counts, args)
     return 0
 
 

@@ -629,9 +629,7 @@ def measure_may_call(
             def mine(c: Cell = c) -> tuple[Sample, list]:
                 # A dialer's pace: ten questions a second, each at its own instant, so a batch
                 # spans several minutes (verdicts are shared within a minute, not an instant).
-                inputs = [
-                    (written(i, rng), c.t + k * PACE) for k, i in enumerate(fresh.take(n))
-                ]
+                inputs = [(written(i, rng), c.t + k * PACE) for k, i in enumerate(fresh.take(n))]
                 return per_call(lambda x: guard.may_call(x[0], CALLER_ID, x[1]), inputs)
 
             def one(c: Cell = c, params: dict = params) -> tuple[Sample, list]:
@@ -1025,7 +1023,9 @@ def audit_floor(path: Path, conn: sqlite3.Connection, pid: int) -> int:
     conn.execute("BEGIN")
     conn.execute("CREATE TEMP TABLE IF NOT EXISTS floor_keys (n INTEGER PRIMARY KEY)")
     conn.execute("DELETE FROM temp.floor_keys")
-    conn.executemany("INSERT OR IGNORE INTO temp.floor_keys (n) VALUES (?)", [(r[0],) for r in rows])
+    conn.executemany(
+        "INSERT OR IGNORE INTO temp.floor_keys (n) VALUES (?)", [(r[0],) for r in rows]
+    )
     facts = 0
     for sql in _AUDIT_FLOOR_READS:
         facts += len(conn.execute(sql, {"p": pid}).fetchall())
@@ -1292,9 +1292,7 @@ def _parsed_variant(rows: list[Row], target: float) -> list[str]:
     ]
 
 
-def render(
-    rows: list[Row], scale: float, repeat: int, seconds: float, command: str = ""
-) -> str:
+def render(rows: list[Row], scale: float, repeat: int, seconds: float, command: str = "") -> str:
     out = [
         f"callguard benchmark — scale {scale:g}, median of {repeat}, {seconds / 60:.1f} min; "
         + machine(),
@@ -1320,7 +1318,35 @@ def line(r: Row) -> str:
     return f"| {r.name} | {fmt(r.value, r.unit)} | {floor} | {ratio} | {details} |"
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def _measure(
+    db: Path, work: Path, counts: dict[str, int], args: argparse.Namespace, fresh: Fresh,
+    log: Callable[[str], None], done: Callable[[list[Row]], list[Row]],
+) -> list[Row]:  # fmt: skip
+    """The SQLite rows ``--only`` asks for, each logged as soon as measured."""
+    only = set(args.only.split(","))
+    rows: list[Row] = []
+    p50s: dict[str, float] = {}
+    if "may_call" in only:
+        log("may_call, every regime, in and out of hours")
+        found, p50s = measure_may_call(db, counts, args.repeat, fresh, log)
+        rows += done(found)
+        rows += done([measure_repeated(db, args.repeat)])
+    if "attempt" in only:
+        log("attempt()")
+        rows += done(measure_attempts(db, counts, args.repeat, fresh))
+    if "scrub" in only:
+        log("scrub")
+        rows += done(measure_scrub(db, counts, args.repeat, fresh))
+    if "audit" in only:
+        log("audit")
+        rows += done([measure_audit(db, work, counts, args.repeat, fresh)])
+    flat = args.flatness == "yes" or (args.flatness == "auto" and args.scale >= 0.05)
+    if flat and p50s:
+        rows += done([measure_flatness(work, counts, args.repeat, p50s, log)])
+    return rows
+
+
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=float, default=1.0, help="multiply every count (1 = full)")
     parser.add_argument("--repeat", type=int, default=5, help="runs per timing (median)")
@@ -1351,6 +1377,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="measure on the ledger a previous run left in --workdir (no build, no import or "
         "on-disk rows; inputs from the other half of the population)",
     )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
     args = parser.parse_args(argv)
     if not 0 < args.scale <= 1:
         parser.error(f"--scale must be in (0, 1], not {args.scale}")
@@ -1380,24 +1411,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     rows = [] if args.reuse else done(build(db, work, counts, log))
     if "import" not in only:
         rows = rows[1:]
-    p50s: dict[str, float] = {}
-    if "may_call" in only:
-        log("may_call, every regime, in and out of hours")
-        found, p50s = measure_may_call(db, counts, args.repeat, fresh, log)
-        rows += done(found)
-        rows += done([measure_repeated(db, args.repeat)])
-    if "attempt" in only:
-        log("attempt()")
-        rows += done(measure_attempts(db, counts, args.repeat, fresh))
-    if "scrub" in only:
-        log("scrub")
-        rows += done(measure_scrub(db, counts, args.repeat, fresh))
-    if "audit" in only:
-        log("audit")
-        rows += done([measure_audit(db, work, counts, args.repeat, fresh)])
-    flat = args.flatness == "yes" or (args.flatness == "auto" and args.scale >= 0.05)
-    if flat and p50s:
-        rows += done([measure_flatness(work, counts, args.repeat, p50s, log)])
+    rows += _measure(db, work, counts, args, fresh, log, done)
     server = None if args.no_postgres else postgres_server(args.postgres)
     if server is not None:
         log("PostgreSQL")

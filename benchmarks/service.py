@@ -98,8 +98,7 @@ def in_process(
             json.dumps(d.to_dict(), ensure_ascii=False).encode()
             return d
 
-        calls = {"may_call": guard.may_call, "check+encode": check_encode,
-                 "attempt": guard.attempt}
+        calls = {"may_call": guard.may_call, "check+encode": check_encode, "attempt": guard.attempt}
         for name, fn in calls.items():
             lat: list[float] = []
             i = first
@@ -192,8 +191,11 @@ uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), http="httptools", loop
 def start_bare() -> tuple[subprocess.Popen[bytes], int]:
     """A bare Starlette route on uvicorn with httptools and uvloop, in its own process."""
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-c", BARE_SERVER, str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", BARE_SERVER, str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     return proc, _wait_ready(proc, port)
 
 
@@ -277,16 +279,18 @@ def _request(route: str, key: str, i: int, numbers: int) -> bytes:
         body, path = b'{"number": "%s"}' % national(i % numbers).encode(), "/bare"
     else:
         path = "/v1/check" if route == "check" else "/v1/attempts"
-        body = json.dumps({"number": national(i % numbers), "caller_id": CALLER_ID,
-                           "at": NOW.isoformat()}).encode()
+        body = json.dumps(
+            {"number": national(i % numbers), "caller_id": CALLER_ID, "at": NOW.isoformat()}
+        ).encode()
     return (
         f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {key}\r\n"
         f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
     ).encode() + body
 
 
-async def _load(port: int, key: str, route: str, clients: int, seconds: float, first: int,
-                numbers: int) -> dict[str, Any]:
+async def _load(
+    port: int, key: str, route: str, clients: int, seconds: float, first: int, numbers: int
+) -> dict[str, Any]:
     counter = [first]
     lat: list[float] = []
     statuses: dict[int, int] = {}
@@ -321,13 +325,22 @@ def _loadgen(args: tuple[Any, ...], queue: Any) -> None:
     queue.put(asyncio.run(_load(*args)))
 
 
-def drive(port: int, key: str, route: str, clients: int, seconds: float, first: int,
-          numbers: int, server_pid: int) -> tuple[dict[str, float], int, dict[int, int]]:
+def drive(
+    port: int,
+    key: str,
+    route: str,
+    clients: int,
+    seconds: float,
+    first: int,
+    numbers: int,
+    server_pid: int,
+) -> tuple[dict[str, float], int, dict[int, int]]:
     ctx = multiprocessing.get_context("spawn")
     queue = ctx.Queue()
     cpu0 = cpu_seconds(server_pid)
-    p = ctx.Process(target=_loadgen,
-                    args=((port, key, route, clients, seconds, first, numbers), queue))
+    p = ctx.Process(
+        target=_loadgen, args=((port, key, route, clients, seconds, first, numbers), queue)
+    )
     p.start()
     result = queue.get()
     p.join()
@@ -352,9 +365,11 @@ def render(rows: list[tuple[str, str, str, dict[str, float]]]) -> str:
     return "\n".join(lines)
 
 
-def added_cost(rows: list[tuple[str, str, str, dict[str, float]]],
-               argv: Sequence[str] | None) -> str:
+def added_cost(
+    rows: list[tuple[str, str, str, dict[str, float]]], argv: Sequence[str] | None
+) -> str:
     """What the service adds to a /v1/check beside what a bare route costs (same run)."""
+
     def cpu(where: str, route: str) -> float | None:
         for w, r, c, s in rows:
             if w == where and r == route and (c == str(COMPARED_AT) or w == "in-process"):
@@ -362,14 +377,15 @@ def added_cost(rows: list[tuple[str, str, str, dict[str, float]]],
         return None
 
     bare = cpu("HTTP (bare Starlette)", "bare")
-    command = " ".join(["python", "benchmarks/service.py",
-                        *(sys.argv[1:] if argv is None else argv)])
+    command = " ".join(
+        ["python", "benchmarks/service.py", *(sys.argv[1:] if argv is None else argv)]
+    )
     lines = []
     for where, _, _, _ in rows:
         if not where.startswith("HTTP (") or "bare" in where or any(where in x for x in lines):
             continue
         served = cpu(where, "check")
-        executor = where[len("HTTP ("):-1]
+        executor = where[len("HTTP (") : -1]
         inproc = cpu("in-process", f"check+encode, as served ({executor})")
         if served is None or bare is None or inproc is None:
             continue
@@ -395,8 +411,7 @@ def _backend_pids(dsn: str, application: str) -> list[int]:
     return [int(r[0]) for r in rows]
 
 
-def postgres_sizing(server: str, numbers: int, seconds: float,
-                    argv: Sequence[str] | None) -> int:
+def postgres_sizing(server: str, numbers: int, seconds: float, argv: Sequence[str] | None) -> int:
     """Attempts per second of one instance on a PostgreSQL ledger, and the PostgreSQL CPU
     each attempt costs (its backends' own counters, read from /proc: the server must run on
     this host), so attempts/s per PostgreSQL core = 1 / that CPU."""
@@ -410,8 +425,11 @@ def postgres_sizing(server: str, numbers: int, seconds: float,
     with psycopg.connect(server, autocommit=True) as conn:
         conn.execute(f"CREATE SCHEMA {schema}")
     parts = urllib.parse.urlsplit(server)
-    query = [*urllib.parse.parse_qsl(parts.query),
-             ("options", f"-csearch_path={schema}"), ("application_name", application)]
+    query = [
+        *urllib.parse.parse_qsl(parts.query),
+        ("options", f"-csearch_path={schema}"),
+        ("application_name", application),
+    ]
     dsn = urllib.parse.urlunsplit(parts._replace(query=urllib.parse.urlencode(query)))
     lines = []
     try:
@@ -424,15 +442,18 @@ def postgres_sizing(server: str, numbers: int, seconds: float,
                 drive(port, key, "check", clients, min(seconds, 1.0), 0, numbers, proc.pid)
                 pids = _backend_pids(server, application)
                 pg0 = sum(cpu_seconds(p) for p in pids)
-                s, nxt, statuses = drive(port, key, "attempt", clients, seconds, nxt, numbers,
-                                         proc.pid)
+                s, nxt, statuses = drive(
+                    port, key, "attempt", clients, seconds, nxt, numbers, proc.pid
+                )
                 pg = sum(cpu_seconds(p) for p in pids) - pg0
                 assert set(statuses) == {200}, statuses
                 n = s["n"]
                 pg_us = pg * 1e6 / max(1, n)
-                line = (f"| attempt | {clients} | {s['rate']:,.0f} | {s['p50_us']:,.0f} | "
-                        f"{s['p99_us']:,.0f} | {s['cpu_us_per_req']:,.0f} | {pg_us:,.0f} | "
-                        f"{1e6 / pg_us if pg_us else float('inf'):,.0f} |")
+                line = (
+                    f"| attempt | {clients} | {s['rate']:,.0f} | {s['p50_us']:,.0f} | "
+                    f"{s['p99_us']:,.0f} | {s['cpu_us_per_req']:,.0f} | {pg_us:,.0f} | "
+                    f"{1e6 / pg_us if pg_us else float('inf'):,.0f} |"
+                )
                 lines.append(line)
                 log("  " + line)
         finally:
@@ -441,14 +462,19 @@ def postgres_sizing(server: str, numbers: int, seconds: float,
     finally:
         with psycopg.connect(server, autocommit=True) as conn:
             conn.execute(f"DROP SCHEMA {schema} CASCADE")
-    print(f"callguard service on PostgreSQL — one instance, {numbers:,} consented numbers, "
-          f"{os.cpu_count()} CPUs, {seconds:g} s per row\n")
-    print("| route | clients | attempts/s | p50 µs | p99 µs | service CPU µs / attempt | "
-          "PostgreSQL CPU µs / attempt | attempts/s per PostgreSQL core |")
+    print(
+        f"callguard service on PostgreSQL — one instance, {numbers:,} consented numbers, "
+        f"{os.cpu_count()} CPUs, {seconds:g} s per row\n"
+    )
+    print(
+        "| route | clients | attempts/s | p50 µs | p99 µs | service CPU µs / attempt | "
+        "PostgreSQL CPU µs / attempt | attempts/s per PostgreSQL core |"
+    )
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
     print("\n".join(lines))
-    command = " ".join(["python", "benchmarks/service.py",
-                        *(sys.argv[1:] if argv is None else argv)])
+    command = " ".join(
+        ["python", "benchmarks/service.py", *(sys.argv[1:] if argv is None else argv)]
+    )
     print(f"\ncommand: {command}")
     return 0
 
@@ -457,12 +483,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=float, default=1.0, help="multiply the ledger size")
     parser.add_argument("--seconds", type=float, default=3.0, help="per measurement")
-    parser.add_argument("--executor", choices=["auto", "dedicated", "pool", "both"],
-                        default="both", help="both: auto (the default) and dedicated")
+    parser.add_argument(
+        "--executor",
+        choices=["auto", "dedicated", "pool", "both"],
+        default="both",
+        help="both: auto (the default) and dedicated",
+    )
     parser.add_argument("--json", dest="json_out", default=None, help="also write rows as JSON")
-    parser.add_argument("--postgres", default=None, metavar="URL",
-                        help="instead: size one instance on a PostgreSQL ledger (a fresh schema "
-                             "on this server, dropped after)")
+    parser.add_argument(
+        "--postgres",
+        default=None,
+        metavar="URL",
+        help="instead: size one instance on a PostgreSQL ledger (a fresh schema "
+        "on this server, dropped after)",
+    )
     args = parser.parse_args(argv)
     if not 0 < args.scale <= 1:
         parser.error(f"--scale must be in (0, 1], not {args.scale}")
@@ -483,12 +517,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         proc, port = start_bare()
         try:
             for clients in CLIENTS:
-                s, _, statuses = drive(port, key, "bare", clients, args.seconds, 0, numbers,
-                                       proc.pid)
+                s, _, statuses = drive(
+                    port, key, "bare", clients, args.seconds, 0, numbers, proc.pid
+                )
                 assert set(statuses) == {200}, statuses
                 rows.append(("HTTP (bare Starlette)", "bare", str(clients), s))
-                log(f"  bare x{clients}: {s['rate']:,.0f}/s p50 {s['p50_us']:.0f} µs "
-                    f"CPU {s['cpu_us_per_req']:.0f} µs/req")
+                log(
+                    f"  bare x{clients}: {s['rate']:,.0f}/s p50 {s['p50_us']:.0f} µs "
+                    f"CPU {s['cpu_us_per_req']:.0f} µs/req"
+                )
         finally:
             proc.terminate()
             proc.wait(30)
@@ -500,12 +537,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             try:
                 s = drive_agi(agi_port, key, args.seconds, numbers, proc.pid)
                 rows.append((f"FastAGI ({executor})", "check session", "1", s))
-                log(f"  {executor} FastAGI check: {s['rate']:,.0f} sessions/s "
-                    f"p50 {s['p50_us']:.0f} µs p99 {s['p99_us']:.0f} µs")
+                log(
+                    f"  {executor} FastAGI check: {s['rate']:,.0f} sessions/s "
+                    f"p50 {s['p50_us']:.0f} µs p99 {s['p99_us']:.0f} µs"
+                )
                 for route in ("floor", "check", "attempt"):
                     for clients in CLIENTS:
-                        s, used, statuses = drive(port, key, route, clients, args.seconds, nxt,
-                                                  numbers, proc.pid)
+                        s, used, statuses = drive(
+                            port, key, route, clients, args.seconds, nxt, numbers, proc.pid
+                        )
                         if route == "attempt":  # reads leave the numbers' attempts untouched
                             nxt = used
                         if route == "check" and clients == COMPARED_AT:
@@ -515,27 +555,36 @@ def main(argv: Sequence[str] | None = None) -> int:
                         want = 422 if route == "floor" else 200
                         assert set(statuses) == {want}, statuses
                         rows.append((f"HTTP ({executor})", route, str(clients), s))
-                        log(f"  {executor} {route} x{clients}: {s['rate']:,.0f}/s "
+                        log(
+                            f"  {executor} {route} x{clients}: {s['rate']:,.0f}/s "
                             f"p50 {s['p50_us']:.0f} µs p99 {s['p99_us']:.0f} µs "
-                            f"CPU {s['cpu_us_per_req']:.0f} µs/req")
+                            f"CPU {s['cpu_us_per_req']:.0f} µs/req"
+                        )
             finally:
                 proc.terminate()
                 proc.wait(30)
         for executor, s in served.items():
             rows.append(("in-process", f"check+encode, as served ({executor})", "1", s))
-            log(f"  in-process check+encode of the {s['n']:,.0f} requests served ({executor}): "
-                f"CPU {s['cpu_us_per_req']:.0f} µs/req")
+            log(
+                f"  in-process check+encode of the {s['n']:,.0f} requests served ({executor}): "
+                f"CPU {s['cpu_us_per_req']:.0f} µs/req"
+            )
         if nxt > 4 * numbers:
             log("note: more attempts than 4 per number: the last ones were refused at the cap")
     table = render(rows)
-    print(f"callguard service benchmark — {numbers:,} consented numbers, {os.cpu_count()} CPUs, "
-          f"{args.seconds:g} s per row, Python {sys.version.split()[0]}\n")
+    print(
+        f"callguard service benchmark — {numbers:,} consented numbers, {os.cpu_count()} CPUs, "
+        f"{args.seconds:g} s per row, Python {sys.version.split()[0]}\n"
+    )
     print(table)
     print()
     print(added_cost(rows, argv))
     if args.json_out:
-        Path(args.json_out).write_text(json.dumps(
-            [{"where": w, "route": r, "clients": c, **s} for w, r, c, s in rows], indent=2))
+        Path(args.json_out).write_text(
+            json.dumps(
+                [{"where": w, "route": r, "clients": c, **s} for w, r, c, s in rows], indent=2
+            )
+        )
     return 0
 
 

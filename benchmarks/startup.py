@@ -42,16 +42,12 @@ def cpu_seconds(command: Sequence[str], runs: int) -> list[float]:
     times: list[float] = []
     for run in range(runs + 1):
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        done = subprocess.run(
-            command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=_ENV
-        )
+        done = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=_ENV)
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         if done.returncode not in (0, 1):
             raise SystemExit(f"{' '.join(command)}: exit {done.returncode}: {done.stderr!r}")
         if run:
-            times.append(
-                after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
-            )
+            times.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
     return times
 
 
@@ -74,7 +70,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                                 "09 48 12 34 56", "--at", "2026-11-24T11:00:00+01:00",
                                 "--db", ledger],
         }  # fmt: skip
-        medians = {name: statistics.median(cpu_seconds(c, args.runs)) for name, c in commands.items()}
+        medians = {
+            name: statistics.median(cpu_seconds(c, args.runs)) for name, c in commands.items()
+        }
     floor = medians["python -c pass"] or 1e-9
     print(f"CPU time, median of {args.runs} runs ({sys.version.split()[0]}, {os.cpu_count()} CPUs)")
     for name, seconds in medians.items():

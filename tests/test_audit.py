@@ -274,9 +274,7 @@ def test_ledger_must_exist_unless_memory(tmp_path: Path) -> None:
         callguard.audit(path, db=not_a_ledger)
 
 
-def test_default_ledger_is_callguard_db(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_default_ledger_is_callguard_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     db = tmp_path / "env.db"
     with Guard(db) as guard:
         consented(guard, A, paris(2026, 9, 1))

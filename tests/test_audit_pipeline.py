@@ -88,7 +88,10 @@ def replay_each(
             read_question(
                 c.number,
                 read_terms(
-                    c.caller_id, c.purpose or Purpose.PROSPECTION, c.sector, c.recorded_message,
+                    c.caller_id,
+                    c.purpose or Purpose.PROSPECTION,
+                    c.sector,
+                    c.recorded_message,
                     policy,
                 ),
                 c.started_at.astimezone(UTC),

@@ -97,14 +97,34 @@ def test_cli_audit_and_import_calls_with_presets(tmp_path: Path) -> None:
     runner = CliRunner()
     assert runner.invoke(cli, ["init", "--db", db]).exit_code == 0
     result = runner.invoke(
-        cli, ["import-calls", str(DATA / "asterisk_Master.csv"), "--preset", "asterisk",
-              "--db", db, "--json"],
+        cli,
+        [
+            "import-calls",
+            str(DATA / "asterisk_Master.csv"),
+            "--preset",
+            "asterisk",
+            "--db",
+            db,
+            "--json",
+        ],
     )
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["imported"] == 4
     result = runner.invoke(
-        cli, ["audit", str(DATA / "vicidial_log.csv"), "--preset", "vicidial", "--caller-id",
-              NPV, "--outcome-map", "ZZTOP=NO_ANSWER", "--db", db, "--json"],
+        cli,
+        [
+            "audit",
+            str(DATA / "vicidial_log.csv"),
+            "--preset",
+            "vicidial",
+            "--caller-id",
+            NPV,
+            "--outcome-map",
+            "ZZTOP=NO_ANSWER",
+            "--db",
+            db,
+            "--json",
+        ],
     )
     assert result.exit_code in (0, 1), result.output
     assert json.loads(result.stdout)["rejected"] == []

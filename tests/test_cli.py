@@ -207,7 +207,12 @@ def test_audit_text_json_and_exit_codes(db: str, tmp_path: Path) -> None:
     assert result.exit_code == 1
     lines = result.stdout.splitlines()
     assert lines[0].split() == ["line", "number", "started_at", "codes"]
-    assert lines[1].split() == ["4", "+33698765432", "2025-11-26T11:00:00+01:00", "REFUSAL_COOLDOWN"]
+    assert lines[1].split() == [
+        "4",
+        "+33698765432",
+        "2025-11-26T11:00:00+01:00",
+        "REFUSAL_COOLDOWN",
+    ]
     assert "REFUSAL_COOLDOWN   1" in result.stdout
     assert "line 8: 'not a time'" in result.stdout
     assert lines[-1] == "6 calls judged, 4 in violation, 1 rows not judged"
@@ -222,9 +227,9 @@ def test_audit_text_json_and_exit_codes(db: str, tmp_path: Path) -> None:
     assert result.exit_code == 0 and result.stdout.strip() == (
         "1 calls judged, 0 in violation, 0 rows not judged"
     )
-    assert json.loads(run("audit", str(DATA / "empty.csv"), "--db", db, "--json").stdout)[
-        "calls"
-    ] == 0
+    assert (
+        json.loads(run("audit", str(DATA / "empty.csv"), "--db", db, "--json").stdout)["calls"] == 0
+    )
 
 
 def test_audit_errors_exit_2(db: str, tmp_path: Path) -> None:
@@ -283,7 +288,9 @@ def test_optout_add_list_remove(db: str) -> None:
     assert len(everything) == 3 and everything[2].startswith("+33698765432\t")
     assert "2025-11-11T00:00:00+01:00" in everything[2]
     only = ok("optout", "list", "--all", "--number", "06 98 76 54 32", "--db", db, "--json")
-    assert [e["number"] for e in json.loads(only.stdout)] == ["+33698765432"]  # a date expires at the end of that day
+    assert [e["number"] for e in json.loads(only.stdout)] == [
+        "+33698765432"
+    ]  # a date expires at the end of that day
     removed = ok("optout", "remove", NUMBER, "--at", "2025-11-23T00:00", "--db", db, "--json")
     assert json.loads(removed.stdout) == {"number": "+33612345678", "removed": 1}
     assert may_call(db) == set()
@@ -375,7 +382,6 @@ def test_help_for_every_command() -> None:
         assert ok(*path, "--help").stdout.startswith("Usage: ")
 
 
-
 # -- purge ----------------------------------------------------------------------------------------
 
 
@@ -383,8 +389,7 @@ def test_purge_says_what_it_removed_and_refuses_recent_dates(db: str) -> None:
     ok("record", NUMBER, "--at", "2025-03-03T11:00", "--db", db)
     ok("refuse", NUMBER, "--at", "2025-03-03T11:05", "--db", db)
     ok("record", NUMBER, "--at", "2026-11-20T11:00", "--db", db)
-    result = ok("purge", "--before", "2026-01-01", "--at", "2026-11-23T12:00", "--db", db,
-                "--json")
+    result = ok("purge", "--before", "2026-01-01", "--at", "2026-11-23T12:00", "--db", db, "--json")
     data = json.loads(result.stdout)
     assert data["removed"]["attempts"] == 1 and data["removed"]["refusals"] == 1
     assert data["total"] == 2
@@ -392,9 +397,7 @@ def test_purge_says_what_it_removed_and_refuses_recent_dates(db: str) -> None:
     assert refused.exit_code == 2
     assert "use 2026-09-21 or earlier" in refused.output
     # The recent attempt is still counted.
-    assert Guard(db).may_call(NUMBER, NPV, paris(2026, 11, 23, 11)).codes >= {
-        ReasonCode.NO_CONSENT
-    }
+    assert Guard(db).may_call(NUMBER, NPV, paris(2026, 11, 23, 11)).codes >= {ReasonCode.NO_CONSENT}
     with Guard(db) as g:
         rows = g.engine.ledger.conn.execute("SELECT count(*) FROM attempts").fetchone()  # type: ignore[attr-defined]
     assert rows[0] == 1

@@ -35,8 +35,19 @@ def db(tmp_path: Path) -> str:
 
 
 def attempt(db: str, *extra: str) -> Result:
-    return run("attempt", NUMBER, "--caller-id", NPV, "--at", AT, "--db", db,
-               "--professional", "acme", *extra)
+    return run(
+        "attempt",
+        NUMBER,
+        "--caller-id",
+        NPV,
+        "--at",
+        AT,
+        "--db",
+        db,
+        "--professional",
+        "acme",
+        *extra,
+    )
 
 
 def test_init_creates_a_private_ledger(tmp_path: Path) -> None:
@@ -109,8 +120,9 @@ def test_outcome_records_and_unknown_ids_exit_2(db: str) -> None:
     result = run("outcome", attempt_id, "REFUSED", "--db", db, "--professional", "acme")
     assert result.exit_code == 0 and "REFUSED" in result.output
     with Guard(db, professional="acme") as guard:
-        assert "REFUSAL_COOLDOWN" in {c.value for c in guard.may_call(
-            NUMBER, NPV, paris(2026, 11, 24, 11)).codes}
+        assert "REFUSAL_COOLDOWN" in {
+            c.value for c in guard.may_call(NUMBER, NPV, paris(2026, 11, 24, 11)).codes
+        }
     assert run("outcome", attempt_id, "ANSWERED", "--db", db).exit_code == 2  # another professional
     assert run("outcome", "99999", "ANSWERED", "--db", db, "--professional", "acme").exit_code == 2
     assert run("outcome", attempt_id, "MAYBE", "--db", db).exit_code == 2
@@ -129,7 +141,10 @@ def test_keys_create_list_revoke(db: str) -> None:
     listed = run("keys", "list", "--db", db, "--json")
     rows = json.loads(listed.output)
     assert (rows[0]["name"], rows[0]["professional"], rows[0]["revoked_at"]) == (
-        "dialer-1", "acme", None)
+        "dialer-1",
+        "acme",
+        None,
+    )
     assert rows[0]["prefix"] == key[:11] and rows[1]["professional"] == "beta"
     text = run("keys", "list", "--db", db).output
     assert key not in text and second not in text and "dialer-1" in text
@@ -152,9 +167,21 @@ def test_serve_answers_then_stops_gracefully_on_sigterm(db: str) -> None:
     key = run("keys", "create", "--professional", "acme", "--db", db).output.strip()
     port, agi_port = _free_port(), _free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-c", "from callguard.cli import main; main()", "serve", "--db", db,
-         "--port", str(port), "--agi-port", str(agi_port)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-c",
+            "from callguard.cli import main; main()",
+            "serve",
+            "--db",
+            db,
+            "--port",
+            str(port),
+            "--agi-port",
+            str(agi_port),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         deadline = time.monotonic() + 30
@@ -166,9 +193,12 @@ def test_serve_answers_then_stops_gracefully_on_sigterm(db: str) -> None:
                 pass
             assert proc.poll() is None and time.monotonic() < deadline, proc.stderr
             time.sleep(0.1)
-        r = httpx.post(f"http://127.0.0.1:{port}/v1/attempts", timeout=10,
-                       headers={"Authorization": f"Bearer {key}"},
-                       json={"number": NUMBER, "caller_id": NPV, "at": AT})
+        r = httpx.post(
+            f"http://127.0.0.1:{port}/v1/attempts",
+            timeout=10,
+            headers={"Authorization": f"Bearer {key}"},
+            json={"number": NUMBER, "caller_id": NPV, "at": AT},
+        )
         assert r.status_code == 200 and r.json()["allowed"] is True
         with socket.create_connection(("127.0.0.1", agi_port), timeout=5):
             pass
@@ -182,9 +212,12 @@ def test_serve_answers_then_stops_gracefully_on_sigterm(db: str) -> None:
         answers: list[int] = []
 
         def in_flight() -> None:
-            r = httpx.post(f"http://127.0.0.1:{port}/v1/attempts", timeout=30,
-                           headers={"Authorization": f"Bearer {key}"},
-                           json={"number": NUMBER, "caller_id": NPV, "at": AT})
+            r = httpx.post(
+                f"http://127.0.0.1:{port}/v1/attempts",
+                timeout=30,
+                headers={"Authorization": f"Bearer {key}"},
+                json={"number": NUMBER, "caller_id": NPV, "at": AT},
+            )
             answers.append(r.status_code)
 
         thread = threading.Thread(target=in_flight)

@@ -51,7 +51,9 @@ def test_import_consents_from_a_french_vendor_export(guard: Guard) -> None:
     rows = {c["number"]: c for c in list_table(guard, "consents")}
     first, second = rows["+33612345678"], rows["+33698765432"]
     assert (first["channel"], first["source"], first["off_hours"]) == (
-        "web", "formulaire-isolation", False
+        "web",
+        "formulaire-isolation",
+        False,
     )
     assert first["proof_sha256"] == (
         "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"

@@ -95,9 +95,7 @@ def test_a_folder_that_is_a_link_or_a_file_is_refused(db: str, tmp_path: Path) -
     assert (tmp_path / "file").read_text() == "x"
 
 
-def test_a_directory_where_a_file_goes_is_an_error_not_a_traceback(
-    db: str, tmp_path: Path
-) -> None:
+def test_a_directory_where_a_file_goes_is_an_error_not_a_traceback(db: str, tmp_path: Path) -> None:
     out = tmp_path / "pack"
     (out / "report.html").mkdir(parents=True)
     result = pack(db, out)
@@ -149,9 +147,7 @@ def test_without_matplotlib_one_line_exit_2_and_nothing_written(
 # -- the verification -----------------------------------------------------------------------------
 
 
-def test_every_problem_is_listed_and_the_calls_touched_are_counted(
-    db: str, tmp_path: Path
-) -> None:
+def test_every_problem_is_listed_and_the_calls_touched_are_counted(db: str, tmp_path: Path) -> None:
     with sqlite3.connect(db) as conn:
         conn.execute("UPDATE attempts SET caller_id = '0948000000' WHERE campaign = '=1+1'")
         conn.execute("UPDATE consents SET proof = 'forged' WHERE proof = 'call 3'")
@@ -190,9 +186,7 @@ def test_a_fact_inserted_outside_callguard_touches_its_numbers_calls(
     assert verification["affected_calls"] == 1
 
 
-def test_checkpoints_given_are_verified_copied_and_anchor_the_page(
-    db: str, tmp_path: Path
-) -> None:
+def test_checkpoints_given_are_verified_copied_and_anchor_the_page(db: str, tmp_path: Path) -> None:
     key = tmp_path / "k.pem"
     create_signing_key(key)
     with Guard(db, professional="acme") as g:
@@ -244,12 +238,16 @@ def test_a_failing_checkpoint_makes_the_pack_altered(db: str, tmp_path: Path) ->
         ({"wording": "ACME may call me", "proof_sha256": "ab"}, []),
         ({"proof_sha256": "ab"}, ["NO_WORDING"]),
         ({"wording": "ACME may call me"}, ["NO_PROOF_DIGEST"]),
-        ({"wording": "our partners may call", "proof_sha256": "ab", "source": "leads.example"},
-         ["VENDOR_WITHOUT_PROFESSIONAL"]),
+        (
+            {"wording": "our partners may call", "proof_sha256": "ab", "source": "leads.example"},
+            ["VENDOR_WITHOUT_PROFESSIONAL"],
+        ),
         ({"wording": "Acme SAS may call", "proof_sha256": "ab", "source": "leads.example"}, []),
         ({"wording": "we may call", "proof_sha256": "ab", "source": "ACME"}, []),
-        ({"source": "leads.example"},
-         ["NO_WORDING", "NO_PROOF_DIGEST", "VENDOR_WITHOUT_PROFESSIONAL"]),
+        (
+            {"source": "leads.example"},
+            ["NO_WORDING", "NO_PROOF_DIGEST", "VENDOR_WITHOUT_PROFESSIONAL"],
+        ),
     ],
 )
 def test_thin_consent_evidence_is_flagged(row: dict[str, str], flags: list[str]) -> None:
@@ -272,5 +270,3 @@ def test_flags_show_in_the_pack_and_the_consent_list(db: str, tmp_path: Path) ->
     text = run("consent", "list", "--db", db, "--professional", "acme").output
     assert "flags" in text.splitlines()[0]
     assert "VENDOR_WITHOUT_PROFESSIONAL" in text
-
-

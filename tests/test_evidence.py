@@ -98,7 +98,8 @@ def test_control_pack_writes_the_facts_the_audit_the_verification_and_the_page(
     assert summary["journal_intact"] is True and summary["anchored_by_checkpoint"] is True
     names = {p.name for p in out.iterdir() if p.is_file()}
     assert {p.name for p in (out / "checkpoints").iterdir()} == {
-        Path(taken.output.strip()).name, "public-key.pem"
+        Path(taken.output.strip()).name,
+        "public-key.pem",
     }
     for stem in ("calls", "refusals", "optouts", "consents"):
         assert {f"{stem}.csv", f"{stem}.json"} <= names

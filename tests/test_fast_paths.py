@@ -220,7 +220,10 @@ def test_the_kinds_read_follow_the_rules_that_apply() -> None:
     from callguard._facts import FactKind
     from callguard.rules.regimes import regime_on
 
-    bloctel, consent = regime_on(datetime(2025, 5, 13).date()), regime_on(datetime(2026, 11, 24).date())
+    bloctel, consent = (
+        regime_on(datetime(2025, 5, 13).date()),
+        regime_on(datetime(2026, 11, 24).date()),
+    )
     # A canvassing call without a banned sector reads no contract; with one, it does.
     assert FactKind.CONTRACT not in facts_read(bloctel, Purpose.PROSPECTION, None)
     assert FactKind.CONTRACT in facts_read(bloctel, Purpose.PROSPECTION, Sector.CPF_TRAINING)

@@ -186,7 +186,9 @@ def test_unclosed_quote_is_reported_with_its_span() -> None:
 
 def test_unreadable_line_is_yielded_and_reading_goes_on(tmp_path: Path) -> None:
     path = tmp_path / "big.csv"
-    path.write_text("Nom;Tel\n" + "x" * (csv.field_size_limit() + 10) + ";0612345678\nB;0698765432\n")
+    path.write_text(
+        "Nom;Tel\n" + "x" * (csv.field_size_limit() + 10) + ";0612345678\nB;0698765432\n"
+    )
     with open_contacts(path) as cf:
         got = list(cf)
     assert [r.line for r in got] == [2, 3]
@@ -241,7 +243,7 @@ def test_import_bloctel_reads_the_return_file_with_its_line_numbers() -> None:
 @pytest.mark.parametrize(
     ("cell", "written"),
     [
-        ("=HYPERLINK(\"http://x\")", "'=HYPERLINK(\"http://x\")"),
+        ('=HYPERLINK("http://x")', '\'=HYPERLINK("http://x")'),
         ("@SUM(A1)", "'@SUM(A1)"),
         ("+1+cmd|' /C calc'!A0", "'+1+cmd|' /C calc'!A0"),
         ("-2+3+cmd|' /C calc'!A0", "'-2+3+cmd|' /C calc'!A0"),

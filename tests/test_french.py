@@ -197,8 +197,7 @@ def _happy_paths(db: str, tmp: Path) -> dict[tuple[str, ...], list[list[str]]]:
             ["check", "06 12 34 56 78", "--caller-id", NPV, *at, "--db", db],
             ["check", "061234", "--caller-id", NPV, *at, "--db", db],
             ["check", "06 98 76 54 32", "--caller-id", "0612345678", *at, "--db", db],
-            ["check", "06 98 76 54 32", "--caller-id", NPV, "--at", "2025-11-22T21:00",
-             "--db", db],
+            ["check", "06 98 76 54 32", "--caller-id", NPV, "--at", "2025-11-22T21:00", "--db", db],
             ["check", "06 12 34 56 78", "--caller-id", NPV, "--at", "garbage", "--db", db],
             ["check", "06 12 34 56 78", "--caller-id", NPV, "--purpose", "nope", "--db", db],
             ["check", "06 12 34 56 78", "--caller-id", NPV, "--tz", "Mars/Olympus", "--db", db],
@@ -209,10 +208,27 @@ def _happy_paths(db: str, tmp: Path) -> dict[tuple[str, ...], list[list[str]]]:
             ["attempt", "not a number", "--caller-id", NPV, *at, "--db", db],
         ],
         ("scrub",): [
-            ["scrub", str(DATA / "numbers_plain.txt"), "--caller-id", NPV, *at, "--db", db,
-             "-o", str(tmp / "out.csv")],
-            ["scrub", str(DATA / "contacts_utf8_bom_comma.csv"), "--caller-id", NPV,
-             "--column", "fax", "--db", db],
+            [
+                "scrub",
+                str(DATA / "numbers_plain.txt"),
+                "--caller-id",
+                NPV,
+                *at,
+                "--db",
+                db,
+                "-o",
+                str(tmp / "out.csv"),
+            ],
+            [
+                "scrub",
+                str(DATA / "contacts_utf8_bom_comma.csv"),
+                "--caller-id",
+                NPV,
+                "--column",
+                "fax",
+                "--db",
+                db,
+            ],
             ["scrub", str(DATA), "--caller-id", NPV, "--db", db],
             ["scrub", str(DATA / "journal_v1.db"), "--caller-id", NPV, "--db", db],
         ],
@@ -230,44 +246,109 @@ def _happy_paths(db: str, tmp: Path) -> dict[tuple[str, ...], list[list[str]]]:
         ("optout", "add"): [["optout", "add", "06 12 34 56 78", *at, "--db", db]],
         ("optout", "list"): [["optout", "list", "--db", db]],
         ("optout", "remove"): [["optout", "remove", "06 12 34 56 78", "--db", db]],
-        ("consent", "add"): [["consent", "add", "06 12 34 56 78", "--proof", "form-1", *at,
-                              "--db", db]],
+        ("consent", "add"): [
+            ["consent", "add", "06 12 34 56 78", "--proof", "form-1", *at, "--db", db]
+        ],
         ("consent", "list"): [["consent", "list", "--db", db]],
-        ("consent", "withdraw"): [["consent", "withdraw", "06 12 34 56 78", *at, "--db", db],
-                                  ["consent", "withdraw", "--db", db]],
-        ("consent", "import"): [["consent", "import", str(DATA / "consents_vendor_cp1252.csv"),
-                                 "--db", db]],
-        ("contract", "add"): [["contract", "add", "06 12 34 56 78", "--start", "2025-11-01",
-                               "--db", db],
-                              ["contract", "add", "06 12 34 56 78", "--start", "2025-11-02",
-                               "--end", "2025-11-01", "--db", db]],
+        ("consent", "withdraw"): [
+            ["consent", "withdraw", "06 12 34 56 78", *at, "--db", db],
+            ["consent", "withdraw", "--db", db],
+        ],
+        ("consent", "import"): [
+            ["consent", "import", str(DATA / "consents_vendor_cp1252.csv"), "--db", db]
+        ],
+        ("contract", "add"): [
+            ["contract", "add", "06 12 34 56 78", "--start", "2025-11-01", "--db", db],
+            [
+                "contract",
+                "add",
+                "06 12 34 56 78",
+                "--start",
+                "2025-11-02",
+                "--end",
+                "2025-11-01",
+                "--db",
+                db,
+            ],
+        ],
         ("contract", "list"): [["contract", "list", "--db", db]],
-        ("lift", "refusal"): [["lift", "refusal", "06 98 76 54 32", "--reason", "erreur de saisie",
-                               "--db", db]],
-        ("lift", "objection"): [["lift", "objection", "06 98 76 54 32", "--reason", "erreur",
-                                 "--db", db]],
-        ("bloctel", "import"): [["bloctel", "import", str(DATA / "bloctel_return.csv"),
-                                 "--submitted", str(DATA / "numbers_plain.txt"), "--db", db]],
-        ("bloctel", "export"): [["bloctel", "export", str(DATA / "numbers_plain.txt"),
-                                 "-o", str(tmp / "bloctel.csv"), "--db", db]],
+        ("lift", "refusal"): [
+            ["lift", "refusal", "06 98 76 54 32", "--reason", "erreur de saisie", "--db", db]
+        ],
+        ("lift", "objection"): [
+            ["lift", "objection", "06 98 76 54 32", "--reason", "erreur", "--db", db]
+        ],
+        ("bloctel", "import"): [
+            [
+                "bloctel",
+                "import",
+                str(DATA / "bloctel_return.csv"),
+                "--submitted",
+                str(DATA / "numbers_plain.txt"),
+                "--db",
+                db,
+            ]
+        ],
+        ("bloctel", "export"): [
+            [
+                "bloctel",
+                "export",
+                str(DATA / "numbers_plain.txt"),
+                "-o",
+                str(tmp / "bloctel.csv"),
+                "--db",
+                db,
+            ]
+        ],
         ("import-calls",): [["import-calls", str(DATA / "calls_2025q4.csv"), "--db", db]],
         ("outcome",): [["outcome", "999", "answered", "--db", db]],
-        ("purge",): [["purge", "--before", "2020-01-01", "--db", db],
-                     ["purge", "--before", "2099-01-01", "--db", db]],
+        ("purge",): [
+            ["purge", "--before", "2020-01-01", "--db", db],
+            ["purge", "--before", "2099-01-01", "--db", db],
+        ],
         ("keys", "create"): [["keys", "create", "--professional", "acme", "--db", db]],
         ("keys", "list"): [["keys", "list", "--db", db]],
         ("keys", "revoke"): [["keys", "revoke", "nope", "--db", db]],
-        ("control-pack",): [["control-pack", "--out", str(tmp / "pack"), "--from", "2025-10-01",
-                             "--to", "2025-12-31", "--db", db]],
+        ("control-pack",): [
+            [
+                "control-pack",
+                "--out",
+                str(tmp / "pack"),
+                "--from",
+                "2025-10-01",
+                "--to",
+                "2025-12-31",
+                "--db",
+                db,
+            ]
+        ],
         ("migrate-ledger",): [["migrate-ledger", db, str(tmp / "copy.db")]],
         ("serve",): [["serve", "--db", str(tmp / "absent.db")]],
         ("void",): [["void", "999", "--reason", "jamais composé", "--db", db]],
-        ("signing-key", "create"): [["signing-key", "create", "--out", str(tmp / "k.pem")],
-                                    ["signing-key", "create", "--out", str(tmp / "k.pem")]],
-        ("checkpoint",): [["checkpoint", "--signing-key", str(tmp / "k.pem"), "--out",
-                           str(tmp / "cps"), "--db", db],
-                          ["checkpoint", "--signing-key", str(tmp / "absent.pem"), "--out",
-                           str(tmp / "cps"), "--db", db]],
+        ("signing-key", "create"): [
+            ["signing-key", "create", "--out", str(tmp / "k.pem")],
+            ["signing-key", "create", "--out", str(tmp / "k.pem")],
+        ],
+        ("checkpoint",): [
+            [
+                "checkpoint",
+                "--signing-key",
+                str(tmp / "k.pem"),
+                "--out",
+                str(tmp / "cps"),
+                "--db",
+                db,
+            ],
+            [
+                "checkpoint",
+                "--signing-key",
+                str(tmp / "absent.pem"),
+                "--out",
+                str(tmp / "cps"),
+                "--db",
+                db,
+            ],
+        ],
     }
 
 
@@ -277,9 +358,7 @@ def test_every_command_has_a_walk(ledger: str, tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
-def test_every_command_speaks_french(
-    command: tuple[str, ...], ledger: str, tmp_path: Path
-) -> None:
+def test_every_command_speaks_french(command: tuple[str, ...], ledger: str, tmp_path: Path) -> None:
     for args in _happy_paths(ledger, tmp_path).get(command, []):
         code, out = _invoke(*args)
         assert code in (0, 1, 2), out

@@ -170,9 +170,7 @@ def test_batch_is_all_or_nothing(guard: Guard) -> None:
         for day in (2, 3, 4, 5):
             guard.record_call(MOBILE, paris(2026, 11, day, 11))
         consented(guard, MOBILE, paris(2026, 9, 1))
-    assert guard.may_call(MOBILE, NPV, paris(2026, 11, 6, 11)).codes == {
-        ReasonCode.FREQUENCY_CAP
-    }
+    assert guard.may_call(MOBILE, NPV, paris(2026, 11, 6, 11)).codes == {ReasonCode.FREQUENCY_CAP}
     other = "06 98 76 54 32"
     with pytest.raises(InvalidNumberError), guard.batch():
         consented(guard, other, paris(2026, 9, 1))

@@ -60,9 +60,7 @@ def test_every_message_id_has_a_french_translation_with_the_same_placeholders(to
 
 
 def test_the_shipped_mo_is_the_po_compiled(tool) -> None:
-    assert tool.MO.read_bytes() == tool.compiled(tool.load()), (
-        "run python tools/i18n.py compile"
-    )
+    assert tool.MO.read_bytes() == tool.compiled(tool.load()), "run python tools/i18n.py compile"
     assert tool.problems() == []
 
 

@@ -207,9 +207,7 @@ def test_unknown_department_is_a_value_error(guard: Guard, bad: str) -> None:
         guard.may_call(GEO, NPV, paris(2025, 3, 4, 11), department=bad)
 
 
-@pytest.mark.parametrize(
-    "number", ["+590 590 12 34 56", "+596 596 12 34 56", "+594 594 12 34 56"]
-)
+@pytest.mark.parametrize("number", ["+590 590 12 34 56", "+596 596 12 34 56", "+594 594 12 34 56"])
 def test_21_july_is_a_working_day(guard: Guard, number: str) -> None:
     d = guard.may_call(number, NPV, datetime.fromisoformat("2025-07-21T15:00:00+00:00"))
     assert ReasonCode.HOLIDAY not in codes(d)
@@ -267,7 +265,9 @@ def test_lifting_an_objection_is_explicit(consenting: Guard) -> None:
     assert d.attempt_id is not None
     consenting.record_outcome(d.attempt_id, Outcome.OBJECTED)
     consenting.record_outcome(d.attempt_id, Outcome.ANSWERED)
-    assert ReasonCode.OPTED_OUT in codes(consenting.may_call(DEST, NPV, MONDAY + timedelta(hours=1)))
+    assert ReasonCode.OPTED_OUT in codes(
+        consenting.may_call(DEST, NPV, MONDAY + timedelta(hours=1))
+    )
     assert consenting.lift_objection(DEST, MONDAY + timedelta(minutes=5), reason="wrong key")
     assert consenting.may_call(DEST, NPV, MONDAY + timedelta(hours=1)).allowed
 

@@ -593,8 +593,19 @@ def test_national_key_agrees_with_parse_number(n: int) -> None:
         raise AssertionError(f"{text}: a metropolitan consumer line the fast path missed")
 
 
-@pytest.mark.parametrize("text", ["+33612345678", "06 12 34 56 78", "0690001234", "0800123456",
-                                  "0612", "06123456789", "O612345678", "０６１２３４５６７８"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "+33612345678",
+        "06 12 34 56 78",
+        "0690001234",
+        "0800123456",
+        "0612",
+        "06123456789",
+        "O612345678",
+        "０６１２３４５６７８",
+    ],
+)
 def test_national_key_leaves_other_forms_to_the_parser(text: str) -> None:
     from callguard._numbers import national_key
 

@@ -86,8 +86,13 @@ def test_enums_are_the_contract() -> None:
 
 
 def test_exception_tree() -> None:
-    for exc in (callguard.InvalidNumberError, callguard.ConfigurationError, callguard.LedgerError,
-                callguard.UnknownAttemptError, callguard.VoidRefusedError):
+    for exc in (
+        callguard.InvalidNumberError,
+        callguard.ConfigurationError,
+        callguard.LedgerError,
+        callguard.UnknownAttemptError,
+        callguard.VoidRefusedError,
+    ):
         assert issubclass(exc, callguard.CallguardError)
 
 

@@ -114,27 +114,34 @@ def test_failure_says_which_rule_refused_and_when(suite: pytest.Pytester) -> Non
     )
     result = suite.runpytest()
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines([
-        ">*assert_allowed(callguard_guard.may_call(number, *",
-        "E *AssertionError: expected callguard to allow the call, but",
-        "E *refused: call to +33612345678 at Monday 2026-11-23 10:00:00 (Europe/Paris), "
-        "regime consent",
-        "E *  FREQUENCY_CAP: 4 attempts already fall within 30 days (*",
-        "E *  next allowed at: Wednesday 2026-12-16 10:00:00 (Europe/Paris)",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            ">*assert_allowed(callguard_guard.may_call(number, *",
+            "E *AssertionError: expected callguard to allow the call, but",
+            "E *refused: call to +33612345678 at Monday 2026-11-23 10:00:00 (Europe/Paris), "
+            "regime consent",
+            "E *  FREQUENCY_CAP: 4 attempts already fall within 30 days (*",
+            "E *  next allowed at: Wednesday 2026-12-16 10:00:00 (Europe/Paris)",
+        ]
+    )
     # The traceback stops at the test's line, not inside callguard.testing.
     assert "callguard/testing.py" not in result.stdout.str()
 
 
 def test_fixtures_are_documented(suite: pytest.Pytester) -> None:
     result = suite.runpytest("--fixtures")
-    result.stdout.fnmatch_lines([
-        "*fixtures defined from callguard.pytest_plugin*",
-        "callguard_clock -- *", "*Monday 2026-11-23 10:00 Europe/Paris*",
-        "callguard_policy -- *", "*override*",
-        "callguard_guard -- *", "*fresh in-memory ledger*",
-        "callguard_history -- *",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "*fixtures defined from callguard.pytest_plugin*",
+            "callguard_clock -- *",
+            "*Monday 2026-11-23 10:00 Europe/Paris*",
+            "callguard_policy -- *",
+            "*override*",
+            "callguard_guard -- *",
+            "*fresh in-memory ledger*",
+            "callguard_history -- *",
+        ]
+    )
 
 
 def test_suites_without_plugin_autoload_name_the_plugin(

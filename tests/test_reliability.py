@@ -340,8 +340,15 @@ def test_an_older_ledger_is_migrated_in_place(tmp_path: Path) -> None:
         for r in sqlite3.connect(path).execute("SELECT name FROM _sqlite_migrations ORDER BY id")
     ]
     assert names == [
-        "m001_initial", "m002_purge_log", "m003_service", "m004_evidence", "m005_journal",
-        "m006_journal_v2", "m007_ledger_id", "m008_journal_erasable", "m009_attempt_voids",
+        "m001_initial",
+        "m002_purge_log",
+        "m003_service",
+        "m004_evidence",
+        "m005_journal",
+        "m006_journal_v2",
+        "m007_ledger_id",
+        "m008_journal_erasable",
+        "m009_attempt_voids",
     ]
     row = sqlite3.connect(path).execute("SELECT off_hours, channel FROM consents").fetchone()
     assert row == (0, None)  # the rows already there get the new columns' defaults

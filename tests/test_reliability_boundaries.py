@@ -22,7 +22,11 @@ from conftest import NPV, paris
 
 DEST = "06 11 22 33 44"
 UTC = timezone.utc
-FAR = [datetime.max.replace(tzinfo=UTC), datetime.min.replace(tzinfo=UTC), datetime(2101, 1, 1, tzinfo=UTC)]
+FAR = [
+    datetime.max.replace(tzinfo=UTC),
+    datetime.min.replace(tzinfo=UTC),
+    datetime(2101, 1, 1, tzinfo=UTC),
+]
 
 
 @pytest.mark.parametrize("at", FAR)
@@ -122,10 +126,14 @@ def test_purge_allows_a_few_minutes_of_skew(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("location", "shown"),
     [
-        ("host=db.example port=5432 dbname=cg user=app password=hunter2",
-         "host=db.example port=5432 dbname=cg user=app"),
-        ("postgresql://app:hun%ter2@h1:5439,h2:5432/cg?options=-csearch_path%3Dx&password=zz",
-         "postgresql://app@h1:5439,h2:5432/cg"),
+        (
+            "host=db.example port=5432 dbname=cg user=app password=hunter2",
+            "host=db.example port=5432 dbname=cg user=app",
+        ),
+        (
+            "postgresql://app:hun%ter2@h1:5439,h2:5432/cg?options=-csearch_path%3Dx&password=zz",
+            "postgresql://app@h1:5439,h2:5432/cg",
+        ),
         ("postgres://h/cg", "postgres://h/cg"),
     ],
 )

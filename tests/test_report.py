@@ -97,8 +97,12 @@ def sample(**changes: Any) -> ReportData:
         period_to=date(2026, 11, 30),
         generated_at=at(2026, 11, 26, 11, 0),
         verification=Verification(
-            ok=True, entries=1234, detail="", checkpoint_at=at(2026, 11, 26, 10, 0),
-            checkpoints=2, entries_after=17,
+            ok=True,
+            entries=1234,
+            detail="",
+            checkpoint_at=at(2026, 11, 26, 10, 0),
+            checkpoints=2,
+            entries_after=17,
         ),
         calls=tuple(calls),
         refusals=tuple(refusals),
@@ -191,8 +195,11 @@ def section_free(page: str) -> str:
 
 
 def test_an_altered_journal_lists_every_problem_and_the_calls_affected() -> None:
-    problems = ("attempts row 3: removed", "checkpoint checkpoint-x.json: entry 9 of chain p1 "
-                "is no longer in the ledger", f"refusals row 1: changed {XSS}")
+    problems = (
+        "attempts row 3: removed",
+        "checkpoint checkpoint-x.json: entry 9 of chain p1 is no longer in the ledger",
+        f"refusals row 1: changed {XSS}",
+    )
     page = render_report(sample(verification=Verification(
         False, 50, problems[0], problems=problems, affected_calls=4,
     )))  # fmt: skip

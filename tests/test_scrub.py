@@ -152,7 +152,8 @@ def test_scrub_equals_may_call_on_random_ledgers(guard: Guard, seed: int) -> Non
         assert guard.scrub(picked, NPV, at) == [guard.may_call(n, NPV, at) for n in picked]
         kw = {"department": rng.choice([None, "57", "974", "75"]), "recorded_message": True}
         assert guard.scrub(picked, NPV, at, **kw) == [
-            guard.may_call(n, NPV, at, **kw) for n in picked  # type: ignore[arg-type]
+            guard.may_call(n, NPV, at, **kw)
+            for n in picked  # type: ignore[arg-type]
         ]
 
 
@@ -251,7 +252,7 @@ def test_scrub_file_excel_export(guard: Guard, tmp_path: Path) -> None:
     assert body[0][6:] == ["+33612345678", "true", "", ""]
     assert body[1][4] == "Bât. B; 3e étage\r\n5 avenue Foch"  # the multi-line cell survives
     assert body[1][6:9] == ["+33698765432", "false", "BLOCTEL_UNCHECKED"]
-    assert body[2][2] == "'=HYPERLINK(\"http://x\")"  # neutralised
+    assert body[2][2] == '\'=HYPERLINK("http://x")'  # neutralised
     assert body[3][6:9] == ["", "false", "INVALID_NUMBER"]
     assert body[4][6] == "+33612000001"  # the 0 Excel dropped
     assert summary.rows == 5 and summary.allowed == 1  # type: ignore[attr-defined]
@@ -307,8 +308,9 @@ def test_scrub_file_empty_and_header_only(guard: Guard, tmp_path: Path) -> None:
 
 def test_scrub_file_every_row_accounted_for(guard: Guard, tmp_path: Path) -> None:
     src = tmp_path / "many.csv"
-    lines = ["Nom;Tel"] + [f"n{i};06 14 {i // 10_000:02d} {i // 100 % 100:02d} {i % 100:02d}"
-                         for i in range(12_000)]
+    lines = ["Nom;Tel"] + [
+        f"n{i};06 14 {i // 10_000:02d} {i // 100 % 100:02d} {i % 100:02d}" for i in range(12_000)
+    ]
     lines[501] = "n500;xx"  # line 502
     src.write_text("\n".join(lines) + "\n", encoding="utf-8")
     out = tmp_path / "out.csv"

@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import io
 import itertools
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -94,39 +95,40 @@ _caller_ids = st.sampled_from([NPV, "06 11 22 33 44", "anonymous", None, "089912
 _professionals = (f"pro-{i}" for i in itertools.count())
 
 
+def _lifted(guard: Guard, number: str, at: datetime) -> None:
+    guard.record_refusal(number, at)
+    guard.lift_refusal(number, at + timedelta(hours=1), reason="mistake")
+
+
+def _removed(guard: Guard, number: str, at: datetime) -> None:
+    guard.add_optout(number, at)
+    guard.remove_optout(number, at + timedelta(days=2))
+
+
+_RECORD: dict[str, Callable[[Guard, str, datetime], object]] = {
+    "attempt": lambda g, n, at: g.record_call(n, at, caller_id=NPV),
+    "refused": lambda g, n, at: g.record_call(n, at, caller_id=NPV, outcome="REFUSED"),
+    "objected": lambda g, n, at: g.record_call(n, at, caller_id=NPV, outcome="OBJECTED"),
+    "refusal": lambda g, n, at: g.record_refusal(n, at),
+    "optout": lambda g, n, at: g.add_optout(n, at),
+    "optout_until": lambda g, n, at: g.add_optout(n, at, expires_at=at + timedelta(days=30)),
+    "consent": lambda g, n, at: g.record_consent(n, at, proof="form"),
+    "consent_until": lambda g, n, at: g.record_consent(
+        n, at, proof="form", expires_at=at + timedelta(days=90)
+    ),
+    "consent_off_hours": lambda g, n, at: g.record_consent(n, at, proof="form", off_hours=True),
+    "optout_removed": _removed,
+    "refusal_lifted": _lifted,
+    "contract_ended": lambda g, n, at: g.record_contract(n, at, at + timedelta(days=20)),
+    "withdrawal": lambda g, n, at: g.withdraw_consent(n, at),
+    "slot": lambda g, n, at: g.record_slot_consent(n, at, at + timedelta(days=3), proof="call"),
+    "contract": lambda g, n, at: g.record_contract(n, at),
+}
+
+
 def _record(guard: Guard, kind: str, number: str, at: datetime) -> None:
-    if kind == "attempt":
-        guard.record_call(number, at, caller_id=NPV)
-    elif kind == "refused":
-        guard.record_call(number, at, caller_id=NPV, outcome="REFUSED")
-    elif kind == "objected":
-        guard.record_call(number, at, caller_id=NPV, outcome="OBJECTED")
-    elif kind == "refusal":
-        guard.record_refusal(number, at)
-    elif kind == "optout":
-        guard.add_optout(number, at)
-    elif kind == "optout_until":
-        guard.add_optout(number, at, expires_at=at + timedelta(days=30))
-    elif kind == "consent":
-        guard.record_consent(number, at, proof="form")
-    elif kind == "consent_until":
-        guard.record_consent(number, at, proof="form", expires_at=at + timedelta(days=90))
-    elif kind == "consent_off_hours":
-        guard.record_consent(number, at, proof="form", off_hours=True)
-    elif kind == "optout_removed":
-        guard.add_optout(number, at)
-        guard.remove_optout(number, at + timedelta(days=2))
-    elif kind == "refusal_lifted":
-        guard.record_refusal(number, at)
-        guard.lift_refusal(number, at + timedelta(hours=1), reason="mistake")
-    elif kind == "contract_ended":
-        guard.record_contract(number, at, at + timedelta(days=20))
-    elif kind == "withdrawal":
-        guard.withdraw_consent(number, at)
-    elif kind == "slot":
-        guard.record_slot_consent(number, at, at + timedelta(days=3), proof="call")
-    elif kind == "contract":
-        guard.record_contract(number, at)
+    if kind in _RECORD:
+        _RECORD[kind](guard, number, at)
     else:
         guard.import_bloctel([number] if kind == "listed" else [], at, submitted=[number])
 

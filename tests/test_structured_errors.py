@@ -292,7 +292,9 @@ CLI_CASES = [
 
 
 @pytest.mark.parametrize("lang", ["en", "fr"])
-@pytest.mark.parametrize(("args", "option"), CLI_CASES, ids=[c[1] + "-" + c[0][0] for c in CLI_CASES])
+@pytest.mark.parametrize(
+    ("args", "option"), CLI_CASES, ids=[c[1] + "-" + c[0][0] for c in CLI_CASES]
+)
 def test_the_cli_names_the_option_in_the_users_language(
     args: list[str], option: str, lang: str, ledger: str, tmp_path: Path
 ) -> None:
@@ -328,9 +330,10 @@ def client(tmp_path: Path) -> Iterator[Any]:
 
     path = str(tmp_path / "served.db")
     prepare(path)
-    with serve(path) as running, ValidatingClient(
-        base_url=running.url, headers=auth(make_key(path)), timeout=10
-    ) as c:
+    with (
+        serve(path) as running,
+        ValidatingClient(base_url=running.url, headers=auth(make_key(path)), timeout=10) as c,
+    ):
         yield c
 
 

@@ -33,10 +33,17 @@ def history(guard: Guard, clock: Clock) -> History:
 
 def test_public_names() -> None:
     assert set(callguard.testing.__all__) == {
-        "Clock", "History", "assert_allowed", "assert_refused", "explain", "fresh_guard"}
+        "Clock",
+        "History",
+        "assert_allowed",
+        "assert_refused",
+        "explain",
+        "fresh_guard",
+    }
 
 
 # -- Clock -------------------------------------------------------------------------------------
+
 
 def test_clock_starts_monday_morning_in_paris(clock: Clock) -> None:
     assert clock.now() == paris(2026, 11, 23, 10) == clock()
@@ -94,12 +101,16 @@ def test_to_next_window() -> None:
 
 # -- the guard reads the clock -----------------------------------------------------------------
 
+
 def test_fresh_guard_reads_the_clock(guard: Guard, clock: Clock, history: History) -> None:
     history.consented(MOBILE)
     assert guard.may_call(MOBILE, NPV).at == clock.now()
     clock.advance(hours=3)  # 13:00, the lunch break
-    assert_refused(guard.may_call(MOBILE, NPV), ReasonCode.OUTSIDE_HOURS,
-                   next_allowed_at=paris(2026, 11, 23, 14))
+    assert_refused(
+        guard.may_call(MOBILE, NPV),
+        ReasonCode.OUTSIDE_HOURS,
+        next_allowed_at=paris(2026, 11, 23, 14),
+    )
 
 
 def test_fresh_guard_is_empty_and_takes_options() -> None:
@@ -114,15 +125,20 @@ def test_fresh_guard_is_empty_and_takes_options() -> None:
 
 # -- History -----------------------------------------------------------------------------------
 
+
 def test_calls_fill_the_cap(guard: Guard, clock: Clock, history: History) -> None:
     history.reachable(MOBILE)
-    ids = history.calls(MOBILE, at=[paris(2026, 11, d, 11) for d in (16, 17, 18)],
-                        outcome=Outcome.ANSWERED)
+    ids = history.calls(
+        MOBILE, at=[paris(2026, 11, d, 11) for d in (16, 17, 18)], outcome=Outcome.ANSWERED
+    )
     assert len(ids) == 3 and len(set(ids)) == 3
     assert_allowed(guard.may_call(MOBILE, NPV))
     history.calls(MOBILE, at=[date(2026, 11, 19)])
-    assert_refused(guard.may_call(MOBILE, NPV), ReasonCode.FREQUENCY_CAP,
-                   next_allowed_at=paris(2026, 12, 16, 10))
+    assert_refused(
+        guard.may_call(MOBILE, NPV),
+        ReasonCode.FREQUENCY_CAP,
+        next_allowed_at=paris(2026, 12, 16, 10),
+    )
     with pytest.raises(TypeError, match="list"):
         history.calls(MOBILE, at=clock.now())  # type: ignore[arg-type]
 
@@ -162,8 +178,11 @@ def test_a_date_for_an_ambiguous_number_is_that_day_in_every_zone(
 def test_consent_until_withdrawal_and_expiry(guard: Guard, history: History) -> None:
     history.consented(MOBILE, on=date(2026, 9, 1), proof="form-42", until=date(2026, 12, 31))
     assert_allowed(guard.may_call(MOBILE, NPV, paris(2026, 12, 31, 19)))
-    assert_refused(guard.may_call(MOBILE, NPV, paris(2027, 1, 4, 11)),
-                   ReasonCode.CONSENT_EXPIRED, next_allowed_at=None)
+    assert_refused(
+        guard.may_call(MOBILE, NPV, paris(2027, 1, 4, 11)),
+        ReasonCode.CONSENT_EXPIRED,
+        next_allowed_at=None,
+    )
     other = "06 98 76 54 32"
     history.consented(other, on=date(2026, 9, 1))
     history.withdrew(other, on=paris(2026, 11, 20, 15))
@@ -180,8 +199,9 @@ def test_slot_consent_opens_an_evening(guard: Guard, history: History) -> None:
 def test_opted_out_until(guard: Guard, history: History) -> None:
     history.reachable(MOBILE)
     history.opted_out(MOBILE, until=date(2026, 11, 27))
-    assert_refused(guard.may_call(MOBILE, NPV), ReasonCode.OPTED_OUT,
-                   next_allowed_at=paris(2026, 11, 30, 10))
+    assert_refused(
+        guard.may_call(MOBILE, NPV), ReasonCode.OPTED_OUT, next_allowed_at=paris(2026, 11, 30, 10)
+    )
     history.opted_out(GUADELOUPE, on=date(2026, 1, 1))
     assert_refused(guard.may_call(GUADELOUPE, NPV), ReasonCode.OPTED_OUT, next_allowed_at=None)
 
@@ -191,8 +211,10 @@ def test_contract(guard: Guard, history: History) -> None:
     assert_refused(d, ReasonCode.NO_CONTRACT)
     history.contract(MOBILE, on=date(2026, 1, 1), until=date(2026, 12, 31), subject="energy")
     assert_allowed(guard.may_call(MOBILE, NPV, purpose=Purpose.CONTRACT))
-    assert_refused(guard.may_call(MOBILE, NPV, paris(2027, 1, 4, 11), purpose="CONTRACT"),
-                   ReasonCode.NO_CONTRACT)
+    assert_refused(
+        guard.may_call(MOBILE, NPV, paris(2027, 1, 4, 11), purpose="CONTRACT"),
+        ReasonCode.NO_CONTRACT,
+    )
 
 
 def test_bloctel(guard: Guard, history: History) -> None:
@@ -233,6 +255,7 @@ def test_history_without_a_clock_needs_dates(guard: Guard) -> None:
 
 # -- assertions --------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def capped(guard: Guard, history: History) -> Guard:
     history.reachable(MOBILE)
@@ -245,8 +268,10 @@ def test_assert_allowed_failure_explains_every_reason_and_when(capped: Guard) ->
     with pytest.raises(AssertionError) as failure:
         assert_allowed(d)
     message = str(failure.value)
-    assert message.startswith("expected callguard to allow the call, but\nrefused: call to "
-                              "+33612345678 at Tuesday 2026-11-24 21:00:00 (Europe/Paris)")
+    assert message.startswith(
+        "expected callguard to allow the call, but\nrefused: call to "
+        "+33612345678 at Tuesday 2026-11-24 21:00:00 (Europe/Paris)"
+    )
     assert "regime consent" in message
     assert "  FREQUENCY_CAP: 4 attempts already fall within 30 days (" in message
     assert "  OUTSIDE_HOURS: It is 21:00 in Europe/Paris" in message
@@ -265,20 +290,29 @@ def test_assert_refused_passes_for_any_subset_of_the_reasons(capped: Guard) -> N
 
 def test_assert_refused_failures(capped: Guard, guard: Guard) -> None:
     d = capped.may_call(MOBILE, NPV)
-    with pytest.raises(AssertionError, match=r"for REFUSAL_COOLDOWN, but REFUSAL_COOLDOWN is not "
-                       r"among its reasons:\nrefused: .*\n  FREQUENCY_CAP: "):
+    with pytest.raises(
+        AssertionError,
+        match=r"for REFUSAL_COOLDOWN, but REFUSAL_COOLDOWN is not "
+        r"among its reasons:\nrefused: .*\n  FREQUENCY_CAP: ",
+    ):
         assert_refused(d, ReasonCode.REFUSAL_COOLDOWN)
     with pytest.raises(AssertionError, match=r"HOLIDAY, WEEKEND are not"):
         assert_refused(d, "FREQUENCY_CAP", "HOLIDAY", "WEEKEND")
-    with pytest.raises(AssertionError, match=r"expected next_allowed_at Thursday 2026-12-17 "
-                       r"10:00:00 \(Europe/Paris\), but\n(.|\n)*next allowed at: Wednesday"):
+    with pytest.raises(
+        AssertionError,
+        match=r"expected next_allowed_at Thursday 2026-12-17 "
+        r"10:00:00 \(Europe/Paris\), but\n(.|\n)*next allowed at: Wednesday",
+    ):
         assert_refused(d, ReasonCode.FREQUENCY_CAP, next_allowed_at=paris(2026, 12, 17, 10))
     with pytest.raises(AssertionError, match="expected next_allowed_at None"):
         assert_refused(d, next_allowed_at=None)
     History(guard).consented("06 98 76 54 32", on=date(2026, 11, 1))
     ok = guard.may_call("06 98 76 54 32", NPV)
-    with pytest.raises(AssertionError, match=r"^expected callguard to refuse the call for "
-                       r"FREQUENCY_CAP, but\nallowed: call to \+33698765432"):
+    with pytest.raises(
+        AssertionError,
+        match=r"^expected callguard to refuse the call for "
+        r"FREQUENCY_CAP, but\nallowed: call to \+33698765432",
+    ):
         assert_refused(ok, ReasonCode.FREQUENCY_CAP)
     with pytest.raises(ValueError, match="invalid ReasonCode 'CAP'"):
         assert_refused(d, "CAP")

@@ -19,7 +19,8 @@ EXPECTED = datetime(2026, 11, 23, 10, 30, tzinfo=PARIS)
 
 
 @pytest.mark.parametrize(
-    "text", ["2026-11-23T10:30", "2026-11-23 10:30:00", "23/11/2026 10:30", "2026-11-23T10:30+01:00"]
+    "text",
+    ["2026-11-23T10:30", "2026-11-23 10:30:00", "23/11/2026 10:30", "2026-11-23T10:30+01:00"],
 )
 def test_iso_and_french_forms_are_one_instant(text: str) -> None:
     assert parse_instant(text) == EXPECTED

@@ -79,9 +79,7 @@ def test_a_voided_attempt_frees_its_place_under_the_cap(ready: Guard) -> None:
     assert ready.scrub([NUMBER], NPV, T + timedelta(minutes=10))[0].allowed
     again = ready.attempt(NUMBER, NPV, T + timedelta(minutes=11))
     assert again.allowed
-    assert ready.attempt(NUMBER, NPV, T + timedelta(minutes=12)).codes == {
-        ReasonCode.FREQUENCY_CAP
-    }
+    assert ready.attempt(NUMBER, NPV, T + timedelta(minutes=12)).codes == {ReasonCode.FREQUENCY_CAP}
 
 
 def test_an_outcome_refuses_the_void_and_a_later_outcome_counts_it_again(ready: Guard) -> None:
@@ -180,7 +178,9 @@ def test_every_path_skips_voided_attempts_and_counts_answered_ones(ready: Guard)
     voided_attempt(ready, other, day + timedelta(minutes=10), answered=True)
     expected = [True, False]
     assert [ready.may_call(n, NPV, T).allowed for n in (NUMBER, other)] == expected
-    assert [ready.may_call(n, NPV, T).allowed for n in (NUMBER, other)] == expected  # a shared answer
+    assert [
+        ready.may_call(n, NPV, T).allowed for n in (NUMBER, other)
+    ] == expected  # a shared answer
     assert [d.allowed for d in ready.scrub([NUMBER, other] * 3, NPV, T)] == expected * 3
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(_engine.Engine, "shared", lambda *args: None)

@@ -20,21 +20,36 @@ ALSACE = "03 88 12 34 56"
 GUADELOUPE = "0690 12 34 56"
 PARIS_REUNION_MAYOTTE = "09 47 82 12 34"  # NPV overseas block: +33, with RE and YT candidates
 REUNION_GUYANE = "09 76 22 12 34"  # Réunion, with Guyane as a candidate: 7 hours apart
-NUMBERS = [MOBILE, ALSACE, GUADELOUPE, "0596 30 12 34", "0262 16 12 34", "0269 60 12 34",
-           PARIS_REUNION_MAYOTTE, REUNION_GUYANE]
+NUMBERS = [
+    MOBILE,
+    ALSACE,
+    GUADELOUPE,
+    "0596 30 12 34",
+    "0262 16 12 34",
+    "0269 60 12 34",
+    PARIS_REUNION_MAYOTTE,
+    REUNION_GUYANE,
+]
 LITERAL = Policy(strict_local_holidays=False)
 
 # Read-only guards with empty ledgers: only the calendar rule decides the calendar codes.
 GUARDS = {True: Guard(":memory:"), False: Guard(":memory:", policy=LITERAL)}
 
 
-def calendar_codes(number: str, at: datetime, strict: bool = True,
-                   callee_tz: str | None = None) -> set[ReasonCode]:
+def calendar_codes(
+    number: str, at: datetime, strict: bool = True, callee_tz: str | None = None
+) -> set[ReasonCode]:
     return set(GUARDS[strict].may_call(number, NPV, at, callee_tz=callee_tz).codes) & CALENDAR
 
 
-def between(number: str, start: datetime, end: datetime, *, callee_tz: str | None = None,
-            policy: Policy | None = None) -> list[tuple[str, str]]:
+def between(
+    number: str,
+    start: datetime,
+    end: datetime,
+    *,
+    callee_tz: str | None = None,
+    policy: Policy | None = None,
+) -> list[tuple[str, str]]:
     found = windows(number, start, end, callee_tz=callee_tz, policy=policy)
     return [(s.isoformat(), e.isoformat()) for s, e in found]
 
@@ -142,10 +157,12 @@ US = timedelta(microseconds=1)
 @pytest.mark.parametrize("strict", [True, False], ids=["strict", "literal"])
 @pytest.mark.parametrize(
     ("start", "end"),
-    [(paris(2026, 12, 18), paris(2027, 1, 6)),  # Christmas, 26 Dec, Réunion's 20 Dec, New Year
-     (paris(2027, 3, 24), paris(2027, 4, 30)),  # DST, Good Friday, Easter Monday, Mayotte 27 Apr
-     (paris(2027, 5, 5), paris(2027, 6, 12)),  # 8 May, Ascension, Whit Monday, abolition days
-     (paris(2023, 2, 27), paris(2023, 3, 3))],  # D223-9 comes into force
+    [
+        (paris(2026, 12, 18), paris(2027, 1, 6)),  # Christmas, 26 Dec, Réunion's 20 Dec, New Year
+        (paris(2027, 3, 24), paris(2027, 4, 30)),  # DST, Good Friday, Easter Monday, Mayotte 27 Apr
+        (paris(2027, 5, 5), paris(2027, 6, 12)),  # 8 May, Ascension, Whit Monday, abolition days
+        (paris(2023, 2, 27), paris(2023, 3, 3)),
+    ],  # D223-9 comes into force
     ids=["winter", "spring", "may-june", "2023-03-01"],
 )
 def test_every_window_edge_agrees_with_may_call(
@@ -168,8 +185,9 @@ def test_every_window_edge_agrees_with_may_call(
 @settings(max_examples=300, deadline=None)
 @given(
     number=st.sampled_from(NUMBERS),
-    moment=st.datetimes(datetime(2023, 1, 1), datetime(2029, 12, 31),
-                        timezones=st.just(timezone.utc)),
+    moment=st.datetimes(
+        datetime(2023, 1, 1), datetime(2029, 12, 31), timezones=st.just(timezone.utc)
+    ),
     strict=st.booleans(),
     callee_tz=st.sampled_from([None, None, "Indian/Reunion", "America/Cayenne"]),
 )
@@ -177,8 +195,13 @@ def test_inside_a_window_iff_the_calendar_allows(
     number: str, moment: datetime, strict: bool, callee_tz: str | None
 ) -> None:
     policy = Policy(strict_local_holidays=strict)
-    around = windows(number, moment - timedelta(days=3), moment + timedelta(days=3),
-                     callee_tz=callee_tz, policy=policy)
+    around = windows(
+        number,
+        moment - timedelta(days=3),
+        moment + timedelta(days=3),
+        callee_tz=callee_tz,
+        policy=policy,
+    )
     inside = any(s <= moment < e for s, e in around)
     codes = calendar_codes(number, moment, strict, callee_tz)
     assert inside is (not codes), (moment, codes)

@@ -63,8 +63,14 @@ def worker(location: str, log: str, seed: int) -> None:
             day = date(2026, 9, 2) + timedelta(days=rng.randrange(360))
             if day.weekday() >= 5:
                 continue
-            at = datetime(day.year, day.month, day.day, rng.choice([10, 11, 15, 16]),
-                          rng.randrange(60), tzinfo=ZoneInfo("Europe/Paris"))
+            at = datetime(
+                day.year,
+                day.month,
+                day.day,
+                rng.choice([10, 11, 15, 16]),
+                rng.randrange(60),
+                tzinfo=ZoneInfo("Europe/Paris"),
+            )
             d = guard.attempt(rng.choice(NUMBERS), NPV, at)
             if d.attempt_id is not None:
                 out.write(f"ok {d.attempt_id}\n")
@@ -148,13 +154,16 @@ def _check(rows: list[tuple[int, int, int]], logged: set[int]) -> list[str]:
     ids = {r[0] for r in rows}
     missing = logged - ids
     if missing:
-        problems.append(f"{len(missing)} allowed attempts missing from the ledger: {sorted(missing)[:10]}")
+        problems.append(
+            f"{len(missing)} allowed attempts missing from the ledger: {sorted(missing)[:10]}"
+        )
     for raw in NUMBERS:
         parsed = parse_number(raw)
         tz = ZoneInfo(parsed.zones[0])
         days = sorted(
             (_EPOCH + timedelta(microseconds=at)).astimezone(tz).date().toordinal()
-            for _, number, at in rows if number == parsed.key
+            for _, number, at in rows
+            if number == parsed.key
         )
         for i, first in enumerate(days):
             inside = [d for d in days[i:] if d - first < 30]
@@ -244,8 +253,7 @@ def run(backend: str, seed: int, seconds: float, workers: int, scratch: Path) ->
         with psycopg.connect(server, autocommit=True, connect_timeout=5) as conn:
             conn.execute(f"CREATE SCHEMA {schema}")
         sep = "&" if "?" in server else "?"
-        location = (f"{server}{sep}options=-csearch_path%3D{schema}"
-                    f"&application_name={APP}-{schema}")
+        location = f"{server}{sep}options=-csearch_path%3D{schema}&application_name={APP}-{schema}"
     try:
         _prepare(location)
         faults = _Faults(location, scratch, backend, rng)
@@ -257,10 +265,12 @@ def run(backend: str, seed: int, seconds: float, workers: int, scratch: Path) ->
         problems = _check(rows, logged)
         if slowest > CALL_BOUND:
             problems.append(f"a call took {slowest:.1f} s (bound {CALL_BOUND:.0f} s)")
-        print(f"{backend}: seed {seed}, {duration:.1f} s, {len(faults.procs)} worker processes, "
-              f"about {calls} calls, {len(logged)} allowed attempts logged, {len(rows)} in the "
-              f"ledger, {faults.kills} kills, {faults.terminations} backend terminations, "
-              f"{faults.replacements} file replacements, slowest call {slowest:.2f} s")
+        print(
+            f"{backend}: seed {seed}, {duration:.1f} s, {len(faults.procs)} worker processes, "
+            f"about {calls} calls, {len(logged)} allowed attempts logged, {len(rows)} in the "
+            f"ledger, {faults.kills} kills, {faults.terminations} backend terminations, "
+            f"{faults.replacements} file replacements, slowest call {slowest:.2f} s"
+        )
         for problem in problems:
             print(f"  FAIL {problem}")
         return not problems

@@ -105,9 +105,16 @@ def load() -> Catalog:
 def extract() -> Catalog:
     """The .po with the code's message ids added (translations kept; gone ids dropped)."""
     template = Catalog(
-        locale="fr", domain="callguard", project="callguard", version="1", fuzzy=False,
-        creation_date=_EPOCH, revision_date=_EPOCH, language_team="French <fr@li.org>",
-        last_translator="the callguard authors", copyright_holder="the callguard authors",
+        locale="fr",
+        domain="callguard",
+        project="callguard",
+        version="1",
+        fuzzy=False,
+        creation_date=_EPOCH,
+        revision_date=_EPOCH,
+        language_team="French <fr@li.org>",
+        last_translator="the callguard authors",
+        copyright_holder="the callguard authors",
         msgid_bugs_address="https://github.com/callguard/callguard-fr/issues",
     )
     for msgid, where, line in code_messages():
@@ -118,8 +125,14 @@ def extract() -> Catalog:
     catalog.update(template, no_fuzzy_matching=True, update_header_comment=True)
     catalog.obsolete.clear()
     catalog.fuzzy = False
-    for field in ("project", "version", "copyright_holder", "msgid_bugs_address",
-                  "last_translator", "language_team"):
+    for field in (
+        "project",
+        "version",
+        "copyright_holder",
+        "msgid_bugs_address",
+        "last_translator",
+        "language_team",
+    ):
         setattr(catalog, field, getattr(template, field))
     catalog.revision_date = _EPOCH
     # French plurals as gettext writes them: one for 0 and 1, another from 2.

@@ -93,7 +93,8 @@ def audit(
 
         raise ConfigurationError(
             _("policy must be a callguard.Policy or None, not {value}", value=f"{policy!r:.60}"),
-            field="policy", value=policy,
+            field="policy",
+            value=policy,
         )
     if isinstance(db, Guard):
         ledger, owned = db.engine.ledger, False

@@ -140,7 +140,8 @@ def _output(output: Output, encoding: str, inputs: Iterable[str]) -> Iterator[Te
         if existing is not None and os.path.samefile(path, target):
             raise ConfigurationError(
                 _("the output {path} is an input file", path=repr(os.fspath(output))),
-                field="output", value=output,
+                field="output",
+                value=output,
             )
     fd, tmp = tempfile.mkstemp(dir=os.path.dirname(target), prefix=".callguard-", suffix=".tmp")
     try:
@@ -166,15 +167,23 @@ def _writable_target(name: str) -> os.stat_result | None:
         return None
     if stat.S_ISLNK(st.st_mode):
         raise ConfigurationError(
-            _("{file}: is a symbolic link; callguard does not write through links, name the "
-              "file itself", file=name),
-            field="output", value=name,
+            _(
+                "{file}: is a symbolic link; callguard does not write through links, name the "
+                "file itself",
+                file=name,
+            ),
+            field="output",
+            value=name,
         )
     if not stat.S_ISREG(st.st_mode):
         raise ConfigurationError(
-            _("{file}: is not a regular file (a device, FIFO or directory); refusing to write "
-              "over it", file=name),
-            field="output", value=name,
+            _(
+                "{file}: is not a regular file (a device, FIFO or directory); refusing to write "
+                "over it",
+                file=name,
+            ),
+            field="output",
+            value=name,
         )
     return st
 
@@ -484,7 +493,8 @@ def bloctel_submission(
     if not isinstance(max_age_days, int) or isinstance(max_age_days, bool) or max_age_days < 0:
         raise ConfigurationError(
             _("max_age_days must be a whole number ≥ 0, not {value}", value=repr(max_age_days)),
-            field="max_age_days", value=max_age_days,
+            field="max_age_days",
+            value=max_age_days,
         )
     t = guard.engine.now(now)
     report = SubmissionReport()
@@ -663,8 +673,7 @@ def _fact_columns(
     """Field → column index, from ``mapping`` (field=header) then the known header names."""
     if header is None:
         raise ConfigurationError(
-            f"{name}: the file needs a header line naming its columns "
-            f"({', '.join(required)}…)"
+            f"{name}: the file needs a header line naming its columns ({', '.join(required)}…)"
         )
     keys = [header_key(h) for h in header]
     found: dict[str, int] = {}
@@ -699,9 +708,7 @@ def _fact_columns(
     return found
 
 
-def _fact_rows(
-    cf: ContactFile, progress: Callable[[int], None] | None
-) -> Iterator[Row]:
+def _fact_rows(cf: ContactFile, progress: Callable[[int], None] | None) -> Iterator[Row]:
     seen, per_char = 0, 2 if cf.encoding == "utf-16" else 1
     for count, row in enumerate(cf, start=1):
         yield row
@@ -721,8 +728,13 @@ def _consent_row(line: int, cells: dict[str, str]) -> ConsentRow:
     try:
         at = parse_instant(raw_at)
     except ValueError:
-        raise ConfigurationError(_("{field} {value} is not a date or an ISO 8601 time",
-                                   field="consented_at", value=repr(raw_at))) from None
+        raise ConfigurationError(
+            _(
+                "{field} {value} is not a date or an ISO 8601 time",
+                field="consented_at",
+                value=repr(raw_at),
+            )
+        ) from None
     proof = cells.get("proof", "")
     if not proof:
         raise ConfigurationError(
@@ -734,12 +746,20 @@ def _consent_row(line: int, cells: dict[str, str]) -> ConsentRow:
         try:
             expires = _end_of(raw_exp)
         except ValueError:
-            raise ConfigurationError(_("{field} {value} is not a date or an ISO 8601 time",
-                                       field="expires_at", value=repr(raw_exp))) from None
+            raise ConfigurationError(
+                _(
+                    "{field} {value} is not a date or an ISO 8601 time",
+                    field="expires_at",
+                    value=repr(raw_exp),
+                )
+            ) from None
         if expires <= at:
             raise ConfigurationError(
-                _("expires_at {end} is not after consented_at {start}", end=repr(raw_exp),
-                  start=repr(raw_at))
+                _(
+                    "expires_at {end} is not after consented_at {start}",
+                    end=repr(raw_exp),
+                    start=repr(raw_at),
+                )
             )
     digest = cells.get("proof_sha256", "").lower() or None
     if digest is not None and (len(digest) != 64 or not set(digest) <= _SHA256):
@@ -755,8 +775,7 @@ def _consent_row(line: int, cells: dict[str, str]) -> ConsentRow:
             off_hours = False if raw_off else None
         else:
             raise ConfigurationError(
-                _("off_hours {value} is not yes/no (oui/non, true/false, 1/0)",
-                  value=repr(raw_off))
+                _("off_hours {value} is not yes/no (oui/non, true/false, 1/0)", value=repr(raw_off))
             )
     return ConsentRow(
         line=line,

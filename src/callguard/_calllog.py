@@ -202,9 +202,13 @@ def call_log_format(
         base = PRESETS.get(preset.strip().lower(), base)
         if base.name != preset.strip().lower():
             raise ConfigurationError(
-                _("unknown call-log preset {value}; the presets are: {choices}",
-                  value=repr(preset), choices=", ".join(PRESETS)),
-                field="preset", value=preset,
+                _(
+                    "unknown call-log preset {value}; the presets are: {choices}",
+                    value=repr(preset),
+                    choices=", ".join(PRESETS),
+                ),
+                field="preset",
+                value=preset,
             )
     columns = dict(base.columns)
     named: set[str] = set()
@@ -212,9 +216,13 @@ def call_log_format(
         key = header_key(name).replace("callerid", "caller_id").replace("startedat", "started_at")
         if key not in _COLUMNS:
             raise ConfigurationError(
-                _("--map: {value} is not a call-log field; the fields are: {choices}",
-                  value=repr(name), choices=", ".join(_COLUMNS)),
-                field="mapping", value=name,
+                _(
+                    "--map: {value} is not a call-log field; the fields are: {choices}",
+                    value=repr(name),
+                    choices=", ".join(_COLUMNS),
+                ),
+                field="mapping",
+                value=name,
             )
         columns[key] = header
         named.add(key)
@@ -224,26 +232,39 @@ def call_log_format(
             outcomes[status.upper()] = Outcome.coerce(outcome)
         except ValueError as exc:
             raise ConfigurationError(
-                _("--outcome-map: {status}={outcome}: {reason}", status=status, outcome=outcome,
-                  reason=exc.message if isinstance(exc, CallguardError) else str(exc)),
-                field="outcome_map", value=f"{status}={outcome}",
+                _(
+                    "--outcome-map: {status}={outcome}: {reason}",
+                    status=status,
+                    outcome=outcome,
+                    reason=exc.message if isinstance(exc, CallguardError) else str(exc),
+                ),
+                field="outcome_map",
+                value=f"{status}={outcome}",
             ) from None
     if tz is not None:
         try:
             ZoneInfo(tz)
         except (ZoneInfoNotFoundError, ValueError):
             raise ConfigurationError(
-                _("--tz: {value} is not an IANA time zone (e.g. Europe/Paris, UTC)", value=repr(tz)),
-                field="tz", value=tz,
+                _(
+                    "--tz: {value} is not an IANA time zone (e.g. Europe/Paris, UTC)",
+                    value=repr(tz),
+                ),
+                field="tz",
+                value=tz,
             ) from None
     contexts = base.internal_contexts
     if internal_contexts is not None:
         names = [c.strip() for c in internal_contexts]
         if names and contexts is None:
             raise ConfigurationError(
-                _("--internal-context {value}: only an Asterisk log has dialplan contexts "
-                  "(--preset asterisk)", value=repr(names[0])),
-                field="internal_contexts", value=names[0],
+                _(
+                    "--internal-context {value}: only an Asterisk log has dialplan contexts "
+                    "(--preset asterisk)",
+                    value=repr(names[0]),
+                ),
+                field="internal_contexts",
+                value=names[0],
             )
         if any(not c for c in names):
             raise ConfigurationError(
@@ -326,8 +347,10 @@ def parse_time(value: object, tz: str | None = None) -> datetime:
             moment = parse_instant(value)
     except ValueError:
         raise ConfigurationError(
-            _("started_at {value} is not an ISO 8601 time (e.g. 2026-11-23T10:30:00+01:00)",
-              value=repr(str(value).strip()))
+            _(
+                "started_at {value} is not an ISO 8601 time (e.g. 2026-11-23T10:30:00+01:00)",
+                value=repr(str(value).strip()),
+            )
         ) from None
     try:
         in_range(moment, "started_at")
@@ -371,8 +394,10 @@ def _logged(
     try:
         started = parse_time("" if raw_time is None else raw_time, fmt.tz)
     except ValueError as exc:
-        return None, _cell(row, "started_at"), (
-            exc.message if isinstance(exc, CallguardError) else str(exc)
+        return (
+            None,
+            _cell(row, "started_at"),
+            (exc.message if isinstance(exc, CallguardError) else str(exc)),
         )
     extras, bad, reason = _extras(
         _cell(row, "outcome"),
@@ -458,8 +483,13 @@ def _columns(header: list[str], name: str, fmt: CallLogFormat) -> dict[str, int]
             found[column] = keys.index(header_key(mapped))
         elif column in fmt.named or column in _REQUIRED:
             raise ConfigurationError(
-                _("{file}: no column {mapped} for {field}; the header has: {columns}", file=name,
-                  mapped=repr(mapped), field=column, columns=", ".join(repr(h) for h in header)),
+                _(
+                    "{file}: no column {mapped} for {field}; the header has: {columns}",
+                    file=name,
+                    mapped=repr(mapped),
+                    field=column,
+                    columns=", ".join(repr(h) for h in header),
+                ),
                 # A column the user named with --map is that option's mistake; a preset's is
                 # the file's (not the log the preset describes).
                 field="mapping" if column in fmt.named else None,
@@ -477,11 +507,15 @@ def _columns(header: list[str], name: str, fmt: CallLogFormat) -> dict[str, int]
         missing.remove("caller_id")
     if missing:
         raise ConfigurationError(
-            _("{file}: no {missing} column; a call log needs number, caller_id and started_at "
-              "(outcome, purpose, sector, professional and campaign are optional; --map names a "
-              "column, --caller-id gives the number every call presented); the header has: "
-              "{columns}", file=name, missing=", ".join(repr(m) for m in missing),
-              columns=", ".join(repr(h) for h in header))
+            _(
+                "{file}: no {missing} column; a call log needs number, caller_id and started_at "
+                "(outcome, purpose, sector, professional and campaign are optional; --map names a "
+                "column, --caller-id gives the number every call presented); the header has: "
+                "{columns}",
+                file=name,
+                missing=", ".join(repr(m) for m in missing),
+                columns=", ".join(repr(h) for h in header),
+            )
         )
     return found
 
@@ -501,8 +535,11 @@ def _opened(
         header = list(fixed) if fixed is not None else cf.header
         if header is None:
             raise ConfigurationError(
-                _("{file}: a call log needs a header line naming its columns (number, caller_id, "
-                  "started_at…), or a --preset for a dialer's log without one", file=name)
+                _(
+                    "{file}: a call log needs a header line naming its columns (number, caller_id, "
+                    "started_at…), or a --preset for a dialer's log without one",
+                    file=name,
+                )
             )
         yield cf, _columns(header, name, fmt), len(header)
 
@@ -577,9 +614,12 @@ def read_call_log(
         return log, rejected
     if isinstance(calls, (bytes, Mapping)):
         raise ConfigurationError(
-            _("calls must be a CSV path or an iterable of mappings, not {kind}",
-              kind=type(calls).__name__),
-            field="calls", value=calls,
+            _(
+                "calls must be a CSV path or an iterable of mappings, not {kind}",
+                kind=type(calls).__name__,
+            ),
+            field="calls",
+            value=calls,
         )
     for line, item in enumerate(calls, start=1):
         if not isinstance(item, Mapping):
@@ -795,8 +835,9 @@ def _when(raw: str, tz: str | None) -> tuple[datetime, int] | Rejected:
     try:
         started = parse_time(raw, tz)
     except ValueError as exc:
-        return Rejected.of(0, raw.strip(), exc.message if isinstance(exc, CallguardError)
-                           else str(exc))
+        return Rejected.of(
+            0, raw.strip(), exc.message if isinstance(exc, CallguardError) else str(exc)
+        )
     return started, to_us(started)
 
 

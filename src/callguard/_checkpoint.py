@@ -59,8 +59,11 @@ def _ed25519() -> Any:
         from cryptography.hazmat.primitives.asymmetric import ed25519
     except ImportError as exc:  # pragma: no cover - cryptography comes with the evidence extra
         raise ConfigurationError(
-            _('signed checkpoints need cryptography: pip install "callguard-fr[evidence]" '
-              "({problem})", problem=str(exc))
+            _(
+                'signed checkpoints need cryptography: pip install "callguard-fr[evidence]" '
+                "({problem})",
+                problem=str(exc),
+            )
         ) from exc
     return ed25519
 
@@ -92,9 +95,9 @@ def create_signing_key(out: str | os.PathLike[str]) -> str:
     for p in (path, pub):
         if os.path.lexists(p):
             raise ConfigurationError(
-                _("{path} already exists: a signing key is never overwritten",
-                  path=repr(str(p))),
-                field="out", value=out,
+                _("{path} already exists: a signing key is never overwritten", path=repr(str(p))),
+                field="out",
+                value=out,
             )
     key = ed.Ed25519PrivateKey.generate()
     pem = key.private_bytes(
@@ -140,14 +143,19 @@ def load_signing_key(path: str | os.PathLike[str]) -> Any:
         key = serialization.load_pem_private_key(Path(path).read_bytes(), password=None)
     except (OSError, ValueError, TypeError) as exc:
         raise ConfigurationError(
-            _("cannot read signing key {path}: {problem}", path=repr(str(path)),
-              problem=_unreadable(exc)),
-            field="signing_key_path", value=path,
+            _(
+                "cannot read signing key {path}: {problem}",
+                path=repr(str(path)),
+                problem=_unreadable(exc),
+            ),
+            field="signing_key_path",
+            value=path,
         ) from exc
     if not isinstance(key, ed.Ed25519PrivateKey):
         raise ConfigurationError(
             _("signing key {path} is not an Ed25519 key", path=repr(str(path))),
-            field="signing_key_path", value=path,
+            field="signing_key_path",
+            value=path,
         )
     return key
 
@@ -161,14 +169,19 @@ def load_public_key(path: str | os.PathLike[str]) -> Any:
         key = serialization.load_pem_public_key(Path(path).read_bytes())
     except (OSError, ValueError, TypeError) as exc:
         raise ConfigurationError(
-            _("cannot read public key {path}: {problem}", path=repr(str(path)),
-              problem=_unreadable(exc)),
-            field="public_key", value=path,
+            _(
+                "cannot read public key {path}: {problem}",
+                path=repr(str(path)),
+                problem=_unreadable(exc),
+            ),
+            field="public_key",
+            value=path,
         ) from exc
     if not isinstance(key, ed.Ed25519PublicKey):
         raise ConfigurationError(
             _("public key {path} is not an Ed25519 key", path=repr(str(path))),
-            field="public_key", value=path,
+            field="public_key",
+            value=path,
         )
     return key
 
@@ -201,7 +214,8 @@ def take_checkpoint(
     if os.path.islink(folder) or (folder.exists() and not folder.is_dir()):
         raise ConfigurationError(
             _("--out {path} is not a directory", path=repr(str(folder))),
-            field="out_dir", value=out_dir,
+            field="out_dir",
+            value=out_dir,
         )
     folder.mkdir(parents=True, exist_ok=True)
     at = _utc(now)
@@ -247,8 +261,11 @@ def _rfc3161() -> Any:
         import rfc3161_client
     except ImportError as exc:
         raise ConfigurationError(
-            _('timestamp tokens need rfc3161-client: pip install "callguard-fr[evidence]" '
-              "({problem})", problem=str(exc))
+            _(
+                'timestamp tokens need rfc3161-client: pip install "callguard-fr[evidence]" '
+                "({problem})",
+                problem=str(exc),
+            )
         ) from exc
     return rfc3161_client
 
@@ -260,7 +277,8 @@ def request_timestamp(url: str, data: bytes, *, timeout: float = 10.0) -> bytes:
     if not url.startswith(("http://", "https://")):
         raise ConfigurationError(
             _("--tsa {value}: expected an http:// or https:// URL", value=repr(url)),
-            field="tsa", value=url,
+            field="tsa",
+            value=url,
         )
     request = (
         tsp.TimestampRequestBuilder()
@@ -350,7 +368,8 @@ def checkpoint_files(directory: str | os.PathLike[str]) -> list[Path]:
     if not folder.is_dir():
         raise ConfigurationError(
             _("--checkpoints {path} is not a directory", path=repr(str(folder))),
-            field="checkpoints", value=directory,
+            field="checkpoints",
+            value=directory,
         )
     return sorted(p for p in folder.iterdir() if _NAME.match(p.name) and p.is_file())
 
@@ -365,8 +384,10 @@ def check_against(
     """Add the checkpoints' verification to ``report`` (both folder and key are needed)."""
     if checkpoints is None or public_key is None:
         raise ConfigurationError(
-            _("checkpoints are verified with their public key: give both the checkpoints' "
-              "folder and the public key (FILE.pub)"),
+            _(
+                "checkpoints are verified with their public key: give both the checkpoints' "
+                "folder and the public key (FILE.pub)"
+            ),
             field="public_key" if public_key is None else "checkpoints",
         )
     verify_checkpoints(ledger, report, checkpoints, public_key, tsa_roots=tsa_roots)

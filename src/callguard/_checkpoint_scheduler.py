@@ -111,7 +111,11 @@ class CheckpointScheduler:
         try:
             try:
                 path = take_checkpoint(
-                    ledger, self.signing_key, self.out_dir, now=self.clock(), tsa=self.tsa,
+                    ledger,
+                    self.signing_key,
+                    self.out_dir,
+                    now=self.clock(),
+                    tsa=self.tsa,
                     tsa_timeout=self.deadline,
                 )
             except LedgerError as exc:

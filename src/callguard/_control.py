@@ -136,7 +136,8 @@ def control_pack(
     if start > end:
         raise ConfigurationError(
             _("--from {start} is after --to {end}", start=start.isoformat(), end=end.isoformat()),
-            field="start", value=start,
+            field="start",
+            value=start,
         )
     keys = sorted({parse_number(n).key for n in numbers})
     folder = Path(out)
@@ -153,7 +154,7 @@ def require_report_extra() -> None:
 
     if importlib.util.find_spec("matplotlib") is None:
         raise ConfigurationError(
-            'the control pack\'s report.html draws its charts with matplotlib: '
+            "the control pack's report.html draws its charts with matplotlib: "
             'pip install "callguard-fr[report]"'
         )
 
@@ -238,7 +239,12 @@ def _fill(
 
 
 def _calls(
-    guard: Guard, scope: _Scope, start: date, end: date, lang: str, out: _Out,
+    guard: Guard,
+    scope: _Scope,
+    start: date,
+    end: date,
+    lang: str,
+    out: _Out,
     step: Callable[[str], None],
 ) -> tuple[list[dict[str, Any]], list[CallRow], AuditReport]:
     """The attempts of the period replayed against the law of their day: ``calls.csv`` and
@@ -337,17 +343,17 @@ def _refusal_rows(refusals: list[dict[str, Any]], cooldown_days: int) -> list[Re
     cooldown = timedelta(days=cooldown_days + 1)
     return [
         RefusalRow(
-            r["number"], datetime.fromisoformat(r["at"]),
+            r["number"],
+            datetime.fromisoformat(r["at"]),
             datetime.fromisoformat(r["at"]) + cooldown,
-            lifted=bool(r.get("lifted_at")), zone=zone_of(r["number"]),
+            lifted=bool(r.get("lifted_at")),
+            zone=zone_of(r["number"]),
         )
         for r in refusals
     ]
 
 
-def affected_calls(
-    verdict: VerifyReport, calls: Sequence[dict[str, Any]], ledger: Any
-) -> int:
+def affected_calls(verdict: VerifyReport, calls: Sequence[dict[str, Any]], ledger: Any) -> int:
     """How many of ``calls`` the verification's problems touch: an attempt named by id, or any
     call to the number of a fact named (still in the ledger). A problem that cannot be tied to
     a number — the journal itself, a checkpoint, a removed fact, a Bloctel import — touches
@@ -470,5 +476,3 @@ class _Out:
             writer.writerow([_cell(row.get(c)) for c in columns])
         self.file(f"{stem}.csv", buffer.getvalue().encode("utf-8-sig"))
         self.json(f"{stem}.json", rows)
-
-

@@ -105,7 +105,7 @@ _HISTORY: tuple[tuple[str, str, str], ...] = (
     ("optouts", "optouts", "at, id"),
     ("consents", "consents", "at, id"),
     ("withdrawals", "consent_withdrawals", "at, id"),
-    ("slots", "slot_consents", 'start, id'),
+    ("slots", "slot_consents", "start, id"),
     ("contracts", "contracts", "start, id"),
 )
 
@@ -140,14 +140,21 @@ def fact_columns(table: str) -> list[str]:
 
 
 def _rows_of(
-    ledger: Ledger, table: str, professional: int, number: int | None, order: str,
+    ledger: Ledger,
+    table: str,
+    professional: int,
+    number: int | None,
+    order: str,
     zone: str | None,
 ) -> list[dict[str, Any]]:
     """Rows of ``table`` as dicts (every column the schema declares, so evidence columns added
     by a later schema step appear without code here); instants in ``zone`` (else the number's)."""
     cols = fact_columns(table)
     rows = ledger.fact_rows(
-        table, [*cols, "number"] if zone is None else cols, professional, number,
+        table,
+        [*cols, "number"] if zone is None else cols,
+        professional,
+        number,
         [c.strip() for c in order.split(",")],
     )
     return as_dicts(table, rows, zone)
@@ -183,7 +190,9 @@ def e164_of_key(key: int) -> str:
     return f"+{key}"
 
 
-def number_history(ledger: Ledger, pid: int, key: int, zone: str) -> dict[str, list[dict[str, Any]]]:
+def number_history(
+    ledger: Ledger, pid: int, key: int, zone: str
+) -> dict[str, list[dict[str, Any]]]:
     """Everything the ledger holds on one number for one professional, oldest first, each
     instant in ``zone`` (the consumer's). The service's ``GET /v1/numbers/{number}`` and
     ``callguard show`` both answer with it."""
@@ -232,7 +241,8 @@ def consent_evidence(guard: Guard, number: object | None = None) -> list[dict[st
     withdrawals = list_table(guard, "consent_withdrawals", number)
     for c in consents:
         later = [
-            w["at"] for w in withdrawals
+            w["at"]
+            for w in withdrawals
             if w["number"] == c["number"] and _us(w["at"]) >= _us(c["at"])
         ]
         c["withdrawn_at"] = min(later, key=_us) if later else None

@@ -125,8 +125,11 @@ class UnknownAttemptError(CallguardError, ValueError):
     def __init__(self, attempt_id: int, professional: str) -> None:
         self.attempt_id = attempt_id
         super().__init__(
-            _("no attempt {attempt} for professional {professional}", attempt=attempt_id,
-              professional=repr(professional))
+            _(
+                "no attempt {attempt} for professional {professional}",
+                attempt=attempt_id,
+                professional=repr(professional),
+            )
         )
 
 

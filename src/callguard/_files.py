@@ -237,15 +237,24 @@ def _bounded(stream: io.TextIOBase, name: str) -> Iterator[str]:
 
 def _too_wide(name: str, line: int, fields: int) -> ConfigurationError:
     return ConfigurationError(
-        _("{file}: line {line} has {count} fields, more than the limit of {most}", file=name,
-          line=line, count=fields, most=MAX_COLUMNS)
+        _(
+            "{file}: line {line} has {count} fields, more than the limit of {most}",
+            file=name,
+            line=line,
+            count=fields,
+            most=MAX_COLUMNS,
+        )
     )
 
 
 def _long_line(name: str, line: int) -> Message:
-    return _("{file}: line {line} is longer than {most} characters (1 MiB), the limit: not a "
-             "contact file, or one whose lines lost their line breaks", file=name, line=line,
-             most=MAX_LINE)
+    return _(
+        "{file}: line {line} is longer than {most} characters (1 MiB), the limit: not a "
+        "contact file, or one whose lines lost their line breaks",
+        file=name,
+        line=line,
+        most=MAX_LINE,
+    )
 
 
 def _unquote(text: str) -> str:
@@ -563,9 +572,13 @@ def contact_preset(name: str) -> ContactPreset:
     preset = CONTACT_PRESETS.get(name.strip().lower())
     if preset is None:
         raise ConfigurationError(
-            _("unknown contact-file preset {value}; the presets are: {choices}",
-              value=repr(name), choices=", ".join(CONTACT_PRESETS)),
-            field="preset", value=name,
+            _(
+                "unknown contact-file preset {value}; the presets are: {choices}",
+                value=repr(name),
+                choices=", ".join(CONTACT_PRESETS),
+            ),
+            field="preset",
+            value=name,
         )
     return preset
 
@@ -577,9 +590,15 @@ def _preset_columns(
     keys = [header_key(c) for c in cells]
     if header_key(preset.columns[0]) not in keys:
         raise ConfigurationError(
-            _("{file}: no column {column}: not a {preset} lead export; line {line} has: "
-              "{columns}", file=name, column=repr(preset.columns[0]), preset=preset.name,
-              line=line, columns=", ".join(repr(c) for c in cells))
+            _(
+                "{file}: no column {column}: not a {preset} lead export; line {line} has: "
+                "{columns}",
+                file=name,
+                column=repr(preset.columns[0]),
+                preset=preset.name,
+                line=line,
+                columns=", ".join(repr(c) for c in cells),
+            )
         )
     code = None
     if preset.country_code is not None and header_key(preset.country_code) in keys:
@@ -610,8 +629,11 @@ def check_input(path: str | os.PathLike[str]) -> str:
         raise ConfigurationError(_("{file}: is a directory, not a file", file=name))
     if not stat.S_ISREG(mode):
         raise ConfigurationError(
-            _("{file}: not a regular file (a device, FIFO or socket); to read standard input, "
-              "give - as the file name", file=name)
+            _(
+                "{file}: not a regular file (a device, FIFO or socket); to read standard input, "
+                "give - as the file name",
+                file=name,
+            )
         )
     with open(path, "rb") as f:
         head = f.read(8192)
@@ -886,8 +908,10 @@ def xlsx_to_csv(path: str | os.PathLike[str], target: str) -> None:
         import openpyxl
     except ImportError:
         raise ConfigurationError(
-            _('{file}: reading .xlsx files needs openpyxl: pip install "callguard-fr[xlsx]"',
-              file=os.fspath(path))
+            _(
+                '{file}: reading .xlsx files needs openpyxl: pip install "callguard-fr[xlsx]"',
+                file=os.fspath(path),
+            )
         ) from None
     last_row, last_column = _xlsx_bounds(path, os.fspath(path))
     try:
@@ -1013,8 +1037,12 @@ def _open(
             cells = next(csv.reader(itertools.chain([first], lines), delimiter=delimiter))
         except csv.Error as exc:
             raise ConfigurationError(
-                _("{file}: line {line} cannot be read: {error}", file=name, line=first_line,
-                  error=str(exc))
+                _(
+                    "{file}: line {line} cannot be read: {error}",
+                    file=name,
+                    line=first_line,
+                    error=str(exc),
+                )
             ) from exc
     if len(cells) > MAX_COLUMNS:
         raise _too_wide(name, first_line, len(cells))
@@ -1087,25 +1115,39 @@ def _locate(
         if position < 0:
             raise ConfigurationError(
                 _("column positions start at 1, not {value}", value=repr(column)),
-                field="column", value=column,
+                field="column",
+                value=column,
             )
     elif column is not None:
         wanted = header_key(column)
         if wanted not in keys:
             raise ConfigurationError(
-                _("{file}: no column named {column}; line {line} has: {columns}", file=name,
-                  column=repr(column), line=line, columns=shown),
-                field="column", value=column,
+                _(
+                    "{file}: no column named {column}; line {line} has: {columns}",
+                    file=name,
+                    column=repr(column),
+                    line=line,
+                    columns=shown,
+                ),
+                field="column",
+                value=column,
             )
         return cells, keys.index(wanted)
     if position is not None:
         header = cells if looks_like_header else None
         if position >= len(cells):
             raise ConfigurationError(
-                _("{file}: column {position} does not exist; line {line} has {count} field(s): "
-                  "{columns}", file=name, position=position + 1, line=line, count=len(cells),
-                  columns=shown),
-                field="column", value=column,
+                _(
+                    "{file}: column {position} does not exist; line {line} has {count} field(s): "
+                    "{columns}",
+                    file=name,
+                    position=position + 1,
+                    line=line,
+                    count=len(cells),
+                    columns=shown,
+                ),
+                field="column",
+                value=column,
             )
         return header, position
     best = max(scores)
@@ -1115,8 +1157,12 @@ def _locate(
         if len(cells) == 1:
             return cells, 0  # a one-column list under a title
         raise ConfigurationError(
-            _("{file}: cannot find the phone column in the header {columns}; name it with "
-              "--column (a header name, or a position from 1)", file=name, columns=shown)
+            _(
+                "{file}: cannot find the phone column in the header {columns}; name it with "
+                "--column (a header name, or a position from 1)",
+                file=name,
+                columns=shown,
+            )
         )
     if len(cells) == 1:
         return None, 0
@@ -1124,9 +1170,14 @@ def _locate(
         if _is_number(cell):
             return None, i
     raise ConfigurationError(
-        _("{file}: line {line} is neither a header naming a phone column nor a row with a phone "
-          "number ({columns}); name the column with --column (a header name, or a position from "
-          "1)", file=name, line=line, columns=shown)
+        _(
+            "{file}: line {line} is neither a header naming a phone column nor a row with a phone "
+            "number ({columns}); name the column with --column (a header name, or a position from "
+            "1)",
+            file=name,
+            line=line,
+            columns=shown,
+        )
     )
 
 
@@ -1162,9 +1213,11 @@ def excel_damage_message(value: str) -> Message | None:
     """:func:`excel_damage` as a message of the catalog."""
     if _SCIENTIFIC.fullmatch(value.strip()) is None:
         return None
-    return _("{value} is Excel's scientific notation: the number lost its last digits and cannot "
-             "be recovered (format the column as Text in Excel before saving the CSV)",
-             value=repr(value.strip()))
+    return _(
+        "{value} is Excel's scientific notation: the number lost its last digits and cannot "
+        "be recovered (format the column as Text in Excel before saving the CSV)",
+        value=repr(value.strip()),
+    )
 
 
 def invalid_reason(value: str, reason: str) -> str:
@@ -1225,9 +1278,7 @@ def read_numbers(source: Source, *, column: str | None = None) -> Iterator[tuple
             yield from cf.values()
         return
     if isinstance(source, (bytes, io.IOBase)):
-        raise ConfigurationError(
-            _("pass a file path or an iterable of strings, not a file object")
-        )
+        raise ConfigurationError(_("pass a file path or an iterable of strings, not a file object"))
     for number, value in enumerate(source, start=1):
         yield number, value if isinstance(value, str) else repr(value)
 

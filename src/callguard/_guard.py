@@ -89,7 +89,8 @@ class Guard:
         if not isinstance(professional, str) or not professional.strip():
             raise ConfigurationError(
                 _("professional must be a non-empty name, not {value}", value=repr(professional)),
-                field="professional", value=professional,
+                field="professional",
+                value=professional,
             )
         if policy is not None:
             from ._policy import Policy  # pydantic: only where a policy is given or asked for
@@ -204,8 +205,10 @@ class Guard:
             # The attempt's answer must be committed when it is returned: a batch commits later
             # (or rolls back), so a dialer could call on an attempt that is never recorded.
             raise ConfigurationError(
-                _("attempt() inside guard.batch() is refused: an attempt is recorded in its own "
-                  "transaction, committed before its decision is returned")
+                _(
+                    "attempt() inside guard.batch() is refused: an attempt is recorded in its own "
+                    "transaction, committed before its decision is returned"
+                )
             )
         t = engine.now(now)
         terms = engine.terms(caller_id, purpose, sector, recorded_message)
@@ -343,8 +346,10 @@ class Guard:
             if outcome is not None:
                 raise VoidRefusedError(
                     attempt_id,
-                    _("an outcome ({outcome}) was reported for it: the call was placed",
-                      outcome=outcome),
+                    _(
+                        "an outcome ({outcome}) was reported for it: the call was placed",
+                        outcome=outcome,
+                    ),
                 )
             if t < when - PURGE_CLOCK_SKEW:
                 raise ConfigurationError(
@@ -359,13 +364,15 @@ class Guard:
             if t > when + VOID_WINDOW or now_utc() > written + VOID_WINDOW + PURGE_CLOCK_SKEW:
                 raise VoidRefusedError(
                     attempt_id,
-                    _("it was recorded at {recorded} and may be voided for {minutes} minutes, "
-                      "not at {at}", recorded=when.isoformat(),
-                      minutes=int(VOID_WINDOW.total_seconds() // 60), at=t.isoformat()),
+                    _(
+                        "it was recorded at {recorded} and may be voided for {minutes} minutes, "
+                        "not at {at}",
+                        recorded=when.isoformat(),
+                        minutes=int(VOID_WINDOW.total_seconds() // 60),
+                        at=t.isoformat(),
+                    ),
                 )
-            ledger.update_row(
-                "attempts", attempt_id, {"voided_at": to_us(t), "void_reason": why}
-            )
+            ledger.update_row("attempts", attempt_id, {"voided_at": to_us(t), "void_reason": why})
 
     def lift_refusal(
         self, number: object, at: datetime, *, reason: str, by: str | None = None
@@ -397,12 +404,11 @@ class Guard:
         if by is not None and not isinstance(by, str):
             raise ConfigurationError(
                 _("by must name who lifts the {kind}, not {value}", kind=kind, value=repr(by)),
-                field="by", value=by,
+                field="by",
+                value=by,
             )
         with self.engine.write(f"lift the {kind}") as ledger:
-            return ledger.lift(
-                kind, self.engine.pid, key, t, reason.strip(), by, to_us(now_utc())
-            )
+            return ledger.lift(kind, self.engine.pid, key, t, reason.strip(), by, to_us(now_utc()))
 
     def record_refusal(self, number: object, at: datetime) -> None:
         """The consumer refused during the call: no call for 60 full days (D223-9)."""
@@ -458,7 +464,8 @@ class Guard:
         if not isinstance(off_hours, bool):
             raise ConfigurationError(
                 _("off_hours must be True or False, not {value}", value=repr(off_hours)),
-                field="off_hours", value=off_hours,
+                field="off_hours",
+                value=off_hours,
             )
         evidence = ConsentEvidence(
             int(off_hours),
@@ -529,10 +536,15 @@ class Guard:
         for name, value in (("now", t), ("before", cut)):
             if value > present + PURGE_CLOCK_SKEW:
                 raise ConfigurationError(
-                    _("purge {field}={value} is in the future of the clock ({present}): a purge "
-                      "is judged from the real present", field=name, value=value.isoformat(),
-                      present=present.isoformat()),
-                    field=name, value=value,
+                    _(
+                        "purge {field}={value} is in the future of the clock ({present}): a purge "
+                        "is judged from the real present",
+                        field=name,
+                        value=value.isoformat(),
+                        present=present.isoformat(),
+                    ),
+                    field=name,
+                    value=value,
                 )
         if by is not None and (not isinstance(by, str) or not by.strip()):
             raise ConfigurationError(
@@ -542,11 +554,16 @@ class Guard:
         latest = t - timedelta(days=needed)
         if cut > latest:
             raise ConfigurationError(
-                _("before={before} would remove attempts or refusals that the {cap}-day cap or "
-                  "the {cooldown}-day cooldown still needs: use {latest} or earlier",
-                  before=paris_text(cut), cap=self.policy.cap_days,
-                  cooldown=self.policy.refusal_cooldown_days, latest=latest.date().isoformat()),
-                field="before", value=before,
+                _(
+                    "before={before} would remove attempts or refusals that the {cap}-day cap or "
+                    "the {cooldown}-day cooldown still needs: use {latest} or earlier",
+                    before=paris_text(cut),
+                    cap=self.policy.cap_days,
+                    cooldown=self.policy.refusal_cooldown_days,
+                    latest=latest.date().isoformat(),
+                ),
+                field="before",
+                value=before,
             )
         if not isinstance(proof_retention_days, int) or proof_retention_days < 3 * 365:
             raise ConfigurationError(
@@ -563,7 +580,9 @@ class Guard:
         try:
             self.engine.ledger.scrub()
         except LedgerError as exc:
-            raise LedgerError(f"purged {self.path!r}, but could not reclaim its space: {exc}") from exc
+            raise LedgerError(
+                f"purged {self.path!r}, but could not reclaim its space: {exc}"
+            ) from exc
         from ._reports import PurgeReport
 
         return PurgeReport(cut, consents_before, removed, self.professional, by, present)
@@ -640,13 +659,15 @@ def _check_attempt_id(attempt_id: object) -> None:
     if not isinstance(attempt_id, int) or isinstance(attempt_id, bool):
         raise ConfigurationError(
             _("attempt_id must be an int, not {value}", value=f"{attempt_id!r:.40}"),
-            field="attempt_id", value=attempt_id,
+            field="attempt_id",
+            value=attempt_id,
         )
     if not 0 < attempt_id <= _MAX_ID:
         shown = attempt_id if attempt_id.bit_length() < 128 else "<a huge int>"
         raise ConfigurationError(
             _("attempt_id={value} is not an attempt id (1 to 2**63-1)", value=shown),
-            field="attempt_id", value=attempt_id,
+            field="attempt_id",
+            value=attempt_id,
         )
 
 
@@ -656,9 +677,15 @@ def _span(start: datetime, start_name: str, end: object, end_name: str) -> tuple
     until = None if end is None else instant(end, end_name, end_of_day=True)
     if until is not None and until <= start:
         raise ConfigurationError(
-            _("{end_field}={end} is not after {start_field}={start}", end_field=end_name,
-              end=paris_text(until), start_field=start_name, start=paris_text(start)),
-            field=end_name, value=end,
+            _(
+                "{end_field}={end} is not after {start_field}={start}",
+                end_field=end_name,
+                end=paris_text(until),
+                start_field=start_name,
+                start=paris_text(start),
+            ),
+            field=end_name,
+            value=end,
         )
     return to_us(start), None if until is None else to_us(until)
 
@@ -668,9 +695,13 @@ def _optional_text(value: object, name: str) -> str | None:
         return None
     if not isinstance(value, str) or not value.strip():
         raise ConfigurationError(
-            _("{field} must be a non-empty text or None, not {value}", field=name,
-              value=repr(value)),
-            field=name, value=value,
+            _(
+                "{field} must be a non-empty text or None, not {value}",
+                field=name,
+                value=repr(value),
+            ),
+            field=name,
+            value=value,
         )
     return value.strip()
 

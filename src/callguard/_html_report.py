@@ -236,8 +236,7 @@ _TEXT: dict[str, str] = {
     "flag_NO_WORDING": N_("Thin evidence: the wording agreed to is not kept"),
     "flag_NO_PROOF_DIGEST": N_("Thin evidence: no digest of the proof"),
     "flag_VENDOR_WITHOUT_PROFESSIONAL": N_(
-        "Thin evidence: collected by a third party whose wording does not name the "
-        "professional"
+        "Thin evidence: collected by a third party whose wording does not name the professional"
     ),
     "thin": N_("{n} consent(s) with thin evidence (a warning, not a refusal)."),
     "sha": N_("SHA-256 of the proof"),
@@ -395,7 +394,8 @@ def _zone(name: str) -> ZoneInfo:
     except (ValueError, KeyError) as exc:  # ZoneInfoNotFoundError is a KeyError
         raise ConfigurationError(
             _("unknown time zone {value}: expected an IANA name", value=repr(name)),
-            field="zone", value=name,
+            field="zone",
+            value=name,
         ) from exc
 
 
@@ -974,7 +974,8 @@ def render_report(data: ReportData) -> str:
     if data.lang not in LANGS:
         raise ConfigurationError(
             _("lang={value}: expected 'fr' or 'en'", value=repr(data.lang)),
-            field="lang", value=data.lang,
+            field="lang",
+            value=data.lang,
         )
     t = _words(data.lang)
     calls = _by_time(data.calls)

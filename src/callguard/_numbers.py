@@ -335,8 +335,11 @@ def _resolve_french_plan(nsn: str, value: object) -> _Resolved:
             where = _territory_name(ccs)
             raise InvalidNumberError(
                 value,
-                _("0{prefix} is an ARCEP prefix of {where}, but this range is not allocated",
-                  prefix=prefix, where=where),
+                _(
+                    "0{prefix} is an ARCEP prefix of {where}, but this range is not allocated",
+                    prefix=prefix,
+                    where=where,
+                ),
             )
         return _merge(candidates)
     if nsn[0] == "9" and _ANY_OVERSEAS_09(nsn) is not None:
@@ -618,8 +621,7 @@ def _international(digits: str, value: object) -> PhoneNumber:
         if len(rest) != 9:
             raise InvalidNumberError(
                 value,
-                _("a +33 number has 9 digits after the country code, got {count}",
-                  count=len(rest)),
+                _("a +33 number has 9 digits after the country code, got {count}", count=len(rest)),
             )
         return _build(_resolve_french_plan(rest, value))
     cc_text = digits[:3]
@@ -629,8 +631,11 @@ def _international(digits: str, value: object) -> PhoneNumber:
         if len(rest) != 9:
             raise InvalidNumberError(
                 value,
-                _("a +{cc} number has 9 digits after the country code, got {count}",
-                  cc=cc, count=len(rest)),
+                _(
+                    "a +{cc} number has 9 digits after the country code, got {count}",
+                    cc=cc,
+                    count=len(rest),
+                ),
             )
         # The same number written 0XXX… or +33… resolves through the French plan; reuse that
         # reading whenever it lands on this country code, so every form gives one answer.
@@ -653,7 +658,6 @@ def _international(digits: str, value: object) -> PhoneNumber:
     return _foreign(digits, value)
 
 
-
 _SHORT_ZONES: Final = ("Europe/Paris",)
 
 
@@ -669,8 +673,11 @@ def _short(digits: str, value: object) -> PhoneNumber:
     if not valid:
         raise InvalidNumberError(
             value,
-            _("{count} digits: short numbers are 1X or 11X (emergency, social), 3BPQ (4 digits "
-              "starting with 3) or 118XYZ", count=size),
+            _(
+                "{count} digits: short numbers are 1X or 11X (emergency, social), 3BPQ (4 digits "
+                "starting with 3) or 118XYZ",
+                count=size,
+            ),
         )
     return PhoneNumber(
         e164=digits,
@@ -715,8 +722,7 @@ def _from_digits(digits: str, value: object) -> PhoneNumber:
         return _short(digits, value)
     raise InvalidNumberError(
         value,
-        _("{count} digits fit no form: expected 0 + 9 digits, +33 + 9 digits, or +CC…",
-          count=size),
+        _("{count} digits fit no form: expected 0 + 9 digits, +33 + 9 digits, or +CC…", count=size),
     )
 
 
@@ -748,8 +754,10 @@ def _clean(value: str) -> tuple[bool, str]:
             if not ("0" <= char <= "9"):
                 raise InvalidNumberError(
                     value,
-                    _("unexpected character {char}; expected digits, spaces, . - / ( )",
-                      char=repr(char)),
+                    _(
+                        "unexpected character {char}; expected digits, spaces, . - / ( )",
+                        char=repr(char),
+                    ),
                 )
         raise InvalidNumberError(value, _("no digits"))
     return plus, digits
@@ -773,9 +781,7 @@ def national_key(value: str) -> int | None:
 def _parse(value: str) -> PhoneNumber:
     if len(value) > _MAX_CHARS:
         # Before any normalisation or regex: a pasted document is not a phone number.
-        raise InvalidNumberError(
-            value, _("longer than {most} characters", most=_MAX_CHARS)
-        )
+        raise InvalidNumberError(value, _("longer than {most} characters", most=_MAX_CHARS))
     fast = _fast(value)
     return _general(value) if fast is None else fast
 
@@ -826,9 +832,7 @@ def parse_number(value: object) -> PhoneNumber:
             value,
             _("expected a str, got float (a float drops digits; pass the number as text)"),
         )
-    raise InvalidNumberError(
-        value, _("expected a str, got {type}", type=type(value).__name__)
-    )
+    raise InvalidNumberError(value, _("expected a str, got {type}", type=type(value).__name__))
 
 
 # -- caller IDs ------------------------------------------------------------------------------------

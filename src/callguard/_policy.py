@@ -86,7 +86,8 @@ class Policy(BaseModel):
         if not normalised:
             raise ConfigurationError(
                 _("own_caller_ids is empty: pass None to accept any caller ID"),
-                field="own_caller_ids", value=value,
+                field="own_caller_ids",
+                value=value,
             )
         return frozenset(normalised)
 

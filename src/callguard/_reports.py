@@ -55,8 +55,15 @@ class Rejected:
 
     def render(self, lang: str = "en") -> str:
         """``line N: 'value': why`` in ``lang``."""
-        return say(_("line {line}: {value}: {reason}", line=self.line, value=repr(self.value),
-                     reason=self.text(lang)), lang)
+        return say(
+            _(
+                "line {line}: {value}: {reason}",
+                line=self.line,
+                value=repr(self.value),
+                reason=self.text(lang),
+            ),
+            lang,
+        )
 
 
 def _rejected_lines(rejected: list[Rejected], lang: str) -> list[str]:
@@ -118,8 +125,10 @@ class PurgeReport:
         before = self.before.astimezone(PARIS).isoformat(timespec="seconds")
         proofs = self.consents_before.astimezone(PARIS).isoformat(timespec="seconds")
         who = (
-            say(_("purge for professional {professional}", professional=repr(self.professional)),
-                lang)
+            say(
+                _("purge for professional {professional}", professional=repr(self.professional)),
+                lang,
+            )
             if self.professional
             else say(_("purge"), lang)
         )
@@ -129,8 +138,16 @@ class PurgeReport:
             when = self.at.astimezone(PARIS).isoformat(timespec="seconds")
             who += " " + say(_("at {time}", time=when), lang)
         lines = [who + ":"]
-        lines += [say(_("removed records that ended before {before} (consent proofs before "
-                        "{proofs}):", before=before, proofs=proofs), lang)]
+        lines += [
+            say(
+                _(
+                    "removed records that ended before {before} (consent proofs before {proofs}):",
+                    before=before,
+                    proofs=proofs,
+                ),
+                lang,
+            )
+        ]
         lines += [f"  {table}: {count}" for table, count in self.removed.items()]
         return "\n".join(lines)
 
@@ -181,8 +198,17 @@ class ScrubSummary:
                 for c, n in counts
             )  # fmt: skip
             lines.append(say(_("phone columns: {columns}", columns=shown), lang))
-        lines.append(say(_("{rows} rows: {allowed} allowed, {refused} refused", rows=self.rows,
-                           allowed=self.allowed, refused=self.refused), lang))
+        lines.append(
+            say(
+                _(
+                    "{rows} rows: {allowed} allowed, {refused} refused",
+                    rows=self.rows,
+                    allowed=self.allowed,
+                    refused=self.refused,
+                ),
+                lang,
+            )
+        )
         width = max((len(code) for code in self.by_code), default=0)
         for code, count in sorted(self.by_code.items(), key=lambda kv: (-kv[1], kv[0])):
             lines.append(f"  {code:<{width}}  {count}")
@@ -193,13 +219,22 @@ class ScrubSummary:
                 for r in self.bad_lines[:limit]
             ]
             if len(self.bad_lines) > limit:
-                lines.append("  " + say(_("… and {count} more",
-                                          count=len(self.bad_lines) - limit), lang))
+                lines.append(
+                    "  " + say(_("… and {count} more", count=len(self.bad_lines) - limit), lang)
+                )
         if self.blank_lines:
             shown = ", ".join(map(str, self.blank_lines[:limit]))
             more = " …" if len(self.blank_lines) > limit else ""
-            lines.append(say(_("blank lines left out: {count} (line {lines})",
-                               count=len(self.blank_lines), lines=shown + more), lang))
+            lines.append(
+                say(
+                    _(
+                        "blank lines left out: {count} (line {lines})",
+                        count=len(self.blank_lines),
+                        lines=shown + more,
+                    ),
+                    lang,
+                )
+            )
         return "\n".join(lines)
 
 

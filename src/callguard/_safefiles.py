@@ -57,12 +57,14 @@ class SafeDir:
         if os.path.islink(self.path):
             raise ConfigurationError(
                 _("{path} is a symbolic link, not a folder", path=repr(str(self.path))),
-                field="out", value=path,
+                field="out",
+                value=path,
             )
         if os.path.lexists(self.path) and not self.path.is_dir():
             raise ConfigurationError(
                 _("{path} exists and is not a folder", path=repr(str(self.path))),
-                field="out", value=path,
+                field="out",
+                value=path,
             )
         try:
             self.path.mkdir(parents=True, exist_ok=True)
@@ -92,9 +94,7 @@ class SafeDir:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp, dir_fd=self.fd)
             if isinstance(exc, OSError):
-                raise ConfigurationError(
-                    f"cannot write {str(self.path / name)!r}: {exc}"
-                ) from exc
+                raise ConfigurationError(f"cannot write {str(self.path / name)!r}: {exc}") from exc
             raise
         return self.path / name
 

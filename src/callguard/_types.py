@@ -33,9 +33,14 @@ class _StrEnum(str, Enum):
                 pass
         choices = ", ".join(m.name for m in cls)
         raise ConfigurationError(
-            _("invalid {kind} {value}: expected one of {choices}", kind=cls.__name__,
-              value=repr(value), choices=choices),
-            field=cls.__name__.lower(), value=value,
+            _(
+                "invalid {kind} {value}: expected one of {choices}",
+                kind=cls.__name__,
+                value=repr(value),
+                choices=choices,
+            ),
+            field=cls.__name__.lower(),
+            value=value,
         )
 
 

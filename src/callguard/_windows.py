@@ -71,7 +71,10 @@ def _segments(
 
 
 def _windows(
-    zones: tuple[ZoneInfo, ...], areas: tuple[str, ...], strict: bool, start: datetime,
+    zones: tuple[ZoneInfo, ...],
+    areas: tuple[str, ...],
+    strict: bool,
+    start: datetime,
     end: datetime,
 ) -> Iterator[Window]:
     primary = zones[0]
@@ -121,12 +124,14 @@ def windows(
     if hi < lo:
         raise ConfigurationError(
             _("end={end} is before start={start}", end=end.isoformat(), start=start.isoformat()),
-            field="end", value=end,
+            field="end",
+            value=end,
         )
     if policy is not None and not isinstance(policy, Policy):
         raise ConfigurationError(
             _("policy must be a callguard.Policy or None, not {value}", value=f"{policy!r:.60}"),
-            field="policy", value=policy,
+            field="policy",
+            value=policy,
         )
     strict = (policy or Policy()).strict_local_holidays
     zones, areas = _zones_and_areas(number, callee_tz)

@@ -108,9 +108,12 @@ class Clock:
             from ._i18n import _
 
             raise ConfigurationError(
-                _("move_to(None): next_allowed_at is None, time alone will not make this call "
-                  "allowed (consent, opt-out, Bloctel listing, caller ID or sector)"),
-                field="at", value=None,
+                _(
+                    "move_to(None): next_allowed_at is None, time alone will not make this call "
+                    "allowed (consent, opt-out, Bloctel listing, caller ID or sector)"
+                ),
+                field="at",
+                value=None,
             )
         require_aware(at, "at")
         tz = self._now.tzinfo

@@ -78,9 +78,7 @@ def test_manual_calls_need_no_npv(g: Guard, make_guard: Callable[..., Guard]) ->
     assert caller_codes(manual, "01 45 12 34 56") == set()
 
 
-def test_caller_id_plan_starts_2023_01_01(
-    guard: Guard, make_guard: Callable[..., Guard]
-) -> None:
+def test_caller_id_plan_starts_2023_01_01(guard: Guard, make_guard: Callable[..., Guard]) -> None:
     # An automated dialer may not present a mobile from 2019-08-01 (ARCEP n° 2019-0954); from
     # 2023-01-01 no call centre may (n° 2022-1583).
     manual = make_guard("manual", Policy(automated=False))

@@ -67,8 +67,11 @@ def check_answer(method: str, path: str, status: int, content_type: str, body: b
     if op is None:
         assert status in (404, 405), f"{where}: an unknown route or method must be 404 or 405"
         assert content_type.startswith("application/json"), f"{where}: not JSON"
-        _validate({"$ref": "#/components/schemas/Error"}, httpx.Response(status, content=body)
-                  .json(), where)
+        _validate(
+            {"$ref": "#/components/schemas/Error"},
+            httpx.Response(status, content=body).json(),
+            where,
+        )
         validated.append((method, "?", status))
         return
     responses = op["responses"]
@@ -85,8 +88,13 @@ def check_answer(method: str, path: str, status: int, content_type: str, body: b
 
 def _hook(response: httpx.Response) -> None:
     response.read()
-    check_answer(response.request.method, response.url.path, response.status_code,
-                 response.headers.get("content-type", ""), response.content)
+    check_answer(
+        response.request.method,
+        response.url.path,
+        response.status_code,
+        response.headers.get("content-type", ""),
+        response.content,
+    )
 
 
 class ValidatingClient(httpx.Client):

@@ -96,8 +96,10 @@ def test_healthz_is_503_when_the_ledger_file_is_replaced(db: str, tmp_path: Path
 def test_a_locked_ledger_answers_503_within_the_deadline_and_records_nothing(db: str) -> None:
     key = make_key(db)
     blocker = sqlite3.connect(db, isolation_level=None)
-    with serve(db, busy_timeout=30.0, deadline=0.5) as running, \
-            httpx.Client(base_url=running.url, headers=auth(key), timeout=10) as c:
+    with (
+        serve(db, busy_timeout=30.0, deadline=0.5) as running,
+        httpx.Client(base_url=running.url, headers=auth(key), timeout=10) as c,
+    ):
         blocker.execute("BEGIN EXCLUSIVE")  # another process holds the write lock
         began = time.monotonic()
         r = c.post("/v1/attempts", json=body())
@@ -222,19 +224,23 @@ def test_a_paused_postgresql_answers_every_route_within_the_deadline(
     dsn, postmaster = private_postgres
     prepare(dsn)
     key = make_key(dsn)
-    with serve(dsn, deadline=1.0) as running, \
-            httpx.Client(base_url=running.url, headers=auth(key), timeout=15) as c:
+    with (
+        serve(dsn, deadline=1.0) as running,
+        httpx.Client(base_url=running.url, headers=auth(key), timeout=15) as c,
+    ):
         assert c.post("/v1/check", json=body()).status_code == 200
         _signal_cluster(postmaster, signal.SIGSTOP)
         try:
+
             def timed(call: Any) -> tuple[int, float, Any]:
                 began = time.monotonic()
                 r = call()
                 return r.status_code, time.monotonic() - began, r.json()
 
             with ThreadPoolExecutor(10) as pool:
-                checks = [pool.submit(timed, lambda: c.post("/v1/check", json=body()))
-                          for _ in range(8)]
+                checks = [
+                    pool.submit(timed, lambda: c.post("/v1/check", json=body())) for _ in range(8)
+                ]
                 health = pool.submit(timed, lambda: c.get("/healthz"))
                 attempt = pool.submit(timed, lambda: c.post("/v1/attempts", json=body()))
                 results = [f.result() for f in (*checks, attempt)]
@@ -270,13 +276,20 @@ def test_one_clients_idle_sockets_never_stop_another_clients_dialer(db: str) -> 
             assert got.startswith(b"HTTP/1.1 503"), got
             extra.close()
             # Another address (127.0.0.2 is loopback too) still gets its decisions.
-            with socket.create_connection((host, port), timeout=5,
-                                          source_address=("127.0.0.2", 0)) as other:
-                payload = httpx.Request("POST", f"{running.url}/v1/check", json=body(),
-                                        headers={**auth(key), "Connection": "close"})
-                head = (f"POST /v1/check HTTP/1.1\r\nHost: x\r\n"
-                        f"Authorization: Bearer {key}\r\nContent-Type: application/json\r\n"
-                        f"Content-Length: {len(payload.read())}\r\nConnection: close\r\n\r\n")
+            with socket.create_connection(
+                (host, port), timeout=5, source_address=("127.0.0.2", 0)
+            ) as other:
+                payload = httpx.Request(
+                    "POST",
+                    f"{running.url}/v1/check",
+                    json=body(),
+                    headers={**auth(key), "Connection": "close"},
+                )
+                head = (
+                    f"POST /v1/check HTTP/1.1\r\nHost: x\r\n"
+                    f"Authorization: Bearer {key}\r\nContent-Type: application/json\r\n"
+                    f"Content-Length: {len(payload.read())}\r\nConnection: close\r\n\r\n"
+                )
                 other.sendall(head.encode() + payload.read())
                 got, _ = _closed(other, 5)
                 assert got.startswith(b"HTTP/1.1 200"), got
@@ -336,15 +349,19 @@ def test_a_slowloris_trickle_is_cut_at_the_header_deadline(db: str) -> None:
 
 
 def test_a_connection_that_never_sends_is_closed_at_the_header_deadline(db: str) -> None:
-    with serve(db, header_timeout=0.6, idle_timeout=0.3) as running, \
-            socket.create_connection(_hostport(running.url), timeout=5) as s:
+    with (
+        serve(db, header_timeout=0.6, idle_timeout=0.3) as running,
+        socket.create_connection(_hostport(running.url), timeout=5) as s,
+    ):
         got, took = _closed(s, 5)
         assert got == b"" and 0.4 < took < 2.0, (got, took)
 
 
 def test_an_idle_keep_alive_connection_is_closed_after_the_idle_timeout(db: str) -> None:
-    with serve(db, header_timeout=5.0, idle_timeout=0.5) as running, \
-            socket.create_connection(_hostport(running.url), timeout=5) as s:
+    with (
+        serve(db, header_timeout=5.0, idle_timeout=0.5) as running,
+        socket.create_connection(_hostport(running.url), timeout=5) as s,
+    ):
         s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
         time.sleep(0.2)
         first = s.recv(4096)
@@ -363,8 +380,10 @@ def test_content_length_with_transfer_encoding_is_400_and_nothing_pipelined_runs
     behind = (f"POST /v1/attempts HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {key}\r\n"
               f"Content-Type: application/json\r\nContent-Length: {len(smuggled)}\r\n\r\n"
               ).encode() + smuggled  # fmt: skip
-    first = (b"POST /v1/check HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
-             b"Transfer-Encoding: chunked\r\nContent-Type: application/json\r\n\r\n0\r\n\r\n")
+    first = (
+        b"POST /v1/check HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+        b"Transfer-Encoding: chunked\r\nContent-Type: application/json\r\n\r\n0\r\n\r\n"
+    )
     with serve(db) as running, socket.create_connection(_hostport(running.url), timeout=5) as s:
         s.sendall(first + behind)
         got, _ = _closed(s, 5)
@@ -417,8 +436,12 @@ def test_two_instances_one_killed_mid_load_keep_the_cap_and_idempotency(
             for round_ in range(40):  # a dialer retries the same request on the other instance
                 url = urls[(i + round_) % 2]
                 try:
-                    r = httpx.post(f"{url}/v1/attempts", json=body(number), timeout=10,
-                                   headers={**auth(key), "Idempotency-Key": idem})
+                    r = httpx.post(
+                        f"{url}/v1/attempts",
+                        json=body(number),
+                        timeout=10,
+                        headers={**auth(key), "Idempotency-Key": idem},
+                    )
                 except httpx.HTTPError:
                     continue
                 if r.status_code == 200:
@@ -433,8 +456,12 @@ def test_two_instances_one_killed_mid_load_keep_the_cap_and_idempotency(
 
         def replay(task: tuple[int, str]) -> tuple[str, dict[str, Any]]:
             i, number = task
-            r = httpx.post(f"{urls[1]}/v1/attempts", json=body(number), timeout=10,
-                           headers={**auth(key), "Idempotency-Key": f"req-{i}"})
+            r = httpx.post(
+                f"{urls[1]}/v1/attempts",
+                json=body(number),
+                timeout=10,
+                headers={**auth(key), "Idempotency-Key": f"req-{i}"},
+            )
             assert r.status_code == 200, r.text
             return f"req-{i}", r.json()
 

@@ -53,7 +53,9 @@ class Pbx:
 
     @property
     def sets(self) -> list[tuple[str, str]]:
-        return [(w[2], w[3]) for w in map(shlex.split, self.commands) if w[:2] == ["SET", "VARIABLE"]]
+        return [
+            (w[2], w[3]) for w in map(shlex.split, self.commands) if w[:2] == ["SET", "VARIABLE"]
+        ]
 
 
 def agi(
@@ -200,8 +202,7 @@ def test_the_request_line_alone_is_enough(running: Running, key: str) -> None:
     """Older Asterisk versions send no agi_network_script: the path comes from agi_request."""
     with socket.create_connection(("127.0.0.1", running.agi_port), timeout=10) as s:
         s.sendall(
-            f"agi_request: agi://h:1/check?key={key}\nagi_arg_1: {NUMBER}\nagi_arg_2: {NPV}\n\n"
-            .encode()
+            f"agi_request: agi://h:1/check?key={key}\nagi_arg_1: {NUMBER}\nagi_arg_2: {NPV}\n\n".encode()
         )
         f = s.makefile("rb")
         received = []
@@ -221,8 +222,9 @@ def test_the_request_line_alone_is_enough(running: Running, key: str) -> None:
         ("attempt?key={key}", (), "agi_arg_1"),
     ],
 )
-def test_bad_keys_and_requests_set_an_error(running: Running, key: str, db: str, script: str,
-                                            args: tuple[str, ...], error: str) -> None:
+def test_bad_keys_and_requests_set_an_error(
+    running: Running, key: str, db: str, script: str, args: tuple[str, ...], error: str
+) -> None:
     v = agi(running.agi_port, script.format(key=key), *args)
     assert v["CALLGUARD_ALLOWED"] == "0" and v["CALLGUARD_REASONS"] == ""
     assert error in v["CALLGUARD_ERROR"]
@@ -250,8 +252,13 @@ def test_a_locked_ledger_refuses_with_ledger_unavailable(tmp_path: Path) -> None
 def test_hangup_and_error_replies_end_the_session(running: Running, key: str) -> None:
     v = agi(running.agi_port, f"check?key={key}", NUMBER, NPV, reply="HANGUP")
     assert [n for n, _ in v.sets] == ["CALLGUARD_ALLOWED"]  # nothing more to a dead channel
-    v = agi(running.agi_port, f"check?key={key}", NUMBER, NPV,
-            reply="511 Command Not Permitted on a dead channel or intercept routine")
+    v = agi(
+        running.agi_port,
+        f"check?key={key}",
+        NUMBER,
+        NPV,
+        reply="511 Command Not Permitted on a dead channel or intercept routine",
+    )
     assert [n for n, _ in v.sets] == ["CALLGUARD_ALLOWED"]
     usage = "520-Invalid command syntax.  Proper usage follows:\nUsage: SET VARIABLE\n520 End of proper usage."
     v = agi(running.agi_port, f"check?key={key}", NUMBER, NPV, replies={1: usage})
@@ -271,8 +278,12 @@ def test_idle_junk_and_half_open_sessions_never_block_others(running: Running, k
         started = time.monotonic()
         assert agi(port, f"check?key={key}", NUMBER, NPV)["CALLGUARD_ALLOWED"] == "1"
         assert time.monotonic() - started < 1.0
-        for junk in (b"\x00\xff" * 3000 + b"\n\n", b"GET / HTTP/1.1\r\n\r\n", b"x" * 10_000,
-                     b"agi_arg_1: " + b"9" * 5000 + b"\n\n"):
+        for junk in (
+            b"\x00\xff" * 3000 + b"\n\n",
+            b"GET / HTTP/1.1\r\n\r\n",
+            b"x" * 10_000,
+            b"agi_arg_1: " + b"9" * 5000 + b"\n\n",
+        ):
             with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
                 s.sendall(junk)
                 data = s.makefile("rb").readline()
@@ -294,7 +305,9 @@ def test_agi_and_http_share_the_guards_and_the_cap(running: Running, key: str, d
         for _ in range(2):
             assert c.post("/v1/attempts", json=body).json()["allowed"]
         for _ in range(2):
-            assert agi(running.agi_port, f"attempt?key={key}", NUMBER, NPV)["CALLGUARD_ALLOWED"] == "1"
+            assert (
+                agi(running.agi_port, f"attempt?key={key}", NUMBER, NPV)["CALLGUARD_ALLOWED"] == "1"
+            )
         assert c.post("/v1/attempts", json=body).json()["allowed"] is False
         assert "agi/attempt" in c.get("/metrics").text
     assert attempts_in(db) == 4
@@ -305,8 +318,10 @@ def test_postgres_agi(postgres_server: str) -> None:
         prepare(dsn)
         key = make_key(dsn)
         with serve(dsn, agi=True) as running:
-            ids = {agi(running.agi_port, f"attempt?key={key}", NUMBER, NPV)["CALLGUARD_ATTEMPT_ID"]
-                   for _ in range(5)}
+            ids = {
+                agi(running.agi_port, f"attempt?key={key}", NUMBER, NPV)["CALLGUARD_ATTEMPT_ID"]
+                for _ in range(5)
+            }
         assert len(ids) == 5 and "" in ids  # four attempts, then the cap
         assert attempts_in(dsn) == 4
 
@@ -328,8 +343,7 @@ def test_without_key_in_the_url_the_key_is_read_from_the_channel(
         v = agi(running.agi_port, "attempt", NUMBER, NPV, channel=channel)
         assert v["CALLGUARD_ALLOWED"] == "0" and error in v["CALLGUARD_ERROR"]
     # The channel hangs up while its key is asked for: no decision, nothing recorded.
-    v = agi(running.agi_port, "attempt", NUMBER, NPV, channel={"CALLGUARD_KEY": key},
-            hangup_at=0)
+    v = agi(running.agi_port, "attempt", NUMBER, NPV, channel={"CALLGUARD_KEY": key}, hangup_at=0)
     assert v.commands == ["GET VARIABLE CALLGUARD_KEY"]
     assert attempts_in(db) == 1
 
@@ -343,8 +357,7 @@ def test_a_pbx_that_closes_right_after_the_environment_records_nothing(
     """CALLGUARD_ALLOWED=0 is set, and acknowledged, before anything is recorded."""
     v = agi(running.agi_port, f"attempt?key={key}", NUMBER, NPV, cut_after=0)
     assert v.channel == {}
-    v = agi(running.agi_port, "attempt", NUMBER, NPV, channel={"CALLGUARD_KEY": key},
-            cut_after=1)
+    v = agi(running.agi_port, "attempt", NUMBER, NPV, channel={"CALLGUARD_KEY": key}, cut_after=1)
     assert v.commands == ["GET VARIABLE CALLGUARD_KEY"]
     assert ledger_attempts(db) == []
 
@@ -356,9 +369,7 @@ def test_a_pbx_that_closes_after_the_decision_voids_the_attempt(
     assert v.channel == {"CALLGUARD_ALLOWED": "0"}
     ((attempt_id, _),) = ledger_attempts(db)
     reason = voided_soon(db, attempt_id)
-    assert reason == (
-        "FastAGI: the connection closed before CALLGUARD_ALLOWED was acknowledged"
-    )
+    assert reason == ("FastAGI: the connection closed before CALLGUARD_ALLOWED was acknowledged")
     # The cap is unaffected: four live attempts still pass, the fifth is capped.
     answers = [agi(running.agi_port, f"attempt?key={key}", NUMBER, NPV)["CALLGUARD_ALLOWED"]
                for _ in range(5)]  # fmt: skip
@@ -416,9 +427,10 @@ def test_a_trickling_peer_is_cut_at_the_session_deadline(
     deadline (1.5 s here, 10 s by default) ends it."""
     assert agi_module.AGI_SESSION_DEADLINE == 10.0
     monkeypatch.setattr(agi_module, "AGI_SESSION_DEADLINE", 1.5)
-    with serve(db, agi=True, agi_read_timeout=1.0) as running, socket.create_connection(
-        ("127.0.0.1", running.agi_port), timeout=10
-    ) as s:
+    with (
+        serve(db, agi=True, agi_read_timeout=1.0) as running,
+        socket.create_connection(("127.0.0.1", running.agi_port), timeout=10) as s,
+    ):
         started = time.monotonic()
         s.settimeout(0.6)
         answer = b""
@@ -440,8 +452,14 @@ def test_postgres_agi_voids(postgres_server: str) -> None:
         prepare(dsn)
         key = make_key(dsn)
         with serve(dsn, agi=True) as running:
-            agi(running.agi_port, "attempt", NUMBER, NPV, channel={"CALLGUARD_KEY": key},
-                hangup_at=3)
+            agi(
+                running.agi_port,
+                "attempt",
+                NUMBER,
+                NPV,
+                channel={"CALLGUARD_KEY": key},
+                hangup_at=3,
+            )
             ((attempt_id, _),) = ledger_attempts(dsn)
             assert voided_soon(dsn, attempt_id) is not None
             answers = [agi(running.agi_port, f"attempt?key={key}", NUMBER, NPV)[

@@ -54,7 +54,9 @@ def test_an_outcome_the_library_refuses_is_a_422_naming_its_field(
     assert r.json()["field"] == "at"
 
 
-@pytest.mark.parametrize("attempt_id", ["0", "999999", "9223372036854775808", "99999999999999999999"])
+@pytest.mark.parametrize(
+    "attempt_id", ["0", "999999", "9223372036854775808", "99999999999999999999"]
+)
 def test_an_attempt_that_is_not_there_is_a_404(client: Any, attempt_id: str) -> None:
     r = client.post(f"/v1/attempts/{attempt_id}/outcome", json={"outcome": "BUSY"})
     assert r.status_code == 404 and r.json()["error"] == "not_found"

@@ -64,8 +64,9 @@ def serve(
 ) -> Iterator[Running]:
     """uvicorn in a thread on 127.0.0.1:0, configured as ``callguard serve`` configures it;
     stopped (gracefully) on exit."""
-    service = Service(location, clock=clock, busy_timeout=busy_timeout, executor=executor,
-                      deadline=deadline)
+    service = Service(
+        location, clock=clock, busy_timeout=busy_timeout, executor=executor, deadline=deadline
+    )
     app = create_app(service, agi_port=0 if agi else None, agi_read_timeout=agi_read_timeout)
     config = server_config(
         app, host="127.0.0.1", port=0, limits=limits, timeout_graceful_shutdown=5,
@@ -179,7 +180,11 @@ def test_a_bad_number_is_a_refusal_not_an_error(client: Any) -> None:
 
 def test_at_defaults_to_the_servers_clock(client: Any) -> None:
     r = client.post("/v1/check", json={"number": NUMBER, "caller_id": NPV})
-    assert r.status_code == 200 and datetime.fromisoformat(r.json()["at"]) == AT and r.json()["allowed"]
+    assert (
+        r.status_code == 200
+        and datetime.fromisoformat(r.json()["at"]) == AT
+        and r.json()["allowed"]
+    )
 
 
 @pytest.mark.parametrize(
@@ -257,8 +262,9 @@ def test_a_revoked_key_stops_working_at_once(running: Running, db: str) -> None:
 # -- attempts -------------------------------------------------------------------------------------
 
 
-def test_eight_concurrent_clients_get_exactly_four_attempts(running: Running, key: str,
-                                                            db: str) -> None:
+def test_eight_concurrent_clients_get_exactly_four_attempts(
+    running: Running, key: str, db: str
+) -> None:
     def dialer(_: int) -> list[dict[str, Any]]:
         with ValidatingClient(base_url=running.url, headers=auth(key), timeout=30) as c:
             return [c.post("/v1/attempts", json=body()).json() for _ in range(20)]
@@ -291,8 +297,9 @@ def test_an_idempotent_retry_records_nothing_more(client: Any, running: Running,
     # A refused answer is replayed as well, and stays a refusal under ?strict=true.
     refused = client.post("/v1/attempts", json=body(OTHER), headers={"Idempotency-Key": "r"})
     assert refused.json()["allowed"] is False
-    replay = client.post("/v1/attempts?strict=true", json=body(OTHER),
-                         headers={"Idempotency-Key": "r"})
+    replay = client.post(
+        "/v1/attempts?strict=true", json=body(OTHER), headers={"Idempotency-Key": "r"}
+    )
     assert replay.status_code == 409 and replay.json() == refused.json()
     # Keys are scoped to the API key: another key's "call-42" is a request of its own.
     other = make_key(db)
@@ -306,8 +313,9 @@ def test_an_idempotent_retry_records_nothing_more(client: Any, running: Running,
         stored.close()
 
 
-def test_concurrent_retries_with_one_idempotency_key_record_once(running: Running, key: str,
-                                                                 db: str) -> None:
+def test_concurrent_retries_with_one_idempotency_key_record_once(
+    running: Running, key: str, db: str
+) -> None:
     def retry(_: int) -> dict[str, Any]:
         with ValidatingClient(base_url=running.url, headers=auth(key), timeout=30) as c:
             r = c.post("/v1/attempts", json=body(), headers={"Idempotency-Key": "same"})
@@ -333,8 +341,9 @@ def test_outcomes_and_their_404s(client: Any, running: Running, db: str) -> None
     # Another professional's key cannot touch it, nor learn that it exists.
     prepare(db, "rival")
     rival = make_key(db, "rival")
-    r = client.post(f"/v1/attempts/{attempt_id}/outcome", json={"outcome": "ANSWERED"},
-                    headers=auth(rival))
+    r = client.post(
+        f"/v1/attempts/{attempt_id}/outcome", json={"outcome": "ANSWERED"}, headers=auth(rival)
+    )
     assert r.status_code == 404
     history = client.get(f"/v1/numbers/{NUMBER}").json()
     assert history["attempts"][0]["outcome"] == "REFUSED"
@@ -346,20 +355,32 @@ def test_outcomes_and_their_404s(client: Any, running: Running, db: str) -> None
 def test_facts_are_recorded_201_and_shown_back(client: Any) -> None:
     n = "06 11 22 33 44"
     assert client.post("/v1/check", json=body(n)).json()["allowed"] is False
-    r = client.post("/v1/consents", json={"number": n, "at": paris(2026, 10, 1).isoformat(),
-                                          "proof": "web-form-17"})
+    r = client.post(
+        "/v1/consents",
+        json={"number": n, "at": paris(2026, 10, 1).isoformat(), "proof": "web-form-17"},
+    )
     assert r.status_code == 201 and r.json()["number"] == "+33611223344"
     assert client.post("/v1/check", json=body(n)).json()["allowed"] is True
     attempt = client.post("/v1/attempts", json=body(n, campaign="c1")).json()
     assert client.post("/v1/refusals", json={"number": n, "at": AT_ISO}).status_code == 201
-    assert client.post("/v1/optouts", json={"number": n, "at": AT_ISO,
-                                            "source": "phone"}).status_code == 201
+    assert (
+        client.post("/v1/optouts", json={"number": n, "at": AT_ISO, "source": "phone"}).status_code
+        == 201
+    )
     assert client.post("/v1/consents/withdraw", json={"number": n, "at": AT_ISO}).status_code == 201
     shown = client.get(f"/v1/numbers/{n}", params={"caller_id": NPV})
     assert shown.status_code == 200
     h = shown.json()
-    assert set(h) >= {"number", "attempts", "refusals", "optouts", "consents", "contracts",
-                      "bloctel", "decision"}
+    assert set(h) >= {
+        "number",
+        "attempts",
+        "refusals",
+        "optouts",
+        "consents",
+        "contracts",
+        "bloctel",
+        "decision",
+    }
     assert h["number"] == "+33611223344"
     assert len(h["attempts"]) == 1
     assert datetime.fromisoformat(h["attempts"][0].pop("at")) == AT
@@ -398,7 +419,9 @@ def test_consent_evidence_outcome_history_and_lifts(client: Any) -> None:
     }
     h = client.get(f"/v1/numbers/{n}", params={"caller_id": NPV}).json()
     assert h["attempts"][0]["outcomes"] == ["REFUSED", "ANSWERED"]
-    assert h["refusals"][0]["lift_reason"] == "misclick" and h["refusals"][0]["lifted_by"] == "sup-3"
+    assert (
+        h["refusals"][0]["lift_reason"] == "misclick" and h["refusals"][0]["lifted_by"] == "sup-3"
+    )
     consent = h["consents"][0]
     assert consent["off_hours"] is True and consent["proof_sha256"] == "ab" * 32
     assert (consent["channel"], consent["source"], consent["wording"]) == ("web", "vendor-7", "v3")
@@ -411,8 +434,15 @@ def test_writes_refuse_bad_input_by_field(client: Any) -> None:
     assert r.status_code == 422 and r.json()["field"] == "number"
     r = client.post("/v1/optouts", json={"number": NUMBER, "professional": "rival"})
     assert r.status_code == 422 and r.json()["field"] == "professional"
-    r = client.post("/v1/consents", json={"number": NUMBER, "proof": "p", "at": AT_ISO,
-                                          "expires_at": paris(2026, 1, 1).isoformat()})
+    r = client.post(
+        "/v1/consents",
+        json={
+            "number": NUMBER,
+            "proof": "p",
+            "at": AT_ISO,
+            "expires_at": paris(2026, 1, 1).isoformat(),
+        },
+    )
     assert r.status_code == 422 and r.json()["field"] == "expires_at"
 
 
@@ -425,7 +455,9 @@ def test_a_key_never_sees_or_writes_another_professionals_facts(client: Any, db:
     assert theirs["attempts"] == [] and theirs["consents"] == []
     assert client.get(f"/v1/numbers/{OTHER}").json()["consents"] == []
     # The rival's opt-out stays the rival's; no field can name another professional.
-    assert client.post("/v1/optouts", json={"number": NUMBER}, headers=auth(rival)).status_code == 201
+    assert (
+        client.post("/v1/optouts", json={"number": NUMBER}, headers=auth(rival)).status_code == 201
+    )
     assert client.post("/v1/check", json=body()).json()["allowed"] is True
     assert attempts_in(db, "rival") == 0
 
@@ -437,9 +469,10 @@ def test_a_locked_ledger_is_503_and_records_nothing(tmp_path: Path) -> None:
     path = str(tmp_path / "locked.db")
     prepare(path)
     key = make_key(path)
-    with serve(path, busy_timeout=0.2) as running, ValidatingClient(
-        base_url=running.url, headers=auth(key), timeout=30
-    ) as c:
+    with (
+        serve(path, busy_timeout=0.2) as running,
+        ValidatingClient(base_url=running.url, headers=auth(key), timeout=30) as c,
+    ):
         blocker = sqlite3.connect(path, isolation_level=None)
         blocker.execute("BEGIN IMMEDIATE")
         try:
@@ -487,9 +520,13 @@ def test_garbage_never_crashes_the_server(running: Running, client: Any) -> None
     assert client.post("/v1/attempts", content=chunks()).status_code == 413
     assert client.post("/v1/check", content=b"\x00\xff" * 100).status_code == 422
     assert client.post("/v1/check", content=b"[" * 50_000).status_code == 422
-    junk = [b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" * 50, b"GET / HTTP/9.9\r\n\r\n",
-            b"\r\n\r\n\r\n", b"POST /v1/check HTTP/1.1\r\nContent-Length: -5\r\n\r\n",
-            bytes(range(256)) * 20]
+    junk = [
+        b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" * 50,
+        b"GET / HTTP/9.9\r\n\r\n",
+        b"\r\n\r\n\r\n",
+        b"POST /v1/check HTTP/1.1\r\nContent-Length: -5\r\n\r\n",
+        bytes(range(256)) * 20,
+    ]
     for payload in junk:
         with socket.create_connection((host, int(port)), timeout=1) as s, suppress(OSError):
             s.sendall(payload)
@@ -503,8 +540,9 @@ def test_garbage_never_crashes_the_server(running: Running, client: Any) -> None
         for s in silent:
             s.close()
     with ThreadPoolExecutor(4) as pool:
-        statuses = list(pool.map(lambda _: client.post("/v1/check", content=b"{").status_code,
-                                 range(50)))
+        statuses = list(
+            pool.map(lambda _: client.post("/v1/check", content=b"{").status_code, range(50))
+        )
     assert set(statuses) == {422}
     assert client.post("/v1/check", json=body()).json()["allowed"] is True
 
@@ -512,9 +550,7 @@ def test_garbage_never_crashes_the_server(running: Running, client: Any) -> None
 def test_openapi_lists_exactly_the_routes(client: Any, running: Running) -> None:
     schema = client.get("/openapi.json").json()
     listed = {(m.upper(), p) for p, ops in schema["paths"].items() for m in ops}
-    served = {
-        (m, r.path) for r in running.app.routes for m in (r.methods or ()) if m != "HEAD"
-    }
+    served = {(m, r.path) for r in running.app.routes for m in (r.methods or ()) if m != "HEAD"}
     assert listed == served == {(m, p) for m, p, *_ in ROUTES}
     assert {
         ("POST", "/v1/check"), ("POST", "/v1/attempts"),
@@ -551,9 +587,10 @@ def test_one_json_log_line_per_request_without_the_key(
 
 
 def test_the_threadpool_executor_answers_the_same(db: str, key: str) -> None:
-    with serve(db, executor="pool") as running, ValidatingClient(
-        base_url=running.url, headers=auth(key), timeout=10
-    ) as c:
+    with (
+        serve(db, executor="pool") as running,
+        ValidatingClient(base_url=running.url, headers=auth(key), timeout=10) as c,
+    ):
         assert c.post("/v1/attempts", json=body()).json()["allowed"] is True
 
 
@@ -576,13 +613,16 @@ def test_postgres_ledger_served(postgres_server: str) -> None:
             with ValidatingClient(base_url=running.url, headers=auth(key), timeout=30) as c:
                 assert c.get("/healthz").status_code == 200
                 n = "06 11 22 33 44"
-                c.post("/v1/consents", json={"number": n, "at": paris(2026, 10, 1).isoformat(),
-                                             "proof": "p"})
+                c.post(
+                    "/v1/consents",
+                    json={"number": n, "at": paris(2026, 10, 1).isoformat(), "proof": "p"},
+                )
                 first = c.post("/v1/attempts", json=body(n), headers={"Idempotency-Key": "i"})
                 again = c.post("/v1/attempts", json=body(n), headers={"Idempotency-Key": "i"})
                 assert first.json()["allowed"] and again.json() == first.json()
-                other = c.post("/v1/attempts", json=body(n, campaign="x"),
-                               headers={"Idempotency-Key": "i"})
+                other = c.post(
+                    "/v1/attempts", json=body(n, campaign="x"), headers={"Idempotency-Key": "i"}
+                )
                 assert other.status_code == 422
                 assert c.post("/v1/check", json=body(), headers=auth("cg_x")).status_code == 401
                 h = c.get(f"/v1/numbers/{n}").json()
@@ -602,8 +642,9 @@ def ledger_of(location: str) -> Iterator[Any]:
         ledger.close()
 
 
-def test_keys_and_stored_answers_move_with_migrate_ledger(tmp_path: Path,
-                                                         postgres_server: str) -> None:
+def test_keys_and_stored_answers_move_with_migrate_ledger(
+    tmp_path: Path, postgres_server: str
+) -> None:
     from callguard.storage.copy import migrate_ledger
 
     source = str(tmp_path / "source.db")
@@ -622,12 +663,16 @@ def test_keys_and_stored_answers_move_with_migrate_ledger(tmp_path: Path,
 
 
 def test_a_stalled_body_is_408_and_blocks_no_one(db: str, key: str) -> None:
-    with serve(db, body_timeout=0.5) as running, \
-            httpx.Client(base_url=running.url, headers=auth(key), timeout=10) as client:
+    with (
+        serve(db, body_timeout=0.5) as running,
+        httpx.Client(base_url=running.url, headers=auth(key), timeout=10) as client,
+    ):
         host, port = running.url.removeprefix("http://").split(":")
         with socket.create_connection((host, int(port)), timeout=10) as s:
-            s.sendall(b"POST /v1/check HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n"
-                      b"Content-Type: application/json\r\n\r\n{\"num")
+            s.sendall(
+                b"POST /v1/check HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n"
+                b'Content-Type: application/json\r\n\r\n{"num'
+            )
             assert client.post("/v1/check", json=body()).json()["allowed"] is True
             assert s.recv(1024).startswith(b"HTTP/1.1 408")
 

@@ -51,14 +51,16 @@ def test_one_line_per_request_in_the_request_log_without_the_key(db: str) -> Non
     port = server.servers[0].sockets[0].getsockname()[1]
     try:
         with ValidatingClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
-            assert client.post("/v1/check", json=body(OTHER),
-                               headers=auth(key)).status_code == 200
-            assert client.post("/v1/check", json=body(),
-                               headers=auth("cg_wrong")).status_code == 401
+            assert client.post("/v1/check", json=body(OTHER), headers=auth(key)).status_code == 200
+            assert (
+                client.post("/v1/check", json=body(), headers=auth("cg_wrong")).status_code == 401
+            )
             # A route with a path parameter goes through the router: logged once as well.
             assert client.get("/v1/numbers/0612345678", headers=auth(key)).status_code == 200
-            assert client.post("/v1/consents", json={"number": OTHER},
-                               headers=auth(key)).status_code == 422
+            assert (
+                client.post("/v1/consents", json={"number": OTHER}, headers=auth(key)).status_code
+                == 422
+            )
             assert client.get("/healthz").status_code == 200  # not a /v1 request: no line
     finally:
         server.should_exit = True
@@ -67,7 +69,9 @@ def test_one_line_per_request_in_the_request_log_without_the_key(db: str) -> Non
     assert lines.take() == []
     logged = [json.loads(line) for line in taken]
     assert [(x["route"], x["status"]) for x in logged] == [
-        ("/v1/check", 200), ("/v1/check", 401), ("/v1/numbers/{number}", 200),
+        ("/v1/check", 200),
+        ("/v1/check", 401),
+        ("/v1/numbers/{number}", 200),
         ("/v1/consents", 422),
     ]
     assert logged[0]["professional"] == "acme" and logged[0]["codes"] == ["NO_CONSENT"]
@@ -189,8 +193,11 @@ def test_serve_writes_each_line_on_a_deadline_and_loses_none_on_sigterm(db: str)
                 head = b""
                 while not head.endswith(b"\r\n\r\n"):
                     head += reader.readline()
-                length = next(int(line.split(b":")[1]) for line in head.split(b"\r\n")
-                              if line.lower().startswith(b"content-length:"))
+                length = next(
+                    int(line.split(b":")[1])
+                    for line in head.split(b"\r\n")
+                    if line.lower().startswith(b"content-length:")
+                )
                 assert head.startswith(b"HTTP/1.1 200") and reader.read(length)
 
             # While the server runs, a line is written within its deadline (50 ms; a few

@@ -45,14 +45,28 @@ REUNION = "0692 12 34 56"  # a Réunion mobile: the consumer's zone is Indian/Re
 
 
 @contextmanager
-def serve(location: str, *, clock: Any = lambda: AT, body_map: BodyMap | None = None,
-          agi_port: bool = False) -> Iterator[Running]:
+def serve(
+    location: str,
+    *,
+    clock: Any = lambda: AT,
+    body_map: BodyMap | None = None,
+    agi_port: bool = False,
+) -> Iterator[Running]:
     """A real uvicorn on an ephemeral port (like test_server_http.serve, with a body map)."""
     service = Service(location, clock=clock)
-    app = create_app(service, agi_port=0 if agi_port else None, agi_read_timeout=2.0,
-                     body_map=body_map)
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_config=None, access_log=False,
-                            timeout_keep_alive=2, timeout_graceful_shutdown=5, lifespan="on")
+    app = create_app(
+        service, agi_port=0 if agi_port else None, agi_read_timeout=2.0, body_map=body_map
+    )
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=0,
+        log_config=None,
+        access_log=False,
+        timeout_keep_alive=2,
+        timeout_graceful_shutdown=5,
+        lifespan="on",
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -87,7 +101,7 @@ def key(db: str) -> str:
 def documented_request() -> tuple[str, str, dict[str, str], bytes]:
     """The request docs/dialers.md shows the service receiving from Genesys OCS."""
     text = (DOCS / "dialers.md").read_text(encoding="utf-8")
-    section = text[text.index("### Genesys CX Contact"):]
+    section = text[text.index("### Genesys CX Contact") :]
     block = re.search(r"```http\n(.*?)\n```", section, re.S)
     assert block is not None, "the Genesys recipe shows its request"
     head, _, payload = block.group(1).partition("\n\n")
@@ -102,9 +116,10 @@ def test_the_genesys_recipe_works_as_written(db: str, key: str) -> None:
     headers = {k: v.replace("KEY", key) for k, v in headers.items() if k != "Host"}
     record = json.loads(payload)
     refused = json.dumps({**record, "GSW_PHONE": OTHER.replace(" ", "")}).encode()
-    with serve(db, body_map=load_body_map("genesys-cxcontact")) as running, ValidatingClient(
-        base_url=running.url, timeout=10
-    ) as c:
+    with (
+        serve(db, body_map=load_body_map("genesys-cxcontact")) as running,
+        ValidatingClient(base_url=running.url, timeout=10) as c,
+    ):
         allowed = c.request(method, target, headers=headers, content=payload)
         # 200 OK: OCS dials the record; the attempt is recorded with its campaign.
         assert allowed.status_code == 200, allowed.text
@@ -132,9 +147,10 @@ def test_a_genesys_body_without_a_body_map_is_a_422_naming_its_field(db: str, ke
 
 def test_a_platform_body_is_validated_and_errors_name_its_fields(db: str, key: str) -> None:
     record = {"GSW_PHONE": "0612345678", "GSW_CPN_DIGITS": NPV, "GSW_ATTEMPTS": 0}
-    with serve(db, body_map=load_body_map("genesys-cxcontact")) as running, ValidatingClient(
-        base_url=running.url, headers=auth(key), timeout=10
-    ) as c:
+    with (
+        serve(db, body_map=load_body_map("genesys-cxcontact")) as running,
+        ValidatingClient(base_url=running.url, headers=auth(key), timeout=10) as c,
+    ):
         missing = c.post("/v1/attempts", json={"GSW_PHONE": "0612345678"})
         assert missing.status_code == 422 and missing.json()["field"] == "GSW_CPN_DIGITS"
         wrong = c.post("/v1/attempts", json={**record, "GSW_PHONE": ["06"]})
@@ -149,11 +165,11 @@ def test_a_platform_body_is_validated_and_errors_name_its_fields(db: str, key: s
 
 def test_a_body_map_file(db: str, key: str, tmp_path: Path) -> None:
     path = tmp_path / "dialer.json"
-    path.write_text(json.dumps({"number": "number", "caller_id": "cli",
-                                "campaign": "list_name"}))
-    with serve(db, body_map=load_body_map(str(path))) as running, ValidatingClient(
-        base_url=running.url, headers=auth(key), timeout=10
-    ) as c:
+    path.write_text(json.dumps({"number": "number", "caller_id": "cli", "campaign": "list_name"}))
+    with (
+        serve(db, body_map=load_body_map(str(path))) as running,
+        ValidatingClient(base_url=running.url, headers=auth(key), timeout=10) as c,
+    ):
         # The platform's number field has callguard's name: its other fields tell them apart.
         theirs = {"number": NUMBER, "cli": NPV, "list_name": "l1", "lead_id": 7}
         r = c.post("/v1/attempts", json=theirs)
@@ -256,21 +272,33 @@ def test_the_validator_refuses_an_undocumented_answer() -> None:
     with pytest.raises(AssertionError, match="not documented"):
         check_answer("POST", "/v1/check", 418, "application/json", b"{}")
     with pytest.raises(AssertionError, match="surprise"):
-        check_answer("POST", "/v1/check", 200, "application/json",
-                     json.dumps({"allowed": True, "surprise": 1}).encode())
+        check_answer(
+            "POST",
+            "/v1/check",
+            200,
+            "application/json",
+            json.dumps({"allowed": True, "surprise": 1}).encode(),
+        )
     with pytest.raises(AssertionError, match="date-time"):
-        check_answer("POST", "/v1/consents", 201, "application/json", json.dumps(
-            {"number": "+33612345678", "recorded": "consent", "at": "2026-11-23T10:30:00"}
-        ).encode())
+        check_answer(
+            "POST",
+            "/v1/consents",
+            201,
+            "application/json",
+            json.dumps(
+                {"number": "+33612345678", "recorded": "consent", "at": "2026-11-23T10:30:00"}
+            ).encode(),
+        )
 
 
 # -- 404 and 405 are JSON -------------------------------------------------------------------------
 
 
 def test_404_and_405_answer_the_json_error_shape(db: str, key: str) -> None:
-    with serve(db) as running, ValidatingClient(
-        base_url=running.url, headers=auth(key), timeout=10
-    ) as c:
+    with (
+        serve(db) as running,
+        ValidatingClient(base_url=running.url, headers=auth(key), timeout=10) as c,
+    ):
         missing = c.get("/v1/nope")
         assert missing.status_code == 404
         assert missing.headers["content-type"].startswith("application/json")
@@ -282,8 +310,10 @@ def test_404_and_405_answer_the_json_error_shape(db: str, key: str) -> None:
         french = c.get("/v1/nope", headers={"Accept-Language": "fr"})
         assert french.status_code == 404 and "aucune route" in french.json()["message"]
         # An unknown attempt is the route's own 404, JSON as well.
-        assert c.post("/v1/attempts/999/outcome", json={"outcome": "BUSY"}).json()["error"] \
+        assert (
+            c.post("/v1/attempts/999/outcome", json={"outcome": "BUSY"}).json()["error"]
             == "not_found"
+        )
 
 
 # -- times carry the consumer's offset --------------------------------------------------------------
@@ -293,16 +323,23 @@ def test_times_in_answers_carry_the_consumers_offset(db: str, key: str) -> None:
     utc_clock = lambda: AT.astimezone(UTC)  # noqa: E731 - the server's clock in UTC
     with Guard(db, professional="acme") as guard:
         guard.record_consent(REUNION, paris(2026, 9, 1), proof="form-re")
-    with serve(db, clock=utc_clock) as running, ValidatingClient(
-        base_url=running.url, headers=auth(key), timeout=10
-    ) as c:
+    with (
+        serve(db, clock=utc_clock) as running,
+        ValidatingClient(base_url=running.url, headers=auth(key), timeout=10) as c,
+    ):
         decided = c.post("/v1/check", json={"number": NUMBER, "caller_id": NPV}).json()
         assert decided["at"] == AT_ISO  # 10:30+01:00, not 09:30+00:00
-        given_in_utc = c.post("/v1/attempts", json={**body(), "at": "2026-11-23T09:30:00Z"},
-                              headers={"Idempotency-Key": "t1"}).json()
+        given_in_utc = c.post(
+            "/v1/attempts",
+            json={**body(), "at": "2026-11-23T09:30:00Z"},
+            headers={"Idempotency-Key": "t1"},
+        ).json()
         assert given_in_utc["at"] == AT_ISO
-        replayed = c.post("/v1/attempts", json={**body(), "at": "2026-11-23T09:30:00Z"},
-                          headers={"Idempotency-Key": "t1"}).json()
+        replayed = c.post(
+            "/v1/attempts",
+            json={**body(), "at": "2026-11-23T09:30:00Z"},
+            headers={"Idempotency-Key": "t1"},
+        ).json()
         assert replayed == given_in_utc
         reunion = c.post("/v1/check", json={"number": REUNION, "caller_id": NPV}).json()
         assert reunion["callee_tz"] == "Indian/Reunion" and reunion["at"].endswith("+04:00")
@@ -335,9 +372,10 @@ def test_metrics_count_each_decision_once_reasons_apart_and_replays_apart(
         "number": OTHER, "caller_id": "06 11 22 33 44", "at": "2026-11-22T21:00:00+01:00",
         "sector": "ENERGY_RENOVATION",
     }  # fmt: skip
-    with serve(db, agi_port=True) as running, ValidatingClient(
-        base_url=running.url, headers=auth(key), timeout=10
-    ) as c:
+    with (
+        serve(db, agi_port=True) as running,
+        ValidatingClient(base_url=running.url, headers=auth(key), timeout=10) as c,
+    ):
         refused = c.post("/v1/check", json=many).json()
         assert len(refused["reasons"]) >= 4
         c.post("/v1/check", json=body())

@@ -32,9 +32,10 @@ def location(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 @pytest.fixture
 def served(location: str) -> Iterator[tuple[Running, Any, str]]:
     key = make_key(location)
-    with serve(location) as running, httpx.Client(
-        base_url=running.url, headers=auth(key), timeout=10
-    ) as client:
+    with (
+        serve(location) as running,
+        httpx.Client(base_url=running.url, headers=auth(key), timeout=10) as client,
+    ):
         yield running, client, location
 
 

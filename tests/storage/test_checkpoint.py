@@ -198,7 +198,8 @@ def test_a_checkpoint_signs_every_head_and_holds_no_personal_data(
     heads = refused.engine.ledger.chain_heads()
     # Its own journal entry comes after the heads it signed.
     assert doc["heads"][chain_of(refused)] == {
-        "seq": heads[chain_of(refused)][0], "hash": heads[chain_of(refused)][1]
+        "seq": heads[chain_of(refused)][0],
+        "hash": heads[chain_of(refused)][1],
     }
     assert doc["heads"]["shared"]["seq"] == heads["shared"][0] - 1
     assert doc["ledger"] == refused.engine.ledger.ledger_id()
@@ -238,9 +239,7 @@ def test_a_signing_key_is_not_written_through_a_planted_link(tmp_path: Path) -> 
     assert target.read_text() == "keep"
 
 
-def test_the_checkpoint_command_prints_its_path_alone(
-    tmp_path: Path, key: Path
-) -> None:
+def test_the_checkpoint_command_prints_its_path_alone(tmp_path: Path, key: Path) -> None:
     db = str(tmp_path / "l.db")
     runner = CliRunner()
     assert runner.invoke(cli, ["init", "--db", db]).exit_code == 0

@@ -20,7 +20,9 @@ from callguard._checkpoint import TSR, create_signing_key
 from callguard.cli import cli
 from conftest import NPV, paris
 
-pytest.importorskip("rfc3161_client", reason='tokens need rfc3161-client: pip install ".[evidence]"')
+pytest.importorskip(
+    "rfc3161_client", reason='tokens need rfc3161-client: pip install ".[evidence]"'
+)
 OPENSSL = shutil.which("openssl") or "/usr/bin/openssl"
 pytestmark = pytest.mark.skipif(not Path(OPENSSL).exists(), reason="no openssl to run a local TSA")
 

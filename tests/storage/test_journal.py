@@ -211,7 +211,9 @@ def test_an_old_ledger_is_sealed_by_a_genesis_and_verifies(ledger_location: str)
     assert not callguard.verify(ledger_location).ok  # no journal yet
     with Guard(ledger_location, professional="acme") as g:
         g.record_consent(C, AT, proof="after-genesis")
-        genesis = scalar(ledger_location, "SELECT op FROM journal WHERE seq = 1 AND chain = 'shared'")
+        genesis = scalar(
+            ledger_location, "SELECT op FROM journal WHERE seq = 1 AND chain = 'shared'"
+        )
         assert genesis == "genesis"
         assert g.verify().ok, g.verify().problems
         g.record_outcome(int(str(scalar(ledger_location, "SELECT min(id) FROM attempts"))), "BUSY")
@@ -280,7 +282,10 @@ def test_postgres_chains_serialise_one_professional_not_the_others(postgres_serv
                 g.record_consent(A, AT - timedelta(days=1), proof="form")
             chain = f"p{acme.engine.pid}"
             with psycopg.connect(dsn) as holder:  # a transaction holding acme's chain
-                holder.execute("SELECT pg_advisory_xact_lock(%s)", (chain_lock_key(chain, acme.engine.ledger.namespace),))
+                holder.execute(
+                    "SELECT pg_advisory_xact_lock(%s)",
+                    (chain_lock_key(chain, acme.engine.ledger.namespace),),
+                )
                 assert rival.attempt(A, NPV, AT).attempt_id is not None
                 blocked = acme.attempt(A, NPV, AT)
                 assert [r.code.value for r in blocked.reasons] == ["LEDGER_UNAVAILABLE"]

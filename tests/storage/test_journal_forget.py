@@ -94,7 +94,8 @@ def text_mentions(location: str, number: int) -> list[str]:
         if n[0][0]:
             where.append(table.name)
     bodies = rows_of(
-        location, f"SELECT chain, seq FROM journal WHERE body LIKE '%{number}%'"  # noqa: S608
+        location,
+        f"SELECT chain, seq FROM journal WHERE body LIKE '%{number}%'",  # noqa: S608
     )
     where += [f"journal {c}#{s}" for c, s in bodies]
     return where
@@ -283,7 +284,9 @@ def test_a_body_erased_without_a_purge_naming_it_is_named(
     assert result.exit_code == 1, result.output
 
 
-def test_a_purged_row_put_back_is_named(make_guard: Callable[..., Guard], ledger_location: str) -> None:
+def test_a_purged_row_put_back_is_named(
+    make_guard: Callable[..., Guard], ledger_location: str
+) -> None:
     """A row whose entries were erased by a purge, inserted again outside callguard."""
     g = make_guard()
     g.record_call(PURGED, OLD)

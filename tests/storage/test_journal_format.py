@@ -215,7 +215,9 @@ def test_a_body_rewritten_with_its_hash_is_reported_not_raised(ledger: str) -> N
         scalar(ledger, f"SELECT at FROM journal WHERE chain = 'p1' AND seq = {last}"),  # noqa: S608
         scalar(ledger, f"SELECT row_id FROM journal WHERE chain = 'p1' AND seq = {last}"),  # noqa: S608
     )
-    salt = bytes.fromhex(journal._hex(_journal(ledger, f"WHERE chain = 'p1' AND seq = {last}")[0]["salt"]))
+    salt = bytes.fromhex(
+        journal._hex(_journal(ledger, f"WHERE chain = 'p1' AND seq = {last}")[0]["salt"])
+    )
     for body in ("not json", '{"a": 1}', "[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]"):
         text = journal.entry_text_v3("p1", last, int(str(at)), "consents", "insert",
                                      int(str(rid)), journal.body_digest(salt, body), prev)  # fmt: skip

@@ -58,7 +58,13 @@ def test_a_driver_error_is_a_ledger_error_with_the_original_as_cause(
         # And a write's statement, translated by the write it runs in.
         with pytest.raises(LedgerError) as caught, ledger.write():
             ledger.insert_attempt(
-                1, 33612345678, 0, caller_id=None, outcome=None, campaign=None, purpose=None,
+                1,
+                33612345678,
+                0,
+                caller_id=None,
+                outcome=None,
+                campaign=None,
+                purpose=None,
                 recorded_at=0,
             )
         assert isinstance(caught.value.__cause__, _driver(ledger_location))

@@ -36,4 +36,3 @@ def test_kind_of(location: str, kind: str) -> None:
 
 def test_kind_of_a_path(tmp_path: Path) -> None:
     assert kind_of(tmp_path / "host=x.db") == "sqlite"
-

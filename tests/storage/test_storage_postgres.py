@@ -142,7 +142,10 @@ def test_the_facts_read_after_the_lock_include_the_previous_holders_attempt(
                 "repeatable read"
             )
             holder.execute("BEGIN")
-            holder.execute("SELECT pg_advisory_xact_lock(%s)", (lock_key(guard.engine.pid, key, guard.engine.ledger.namespace),))
+            holder.execute(
+                "SELECT pg_advisory_xact_lock(%s)",
+                (lock_key(guard.engine.pid, key, guard.engine.ledger.namespace),),
+            )
             holder.execute(
                 "INSERT INTO attempts (professional, number, at, recorded_at) "
                 "VALUES (%s, %s, %s, 0)",
@@ -225,7 +228,10 @@ def test_a_lock_held_past_the_timeout_refuses_instead_of_waiting(dsn: str) -> No
     key = parse_number(NUMBERS[0]).key
     with _admin(dsn) as holder:
         holder.execute("BEGIN")
-        holder.execute("SELECT pg_advisory_xact_lock(%s)", (lock_key(guard.engine.pid, key, guard.engine.ledger.namespace),))
+        holder.execute(
+            "SELECT pg_advisory_xact_lock(%s)",
+            (lock_key(guard.engine.pid, key, guard.engine.ledger.namespace),),
+        )
         started = time.monotonic()
         d = guard.attempt(NUMBERS[0], NPV, AT)
         assert d.codes == {ReasonCode.LEDGER_UNAVAILABLE} and d.attempt_id is None

@@ -42,8 +42,13 @@ def parse_at(value: str | None) -> datetime | None:
         return parse_instant(value)
     except ValueError as exc:
         raise click.BadParameter(
-            say(_("{value} is not an ISO 8601 time, e.g. 2026-11-23T10:30 or "
-                  "2026-11-23T10:30+01:00", value=repr(value)))
+            say(
+                _(
+                    "{value} is not an ISO 8601 time, e.g. 2026-11-23T10:30 or "
+                    "2026-11-23T10:30+01:00",
+                    value=repr(value),
+                )
+            )
         ) from exc
 
 
@@ -75,13 +80,15 @@ class _DayOrTime(_ParamType):
             try:
                 return date.fromisoformat(text)
             except ValueError:
-                self.fail(say(_("{value} is not a date, e.g. 2026-11-23", value=repr(text))),
-                          param, ctx)
+                self.fail(
+                    say(_("{value} is not a date, e.g. 2026-11-23", value=repr(text))), param, ctx
+                )
         try:
             return parse_at(text) or now_utc()
         except click.BadParameter as exc:
-            self.fail(say(_("{problem} (or a date, e.g. 2026-11-23)", problem=exc.message)),
-                      param, ctx)
+            self.fail(
+                say(_("{problem} (or a date, e.g. 2026-11-23)", problem=exc.message)), param, ctx
+            )
 
 
 AT = _At()
@@ -234,8 +241,11 @@ def ledger_location(db: str | None) -> str:
     location = db or default_db_path()
     if not is_server_url(location) and location != ":memory:" and not os.path.isfile(location):
         raise Failure(
-            _("no ledger at {location}: run `callguard init --db {path}` to create one",
-              location=repr(location), path=location)
+            _(
+                "no ledger at {location}: run `callguard init --db {path}` to create one",
+                location=repr(location),
+                path=location,
+            )
         )
     return location
 
@@ -296,13 +306,21 @@ def failure(exc: BaseException) -> Failure:
     if isinstance(exc, ConfigurationError) and exc.field:
         option = option_of(exc.field)
         if option is not None:
-            return Failure(_("Invalid value for {param_hint}: {message}",
-                             param_hint=f"'{option}'", message=exc.message))
+            return Failure(
+                _(
+                    "Invalid value for {param_hint}: {message}",
+                    param_hint=f"'{option}'",
+                    message=exc.message,
+                )
+            )
     if isinstance(exc, CallguardError):
         return Failure(exc.message)
     if isinstance(exc, OSError) and (exc.strerror or exc.filename):
-        return Failure(_("{file}: {problem}", file=exc.filename, problem=exc.strerror or str(exc))
-                       if exc.filename else exc.strerror or str(exc))
+        return Failure(
+            _("{file}: {problem}", file=exc.filename, problem=exc.strerror or str(exc))
+            if exc.filename
+            else exc.strerror or str(exc)
+        )
     return Failure(str(exc))
 
 
@@ -399,7 +417,9 @@ def render_decision(decision: Decision, lang: str | None = None) -> str:
         f"[{decision.regime or '-'}, {decision.callee_tz}]"
     ]
     for reason in decision.reasons:
-        message = reason.message_fr if lang_of(lang) == "fr" and reason.message_fr else reason.message
+        message = (
+            reason.message_fr if lang_of(lang) == "fr" and reason.message_fr else reason.message
+        )
         lines.append(f"  {reason.code.value}: {message}")
         lines.append(f"      {reason.legal_basis}")
     if decision.next_allowed_at is not None:
@@ -649,8 +669,7 @@ class Group(Command, click.Group):
         try:
             with click_language(lang):
                 try:
-                    return super().main(_hoist_lang(given), prog_name, complete_var, False,
-                                        **extra)
+                    return super().main(_hoist_lang(given), prog_name, complete_var, False, **extra)
                 except click.exceptions.Exit as exc:
                     sys.exit(exc.exit_code)
                 except click.ClickException as exc:

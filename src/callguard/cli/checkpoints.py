@@ -21,9 +21,13 @@ def checkpoint_options(f: Any) -> Any:
     f = click.option("--checkpoint-dir", default=None, metavar="DIR",
                      type=click.Path(file_okay=False),
                      help="Write signed checkpoints here while serving.")(f)  # fmt: skip
-    return click.option("--signing-key", default=None, metavar="FILE",
-                        type=click.Path(exists=True, dir_okay=False),
-                        help="The key that signs the checkpoints (with --checkpoint-dir).")(f)
+    return click.option(
+        "--signing-key",
+        default=None,
+        metavar="FILE",
+        type=click.Path(exists=True, dir_okay=False),
+        help="The key that signs the checkpoints (with --checkpoint-dir).",
+    )(f)
 
 
 def checkpoint_scheduler(
@@ -31,8 +35,15 @@ def checkpoint_scheduler(
 ) -> Any:
     """The scheduler of ``serve``'s checkpoints, or None when none are asked for."""
     if (signing_key is None) != (checkpoint_dir is None):
-        raise click.UsageError(say(_("{first} and {second} go together",
-                                     first="--signing-key", second="--checkpoint-dir")))
+        raise click.UsageError(
+            say(
+                _(
+                    "{first} and {second} go together",
+                    first="--signing-key",
+                    second="--checkpoint-dir",
+                )
+            )
+        )
     if signing_key is None or checkpoint_dir is None:
         return None
     from .._checkpoint_scheduler import CheckpointScheduler

@@ -184,6 +184,15 @@ def scrub(
             preset=preset,
         )
     delimiter = {None: "none", "\t": "tab"}.get(summary.delimiter, summary.delimiter)
-    click.echo(say(_("{file}: {encoding}, delimiter {delimiter}", file=input_path,
-                     encoding=summary.encoding, delimiter=delimiter)), err=True)
+    click.echo(
+        say(
+            _(
+                "{file}: {encoding}, delimiter {delimiter}",
+                file=input_path,
+                encoding=summary.encoding,
+                delimiter=delimiter,
+            )
+        ),
+        err=True,
+    )
     click.echo(summary.render(lang=current_lang()), err=True)

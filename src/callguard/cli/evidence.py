@@ -35,15 +35,24 @@ from ._common import (
 from .facts import consent, contract
 
 _checkpoints_option = click.option(
-    "--checkpoints", default=None, metavar="DIR", type=click.Path(file_okay=False),
+    "--checkpoints",
+    default=None,
+    metavar="DIR",
+    type=click.Path(file_okay=False),
     help="A folder of signed checkpoints (checkpoint-*.json) to check the ledger against.",
 )
 _public_key_option = click.option(
-    "--public-key", default=None, metavar="FILE.pub", type=click.Path(dir_okay=False),
+    "--public-key",
+    default=None,
+    metavar="FILE.pub",
+    type=click.Path(dir_okay=False),
     help="The public key of the checkpoints' signing key (with --checkpoints).",
 )
 _tsa_root_option = click.option(
-    "--tsa-root", default=None, metavar="PEM", type=click.Path(dir_okay=False),
+    "--tsa-root",
+    default=None,
+    metavar="PEM",
+    type=click.Path(dir_okay=False),
     help="The timestamp authority's certificates: check the tokens' signer (.tsr files).",
 )
 
@@ -68,8 +77,9 @@ def verify_command(
     longer in its chain or whose signature does not verify.
     """
     if (checkpoints is None) != (public_key is None):
-        raise click.UsageError(say(_("{first} and {second} go together",
-                                     first="--checkpoints", second="--public-key")))
+        raise click.UsageError(
+            say(_("{first} and {second} go together", first="--checkpoints", second="--public-key"))
+        )
     try:
         report = run_verify(
             ledger_location(db), checkpoints=checkpoints, public_key=public_key,
@@ -81,14 +91,28 @@ def verify_command(
         echo_json(report.to_dict())
     elif report.ok:
         chains = ", ".join(f"{c}: {n}" for c, n in sorted(report.chains.items()))
-        click.echo(say(_("OK  journal intact: {entries} entries ({chains})",
-                         entries=report.entries, chains=chains)))
+        click.echo(
+            say(
+                _(
+                    "OK  journal intact: {entries} entries ({chains})",
+                    entries=report.entries,
+                    chains=chains,
+                )
+            )
+        )
         newest = report.newest_checkpoint
         if newest is not None:
-            click.echo(say(_(
-                "OK  {count} checkpoint(s); the newest ({at}) holds, {after} entries written "
-                "since", count=len(report.checkpoints), at=newest.at, after=newest.entries_after,
-            )))
+            click.echo(
+                say(
+                    _(
+                        "OK  {count} checkpoint(s); the newest ({at}) holds, {after} entries written "
+                        "since",
+                        count=len(report.checkpoints),
+                        at=newest.at,
+                        after=newest.entries_after,
+                    )
+                )
+            )
     else:
         assert report.first is not None
         click.echo(say(_("TAMPERED  {problem}", problem=report.first)))
@@ -104,8 +128,14 @@ def signing_key_group() -> None:
 
 
 @signing_key_group.command("create")
-@click.option("--out", "out", required=True, metavar="FILE", type=click.Path(dir_okay=False),
-              help="The private key file to write (mode 0600); FILE.pub gets the public key.")
+@click.option(
+    "--out",
+    "out",
+    required=True,
+    metavar="FILE",
+    type=click.Path(dir_okay=False),
+    help="The private key file to write (mode 0600); FILE.pub gets the public key.",
+)
 def signing_key_create(out: str) -> None:
     """Create a signing key: FILE (PEM, 0600, never overwritten) and FILE.pub; print the public
     key's SHA-256 fingerprint."""
@@ -117,12 +147,27 @@ def signing_key_create(out: str) -> None:
 
 
 @cli.command("checkpoint")
-@click.option("--signing-key", required=True, metavar="FILE", type=click.Path(dir_okay=False),
-              help="The Ed25519 private key (callguard signing-key create).")
-@click.option("--out", "out", required=True, metavar="DIR", type=click.Path(file_okay=False),
-              help="The folder to write the checkpoint into (created if missing).")
-@click.option("--tsa", default=None, metavar="URL",
-              help="An RFC 3161 timestamp authority: its token is written beside (.tsr).")
+@click.option(
+    "--signing-key",
+    required=True,
+    metavar="FILE",
+    type=click.Path(dir_okay=False),
+    help="The Ed25519 private key (callguard signing-key create).",
+)
+@click.option(
+    "--out",
+    "out",
+    required=True,
+    metavar="DIR",
+    type=click.Path(file_okay=False),
+    help="The folder to write the checkpoint into (created if missing).",
+)
+@click.option(
+    "--tsa",
+    default=None,
+    metavar="URL",
+    help="An RFC 3161 timestamp authority: its token is written beside (.tsr).",
+)
 @db_option
 def checkpoint_command(signing_key: str, out: str, tsa: str | None, db: str | None) -> None:
     """Sign the heads of the ledger's journal into a new checkpoint file in DIR; print its path
@@ -196,8 +241,9 @@ def show(
     if as_json:
         echo_json({"number": decision.number, **history, "decision": decision.to_dict()})
         return
-    click.echo(say(_("{number}  (times in {zone})", number=decision.number,
-                     zone=decision.callee_tz)))
+    click.echo(
+        say(_("{number}  (times in {zone})", number=decision.number, zone=decision.callee_tz))
+    )
     for name, title in _SHOWN:
         rows = history[name]
         click.echo(f"\n{say(title)} ({len(rows)})")
@@ -247,7 +293,9 @@ def contract_list(number: str | None, db: str | None, professional: str, as_json
 @click.option(
     "--number", "numbers", multiple=True, metavar="N", help="Only this number (repeatable)."
 )
-@click.option("--from", "start", type=DAY_OR_TIME, default=None, help="First day (Paris), inclusive.")
+@click.option(
+    "--from", "start", type=DAY_OR_TIME, default=None, help="First day (Paris), inclusive."
+)
 @click.option("--to", "end", type=DAY_OR_TIME, default=None, help="Last day (Paris), inclusive.")
 @_checkpoints_option
 @_public_key_option
@@ -273,13 +321,16 @@ def control_pack_command(
     from .._control import require_report_extra
 
     if (checkpoints is None) != (public_key is None):
-        raise click.UsageError(say(_("{first} and {second} go together",
-                                     first="--checkpoints", second="--public-key")))
+        raise click.UsageError(
+            say(_("{first} and {second} go together", first="--checkpoints", second="--public-key"))
+        )
     with user_errors():
         require_report_extra()  # before the ledger is opened or anything written
     lang = current_lang()
     anchors: dict[str, Any] = {
-        "checkpoints": checkpoints, "public_key": public_key, "tsa_roots": tsa_root
+        "checkpoints": checkpoints,
+        "public_key": public_key,
+        "tsa_roots": tsa_root,
     }
     with guarded(db, professional) as guard:
         if sys.stderr.isatty() and not as_json:
@@ -287,12 +338,23 @@ def control_pack_command(
                 length=len(STEPS), label=say(N_("control pack")), file=sys.stderr
             ) as bar:
                 pack = control_pack(
-                    guard, out, numbers=numbers, start=_day(start), end=_day(end), lang=lang,
-                    progress=lambda _: bar.update(1), **anchors,
+                    guard,
+                    out,
+                    numbers=numbers,
+                    start=_day(start),
+                    end=_day(end),
+                    lang=lang,
+                    progress=lambda _: bar.update(1),
+                    **anchors,
                 )
         else:
             pack = control_pack(
-                guard, out, numbers=numbers, start=_day(start), end=_day(end), lang=lang,
+                guard,
+                out,
+                numbers=numbers,
+                start=_day(start),
+                end=_day(end),
+                lang=lang,
                 **anchors,
             )
     if as_json:
@@ -304,11 +366,19 @@ def control_pack_command(
         else _("ALTERED, {count} calls affected (see verification.json)", count=pack.affected)
     )  # fmt: skip
     day = "%d/%m/%Y" if lang == "fr" else "%Y-%m-%d"  # a French reader's dates
-    click.echo(say(_(
-        "{out}: {calls} calls from {start} to {end}, {violations} in violation; journal {state}",
-        out=pack.out, calls=pack.calls, start=format(pack.period_from, day),
-        end=format(pack.period_to, day), violations=pack.violations, state=state,
-    )))
+    click.echo(
+        say(
+            _(
+                "{out}: {calls} calls from {start} to {end}, {violations} in violation; journal {state}",
+                out=pack.out,
+                calls=pack.calls,
+                start=format(pack.period_from, day),
+                end=format(pack.period_to, day),
+                violations=pack.violations,
+                state=state,
+            )
+        )
+    )
     for name in sorted(pack.files):
         click.echo(f"  {name}  sha256 {pack.files[name]}")
 

@@ -91,12 +91,19 @@ def record(
         )
         e164 = e164_text(number)
     if as_json:
-        echo_json(
-            {"attempt_id": attempt_id, "number": e164, "at": _show(when), "outcome": outcome}
-        )
+        echo_json({"attempt_id": attempt_id, "number": e164, "at": _show(when), "outcome": outcome})
     else:
-        click.echo(say(_("recorded call {attempt}: {number} at {time}, {outcome}",
-                         attempt=attempt_id, number=e164, time=_show(when), outcome=outcome)))
+        click.echo(
+            say(
+                _(
+                    "recorded call {attempt}: {number} at {time}, {outcome}",
+                    attempt=attempt_id,
+                    number=e164,
+                    time=_show(when),
+                    outcome=outcome,
+                )
+            )
+        )
 
 
 @cli.command()
@@ -114,19 +121,38 @@ def refuse(number: str, at: datetime | None, db: str | None, professional: str) 
 
 
 @cli.command()
-@click.option("--before", "before", type=DAY_OR_TIME, required=True,
-              help="Remove records that ended before this date (a date: its midnight, Paris).")
-@click.option("--keep-proofs-days", type=click.IntRange(min=1095), default=1095,
-              show_default=True, help="Keep consent proofs at least this many days.")
-@click.option("--at", type=AT, default=None,
-              help="Judge from this time (default: now; never ahead of the clock).")
+@click.option(
+    "--before",
+    "before",
+    type=DAY_OR_TIME,
+    required=True,
+    help="Remove records that ended before this date (a date: its midnight, Paris).",
+)
+@click.option(
+    "--keep-proofs-days",
+    type=click.IntRange(min=1095),
+    default=1095,
+    show_default=True,
+    help="Keep consent proofs at least this many days.",
+)
+@click.option(
+    "--at",
+    type=AT,
+    default=None,
+    help="Judge from this time (default: now; never ahead of the clock).",
+)
 @click.option("--by", default=None, help="Who asks for the purge (kept in the purge log).")
 @db_option
 @professional_option
 @click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
 def purge(
-    before: date | datetime, keep_proofs_days: int, at: datetime | None, by: str | None,
-    db: str | None, professional: str, as_json: bool,
+    before: date | datetime,
+    keep_proofs_days: int,
+    at: datetime | None,
+    by: str | None,
+    db: str | None,
+    professional: str,
+    as_json: bool,
 ) -> None:
     """Remove the professional's call records that ended before --before, and say what went.
 
@@ -140,11 +166,17 @@ def purge(
     with guarded(db, professional) as guard:
         report = guard.purge(cut, now=at, proof_retention_days=keep_proofs_days, by=by)
     if as_json:
-        echo_json({"professional": report.professional, "by": report.by,
-                    "at": None if report.at is None else report.at.isoformat(),
-                    "before": report.before.isoformat(),
-                    "consents_before": report.consents_before.isoformat(),
-                    "removed": report.removed, "total": report.total})
+        echo_json(
+            {
+                "professional": report.professional,
+                "by": report.by,
+                "at": None if report.at is None else report.at.isoformat(),
+                "before": report.before.isoformat(),
+                "consents_before": report.consents_before.isoformat(),
+                "removed": report.removed,
+                "total": report.total,
+            }
+        )
     else:
         click.echo(report.render(current_lang()))
 
@@ -160,7 +192,9 @@ def optout() -> None:
 @click.option(
     "--expires", type=DAY_OR_TIME, default=None, help="Until when (a date: through that day)."
 )
-@click.option("--source", default="internal", show_default=True, help="Where the request came from.")
+@click.option(
+    "--source", default="internal", show_default=True, help="Where the request came from."
+)
 @db_option
 @professional_option
 def optout_add(
@@ -181,7 +215,9 @@ def optout_add(
 
 @optout.command("remove")
 @click.argument("number")
-@click.option("--at", type=AT, default=None, help="From when the number may be called (default: now).")
+@click.option(
+    "--at", type=AT, default=None, help="From when the number may be called (default: now)."
+)
 @db_option
 @professional_option
 @json_option
@@ -274,8 +310,16 @@ def consent_add(
             proof_sha256=proof_sha256,
         )  # fmt: skip
         e164 = e164_text(number)
-    click.echo(say(_("recorded consent: {number} at {time} (proof {proof})", number=e164,
-                     time=_show(when), proof=proof)))
+    click.echo(
+        say(
+            _(
+                "recorded consent: {number} at {time} (proof {proof})",
+                number=e164,
+                time=_show(when),
+                proof=proof,
+            )
+        )
+    )
 
 
 @consent.command("withdraw")
@@ -386,9 +430,14 @@ def contract() -> None:
 @contract.command("add")
 @click.argument("number")
 @click.option(
-    "--start", type=DAY_OR_TIME, default=None, help="When it began (a date: midnight; default: now)."
+    "--start",
+    type=DAY_OR_TIME,
+    default=None,
+    help="When it began (a date: midnight; default: now).",
 )
-@click.option("--end", type=DAY_OR_TIME, default=None, help="When it ends (a date: through that day).")
+@click.option(
+    "--end", type=DAY_OR_TIME, default=None, help="When it ends (a date: through that day)."
+)
 @click.option("--subject", default=None, help="What the contract is about.")
 @db_option
 @professional_option
@@ -409,8 +458,12 @@ def contract_add(
     if finish is None:
         said = _("recorded contract: {number} from {start}", number=e164, start=_show(begin))
     else:
-        said = _("recorded contract: {number} from {start} until {end}", number=e164,
-                 start=_show(begin), end=_show(finish))
+        said = _(
+            "recorded contract: {number} from {start} until {end}",
+            number=e164,
+            start=_show(begin),
+            end=_show(finish),
+        )
     click.echo(say(said))
 
 

@@ -45,6 +45,7 @@ from .decisions import exit_code
 
 __all__ = ["service_commands"]
 
+
 def _is_server(location: str) -> bool:
     return is_server_url(location)
 
@@ -61,8 +62,6 @@ def _ledger(db: str | None) -> Iterator[Ledger]:
             yield ledger
     finally:
         ledger.close()
-
-
 
 
 @click.command("init", cls=Command)
@@ -87,8 +86,7 @@ def init_command(db: str | None) -> None:
 @at_option
 @db_option
 @professional_option
-@click.option("--purpose", type=choice(Purpose), default="PROSPECTION",
-              show_default=True)
+@click.option("--purpose", type=choice(Purpose), default="PROSPECTION", show_default=True)
 @click.option("--sector", type=choice(Sector), default=None)
 @click.option("--tz", "callee_tz", default=None, help="The consumer's known IANA zone.")
 @department_option
@@ -96,9 +94,18 @@ def init_command(db: str | None) -> None:
 @click.option("--campaign", default=None, help="The campaign the attempt belongs to.")
 @json_option
 def attempt_command(
-    number: str, caller_id: str, at: datetime | None, db: str | None, professional: str,
-    purpose: str, sector: str | None, callee_tz: str | None, department: str | None,
-    recorded_message: bool, campaign: str | None, as_json: bool,
+    number: str,
+    caller_id: str,
+    at: datetime | None,
+    db: str | None,
+    professional: str,
+    purpose: str,
+    sector: str | None,
+    callee_tz: str | None,
+    department: str | None,
+    recorded_message: bool,
+    campaign: str | None,
+    as_json: bool,
 ) -> None:
     """Decide and, when allowed, record the attempt atomically (the cap holds across dialers).
 
@@ -107,9 +114,17 @@ def attempt_command(
     """
     with guarded(ledger_location(db), professional) as guard:
         try:
-            decision = guard.attempt(number, caller_id, at, purpose=purpose, sector=sector,
-                                     callee_tz=callee_tz, department=department,
-                                     recorded_message=recorded_message, campaign=campaign)
+            decision = guard.attempt(
+                number,
+                caller_id,
+                at,
+                purpose=purpose,
+                sector=sector,
+                callee_tz=callee_tz,
+                department=department,
+                recorded_message=recorded_message,
+                campaign=campaign,
+            )
         except ValueError as exc:
             raise click.UsageError(failure(exc).message) from exc
     if as_json:
@@ -129,7 +144,11 @@ def attempt_command(
 @professional_option
 @json_option
 def outcome_command(
-    attempt_id: int, outcome: str, at: datetime | None, db: str | None, professional: str,
+    attempt_id: int,
+    outcome: str,
+    at: datetime | None,
+    db: str | None,
+    professional: str,
     as_json: bool,
 ) -> None:
     """Record the OUTCOME of attempt ATTEMPT_ID (REFUSED starts the 60-day cooldown, OBJECTED
@@ -139,8 +158,15 @@ def outcome_command(
     if as_json:
         click.echo(json.dumps({"attempt_id": attempt_id, "outcome": outcome.upper()}))
     else:
-        click.echo(say(_("recorded outcome of attempt {attempt}: {outcome}", attempt=attempt_id,
-                         outcome=outcome.upper())))
+        click.echo(
+            say(
+                _(
+                    "recorded outcome of attempt {attempt}: {outcome}",
+                    attempt=attempt_id,
+                    outcome=outcome.upper(),
+                )
+            )
+        )
 
 
 @click.command("void", cls=Command)
@@ -151,7 +177,11 @@ def outcome_command(
 @professional_option
 @json_option
 def void_command(
-    attempt_id: int, reason: str, at: datetime | None, db: str | None, professional: str,
+    attempt_id: int,
+    reason: str,
+    at: datetime | None,
+    db: str | None,
+    professional: str,
     as_json: bool,
 ) -> None:
     """Void attempt ATTEMPT_ID, never placed: it stays in the ledger with --reason and no longer
@@ -215,46 +245,103 @@ def keys_revoke(name_or_prefix: str, db: str | None) -> None:
 
     with _ledger(db) as ledger:
         key = revoke_key(ledger, name_or_prefix)
-    click.echo(say(_("revoked {name} ({prefix}..., {professional})", name=key.name,
-                     prefix=key.prefix, professional=key.professional)))
+    click.echo(
+        say(
+            _(
+                "revoked {name} ({prefix}..., {professional})",
+                name=key.name,
+                prefix=key.prefix,
+                professional=key.professional,
+            )
+        )
+    )
 
 
 # -- the service ----------------------------------------------------------------------------------
 
 
 @click.command("serve", cls=Command)
-@click.option("--db", "db", default=None, metavar="PATH|URL",
-              help="Ledger file or postgresql:// URL (default: $CALLGUARD_DB, else ./callguard.db).")
+@click.option(
+    "--db",
+    "db",
+    default=None,
+    metavar="PATH|URL",
+    help="Ledger file or postgresql:// URL (default: $CALLGUARD_DB, else ./callguard.db).",
+)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535))
-@click.option("--agi-port", default=None, type=click.IntRange(0, 65535),
-              help="Also serve FastAGI (Asterisk, VICIdial) on this port.")
-@click.option("--busy-timeout", default=DEFAULT_BUSY_TIMEOUT, show_default=True,
-              type=click.FloatRange(0, 600), help="Seconds a write waits for a lock (then 503).")
+@click.option(
+    "--agi-port",
+    default=None,
+    type=click.IntRange(0, 65535),
+    help="Also serve FastAGI (Asterisk, VICIdial) on this port.",
+)
+@click.option(
+    "--busy-timeout",
+    default=DEFAULT_BUSY_TIMEOUT,
+    show_default=True,
+    type=click.FloatRange(0, 600),
+    help="Seconds a write waits for a lock (then 503).",
+)
 @click.option("--ssl-keyfile", default=None, type=click.Path(exists=True, dir_okay=False))
 @click.option("--ssl-certfile", default=None, type=click.Path(exists=True, dir_okay=False))
-@click.option("--deadline", default=5.0, show_default=True, type=click.FloatRange(0.1, 600),
-              help="Seconds every request may take, ledger included: past it a decision is a "
-                   "503 LEDGER_UNAVAILABLE, never an allow.")
-@click.option("--max-connections", default=1000, show_default=True,
-              type=click.IntRange(1, 1_000_000), help="Connections held at once, in all.")
-@click.option("--max-connections-per-client", default=100, show_default=True,
-              type=click.IntRange(1, 1_000_000),
-              help="Connections held at once from one client address.")
-@click.option("--log-requests/--no-log-requests", default=True, show_default=True,
-              help="One JSON line per request on stderr.")
-@click.option("--executor", type=click.Choice(["auto", "dedicated", "pool"]), default="auto",
-              hidden=True)
-@click.option("--body-map", "body_map_spec", default=None, metavar="NAME|FILE",
-              help="Also take another platform's pre-dial body on /v1/check and /v1/attempts: "
-              "genesys-cxcontact, or a JSON file {\"number\": \"THEIR_FIELD\", ...}.")
+@click.option(
+    "--deadline",
+    default=5.0,
+    show_default=True,
+    type=click.FloatRange(0.1, 600),
+    help="Seconds every request may take, ledger included: past it a decision is a "
+    "503 LEDGER_UNAVAILABLE, never an allow.",
+)
+@click.option(
+    "--max-connections",
+    default=1000,
+    show_default=True,
+    type=click.IntRange(1, 1_000_000),
+    help="Connections held at once, in all.",
+)
+@click.option(
+    "--max-connections-per-client",
+    default=100,
+    show_default=True,
+    type=click.IntRange(1, 1_000_000),
+    help="Connections held at once from one client address.",
+)
+@click.option(
+    "--log-requests/--no-log-requests",
+    default=True,
+    show_default=True,
+    help="One JSON line per request on stderr.",
+)
+@click.option(
+    "--executor", type=click.Choice(["auto", "dedicated", "pool"]), default="auto", hidden=True
+)
+@click.option(
+    "--body-map",
+    "body_map_spec",
+    default=None,
+    metavar="NAME|FILE",
+    help="Also take another platform's pre-dial body on /v1/check and /v1/attempts: "
+    'genesys-cxcontact, or a JSON file {"number": "THEIR_FIELD", ...}.',
+)
 @checkpoint_options
 def serve_command(
-    db: str | None, host: str, port: int, agi_port: int | None, busy_timeout: float,
-    ssl_keyfile: str | None, ssl_certfile: str | None, deadline: float, max_connections: int,
-    max_connections_per_client: int, log_requests: bool, executor: str,
+    db: str | None,
+    host: str,
+    port: int,
+    agi_port: int | None,
+    busy_timeout: float,
+    ssl_keyfile: str | None,
+    ssl_certfile: str | None,
+    deadline: float,
+    max_connections: int,
+    max_connections_per_client: int,
+    log_requests: bool,
+    executor: str,
     body_map_spec: str | None,
-    signing_key: str | None, checkpoint_dir: str | None, checkpoint_every: float,
+    signing_key: str | None,
+    checkpoint_dir: str | None,
+    checkpoint_every: float,
 ) -> None:
     """Serve the ledger to every dialer: HTTP (JSON, Bearer keys) and optionally FastAGI.
 
@@ -269,8 +356,10 @@ def serve_command(
         from ..server.transport import server_config
     except ImportError as exc:
         raise Failure(
-            _("the service needs its extra: pip install 'callguard-fr[server]' ({error})",
-              error=str(exc))
+            _(
+                "the service needs its extra: pip install 'callguard-fr[server]' ({error})",
+                error=str(exc),
+            )
         ) from exc
     body_map = None
     if body_map_spec is not None:
@@ -283,14 +372,18 @@ def serve_command(
             raise click.BadParameter(str(exc), param_hint="--body-map") from exc
     location = ledger_location(db)
     try:
-        service = Service(location, busy_timeout=busy_timeout, executor=executor,
-                          deadline=deadline)
+        service = Service(location, busy_timeout=busy_timeout, executor=executor, deadline=deadline)
     except CallguardError as exc:
         raise failure(exc) from exc
     listener = _configure_logging(log_requests)
     checkpoints = checkpoint_scheduler(location, signing_key, checkpoint_dir, checkpoint_every)
-    app = create_app(service, agi_port=agi_port, agi_host=host, body_map=body_map,
-                     request_log=listener.requests if log_requests else None)
+    app = create_app(
+        service,
+        agi_port=agi_port,
+        agi_host=host,
+        body_map=body_map,
+        request_log=listener.requests if log_requests else None,
+    )
     config = server_config(
         app, host=host, port=port,
         limits=ConnectionLimits(max_connections, max_connections_per_client),
@@ -390,12 +483,18 @@ def _configure_logging(log_requests: bool) -> _BatchedLines:
     for name in ("callguard.server", "uvicorn.error"):
         logger = logging.getLogger(name)
         logger.addHandler(handler)
-        logger.setLevel(logging.INFO if log_requests or name != "callguard.server"
-                        else logging.WARNING)
+        logger.setLevel(
+            logging.INFO if log_requests or name != "callguard.server" else logging.WARNING
+        )
         logger.propagate = False
     return lines
 
 
 service_commands = (
-    init_command, attempt_command, outcome_command, void_command, keys_group, serve_command
+    init_command,
+    attempt_command,
+    outcome_command,
+    void_command,
+    keys_group,
+    serve_command,
 )

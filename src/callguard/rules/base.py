@@ -120,7 +120,11 @@ class Context:
         with ``off_hours`` only a consent that expressly covers calls outside the D223-9 days
         and hours counts."""
         return consent_valid(
-            self.facts, tu, self.question.policy.consent_max_age_days, self.live, off_hours=off_hours
+            self.facts,
+            tu,
+            self.question.policy.consent_max_age_days,
+            self.live,
+            off_hours=off_hours,
         )
 
 

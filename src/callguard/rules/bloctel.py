@@ -74,8 +74,13 @@ class Bloctel(Rule):
             reasons.append(
                 Reason.of(
                     ReasonCode.BLOCTEL_UNCHECKED,
-                    _("The last Bloctel check ({day}) is {age} days old; it must be at most "
-                      "{most} days old.", day=checked_day, age=age, most=max_age),
+                    _(
+                        "The last Bloctel check ({day}) is {age} days old; it must be at most "
+                        "{most} days old.",
+                        day=checked_day,
+                        age=age,
+                        most=max_age,
+                    ),
                     basis,
                 )
             )

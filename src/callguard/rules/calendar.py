@@ -220,16 +220,29 @@ def department_of(department: object) -> str | None:
     code = department.strip().upper() if isinstance(department, str) else None
     if code is None or code not in DEPARTMENTS:
         raise ConfigurationError(
-            _("department {value} is not a French département code (INSEE): use '01'…'95', "
-              "'2A', '2B', or '971'…'978'", value=repr(department)),
-            field="department", value=department,
+            _(
+                "department {value} is not a French département code (INSEE): use '01'…'95', "
+                "'2A', '2B', or '971'…'978'",
+                value=repr(department),
+            ),
+            field="department",
+            value=department,
         )
     return code
 
 
 _GEOGRAPHIC_AREAS = frozenset(
-    {"Africa", "America", "Antarctica", "Asia", "Atlantic", "Australia", "Europe", "Indian",
-     "Pacific"}
+    {
+        "Africa",
+        "America",
+        "Antarctica",
+        "Asia",
+        "Atlantic",
+        "Australia",
+        "Europe",
+        "Indian",
+        "Pacific",
+    }
 )
 """The areas of the IANA names that are places (``Area/Location``); ``Etc/*``, ``UTC``, ``GMT``,
 ``Factory`` and the legacy aliases are not."""
@@ -248,9 +261,12 @@ def consumer_zones(
     """
     if callee_tz is not None and not isinstance(callee_tz, str):
         raise ConfigurationError(
-            _("callee_tz must be an IANA zone name (e.g. 'Europe/Paris'), not {value}",
-              value=repr(callee_tz)),
-            field="callee_tz", value=callee_tz,
+            _(
+                "callee_tz must be an IANA zone name (e.g. 'Europe/Paris'), not {value}",
+                value=repr(callee_tz),
+            ),
+            field="callee_tz",
+            value=callee_tz,
         )
     code = department_of(department)
     if code is not None:
@@ -285,18 +301,26 @@ def _consumer_zones(
             # UTC, GMT, Etc/GMT+3 or Factory have no legal time: the D223-9 hours and the
             # holidays are those of a place, and no place keeps those clocks.
             raise ConfigurationError(
-                _("unknown time zone {value} for a consumer: it is not the zone of a place; give "
-                  "the consumer's geographic IANA zone (Area/City), e.g. 'Europe/Paris' or "
-                  "'America/Cayenne'", value=repr(callee_tz)),
-                field="callee_tz", value=callee_tz,
+                _(
+                    "unknown time zone {value} for a consumer: it is not the zone of a place; give "
+                    "the consumer's geographic IANA zone (Area/City), e.g. 'Europe/Paris' or "
+                    "'America/Cayenne'",
+                    value=repr(callee_tz),
+                ),
+                field="callee_tz",
+                value=callee_tz,
             )
         try:
             zones: tuple[ZoneInfo, ...] = (zone(callee_tz),)
         except (KeyError, ValueError) as exc:
             raise ConfigurationError(
-                _("unknown time zone {value}: callee_tz must be an IANA zone name, e.g. "
-                  "'Europe/Paris' or 'America/Cayenne'", value=repr(callee_tz)),
-                field="callee_tz", value=callee_tz,
+                _(
+                    "unknown time zone {value}: callee_tz must be an IANA zone name, e.g. "
+                    "'Europe/Paris' or 'America/Cayenne'",
+                    value=repr(callee_tz),
+                ),
+                field="callee_tz",
+                value=callee_tz,
             ) from exc
         if callee_tz in ZONE_AREAS:
             areas.append(ZONE_AREAS[callee_tz])

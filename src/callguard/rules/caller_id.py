@@ -38,8 +38,10 @@ class CallerId(Rule):
             return [
                 Reason.of(
                     ReasonCode.CALLER_ID_INVALID,
-                    _("The caller ID is {problem}: a call must present a valid, visible number.",
-                      problem=problem),
+                    _(
+                        "The caller ID is {problem}: a call must present a valid, visible number.",
+                        problem=problem,
+                    ),
                     "Code de la consommation, art. L221-17",
                 )
             ]
@@ -50,8 +52,10 @@ class CallerId(Rule):
             reasons.append(
                 Reason.of(
                     ReasonCode.CALLER_ID_NOT_OWNED,
-                    _("The caller ID {caller} is not one of the professional's own numbers.",
-                      caller=caller.e164),
+                    _(
+                        "The caller ID {caller} is not one of the professional's own numbers.",
+                        caller=caller.e164,
+                    ),
                     "Policy.own_caller_ids (ARCEP décision n° 2022-1583)",
                 )
             )
@@ -64,8 +68,11 @@ class CallerId(Rule):
             reasons.append(
                 Reason.of(
                     ReasonCode.CALLER_ID_MOBILE,
-                    _("The caller ID {caller} is a mobile number, which call centres may not "
-                      "present.", caller=caller.e164),
+                    _(
+                        "The caller ID {caller} is a mobile number, which call centres may not "
+                        "present.",
+                        caller=caller.e164,
+                    ),
                     "ARCEP décision n° 2022-1583",
                 )
             )
@@ -73,8 +80,11 @@ class CallerId(Rule):
             reasons.append(
                 Reason.of(
                     ReasonCode.CALLER_ID_MOBILE,
-                    _("The caller ID {caller} is a mobile number, which an automated dialer may "
-                      "not present.", caller=caller.e164),
+                    _(
+                        "The caller ID {caller} is a mobile number, which an automated dialer may "
+                        "not present.",
+                        caller=caller.e164,
+                    ),
                     "ARCEP décision n° 2019-0954",
                 )
             )
@@ -84,8 +94,11 @@ class CallerId(Rule):
             reasons.append(
                 Reason.of(
                     ReasonCode.CALLER_ID_NOT_NPV,
-                    _("The caller ID {caller} is outside the verified ranges (NPV) an automated "
-                      "dialer must present.", caller=caller.e164),
+                    _(
+                        "The caller ID {caller} is outside the verified ranges (NPV) an automated "
+                        "dialer must present.",
+                        caller=caller.e164,
+                    ),
                     "ARCEP décision n° 2022-1583",
                 )
             )

@@ -82,9 +82,12 @@ class Consent(Rule):
         return [
             Reason.of(
                 ReasonCode.CONSENT_EXPIRED,
-                _("The consumer's consent of {day} has expired (at most {days} days, or its own "
-                  "expiry date).", day=from_us(latest).date(),
-                  days=ctx.question.policy.consent_max_age_days),
+                _(
+                    "The consumer's consent of {day} has expired (at most {days} days, or its own "
+                    "expiry date).",
+                    day=from_us(latest).date(),
+                    days=ctx.question.policy.consent_max_age_days,
+                ),
                 basis + ("; décret n° 2026-662" if opt_in else ""),
             )
         ]

@@ -55,8 +55,13 @@ class Cooldown(Rule):
         return [
             Reason.of(
                 ReasonCode.REFUSAL_COOLDOWN,
-                _("The consumer refused on {refused}: no call for {days} full days, so not "
-                  "before {free}.", refused=refused_day, days=days, free=free_day),
+                _(
+                    "The consumer refused on {refused}: no call for {days} full days, so not "
+                    "before {free}.",
+                    refused=refused_day,
+                    days=days,
+                    free=free_day,
+                ),
                 D223_9,
             )
         ]

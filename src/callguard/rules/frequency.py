@@ -61,9 +61,14 @@ class Frequency(Rule):
                 return [
                     Reason.of(
                         ReasonCode.FREQUENCY_CAP,
-                        _("{count} attempts already fall within {days} days ({dates}); the cap "
-                          "is {cap}.", count=len(inside), days=policy.cap_days, dates=shown,
-                          cap=policy.cap_calls),
+                        _(
+                            "{count} attempts already fall within {days} days ({dates}); the cap "
+                            "is {cap}.",
+                            count=len(inside),
+                            days=policy.cap_days,
+                            dates=shown,
+                            cap=policy.cap_calls,
+                        ),
                         D223_9,
                     )
                 ]

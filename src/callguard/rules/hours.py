@@ -87,24 +87,35 @@ def _calendar(
         if cal.is_weekend(day) and ReasonCode.WEEKEND not in found:
             found[ReasonCode.WEEKEND] = Reason.of(
                 ReasonCode.WEEKEND,
-                _("It is {weekday} {when} in {zone}: consumers may only be called Monday to "
-                  "Friday.", weekday=_(_WEEKDAYS[local.weekday()]),
-                  when=f"{local:%Y-%m-%d %H:%M}", zone=tz.key),
+                _(
+                    "It is {weekday} {when} in {zone}: consumers may only be called Monday to "
+                    "Friday.",
+                    weekday=_(_WEEKDAYS[local.weekday()]),
+                    when=f"{local:%Y-%m-%d %H:%M}",
+                    zone=tz.key,
+                ),
                 D223_9,
             )
         holiday = cal.holiday_name(day, areas, strict)
         if holiday is not None and ReasonCode.HOLIDAY not in found:
             found[ReasonCode.HOLIDAY] = Reason.of(
                 ReasonCode.HOLIDAY,
-                _("{day} is a public holiday where the consumer lives ({holiday}).",
-                  day=day, holiday=holiday),
+                _(
+                    "{day} is a public holiday where the consumer lives ({holiday}).",
+                    day=day,
+                    holiday=holiday,
+                ),
                 D223_9 + "; Code du travail, art. L3133-1",
             )
         if not cal.in_hours(local.time()) and ReasonCode.OUTSIDE_HOURS not in found:
             found[ReasonCode.OUTSIDE_HOURS] = Reason.of(
                 ReasonCode.OUTSIDE_HOURS,
-                _("It is {time} in {zone}: consumers may only be called 10:00-13:00 and "
-                  "14:00-20:00 their time.", time=f"{local:%H:%M}", zone=tz.key),
+                _(
+                    "It is {time} in {zone}: consumers may only be called 10:00-13:00 and "
+                    "14:00-20:00 their time.",
+                    time=f"{local:%H:%M}",
+                    zone=tz.key,
+                ),
                 D223_9,
             )
     return tuple(found.values())

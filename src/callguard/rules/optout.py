@@ -32,8 +32,10 @@ class OptOut(Rule):
                 message = (
                     _("The consumer is on the professional's do-not-call list.")
                     if ends is None
-                    else _("The consumer is on the professional's do-not-call list until {end}.",
-                           end=ends)
+                    else _(
+                        "The consumer is on the professional's do-not-call list until {end}.",
+                        end=ends,
+                    )
                 )
                 return [
                     Reason.of(

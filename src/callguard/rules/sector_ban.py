@@ -41,8 +41,11 @@ class SectorBan(Rule):
         return [
             Reason.of(
                 ReasonCode.SECTOR_BANNED,
-                _("Telephone canvassing for {sector} is banned since {since}.",
-                  sector=label, since=since.isoformat()),
+                _(
+                    "Telephone canvassing for {sector} is banned since {since}.",
+                    sector=label,
+                    since=since.isoformat(),
+                ),
                 basis,
             )
         ]

@@ -30,8 +30,11 @@ def _ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
 
 
-def _obj(description: str, props: dict[str, dict[str, Any]], required: Sequence[str] | None = None,
-         ) -> dict[str, Any]:
+def _obj(
+    description: str,
+    props: dict[str, dict[str, Any]],
+    required: Sequence[str] | None = None,
+) -> dict[str, Any]:
     return {
         "type": "object", "description": description, "additionalProperties": False,
         "required": list(props) if required is None else list(required), "properties": props,
@@ -104,8 +107,10 @@ def _history_item(name: str, table: str) -> dict[str, Any]:
         props = {
             "attempt_id": _d({"type": "integer"}, "The attempt's id (post its outcome to it)."),
             **props,
-            "outcomes": _d({"type": "array", "items": {"type": "string"}},
-                           "Every outcome reported for the call, in order."),
+            "outcomes": _d(
+                {"type": "array", "items": {"type": "string"}},
+                "Every outcome reported for the call, in order.",
+            ),
         }
     return _obj(_HISTORY_TEXT.get(name, f"Rows of {table}."), props)
 
@@ -113,82 +118,143 @@ def _history_item(name: str, table: str) -> dict[str, Any]:
 def components() -> dict[str, Any]:
     regimes = sorted({r.name for r in REGIMES})
     schemas: dict[str, Any] = {
-        "Reason": _obj("One rule that refuses the call.", {
-            "code": _d({"type": "string", "enum": [c.value for c in ReasonCode]},
-                       "The reason code (public, stable)."),
-            "message": _d({"type": "string"}, "One sentence a supervisor understands, in the "
-                          "language asked for with Accept-Language."),
-            "message_fr": _d({"type": "string"}, "The same sentence in French."),
-            "legal_basis": _d({"type": "string"}, "The article the rule comes from."),
-        }),
-        "Decision": _obj("Whether the call may be placed now, why not, and when it may be.", {
-            "allowed": _d({"type": "boolean"}, "Dial only when true."),
-            "number": _d({"type": ["string", "null"]},
-                         "The destination in E.164, or null when it is not a valid number."),
-            "at": _d(_TIME, "The instant judged, with the consumer's offset."),
-            "regime": _d({"type": "string", "enum": regimes},
-                         "The legal regime in force at that instant."),
-            "callee_tz": _d({"type": "string"}, "The consumer's IANA time zone."),
-            "next_allowed_at": _d(_NULLABLE_TIME, (
-                "The earliest instant the same call becomes allowed given today's ledger, with "
-                "the consumer's offset; null when time alone will not help.")),
-            "attempt_id": _d({"type": ["integer", "null"]},
-                             "The attempt recorded (POST /v1/attempts, when allowed), else null."),
-            "reasons": _d({"type": "array", "items": _ref("Reason")},
-                          "Every rule that refuses the call; empty when allowed."),
-        }),
-        "Error": _obj("A request the service could not serve.", {
-            "error": _d({"type": "string"}, "A short code: unauthorized, not_found, "
-                        "method_not_allowed, timeout, too_large, ledger_unavailable…"),
-            "message": _d({"type": "string"}, "One sentence naming what was wrong."),
-        }),
-        "InvalidRequest": _obj("A body, field or header that is not valid.", {
-            "error": _d({"type": "string", "enum": ["invalid_request"]}, "Always "
-                        "invalid_request."),
-            "field": _d({"type": "string"}, "The field at fault (\"body\" for the whole body)."),
-            "message": _d({"type": "string"}, "One sentence naming what was wrong."),
-        }),
-        "FactRecorded": _obj("The fact written into the ledger.", {
-            "number": _d({"type": "string"}, "The number in E.164."),
-            "recorded": _d({"type": "string",
-                            "enum": ["consent", "withdrawal", "optout", "refusal"]},
-                           "What was recorded."),
-            "at": _d(_TIME, "The fact's instant, with the consumer's offset."),
-        }),
-        "OutcomeRecorded": _obj("The outcome written for the attempt.", {
-            "attempt_id": _d({"type": "integer"}, "The attempt."),
-            "outcome": _d({"type": "string"}, "The outcome recorded."),
-        }),
+        "Reason": _obj(
+            "One rule that refuses the call.",
+            {
+                "code": _d(
+                    {"type": "string", "enum": [c.value for c in ReasonCode]},
+                    "The reason code (public, stable).",
+                ),
+                "message": _d(
+                    {"type": "string"},
+                    "One sentence a supervisor understands, in the "
+                    "language asked for with Accept-Language.",
+                ),
+                "message_fr": _d({"type": "string"}, "The same sentence in French."),
+                "legal_basis": _d({"type": "string"}, "The article the rule comes from."),
+            },
+        ),
+        "Decision": _obj(
+            "Whether the call may be placed now, why not, and when it may be.",
+            {
+                "allowed": _d({"type": "boolean"}, "Dial only when true."),
+                "number": _d(
+                    {"type": ["string", "null"]},
+                    "The destination in E.164, or null when it is not a valid number.",
+                ),
+                "at": _d(_TIME, "The instant judged, with the consumer's offset."),
+                "regime": _d(
+                    {"type": "string", "enum": regimes},
+                    "The legal regime in force at that instant.",
+                ),
+                "callee_tz": _d({"type": "string"}, "The consumer's IANA time zone."),
+                "next_allowed_at": _d(
+                    _NULLABLE_TIME,
+                    (
+                        "The earliest instant the same call becomes allowed given today's ledger, with "
+                        "the consumer's offset; null when time alone will not help."
+                    ),
+                ),
+                "attempt_id": _d(
+                    {"type": ["integer", "null"]},
+                    "The attempt recorded (POST /v1/attempts, when allowed), else null.",
+                ),
+                "reasons": _d(
+                    {"type": "array", "items": _ref("Reason")},
+                    "Every rule that refuses the call; empty when allowed.",
+                ),
+            },
+        ),
+        "Error": _obj(
+            "A request the service could not serve.",
+            {
+                "error": _d(
+                    {"type": "string"},
+                    "A short code: unauthorized, not_found, "
+                    "method_not_allowed, timeout, too_large, ledger_unavailable…",
+                ),
+                "message": _d({"type": "string"}, "One sentence naming what was wrong."),
+            },
+        ),
+        "InvalidRequest": _obj(
+            "A body, field or header that is not valid.",
+            {
+                "error": _d(
+                    {"type": "string", "enum": ["invalid_request"]}, "Always invalid_request."
+                ),
+                "field": _d({"type": "string"}, 'The field at fault ("body" for the whole body).'),
+                "message": _d({"type": "string"}, "One sentence naming what was wrong."),
+            },
+        ),
+        "FactRecorded": _obj(
+            "The fact written into the ledger.",
+            {
+                "number": _d({"type": "string"}, "The number in E.164."),
+                "recorded": _d(
+                    {"type": "string", "enum": ["consent", "withdrawal", "optout", "refusal"]},
+                    "What was recorded.",
+                ),
+                "at": _d(_TIME, "The fact's instant, with the consumer's offset."),
+            },
+        ),
+        "OutcomeRecorded": _obj(
+            "The outcome written for the attempt.",
+            {
+                "attempt_id": _d({"type": "integer"}, "The attempt."),
+                "outcome": _d({"type": "string"}, "The outcome recorded."),
+            },
+        ),
         # POST /v1/attempts/{attempt_id}/void (voided attempts).
-        "AttemptVoided": _obj("The attempt is voided: kept with its reason, not counted.", {
-            "attempt_id": _d({"type": "integer"}, "The attempt."),
-            "voided": _d({"type": "boolean", "const": True}, "Always true."),
-        }),
-        "Lifted": _obj("Entries lifted as mistakes (journaled with their reason).", {
-            "lifted": _d({"type": "integer", "minimum": 0}, "How many were lifted."),
-        }),
-        "Health": _obj("Whether the ledger the decisions use answers.", {
-            "status": _d({"type": "string", "enum": ["ok", "unavailable"]},
-                         "ok, or unavailable."),
-            "error": _d({"type": "string"}, "What went wrong (only when unavailable)."),
-        }, required=["status"]),
+        "AttemptVoided": _obj(
+            "The attempt is voided: kept with its reason, not counted.",
+            {
+                "attempt_id": _d({"type": "integer"}, "The attempt."),
+                "voided": _d({"type": "boolean", "const": True}, "Always true."),
+            },
+        ),
+        "Lifted": _obj(
+            "Entries lifted as mistakes (journaled with their reason).",
+            {
+                "lifted": _d({"type": "integer", "minimum": 0}, "How many were lifted."),
+            },
+        ),
+        "Health": _obj(
+            "Whether the ledger the decisions use answers.",
+            {
+                "status": _d(
+                    {"type": "string", "enum": ["ok", "unavailable"]}, "ok, or unavailable."
+                ),
+                "error": _d({"type": "string"}, "What went wrong (only when unavailable)."),
+            },
+            required=["status"],
+        ),
     }
     history: dict[str, dict[str, Any]] = {
         "number": _d({"type": ["string", "null"]}, "The number in E.164 (null when invalid)."),
     }
     for name, table, _order in _HISTORY:
-        history[name] = _d({"type": "array", "items": _ref(f"History_{name}")},
-                           _HISTORY_TEXT.get(name, f"Rows of {table}."))
+        history[name] = _d(
+            {"type": "array", "items": _ref(f"History_{name}")},
+            _HISTORY_TEXT.get(name, f"Rows of {table}."),
+        )
         schemas[f"History_{name}"] = _history_item(name, table)
-    history["bloctel"] = _d({"type": "array", "items": _ref("BloctelCheck")},
-                            "Bloctel checks of the number, oldest first.")
+    history["bloctel"] = _d(
+        {"type": "array", "items": _ref("BloctelCheck")},
+        "Bloctel checks of the number, oldest first.",
+    )
     history["decision"] = _d(_ref("Decision"), "The decision now.")
-    schemas["BloctelCheck"] = _obj("One Bloctel check.", {
-        "checked_at": _d(_TIME, "When Bloctel was asked, in the consumer's zone."),
-        "listed": _d({"type": "boolean"}, "Whether Bloctel listed the number."),
-    })
-    schemas["NumberHistory"] = _obj("Everything the ledger holds on the number for this key's "
-                                    "professional, and the decision now.", history)
+    schemas["BloctelCheck"] = _obj(
+        "One Bloctel check.",
+        {
+            "checked_at": _d(_TIME, "When Bloctel was asked, in the consumer's zone."),
+            "listed": _d({"type": "boolean"}, "Whether Bloctel listed the number."),
+        },
+    )
+    schemas["NumberHistory"] = _obj(
+        "Everything the ledger holds on the number for this key's "
+        "professional, and the decision now.",
+        history,
+    )
     return schemas
 
 
@@ -219,31 +285,45 @@ def _json(description: str, schema: dict[str, Any]) -> dict[str, Any]:
 
 def _responses(path: str, kind: str | None, ok: int, decides: bool) -> dict[str, Any]:
     if path == "/metrics":
-        return {"200": {"description": "Prometheus text format.",
-                        "content": {"text/plain": {"schema": {"type": "string"}}}}}
+        return {
+            "200": {
+                "description": "Prometheus text format.",
+                "content": {"text/plain": {"schema": {"type": "string"}}},
+            }
+        }
     if path == "/openapi.json":
         return {"200": _json("This schema.", {"type": "object"})}
     if path == "/healthz":
-        return {"200": _json("The ledger answers.", _ref("Health")),
-                "503": _json("The ledger does not answer.", _ref("Health"))}
+        return {
+            "200": _json("The ledger answers.", _ref("Health")),
+            "503": _json("The ledger does not answer.", _ref("Health")),
+        }
     name = _SUCCESS.get(path)
     ok_schema = _ref(name) if name is not None else {"type": "object"}
     out: dict[str, Any] = {
         str(ok): _json("Allowed or refused: read allowed." if decides else "Done.", ok_schema),
         "401": _json("No key, or an unknown or revoked one.", _ref("Error")),
         "422": _json("Invalid request: the answer names the field.", _ref("InvalidRequest")),
-        "503": _json("The ledger cannot be read or written: a LEDGER_UNAVAILABLE decision "
-                     "(never an allow, nothing recorded), or an error.",
-                     {"anyOf": [_ref("Decision"), _ref("Error")]}),
+        "503": _json(
+            "The ledger cannot be read or written: a LEDGER_UNAVAILABLE decision "
+            "(never an allow, nothing recorded), or an error.",
+            {"anyOf": [_ref("Decision"), _ref("Error")]},
+        ),
     }
     if decides:
-        out["409"] = _json("A refusal under ?strict=true (or a pre-dial body map that reads the "
-                           "status alone): the same body as the 200.", ok_schema)
+        out["409"] = _json(
+            "A refusal under ?strict=true (or a pre-dial body map that reads the "
+            "status alone): the same body as the 200.",
+            ok_schema,
+        )
     if "{attempt_id}" in path:
         out["404"] = _json("An unknown attempt, or one of another professional.", _ref("Error"))
     if path.endswith("/void"):
-        out["409"] = _json("Too late (5 minutes after the attempt) or an outcome was reported: "
-                           "the call was placed.", _ref("Error"))
+        out["409"] = _json(
+            "Too late (5 minutes after the attempt) or an outcome was reported: "
+            "the call was placed.",
+            _ref("Error"),
+        )
     if kind is not None:
         out["408"] = _json("The body took too long to arrive.", _ref("Error"))
         out["413"] = _json("The body is too large.", _ref("Error"))
@@ -281,19 +361,26 @@ def _request(kind: str, body_map: BodyMap | None) -> dict[str, Any]:
     return {"anyOf": [ours, theirs]}
 
 
-def build(routes: Sequence[Route], decides: frozenset[str], body_map: BodyMap | None = None,
-          ) -> dict[str, Any]:
+def build(
+    routes: Sequence[Route],
+    decides: frozenset[str],
+    body_map: BodyMap | None = None,
+) -> dict[str, Any]:
     """The OpenAPI 3.1 description of ``routes`` (``decides``: the paths that answer a decision
     and take ``?strict``)."""
     paths: dict[str, dict[str, Any]] = {}
     for method, path, summary, kind, ok in routes:
-        op: dict[str, Any] = {"summary": summary,
-                              "responses": _responses(path, kind, ok, path in decides)}
+        op: dict[str, Any] = {
+            "summary": summary,
+            "responses": _responses(path, kind, ok, path in decides),
+        }
         if path.startswith("/v1/"):
             op["security"] = [{"bearer": []}]
         if kind is not None:
-            op["requestBody"] = {"required": True, "content": {"application/json": {
-                "schema": _request(kind, body_map)}}}
+            op["requestBody"] = {
+                "required": True,
+                "content": {"application/json": {"schema": _request(kind, body_map)}},
+            }
         params: list[dict[str, Any]] = [
             {"name": p, "in": "path", "required": True, "schema": {"type": "string"},
              "description": text}
@@ -302,17 +389,34 @@ def build(routes: Sequence[Route], decides: frozenset[str], body_map: BodyMap | 
             if "{" + p + "}" in path
         ]  # fmt: skip
         if path in decides:
-            params.append({"name": "strict", "in": "query", "schema": {"type": "boolean"},
-                           "description": "true: a refusal answers 409 (same body)."})
+            params.append(
+                {
+                    "name": "strict",
+                    "in": "query",
+                    "schema": {"type": "boolean"},
+                    "description": "true: a refusal answers 409 (same body).",
+                }
+            )
         if path == "/v1/attempts":
-            params.append({"name": "Idempotency-Key", "in": "header",
-                           "schema": {"type": "string", "minLength": 1, "maxLength": 255},
-                           "description": "The same key with the same body replays the stored "
-                           "answer and records nothing more."})
+            params.append(
+                {
+                    "name": "Idempotency-Key",
+                    "in": "header",
+                    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+                    "description": "The same key with the same body replays the stored "
+                    "answer and records nothing more.",
+                }
+            )
         if path == "/v1/numbers/{number}":
-            params.append({"name": "caller_id", "in": "query", "schema": {"type": "string"},
-                           "description": "The caller ID the decision now is judged for "
-                           "(omitted: a refusal, CALLER_ID_INVALID)."})
+            params.append(
+                {
+                    "name": "caller_id",
+                    "in": "query",
+                    "schema": {"type": "string"},
+                    "description": "The caller ID the decision now is judged for "
+                    "(omitted: a refusal, CALLER_ID_INVALID).",
+                }
+            )
         if params:
             op["parameters"] = params
         paths.setdefault(path, {})[method.lower()] = op

@@ -55,62 +55,111 @@ class Field:
     """What the field means, for the OpenAPI schema."""
 
 
-_NUMBER = "The consumer's number, as dialled or in E.164 (\"06 12 34 56 78\", \"+33612345678\")."
+_NUMBER = 'The consumer\'s number, as dialled or in E.164 ("06 12 34 56 78", "+33612345678").'
 _TIME = "ISO 8601 with an offset; omitted, the server's now."
 _AT_FACT = "When it happened: " + _TIME
 
 _DECISION = {
     "number": Field("str", True, max_len=64, description=_NUMBER),
-    "caller_id": Field("str", True, max_len=64, description=(
-        "The number presented to the consumer. Required; empty or hidden is a refusal "
-        "(CALLER_ID_INVALID).")),
-    "at": Field("time", description=(
-        "The instant judged: ISO 8601 with an offset (a time without one is a 422); omitted, "
-        "the server's now.")),
-    "purpose": Field("enum", enum=Purpose, description="Why the call is made (default "
-                     "PROSPECTION)."),
-    "sector": Field("enum", enum=Sector, description="The product canvassed, when its sector "
-                    "has rules of its own."),
-    "callee_tz": Field("str", max_len=64, description=(
-        "The consumer's IANA time zone when the dialer knows it better than the number's "
-        "prefix does (\"Europe/Paris\").")),
-    "department": Field("str", max_len=8, description=(
-        "INSEE code of the consumer's département (\"57\", \"2A\", \"974\"): decides the zone "
-        "and the local holidays.")),
-    "recorded_message": Field("bool", description="The call plays a recorded message without "
-                              "a human."),
+    "caller_id": Field(
+        "str",
+        True,
+        max_len=64,
+        description=(
+            "The number presented to the consumer. Required; empty or hidden is a refusal "
+            "(CALLER_ID_INVALID)."
+        ),
+    ),
+    "at": Field(
+        "time",
+        description=(
+            "The instant judged: ISO 8601 with an offset (a time without one is a 422); omitted, "
+            "the server's now."
+        ),
+    ),
+    "purpose": Field(
+        "enum", enum=Purpose, description="Why the call is made (default PROSPECTION)."
+    ),
+    "sector": Field(
+        "enum",
+        enum=Sector,
+        description="The product canvassed, when its sector has rules of its own.",
+    ),
+    "callee_tz": Field(
+        "str",
+        max_len=64,
+        description=(
+            "The consumer's IANA time zone when the dialer knows it better than the number's "
+            'prefix does ("Europe/Paris").'
+        ),
+    ),
+    "department": Field(
+        "str",
+        max_len=8,
+        description=(
+            'INSEE code of the consumer\'s département ("57", "2A", "974"): decides the zone '
+            "and the local holidays."
+        ),
+    ),
+    "recorded_message": Field(
+        "bool", description="The call plays a recorded message without a human."
+    ),
 }
 
 BODIES: dict[str, dict[str, Field]] = {
     "check": _DECISION,
-    "attempt": {**_DECISION, "campaign": Field("str", max_len=200, description=(
-        "The dialer's campaign, kept with the recorded attempt."))},
+    "attempt": {
+        **_DECISION,
+        "campaign": Field(
+            "str",
+            max_len=200,
+            description=("The dialer's campaign, kept with the recorded attempt."),
+        ),
+    },
     "outcome": {
         "outcome": Field("enum", True, enum=Outcome, description="What happened on the call."),
         "at": Field("time", description=_AT_FACT),
     },
     # POST /v1/attempts/{attempt_id}/void: an attempt never placed (kept with its reason).
     "void": {
-        "reason": Field("str", True, max_len=500, description=(
-            "Why the attempt was never placed: kept in the ledger and the journal.")),
+        "reason": Field(
+            "str",
+            True,
+            max_len=500,
+            description=("Why the attempt was never placed: kept in the ledger and the journal."),
+        ),
         "at": Field("time", description="When it is voided (default now): " + _TIME),
     },
     "consent": {
         "number": Field("str", True, max_len=64, description=_NUMBER),
         "at": Field("time", description="When the consent was given: " + _TIME),
-        "proof": Field("str", True, max_len=2000, description=(
-            "Where the proof is kept (a document id, a URL, a recording).")),
+        "proof": Field(
+            "str",
+            True,
+            max_len=2000,
+            description=("Where the proof is kept (a document id, a URL, a recording)."),
+        ),
         "expires_at": Field("time", description="When the consent ends, if it has an end."),
-        "off_hours": Field("bool", description=(
-            "The consumer expressly agreed to be called outside the legal days and hours.")),
-        "channel": Field("str", max_len=200, description=(
-            "Where it was given: web, phone, paper, sms, email…")),
-        "source": Field("str", max_len=200, description=(
-            "The party that collected it, e.g. a lead vendor.")),
-        "wording": Field("str", max_len=10000, description=(
-            "The text the consumer agreed to, or its version id.")),
-        "proof_sha256": Field("str", max_len=64, description=(
-            "Hex SHA-256 digest of the proof document.")),
+        "off_hours": Field(
+            "bool",
+            description=(
+                "The consumer expressly agreed to be called outside the legal days and hours."
+            ),
+        ),
+        "channel": Field(
+            "str", max_len=200, description=("Where it was given: web, phone, paper, sms, email…")
+        ),
+        "source": Field(
+            "str", max_len=200, description=("The party that collected it, e.g. a lead vendor.")
+        ),
+        "wording": Field(
+            "str",
+            max_len=10000,
+            description=("The text the consumer agreed to, or its version id."),
+        ),
+        "proof_sha256": Field(
+            "str", max_len=64, description=("Hex SHA-256 digest of the proof document.")
+        ),
     },
     "withdrawal": {
         "number": Field("str", True, max_len=64, description=_NUMBER),
@@ -119,8 +168,9 @@ BODIES: dict[str, dict[str, Field]] = {
     "optout": {
         "number": Field("str", True, max_len=64, description=_NUMBER),
         "at": Field("time", description=_AT_FACT),
-        "source": Field("str", max_len=200, description=(
-            "Where the objection came from (default internal).")),
+        "source": Field(
+            "str", max_len=200, description=("Where the objection came from (default internal).")
+        ),
         "expires_at": Field("time", description="When the opt-out ends, if it has an end."),
     },
     "refusal": {
@@ -129,8 +179,12 @@ BODIES: dict[str, dict[str, Field]] = {
     },
     "lift": {
         "number": Field("str", True, max_len=64, description=_NUMBER),
-        "reason": Field("str", True, max_len=2000, description=(
-            "Why the entries were mistakes: kept in the journal.")),
+        "reason": Field(
+            "str",
+            True,
+            max_len=2000,
+            description=("Why the entries were mistakes: kept in the journal."),
+        ),
         "at": Field("time", description=_AT_FACT),
         "by": Field("str", max_len=200, description="Who lifts them."),
     },
@@ -157,21 +211,28 @@ def _iso(text: str) -> datetime:
 
 def parse_time(value: object, name: str) -> datetime:
     if not isinstance(value, str):
-        raise Invalid(name, _("{field} must be an ISO 8601 time with an offset (a string)",
-                               field=name))
+        raise Invalid(
+            name, _("{field} must be an ISO 8601 time with an offset (a string)", field=name)
+        )
     try:
         moment = _iso(value.strip())
     except (ValueError, OverflowError) as exc:
         raise Invalid(
             name,
-            _("{field}={value} is not an ISO 8601 time, e.g. 2026-11-23T10:30:00+01:00",
-              field=name, value=repr(value[:60])),
+            _(
+                "{field}={value} is not an ISO 8601 time, e.g. 2026-11-23T10:30:00+01:00",
+                field=name,
+                value=repr(value[:60]),
+            ),
         ) from exc
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise Invalid(
             name,
-            _("{field}={value} has no offset: add one, e.g. 2026-11-23T10:30:00+01:00",
-              field=name, value=repr(value[:60])),
+            _(
+                "{field}={value} has no offset: add one, e.g. 2026-11-23T10:30:00+01:00",
+                field=name,
+                value=repr(value[:60]),
+            ),
         )
     try:
         in_range(moment, name)
@@ -201,8 +262,11 @@ def decode(raw: bytes) -> dict[str, Any]:
     return data
 
 
-def validate(data: dict[str, Any], kind: str, names: dict[str, str] | None = None,
-             ) -> dict[str, Any]:
+def validate(
+    data: dict[str, Any],
+    kind: str,
+    names: dict[str, str] | None = None,
+) -> dict[str, Any]:
     """:func:`parse_body` of a decoded object; ``names`` maps a field to the name an error must
     give it (a platform's own field name, under a body map)."""
     spec = BODIES[kind]
@@ -222,8 +286,9 @@ def validate(data: dict[str, Any], kind: str, names: dict[str, str] | None = Non
         if theirs is None:
             raise
         if exc.text.params.get("field") == exc.field:  # the message names it: by their name
-            raise Invalid(theirs, Message(exc.text.msgid, {**exc.text.params, "field": theirs})
-                          ) from None
+            raise Invalid(
+                theirs, Message(exc.text.msgid, {**exc.text.params, "field": theirs})
+            ) from None
         raise Invalid(theirs, exc.message.replace(exc.field, theirs, 1)) from None
     return out
 
@@ -233,8 +298,9 @@ def _value(name: str, f: Field, value: object) -> object:
         if not isinstance(value, str):
             raise Invalid(name, _("{field} must be a string", field=name))
         if len(value) > f.max_len:
-            raise Invalid(name, _("{field} is longer than {most} characters", field=name,
-                                   most=f.max_len))
+            raise Invalid(
+                name, _("{field} is longer than {most} characters", field=name, most=f.max_len)
+            )
         return value
     if f.kind == "bool":
         if not isinstance(value, bool):
@@ -245,6 +311,7 @@ def _value(name: str, f: Field, value: object) -> object:
     assert f.enum is not None
     names = [m.name for m in f.enum]
     if not isinstance(value, str) or value.upper() not in names:
-        raise Invalid(name, _("{field} must be one of {choices}", field=name,
-                               choices=", ".join(names)))
+        raise Invalid(
+            name, _("{field} must be one of {choices}", field=name, choices=", ".join(names))
+        )
     return f.enum[value.upper()]

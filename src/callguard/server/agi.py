@@ -95,25 +95,36 @@ class AgiServer:
         await self.server.wait_closed()
 
 
-async def start_agi(service: Service, host: str, port: int, metrics: Metrics | None = None,
-                    read_timeout: float = AGI_READ_TIMEOUT,
-                    deadline: float | None = None,
-                    limits: ConnectionLimits | None = None) -> AgiServer:
+async def start_agi(
+    service: Service,
+    host: str,
+    port: int,
+    metrics: Metrics | None = None,
+    read_timeout: float = AGI_READ_TIMEOUT,
+    deadline: float | None = None,
+    limits: ConnectionLimits | None = None,
+) -> AgiServer:
     """Serve FastAGI on ``host:port``; ``deadline`` (default :data:`AGI_SESSION_DEADLINE`)
     bounds each whole session; ``limits`` (default: a :class:`ConnectionLimits` of its own with
     the default caps; ``callguard serve`` shares the HTTP listener's) caps the sessions held at
     once, in all and per peer address: a connection past a cap is closed at once, before a
     line is read, and no attempt is recorded for it."""
     sessions: set[asyncio.Task[None]] = set()
-    agi = _Agi(service, metrics, read_timeout,
-               AGI_SESSION_DEADLINE if deadline is None else deadline, sessions)
+    agi = _Agi(
+        service,
+        metrics,
+        read_timeout,
+        AGI_SESSION_DEADLINE if deadline is None else deadline,
+        sessions,
+    )
     admission = limits if limits is not None else ConnectionLimits()
 
     async def on_connect(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         peer = _peer(writer)
         if not admission.admit(peer):
-            log.warning(json.dumps({"route": "agi", "error": "too many connections",
-                                    "client": peer}))
+            log.warning(
+                json.dumps({"route": "agi", "error": "too many connections", "client": peer})
+            )
             writer.transport.abort()  # nothing read, nothing answered, nothing recorded
             return
         task = asyncio.current_task()
@@ -395,7 +406,8 @@ class _Agi:
             except (_Late, asyncio.TimeoutError) as exc:
                 late = isinstance(exc, _Late)
                 why = (
-                    "the session's deadline passed" if late
+                    "the session's deadline passed"
+                    if late
                     else f"no acknowledgement within {self.read_timeout:g} s"
                 )
                 # A slow PBX may still run what it has received, CALLGUARD_ALLOWED=1 included:

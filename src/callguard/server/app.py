@@ -82,8 +82,13 @@ ROUTES: tuple[tuple[str, str, str, str | None, int], ...] = (
     ("POST", "/v1/check", "May this number be called now? (read-only)", "check", 200),
     ("POST", "/v1/attempts", "Decide and, when allowed, record the attempt", "attempt", 200),
     ("POST", "/v1/attempts/{attempt_id}/outcome", "Record an attempt's outcome", "outcome", 200),
-    ("POST", "/v1/attempts/{attempt_id}/void", "Void an attempt never placed (409 when too late)",
-     "void", 200),
+    (
+        "POST",
+        "/v1/attempts/{attempt_id}/void",
+        "Void an attempt never placed (409 when too late)",
+        "void",
+        200,
+    ),
     ("POST", "/v1/consents", "Record a prior consent", "consent", 201),
     ("POST", "/v1/consents/withdraw", "Record a consent withdrawal", "withdrawal", 201),
     ("POST", "/v1/optouts", "Put a number on the do-not-call list", "optout", 201),
@@ -196,8 +201,9 @@ def localized(body: Any, french: bool) -> Any:
     return walk(body)
 
 
-def _error(request: Request, status: int, code: str, message: Message | str,
-           **extra: Any) -> JSONResponse:
+def _error(
+    request: Request, status: int, code: str, message: Message | str, **extra: Any
+) -> JSONResponse:
     """An error answer, its sentence in the client's language (``Accept-Language``)."""
     lang = language(request)
     said = message.render(lang) if isinstance(message, Message) else Message(message).render(lang)
@@ -235,6 +241,8 @@ Work = Callable[[Request, Service, ApiKey, dict[str, Any], bytes], Callable[[], 
 
 
 _JSON_HEADERS = [(b"content-type", b"application/json")]
+
+
 def _encoder() -> Callable[[Any], str]:
     """JSON as Starlette's ``JSONResponse`` renders it (compact, non-ASCII kept, no NaN), in
     the stdlib's fastest form: its C encoder built once (``json.dumps`` builds one per call)."""
@@ -243,8 +251,17 @@ def _encoder() -> Callable[[Any], str]:
     make = getattr(encoder, "c_make_encoder", None)
     if make is None:  # an interpreter without the C accelerator
         return json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
-    c_encode = make(None, json.JSONEncoder().default, encoder.encode_basestring, None, ":", ",",
-                    False, False, False)
+    c_encode = make(
+        None,
+        json.JSONEncoder().default,
+        encoder.encode_basestring,
+        None,
+        ":",
+        ",",
+        False,
+        False,
+        False,
+    )
 
     def encode(body: Any) -> str:
         return "".join(c_encode(body, 0))
@@ -258,8 +275,13 @@ _encode = _encoder()
 async def _answer(send: Send, status: int, body: Any) -> None:
     """A JSON answer in two ASGI messages, its header block built here (no Response object)."""
     payload = _encode(body).encode()
-    await send({"type": "http.response.start", "status": status,
-                "headers": [*_JSON_HEADERS, (b"content-length", b"%d" % len(payload))]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [*_JSON_HEADERS, (b"content-length", b"%d" % len(payload))],
+        }
+    )
     await send({"type": "http.response.body", "body": payload})
 
 
@@ -267,8 +289,13 @@ def _in_consumer_time(answer: Answer) -> dict[str, Any]:
     """:func:`in_consumer_time`; a decision's own answer shifted from its instant, without
     reading back the text of it."""
     body, decision = answer.body, answer.decision
-    if decision is not None and not answer.replayed and "decision" not in body \
-            and decision.at.tzinfo is not None and body.get("callee_tz") == decision.callee_tz:
+    if (
+        decision is not None
+        and not answer.replayed
+        and "decision" not in body
+        and decision.at.tzinfo is not None
+        and body.get("callee_tz") == decision.callee_tz
+    ):
         zone = _zone(decision.callee_tz)
         if zone is not None and body.get("at") == decision.at.isoformat():
             return {**body, "at": decision.at.astimezone(zone).isoformat()}
@@ -282,8 +309,9 @@ class _Endpoint:
 
     __slots__ = ("decides", "kind", "route", "status_ok", "work")
 
-    def __init__(self, route: str, kind: str | None, status_ok: int, work: Work,
-                 decides: bool = False) -> None:
+    def __init__(
+        self, route: str, kind: str | None, status_ok: int, work: Work, decides: bool = False
+    ) -> None:
         self.route = route
         self.kind = kind
         self.status_ok = status_ok
@@ -309,8 +337,11 @@ class _Endpoint:
                 accept = accept if accept is not None else value
         key_text = _bearer(key_header.decode("latin-1")) if key_header is not None else None
         # One read: the connection bounds how long the body may take (a 408 there).
-        body = (await _read_body(None if declared is None else declared.decode("latin-1"),
-                                 receive) if kind is not None else b"")
+        body = (
+            await _read_body(None if declared is None else declared.decode("latin-1"), receive)
+            if kind is not None
+            else b""
+        )
         work = self.work
 
         def blocking() -> Answer:
@@ -346,13 +377,16 @@ class _Endpoint:
 
 # -- the work of each route (run in the one step, with the key and the parsed body) -------------
 
-def _check(_r: Request, service: Service, key: ApiKey, args: dict[str, Any],
-           _b: bytes) -> Callable[[], Answer]:
+
+def _check(
+    _r: Request, service: Service, key: ApiKey, args: dict[str, Any], _b: bytes
+) -> Callable[[], Answer]:
     return lambda: service.check(key, args)
 
 
-def _attempt(r: Request, service: Service, key: ApiKey, args: dict[str, Any],
-             b: bytes) -> Callable[[], Answer]:
+def _attempt(
+    r: Request, service: Service, key: ApiKey, args: dict[str, Any], b: bytes
+) -> Callable[[], Answer]:
     idem = r.headers.get("idempotency-key")
     if idem is not None and not 0 < len(idem) <= 255:
         raise _schemas.Invalid(
@@ -370,29 +404,33 @@ def _attempt_id(r: Request) -> int:
     return int(raw)
 
 
-def _outcome(r: Request, service: Service, key: ApiKey, args: dict[str, Any],
-             _b: bytes) -> Callable[[], Answer]:
+def _outcome(
+    r: Request, service: Service, key: ApiKey, args: dict[str, Any], _b: bytes
+) -> Callable[[], Answer]:
     attempt_id = _attempt_id(r)
     return lambda: service.outcome(key, attempt_id, args)
 
 
-def _void(r: Request, service: Service, key: ApiKey, args: dict[str, Any],
-          _b: bytes) -> Callable[[], Answer]:
+def _void(
+    r: Request, service: Service, key: ApiKey, args: dict[str, Any], _b: bytes
+) -> Callable[[], Answer]:
     attempt_id = _attempt_id(r)
     return lambda: service.void(key, attempt_id, args)
 
 
 def _fact(name: str) -> Work:
-    def work(_r: Request, service: Service, key: ApiKey, args: dict[str, Any],
-             _b: bytes) -> Callable[[], Answer]:
+    def work(
+        _r: Request, service: Service, key: ApiKey, args: dict[str, Any], _b: bytes
+    ) -> Callable[[], Answer]:
         method = getattr(service, name)
         return lambda: method(key, args)
 
     return work
 
 
-def _number(r: Request, service: Service, key: ApiKey, _a: dict[str, Any],
-            _b: bytes) -> Callable[[], Answer]:
+def _number(
+    r: Request, service: Service, key: ApiKey, _a: dict[str, Any], _b: bytes
+) -> Callable[[], Answer]:
     caller_id = r.query_params.get("caller_id")
     return lambda: service.number(key, r.path_params["number"], caller_id)
 
@@ -454,13 +492,15 @@ ENDPOINTS: dict[str, Any] = {
 
 # -- the exception handlers ------------------------------------------------------------------------
 
+
 async def _on_disconnect(request: Request, _exc: Exception) -> Response:
     return _error(request, 408, "timeout", _("the client left before sending its body"))
 
 
 async def _on_too_large(request: Request, _exc: Exception) -> Response:
-    return _error(request, 413, "too_large",
-                  _("the body is larger than {most} bytes", most=MAX_BODY))
+    return _error(
+        request, 413, "too_large", _("the body is larger than {most} bytes", most=MAX_BODY)
+    )
 
 
 async def _on_unauthorized(request: Request, exc: Exception) -> Response:
@@ -496,15 +536,18 @@ async def _on_unavailable(request: Request, exc: Exception) -> Response:
     if ctx is not None:
         ctx.info["error"] = "LEDGER_UNAVAILABLE"
         if exc.decision is None and ctx.decides:  # past the deadline: still a decision
-            known = ctx.parsed if ctx.parsed is not None else {
-                "number": request.path_params.get("number")}
+            known = (
+                ctx.parsed
+                if ctx.parsed is not None
+                else {"number": request.path_params.get("number")}
+            )
             exc.decision = request.app.state.service.late_decision(known, str(exc))
         if exc.decision is not None:
             _note(ctx.info, exc.decision)
             metrics.decision(route, exc.decision)
             return JSONResponse(
                 localized(in_consumer_time(exc.decision.to_dict()), wants_french(request)),
-                status_code=503
+                status_code=503,
             )
     return _error(request, 503, "ledger_unavailable", _("the ledger cannot be read or written"))
 
@@ -516,8 +559,9 @@ async def _on_http_error(request: Request, exc: Exception) -> Response:
     french = wants_french(request)
     if exc.status_code == 405:
         allow = (exc.headers or {}).get("Allow", "")
-        content = error_body("method_not_allowed", french, method=request.method,
-                             path=request.url.path, allow=allow)
+        content = error_body(
+            "method_not_allowed", french, method=request.method, path=request.url.path, allow=allow
+        )
     elif exc.status_code == 404:
         content = error_body("not_found", french, path=request.url.path)
     else:
@@ -539,13 +583,15 @@ EXCEPTION_HANDLERS: dict[Any, Callable[[Request, Exception], Any]] = {
 
 # -- the middleware ------------------------------------------------------------------------------
 
+
 class Timing:
     """Pure ASGI: the latency histogram and the JSON log line of every ``/v1`` request (the
     requests whose endpoint set a :class:`_Context`). The histogram's child per (route, status)
     is looked up once."""
 
-    def __init__(self, app: ASGIApp, metrics: Metrics,
-                 request_log: RequestLog | None = None) -> None:
+    def __init__(
+        self, app: ASGIApp, metrics: Metrics, request_log: RequestLog | None = None
+    ) -> None:
         self.app = app
         self.metrics = metrics
         self.request_log = request_log
@@ -587,6 +633,7 @@ class Timing:
 
 
 # -- the app ---------------------------------------------------------------------------------------
+
 
 def _handler_for(exc: Exception) -> Callable[[Request, Exception], Any] | None:
     for kind in type(exc).__mro__:
@@ -643,11 +690,17 @@ class _App(Starlette):
         await super().__call__(scope, receive, send)
 
 
-def create_app(service: Service, *, agi_port: int | None = None, agi_host: str = "127.0.0.1",
-               agi_read_timeout: float | None = None, close_service: bool = True,
-               body_map: BodyMap | None = None,
-               limits: ConnectionLimits | None = None,
-               request_log: RequestLog | None = None) -> Starlette:
+def create_app(
+    service: Service,
+    *,
+    agi_port: int | None = None,
+    agi_host: str = "127.0.0.1",
+    agi_read_timeout: float | None = None,
+    close_service: bool = True,
+    body_map: BodyMap | None = None,
+    limits: ConnectionLimits | None = None,
+    request_log: RequestLog | None = None,
+) -> Starlette:
     """The ASGI app; with ``agi_port`` its lifespan also serves FastAGI on the same Guards,
     its connections counted in ``limits`` (by default those ``server_config`` gives the HTTP
     listener, so one client's sockets are capped across both); with ``body_map`` the decision
@@ -662,9 +715,14 @@ def create_app(service: Service, *, agi_port: int | None = None, agi_host: str =
         if agi_port is not None:
             from .agi import AGI_READ_TIMEOUT, start_agi
 
-            agi = await start_agi(service, agi_host, agi_port, metrics,
-                                  agi_read_timeout or AGI_READ_TIMEOUT,
-                                  limits=app.state.limits)
+            agi = await start_agi(
+                service,
+                agi_host,
+                agi_port,
+                metrics,
+                agi_read_timeout or AGI_READ_TIMEOUT,
+                limits=app.state.limits,
+            )
             app.state.agi = agi
         try:
             yield
@@ -674,10 +732,17 @@ def create_app(service: Service, *, agi_port: int | None = None, agi_host: str =
             if close_service:
                 service.close()
 
-    app = _App(routes=routes, lifespan=lifespan, exception_handlers=EXCEPTION_HANDLERS,
-               middleware=[Middleware(Timing, metrics=metrics, request_log=request_log)])
-    direct = {path: endpoint for path, endpoint in ENDPOINTS.items()
-              if isinstance(endpoint, _Endpoint) and "{" not in path}
+    app = _App(
+        routes=routes,
+        lifespan=lifespan,
+        exception_handlers=EXCEPTION_HANDLERS,
+        middleware=[Middleware(Timing, metrics=metrics, request_log=request_log)],
+    )
+    direct = {
+        path: endpoint
+        for path, endpoint in ENDPOINTS.items()
+        if isinstance(endpoint, _Endpoint) and "{" not in path
+    }
     timing = Timing(app.router, metrics, request_log)
     fast = _Direct(direct, timing)
     app.direct = {(method, path): fast for method, path, *_ in ROUTES if path in direct}

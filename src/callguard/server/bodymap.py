@@ -77,8 +77,10 @@ class BodyMap:
             if theirs in data:
                 value = data[theirs]
                 # Platforms write numbers and IDs as JSON numbers as often as strings.
-                if spec[ours].kind == "str" and isinstance(value, int) and not isinstance(
-                    value, bool
+                if (
+                    spec[ours].kind == "str"
+                    and isinstance(value, int)
+                    and not isinstance(value, bool)
                 ):
                     value = str(value)
                 out[ours] = value
@@ -92,23 +94,27 @@ def _check(name: str, fields: dict[str, Any]) -> MappingProxyType[str, str]:
     for ours, theirs in fields.items():
         if ours not in _MAPPABLE:
             raise BodyMapError(
-                f"{name}: {ours!r} is not a callguard field; the fields are "
-                f"{', '.join(_MAPPABLE)}"
+                f"{name}: {ours!r} is not a callguard field; the fields are {', '.join(_MAPPABLE)}"
             )
         if not isinstance(theirs, str) or not theirs.strip():
-            raise BodyMapError(f"{name}: the platform field for {ours!r} must be a non-empty "
-                               f"string, not {theirs!r}")
+            raise BodyMapError(
+                f"{name}: the platform field for {ours!r} must be a non-empty "
+                f"string, not {theirs!r}"
+            )
     for required in _REQUIRED:
         if required not in fields:
             raise BodyMapError(f"{name}: {required!r} is required (which field carries it?)")
     if all(theirs in _MAPPABLE for theirs in fields.values()):
-        raise BodyMapError(f"{name}: every field it names is already callguard's: it would "
-                           "never tell a platform's body from callguard's own")
+        raise BodyMapError(
+            f"{name}: every field it names is already callguard's: it would "
+            "never tell a platform's body from callguard's own"
+        )
     seen: dict[str, str] = {}
     for ours, theirs in fields.items():
         if theirs in seen:
-            raise BodyMapError(f"{name}: {theirs!r} is mapped to both {seen[theirs]!r} and "
-                               f"{ours!r}")
+            raise BodyMapError(
+                f"{name}: {theirs!r} is mapped to both {seen[theirs]!r} and {ours!r}"
+            )
         seen[theirs] = ours
     return MappingProxyType(dict(fields))
 
@@ -143,8 +149,10 @@ def load_body_map(spec: str) -> BodyMap:
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise BodyMapError(f"{spec}: not a JSON file ({str(exc)[:120]})") from exc
     if not isinstance(data, dict):
-        raise BodyMapError(f"{spec}: must be a JSON object such as "
-                           '{"number": "THEIR_FIELD", "caller_id": "THEIR_FIELD"}')
+        raise BodyMapError(
+            f"{spec}: must be a JSON object such as "
+            '{"number": "THEIR_FIELD", "caller_id": "THEIR_FIELD"}'
+        )
     return BodyMap(path.name, _check(spec, data))
 
 

@@ -104,19 +104,22 @@ def list_keys(ledger: Ledger) -> list[KeyInfo]:
 
 def revoke_key(ledger: Ledger, name_or_prefix: str) -> KeyInfo:
     """Revoke the one key named ``name_or_prefix`` or whose prefix it is; ValueError otherwise."""
-    matches = [
-        k for k in list_keys(ledger) if name_or_prefix in (k.name, k.prefix)
-    ]
+    matches = [k for k in list_keys(ledger) if name_or_prefix in (k.name, k.prefix)]
     if not matches:
         raise ConfigurationError(
             _("no key named {name} or with that prefix", name=repr(name_or_prefix)),
-            field="name_or_prefix", value=name_or_prefix,
+            field="name_or_prefix",
+            value=name_or_prefix,
         )
     if len(matches) > 1:
         raise ConfigurationError(
-            _("{name} names {count} keys: give the key's name", name=repr(name_or_prefix),
-              count=len(matches)),
-            field="name_or_prefix", value=name_or_prefix,
+            _(
+                "{name} names {count} keys: give the key's name",
+                name=repr(name_or_prefix),
+                count=len(matches),
+            ),
+            field="name_or_prefix",
+            value=name_or_prefix,
         )
     (key,) = matches
     if key.revoked_at is None:

@@ -41,15 +41,21 @@ class ConnectionLimits:
         max_connections: int = MAX_CONNECTIONS,
         max_per_client: int = MAX_CONNECTIONS_PER_CLIENT,
     ) -> None:
-        if isinstance(max_connections, bool) or not isinstance(max_connections, int) \
-                or max_connections < 1:
+        if (
+            isinstance(max_connections, bool)
+            or not isinstance(max_connections, int)
+            or max_connections < 1
+        ):
             raise ConfigurationError(
                 _("max_connections must be an integer ≥ 1, not {value}",
                   value=repr(max_connections)),
                 field="max_connections", value=max_connections,
             )  # fmt: skip
-        if isinstance(max_per_client, bool) or not isinstance(max_per_client, int) \
-                or max_per_client < 1:
+        if (
+            isinstance(max_per_client, bool)
+            or not isinstance(max_per_client, int)
+            or max_per_client < 1
+        ):
             raise ConfigurationError(
                 _("max_per_client must be an integer ≥ 1, not {value}",
                   value=repr(max_per_client)),

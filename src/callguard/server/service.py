@@ -59,7 +59,12 @@ from . import keys as _keys
 from ._schemas import Invalid
 
 __all__ = [
-    "DEFAULT_DEADLINE", "IDEMPOTENCY_TTL", "Answer", "Conflict", "Service", "Unauthorized",
+    "DEFAULT_DEADLINE",
+    "IDEMPOTENCY_TTL",
+    "Answer",
+    "Conflict",
+    "Service",
+    "Unauthorized",
     "Unavailable",
 ]
 
@@ -147,7 +152,9 @@ def _supported(args: dict[str, Any], accepted: frozenset[str], defaults: dict[st
     for name, default in defaults.items():
         if name in args and name not in accepted:
             if args[name] != default:
-                raise Invalid(name, _("{field} is not supported by this callguard version", field=name))
+                raise Invalid(
+                    name, _("{field} is not supported by this callguard version", field=name)
+                )
             del args[name]
 
 
@@ -164,8 +171,11 @@ class Service:
         executor: str = "auto",
         deadline: float = DEFAULT_DEADLINE,
     ) -> None:
-        if isinstance(deadline, bool) or not isinstance(deadline, (int, float)) \
-                or not 0 < deadline <= 600:
+        if (
+            isinstance(deadline, bool)
+            or not isinstance(deadline, (int, float))
+            or not 0 < deadline <= 600
+        ):
             raise ConfigurationError(
                 _("deadline must be a number of seconds in (0, 600], not {value}",
                   value=repr(deadline)),
@@ -204,8 +214,7 @@ class Service:
 
     # -- plumbing -----------------------------------------------------------------------------
 
-    async def run(self, fn: Callable[[], T], *, due: float | None = None,
-                  inline: bool = True) -> T:
+    async def run(self, fn: Callable[[], T], *, due: float | None = None, inline: bool = True) -> T:
         """Run blocking ledger work off the event loop (see the module's threading model),
         answering within the deadline whatever the ledger does.
 
@@ -464,8 +473,9 @@ class Service:
             ledger.expire_answers(now - to_us(from_us(0) + IDEMPOTENCY_TTL))
         return Answer(body, decision)
 
-    def _in_time(self, decision: Decision, number: object, args: dict[str, Any],
-                 at: datetime) -> None:
+    def _in_time(
+        self, decision: Decision, number: object, args: dict[str, Any], at: datetime
+    ) -> None:
         """Roll the attempt back when its answer can no longer reach the dialer in time: the
         dialer was told 503 and will not place the call, so the ledger must not count it."""
         if decision.allowed and self._late():
@@ -522,11 +532,16 @@ class Service:
         extra = {k: args.pop(k) for k in list(args) if k not in ("number", "proof", "expires_at")}
         for name in extra:
             if name not in _CONSENT_ARGS:
-                raise Invalid(name, _("{field} is not supported by this callguard version", field=name))
+                raise Invalid(
+                    name, _("{field} is not supported by this callguard version", field=name)
+                )
         number = args["number"]
         try:
-            self._write(lambda: guard.record_consent(number, at, proof=args["proof"],
-                                                     expires_at=args.get("expires_at"), **extra))
+            self._write(
+                lambda: guard.record_consent(
+                    number, at, proof=args["proof"], expires_at=args.get("expires_at"), **extra
+                )
+            )
         except ValueError as exc:
             raise Invalid(_field(exc, args, "proof"), exc) from exc
         return Answer(self._fact({"number": number, "at": at}, "consent"))
@@ -541,9 +556,14 @@ class Service:
         guard = self.guard(key.professional)
         at = args.get("at") or self.clock()
         try:
-            self._write(lambda: guard.add_optout(
-                args["number"], at, source=args.get("source", "internal"),
-                expires_at=args.get("expires_at")))
+            self._write(
+                lambda: guard.add_optout(
+                    args["number"],
+                    at,
+                    source=args.get("source", "internal"),
+                    expires_at=args.get("expires_at"),
+                )
+            )
         except ValueError as exc:
             raise Invalid(_field(exc, args, "expires_at"), exc) from exc
         return Answer(self._fact({"number": args["number"], "at": at}, "optout"))
@@ -568,8 +588,11 @@ class Service:
         lift = guard.lift_refusal if kind == "refusal" else guard.lift_objection
         lifted: list[int] = []
         try:
-            self._write(lambda: lifted.append(
-                lift(args["number"], at, reason=args["reason"], by=args.get("by"))))
+            self._write(
+                lambda: lifted.append(
+                    lift(args["number"], at, reason=args["reason"], by=args.get("by"))
+                )
+            )
         except ValueError as exc:
             raise Invalid(_field(exc, args, "reason"), exc) from exc
         return Answer({"lifted": lifted[0]})
@@ -591,12 +614,15 @@ class Service:
             parsed = None
         if parsed is not None:
             try:
-                body.update(number_history(
-                    guard.engine.ledger, guard.engine.pid, parsed.key, decision.callee_tz
-                ))
+                body.update(
+                    number_history(
+                        guard.engine.ledger, guard.engine.pid, parsed.key, decision.callee_tz
+                    )
+                )
             except self._errors as exc:
-                raise Unavailable(str(exc), self._unavailable({"number": number}, self.clock(),
-                                                              str(exc))) from exc
+                raise Unavailable(
+                    str(exc), self._unavailable({"number": number}, self.clock(), str(exc))
+                ) from exc
         body["decision"] = decision.to_dict()
         return Answer(body, decision)
 

@@ -53,7 +53,9 @@ _LATE_HEADERS = _plain(b"408 Request Timeout", b"the request's headers took too 
 _LATE_BODY_JSON = b'{"error": "timeout", "message": "the body took too long"}'
 _LATE_BODY = (
     b"HTTP/1.1 408 Request Timeout\r\ncontent-type: application/json\r\ncontent-length: "
-    + str(len(_LATE_BODY_JSON)).encode() + b"\r\nconnection: close\r\n\r\n" + _LATE_BODY_JSON
+    + str(len(_LATE_BODY_JSON)).encode()
+    + b"\r\nconnection: close\r\n\r\n"
+    + _LATE_BODY_JSON
 )
 
 

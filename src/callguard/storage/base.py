@@ -640,6 +640,7 @@ How to add a table, a column or a write so that it is journaled (``callguard ver
   replay them.
 """
 
+
 def counted(alias: str = "") -> str:
     """The SQL condition an ``attempts`` row (named ``alias``) must meet to count toward the
     cap: not voided, or voided and yet given an outcome (the call was placed after all: a
@@ -729,7 +730,9 @@ def index_ddl(table: Table, index: Index) -> str:
     return text if index.where is None else f"{text} WHERE {index.where}"
 
 
-def steps(types: dict[ColumnType, str], suffix: dict[str, str] | None = None) -> dict[str, list[str]]:
+def steps(
+    types: dict[ColumnType, str], suffix: dict[str, str] | None = None
+) -> dict[str, list[str]]:
     """Each schema step's statements in a dialect (``suffix`` ends a table's CREATE, by name)."""
     out: dict[str, list[str]] = {name: [] for name in KNOWN_MIGRATIONS}
     out[_M003] += ddl(_IDEMPOTENCY_M003, types)
@@ -793,7 +796,46 @@ def purge_record(removed: dict[str, int], consents_before: int, by: str | None) 
 
 
 _LIBPQ_KEYWORDS = frozenset(
-    ["host", "hostaddr", "port", "dbname", "user", "password", "passfile", "channel_binding", "connect_timeout", "client_encoding", "options", "application_name", "fallback_application_name", "keepalives", "keepalives_idle", "keepalives_interval", "keepalives_count", "tcp_user_timeout", "replication", "gssencmode", "sslmode", "requiressl", "sslcompression", "sslcert", "sslkey", "sslpassword", "sslrootcert", "sslcrl", "sslcrldir", "sslsni", "requirepeer", "ssl_min_protocol_version", "ssl_max_protocol_version", "krbsrvname", "gsslib", "service", "target_session_attrs", "load_balance_hosts"]
+    [
+        "host",
+        "hostaddr",
+        "port",
+        "dbname",
+        "user",
+        "password",
+        "passfile",
+        "channel_binding",
+        "connect_timeout",
+        "client_encoding",
+        "options",
+        "application_name",
+        "fallback_application_name",
+        "keepalives",
+        "keepalives_idle",
+        "keepalives_interval",
+        "keepalives_count",
+        "tcp_user_timeout",
+        "replication",
+        "gssencmode",
+        "sslmode",
+        "requiressl",
+        "sslcompression",
+        "sslcert",
+        "sslkey",
+        "sslpassword",
+        "sslrootcert",
+        "sslcrl",
+        "sslcrldir",
+        "sslsni",
+        "requirepeer",
+        "ssl_min_protocol_version",
+        "ssl_max_protocol_version",
+        "krbsrvname",
+        "gsslib",
+        "service",
+        "target_session_attrs",
+        "load_balance_hosts",
+    ]
 )
 _KEYWORD_PAIR = re.compile(r"\s*([A-Za-z_]+)\s*=\s*('(?:[^'\\]|\\.)*'|[^\s']*)")
 
@@ -832,9 +874,13 @@ def parse_location(location: object) -> Location:
     """
     if not isinstance(location, (str, os.PathLike)):
         raise ConfigurationError(
-            _("a ledger location is a SQLite file path, ':memory:' or a PostgreSQL URL or "
-              "keyword string, not {kind}", kind=type(location).__name__),
-            field="location", value=location,
+            _(
+                "a ledger location is a SQLite file path, ':memory:' or a PostgreSQL URL or "
+                "keyword string, not {kind}",
+                kind=type(location).__name__,
+            ),
+            field="location",
+            value=location,
         )
     text = os.fspath(location)
     if not isinstance(text, str):
@@ -854,7 +900,7 @@ def parse_location(location: object) -> Location:
 def _parse_url(text: str) -> Location:
     scheme, _, rest = text.partition("://")
     authority = re.split(r"[/?#]", rest, maxsplit=1)[0]
-    tail = rest[len(authority):]
+    tail = rest[len(authority) :]
     path = re.split(r"[?#]", tail, maxsplit=1)[0]
     userinfo, at, hosts = authority.rpartition("@")
     secrets: list[str] = []

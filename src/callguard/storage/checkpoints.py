@@ -69,16 +69,13 @@ class CheckpointReads:
     def chain_heads(self) -> dict[str, tuple[int, str]]:
         """Every journal chain's last entry: chain → (seq, hash as hex)."""
         return {
-            str(chain): (_integer(seq), hex_hash(h))
-            for chain, seq, h in self._rows(_HEADS_SQL, ())
+            str(chain): (_integer(seq), hex_hash(h)) for chain, seq, h in self._rows(_HEADS_SQL, ())
         }
 
     def entry_hash(self, chain: str, seq: int) -> str | None:
         """The hash (hex) of entry ``seq`` of ``chain``, or None when there is none (or several:
         a chain is numbered once)."""
-        rows = self._rows(
-            "SELECT hash FROM journal WHERE chain = ? AND seq = ?", (chain, int(seq))
-        )
+        rows = self._rows("SELECT hash FROM journal WHERE chain = ? AND seq = ?", (chain, int(seq)))
         return hex_hash(rows[0][0]) if len(rows) == 1 else None
 
     def entries_after(self, chain: str, seq: int) -> int:

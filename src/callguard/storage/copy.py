@@ -295,12 +295,14 @@ def migrate_ledger(
     ):
         raise ConfigurationError(
             _("source and target are the same ledger: {where}", where=_where(src_text)),
-            field="target", value=target,
+            field="target",
+            value=target,
         )
     if src_text == ":memory:":
         raise ConfigurationError(
             _("cannot migrate from ':memory:': it holds nothing once closed"),
-            field="source", value=source,
+            field="source",
+            value=source,
         )
     # Read-only, and a missing file is an error rather than an empty ledger copied with success.
     src = open_ledger(src_text, read_only=True, busy_timeout=busy_timeout)
@@ -308,7 +310,9 @@ def migrate_ledger(
         dst = open_ledger(dst_text, busy_timeout=busy_timeout)
         try:
             errors: tuple[type[BaseException], ...] = (
-                LedgerError, *src.driver_errors, *dst.driver_errors
+                LedgerError,
+                *src.driver_errors,
+                *dst.driver_errors,
             )
             try:
                 with _reader(src) as reader, _writer(dst) as writer:

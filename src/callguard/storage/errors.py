@@ -84,12 +84,19 @@ class DriverErrors:
 def _public_methods(cls: type) -> list[str]:
     names = []
     for name in dir(cls):
-        if name.startswith("_") or name in _NOT_WRAPPED or name in _INSIDE_WRITE \
-                or name in DriverErrors.__dict__:
+        if (
+            name.startswith("_")
+            or name in _NOT_WRAPPED
+            or name in _INSIDE_WRITE
+            or name in DriverErrors.__dict__
+        ):
             continue
         raw = next((k.__dict__[name] for k in cls.__mro__ if name in k.__dict__), None)
-        if callable(raw) and not isinstance(raw, (type, classmethod, staticmethod)) \
-                and not getattr(raw, "_translating", False):
+        if (
+            callable(raw)
+            and not isinstance(raw, (type, classmethod, staticmethod))
+            and not getattr(raw, "_translating", False)
+        ):
             names.append(name)
     return names
 

@@ -21,7 +21,14 @@ from typing import NamedTuple
 from .._facts import FactKind
 from .base import SCHEMA, ColumnType, counted
 
-__all__ = ["FACT_QUERIES", "FactQuery", "postgres_many", "postgres_one", "sqlite_many", "sqlite_one"]
+__all__ = [
+    "FACT_QUERIES",
+    "FactQuery",
+    "postgres_many",
+    "postgres_one",
+    "sqlite_many",
+    "sqlite_one",
+]
 
 
 class FactQuery(NamedTuple):
@@ -48,7 +55,9 @@ FACT_QUERIES: dict[FactKind, FactQuery] = {
         "attempts", ("at", "NULL", "NULL"), "{t}at >= :since AND {counted}", order="at"
     ),
     FactKind.REFUSAL: FactQuery(
-        "refusals", ("at", "NULL", "NULL"), "{t}at >= :since AND {t}lifted_at IS NULL",
+        "refusals",
+        ("at", "NULL", "NULL"),
+        "{t}at >= :since AND {t}lifted_at IS NULL",
         order="at",
     ),
     FactKind.OPTOUT: FactQuery("optouts", ("at", "expires_at", "removed_at"), id_order=True),
@@ -149,6 +158,7 @@ def postgres_many(kinds: list[FactKind]) -> str:
         for k, q in ((k, FACT_QUERIES[k]) for k in kinds)
     )
     return _pg(
-        "WITH k(n) AS (SELECT DISTINCT unnest(:ns::bigint[]))\n" + branches
+        "WITH k(n) AS (SELECT DISTINCT unnest(:ns::bigint[]))\n"
+        + branches
         + "\nORDER BY 1, 2, 6, 7"
     )

@@ -242,6 +242,8 @@ def _last_seal(run: Run) -> int:
         "SELECT max(id) FROM journal WHERE chain = 'shared' AND op IN ('genesis', 'seal')", ()
     ).fetchone()
     return 0 if row is None or row[0] is None else int(row[0])
+
+
 _APPEND_SQL = (
     "INSERT INTO journal (chain, seq, at, tbl, op, row_id, body, prev, hash, v, salt) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, '', ?, 3, ?)"
@@ -342,7 +344,9 @@ def journal_copied_answers(run: Run, at: int, raw: bool = False) -> None:
     for row in list(table_rows(run, t)):
         values = row_values(t, row)
         body = encode_values(values_array(t, values))
-        append(run, chain_of(ANSWERS, values), at, ANSWERS, "insert", int(row[0]), body, FORMAT, raw)
+        append(
+            run, chain_of(ANSWERS, values), at, ANSWERS, "insert", int(row[0]), body, FORMAT, raw
+        )
 
 
 class JournaledWrites:
@@ -419,8 +423,18 @@ class JournaledWrites:
         return self.insert_values(
             "attempts",
             # Never voided when recorded (trailing NULLs: the entry is the one before m009).
-            (professional, number, at, caller_id, outcome, campaign, purpose, recorded_at,
-             None, None),
+            (
+                professional,
+                number,
+                at,
+                caller_id,
+                outcome,
+                campaign,
+                purpose,
+                recorded_at,
+                None,
+                None,
+            ),
         )
 
     def _row(self, t: Table, row_id: int) -> dict[str, Any] | None:
@@ -455,7 +469,6 @@ class JournaledWrites:
             "refusals",
             {"professional": professional, "number": number, "at": at, "attempt_id": attempt_id},
         )
-
 
     def insert_optout(
         self, professional: int, number: int, at: int, expires_at: int | None, source: str
@@ -510,8 +523,13 @@ class JournaledWrites:
     def insert_slot(self, professional: int, number: int, start: int, end: int, proof: str) -> None:
         self.insert_row(
             "slot_consents",
-            {"professional": professional, "number": number, "start": start, "end": end,
-             "proof": proof},
+            {
+                "professional": professional,
+                "number": number,
+                "start": start,
+                "end": end,
+                "proof": proof,
+            },
         )
 
     def insert_contract(
@@ -519,8 +537,13 @@ class JournaledWrites:
     ) -> None:
         self.insert_row(
             "contracts",
-            {"professional": professional, "number": number, "start": start, "end": end,
-             "subject": subject},
+            {
+                "professional": professional,
+                "number": number,
+                "start": start,
+                "end": end,
+                "subject": subject,
+            },
         )
 
     def purge(
@@ -539,8 +562,12 @@ class JournaledWrites:
         )
         self.insert_row(
             "purge_log",
-            {"professional": professional, "at": now, "before": before,
-             "removed": _purge_record(removed, consents_before, by)},
+            {
+                "professional": professional,
+                "at": now,
+                "before": before,
+                "removed": _purge_record(removed, consents_before, by),
+            },
         )
         return removed
 
@@ -619,7 +646,10 @@ class JournaledWrites:
         return [int(r[0]) for r in cur.fetchall()]
 
     def purge_rows(
-        self, professional: int, conditions: Iterable[tuple[str, str, int]], extra: Mapping[str, Any]
+        self,
+        professional: int,
+        conditions: Iterable[tuple[str, str, int]],
+        extra: Mapping[str, Any],
     ) -> dict[str, int]:
         """Delete the professional's rows matching each ``(table, condition, cut)`` (a condition
         with ``?`` for the cut), erase the bodies of their journal entries, and journal one
@@ -710,7 +740,10 @@ class JournaledWrites:
                     sealed += 1
                     total = (total + row_hash(table, rid, values)) % _MOD
             removed[table] = {
-                "rows": len(chosen), "ids": list(chosen), "sealed": sealed, "sum": f"{total:064x}"
+                "rows": len(chosen),
+                "ids": list(chosen),
+                "sealed": sealed,
+                "sum": f"{total:064x}",
             }
         body = {**extra, "removed": removed, "erased": sorted(seq for _, seq, _ in erase)}
         self.journal(chain, "*" if op == "purge" else ANSWERS, op, None, body)
@@ -783,7 +816,9 @@ class JournaledWrites:
             return 0
         chains: dict[str, list[int]] = {}
         for rid, professional in found:
-            chains.setdefault(chain_of(ANSWERS, {"professional": professional}), []).append(int(rid))
+            chains.setdefault(chain_of(ANSWERS, {"professional": professional}), []).append(
+                int(rid)
+            )
         count = 0
         for chain, ids in sorted(chains.items()):
             self._lock_chain(chain)

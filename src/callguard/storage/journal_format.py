@@ -90,7 +90,9 @@ def canonical(value: object) -> str:
 def row_values(table: Table, row: Iterable[Any]) -> dict[str, Any]:
     """A row (in ``table.columns`` order, id first when it has one) as its journaled values."""
     return {
-        c.name: v for c, v in zip(table.columns, row, strict=True) if c.name != "id" and v is not None
+        c.name: v
+        for c, v in zip(table.columns, row, strict=True)
+        if c.name != "id" and v is not None
     }
 
 
@@ -363,7 +365,6 @@ class Entry:
         return None
 
 
-
 TABLES: dict[str, Table] = {t.name: t for t in SCHEMA}
 
 _FIELDS: dict[str, tuple[str, ...]] = {t.name: _fields(t) for t in SCHEMA}
@@ -396,4 +397,3 @@ Run = Callable[[str, tuple[Any, ...]], Any]
 def _hex(stored: object) -> str:
     """A stored hash as hex: its 32 bytes, or its hex text as written before (or by PostgreSQL)."""
     return stored.hex() if isinstance(stored, bytes) else str(stored)
-

@@ -87,23 +87,35 @@ def verify(entries: Iterable[Entry], rows: Rows, bloctel: BloctelRows) -> Verify
         report.chains[e.chain] = report.chains.get(e.chain, 0) + 1
         seq, prev = heads.get(e.chain, (0, ""))
         if e.seq != seq + 1:
-            report.problems.append(Problem(
-                "journal", "journal", e.id,
-                f"entry {e.seq} of chain {e.chain} follows entry {seq}: entries were removed",
-            ))
+            report.problems.append(
+                Problem(
+                    "journal",
+                    "journal",
+                    e.id,
+                    f"entry {e.seq} of chain {e.chain} follows entry {seq}: entries were removed",
+                )
+            )
             return report
         if e.v == LEGACY and e.prev != prev:
-            report.problems.append(Problem(
-                "journal", "journal", e.id,
-                f"entry {e.seq} of chain {e.chain} does not follow the previous entry's hash",
-            ))
+            report.problems.append(
+                Problem(
+                    "journal",
+                    "journal",
+                    e.id,
+                    f"entry {e.seq} of chain {e.chain} does not follow the previous entry's hash",
+                )
+            )
             return report
         if e.computed_hash(prev) != e.hash:
-            report.problems.append(Problem(
-                "journal", "journal", e.id,
-                f"entry {e.seq} of chain {e.chain} ({e.op} {e.table}) was altered: "
-                "its hash does not match its content",
-            ))
+            report.problems.append(
+                Problem(
+                    "journal",
+                    "journal",
+                    e.id,
+                    f"entry {e.seq} of chain {e.chain} ({e.op} {e.table}) was altered: "
+                    "its hash does not match its content",
+                )
+            )
             return report
         heads[e.chain] = (e.seq, e.hash)
         try:
@@ -118,18 +130,26 @@ def verify(entries: Iterable[Entry], rows: Rows, bloctel: BloctelRows) -> Verify
                 _name_erased(e, unnamed)
         except (ValueError, TypeError, KeyError, AttributeError) as exc:
             # A body that hashes right but that callguard cannot have written: fail closed.
-            report.problems.append(Problem(
-                "journal", "journal", e.id,
-                f"entry {e.seq} of chain {e.chain} ({e.op} {e.table}) cannot be read: {exc}",
-            ))
+            report.problems.append(
+                Problem(
+                    "journal",
+                    "journal",
+                    e.id,
+                    f"entry {e.seq} of chain {e.chain} ({e.op} {e.table}) cannot be read: {exc}",
+                )
+            )
             return report
     if unnamed:
         e = min(unnamed.values(), key=lambda x: x.id)
-        report.problems.append(Problem(
-            "journal", "journal", e.id,
-            f"entry {e.seq} of chain {e.chain} ({e.op} {e.table} row {e.row_id}) was erased, "
-            "but no purge names it: its body was removed outside callguard",
-        ))
+        report.problems.append(
+            Problem(
+                "journal",
+                "journal",
+                e.id,
+                f"entry {e.seq} of chain {e.chain} ({e.op} {e.table} row {e.row_id}) was erased, "
+                "but no purge names it: its body was removed outside callguard",
+            )
+        )
         return report
     _compare(report, state, blocs, rows, bloctel)
     return report
@@ -287,9 +307,7 @@ def _compare_bloctel(
         yield Problem(kind, BLOCTEL, None, detail)
 
 
-def _compare_table(
-    table: Table, exp: _Expected, rows: Iterable[tuple[Any, ...]]
-) -> list[Problem]:
+def _compare_table(table: Table, exp: _Expected, rows: Iterable[tuple[Any, ...]]) -> list[Problem]:
     """One table's rows against what its entries and its seal say; problems by row id."""
     seen: set[int] = set()
     sealed_n, sealed_sum = 0, 0
@@ -311,24 +329,26 @@ def _compare_table(
     if not exp.sealed.known:
         sealed_sum = exp.sealed.sum % _MOD  # checked by count only (see the module's doc)
     if (sealed_n, sealed_sum) != (exp.sealed.rows, exp.sealed.sum % _MOD):
-        found.append(Problem(
-            "changed" if sealed_n == exp.sealed.rows else "removed",
-            table.name,
-            None,
-            f"the rows sealed when the journal began (ids up to {exp.sealed.max_id}) were "
-            f"changed or removed: {sealed_n} rows now, {exp.sealed.rows} sealed",
-        ))
+        found.append(
+            Problem(
+                "changed" if sealed_n == exp.sealed.rows else "removed",
+                table.name,
+                None,
+                f"the rows sealed when the journal began (ids up to {exp.sealed.max_id}) were "
+                f"changed or removed: {sealed_n} rows now, {exp.sealed.rows} sealed",
+            )
+        )
     found.sort(key=lambda p: -1 if p.row_id is None else p.row_id)
     return found
 
 
-def _row_problem(
-    table: str, rid: int, kept: Any, values: dict[str, Any]
-) -> Iterator[Problem]:
+def _row_problem(table: str, rid: int, kept: Any, values: dict[str, Any]) -> Iterator[Problem]:
     """What is wrong with row ``rid`` (not sealed), given what its entries say (``kept``)."""
     if kept is ERASED:
         yield Problem(
-            "changed", table, rid,
+            "changed",
+            table,
+            rid,
             "its journal entries were erased by a purge, yet the row is still there: "
             f"{canonical(values)}",
         )
@@ -358,7 +378,9 @@ def table_rows(run: Run, table: Table) -> Iterator[tuple[Any, ...]]:
 
 
 def bloctel_rows(run: Run) -> Iterator[tuple[int, int, int]]:
-    cur = run("SELECT checked_at, number, listed FROM bloctel_checks ORDER BY checked_at, number", ())
+    cur = run(
+        "SELECT checked_at, number, listed FROM bloctel_checks ORDER BY checked_at, number", ()
+    )
     for at, number, listed in cur:
         yield int(at), int(number), int(listed)
 
@@ -379,15 +401,22 @@ def read_entries(run: Run) -> Iterator[Entry]:
     )
     for r in cur:
         yield Entry(
-            int(r[0]), str(r[1]), int(r[2]), int(r[3]), str(r[4]), str(r[5]),
-            None if r[6] is None else int(r[6]), str(r[7]), str(r[8]), _hex(r[9]),
+            int(r[0]),
+            str(r[1]),
+            int(r[2]),
+            int(r[3]),
+            str(r[4]),
+            str(r[5]),
+            None if r[6] is None else int(r[6]),
+            str(r[7]),
+            str(r[8]),
+            _hex(r[9]),
             LEGACY if r[10] is None else int(r[10]),
-            None if r[11] is None else _hex(r[11]), None if r[12] is None else _hex(r[12]),
+            None if r[11] is None else _hex(r[11]),
+            None if r[12] is None else _hex(r[12]),
         )
 
 
 def verify_with(run: Run) -> VerifyReport:
     """:func:`verify` over a ledger read through ``run`` (one read snapshot, the caller's)."""
     return verify(read_entries(run), lambda t: table_rows(run, t), lambda: bloctel_rows(run))
-
-

@@ -50,7 +50,11 @@ def open_ledger(
         return SQLiteLedger.open_read_only(text, busy_timeout=busy_timeout)
     if not create and text != ":memory:" and not os.path.isfile(text):
         raise LedgerError(
-            _("no ledger at {location}: create it first (`callguard init --db {path}`, or "
-              "Guard(path) with create=True)", location=repr(text), path=text)
+            _(
+                "no ledger at {location}: create it first (`callguard init --db {path}`, or "
+                "Guard(path) with create=True)",
+                location=repr(text),
+                path=text,
+            )
         )
     return SQLiteLedger(text, busy_timeout=busy_timeout)

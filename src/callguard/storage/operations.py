@@ -46,14 +46,15 @@ OUTCOME_HISTORY = (
     "SELECT h.attempt_id, h.outcome FROM attempt_outcomes h JOIN attempts a "
     "ON a.id = h.attempt_id WHERE a.professional = ? AND a.number = ? ORDER BY h.id"
 )
-BLOCTEL_HISTORY = "SELECT checked_at, listed FROM bloctel_checks WHERE number = ? ORDER BY checked_at"
+BLOCTEL_HISTORY = (
+    "SELECT checked_at, listed FROM bloctel_checks WHERE number = ? ORDER BY checked_at"
+)
 ATTEMPTS_BETWEEN = (
     "SELECT id, number, at, caller_id, outcome, campaign, purpose FROM attempts "  # noqa: S608
     f"WHERE professional = ? AND at >= ? AND at < ? AND {counted()} ORDER BY at, id"
 )
 OUTCOME_NUMBER = (
-    "SELECT a.number FROM attempt_outcomes h JOIN attempts a ON a.id = h.attempt_id "
-    "WHERE h.id = ?"
+    "SELECT a.number FROM attempt_outcomes h JOIN attempts a ON a.id = h.attempt_id WHERE h.id = ?"
 )
 
 

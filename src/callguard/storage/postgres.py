@@ -855,7 +855,6 @@ class PostgresLedger(DriverErrors, NamedOperations, JournaledWrites, CheckpointR
             ).fetchall()
         return [(int(n), int(a), e, r, str(s)) for n, a, e, r, s in rows]
 
-
     def verify(self) -> VerifyReport:
         """Check the journal and the facts against it, in one read snapshot."""
         with self._pool.connection() as conn, conn.transaction():
@@ -864,9 +863,15 @@ class PostgresLedger(DriverErrors, NamedOperations, JournaledWrites, CheckpointR
             row = conn.execute("SELECT to_regclass('journal') IS NOT NULL").fetchone()
             if row is None or not row[0]:
                 report = VerifyReport()
-                report.problems.append(Problem(
-                    "journal", "journal", None, "this ledger has no journal: open it once with "
-                    "this version of callguard (not read-only) to seal it"))
+                report.problems.append(
+                    Problem(
+                        "journal",
+                        "journal",
+                        None,
+                        "this ledger has no journal: open it once with "
+                        "this version of callguard (not read-only) to seal it",
+                    )
+                )
                 return report
             return verify_with(_runner(conn))
 

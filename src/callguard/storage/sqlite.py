@@ -481,14 +481,15 @@ class SQLiteLedger(DriverErrors, NamedOperations, JournaledWrites, CheckpointRea
         return self._rows(query, params)
 
     def has_table(self, name: str) -> bool:
-        return bool(self._rows(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)
-        ))
+        return bool(
+            self._rows("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,))
+        )
 
     def is_conflict(self, exc: BaseException) -> bool:
-        return isinstance(exc, sqlite3.IntegrityError) and getattr(
-            exc, "sqlite_errorcode", None
-        ) in _UNIQUE_CODES
+        return (
+            isinstance(exc, sqlite3.IntegrityError)
+            and getattr(exc, "sqlite_errorcode", None) in _UNIQUE_CODES
+        )
 
     def close(self) -> None:
         if self._identity is not None and os.getpid() != self._pid:
@@ -645,7 +646,6 @@ class SQLiteLedger(DriverErrors, NamedOperations, JournaledWrites, CheckpointRea
             ).fetchall()
         return [(int(n), int(a), e, r, str(s)) for n, a, e, r, s in rows]
 
-
     def verify(self) -> VerifyReport:
         """Check the journal and the facts against it, in one read snapshot."""
         with self.lock:
@@ -667,8 +667,13 @@ class SQLiteLedger(DriverErrors, NamedOperations, JournaledWrites, CheckpointRea
 def _no_journal() -> VerifyReport:
     report = VerifyReport()
     report.problems.append(
-        Problem("journal", "journal", None, "this ledger has no journal: open it once with "
-                "this version of callguard (not read-only) to seal it")
+        Problem(
+            "journal",
+            "journal",
+            None,
+            "this ledger has no journal: open it once with "
+            "this version of callguard (not read-only) to seal it",
+        )
     )
     return report
 

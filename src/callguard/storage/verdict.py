@@ -24,7 +24,12 @@ class Problem:
         return f"{where}: {self.detail}"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "table": self.table, "row_id": self.row_id, "detail": self.detail}
+        return {
+            "kind": self.kind,
+            "table": self.table,
+            "row_id": self.row_id,
+            "detail": self.detail,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,8 +52,12 @@ class CheckpointCheck:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "path": self.path, "at": self.at, "ok": self.ok, "detail": self.detail,
-            "timestamp": self.timestamp, "timestamp_verified": self.timestamp_verified,
+            "path": self.path,
+            "at": self.at,
+            "ok": self.ok,
+            "detail": self.detail,
+            "timestamp": self.timestamp,
+            "timestamp_verified": self.timestamp_verified,
             "entries_after": self.entries_after,
         }
 
