@@ -660,9 +660,35 @@ def test_verify_of_a_tampered_ledger_says_so_in_french(ledger: str) -> None:
         conn.execute("UPDATE refusals SET at = at - 86400000000")
     code, out = _invoke("verify", "--db", ledger)
     assert code == 1
-    assert out.startswith("ALTÉRÉ  refusals row ") and "\n  aussi : refusals row " in out, out
+    assert out.startswith("ALTÉRÉ  refusals ligne ") and "\n  aussi : refusals ligne " in out, out
+    assert ", le journal dit " in out, out  # the details too, not only the words around them
+    assert_french(out, "verify of a tampered ledger")
     english = CliRunner().invoke(cli, ["verify", "--db", ledger]).output
-    assert english.startswith("TAMPERED  ") and "\n  also: " in english
+    assert english.startswith("TAMPERED  refusals row ") and "\n  also: " in english
+    assert ", journal says " in english, english
+
+
+def test_every_problem_verify_can_name_is_french(ledger: str) -> None:
+    """Each sentence of the journal's verification, rendered in French, holds no English."""
+    import sqlite3
+
+    with Guard(ledger) as guard:
+        guard.record_refusal("06 11 22 33 44", paris(2025, 11, 21, 12))
+        guard.record_call("06 11 22 33 45", paris(2025, 11, 21, 12), caller_id=NPV)
+    with sqlite3.connect(ledger) as conn:
+        conn.execute("DELETE FROM refusals")  # removed behind the journal
+        conn.execute(  # and a row written outside callguard
+            "INSERT INTO refusals (professional, number, at) SELECT professional, number + 1, "
+            "at FROM attempts"
+        )
+    from callguard import verify
+
+    report = verify(ledger)
+    assert not report.ok and report.problems
+    for problem in report.problems:
+        french = problem.as_message().render("fr")
+        assert_french(french, f"problem {problem}")
+        assert str(problem) != french
 
 
 def test_options_that_go_together_are_named_in_french(ledger: str, tmp_path: Path) -> None:

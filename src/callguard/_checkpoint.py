@@ -413,9 +413,9 @@ def verify_checkpoints(
     roots = load_certificates(tsa_roots) if tsa_roots is not None else None
     files = checkpoint_files(directory)
     if not files:
-        report.problems.append(Problem(
+        report.problems.append(Problem.of(
             "checkpoint", "journal", None,
-            f"no checkpoint (checkpoint-*.json) in {str(directory)!r}",
+            _("no checkpoint (checkpoint-*.json) in {folder}", folder=repr(str(directory))),
         ))  # fmt: skip
         return
     ledger_id = ledger.ledger_id()
@@ -425,7 +425,12 @@ def verify_checkpoints(
         checks.append(check)
         if not check.ok:
             report.problems.append(
-                Problem("checkpoint", "journal", None, f"checkpoint {path.name}: {check.detail}")
+                Problem.of(
+                    "checkpoint",
+                    "journal",
+                    None,
+                    _("checkpoint {name}: {detail}", name=path.name, detail=check.detail),
+                )
             )
     report.checkpoints = sorted(checks, key=lambda c: (c.at or "", c.path))
 

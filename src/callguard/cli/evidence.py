@@ -115,9 +115,9 @@ def verify_command(
             )
     else:
         assert report.first is not None
-        click.echo(say(_("TAMPERED  {problem}", problem=report.first)))
+        click.echo(say(_("TAMPERED  {problem}", problem=report.first.as_message())))
         for problem in report.problems[1:]:
-            click.echo(say(_("  also: {problem}", problem=problem)))
+            click.echo(say(_("  also: {problem}", problem=problem.as_message())))
     sys.exit(EXIT_OK if report.ok else EXIT_REFUSED)
 
 

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from .._i18n import Joined, Message, _
 from .base import Table
 from .journal_format import (
     _MOD,
@@ -64,14 +65,19 @@ class _Expected:
     sealed: _Sealed = field(default_factory=_Sealed)
 
 
-def _diff(expected: Mapping[str, Any], actual: Mapping[str, Any]) -> str:
+def _diff(expected: Mapping[str, Any], actual: Mapping[str, Any]) -> Message:
     cols = sorted(set(expected) | set(actual))
-    parts = [
-        f"{c} is {actual.get(c)!r}, journal says {expected.get(c)!r}"
+    parts: list[Message | str] = [
+        _(
+            "{column} is {value}, journal says {journaled}",
+            column=c,
+            value=repr(actual.get(c)),
+            journaled=repr(expected.get(c)),
+        )
         for c in cols
         if expected.get(c) != actual.get(c)
     ]
-    return "; ".join(parts)
+    return Joined(parts)
 
 
 def verify(entries: Iterable[Entry], rows: Rows, bloctel: BloctelRows) -> VerifyReport:
@@ -88,32 +94,48 @@ def verify(entries: Iterable[Entry], rows: Rows, bloctel: BloctelRows) -> Verify
         seq, prev = heads.get(e.chain, (0, ""))
         if e.seq != seq + 1:
             report.problems.append(
-                Problem(
+                Problem.of(
                     "journal",
                     "journal",
                     e.id,
-                    f"entry {e.seq} of chain {e.chain} follows entry {seq}: entries were removed",
+                    _(
+                        "entry {seq} of chain {chain} follows entry {previous}: entries were "
+                        "removed",
+                        seq=e.seq,
+                        chain=e.chain,
+                        previous=seq,
+                    ),
                 )
             )
             return report
         if e.v == LEGACY and e.prev != prev:
             report.problems.append(
-                Problem(
+                Problem.of(
                     "journal",
                     "journal",
                     e.id,
-                    f"entry {e.seq} of chain {e.chain} does not follow the previous entry's hash",
+                    _(
+                        "entry {seq} of chain {chain} does not follow the previous entry's hash",
+                        seq=e.seq,
+                        chain=e.chain,
+                    ),
                 )
             )
             return report
         if e.computed_hash(prev) != e.hash:
             report.problems.append(
-                Problem(
+                Problem.of(
                     "journal",
                     "journal",
                     e.id,
-                    f"entry {e.seq} of chain {e.chain} ({e.op} {e.table}) was altered: "
-                    "its hash does not match its content",
+                    _(
+                        "entry {seq} of chain {chain} ({op} {table}) was altered: its hash does "
+                        "not match its content",
+                        seq=e.seq,
+                        chain=e.chain,
+                        op=e.op,
+                        table=e.table,
+                    ),
                 )
             )
             return report
@@ -131,23 +153,37 @@ def verify(entries: Iterable[Entry], rows: Rows, bloctel: BloctelRows) -> Verify
         except (ValueError, TypeError, KeyError, AttributeError) as exc:
             # A body that hashes right but that callguard cannot have written: fail closed.
             report.problems.append(
-                Problem(
+                Problem.of(
                     "journal",
                     "journal",
                     e.id,
-                    f"entry {e.seq} of chain {e.chain} ({e.op} {e.table}) cannot be read: {exc}",
+                    _(
+                        "entry {seq} of chain {chain} ({op} {table}) cannot be read: {error}",
+                        seq=e.seq,
+                        chain=e.chain,
+                        op=e.op,
+                        table=e.table,
+                        error=exc,
+                    ),
                 )
             )
             return report
     if unnamed:
         e = min(unnamed.values(), key=lambda x: x.id)
         report.problems.append(
-            Problem(
+            Problem.of(
                 "journal",
                 "journal",
                 e.id,
-                f"entry {e.seq} of chain {e.chain} ({e.op} {e.table} row {e.row_id}) was erased, "
-                "but no purge names it: its body was removed outside callguard",
+                _(
+                    "entry {seq} of chain {chain} ({op} {table} row {row}) was erased, but no "
+                    "purge names it: its body was removed outside callguard",
+                    seq=e.seq,
+                    chain=e.chain,
+                    op=e.op,
+                    table=e.table,
+                    row=e.row_id,
+                ),
             )
         )
         return report
@@ -295,16 +331,21 @@ def _compare_bloctel(
         if want == got:
             continue
         if want is None:
-            kind, detail = "inserted", f"a Bloctel check at {at} was not imported by callguard"
+            kind = "inserted"
+            detail = _("a Bloctel check at {at} was not imported by callguard", at=at)
         elif got is None:
-            kind, detail = "removed", f"the Bloctel import at {at} ({want[0]} rows) is gone"
+            kind = "removed"
+            detail = _("the Bloctel import at {at} ({rows} rows) is gone", at=at, rows=want[0])
         else:
             kind = "changed"
-            detail = (
-                f"the Bloctel import at {at} holds {got[0]} rows whose digest differs "
-                f"from the {want[0]} rows journaled"
+            detail = _(
+                "the Bloctel import at {at} holds {rows} rows whose digest differs from the "
+                "{journaled} rows journaled",
+                at=at,
+                rows=got[0],
+                journaled=want[0],
             )
-        yield Problem(kind, BLOCTEL, None, detail)
+        yield Problem.of(kind, BLOCTEL, None, detail)
 
 
 def _compare_table(table: Table, exp: _Expected, rows: Iterable[tuple[Any, ...]]) -> list[Problem]:
@@ -324,18 +365,25 @@ def _compare_table(table: Table, exp: _Expected, rows: Iterable[tuple[Any, ...]]
             found.extend(_row_problem(table.name, rid, kept, values))
     for rid, gone in exp.tracked.items():
         if rid not in seen:
-            was = "values erased by a purge" if gone is ERASED else canonical(gone)
-            found.append(Problem("removed", table.name, rid, f"removed: was {was}"))
+            was: Message | str = (
+                _("values erased by a purge") if gone is ERASED else canonical(gone)
+            )
+            found.append(Problem.of("removed", table.name, rid, _("removed: was {was}", was=was)))
     if not exp.sealed.known:
         sealed_sum = exp.sealed.sum % _MOD  # checked by count only (see the module's doc)
     if (sealed_n, sealed_sum) != (exp.sealed.rows, exp.sealed.sum % _MOD):
         found.append(
-            Problem(
+            Problem.of(
                 "changed" if sealed_n == exp.sealed.rows else "removed",
                 table.name,
                 None,
-                f"the rows sealed when the journal began (ids up to {exp.sealed.max_id}) were "
-                f"changed or removed: {sealed_n} rows now, {exp.sealed.rows} sealed",
+                _(
+                    "the rows sealed when the journal began (ids up to {last}) were changed or "
+                    "removed: {now} rows now, {sealed} sealed",
+                    last=exp.sealed.max_id,
+                    now=sealed_n,
+                    sealed=exp.sealed.rows,
+                ),
             )
         )
     found.sort(key=lambda p: -1 if p.row_id is None else p.row_id)
@@ -345,17 +393,21 @@ def _compare_table(table: Table, exp: _Expected, rows: Iterable[tuple[Any, ...]]
 def _row_problem(table: str, rid: int, kept: Any, values: dict[str, Any]) -> Iterator[Problem]:
     """What is wrong with row ``rid`` (not sealed), given what its entries say (``kept``)."""
     if kept is ERASED:
-        yield Problem(
+        yield Problem.of(
             "changed",
             table,
             rid,
-            "its journal entries were erased by a purge, yet the row is still there: "
-            f"{canonical(values)}",
+            _(
+                "its journal entries were erased by a purge, yet the row is still there: {row}",
+                row=canonical(values),
+            ),
         )
     elif kept is None:
-        yield Problem("inserted", table, rid, f"written outside callguard: {canonical(values)}")
+        yield Problem.of(
+            "inserted", table, rid, _("written outside callguard: {row}", row=canonical(values))
+        )
     elif kept != values:
-        yield Problem("changed", table, rid, _diff(kept, values))
+        yield Problem.of("changed", table, rid, _diff(kept, values))
 
 
 # -- reading --------------------------------------------------------------------------------------

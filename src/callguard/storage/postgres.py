@@ -50,6 +50,7 @@ from psycopg_pool import ConnectionPool
 
 from .._exceptions import LedgerError
 from .._facts import FactKind, Facts
+from .._i18n import _
 from .base import (
     DEFAULT_BUSY_TIMEOUT,
     KNOWN_MIGRATIONS,
@@ -546,7 +547,7 @@ class PostgresLedger(DriverErrors, NamedOperations, JournaledWrites, CheckpointR
         except psycopg.Error as exc:
             raise self.ledger_error(exc) from exc
         facts = Facts()
-        for kind, a, b, c, _, _ in rows:
+        for kind, a, b, c, _d, _e in rows:
             facts.add(kind, a, b, c)
         return facts
 
@@ -864,12 +865,14 @@ class PostgresLedger(DriverErrors, NamedOperations, JournaledWrites, CheckpointR
             if row is None or not row[0]:
                 report = VerifyReport()
                 report.problems.append(
-                    Problem(
+                    Problem.of(
                         "journal",
                         "journal",
                         None,
-                        "this ledger has no journal: open it once with "
-                        "this version of callguard (not read-only) to seal it",
+                        _(
+                            "this ledger has no journal: open it once with this version of "
+                            "callguard (not read-only) to seal it"
+                        ),
                     )
                 )
                 return report

@@ -667,12 +667,14 @@ class SQLiteLedger(DriverErrors, NamedOperations, JournaledWrites, CheckpointRea
 def _no_journal() -> VerifyReport:
     report = VerifyReport()
     report.problems.append(
-        Problem(
+        Problem.of(
             "journal",
             "journal",
             None,
-            "this ledger has no journal: open it once with "
-            "this version of callguard (not read-only) to seal it",
+            _(
+                "this ledger has no journal: open it once with this version of callguard "
+                "(not read-only) to seal it"
+            ),
         )
     )
     return report

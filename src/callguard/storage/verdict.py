@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from .._i18n import Message, _
+
 __all__ = ["CheckpointCheck", "Problem", "VerifyReport"]
 
 
@@ -18,10 +20,24 @@ class Problem:
     table: str
     row_id: int | None
     detail: str
+    """What disagrees, in English."""
+    message: Message | None = field(default=None, compare=False, repr=False)
+    """The same sentence as a message of the catalog, to render in the reader's language."""
+
+    @classmethod
+    def of(cls, kind: str, table: str, row_id: int | None, message: Message) -> Problem:
+        """A problem whose detail is ``message`` (English in ``detail``, any language later)."""
+        return cls(kind, table, row_id, message.render("en"), message)
+
+    def as_message(self) -> Message:
+        """Where and what, as one message of the catalog."""
+        detail: Message | str = self.message if self.message is not None else self.detail
+        if self.row_id is None:
+            return _("{table}: {detail}", table=self.table, detail=detail)
+        return _("{table} row {row}: {detail}", table=self.table, row=self.row_id, detail=detail)
 
     def __str__(self) -> str:
-        where = self.table if self.row_id is None else f"{self.table} row {self.row_id}"
-        return f"{where}: {self.detail}"
+        return self.as_message().render("en")
 
     def to_dict(self) -> dict[str, Any]:
         return {
