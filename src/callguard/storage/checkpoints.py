@@ -9,7 +9,6 @@ the entries stay ``storage.journal``'s.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -28,6 +27,8 @@ _HEADS_SQL = (
 
 def insert_ledger_id(run: Callable[[str, tuple[Any, ...]], Any], now_us: int) -> None:
     """Draw the ledger's id (schema step ``m007_ledger_id``): 122 random bits, never reused."""
+    import uuid  # once per ledger: a command on an existing ledger does not load it
+
     run(
         f"INSERT INTO {LEDGER_TABLE} (ledger_id, created_at) VALUES (?, ?)",  # noqa: S608
         (str(uuid.uuid4()), now_us),
