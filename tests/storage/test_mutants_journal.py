@@ -333,9 +333,10 @@ def test_a_format_2_purge_of_sealed_rows_keeps_the_rest_of_the_seal_checked(
     target = str(tmp_path / "copy.db")
     migrate_ledger(source, target)
     with Guard(target, professional="acme") as g:
+        g.record_call(A, OLD + timedelta(days=2))  # after the copy: journaled, not sealed
         _write_format_2(monkeypatch)
         monkeypatch.setattr(type(g.engine.ledger), "purge_rows", _v2_purge_rows)
-        assert g.purge(paris(2025, 1, 1), now=AT).removed["attempts"] == 2
+        assert g.purge(paris(2025, 1, 1), now=AT).removed["attempts"] == 3
         monkeypatch.undo()
         report = g.verify()
     assert report.ok, report.problems
@@ -362,3 +363,27 @@ def test_a_copied_row_changed_twice_verifies(tmp_path: Path) -> None:
         g.record_outcome(first, "ANSWERED", AT - timedelta(days=2, minutes=-5))
         report = g.verify()
     assert report.ok, report.problems
+
+
+def test_a_row_given_the_id_of_one_a_format_2_purge_removed_keeps_its_entry(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # SQLite gives the id of a removed last row to the next one: the next purge erases the
+    # entries of the removed row, written before its purge, and not those of the new row.
+    from test_journal_forget import _v2_purge_rows, _write_format_2
+
+    location = str(tmp_path / "ledger.db")
+    with Guard(location, professional="acme") as g:
+        _write_format_2(monkeypatch)
+        g.record_call(C, AT - timedelta(days=2))
+        gone = g.record_call(A, OLD)
+        monkeypatch.setattr(type(g.engine.ledger), "purge_rows", _v2_purge_rows)
+        g.purge(paris(2025, 1, 1), now=AT)
+        monkeypatch.undo()
+        assert g.record_call(B, AT - timedelta(days=1)) == gone
+        g.record_call(A, OLD)
+        g.purge(paris(2025, 1, 1), now=AT)
+        report = g.verify()
+    assert report.ok, report.problems
+    kept = "SELECT body FROM journal WHERE tbl = 'attempts' AND row_id = ? AND body <> ''"
+    assert len(_rows(location, kept, gone)) == 1
