@@ -387,3 +387,28 @@ def test_a_row_given_the_id_of_one_a_format_2_purge_removed_keeps_its_entry(
     assert report.ok, report.problems
     kept = "SELECT body FROM journal WHERE tbl = 'attempts' AND row_id = ? AND body <> ''"
     assert len(_rows(location, kept, gone)) == 1
+
+
+def test_a_sealed_row_deleted_then_its_id_given_again_and_purged_verifies(tmp_path: Path) -> None:
+    # The new row's insert, erased by the purge, is of a row outside the seal, though its id is
+    # one the seal covers.
+    from callguard.storage.copy import migrate_ledger
+    from callguard.storage.open import open_ledger
+
+    source = str(tmp_path / "source.db")
+    with Guard(source, professional="acme") as g:
+        g.record_call(A, OLD)
+        last = g.record_call(B, OLD + timedelta(days=1))
+    target = str(tmp_path / "copy.db")
+    migrate_ledger(source, target)
+    ledger = open_ledger(target)
+    try:
+        with ledger.write():
+            ledger.delete_row("attempts", last)
+    finally:
+        ledger.close()
+    with Guard(target, professional="acme") as g:
+        assert g.record_call(C, OLD + timedelta(days=2)) == last
+        assert g.purge(paris(2025, 1, 1), now=AT).removed["attempts"] == 2
+        report = g.verify()
+    assert report.ok, report.problems
