@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from callguard import Guard, ReasonCode
-from conftest import MOBILE, NPV, paris
+from conftest import MOBILE, NPV, consented, paris
 
 AT = paris(2026, 11, 24, 10, 30)
 
@@ -146,6 +146,15 @@ def test_a_scrub_tells_a_moselle_line_from_another_on_an_alsace_moselle_holiday(
     assert [ReasonCode.HOLIDAY in d.codes for d in scrubbed] == [False, True] * 3
 
 
+def test_a_scrub_tells_apart_the_last_nievre_line_and_the_first_moselle_one() -> None:
+    # The two ends of the boundary between 03 86 and 03 87: one key apart, two classes.
+    t = paris(2025, 12, 26, 11)
+    numbers = ["03 86 99 99 99", "03 87 00 00 00"]
+    with Guard(":memory:") as g:
+        scrubbed = g.scrub(numbers, NPV, t)
+    assert [ReasonCode.HOLIDAY in d.codes for d in scrubbed] == [False, True]
+
+
 # -- batches --------------------------------------------------------------------------------------
 
 
@@ -206,3 +215,21 @@ def test_a_scrub_on_the_eve_of_bloctel_reads_the_checks_of_a_line_already_on_its
         asked = g.may_call(reunion, NPV, t)
     assert scrubbed == [asked]
     assert asked.codes == {ReasonCode.BLOCTEL_LISTED}
+
+
+# -- the search for the next allowed instant ----------------------------------------------------
+
+
+def test_the_next_allowed_instant_passes_every_rule_not_only_the_last_one_to_move_it(
+    guard: Guard,
+) -> None:
+    # Tuesday 24 November, 21:30: outside hours, and four attempts in 30 days. The hours move
+    # the search to Wednesday 10:00, where the cap still holds until its window lets the first
+    # attempt go, on Thursday at midnight: the hours must be asked again there.
+    consented(guard, MOBILE, paris(2026, 9, 1, 11))
+    for t in (paris(2026, 10, 27, 19, 50), paris(2026, 11, 3, 11), paris(2026, 11, 10, 11),
+              paris(2026, 11, 17, 11)):  # fmt: skip
+        guard.record_call(MOBILE, t)
+    d = guard.may_call(MOBILE, NPV, paris(2026, 11, 24, 21, 30))
+    assert {r.code for r in d.reasons} == {ReasonCode.OUTSIDE_HOURS, ReasonCode.FREQUENCY_CAP}
+    assert d.next_allowed_at == paris(2026, 11, 26, 10)

@@ -43,10 +43,14 @@ DEFAULT_TARGETS = (
     "src/callguard/rules/**/*.py",
     "src/callguard/_numbers.py",
     "src/callguard/_engine.py",
+    "src/callguard/_question.py",
     "src/callguard/engine/**/*.py",  # should the engine become a package
     "src/callguard/storage/journal*.py",
     "src/callguard/storage/journal/**/*.py",  # should the journal become a package
 )
+# Never a default target: generated data, held whole equal to its source by a test of its own
+# (the holiday table's days: tests/test_startup.py compares every byte with the holidays package).
+DEFAULT_EXCLUDED = ("src/callguard/rules/_holiday_table_data.py",)
 DEFAULT_TESTS = (
     "tests/rules/test_rule_*.py tests/rules/test_rules*.py tests/test_numbers.py tests/test_pins_*.py tests/rules/test_pins_*.py "
     "tests/test_legal_corrections.py tests/test_fast_paths.py tests/test_windows.py "
@@ -55,6 +59,8 @@ DEFAULT_TESTS = (
 # Narrower subsets, by a part of the mutated file's path (after the user's --tests-for).
 DEFAULT_TESTS_FOR = (
     "_engine=tests/test_guard.py tests/test_lean_path.py tests/test_fast_paths.py "
+    "tests/rules/test_rules.py tests/rules/test_rule_*.py tests/test_mutants_engine.py",
+    "_question=tests/test_guard.py tests/test_lean_path.py tests/test_fast_paths.py "
     "tests/rules/test_rules.py tests/rules/test_rule_*.py tests/test_mutants_engine.py",
     "callguard/engine/=tests/test_guard.py tests/test_lean_path.py tests/test_fast_paths.py "
     "tests/rules/test_rules.py tests/rules/test_rule_*.py tests/test_mutants_engine.py",
@@ -407,6 +413,14 @@ def expand(patterns: list[str], *, base: Path = ROOT) -> list[str]:
     return found
 
 
+def select_targets(patterns: list[str]) -> list[str]:
+    """The files of ``patterns`` (default ``DEFAULT_TARGETS``) without ``DEFAULT_EXCLUDED``,
+    unless such a file is named on its own (not through a glob)."""
+    named = {os.path.normpath(p) for p in patterns}
+    found = expand(patterns or list(DEFAULT_TARGETS))
+    return [t for t in found if t not in DEFAULT_EXCLUDED or t in named]
+
+
 class Restorer:
     """Writes a mutant into its file and always puts the original back (also on a signal)."""
 
@@ -484,7 +498,9 @@ class Report:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("targets", nargs="*", help="files or globs (default: DEFAULT_TARGETS)")
+    parser.add_argument(
+        "targets", nargs="*", help="files or globs (default: DEFAULT_TARGETS but DEFAULT_EXCLUDED)"
+    )
     parser.add_argument("--tests", default=DEFAULT_TESTS, help="pytest paths/globs, one string")
     parser.add_argument(
         "--tests-for",
@@ -607,7 +623,7 @@ def _write_json(path: Path, report: Report, elapsed: float) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    targets = expand(args.targets or list(DEFAULT_TARGETS))
+    targets = select_targets(args.targets)
     if not targets:
         parser.error("no target file found")
     mutants = select(targets, args.match, args.sample, args.seed)

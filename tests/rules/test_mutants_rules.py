@@ -110,3 +110,15 @@ def test_an_opt_out_s_refusal_names_its_end_only_when_it_has_one() -> None:
         "The consumer is on the professional's do-not-call list until 2026-12-01T09:00:00+01:00."
     ]
     assert for_good == ["The consumer is on the professional's do-not-call list."]
+
+
+def test_a_call_outside_hours_is_refused_with_the_consumer_s_local_time() -> None:
+    # Tuesday 24 November 2026, 20:30 in Paris: the refusal says what time it is there.
+    t = paris(2026, 11, 24, 20, 30)
+    with Guard(":memory:") as g:
+        d = g.may_call("06 12 34 56 78", NPV, t)
+    messages = [r.message for r in d.reasons if r.code is ReasonCode.OUTSIDE_HOURS]
+    assert messages == [
+        "It is 20:30 in Europe/Paris: consumers may only be called 10:00-13:00 and "
+        "14:00-20:00 their time."
+    ]

@@ -13,6 +13,8 @@ import sqlite3
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
+
 import callguard
 from callguard import Guard
 from callguard.storage.journal import chain_lock_key, chain_of, entry_text
@@ -216,6 +218,9 @@ def test_a_purge_of_more_rows_than_one_statement_takes_removes_them_all(tmp_path
         assert report.removed["attempts"] == 620
         assert g.verify().ok
     assert _rows(location, "SELECT count(*) FROM attempts") == [(0,)]
+    # and every entry about them erased, however many statements that takes
+    left = "SELECT count(*) FROM journal WHERE tbl = 'attempts' AND body <> ''"
+    assert _rows(location, left) == [(0,)]
 
 
 # -- the chain a write belongs to ---------------------------------------------------------------
@@ -285,3 +290,125 @@ def test_an_expiry_forged_in_format_2_is_refused(tmp_path: Path) -> None:
     assert not report.ok
     assert report.first is not None
     assert "format 3" in report.first.detail
+
+
+# -- what the entries of an import and a purge say ----------------------------------------------
+
+
+def test_a_bloctel_import_entry_holds_its_listed_and_clean_counts(tmp_path: Path) -> None:
+    location = _ledger(tmp_path)  # one number listed (C), two submitted clean (A, B)
+    ((body,),) = _rows(location, "SELECT body FROM journal WHERE op = 'import'")
+    assert isinstance(body, str)
+    entry = json.loads(body)
+    assert (entry["listed"], entry["clean"], entry["rows"]) == (1, 2, 3)
+    assert len(entry["digest"]) == 64
+
+
+def test_a_purge_entry_spans_every_table_and_an_expiry_names_the_answers(
+    tmp_path: Path,
+) -> None:
+    location = str(tmp_path / "ledger.db")
+    with Guard(location, professional="acme") as g:
+        g.record_call(A, OLD)
+        g.purge(paris(2025, 1, 1), now=AT)
+    assert _rows(location, "SELECT tbl FROM journal WHERE op = 'purge'") == [("*",)]
+
+
+# -- a purge of format 2 (before entries could be erased) of rows a copy sealed ------------------
+
+
+def test_a_format_2_purge_of_sealed_rows_keeps_the_rest_of_the_seal_checked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The purge names the sealed rows it removed and their hashes' sum: verify takes that sum
+    # off the seal's, and the rows left sealed are still checked value by value.
+    from callguard.storage.copy import migrate_ledger
+    from test_journal_forget import _v2_purge_rows, _write_format_2
+
+    source = str(tmp_path / "source.db")
+    with Guard(source, professional="acme") as g:
+        g.record_call(A, OLD)
+        g.record_call(B, OLD + timedelta(days=1))
+        g.record_call(C, AT - timedelta(days=2))
+    target = str(tmp_path / "copy.db")
+    migrate_ledger(source, target)
+    with Guard(target, professional="acme") as g:
+        g.record_call(A, OLD + timedelta(days=2))  # after the copy: journaled, not sealed
+        _write_format_2(monkeypatch)
+        monkeypatch.setattr(type(g.engine.ledger), "purge_rows", _v2_purge_rows)
+        assert g.purge(paris(2025, 1, 1), now=AT).removed["attempts"] == 3
+        monkeypatch.undo()
+        report = g.verify()
+    assert report.ok, report.problems
+    with sqlite3.connect(target) as conn:
+        conn.execute("UPDATE attempts SET at = at + 1")
+    report = callguard.verify(target)
+    assert not report.ok
+    assert report.first is not None
+    assert report.first.table == "attempts"
+
+
+def test_a_copied_row_changed_twice_verifies(tmp_path: Path) -> None:
+    # The first change takes the row out of the seal; the second is of a row already tracked.
+    from callguard.storage.copy import migrate_ledger
+
+    source = str(tmp_path / "source.db")
+    with Guard(source, professional="acme") as g:
+        first = g.record_call(A, AT - timedelta(days=2))
+        g.record_call(B, AT - timedelta(days=1))
+    target = str(tmp_path / "copy.db")
+    migrate_ledger(source, target)
+    with Guard(target, professional="acme") as g:
+        g.record_outcome(first, "NO_ANSWER", AT - timedelta(days=2, minutes=-1))
+        g.record_outcome(first, "ANSWERED", AT - timedelta(days=2, minutes=-5))
+        report = g.verify()
+    assert report.ok, report.problems
+
+
+def test_a_row_given_the_id_of_one_a_format_2_purge_removed_keeps_its_entry(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # SQLite gives the id of a removed last row to the next one: the next purge erases the
+    # entries of the removed row, written before its purge, and not those of the new row.
+    from test_journal_forget import _v2_purge_rows, _write_format_2
+
+    location = str(tmp_path / "ledger.db")
+    with Guard(location, professional="acme") as g:
+        _write_format_2(monkeypatch)
+        g.record_call(C, AT - timedelta(days=2))
+        gone = g.record_call(A, OLD)
+        monkeypatch.setattr(type(g.engine.ledger), "purge_rows", _v2_purge_rows)
+        g.purge(paris(2025, 1, 1), now=AT)
+        monkeypatch.undo()
+        assert g.record_call(B, AT - timedelta(days=1)) == gone
+        g.record_call(A, OLD)
+        g.purge(paris(2025, 1, 1), now=AT)
+        report = g.verify()
+    assert report.ok, report.problems
+    kept = "SELECT body FROM journal WHERE tbl = 'attempts' AND row_id = ? AND body <> ''"
+    assert len(_rows(location, kept, gone)) == 1
+
+
+def test_a_sealed_row_deleted_then_its_id_given_again_and_purged_verifies(tmp_path: Path) -> None:
+    # The new row's insert, erased by the purge, is of a row outside the seal, though its id is
+    # one the seal covers.
+    from callguard.storage.copy import migrate_ledger
+    from callguard.storage.open import open_ledger
+
+    source = str(tmp_path / "source.db")
+    with Guard(source, professional="acme") as g:
+        g.record_call(A, OLD)
+        last = g.record_call(B, OLD + timedelta(days=1))
+    target = str(tmp_path / "copy.db")
+    migrate_ledger(source, target)
+    ledger = open_ledger(target)
+    try:
+        with ledger.write():
+            ledger.delete_row("attempts", last)
+    finally:
+        ledger.close()
+    with Guard(target, professional="acme") as g:
+        assert g.record_call(C, OLD + timedelta(days=2)) == last
+        assert g.purge(paris(2025, 1, 1), now=AT).removed["attempts"] == 2
+        report = g.verify()
+    assert report.ok, report.problems
