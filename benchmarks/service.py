@@ -147,7 +147,8 @@ def replay(path: str, first: int, count: int, numbers: int) -> dict[str, float]:
             d = guard.may_call(number, CALLER_ID, NOW)
             json.dumps(d.to_dict(), ensure_ascii=False).encode()
             lat.append(time.perf_counter() - t)
-            assert d.allowed, d.reasons
+        # No attempt landed since the server answered: these are its decisions, allowed or not
+        # (an executor measured after another's attempt runs finds numbers at the cap).
         cpu = time.process_time() - cpu0
     return _stats(lat, sum(lat), cpu)
 
