@@ -136,53 +136,43 @@ def _unreadable(exc: BaseException) -> Message:
 
 def load_signing_key(path: str | os.PathLike[str]) -> Any:
     """The Ed25519 private key in the PEM file ``path``; a ConfigurationError names the file."""
-    from cryptography.hazmat.primitives import serialization
-
-    ed = _ed25519()
-    try:
-        key = serialization.load_pem_private_key(Path(path).read_bytes(), password=None)
-    except (OSError, ValueError, TypeError) as exc:
-        raise ConfigurationError(
-            _(
-                "cannot read signing key {path}: {problem}",
-                path=repr(str(path)),
-                problem=_unreadable(exc),
-            ),
-            field="signing_key_path",
-            value=path,
-        ) from exc
-    if not isinstance(key, ed.Ed25519PrivateKey):
-        raise ConfigurationError(
-            _("signing key {path} is not an Ed25519 key", path=repr(str(path))),
-            field="signing_key_path",
-            value=path,
-        )
-    return key
+    return _load_key(path, private=True)
 
 
 def load_public_key(path: str | os.PathLike[str]) -> Any:
-    """The Ed25519 public key in the PEM file ``path``."""
+    """The Ed25519 public key in the PEM file ``path``; a ConfigurationError names the file."""
+    return _load_key(path, private=False)
+
+
+def _load_key(path: str | os.PathLike[str], *, private: bool) -> Any:
+    """The Ed25519 key, private or public, in the PEM file ``path``."""
     from cryptography.hazmat.primitives import serialization
 
     ed = _ed25519()
+    shown = repr(str(path))
+    field = "signing_key_path" if private else "public_key"
     try:
-        key = serialization.load_pem_public_key(Path(path).read_bytes())
-    except (OSError, ValueError, TypeError) as exc:
-        raise ConfigurationError(
-            _(
-                "cannot read public key {path}: {problem}",
-                path=repr(str(path)),
-                problem=_unreadable(exc),
-            ),
-            field="public_key",
-            value=path,
-        ) from exc
-    if not isinstance(key, ed.Ed25519PublicKey):
-        raise ConfigurationError(
-            _("public key {path} is not an Ed25519 key", path=repr(str(path))),
-            field="public_key",
-            value=path,
+        raw = Path(path).read_bytes()
+        key = (
+            serialization.load_pem_private_key(raw, password=None)
+            if private
+            else serialization.load_pem_public_key(raw)
         )
+    except (OSError, ValueError, TypeError) as exc:
+        problem = _unreadable(exc)
+        unread = (
+            _("cannot read signing key {path}: {problem}", path=shown, problem=problem)
+            if private
+            else _("cannot read public key {path}: {problem}", path=shown, problem=problem)
+        )
+        raise ConfigurationError(unread, field=field, value=path) from exc
+    if not isinstance(key, ed.Ed25519PrivateKey if private else ed.Ed25519PublicKey):
+        wrong = (
+            _("signing key {path} is not an Ed25519 key", path=shown)
+            if private
+            else _("public key {path} is not an Ed25519 key", path=shown)
+        )
+        raise ConfigurationError(wrong, field=field, value=path)
     return key
 
 
