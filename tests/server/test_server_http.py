@@ -24,6 +24,7 @@ uvicorn = pytest.importorskip("uvicorn")
 from callguard import Guard  # noqa: E402
 from callguard.server import Service, create_app  # noqa: E402
 from callguard.server.app import ROUTES  # noqa: E402
+from callguard.server.bodymap import BodyMap  # noqa: E402
 from callguard.server.keys import create_key, revoke_key  # noqa: E402
 from callguard.server.limits import ConnectionLimits  # noqa: E402
 from callguard.server.transport import server_config  # noqa: E402
@@ -60,6 +61,7 @@ def serve(
     executor: str = "auto",
     deadline: float = 5.0,
     limits: ConnectionLimits | None = None,
+    body_map: BodyMap | None = None,
     **timeouts: float,
 ) -> Iterator[Running]:
     """uvicorn in a thread on 127.0.0.1:0, configured as ``callguard serve`` configures it;
@@ -67,7 +69,12 @@ def serve(
     service = Service(
         location, clock=clock, busy_timeout=busy_timeout, executor=executor, deadline=deadline
     )
-    app = create_app(service, agi_port=0 if agi else None, agi_read_timeout=agi_read_timeout)
+    app = create_app(
+        service,
+        agi_port=0 if agi else None,
+        agi_read_timeout=agi_read_timeout,
+        body_map=body_map,
+    )
     config = server_config(
         app, host="127.0.0.1", port=0, limits=limits, timeout_graceful_shutdown=5,
         lifespan="on", **timeouts,

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import json
 import re
-import threading
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -21,7 +19,6 @@ from prometheus_client.parser import text_string_to_metric_families  # noqa: E40
 
 from callguard import Guard  # noqa: E402
 from callguard.cli import cli  # noqa: E402
-from callguard.server import Service, create_app  # noqa: E402
 from callguard.server.app import openapi_schema  # noqa: E402
 from callguard.server.bodymap import BodyMap, BodyMapError, load_body_map  # noqa: E402
 from conftest import NPV, paris  # noqa: E402
@@ -39,48 +36,21 @@ from test_server_http import (  # noqa: E402
     make_key,
     prepare,
 )
+from test_server_http import serve as serve_as_configured  # noqa: E402
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 REUNION = "0692 12 34 56"  # a Réunion mobile: the consumer's zone is Indian/Reunion (+04:00)
 
 
-@contextmanager
 def serve(
     location: str,
     *,
     clock: Any = lambda: AT,
     body_map: BodyMap | None = None,
     agi_port: bool = False,
-) -> Iterator[Running]:
-    """A real uvicorn on an ephemeral port (like test_server_http.serve, with a body map)."""
-    service = Service(location, clock=clock)
-    app = create_app(
-        service, agi_port=0 if agi_port else None, agi_read_timeout=2.0, body_map=body_map
-    )
-    config = uvicorn.Config(
-        app,
-        host="127.0.0.1",
-        port=0,
-        log_config=None,
-        access_log=False,
-        timeout_keep_alive=2,
-        timeout_graceful_shutdown=5,
-        lifespan="on",
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield Running(f"http://127.0.0.1:{port}", service, app)
-    finally:
-        server.should_exit = True
-        thread.join(20)
-        assert not thread.is_alive()
+) -> AbstractContextManager[Running]:
+    """test_server_http's real uvicorn, with a body map."""
+    return serve_as_configured(location, clock=clock, body_map=body_map, agi=agi_port)
 
 
 @pytest.fixture
