@@ -26,13 +26,18 @@ def test_attempt_checks_the_file_once(tmp_path: Path, monkeypatch: pytest.Monkey
         g.record_consent(DEST, paris(2026, 11, 1), proof="p")
         g.may_call(DEST, NPV, paris(2026, 11, 23, 10))  # one-time work out of the count
         seen: list[object] = []
-        real = os.stat
+        real_stat, real_fstat = os.stat, os.fstat
 
         def counting(path: object, *args: object, **kw: object) -> os.stat_result:
             seen.append(path)
-            return real(path, *args, **kw)  # type: ignore[arg-type]
+            return real_stat(path, *args, **kw)  # type: ignore[arg-type]
+
+        def counting_fd(fd: int) -> os.stat_result:
+            seen.append(fd)
+            return real_fstat(fd)
 
         monkeypatch.setattr(sqlite_ledger.os, "stat", counting)
+        monkeypatch.setattr(sqlite_ledger.os, "fstat", counting_fd)
         d = g.attempt(DEST, NPV, paris(2026, 11, 23, 11))
         assert d.attempt_id is not None
         assert len(seen) == 1
@@ -96,3 +101,68 @@ def test_a_first_read_after_a_write_in_the_transaction_checks_the_file(tmp_path:
             ledger.facts(pid, KEY, 0, 0)
     finally:
         ledger.close()
+
+
+# -- the link count: a removal or replacement at the path always changes it ----------------------
+
+
+def test_may_call_checks_the_open_file_without_a_stat_of_its_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with Guard(tmp_path / "l.db") as g:
+        g.may_call(DEST, NPV, paris(2026, 11, 23, 10))
+        paths: list[object] = []
+        real = os.stat
+        monkeypatch.setattr(
+            sqlite_ledger.os, "stat", lambda p, *a, **k: paths.append(p) or real(p, *a, **k)
+        )
+        g.may_call(DEST, NPV, paris(2026, 11, 23, 12))
+        assert paths == []  # the descriptor's fstat said the file is still the one at the path
+
+
+def test_a_hard_link_then_a_replacement_is_still_seen(tmp_path: Path) -> None:
+    """An adversary keeps the old file reachable under another name, then replaces it: the link
+    count went 1 → 2 → 1 between two decisions, and the path's inode is another one."""
+    path, kept, other = tmp_path / "l.db", tmp_path / "kept.db", tmp_path / "other.db"
+    SQLiteLedger(other).close()
+    with Guard(path) as g:
+        assert g.may_call(DEST, NPV, paris(2026, 11, 23, 10), purpose="PRESS").allowed
+        os.link(path, kept)
+        assert g.may_call(DEST, NPV, paris(2026, 11, 23, 11), purpose="PRESS").allowed
+        os.replace(other, path)
+        d = g.may_call(DEST, NPV, paris(2026, 11, 23, 12), purpose="PRESS")
+        assert [r.code for r in d.reasons] == [ReasonCode.LEDGER_UNAVAILABLE]
+
+
+def test_a_hard_link_made_and_removed_leaves_the_ledger_usable(tmp_path: Path) -> None:
+    path, kept = tmp_path / "l.db", tmp_path / "kept.db"
+    with Guard(path) as g:
+        os.link(path, kept)
+        assert g.may_call(DEST, NPV, paris(2026, 11, 23, 10), purpose="PRESS").allowed
+        os.unlink(kept)
+        assert g.attempt(DEST, NPV, paris(2026, 11, 23, 11), purpose="PRESS").attempt_id
+        os.unlink(path)
+        d = g.may_call(DEST, NPV, paris(2026, 11, 23, 12), purpose="PRESS")
+        assert [r.code for r in d.reasons] == [ReasonCode.LEDGER_UNAVAILABLE]
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork on this system")
+def test_a_ledger_used_in_a_forked_child_fails_closed(tmp_path: Path) -> None:
+    with Guard(tmp_path / "l.db") as g:
+        g.may_call(DEST, NPV, paris(2026, 11, 23, 10), purpose="PRESS")
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - the child reports through the pipe
+            try:
+                d = g.may_call(DEST, NPV, paris(2026, 11, 23, 11), purpose="PRESS")
+                os.write(write, b"|".join(r.code.value.encode() for r in d.reasons) or b"-")
+            finally:
+                os._exit(0)
+        os.close(write)
+        _, status = os.waitpid(pid, 0)
+        said = os.read(read, 200)
+        os.close(read)
+        assert status == 0
+        assert said == b"LEDGER_UNAVAILABLE"
+        # The parent's ledger is untouched by the child.
+        assert g.may_call(DEST, NPV, paris(2026, 11, 23, 12), purpose="PRESS").allowed

@@ -207,7 +207,8 @@ def test_tables_cover_the_whole_schema(tmp_path: Path, postgres: str) -> None:
     conn = sqlite3.connect(tmp_path / "fresh.db")
     tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     conn.close()
-    assert tables - {"_sqlite_migrations"} == expected
+    # SQLite's index of facts by number is derived from the tables (kept by triggers): not copied.
+    assert tables - {"_sqlite_migrations"} == expected | {"facts_by_number"}
     import psycopg
 
     Guard(postgres).close()

@@ -35,6 +35,7 @@ def _break(ledger: Ledger) -> None:
     raw = getattr(ledger, "conn", None)
     if raw is not None:
         raw.execute("DROP TABLE attempts")
+        raw.execute("DROP TABLE facts_by_number")  # what SQLite's decision reads
         return
     with ledger.connection() as conn:  # type: ignore[attr-defined]
         conn.execute("DROP TABLE attempts CASCADE")

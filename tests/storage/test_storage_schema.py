@@ -12,6 +12,7 @@ import pytest
 
 from callguard import Guard
 from callguard.storage.base import KNOWN_MIGRATIONS, PURGE, SCHEMA, ColumnType
+from callguard.storage.fact_queries import INDEX_TABLE, index_triggers
 from callguard.storage.copy import TABLES
 from conftest import postgres_schema
 
@@ -59,7 +60,10 @@ def test_a_sqlite_ledger_has_exactly_the_declared_schema(tmp_path: Path) -> None
                 "ESCAPE '\\'"
             )
         }
-        assert tables == {t.name for t in SCHEMA}
+        assert tables == {t.name for t in SCHEMA} | {INDEX_TABLE}
+        # The index of facts by number is kept by exactly the declared triggers.
+        triggers = dict(conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'"))
+        assert triggers == index_triggers()
         for table in SCHEMA:
             info = conn.execute(f'PRAGMA table_info("{table.name}")').fetchall()
             assert tuple(r[1] for r in info) == table.column_names, table.name
@@ -130,7 +134,8 @@ def test_each_fact_kind_is_declared_once_and_rendered_for_every_backend_and_form
 
     assert list(fact_queries.FACT_QUERIES) == list(FactKind)
     rendered = {
-        "sqlite one": sqlite._facts_sql(None),
+        "sqlite one": sqlite._facts_sql(None, indexed=False),
+        "sqlite index": fact_queries.index_rows() + sqlite._facts_sql(None),
         "sqlite many": "\n".join(s for _, s in sqlite._FACTS_MANY_SQL),
         "postgres one": postgres._FACTS_SQL,
         "postgres many": postgres._facts_many_sql(None),
@@ -141,6 +146,8 @@ def test_each_fact_kind_is_declared_once_and_rendered_for_every_backend_and_form
             for column in q.values:
                 assert column in text, (form, kind, column)
     # Only the asked kinds are read: a decision that cannot use a kind does not pay for it.
-    only = sqlite._facts_sql(frozenset({FactKind.CONSENT}))
+    only = sqlite._facts_sql(frozenset({FactKind.CONSENT}), indexed=False)
     assert "consents" in only and "attempts" not in only
+    only = sqlite._facts_sql(frozenset({FactKind.CONSENT}))
+    assert "+kind IN (3)" in only and "bloctel" not in only
     assert "attempts" not in postgres._facts_many_sql(frozenset({FactKind.CONSENT}))

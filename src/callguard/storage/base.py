@@ -29,6 +29,7 @@ from .verdict import VerifyReport
 __all__ = [
     "DEFAULT_BUSY_TIMEOUT",
     "KNOWN_MIGRATIONS",
+    "M010",
     "NO_EVIDENCE",
     "PURGE",
     "SCHEMA",
@@ -418,6 +419,11 @@ _M009 = "m009_attempt_voids"
 dialer says so within minutes) stays in the ledger with when and why it was voided, and no
 longer counts toward the D223-9 cap. Two nullable columns after the existing ones, so every
 attempt journaled before this step still verifies."""
+M010 = "m010_facts_by_number"
+"""SQLite's index of facts by number (``storage.fact_queries``): every per-professional fact a
+decision can read, filed by number and kept by triggers, so a decision reads them in one range
+scan instead of a probe per table. Derived, not journaled: ``verify`` holds it equal to its
+tables. PostgreSQL records the step and has nothing to do (its plan probes each table)."""
 _OWNED = (_id(), _int("professional"), _int("number"))
 """The first columns of every per-professional fact table."""
 
@@ -650,7 +656,9 @@ def counted(alias: str = "") -> str:
 
 
 KNOWN_MIGRATIONS: tuple[str, ...] = tuple(
-    sorted({t.step for t in SCHEMA} | {c.step for t in SCHEMA for c in t.columns if c.step})
+    sorted(
+        {t.step for t in SCHEMA} | {c.step for t in SCHEMA for c in t.columns if c.step} | {M010}
+    )
 )
 """The schema steps, in order; both backends record them under these names."""
 

@@ -23,9 +23,16 @@ from .base import SCHEMA, ColumnType, counted
 
 __all__ = [
     "FACT_QUERIES",
+    "INDEXED",
+    "INDEX_TABLE",
     "FactQuery",
+    "index_ddl",
+    "index_differences",
+    "index_rows",
+    "index_triggers",
     "postgres_many",
     "postgres_one",
+    "sqlite_indexed_one",
     "sqlite_many",
     "sqlite_one",
 ]
@@ -33,16 +40,23 @@ __all__ = [
 
 class FactQuery(NamedTuple):
     """One fact kind's reading: ``values`` (instant, b, c; ``NULL`` for none) of the rows of
-    ``table`` about the number, the professional's own when ``owned``, that meet
-    ``condition``."""
+    ``table`` about the number, the professional's own when ``owned``, that are ``live`` and fall
+    in the ``window`` of the question."""
 
     table: str
     values: tuple[str, str, str]
+    live: str = ""
+    """What a row must be, whatever the question, to be read: a condition on the row alone
+    (``{t}`` its alias and dot), e.g. an attempt that counts, a refusal not lifted."""
+    window: str = ""
+    """What the question asks of a row's values: ``{a}`` and ``{b}`` are the row's instant and
+    second value, ``:now`` and ``:since`` the question's."""
     condition: str = ""
+    """Anything else (the Bloctel checks' "from the latest at or before now"); ``{n}`` the number."""
     owned: bool = True
     order: str = "0"
-    """PostgreSQL's explicit order within a kind (SQLite's index scans give it): a column, or 0
-    for insertion order."""
+    """The order of a kind's rows for one number: a column, or 0 for insertion order. PostgreSQL
+    says it; SQLite's index scans give it, and the index of facts by number keeps it."""
     by_id: bool = True
     """The rows have an id (PostgreSQL orders by it after ``order``; SQLite's bulk read names
     that order when ``id_order``)."""
@@ -52,25 +66,22 @@ class FactQuery(NamedTuple):
 
 FACT_QUERIES: dict[FactKind, FactQuery] = {
     FactKind.ATTEMPT: FactQuery(
-        "attempts", ("at", "NULL", "NULL"), "{t}at >= :since AND {counted}", order="at"
+        "attempts", ("at", "NULL", "NULL"), "{counted}", "{a} >= :since", order="at"
     ),
     FactKind.REFUSAL: FactQuery(
-        "refusals",
-        ("at", "NULL", "NULL"),
-        "{t}at >= :since AND {t}lifted_at IS NULL",
-        order="at",
+        "refusals", ("at", "NULL", "NULL"), "{t}lifted_at IS NULL", "{a} >= :since", order="at"
     ),
     FactKind.OPTOUT: FactQuery("optouts", ("at", "expires_at", "removed_at"), id_order=True),
     FactKind.CONSENT: FactQuery("consents", ("at", "expires_at", "off_hours")),
     FactKind.WITHDRAWAL: FactQuery("consent_withdrawals", ("at", "NULL", "NULL")),
     FactKind.SLOT: FactQuery(
-        "slot_consents", ("start", '"end"', "NULL"), '{t}"end" > :now', order='"end"'
+        "slot_consents", ("start", '"end"', "NULL"), window="{b} > :now", order='"end"'
     ),
     FactKind.CONTRACT: FactQuery("contracts", ("start", '"end"', "NULL")),
     FactKind.BLOCTEL: FactQuery(
         "bloctel_checks",
         ("checked_at", "listed", "NULL"),
-        "{t}checked_at >= coalesce((SELECT max(l.checked_at) FROM bloctel_checks AS l "
+        condition="{t}checked_at >= coalesce((SELECT max(l.checked_at) FROM bloctel_checks AS l "
         "WHERE l.number = {n} AND l.checked_at <= :now), 0)",
         owned=False,
         order="checked_at",
@@ -97,8 +108,12 @@ def _values(q: FactQuery, postgres: bool, t: str) -> list[str]:
 def _where(q: FactQuery, number: str, t: str) -> str:
     parts = [f"{t}professional = :p"] if q.owned else []
     parts.append(f"{t}number = {number}")
+    if q.live:
+        parts.append(q.live.format(t=t, counted=counted(t.rstrip("."))))
+    if q.window:
+        parts.append(q.window.format(a=f"{t}{q.values[0]}", b=f"{t}{q.values[1]}"))
     if q.condition:
-        parts.append(q.condition.format(t=t, n=number, counted=counted(t.rstrip("."))))
+        parts.append(q.condition.format(t=t, n=number))
     return " AND ".join(parts)
 
 
@@ -162,3 +177,138 @@ def postgres_many(kinds: list[FactKind]) -> str:
         + branches
         + "\nORDER BY 1, 2, 6, 7"
     )
+
+
+# -- SQLite's index of facts by number ------------------------------------------------------------
+#
+# A decision reads every kind about one number. Over the fact tables that is one index probe per
+# kind (seven, and two for Bloctel); SQLite also files every per-professional fact in one table
+# keyed by (number, professional, kind, order, id), kept by triggers in the transaction that
+# writes the fact, so the decision reads them in one range scan. The index holds the rows a
+# decision can read ("live") with the values it reads; the triggers and a rebuild render the
+# same declaration as the statements above, and ``verify`` holds the index equal to its tables.
+
+INDEX_TABLE = "facts_by_number"
+"""SQLite's index of facts by number (schema step ``m010_facts_by_number``)."""
+
+INDEXED: tuple[FactKind, ...] = tuple(k for k, q in FACT_QUERIES.items() if q.owned)
+"""The kinds filed in the index: every per-professional kind (Bloctel checks are keyed by
+number already)."""
+
+_INDEX_COLUMNS = "number, professional, kind, o, id, a, b, c"
+
+
+def _indexed_row(kind: FactKind, row: str) -> str:
+    """The index's columns for the row named ``row`` (``NEW``, ``OLD`` or a table alias)."""
+    q = FACT_QUERIES[kind]
+    order = "0" if q.order == "0" else f"{row}.{q.order}"
+    values = ", ".join("NULL" if v == "NULL" else f"{row}.{v}" for v in q.values)
+    return f"{row}.number, {row}.professional, {int(kind)}, {order}, {row}.id, {values}"
+
+
+def _named(values: str) -> str:
+    """The index's columns named as its own (a compound SELECT takes its first branch's names)."""
+    names = _INDEX_COLUMNS.split(", ")
+    return ", ".join(f"{v} AS {n}" for v, n in zip(values.split(", "), names, strict=True))
+
+
+def _live(kind: FactKind, row: str) -> str:
+    q = FACT_QUERIES[kind]
+    return q.live.format(t=f"{row}.", counted=counted(row)) if q.live else ""
+
+
+def _index_key(kind: FactKind, row: str) -> str:
+    q = FACT_QUERIES[kind]
+    order = "0" if q.order == "0" else f"{row}.{q.order}"
+    return (
+        f"number = {row}.number AND professional = {row}.professional AND kind = {int(kind)} "
+        f"AND o = {order} AND id = {row}.id"
+    )
+
+
+def index_triggers() -> dict[str, str]:
+    """The triggers that keep the index, by name: after each insert, update and delete on each
+    indexed table, in the writing transaction."""
+    out: dict[str, str] = {}
+    for kind in INDEXED:
+        table = FACT_QUERIES[kind].table
+        live_new = _live(kind, "NEW")
+        when = f" WHEN {live_new}" if live_new else ""
+        insert_new = f"INSERT INTO {INDEX_TABLE} ({_INDEX_COLUMNS}) SELECT {_indexed_row(kind, 'NEW')}"
+        delete_old = f"DELETE FROM {INDEX_TABLE} WHERE {_index_key(kind, 'OLD')}"
+        name = f"{INDEX_TABLE}_{table}"
+        out[f"{name}_insert"] = (
+            f"CREATE TRIGGER {name}_insert AFTER INSERT ON {table}{when} "
+            f"BEGIN {insert_new}; END"
+        )
+        out[f"{name}_update"] = (
+            f"CREATE TRIGGER {name}_update AFTER UPDATE ON {table} "
+            f"BEGIN {delete_old}; {insert_new}{' WHERE ' + live_new if live_new else ''}; END"
+        )
+        out[f"{name}_delete"] = (
+            f"CREATE TRIGGER {name}_delete AFTER DELETE ON {table} BEGIN {delete_old}; END"
+        )
+    return out
+
+
+def index_rows() -> str:
+    """The index's rows as its tables derive them (the rebuild's and ``verify``'s)."""
+    return "\nUNION ALL ".join(
+        f"SELECT {_named(_indexed_row(kind, 'r'))} FROM {FACT_QUERIES[kind].table} AS r"  # noqa: S608
+        + (f" WHERE {_live(kind, 'r')}" if FACT_QUERIES[kind].live else "")
+        for kind in INDEXED
+    )
+
+
+def index_ddl() -> list[str]:
+    """Schema step ``m010_facts_by_number`` in SQLite: the index, filled from the tables, and
+    its triggers."""
+    triggers = index_triggers()
+    return [
+        # Applied again (its record deleted by hand), the step rebuilds the index from scratch.
+        *(f"DROP TRIGGER IF EXISTS {name}" for name in triggers),
+        f"DROP TABLE IF EXISTS {INDEX_TABLE}",
+        f"CREATE TABLE {INDEX_TABLE} (number INTEGER NOT NULL, professional INTEGER NOT NULL, "
+        "kind INTEGER NOT NULL, o INTEGER NOT NULL, id INTEGER NOT NULL, a INTEGER, b INTEGER, "
+        "c INTEGER, PRIMARY KEY (number, professional, kind, o, id)) WITHOUT ROWID",
+        f"INSERT INTO {INDEX_TABLE} ({_INDEX_COLUMNS}) {index_rows()}",
+        *triggers.values(),
+    ]
+
+
+def index_differences() -> tuple[str, str]:
+    """Two statements: the index's rows its tables do not derive (an index row added or
+    altered by hand), and the derived rows missing from it (removed by hand, or a trigger
+    dropped before a write), each as (number, professional, kind, id)."""
+    derived = index_rows()
+    stored = f"SELECT {_INDEX_COLUMNS} FROM {INDEX_TABLE}"  # noqa: S608 - fixed names
+    return (
+        f"SELECT number, professional, kind, id FROM ({stored} EXCEPT SELECT * FROM ({derived})) "
+        "ORDER BY 1, 2, 3, 4",
+        f"SELECT number, professional, kind, id FROM (SELECT * FROM ({derived}) EXCEPT {stored}) "
+        "ORDER BY 1, 2, 3, 4",
+    )
+
+
+def sqlite_indexed_one(kinds: list[FactKind]) -> str:
+    """:func:`sqlite_one` over the index: the per-professional kinds in one range scan of it
+    (its order is their branches' order), then the other kinds' branches."""
+    owned = [k for k in kinds if k in INDEXED]
+    branches = []
+    if owned:
+        where = ["number = :n", "professional = :p"]
+        if len(owned) < len(INDEXED):
+            # The unary + keeps the kind a filter on the one range scan, not a probe per kind.
+            where.append(f"+kind IN ({', '.join(str(int(k)) for k in owned)})")
+        for k in owned:
+            q = FACT_QUERIES[k]
+            if q.window:
+                where.append(f"(kind <> {int(k)} OR {q.window.format(a='a', b='b')})")
+        branches.append(f"SELECT kind, a, b, c FROM {INDEX_TABLE} WHERE {' AND '.join(where)}")
+    branches += [
+        f"SELECT {int(k)}, {', '.join(_values(FACT_QUERIES[k], False, ''))} "  # noqa: S608
+        f"FROM {FACT_QUERIES[k].table} WHERE {_where(FACT_QUERIES[k], ':n', '')}"
+        for k in kinds
+        if k not in INDEXED
+    ]
+    return "\nUNION ALL ".join(branches)

@@ -422,8 +422,8 @@ class PostgresLedger(DriverErrors, NamedOperations, JournaledWrites, CheckpointR
             for name, statements in STEPS.items():
                 if name in applied:
                     continue
-                # One round trip per step (no parameters: the simple query protocol).
-                conn.execute(";\n".join(statements))
+                if statements:  # one round trip per step (the simple query protocol)
+                    conn.execute(";\n".join(statements))
                 if name == "m005_journal":
                     # The genesis: seal the rows written before the journal existed.
                     conn.execute("SET LOCAL statement_timeout = 0")

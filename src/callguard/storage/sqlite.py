@@ -24,6 +24,7 @@ from .._i18n import _
 from .base import (
     DEFAULT_BUSY_TIMEOUT,
     KNOWN_MIGRATIONS,
+    M010,
     ColumnType,
     counted,
     steps,
@@ -31,7 +32,16 @@ from .base import (
 from .bloctel import checks_digest, json_chunks, merge_checks
 from .checkpoints import CheckpointReads, insert_ledger_id
 from .errors import DriverErrors, translates_its_own
-from .fact_queries import sqlite_many, sqlite_one
+from .fact_queries import (
+    FACT_QUERIES,
+    INDEX_TABLE,
+    index_ddl,
+    index_differences,
+    index_triggers,
+    sqlite_indexed_one,
+    sqlite_many,
+    sqlite_one,
+)
 from .journal import (
     LEGACY,
     JournaledWrites,
@@ -57,7 +67,9 @@ TYPES = {
 """The schema's column types in SQLite."""
 
 STEPS = steps(TYPES, suffix={"bloctel_checks": " WITHOUT ROWID"})
-"""Each schema step's statements, derived from the one declaration (``storage.base.SCHEMA``)."""
+STEPS[M010] = index_ddl()
+"""Each schema step's statements, derived from the one declaration (``storage.base.SCHEMA``), and
+SQLite's index of facts by number (``storage.fact_queries``)."""
 
 
 _UNIQUE_CODES = (2067, 1555)
@@ -150,10 +162,12 @@ _FACTS_SQL = sqlite_one(list(FactKind))
 _NUMBERED = {"p": "?1", "n": "?2", "now": "?3", "since": "?4"}
 
 
-@lru_cache(maxsize=64)
-def _facts_sql(kinds: frozenset[FactKind] | None) -> str:
-    chosen = [k for k in FactKind if kinds is None or k in kinds]
-    sql = sqlite_one(chosen or list(FactKind))
+@lru_cache(maxsize=128)
+def _facts_sql(kinds: frozenset[FactKind] | None, indexed: bool = True) -> str:
+    """The facts statement for ``kinds`` (every kind when None): over the index of facts by
+    number when the ledger has it (``indexed``), else one branch per kind."""
+    chosen = [k for k in FactKind if kinds is None or k in kinds] or list(FactKind)
+    sql = sqlite_indexed_one(chosen) if indexed else sqlite_one(chosen)
     sql = re.sub(r":(p|n|now|since)\b", lambda m: _NUMBERED[m.group(1)], sql)
     # A 4-tuple binds only if ?4 appears (every branch ends with its WHERE clause): an always
     # true condition names the parameters the chosen branches do not use.
@@ -213,6 +227,19 @@ def _json_keys(numbers: Iterable[int]) -> str:
     return "[" + ",".join(map(str, sorted(map(int, numbers)))) + "]"
 
 
+_FORKS = [0]
+"""How many times this process is a fork's child: a ledger opened before a fork is not the
+child's to use (compared on every read without a system call)."""
+
+
+def _forked() -> None:
+    _FORKS[0] += 1
+
+
+if hasattr(os, "register_at_fork"):  # pragma: no branch - every POSIX system
+    os.register_at_fork(after_in_child=_forked)
+
+
 class SQLiteLedger(DriverErrors, NamedOperations, JournaledWrites, CheckpointReads):
     """The embedded ledger: one SQLite file in WAL mode, or ``:memory:``."""
 
@@ -249,8 +276,11 @@ class SQLiteLedger(DriverErrors, NamedOperations, JournaledWrites, CheckpointRea
         except sqlite3.DatabaseError as exc:
             self.conn.close()
             raise LedgerError(f"{self.path!r} is not a usable callguard ledger: {exc}") from exc
+        self._indexed = True
+        """The ledger has the index of facts by number (every ledger this version migrated)."""
         self._identity = None if memory else self._file_identity()
         self._pid = os.getpid()
+        self._forks = _FORKS[0]
         self._checked = False
         """True between :meth:`write`'s file check and the transaction's first read of facts."""
         self._changes = 0
@@ -258,28 +288,40 @@ class SQLiteLedger(DriverErrors, NamedOperations, JournaledWrites, CheckpointRea
 
     # -- the file under the connection -----------------------------------------------------------
 
-    def _file_identity(self) -> tuple[str, int, int]:
-        """(absolute path, st_dev, st_ino) of the ledger file, taken while the connection holds it
-        open: as long as it does, no other file can get that inode."""
+    def _file_identity(self) -> tuple[str, int, int, int, int]:
+        """(absolute path, st_dev, st_ino, a descriptor of the file, its link count) of the
+        ledger file, taken while the connection holds it open: as long as it does, no other file
+        can get that inode. The descriptor stays open until :meth:`close` (after the connection:
+        closing a descriptor of the file earlier would drop SQLite's locks on it)."""
         where = os.path.abspath(self.path)
-        st = os.stat(where)
-        return where, st.st_dev, st.st_ino
+        fd = os.open(where, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        st = os.fstat(fd)
+        if os.path.samestat(st, os.stat(where)):
+            return where, st.st_dev, st.st_ino, fd, st.st_nlink
+        os.close(fd)
+        raise LedgerError(f"ledger {self.path!r} was replaced while it was being opened")
 
     def _check_file(self) -> None:
         """Fail closed when the file at the ledger's path is no longer the one this connection
         has open (deleted, or replaced by a copy or another ledger): every decision would read, and
-        every write go to, a file no other process sees. One ``stat`` (about a microsecond)."""
+        every write go to, a file no other process sees.
+
+        Removing or replacing the file at its path takes a link from the open file: its link
+        count (one ``fstat`` of the descriptor held open, about half a ``stat`` of the path) is
+        read every time, and any change of it is followed by a ``stat`` of the path."""
         identity = self._identity
         if identity is None:
             return
-        if os.getpid() != self._pid:
+        if _FORKS[0] != self._forks:
             # SQLite's locks belong to the process that took them: a forked child using its
             # parent's connection would write without holding them.
             raise LedgerError(
                 f"ledger {self.path!r} was opened in process {self._pid} and used in process "
                 f"{os.getpid()} after a fork: open the ledger (a new Guard) in each process"
             )
-        where, dev, ino = identity
+        where, dev, ino, fd, links = identity
+        if os.fstat(fd).st_nlink == links:
+            return
         try:
             st = os.stat(where)
         except OSError:
@@ -292,6 +334,8 @@ class SQLiteLedger(DriverErrors, NamedOperations, JournaledWrites, CheckpointRea
                 f"ledger {self.path!r} was replaced by another file while open: refusing to "
                 "decide or write until it is opened again"
             )
+        # The same file, with a link more or less elsewhere (a hard link made or removed).
+        self._identity = where, dev, ino, fd, st.st_nlink
 
     # -- schema -------------------------------------------------------------------------------
 
@@ -347,7 +391,7 @@ class SQLiteLedger(DriverErrors, NamedOperations, JournaledWrites, CheckpointRea
     ) -> Facts:
         """Every fact about ``number`` for ``professional``; attempts and refusals from ``since``;
         only ``kinds`` when given."""
-        sql = _facts_sql(kinds)
+        sql = _facts_sql(kinds, self._indexed)
         with self.lock:
             if self._checked and self.conn.total_changes == self._changes:
                 # The write that began this transaction checked the file an instant ago, under
@@ -492,10 +536,14 @@ class SQLiteLedger(DriverErrors, NamedOperations, JournaledWrites, CheckpointRea
         )
 
     def close(self) -> None:
-        if self._identity is not None and os.getpid() != self._pid:
+        identity = self._identity
+        if identity is not None and _FORKS[0] != self._forks:
             return  # a forked child: the connection is its parent's, left to it
         with self.lock:
             self.conn.close()
+            if identity is not None:
+                self._identity = None
+                os.close(identity[3])  # after the connection: it held SQLite's locks
 
     # -- bulk reads ---------------------------------------------------------------------------
 
@@ -513,6 +561,8 @@ class SQLiteLedger(DriverErrors, NamedOperations, JournaledWrites, CheckpointRea
         self.lock = threading.RLock()
         self._identity = None
         self._pid = os.getpid()
+        self._forks = _FORKS[0]
+        self._checked, self._changes = False, 0
         if not os.path.isfile(self.path):
             raise LedgerError(_("no ledger at {location}", location=repr(self.path)))
         uri = "file:" + urllib.parse.quote(os.path.abspath(self.path)) + "?mode=ro"
@@ -537,6 +587,7 @@ class SQLiteLedger(DriverErrors, NamedOperations, JournaledWrites, CheckpointRea
                 else "it has no callguard schema"
             )
             raise LedgerError(f"cannot read {self.path!r} as a callguard ledger: {why}")
+        self._indexed = M010 in applied
         return self
 
     def find_professional(self, name: str) -> int | None:
@@ -658,10 +709,46 @@ class SQLiteLedger(DriverErrors, NamedOperations, JournaledWrites, CheckpointRea
             if own:
                 self.conn.execute("BEGIN")
             try:
-                return verify_with(self._run)
+                report = verify_with(self._run)
+                if self._indexed:
+                    report.problems += self._index_problems()
+                return report
             finally:
                 if own:
                     self.conn.execute("COMMIT")
+
+    def _index_problems(self) -> list[Problem]:
+        """The index of facts by number held against its tables and its triggers. It is derived,
+        so not journaled: a row of it altered by hand, or a trigger dropped or added before a
+        write, would change decisions without changing a journaled fact."""
+        found = []
+        kept = dict(self.conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'"))
+        for name in sorted(set(kept) | set(_INDEX_TRIGGERS)):
+            if kept.get(name) != _INDEX_TRIGGERS.get(name):
+                found.append(
+                    Problem.of(
+                        "index",
+                        INDEX_TABLE,
+                        None,
+                        _(
+                            "trigger {name} is missing, altered or not callguard's: facts written "
+                            "since may be missing from the index decisions read",
+                            name=name,
+                        ),
+                    )
+                )
+        extra_sql, missing_sql = index_differences()
+        for sql, message in (
+            (extra_sql, _("filed in the index decisions read, not so in its table")),
+            (missing_sql, _("missing from the index decisions read")),
+        ):
+            for _number, _professional, kind, row_id in self.conn.execute(sql).fetchmany(1000):
+                table = FACT_QUERIES[FactKind(kind)].table
+                found.append(Problem.of("index", table, int(row_id), message))
+        return found
+
+
+_INDEX_TRIGGERS = index_triggers()
 
 
 def _no_journal() -> VerifyReport:

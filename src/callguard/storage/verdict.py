@@ -16,7 +16,8 @@ class Problem:
 
     kind: str
     """``journal`` (an entry altered, removed or out of order), ``changed``, ``removed``,
-    ``inserted`` (a fact written outside callguard)."""
+    ``inserted`` (a fact written outside callguard), ``index`` (SQLite's index of facts by
+    number disagrees with its tables or its triggers were altered)."""
     table: str
     row_id: int | None
     detail: str

@@ -1,0 +1,220 @@
+"""SQLite's index of facts by number: kept by triggers equal to its tables through every write
+callguard makes, read by decisions exactly as the tables would be, rebuilt for a ledger written
+before it, and held against its tables by ``verify`` when someone alters it by hand."""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from callguard import CallguardError, Guard, Outcome
+from callguard._facts import FactKind
+from callguard.storage.base import M010
+from callguard.storage.fact_queries import INDEX_TABLE, index_differences
+from callguard.storage.sqlite import SQLiteLedger, _facts_sql
+from conftest import NPV, paris
+
+NUMBERS = ("06 11 22 33 44", "06 55 66 77 88", "06 98 76 54 32")
+START = paris(2026, 9, 1, 10)
+
+
+def _differences(path: Path) -> tuple[list[tuple[int, ...]], list[tuple[int, ...]]]:
+    conn = sqlite3.connect(path)
+    try:
+        extra, missing = (conn.execute(sql).fetchall() for sql in index_differences())
+    finally:
+        conn.close()
+    return extra, missing
+
+
+def _both_reads(ledger: SQLiteLedger, pid: int, key: int, now: int, since: int) -> None:
+    """The index's statement and the tables' statement give the same rows, for every set of
+    kinds a decision asks (one kind, all of them, all but Bloctel)."""
+    params = (pid, key, now, since)
+    for kinds in (None, frozenset(set(FactKind) - {FactKind.BLOCTEL}), *map(frozenset, [[k] for k in FactKind])):
+        via_index = ledger.conn.execute(_facts_sql(kinds, True), params).fetchall()
+        via_tables = ledger.conn.execute(_facts_sql(kinds, False), params).fetchall()
+        assert via_index == via_tables, kinds
+
+
+# One write callguard makes, drawn: (what, which number, how many hours after START).
+_WRITES = st.tuples(
+    st.sampled_from(
+        [
+            "call", "refused", "objected", "void", "outcome", "refusal", "lift", "optout",
+            "remove", "consent", "withdraw", "slot", "contract", "attempt", "lift_objection",
+        ]
+    ),
+    st.integers(0, len(NUMBERS) - 1),
+    st.integers(0, 24 * 90),
+)  # fmt: skip
+
+
+def _write(g: Guard, what: str, number: str, at: datetime, ids: list[tuple[int, datetime]]) -> None:
+    if what == "call":
+        g.record_call(number, at, caller_id=NPV, outcome=Outcome.NO_ANSWER)
+    elif what in ("refused", "objected"):
+        g.record_call(number, at, caller_id=NPV, outcome=Outcome(what.upper()))
+    elif what == "attempt":
+        d = g.attempt(number, NPV, at, purpose="PRESS")
+        if d.attempt_id is not None:
+            ids.append((d.attempt_id, at))
+    elif what == "void" and ids:
+        attempt_id, placed = ids[-1]
+        with contextlib.suppress(CallguardError):  # voided already: refused, nothing written
+            g.void_attempt(attempt_id, "never placed", at=placed + timedelta(minutes=1))
+    elif what == "outcome" and ids:
+        attempt_id, placed = ids[0]
+        g.record_outcome(attempt_id, Outcome.ANSWERED, at=placed + timedelta(minutes=2))
+    elif what == "refusal":
+        g.record_refusal(number, at)
+    elif what == "lift":
+        g.lift_refusal(number, at, reason="entered by mistake")
+    elif what == "lift_objection":
+        g.lift_objection(number, at, reason="entered by mistake")
+    elif what == "optout":
+        g.add_optout(number, at, expires_at=at + timedelta(days=30))
+    elif what == "remove":
+        g.remove_optout(number, at)
+    elif what == "consent":
+        g.record_consent(number, at, proof="form 12", off_hours=at.hour % 2 == 0)
+    elif what == "withdraw":
+        g.withdraw_consent(number, at)
+    elif what == "slot":
+        g.record_slot_consent(number, at, at + timedelta(hours=2), proof="asked for a call")
+    elif what == "contract":
+        g.record_contract(number, at, at + timedelta(days=20))
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(writes=st.lists(_WRITES, max_size=25), purge_after=st.none() | st.integers(0, 24 * 90))
+def test_the_index_equals_its_tables_after_any_writes(
+    tmp_path_factory: pytest.TempPathFactory,
+    writes: list[tuple[str, int, int]],
+    purge_after: int | None,
+) -> None:
+    path = tmp_path_factory.mktemp("index") / "l.db"
+    ids: list[tuple[int, datetime]] = []
+    with Guard(path, clock=lambda: START + timedelta(days=400)) as g:
+        for what, n, hours in writes:
+            _write(g, what, NUMBERS[n], START + timedelta(hours=hours), ids)
+        if purge_after is not None:
+            g.purge(START + timedelta(hours=purge_after))
+        ledger = g.engine.ledger
+        assert isinstance(ledger, SQLiteLedger)
+        for number in NUMBERS:
+            key = 33_000_000_000 + int(number.replace(" ", "")[1:])
+            for hours in (0, 24 * 45, 24 * 100):
+                now = int((START + timedelta(hours=hours)).timestamp() * 1_000_000)
+                _both_reads(ledger, g.engine.pid, key, now, now - 62 * 86_400_000_000)
+    assert _differences(path) == ([], [])
+
+
+def test_a_ledger_written_before_the_index_gets_it_on_open(tmp_path: Path) -> None:
+    path = tmp_path / "l.db"
+    with Guard(path) as g:
+        g.record_refusal(NUMBERS[0], START)
+        g.add_optout(NUMBERS[1], START)
+        g.record_call(NUMBERS[2], START, caller_id=NPV)
+    # As an earlier callguard left it: no index, no triggers, the step not applied.
+    conn = sqlite3.connect(path)
+    for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'").fetchall():
+        conn.execute(f"DROP TRIGGER {name}")
+    conn.execute(f"DROP TABLE {INDEX_TABLE}")
+    conn.execute("DELETE FROM _sqlite_migrations WHERE name = ?", (M010,))
+    conn.commit()
+    conn.close()
+    # Read-only, it cannot be migrated: decisions read the tables.
+    ro = SQLiteLedger.open_read_only(path)
+    try:
+        assert not ro._indexed
+        pid = ro.find_professional("default")
+        assert pid is not None
+        facts = ro.facts(pid, 33_611_223_344, int(START.timestamp() * 1e6), 0)
+        assert len(facts.refusals) == 1
+    finally:
+        ro.close()
+    with Guard(path) as g:
+        d = g.may_call(NUMBERS[0], NPV, START + timedelta(days=1), purpose="PRESS")
+        assert [r.code.value for r in d.reasons] == ["REFUSAL_COOLDOWN"]
+        assert g.verify().ok
+    assert _differences(path) == ([], [])
+
+
+# -- the adversary: the index altered by hand ----------------------------------------------------
+
+
+@pytest.fixture
+def refused(tmp_path: Path) -> Path:
+    path = tmp_path / "l.db"
+    with Guard(path) as g:
+        g.record_refusal(NUMBERS[0], START)
+        assert g.verify().ok
+    return path
+
+
+def _tamper(path: Path, *statements: str) -> None:
+    conn = sqlite3.connect(path)
+    for sql in statements:
+        conn.execute(sql)
+    conn.commit()
+    conn.close()
+
+
+def _index_problems(path: Path) -> list[str]:
+    with Guard(path) as g:
+        return [str(p) for p in g.verify().problems if p.kind == "index"]
+
+
+def test_verify_finds_a_fact_removed_from_the_index(refused: Path) -> None:
+    _tamper(refused, f"DELETE FROM {INDEX_TABLE} WHERE kind = 1")
+    assert _index_problems(refused) == ["refusals row 1: missing from the index decisions read"]
+
+
+def test_verify_finds_a_fact_altered_in_the_index(refused: Path) -> None:
+    _tamper(refused, f"UPDATE {INDEX_TABLE} SET a = a - 86400000000 * 90 WHERE kind = 1")
+    problems = _index_problems(refused)
+    assert "refusals row 1: filed in the index decisions read, not so in its table" in problems
+    assert "refusals row 1: missing from the index decisions read" in problems
+
+
+def test_verify_finds_a_dropped_trigger_and_the_fact_written_since(refused: Path) -> None:
+    _tamper(refused, "DROP TRIGGER facts_by_number_refusals_insert")
+    with Guard(refused) as g:
+        g.record_refusal(NUMBERS[1], START)
+    problems = _index_problems(refused)
+    assert any("trigger facts_by_number_refusals_insert is missing" in p for p in problems)
+    assert "refusals row 2: missing from the index decisions read" in problems
+
+
+def test_verify_finds_a_trigger_callguard_does_not_declare(refused: Path) -> None:
+    _tamper(
+        refused,
+        f"CREATE TRIGGER hide AFTER INSERT ON {INDEX_TABLE} WHEN NEW.kind = 1 BEGIN "
+        f"DELETE FROM {INDEX_TABLE} WHERE number = NEW.number AND kind = 1; END",
+    )
+    with Guard(refused) as g:
+        g.record_refusal(NUMBERS[1], START)
+    problems = _index_problems(refused)
+    assert any("trigger hide is missing, altered or not callguard's" in p for p in problems)
+    assert "refusals row 2: missing from the index decisions read" in problems
+
+
+def test_deleting_the_step_record_rebuilds_a_tampered_index(refused: Path) -> None:
+    """The documented repair: the next open applies the step again, from the tables."""
+    _tamper(
+        refused,
+        f"DELETE FROM {INDEX_TABLE}",
+        "DROP TRIGGER facts_by_number_refusals_update",
+        f"DELETE FROM _sqlite_migrations WHERE name = '{M010}'",
+    )
+    assert _index_problems(refused) == []
+    with Guard(refused) as g:
+        d = g.may_call(NUMBERS[0], NPV, START + timedelta(days=1), purpose="PRESS")
+        assert [r.code.value for r in d.reasons] == ["REFUSAL_COOLDOWN"]
