@@ -10,14 +10,14 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from callguard import CallguardError, Guard, Outcome
 from callguard._facts import FactKind
 from callguard.storage.base import M010
 from callguard.storage.fact_queries import INDEX_TABLE, index_differences
-from callguard.storage.sqlite import SQLiteLedger, _facts_sql
+from callguard.storage.sqlite import SQLiteLedger, _facts_sql, _file_rows
 from conftest import NPV, paris
 
 NUMBERS = ("06 11 22 33 44", "06 55 66 77 88", "06 98 76 54 32")
@@ -34,12 +34,14 @@ def _differences(path: Path) -> tuple[list[tuple[int, ...]], list[tuple[int, ...
 
 
 def _both_reads(ledger: SQLiteLedger, pid: int, key: int, now: int, since: int) -> None:
-    """The index's statement and the tables' statement give the same rows, for every set of
+    """The index's statement and the tables' statement give the same facts, for every set of
     kinds a decision asks (one kind, all of them, all but Bloctel)."""
     params = (pid, key, now, since)
-    for kinds in (None, frozenset(set(FactKind) - {FactKind.BLOCTEL}), *map(frozenset, [[k] for k in FactKind])):
-        via_index = ledger.conn.execute(_facts_sql(kinds, True), params).fetchall()
-        via_tables = ledger.conn.execute(_facts_sql(kinds, False), params).fetchall()
+    run = ledger.conn.execute
+    every = [None, frozenset(set(FactKind) - {FactKind.BLOCTEL})]
+    for kinds in every + [frozenset([k]) for k in FactKind]:
+        via_index = _file_rows(run(_facts_sql(kinds, True), params).fetchall(), now)
+        via_tables = _file_rows(run(_facts_sql(kinds, False), params).fetchall(), now)
         assert via_index == via_tables, kinds
 
 
@@ -92,12 +94,24 @@ def _write(g: Guard, what: str, number: str, at: datetime, ids: list[tuple[int, 
         g.record_contract(number, at, at + timedelta(days=20))
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(writes=st.lists(_WRITES, max_size=25), purge_after=st.none() | st.integers(0, 24 * 90))
+_READS = (0, 24 * 45, 24 * 100, -24 * 50)
+"""The instants the property reads at (hours after START)."""
+_CHECK_HOURS = sorted({r + d for r in _READS for d in (-25, -1, 0, 1)})
+"""Bloctel checks on, just before and just after each read's instant (and a day before)."""
+
+
+@example(writes=[], purge_after=None, checks=[(0, -1, True), (0, 0, False), (0, 1, True)])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    writes=st.lists(_WRITES, max_size=25),
+    purge_after=st.none() | st.integers(0, 24 * 90),
+    checks=st.lists(st.tuples(st.integers(0, 2), st.sampled_from(_CHECK_HOURS), st.booleans())),
+)
 def test_the_index_equals_its_tables_after_any_writes(
     tmp_path_factory: pytest.TempPathFactory,
     writes: list[tuple[str, int, int]],
     purge_after: int | None,
+    checks: list[tuple[int, int, bool]],
 ) -> None:
     path = tmp_path_factory.mktemp("index") / "l.db"
     ids: list[tuple[int, datetime]] = []
@@ -108,9 +122,15 @@ def test_the_index_equals_its_tables_after_any_writes(
             g.purge(START + timedelta(hours=purge_after))
         ledger = g.engine.ledger
         assert isinstance(ledger, SQLiteLedger)
+        for n, hours, listed in checks:  # Bloctel checks, before, around and after the reads
+            at = int((START + timedelta(hours=hours)).timestamp() * 1_000_000)
+            ledger.conn.execute(
+                "INSERT OR IGNORE INTO bloctel_checks (number, checked_at, listed) VALUES (?, ?, ?)",
+                (33_000_000_000 + int(NUMBERS[n].replace(" ", "")[1:]), at, listed),
+            )
         for number in NUMBERS:
             key = 33_000_000_000 + int(number.replace(" ", "")[1:])
-            for hours in (0, 24 * 45, 24 * 100):
+            for hours in _READS:
                 now = int((START + timedelta(hours=hours)).timestamp() * 1_000_000)
                 _both_reads(ledger, g.engine.pid, key, now, now - 62 * 86_400_000_000)
     assert _differences(path) == ([], [])

@@ -292,7 +292,8 @@ def index_differences() -> tuple[str, str]:
 
 def sqlite_indexed_one(kinds: list[FactKind]) -> str:
     """:func:`sqlite_one` over the index: the per-professional kinds in one range scan of it
-    (its order is their branches' order), then the other kinds' branches."""
+    (its order is their branches' order), then every Bloctel check of the number (the reader
+    drops those before the latest at or before ``:now``: see ``storage.sqlite``)."""
     owned = [k for k in kinds if k in INDEXED]
     branches = []
     if owned:
@@ -305,10 +306,12 @@ def sqlite_indexed_one(kinds: list[FactKind]) -> str:
             if q.window:
                 where.append(f"(kind <> {int(k)} OR {q.window.format(a='a', b='b')})")
         branches.append(f"SELECT kind, a, b, c FROM {INDEX_TABLE} WHERE {' AND '.join(where)}")
-    branches += [
-        f"SELECT {int(k)}, {', '.join(_values(FACT_QUERIES[k], False, ''))} "  # noqa: S608
-        f"FROM {FACT_QUERIES[k].table} WHERE {_where(FACT_QUERIES[k], ':n', '')}"
-        for k in kinds
-        if k not in INDEXED
-    ]
+    if FactKind.BLOCTEL in kinds:
+        # Every check of the number, in one probe of its primary key: the reader keeps those
+        # from the latest at or before now (what the condition of the other form selects).
+        q = FACT_QUERIES[FactKind.BLOCTEL]
+        branches.append(
+            f"SELECT {int(FactKind.BLOCTEL)}, {', '.join(_values(q, False, ''))} "  # noqa: S608
+            f"FROM {q.table} WHERE number = :n"
+        )
     return "\nUNION ALL ".join(branches)
