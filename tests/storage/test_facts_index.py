@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -58,40 +59,54 @@ _WRITES = st.tuples(
 )  # fmt: skip
 
 
-def _write(g: Guard, what: str, number: str, at: datetime, ids: list[tuple[int, datetime]]) -> None:
-    if what == "call":
-        g.record_call(number, at, caller_id=NPV, outcome=Outcome.NO_ANSWER)
-    elif what in ("refused", "objected"):
-        g.record_call(number, at, caller_id=NPV, outcome=Outcome(what.upper()))
-    elif what == "attempt":
-        d = g.attempt(number, NPV, at, purpose="PRESS")
-        if d.attempt_id is not None:
-            ids.append((d.attempt_id, at))
-    elif what == "void" and ids:
+def _attempt(g: Guard, number: str, at: datetime, ids: list[tuple[int, datetime]]) -> None:
+    d = g.attempt(number, NPV, at, purpose="PRESS")
+    if d.attempt_id is not None:
+        ids.append((d.attempt_id, at))
+
+
+def _void(g: Guard, ids: list[tuple[int, datetime]]) -> None:
+    if ids:
         attempt_id, placed = ids[-1]
         with contextlib.suppress(CallguardError):  # voided already: refused, nothing written
             g.void_attempt(attempt_id, "never placed", at=placed + timedelta(minutes=1))
-    elif what == "outcome" and ids:
+
+
+def _outcome(g: Guard, ids: list[tuple[int, datetime]]) -> None:
+    if ids:
         attempt_id, placed = ids[0]
         g.record_outcome(attempt_id, Outcome.ANSWERED, at=placed + timedelta(minutes=2))
-    elif what == "refusal":
-        g.record_refusal(number, at)
-    elif what == "lift":
-        g.lift_refusal(number, at, reason="entered by mistake")
-    elif what == "lift_objection":
-        g.lift_objection(number, at, reason="entered by mistake")
-    elif what == "optout":
-        g.add_optout(number, at, expires_at=at + timedelta(days=30))
-    elif what == "remove":
-        g.remove_optout(number, at)
-    elif what == "consent":
-        g.record_consent(number, at, proof="form 12", off_hours=at.hour % 2 == 0)
-    elif what == "withdraw":
-        g.withdraw_consent(number, at)
-    elif what == "slot":
-        g.record_slot_consent(number, at, at + timedelta(hours=2), proof="asked for a call")
-    elif what == "contract":
-        g.record_contract(number, at, at + timedelta(days=20))
+
+
+_BY_NAME: dict[str, Callable[[Guard, str, datetime], object]] = {
+    "call": lambda g, n, at: g.record_call(n, at, caller_id=NPV, outcome=Outcome.NO_ANSWER),
+    "refused": lambda g, n, at: g.record_call(n, at, caller_id=NPV, outcome=Outcome.REFUSED),
+    "objected": lambda g, n, at: g.record_call(n, at, caller_id=NPV, outcome=Outcome.OBJECTED),
+    "refusal": lambda g, n, at: g.record_refusal(n, at),
+    "lift": lambda g, n, at: g.lift_refusal(n, at, reason="entered by mistake"),
+    "lift_objection": lambda g, n, at: g.lift_objection(n, at, reason="entered by mistake"),
+    "optout": lambda g, n, at: g.add_optout(n, at, expires_at=at + timedelta(days=30)),
+    "remove": lambda g, n, at: g.remove_optout(n, at),
+    "consent": lambda g, n, at: g.record_consent(
+        n, at, proof="form 12", off_hours=at.hour % 2 == 0
+    ),
+    "withdraw": lambda g, n, at: g.withdraw_consent(n, at),
+    "slot": lambda g, n, at: g.record_slot_consent(
+        n, at, at + timedelta(hours=2), proof="asked for a call"
+    ),
+    "contract": lambda g, n, at: g.record_contract(n, at, at + timedelta(days=20)),
+}
+
+
+def _write(g: Guard, what: str, number: str, at: datetime, ids: list[tuple[int, datetime]]) -> None:
+    if what == "attempt":
+        _attempt(g, number, at, ids)
+    elif what == "void":
+        _void(g, ids)
+    elif what == "outcome":
+        _outcome(g, ids)
+    else:
+        _BY_NAME[what](g, number, at)
 
 
 _READS = (0, 24 * 45, 24 * 100, -24 * 50)
@@ -101,7 +116,9 @@ _CHECK_HOURS = sorted({r + d for r in _READS for d in (-25, -1, 0, 1)})
 
 
 @example(writes=[], purge_after=None, checks=[(0, -1, True), (0, 0, False), (0, 1, True)])
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
     writes=st.lists(_WRITES, max_size=25),
     purge_after=st.none() | st.integers(0, 24 * 90),
@@ -193,12 +210,12 @@ def _index_problems(path: Path) -> list[str]:
 
 
 def test_verify_finds_a_fact_removed_from_the_index(refused: Path) -> None:
-    _tamper(refused, f"DELETE FROM {INDEX_TABLE} WHERE kind = 1")
+    _tamper(refused, "DELETE FROM facts_by_number WHERE kind = 1")
     assert _index_problems(refused) == ["refusals row 1: missing from the index decisions read"]
 
 
 def test_verify_finds_a_fact_altered_in_the_index(refused: Path) -> None:
-    _tamper(refused, f"UPDATE {INDEX_TABLE} SET a = a - 86400000000 * 90 WHERE kind = 1")
+    _tamper(refused, "UPDATE facts_by_number SET a = a - 86400000000 * 90 WHERE kind = 1")
     problems = _index_problems(refused)
     assert "refusals row 1: filed in the index decisions read, not so in its table" in problems
     assert "refusals row 1: missing from the index decisions read" in problems
@@ -216,8 +233,8 @@ def test_verify_finds_a_dropped_trigger_and_the_fact_written_since(refused: Path
 def test_verify_finds_a_trigger_callguard_does_not_declare(refused: Path) -> None:
     _tamper(
         refused,
-        f"CREATE TRIGGER hide AFTER INSERT ON {INDEX_TABLE} WHEN NEW.kind = 1 BEGIN "
-        f"DELETE FROM {INDEX_TABLE} WHERE number = NEW.number AND kind = 1; END",
+        "CREATE TRIGGER hide AFTER INSERT ON facts_by_number WHEN NEW.kind = 1 BEGIN "
+        "DELETE FROM facts_by_number WHERE number = NEW.number AND kind = 1; END",
     )
     with Guard(refused) as g:
         g.record_refusal(NUMBERS[1], START)
@@ -230,9 +247,9 @@ def test_deleting_the_step_record_rebuilds_a_tampered_index(refused: Path) -> No
     """The documented repair: the next open applies the step again, from the tables."""
     _tamper(
         refused,
-        f"DELETE FROM {INDEX_TABLE}",
+        "DELETE FROM facts_by_number",
         "DROP TRIGGER facts_by_number_refusals_update",
-        f"DELETE FROM _sqlite_migrations WHERE name = '{M010}'",
+        "DELETE FROM _sqlite_migrations WHERE name = 'm010_facts_by_number'",
     )
     assert _index_problems(refused) == []
     with Guard(refused) as g:

@@ -12,8 +12,8 @@ import pytest
 
 from callguard import Guard
 from callguard.storage.base import KNOWN_MIGRATIONS, PURGE, SCHEMA, ColumnType
-from callguard.storage.fact_queries import INDEX_TABLE, index_triggers
 from callguard.storage.copy import TABLES
+from callguard.storage.fact_queries import INDEX_TABLE, index_triggers
 from conftest import postgres_schema
 
 
