@@ -35,6 +35,7 @@ from .errors import DriverErrors, translates_its_own
 from .fact_queries import (
     FACT_QUERIES,
     INDEX_TABLE,
+    LATEST_CHECKS,
     index_ddl,
     index_differences,
     index_triggers,
@@ -169,22 +170,22 @@ def _facts_sql(kinds: frozenset[FactKind] | None, indexed: bool = True) -> str:
     chosen = [k for k in FactKind if kinds is None or k in kinds] or list(FactKind)
     sql = sqlite_indexed_one(chosen) if indexed else sqlite_one(chosen)
     sql = re.sub(r":(p|n|now|since)\b", lambda m: _NUMBERED[m.group(1)], sql)
-    # A 4-tuple binds only if ?4 appears (every branch ends with its WHERE clause): an always
-    # true condition names the parameters the chosen branches do not use.
+    # A 4-tuple binds only if ?4 appears: an always true condition names the parameters the
+    # chosen branches do not use (none of the statements a decision's kinds give lacks one).
     missing = [v for v in _NUMBERED.values() if v not in sql]
     if missing:
-        sql += f" AND ({' OR '.join(f'{v} IS NULL' for v in missing)} OR 1)"
+        sql = f"SELECT * FROM ({sql}) WHERE {' OR '.join(f'{v} IS NULL' for v in missing)} OR 1"  # noqa: S608
     return sql
 
 
 _BLOCTEL, _ATTEMPT = int(FactKind.BLOCTEL), int(FactKind.ATTEMPT)
 
 
-def _file_rows(rows: list[Any], now: int) -> Facts:
+def _file_rows(rows: list[Any], now: int) -> Facts | None:
     """The rows of the facts statement as :class:`Facts`: the kinds every decision meets
     (Bloctel checks, attempts) filed here, the others by :meth:`Facts.add`. The Bloctel checks
-    before the latest at or before ``now`` are dropped (the statement over the index reads them
-    all, in one probe)."""
+    before the latest at or before ``now`` are dropped (the statement over the index reads the
+    newest few); None when that latest one is not among them (every check read is later)."""
     facts = Facts()
     if not rows:
         return facts
@@ -199,10 +200,12 @@ def _file_rows(rows: list[Any], now: int) -> Facts:
         else:
             add(kind, a, b, c)
     if len(bloctel) > 1:
-        bloctel.sort()  # (already in order on the primary key's scan: kept as a guarantee)
+        bloctel.sort()  # newest first from the index's statement
         if bloctel[1][0] <= now:
             latest = max(i for i, (checked_at, _) in enumerate(bloctel) if checked_at <= now)
             del bloctel[:latest]
+        elif len(bloctel) >= LATEST_CHECKS and bloctel[0][0] > now:
+            return None  # a decision before the newest checks: the latest may be older
     return facts
 
 
@@ -408,11 +411,16 @@ class SQLiteLedger(DriverErrors, NamedOperations, JournaledWrites, CheckpointRea
             else:
                 self._checked = False
                 self._check_file()
+            params = (professional, number, now, since)
             try:
-                rows = self._read.execute(sql, (professional, number, now, since)).fetchall()
+                facts = _file_rows(self._read.execute(sql, params).fetchall(), now)
+                if facts is None:  # (a past instant before several later checks: rare)
+                    rows = self._read.execute(_facts_sql(kinds, False), params).fetchall()
+                    facts = _file_rows(rows, now)
             except sqlite3.Error as exc:
                 raise self.ledger_error(exc) from exc
-        return _file_rows(rows, now)
+        assert facts is not None  # the tables' statement reads every check it needs
+        return facts
 
     # -- writes -------------------------------------------------------------------------------
 
