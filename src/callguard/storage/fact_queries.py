@@ -25,7 +25,6 @@ __all__ = [
     "FACT_QUERIES",
     "INDEXED",
     "INDEX_TABLE",
-    "LATEST_CHECKS",
     "FactQuery",
     "index_ddl",
     "index_differences",
@@ -192,11 +191,6 @@ def postgres_many(kinds: list[FactKind]) -> str:
 INDEX_TABLE = "facts_by_number"
 """SQLite's index of facts by number (schema step ``m010_facts_by_number``)."""
 
-LATEST_CHECKS = 4
-"""How many of a number's Bloctel checks, the newest, the statement over the index reads: the
-latest at or before a live decision's instant is among them (checks accumulate with every
-return, so a read of them all would grow with the ledger's history)."""
-
 INDEXED: tuple[FactKind, ...] = tuple(k for k, q in FACT_QUERIES.items() if q.owned)
 """The kinds filed in the index: every per-professional kind (Bloctel checks are keyed by
 number already)."""
@@ -298,9 +292,8 @@ def index_differences() -> tuple[str, str]:
 
 def sqlite_indexed_one(kinds: list[FactKind]) -> str:
     """:func:`sqlite_one` over the index: the per-professional kinds in one range scan of it
-    (its order is their branches' order), then the number's :data:`LATEST_CHECKS` newest
-    Bloctel checks (the reader keeps those from the latest at or before ``:now``: see
-    ``storage.sqlite``)."""
+    (its order is their branches' order), then the other kinds' branches (the Bloctel checks,
+    keyed by number already)."""
     owned = [k for k in kinds if k in INDEXED]
     branches = []
     if owned:
@@ -313,14 +306,10 @@ def sqlite_indexed_one(kinds: list[FactKind]) -> str:
             if q.window:
                 where.append(f"(kind <> {int(k)} OR {q.window.format(a='a', b='b')})")
         branches.append(f"SELECT kind, a, b, c FROM {INDEX_TABLE} WHERE {' AND '.join(where)}")  # noqa: S608
-    if FactKind.BLOCTEL in kinds:
-        # The number's latest checks, newest first, in one probe of the primary key: the reader
-        # keeps those from the latest at or before now (what the other form's condition
-        # selects), and reads the other form when all of them are later than now.
-        q = FACT_QUERIES[FactKind.BLOCTEL]
-        branches.append(
-            f"SELECT * FROM (SELECT {int(FactKind.BLOCTEL)}, "  # noqa: S608
-            f"{', '.join(_values(q, False, ''))} FROM {q.table} WHERE number = :n "
-            f"ORDER BY checked_at DESC LIMIT {LATEST_CHECKS})"
-        )
+    branches += [
+        f"SELECT {int(k)}, {', '.join(_values(FACT_QUERIES[k], False, ''))} "  # noqa: S608
+        f"FROM {FACT_QUERIES[k].table} WHERE {_where(FACT_QUERIES[k], ':n', '')}"
+        for k in kinds
+        if k not in INDEXED
+    ]
     return "\nUNION ALL ".join(branches)

@@ -35,7 +35,6 @@ from .errors import DriverErrors, translates_its_own
 from .fact_queries import (
     FACT_QUERIES,
     INDEX_TABLE,
-    LATEST_CHECKS,
     index_ddl,
     index_differences,
     index_triggers,
@@ -181,11 +180,9 @@ def _facts_sql(kinds: frozenset[FactKind] | None, indexed: bool = True) -> str:
 _BLOCTEL, _ATTEMPT = int(FactKind.BLOCTEL), int(FactKind.ATTEMPT)
 
 
-def _file_rows(rows: list[Any], now: int) -> Facts | None:
+def _file_rows(rows: list[Any]) -> Facts:
     """The rows of the facts statement as :class:`Facts`: the kinds every decision meets
-    (Bloctel checks, attempts) filed here, the others by :meth:`Facts.add`. The Bloctel checks
-    before the latest at or before ``now`` are dropped (the statement over the index reads the
-    newest few); None when that latest one is not among them (every check read is later)."""
+    (Bloctel checks, attempts) filed here, the others by :meth:`Facts.add`."""
     facts = Facts()
     if not rows:
         return facts
@@ -200,12 +197,7 @@ def _file_rows(rows: list[Any], now: int) -> Facts | None:
         else:
             add(kind, a, b, c)
     if len(bloctel) > 1:
-        bloctel.sort()  # newest first from the index's statement
-        if bloctel[1][0] <= now:
-            latest = max(i for i, (checked_at, _) in enumerate(bloctel) if checked_at <= now)
-            del bloctel[:latest]
-        elif len(bloctel) >= LATEST_CHECKS and bloctel[0][0] > now:
-            return None  # a decision before the newest checks: the latest may be older
+        bloctel.sort()  # (already in order on the primary key's scan: kept as a guarantee)
     return facts
 
 
@@ -411,16 +403,11 @@ class SQLiteLedger(DriverErrors, NamedOperations, JournaledWrites, CheckpointRea
             else:
                 self._checked = False
                 self._check_file()
-            params = (professional, number, now, since)
             try:
-                facts = _file_rows(self._read.execute(sql, params).fetchall(), now)
-                if facts is None:  # (a past instant before several later checks: rare)
-                    rows = self._read.execute(_facts_sql(kinds, False), params).fetchall()
-                    facts = _file_rows(rows, now)
+                rows = self._read.execute(sql, (professional, number, now, since)).fetchall()
             except sqlite3.Error as exc:
                 raise self.ledger_error(exc) from exc
-        assert facts is not None  # the tables' statement reads every check it needs
-        return facts
+        return _file_rows(rows)
 
     # -- writes -------------------------------------------------------------------------------
 
