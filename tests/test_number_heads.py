@@ -8,6 +8,8 @@ from __future__ import annotations
 import random
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from callguard import _numbers as numbers
 from callguard._numbers import consumer_line, parse_number
@@ -51,3 +53,26 @@ def test_random_numbers_answer_as_the_plain_path_and_the_full_parser() -> None:
             parsed = parse_number(written)
             assert (parsed.key, parsed.e164, parsed.zones, parsed.territories) == found[:4]
             assert parsed.consumer_line
+
+
+# -- separators dropped through bytes, equal to str.translate ------------------------------------
+
+_WRITTEN = st.text(
+    alphabet=st.one_of(
+        st.sampled_from(" \t.-/()+0123456789"),
+        st.characters(codec="utf-8"),  # letters, other scripts' digits and spaces, NFKC forms
+    ),
+    max_size=30,
+)
+
+
+@given(_WRITTEN)
+def test_separators_are_dropped_as_str_translate_drops_them(text: str) -> None:
+    assert numbers.strip_separators(text) == text.translate(numbers._SEPARATORS)
+
+
+@pytest.mark.parametrize(
+    "text", ["06 12 34 56 78", "+33 (0)6.12-34/56\t78", "０６ １２", "06\u00a012", "", "()"]
+)
+def test_separators_dropped_in_the_common_forms(text: str) -> None:
+    assert numbers.strip_separators(text) == text.translate(numbers._SEPARATORS)

@@ -493,12 +493,12 @@ def _written_nsn(value: str) -> str | None:
     if not text:
         return None
     if text[0] == "+":
-        digits = text[1:].translate(_SEPARATORS)
+        digits = strip_separators(text[1:])
         if not digits.isdigit() or digits[:2] != "33":
             return None
         rest = digits[2:]
     else:
-        digits = text.translate(_SEPARATORS)
+        digits = strip_separators(text)
         if not digits.isdigit():
             return None
         size = len(digits)
@@ -732,6 +732,18 @@ _CANONICAL: Final = re.compile(r"\+[0-9]{8,15}").fullmatch
 # Separators seen in contact files. NFKC already turned non-breaking, thin and narrow spaces into
 # plain spaces and full-width digits into ASCII ones.
 _SEPARATORS: Final = str.maketrans("", "", " \t.-/()")
+_SEPARATOR_BYTES: Final = b" \t.-/()"
+
+
+def strip_separators(text: str) -> str:
+    """``text`` without the separators people write numbers with (``text.translate(_SEPARATORS)``).
+
+    An ASCII text goes through ``bytes.translate``, one table lookup a byte, where ``str``'s
+    asks its dict once per character: about a microsecond less a number (a fifth of reading it).
+    """
+    if text.isascii():
+        return text.encode("ascii").translate(None, _SEPARATOR_BYTES).decode("ascii")
+    return text.translate(_SEPARATORS)
 
 
 def _clean(value: str) -> tuple[bool, str]:
@@ -742,7 +754,7 @@ def _clean(value: str) -> tuple[bool, str]:
     if not text:
         raise InvalidNumberError(value, _("empty"))
     plus = text[0] == "+"
-    digits = (text[1:] if plus else text).translate(_SEPARATORS)
+    digits = strip_separators(text[1:] if plus else text)
     if not (digits.isascii() and digits.isdigit()):
         for char in digits:
             if char.isalpha():
@@ -1046,7 +1058,7 @@ def consumer_keys(values: Sequence[str]) -> list[int | None]:
     where = [i for i, key in enumerate(keys) if key is None]
     rest = [values[i] for i in where]
     texts = list(map(str.strip, rest))
-    cleaned = list(map(str.translate, texts, repeat(_SEPARATORS)))
+    cleaned = list(map(strip_separators, texts))
     matches = list(map(_COMMON_FORM, cleaned))
     found = list(compress(range(len(matches)), matches))
     nationals = list(
