@@ -3,14 +3,16 @@ log's started_at)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given
+from hypothesis import strategies as st
 
 from callguard._calllog import parse_time
-from callguard._time import parse_instant
+from callguard._time import from_us, parse_instant, to_us
 from callguard.cli import cli
 from callguard.cli._common import parse_at
 
@@ -40,3 +42,19 @@ def test_the_cli_reads_the_french_form() -> None:
          "--db", ":memory:", "--json"],
     )  # fmt: skip
     assert '"at": "2026-11-23T09:30:00+00:00"' in result.output, result.output
+
+
+# -- instants as the ledger keeps them -----------------------------------------------------------
+
+
+@given(
+    st.datetimes(
+        min_value=datetime(1, 1, 2),
+        max_value=datetime(9999, 12, 30),
+        timezones=st.sampled_from([UTC, ZoneInfo("Europe/Paris"), ZoneInfo("Pacific/Noumea")]),
+    )
+)
+def test_to_us_is_the_microseconds_since_the_epoch(moment: datetime) -> None:
+    exact = (moment - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
+    assert to_us(moment) == exact
+    assert from_us(exact) == moment
