@@ -9,6 +9,7 @@ calls counted) over random ledgers and random logs, on both backends.
 
 from __future__ import annotations
 
+import gc
 import os
 import tempfile
 from collections.abc import Iterator
@@ -24,7 +25,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 import callguard
-from callguard import Guard, Policy
+from callguard import Guard, Policy, _audit
 from callguard._audit import _WINDOWS_ON_THE_HOUR
 from callguard._calllog import (
     CallColumns,
@@ -569,3 +570,47 @@ def test_reading_into_columns_equals_reading_row_by_row(tmp_path: Path) -> None:
     columns, rejected = read_call_columns(plain, professional="x", log_format=fmt)
     log, want = read_call_log(plain, professional="x", log_format=fmt)
     assert (columns, rejected) == (CallColumns.of(log), want)
+
+
+@pytest.mark.slow
+def test_facts_read_a_few_numbers_at_a_time_give_the_same_report(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # The ledger is read in chunks of numbers; one number a chunk puts every chunk boundary
+    # between two numbers of the log (a fixed-facts model shared across chunks included).
+    monkeypatch.setattr(_audit, "_READ_CHUNK", 1)
+
+    @settings(
+        max_examples=40,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
+    @given(example=examples(), policy=POLICIES)
+    def check(example: tuple[list[dict[str, str]], list[Any]], policy: Policy) -> None:
+        log, facts = example
+        with fresh_guard("sqlite", policy) as guard:
+            record(guard, facts)
+            path = write(tmp_path / "calls.csv", log)
+            same(callguard.audit(path, db=guard), audit_each(path, guard))
+
+    check()
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_the_audit_leaves_the_cycle_collector_as_it_found_it(
+    guard: Guard, tmp_path: Path, enabled: bool
+) -> None:
+    was = gc.isenabled()
+    try:
+        gc.enable() if enabled else gc.disable()
+        audit_both(tmp_path, guard, [call("06 12 00 00 21", "2025-05-13T10:30:00")])
+        assert gc.isenabled() is enabled
+
+        def interrupted(_read: int) -> None:
+            raise KeyboardInterrupt  # the reading stops inside the audit
+
+        with pytest.raises(KeyboardInterrupt):
+            callguard.audit(tmp_path / "calls.csv", db=guard, progress=interrupted)
+        assert gc.isenabled() is enabled
+    finally:
+        gc.enable() if was else gc.disable()

@@ -39,11 +39,18 @@ from zoneinfo import ZoneInfo
 
 from ._calllog import CallColumns, CallLogFormat, CallSource, read_call_columns
 from ._decision import Reason
-from ._engine import AnswerCache, judge, lookback, read_question, read_terms
+from ._engine import (
+    AnswerCache,
+    _collector_paused,
+    judge,
+    lookback,
+    read_question,
+    read_terms,
+)
 from ._exceptions import ConfigurationError, InvalidNumberError, LedgerError
 from ._facts import Facts
 from ._guard import Guard
-from ._numbers import PhoneNumber, parse_number
+from ._numbers import PhoneNumber, consumer_line, parse_number
 from ._policy import Policy
 from ._question import Question
 from ._reports import AuditReport, Rejected, Violation
@@ -106,10 +113,13 @@ def audit(
         ledger, owned = _open(db), True
         default_professional = professional or "default"
     try:
-        log, rejected = read_call_columns(
-            calls, professional=default_professional, log_format=log_format, progress=progress
-        )
-        report = _replay(policy or Policy(), ledger, log, rejected)
+        # The log's columns and the replay's state are kept to the end and make no cycle: the
+        # cycle collector would walk them again and again for nothing (as in a scrub).
+        with _collector_paused():
+            log, rejected = read_call_columns(
+                calls, professional=default_professional, log_format=log_format, progress=progress
+            )
+            report = _replay(policy or Policy(), ledger, log, rejected)
         report.skipped = len(log.skipped)
     except LedgerError as exc:
         raise LedgerError(f"cannot read the ledger: {exc}") from exc
@@ -244,6 +254,18 @@ class _Number:
 def _number(raw: str, department: str | None, zone_ids: dict[_Zones, int]) -> _Number:
     """A number as ``read_question`` reads it (parsed, its zones and areas), once per distinct
     (number, département) of the log rather than once per call."""
+    line = consumer_line(raw)
+    if line is not None:
+        # A metropolitan consumer line in a common form: what parse_number would give of it,
+        # without building a PhoneNumber; a known département decides its zones without it.
+        key, e164, names, territories, alsace = line
+        zones = (
+            cal.line_zones(names, territories, alsace)
+            if department is None
+            else cal.consumer_zones(None, None, department)
+        )
+        zone_id = zone_ids.setdefault(zones, len(zone_ids))
+        return _Number(key, e164, zones, zones, zone_id)
     parsed: PhoneNumber | None
     try:
         parsed = parse_number(raw)
@@ -343,6 +365,11 @@ def _replay(
 _NO_FACTS = Facts()
 """The facts of a number the ledger knows nothing about (never modified)."""
 
+_READ_CHUNK = 4096
+"""How many numbers one ``facts_many`` reads: the facts of a chunk are filed into pairs before
+the next is read, so a large log never holds every number's :class:`Facts` at once (the
+garbage collector's full passes grow with what is held)."""
+
 
 def _pairs(
     ledger: Ledger,
@@ -351,7 +378,8 @@ def _pairs(
     start_us: int,
     since_us: int,
 ) -> list[_Pair]:
-    """Each pair's ledger facts, read set-based (one ``facts_many`` per professional)."""
+    """Each pair's ledger facts, read set-based (``facts_many`` per professional, over its keys
+    in order, ``_READ_CHUNK`` at a time)."""
     wanted: dict[str, list[int]] = {}
     for who, key in pair_ids:
         wanted.setdefault(who, []).append(key)
@@ -359,47 +387,65 @@ def _pairs(
     fixed_ids: dict[tuple[object, ...], _Pair] = {}
     for who, keys in wanted.items():
         pid = ledger.find_professional(who)
-        # An unknown professional has no facts of its own; Bloctel checks are everyone's.
-        # Only the numbers with facts come back (most of a log's are unknown to the ledger);
-        # the others share the empty facts.
-        known = ledger.facts_many(
-            -1 if pid is None else pid, keys, start_us, since_us, known_only=True
-        )
-        for key in keys:
-            f = known.get(key, _NO_FACTS)
-            signature = (
-                tuple(f.consents), tuple(f.off_hours), tuple(f.withdrawals), tuple(f.slots),
-                tuple(f.contracts), tuple(f.bloctel),
-            )  # fmt: skip
-            model = fixed_ids.get(signature)
-            if model is None:
-                fixed = Facts(
-                    consents=f.consents,
-                    off_hours=f.off_hours,
-                    withdrawals=f.withdrawals,
-                    slots=f.slots,
-                    contracts=f.contracts,
-                    bloctel=f.bloctel,
-                )
-                model = fixed_ids[signature] = _Pair(
-                    [], [], [], fixed, len(fixed_ids), _edges(fixed, policy)
-                )
-            attempts, refusals, optouts = f.attempts, f.refusals, f.optouts
-            pairs[pair_ids[(who, key)]] = (
-                _Pair(
-                    sorted(a for a in attempts if a < start_us) if attempts else [],
-                    sorted(refusals) if refusals else [],
-                    list(optouts) if optouts else [],
-                    model.fixed,
-                    model.fixed_id,
-                    model.edges,
-                )
-                if attempts or refusals or optouts
-                else model
+        keys.sort()
+        for lo in range(0, len(keys), _READ_CHUNK):
+            chunk = keys[lo : lo + _READ_CHUNK]
+            # An unknown professional has no facts of its own; Bloctel checks are everyone's.
+            # Only the numbers with facts come back (most of a log's are unknown to the
+            # ledger); the others share the empty facts.
+            known = ledger.facts_many(
+                -1 if pid is None else pid, chunk, start_us, since_us, known_only=True
             )
+            _file(policy, who, chunk, known, pair_ids, pairs, fixed_ids, start_us)
     found = [p for p in pairs if p is not None]
     assert len(found) == len(pairs), "facts_many answers for every number"
     return found
+
+
+def _file(
+    policy: Policy,
+    who: str,
+    keys: list[int],
+    known: dict[int, Facts],
+    pair_ids: dict[tuple[str, int], int],
+    pairs: list[_Pair | None],
+    fixed_ids: dict[tuple[object, ...], _Pair],
+    start_us: int,
+) -> None:
+    """The pairs of ``who``'s ``keys`` from their facts: the facts the log does not change
+    interned (numbers with equal ones share them), the rest each pair's own."""
+    for key in keys:
+        f = known.get(key, _NO_FACTS)
+        signature = (
+            tuple(f.consents), tuple(f.off_hours), tuple(f.withdrawals), tuple(f.slots),
+            tuple(f.contracts), tuple(f.bloctel),
+        )  # fmt: skip
+        model = fixed_ids.get(signature)
+        if model is None:
+            fixed = Facts(
+                consents=f.consents,
+                off_hours=f.off_hours,
+                withdrawals=f.withdrawals,
+                slots=f.slots,
+                contracts=f.contracts,
+                bloctel=f.bloctel,
+            )
+            model = fixed_ids[signature] = _Pair(
+                [], [], [], fixed, len(fixed_ids), _edges(fixed, policy)
+            )
+        attempts, refusals, optouts = f.attempts, f.refusals, f.optouts
+        pairs[pair_ids[(who, key)]] = (
+            _Pair(
+                sorted(a for a in attempts if a < start_us) if attempts else [],
+                sorted(refusals) if refusals else [],
+                list(optouts) if optouts else [],
+                model.fixed,
+                model.fixed_id,
+                model.edges,
+            )
+            if attempts or refusals or optouts
+            else model
+        )
 
 
 # What a call's facts add to its key: (fixed facts' id, how many of their instants are at or

@@ -601,7 +601,9 @@ class SQLiteLedger(DriverErrors, NamedOperations, JournaledWrites, CheckpointRea
         params = {"p": professional, "now": now, "since": since}
         with self._keys(keys):
             for kind, sql in _facts_many_sql(kinds):
-                rows = self.conn.execute(sql, params).fetchall()
+                # Row by row, not fetchall(): each row is let go once filed, so a large read
+                # does not hold every row at once.
+                rows = self.conn.execute(sql, params)
                 if known_only:
                     for number, a, b, c in rows:
                         facts = result.get(number)
