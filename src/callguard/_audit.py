@@ -33,8 +33,9 @@ from __future__ import annotations
 import os
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import date, timedelta
+from dataclasses import dataclass, fields
+from datetime import date, datetime, timedelta
+from operator import attrgetter
 from zoneinfo import ZoneInfo
 
 from ._calllog import CallColumns, CallLogFormat, CallSource, read_call_columns
@@ -61,6 +62,8 @@ from .rules.hours import _calendar as calendar_reasons
 from .storage import Ledger, default_db_path, is_server_url, open_ledger
 
 __all__ = ["AuditReport", "Violation", "audit"]
+
+_LINE = attrgetter("line")
 
 
 def _open(db: str | os.PathLike[str]) -> Ledger:
@@ -126,8 +129,8 @@ def audit(
     finally:
         if owned:
             ledger.close()
-    report.violations.sort(key=lambda v: v.line)
-    report.rejected.sort(key=lambda r: r.line)
+    report.violations.sort(key=_LINE)
+    report.rejected.sort(key=_LINE)
     return report
 
 
@@ -157,6 +160,9 @@ def audit(
 
 _MINUTE = 60_000_000
 _HOUR = 3_600_000_000
+_ZONE_SHIFT = 41
+"""An hour since 1970 lies within ±2**40 (a datetime's whole range does: a call before the rulebook
+is read, to be rejected by judging): ``zone << _ZONE_SHIFT`` plus it keys one zone set's hour."""
 
 # The hour shortcut needs the calling windows to open and close on the hour: a window edge
 # inside an hour would make two minutes of it differ while both of its ends are open.
@@ -301,14 +307,17 @@ def _replay(
     zone_ids: dict[_Zones, int] = {}
     kinds: dict[int, int] = {}
     kind_ids: dict[tuple[object, ...], int] = {}
-    seen: dict[tuple[str, str, int, str], tuple[_Number, int, int]] = {}
+    seen: dict[tuple[str, str, int, str], tuple[_Number, int, int, int]] = {}
     situations: dict[tuple[object, ...], int] = {}
     pair_ids: dict[tuple[str, int], int] = {}
-    hours: dict[tuple[int, int], tuple[date, ...] | None] = {}
+    hours: dict[int, tuple[date, ...] | None] = {}
     places: list[_Number] = []
     situation: list[int] = []
     pair: list[int] = []
     instant: list[object] = []
+    add_place, add_situation, add_pair, add_instant = (
+        places.append, situation.append, pair.append, instant.append,
+    )  # fmt: skip
     columns = zip(log.number, log.caller_id, extras, log.professional, tus, strict=True)
     for raw, caller, extra, who, tu in columns:
         # The reader shares one extras tuple between equal rows: its purpose, sector, recorded
@@ -325,16 +334,17 @@ def _replay(
                 place = numbers[(raw, extra[3])] = _number(raw, extra[3], zone_ids)
             found = situations.setdefault((caller, kind, place.place), len(situations))
             p = -1 if place.key is None else pair_ids.setdefault((who, place.key), len(pair_ids))
-            known = seen[row] = (place, found, p)
-        place, found, p = known
-        places.append(place)
-        situation.append(found)
-        pair.append(p)
-        hour = (place.zone_id, tu // _HOUR)
+            # One int keys a zone set's hour (see _ZONE_SHIFT).
+            known = seen[row] = (place, found, p, place.zone_id << _ZONE_SHIFT)
+        place, found, p, zone_hours = known
+        add_place(place)
+        add_situation(found)
+        add_pair(p)
+        hour = zone_hours + tu // _HOUR
         dates = hours.get(hour, False)
         if dates is False:
-            dates = hours[hour] = _hour_dates(*place.zones, strict, hour[1])
-        instant.append(tu // _MINUTE if dates is None else dates)
+            dates = hours[hour] = _hour_dates(*place.zones, strict, tu // _HOUR)
+        add_instant(tu // _MINUTE if dates is None else dates)
     pairs = _pairs(ledger, policy, pair_ids, start_us, since_us)
 
     excluded: dict[int, str] = {}
@@ -357,9 +367,39 @@ def _replay(
             continue
         calls += 1
         if verdict:
-            violations.append(Violation(line, place.shown, started, caller, who, verdict))
+            violations.append(_violation(line, place.shown, started, caller, who, verdict))
     report.calls += calls
     return report
+
+
+# Most calls of a log that needs an audit may be violations: each is built through its slots'
+# descriptors, as the engine builds a Decision, in a third of a frozen dataclass's __init__.
+_VIOLATION_FIELDS = ("line", "number", "started_at", "caller_id", "professional", "reasons")
+if tuple(f.name for f in fields(Violation)) != _VIOLATION_FIELDS:  # pragma: no cover
+    raise ImportError("Violation's fields changed: update _audit._violation to set every one")
+_set_line, _set_number, _set_started, _set_caller, _set_who, _set_reasons = (
+    Violation.__dict__[name].__set__ for name in _VIOLATION_FIELDS
+)
+_new = object.__new__
+
+
+def _violation(
+    line: int,
+    number: str,
+    started_at: datetime,
+    caller_id: str,
+    professional: str,
+    reasons: tuple[Reason, ...],
+) -> Violation:
+    """``Violation(line, number, started_at, caller_id, professional, reasons)``."""
+    made: Violation = _new(Violation)
+    _set_line(made, line)
+    _set_number(made, number)
+    _set_started(made, started_at)
+    _set_caller(made, caller_id)
+    _set_who(made, professional)
+    _set_reasons(made, reasons)
+    return made
 
 
 _NO_FACTS = Facts()
@@ -469,16 +509,22 @@ def _sweep(
     span = lookback(policy) // timedelta(microseconds=1)
     cap = policy.cap_calls
     extras = log.extras
-    order = sorted(zip(pair, tus, log.line, range(len(tus)), strict=True))
+    # The rows by pair, time and line: three stable sorts on the columns themselves (no
+    # tuple per row); the first two find the log nearly in order already.
+    order = sorted(range(len(tus)), key=log.line.__getitem__)
+    order.sort(key=tus.__getitem__)
+    order.sort(key=pair.__getitem__)
     current = -1
     history: list[int] = []
     low = 0
     log_refusal: int | None = None
     log_optout: tuple[int, int | None] | None = None
     state = pairs[0] if pairs else None
-    for p, tu, _, i in order:
+    for i in order:
+        p = pair[i]
         if p < 0:
             continue
+        tu = tus[i]
         if p != current:
             current, state = p, pairs[p]
             history, low = list(state.before), 0
