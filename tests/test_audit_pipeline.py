@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 
 import callguard
 from callguard import Guard, Policy, _audit
-from callguard._audit import _WINDOWS_ON_THE_HOUR
+from callguard._audit import _WINDOWS_ON_THE_HOUR, _closed
 from callguard._calllog import (
     CallColumns,
     LoggedCall,
@@ -43,6 +43,7 @@ from callguard._reports import AuditReport, Rejected, Violation
 from callguard._time import UTC, to_us
 from callguard._types import Purpose
 from callguard.rules import calendar as cal
+from callguard.rules.hours import _calendar as calendar_reasons
 from callguard.storage import Ledger
 from conftest import NPV, postgres_schema, voided_attempt
 
@@ -535,6 +536,40 @@ def test_a_refusal_older_than_the_lookback_ends_no_cooldown(guard: Guard, tmp_pa
 def test_the_hour_shortcut_rests_on_windows_on_the_hour() -> None:
     assert _WINDOWS_ON_THE_HOUR
     assert all(edge.minute == 0 for window in cal.WINDOWS for edge in window)
+
+
+_ZONE_SETS = [
+    *sorted({(tz,) for tz, _ in cal.DEPARTMENTS.values()}),
+    ("Europe/Paris", "Indian/Reunion"),
+    ("America/Cayenne", "America/Guadeloupe", "Pacific/Tahiti"),
+]
+_AREAS = sorted({a for _, areas in cal.DEPARTMENTS.values() for a in areas})
+
+
+@settings(deadline=None)  # a year's holidays are built on first use
+@given(
+    zones=st.sampled_from(_ZONE_SETS),
+    areas=st.lists(st.sampled_from(_AREAS), max_size=2, unique=True),
+    strict=st.booleans(),
+    # 2016-05-31 to 2100-12-31, most draws near the windows' edges of some day
+    minute=st.one_of(
+        st.integers(24_322_800, 68_374_079),
+        st.builds(
+            lambda day, m: day * 1440 + m,
+            st.one_of(
+                st.integers(16_891, 47_481),
+                st.sampled_from([(d - date(1970, 1, 1)).days for d in DAYS[1:]]),  # holidays
+            ),
+            st.sampled_from([0, 59, 60, 479, 480, 539, 540, 599, 600, 659, 660, 1079, 1080]),
+        ),
+    ),
+)
+def test_closed_says_whether_the_calendar_gives_a_reason(
+    zones: tuple[str, ...], areas: list[str], strict: bool, minute: int
+) -> None:
+    infos = tuple(ZoneInfo(z) for z in zones)
+    want = bool(calendar_reasons(infos, tuple(areas), strict, minute))
+    assert _closed(infos, tuple(areas), strict, minute) is want
 
 
 def test_reading_into_columns_equals_reading_row_by_row(tmp_path: Path) -> None:

@@ -58,7 +58,6 @@ from ._reports import AuditReport, Rejected, Violation
 from ._time import UTC, from_us, to_us
 from ._types import Outcome, Purpose
 from .rules import calendar as cal
-from .rules.hours import _calendar as calendar_reasons
 from .storage import Ledger, default_db_path, is_server_url, open_ledger
 
 __all__ = ["AuditReport", "Violation", "audit"]
@@ -123,7 +122,8 @@ def audit(
                 calls, professional=default_professional, log_format=log_format, progress=progress
             )
             report = _replay(policy or Policy(), ledger, log, rejected)
-        report.skipped = len(log.skipped)
+            report.skipped = len(log.skipped)
+            del log  # let go while the collector is paused: it need not walk the columns
     except LedgerError as exc:
         raise LedgerError(f"cannot read the ledger: {exc}") from exc
     finally:
@@ -222,13 +222,11 @@ def _hour_dates(
 
     With one whole-hour offset in each zone through the hour, its minutes are those of one
     local hour of one date; the windows open and close on the hour (checked at import), so
-    the calendar's answer at the first minute is its answer at every one.
+    the calendar's answer at the first minute is its answer at every one. That answer is
+    asked as a yes or no (:func:`_closed`): the reasons of a closed hour are never shown.
     """
     if not _WINDOWS_ON_THE_HOUR or not zones:
         return None
-    minute = hour * 60
-    if calendar_reasons(zones, areas, strict, minute):
-        return None  # a closed hour (most of those the log has): its minutes decide
     first = from_us(hour * _HOUR)
     last = first + timedelta(minutes=59)
     dates = []
@@ -238,7 +236,25 @@ def _hour_dates(
         if offset is None or offset != end.utcoffset() or offset % timedelta(hours=1):
             return None
         dates.append(start.date())
+    if _closed(zones, areas, strict, hour * 60):
+        return None  # a closed hour (most of those the log has): its minutes decide
     return tuple(dates)
+
+
+def _closed(zones: tuple[ZoneInfo, ...], areas: tuple[str, ...], strict: bool, minute: int) -> bool:
+    """Whether the calendar gives a reason for a call in ``zones`` during the UTC ``minute``:
+    ``bool(rules.hours._calendar(zones, areas, strict, minute))``, without writing the reasons."""
+    t = from_us(minute * _MINUTE)
+    for tz in zones:
+        local = t.astimezone(tz)
+        day = local.date()
+        if (
+            cal.is_weekend(day)
+            or not cal.in_hours(local.time())
+            or cal.holiday_name(day, areas, strict) is not None
+        ):
+            return True
+    return False
 
 
 @dataclass(slots=True)
