@@ -569,7 +569,8 @@ def test_closed_says_whether_the_calendar_gives_a_reason(
 ) -> None:
     infos = tuple(ZoneInfo(z) for z in zones)
     want = bool(calendar_reasons(infos, tuple(areas), strict, minute))
-    assert _closed(infos, tuple(areas), strict, minute) is want
+    at = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(minutes=minute)
+    assert _closed([at.astimezone(z) for z in infos], tuple(areas), strict) is want
 
 
 def test_reading_into_columns_equals_reading_row_by_row(tmp_path: Path) -> None:

@@ -55,7 +55,7 @@ from ._numbers import PhoneNumber, consumer_line, parse_number
 from ._policy import Policy
 from ._question import Question
 from ._reports import AuditReport, Rejected, Violation
-from ._time import UTC, from_us, to_us
+from ._time import UTC
 from ._types import Outcome, Purpose
 from .rules import calendar as cal
 from .storage import Ledger, default_db_path, is_server_url, open_ledger
@@ -160,6 +160,7 @@ def audit(
 
 _MINUTE = 60_000_000
 _HOUR = 3_600_000_000
+_59_MINUTES, _ONE_HOUR = timedelta(minutes=59), timedelta(hours=1)
 _ZONE_SHIFT = 41
 """An hour since 1970 lies within ±2**40 (a datetime's whole range does: a call before the rulebook
 is read, to be rejected by judging): ``zone << _ZONE_SHIFT`` plus it keys one zone set's hour."""
@@ -225,36 +226,32 @@ def _hour_dates(
     the calendar's answer at the first minute is its answer at every one. That answer is
     asked as a yes or no (:func:`_closed`): the reasons of a closed hour are never shown.
     """
-    if not _WINDOWS_ON_THE_HOUR or not zones:
-        return None
-    first = from_us(hour * _HOUR)
-    last = first + timedelta(minutes=59)
-    dates = []
+    if not _WINDOWS_ON_THE_HOUR or not zones or hour < 0:
+        return None  # (an hour before 1970 is a call before the rulebook: its minute decides)
+    first = datetime.fromtimestamp(hour * 3600, UTC)  # exact: whole seconds
+    last = first + _59_MINUTES
+    starts = []
     for tz in zones:
         start, end = first.astimezone(tz), last.astimezone(tz)
         offset = start.utcoffset()
-        if offset is None or offset != end.utcoffset() or offset % timedelta(hours=1):
+        if offset is None or offset != end.utcoffset() or offset % _ONE_HOUR:
             return None
-        dates.append(start.date())
-    if _closed(zones, areas, strict, hour * 60):
+        starts.append(start)
+    if _closed(starts, areas, strict):
         return None  # a closed hour (most of those the log has): its minutes decide
-    return tuple(dates)
+    return tuple(start.date() for start in starts)
 
 
-def _closed(zones: tuple[ZoneInfo, ...], areas: tuple[str, ...], strict: bool, minute: int) -> bool:
-    """Whether the calendar gives a reason for a call in ``zones`` during the UTC ``minute``:
-    ``bool(rules.hours._calendar(zones, areas, strict, minute))``, without writing the reasons."""
-    t = from_us(minute * _MINUTE)
-    for tz in zones:
-        local = t.astimezone(tz)
-        day = local.date()
-        if (
-            cal.is_weekend(day)
-            or not cal.in_hours(local.time())
-            or cal.holiday_name(day, areas, strict) is not None
-        ):
-            return True
-    return False
+def _closed(local: list[datetime], areas: tuple[str, ...], strict: bool) -> bool:
+    """Whether the calendar gives a reason for a call at the instant whose local time in each
+    of the consumer's zones is ``local``: ``bool(rules.hours._calendar(...))`` at its minute,
+    without writing the reasons."""
+    return any(
+        cal.is_weekend(moment.date())
+        or not cal.in_hours(moment.time())
+        or cal.holiday_name(moment.date(), areas, strict) is not None
+        for moment in local
+    )
 
 
 @dataclass(slots=True)
@@ -604,7 +601,8 @@ def _judge_all(
         why = unjudgeable.get(key)
         if why is None:
             s, _, fk = key
-            t = log.when[i][0].astimezone(UTC)
+            started, tu = log.when[i]
+            t = started.astimezone(UTC)
             question = questions.get(s)
             if question is None:
                 extra = log.extras[i]
@@ -614,7 +612,9 @@ def _judge_all(
                 question = questions[s] = read_question(log.number[i], terms, t, None, extra[3])
             facts = none if fk is None else _facts(pairs[pair[i]], fk)
             try:
-                asked = question._replace(at=t, at_us=to_us(t))
+                # The question at the row's instant: ``question._replace(at=t, at_us=tu)``
+                # without its keyword machinery.
+                asked = _make_question((*question[:_AT], t, tu, *question[_AT + 2 :]))
                 answer = answers.keep(key, judge(asked, facts, search=False, live=False))
             except ValueError as exc:  # a date outside the rulebook's range
                 why = unjudgeable[key] = str(exc)
@@ -626,11 +626,19 @@ def _judge_all(
     return out, unjudged
 
 
+_AT = Question._fields.index("at")
+if Question._fields[_AT : _AT + 2] != ("at", "at_us"):  # pragma: no cover - a field moved
+    raise ImportError("Question's fields changed: update _audit's question at an instant")
+_make_question = Question._make
+
+
 def _facts(state: _Pair, key: _FactsKey) -> Facts:
     """The facts a row's key stands for (what the per-call replay would pass, reduced to what
     the rules read at the row's instant)."""
     fixed = state.fixed
     _, _, attempts, latest, optouts = key
+    if not attempts and latest is None and optouts is None:
+        return fixed  # the facts the log does not change, and nothing else (judge only reads)
     return Facts(
         attempts=list(attempts),
         refusals=[] if latest is None else [latest],
