@@ -419,9 +419,9 @@ _NO_FACTS = Facts()
 """The facts of a number the ledger knows nothing about (never modified)."""
 
 _READ_CHUNK = 4096
-"""How many numbers one ``facts_many`` reads: the facts of a chunk are filed into pairs before
-the next is read, so a large log never holds every number's :class:`Facts` at once (the
-garbage collector's full passes grow with what is held)."""
+"""How many numbers one ``facts_many`` reads: the facts of a chunk are filed into pairs (most
+numbers sharing one) before the next is read, so a large log never holds a :class:`Facts` per
+number at once."""
 
 
 def _pairs(
