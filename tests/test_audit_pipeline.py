@@ -9,6 +9,7 @@ calls counted) over random ledgers and random logs, on both backends.
 
 from __future__ import annotations
 
+import gc
 import os
 import tempfile
 from collections.abc import Iterator
@@ -24,8 +25,8 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 import callguard
-from callguard import Guard, Policy
-from callguard._audit import _WINDOWS_ON_THE_HOUR
+from callguard import Guard, Policy, _audit
+from callguard._audit import _WINDOWS_ON_THE_HOUR, _closed
 from callguard._calllog import (
     CallColumns,
     LoggedCall,
@@ -42,6 +43,7 @@ from callguard._reports import AuditReport, Rejected, Violation
 from callguard._time import UTC, to_us
 from callguard._types import Purpose
 from callguard.rules import calendar as cal
+from callguard.rules.hours import _calendar as calendar_reasons
 from callguard.storage import Ledger
 from conftest import NPV, postgres_schema, voided_attempt
 
@@ -536,6 +538,41 @@ def test_the_hour_shortcut_rests_on_windows_on_the_hour() -> None:
     assert all(edge.minute == 0 for window in cal.WINDOWS for edge in window)
 
 
+_ZONE_SETS = [
+    *sorted({(tz,) for tz, _ in cal.DEPARTMENTS.values()}),
+    ("Europe/Paris", "Indian/Reunion"),
+    ("America/Cayenne", "America/Guadeloupe", "Pacific/Tahiti"),
+]
+_AREAS = sorted({a for _, areas in cal.DEPARTMENTS.values() for a in areas})
+
+
+@settings(deadline=None)  # a year's holidays are built on first use
+@given(
+    zones=st.sampled_from(_ZONE_SETS),
+    areas=st.lists(st.sampled_from(_AREAS), max_size=2, unique=True),
+    strict=st.booleans(),
+    # 2016-05-31 to 2100-12-31, most draws near the windows' edges of some day
+    minute=st.one_of(
+        st.integers(24_322_800, 68_374_079),
+        st.builds(
+            lambda day, m: day * 1440 + m,
+            st.one_of(
+                st.integers(16_891, 47_481),
+                st.sampled_from([(d - date(1970, 1, 1)).days for d in DAYS[1:]]),  # holidays
+            ),
+            st.sampled_from([0, 59, 60, 479, 480, 539, 540, 599, 600, 659, 660, 1079, 1080]),
+        ),
+    ),
+)
+def test_closed_says_whether_the_calendar_gives_a_reason(
+    zones: tuple[str, ...], areas: list[str], strict: bool, minute: int
+) -> None:
+    infos = tuple(ZoneInfo(z) for z in zones)
+    want = bool(calendar_reasons(infos, tuple(areas), strict, minute))
+    at = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(minutes=minute)
+    assert _closed([at.astimezone(z) for z in infos], tuple(areas), strict) is want
+
+
 def test_reading_into_columns_equals_reading_row_by_row(tmp_path: Path) -> None:
     rows_ = [
         call("06 12 00 00 21", "2026-11-24T10:30:00"),
@@ -569,3 +606,47 @@ def test_reading_into_columns_equals_reading_row_by_row(tmp_path: Path) -> None:
     columns, rejected = read_call_columns(plain, professional="x", log_format=fmt)
     log, want = read_call_log(plain, professional="x", log_format=fmt)
     assert (columns, rejected) == (CallColumns.of(log), want)
+
+
+@pytest.mark.slow
+def test_facts_read_a_few_numbers_at_a_time_give_the_same_report(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # The ledger is read in chunks of numbers; one number a chunk puts every chunk boundary
+    # between two numbers of the log (a fixed-facts model shared across chunks included).
+    monkeypatch.setattr(_audit, "_READ_CHUNK", 1)
+
+    @settings(
+        max_examples=40,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
+    @given(example=examples(), policy=POLICIES)
+    def check(example: tuple[list[dict[str, str]], list[Any]], policy: Policy) -> None:
+        log, facts = example
+        with fresh_guard("sqlite", policy) as guard:
+            record(guard, facts)
+            path = write(tmp_path / "calls.csv", log)
+            same(callguard.audit(path, db=guard), audit_each(path, guard))
+
+    check()
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_the_audit_leaves_the_cycle_collector_as_it_found_it(
+    guard: Guard, tmp_path: Path, enabled: bool
+) -> None:
+    was = gc.isenabled()
+    try:
+        gc.enable() if enabled else gc.disable()
+        audit_both(tmp_path, guard, [call("06 12 00 00 21", "2025-05-13T10:30:00")])
+        assert gc.isenabled() is enabled
+
+        def interrupted(_read: int) -> None:
+            raise KeyboardInterrupt  # the reading stops inside the audit
+
+        with pytest.raises(KeyboardInterrupt):
+            callguard.audit(tmp_path / "calls.csv", db=guard, progress=interrupted)
+        assert gc.isenabled() is enabled
+    finally:
+        gc.enable() if was else gc.disable()

@@ -33,27 +33,36 @@ from __future__ import annotations
 import os
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import date, timedelta
+from dataclasses import dataclass, fields
+from datetime import date, datetime, timedelta
+from operator import attrgetter
 from zoneinfo import ZoneInfo
 
 from ._calllog import CallColumns, CallLogFormat, CallSource, read_call_columns
 from ._decision import Reason
-from ._engine import AnswerCache, judge, lookback, read_question, read_terms
+from ._engine import (
+    AnswerCache,
+    _collector_paused,
+    judge,
+    lookback,
+    read_question,
+    read_terms,
+)
 from ._exceptions import ConfigurationError, InvalidNumberError, LedgerError
 from ._facts import Facts
 from ._guard import Guard
-from ._numbers import PhoneNumber, parse_number
+from ._numbers import PhoneNumber, consumer_line, parse_number
 from ._policy import Policy
 from ._question import Question
 from ._reports import AuditReport, Rejected, Violation
-from ._time import UTC, from_us, to_us
+from ._time import UTC
 from ._types import Outcome, Purpose
 from .rules import calendar as cal
-from .rules.hours import _calendar as calendar_reasons
 from .storage import Ledger, default_db_path, is_server_url, open_ledger
 
 __all__ = ["AuditReport", "Violation", "audit"]
+
+_LINE = attrgetter("line")
 
 
 def _open(db: str | os.PathLike[str]) -> Ledger:
@@ -106,18 +115,22 @@ def audit(
         ledger, owned = _open(db), True
         default_professional = professional or "default"
     try:
-        log, rejected = read_call_columns(
-            calls, professional=default_professional, log_format=log_format, progress=progress
-        )
-        report = _replay(policy or Policy(), ledger, log, rejected)
-        report.skipped = len(log.skipped)
+        # The log's columns and the replay's state are kept to the end and make no cycle: the
+        # cycle collector would walk them again and again for nothing (as in a scrub).
+        with _collector_paused():
+            log, rejected = read_call_columns(
+                calls, professional=default_professional, log_format=log_format, progress=progress
+            )
+            report = _replay(policy or Policy(), ledger, log, rejected)
+            report.skipped = len(log.skipped)
+            del log  # let go while the collector is paused: it need not walk the columns
     except LedgerError as exc:
         raise LedgerError(f"cannot read the ledger: {exc}") from exc
     finally:
         if owned:
             ledger.close()
-    report.violations.sort(key=lambda v: v.line)
-    report.rejected.sort(key=lambda r: r.line)
+    report.violations.sort(key=_LINE)
+    report.rejected.sort(key=_LINE)
     return report
 
 
@@ -147,6 +160,10 @@ def audit(
 
 _MINUTE = 60_000_000
 _HOUR = 3_600_000_000
+_59_MINUTES, _ONE_HOUR = timedelta(minutes=59), timedelta(hours=1)
+_ZONE_SHIFT = 41
+"""An hour since 1970 lies within ±2**40 (a datetime's whole range does: a call before the rulebook
+is read, to be rejected by judging): ``zone << _ZONE_SHIFT`` plus it keys one zone set's hour."""
 
 # The hour shortcut needs the calling windows to open and close on the hour: a window edge
 # inside an hour would make two minutes of it differ while both of its ends are open.
@@ -206,23 +223,35 @@ def _hour_dates(
 
     With one whole-hour offset in each zone through the hour, its minutes are those of one
     local hour of one date; the windows open and close on the hour (checked at import), so
-    the calendar's answer at the first minute is its answer at every one.
+    the calendar's answer at the first minute is its answer at every one. That answer is
+    asked as a yes or no (:func:`_closed`): the reasons of a closed hour are never shown.
     """
-    if not _WINDOWS_ON_THE_HOUR or not zones:
-        return None
-    minute = hour * 60
-    if calendar_reasons(zones, areas, strict, minute):
-        return None  # a closed hour (most of those the log has): its minutes decide
-    first = from_us(hour * _HOUR)
-    last = first + timedelta(minutes=59)
-    dates = []
+    if not _WINDOWS_ON_THE_HOUR or not zones or hour < 0:
+        return None  # (an hour before 1970 is a call before the rulebook: its minute decides)
+    first = datetime.fromtimestamp(hour * 3600, UTC)  # exact: whole seconds
+    last = first + _59_MINUTES
+    starts = []
     for tz in zones:
         start, end = first.astimezone(tz), last.astimezone(tz)
         offset = start.utcoffset()
-        if offset is None or offset != end.utcoffset() or offset % timedelta(hours=1):
+        if offset is None or offset != end.utcoffset() or offset % _ONE_HOUR:
             return None
-        dates.append(start.date())
-    return tuple(dates)
+        starts.append(start)
+    if _closed(starts, areas, strict):
+        return None  # a closed hour (most of those the log has): its minutes decide
+    return tuple(start.date() for start in starts)
+
+
+def _closed(local: list[datetime], areas: tuple[str, ...], strict: bool) -> bool:
+    """Whether the calendar gives a reason for a call at the instant whose local time in each
+    of the consumer's zones is ``local``: ``bool(rules.hours._calendar(...))`` at its minute,
+    without writing the reasons."""
+    return any(
+        cal.is_weekend(moment.date())
+        or not cal.in_hours(moment.time())
+        or cal.holiday_name(moment.date(), areas, strict) is not None
+        for moment in local
+    )
 
 
 @dataclass(slots=True)
@@ -244,6 +273,18 @@ class _Number:
 def _number(raw: str, department: str | None, zone_ids: dict[_Zones, int]) -> _Number:
     """A number as ``read_question`` reads it (parsed, its zones and areas), once per distinct
     (number, département) of the log rather than once per call."""
+    line = consumer_line(raw)
+    if line is not None:
+        # A metropolitan consumer line in a common form: what parse_number would give of it,
+        # without building a PhoneNumber; a known département decides its zones without it.
+        key, e164, names, territories, alsace = line
+        zones = (
+            cal.line_zones(names, territories, alsace)
+            if department is None
+            else cal.consumer_zones(None, None, department)
+        )
+        zone_id = zone_ids.setdefault(zones, len(zone_ids))
+        return _Number(key, e164, zones, zones, zone_id)
     parsed: PhoneNumber | None
     try:
         parsed = parse_number(raw)
@@ -279,14 +320,17 @@ def _replay(
     zone_ids: dict[_Zones, int] = {}
     kinds: dict[int, int] = {}
     kind_ids: dict[tuple[object, ...], int] = {}
-    seen: dict[tuple[str, str, int, str], tuple[_Number, int, int]] = {}
+    seen: dict[tuple[str, str, int, str], tuple[_Number, int, int, int]] = {}
     situations: dict[tuple[object, ...], int] = {}
     pair_ids: dict[tuple[str, int], int] = {}
-    hours: dict[tuple[int, int], tuple[date, ...] | None] = {}
+    hours: dict[int, tuple[date, ...] | None] = {}
     places: list[_Number] = []
     situation: list[int] = []
     pair: list[int] = []
     instant: list[object] = []
+    add_place, add_situation, add_pair, add_instant = (
+        places.append, situation.append, pair.append, instant.append,
+    )  # fmt: skip
     columns = zip(log.number, log.caller_id, extras, log.professional, tus, strict=True)
     for raw, caller, extra, who, tu in columns:
         # The reader shares one extras tuple between equal rows: its purpose, sector, recorded
@@ -303,16 +347,17 @@ def _replay(
                 place = numbers[(raw, extra[3])] = _number(raw, extra[3], zone_ids)
             found = situations.setdefault((caller, kind, place.place), len(situations))
             p = -1 if place.key is None else pair_ids.setdefault((who, place.key), len(pair_ids))
-            known = seen[row] = (place, found, p)
-        place, found, p = known
-        places.append(place)
-        situation.append(found)
-        pair.append(p)
-        hour = (place.zone_id, tu // _HOUR)
+            # One int keys a zone set's hour (see _ZONE_SHIFT).
+            known = seen[row] = (place, found, p, place.zone_id << _ZONE_SHIFT)
+        place, found, p, zone_hours = known
+        add_place(place)
+        add_situation(found)
+        add_pair(p)
+        hour = zone_hours + tu // _HOUR
         dates = hours.get(hour, False)
         if dates is False:
-            dates = hours[hour] = _hour_dates(*place.zones, strict, hour[1])
-        instant.append(tu // _MINUTE if dates is None else dates)
+            dates = hours[hour] = _hour_dates(*place.zones, strict, tu // _HOUR)
+        add_instant(tu // _MINUTE if dates is None else dates)
     pairs = _pairs(ledger, policy, pair_ids, start_us, since_us)
 
     excluded: dict[int, str] = {}
@@ -335,13 +380,48 @@ def _replay(
             continue
         calls += 1
         if verdict:
-            violations.append(Violation(line, place.shown, started, caller, who, verdict))
+            violations.append(_violation(line, place.shown, started, caller, who, verdict))
     report.calls += calls
     return report
 
 
+# Most calls of a log that needs an audit may be violations: each is built through its slots'
+# descriptors, as the engine builds a Decision, in a third of a frozen dataclass's __init__.
+_VIOLATION_FIELDS = ("line", "number", "started_at", "caller_id", "professional", "reasons")
+if tuple(f.name for f in fields(Violation)) != _VIOLATION_FIELDS:  # pragma: no cover
+    raise ImportError("Violation's fields changed: update _audit._violation to set every one")
+_set_line, _set_number, _set_started, _set_caller, _set_who, _set_reasons = (
+    Violation.__dict__[name].__set__ for name in _VIOLATION_FIELDS
+)
+_new = object.__new__
+
+
+def _violation(
+    line: int,
+    number: str,
+    started_at: datetime,
+    caller_id: str,
+    professional: str,
+    reasons: tuple[Reason, ...],
+) -> Violation:
+    """``Violation(line, number, started_at, caller_id, professional, reasons)``."""
+    made: Violation = _new(Violation)
+    _set_line(made, line)
+    _set_number(made, number)
+    _set_started(made, started_at)
+    _set_caller(made, caller_id)
+    _set_who(made, professional)
+    _set_reasons(made, reasons)
+    return made
+
+
 _NO_FACTS = Facts()
 """The facts of a number the ledger knows nothing about (never modified)."""
+
+_READ_CHUNK = 4096
+"""How many numbers one ``facts_many`` reads: the facts of a chunk are filed into pairs (most
+numbers sharing one) before the next is read, so a large log never holds a :class:`Facts` per
+number at once."""
 
 
 def _pairs(
@@ -351,7 +431,8 @@ def _pairs(
     start_us: int,
     since_us: int,
 ) -> list[_Pair]:
-    """Each pair's ledger facts, read set-based (one ``facts_many`` per professional)."""
+    """Each pair's ledger facts, read set-based (``facts_many`` per professional, over its keys
+    in order, ``_READ_CHUNK`` at a time)."""
     wanted: dict[str, list[int]] = {}
     for who, key in pair_ids:
         wanted.setdefault(who, []).append(key)
@@ -359,47 +440,65 @@ def _pairs(
     fixed_ids: dict[tuple[object, ...], _Pair] = {}
     for who, keys in wanted.items():
         pid = ledger.find_professional(who)
-        # An unknown professional has no facts of its own; Bloctel checks are everyone's.
-        # Only the numbers with facts come back (most of a log's are unknown to the ledger);
-        # the others share the empty facts.
-        known = ledger.facts_many(
-            -1 if pid is None else pid, keys, start_us, since_us, known_only=True
-        )
-        for key in keys:
-            f = known.get(key, _NO_FACTS)
-            signature = (
-                tuple(f.consents), tuple(f.off_hours), tuple(f.withdrawals), tuple(f.slots),
-                tuple(f.contracts), tuple(f.bloctel),
-            )  # fmt: skip
-            model = fixed_ids.get(signature)
-            if model is None:
-                fixed = Facts(
-                    consents=f.consents,
-                    off_hours=f.off_hours,
-                    withdrawals=f.withdrawals,
-                    slots=f.slots,
-                    contracts=f.contracts,
-                    bloctel=f.bloctel,
-                )
-                model = fixed_ids[signature] = _Pair(
-                    [], [], [], fixed, len(fixed_ids), _edges(fixed, policy)
-                )
-            attempts, refusals, optouts = f.attempts, f.refusals, f.optouts
-            pairs[pair_ids[(who, key)]] = (
-                _Pair(
-                    sorted(a for a in attempts if a < start_us) if attempts else [],
-                    sorted(refusals) if refusals else [],
-                    list(optouts) if optouts else [],
-                    model.fixed,
-                    model.fixed_id,
-                    model.edges,
-                )
-                if attempts or refusals or optouts
-                else model
+        keys.sort()
+        for lo in range(0, len(keys), _READ_CHUNK):
+            chunk = keys[lo : lo + _READ_CHUNK]
+            # An unknown professional has no facts of its own; Bloctel checks are everyone's.
+            # Only the numbers with facts come back (most of a log's are unknown to the
+            # ledger); the others share the empty facts.
+            known = ledger.facts_many(
+                -1 if pid is None else pid, chunk, start_us, since_us, known_only=True
             )
+            _file(policy, who, chunk, known, pair_ids, pairs, fixed_ids, start_us)
     found = [p for p in pairs if p is not None]
     assert len(found) == len(pairs), "facts_many answers for every number"
     return found
+
+
+def _file(
+    policy: Policy,
+    who: str,
+    keys: list[int],
+    known: dict[int, Facts],
+    pair_ids: dict[tuple[str, int], int],
+    pairs: list[_Pair | None],
+    fixed_ids: dict[tuple[object, ...], _Pair],
+    start_us: int,
+) -> None:
+    """The pairs of ``who``'s ``keys`` from their facts: the facts the log does not change
+    interned (numbers with equal ones share them), the rest each pair's own."""
+    for key in keys:
+        f = known.get(key, _NO_FACTS)
+        signature = (
+            tuple(f.consents), tuple(f.off_hours), tuple(f.withdrawals), tuple(f.slots),
+            tuple(f.contracts), tuple(f.bloctel),
+        )  # fmt: skip
+        model = fixed_ids.get(signature)
+        if model is None:
+            fixed = Facts(
+                consents=f.consents,
+                off_hours=f.off_hours,
+                withdrawals=f.withdrawals,
+                slots=f.slots,
+                contracts=f.contracts,
+                bloctel=f.bloctel,
+            )
+            model = fixed_ids[signature] = _Pair(
+                [], [], [], fixed, len(fixed_ids), _edges(fixed, policy)
+            )
+        attempts, refusals, optouts = f.attempts, f.refusals, f.optouts
+        pairs[pair_ids[(who, key)]] = (
+            _Pair(
+                sorted(a for a in attempts if a < start_us) if attempts else [],
+                sorted(refusals) if refusals else [],
+                list(optouts) if optouts else [],
+                model.fixed,
+                model.fixed_id,
+                model.edges,
+            )
+            if attempts or refusals or optouts
+            else model
+        )
 
 
 # What a call's facts add to its key: (fixed facts' id, how many of their instants are at or
@@ -423,16 +522,22 @@ def _sweep(
     span = lookback(policy) // timedelta(microseconds=1)
     cap = policy.cap_calls
     extras = log.extras
-    order = sorted(zip(pair, tus, log.line, range(len(tus)), strict=True))
+    # The rows by pair, time and line: three stable sorts on the columns themselves (no
+    # tuple per row); the first two find the log nearly in order already.
+    order = sorted(range(len(tus)), key=log.line.__getitem__)
+    order.sort(key=tus.__getitem__)
+    order.sort(key=pair.__getitem__)
     current = -1
     history: list[int] = []
     low = 0
     log_refusal: int | None = None
     log_optout: tuple[int, int | None] | None = None
     state = pairs[0] if pairs else None
-    for p, tu, _, i in order:
+    for i in order:
+        p = pair[i]
         if p < 0:
             continue
+        tu = tus[i]
         if p != current:
             current, state = p, pairs[p]
             history, low = list(state.before), 0
@@ -496,7 +601,8 @@ def _judge_all(
         why = unjudgeable.get(key)
         if why is None:
             s, _, fk = key
-            t = log.when[i][0].astimezone(UTC)
+            started, tu = log.when[i]
+            t = started.astimezone(UTC)
             question = questions.get(s)
             if question is None:
                 extra = log.extras[i]
@@ -506,7 +612,9 @@ def _judge_all(
                 question = questions[s] = read_question(log.number[i], terms, t, None, extra[3])
             facts = none if fk is None else _facts(pairs[pair[i]], fk)
             try:
-                asked = question._replace(at=t, at_us=to_us(t))
+                # The question at the row's instant: ``question._replace(at=t, at_us=tu)``
+                # without its keyword machinery.
+                asked = _make_question((*question[:_AT], t, tu, *question[_AT + 2 :]))
                 answer = answers.keep(key, judge(asked, facts, search=False, live=False))
             except ValueError as exc:  # a date outside the rulebook's range
                 why = unjudgeable[key] = str(exc)
@@ -518,11 +626,19 @@ def _judge_all(
     return out, unjudged
 
 
+_AT = Question._fields.index("at")
+if Question._fields[_AT : _AT + 2] != ("at", "at_us"):  # pragma: no cover - a field moved
+    raise ImportError("Question's fields changed: update _audit's question at an instant")
+_make_question = Question._make
+
+
 def _facts(state: _Pair, key: _FactsKey) -> Facts:
     """The facts a row's key stands for (what the per-call replay would pass, reduced to what
     the rules read at the row's instant)."""
     fixed = state.fixed
     _, _, attempts, latest, optouts = key
+    if not attempts and latest is None and optouts is None:
+        return fixed  # the facts the log does not change, and nothing else (judge only reads)
     return Facts(
         attempts=list(attempts),
         refusals=[] if latest is None else [latest],

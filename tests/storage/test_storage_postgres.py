@@ -26,6 +26,7 @@ from conftest import NPV, paris, postgres_schema
 
 psycopg = pytest.importorskip("psycopg")
 
+from callguard._facts import Facts  # noqa: E402
 from callguard._numbers import parse_number  # noqa: E402
 from callguard.storage.postgres import PostgresLedger, lock_key  # noqa: E402
 
@@ -394,6 +395,10 @@ def test_facts_many_equals_facts_per_number(make_guard: Any, ledger_location: st
     assert set(many) == set(keys)
     for k in keys:
         assert many[k] == ledger.facts(guard.engine.pid, k, now, since), k
+    # known_only: the same facts, without the numbers the ledger knows nothing about
+    known = ledger.facts_many(guard.engine.pid, keys, now, since, known_only=True)
+    assert known == {k: f for k, f in many.items() if f != Facts()}
+    assert 33100000000 not in known
     assert ledger.latest_bloctel_checks(keys) == {
         k: int((start + timedelta(days=60)).timestamp() * 1e6) for k in keys[:3]
     }

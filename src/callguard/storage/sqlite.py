@@ -201,6 +201,32 @@ def _file_rows(rows: list[Any]) -> Facts:
     return facts
 
 
+def _file_many(result: dict[int, Facts], kind: int, rows: Iterable[Any]) -> None:
+    """File one kind's rows of the bulk read, (number, instant, b, c), into ``result``: a
+    number not in it yet gets its :class:`Facts` (``known_only``). As :func:`_file_rows`, the
+    kinds every number meets (Bloctel checks, attempts) are appended here, the others by
+    :meth:`Facts.add`."""
+    get = result.get
+    if kind == _BLOCTEL:
+        for number, a, b, _ in rows:
+            facts = get(number)
+            if facts is None:
+                facts = result[number] = Facts()
+            facts.bloctel.append((a, b != 0))  # listed: a flag, never NULL
+    elif kind == _ATTEMPT:
+        for number, a, _, _ in rows:
+            facts = get(number)
+            if facts is None:
+                facts = result[number] = Facts()
+            facts.attempts.append(a)
+    else:
+        for number, a, b, c in rows:
+            facts = get(number)
+            if facts is None:
+                facts = result[number] = Facts()
+            facts.add(kind, a, b, c)
+
+
 # The bulk form of _FACTS_SQL: the numbers sit in a temporary table, and each fact table is joined
 # on it in one statement per kind (CROSS JOIN keeps the key table as the outer loop, so every
 # branch stays an index range scan per number, as in _FACTS_SQL). Rows come grouped by number, in
@@ -655,16 +681,9 @@ class SQLiteLedger(DriverErrors, NamedOperations, JournaledWrites, CheckpointRea
         params = {"p": professional, "now": now, "since": since}
         with self._keys(keys):
             for kind, sql in _facts_many_sql(kinds):
-                rows = self.conn.execute(sql, params).fetchall()
-                if known_only:
-                    for number, a, b, c in rows:
-                        facts = result.get(number)
-                        if facts is None:
-                            facts = result[number] = Facts()
-                        facts.add(kind, a, b, c)
-                else:
-                    for number, a, b, c in rows:
-                        result[number].add(kind, a, b, c)
+                # Row by row, not fetchall(): each row is let go once filed, so a large read
+                # does not hold every row at once.
+                _file_many(result, kind, self.conn.execute(sql, params))
         for facts in result.values():
             if len(facts.bloctel) > 1:
                 facts.bloctel.sort()
