@@ -138,5 +138,16 @@ def test_another_phonenumbers_reads_heads_with_the_expressions(
         numbers._HEADS.clear()
 
 
+def test_the_prefix_table_fills_itself_once_enough_prefixes_are_met() -> None:
+    table = numbers._PrefixTable()
+    for i in range(numbers._FILL_AFTER - 1):
+        table[f"{7000 + i:04d}"]
+    assert len(table) == numbers._FILL_AFTER - 1  # one at a time, as a one-number process asks
+    assert table["x123"] is None and "x123" not in table
+    table["0612"]
+    assert len(table) == 10_000
+    assert all(info == numbers._prefix_info(prefix) for prefix, info in table.items())
+
+
 if __name__ == "__main__":
     print(render_head_table(), end="")
