@@ -155,8 +155,11 @@ _SALTS = _Salts()
 
 
 def _reset_salts() -> None:
-    global _SALTS
-    _SALTS = _Salts()
+    # Emptied in place, not replaced: ``storage.journal`` holds the same object under its own
+    # name (its append inlines :func:`new_salt`), and a new one there would leave it the
+    # parent's buffer.
+    _SALTS.buf = b""
+    _SALTS.pos = 0
 
 
 os.register_at_fork(after_in_child=_reset_salts)
