@@ -275,8 +275,9 @@ def append(
     """Append one entry to ``chain`` (whose lock the caller holds) after its current head.
 
     The head is read here, inside the caller's write transaction, every time: a head kept in
-    memory would be stale as soon as another process appended to the chain (reading it is one
-    indexed lookup, about as cheap as asking SQLite whether another process wrote). ``raw``
+    memory would be stale as soon as another process appended to the chain (the SQLite ledger
+    keeps its own last one only while it proves nobody wrote since: ``SQLiteLedger._append``,
+    with :func:`append_after`). ``raw``
     stores a format 2 entry's hash as its 32 bytes rather than 64 hex digits (SQLite's untyped
     column takes either; the value read back is the same, see :func:`_hex`)."""
     last = run(HEAD_SQL, (chain,)).fetchone()
