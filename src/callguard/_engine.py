@@ -577,16 +577,35 @@ class Engine:
     def attempt(self, question: Question) -> Decision:
         """``Guard.attempt``: decide and, only when allowed, record the attempt in the same write
         transaction."""
-        if question.key is None:
+        key = question.key
+        if key is None:
             return decision(judge(question, Facts()), question.e164, question.at)
         attempt_id: int | None = None
+        ledger = self.ledger
+        # :meth:`read` written out, as in :meth:`ask`: this is every attempt's path.
+        tu = question.at_us
+        terms = question.terms
         try:
-            with self.ledger.write():
-                facts = self.read(question)
+            with ledger.write():
+                kinds = self._kinds.get(
+                    (question.zones[0], tu // 60_000_000, terms.purpose, terms.sector)
+                )
+                if kinds is None:
+                    kinds = self.kinds(question, tu)
+                facts = ledger.facts(self.pid, key, tu, tu - self._lookback_us, kinds)
                 shared = self.shared(question, facts)
                 answer = judge(question, facts, search=False) if shared is None else shared
                 if answer.allowed:
-                    attempt_id = self._insert_attempt(question)
+                    attempt_id = ledger.insert_attempt(
+                        self.pid,
+                        key,
+                        tu,
+                        caller_id=terms.caller_id,
+                        outcome=None,
+                        campaign=question.campaign,
+                        purpose=_PURPOSE_VALUES[terms.purpose],
+                        recorded_at=time.time_ns() // 1000,  # to_us(now_utc()), no datetime
+                    )
         except self.errors as exc:
             return self.unavailable(question, exc)
         if shared is None and not answer.allowed:
@@ -596,20 +615,6 @@ class Engine:
 
     def unavailable(self, question: Question, exc: Exception) -> Decision:
         return unavailable(str(exc), question.at, question.zones[0].key, question.e164)
-
-    def _insert_attempt(self, question: Question) -> int:
-        terms = question.terms
-        assert question.key is not None
-        return self.ledger.insert_attempt(
-            self.pid,
-            question.key,
-            question.at_us,
-            caller_id=terms.caller_id,
-            outcome=None,
-            campaign=question.campaign,
-            purpose=terms.purpose.value,
-            recorded_at=time.time_ns() // 1000,  # to_us(now_utc()), without the datetime
-        )
 
     # -- shared answers ---------------------------------------------------------------------------
     #
@@ -844,6 +849,9 @@ class Engine:
             finally:
                 self._batch_depth = 0
 
+
+_PURPOSE_VALUES = {p: p.value for p in Purpose}
+"""Each purpose's stored text (an enum's ``.value`` is a descriptor call)."""
 
 _MEMOS = itertools.count(1)
 """Numbers for remembered terms, never reused (an answer cached on old terms never matches new

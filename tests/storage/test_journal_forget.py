@@ -210,17 +210,18 @@ def test_an_earlier_purge_s_leftovers_are_erased_by_the_next(
 
 def _write_format_2(monkeypatch: pytest.MonkeyPatch) -> None:
     """Entries written as callguard did before format 3."""
-    from callguard.storage import postgres
+    from callguard.storage import postgres, sqlite
 
     original = journal.append_after
 
     def v2(run: Any, last: Any, chain: str, at: int, table: str, op: str, row_id: int | None,
-           body: str, v: int = journal.FORMAT, raw: bool = False) -> None:  # fmt: skip
-        original(run, last, chain, at, table, op, row_id, body,
-                 journal.FORMAT_2 if v == journal.FORMAT else v, raw)  # fmt: skip
+           body: str, v: int = journal.FORMAT, raw: bool = False) -> tuple[int, str]:  # fmt: skip
+        return original(run, last, chain, at, table, op, row_id, body,
+                        journal.FORMAT_2 if v == journal.FORMAT else v, raw)  # fmt: skip
 
     monkeypatch.setattr(journal, "append_after", v2)
     monkeypatch.setattr(postgres, "append_after", v2)
+    monkeypatch.setattr(sqlite, "append_after", v2)
 
 
 def _v2_purge_rows(self: Any, professional: int, conditions: Any, extra: Any) -> dict[str, int]:

@@ -115,6 +115,9 @@ from .journal_format import (
     chain_of as chain_of,
 )
 from .journal_format import (
+    encode_attempt as encode_attempt,
+)
+from .journal_format import (
     encode_values as encode_values,
 )
 from .journal_format import (
@@ -272,8 +275,9 @@ def append(
     """Append one entry to ``chain`` (whose lock the caller holds) after its current head.
 
     The head is read here, inside the caller's write transaction, every time: a head kept in
-    memory would be stale as soon as another process appended to the chain (reading it is one
-    indexed lookup, about as cheap as asking SQLite whether another process wrote). ``raw``
+    memory would be stale as soon as another process appended to the chain (the SQLite ledger
+    keeps its own last one only while it proves nobody wrote since: ``SQLiteLedger._append``,
+    with :func:`append_after`). ``raw``
     stores a format 2 entry's hash as its 32 bytes rather than 64 hex digits (SQLite's untyped
     column takes either; the value read back is the same, see :func:`_hex`)."""
     last = run(HEAD_SQL, (chain,)).fetchone()
@@ -291,23 +295,24 @@ def append_after(
     body: str,
     v: int = FORMAT,
     raw: bool = False,
-) -> None:
+) -> tuple[int, bytes | str]:
     """:func:`append` once the chain's head ``last`` (its ``seq, hash`` row, None for a new
-    chain) was read in this transaction, under the chain's lock (``HEAD_SQL``)."""
+    chain) was read in this transaction, under the chain's lock (``HEAD_SQL``). Returns the
+    chain's new head as ``HEAD_SQL`` would read it back: ``(seq, hash as stored)``."""
     seq, prev = (int(last[0]) + 1, _hex(last[1])) if last else (1, "")
     if v == LEGACY:
         digest = entry_hash(chain, seq, at, table, op, row_id, body, prev)
         run(_APPEND_LEGACY_SQL, (chain, seq, at, table, op, row_id, body, prev, digest))
-        return
+        return seq, digest
     if not _plain(chain, table, op):
         raise ValueError(
             f"a journal chain, table or op may not hold a line break: {chain!r} {table!r} {op!r}"
         )
     if v == FORMAT_2:
         h = hashlib.sha256(entry_text(chain, seq, at, table, op, row_id, body, prev).encode())
-        run(_APPEND_V2_SQL, (chain, seq, at, table, op, row_id, body,
-                             h.digest() if raw else h.hexdigest()))  # fmt: skip
-        return
+        stored: bytes | str = h.digest() if raw else h.hexdigest()
+        run(_APPEND_V2_SQL, (chain, seq, at, table, op, row_id, body, stored))
+        return seq, stored
     pool = _SALTS  # new_salt(), inlined: this is every write's path
     pos = pool.pos
     if pos >= len(pool.buf):
@@ -320,9 +325,12 @@ def append_after(
     text = f"3\n{chain}\n{int(seq)}\n{int(at)}\n{table}\n{op}\n{rid}\n{prev}\n{digest}"
     h = hashlib.sha256(text.encode())
     if raw:
-        run(_APPEND_SQL, (chain, seq, at, table, op, row_id, body, h.digest(), salt))
+        stored = h.digest()
+        run(_APPEND_SQL, (chain, seq, at, table, op, row_id, body, stored, salt))
     else:
-        run(_APPEND_SQL, (chain, seq, at, table, op, row_id, body, h.hexdigest(), salt.hex()))
+        stored = h.hexdigest()
+        run(_APPEND_SQL, (chain, seq, at, table, op, row_id, body, stored, salt.hex()))
+    return seq, stored
 
 
 def seal(run: Run, at: int, op: str = "genesis", v: int = FORMAT) -> None:

@@ -155,8 +155,11 @@ _SALTS = _Salts()
 
 
 def _reset_salts() -> None:
-    global _SALTS
-    _SALTS = _Salts()
+    # Emptied in place, not replaced: ``storage.journal`` holds the same object under its own
+    # name (its append inlines :func:`new_salt`), and a new one there would leave it the
+    # parent's buffer.
+    _SALTS.buf = b""
+    _SALTS.pos = 0
 
 
 os.register_at_fork(after_in_child=_reset_salts)
@@ -214,6 +217,30 @@ def encode_values(values: Sequence[Any]) -> str:
         else:
             parts.append(_json_value(v))
     return "[" + ",".join(parts) + "]"
+
+
+def _text_or_null(v: object) -> str:
+    return "null" if v is None else encode_basestring(v) if type(v) is str else _json_value(v)
+
+
+def encode_attempt(row: Sequence[Any]) -> str:
+    """:func:`encode_values` of an ``attempts`` row as ``attempt()`` records it (every column
+    in declared order, never voided): the same text, written in one format string.
+    Any other row is handed to :func:`encode_values`."""
+    p, n, at, caller_id, outcome, campaign, purpose, recorded_at, voided_at, reason = row
+    if (
+        voided_at is not None
+        or reason is not None
+        or type(p) is not int
+        or type(n) is not int
+        or type(at) is not int
+        or type(recorded_at) is not int
+    ):
+        return encode_values(row)
+    return (
+        f"[{p},{n},{at},{_text_or_null(caller_id)},{_text_or_null(outcome)},"
+        f"{_text_or_null(campaign)},{_text_or_null(purpose)},{recorded_at}]"
+    )
 
 
 def _fields(table: Table) -> tuple[str, ...]:

@@ -43,9 +43,15 @@ from .fact_queries import (
     sqlite_one,
 )
 from .journal import (
+    ATTEMPT_FIELDS,
+    FORMAT,
+    HEAD_SQL,
     LEGACY,
     JournaledWrites,
     Problem,
+    _insert_sql,
+    append_after,
+    encode_attempt,
     journal_copied_answers,
     seal,
     verify_with,
@@ -179,6 +185,10 @@ def _facts_sql(kinds: frozenset[FactKind] | None, indexed: bool = True) -> str:
 
 _BLOCTEL, _ATTEMPT = int(FactKind.BLOCTEL), int(FactKind.ATTEMPT)
 
+_INSERT_ATTEMPT = _insert_sql("attempts", ATTEMPT_FIELDS)
+"""The INSERT of an attempt, every column in declared order (``JournaledWrites.insert_values``'
+statement for it)."""
+
 
 def _file_rows(rows: list[Any]) -> Facts:
     """The rows of the facts statement as :class:`Facts`: the kinds every decision meets
@@ -266,6 +276,72 @@ if hasattr(os, "register_at_fork"):  # pragma: no branch - every POSIX system
     os.register_at_fork(after_in_child=_forked)
 
 
+class _Write:
+    """:meth:`SQLiteLedger.write`'s context: a class rather than a generator, since every
+    ``attempt()`` opens one (a generator's context manager costs a microsecond more)."""
+
+    __slots__ = ("_ledger", "_own")
+
+    def __init__(self, ledger: SQLiteLedger) -> None:
+        self._ledger = ledger
+        self._own = False
+
+    def __enter__(self) -> None:
+        ledger = self._ledger
+        ledger.lock.acquire()
+        try:
+            conn = ledger.conn
+            try:
+                if conn.in_transaction:
+                    return  # joined: this thread's outer write commits (the service's attempt)
+                conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:  # (a closed connection, a lock not granted in time)
+                raise ledger.ledger_error(exc) from exc
+            self._own = True
+            ledger._pending, ledger._entries = None, 0
+            try:
+                ledger._check_file()
+            except BaseException as exc:
+                self._end(type(exc))
+                raise
+            ledger._checked, ledger._changes = True, conn.total_changes
+        except BaseException:
+            ledger.lock.release()
+            raise
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: object
+    ) -> None:
+        ledger = self._ledger
+        try:
+            if self._own:
+                self._end(kind)
+            if isinstance(exc, sqlite3.Error):  # the body's driver error, translated
+                raise ledger.ledger_error(exc) from exc
+        finally:
+            ledger.lock.release()
+
+    def _end(self, failed: type[BaseException] | None) -> None:
+        """COMMIT, or ROLLBACK when the body (or the file check) raised ``failed``."""
+        ledger = self._ledger
+        conn = ledger.conn
+        ledger._checked = False
+        try:
+            if failed is not None:
+                ledger._forget_heads()
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                return
+            try:
+                conn.execute("COMMIT")
+            except BaseException:
+                ledger._forget_heads()
+                raise
+        except sqlite3.Error as exc:  # ROLLBACK or COMMIT: the driver's, translated
+            raise ledger.ledger_error(exc) from exc
+        ledger._committed()
+
+
 class SQLiteLedger(DriverErrors, NamedOperations, JournaledWrites, CheckpointReads):
     """The embedded ledger: one SQLite file in WAL mode, or ``:memory:``."""
 
@@ -313,6 +389,18 @@ class SQLiteLedger(DriverErrors, NamedOperations, JournaledWrites, CheckpointRea
         """True between :meth:`write`'s file check and the transaction's first read of facts."""
         self._changes = 0
         """The connection's ``total_changes`` when :meth:`write` checked the file."""
+        self._heads: dict[str, tuple[int, bytes | str]] = {}
+        """The journal chains' heads as this connection's last commit left them (see
+        :meth:`_append`)."""
+        self._heads_version: int | None = None
+        """``PRAGMA data_version`` when :attr:`_heads` were last known true."""
+        self._heads_mark = -1
+        """The connection's ``total_changes`` after the commit :attr:`_heads` hold for."""
+        self._pending: tuple[str, tuple[int, bytes | str], int, int] | None = None
+        """The head the open transaction's entry made: (chain, head, total_changes after it,
+        data_version), kept once the transaction commits with nothing written after it."""
+        self._entries = 0
+        """Journal entries appended in the open write transaction."""
 
     # -- the file under the connection -----------------------------------------------------------
 
@@ -437,32 +525,60 @@ class SQLiteLedger(DriverErrors, NamedOperations, JournaledWrites, CheckpointRea
 
     # -- writes -------------------------------------------------------------------------------
 
-    @contextmanager
-    def write(self) -> Iterator[None]:
+    def write(self) -> _Write:
         """One write transaction holding SQLite's write lock from its first statement.
 
         ``BEGIN IMMEDIATE`` takes the lock before the facts are read, so a check-then-insert
-        inside it cannot interleave with another process's.
+        inside it cannot interleave with another process's. Inside another write of this
+        thread, the outer one's transaction is joined (the service's attempt). The driver's
+        errors raised inside, or by BEGIN, ROLLBACK and COMMIT, become ``LedgerError``.
         """
-        with self.lock:
-            try:
-                if self.conn.in_transaction:
-                    yield  # joined: this thread's outer write commits (the service's attempt)
-                    return
-                self.conn.execute("BEGIN IMMEDIATE")
-                try:
-                    self._check_file()
-                    self._checked, self._changes = True, self.conn.total_changes
-                    yield
-                except BaseException:
-                    if self.conn.in_transaction:
-                        self.conn.execute("ROLLBACK")
-                    raise
-                finally:
-                    self._checked = False
-                self.conn.execute("COMMIT")
-            except sqlite3.Error as exc:  # BEGIN, ROLLBACK or COMMIT: the driver's, translated
-                raise self.ledger_error(exc) from exc
+        return _Write(self)
+
+    # -- the journal's chain heads ------------------------------------------------------------
+    #
+    # Appending an entry needs its chain's head (seq and hash). Reading it is a statement per
+    # write; the head this connection's own last entry made is the head still, unless a row was
+    # written since by another connection (``PRAGMA data_version`` moves: one cheap pragma, no
+    # table read) or by this one outside the one-entry write that made it (``total_changes``
+    # moves). Only a write transaction whose entry follows at most the one row it journals
+    # reads or keeps a head this way: a transaction writing more reads every head, as before.
+
+    def _append(self, chain: str, table: str, op: str, row_id: int | None, body: str) -> None:
+        conn = self.conn
+        run = conn.execute
+        head: Any = None
+        version: int | None = None
+        first = not self._entries
+        self._entries += 1
+        if first and conn.total_changes - self._changes <= 1:
+            version = int(run("PRAGMA data_version").fetchone()[0])
+            if version == self._heads_version and self._heads_mark == self._changes:
+                head = self._heads.get(chain)
+            else:
+                self._forget_heads()
+        else:
+            self._forget_heads()
+        if head is None:
+            head = run(HEAD_SQL, (chain,)).fetchone()
+        made = append_after(run, head, chain, self._now(), table, op, row_id, body, FORMAT, True)
+        self._pending = None if version is None else (chain, made, conn.total_changes, version)
+
+    def _forget_heads(self) -> None:
+        self._heads.clear()
+        self._heads_version, self._heads_mark = None, -1
+
+    def _committed(self) -> None:
+        """After :meth:`write`'s COMMIT: keep the head its one entry made when nothing was
+        written after it; else forget every head."""
+        pending, self._pending = self._pending, None
+        changes = self.conn.total_changes
+        if pending is None or self._entries != 1 or pending[2] != changes:
+            self._forget_heads()
+            return
+        chain, head, _, version = pending
+        self._heads[chain] = head
+        self._heads_version, self._heads_mark = version, changes
 
     def _run(self, query: str, params: tuple[Any, ...]) -> Any:
         return self.conn.execute(query, params)
@@ -470,7 +586,29 @@ class SQLiteLedger(DriverErrors, NamedOperations, JournaledWrites, CheckpointRea
     def _now(self) -> int:
         return time.time_ns() // 1000
 
-    # insert_attempt: JournaledWrites', one prepared INSERT and its journal entry.
+    def insert_attempt(
+        self,
+        professional: int,
+        number: int,
+        at: int,
+        *,
+        caller_id: str | None,
+        outcome: str | None,
+        campaign: str | None,
+        purpose: str | None,
+        recorded_at: int,
+    ) -> int:
+        """:meth:`JournaledWrites.insert_attempt` (call inside :meth:`write`), written out for
+        ``attempt()``: one prepared INSERT and its journal entry on the professional's chain,
+        the same row and the same entry."""
+        # Never voided when recorded (trailing NULLs: the entry is the one before m009).
+        row = (
+            professional, number, at, caller_id, outcome, campaign, purpose, recorded_at, None,
+            None,
+        )  # fmt: skip
+        row_id = int(self.conn.execute(_INSERT_ATTEMPT, row).fetchone()[0])
+        self._append(f"p{int(professional)}", "attempts", "insert", row_id, encode_attempt(row))
+        return row_id
 
     def attempt_row(self, attempt_id: int) -> tuple[int, int, int] | None:
         """(professional, number, at) of an attempt, or None."""
