@@ -15,7 +15,7 @@ LAYERS: list[tuple[str, ...]] = [
     # 0. vocabulary: the message catalog, errors, enums, instants, the facts and the answer
     ("_i18n", "_exceptions", "_types", "_time", "_facts", "_decision"),
     # 1. the question's parts: numbers, policy, regimes, calendar, contact files
-    ("_numbers", "_policy", "_readings", "_files", "_safefiles", "_question"),
+    ("_numbers", "_number_heads_data", "_policy", "_readings", "_files", "_safefiles", "_question"),
     # 2. the rules, with the dated regimes and the calendar they read
     ("rules",),
     # 3. storage answers the engine's questions; inside it: base (schema, protocol, locations),

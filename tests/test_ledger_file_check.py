@@ -103,21 +103,21 @@ def test_a_first_read_after_a_write_in_the_transaction_checks_the_file(tmp_path:
         ledger.close()
 
 
-# -- the link count: a removal or replacement at the path always changes it ----------------------
+# -- the adversary: what can be done to the file at the path between two decisions ---------------
 
 
-def test_may_call_checks_the_open_file_without_a_stat_of_its_path(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    with Guard(tmp_path / "l.db") as g:
-        g.may_call(DEST, NPV, paris(2026, 11, 23, 10))
-        paths: list[object] = []
-        real = os.stat
-        monkeypatch.setattr(
-            sqlite_ledger.os, "stat", lambda p, *a, **k: paths.append(p) or real(p, *a, **k)
-        )
-        g.may_call(DEST, NPV, paris(2026, 11, 23, 12))
-        assert paths == []  # the descriptor's fstat said the file is still the one at the path
+def test_a_ledger_moved_away_and_another_put_in_its_place_is_seen(tmp_path: Path) -> None:
+    """The open file keeps its one link through a rename: only the path tells it moved."""
+    path, moved = tmp_path / "l.db", tmp_path / "moved.db"
+    with Guard(path) as g:
+        assert g.may_call(DEST, NPV, paris(2026, 11, 23, 10), purpose="PRESS").allowed
+        os.rename(path, moved)
+        d = g.may_call(DEST, NPV, paris(2026, 11, 23, 11), purpose="PRESS")
+        assert [r.code for r in d.reasons] == [ReasonCode.LEDGER_UNAVAILABLE]
+        Guard(path).close()  # a new ledger at the path, as a restore would leave it
+        d = g.attempt(DEST, NPV, paris(2026, 11, 23, 12), purpose="PRESS")
+        assert [r.code for r in d.reasons] == [ReasonCode.LEDGER_UNAVAILABLE]
+        assert d.attempt_id is None
 
 
 def test_a_hard_link_then_a_replacement_is_still_seen(tmp_path: Path) -> None:

@@ -404,27 +404,18 @@ class SQLiteLedger(DriverErrors, NamedOperations, JournaledWrites, CheckpointRea
 
     # -- the file under the connection -----------------------------------------------------------
 
-    def _file_identity(self) -> tuple[str, int, int, int, int]:
-        """(absolute path, st_dev, st_ino, a descriptor of the file, its link count) of the
-        ledger file, taken while the connection holds it open: as long as it does, no other file
-        can get that inode. The descriptor stays open until :meth:`close` (after the connection:
-        closing a descriptor of the file earlier would drop SQLite's locks on it)."""
+    def _file_identity(self) -> tuple[str, int, int]:
+        """(absolute path, st_dev, st_ino) of the ledger file, taken while the connection holds it
+        open: as long as it does, no other file can get that inode."""
         where = os.path.abspath(self.path)
-        fd = os.open(where, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
-        st = os.fstat(fd)
-        if os.path.samestat(st, os.stat(where)):
-            return where, st.st_dev, st.st_ino, fd, st.st_nlink
-        os.close(fd)
-        raise LedgerError(f"ledger {self.path!r} was replaced while it was being opened")
+        st = os.stat(where)
+        return where, st.st_dev, st.st_ino
 
     def _check_file(self) -> None:
         """Fail closed when the file at the ledger's path is no longer the one this connection
-        has open (deleted, or replaced by a copy or another ledger): every decision would read, and
-        every write go to, a file no other process sees.
-
-        Removing or replacing the file at its path takes a link from the open file: its link
-        count (one ``fstat`` of the descriptor held open, about half a ``stat`` of the path) is
-        read every time, and any change of it is followed by a ``stat`` of the path."""
+        has open (deleted, moved away, or replaced by a copy or another ledger): every decision
+        would read, and every write go to, a file no other process sees. One ``stat`` of the
+        path: the open file's own link count would miss a move (``fstat`` cannot see a rename)."""
         identity = self._identity
         if identity is None:
             return
@@ -435,23 +426,19 @@ class SQLiteLedger(DriverErrors, NamedOperations, JournaledWrites, CheckpointRea
                 f"ledger {self.path!r} was opened in process {self._pid} and used in process "
                 f"{os.getpid()} after a fork: open the ledger (a new Guard) in each process"
             )
-        where, dev, ino, fd, links = identity
-        if os.fstat(fd).st_nlink == links:
-            return
+        where, dev, ino = identity
         try:
             st = os.stat(where)
         except OSError:
             raise LedgerError(
-                f"ledger {self.path!r} was deleted while open: refusing to decide or write "
-                "on a file no other process sees"
+                f"ledger {self.path!r} was deleted or moved while open: refusing to decide or "
+                "write on a file no other process sees"
             ) from None
         if st.st_ino != ino or st.st_dev != dev:
             raise LedgerError(
                 f"ledger {self.path!r} was replaced by another file while open: refusing to "
                 "decide or write until it is opened again"
             )
-        # The same file, with a link more or less elsewhere (a hard link made or removed).
-        self._identity = where, dev, ino, fd, st.st_nlink
 
     # -- schema -------------------------------------------------------------------------------
 
@@ -702,14 +689,10 @@ class SQLiteLedger(DriverErrors, NamedOperations, JournaledWrites, CheckpointRea
         )
 
     def close(self) -> None:
-        identity = self._identity
-        if identity is not None and _FORKS[0] != self._forks:
+        if self._identity is not None and _FORKS[0] != self._forks:
             return  # a forked child: the connection is its parent's, left to it
         with self.lock:
             self.conn.close()
-            if identity is not None:
-                self._identity = None
-                os.close(identity[3])  # after the connection: it held SQLite's locks
 
     # -- bulk reads ---------------------------------------------------------------------------
 
