@@ -203,12 +203,12 @@ _HORIZON_US = HORIZON // timedelta(microseconds=1)
 def _next_pass(
     rule: Rule, ctx: Context, t: datetime, horizon: datetime, failing: bool = False
 ) -> datetime | None:
-    if not failing and not rule.check(ctx, t):
+    if not failing and rule.passes(ctx, t):
         return t
     for start in rule.starts(ctx, t):
         if start > horizon:
             return None
-        if not rule.check(ctx, start):
+        if rule.passes(ctx, start):
             return start
     return None
 
