@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -367,3 +368,230 @@ def test_lines_of_one_zone_but_other_holidays_never_share_a_verdict(moselle_firs
     assert attempts[paris_line].allowed and attempts[paris_line].attempt_id is not None
     assert not attempts[metz].allowed and attempts[metz].attempt_id is None
     assert attempts[metz].reasons == general[metz].reasons
+
+
+# -- what the situation reads of the facts ---------------------------------------------------------
+#
+# A shared answer holds of a number's facts only what the rules read: of a Bloctel check made
+# before the minute, whether it listed the number and its local date; of a permanent opt-out,
+# that there is one; of consents, whether one is valid where the rules read it. Each number
+# below has a story of its own (checks at instants of their own, some at a local midnight 29 to
+# 31 days before, some inside the minute or later; an opt-out; a consent of some kind, before
+# or after the opt-in regime): every answer must still be the general engine's.
+
+_SHARERS = [
+    "06 12 34 56 78",
+    "+33 6 12 34 56 79",
+    "07 31 00 00 01",
+    "0692 00 12 34",
+    "0692 00 12 35",
+]
+_ZONES = {n: "Indian/Reunion" if n.startswith("0692") else "Europe/Paris" for n in _SHARERS}
+_SWITCH_EVE = [
+    datetime(2026, 8, 10, 21, 30, tzinfo=PARIS),  # Réunion is already in the opt-in regime
+    datetime(2026, 8, 10, 11, 0, tzinfo=PARIS),
+]
+_check_offsets = st.one_of(
+    st.tuples(st.integers(0, 35), st.integers(0, 1439)).map(
+        lambda dm: timedelta(days=dm[0], minutes=dm[1])
+    ),
+    st.integers(min_value=-90, max_value=90).map(lambda s: timedelta(seconds=s)),
+    st.integers(min_value=1, max_value=40).map(lambda d: -timedelta(days=d, minutes=7)),
+    st.sampled_from([29, 30, 31]),  # the local midnight that many days before
+)
+_consent_offsets = st.one_of(
+    st.integers(min_value=-500, max_value=400).map(lambda d: timedelta(days=d, hours=5)),
+    st.integers(min_value=-90, max_value=90).map(lambda s: timedelta(seconds=s)),
+)
+_stories = st.fixed_dictionaries(
+    {
+        "checks": st.lists(st.tuples(st.booleans(), _check_offsets), max_size=2),
+        "optout": st.one_of(st.none(), _offsets),
+        "consent": st.one_of(
+            st.none(),
+            st.tuples(st.sampled_from(["consent", "off_hours", "expiring"]), _consent_offsets),
+        ),
+    }
+)
+
+
+def _when(minute: datetime, offset: timedelta | int, zone: str) -> datetime:
+    if isinstance(offset, int):
+        local = minute.astimezone(ZoneInfo(zone)).date() - timedelta(days=offset)
+        return datetime.combine(local, datetime.min.time(), ZoneInfo(zone))
+    return minute - offset
+
+
+@pytest.mark.slow
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    stories=st.lists(_stories, min_size=len(_SHARERS), max_size=len(_SHARERS)),
+    order=st.permutations(_SHARERS),
+    moment=st.sampled_from(MOMENTS + _SWITCH_EVE),
+    within=st.lists(_within, min_size=1, max_size=2),
+    purpose=st.sampled_from([Purpose.PROSPECTION, Purpose.PRESS]),
+    recorded=st.booleans(),
+)
+def test_numbers_with_facts_of_their_own_share_only_the_general_engines_answer(
+    stories: list[dict[str, object]],
+    order: list[str],
+    moment: datetime,
+    within: list[timedelta],
+    purpose: Purpose,
+    recorded: bool,
+) -> None:
+    minute = moment.replace(second=0, microsecond=0)
+    with Guard(":memory:") as guard:
+        for number, story in zip(_SHARERS, stories, strict=True):
+            zone = _ZONES[number]
+            for listed, offset in story["checks"]:  # type: ignore[attr-defined]
+                at = _when(minute, offset, zone)
+                guard.import_bloctel([number] if listed else [], at, submitted=[number])
+            if story["optout"] is not None:
+                guard.add_optout(number, minute - story["optout"])  # type: ignore[operator]
+            if story["consent"] is not None:
+                kind, offset = story["consent"]  # type: ignore[misc]
+                _store(guard, kind, number, minute - offset)
+        general = _general(guard)
+        for delta in within:
+            for number in order:
+                t = minute + delta
+                shared = guard.may_call(number, NPV, t, purpose=purpose, recorded_message=recorded)
+                expected = general(number, NPV, t, purpose, None, recorded)
+                assert shared == expected, (number, t, purpose, recorded)
+
+
+def _counting_judge(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    calls: list[object] = []
+    judge = _engine.judge
+
+    def counting(*args: object, **kwargs: object) -> object:
+        calls.append(args)
+        return judge(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(_engine, "judge", counting)
+    return calls
+
+
+_T = datetime(2025, 5, 13, 10, 30, 5, tzinfo=PARIS)  # in hours, Bloctel regime
+
+
+def test_numbers_checked_at_different_instants_of_one_day_share_one_judgement(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls = _counting_judge(monkeypatch)
+    day = datetime(2025, 5, 5, tzinfo=PARIS)
+    with Guard(":memory:") as guard:
+        guard.import_bloctel([_A], day + timedelta(hours=9))
+        guard.import_bloctel([_B], day + timedelta(hours=16, minutes=41, seconds=7))
+        guard.import_bloctel([_C], day - timedelta(minutes=1))  # 4 May, 23:59
+        guard.import_bloctel([], _T - timedelta(days=3), submitted=["06 00 00 00 01"])
+        guard.may_call("06 00 00 00 01", NPV, _T)  # the question is accepted once, in full
+        calls.clear()
+        decisions = [guard.may_call(n, NPV, _T + timedelta(seconds=i)) for i, n in enumerate(
+            (_A, _B, _C))]  # fmt: skip
+        judged = len(calls)
+        general = _general(guard)
+        expected = [
+            general(n, NPV, _T + timedelta(seconds=i), "PROSPECTION", None, False)
+            for i, n in enumerate((_A, _B, _C))
+        ]
+    assert decisions == expected
+    assert judged == 2  # A and B share; C's check is of another day, which its refusal names
+    assert decisions[0].reasons == decisions[1].reasons != decisions[2].reasons
+
+
+@pytest.mark.parametrize("zone", ["Europe/Paris", "Indian/Reunion"])
+def test_a_check_at_a_local_midnight_ages_by_its_local_date(zone: str) -> None:
+    # Checked at the consumer's midnight 30 days ago: still valid; 31 days ago: too old. Two
+    # numbers of each age, so the second of each is answered by the first's shared answer.
+    numbers = ["0692 00 12 3" + str(i) for i in range(4)] if zone == "Indian/Reunion" else [
+        "06 12 34 56 7" + str(i) for i in range(4)]  # fmt: skip
+    t = datetime(2025, 5, 13, 14, 0, 5, tzinfo=ZoneInfo(zone))
+    today = t.date()
+    with Guard(":memory:") as guard:
+        for number, age in zip(numbers, (30, 30, 31, 31), strict=True):
+            midnight = datetime.combine(today - timedelta(days=age), datetime.min.time())
+            guard.import_bloctel([], midnight.replace(tzinfo=ZoneInfo(zone)), submitted=[number])
+        guard.may_call(numbers[0], NPV, t)
+        decisions = [guard.may_call(n, NPV, t + timedelta(seconds=i)) for i, n in enumerate(
+            numbers)]  # fmt: skip
+        general = _general(guard)
+        expected = [
+            general(n, NPV, t + timedelta(seconds=i), "PROSPECTION", None, False)
+            for i, n in enumerate(numbers)
+        ]
+    assert decisions == expected
+    assert [d.allowed for d in decisions] == [True, True, False, False]
+
+
+def test_a_check_inside_the_minute_is_still_judged_on_its_own_beside_a_shared_answer() -> None:
+    # A checked a day before, B checked at 10:30:20: B's answer changes inside the minute.
+    with Guard(":memory:") as guard:
+        guard.import_bloctel([], _T - timedelta(days=1), submitted=[_A])
+        guard.import_bloctel([], _T.replace(second=20), submitted=[_B])
+        guard.may_call(_A, NPV, _T)
+        before = guard.may_call(_B, NPV, _T + timedelta(seconds=5))
+        after = guard.may_call(_B, NPV, _T + timedelta(seconds=25))
+    assert not before.allowed and [r.code for r in before.reasons] == ["BLOCTEL_UNCHECKED"]
+    assert before.next_allowed_at == _T.replace(second=20)
+    assert after.allowed
+
+
+def test_numbers_opted_out_on_different_days_share_one_judgement(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls = _counting_judge(monkeypatch)
+    with Guard(":memory:") as guard:
+        guard.import_bloctel([], _T - timedelta(days=3), submitted=[_A, _B, _C])
+        guard.add_optout(_A, _T - timedelta(days=200))
+        guard.add_optout(_B, _T - timedelta(days=2, hours=5))
+        guard.add_optout(_C, _T + timedelta(minutes=3))  # stamped later: in force already
+        guard.may_call("06 00 00 00 01", NPV, _T)  # the question is accepted once, in full
+        calls.clear()
+        decisions = [guard.may_call(n, NPV, _T + timedelta(seconds=i)) for i, n in enumerate(
+            (_A, _B, _C))]  # fmt: skip
+        judged = len(calls)
+        general = _general(guard)
+        expected = [
+            general(n, NPV, _T + timedelta(seconds=i), "PROSPECTION", None, False)
+            for i, n in enumerate((_A, _B, _C))
+        ]
+    assert decisions == expected
+    assert judged == 1
+    assert {r.code for d in decisions for r in d.reasons} == {"OPTED_OUT"}
+
+
+def test_listed_numbers_share_an_answer_when_their_consents_agree_from_the_opt_in_regime(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Listed on Bloctel in May 2025, each with a consent given in 2026: the consent is read only
+    # from 11 August 2026 on. A and B consented before it (valid from then on: one answer, the
+    # regime's first opening); C after it, on a date of its own.
+    calls = _counting_judge(monkeypatch)
+    given = {
+        _A: datetime(2026, 2, 3, 15, 7, tzinfo=PARIS),
+        _B: datetime(2026, 6, 30, 9, 1, tzinfo=PARIS),
+        _C: datetime(2026, 9, 2, 16, 33, tzinfo=PARIS),
+    }
+    with Guard(":memory:") as guard:
+        guard.import_bloctel([_A, _B, _C], _T - timedelta(days=3))
+        for number, at in given.items():
+            guard.record_consent(number, at, proof="form")
+        guard.may_call("06 00 00 00 01", NPV, _T)  # the question is accepted once, in full
+        calls.clear()
+        decisions = [guard.may_call(n, NPV, _T + timedelta(seconds=i)) for i, n in enumerate(
+            given)]  # fmt: skip
+        judged = len(calls)
+        general = _general(guard)
+        expected = [
+            general(n, NPV, _T + timedelta(seconds=i), "PROSPECTION", None, False)
+            for i, n in enumerate(given)
+        ]
+    assert decisions == expected
+    assert judged == 2
+    assert [d.next_allowed_at for d in decisions] == [
+        datetime(2026, 8, 11, 10, 0, tzinfo=PARIS),
+        datetime(2026, 8, 11, 10, 0, tzinfo=PARIS),
+        datetime(2026, 9, 2, 16, 33, tzinfo=PARIS),
+    ]
