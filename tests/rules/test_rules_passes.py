@@ -14,10 +14,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from callguard import Guard
+from callguard import Guard, _engine
 from callguard._engine import read_question
 from callguard.rules import RULES, Context
 from callguard.rules.calendar import ALSACE_MOSELLE, holiday_name, is_holiday
+from callguard.rules.cooldown import Cooldown
 from conftest import NPV, PARIS
 from test_fast_paths import MOMENTS
 from test_lean_path import NUMBERS, _facts, _questions, _store
@@ -134,3 +135,40 @@ def test_the_search_asks_rules_whether_they_pass(monkeypatch: pytest.MonkeyPatch
         decision = guard.may_call("06 12 34 56 78", NPV, t)
     assert decision.next_allowed_at == datetime(2026, 8, 11, 10, 0, tzinfo=PARIS)
     assert {"Calendar", "Bloctel", "Consent"}.isdisjoint(checked), checked
+
+
+def _every_end(self: Cooldown, ctx: Context, t: datetime) -> list[datetime]:
+    """The cooldown's starts as an audit's replay needs them: every refusal's end."""
+    return sorted({e for r in ctx.facts.refusals for e in self._ends(ctx, r) if e > t})
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    refusals=st.lists(
+        st.integers(min_value=-90 * 24, max_value=90 * 24).map(lambda h: timedelta(hours=h)),
+        min_size=1,
+        max_size=4,
+    ),
+    moment=st.sampled_from(MOMENTS),
+    number=st.sampled_from(["06 12 34 56 78", "0692 00 12 34", "03 82 12 34 56"]),
+    live=st.booleans(),
+)
+def test_a_live_search_waits_for_the_latest_refusal_alone(
+    refusals: list[timedelta], moment: datetime, number: str, live: bool
+) -> None:
+    # In a live decision every refusal is in force from the question's instant on (one stamped
+    # later too): the search steps to the end of the latest one's cooldown only. Compared with
+    # the search stepping through every refusal's end.
+    with Guard(":memory:") as guard:
+        guard.import_bloctel([], moment - timedelta(days=1), submitted=[number])
+        for offset in refusals:
+            guard.record_refusal(number, moment + offset)
+        engine = guard.engine
+        terms = engine.terms(NPV, "PROSPECTION", None, False)
+        asked = read_question(number, terms, engine.now(moment))
+        facts = engine.read(asked)
+        found = _engine.judge(asked, facts, live=live)
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(Cooldown, "starts", _every_end)
+            expected = _engine.judge(asked, facts, live=live)
+    assert found == expected
