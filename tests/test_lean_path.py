@@ -374,10 +374,12 @@ def test_lines_of_one_zone_but_other_holidays_never_share_a_verdict(moselle_firs
 #
 # A shared answer holds of a number's facts only what the rules read: of a Bloctel check made
 # before the minute, whether it listed the number and its local date; of a permanent opt-out,
-# that there is one; of consents, whether one is valid where the rules read it. Each number
-# below has a story of its own (checks at instants of their own, some at a local midnight 29 to
-# 31 days before, some inside the minute or later; an opt-out; a consent of some kind, before
-# or after the opt-in regime): every answer must still be the general engine's.
+# that there is one; of consents, whether one is valid where the rules read it; of attempts,
+# that too few fall around the answer's span to fill a window. Each number below has a story
+# of its own (checks at instants of their own, some at a local midnight 29 to 31 days before,
+# some inside the minute or later; attempts before, inside the minute and after, years apart;
+# an opt-out; a consent of some kind, before or after the opt-in regime): every answer must
+# still be the general engine's.
 
 _SHARERS = [
     "06 12 34 56 78",
@@ -406,6 +408,14 @@ _consent_offsets = st.one_of(
 _stories = st.fixed_dictionaries(
     {
         "checks": st.lists(st.tuples(st.booleans(), _check_offsets), max_size=2),
+        "attempts": st.lists(
+            st.one_of(
+                st.integers(min_value=-40, max_value=70).map(lambda d: timedelta(days=d, hours=2)),
+                st.integers(min_value=-90, max_value=90).map(lambda s: timedelta(seconds=s)),
+                st.integers(min_value=-3, max_value=3).map(lambda y: timedelta(days=365 * y)),
+            ),
+            max_size=7,
+        ),
         "optout": st.one_of(st.none(), _offsets),
         "consent": st.one_of(
             st.none(),
@@ -447,6 +457,8 @@ def test_numbers_with_facts_of_their_own_share_only_the_general_engines_answer(
             for listed, offset in story["checks"]:  # type: ignore[attr-defined]
                 at = _when(minute, offset, zone)
                 guard.import_bloctel([number] if listed else [], at, submitted=[number])
+            for offset in story["attempts"]:  # type: ignore[attr-defined]
+                guard.record_call(number, minute - offset, caller_id=NPV)
             if story["optout"] is not None:
                 guard.add_optout(number, minute - story["optout"])  # type: ignore[operator]
             if story["consent"] is not None:
@@ -595,3 +607,56 @@ def test_listed_numbers_share_an_answer_when_their_consents_agree_from_the_opt_i
         datetime(2026, 8, 11, 10, 0, tzinfo=PARIS),
         datetime(2026, 9, 2, 16, 33, tzinfo=PARIS),
     ]
+
+
+def test_attempts_far_from_the_answers_span_are_not_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    # May 2022 (Bloctel regime, no cap): A and B have four attempts each in 2025, C four in the
+    # days around the question. The cap is read from 1 March 2023 on and only around the
+    # answer's span: A and B share one answer with a number without attempts; C, whose
+    # attempts fall in the windows around the instant asked about, is judged on its own.
+    t = datetime(2022, 5, 10, 10, 30, 5, tzinfo=PARIS)
+    calls = _counting_judge(monkeypatch)
+    with Guard(":memory:") as guard:
+        guard.import_bloctel([], t - timedelta(days=3), submitted=[_A, _B, _C, "06 00 00 00 01"])
+        for number, first in ((_A, datetime(2025, 1, 6, 11, tzinfo=PARIS)),
+                              (_B, datetime(2025, 3, 3, 15, tzinfo=PARIS)),
+                              (_C, t - timedelta(days=2))):  # fmt: skip
+            for day in range(4):
+                guard.record_call(number, first + timedelta(days=day), caller_id=NPV)
+        guard.may_call("06 00 00 00 01", NPV, t)  # the question is accepted once, in full
+        calls.clear()
+        decisions = [guard.may_call(n, NPV, t + timedelta(seconds=i)) for i, n in enumerate(
+            (_A, _B, _C))]  # fmt: skip
+        judged = len(calls)
+        general = _general(guard)
+        expected = [
+            general(n, NPV, t + timedelta(seconds=i), "PROSPECTION", None, False)
+            for i, n in enumerate((_A, _B, _C))
+        ]
+    assert decisions == expected
+    assert all(d.allowed for d in decisions)
+    assert judged == 1  # C alone
+
+
+def test_attempts_that_fill_a_window_the_search_crosses_are_read() -> None:
+    # Out of hours on Friday 16 May 2025: the next opening is Monday 19 May. A's four attempts
+    # fill the window of 19 May from 20 May on, B's from 2 June: both are asked after a number
+    # without attempts answered "Monday 10:00", and A's own answer is later.
+    t = datetime(2025, 5, 16, 21, 30, 5, tzinfo=PARIS)
+    with Guard(":memory:") as guard:
+        guard.import_bloctel([], t - timedelta(days=3), submitted=[_A, _B, _C])
+        for number, first in ((_A, datetime(2025, 5, 20, 11, tzinfo=PARIS)),
+                              (_B, datetime(2025, 6, 2, 11, tzinfo=PARIS))):  # fmt: skip
+            for day in range(4):
+                guard.record_call(number, first + timedelta(days=day), caller_id=NPV)
+        plain = guard.may_call(_C, NPV, t)
+        decisions = [guard.may_call(n, NPV, t + timedelta(seconds=i + 1)) for i, n in enumerate(
+            (_A, _B))]  # fmt: skip
+        general = _general(guard)
+        expected = [
+            general(n, NPV, t + timedelta(seconds=i + 1), "PROSPECTION", None, False)
+            for i, n in enumerate((_A, _B))
+        ]
+    assert decisions == expected
+    assert plain.next_allowed_at == datetime(2025, 5, 19, 10, 0, tzinfo=PARIS)
+    assert decisions[0].next_allowed_at != plain.next_allowed_at

@@ -430,7 +430,13 @@ def ordinary(facts: Facts, cap: int) -> bool:
     refusal, slot or contract, fewer attempts than the cap (no window can fill, now or later,
     so they are not read at all), and only permanent opt-outs (in force in a live decision
     whenever stamped, and for good). The Bloctel checks, opt-outs and consents still decide."""
-    if facts.refusals or facts.slots or facts.contracts or len(facts.attempts) >= cap:
+    return len(facts.attempts) < cap and plain(facts)
+
+
+def plain(facts: Facts) -> bool:
+    """:func:`ordinary` but for the attempts: no refusal, slot or contract, and only permanent
+    opt-outs."""
+    if facts.refusals or facts.slots or facts.contracts:
         return False
     # Most numbers have no opt-out: no generator built for them.
     return not facts.optouts or all(until is None for _start, until in facts.optouts)
@@ -476,6 +482,12 @@ if not all(
     raise ImportError("regimes changed: update _engine.consent_read for what reads consents")
 
 
+@lru_cache(maxsize=64)
+def _opt_in_from(zone: ZoneInfo) -> int:
+    """The first instant of the opt-in regime for a consumer whose primary zone is ``zone``."""
+    return to_us(cal_midnight(_OPT_IN_FROM, zone))
+
+
 def consent_read(question: Question, tu: int) -> tuple[int | None, int]:
     """From when the rules read whether any consent is valid (None: never), and until when
     whether one covering calls outside the hours is, for ``question`` asked at ``tu``.
@@ -484,7 +496,7 @@ def consent_read(question: Question, tu: int) -> tuple[int | None, int]:
     canvassing call from the opt-in regime on (the consumer's local midnight of its first
     day); the calendar reads an off-hours consent only before it (D223-9 al. 2).
     """
-    switch = to_us(cal_midnight(_OPT_IN_FROM, question.zones[0]))
+    switch = _opt_in_from(question.zones[0])
     terms = question.terms
     if terms.recorded_message:
         return tu, switch
@@ -676,11 +688,13 @@ class Engine:
     #   their own that can fall inside the minute: the D223-9 windows open and close on the
     #   minute, the regimes, the caller-ID bans and the Bloctel age change at local midnight, and
     #   the search for ``next_allowed_at`` steps only on those boundaries;
-    # * the facts that qualify (:func:`ordinary`) are exactly those: fewer attempts than the cap
-    #   (no window can fill, now or later), permanent opt-outs (in force at once in a live
-    #   decision and for good), Bloctel checks made outside the minute (and outside the minute
-    #   the search's horizon ends in); no refusal, slot or contract, whose instants can fall
-    #   anywhere. Consents are read only through whether one is valid: see :meth:`_consented`.
+    # * the facts that qualify (:func:`plain`) are exactly those: permanent opt-outs (in force
+    #   at once in a live decision and for good), Bloctel checks made outside the minute (and
+    #   outside the minute the search's horizon ends in); no refusal, slot or contract, whose
+    #   instants can fall anywhere. Attempts are read only where a window of the cap can fill:
+    #   an answer is shared only by numbers with too few attempts around its span to fill one
+    #   (:meth:`_uncapped`). Consents are read only through whether one is valid: see
+    #   :meth:`_consented`.
     #
     # The situation holds of those facts only what the rules read: whether there is a permanent
     # opt-out (never its instant), and of a Bloctel check made before the minute whether it
@@ -700,7 +714,7 @@ class Engine:
         """The answer shared by every question in this one's situation, or None when the facts
         are not ordinary (see the comment above) and this one must be judged on its own."""
         memo = question.terms.memo
-        if not memo or not ordinary(facts, self.policy.cap_calls):
+        if not memo or not plain(facts):
             return None
         tu = question.at_us
         minute = tu // 60_000_000
@@ -721,8 +735,30 @@ class Engine:
         # (Withdrawals matter only through a consent they withdraw.)
         found = self.answers.get(situation)
         if found is None:
-            found = self.answers.keep(situation, judge(question, facts))
-        return found
+            answer = judge(question, facts)
+            if self._uncapped(facts, tu, answer):
+                self.answers.keep(situation, answer)
+            return answer
+        return found if self._uncapped(facts, tu, found) else judge(question, facts)
+
+    def _uncapped(self, facts: Facts, tu: int, answer: Answer) -> bool:
+        """Whether no window of the cap can fill anywhere the rules read from ``tu`` until the
+        answer's ``next_allowed_at`` (``tu`` alone for an allowed answer, the search's horizon
+        when None): then the frequency rule passes throughout, and the attempts are not read.
+
+        A window holding the consumer's local date of an instant ``t`` lies within
+        ``cap_days`` days and the zone's offset of ``t``: fewer than ``cap_calls`` attempts
+        within ``cap_days + 2`` days of the span leave every such window short of the cap.
+        """
+        attempts = facts.attempts
+        cap = self.policy.cap_calls
+        if len(attempts) < cap:
+            return True
+        nxt = answer.next_allowed_at
+        until = tu if answer.allowed else (tu + _HORIZON_US if nxt is None else to_us(nxt))
+        margin = (self.policy.cap_days + 2) * 86_400_000_000
+        first, last = tu - margin, until + margin
+        return sum(1 for at in attempts if first <= at <= last) < cap
 
     def _consented(
         self, situation: tuple[object, ...], question: Question, facts: Facts, tu: int
@@ -747,17 +783,23 @@ class Engine:
         off_hours = consent_valid(facts, tu, max_age, tu, off_hours=True)
         key = (situation, valid, off_hours)
         found = self.answers.get(key)
-        if found is not None and (
-            found.allowed or self._steady(facts, tu, found, valid, off_hours, opens, closes)
+        if (
+            found is not None
+            and (found.allowed or self._steady(facts, tu, found, valid, off_hours, opens, closes))
+            and self._uncapped(facts, tu, found)
         ):
             return found
         answer = judge(question, facts)
-        if found is None and (
-            answer.allowed
-            or (
-                not any(r.code in CONSENT_CODES for r in answer.reasons)
-                and self._steady(facts, tu, answer, valid, off_hours, opens, closes)
+        if (
+            found is None
+            and (
+                answer.allowed
+                or (
+                    not any(r.code in CONSENT_CODES for r in answer.reasons)
+                    and self._steady(facts, tu, answer, valid, off_hours, opens, closes)
+                )
             )
+            and self._uncapped(facts, tu, answer)
         ):
             self.answers.keep(key, answer)
         return answer
