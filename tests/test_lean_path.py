@@ -374,12 +374,12 @@ def test_lines_of_one_zone_but_other_holidays_never_share_a_verdict(moselle_firs
 #
 # A shared answer holds of a number's facts only what the rules read: of a Bloctel check made
 # before the minute, whether it listed the number and its local date; of a permanent opt-out,
-# that there is one; of consents, whether one is valid where the rules read it; of attempts,
-# that too few fall around the answer's span to fill a window. Each number below has a story
-# of its own (checks at instants of their own, some at a local midnight 29 to 31 days before,
-# some inside the minute or later; attempts before, inside the minute and after, years apart;
-# an opt-out; a consent of some kind, before or after the opt-in regime): every answer must
-# still be the general engine's.
+# that there is one; of consents, whether one is valid where the rules read it; of attempts
+# and refusals, that too few attempts fall around the answer's span to fill a window and no
+# cooldown runs there. Each number below has a story of its own (checks at instants of their
+# own, some at a local midnight 29 to 31 days before, some inside the minute or later; attempts
+# and refusals before, inside the minute and after, years apart; an opt-out; a consent of some
+# kind, before or after the opt-in regime): every answer must still be the general engine's.
 
 _SHARERS = [
     "06 12 34 56 78",
@@ -415,6 +415,14 @@ _stories = st.fixed_dictionaries(
                 st.integers(min_value=-3, max_value=3).map(lambda y: timedelta(days=365 * y)),
             ),
             max_size=7,
+        ),
+        "refusals": st.lists(
+            st.one_of(
+                st.integers(min_value=-10, max_value=75).map(lambda d: timedelta(days=d, hours=7)),
+                st.integers(min_value=-90, max_value=90).map(lambda s: timedelta(seconds=s)),
+                st.integers(min_value=1, max_value=3).map(lambda y: timedelta(days=365 * y)),
+            ),
+            max_size=2,
         ),
         "optout": st.one_of(st.none(), _offsets),
         "consent": st.one_of(
@@ -459,6 +467,8 @@ def test_numbers_with_facts_of_their_own_share_only_the_general_engines_answer(
                 guard.import_bloctel([number] if listed else [], at, submitted=[number])
             for offset in story["attempts"]:  # type: ignore[attr-defined]
                 guard.record_call(number, minute - offset, caller_id=NPV)
+            for offset in story["refusals"]:  # type: ignore[attr-defined]
+                guard.record_refusal(number, minute - offset)
             if story["optout"] is not None:
                 guard.add_optout(number, minute - story["optout"])  # type: ignore[operator]
             if story["consent"] is not None:
@@ -660,3 +670,36 @@ def test_attempts_that_fill_a_window_the_search_crosses_are_read() -> None:
     assert decisions == expected
     assert plain.next_allowed_at == datetime(2025, 5, 19, 10, 0, tzinfo=PARIS)
     assert decisions[0].next_allowed_at != plain.next_allowed_at
+
+
+def test_refusals_are_read_only_where_their_cooldown_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    # May 2022 (Bloctel regime, no cooldown before 1 March 2023): numbers refused the day
+    # before, or in 2025, share an allowed answer with a number never refused. In May 2025, a
+    # refusal of March 2025 (cooldown over) is not read; one of last week is the number's own.
+    calls = _counting_judge(monkeypatch)
+    plain = "06 00 00 00 01"
+    answers = {}
+    for t, refused in (
+        (datetime(2022, 5, 10, 10, 30, 5, tzinfo=PARIS),
+         {_A: timedelta(days=1), _B: -timedelta(days=1100)}),
+        (datetime(2025, 5, 13, 10, 30, 5, tzinfo=PARIS),
+         {_A: timedelta(days=61, hours=11), _B: timedelta(days=7)}),
+    ):  # fmt: skip
+        with Guard(":memory:") as guard:
+            guard.import_bloctel([], t - timedelta(days=3), submitted=[_A, _B, plain])
+            for number, before in refused.items():
+                guard.record_refusal(number, t - before)
+            guard.may_call(plain, NPV, t)  # the question is accepted once, in full
+            calls.clear()
+            decisions = [guard.may_call(n, NPV, t + timedelta(seconds=i)) for i, n in enumerate(
+                (_A, _B))]  # fmt: skip
+            answers[t.year] = (decisions, len(calls))
+            general = _general(guard)
+            expected = [
+                general(n, NPV, t + timedelta(seconds=i), "PROSPECTION", None, False)
+                for i, n in enumerate((_A, _B))
+            ]
+        assert decisions == expected
+    assert answers[2022][1] == 0 and all(d.allowed for d in answers[2022][0])
+    assert answers[2025][1] == 1
+    assert answers[2025][0][0].allowed and not answers[2025][0][1].allowed

@@ -430,13 +430,13 @@ def ordinary(facts: Facts, cap: int) -> bool:
     refusal, slot or contract, fewer attempts than the cap (no window can fill, now or later,
     so they are not read at all), and only permanent opt-outs (in force in a live decision
     whenever stamped, and for good). The Bloctel checks, opt-outs and consents still decide."""
-    return len(facts.attempts) < cap and plain(facts)
+    return len(facts.attempts) < cap and not facts.refusals and plain(facts)
 
 
 def plain(facts: Facts) -> bool:
-    """:func:`ordinary` but for the attempts: no refusal, slot or contract, and only permanent
-    opt-outs."""
-    if facts.refusals or facts.slots or facts.contracts:
+    """:func:`ordinary` but for the attempts and refusals: no slot or contract, and only
+    permanent opt-outs."""
+    if facts.slots or facts.contracts:
         return False
     # Most numbers have no opt-out: no generator built for them.
     return not facts.optouts or all(until is None for _start, until in facts.optouts)
@@ -480,6 +480,17 @@ if not all(
     r.opt_in and not r.hours_open_with_express_consent for r in REGIMES if r.start >= _OPT_IN_FROM
 ):  # pragma: no cover - a new regime
     raise ImportError("regimes changed: update _engine.consent_read for what reads consents")
+
+
+_CALENDAR_FROM = min(r.start for r in REGIMES if r.calendar)
+if not all(r.calendar for r in REGIMES if r.start >= _CALENDAR_FROM):  # pragma: no cover
+    raise ImportError("regimes changed: update Engine._unread for where the cooldown runs")
+
+
+@lru_cache(maxsize=64)
+def _calendar_from(zone: ZoneInfo) -> int:
+    """The first instant of the D223-9 calendar's regimes in ``zone``."""
+    return to_us(cal_midnight(_CALENDAR_FROM, zone))
 
 
 @lru_cache(maxsize=64)
@@ -690,11 +701,11 @@ class Engine:
     #   the search for ``next_allowed_at`` steps only on those boundaries;
     # * the facts that qualify (:func:`plain`) are exactly those: permanent opt-outs (in force
     #   at once in a live decision and for good), Bloctel checks made outside the minute (and
-    #   outside the minute the search's horizon ends in); no refusal, slot or contract, whose
-    #   instants can fall anywhere. Attempts are read only where a window of the cap can fill:
-    #   an answer is shared only by numbers with too few attempts around its span to fill one
-    #   (:meth:`_uncapped`). Consents are read only through whether one is valid: see
-    #   :meth:`_consented`.
+    #   outside the minute the search's horizon ends in); no slot or contract, whose instants
+    #   can fall anywhere. Attempts and refusals are read only where a window of the cap can
+    #   fill or a cooldown runs: an answer is shared only by numbers whose attempts and
+    #   refusals it does not read (:meth:`_unread`). Consents are read only through whether
+    #   one is valid: see :meth:`_consented`.
     #
     # The situation holds of those facts only what the rules read: whether there is a permanent
     # opt-out (never its instant), and of a Bloctel check made before the minute whether it
@@ -736,29 +747,45 @@ class Engine:
         found = self.answers.get(situation)
         if found is None:
             answer = judge(question, facts)
-            if self._uncapped(facts, tu, answer):
+            if self._unread(question, facts, answer):
                 self.answers.keep(situation, answer)
             return answer
-        return found if self._uncapped(facts, tu, found) else judge(question, facts)
+        return found if self._unread(question, facts, found) else judge(question, facts)
 
-    def _uncapped(self, facts: Facts, tu: int, answer: Answer) -> bool:
-        """Whether no window of the cap can fill anywhere the rules read from ``tu`` until the
-        answer's ``next_allowed_at`` (``tu`` alone for an allowed answer, the search's horizon
-        when None): then the frequency rule passes throughout, and the attempts are not read.
+    def _unread(self, question: Question, facts: Facts, answer: Answer) -> bool:
+        """Whether ``answer`` reads neither the number's attempts nor its refusals: the
+        frequency rule and the cooldown pass at every instant from the question's until the
+        answer's ``next_allowed_at`` (the question's alone for an allowed answer, the search's
+        horizon when None).
 
         A window holding the consumer's local date of an instant ``t`` lies within
         ``cap_days`` days and the zone's offset of ``t``: fewer than ``cap_calls`` attempts
-        within ``cap_days + 2`` days of the span leave every such window short of the cap.
+        within ``cap_days + 2`` days of the span leave every such window short of the cap. In a
+        live decision every refusal is in force from the question's instant on, and the latest
+        one's cooldown decides; it runs only in the regimes of the D223-9 calendar.
         """
-        attempts = facts.attempts
-        cap = self.policy.cap_calls
-        if len(attempts) < cap:
+        attempts, refusals = facts.attempts, facts.refusals
+        policy = self.policy
+        if len(attempts) < policy.cap_calls and not refusals:
             return True
+        tu = question.at_us
         nxt = answer.next_allowed_at
         until = tu if answer.allowed else (tu + _HORIZON_US if nxt is None else to_us(nxt))
-        margin = (self.policy.cap_days + 2) * 86_400_000_000
-        first, last = tu - margin, until + margin
-        return sum(1 for at in attempts if first <= at <= last) < cap
+        if len(attempts) >= policy.cap_calls:
+            margin = (policy.cap_days + 2) * 86_400_000_000
+            first, last = tu - margin, until + margin
+            if sum(1 for at in attempts if first <= at <= last) >= policy.cap_calls:
+                return False
+        if not refusals:
+            return True
+        zones = question.zones
+        calendar_from = _calendar_from(zones[0])
+        if until < calendar_from:
+            return True
+        latest = from_us(max(refusals))
+        days = timedelta(days=policy.refusal_cooldown_days + 1)
+        free_from = max(cal_midnight(latest.astimezone(tz).date() + days, tz) for tz in zones)
+        return max(tu, calendar_from) >= to_us(free_from)
 
     def _consented(
         self, situation: tuple[object, ...], question: Question, facts: Facts, tu: int
@@ -786,7 +813,7 @@ class Engine:
         if (
             found is not None
             and (found.allowed or self._steady(facts, tu, found, valid, off_hours, opens, closes))
-            and self._uncapped(facts, tu, found)
+            and self._unread(question, facts, found)
         ):
             return found
         answer = judge(question, facts)
@@ -799,7 +826,7 @@ class Engine:
                     and self._steady(facts, tu, answer, valid, off_hours, opens, closes)
                 )
             )
-            and self._uncapped(facts, tu, answer)
+            and self._unread(question, facts, answer)
         ):
             self.answers.keep(key, answer)
         return answer
