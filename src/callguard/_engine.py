@@ -729,12 +729,17 @@ class Engine:
             return None
         tu = question.at_us
         minute = tu // 60_000_000
-        checks: tuple[tuple[object, bool], ...] = ()
-        if facts.bloctel:
-            found_checks = bloctel_situation(facts.bloctel, minute, question.zones[0])
-            if found_checks is None:
-                return None
-            checks = found_checks
+        checks: tuple[tuple[object, bool], ...] | None = ()
+        bloctel = facts.bloctel
+        if bloctel:
+            checked_at, listed = bloctel[0]
+            if len(bloctel) == 1 and checked_at <= minute * 60_000_000:
+                # Most numbers: one check, made before the minute (bloctel_situation, unrolled).
+                checks = ((_local_day(checked_at, question.zones[0]), listed),)
+            else:
+                checks = bloctel_situation(bloctel, minute, question.zones[0])
+                if checks is None:
+                    return None
         # A permanent opt-out is in force from the question's instant on in a live decision,
         # whenever stamped (a later stamp counts from the question's instant), and its refusal
         # names no date: whether there is one is all the rules read of it.
@@ -750,7 +755,9 @@ class Engine:
             if self._unread(question, facts, answer):
                 self.answers.keep(situation, answer)
             return answer
-        return found if self._unread(question, facts, found) else judge(question, facts)
+        if facts.refusals or len(facts.attempts) >= self.policy.cap_calls:
+            return found if self._unread(question, facts, found) else judge(question, facts)
+        return found
 
     def _unread(self, question: Question, facts: Facts, answer: Answer) -> bool:
         """Whether ``answer`` reads neither the number's attempts nor its refusals: the
