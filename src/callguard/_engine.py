@@ -723,7 +723,7 @@ class Engine:
 
     def shared(self, question: Question, facts: Facts) -> Answer | None:
         """The answer shared by every question in this one's situation, or None when the facts
-        are not ordinary (see the comment above) and this one must be judged on its own."""
+        are not plain (see the comment above) and this one must be judged on its own."""
         memo = question.terms.memo
         if not memo or not plain(facts):
             return None
