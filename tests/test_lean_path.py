@@ -12,7 +12,7 @@ numbers of the same situation, so that shared verdicts are really reused.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -523,18 +523,23 @@ def test_numbers_checked_at_different_instants_of_one_day_share_one_judgement(
     assert decisions[0].reasons == decisions[1].reasons != decisions[2].reasons
 
 
+@pytest.mark.parametrize("later", [False, True])
 @pytest.mark.parametrize("zone", ["Europe/Paris", "Indian/Reunion"])
-def test_a_check_at_a_local_midnight_ages_by_its_local_date(zone: str) -> None:
-    # Checked at the consumer's midnight 30 days ago: still valid; 31 days ago: too old. Two
-    # numbers of each age, so the second of each is answered by the first's shared answer.
+def test_a_check_ages_by_its_local_date(zone: str, later: bool) -> None:
+    # Checked at the consumer's midnight 30 days ago: still valid; a second earlier (23:59:59
+    # the day before, the same UTC date) 31 days ago: too old. Each age twice, alternating, so
+    # a shared answer is offered to a number checked on the other local date.
     numbers = ["0692 00 12 3" + str(i) for i in range(4)] if zone == "Indian/Reunion" else [
         "06 12 34 56 7" + str(i) for i in range(4)]  # fmt: skip
     t = datetime(2025, 5, 13, 14, 0, 5, tzinfo=ZoneInfo(zone))
-    today = t.date()
+    midnight = datetime.combine(t.date() - timedelta(days=30), datetime.min.time(), ZoneInfo(zone))
+    checks = (midnight, midnight - timedelta(seconds=1)) * 2
+    assert checks[0].astimezone(timezone.utc).date() == checks[1].astimezone(timezone.utc).date()
     with Guard(":memory:") as guard:
-        for number, age in zip(numbers, (30, 30, 31, 31), strict=True):
-            midnight = datetime.combine(today - timedelta(days=age), datetime.min.time())
-            guard.import_bloctel([], midnight.replace(tzinfo=ZoneInfo(zone)), submitted=[number])
+        for number, at in zip(numbers, checks, strict=True):
+            guard.import_bloctel([], at, submitted=[number])
+        if later:  # every number checked again in two days: the stale ones wait for it
+            guard.import_bloctel([], t + timedelta(days=2), submitted=numbers)
         guard.may_call(numbers[0], NPV, t)
         decisions = [guard.may_call(n, NPV, t + timedelta(seconds=i)) for i, n in enumerate(
             numbers)]  # fmt: skip
@@ -544,7 +549,7 @@ def test_a_check_at_a_local_midnight_ages_by_its_local_date(zone: str) -> None:
             for i, n in enumerate(numbers)
         ]
     assert decisions == expected
-    assert [d.allowed for d in decisions] == [True, True, False, False]
+    assert [d.allowed for d in decisions] == [True, False, True, False]
 
 
 def test_a_check_inside_the_minute_is_still_judged_on_its_own_beside_a_shared_answer() -> None:
@@ -589,17 +594,22 @@ def test_listed_numbers_share_an_answer_when_their_consents_agree_from_the_opt_i
 ) -> None:
     # Listed on Bloctel in May 2025, each with a consent given in 2026: the consent is read only
     # from 11 August 2026 on. A and B consented before it (valid from then on: one answer, the
-    # regime's first opening); C after it, on a date of its own.
+    # regime's first opening); C after it, on a date of its own; D on its first day, at noon;
+    # F in 2024 (expired: never callable); E on the regime's first night, for one day.
     calls = _counting_judge(monkeypatch)
     given = {
         _A: datetime(2026, 2, 3, 15, 7, tzinfo=PARIS),
         _B: datetime(2026, 6, 30, 9, 1, tzinfo=PARIS),
         _C: datetime(2026, 9, 2, 16, 33, tzinfo=PARIS),
+        "06 12 34 56 81": datetime(2026, 8, 11, 12, 10, tzinfo=PARIS),
+        "06 12 34 56 83": datetime(2024, 1, 10, 12, 0, tzinfo=PARIS),
+        "06 12 34 56 82": datetime(2026, 8, 11, 0, 30, tzinfo=PARIS),
     }
     with Guard(":memory:") as guard:
-        guard.import_bloctel([_A, _B, _C], _T - timedelta(days=3))
+        guard.import_bloctel(list(given), _T - timedelta(days=3))
         for number, at in given.items():
-            guard.record_consent(number, at, proof="form")
+            ends = at + timedelta(days=1) if number.endswith("82") else None
+            guard.record_consent(number, at, proof="form", expires_at=ends)
         guard.may_call("06 00 00 00 01", NPV, _T)  # the question is accepted once, in full
         calls.clear()
         decisions = [guard.may_call(n, NPV, _T + timedelta(seconds=i)) for i, n in enumerate(
@@ -611,11 +621,14 @@ def test_listed_numbers_share_an_answer_when_their_consents_agree_from_the_opt_i
             for i, n in enumerate(given)
         ]
     assert decisions == expected
-    assert judged == 2
+    assert judged == 5
     assert [d.next_allowed_at for d in decisions] == [
         datetime(2026, 8, 11, 10, 0, tzinfo=PARIS),
         datetime(2026, 8, 11, 10, 0, tzinfo=PARIS),
         datetime(2026, 9, 2, 16, 33, tzinfo=PARIS),
+        datetime(2026, 8, 11, 12, 10, tzinfo=PARIS),
+        None,
+        datetime(2026, 8, 11, 10, 0, tzinfo=PARIS),
     ]
 
 
@@ -703,3 +716,91 @@ def test_refusals_are_read_only_where_their_cooldown_runs(monkeypatch: pytest.Mo
     assert answers[2022][1] == 0 and all(d.allowed for d in answers[2022][0])
     assert answers[2025][1] == 1
     assert answers[2025][0][0].allowed and not answers[2025][0][1].allowed
+
+
+@pytest.mark.parametrize("zone", ["Europe/Paris", "Indian/Reunion"])
+@pytest.mark.parametrize("edge", ["first day", "last day"])
+def test_attempts_at_the_edges_of_a_window_are_read(zone: str, edge: str) -> None:
+    # Four attempts in the 30 days ending (or starting) on the day asked about, one of them on
+    # the window's first (or last) day at its first (or last) minute: the cap refuses. Asked
+    # after a number without attempts, whose allowed answer must not be shared.
+    tz = ZoneInfo(zone)
+    number, plain = ("0692 00 12 34", "0692 00 12 35") if zone == "Indian/Reunion" else (_A, _B)
+    t = datetime(2025, 5, 13, 11, 0, 5, tzinfo=tz)
+    today = datetime.combine(t.date(), datetime.min.time(), tz)
+    if edge == "first day":
+        attempts = [today - timedelta(days=29), *(t - timedelta(days=d) for d in (1, 2, 3))]
+    else:
+        last = today + timedelta(days=30, minutes=-1)
+        attempts = [last, *(t + timedelta(days=d) for d in (1, 2, 3))]
+    with Guard(":memory:") as guard:
+        guard.import_bloctel([], t - timedelta(days=3), submitted=[number, plain])
+        for at in attempts:
+            guard.record_call(number, at, caller_id=NPV)
+        first = guard.may_call(plain, NPV, t)
+        decision = guard.may_call(number, NPV, t + timedelta(seconds=1))
+        expected = _general(guard)(number, NPV, t + timedelta(seconds=1), "PROSPECTION", None,
+                                   False)  # fmt: skip
+    assert first.allowed
+    assert decision == expected
+    assert [r.code for r in decision.reasons] == ["FREQUENCY_CAP"]
+
+
+@pytest.mark.parametrize(
+    ("asked", "refused", "allowed"),
+    [
+        # The last evening of the Bloctel regime: no cooldown yet.
+        (datetime(2023, 2, 28, 23, 59, 5, tzinfo=PARIS), datetime(2023, 2, 20, 11, tzinfo=PARIS),
+         True),
+        # The D223-9 calendar's first morning: the refusal of 20 February is in force.
+        (datetime(2023, 3, 1, 10, 30, 5, tzinfo=PARIS), datetime(2023, 2, 20, 11, tzinfo=PARIS),
+         False),
+        # 60 full days after 20 April (refused through 19 June), callable from 20 June.
+        (datetime(2023, 6, 19, 19, 59, 5, tzinfo=PARIS), datetime(2023, 4, 20, 11, tzinfo=PARIS),
+         False),
+        (datetime(2023, 6, 20, 10, 0, 5, tzinfo=PARIS), datetime(2023, 4, 20, 11, tzinfo=PARIS),
+         True),
+    ],
+)  # fmt: skip
+def test_a_refusal_is_read_from_the_calendars_first_day_to_its_cooldowns_end(
+    asked: datetime, refused: datetime, allowed: bool
+) -> None:
+    # A refused number asked after one never refused, in the same minute.
+    with Guard(":memory:") as guard:
+        guard.import_bloctel([], asked - timedelta(days=3), submitted=[_A, _B])
+        guard.record_refusal(_A, refused)
+        first = guard.may_call(_B, NPV, asked)
+        decision = guard.may_call(_A, NPV, asked + timedelta(seconds=1))
+        expected = _general(guard)(_A, NPV, asked + timedelta(seconds=1), "PROSPECTION", None,
+                                   False)  # fmt: skip
+    assert first.allowed
+    assert decision == expected
+    assert decision.allowed is allowed
+
+
+def test_an_off_hours_consent_is_read_until_the_opt_in_regime() -> None:
+    # Sunday 9 August 2026, evening (Bloctel regime): both numbers are checked at 02:00 on
+    # Monday, when only a consent to calls outside the hours opens them. B's lasts; A's ends at
+    # 01:00 (A keeps a general consent, so both answer alike from 11 August on): A waits for
+    # Monday 10:00, B is callable at 02:00.
+    t = datetime(2026, 8, 9, 21, 30, 5, tzinfo=PARIS)
+    checked = datetime(2026, 8, 10, 2, 0, tzinfo=PARIS)
+    given = datetime(2026, 8, 1, 12, 0, tzinfo=PARIS)
+    for first in (_A, _B):
+        with Guard(":memory:") as guard:
+            guard.import_bloctel([], checked, submitted=[_A, _B])
+            guard.record_consent(_A, given, proof="form", off_hours=True,
+                                 expires_at=datetime(2026, 8, 10, 1, 0, tzinfo=PARIS))  # fmt: skip
+            guard.record_consent(_A, given, proof="form")
+            guard.record_consent(_B, given, proof="form", off_hours=True)
+            order = [first, _B if first == _A else _A]
+            decisions = {n: guard.may_call(n, NPV, t + timedelta(seconds=i)) for i, n in enumerate(
+                order)}  # fmt: skip
+            general = _general(guard)
+            expected = {
+                n: general(n, NPV, t + timedelta(seconds=i), "PROSPECTION", None, False)
+                for i, n in enumerate(order)
+            }
+        assert decisions == expected
+        assert decisions[_A].next_allowed_at == datetime(2026, 8, 10, 10, 0, tzinfo=PARIS)
+        assert decisions[_B].next_allowed_at == checked
