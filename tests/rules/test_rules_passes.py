@@ -160,7 +160,10 @@ def test_a_live_search_waits_for_the_latest_refusal_alone(
     # later too): the search steps to the end of the latest one's cooldown only. Compared with
     # the search stepping through every refusal's end.
     with Guard(":memory:") as guard:
-        guard.import_bloctel([], moment - timedelta(days=1), submitted=[number])
+        # Checked every 20 days and consented: the cooldown is what the answer waits for.
+        for k in range(12):
+            guard.import_bloctel([], moment + timedelta(days=20 * k - 1), submitted=[number])
+        guard.record_consent(number, moment - timedelta(days=2), proof="form")
         for offset in refusals:
             guard.record_refusal(number, moment + offset)
         engine = guard.engine
