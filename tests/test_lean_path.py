@@ -12,7 +12,8 @@ numbers of the same situation, so that shared verdicts are really reused.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -367,3 +368,439 @@ def test_lines_of_one_zone_but_other_holidays_never_share_a_verdict(moselle_firs
     assert attempts[paris_line].allowed and attempts[paris_line].attempt_id is not None
     assert not attempts[metz].allowed and attempts[metz].attempt_id is None
     assert attempts[metz].reasons == general[metz].reasons
+
+
+# -- what the situation reads of the facts ---------------------------------------------------------
+#
+# A shared answer holds of a number's facts only what the rules read: of a Bloctel check made
+# before the minute, whether it listed the number and its local date; of a permanent opt-out,
+# that there is one; of consents, whether one is valid where the rules read it; of attempts
+# and refusals, that too few attempts fall around the answer's span to fill a window and no
+# cooldown runs there. Each number below has a story of its own (checks at instants of their
+# own, some at a local midnight 29 to 31 days before, some inside the minute or later; attempts
+# and refusals before, inside the minute and after, years apart; an opt-out; a consent of some
+# kind, before or after the opt-in regime): every answer must still be the general engine's.
+
+_SHARERS = [
+    "06 12 34 56 78",
+    "+33 6 12 34 56 79",
+    "07 31 00 00 01",
+    "0692 00 12 34",
+    "0692 00 12 35",
+]
+_ZONES = {n: "Indian/Reunion" if n.startswith("0692") else "Europe/Paris" for n in _SHARERS}
+_SWITCH_EVE = [
+    datetime(2026, 8, 10, 21, 30, tzinfo=PARIS),  # Réunion is already in the opt-in regime
+    datetime(2026, 8, 10, 11, 0, tzinfo=PARIS),
+]
+_check_offsets = st.one_of(
+    st.tuples(st.integers(0, 35), st.integers(0, 1439)).map(
+        lambda dm: timedelta(days=dm[0], minutes=dm[1])
+    ),
+    st.integers(min_value=-90, max_value=90).map(lambda s: timedelta(seconds=s)),
+    st.integers(min_value=1, max_value=40).map(lambda d: -timedelta(days=d, minutes=7)),
+    st.sampled_from([29, 30, 31]),  # the local midnight that many days before
+)
+_consent_offsets = st.one_of(
+    st.integers(min_value=-500, max_value=400).map(lambda d: timedelta(days=d, hours=5)),
+    st.integers(min_value=-90, max_value=90).map(lambda s: timedelta(seconds=s)),
+)
+_stories = st.fixed_dictionaries(
+    {
+        "checks": st.lists(st.tuples(st.booleans(), _check_offsets), max_size=2),
+        "attempts": st.lists(
+            st.one_of(
+                st.integers(min_value=-40, max_value=70).map(lambda d: timedelta(days=d, hours=2)),
+                st.integers(min_value=-90, max_value=90).map(lambda s: timedelta(seconds=s)),
+                st.integers(min_value=-3, max_value=3).map(lambda y: timedelta(days=365 * y)),
+            ),
+            max_size=7,
+        ),
+        "refusals": st.lists(
+            st.one_of(
+                st.integers(min_value=-10, max_value=75).map(lambda d: timedelta(days=d, hours=7)),
+                st.integers(min_value=-90, max_value=90).map(lambda s: timedelta(seconds=s)),
+                st.integers(min_value=1, max_value=3).map(lambda y: timedelta(days=365 * y)),
+            ),
+            max_size=2,
+        ),
+        "optout": st.one_of(st.none(), _offsets),
+        "consent": st.one_of(
+            st.none(),
+            st.tuples(st.sampled_from(["consent", "off_hours", "expiring"]), _consent_offsets),
+        ),
+    }
+)
+
+
+def _when(minute: datetime, offset: timedelta | int, zone: str) -> datetime:
+    if isinstance(offset, int):
+        local = minute.astimezone(ZoneInfo(zone)).date() - timedelta(days=offset)
+        return datetime.combine(local, datetime.min.time(), ZoneInfo(zone))
+    return minute - offset
+
+
+@pytest.mark.slow
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    stories=st.lists(_stories, min_size=len(_SHARERS), max_size=len(_SHARERS)),
+    order=st.permutations(_SHARERS),
+    moment=st.sampled_from(MOMENTS + _SWITCH_EVE),
+    within=st.lists(_within, min_size=1, max_size=2),
+    purpose=st.sampled_from([Purpose.PROSPECTION, Purpose.PRESS]),
+    recorded=st.booleans(),
+)
+def test_numbers_with_facts_of_their_own_share_only_the_general_engines_answer(
+    stories: list[dict[str, object]],
+    order: list[str],
+    moment: datetime,
+    within: list[timedelta],
+    purpose: Purpose,
+    recorded: bool,
+) -> None:
+    minute = moment.replace(second=0, microsecond=0)
+    with Guard(":memory:") as guard:
+        for number, story in zip(_SHARERS, stories, strict=True):
+            zone = _ZONES[number]
+            for listed, offset in story["checks"]:  # type: ignore[attr-defined]
+                at = _when(minute, offset, zone)
+                guard.import_bloctel([number] if listed else [], at, submitted=[number])
+            for offset in story["attempts"]:  # type: ignore[attr-defined]
+                guard.record_call(number, minute - offset, caller_id=NPV)
+            for offset in story["refusals"]:  # type: ignore[attr-defined]
+                guard.record_refusal(number, minute - offset)
+            if story["optout"] is not None:
+                guard.add_optout(number, minute - story["optout"])  # type: ignore[operator]
+            if story["consent"] is not None:
+                kind, offset = story["consent"]  # type: ignore[misc]
+                _store(guard, kind, number, minute - offset)
+        general = _general(guard)
+        for delta in within:
+            for number in order:
+                t = minute + delta
+                shared = guard.may_call(number, NPV, t, purpose=purpose, recorded_message=recorded)
+                expected = general(number, NPV, t, purpose, None, recorded)
+                assert shared == expected, (number, t, purpose, recorded)
+
+
+def _counting_judge(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    calls: list[object] = []
+    judge = _engine.judge
+
+    def counting(*args: object, **kwargs: object) -> object:
+        calls.append(args)
+        return judge(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(_engine, "judge", counting)
+    return calls
+
+
+_T = datetime(2025, 5, 13, 10, 30, 5, tzinfo=PARIS)  # in hours, Bloctel regime
+
+
+def test_numbers_checked_at_different_instants_of_one_day_share_one_judgement(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls = _counting_judge(monkeypatch)
+    day = datetime(2025, 5, 5, tzinfo=PARIS)
+    with Guard(":memory:") as guard:
+        guard.import_bloctel([_A], day + timedelta(hours=9))
+        guard.import_bloctel([_B], day + timedelta(hours=16, minutes=41, seconds=7))
+        guard.import_bloctel([_C], day - timedelta(minutes=1))  # 4 May, 23:59
+        guard.import_bloctel([], _T - timedelta(days=3), submitted=["06 00 00 00 01"])
+        guard.may_call("06 00 00 00 01", NPV, _T)  # the question is accepted once, in full
+        calls.clear()
+        decisions = [guard.may_call(n, NPV, _T + timedelta(seconds=i)) for i, n in enumerate(
+            (_A, _B, _C))]  # fmt: skip
+        judged = len(calls)
+        general = _general(guard)
+        expected = [
+            general(n, NPV, _T + timedelta(seconds=i), "PROSPECTION", None, False)
+            for i, n in enumerate((_A, _B, _C))
+        ]
+    assert decisions == expected
+    assert judged == 2  # A and B share; C's check is of another day, which its refusal names
+    assert decisions[0].reasons == decisions[1].reasons != decisions[2].reasons
+
+
+@pytest.mark.parametrize("later", [False, True])
+@pytest.mark.parametrize("zone", ["Europe/Paris", "Indian/Reunion"])
+def test_a_check_ages_by_its_local_date(zone: str, later: bool) -> None:
+    # Checked at the consumer's midnight 30 days ago: still valid; a second earlier (23:59:59
+    # the day before, the same UTC date) 31 days ago: too old. Each age twice, alternating, so
+    # a shared answer is offered to a number checked on the other local date.
+    numbers = ["0692 00 12 3" + str(i) for i in range(4)] if zone == "Indian/Reunion" else [
+        "06 12 34 56 7" + str(i) for i in range(4)]  # fmt: skip
+    t = datetime(2025, 5, 13, 14, 0, 5, tzinfo=ZoneInfo(zone))
+    midnight = datetime.combine(t.date() - timedelta(days=30), datetime.min.time(), ZoneInfo(zone))
+    checks = (midnight, midnight - timedelta(seconds=1)) * 2
+    assert checks[0].astimezone(timezone.utc).date() == checks[1].astimezone(timezone.utc).date()
+    with Guard(":memory:") as guard:
+        for number, at in zip(numbers, checks, strict=True):
+            guard.import_bloctel([], at, submitted=[number])
+        if later:  # every number checked again in two days: the stale ones wait for it
+            guard.import_bloctel([], t + timedelta(days=2), submitted=numbers)
+        guard.may_call(numbers[0], NPV, t)
+        decisions = [guard.may_call(n, NPV, t + timedelta(seconds=i)) for i, n in enumerate(
+            numbers)]  # fmt: skip
+        general = _general(guard)
+        expected = [
+            general(n, NPV, t + timedelta(seconds=i), "PROSPECTION", None, False)
+            for i, n in enumerate(numbers)
+        ]
+    assert decisions == expected
+    assert [d.allowed for d in decisions] == [True, False, True, False]
+
+
+def test_a_check_inside_the_minute_is_still_judged_on_its_own_beside_a_shared_answer() -> None:
+    # A checked a day before, B checked at 10:30:20: B's answer changes inside the minute.
+    with Guard(":memory:") as guard:
+        guard.import_bloctel([], _T - timedelta(days=1), submitted=[_A])
+        guard.import_bloctel([], _T.replace(second=20), submitted=[_B])
+        guard.may_call(_A, NPV, _T)
+        before = guard.may_call(_B, NPV, _T + timedelta(seconds=5))
+        after = guard.may_call(_B, NPV, _T + timedelta(seconds=25))
+    assert not before.allowed and [r.code for r in before.reasons] == ["BLOCTEL_UNCHECKED"]
+    assert before.next_allowed_at == _T.replace(second=20)
+    assert after.allowed
+
+
+def test_numbers_opted_out_on_different_days_share_one_judgement(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls = _counting_judge(monkeypatch)
+    with Guard(":memory:") as guard:
+        guard.import_bloctel([], _T - timedelta(days=3), submitted=[_A, _B, _C])
+        guard.add_optout(_A, _T - timedelta(days=200))
+        guard.add_optout(_B, _T - timedelta(days=2, hours=5))
+        guard.add_optout(_C, _T + timedelta(minutes=3))  # stamped later: in force already
+        guard.may_call("06 00 00 00 01", NPV, _T)  # the question is accepted once, in full
+        calls.clear()
+        decisions = [guard.may_call(n, NPV, _T + timedelta(seconds=i)) for i, n in enumerate(
+            (_A, _B, _C))]  # fmt: skip
+        judged = len(calls)
+        general = _general(guard)
+        expected = [
+            general(n, NPV, _T + timedelta(seconds=i), "PROSPECTION", None, False)
+            for i, n in enumerate((_A, _B, _C))
+        ]
+    assert decisions == expected
+    assert judged == 1
+    assert {r.code for d in decisions for r in d.reasons} == {"OPTED_OUT"}
+
+
+def test_listed_numbers_share_an_answer_when_their_consents_agree_from_the_opt_in_regime(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Listed on Bloctel in May 2025, each with a consent given in 2026: the consent is read only
+    # from 11 August 2026 on. A and B consented before it (valid from then on: one answer, the
+    # regime's first opening); C after it, on a date of its own; D on its first day, at noon;
+    # F in 2024 (expired: never callable); E on the regime's first night, for one day.
+    calls = _counting_judge(monkeypatch)
+    given = {
+        _A: datetime(2026, 2, 3, 15, 7, tzinfo=PARIS),
+        _B: datetime(2026, 6, 30, 9, 1, tzinfo=PARIS),
+        _C: datetime(2026, 9, 2, 16, 33, tzinfo=PARIS),
+        "06 12 34 56 81": datetime(2026, 8, 11, 12, 10, tzinfo=PARIS),
+        "06 12 34 56 83": datetime(2024, 1, 10, 12, 0, tzinfo=PARIS),
+        "06 12 34 56 82": datetime(2026, 8, 11, 0, 30, tzinfo=PARIS),
+    }
+    with Guard(":memory:") as guard:
+        guard.import_bloctel(list(given), _T - timedelta(days=3))
+        for number, at in given.items():
+            ends = at + timedelta(days=1) if number.endswith("82") else None
+            guard.record_consent(number, at, proof="form", expires_at=ends)
+        guard.may_call("06 00 00 00 01", NPV, _T)  # the question is accepted once, in full
+        calls.clear()
+        decisions = [guard.may_call(n, NPV, _T + timedelta(seconds=i)) for i, n in enumerate(
+            given)]  # fmt: skip
+        judged = len(calls)
+        general = _general(guard)
+        expected = [
+            general(n, NPV, _T + timedelta(seconds=i), "PROSPECTION", None, False)
+            for i, n in enumerate(given)
+        ]
+    assert decisions == expected
+    assert judged == 5
+    assert [d.next_allowed_at for d in decisions] == [
+        datetime(2026, 8, 11, 10, 0, tzinfo=PARIS),
+        datetime(2026, 8, 11, 10, 0, tzinfo=PARIS),
+        datetime(2026, 9, 2, 16, 33, tzinfo=PARIS),
+        datetime(2026, 8, 11, 12, 10, tzinfo=PARIS),
+        None,
+        datetime(2026, 8, 11, 10, 0, tzinfo=PARIS),
+    ]
+
+
+def test_attempts_far_from_the_answers_span_are_not_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    # May 2022 (Bloctel regime, no cap): A and B have four attempts each in 2025, C four in the
+    # days around the question. The cap is read from 1 March 2023 on and only around the
+    # answer's span: A and B share one answer with a number without attempts; C, whose
+    # attempts fall in the windows around the instant asked about, is judged on its own.
+    t = datetime(2022, 5, 10, 10, 30, 5, tzinfo=PARIS)
+    calls = _counting_judge(monkeypatch)
+    with Guard(":memory:") as guard:
+        guard.import_bloctel([], t - timedelta(days=3), submitted=[_A, _B, _C, "06 00 00 00 01"])
+        for number, first in ((_A, datetime(2025, 1, 6, 11, tzinfo=PARIS)),
+                              (_B, datetime(2025, 3, 3, 15, tzinfo=PARIS)),
+                              (_C, t - timedelta(days=2))):  # fmt: skip
+            for day in range(4):
+                guard.record_call(number, first + timedelta(days=day), caller_id=NPV)
+        guard.may_call("06 00 00 00 01", NPV, t)  # the question is accepted once, in full
+        calls.clear()
+        decisions = [guard.may_call(n, NPV, t + timedelta(seconds=i)) for i, n in enumerate(
+            (_A, _B, _C))]  # fmt: skip
+        judged = len(calls)
+        general = _general(guard)
+        expected = [
+            general(n, NPV, t + timedelta(seconds=i), "PROSPECTION", None, False)
+            for i, n in enumerate((_A, _B, _C))
+        ]
+    assert decisions == expected
+    assert all(d.allowed for d in decisions)
+    assert judged == 1  # C alone
+
+
+def test_attempts_that_fill_a_window_the_search_crosses_are_read() -> None:
+    # Out of hours on Friday 16 May 2025: the next opening is Monday 19 May. A's four attempts
+    # fill the window of 19 May from 20 May on, B's from 2 June: both are asked after a number
+    # without attempts answered "Monday 10:00", and A's own answer is later.
+    t = datetime(2025, 5, 16, 21, 30, 5, tzinfo=PARIS)
+    with Guard(":memory:") as guard:
+        guard.import_bloctel([], t - timedelta(days=3), submitted=[_A, _B, _C])
+        for number, first in ((_A, datetime(2025, 5, 20, 11, tzinfo=PARIS)),
+                              (_B, datetime(2025, 6, 2, 11, tzinfo=PARIS))):  # fmt: skip
+            for day in range(4):
+                guard.record_call(number, first + timedelta(days=day), caller_id=NPV)
+        plain = guard.may_call(_C, NPV, t)
+        decisions = [guard.may_call(n, NPV, t + timedelta(seconds=i + 1)) for i, n in enumerate(
+            (_A, _B))]  # fmt: skip
+        general = _general(guard)
+        expected = [
+            general(n, NPV, t + timedelta(seconds=i + 1), "PROSPECTION", None, False)
+            for i, n in enumerate((_A, _B))
+        ]
+    assert decisions == expected
+    assert plain.next_allowed_at == datetime(2025, 5, 19, 10, 0, tzinfo=PARIS)
+    assert decisions[0].next_allowed_at != plain.next_allowed_at
+
+
+def test_refusals_are_read_only_where_their_cooldown_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    # May 2022 (Bloctel regime, no cooldown before 1 March 2023): numbers refused the day
+    # before, or in 2025, share an allowed answer with a number never refused. In May 2025, a
+    # refusal of March 2025 (cooldown over) is not read; one of last week is the number's own.
+    calls = _counting_judge(monkeypatch)
+    plain = "06 00 00 00 01"
+    answers = {}
+    for t, refused in (
+        (datetime(2022, 5, 10, 10, 30, 5, tzinfo=PARIS),
+         {_A: timedelta(days=1), _B: -timedelta(days=1100)}),
+        (datetime(2025, 5, 13, 10, 30, 5, tzinfo=PARIS),
+         {_A: timedelta(days=61, hours=11), _B: timedelta(days=7)}),
+    ):  # fmt: skip
+        with Guard(":memory:") as guard:
+            guard.import_bloctel([], t - timedelta(days=3), submitted=[_A, _B, plain])
+            for number, before in refused.items():
+                guard.record_refusal(number, t - before)
+            guard.may_call(plain, NPV, t)  # the question is accepted once, in full
+            calls.clear()
+            decisions = [guard.may_call(n, NPV, t + timedelta(seconds=i)) for i, n in enumerate(
+                (_A, _B))]  # fmt: skip
+            answers[t.year] = (decisions, len(calls))
+            general = _general(guard)
+            expected = [
+                general(n, NPV, t + timedelta(seconds=i), "PROSPECTION", None, False)
+                for i, n in enumerate((_A, _B))
+            ]
+        assert decisions == expected
+    assert answers[2022][1] == 0 and all(d.allowed for d in answers[2022][0])
+    assert answers[2025][1] == 1
+    assert answers[2025][0][0].allowed and not answers[2025][0][1].allowed
+
+
+@pytest.mark.parametrize("zone", ["Europe/Paris", "Indian/Reunion"])
+@pytest.mark.parametrize("edge", ["first day", "last day"])
+def test_attempts_at_the_edges_of_a_window_are_read(zone: str, edge: str) -> None:
+    # Four attempts in the 30 days ending (or starting) on the day asked about, one of them on
+    # the window's first (or last) day at its first (or last) minute: the cap refuses. Asked
+    # after a number without attempts, whose allowed answer must not be shared.
+    tz = ZoneInfo(zone)
+    number, plain = ("0692 00 12 34", "0692 00 12 35") if zone == "Indian/Reunion" else (_A, _B)
+    t = datetime(2025, 5, 13, 11, 0, 5, tzinfo=tz)
+    today = datetime.combine(t.date(), datetime.min.time(), tz)
+    if edge == "first day":
+        attempts = [today - timedelta(days=29), *(t - timedelta(days=d) for d in (1, 2, 3))]
+    else:
+        last = today + timedelta(days=30, minutes=-1)
+        attempts = [last, *(t + timedelta(days=d) for d in (1, 2, 3))]
+    with Guard(":memory:") as guard:
+        guard.import_bloctel([], t - timedelta(days=3), submitted=[number, plain])
+        for at in attempts:
+            guard.record_call(number, at, caller_id=NPV)
+        first = guard.may_call(plain, NPV, t)
+        decision = guard.may_call(number, NPV, t + timedelta(seconds=1))
+        expected = _general(guard)(number, NPV, t + timedelta(seconds=1), "PROSPECTION", None,
+                                   False)  # fmt: skip
+    assert first.allowed
+    assert decision == expected
+    assert [r.code for r in decision.reasons] == ["FREQUENCY_CAP"]
+
+
+@pytest.mark.parametrize(
+    ("asked", "refused", "allowed"),
+    [
+        # The last evening of the Bloctel regime: no cooldown yet.
+        (datetime(2023, 2, 28, 23, 59, 5, tzinfo=PARIS), datetime(2023, 2, 20, 11, tzinfo=PARIS),
+         True),
+        # The D223-9 calendar's first morning: the refusal of 20 February is in force.
+        (datetime(2023, 3, 1, 10, 30, 5, tzinfo=PARIS), datetime(2023, 2, 20, 11, tzinfo=PARIS),
+         False),
+        # 60 full days after 20 April (refused through 19 June), callable from 20 June.
+        (datetime(2023, 6, 19, 19, 59, 5, tzinfo=PARIS), datetime(2023, 4, 20, 11, tzinfo=PARIS),
+         False),
+        (datetime(2023, 6, 20, 10, 0, 5, tzinfo=PARIS), datetime(2023, 4, 20, 11, tzinfo=PARIS),
+         True),
+    ],
+)  # fmt: skip
+def test_a_refusal_is_read_from_the_calendars_first_day_to_its_cooldowns_end(
+    asked: datetime, refused: datetime, allowed: bool
+) -> None:
+    # A refused number asked after one never refused, in the same minute.
+    with Guard(":memory:") as guard:
+        guard.import_bloctel([], asked - timedelta(days=3), submitted=[_A, _B])
+        guard.record_refusal(_A, refused)
+        first = guard.may_call(_B, NPV, asked)
+        decision = guard.may_call(_A, NPV, asked + timedelta(seconds=1))
+        expected = _general(guard)(_A, NPV, asked + timedelta(seconds=1), "PROSPECTION", None,
+                                   False)  # fmt: skip
+    assert first.allowed
+    assert decision == expected
+    assert decision.allowed is allowed
+
+
+def test_an_off_hours_consent_is_read_until_the_opt_in_regime() -> None:
+    # Sunday 9 August 2026, evening (Bloctel regime): both numbers are checked at 02:00 on
+    # Monday, when only a consent to calls outside the hours opens them. B's lasts; A's ends at
+    # 01:00 (A keeps a general consent, so both answer alike from 11 August on): A waits for
+    # Monday 10:00, B is callable at 02:00.
+    t = datetime(2026, 8, 9, 21, 30, 5, tzinfo=PARIS)
+    checked = datetime(2026, 8, 10, 2, 0, tzinfo=PARIS)
+    given = datetime(2026, 8, 1, 12, 0, tzinfo=PARIS)
+    for first in (_A, _B):
+        with Guard(":memory:") as guard:
+            guard.import_bloctel([], checked, submitted=[_A, _B])
+            guard.record_consent(_A, given, proof="form", off_hours=True,
+                                 expires_at=datetime(2026, 8, 10, 1, 0, tzinfo=PARIS))  # fmt: skip
+            guard.record_consent(_A, given, proof="form")
+            guard.record_consent(_B, given, proof="form", off_hours=True)
+            order = [first, _B if first == _A else _A]
+            decisions = {n: guard.may_call(n, NPV, t + timedelta(seconds=i)) for i, n in enumerate(
+                order)}  # fmt: skip
+            general = _general(guard)
+            expected = {
+                n: general(n, NPV, t + timedelta(seconds=i), "PROSPECTION", None, False)
+                for i, n in enumerate(order)
+            }
+        assert decisions == expected
+        assert decisions[_A].next_allowed_at == datetime(2026, 8, 10, 10, 0, tzinfo=PARIS)
+        assert decisions[_B].next_allowed_at == checked

@@ -20,9 +20,10 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from functools import lru_cache
 from typing import TYPE_CHECKING, NamedTuple, Protocol
+from zoneinfo import ZoneInfo
 
 from ._decision import Decision, Reason
 from ._exceptions import CallguardError, ConfigurationError, InvalidNumberError, LedgerError
@@ -38,13 +39,14 @@ from ._numbers import (
     parse_number,
 )  # fmt: skip
 from ._question import Question, Terms
-from ._time import require_aware, to_us
+from ._time import from_us, require_aware, to_us
 from ._types import Outcome, Purpose, ReasonCode, Sector
 from .rules import RULES, Context, Rule
 from .rules import calendar as cal
 from .rules.base import consent_valid
+from .rules.base import midnight as cal_midnight
 from .rules.consent import CONSENT_CODES
-from .rules.regimes import REGIMES, Regime, regime_on
+from .rules.regimes import CONSENT_REGIME_START, REGIMES, Regime, regime_on
 from .storage import Ledger
 
 if TYPE_CHECKING:
@@ -208,12 +210,12 @@ _HORIZON_US = HORIZON // timedelta(microseconds=1)
 def _next_pass(
     rule: Rule, ctx: Context, t: datetime, horizon: datetime, failing: bool = False
 ) -> datetime | None:
-    if not failing and not rule.check(ctx, t):
+    if not failing and rule.passes(ctx, t):
         return t
     for start in rule.starts(ctx, t):
         if start > horizon:
             return None
-        if not rule.check(ctx, start):
+        if rule.passes(ctx, start):
             return start
     return None
 
@@ -433,10 +435,90 @@ def ordinary(facts: Facts, cap: int) -> bool:
     refusal, slot or contract, fewer attempts than the cap (no window can fill, now or later,
     so they are not read at all), and only permanent opt-outs (in force in a live decision
     whenever stamped, and for good). The Bloctel checks, opt-outs and consents still decide."""
-    if facts.refusals or facts.slots or facts.contracts or len(facts.attempts) >= cap:
+    return len(facts.attempts) < cap and not facts.refusals and plain(facts)
+
+
+def plain(facts: Facts) -> bool:
+    """:func:`ordinary` but for the attempts and refusals: no slot or contract, and only
+    permanent opt-outs."""
+    if facts.slots or facts.contracts:
         return False
     # Most numbers have no opt-out: no generator built for them.
     return not facts.optouts or all(until is None for _start, until in facts.optouts)
+
+
+def bloctel_situation(
+    checks: list[tuple[int, bool]], minute: int, zone: ZoneInfo
+) -> tuple[tuple[object, bool], ...] | None:
+    """What the rules read of a number's Bloctel checks during one minute, or None when a check
+    falls inside it (or inside the minute the search's horizon ends in), which would answer
+    differently across the minute.
+
+    A check made before the minute is the latest one for every instant from the question's on:
+    the Bloctel rule reads of it only whether it listed the number and its local date (the
+    date a refusal names, and the one its age counts from), so numbers checked at different
+    instants of one day share. A later check is kept at its instant, where the search may
+    stop.
+    """
+    start = minute * 60_000_000
+    out: list[tuple[object, bool]] = []
+    for checked_at, listed in checks:
+        since = checked_at - start
+        if since <= 0:
+            out.append((_local_day(checked_at, zone), listed))
+        elif since < 60_000_000 or 0 < since - _HORIZON_US < 60_000_000:
+            return None
+        else:
+            out.append((checked_at, listed))
+    return tuple(out)
+
+
+@lru_cache(maxsize=4096)
+def _local_day(us: int, zone: ZoneInfo) -> date:
+    """The local date of the instant ``us`` in ``zone`` (a Bloctel return stamps every number
+    it checked with one instant)."""
+    return from_us(us).astimezone(zone).date()
+
+
+_OPT_IN_FROM = CONSENT_REGIME_START
+if not all(
+    r.opt_in and not r.hours_open_with_express_consent for r in REGIMES if r.start >= _OPT_IN_FROM
+):  # pragma: no cover - a new regime
+    raise ImportError("regimes changed: update _engine.consent_read for what reads consents")
+
+
+_CALENDAR_FROM = min(r.start for r in REGIMES if r.calendar)
+if not all(r.calendar for r in REGIMES if r.start >= _CALENDAR_FROM):  # pragma: no cover
+    raise ImportError("regimes changed: update Engine._unread for where the cooldown runs")
+
+
+@lru_cache(maxsize=64)
+def _calendar_from(zone: ZoneInfo) -> int:
+    """The first instant of the D223-9 calendar's regimes in ``zone``."""
+    return to_us(cal_midnight(_CALENDAR_FROM, zone))
+
+
+@lru_cache(maxsize=64)
+def _opt_in_from(zone: ZoneInfo) -> int:
+    """The first instant of the opt-in regime for a consumer whose primary zone is ``zone``."""
+    return to_us(cal_midnight(_OPT_IN_FROM, zone))
+
+
+def consent_read(question: Question, tu: int) -> tuple[int | None, int]:
+    """From when the rules read whether any consent is valid (None: never), and until when
+    whether one covering calls outside the hours is, for ``question`` asked at ``tu``.
+
+    The consent rule reads any consent for a recorded message at every instant, and for a
+    canvassing call from the opt-in regime on (the consumer's local midnight of its first
+    day); the calendar reads an off-hours consent only before it (D223-9 al. 2).
+    """
+    switch = _opt_in_from(question.zones[0])
+    terms = question.terms
+    if terms.recorded_message:
+        return tu, switch
+    if terms.purpose is Purpose.PROSPECTION:
+        return switch, switch
+    return None, switch
 
 
 class Engine:
@@ -627,11 +709,18 @@ class Engine:
     #   their own that can fall inside the minute: the D223-9 windows open and close on the
     #   minute, the regimes, the caller-ID bans and the Bloctel age change at local midnight, and
     #   the search for ``next_allowed_at`` steps only on those boundaries;
-    # * the facts that qualify (:func:`ordinary`) are exactly those: fewer attempts than the cap
-    #   (no window can fill, now or later), permanent opt-outs (in force at once in a live
-    #   decision and for good), Bloctel checks made outside the minute (and outside the minute
-    #   the search's horizon ends in); no refusal, slot or contract, whose instants can fall
-    #   anywhere. Consents are read only through whether one is valid: see :meth:`_consented`.
+    # * the facts that qualify (:func:`plain`) are exactly those: permanent opt-outs (in force
+    #   at once in a live decision and for good), Bloctel checks made outside the minute (and
+    #   outside the minute the search's horizon ends in); no slot or contract, whose instants
+    #   can fall anywhere. Attempts and refusals are read only where a window of the cap can
+    #   fill or a cooldown runs: an answer is shared only by numbers whose attempts and
+    #   refusals it does not read (:meth:`_unread`). Consents are read only through whether
+    #   one is valid: see :meth:`_consented`.
+    #
+    # The situation holds of those facts only what the rules read: whether there is a permanent
+    # opt-out (never its instant), and of a Bloctel check made before the minute whether it
+    # listed the number and its local date (:func:`bloctel_situation`), so numbers checked at
+    # different instants, or opted out on different days, share an answer.
     #
     # Anything else is judged on its own. tests/test_engine.py and tests/test_lean_path.py hold
     # the two equal, and the benchmark asks at a dialer's pace, each question at its own instant.
@@ -644,79 +733,148 @@ class Engine:
 
     def shared(self, question: Question, facts: Facts) -> Answer | None:
         """The answer shared by every question in this one's situation, or None when the facts
-        are not ordinary (see the comment above) and this one must be judged on its own."""
+        are not plain (see the comment above) and this one must be judged on its own."""
         memo = question.terms.memo
-        if not memo or not ordinary(facts, self.policy.cap_calls):
+        if not memo or not plain(facts):
             return None
         tu = question.at_us
         minute = tu // 60_000_000
-        start = minute * 60_000_000
+        checks: tuple[tuple[object, bool], ...] | None = ()
         bloctel = facts.bloctel
-        for checked_at, _listed in bloctel:
-            # A check inside the minute, or inside the minute the search's horizon ends in,
-            # would answer differently across the minute.
-            since = checked_at - start
-            if 0 < since < 60_000_000 or 0 < since - _HORIZON_US < 60_000_000:
-                return None
-        optouts = facts.optouts
+        if bloctel:
+            checked_at, listed = bloctel[0]
+            if len(bloctel) == 1 and checked_at <= minute * 60_000_000:
+                # Most numbers: one check, made before the minute (bloctel_situation, unrolled).
+                checks = ((_local_day(checked_at, question.zones[0]), listed),)
+            else:
+                checks = bloctel_situation(bloctel, minute, question.zones[0])
+                if checks is None:
+                    return None
+        # A permanent opt-out is in force from the question's instant on in a live decision,
+        # whenever stamped (a later stamp counts from the question's instant), and its refusal
+        # names no date: whether there is one is all the rules read of it.
         situation = (
-            memo, question.zones, question.areas, minute, tuple(bloctel) if bloctel else (),
-            tuple(optouts) if optouts else (),
+            memo, question.zones, question.areas, minute, checks, not facts.optouts,
         )  # fmt: skip
         if facts.consents:
             return self._consented(situation, question, facts, tu)
         # (Withdrawals matter only through a consent they withdraw.)
         found = self.answers.get(situation)
         if found is None:
-            found = self.answers.keep(situation, judge(question, facts))
+            answer = judge(question, facts)
+            if self._unread(question, facts, answer):
+                self.answers.keep(situation, answer)
+            return answer
+        if facts.refusals or len(facts.attempts) >= self.policy.cap_calls:
+            return found if self._unread(question, facts, found) else judge(question, facts)
         return found
+
+    def _unread(self, question: Question, facts: Facts, answer: Answer) -> bool:
+        """Whether ``answer`` reads neither the number's attempts nor its refusals: the
+        frequency rule and the cooldown pass at every instant from the question's until the
+        answer's ``next_allowed_at`` (the question's alone for an allowed answer, the search's
+        horizon when None).
+
+        A window holding the consumer's local date of an instant ``t`` lies within
+        ``cap_days`` days and the zone's offset of ``t``: fewer than ``cap_calls`` attempts
+        within ``cap_days + 2`` days of the span leave every such window short of the cap. In a
+        live decision every refusal is in force from the question's instant on, and the latest
+        one's cooldown decides; it runs only in the regimes of the D223-9 calendar.
+        """
+        attempts, refusals = facts.attempts, facts.refusals
+        policy = self.policy
+        if len(attempts) < policy.cap_calls and not refusals:
+            return True
+        tu = question.at_us
+        nxt = answer.next_allowed_at
+        until = tu if answer.allowed else (tu + _HORIZON_US if nxt is None else to_us(nxt))
+        if len(attempts) >= policy.cap_calls:
+            margin = (policy.cap_days + 2) * 86_400_000_000
+            first, last = tu - margin, until + margin
+            if sum(1 for at in attempts if first <= at <= last) >= policy.cap_calls:
+                return False
+        if not refusals:
+            return True
+        zones = question.zones
+        calendar_from = _calendar_from(zones[0])
+        if until < calendar_from:
+            return True
+        latest = from_us(max(refusals))
+        days = timedelta(days=policy.refusal_cooldown_days + 1)
+        free_from = max(cal_midnight(latest.astimezone(tz).date() + days, tz) for tz in zones)
+        return max(tu, calendar_from) >= to_us(free_from)
 
     def _consented(
         self, situation: tuple[object, ...], question: Question, facts: Facts, tu: int
     ) -> Answer:
         """:meth:`shared` for a number with consents, whose instants are its own.
 
-        The rules read consents only through whether one is valid at an instant (any consent,
-        and one covering calls outside the hours), so an answer is shared by the numbers whose
-        two answers are the same now and stay the same until the answer's ``next_allowed_at``
-        (or the search's horizon): then every rule answers alike at every instant the search
-        visits. A consent's validity only ends (expiry, withdrawal) unless a consent is given
-        later, so "the same at both ends, none given between" is "the same throughout". An
-        allowed answer has no search: the answers now suffice. A refusal by the consent rule
-        itself may name the consent's date: a refusal is shared only when that rule gave no
-        reason (it passed, or does not apply to the question in this regime).
+        The rules read consents only through whether one is valid at an instant, and only at
+        some instants: any consent by the consent rule, for a canvassing call from the opt-in
+        regime on (every instant for a recorded message); one covering calls outside the hours
+        by the calendar, before the opt-in regime. So an answer is shared by the numbers whose
+        two answers are the same where they are read, from now until the answer's
+        ``next_allowed_at`` (or the search's horizon): then every rule answers alike at every
+        instant the search visits. A consent's validity only ends (expiry, withdrawal) unless a
+        consent is given later, so "the same at both ends, none given between" is "the same
+        throughout". An allowed answer has no search: the answers now suffice. A refusal by the
+        consent rule itself may name the consent's date: a refusal is shared only when that rule
+        gave no reason (it passed, or does not apply to the question in this regime).
         """
         max_age = self.policy.consent_max_age_days
-        valid = consent_valid(facts, tu, max_age, tu)
+        opens, closes = consent_read(question, tu)
+        valid = None if opens is None else consent_valid(facts, max(tu, opens), max_age, tu)
         off_hours = consent_valid(facts, tu, max_age, tu, off_hours=True)
         key = (situation, valid, off_hours)
         found = self.answers.get(key)
-        if found is not None and (
-            found.allowed or self._steady(facts, tu, found, valid, off_hours)
+        if (
+            found is not None
+            and (found.allowed or self._steady(facts, tu, found, valid, off_hours, opens, closes))
+            and self._unread(question, facts, found)
         ):
             return found
         answer = judge(question, facts)
-        if found is None and (
-            answer.allowed
-            or (
-                not any(r.code in CONSENT_CODES for r in answer.reasons)
-                and self._steady(facts, tu, answer, valid, off_hours)
+        if (
+            found is None
+            and (
+                answer.allowed
+                or (
+                    not any(r.code in CONSENT_CODES for r in answer.reasons)
+                    and self._steady(facts, tu, answer, valid, off_hours, opens, closes)
+                )
             )
+            and self._unread(question, facts, answer)
         ):
             self.answers.keep(key, answer)
         return answer
 
-    def _steady(self, facts: Facts, tu: int, answer: Answer, valid: bool, off_hours: bool) -> bool:
-        """Whether both consent answers stay ``valid``/``off_hours`` from ``tu`` until the
-        answer's ``next_allowed_at`` (the search's horizon when None)."""
+    def _steady(
+        self,
+        facts: Facts,
+        tu: int,
+        answer: Answer,
+        valid: bool | None,
+        off_hours: bool,
+        opens: int | None,
+        closes: int,
+    ) -> bool:
+        """Whether both consent answers stay ``valid``/``off_hours`` where the rules read them
+        (see :func:`consent_read`), from ``tu`` until the answer's ``next_allowed_at`` (the
+        search's horizon when None)."""
         nxt = answer.next_allowed_at
         until = tu + _HORIZON_US if nxt is None else to_us(nxt)
-        for given, _expires in facts.consents:
-            if tu < given <= until:
-                return False
         max_age = self.policy.consent_max_age_days
-        return consent_valid(facts, until, max_age, tu) == valid and (
-            consent_valid(facts, until, max_age, tu, off_hours=True) == off_hours
+        if opens is not None and valid is not None:
+            first = max(tu, opens)
+            if first <= until and (
+                any(first < given <= until for given, _expires in facts.consents)
+                or consent_valid(facts, until, max_age, tu) != valid
+            ):
+                return False
+        last = min(until, closes)
+        return tu >= last or (
+            not any(tu < given <= last for given, _expires in facts.off_hours)
+            and consent_valid(facts, last, max_age, tu, off_hours=True) == off_hours
         )
 
     # -- a list of numbers ------------------------------------------------------------------------

@@ -16,6 +16,19 @@ from datetime import date
 from ._holiday_table_data import FIRST, LAST, LOCAL, NATIONAL
 
 
+def closes(day: date, areas: tuple[str, ...], strict_local: bool) -> bool | None:
+    """Whether a public holiday closes ``day`` for a consumer in ``areas``, from the table; None
+    for a year it does not hold. The table lists exactly the package's days, so this is
+    ``holiday_name(...) is not None`` without the package (the search for ``next_allowed_at``
+    asks only whether a day is open, not its holiday's name)."""
+    if not FIRST <= day.year <= LAST:
+        return None
+    ordinal = day.toordinal()
+    if ordinal in NATIONAL:
+        return True
+    return strict_local and any(ordinal in LOCAL.get(area, ()) for area in areas)
+
+
 def surely_open(day: date, areas: Iterable[str], strict_local: bool) -> bool:
     """True when the table knows ``day`` is no public holiday for a consumer in ``areas``;
     False when it may be one (a day it lists, or a year it does not hold). An area the table

@@ -3,7 +3,9 @@
 Each rule answers two questions about one call at one instant ``t`` (UTC):
 
 * ``check(ctx, t)`` — the reasons it refuses the call at ``t`` (empty when it passes);
-* ``starts(ctx, t)`` — the instants after ``t`` where it may start passing, in order.
+* ``starts(ctx, t)`` — the instants after ``t`` where it may start passing, in order;
+* ``passes(ctx, t)`` — whether ``check`` gives no reason at ``t``, without writing the reasons
+  (the search for ``next_allowed_at`` asks only that).
 
 A rule's passing set is a union of left-closed intervals whose left ends are among ``starts``;
 the engine's ``next_allowed`` finds the earliest instant every rule passes from them.
@@ -175,6 +177,10 @@ class Rule:
 
     def starts(self, ctx: Context, t: datetime) -> Iterable[datetime]:
         return ()
+
+    def passes(self, ctx: Context, t: datetime) -> bool:
+        """``not check(ctx, t)``; a rule whose reasons cost more than its answer overrides it."""
+        return not self.check(ctx, t)
 
 
 def contract_running(ctx: Context, tu: int) -> bool:

@@ -40,20 +40,34 @@ class Bloctel(Rule):
     def applies(self, purpose: Purpose, sector: Sector | None) -> bool:
         return purpose is Purpose.PROSPECTION
 
-    def check(self, ctx: Context, t: datetime) -> list[Reason]:
-        if not ctx.regime(t).bloctel:
-            return []
-        tu = ctx.us(t)
-        latest: tuple[int, bool] | None = None
+    @staticmethod
+    def _latest(ctx: Context, tu: int) -> tuple[int | None, int | None]:
+        """The latest check at ``tu`` and the listing in force then, if any (their instants)."""
+        latest: int | None = None
         listed_at: int | None = None
         for checked_at, listed in ctx.facts.bloctel:
             if checked_at <= tu:
-                latest = (checked_at, listed)
+                latest = checked_at
                 listed_at = checked_at if listed else None
             elif listed and listed_at is None and ctx.in_force(checked_at) <= tu:
                 # A listing stamped after a live decision's instant is already in force (a
                 # clean check counts only from its own instant).
                 listed_at = checked_at
+        return latest, listed_at
+
+    def passes(self, ctx: Context, t: datetime) -> bool:
+        if not ctx.regime(t).bloctel:
+            return True
+        latest, listed_at = self._latest(ctx, ctx.us(t))
+        if listed_at is not None or latest is None:
+            return False
+        checked_day = from_us(latest).astimezone(ctx.primary).date()
+        return (ctx.day(t) - checked_day).days <= ctx.question.policy.bloctel_max_age_days
+
+    def check(self, ctx: Context, t: datetime) -> list[Reason]:
+        if not ctx.regime(t).bloctel:
+            return []
+        latest, listed_at = self._latest(ctx, ctx.us(t))
         basis = _BLOCTEL_BASIS
         reasons = []
         if listed_at is not None:
@@ -67,7 +81,7 @@ class Bloctel(Rule):
             )
         if latest is None:
             return [*reasons, _NEVER_CHECKED]
-        checked_day = from_us(latest[0]).astimezone(ctx.primary).date()
+        checked_day = from_us(latest).astimezone(ctx.primary).date()
         age = (ctx.day(t) - checked_day).days
         max_age = ctx.question.policy.bloctel_max_age_days
         if age > max_age:

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 from .._exceptions import ConfigurationError
 from .._i18n import _
+from ._holiday_table import closes as table_closes
 from ._holiday_table import surely_open
 
 if TYPE_CHECKING:
@@ -26,8 +27,10 @@ if TYPE_CHECKING:
 __all__ = [
     "ALSACE_MOSELLE",
     "WINDOWS",
+    "day_windows",
     "holiday_name",
     "in_hours",
+    "is_holiday",
     "is_weekend",
     "openings",
     "zone",
@@ -112,6 +115,13 @@ def holiday_name(day: date, areas: Iterable[str], strict_local: bool) -> str | N
     return None
 
 
+def is_holiday(day: date, areas: tuple[str, ...], strict_local: bool) -> bool:
+    """Whether a public holiday closes ``day`` for a consumer in ``areas``:
+    ``holiday_name(...) is not None``, without the ``holidays`` package in the table's years."""
+    found = table_closes(day, areas, strict_local)
+    return holiday_name(day, areas, strict_local) is not None if found is None else found
+
+
 def is_weekend(day: date) -> bool:
     return day.weekday() >= 5
 
@@ -134,7 +144,7 @@ def openings(
     area_set = tuple(areas)
     day = after.astimezone(tz).date()
     while True:
-        for instant, _end in _day_windows(tz, day, area_set, strict_local):
+        for instant, _end in day_windows(tz, day, area_set, strict_local):
             if instant > after:
                 yield instant
         day += timedelta(days=1)
@@ -151,14 +161,14 @@ def calling_windows(
     area_set = tuple(areas)
     day = after.astimezone(tz).date()
     while True:
-        for start, closes in _day_windows(tz, day, area_set, strict_local):
+        for start, closes in day_windows(tz, day, area_set, strict_local):
             if closes > after:
                 yield start, closes
         day += timedelta(days=1)
 
 
 @lru_cache(maxsize=8192)
-def _day_windows(
+def day_windows(
     tz: ZoneInfo, day: date, areas: tuple[str, ...], strict_local: bool
 ) -> tuple[tuple[datetime, datetime], ...]:
     """The UTC ``(start, end)`` of ``day``'s windows in ``tz``; none on a weekend or holiday.
@@ -166,7 +176,7 @@ def _day_windows(
     The searches for ``next_allowed_at`` walk the same few days for every consumer of a zone:
     each day is worked out once.
     """
-    if is_weekend(day) or holiday_name(day, areas, strict_local) is not None:
+    if is_weekend(day) or is_holiday(day, areas, strict_local):
         return ()
     return tuple(
         (

@@ -62,15 +62,22 @@ class Consent(Rule):
 
     reads = frozenset({FactKind.CONSENT, FactKind.WITHDRAWAL})
 
+    def passes(self, ctx: Context, t: datetime) -> bool:
+        question = ctx.question
+        if not (
+            question.recorded_message
+            or (question.purpose is Purpose.PROSPECTION and ctx.regime(t).opt_in)
+        ):
+            return True
+        return ctx.consent_valid(ctx.us(t))
+
     def check(self, ctx: Context, t: datetime) -> list[Reason]:
+        if self.passes(ctx, t):
+            return []
         question = ctx.question
         opt_in = question.purpose is Purpose.PROSPECTION and ctx.regime(t).opt_in
         recorded = question.recorded_message
-        if not (opt_in or recorded):
-            return []
         tu = ctx.us(t)
-        if ctx.consent_valid(tu):
-            return []
         which = (opt_in, recorded)
         given = [g for g, _ in ctx.facts.consents if g <= tu]
         if not given:

@@ -36,19 +36,27 @@ class Cooldown(Rule):
             for tz in ctx.question.zones
         ]
 
-    def check(self, ctx: Context, t: datetime) -> list[Reason]:
+    def _free_from(self, ctx: Context, t: datetime) -> tuple[int, datetime] | None:
+        """The latest refusal in force at ``t`` and when its cooldown ends, if it has not."""
         if not ctx.regime(t).calendar:
-            return []
+            return None
         tu = ctx.us(t)
         # A refusal stamped after a live decision's instant is already in force; the 60 days
         # still run from its own local date.
-        past = [r for r in ctx.facts.refusals if ctx.in_force(r) <= tu]
-        if not past:
-            return []
-        latest = max(past)
+        latest = max((r for r in ctx.facts.refusals if ctx.in_force(r) <= tu), default=None)
+        if latest is None:
+            return None
         free_from = max(self._ends(ctx, latest))
-        if t >= free_from:
+        return None if t >= free_from else (latest, free_from)
+
+    def passes(self, ctx: Context, t: datetime) -> bool:
+        return self._free_from(ctx, t) is None
+
+    def check(self, ctx: Context, t: datetime) -> list[Reason]:
+        found = self._free_from(ctx, t)
+        if found is None:
             return []
+        latest, free_from = found
         refused_day = from_us(latest).astimezone(ctx.primary).date()
         free_day = free_from.astimezone(ctx.primary).date()
         days = ctx.question.policy.refusal_cooldown_days
@@ -67,5 +75,11 @@ class Cooldown(Rule):
         ]
 
     def starts(self, ctx: Context, t: datetime) -> Iterable[datetime]:
-        ends = {e for r in ctx.facts.refusals for e in self._ends(ctx, r)}
-        return sorted(e for e in ends if e > t)
+        refusals = ctx.facts.refusals
+        if ctx.live is not None and refusals:
+            # In a live decision every refusal is in force from its instant on: the latest one
+            # decides at every instant the search visits, and its cooldown ends once.
+            ends = self._ends(ctx, max(refusals))
+        else:
+            ends = [e for r in refusals for e in self._ends(ctx, r)]
+        return sorted({e for e in ends if e > t})

@@ -58,6 +58,25 @@ class Calendar(Rule):
         minute = tu // 60_000_000
         return list(_calendar(question.zones, question.areas, strict, minute))
 
+    def passes(self, ctx: Context, t: datetime) -> bool:
+        regime = ctx.regime(t)
+        if not regime.calendar:
+            return True
+        tu = ctx.us(t)
+        if any(start <= tu < end for start, end in ctx.facts.slots):
+            return True
+        if regime.hours_open_with_express_consent and ctx.consent_valid(tu, off_hours=True):
+            return True
+        question = ctx.question
+        strict = question.policy.strict_local_holidays
+        # The day's windows (weekends and holidays have none), worked out once a day and zone:
+        # no holiday's name, so no ``holidays`` package in the table's years.
+        for tz in question.zones:
+            day = ctx.local(t, tz).date()
+            if not any(s <= t < e for s, e in cal.day_windows(tz, day, question.areas, strict)):
+                return False
+        return True
+
     def starts(self, ctx: Context, t: datetime) -> Iterator[datetime]:
         question = ctx.question
         tu = ctx.us(t)
