@@ -349,6 +349,7 @@ def test_an_older_ledger_is_migrated_in_place(tmp_path: Path) -> None:
         "m007_ledger_id",
         "m008_journal_erasable",
         "m009_attempt_voids",
+        "m010_facts_by_number",
     ]
     row = sqlite3.connect(path).execute("SELECT off_hours, channel FROM consents").fetchone()
     assert row == (0, None)  # the rows already there get the new columns' defaults
