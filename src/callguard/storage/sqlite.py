@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from .._exceptions import LedgerError
 from .._facts import FactKind, Facts
 from .._i18n import _
+from . import path_watch
 from .base import (
     DEFAULT_BUSY_TIMEOUT,
     KNOWN_MIGRATIONS,
@@ -263,6 +264,10 @@ def _json_keys(numbers: Iterable[int]) -> str:
     return "[" + ",".join(map(str, sorted(map(int, numbers)))) + "]"
 
 
+_WATCH_AFTER = 64
+"""File checks made with a ``stat`` before the ledger watches its path instead
+(``storage.path_watch``): a process that checks one number never sets a watch up."""
+
 _FORKS = [0]
 """How many times this process is a fork's child: a ledger opened before a fork is not the
 child's to use (compared on every read without a system call)."""
@@ -385,6 +390,9 @@ class SQLiteLedger(DriverErrors, NamedOperations, JournaledWrites, CheckpointRea
         self._identity = None if memory else self._file_identity()
         self._pid = os.getpid()
         self._forks = _FORKS[0]
+        self._checks = 0
+        """File checks made with a ``stat`` each, until :data:`_WATCH_AFTER` sets up a watch."""
+        self._watch: path_watch.PathWatch | None = None
         self._checked = False
         """True between :meth:`write`'s file check and the transaction's first read of facts."""
         self._changes = 0
@@ -427,6 +435,17 @@ class SQLiteLedger(DriverErrors, NamedOperations, JournaledWrites, CheckpointRea
                 f"{os.getpid()} after a fork: open the ledger (a new Guard) in each process"
             )
         where, dev, ino = identity
+        watched = self._watch
+        if watched is not None:
+            if watched.quiet():
+                return  # nothing happened at the path since the last stat (storage.path_watch)
+            watched.drain()
+        else:
+            self._checks += 1
+            if self._checks == _WATCH_AFTER:
+                self._watch = watched = path_watch.watch(where)
+                if watched is not None:
+                    watched.drain()  # (arms the backstop; the stat below is the first answer)
         try:
             st = os.stat(where)
         except OSError:
@@ -693,6 +712,8 @@ class SQLiteLedger(DriverErrors, NamedOperations, JournaledWrites, CheckpointRea
             return  # a forked child: the connection is its parent's, left to it
         with self.lock:
             self.conn.close()
+            if self._watch is not None:
+                self._watch.close()
 
     # -- bulk reads ---------------------------------------------------------------------------
 
@@ -712,6 +733,7 @@ class SQLiteLedger(DriverErrors, NamedOperations, JournaledWrites, CheckpointRea
         self._pid = os.getpid()
         self._forks = _FORKS[0]
         self._checked, self._changes = False, 0
+        self._checks, self._watch = 0, None
         if not os.path.isfile(self.path):
             raise LedgerError(_("no ledger at {location}", location=repr(self.path)))
         uri = "file:" + urllib.parse.quote(os.path.abspath(self.path)) + "?mode=ro"
