@@ -255,3 +255,19 @@ def test_deleting_the_step_record_rebuilds_a_tampered_index(refused: Path) -> No
     with Guard(refused) as g:
         d = g.may_call(NUMBERS[0], NPV, START + timedelta(days=1), purpose="PRESS")
         assert [r.code.value for r in d.reasons] == ["REFUSAL_COOLDOWN"]
+
+
+def test_a_ledger_whose_triggers_were_altered_is_decided_from_its_tables(refused: Path) -> None:
+    """A trigger dropped by hand leaves later facts out of the index: the next open notices it
+    and decides from the tables, which hold them all (verify names the trigger)."""
+    _tamper(refused, "DROP TRIGGER facts_by_number_refusals_insert")
+    with Guard(refused) as g:
+        assert not g.engine.ledger._indexed  # type: ignore[attr-defined]
+        g.record_refusal(NUMBERS[1], START)
+        d = g.may_call(NUMBERS[1], NPV, START + timedelta(days=1), purpose="PRESS")
+        assert [r.code.value for r in d.reasons] == ["REFUSAL_COOLDOWN"]
+    ro = SQLiteLedger.open_read_only(refused)
+    try:
+        assert not ro._indexed
+    finally:
+        ro.close()

@@ -383,8 +383,10 @@ class SQLiteLedger(DriverErrors, NamedOperations, JournaledWrites, CheckpointRea
         except sqlite3.DatabaseError as exc:
             self.conn.close()
             raise LedgerError(f"{self.path!r} is not a usable callguard ledger: {exc}") from exc
-        self._indexed = True
-        """The ledger has the index of facts by number (every ledger this version migrated)."""
+        self._has_index = True  # (every ledger this version opens for writing is migrated)
+        self._indexed = self._index_kept()
+        """Decisions read the index of facts by number: the ledger has it, with exactly its
+        triggers (else they read the tables, and ``verify`` says what was altered)."""
         self._read = self.conn.cursor()
         """The decision's cursor, used under the lock (a new one per read costs half a µs)."""
         self._identity = None if memory else self._file_identity()
@@ -758,7 +760,8 @@ class SQLiteLedger(DriverErrors, NamedOperations, JournaledWrites, CheckpointRea
                 else "it has no callguard schema"
             )
             raise LedgerError(f"cannot read {self.path!r} as a callguard ledger: {why}")
-        self._indexed = M010 in applied
+        self._has_index = M010 in applied
+        self._indexed = self._has_index and self._index_kept()
         self._read = self.conn.cursor()
         return self
 
@@ -875,12 +878,24 @@ class SQLiteLedger(DriverErrors, NamedOperations, JournaledWrites, CheckpointRea
                 self.conn.execute("BEGIN")
             try:
                 report = verify_with(self._run)
-                if self._indexed:
+                if self._has_index:
                     report.problems += self._index_problems()
                 return report
             finally:
                 if own:
                     self.conn.execute("COMMIT")
+
+    def _index_kept(self) -> bool:
+        """Whether the index of facts by number is kept by exactly its triggers, none dropped,
+        altered or added: one read of the schema when the ledger opens (a trigger dropped by
+        hand would leave later facts out of the index; the tables hold them all)."""
+        try:
+            kept = self.conn.execute(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'trigger'"
+            ).fetchall()
+        except sqlite3.Error:
+            return False
+        return dict(kept) == _INDEX_TRIGGERS
 
     def _index_problems(self) -> list[Problem]:
         """The index of facts by number held against its tables and its triggers. It is derived,
