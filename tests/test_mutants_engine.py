@@ -237,3 +237,92 @@ def test_the_next_allowed_instant_passes_every_rule_not_only_the_last_one_to_mov
     d = guard.may_call(MOBILE, NPV, paris(2026, 11, 24, 21, 30))
     assert {r.code for r in d.reasons} == {ReasonCode.OUTSIDE_HOURS, ReasonCode.FREQUENCY_CAP}
     assert d.next_allowed_at == paris(2026, 11, 26, 10)
+
+
+# -- found by this round's second mutation run ----------------------------------------------------
+
+
+def test_terms_never_remembered_never_share_an_answer(guard: Guard) -> None:
+    """Terms read without a memo (an engine does so for arguments it cannot key) answer for
+    themselves: a refusal for one caller ID is not another caller ID's answer."""
+    from callguard._engine import read_question, read_terms
+
+    engine = guard.engine
+    consented(guard, MOBILE, AT - timedelta(days=3))
+    allowed = read_terms(NPV, "prospection", None, False, engine.policy)
+    hidden = read_terms(None, "prospection", None, False, engine.policy)
+    assert engine.ask(read_question(MOBILE, allowed, AT)).allowed
+    refused = engine.ask(read_question(MOBILE, hidden, AT + timedelta(seconds=1)))
+    assert not refused.allowed
+
+
+def test_the_search_asks_every_rule_again_at_the_instant_it_settles_on() -> None:
+    """The round-robin of ``next_allowed``: the last rule of the list is asked at the instant
+    the first one moved to, and moves it again."""
+    from datetime import datetime, timezone
+
+    from callguard._engine import next_allowed
+
+    start = datetime(2026, 11, 24, tzinfo=timezone.utc)
+
+    class Until:
+        """Fails before ``after`` hours from the start, passes from then on."""
+
+        def __init__(self, after: int) -> None:
+            self.at = start + timedelta(hours=after)
+
+        def passes(self, ctx: object, t: datetime) -> bool:
+            return t >= self.at
+
+        def starts(self, ctx: object, t: datetime) -> list[datetime]:
+            return [self.at]
+
+    first, middle = Until(10), Until(0)
+    last = Until(20)  # passes at the start, as the middle one, but not at 10 h
+    rules = [first, middle, last]
+    found = next_allowed(None, rules, start, [first])  # type: ignore[arg-type]
+    assert found == start + timedelta(hours=20)
+
+
+def test_an_attempt_is_stamped_with_the_hosts_clock(guard: Guard) -> None:
+    import time
+
+    consented(guard, MOBILE, AT - timedelta(days=3))
+    d = guard.attempt(MOBILE, NPV, AT)
+    assert d.attempt_id is not None
+    rows = guard.engine.ledger.service_rows(  # type: ignore[attr-defined]
+        "SELECT recorded_at FROM attempts WHERE id = ?", (d.attempt_id,)
+    )
+    assert abs(int(rows[0][0]) / 1e6 - time.time()) < 60
+
+
+def test_an_unreadable_ledger_names_the_numbers_primary_zone(tmp_path: Path) -> None:
+    """A number of the 09 47 5 block may be in three zones: the refusal names the first, as
+    every decision on it does."""
+    import sqlite3
+
+    from callguard._engine import read_question
+
+    number = "09 47 51 23 45"
+    location = str(tmp_path / "ledger.db")
+    with Guard(location, professional="acme") as g:
+        terms = g.engine.terms(NPV, "prospection", None, False)
+        assert len(read_question(number, terms, AT).zones) > 1
+        primary = g.may_call(number, NPV, AT).callee_tz
+        with sqlite3.connect(location) as conn:
+            conn.execute("ALTER TABLE facts_by_number RENAME TO gone")
+        d = g.may_call(number, NPV, AT + timedelta(minutes=1))
+    assert d.codes == {ReasonCode.LEDGER_UNAVAILABLE}
+    assert d.callee_tz == primary
+
+
+def test_a_list_shares_no_answer_between_numbers_whose_consents_differ(guard: Guard) -> None:
+    """In a list, a number with consents is judged on them: a withdrawn consent is not a
+    valid one, whatever the order."""
+    valid, withdrawn = "06 11 22 33 44", "06 55 66 77 88"
+    for number in (valid, withdrawn):
+        consented(guard, number, AT - timedelta(days=3))
+    guard.withdraw_consent(withdrawn, AT - timedelta(days=1))
+    for order in ([valid, withdrawn], [withdrawn, valid]):
+        decided = {d.number: d.allowed for d in guard.scrub(order, NPV, AT)}
+        assert decided == {"+33611223344": True, "+33655667788": False}
