@@ -37,18 +37,13 @@ def test_attempt_checks_the_file_once(
         g.record_consent(DEST, paris(2026, 11, 1), proof="p")
         g.may_call(DEST, NPV, paris(2026, 11, 23, 10))  # one-time work out of the count
         seen: list[object] = []
-        real_stat, real_fstat = os.stat, os.fstat
+        real = os.stat
 
         def counting(path: object, *args: object, **kw: object) -> os.stat_result:
             seen.append(path)
-            return real_stat(path, *args, **kw)  # type: ignore[arg-type]
-
-        def counting_fd(fd: int) -> os.stat_result:
-            seen.append(fd)
-            return real_fstat(fd)
+            return real(path, *args, **kw)  # type: ignore[arg-type]
 
         monkeypatch.setattr(sqlite_ledger.os, "stat", counting)
-        monkeypatch.setattr(sqlite_ledger.os, "fstat", counting_fd)
         d = g.attempt(DEST, NPV, paris(2026, 11, 23, 11))
         assert d.attempt_id is not None
         once = 1 if how == "stat" else 0  # nothing happened at the path: the watch answers

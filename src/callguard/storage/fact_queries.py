@@ -105,11 +105,16 @@ def _values(q: FactQuery, postgres: bool, t: str) -> list[str]:
     return out
 
 
+def _live_sql(q: FactQuery, t: str) -> str:
+    """``q.live`` for the row whose columns are prefixed ``t`` (its alias and a dot, or nothing)."""
+    return q.live.format(t=t, counted=counted(t.rstrip(".")))
+
+
 def _where(q: FactQuery, number: str, t: str) -> str:
     parts = [f"{t}professional = :p"] if q.owned else []
     parts.append(f"{t}number = {number}")
     if q.live:
-        parts.append(q.live.format(t=t, counted=counted(t.rstrip("."))))
+        parts.append(_live_sql(q, t))
     if q.window:
         parts.append(q.window.format(a=f"{t}{q.values[0]}", b=f"{t}{q.values[1]}"))
     if q.condition:
@@ -201,9 +206,8 @@ _INDEX_COLUMNS = "number, professional, kind, o, id, a, b, c"
 def _indexed_row(kind: FactKind, row: str) -> str:
     """The index's columns for the row named ``row`` (``NEW``, ``OLD`` or a table alias)."""
     q = FACT_QUERIES[kind]
-    order = "0" if q.order == "0" else f"{row}.{q.order}"
     values = ", ".join("NULL" if v == "NULL" else f"{row}.{v}" for v in q.values)
-    return f"{row}.number, {row}.professional, {int(kind)}, {order}, {row}.id, {values}"
+    return f"{row}.number, {row}.professional, {int(kind)}, {_order(q, row)}, {row}.id, {values}"
 
 
 def _named(values: str) -> str:
@@ -212,17 +216,21 @@ def _named(values: str) -> str:
     return ", ".join(f"{v} AS {n}" for v, n in zip(values.split(", "), names, strict=True))
 
 
+def _order(q: FactQuery, row: str) -> str:
+    """The index's order key of the row named ``row``: the kind's order column, or 0."""
+    return "0" if q.order == "0" else f"{row}.{q.order}"
+
+
 def _live(kind: FactKind, row: str) -> str:
     q = FACT_QUERIES[kind]
-    return q.live.format(t=f"{row}.", counted=counted(row)) if q.live else ""
+    return _live_sql(q, f"{row}.") if q.live else ""
 
 
 def _index_key(kind: FactKind, row: str) -> str:
     q = FACT_QUERIES[kind]
-    order = "0" if q.order == "0" else f"{row}.{q.order}"
     return (
         f"number = {row}.number AND professional = {row}.professional AND kind = {int(kind)} "
-        f"AND o = {order} AND id = {row}.id"
+        f"AND o = {_order(q, row)} AND id = {row}.id"
     )
 
 

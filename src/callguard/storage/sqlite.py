@@ -890,19 +890,20 @@ class SQLiteLedger(DriverErrors, NamedOperations, JournaledWrites, CheckpointRea
         altered or added: one read of the schema when the ledger opens (a trigger dropped by
         hand would leave later facts out of the index; the tables hold them all)."""
         try:
-            kept = self.conn.execute(
-                "SELECT name, sql FROM sqlite_master WHERE type = 'trigger'"
-            ).fetchall()
+            return self._triggers() == _INDEX_TRIGGERS
         except sqlite3.Error:
             return False
-        return dict(kept) == _INDEX_TRIGGERS
+
+    def _triggers(self) -> dict[str, str]:
+        """Every trigger of the ledger, by name: its SQL as it was created."""
+        return dict(self.conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'"))
 
     def _index_problems(self) -> list[Problem]:
         """The index of facts by number held against its tables and its triggers. It is derived,
         so not journaled: a row of it altered by hand, or a trigger dropped or added before a
         write, would change decisions without changing a journaled fact."""
         found = []
-        kept = dict(self.conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'"))
+        kept = self._triggers()
         for name in sorted(set(kept) | set(_INDEX_TRIGGERS)):
             if kept.get(name) != _INDEX_TRIGGERS.get(name):
                 found.append(
