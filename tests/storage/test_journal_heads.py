@@ -60,13 +60,42 @@ def traced(g: Guard) -> Iterator[list[str]]:
         conn.set_trace_callback(None)
 
 
+def heads_read(statements: list[str]) -> int:
+    """How many of the traced ``statements`` read a chain's head (the trace gives them with
+    their parameters written in, so they are matched on the text before the first ``?``)."""
+    head = journal.HEAD_SQL.split("?")[0]
+    return sum(s.startswith(head) for s in statements)
+
+
 def test_an_attempt_after_the_connections_own_reads_no_head(tmp_path: Path) -> None:
     g = Guard(tmp_path / "l.db", professional="acme")
     g.attempt(NUMBERS[0], NPV, AT, purpose="PRESS")
     with traced(g) as statements:
+        # the attempt's row and its row in the index of facts by number: one entry's write
         assert g.attempt(NUMBERS[1], NPV, AT, purpose="PRESS").attempt_id is not None
-    assert journal.HEAD_SQL not in statements
+    assert any(s.startswith("INSERT INTO journal") for s in statements)
+    assert heads_read(statements) == 0
     assert_chained(g, tmp_path / "l.db")
+
+
+def test_an_entry_written_before_the_attempts_row_is_followed(tmp_path: Path) -> None:
+    """An entry appended in the same transaction by other code than the journaled writes
+    moves the head: the attempt's entry follows it (read from the file), never the head kept
+    from the connection's last commit."""
+    path = tmp_path / "l.db"
+    g = Guard(path, professional="acme")
+    g.attempt(NUMBERS[0], NPV, AT, purpose="PRESS")
+    ledger = ledger_of(g)
+    with traced(g) as statements, ledger.write():
+        journal.append(
+            ledger.conn.execute, "p1", 1, "attempts", "void", None, "[]", journal.FORMAT, True
+        )
+        ledger.insert_attempt(
+            1, 33612345699, 1, caller_id=None, outcome=None, campaign=None, purpose="PRESS",
+            recorded_at=1,
+        )  # fmt: skip
+    assert heads_read(statements) == 2  # the raw append's own read, then the attempt's
+    assert [seq for chain, seq, *_ in chains(path) if chain == "p1"] == [1, 2, 3]
 
 
 def test_another_connections_entry_is_followed(tmp_path: Path) -> None:

@@ -552,14 +552,27 @@ class SQLiteLedger(DriverErrors, NamedOperations, JournaledWrites, CheckpointRea
     # moves). Only a write transaction whose entry follows at most the one row it journals
     # reads or keeps a head this way: a transaction writing more reads every head, as before.
 
-    def _append(self, chain: str, table: str, op: str, row_id: int | None, body: str) -> None:
+    def _append(
+        self,
+        chain: str,
+        table: str,
+        op: str,
+        row_id: int | None,
+        body: str,
+        before: int | None = None,
+    ) -> None:
+        """Append the entry of the row just written; ``before``, the connection's
+        ``total_changes`` before the statement that wrote it (the row and the index rows its
+        triggers wrote), when the caller knows it."""
         conn = self.conn
         run = conn.execute
         head: Any = None
         version: int | None = None
         first = not self._entries
         self._entries += 1
-        if first and conn.total_changes - self._changes <= 1:
+        if before is None:  # only the row itself is known to have been written since BEGIN
+            before = conn.total_changes - 1
+        if first and before == self._changes:
             version = int(run("PRAGMA data_version").fetchone()[0])
             if version == self._heads_version and self._heads_mark == self._changes:
                 head = self._heads.get(chain)
@@ -614,8 +627,11 @@ class SQLiteLedger(DriverErrors, NamedOperations, JournaledWrites, CheckpointRea
             professional, number, at, caller_id, outcome, campaign, purpose, recorded_at, None,
             None,
         )  # fmt: skip
-        row_id = int(self.conn.execute(_INSERT_ATTEMPT, row).fetchone()[0])
-        self._append(f"p{int(professional)}", "attempts", "insert", row_id, encode_attempt(row))
+        conn = self.conn
+        before = conn.total_changes
+        row_id = int(conn.execute(_INSERT_ATTEMPT, row).fetchone()[0])
+        body = encode_attempt(row)
+        self._append(f"p{int(professional)}", "attempts", "insert", row_id, body, before)
         return row_id
 
     def attempt_row(self, attempt_id: int) -> tuple[int, int, int] | None:
