@@ -6,7 +6,7 @@ are generated from the enum, so nothing depends on the position of a branch in a
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, fields
 from enum import IntEnum
 
 __all__ = ["FactKind", "Facts"]
@@ -31,24 +31,48 @@ _OPTOUT, _CONSENT = int(FactKind.OPTOUT), int(FactKind.CONSENT)
 _WITHDRAWAL, _SLOT, _BLOCTEL = int(FactKind.WITHDRAWAL), int(FactKind.SLOT), int(FactKind.BLOCTEL)
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, init=False)
 class Facts:
     """What the ledger knows about one number for one professional (instants in UTC µs)."""
 
-    attempts: list[int] = field(default_factory=list)
-    refusals: list[int] = field(default_factory=list)
-    optouts: list[tuple[int, int | None]] = field(default_factory=list)
+    attempts: list[int]
+    refusals: list[int]
+    optouts: list[tuple[int, int | None]]
     """(from, until) — until is the expiry or removal, None when permanent."""
-    consents: list[tuple[int, int | None]] = field(default_factory=list)
+    consents: list[tuple[int, int | None]]
     """(given at, expires_at)."""
-    off_hours: list[tuple[int, int | None]] = field(default_factory=list)
+    off_hours: list[tuple[int, int | None]]
     """The consents that expressly cover calls outside the D223-9 days and hours (a subset of
     ``consents``)."""
-    withdrawals: list[int] = field(default_factory=list)
-    slots: list[tuple[int, int]] = field(default_factory=list)
-    contracts: list[tuple[int, int | None]] = field(default_factory=list)
-    bloctel: list[tuple[int, bool]] = field(default_factory=list)
+    withdrawals: list[int]
+    slots: list[tuple[int, int]]
+    contracts: list[tuple[int, int | None]]
+    bloctel: list[tuple[int, bool]]
     """The latest check at or before ``now`` and every later one: (checked_at, listed)."""
+
+    def __init__(
+        self,
+        attempts: list[int] | None = None,
+        refusals: list[int] | None = None,
+        optouts: list[tuple[int, int | None]] | None = None,
+        consents: list[tuple[int, int | None]] | None = None,
+        off_hours: list[tuple[int, int | None]] | None = None,
+        withdrawals: list[int] | None = None,
+        slots: list[tuple[int, int]] | None = None,
+        contracts: list[tuple[int, int | None]] | None = None,
+        bloctel: list[tuple[int, bool]] | None = None,
+    ) -> None:
+        # Written out: the dataclass's own __init__ (a default factory per field) costs twice
+        # as much, and every decision builds one.
+        self.attempts = [] if attempts is None else attempts
+        self.refusals = [] if refusals is None else refusals
+        self.optouts = [] if optouts is None else optouts
+        self.consents = [] if consents is None else consents
+        self.off_hours = [] if off_hours is None else off_hours
+        self.withdrawals = [] if withdrawals is None else withdrawals
+        self.slots = [] if slots is None else slots
+        self.contracts = [] if contracts is None else contracts
+        self.bloctel = [] if bloctel is None else bloctel
 
     def add(self, kind: int, a: int, b: int | None, c: int | None) -> None:
         """File one row of the facts query: ``kind`` is a :class:`FactKind`; ``a`` is the
@@ -88,3 +112,9 @@ def _min_end(a: int | None, b: int | None) -> int | None:
     if b is None:
         return a
     return min(a, b)
+
+
+if (
+    tuple(f.name for f in fields(Facts)) != Facts.__init__.__code__.co_varnames[1:10]
+):  # pragma: no cover
+    raise ImportError("Facts' fields changed: update Facts.__init__ to set every one")

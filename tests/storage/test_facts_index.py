@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from callguard import CallguardError, Guard, Outcome
-from callguard._facts import FactKind
+from callguard._facts import FactKind, Facts
 from callguard.storage.base import M010
 from callguard.storage.fact_queries import INDEX_TABLE, index_differences
 from callguard.storage.sqlite import SQLiteLedger, _facts_sql, _file_rows
@@ -271,3 +271,36 @@ def test_a_ledger_whose_triggers_were_altered_is_decided_from_its_tables(refused
         assert not ro._indexed
     finally:
         ro.close()
+
+
+_ROWS = st.lists(
+    st.tuples(
+        st.sampled_from([int(k) for k in FactKind]),
+        st.integers(0, 10**6),
+        st.one_of(st.none(), st.integers(0, 10**6)),
+        st.one_of(st.none(), st.integers(0, 1)),
+    ),
+    max_size=4,
+)
+
+
+@given(rows=_ROWS)
+@example(rows=[(int(FactKind.BLOCTEL), 5, 0, None)])
+@example(rows=[(int(FactKind.BLOCTEL), 5, 1, None)])
+@example(rows=[(int(FactKind.ATTEMPT), 5, None, None)])
+def test_filing_rows_is_adding_them_one_by_one(
+    rows: list[tuple[int, int, int | None, int | None]],
+) -> None:
+    """``_file_rows`` (with its shortcut for a number's one Bloctel check) files the statement's
+    rows as :meth:`Facts.add` does, one by one, the checks in order."""
+    rows = [
+        (k, a, 0 if b is None else b, c) if k == FactKind.BLOCTEL
+        else (k, a, a + 1 if b is None else b, c) if k == FactKind.SLOT
+        else (k, a, b, c)
+        for k, a, b, c in rows
+    ]  # fmt: skip
+    expected = Facts()
+    for row in rows:
+        expected.add(*row)
+    expected.bloctel.sort()
+    assert _file_rows(rows) == expected

@@ -194,6 +194,10 @@ statement for it)."""
 def _file_rows(rows: list[Any]) -> Facts:
     """The rows of the facts statement as :class:`Facts`: the kinds every decision meets
     (Bloctel checks, attempts) filed here, the others by :meth:`Facts.add`."""
+    if len(rows) == 1:  # most numbers of a Bloctel regime: their latest check, nothing else
+        kind, a, b, c = rows[0]
+        if kind == _BLOCTEL:
+            return Facts(bloctel=[(a, b != 0)])
     facts = Facts()
     if not rows:
         return facts
