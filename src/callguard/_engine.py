@@ -766,10 +766,12 @@ class Engine:
                 self.answers.keep(situation, answer)
             return answer
         if facts.refusals or len(facts.attempts) >= self.policy.cap_calls:
-            return found if self._unread(question, facts, found) else judge(question, facts)
+            return found if self._unread(question, facts, found, True) else judge(question, facts)
         return found
 
-    def _unread(self, question: Question, facts: Facts, answer: Answer) -> bool:
+    def _unread(
+        self, question: Question, facts: Facts, answer: Answer, found: bool = False
+    ) -> bool:
         """Whether ``answer`` reads neither the number's attempts nor its refusals: the
         frequency rule and the cooldown pass at every instant from the question's until the
         answer's ``next_allowed_at`` (the question's alone for an allowed answer, the search's
@@ -780,6 +782,14 @@ class Engine:
         within ``cap_days + 2`` days of the span leave every such window short of the cap. In a
         live decision every refusal is in force from the question's instant on, and the latest
         one's cooldown decides; it runs only in the regimes of the D223-9 calendar.
+
+        ``found``: ``answer`` was kept (it is the answer to the number's facts without attempts
+        or refusals, where both rules pass at every instant) and is offered to this number. A
+        refusal that time does not lift then needs both rules to pass at the question's instant
+        only: attempts and refusals can only take instants away from where every rule passes,
+        so none is found within the horizon either, and the reasons given now are the same.
+        Keeping an answer still needs the whole span (a number without them may be allowed
+        sooner).
         """
         attempts, refusals = facts.attempts, facts.refusals
         policy = self.policy
@@ -787,7 +797,10 @@ class Engine:
             return True
         tu = question.at_us
         nxt = answer.next_allowed_at
-        until = tu if answer.allowed else (tu + _HORIZON_US if nxt is None else to_us(nxt))
+        if answer.allowed or (found and nxt is None):
+            until = tu
+        else:
+            until = tu + _HORIZON_US if nxt is None else to_us(nxt)
         if len(attempts) >= policy.cap_calls:
             margin = (policy.cap_days + 2) * 86_400_000_000
             first, last = tu - margin, until + margin
@@ -827,10 +840,18 @@ class Engine:
         off_hours = consent_valid(facts, tu, max_age, tu, off_hours=True)
         key = (situation, valid, off_hours)
         found = self.answers.get(key)
+        # A permanent opt-out (plain facts hold no other) refuses at every instant from the
+        # question's on in a live decision: no consent can move such an answer, and the key
+        # holds what the rules read of the consents at the question's instant.
+        steady = bool(facts.optouts)
         if (
             found is not None
-            and (found.allowed or self._steady(facts, tu, found, valid, off_hours, opens, closes))
-            and self._unread(question, facts, found)
+            and (
+                found.allowed
+                or steady
+                or self._steady(facts, tu, found, valid, off_hours, opens, closes)
+            )
+            and self._unread(question, facts, found, True)
         ):
             return found
         answer = judge(question, facts)
@@ -840,7 +861,7 @@ class Engine:
                 answer.allowed
                 or (
                     not any(r.code in CONSENT_CODES for r in answer.reasons)
-                    and self._steady(facts, tu, answer, valid, off_hours, opens, closes)
+                    and (steady or self._steady(facts, tu, answer, valid, off_hours, opens, closes))
                 )
             )
             and self._unread(question, facts, answer)
