@@ -621,7 +621,9 @@ def test_listed_numbers_share_an_answer_when_their_consents_agree_from_the_opt_i
             for i, n in enumerate(given)
         ]
     assert decisions == expected
-    assert judged == 5
+    # A alone is judged in full: B shares its answer, and the others are refused until its
+    # next_allowed_at, from which their own search starts.
+    assert judged == 1
     assert [d.next_allowed_at for d in decisions] == [
         datetime(2026, 8, 11, 10, 0, tzinfo=PARIS),
         datetime(2026, 8, 11, 10, 0, tzinfo=PARIS),
@@ -1005,3 +1007,111 @@ def test_refusals_for_good_are_shared_only_as_the_general_engine_answers(
                 shared = guard.may_call(number, NPV, t, purpose=purpose, recorded_message=recorded)
                 expected = general(number, NPV, t, purpose, None, recorded)
                 assert shared == expected, (number, t, purpose, recorded)
+
+
+# -- a search started from a shared answer -----------------------------------------------------
+#
+# Before the opt-in regime a canvassing call reads no consent: a number whose consent comes
+# later is refused at least until the answer of the numbers in its situation whose consent is
+# valid from the regime's first day, and its own search starts there. Numbers of two zones
+# (Réunion enters the regime hours before Paris), listed or not, with consents given around
+# the switch (general, off-hours, expiring; one or two), off-hours consents before the
+# question, attempts (some at the cap) and opt-outs: every answer is the general engine's.
+
+_SWITCH = datetime(2026, 8, 11, tzinfo=PARIS)
+_around_switch = st.tuples(
+    st.integers(min_value=-420, max_value=420),
+    st.sampled_from([0, 300, 630, 810, 1199, 1201, 1320]),  # minutes into the day
+).map(lambda dm: _SWITCH + timedelta(days=dm[0], minutes=dm[1]))
+_later_stories = st.fixed_dictionaries(
+    {
+        "listed": st.sampled_from([True, True, False]),
+        "consents": st.lists(
+            st.tuples(
+                st.sampled_from(["consent", "consent", "off_hours", "expiring"]), _around_switch
+            ),
+            min_size=1,
+            max_size=2,
+        ),
+        "attempts": st.lists(st.integers(min_value=-60, max_value=60), max_size=5),
+        "optout": st.sampled_from([False, False, False, True]),
+        "off_hours": st.one_of(st.none(), st.integers(min_value=-3000, max_value=3000)),
+    }
+)
+_LATER = ["06 12 34 56 78", "+33 6 12 34 56 79", "07 31 00 00 01", "0692 00 12 34",
+          "0692 00 12 35", "0692 00 12 36"]  # fmt: skip
+# Consent valid from the switch on: two listed, one clean.
+_LATER_FIRST = ["07 31 00 00 09", "0692 00 12 39", "07 31 00 00 08"]
+
+
+@pytest.mark.slow
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    stories=st.lists(_later_stories, min_size=len(_LATER), max_size=len(_LATER)),
+    order=st.permutations(_LATER),
+    moment=st.sampled_from(
+        [
+            datetime(2025, 5, 13, 10, 30, tzinfo=PARIS),
+            datetime(2025, 5, 13, 21, 30, tzinfo=PARIS),
+            datetime(2025, 12, 24, 19, 59, tzinfo=PARIS),
+            datetime(2026, 8, 7, 22, 0, tzinfo=PARIS),  # Friday night before the switch
+            *_SWITCH_EVE,
+        ]
+    ),
+    within=st.lists(_within, min_size=1, max_size=2),
+    purpose=st.sampled_from([Purpose.PROSPECTION, Purpose.PROSPECTION, Purpose.PRESS]),
+    recorded=st.sampled_from([False, False, False, True]),
+    first_given=st.sampled_from([-300, -1, 0, 200]),  # days after the switch
+)
+def test_a_search_from_a_shared_answer_finds_the_general_engines_answer(
+    stories: list[dict[str, object]],
+    order: list[str],
+    moment: datetime,
+    within: list[timedelta],
+    purpose: Purpose,
+    recorded: bool,
+    first_given: int,
+) -> None:
+    minute = moment.replace(second=0, microsecond=0)
+    checked = minute - timedelta(days=3)
+    with Guard(":memory:") as guard:
+        listed = [n for n, story in zip(_LATER, stories, strict=True) if story["listed"]]
+        guard.import_bloctel(listed + _LATER_FIRST[:2], checked, submitted=_LATER + _LATER_FIRST)
+        for number in _LATER_FIRST:
+            guard.record_consent(number, _SWITCH + timedelta(days=first_given, hours=9),
+                                 proof="form")  # fmt: skip
+        for number, story in zip(_LATER, stories, strict=True):
+            for kind, at in story["consents"]:  # type: ignore[attr-defined]
+                _store(guard, kind, number, at)
+            for days in story["attempts"]:  # type: ignore[attr-defined]
+                guard.record_call(number, minute + timedelta(days=days, hours=1), caller_id=NPV)
+            if story["optout"]:
+                guard.add_optout(number, minute - timedelta(days=5))
+            if story["off_hours"] is not None:  # minutes from the question's
+                at = minute + timedelta(minutes=story["off_hours"])  # type: ignore[arg-type]
+                guard.record_consent(number, at, proof="form", off_hours=True)
+        general = _general(guard)
+        for delta in within:
+            t = minute + delta
+            for number in _LATER_FIRST + order:
+                shared = guard.may_call(number, NPV, t, purpose=purpose, recorded_message=recorded)
+                expected = general(number, NPV, t, purpose, None, recorded)
+                assert shared == expected, (number, t, purpose, recorded)
+
+
+def test_an_off_hours_consent_given_tonight_is_read_before_a_shared_answers_opening() -> None:
+    # Tuesday 13 May 2025, 21:30: A and B are clean, each with a consent valid from the opt-in
+    # regime on; B's off-hours consent, given at 22:30, opens its calls tonight. A's answer
+    # (tomorrow 10:00) is where a number refused until then starts its search; B is not one.
+    t = datetime(2025, 5, 13, 21, 30, 5, tzinfo=PARIS)
+    with Guard(":memory:") as guard:
+        guard.import_bloctel([], t - timedelta(days=3), submitted=[_A, _B])
+        for number in (_A, _B):
+            guard.record_consent(number, datetime(2026, 3, 1, 9, tzinfo=PARIS), proof="form")
+        guard.record_consent(_B, t + timedelta(hours=1), proof="form", off_hours=True)
+        decisions = [guard.may_call(n, NPV, t) for n in (_A, _B)]
+        general = _general(guard)
+        expected = [general(n, NPV, t, "PROSPECTION", None, False) for n in (_A, _B)]
+    assert decisions == expected
+    assert decisions[0].next_allowed_at == datetime(2025, 5, 14, 10, 0, tzinfo=PARIS)
+    assert decisions[1].next_allowed_at == t + timedelta(hours=1)

@@ -221,13 +221,19 @@ def _next_pass(
 
 
 def next_allowed(
-    ctx: Context, rules: list[Rule], now: datetime, failing: Iterable[Rule] = ()
+    ctx: Context,
+    rules: list[Rule],
+    now: datetime,
+    failing: Iterable[Rule] = (),
+    horizon: datetime | None = None,
 ) -> datetime | None:
     """The earliest instant ≥ ``now`` at which every rule passes, or None within the horizon.
 
     ``failing`` are rules already known to fail at ``now`` (they are not checked there again).
+    ``horizon``: where the search ends, :data:`HORIZON` after ``now`` unless given.
     """
-    horizon = now + HORIZON
+    if horizon is None:
+        horizon = now + HORIZON
     t = now
     known = set(map(id, failing))
     count = len(rules)
@@ -854,7 +860,11 @@ class Engine:
             and self._unread(question, facts, found, True)
         ):
             return found
-        answer = judge(question, facts)
+        answer = None
+        if opens is not None and opens > tu:
+            answer = self._searched_on(question, facts, situation, off_hours, closes, tu)
+        if answer is None:
+            answer = judge(question, facts)
         if (
             found is None
             and (
@@ -868,6 +878,53 @@ class Engine:
         ):
             self.answers.keep(key, answer)
         return answer
+
+    def _searched_on(
+        self,
+        question: Question,
+        facts: Facts,
+        situation: tuple[object, ...],
+        off_hours: bool,
+        closes: int,
+        tu: int,
+    ) -> Answer | None:
+        """:func:`judge`'s answer for a number whose consents are read only after the question's
+        instant (``opens``), found from the answer kept for the numbers in its situation whose
+        consent is valid there; None when there is none to start from.
+
+        That answer's numbers pass the consent rule from the question's instant until its
+        ``next_allowed_at`` (before ``opens`` it reads no consent; from there on one is valid,
+        steadily), and the cap and the cooldown too: at every instant before it another rule
+        fails, one that reads nothing of the consents, attempts or refusals but the calendar,
+        which reads whether an off-hours consent is valid — the same for this number until then
+        (checked). So this number is refused there too, and its own search starts from that
+        ``next_allowed_at``, within the horizon of the question's instant. Its reasons now are
+        that answer's: the consent rule reads nothing now, the calendar reads the same, and a
+        number without refusals and short of the cap passes the cap and the cooldown.
+        """
+        if facts.refusals or len(facts.attempts) >= self.policy.cap_calls:
+            return None
+        found = self.answers.get((situation, True, off_hours))
+        if (
+            found is None
+            or found.allowed
+            or question.number_problem is not None
+            or not self._steady(facts, tu, found, None, off_hours, None, closes)
+        ):
+            return None
+        start = found.next_allowed_at
+        if start is None:
+            return found
+        terms = question.terms
+        nxt = next_allowed(
+            Context(question, facts, tu),
+            _rules_for(True, terms.purpose, terms.sector),
+            from_us(to_us(start)),
+            horizon=question.at + HORIZON,
+        )
+        if nxt is not None:
+            nxt = nxt.astimezone(question.zones[0])
+        return Answer(False, found.reasons, nxt, found.regime, found.callee_tz)
 
     def _steady(
         self,
