@@ -838,7 +838,10 @@ class Engine:
         consent is given later, so "the same at both ends, none given between" is "the same
         throughout". An allowed answer has no search: the answers now suffice. A refusal by the
         consent rule itself may name the consent's date: a refusal is shared only when that rule
-        gave no reason (it passed, or does not apply to the question in this regime).
+        gave no reason (it passed, or does not apply to the question in this regime). A number
+        that is not shared an answer but whose consents are read only after the question's
+        instant is searched from the answer kept for a consent valid there
+        (:meth:`_searched_on`) rather than judged in full.
         """
         max_age = self.policy.consent_max_age_days
         opens, closes = consent_read(question, tu)
@@ -916,12 +919,16 @@ class Engine:
         if start is None:
             return found
         terms = question.terms
-        nxt = next_allowed(
-            Context(question, facts, tu),
-            _rules_for(True, terms.purpose, terms.sector),
-            from_us(to_us(start)),
-            horizon=question.at + HORIZON,
-        )
+        horizon = question.at + HORIZON
+        begin = from_us(to_us(start))
+        nxt = None
+        if begin <= horizon:  # (refused up to the horizon: none within it)
+            nxt = next_allowed(
+                Context(question, facts, tu),
+                _rules_for(True, terms.purpose, terms.sector),
+                begin,
+                horizon=horizon,
+            )
         if nxt is not None:
             nxt = nxt.astimezone(question.zones[0])
         return Answer(False, found.reasons, nxt, found.regime, found.callee_tz)
