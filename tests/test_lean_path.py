@@ -621,7 +621,9 @@ def test_listed_numbers_share_an_answer_when_their_consents_agree_from_the_opt_i
             for i, n in enumerate(given)
         ]
     assert decisions == expected
-    assert judged == 5
+    # A alone is judged in full: B shares its answer, and the others are refused until its
+    # next_allowed_at, from which their own search starts.
+    assert judged == 1
     assert [d.next_allowed_at for d in decisions] == [
         datetime(2026, 8, 11, 10, 0, tzinfo=PARIS),
         datetime(2026, 8, 11, 10, 0, tzinfo=PARIS),
@@ -804,3 +806,312 @@ def test_an_off_hours_consent_is_read_until_the_opt_in_regime() -> None:
         assert decisions == expected
         assert decisions[_A].next_allowed_at == datetime(2026, 8, 10, 10, 0, tzinfo=PARIS)
         assert decisions[_B].next_allowed_at == checked
+
+
+# -- refusals that time does not lift ----------------------------------------------------------
+#
+# A number listed on Bloctel is refused until the opt-in regime, and from then on needs a
+# consent: without one (or in May 2022, when the regime's first day lies beyond the search's
+# horizon) time never lifts its refusal. Attempts and refusals only take instants away from
+# where every rule passes, so such an answer, kept for a number without them, is that of a
+# number with them whenever the cap and the cooldown pass at the instant asked about; a
+# permanent opt-out likewise refuses at every instant whatever consents the number has.
+
+
+def test_attempts_and_refusals_out_of_the_instant_do_not_move_a_refusal_for_good(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Listed on Bloctel, without a consent: refused for good. A was refused in February 2025
+    # (in May 2022 the cooldown has not begun yet; the search's span reaches the calendar's
+    # regimes, where it runs), B has four attempts in October 2023 and four in October 2025
+    # (each set fills windows the span holds, none around the instant asked about): both share
+    # the answer of a listed number without them. In May 2025 C, refused a week ago, and D,
+    # whose four attempts fill the window of the day asked about, are refused for reasons of
+    # their own; in May 2022 D's attempts are near enough to the instant to be judged apart.
+    calls = _counting_judge(monkeypatch)
+    plain, d = "06 00 00 00 01", "06 12 34 56 81"
+    for t, judged in ((datetime(2022, 5, 10, 21, 30, 5, tzinfo=PARIS), 1),
+                      (datetime(2025, 5, 13, 21, 30, 5, tzinfo=PARIS), 2)):  # fmt: skip
+        with Guard(":memory:") as guard:
+            guard.import_bloctel([_A, _B, _C, d, plain], t - timedelta(days=3))
+            guard.record_refusal(_A, datetime(2025, 2, 3, 11, 0, tzinfo=PARIS))
+            guard.record_refusal(_C, t - timedelta(days=7))
+            for day in range(4):
+                for year in (2023, 2025):
+                    guard.record_call(_B, datetime(year, 10, 6 + day, 11, 0, tzinfo=PARIS),
+                                      caller_id=NPV)  # fmt: skip
+                guard.record_call(d, t - timedelta(days=day + 1), caller_id=NPV)
+            plain_answer = guard.may_call(plain, NPV, t)
+            calls.clear()
+            numbers = (_A, _B, _C, d)
+            decisions = [guard.may_call(n, NPV, t + timedelta(seconds=i + 1)) for i, n in enumerate(
+                numbers)]  # fmt: skip
+            count = len(calls)
+            general = _general(guard)
+            expected = [
+                general(n, NPV, t + timedelta(seconds=i + 1), "PROSPECTION", None, False)
+                for i, n in enumerate(numbers)
+            ]
+        assert decisions == expected
+        assert plain_answer.next_allowed_at is None
+        assert [d.next_allowed_at for d in decisions] == [None] * 4
+        assert decisions[0].reasons == decisions[1].reasons == plain_answer.reasons
+        assert count == judged
+        if t.year == 2025:
+            assert plain_answer.reasons not in (decisions[2].reasons, decisions[3].reasons)
+
+
+def test_an_answer_a_refusal_keeps_for_good_is_not_kept_for_numbers_without_one() -> None:
+    # May 2022: A and B were checked 40 days ago (too old) and are found clean on 1 June 2023,
+    # under the D223-9 calendar. A was refused on 20 May 2023: the cooldown, not run yet in
+    # 2022, keeps it until 20 July 2023, after its check is too old again, so time never
+    # lifts A's refusal; B is callable on 1 June 2023. Asked after A, B must not get A's
+    # answer.
+    t = datetime(2022, 5, 10, 21, 30, 5, tzinfo=PARIS)
+    with Guard(":memory:") as guard:
+        guard.import_bloctel([], t - timedelta(days=40), submitted=[_A, _B])
+        guard.import_bloctel([], datetime(2023, 6, 1, 11, 0, tzinfo=PARIS), submitted=[_A, _B])
+        guard.record_refusal(_A, datetime(2023, 5, 20, 11, 0, tzinfo=PARIS))
+        decisions = [guard.may_call(n, NPV, t + timedelta(seconds=i)) for i, n in enumerate(
+            (_A, _B))]  # fmt: skip
+        general = _general(guard)
+        expected = [
+            general(n, NPV, t + timedelta(seconds=i), "PROSPECTION", None, False)
+            for i, n in enumerate((_A, _B))
+        ]
+    assert decisions == expected
+    assert decisions[0].reasons == decisions[1].reasons
+    assert decisions[0].next_allowed_at is None
+    assert decisions[1].next_allowed_at == datetime(2023, 6, 1, 11, 0, tzinfo=PARIS)
+
+
+def test_opted_out_numbers_share_an_answer_whatever_their_consents_given_later(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Opted out for good, each with a consent given in 2026: refused at every instant from now
+    # on. The consent is read from the opt-in regime on, so the numbers whose consent is valid
+    # there share one answer and those whose consent comes later another.
+    calls = _counting_judge(monkeypatch)
+    given = {
+        _A: datetime(2026, 9, 2, 16, 33, tzinfo=PARIS),
+        _B: datetime(2026, 2, 3, 15, 7, tzinfo=PARIS),
+        _C: datetime(2026, 12, 1, 10, 0, tzinfo=PARIS),
+        "06 12 34 56 81": datetime(2026, 10, 10, 11, 0, tzinfo=PARIS),
+        "06 12 34 56 82": datetime(2026, 5, 5, 12, 0, tzinfo=PARIS),
+    }
+    with Guard(":memory:") as guard:
+        guard.import_bloctel([], _T25 - timedelta(days=3), submitted=[*given, "06 00 00 00 01"])
+        for number, at in given.items():
+            guard.record_consent(number, at, proof="form")
+            guard.add_optout(number, _T25 - timedelta(days=40))
+        guard.may_call("06 00 00 00 01", NPV, _T25)  # the question is accepted once, in full
+        calls.clear()
+        decisions = [guard.may_call(n, NPV, _T25 + timedelta(seconds=i)) for i, n in enumerate(
+            given)]  # fmt: skip
+        judged = len(calls)
+        general = _general(guard)
+        expected = [
+            general(n, NPV, _T25 + timedelta(seconds=i), "PROSPECTION", None, False)
+            for i, n in enumerate(given)
+        ]
+    assert decisions == expected
+    assert judged == 2
+    assert {d.next_allowed_at for d in decisions} == {None}
+    assert {r.code for d in decisions for r in d.reasons} == {"OPTED_OUT", "OUTSIDE_HOURS"}
+
+
+# Attempts and refusals up to two years ahead (the search's span) or back, alone or in runs of
+# a few days (which fill windows of the cap); consents given up to two years ahead.
+_far = st.integers(min_value=-800, max_value=100).map(lambda d: timedelta(days=d, hours=5))
+_run = st.tuples(
+    st.one_of(st.integers(min_value=-800, max_value=40), st.integers(min_value=-35, max_value=3)),
+    st.integers(3, 5),
+).map(lambda dk: [timedelta(days=dk[0] - k, hours=6) for k in range(dk[1])])
+_stories_for_good = st.fixed_dictionaries(
+    {
+        "attempts": st.one_of(st.lists(_far, max_size=6), _run),
+        "refusals": st.lists(_far, max_size=2),
+        "optout": st.one_of(st.none(), _offsets),
+        "consent": st.one_of(
+            st.none(),
+            st.tuples(
+                st.sampled_from(["consent", "consent", "off_hours", "expiring"]),
+                st.one_of(
+                    st.integers(min_value=-800, max_value=400).map(
+                        lambda d: timedelta(days=d, hours=5)
+                    ),
+                    st.integers(min_value=-560, max_value=-440).map(  # around 11 August 2026
+                        lambda d: timedelta(days=d, hours=5)
+                    ),
+                    st.integers(min_value=-90, max_value=90).map(lambda s: timedelta(seconds=s)),
+                ),
+            ),
+        ),
+    }
+)
+
+
+@pytest.mark.slow
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    stories=st.lists(_stories_for_good, min_size=len(_SHARERS), max_size=len(_SHARERS)),
+    listed=st.lists(st.booleans(), min_size=len(_SHARERS), max_size=len(_SHARERS)),
+    checked=st.sampled_from([3, 45]),
+    again=st.one_of(st.none(), st.integers(min_value=20, max_value=800)),
+    order=st.permutations(_SHARERS),
+    moment=st.sampled_from(MOMENTS + _SWITCH_EVE),
+    within=st.lists(_within, min_size=1, max_size=2),
+    purpose=st.sampled_from([Purpose.PROSPECTION, Purpose.PROSPECTION, Purpose.PRESS]),
+    recorded=st.sampled_from([False, False, True]),
+)
+def test_refusals_for_good_are_shared_only_as_the_general_engine_answers(
+    stories: list[dict[str, object]],
+    listed: list[bool],
+    checked: int,
+    again: int | None,
+    order: list[str],
+    moment: datetime,
+    within: list[timedelta],
+    purpose: Purpose,
+    recorded: bool,
+) -> None:
+    # Every number Bloctel-checked days before (listed or not; 45 days: too old), and perhaps
+    # found clean again in days to come, then given a story of its own; numbers without one
+    # (listed, listed and opted out, clean) are asked between two rounds of them in each
+    # instant, so answers are kept and offered both ways.
+    minute = moment.replace(second=0, microsecond=0)
+    plain = ["07 31 00 00 02", "07 31 00 00 03", "07 31 00 00 04"]
+    with Guard(":memory:") as guard:
+        guard.import_bloctel(
+            [n for n, on in zip(_SHARERS, listed, strict=True) if on] + plain[:2],
+            minute - timedelta(days=checked),
+            submitted=_SHARERS + plain,
+        )
+        if again is not None:
+            guard.import_bloctel([], minute + timedelta(days=again), submitted=_SHARERS + plain)
+        guard.add_optout(plain[1], minute - timedelta(days=9))
+        for number, story in zip(_SHARERS, stories, strict=True):
+            for offset in story["attempts"]:  # type: ignore[attr-defined]
+                guard.record_call(number, minute - offset, caller_id=NPV)
+            for offset in story["refusals"]:  # type: ignore[attr-defined]
+                guard.record_refusal(number, minute - offset)
+            if story["optout"] is not None:
+                guard.add_optout(number, minute - story["optout"])  # type: ignore[operator]
+            if story["consent"] is not None:
+                kind, offset = story["consent"]  # type: ignore[misc]
+                _store(guard, kind, number, minute - offset)
+        general = _general(guard)
+        for delta in within:
+            t = minute + delta
+            for number in order + plain + order:
+                shared = guard.may_call(number, NPV, t, purpose=purpose, recorded_message=recorded)
+                expected = general(number, NPV, t, purpose, None, recorded)
+                assert shared == expected, (number, t, purpose, recorded)
+
+
+# -- a search started from a shared answer -----------------------------------------------------
+#
+# Before the opt-in regime a canvassing call reads no consent: a number whose consent comes
+# later is refused at least until the answer of the numbers in its situation whose consent is
+# valid from the regime's first day, and its own search starts there. Numbers of two zones
+# (Réunion enters the regime hours before Paris), listed or not, with consents given around
+# the switch (general, off-hours, expiring; one or two), off-hours consents before the
+# question, attempts (some at the cap) and opt-outs: every answer is the general engine's.
+
+_SWITCH = datetime(2026, 8, 11, tzinfo=PARIS)
+_around_switch = st.tuples(
+    st.integers(min_value=-420, max_value=420),
+    st.sampled_from([0, 300, 630, 810, 1199, 1201, 1320]),  # minutes into the day
+).map(lambda dm: _SWITCH + timedelta(days=dm[0], minutes=dm[1]))
+_later_stories = st.fixed_dictionaries(
+    {
+        "listed": st.sampled_from([True, True, False]),
+        "consents": st.lists(
+            st.tuples(
+                st.sampled_from(["consent", "consent", "off_hours", "expiring"]), _around_switch
+            ),
+            min_size=1,
+            max_size=2,
+        ),
+        "attempts": st.lists(st.integers(min_value=-60, max_value=60), max_size=5),
+        "optout": st.sampled_from([False, False, False, True]),
+        "off_hours": st.one_of(st.none(), st.integers(min_value=-3000, max_value=3000)),
+    }
+)
+_LATER = ["06 12 34 56 78", "+33 6 12 34 56 79", "07 31 00 00 01", "0692 00 12 34",
+          "0692 00 12 35", "0692 00 12 36"]  # fmt: skip
+# Consent valid from the switch on: two listed, one clean.
+_LATER_FIRST = ["07 31 00 00 09", "0692 00 12 39", "07 31 00 00 08"]
+
+
+@pytest.mark.slow
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    stories=st.lists(_later_stories, min_size=len(_LATER), max_size=len(_LATER)),
+    order=st.permutations(_LATER),
+    moment=st.sampled_from(
+        [
+            datetime(2025, 5, 13, 10, 30, tzinfo=PARIS),
+            datetime(2025, 5, 13, 21, 30, tzinfo=PARIS),
+            datetime(2025, 12, 24, 19, 59, tzinfo=PARIS),
+            datetime(2026, 8, 7, 22, 0, tzinfo=PARIS),  # Friday night before the switch
+            *_SWITCH_EVE,
+        ]
+    ),
+    within=st.lists(_within, min_size=1, max_size=2),
+    purpose=st.sampled_from([Purpose.PROSPECTION, Purpose.PROSPECTION, Purpose.PRESS]),
+    recorded=st.sampled_from([False, False, False, True]),
+    first_given=st.sampled_from([-300, -1, 0, 200]),  # days after the switch
+)
+def test_a_search_from_a_shared_answer_finds_the_general_engines_answer(
+    stories: list[dict[str, object]],
+    order: list[str],
+    moment: datetime,
+    within: list[timedelta],
+    purpose: Purpose,
+    recorded: bool,
+    first_given: int,
+) -> None:
+    minute = moment.replace(second=0, microsecond=0)
+    checked = minute - timedelta(days=3)
+    with Guard(":memory:") as guard:
+        listed = [n for n, story in zip(_LATER, stories, strict=True) if story["listed"]]
+        guard.import_bloctel(listed + _LATER_FIRST[:2], checked, submitted=_LATER + _LATER_FIRST)
+        for number in _LATER_FIRST:
+            guard.record_consent(number, _SWITCH + timedelta(days=first_given, hours=9),
+                                 proof="form")  # fmt: skip
+        for number, story in zip(_LATER, stories, strict=True):
+            for kind, at in story["consents"]:  # type: ignore[attr-defined]
+                _store(guard, kind, number, at)
+            for days in story["attempts"]:  # type: ignore[attr-defined]
+                guard.record_call(number, minute + timedelta(days=days, hours=1), caller_id=NPV)
+            if story["optout"]:
+                guard.add_optout(number, minute - timedelta(days=5))
+            if story["off_hours"] is not None:  # minutes from the question's
+                at = minute + timedelta(minutes=story["off_hours"])  # type: ignore[arg-type]
+                guard.record_consent(number, at, proof="form", off_hours=True)
+        general = _general(guard)
+        for delta in within:
+            t = minute + delta
+            for number in _LATER_FIRST + order:
+                shared = guard.may_call(number, NPV, t, purpose=purpose, recorded_message=recorded)
+                expected = general(number, NPV, t, purpose, None, recorded)
+                assert shared == expected, (number, t, purpose, recorded)
+
+
+def test_an_off_hours_consent_given_tonight_is_read_before_a_shared_answers_opening() -> None:
+    # Tuesday 13 May 2025, 21:30: A and B are clean, each with a consent valid from the opt-in
+    # regime on; B's off-hours consent, given at 22:30, opens its calls tonight. A's answer
+    # (tomorrow 10:00) is where a number refused until then starts its search; B is not one.
+    t = datetime(2025, 5, 13, 21, 30, 5, tzinfo=PARIS)
+    with Guard(":memory:") as guard:
+        guard.import_bloctel([], t - timedelta(days=3), submitted=[_A, _B])
+        for number in (_A, _B):
+            guard.record_consent(number, datetime(2026, 3, 1, 9, tzinfo=PARIS), proof="form")
+        guard.record_consent(_B, t + timedelta(hours=1), proof="form", off_hours=True)
+        decisions = [guard.may_call(n, NPV, t) for n in (_A, _B)]
+        general = _general(guard)
+        expected = [general(n, NPV, t, "PROSPECTION", None, False) for n in (_A, _B)]
+    assert decisions == expected
+    assert decisions[0].next_allowed_at == datetime(2025, 5, 14, 10, 0, tzinfo=PARIS)
+    assert decisions[1].next_allowed_at == t + timedelta(hours=1)

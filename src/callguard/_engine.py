@@ -221,13 +221,19 @@ def _next_pass(
 
 
 def next_allowed(
-    ctx: Context, rules: list[Rule], now: datetime, failing: Iterable[Rule] = ()
+    ctx: Context,
+    rules: list[Rule],
+    now: datetime,
+    failing: Iterable[Rule] = (),
+    horizon: datetime | None = None,
 ) -> datetime | None:
     """The earliest instant ≥ ``now`` at which every rule passes, or None within the horizon.
 
     ``failing`` are rules already known to fail at ``now`` (they are not checked there again).
+    ``horizon``: where the search ends, :data:`HORIZON` after ``now`` unless given.
     """
-    horizon = now + HORIZON
+    if horizon is None:
+        horizon = now + HORIZON
     t = now
     known = set(map(id, failing))
     count = len(rules)
@@ -766,10 +772,12 @@ class Engine:
                 self.answers.keep(situation, answer)
             return answer
         if facts.refusals or len(facts.attempts) >= self.policy.cap_calls:
-            return found if self._unread(question, facts, found) else judge(question, facts)
+            return found if self._unread(question, facts, found, True) else judge(question, facts)
         return found
 
-    def _unread(self, question: Question, facts: Facts, answer: Answer) -> bool:
+    def _unread(
+        self, question: Question, facts: Facts, answer: Answer, found: bool = False
+    ) -> bool:
         """Whether ``answer`` reads neither the number's attempts nor its refusals: the
         frequency rule and the cooldown pass at every instant from the question's until the
         answer's ``next_allowed_at`` (the question's alone for an allowed answer, the search's
@@ -780,6 +788,14 @@ class Engine:
         within ``cap_days + 2`` days of the span leave every such window short of the cap. In a
         live decision every refusal is in force from the question's instant on, and the latest
         one's cooldown decides; it runs only in the regimes of the D223-9 calendar.
+
+        ``found``: ``answer`` was kept (it is the answer to the number's facts without attempts
+        or refusals, where both rules pass at every instant) and is offered to this number. A
+        refusal that time does not lift then needs both rules to pass at the question's instant
+        only: attempts and refusals can only take instants away from where every rule passes,
+        so none is found within the horizon either, and the reasons given now are the same.
+        Keeping an answer still needs the whole span (a number without them may be allowed
+        sooner).
         """
         attempts, refusals = facts.attempts, facts.refusals
         policy = self.policy
@@ -787,7 +803,10 @@ class Engine:
             return True
         tu = question.at_us
         nxt = answer.next_allowed_at
-        until = tu if answer.allowed else (tu + _HORIZON_US if nxt is None else to_us(nxt))
+        if answer.allowed or (found and nxt is None):
+            until = tu
+        else:
+            until = tu + _HORIZON_US if nxt is None else to_us(nxt)
         if len(attempts) >= policy.cap_calls:
             margin = (policy.cap_days + 2) * 86_400_000_000
             first, last = tu - margin, until + margin
@@ -819,7 +838,10 @@ class Engine:
         consent is given later, so "the same at both ends, none given between" is "the same
         throughout". An allowed answer has no search: the answers now suffice. A refusal by the
         consent rule itself may name the consent's date: a refusal is shared only when that rule
-        gave no reason (it passed, or does not apply to the question in this regime).
+        gave no reason (it passed, or does not apply to the question in this regime). A number
+        that is not shared an answer but whose consents are read only after the question's
+        instant is searched from the answer kept for a consent valid there
+        (:meth:`_searched_on`) rather than judged in full.
         """
         max_age = self.policy.consent_max_age_days
         opens, closes = consent_read(question, tu)
@@ -827,26 +849,89 @@ class Engine:
         off_hours = consent_valid(facts, tu, max_age, tu, off_hours=True)
         key = (situation, valid, off_hours)
         found = self.answers.get(key)
+        # A permanent opt-out (plain facts hold no other) refuses at every instant from the
+        # question's on in a live decision: no consent can move such an answer, and the key
+        # holds what the rules read of the consents at the question's instant.
+        steady = bool(facts.optouts)
         if (
             found is not None
-            and (found.allowed or self._steady(facts, tu, found, valid, off_hours, opens, closes))
-            and self._unread(question, facts, found)
+            and (
+                found.allowed
+                or steady
+                or self._steady(facts, tu, found, valid, off_hours, opens, closes)
+            )
+            and self._unread(question, facts, found, True)
         ):
             return found
-        answer = judge(question, facts)
+        answer = None
+        if opens is not None and opens > tu:
+            answer = self._searched_on(question, facts, situation, off_hours, closes, tu)
+        if answer is None:
+            answer = judge(question, facts)
         if (
             found is None
             and (
                 answer.allowed
                 or (
                     not any(r.code in CONSENT_CODES for r in answer.reasons)
-                    and self._steady(facts, tu, answer, valid, off_hours, opens, closes)
+                    and (steady or self._steady(facts, tu, answer, valid, off_hours, opens, closes))
                 )
             )
             and self._unread(question, facts, answer)
         ):
             self.answers.keep(key, answer)
         return answer
+
+    def _searched_on(
+        self,
+        question: Question,
+        facts: Facts,
+        situation: tuple[object, ...],
+        off_hours: bool,
+        closes: int,
+        tu: int,
+    ) -> Answer | None:
+        """:func:`judge`'s answer for a number whose consents are read only after the question's
+        instant (``opens``), found from the answer kept for the numbers in its situation whose
+        consent is valid there; None when there is none to start from.
+
+        That answer's numbers pass the consent rule from the question's instant until its
+        ``next_allowed_at`` (before ``opens`` it reads no consent; from there on one is valid,
+        steadily), and the cap and the cooldown too: at every instant before it another rule
+        fails, one that reads nothing of the consents, attempts or refusals but the calendar,
+        which reads whether an off-hours consent is valid — the same for this number until then
+        (checked). So this number is refused there too, and its own search starts from that
+        ``next_allowed_at``, within the horizon of the question's instant. Its reasons now are
+        that answer's: the consent rule reads nothing now, the calendar reads the same, and a
+        number without refusals and short of the cap passes the cap and the cooldown.
+        """
+        if facts.refusals or len(facts.attempts) >= self.policy.cap_calls:
+            return None
+        found = self.answers.get((situation, True, off_hours))
+        if (
+            found is None
+            or found.allowed
+            or question.number_problem is not None
+            or not self._steady(facts, tu, found, None, off_hours, None, closes)
+        ):
+            return None
+        start = found.next_allowed_at
+        if start is None:
+            return found
+        terms = question.terms
+        horizon = question.at + HORIZON
+        begin = from_us(to_us(start))
+        nxt = None
+        if begin <= horizon:  # (refused up to the horizon: none within it)
+            nxt = next_allowed(
+                Context(question, facts, tu),
+                _rules_for(True, terms.purpose, terms.sector),
+                begin,
+                horizon=horizon,
+            )
+        if nxt is not None:
+            nxt = nxt.astimezone(question.zones[0])
+        return Answer(False, found.reasons, nxt, found.regime, found.callee_tz)
 
     def _steady(
         self,
