@@ -153,6 +153,11 @@ class Fresh:
         if half:  # a second run on the same ledger: the other half of the population
             self.used, self.outside = size // 2, size
 
+    @property
+    def left(self) -> int:
+        """How many population indices are still to be handed out (half of them on ``--reuse``)."""
+        return self.size - self.used
+
     def take(self, n: int) -> list[int]:
         out = []
         for _ in range(n):
@@ -608,7 +613,7 @@ def measure_may_call(
     sides = ("callguard", "one statement", "four selects", "four selects + parse")
     # Inputs per batch: never more than the population can give fresh to every batch.
     n = max(
-        MINIMUM["lookups"], min(counts["lookups"], fresh.size // (len(cells) * repeat * len(sides)))
+        MINIMUM["lookups"], min(counts["lookups"], fresh.left // (len(cells) * repeat * len(sides)))
     )
     rng = random.Random(7)
     guard = Guard(db, professional=PROFESSIONAL)
