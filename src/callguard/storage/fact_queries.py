@@ -307,8 +307,10 @@ def sqlite_indexed_one(kinds: list[FactKind]) -> str:
     if owned:
         where = ["number = :n", "professional = :p"]
         if len(owned) < len(INDEXED):
-            # The unary + keeps the kind a filter on the one range scan, not a probe per kind.
-            where.append(f"+kind IN ({', '.join(str(int(k)) for k in owned)})")
+            # A filter on the one range scan, not a probe per kind, and a bit mask rather than
+            # ``IN (…)``: SQLite builds a temporary B-tree for an IN list on every execution
+            # (25 → 14 µs a statement, 32k instructions an attempt).
+            where.append(f"(1 << kind) & {sum(1 << int(k) for k in owned)}")
         for k in owned:
             q = FACT_QUERIES[k]
             if q.window:
