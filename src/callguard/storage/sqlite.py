@@ -299,7 +299,7 @@ class _Write:
             try:
                 if conn.in_transaction:
                     return  # joined: this thread's outer write commits (the service's attempt)
-                conn.execute("BEGIN IMMEDIATE")
+                ledger._write_cursor.execute("BEGIN IMMEDIATE")
             except sqlite3.Error as exc:  # (a closed connection, a lock not granted in time)
                 raise ledger.ledger_error(exc) from exc
             self._own = True
@@ -338,7 +338,7 @@ class _Write:
                     conn.execute("ROLLBACK")
                 return
             try:
-                conn.execute("COMMIT")
+                ledger._write_cursor.execute("COMMIT")
             except BaseException:
                 ledger._forget_heads()
                 raise
@@ -389,6 +389,9 @@ class SQLiteLedger(DriverErrors, NamedOperations, JournaledWrites, CheckpointRea
         triggers (else they read the tables, and ``verify`` says what was altered)."""
         self._read = self.conn.cursor()
         """The decision's cursor, used under the lock (a new one per read costs half a µs)."""
+        self._write_cursor = self.conn.cursor()
+        """The write path's cursor (BEGIN, the attempt's INSERT, its entry, COMMIT), under the
+        lock: ``Connection.execute`` makes a cursor per statement."""
         self._identity = None if memory else self._file_identity()
         self._pid = os.getpid()
         self._forks = _FORKS[0]
@@ -565,7 +568,7 @@ class SQLiteLedger(DriverErrors, NamedOperations, JournaledWrites, CheckpointRea
         ``total_changes`` before the statement that wrote it (the row and the index rows its
         triggers wrote), when the caller knows it."""
         conn = self.conn
-        run = conn.execute
+        run = self._write_cursor.execute
         head: Any = None
         version: int | None = None
         first = not self._entries
@@ -627,9 +630,8 @@ class SQLiteLedger(DriverErrors, NamedOperations, JournaledWrites, CheckpointRea
             professional, number, at, caller_id, outcome, campaign, purpose, recorded_at, None,
             None,
         )  # fmt: skip
-        conn = self.conn
-        before = conn.total_changes
-        row_id = int(conn.execute(_INSERT_ATTEMPT, row).fetchone()[0])
+        before = self.conn.total_changes
+        row_id = int(self._write_cursor.execute(_INSERT_ATTEMPT, row).fetchone()[0])
         body = encode_attempt(row)
         self._append(f"p{int(professional)}", "attempts", "insert", row_id, body, before)
         return row_id
@@ -779,6 +781,7 @@ class SQLiteLedger(DriverErrors, NamedOperations, JournaledWrites, CheckpointRea
         self._has_index = M010 in applied
         self._indexed = self._has_index and self._index_kept()
         self._read = self.conn.cursor()
+        self._write_cursor = self.conn.cursor()
         return self
 
     def find_professional(self, name: str) -> int | None:
