@@ -276,3 +276,35 @@ _STAMP = st.one_of(_INT, st.none())
 )
 def test_encode_attempt_is_encode_values(row: tuple[Any, ...]) -> None:
     assert encode_attempt(row) == encode_values(row)
+
+
+_ROW_SQL = (
+    "SELECT professional, number, at, caller_id, outcome, campaign, purpose, recorded_at, "
+    "voided_at, void_reason FROM attempts WHERE id = ?"
+)
+
+
+@settings(max_examples=30, deadline=None)
+@given(_TEXT, st.sampled_from([None, "answered", "refused"]), _TEXT, _TEXT)
+def test_insert_attempt_stores_and_journals_the_row_given(
+    caller_id: str | None, outcome: str | None, campaign: str | None, purpose: str | None
+) -> None:
+    """The attempt's INSERT writes the NULLs it need not bind as NULL in its text: the row
+    stored and its entry's body are those of the row given, whichever values are None."""
+    with tempfile.TemporaryDirectory() as tmp:
+        g = Guard(Path(tmp) / "l.db", professional="acme")
+        ledger = ledger_of(g)
+        pid = g.engine.pid
+        with ledger.write():
+            rid = ledger.insert_attempt(
+                pid, 33612345678, 5, caller_id=caller_id, outcome=outcome, campaign=campaign,
+                purpose=purpose, recorded_at=7,
+            )  # fmt: skip
+        row = (pid, 33612345678, 5, caller_id, outcome, campaign, purpose, 7, None, None)
+        assert ledger.service_rows(_ROW_SQL, (rid,)) == [row]
+        body = ledger.service_rows(
+            "SELECT body FROM journal WHERE tbl = 'attempts' AND row_id = ?", (rid,)
+        )
+        assert body == [(encode_values(row),)]
+        assert g.verify().ok
+        g.close()

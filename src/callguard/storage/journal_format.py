@@ -235,11 +235,22 @@ def encode_attempt(row: Sequence[Any]) -> str:
         or type(n) is not int
         or type(at) is not int
         or type(recorded_at) is not int
+        or type(purpose) is not str
     ):
         return encode_values(row)
+    # The texts written out here rather than through _text_or_null: a call each costs more
+    # than the rest of the entry's body (an attempt's outcome is NULL when it is recorded).
+    if outcome is None and (caller_id is None or type(caller_id) is str):
+        return (
+            f"[{p},{n},{at},{'null' if caller_id is None else encode_basestring(caller_id)},null,"
+            f"{_text_or_null(campaign)},{encode_basestring(purpose)},{recorded_at}]"
+            if campaign is not None
+            else f"[{p},{n},{at},{'null' if caller_id is None else encode_basestring(caller_id)},"
+            f"null,null,{encode_basestring(purpose)},{recorded_at}]"
+        )
     return (
         f"[{p},{n},{at},{_text_or_null(caller_id)},{_text_or_null(outcome)},"
-        f"{_text_or_null(campaign)},{_text_or_null(purpose)},{recorded_at}]"
+        f"{_text_or_null(campaign)},{encode_basestring(purpose)},{recorded_at}]"
     )
 
 

@@ -191,6 +191,23 @@ _INSERT_ATTEMPT = _insert_sql("attempts", ATTEMPT_FIELDS)
 statement for it)."""
 
 
+def _insert_attempt_sql(nulls: tuple[str, ...]) -> str:
+    """:data:`_INSERT_ATTEMPT` with ``nulls`` written as NULL rather than bound: the driver
+    binds None through its adapters (an attribute lookup that fails, with its error message
+    formatted), about a microsecond per value; the row stored is the same."""
+    cols = ", ".join(f'"{name}"' for name in ATTEMPT_FIELDS)
+    marks = ", ".join("NULL" if name in nulls else "?" for name in ATTEMPT_FIELDS)
+    return f"INSERT INTO attempts ({cols}) VALUES ({marks}) RETURNING id"  # noqa: S608
+
+
+_INSERT_RECORDED = _insert_attempt_sql(("outcome", "campaign", "voided_at", "void_reason"))
+"""The INSERT of an attempt as ``attempt()`` records it without a campaign: the values bound are
+(professional, number, at, caller_id, purpose, recorded_at)."""
+_INSERT_RECORDED_CAMPAIGN = _insert_attempt_sql(("outcome", "voided_at", "void_reason"))
+"""The same with a campaign: (professional, number, at, caller_id, campaign, purpose,
+recorded_at)."""
+
+
 def _file_rows(rows: list[Any]) -> Facts:
     """The rows of the facts statement as :class:`Facts`: the kinds every decision meets
     (Bloctel checks, attempts) filed here, the others by :meth:`Facts.add`."""
@@ -303,7 +320,7 @@ class _Write:
             try:
                 if conn.in_transaction:
                     return  # joined: this thread's outer write commits (the service's attempt)
-                conn.execute("BEGIN IMMEDIATE")
+                ledger._write_cursor.execute("BEGIN IMMEDIATE")
             except sqlite3.Error as exc:  # (a closed connection, a lock not granted in time)
                 raise ledger.ledger_error(exc) from exc
             self._own = True
@@ -342,7 +359,7 @@ class _Write:
                     conn.execute("ROLLBACK")
                 return
             try:
-                conn.execute("COMMIT")
+                ledger._write_cursor.execute("COMMIT")
             except BaseException:
                 ledger._forget_heads()
                 raise
@@ -393,6 +410,9 @@ class SQLiteLedger(DriverErrors, NamedOperations, JournaledWrites, CheckpointRea
         triggers (else they read the tables, and ``verify`` says what was altered)."""
         self._read = self.conn.cursor()
         """The decision's cursor, used under the lock (a new one per read costs half a µs)."""
+        self._write_cursor = self.conn.cursor()
+        """The write path's cursor (BEGIN, the attempt's INSERT, its entry, COMMIT), under the
+        lock: ``Connection.execute`` makes a cursor per statement."""
         self._identity = None if memory else self._file_identity()
         self._pid = os.getpid()
         self._forks = _FORKS[0]
@@ -569,7 +589,7 @@ class SQLiteLedger(DriverErrors, NamedOperations, JournaledWrites, CheckpointRea
         ``total_changes`` before the statement that wrote it (the row and the index rows its
         triggers wrote), when the caller knows it."""
         conn = self.conn
-        run = conn.execute
+        run = self._write_cursor.execute
         head: Any = None
         version: int | None = None
         first = not self._entries
@@ -631,9 +651,20 @@ class SQLiteLedger(DriverErrors, NamedOperations, JournaledWrites, CheckpointRea
             professional, number, at, caller_id, outcome, campaign, purpose, recorded_at, None,
             None,
         )  # fmt: skip
-        conn = self.conn
-        before = conn.total_changes
-        row_id = int(conn.execute(_INSERT_ATTEMPT, row).fetchone()[0])
+        before = self.conn.total_changes
+        cursor = self._write_cursor
+        if outcome is not None:
+            cursor.execute(_INSERT_ATTEMPT, row)
+        elif campaign is None:
+            cursor.execute(
+                _INSERT_RECORDED, (professional, number, at, caller_id, purpose, recorded_at)
+            )
+        else:
+            cursor.execute(
+                _INSERT_RECORDED_CAMPAIGN,
+                (professional, number, at, caller_id, campaign, purpose, recorded_at),
+            )
+        row_id = int(cursor.fetchone()[0])
         body = encode_attempt(row)
         self._append(f"p{int(professional)}", "attempts", "insert", row_id, body, before)
         return row_id
@@ -783,6 +814,7 @@ class SQLiteLedger(DriverErrors, NamedOperations, JournaledWrites, CheckpointRea
         self._has_index = M010 in applied
         self._indexed = self._has_index and self._index_kept()
         self._read = self.conn.cursor()
+        self._write_cursor = self.conn.cursor()
         return self
 
     def find_professional(self, name: str) -> int | None:
