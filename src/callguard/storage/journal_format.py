@@ -243,10 +243,8 @@ def encode_attempt(row: Sequence[Any]) -> str:
     if outcome is None and (caller_id is None or type(caller_id) is str):
         return (
             f"[{p},{n},{at},{'null' if caller_id is None else encode_basestring(caller_id)},null,"
-            f"{_text_or_null(campaign)},{encode_basestring(purpose)},{recorded_at}]"
-            if campaign is not None
-            else f"[{p},{n},{at},{'null' if caller_id is None else encode_basestring(caller_id)},"
-            f"null,null,{encode_basestring(purpose)},{recorded_at}]"
+            f"{'null' if campaign is None else _text_or_null(campaign)},"
+            f"{encode_basestring(purpose)},{recorded_at}]"
         )
     return (
         f"[{p},{n},{at},{_text_or_null(caller_id)},{_text_or_null(outcome)},"

@@ -191,19 +191,14 @@ _INSERT_ATTEMPT = _insert_sql("attempts", ATTEMPT_FIELDS)
 statement for it)."""
 
 
-def _insert_attempt_sql(nulls: tuple[str, ...]) -> str:
-    """:data:`_INSERT_ATTEMPT` with ``nulls`` written as NULL rather than bound: the driver
-    binds None through its adapters (an attribute lookup that fails, with its error message
-    formatted), about a microsecond per value; the row stored is the same."""
-    cols = ", ".join(f'"{name}"' for name in ATTEMPT_FIELDS)
-    marks = ", ".join("NULL" if name in nulls else "?" for name in ATTEMPT_FIELDS)
-    return f"INSERT INTO attempts ({cols}) VALUES ({marks}) RETURNING id"  # noqa: S608
-
-
-_INSERT_RECORDED = _insert_attempt_sql(("outcome", "campaign", "voided_at", "void_reason"))
+_INSERT_RECORDED = _insert_sql(
+    "attempts", ATTEMPT_FIELDS, ("outcome", "campaign", "voided_at", "void_reason")
+)
 """The INSERT of an attempt as ``attempt()`` records it without a campaign: the values bound are
 (professional, number, at, caller_id, purpose, recorded_at)."""
-_INSERT_RECORDED_CAMPAIGN = _insert_attempt_sql(("outcome", "voided_at", "void_reason"))
+_INSERT_RECORDED_CAMPAIGN = _insert_sql(
+    "attempts", ATTEMPT_FIELDS, ("outcome", "voided_at", "void_reason")
+)
 """The same with a campaign: (professional, number, at, caller_id, campaign, purpose,
 recorded_at)."""
 
