@@ -39,14 +39,19 @@ def chains(path: Path) -> list[tuple[str, int, str, str, int | None]]:
         return [tuple(r) for r in rows]
 
 
-def assert_chained(g: Guard, path: Path) -> None:
-    """Every chain numbered 1, 2, 3… in order, and ``verify`` finds nothing."""
-    report = g.verify()
-    assert report.ok, report.problems
+def assert_numbered(path: Path) -> None:
+    """Every chain numbered 1, 2, 3… in order."""
     last: dict[str, int] = {}
     for chain, seq, *_ in chains(path):
         assert seq == last.get(chain, 0) + 1, (chain, seq, last.get(chain))
         last[chain] = seq
+
+
+def assert_chained(g: Guard, path: Path) -> None:
+    """Every chain numbered 1, 2, 3… in order, and ``verify`` finds nothing."""
+    report = g.verify()
+    assert report.ok, report.problems
+    assert_numbered(path)
 
 
 @contextmanager
@@ -140,10 +145,7 @@ def test_the_same_connection_writing_outside_write_is_followed(tmp_path: Path) -
     with sqlite3.connect(path) as raw:
         ops = [r[0] for r in raw.execute("SELECT op FROM journal ORDER BY id DESC LIMIT 3")]
     assert ops == ["insert", "note", "insert"]
-    last: dict[str, int] = {}
-    for chain, seq, *_ in chains(path):
-        assert seq == last.get(chain, 0) + 1
-        last[chain] = seq
+    assert_numbered(path)
 
 
 def test_a_rolled_back_entry_is_not_followed(tmp_path: Path) -> None:
