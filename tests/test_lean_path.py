@@ -85,12 +85,14 @@ _offsets = st.one_of(
     st.integers(min_value=-90, max_value=90).map(lambda s: timedelta(seconds=s)),
     st.sampled_from([-20, -40]).map(lambda s: timedelta(seconds=s)),  # inside the minute
     st.integers(min_value=-3, max_value=3).map(lambda d: timedelta(days=30 * d, seconds=-7)),
+    # Later the same evening or night: a fact stamped before the next opening.
+    st.integers(min_value=-900, max_value=-1).map(lambda m: timedelta(minutes=m)),
 )
 _facts = st.lists(
     st.tuples(
         st.sampled_from(["attempt", "refusal", "optout", "consent", "withdrawal", "slot",
                          "contract", "listed", "clean", "off_hours", "expiring", "clean_all",
-                         "optout_expiring", "voided", "voided_answered"]),
+                         "optout_expiring", "voided", "voided_answered", "off_hours_brief"]),
         _recorded_numbers,
         _offsets,
     ),
@@ -120,6 +122,10 @@ def _store(guard: Guard, kind: str, number: str, at: datetime) -> None:
         guard.add_optout(number, at, expires_at=at + timedelta(days=1, seconds=13))
     elif kind == "off_hours":
         guard.record_consent(number, at, proof="form", off_hours=True)
+    elif kind == "off_hours_brief":  # opens the evenings for an hour
+        guard.record_consent(
+            number, at, proof="form", off_hours=True, expires_at=at + timedelta(hours=1)
+        )
     elif kind == "expiring":
         guard.record_consent(number, at, proof="form", expires_at=at + timedelta(days=2))
     else:
@@ -301,6 +307,50 @@ def test_consented_numbers_share_only_a_steady_verdict(name: str, first: str) ->
     )  # the two numbers are judged differently
 
 
+# An off-hours consent given between the question and the next opening, and perhaps ended
+# before it, opens calls a shared answer would not: two numbers alike but for it (a consent each,
+# the same Bloctel check), asked both ways round, in the evenings and nights of the regimes
+# that read off-hours consents and of the one that does not.
+_EVENINGS = [
+    datetime(2025, 5, 13, 21, 30, 5, tzinfo=PARIS),  # Tuesday night
+    datetime(2025, 5, 16, 20, 0, 0, tzinfo=PARIS),  # Friday, as the hours close
+    datetime(2025, 5, 17, 9, 59, 59, tzinfo=PARIS),  # Saturday morning
+    datetime(2025, 12, 24, 19, 59, tzinfo=PARIS),  # the eve of a holiday
+    datetime(2026, 8, 10, 21, 30, tzinfo=PARIS),  # the eve of the opt-in regime
+    _T26,
+]
+
+
+@pytest.mark.slow
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    moment=st.sampled_from(_EVENINGS),
+    given=st.integers(min_value=-30, max_value=900),  # minutes after the question
+    lasts=st.one_of(st.none(), st.integers(min_value=1, max_value=900)),  # minutes
+    consent_days=st.sampled_from([10, 400]),
+    b_first=st.booleans(),
+)
+def test_an_off_hours_consent_given_before_the_opening_is_never_shared_away(
+    moment: datetime, given: int, lasts: int | None, consent_days: int, b_first: bool
+) -> None:
+    order = [_B, _A] * 2 if b_first else [_A, _B] * 2
+    with Guard(":memory:") as guard:
+        guard.import_bloctel([], moment - timedelta(days=2), submitted=[_A, _B])
+        for number in (_A, _B):
+            guard.record_consent(number, moment - timedelta(days=consent_days), proof="form")
+        at = moment + timedelta(minutes=given)
+        guard.record_consent(
+            _B, at, proof="form", off_hours=True,
+            expires_at=None if lasts is None else at + timedelta(minutes=lasts),
+        )  # fmt: skip
+        decisions = [guard.may_call(n, NPV, moment + timedelta(seconds=i))
+                     for i, n in enumerate(order)]  # fmt: skip
+        general = _general(guard)
+        expected = [general(n, NPV, moment + timedelta(seconds=i), "PROSPECTION", None, False)
+                    for i, n in enumerate(order)]  # fmt: skip
+    assert decisions == expected
+
+
 def test_attempts_at_the_cap_are_a_numbers_own() -> None:
     # Four attempts each, on different days: each refusal names its own days.
     t = datetime(2026, 11, 24, 11, 0, 5, tzinfo=PARIS)
@@ -404,6 +454,7 @@ _check_offsets = st.one_of(
 _consent_offsets = st.one_of(
     st.integers(min_value=-500, max_value=400).map(lambda d: timedelta(days=d, hours=5)),
     st.integers(min_value=-90, max_value=90).map(lambda s: timedelta(seconds=s)),
+    st.integers(min_value=-900, max_value=-1).map(lambda m: timedelta(minutes=m)),  # tonight
 )
 _stories = st.fixed_dictionaries(
     {
@@ -425,9 +476,13 @@ _stories = st.fixed_dictionaries(
             max_size=2,
         ),
         "optout": st.one_of(st.none(), _offsets),
-        "consent": st.one_of(
-            st.none(),
-            st.tuples(st.sampled_from(["consent", "off_hours", "expiring"]), _consent_offsets),
+        # (Two: a consent and an off-hours one given tonight, say.)
+        "consents": st.lists(
+            st.tuples(
+                st.sampled_from(["consent", "off_hours", "expiring", "off_hours_brief"]),
+                _consent_offsets,
+            ),
+            max_size=2,
         ),
     }
 )
@@ -471,8 +526,7 @@ def test_numbers_with_facts_of_their_own_share_only_the_general_engines_answer(
                 guard.record_refusal(number, minute - offset)
             if story["optout"] is not None:
                 guard.add_optout(number, minute - story["optout"])  # type: ignore[operator]
-            if story["consent"] is not None:
-                kind, offset = story["consent"]  # type: ignore[misc]
+            for kind, offset in story["consents"]:  # type: ignore[attr-defined]
                 _store(guard, kind, number, minute - offset)
         general = _general(guard)
         for delta in within:
